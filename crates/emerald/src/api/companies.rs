@@ -1,0 +1,86 @@
+//! `/api/companies/…` (spec §7.1).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::oz::body::OzBody;
+use super::oz::ids::parse_id;
+use super::oz::json::{created, ok};
+use super::oz::query::OzQuery;
+use super::views::CompanyView;
+use super::AppState;
+use crate::domain::caller::Caller;
+use crate::domain::companies::CompanyPatch;
+use crate::domain::metadata::MetaData;
+use crate::domain::Result;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_companies, create_company))
+        .routes(routes!(get_company, update_company, delete_company))
+}
+
+/// List companies: a bare array; `search_text` matches any part of the name.
+#[utoipa::path(get, path = "/api/companies", tag = "companies",
+    params(("search_text" = Option<String>, Query), ("offset" = Option<i64>, Query), ("limit" = Option<i64>, Query),
+        ("sorting" = Option<String>, Query), ("meta_data" = Option<String>, Query)),
+    responses((status = 200, body = [CompanyView])), security(("token" = [])))]
+async fn list_companies(State(s): State<AppState>, caller: Caller, q: OzQuery) -> Result<Response> {
+    let page = s.domain.list_companies(&caller, q.text("search_text"), &q.0).await?;
+    Ok(ok(page.items.into_iter().map(CompanyView::from).collect::<Vec<_>>()).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CompanyCreate {
+    pub name: String,
+    #[schema(value_type = Option<Object>)]
+    pub meta_data: Option<Value>,
+}
+
+/// Create a company (ADMIN).
+#[utoipa::path(post, path = "/api/companies", tag = "companies", request_body = CompanyCreate,
+    responses((status = 201, body = CompanyView)), security(("token" = [])))]
+async fn create_company(State(s): State<AppState>, caller: Caller, OzBody(req): OzBody<CompanyCreate>) -> Result<Response> {
+    let meta = req.meta_data.map(|m| MetaData::parse(m, "meta_data")).transpose()?.unwrap_or_default();
+    let company = s.domain.create_company(&caller, &req.name, meta).await?;
+    Ok(created(CompanyView::from(company)).into_response())
+}
+
+/// One company; another company's id answers 404.
+#[utoipa::path(get, path = "/api/companies/{company_id}", tag = "companies",
+    params(("company_id" = uuid::Uuid, Path)), responses((status = 200, body = CompanyView)), security(("token" = [])))]
+async fn get_company(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response> {
+    let company = s.domain.get_company(&caller, parse_id("company_id", &id)?).await?;
+    Ok(ok(CompanyView::from(company)).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CompanyUpdate {
+    pub name: Option<String>,
+    /// Merged into the stored metadata (`null` values remove keys).
+    #[schema(value_type = Option<Object>)]
+    pub meta_data: Option<Value>,
+}
+
+/// Change a company's name or metadata (ADMIN; CLIENT ADMIN for its own).
+#[utoipa::path(patch, path = "/api/companies/{company_id}", tag = "companies", request_body = CompanyUpdate,
+    params(("company_id" = uuid::Uuid, Path)), responses((status = 200, body = CompanyView)), security(("token" = [])))]
+async fn update_company(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, OzBody(req): OzBody<CompanyUpdate>) -> Result<Response> {
+    let id = parse_id("company_id", &id)?;
+    let patch = CompanyPatch { name: req.name, meta_data: req.meta_data.map(|m| MetaData::parse(m, "meta_data")).transpose()? };
+    let company = s.domain.update_company(&caller, id, patch).await?;
+    Ok(ok(CompanyView::from(company)).into_response())
+}
+
+/// Delete a company without users (ADMIN).
+#[utoipa::path(delete, path = "/api/companies/{company_id}", tag = "companies",
+    params(("company_id" = uuid::Uuid, Path)), responses((status = 204)), security(("token" = [])))]
+async fn delete_company(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response> {
+    s.domain.delete_company(&caller, parse_id("company_id", &id)?).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,79 @@
+//! `GET/POST/PATCH/DELETE …/meta_data` for every object (spec §9): one implementation, one
+//! set of semantics; each object contributes only its path.
+//!
+//! GET → 200 `{…}`; POST → replace, 200 with the new object; PATCH → shallow merge (`null`
+//! removes a key), 200; DELETE → 204 and `{}`; `DELETE …?key=a&key=b` removes just those keys.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::oz::body::OzBody;
+use super::oz::ids::parse_id;
+use super::oz::json::ok;
+use super::oz::query::OzQuery;
+use super::AppState;
+use crate::domain::caller::Caller;
+use crate::domain::metadata::{MetaChange, MetaData, ObjectKind};
+use crate::domain::Result;
+
+async fn read(s: AppState, caller: Caller, kind: ObjectKind, key: &str, id: String) -> Result<Response> {
+    let meta = s.domain.get_meta(&caller, kind, parse_id(key, &id)?).await?;
+    Ok(ok(meta.into_value()).into_response())
+}
+
+async fn write(s: AppState, caller: Caller, kind: ObjectKind, key: &str, id: String, change: MetaChange) -> Result<Response> {
+    let meta = s.domain.change_meta(&caller, kind, parse_id(key, &id)?, change).await?;
+    Ok(ok(meta.into_value()).into_response())
+}
+
+async fn delete(s: AppState, caller: Caller, kind: ObjectKind, key: &str, id: String, q: OzQuery) -> Result<Response> {
+    let keys = q.all("key");
+    let change = if keys.is_empty() { MetaChange::Clear } else { MetaChange::RemoveKeys(keys) };
+    s.domain.change_meta(&caller, kind, parse_id(key, &id)?, change).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The four handlers of one object's metadata, documented in the OpenAPI.
+macro_rules! meta_endpoints {
+    ($routes:ident, $kind:expr, $path:literal, $key:literal, $tag:literal, $get:ident, $post:ident, $patch:ident, $del:ident) => {
+        /// Read the object's `meta_data`.
+        #[utoipa::path(get, path = $path, tag = $tag, params(($key = uuid::Uuid, Path)),
+            responses((status = 200, description = "meta_data object")), security(("token" = [])))]
+        async fn $get(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response> {
+            read(s, caller, $kind, $key, id).await
+        }
+
+        /// Replace the object's `meta_data`.
+        #[utoipa::path(post, path = $path, tag = $tag, params(($key = uuid::Uuid, Path)), request_body = Object,
+            responses((status = 200, description = "new meta_data object")), security(("token" = [])))]
+        async fn $post(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, OzBody(body): OzBody<Value>) -> Result<Response> {
+            write(s, caller, $kind, $key, id, MetaChange::Replace(MetaData::parse(body, "meta_data")?)).await
+        }
+
+        /// Merge into the object's `meta_data` (`null` removes a key).
+        #[utoipa::path(patch, path = $path, tag = $tag, params(($key = uuid::Uuid, Path)), request_body = Object,
+            responses((status = 200, description = "new meta_data object")), security(("token" = [])))]
+        async fn $patch(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, OzBody(body): OzBody<Value>) -> Result<Response> {
+            write(s, caller, $kind, $key, id, MetaChange::Merge(MetaData::parse(body, "meta_data")?)).await
+        }
+
+        /// Clear the object's `meta_data`, or only the keys given as `?key=…`.
+        #[utoipa::path(delete, path = $path, tag = $tag, params(($key = uuid::Uuid, Path), ("key" = Option<Vec<String>>, Query)),
+            responses((status = 204)), security(("token" = [])))]
+        async fn $del(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, q: OzQuery) -> Result<Response> {
+            delete(s, caller, $kind, $key, id, q).await
+        }
+
+        pub fn $routes() -> OpenApiRouter<AppState> {
+            OpenApiRouter::new().routes(routes!($get, $post, $patch, $del))
+        }
+    };
+}
+
+meta_endpoints!(user_routes, ObjectKind::User, "/api/users/{user_id}/meta_data", "user_id", "users",
+    get_user_meta, replace_user_meta, merge_user_meta, delete_user_meta);
+meta_endpoints!(company_routes, ObjectKind::Company, "/api/companies/{company_id}/meta_data", "company_id", "companies",
+    get_company_meta, replace_company_meta, merge_company_meta, delete_company_meta);

@@ -1,0 +1,81 @@
+//! The HTTP layer: translates the Oz wire protocol to domain calls and back. No SQL, no model
+//! calls, no status logic here; Oz quirks live in [`oz`].
+
+pub mod auth;
+pub mod companies;
+pub mod meta;
+pub mod oz;
+pub mod system;
+pub mod users;
+pub mod views;
+
+use std::sync::Arc;
+
+use axum::middleware::from_fn;
+use axum::routing::get;
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::domain::Domain;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub domain: Domain,
+    pub metrics: PrometheusHandle,
+    pub openapi: Arc<String>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Emerald", description = "Self-hosted face liveness and biometry server speaking the Oz API."),
+    modifiers(&TokenSecurity)
+)]
+struct ApiDoc;
+
+struct TokenSecurity;
+
+impl Modify for TokenSecurity {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(oz::caller::TOKEN_HEADERS[0]))),
+        );
+    }
+}
+
+/// Every documented route, and the OpenAPI document built from them.
+fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(system::routes())
+        .merge(auth::routes())
+        .merge(companies::routes())
+        .merge(meta::company_routes())
+        .merge(users::routes())
+        .merge(meta::user_routes())
+        .split_for_parts()
+}
+
+/// The OpenAPI document as JSON (also what `/openapi.json` serves).
+pub fn openapi_json() -> String {
+    api_routes().1.to_pretty_json().unwrap_or_default()
+}
+
+/// The whole router. Trailing slashes are trimmed before routing by the caller's
+/// `NormalizePathLayer`, so routes are declared once, without them.
+pub fn router(domain: Domain, metrics: PrometheusHandle) -> Router {
+    let (routes, openapi) = api_routes();
+    let state = AppState { domain, metrics, openapi: Arc::new(openapi.to_pretty_json().unwrap_or_default()) };
+    routes
+        .route("/metrics", get(system::metrics))
+        .route("/openapi.json", get(system::openapi))
+        .fallback(oz::layers::not_found)
+        .method_not_allowed_fallback(oz::layers::method_not_allowed)
+        .route_layer(from_fn(oz::layers::track_metrics))
+        .layer(from_fn(oz::layers::trace_requests))
+        .with_state(state)
+}

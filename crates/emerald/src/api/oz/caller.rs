@@ -1,0 +1,44 @@
+//! Authentication as an extractor: `X-Forensic-Access-Token` (also the documented typo
+//! `X-Forensics-Access-Token`; header names are case-insensitive) → [`Caller`] (spec §2.2).
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+
+use crate::api::AppState;
+use crate::domain::caller::Caller;
+use crate::domain::Error;
+
+pub const TOKEN_HEADERS: [&str; 2] = ["x-forensic-access-token", "x-forensics-access-token"];
+
+/// The access token sent with a request, if any.
+pub fn access_token(headers: &HeaderMap) -> Option<&str> {
+    TOKEN_HEADERS
+        .iter()
+        .find_map(|h| headers.get(*h))
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let token = access_token(&parts.headers).ok_or(Error::AuthNotProvided)?;
+        state.domain.authenticate(token, false).await
+    }
+}
+
+/// The caller of a token refresh: the access token may have expired, the expire token in the
+/// body is what renews it.
+pub struct RefreshCaller(pub Caller);
+
+impl FromRequestParts<AppState> for RefreshCaller {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let token = access_token(&parts.headers).ok_or(Error::AuthNotProvided)?;
+        state.domain.authenticate(token, true).await.map(RefreshCaller)
+    }
+}

@@ -1,0 +1,158 @@
+//! One configuration: flags, `EMERALD_*` environment variables, and an optional TOML file
+//! (`--config`), in that order of precedence. Unknown keys in the file are rejected.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, ValueEnum};
+use serde::Deserialize;
+
+/// Which parts of the server this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// API and workers (the default).
+    All,
+    /// HTTP API only.
+    Api,
+    /// Background workers only.
+    Worker,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "EMERALD_LISTEN", default_value = "127.0.0.1:8000")]
+    pub listen: String,
+    /// Where the SQLite file and local media live.
+    #[arg(long, env = "EMERALD_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// `postgres://…` for PostgreSQL, `sqlite:…` for another SQLite file; default: SQLite in the data dir.
+    #[arg(long, env = "EMERALD_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Where media files go; default: the data dir's `media/`.
+    #[arg(long, env = "EMERALD_BLOB_URL")]
+    pub blob_url: Option<String>,
+    /// Pre-provisioned model files; default: the set-up cache (`~/.cache/emerald/models`).
+    #[arg(long, env = "EMERALD_MODELS_DIR")]
+    pub models_dir: Option<PathBuf>,
+    /// `all`, `api` or `worker`.
+    #[arg(long, env = "EMERALD_ROLE", value_enum, default_value = "all")]
+    pub role: Role,
+    /// Access-token lifetime in seconds (`OZ_SESSION_TTL`).
+    #[arg(long, env = "EMERALD_SESSION_TTL", default_value_t = 900.0)]
+    pub session_ttl: f64,
+    /// Service-account token lifetime in seconds (`OZ_SESSION_LONGLIVE_TTL`, 5 years).
+    #[arg(long, env = "EMERALD_SERVICE_SESSION_TTL", default_value_t = 157_680_000.0)]
+    pub service_session_ttl: f64,
+    /// Move a token's expiry to now + TTL on every use.
+    #[arg(long, env = "EMERALD_SESSION_EXTEND", default_value_t = true, action = clap::ArgAction::Set)]
+    pub session_extend: bool,
+    /// E-mail of the first ADMIN, created when the database has no user.
+    #[arg(long, env = "EMERALD_ADMIN_EMAIL", hide = true)]
+    pub admin_email: Option<String>,
+    /// Password of the first ADMIN; generated and printed once when absent.
+    #[arg(long, env = "EMERALD_ADMIN_PASSWORD", hide = true, hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// `text` or `json` log lines.
+    #[arg(long, env = "EMERALD_LOG_FORMAT", default_value = "text")]
+    pub log_format: String,
+    /// A TOML file with any of the settings above (snake_case keys).
+    #[arg(long, env = "EMERALD_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+impl Default for Config {
+    /// The defaults, ignoring the environment (what tests start from).
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8000".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            blob_url: None,
+            models_dir: None,
+            role: Role::All,
+            session_ttl: 900.0,
+            service_session_ttl: 157_680_000.0,
+            session_extend: true,
+            admin_email: None,
+            admin_password: None,
+            log_format: "text".into(),
+            config: None,
+        }
+    }
+}
+
+/// The TOML file: every key optional, none unknown.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    blob_url: Option<String>,
+    models_dir: Option<PathBuf>,
+    role: Option<Role>,
+    session_ttl: Option<f64>,
+    service_session_ttl: Option<f64>,
+    session_extend: Option<bool>,
+    admin_email: Option<String>,
+    admin_password: Option<String>,
+    log_format: Option<String>,
+}
+
+impl Config {
+    /// Fill every setting that came from a default (not a flag or env var) from the file.
+    pub fn merge_file(mut self, matches: &ArgMatches) -> anyhow::Result<Self> {
+        let Some(path) = self.config.clone() else { return Ok(self) };
+        let file = read_file(&path)?;
+        let defaulted = |id: &str| !matches!(matches.value_source(id), Some(ValueSource::CommandLine | ValueSource::EnvVariable));
+        let FileConfig {
+            listen,
+            data_dir,
+            database_url,
+            blob_url,
+            models_dir,
+            role,
+            session_ttl,
+            service_session_ttl,
+            session_extend,
+            admin_email,
+            admin_password,
+            log_format,
+        } = file;
+        macro_rules! take {
+            ($field:ident, $value:expr) => {
+                if defaulted(stringify!($field)) {
+                    if let Some(v) = $value {
+                        self.$field = v;
+                    }
+                }
+            };
+            (opt $field:ident, $value:expr) => {
+                if defaulted(stringify!($field)) && $value.is_some() {
+                    self.$field = $value;
+                }
+            };
+        }
+        take!(listen, listen);
+        take!(data_dir, data_dir);
+        take!(opt database_url, database_url);
+        take!(opt blob_url, blob_url);
+        take!(opt models_dir, models_dir);
+        take!(role, role);
+        take!(session_ttl, session_ttl);
+        take!(service_session_ttl, service_session_ttl);
+        take!(session_extend, session_extend);
+        take!(opt admin_email, admin_email);
+        take!(opt admin_password, admin_password);
+        take!(log_format, log_format);
+        Ok(self)
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
+}

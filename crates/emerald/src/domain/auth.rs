@@ -1,0 +1,181 @@
+//! Login, token check with sliding expiry, and renewal (spec §2).
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::caller::Caller;
+use super::error::{Error, Result};
+use super::model::{Session, User};
+use super::time::now;
+use super::Domain;
+
+/// Token lifetimes (spec §2.3).
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// `OZ_SESSION_TTL`: every account but service accounts.
+    pub session_ttl: f64,
+    /// `OZ_SESSION_LONGLIVE_TTL`: service accounts.
+    pub service_ttl: f64,
+    /// Move `expire_date` to now + TTL on every request.
+    pub extend_on_use: bool,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings { session_ttl: 900.0, service_ttl: 5.0 * 365.0 * 86400.0, extend_on_use: true }
+    }
+}
+
+/// A fresh token pair as returned by login and refresh.
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    pub user: User,
+    pub session_id: Uuid,
+    pub access_token: String,
+    pub expire_token: String,
+    pub expire_date: f64,
+}
+
+/// 128 lowercase hex characters (the shape of Oz sample tokens), from the OS RNG.
+fn new_token() -> String {
+    let mut bytes = [0u8; 64];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Tokens are stored only as SHA-256 hashes; they are long and random, so no salt is needed.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Argon2id with the crate's default (OWASP) parameters, off the async executor.
+pub async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| Error::internal(anyhow::anyhow!("argon2: {e}")))
+    })
+    .await
+    .map_err(Error::internal)?
+}
+
+async fn verify_password(password: String, hash: String) -> Result<bool> {
+    tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&hash).map_err(|e| Error::internal(anyhow::anyhow!("stored hash: {e}")))?;
+        Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    })
+    .await
+    .map_err(Error::internal)?
+}
+
+/// A hash of a password nobody has, verified when the email is unknown so that a wrong email
+/// and a wrong password take the same time.
+static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn dummy_hash() -> String {
+    DUMMY_HASH
+        .get_or_init(|| {
+            let salt = SaltString::generate(&mut OsRng);
+            Argon2::default().hash_password(b"no such user", &salt).map(|h| h.to_string()).unwrap_or_default()
+        })
+        .clone()
+}
+
+impl Domain {
+    fn ttl_for(&self, service_account: bool) -> f64 {
+        if service_account {
+            self.auth.service_ttl
+        } else {
+            self.auth.session_ttl
+        }
+    }
+
+    async fn open_session(&self, user: User, parent: Option<Uuid>) -> Result<TokenPair> {
+        let access_token = new_token();
+        let expire_token = new_token();
+        let t = now();
+        let session = Session {
+            session_id: Uuid::new_v4(),
+            user_id: user.user_id,
+            access_hash: token_hash(&access_token),
+            expire_hash: token_hash(&expire_token),
+            expires_at: t + self.ttl_for(user.is_service_account()),
+            parent_session_id: parent,
+            time_created: t,
+        };
+        self.store.insert_session(&session).await?;
+        Ok(TokenPair { user, session_id: session.session_id, access_token, expire_token, expire_date: session.expires_at })
+    }
+
+    /// `POST /api/authorize/auth`.
+    pub async fn login(&self, email: &str, password: &str) -> Result<TokenPair> {
+        let invalid = || Error::AuthInvalid(Some("Invalid auth credentials".into()));
+        match self.store.get_login(email.trim()).await? {
+            Some((user, hash)) => {
+                if !verify_password(password.to_owned(), hash).await? {
+                    return Err(invalid());
+                }
+                self.open_session(user, None).await
+            }
+            None => {
+                let _ = verify_password(password.to_owned(), dummy_hash()).await;
+                Err(invalid())
+            }
+        }
+    }
+
+    /// Resolve an access token to its caller. `allow_expired` lets a refresh name its session
+    /// even after the access token ran out (the expire token is the proof then).
+    pub async fn authenticate(&self, access_token: &str, allow_expired: bool) -> Result<Caller> {
+        let Some(found) = self.store.session_by_access(&token_hash(access_token)).await? else {
+            return Err(Error::AuthInvalid(None));
+        };
+        let t = now();
+        let session = &found.session;
+        if session.expires_at <= t {
+            if allow_expired {
+                return Ok(caller_of(&found));
+            }
+            return Err(Error::AuthExpired);
+        }
+        if let Some(parent) = session.parent_session_id {
+            self.store.retire_parent(session.session_id, parent).await?;
+        }
+        if self.auth.extend_on_use {
+            let ttl = self.ttl_for(found.is_service_account);
+            let target = t + ttl;
+            // Sliding expiry without a write per request: extend once the gain is worth it
+            // (1 % of the TTL, at least a second). Clients see expire_date move by design.
+            if target - session.expires_at >= (ttl / 100.0).max(1.0) {
+                self.store.extend_session(session.session_id, target).await?;
+            }
+        }
+        Ok(caller_of(&found))
+    }
+
+    /// `POST /api/authorize/refresh/`: a new pair for the session that owns `expire_token`.
+    pub async fn refresh(&self, caller: &Caller, expire_token: &str) -> Result<TokenPair> {
+        let Some(session) = self.store.session_by_expire(&token_hash(expire_token)).await? else {
+            return Err(Error::AuthInvalid(Some("Session not found".into())));
+        };
+        if session.user_id != caller.user_id {
+            return Err(Error::Forbidden(Some("You have not access to refresh this session".into())));
+        }
+        let user = self.store.get_user(caller.user_id).await?.ok_or(Error::AuthInvalid(None))?;
+        self.open_session(user, Some(session.session_id)).await
+    }
+}
+
+fn caller_of(found: &super::model::SessionUser) -> Caller {
+    Caller {
+        user_id: found.session.user_id,
+        session_id: found.session.session_id,
+        user_type: found.user_type,
+        company_id: found.company_id,
+    }
+}

@@ -1,0 +1,120 @@
+//! Companies (spec §7.1): ADMIN manages them; everyone else reads only their own.
+
+use uuid::Uuid;
+
+use super::caller::Caller;
+use super::error::{Error, Result};
+use super::metadata::{MetaChange, MetaData};
+use super::model::Company;
+use super::role::UserType;
+use super::store::{ListParams, Page};
+use super::time::now;
+use super::Domain;
+
+pub const COMPANY_NAME_MAX_CHARS: usize = 256;
+
+fn check_company_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > COMPANY_NAME_MAX_CHARS {
+        return Err(Error::invalid_value(
+            format!("Invalid name: it must have 1 to {COMPANY_NAME_MAX_CHARS} characters"),
+            serde_json::json!({ "key_path": "name" }),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CompanyPatch {
+    pub name: Option<String>,
+    /// Merged into the stored metadata.
+    pub meta_data: Option<MetaData>,
+}
+
+impl Domain {
+    /// `POST /api/companies/`: ADMIN only.
+    pub async fn create_company(&self, caller: &Caller, name: &str, meta_data: MetaData) -> Result<Company> {
+        if caller.user_type != UserType::Admin {
+            return Err(Error::Forbidden(None));
+        }
+        let t = now();
+        let company = Company {
+            company_id: Uuid::new_v4(),
+            name: check_company_name(name)?,
+            meta_data,
+            technical_meta_data: MetaData::default(),
+            time_created: t,
+            time_updated: t,
+        };
+        self.store.insert_company(&company).await?;
+        Ok(company)
+    }
+
+    /// `GET /api/companies/{id}`: another company's id answers 404.
+    pub async fn get_company(&self, caller: &Caller, id: Uuid) -> Result<Company> {
+        if !caller.sees_company(Some(id)) {
+            return Err(Error::not_exist("Company"));
+        }
+        self.store.get_company(id).await?.ok_or_else(|| Error::not_exist("Company"))
+    }
+
+    /// `GET /api/companies/?search_text=`.
+    pub async fn list_companies(&self, caller: &Caller, search_text: Option<&str>, params: &ListParams) -> Result<Page<Company>> {
+        self.store.list_companies(caller.scope(), search_text, params).await
+    }
+
+    fn may_edit_company(caller: &Caller, id: Uuid) -> bool {
+        match caller.user_type {
+            UserType::Admin => true,
+            UserType::ClientAdmin => caller.company_id == Some(id),
+            UserType::Operator | UserType::Client | UserType::ClientOperator | UserType::ClientService => false,
+        }
+    }
+
+    /// `PATCH /api/companies/{id}`: ADMIN, or a CLIENT ADMIN for its own company.
+    pub async fn update_company(&self, caller: &Caller, id: Uuid, patch: CompanyPatch) -> Result<Company> {
+        let mut company = self.get_company(caller, id).await?;
+        if !Self::may_edit_company(caller, id) {
+            return Err(Error::Forbidden(None));
+        }
+        if let Some(name) = patch.name {
+            company.name = check_company_name(&name)?;
+        }
+        if let Some(m) = patch.meta_data {
+            company.meta_data = MetaChange::Merge(m).apply(std::mem::take(&mut company.meta_data))?;
+        }
+        company.time_updated = now();
+        if !self.store.update_company(&company).await? {
+            return Err(Error::not_exist("Company"));
+        }
+        Ok(company)
+    }
+
+    /// `DELETE /api/companies/{id}`: ADMIN only, and only a company without users, so that
+    /// deleting a company never silently deletes anybody's data.
+    pub async fn delete_company(&self, caller: &Caller, id: Uuid) -> Result<()> {
+        self.get_company(caller, id).await?;
+        if caller.user_type != UserType::Admin {
+            return Err(Error::Forbidden(None));
+        }
+        let users = self.store.count_company_users(id).await?;
+        if users > 0 {
+            return Err(Error::invalid_value(
+                format!("Company has {users} users; delete them first"),
+                serde_json::json!({ "key_path": "company_id", "users": users }),
+            ));
+        }
+        if !self.store.delete_company(id).await? {
+            return Err(Error::not_exist("Company"));
+        }
+        Ok(())
+    }
+
+    pub(super) async fn company_meta_access(&self, caller: &Caller, id: Uuid, write: bool) -> Result<MetaData> {
+        let company = self.get_company(caller, id).await?;
+        if write && !Self::may_edit_company(caller, id) {
+            return Err(Error::Forbidden(None));
+        }
+        Ok(company.meta_data)
+    }
+}

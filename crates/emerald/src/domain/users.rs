@@ -1,0 +1,348 @@
+//! Users (spec §7.2) and who may manage whom (spec §3.2 [I]).
+
+use uuid::Uuid;
+
+use super::auth::hash_password;
+use super::caller::Caller;
+use super::error::{Error, Result};
+use super::metadata::{MetaChange, MetaData};
+use super::model::{AnalysisPermissions, User};
+use super::role::UserType;
+use super::store::{ListParams, Page};
+use super::time::now;
+use super::Domain;
+
+pub const PASSWORD_MIN_CHARS: usize = 8;
+pub const PASSWORD_MAX_CHARS: usize = 1024;
+pub const NAME_MAX_CHARS: usize = 256;
+pub const EMAIL_MAX_CHARS: usize = 254;
+
+/// A validated e-mail address (the login).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(s: &str) -> Result<Self> {
+        let s = s.trim();
+        let ok = s.len() <= EMAIL_MAX_CHARS
+            && !s.chars().any(char::is_whitespace)
+            && matches!(s.split_once('@'), Some((local, domain)) if !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
+        if ok {
+            Ok(Email(s.to_owned()))
+        } else {
+            Err(Error::invalid_value(format!("Invalid email value {s:?}"), serde_json::json!({ "key_path": "email" })))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password that meets the length rules; never logged.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+impl Password {
+    pub fn parse(s: &str) -> Result<Self> {
+        let n = s.chars().count();
+        if !(PASSWORD_MIN_CHARS..=PASSWORD_MAX_CHARS).contains(&n) {
+            return Err(Error::invalid_value(
+                format!("Invalid password: it must have {PASSWORD_MIN_CHARS} to {PASSWORD_MAX_CHARS} characters"),
+                serde_json::json!({ "key_path": "password" }),
+            ));
+        }
+        Ok(Password(s.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+pub fn check_name(key: &str, s: &str) -> Result<String> {
+    let s = s.trim();
+    if s.chars().count() > NAME_MAX_CHARS {
+        return Err(Error::invalid_value(
+            format!("{key} is longer than {NAME_MAX_CHARS} characters"),
+            serde_json::json!({ "key_path": key }),
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: Email,
+    pub password: Password,
+    pub user_type: UserType,
+    pub company_id: Option<Uuid>,
+    pub first_name: String,
+    pub last_name: String,
+    pub middle_name: Option<String>,
+    pub is_service: bool,
+    pub can_start: AnalysisPermissions,
+    pub meta_data: MetaData,
+}
+
+/// PATCH of a user: `None` keeps a field as it is; absent never means delete.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub email: Option<Email>,
+    pub password: Option<Password>,
+    pub user_type: Option<UserType>,
+    pub company_id: Option<Uuid>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// `Some(None)` clears the middle name.
+    pub middle_name: Option<Option<String>>,
+    pub is_service: Option<bool>,
+    pub can_start_biometry: Option<bool>,
+    pub can_start_quality: Option<bool>,
+    pub can_start_collection: Option<bool>,
+    pub can_start_documents: Option<bool>,
+    /// Merged into the stored metadata, as `PATCH …/meta_data` does.
+    pub meta_data: Option<MetaData>,
+}
+
+impl UserPatch {
+    /// Fields only an administrator may change (a user editing itself may not).
+    fn touches_privileges(&self) -> bool {
+        self.user_type.is_some()
+            || self.company_id.is_some()
+            || self.is_service.is_some()
+            || self.can_start_biometry.is_some()
+            || self.can_start_quality.is_some()
+            || self.can_start_collection.is_some()
+            || self.can_start_documents.is_some()
+    }
+}
+
+/// What a caller may do with one user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UserAccess {
+    Invisible,
+    Read,
+    /// Edit own profile: password, names, e-mail, metadata.
+    EditSelf,
+    Manage,
+}
+
+fn access_to_user(caller: &Caller, user: &User) -> UserAccess {
+    let is_self = caller.user_id == user.user_id;
+    let same_company = caller.company_id.is_some() && caller.company_id == user.company_id;
+    match caller.user_type {
+        UserType::Admin => UserAccess::Manage,
+        UserType::Operator if is_self => UserAccess::EditSelf,
+        UserType::Operator => UserAccess::Read,
+        UserType::ClientAdmin if same_company && !user.user_type.is_global() => UserAccess::Manage,
+        UserType::ClientOperator if is_self => UserAccess::EditSelf,
+        UserType::ClientOperator if same_company => UserAccess::Read,
+        UserType::Client | UserType::ClientService if is_self => UserAccess::EditSelf,
+        UserType::ClientAdmin | UserType::ClientOperator | UserType::Client | UserType::ClientService => UserAccess::Invisible,
+    }
+}
+
+impl Domain {
+    /// `POST /api/users/`.
+    pub async fn create_user(&self, caller: &Caller, new: NewUser) -> Result<User> {
+        let company_id = match caller.user_type {
+            UserType::Admin => new.company_id,
+            UserType::ClientAdmin => {
+                if new.user_type.is_global() {
+                    return Err(Error::Forbidden(Some(format!("A CLIENT ADMIN cannot create {} users", new.user_type))));
+                }
+                match new.company_id {
+                    None => caller.company_id,
+                    Some(c) if Some(c) == caller.company_id => Some(c),
+                    Some(_) => return Err(Error::not_exist("Company")),
+                }
+            }
+            UserType::Operator | UserType::Client | UserType::ClientOperator | UserType::ClientService => {
+                return Err(Error::Forbidden(None))
+            }
+        };
+        // ADMIN and OPERATOR never belong to a company (spec §3.1): a company given is not saved.
+        let company_id = if new.user_type.is_global() {
+            None
+        } else {
+            let Some(c) = company_id else {
+                return Err(Error::missing_field("company_id"));
+            };
+            if self.store.get_company(c).await?.is_none() {
+                return Err(Error::not_exist("Company"));
+            }
+            Some(c)
+        };
+        let t = now();
+        let user = User {
+            user_id: Uuid::new_v4(),
+            company_id,
+            email: new.email.as_str().to_owned(),
+            user_type: new.user_type,
+            first_name: new.first_name,
+            last_name: new.last_name,
+            middle_name: new.middle_name,
+            is_service: new.is_service,
+            can_start: new.can_start,
+            meta_data: new.meta_data,
+            technical_meta_data: MetaData::default(),
+            time_created: t,
+            time_updated: t,
+        };
+        let hash = hash_password(new.password.expose().to_owned()).await?;
+        self.store.insert_user(&user, &hash).await?;
+        Ok(user)
+    }
+
+    async fn visible_user(&self, caller: &Caller, id: Uuid) -> Result<(User, UserAccess)> {
+        let user = self.store.get_user(id).await?.ok_or_else(|| Error::not_exist("User"))?;
+        match access_to_user(caller, &user) {
+            UserAccess::Invisible => Err(Error::not_exist("User")),
+            access => Ok((user, access)),
+        }
+    }
+
+    /// `GET /api/users/{id}`.
+    pub async fn get_user(&self, caller: &Caller, id: Uuid) -> Result<User> {
+        Ok(self.visible_user(caller, id).await?.0)
+    }
+
+    /// `GET /api/users/`.
+    pub async fn list_users(&self, caller: &Caller, search_text: Option<&str>, params: &ListParams) -> Result<Page<User>> {
+        let only_self = match caller.user_type {
+            UserType::Client | UserType::ClientService => Some(caller.user_id),
+            UserType::Admin | UserType::Operator | UserType::ClientAdmin | UserType::ClientOperator => None,
+        };
+        self.store.list_users(caller.scope(), only_self, search_text, params).await
+    }
+
+    /// `PATCH /api/users/{id}`.
+    pub async fn update_user(&self, caller: &Caller, id: Uuid, patch: UserPatch) -> Result<User> {
+        let (mut user, access) = self.visible_user(caller, id).await?;
+        match access {
+            UserAccess::Manage => {}
+            UserAccess::EditSelf if !patch.touches_privileges() => {}
+            UserAccess::EditSelf | UserAccess::Read | UserAccess::Invisible => return Err(Error::Forbidden(None)),
+        }
+        if let Some(t) = patch.user_type {
+            if caller.user_type != UserType::Admin && t.is_global() {
+                return Err(Error::Forbidden(Some(format!("A CLIENT ADMIN cannot grant {t}"))));
+            }
+            user.user_type = t;
+        }
+        if let Some(c) = patch.company_id {
+            if caller.user_type != UserType::Admin && Some(c) != caller.company_id {
+                return Err(Error::not_exist("Company"));
+            }
+            if self.store.get_company(c).await?.is_none() {
+                return Err(Error::not_exist("Company"));
+            }
+            user.company_id = Some(c);
+        }
+        if user.user_type.is_global() {
+            user.company_id = None;
+        } else if user.company_id.is_none() {
+            return Err(Error::missing_field("company_id"));
+        }
+        if let Some(e) = patch.email {
+            user.email = e.as_str().to_owned();
+        }
+        if let Some(v) = patch.first_name {
+            user.first_name = v;
+        }
+        if let Some(v) = patch.last_name {
+            user.last_name = v;
+        }
+        if let Some(v) = patch.middle_name {
+            user.middle_name = v;
+        }
+        if let Some(v) = patch.is_service {
+            user.is_service = v;
+        }
+        let flags = &mut user.can_start;
+        for (slot, value) in [
+            (&mut flags.biometry, patch.can_start_biometry),
+            (&mut flags.quality, patch.can_start_quality),
+            (&mut flags.collection, patch.can_start_collection),
+            (&mut flags.documents, patch.can_start_documents),
+        ] {
+            if let Some(v) = value {
+                *slot = v;
+            }
+        }
+        if let Some(m) = patch.meta_data {
+            user.meta_data = MetaChange::Merge(m).apply(std::mem::take(&mut user.meta_data))?;
+        }
+        let hash = match patch.password {
+            Some(p) => Some(hash_password(p.expose().to_owned()).await?),
+            None => None,
+        };
+        user.time_updated = now();
+        if !self.store.update_user(&user, hash.as_deref()).await? {
+            return Err(Error::not_exist("User"));
+        }
+        Ok(user)
+    }
+
+    /// `DELETE /api/users/{id}`.
+    pub async fn delete_user(&self, caller: &Caller, id: Uuid) -> Result<()> {
+        let (_, access) = self.visible_user(caller, id).await?;
+        if access != UserAccess::Manage {
+            return Err(Error::Forbidden(None));
+        }
+        if id == caller.user_id {
+            return Err(Error::invalid_value("You cannot delete your own account", serde_json::json!({ "key_path": "user_id" })));
+        }
+        if !self.store.delete_user(id).await? {
+            return Err(Error::not_exist("User"));
+        }
+        Ok(())
+    }
+
+    /// Metadata access for `…/users/{id}/meta_data`: read when visible, write when editable.
+    pub(super) async fn user_meta_access(&self, caller: &Caller, id: Uuid, write: bool) -> Result<MetaData> {
+        let (user, access) = self.visible_user(caller, id).await?;
+        if write && !matches!(access, UserAccess::Manage | UserAccess::EditSelf) {
+            return Err(Error::Forbidden(None));
+        }
+        Ok(user.meta_data)
+    }
+
+    /// First start: create an ADMIN when there is no user at all. Returns the user if created.
+    pub async fn ensure_first_admin(&self, email: Email, password: Password) -> Result<Option<User>> {
+        if self.store.count_users().await? > 0 {
+            return Ok(None);
+        }
+        self.create_admin(email, password).await.map(Some)
+    }
+
+    /// `emerald admin create`: an ADMIN, whatever else exists.
+    pub async fn create_admin(&self, email: Email, password: Password) -> Result<User> {
+        let t = now();
+        let user = User {
+            user_id: Uuid::new_v4(),
+            company_id: None,
+            email: email.as_str().to_owned(),
+            user_type: UserType::Admin,
+            first_name: "Admin".into(),
+            last_name: String::new(),
+            middle_name: None,
+            is_service: false,
+            can_start: AnalysisPermissions::default(),
+            meta_data: MetaData::default(),
+            technical_meta_data: MetaData::default(),
+            time_created: t,
+            time_updated: t,
+        };
+        let hash = hash_password(password.expose().to_owned()).await?;
+        self.store.insert_user(&user, &hash).await?;
+        Ok(user)
+    }
+}

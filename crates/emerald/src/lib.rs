@@ -1,0 +1,103 @@
+//! Emerald: a self-hosted face liveness and biometry server that speaks the Oz API.
+//!
+//! [`App::build`] wires configuration, store, domain and HTTP exactly as production runs them;
+//! the binary and the integration tests both start the server through it.
+
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod store;
+pub mod telemetry;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::extract::Request;
+use axum::ServiceExt;
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use tokio::net::TcpListener;
+use tower::Layer;
+use tower_http::normalize_path::NormalizePathLayer;
+
+pub use config::Config;
+use domain::auth::AuthSettings;
+use domain::users::{Email, Password};
+use domain::Domain;
+
+/// Length of a generated first-admin password.
+const GENERATED_PASSWORD_CHARS: usize = 24;
+/// Default login of the first admin when `EMERALD_ADMIN_EMAIL` is not set.
+pub const DEFAULT_ADMIN_EMAIL: &str = "admin@emerald.local";
+
+/// The first ADMIN created on an empty database; the password is shown only when generated.
+#[derive(Debug, Clone)]
+pub struct FirstAdmin {
+    pub email: String,
+    pub generated_password: Option<String>,
+}
+
+pub struct App {
+    listener: TcpListener,
+    addr: SocketAddr,
+    router: axum::Router,
+    domain: Domain,
+    first_admin: Option<FirstAdmin>,
+}
+
+impl App {
+    /// Connect the store (running migrations), create the first admin if the database has no
+    /// user, build the router and bind the listener.
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        let store = store::connect(config.database_url.as_deref(), &config.data_dir).await?;
+        let auth = AuthSettings {
+            session_ttl: config.session_ttl,
+            service_ttl: config.service_session_ttl,
+            extend_on_use: config.session_extend,
+        };
+        let domain = Domain::new(Arc::new(store), auth);
+        let first_admin = ensure_first_admin(&domain, &config).await?;
+        let router = api::router(domain.clone(), telemetry::metrics_handle());
+        let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        Ok(App { listener, addr, router, domain, first_admin })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn domain(&self) -> &Domain {
+        &self.domain
+    }
+
+    pub fn first_admin(&self) -> Option<&FirstAdmin> {
+        self.first_admin.as_ref()
+    }
+
+    /// Serve until `shutdown` resolves.
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let app = NormalizePathLayer::trim_trailing_slash().layer(self.router);
+        axum::serve(self.listener, ServiceExt::<Request>::into_make_service(app))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("HTTP server")
+    }
+}
+
+async fn ensure_first_admin(domain: &Domain, config: &Config) -> anyhow::Result<Option<FirstAdmin>> {
+    let email = config.admin_email.clone().unwrap_or_else(|| DEFAULT_ADMIN_EMAIL.to_owned());
+    let (password, generated) = match &config.admin_password {
+        Some(p) => (p.clone(), None),
+        None => {
+            let p: String = rand::thread_rng().sample_iter(&Alphanumeric).take(GENERATED_PASSWORD_CHARS).map(char::from).collect();
+            (p.clone(), Some(p))
+        }
+    };
+    let created = domain
+        .ensure_first_admin(Email::parse(&email).map_err(|e| anyhow::anyhow!("EMERALD_ADMIN_EMAIL: {e}"))?, Password::parse(&password).map_err(|e| anyhow::anyhow!("EMERALD_ADMIN_PASSWORD: {e}"))?)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the first admin: {e}"))?;
+    Ok(created.map(|u| FirstAdmin { email: u.email, generated_password: generated }))
+}

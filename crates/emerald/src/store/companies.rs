@@ -1,0 +1,156 @@
+//! Companies on both backends.
+
+use async_trait::async_trait;
+use emerald_query::{FieldKind, FieldSpec, ListSpec, MetaSpec, Ops, Param};
+use serde_json::Value;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::meta::{delete_meta_index, write_meta_index};
+use super::sql::{build_list, like_pattern, SqlStore};
+use crate::domain::caller::Scope;
+use crate::domain::metadata::{MetaData, ObjectKind};
+use crate::domain::model::Company;
+use crate::domain::store::{Companies, ListParams, Page};
+use crate::domain::{Error, Result};
+
+const COLUMNS: &str = "SELECT c.company_id, c.name, c.meta_data, c.technical_meta_data, c.time_created, c.time_updated";
+
+/// `GET /api/companies/` filters and sort keys.
+static LIST: ListSpec = ListSpec {
+    fields: &[
+        FieldSpec { key: "company_id", column: "c.company_id", kind: FieldKind::Uuid, ops: Ops::DEFAULT },
+        FieldSpec { key: "name", column: "c.name", kind: FieldKind::Text, ops: Ops::DEFAULT },
+        FieldSpec { key: "time_created", column: "c.time_created", kind: FieldKind::Time, ops: Ops::DEFAULT },
+        FieldSpec { key: "time_updated", column: "c.time_updated", kind: FieldKind::Time, ops: Ops::DEFAULT },
+    ],
+    sort_fields: &[("name", "c.name"), ("time_created", "c.time_created"), ("time_updated", "c.time_updated")],
+    default_sort: &[("name", false)],
+    tiebreak_column: "c.company_id",
+    meta: Some(MetaSpec { object_kind: "company", id_column: "c.company_id" }),
+    ignore_keys: &["search_text"],
+};
+
+#[derive(sqlx::FromRow)]
+struct CompanyRow {
+    company_id: Uuid,
+    name: String,
+    meta_data: Json<Value>,
+    technical_meta_data: Json<Value>,
+    time_created: f64,
+    time_updated: f64,
+}
+
+impl From<CompanyRow> for Company {
+    fn from(r: CompanyRow) -> Self {
+        let CompanyRow { company_id, name, meta_data, technical_meta_data, time_created, time_updated } = r;
+        Company {
+            company_id,
+            name,
+            meta_data: MetaData::from_stored(meta_data.0),
+            technical_meta_data: MetaData::from_stored(technical_meta_data.0),
+            time_created,
+            time_updated,
+        }
+    }
+}
+
+#[async_trait]
+impl Companies for SqlStore {
+    async fn insert_company(&self, c: &Company) -> Result<()> {
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO companies (company_id, name, meta_data, technical_meta_data, time_created, time_updated) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(c.company_id)
+            .bind(&c.name)
+            .bind(Json(c.meta_data.to_value()))
+            .bind(Json(c.technical_meta_data.to_value()))
+            .bind(c.time_created)
+            .bind(c.time_updated)
+            .execute(&mut *tx)
+            .await?;
+            write_meta_index(&mut tx, ObjectKind::Company, c.company_id, &c.meta_data).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    async fn get_company(&self, id: Uuid) -> Result<Option<Company>> {
+        let sql = format!("{COLUMNS} FROM companies c WHERE c.company_id = $1");
+        let row: Option<CompanyRow> =
+            on_db!(&self.db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
+        Ok(row.map(Company::from))
+    }
+
+    async fn list_companies(&self, scope: Scope, search_text: Option<&str>, params: &ListParams) -> Result<Page<Company>> {
+        let mut base = Vec::new();
+        if let Scope::Company(c) = scope {
+            base.push(("c.company_id = ?", Param::Uuid(c)));
+        }
+        if let Some(text) = search_text.map(str::trim).filter(|t| !t.is_empty()) {
+            base.push(("lower(c.name) LIKE ? ESCAPE '\\'", Param::Text(like_pattern(text))));
+        }
+        let l = build_list(self.dialect(), &LIST, params, COLUMNS, "FROM companies c", base)?;
+        let total: Option<i64> = match &l.count {
+            Some(sql) => Some(on_db!(&self.db, |pool| bind_params!(sqlx::query_scalar(sql), &l.params).fetch_one(pool).await)?),
+            None => None,
+        };
+        let rows: Vec<CompanyRow> =
+            on_db!(&self.db, |pool| bind_params!(sqlx::query_as(&l.select), &l.params).fetch_all(pool).await)?;
+        Ok(Page {
+            total: total.map(|t| t as u64),
+            offset: l.offset,
+            limit: l.limit,
+            items: rows.into_iter().map(Company::from).collect(),
+        })
+    }
+
+    async fn update_company(&self, c: &Company) -> Result<bool> {
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query("UPDATE companies SET name = $1, meta_data = $2, time_updated = $3 WHERE company_id = $4")
+                .bind(&c.name)
+                .bind(Json(c.meta_data.to_value()))
+                .bind(c.time_updated)
+                .bind(c.company_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n > 0 {
+                write_meta_index(&mut tx, ObjectKind::Company, c.company_id, &c.meta_data).await?;
+            }
+            tx.commit().await?;
+            Ok(n > 0)
+        })
+    }
+
+    async fn delete_company(&self, id: Uuid) -> Result<bool> {
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query("DELETE FROM companies WHERE company_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| {
+                    super::sql::on_foreign_key(e, || {
+                        Error::invalid_value("Company still has users", serde_json::json!({ "key_path": "company_id" }))
+                    })
+                })?
+                .rows_affected();
+            delete_meta_index(&mut tx, id).await?;
+            tx.commit().await?;
+            Ok(n > 0)
+        })
+    }
+
+    async fn count_company_users(&self, id: Uuid) -> Result<u64> {
+        let n: i64 = on_db!(&self.db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE company_id = $1")
+            .bind(id)
+            .fetch_one(pool)
+            .await)?;
+        Ok(n as u64)
+    }
+}

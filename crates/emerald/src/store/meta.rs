@@ -1,0 +1,95 @@
+//! Metadata writes and the `meta_index` search table (one row per scalar leaf), kept in the
+//! same transaction as the object's `meta_data` column.
+
+use async_trait::async_trait;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::sql::SqlStore;
+use crate::domain::metadata::{MetaData, ObjectKind};
+use crate::domain::store::Metadata;
+use crate::domain::Result;
+
+/// Rows per multi-row INSERT (5 parameters each; well under both backends' limits).
+const INDEX_ROWS_PER_INSERT: usize = 500;
+
+/// The table and id column of each kind of object. Names come from this fixed match, never
+/// from input, so formatting them into SQL is safe.
+fn table_of(kind: ObjectKind) -> (&'static str, &'static str) {
+    match kind {
+        ObjectKind::Company => ("companies", "company_id"),
+        ObjectKind::User => ("users", "user_id"),
+    }
+}
+
+/// Replace the index rows of one object with the leaves of `meta`.
+pub(crate) async fn write_meta_index<DB>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    kind: ObjectKind,
+    id: Uuid,
+    meta: &MetaData,
+) -> Result<()>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<f64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    sqlx::query("DELETE FROM meta_index WHERE object_id = $1").bind(id).execute(&mut **tx).await?;
+    let entries = emerald_query::flatten_meta(&meta.to_value());
+    for chunk in entries.chunks(INDEX_ROWS_PER_INSERT) {
+        let mut sql = String::from("INSERT INTO meta_index (object_kind, object_id, path, value_text, value_num) VALUES ");
+        for i in 0..chunk.len() {
+            let b = i * 5;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("(${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5));
+        }
+        let mut q = sqlx::query(&sql);
+        for e in chunk {
+            q = q.bind(kind.as_str()).bind(id).bind(e.path.clone()).bind(e.text.clone()).bind(e.num);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Forget the index rows of a deleted object.
+pub(crate) async fn delete_meta_index<DB>(tx: &mut sqlx::Transaction<'_, DB>, id: Uuid) -> Result<()>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    sqlx::query("DELETE FROM meta_index WHERE object_id = $1").bind(id).execute(&mut **tx).await?;
+    Ok(())
+}
+
+#[async_trait]
+impl Metadata for SqlStore {
+    async fn set_meta(&self, kind: ObjectKind, id: Uuid, meta: &MetaData, time_updated: f64) -> Result<bool> {
+        let (table, id_col) = table_of(kind);
+        let sql = format!("UPDATE {table} SET meta_data = $1, time_updated = $2 WHERE {id_col} = $3");
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query(&sql)
+                .bind(Json(meta.to_value()))
+                .bind(time_updated)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n > 0 {
+                write_meta_index(&mut tx, kind, id, meta).await?;
+            }
+            tx.commit().await?;
+            Ok(n > 0)
+        })
+    }
+}

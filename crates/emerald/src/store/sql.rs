@@ -1,0 +1,195 @@
+//! Connection, migrations and the two macros that let one query source serve both backends.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::domain::store::Store;
+use crate::domain::{Error, Result};
+
+/// The pool of one of the two backends.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Run the same expression against whichever pool this is; `$pool` is a concrete
+/// `&SqlitePool` or `&PgPool` inside, so every query type-checks against both backends.
+macro_rules! on_db {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::store::sql::Db::Sqlite($pool) => $body,
+            $crate::store::sql::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Bind a list of [`emerald_query::Param`]s to a query, in order.
+macro_rules! bind_params {
+    ($query:expr, $params:expr) => {{
+        let mut q = $query;
+        for p in $params {
+            q = match p {
+                emerald_query::Param::Text(v) => q.bind(v.clone()),
+                emerald_query::Param::Float(v) => q.bind(*v),
+                emerald_query::Param::Int(v) => q.bind(*v),
+                emerald_query::Param::Uuid(v) => q.bind(*v),
+                emerald_query::Param::Bool(v) => q.bind(*v),
+            };
+        }
+        q
+    }};
+}
+
+/// The SQL store over one backend.
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    pub(crate) db: Db,
+}
+
+impl SqlStore {
+    pub fn dialect(&self) -> emerald_query::Dialect {
+        match self.db {
+            Db::Sqlite(_) => emerald_query::Dialect::Sqlite,
+            Db::Postgres(_) => emerald_query::Dialect::Postgres,
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Open the database named by `url` (`postgres://…`, `sqlite:…`), or the SQLite file in
+/// `data_dir` when `url` is None, and bring its schema up to date.
+pub async fn connect(url: Option<&str>, data_dir: &Path) -> anyhow::Result<SqlStore> {
+    let db = match url {
+        Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+            let opts = PgConnectOptions::from_str(u).context("parsing the PostgreSQL URL")?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await
+                .context("connecting to PostgreSQL")?;
+            POSTGRES_MIGRATIONS.run(&pool).await.context("running PostgreSQL migrations")?;
+            Db::Postgres(pool)
+        }
+        Some(u) if u.starts_with("sqlite:") => Db::Sqlite(open_sqlite(SqliteConnectOptions::from_str(u)?).await?),
+        Some(u) => anyhow::bail!("unsupported database URL {u:?}: use postgres://… or sqlite:…"),
+        None => {
+            std::fs::create_dir_all(data_dir).with_context(|| format!("creating the data dir {}", data_dir.display()))?;
+            let file = data_dir.join("emerald.db");
+            Db::Sqlite(open_sqlite(SqliteConnectOptions::new().filename(file)).await?)
+        }
+    };
+    Ok(SqlStore { db })
+}
+
+async fn open_sqlite(opts: SqliteConnectOptions) -> anyhow::Result<SqlitePool> {
+    let opts = opts
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(opts)
+        .await
+        .context("opening the SQLite database")?;
+    SQLITE_MIGRATIONS.run(&pool).await.context("running SQLite migrations")?;
+    Ok(pool)
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    async fn ping(&self) -> Result<()> {
+        on_db!(&self.db, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ()).map_err(Error::from))
+    }
+}
+
+/// A unique-constraint violation becomes a clear 4xx, everything else a database error.
+pub(crate) fn on_unique(err: sqlx::Error, what: impl FnOnce() -> Error) -> Error {
+    match err.as_database_error() {
+        Some(db) if db.is_unique_violation() => what(),
+        _ => Error::from(err),
+    }
+}
+
+/// Escape `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+
+/// A list request compiled to SQL: the page query, the optional count query, their shared
+/// parameters, and the page bounds to echo.
+pub(crate) struct ListSql {
+    pub select: String,
+    pub count: Option<String>,
+    pub params: Vec<emerald_query::Param>,
+    pub offset: u64,
+    pub limit: Option<u64>,
+}
+
+/// Compile `params` against `spec`. `base` are conditions the caller imposes (tenancy, search
+/// text), each with one parameter that every `?` in it stands for. `select` and `from` are
+/// `"SELECT cols"` and `"FROM table alias"`.
+pub(crate) fn build_list(
+    dialect: emerald_query::Dialect,
+    spec: &emerald_query::ListSpec,
+    params: &crate::domain::store::ListParams,
+    select: &str,
+    from: &str,
+    base: Vec<(&str, emerald_query::Param)>,
+) -> Result<ListSql> {
+    let query = emerald_query::parse(&params.0, spec, crate::domain::time::now())?;
+    let mut conds = Vec::with_capacity(base.len() + 1);
+    let mut binds = Vec::with_capacity(base.len());
+    for (i, (frag, param)) in base.into_iter().enumerate() {
+        conds.push(frag.replace('?', &format!("${}", i + 1)));
+        binds.push(param);
+    }
+    let (filter_sql, filter_params) = query.where_sql(spec, dialect, binds.len() + 1);
+    conds.push(filter_sql);
+    binds.extend(filter_params);
+    let where_clause = format!(" WHERE ({})", conds.join(") AND ("));
+    let count = (!query.total_omit).then(|| format!("SELECT COUNT(*) {from}{where_clause}"));
+    let select = format!("{select} {from}{where_clause}{}{}", query.order_sql(spec), query.limit_sql());
+    Ok(ListSql { select, count, params: binds, offset: query.offset, limit: query.limit })
+}
+
+/// A foreign-key violation (deleting something still referenced) becomes a clear 4xx.
+pub(crate) fn on_foreign_key(err: sqlx::Error, what: impl FnOnce() -> Error) -> Error {
+    match err.as_database_error() {
+        Some(db) if db.is_foreign_key_violation() => what(),
+        _ => Error::from(err),
+    }
+}

@@ -1,0 +1,236 @@
+//! `TestApp`: the real server (`App::build`) on 127.0.0.1:0 with a fresh data dir, talking
+//! HTTP. On PostgreSQL each app gets its own schema, dropped afterwards.
+
+use std::net::SocketAddr;
+
+use emerald::{App, Config};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+pub const ADMIN_EMAIL: &str = "admin@test.local";
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+pub const PASSWORD: &str = "user-password-1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Run each listed test on SQLite and, when `DATABASE_URL` names a PostgreSQL server, on
+/// PostgreSQL (without it the PostgreSQL twins return at once; `scripts/test.sh` says so).
+#[macro_export]
+macro_rules! both_backends {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let $app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await;
+                    $body
+                }
+            )*
+        }
+        mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if !$crate::helpers::postgres_available() {
+                        return;
+                    }
+                    let $app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await;
+                    $body
+                }
+            )*
+        }
+    };
+}
+
+pub fn postgres_url() -> Option<String> {
+    std::env::var("DATABASE_URL").ok().filter(|u| u.starts_with("postgres"))
+}
+
+pub fn postgres_available() -> bool {
+    postgres_url().is_some()
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub backend: Backend,
+    pub client: reqwest::Client,
+    pub admin_token: String,
+    pub data_dir: tempfile::TempDir,
+    pg_schema: Option<String>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// A response: status, headers and the parsed body (`Value::Null` when empty or not JSON).
+#[derive(Debug)]
+pub struct Res {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+    pub body: Value,
+}
+
+impl Res {
+    /// Assert the Oz error envelope with this code and status.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: u64) -> &Self {
+        assert_eq!(self.status.as_u16(), status, "status of {}", self.text);
+        assert_eq!(self.body["error_code"], json!(code), "error_code of {}", self.text);
+        assert!(self.body["error_message"].is_string(), "error_message in {}", self.text);
+        assert_eq!(self.body["error_details"], self.body["details"], "details twins in {}", self.text);
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_status(&self, status: u16) -> &Self {
+        assert_eq!(self.status.as_u16(), status, "status of {}", self.text);
+        self
+    }
+
+    pub fn id(&self, key: &str) -> Uuid {
+        Uuid::parse_str(self.body[key].as_str().unwrap_or_else(|| panic!("{key} in {}", self.text))).unwrap()
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: data_dir.path().to_path_buf(),
+            admin_email: Some(ADMIN_EMAIL.into()),
+            admin_password: Some(ADMIN_PASSWORD.into()),
+            ..Config::default()
+        };
+        let pg_schema = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                let (url, schema) = fresh_pg_schema().await;
+                config.database_url = Some(url);
+                Some(schema)
+            }
+        };
+        tweak(&mut config);
+        let app = App::build(config).await.expect("App::build");
+        let addr = app.addr();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async {
+            let _ = rx.await;
+        }));
+        let client = reqwest::Client::builder().build().unwrap();
+        let mut t = TestApp { addr, backend, client, admin_token: String::new(), data_dir, pg_schema, shutdown: Some(tx) };
+        t.admin_token = t.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.assert_status(200).body["access_token"].as_str().unwrap().to_owned();
+        t
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Any request; `body` is sent as JSON text with whatever `content_type` is given.
+    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<&Value>, content_type: Option<&str>) -> Res {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.header("X-Forensic-Access-Token", t);
+        }
+        if let Some(ct) = content_type {
+            req = req.header("Content-Type", ct);
+        }
+        if let Some(b) = body {
+            req = req.body(serde_json::to_vec(b).unwrap());
+        }
+        let res = req.send().await.expect("request");
+        into_res(res).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Res {
+        self.send(Method::GET, path, Some(token), None, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Res {
+        self.send(Method::POST, path, Some(token), Some(&body), Some("application/json")).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Res {
+        self.send(Method::PATCH, path, Some(token), Some(&body), Some("application/json")).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Res {
+        self.send(Method::DELETE, path, Some(token), None, None).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Res {
+        let body = json!({"credentials": {"email": email, "password": password}});
+        self.send(Method::POST, "/api/authorize/auth", None, Some(&body), Some("application/json")).await
+    }
+
+    pub async fn token_of(&self, email: &str, password: &str) -> String {
+        self.login(email, password).await.assert_status(200).body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// A new company (as ADMIN).
+    pub async fn company(&self, name: &str) -> Uuid {
+        self.post("/api/companies/", &self.admin_token, json!({"name": name})).await.assert_status(201).id("company_id")
+    }
+
+    /// A new user of `user_type` in `company` (as ADMIN), logged in: (user_id, email, token).
+    pub async fn user(&self, company: Option<Uuid>, user_type: &str) -> (Uuid, String, String) {
+        let email = format!("{}@example.com", Uuid::new_v4().simple());
+        let body = json!({"email": email, "password": PASSWORD, "user_type": user_type, "company_id": company,
+            "first_name": "Test", "last_name": user_type});
+        let id = self.post("/api/users/", &self.admin_token, body).await.assert_status(201).id("user_id");
+        let token = self.token_of(&email, PASSWORD).await;
+        (id, email, token)
+    }
+}
+
+pub async fn into_res(res: reqwest::Response) -> Res {
+    let status = res.status();
+    let headers = res.headers().clone();
+    let text = res.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Res { status, headers, text, body }
+}
+
+async fn fresh_pg_schema() -> (String, String) {
+    use sqlx::Connection;
+    let base = postgres_url().expect("DATABASE_URL");
+    let schema = format!("emerald_test_{}", Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&base).await.expect("connect to DATABASE_URL");
+    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut conn).await.expect("create schema");
+    let sep = if base.contains('?') { '&' } else { '?' };
+    (format!("{base}{sep}options=-c%20search_path%3D{schema}"), schema)
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let (Some(schema), Some(url)) = (self.pg_schema.take(), postgres_url()) {
+            // Drop the schema from a thread of its own: Drop cannot await.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    use sqlx::Connection;
+                    if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
+                        let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&mut c).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
