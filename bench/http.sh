@@ -8,13 +8,15 @@ cd "$(dirname "$0")/.."
 DUR="${1:-10}"
 CONN="${2:-32}"
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install -y wrk"; exit 1; }
-cargo build --release --locked -p emerald >/dev/null
-BIN=target/release/emerald
+# EMERALD_BIN: benchmark an already built binary instead of building one.
+if [ -z "${EMERALD_BIN:-}" ]; then cargo build --release --locked -p emerald >/dev/null; fi
+BIN="${EMERALD_BIN:-target/release/emerald}"
 OUT=bench/out; mkdir -p "$OUT"
 PORT=18600
 PW=bench-password-1
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "load average before: $(cut -d" " -f1-3 /proc/loadavg)"
 echo "wrk: 2 threads, ${CONN} connections, ${DUR}s per case, same machine as the server"
 
 run_backend() {

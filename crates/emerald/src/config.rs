@@ -58,6 +58,15 @@ pub struct Config {
     /// `text` or `json` log lines.
     #[arg(long, env = "EMERALD_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+    /// Most media files in one upload request (`OZ_ATTACHMENT_MAX_COUNT`).
+    #[arg(long, env = "EMERALD_MAX_FILES_PER_REQUEST", default_value_t = 10)]
+    pub max_files_per_request: usize,
+    /// Largest media file in bytes (`OZ_ATTACHMENT_MAX_SIZE`, 10 MiB).
+    #[arg(long, env = "EMERALD_MAX_FILE_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_file_bytes: u64,
+    /// Base of media links (`https://api.example.com`); default: scheme and Host of the request.
+    #[arg(long, env = "EMERALD_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// A TOML file with any of the settings above (snake_case keys).
     #[arg(long, env = "EMERALD_CONFIG")]
     pub config: Option<PathBuf>,
@@ -79,6 +88,9 @@ impl Default for Config {
             admin_email: None,
             admin_password: None,
             log_format: "text".into(),
+            max_files_per_request: 10,
+            max_file_bytes: 10 * 1024 * 1024,
+            public_url: None,
             config: None,
         }
     }
@@ -100,6 +112,9 @@ struct FileConfig {
     admin_email: Option<String>,
     admin_password: Option<String>,
     log_format: Option<String>,
+    max_files_per_request: Option<usize>,
+    max_file_bytes: Option<u64>,
+    public_url: Option<String>,
 }
 
 impl Config {
@@ -121,6 +136,9 @@ impl Config {
             admin_email,
             admin_password,
             log_format,
+            max_files_per_request,
+            max_file_bytes,
+            public_url,
         } = file;
         macro_rules! take {
             ($field:ident, $value:expr) => {
@@ -148,6 +166,9 @@ impl Config {
         take!(opt admin_email, admin_email);
         take!(opt admin_password, admin_password);
         take!(log_format, log_format);
+        take!(max_files_per_request, max_files_per_request);
+        take!(max_file_bytes, max_file_bytes);
+        take!(opt public_url, public_url);
         Ok(self)
     }
 }
@@ -155,4 +176,43 @@ impl Config {
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, FromArgMatches, Parser};
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    fn load(args: &[&str]) -> anyhow::Result<Config> {
+        let m = Cli::command().try_get_matches_from(args)?;
+        Cli::from_arg_matches(&m)?.config.merge_file(&m)
+    }
+
+    #[test]
+    fn file_fills_defaults_and_flags_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("emerald.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\ndata_dir = \"/srv/emerald\"\nsession_ttl = 60.0\nrole = \"api\"\n").unwrap();
+        let p = path.to_str().unwrap();
+        let c = load(&["t", "--config", p, "--listen", "127.0.0.1:1234"]).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:1234");
+        assert_eq!(c.data_dir, PathBuf::from("/srv/emerald"));
+        assert_eq!(c.session_ttl, 60.0);
+        assert_eq!(c.role, Role::Api);
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("emerald.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\nlisten_port = 3\n").unwrap();
+        let err = load(&["t", "--config", path.to_str().unwrap()]).unwrap_err();
+        assert!(format!("{err:#}").contains("listen_port"), "{err:#}");
+    }
 }

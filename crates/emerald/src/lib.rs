@@ -6,6 +6,7 @@
 pub mod api;
 pub mod config;
 pub mod domain;
+pub mod media_probe;
 pub mod store;
 pub mod telemetry;
 
@@ -56,9 +57,24 @@ impl App {
             service_ttl: config.service_session_ttl,
             extend_on_use: config.session_extend,
         };
-        let domain = Domain::new(Arc::new(store), auth);
+        let blobs = store::ObjectBlobs::open(config.blob_url.as_deref(), &config.data_dir)?;
+        let spool_dir = config.data_dir.join("tmp");
+        std::fs::create_dir_all(&spool_dir).with_context(|| format!("creating {}", spool_dir.display()))?;
+        // Files spooled by uploads that a crash interrupted: nothing refers to them.
+        for entry in std::fs::read_dir(&spool_dir)?.flatten() {
+            if entry.file_name().to_string_lossy().starts_with("upload-") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        let media = domain::folders::MediaServices {
+            blobs: Arc::new(blobs),
+            probe: Arc::new(media_probe::LightProbe),
+            limits: domain::media::UploadLimits { max_files: config.max_files_per_request, max_file_bytes: config.max_file_bytes },
+            spool_dir,
+        };
+        let domain = Domain::new(Arc::new(store), auth).with_media(media);
         let first_admin = ensure_first_admin(&domain, &config).await?;
-        let router = api::router(domain.clone(), telemetry::metrics_handle());
+        let router = api::router(domain.clone(), telemetry::metrics_handle(), config.public_url.clone());
         let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
         Ok(App { listener, addr, router, domain, first_admin })
@@ -78,11 +94,36 @@ impl App {
 
     /// Serve until `shutdown` resolves.
     pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let sweeper = tokio::spawn(sweep_sessions(self.domain.clone()));
         let app = NormalizePathLayer::trim_trailing_slash().layer(self.router);
         axum::serve(self.listener, ServiceExt::<Request>::into_make_service(app))
             .with_graceful_shutdown(shutdown)
             .await
-            .context("HTTP server")
+            .context("HTTP server")?;
+        sweeper.abort();
+        Ok(())
+    }
+}
+
+/// How long an expired session is kept, so that its token still answers "expired" (code 8)
+/// rather than "invalid" (code 7) for a while.
+const EXPIRED_SESSION_GRACE_SECS: f64 = 7.0 * 86400.0;
+const SESSION_SWEEP_PERIOD: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Delete sessions expired for longer than the grace period, every few minutes.
+async fn sweep_sessions(domain: Domain) {
+    let mut tick = tokio::time::interval(SESSION_SWEEP_PERIOD);
+    loop {
+        tick.tick().await;
+        let before = domain::time::now() - EXPIRED_SESSION_GRACE_SECS;
+        match domain.store.delete_expired_sessions(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "deleted long-expired sessions"),
+            Err(e) => tracing::warn!(error = %e, "session sweep failed"),
+        }
+        if let Err(e) = domain.store.refresh_statistics().await {
+            tracing::warn!(error = %e, "refreshing planner statistics failed");
+        }
     }
 }
 

@@ -22,6 +22,31 @@ enum Command {
     Admin(AdminCommand),
     /// Print the OpenAPI document.
     Openapi,
+    /// Benchmark helper: bulk-load synthetic folders with metadata (see bench/folders.sh).
+    #[command(hide = true)]
+    BenchSeed {
+        /// How many folders to add.
+        #[arg(long)]
+        folders: u64,
+        /// Index of the first synthetic folder (to grow an existing load).
+        #[arg(long, default_value_t = 0)]
+        start: u64,
+        /// Login of the CLIENT owning them (created with `--password` when missing).
+        #[arg(long, default_value = "bench@bench.local")]
+        email: String,
+        #[arg(long, default_value = "bench-password-1")]
+        password: String,
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Benchmark helper: write a synthetic photo-like JPEG of about `--bytes` bytes.
+    #[command(hide = true)]
+    BenchPhoto {
+        #[arg(long)]
+        out: std::path::PathBuf,
+        #[arg(long, default_value_t = 1_000_000)]
+        bytes: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -53,6 +78,10 @@ async fn main() -> ExitCode {
         Command::Admin(AdminCommand::Create { email, password, config }) => {
             admin_create(config, sub_matches(&matches, &["admin", "create"]), &email, &password).await
         }
+        Command::BenchSeed { folders, start, email, password, config } => {
+            bench_seed(config, sub_matches(&matches, &["bench-seed"]), folders, start, &email, &password).await
+        }
+        Command::BenchPhoto { out, bytes } => bench_photo(&out, bytes),
         Command::Openapi => {
             println!("{}", emerald::api::openapi_json());
             Ok(())
@@ -94,4 +123,73 @@ async fn admin_create(config: Config, matches: &ArgMatches, email: &str, passwor
     let user = domain.create_admin(email, password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("Created ADMIN {} ({})", user.email, user.user_id);
     Ok(())
+}
+
+async fn bench_seed(config: Config, matches: &ArgMatches, n: u64, start: u64, email: &str, password: &str) -> anyhow::Result<()> {
+    use emerald::domain::caller::Caller;
+    use emerald::domain::role::UserType;
+    use emerald::domain::users::NewUser;
+    let config = config.merge_file(matches)?;
+    let store = emerald::store::connect(config.database_url.as_deref(), &config.data_dir).await?;
+    let domain = emerald::domain::Domain::new(std::sync::Arc::new(store.clone()), Default::default());
+    let user = match domain.store.get_login(email).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+        Some((u, _)) => u,
+        None => {
+            let admin = Caller { user_id: uuid::Uuid::nil(), session_id: uuid::Uuid::nil(), user_type: UserType::Admin, company_id: None };
+            let company = domain.create_company(&admin, "bench", Default::default()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let new = NewUser {
+                email: Email::parse(email).map_err(|e| anyhow::anyhow!("{e}"))?,
+                password: Password::parse(password).map_err(|e| anyhow::anyhow!("{e}"))?,
+                user_type: UserType::Client,
+                company_id: Some(company.company_id),
+                first_name: "Bench".into(),
+                last_name: String::new(),
+                middle_name: None,
+                is_service: false,
+                can_start: Default::default(),
+                meta_data: Default::default(),
+            };
+            domain.create_user(&admin, new).await.map_err(|e| anyhow::anyhow!("{e}"))?
+        }
+    };
+    // One folder a second, ending now.
+    let t0 = emerald::domain::time::now() - (start + n) as f64;
+    let started = std::time::Instant::now();
+    let mut last = 0;
+    let plan = emerald::store::seed::SeedPlan { company: user.company_id, user: user.user_id, start, n, t0, step: 1.0 };
+    emerald::store::seed::seed_folders(&store, plan, |done| {
+        if done - last >= 100_000 || done == n {
+            last = done;
+            eprintln!("{done} folders ({:.0}/s)", done as f64 / started.elapsed().as_secs_f64());
+        }
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("seeded {n} folders for {email} in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// A noisy gradient JPEG grown until it reaches about `target` bytes (photos compress like noise
+/// at high quality more than like flat colour).
+fn bench_photo(out: &std::path::Path, target: usize) -> anyhow::Result<()> {
+    let mut side = 512u32;
+    loop {
+        let (w, h) = (side * 4 / 3, side);
+        let mut seed = 0x2545_f491_u32;
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            let n = (seed % 24) as u8;
+            image::Rgb([(x * 255 / w) as u8 / 2 + n, (y * 255 / h) as u8 / 2 + n, 96 + n])
+        });
+        let mut bytes = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 92).encode_image(&img)?;
+        if bytes.len() >= target || side > 8192 {
+            std::fs::write(out, &bytes)?;
+            println!("{} ({}x{}, {} bytes)", out.display(), w, h, bytes.len());
+            return Ok(());
+        }
+        side = (side as f64 * ((target as f64 / bytes.len() as f64).sqrt() * 1.05).max(1.1)) as u32;
+    }
 }

@@ -77,3 +77,7 @@ meta_endpoints!(user_routes, ObjectKind::User, "/api/users/{user_id}/meta_data",
     get_user_meta, replace_user_meta, merge_user_meta, delete_user_meta);
 meta_endpoints!(company_routes, ObjectKind::Company, "/api/companies/{company_id}/meta_data", "company_id", "companies",
     get_company_meta, replace_company_meta, merge_company_meta, delete_company_meta);
+meta_endpoints!(folder_routes, ObjectKind::Folder, "/api/folders/{folder_id}/meta_data", "folder_id", "folders",
+    get_folder_meta, replace_folder_meta, merge_folder_meta, delete_folder_meta);
+meta_endpoints!(media_routes, ObjectKind::Media, "/api/media/{media_id}/meta_data", "media_id", "media",
+    get_media_meta, replace_media_meta, merge_media_meta, delete_media_meta);

@@ -3,8 +3,11 @@
 
 pub mod auth;
 pub mod companies;
+pub mod folders;
+pub mod media;
 pub mod meta;
 pub mod oz;
+pub mod reports;
 pub mod system;
 pub mod users;
 pub mod views;
@@ -27,6 +30,8 @@ pub struct AppState {
     pub domain: Domain,
     pub metrics: PrometheusHandle,
     pub openapi: Arc<String>,
+    /// `--public-url`: the base of media links; None = from the request's Host.
+    pub public_url: Option<Arc<str>>,
 }
 
 #[derive(OpenApi)]
@@ -57,6 +62,11 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(meta::company_routes())
         .merge(users::routes())
         .merge(meta::user_routes())
+        .merge(folders::routes())
+        .merge(meta::folder_routes())
+        .merge(media::routes())
+        .merge(meta::media_routes())
+        .merge(reports::routes())
         .split_for_parts()
 }
 
@@ -67,9 +77,14 @@ pub fn openapi_json() -> String {
 
 /// The whole router. Trailing slashes are trimmed before routing by the caller's
 /// `NormalizePathLayer`, so routes are declared once, without them.
-pub fn router(domain: Domain, metrics: PrometheusHandle) -> Router {
+pub fn router(domain: Domain, metrics: PrometheusHandle, public_url: Option<String>) -> Router {
     let (routes, openapi) = api_routes();
-    let state = AppState { domain, metrics, openapi: Arc::new(openapi.to_pretty_json().unwrap_or_default()) };
+    let state = AppState {
+        domain,
+        metrics,
+        openapi: Arc::new(openapi.to_pretty_json().unwrap_or_default()),
+        public_url: public_url.map(Arc::from),
+    };
     routes
         .route("/metrics", get(system::metrics))
         .route("/openapi.json", get(system::openapi))

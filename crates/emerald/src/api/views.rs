@@ -7,7 +7,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::auth::TokenPair;
+use crate::domain::folders::FolderDetails;
+use crate::domain::media::{Analysis, Folder, Media, MediaKind};
 use crate::domain::model::{AnalysisPermissions, Company, User};
+use crate::domain::store::Page;
 
 /// Company (spec §4.2).
 #[derive(Serialize, ToSchema)]
@@ -109,5 +112,178 @@ impl From<TokenPair> for AuthView {
     fn from(p: TokenPair) -> Self {
         let TokenPair { user, session_id, access_token, expire_token, expire_date } = p;
         AuthView { user_id: user.user_id, session_id, expire_date, access_token, expire_token, user: user.into() }
+    }
+}
+
+/// Media (spec §4.5 [I]), links under the public base URL.
+#[derive(Serialize, ToSchema)]
+pub struct MediaView {
+    pub media_id: Uuid,
+    pub folder_id: Uuid,
+    /// `IMAGE_FOLDER`, `VIDEO_FOLDER` or `SHOTS_SET_FOLDER`.
+    pub media_type: String,
+    pub original_name: String,
+    pub original_url: String,
+    /// The original again for videos and shot sets; null for images.
+    pub video_url: Option<String>,
+    /// Always null: frame-sequence previews are not made.
+    pub preview_url: Option<String>,
+    /// JPEG thumbnail of an image; null otherwise.
+    pub thumb_url: Option<String>,
+    pub tags: Vec<String>,
+    pub time_created: f64,
+    pub time_updated: f64,
+    #[schema(value_type = Object)]
+    pub meta_data: Value,
+    #[schema(value_type = Object)]
+    pub technical_meta_data: Value,
+}
+
+impl MediaView {
+    pub fn new(m: Media, base: &str) -> Self {
+        let original_url = format!("{base}/static/{}", m.original_key());
+        let thumb_url = m.has_thumb.then(|| format!("{base}/static/{}", m.thumb_key()));
+        let Media {
+            media_id,
+            folder_id,
+            company_id: _,
+            user_id: _,
+            kind,
+            original_name,
+            extension: _,
+            has_thumb: _,
+            size_bytes: _,
+            sha256: _,
+            tags,
+            meta_data,
+            technical_meta_data,
+            time_created,
+            time_updated,
+        } = m;
+        let video_url = match kind {
+            MediaKind::Video | MediaKind::ShotsSet => Some(original_url.clone()),
+            MediaKind::Image => None,
+        };
+        MediaView {
+            media_id,
+            folder_id,
+            media_type: kind.as_str().to_owned(),
+            original_name,
+            original_url,
+            video_url,
+            preview_url: None,
+            thumb_url,
+            tags,
+            time_created,
+            time_updated,
+            meta_data: meta_data.into_value(),
+            technical_meta_data: technical_meta_data.into_value(),
+        }
+    }
+
+    pub fn list(media: Vec<Media>, base: &str) -> Vec<MediaView> {
+        media.into_iter().map(|m| MediaView::new(m, base)).collect()
+    }
+}
+
+/// An analysis as far as folders embed it today (issue #6 completes the shape, spec §4.6).
+#[derive(Serialize, ToSchema)]
+pub struct AnalysisView {
+    pub analyse_id: Uuid,
+    pub group_id: Uuid,
+    pub folder_id: Uuid,
+    #[serde(rename = "type")]
+    pub analysis_type: String,
+    pub state: String,
+    pub resolution_status: String,
+    pub time_created: f64,
+    pub time_updated: f64,
+    #[schema(value_type = Object)]
+    pub meta_data: Value,
+}
+
+impl From<Analysis> for AnalysisView {
+    fn from(a: Analysis) -> Self {
+        let Analysis { analyse_id, folder_id, group_id, analysis_type, state, resolution_status, meta_data, time_created, time_updated } = a;
+        AnalysisView { analyse_id, group_id, folder_id, analysis_type, state, resolution_status, time_created, time_updated, meta_data: meta_data.into_value() }
+    }
+}
+
+/// Folder (spec §4.4 [I]); `media`, `analyses`, `user`, `company` only when asked for.
+#[derive(Serialize, ToSchema)]
+pub struct FolderView {
+    pub folder_id: Uuid,
+    pub company_id: Option<Uuid>,
+    pub user_id: Uuid,
+    pub time_created: f64,
+    pub time_updated: f64,
+    /// INITIAL, PROCESSING, FAILED or FINISHED.
+    pub resolution_status: String,
+    pub system_resolution: Option<String>,
+    pub resolution_comment: Option<String>,
+    pub is_archive: bool,
+    #[schema(value_type = Object)]
+    pub meta_data: Value,
+    #[schema(value_type = Object)]
+    pub technical_meta_data: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media: Option<Vec<MediaView>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub analyses: Option<Vec<AnalysisView>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<Option<UserView>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company: Option<Option<CompanyView>>,
+}
+
+impl FolderView {
+    pub fn new(d: FolderDetails, base: &str) -> Self {
+        let FolderDetails { folder, media, analyses, user, company } = d;
+        let Folder {
+            folder_id,
+            company_id,
+            user_id,
+            resolution_status,
+            system_resolution,
+            resolution_comment,
+            is_archive,
+            meta_data,
+            technical_meta_data,
+            time_created,
+            time_updated,
+        } = folder;
+        FolderView {
+            folder_id,
+            company_id,
+            user_id,
+            time_created,
+            time_updated,
+            resolution_status: resolution_status.as_str().to_owned(),
+            system_resolution,
+            resolution_comment,
+            is_archive,
+            meta_data: meta_data.into_value(),
+            technical_meta_data: technical_meta_data.into_value(),
+            media: media.map(|m| MediaView::list(m, base)),
+            analyses: analyses.map(|a| a.into_iter().map(AnalysisView::from).collect()),
+            user: user.map(|u| u.map(UserView::from)),
+            company: company.map(|c| c.map(CompanyView::from)),
+        }
+    }
+}
+
+/// Lamb's list envelope: exactly these four keys, in this order (spec §6.3).
+#[derive(Serialize)]
+pub struct PageView<T> {
+    pub total_count: Option<u64>,
+    pub offset: u64,
+    pub limit: Option<u64>,
+    pub items: Vec<T>,
+}
+
+impl<T> PageView<T> {
+    pub fn new<U>(page: Page<U>, f: impl FnMut(U) -> T) -> Self {
+        let Page { total, offset, limit, items } = page;
+        PageView { total_count: total, offset, limit, items: items.into_iter().map(f).collect() }
     }
 }

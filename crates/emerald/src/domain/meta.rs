@@ -14,6 +14,8 @@ impl Domain {
         match kind {
             ObjectKind::Company => self.company_meta_access(caller, id, write).await,
             ObjectKind::User => self.user_meta_access(caller, id, write).await,
+            ObjectKind::Folder => self.folder_meta_access(caller, id, write).await,
+            ObjectKind::Media => self.media_meta_access(caller, id, write).await,
         }
     }
 

@@ -101,6 +101,8 @@ impl MetaChange {
 pub enum ObjectKind {
     Company,
     User,
+    Folder,
+    Media,
 }
 
 impl ObjectKind {
@@ -109,6 +111,8 @@ impl ObjectKind {
         match self {
             ObjectKind::Company => "company",
             ObjectKind::User => "user",
+            ObjectKind::Folder => "folder",
+            ObjectKind::Media => "media",
         }
     }
 
@@ -116,6 +120,8 @@ impl ObjectKind {
         match self {
             ObjectKind::Company => "Company",
             ObjectKind::User => "User",
+            ObjectKind::Folder => "Folder",
+            ObjectKind::Media => "Media",
         }
     }
 }

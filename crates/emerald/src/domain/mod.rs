@@ -5,6 +5,8 @@ pub mod auth;
 pub mod caller;
 pub mod companies;
 pub mod error;
+pub mod folders;
+pub mod media;
 pub mod meta;
 pub mod metadata;
 pub mod model;
@@ -22,10 +24,17 @@ pub use error::{Error, Result};
 pub struct Domain {
     pub store: Arc<dyn store::Store>,
     pub auth: auth::AuthSettings,
+    /// Blob store, probe and limits; None for tools that never touch media (`admin create`).
+    pub media: Option<folders::MediaServices>,
 }
 
 impl Domain {
     pub fn new(store: Arc<dyn store::Store>, auth: auth::AuthSettings) -> Self {
-        Domain { store, auth }
+        Domain { store, auth, media: None }
+    }
+
+    pub fn with_media(mut self, media: folders::MediaServices) -> Self {
+        self.media = Some(media);
+        self
     }
 }

@@ -19,6 +19,8 @@ fn table_of(kind: ObjectKind) -> (&'static str, &'static str) {
     match kind {
         ObjectKind::Company => ("companies", "company_id"),
         ObjectKind::User => ("users", "user_id"),
+        ObjectKind::Folder => ("folders", "folder_id"),
+        ObjectKind::Media => ("media", "media_id"),
     }
 }
 

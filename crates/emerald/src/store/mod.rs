@@ -5,9 +5,13 @@
 
 #[macro_use]
 mod sql;
+mod blob;
 mod companies;
+mod folders;
 mod meta;
+pub mod seed;
 mod sessions;
 mod users;
 
+pub use blob::ObjectBlobs;
 pub use sql::{connect, SqlStore};

@@ -66,6 +66,9 @@ impl SqlStore {
     }
 }
 
+/// Sampled statistics refresh (rows examined per index).
+const SQLITE_ANALYZE: &str = "PRAGMA analysis_limit = 1000; ANALYZE;";
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -109,6 +112,10 @@ async fn open_sqlite(opts: SqliteConnectOptions) -> anyhow::Result<SqlitePool> {
         .await
         .context("opening the SQLite database")?;
     SQLITE_MIGRATIONS.run(&pool).await.context("running SQLite migrations")?;
+    // Planner statistics: without them SQLite drives a `meta_data=` lookup from the tenancy
+    // index (scanning all of a company's folders) instead of from `meta_index`. A bounded
+    // ANALYZE samples each index, so it stays fast on large databases.
+    sqlx::query(SQLITE_ANALYZE).execute(&pool).await.context("analysing the SQLite database")?;
     Ok(pool)
 }
 
@@ -118,6 +125,14 @@ impl Store for SqlStore {
         match self.db {
             Db::Sqlite(_) => "sqlite",
             Db::Postgres(_) => "postgres",
+        }
+    }
+
+    async fn refresh_statistics(&self) -> Result<()> {
+        match &self.db {
+            Db::Sqlite(pool) => sqlx::query(SQLITE_ANALYZE).execute(pool).await.map(|_| ()).map_err(Error::from),
+            // PostgreSQL's autovacuum keeps its statistics current.
+            Db::Postgres(_) => Ok(()),
         }
     }
 
@@ -170,12 +185,32 @@ pub(crate) fn build_list(
     from: &str,
     base: Vec<(&str, emerald_query::Param)>,
 ) -> Result<ListSql> {
+    let base = base
+        .into_iter()
+        .map(|(frag, param)| {
+            let n = frag.matches('?').count();
+            (frag.to_owned(), vec![param; n])
+        })
+        .collect();
+    build_list_with(dialect, spec, params, select, from, base)
+}
+
+/// [`build_list`] for conditions with any number of parameters: each `?` in a fragment takes
+/// the fragment's next parameter.
+pub(crate) fn build_list_with(
+    dialect: emerald_query::Dialect,
+    spec: &emerald_query::ListSpec,
+    params: &crate::domain::store::ListParams,
+    select: &str,
+    from: &str,
+    base: Vec<(String, Vec<emerald_query::Param>)>,
+) -> Result<ListSql> {
     let query = emerald_query::parse(&params.0, spec, crate::domain::time::now())?;
     let mut conds = Vec::with_capacity(base.len() + 1);
-    let mut binds = Vec::with_capacity(base.len());
-    for (i, (frag, param)) in base.into_iter().enumerate() {
-        conds.push(frag.replace('?', &format!("${}", i + 1)));
-        binds.push(param);
+    let mut binds = Vec::new();
+    for (frag, params) in base {
+        conds.push(number_placeholders(&frag, binds.len() + 1));
+        binds.extend(params);
     }
     let (filter_sql, filter_params) = query.where_sql(spec, dialect, binds.len() + 1);
     conds.push(filter_sql);
@@ -192,4 +227,19 @@ pub(crate) fn on_foreign_key(err: sqlx::Error, what: impl FnOnce() -> Error) -> 
         Some(db) if db.is_foreign_key_violation() => what(),
         _ => Error::from(err),
     }
+}
+
+/// Replace each `?` in `frag` by `$first`, `$first+1`, ….
+pub(crate) fn number_placeholders(frag: &str, first: usize) -> String {
+    let mut out = String::with_capacity(frag.len() + 8);
+    let mut n = first;
+    for c in frag.chars() {
+        if c == '?' {
+            out.push_str(&format!("${n}"));
+            n += 1;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

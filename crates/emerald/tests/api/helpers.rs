@@ -234,3 +234,139 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// One multipart part of an upload.
+pub enum Part {
+    /// A file part: (part name, file name, bytes).
+    File(&'static str, &'static str, Vec<u8>),
+    /// The `payload` part as plain text (no filename, no content type).
+    Payload(String),
+}
+
+impl TestApp {
+    /// A multipart POST with these parts, in this order.
+    pub async fn upload(&self, path: &str, token: &str, parts: Vec<Part>) -> Res {
+        let mut form = reqwest::multipart::Form::new();
+        for p in parts {
+            form = match p {
+                Part::File(name, file, bytes) => form.part(name, reqwest::multipart::Part::bytes(bytes).file_name(file)),
+                Part::Payload(text) => form.part("payload", reqwest::multipart::Part::text(text)),
+            };
+        }
+        let res = self
+            .client
+            .post(self.url(path))
+            .header("X-Forensic-Access-Token", token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("request");
+        into_res(res).await
+    }
+
+    /// GET raw bytes (for `/static/…`).
+    pub async fn get_bytes(&self, url: &str, token: Option<&str>) -> (StatusCode, Option<String>, Vec<u8>) {
+        let mut req = self.client.get(url);
+        if let Some(t) = token {
+            req = req.header("X-Forensic-Access-Token", t);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        (status, ct, res.bytes().await.map(|b| b.to_vec()).unwrap_or_default())
+    }
+
+    /// Files under the media directory (blobs), recursively.
+    pub fn blob_files(&self) -> Vec<std::path::PathBuf> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            if let Ok(rd) = std::fs::read_dir(dir) {
+                for e in rd.flatten() {
+                    let p = e.path();
+                    if p.is_dir() {
+                        walk(&p, out);
+                    } else {
+                        out.push(p);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.data_dir.path().join("media"), &mut out);
+        out
+    }
+
+    /// Files left in the upload spool directory.
+    pub fn spool_files(&self) -> usize {
+        std::fs::read_dir(self.data_dir.path().join("tmp")).map(|rd| rd.count()).unwrap_or(0)
+    }
+}
+
+/// Small real media, generated (documented here rather than committed as binaries).
+pub mod fixtures {
+    use std::io::{Cursor, Write};
+
+    /// A `w`×`h` JPEG of a colour gradient.
+    pub fn jpeg(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+        out.into_inner()
+    }
+
+    pub fn png(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(y % 256) as u8, 64, (x % 256) as u8]));
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        out.into_inner()
+    }
+
+    /// The head of an MP4 (an `ftyp` box and an empty `mdat`): enough for the container check.
+    pub fn mp4() -> Vec<u8> {
+        let mut v = vec![0, 0, 0, 0x18];
+        v.extend_from_slice(b"ftypmp42");
+        v.extend_from_slice(&[0, 0, 0, 0]);
+        v.extend_from_slice(b"mp42isom");
+        v.extend_from_slice(&[0, 0, 0, 8]);
+        v.extend_from_slice(b"mdat");
+        v.extend(std::iter::repeat_n(0u8, 1000));
+        v
+    }
+
+    /// A ZIP holding these entries.
+    pub fn zip(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+        let mut buf = Cursor::new(Vec::new());
+        {
+            let mut z = zip::ZipWriter::new(&mut buf);
+            for (name, bytes) in entries {
+                z.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+                z.write_all(bytes).unwrap();
+            }
+            z.finish().unwrap();
+        }
+        buf.into_inner()
+    }
+
+    /// A JPEG cut in half: right magic, corrupt body.
+    pub fn truncated_jpeg() -> Vec<u8> {
+        let mut j = jpeg(64, 64);
+        j.truncate(j.len() / 2);
+        j
+    }
+}
+
+/// Replace the volatile values of an object (ids, times, URLs' host) for whole-body asserts.
+pub fn redact(v: &mut Value, keys: &[&str]) {
+    match v {
+        Value::Object(m) => {
+            for (k, val) in m.iter_mut() {
+                if keys.contains(&k.as_str()) && !val.is_null() {
+                    *val = json!("<redacted>");
+                } else {
+                    redact(val, keys);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| redact(x, keys)),
+        _ => {}
+    }
+}

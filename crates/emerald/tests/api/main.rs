@@ -3,7 +3,10 @@
 mod helpers;
 
 mod auth;
+mod cli;
 mod companies;
+mod folders;
+mod media;
 mod meta;
 mod users;
 mod wire;

@@ -8,7 +8,7 @@ use crate::both_backends;
 use crate::helpers::*;
 
 /// Walk the whole contract on one object's metadata URL.
-async fn walk_meta_contract(app: &TestApp, url: &str, token: &str) {
+pub async fn walk_meta_contract(app: &TestApp, url: &str, token: &str) {
     app.delete(url, token).await.assert_status(204);
     assert_eq!(app.get(url, token).await.assert_status(200).body, json!({}));
     let r = app.post(url, token, json!({"transaction_id": "tx-1", "person": {"iin": "990101"}, "n": 5})).await;

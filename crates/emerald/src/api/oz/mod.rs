@@ -7,4 +7,6 @@ pub mod error;
 pub mod ids;
 pub mod json;
 pub mod layers;
+pub mod multipart;
+pub mod base_url;
 pub mod query;

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# End-to-end gallery benchmark: the Rust figures, then the FAISS anchor on the same vectors.
+#   bench/gallery.sh [N] [ANN_N] [QUERIES]      (defaults: 1000000 200000 200)
+# FAISS comes from a venv at /work/.venv-gallery (python3 -m venv … && pip install faiss-cpu numpy),
+# or GALLERY_PYTHON. Output and the vector files go to bench/out/ (ignored by git).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-1000000}
+ANN_N=${2:-200000}
+QUERIES=${3:-200}
+THREADS=${GALLERY_THREADS:-2}
+OUT=bench/out/gallery
+PY=${GALLERY_PYTHON:-/work/.venv-gallery/bin/python}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-gallery}
+mkdir -p "$OUT"
+
+echo "== machine =="
+grep -m1 'model name' /proc/cpuinfo || true
+echo "cpus: $(nproc); mem: $(free -g | awk '/Mem:/{print $2}') GiB; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+rustc -V
+echo
+
+cargo build --release -q -p emerald-gallery --example bench_gallery
+"$CARGO_TARGET_DIR/release/examples/bench_gallery" --n "$N" --ann-n "$ANN_N" --queries "$QUERIES" \
+    --threads "$THREADS" --out "$OUT"
+
+echo
+echo "== FAISS anchor =="
+if [ -x "$PY" ] && "$PY" -c 'import faiss, numpy' 2>/dev/null; then
+    GALLERY_THREADS=$THREADS "$PY" bench/gallery_faiss.py "$OUT"
+else
+    echo "FAISS UNAVAILABLE: no python with faiss-cpu at $PY (set GALLERY_PYTHON); no anchor this run"
+fi
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+rm -f "$OUT"/base.f32

@@ -1,0 +1,433 @@
+//! Our HNSW graph (Malkov & Yashunin 2016) over the int8 codes of one collection.
+//!
+//! Written here rather than taken from a crate because the gallery needs, together: nodes that are
+//! slots of our own int8 store (no second copy of the vectors), tombstones for removal, a person
+//! filter applied inside the layer-0 walk (not after it), and a graph we can write to and read
+//! from our snapshot. `hnsw_rs` filters but cannot remove; `instant-distance` is build-once;
+//! `usearch` does all of it but is C++ behind FFI. See docs/gallery.md.
+//!
+//! Nodes are never unlinked: a removed template stays a routing node with a zeroed code and is
+//! excluded from results by the caller's `accept`. The shard rebuilds the graph when too many are
+//! dead.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+use parking_lot::Mutex;
+
+use crate::codes::Codes;
+use crate::types::HnswParams;
+
+/// A node and its similarity to the current query (higher is closer).
+#[derive(Clone, Copy, Debug)]
+pub struct Cand {
+    pub sim: f32,
+    pub slot: u32,
+}
+
+impl PartialEq for Cand {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Cand {}
+impl PartialOrd for Cand {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Cand {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.sim
+            .total_cmp(&other.sim)
+            .then(other.slot.cmp(&self.slot))
+    }
+}
+
+/// What one walk compares against: the store and the probe's int8 code and scale.
+#[derive(Clone, Copy)]
+struct Probe<'a> {
+    codes: &'a Codes,
+    q: &'a [i8],
+    qs: f32,
+}
+
+/// Generation-stamped visited marks, pooled so a search does not allocate `len` words.
+struct Visited {
+    marks: Vec<u16>,
+    generation: u16,
+}
+
+impl Visited {
+    fn reset(&mut self, len: usize) {
+        if self.marks.len() < len {
+            self.marks.resize(len, 0);
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.marks.fill(0);
+            self.generation = 1;
+        }
+    }
+    /// True the first time a slot is seen in this search.
+    #[inline]
+    fn insert(&mut self, slot: u32) -> bool {
+        let m = &mut self.marks[slot as usize];
+        if *m == self.generation {
+            false
+        } else {
+            *m = self.generation;
+            true
+        }
+    }
+}
+
+/// Upper bound on links per node (layer 0 keeps `2·m`, and `m` is at most 128).
+const MAX_LINKS: usize = 256;
+
+pub struct Hnsw {
+    pub(crate) m: usize,
+    pub(crate) m0: usize,
+    pub(crate) ef_construction: usize,
+    /// Level of each node.
+    pub(crate) levels: Vec<u8>,
+    /// Layer 0 links: per node `[count, n_1 .. n_m0]`.
+    pub(crate) layer0: Vec<u32>,
+    /// Links on layers 1..=level: per layer `[count, n_1 .. n_m]`; empty for level-0 nodes.
+    pub(crate) upper: Vec<Box<[u32]>>,
+    pub(crate) entry: Option<u32>,
+    pub(crate) max_level: u8,
+    rng: u64,
+    visited: Mutex<Vec<Visited>>,
+}
+
+impl Hnsw {
+    pub fn new(params: HnswParams) -> Self {
+        let m = params.m.clamp(2, MAX_LINKS / 2);
+        Self {
+            m,
+            m0: 2 * m,
+            ef_construction: params.ef_construction.max(m),
+            levels: Vec::new(),
+            layer0: Vec::new(),
+            upper: Vec::new(),
+            entry: None,
+            max_level: 0,
+            rng: 0x9E37_79B9_7F4A_7C15,
+            visited: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Reassembles a graph read from a snapshot (checked by the caller).
+    pub(crate) fn from_parts(
+        params: HnswParams,
+        levels: Vec<u8>,
+        layer0: Vec<u32>,
+        upper: Vec<Box<[u32]>>,
+        entry: Option<u32>,
+    ) -> Self {
+        let mut g = Self::new(params);
+        g.max_level = entry.map_or(0, |e| levels[e as usize]);
+        g.levels = levels;
+        g.layer0 = layer0;
+        g.upper = upper;
+        g.entry = entry;
+        g.rng ^= g.levels.len() as u64;
+        g
+    }
+
+    pub fn len(&self) -> usize {
+        self.levels.len()
+    }
+
+    /// Bytes held by the graph (for memory reports).
+    pub fn heap_bytes(&self) -> usize {
+        self.levels.capacity()
+            + self.layer0.capacity() * 4
+            + self.upper.capacity() * std::mem::size_of::<Box<[u32]>>()
+            + self.upper.iter().map(|u| u.len() * 4).sum::<usize>()
+    }
+
+    #[inline]
+    fn links(&self, slot: u32, level: u8) -> &[u32] {
+        if level == 0 {
+            let s = slot as usize * (self.m0 + 1);
+            let n = self.layer0[s] as usize;
+            &self.layer0[s + 1..s + 1 + n]
+        } else {
+            let s = (level as usize - 1) * (self.m + 1);
+            let u = &self.upper[slot as usize];
+            let n = u[s] as usize;
+            &u[s + 1..s + 1 + n]
+        }
+    }
+
+    fn set_links(&mut self, slot: u32, level: u8, links: &[u32]) {
+        let (buf, cap) = if level == 0 {
+            let s = slot as usize * (self.m0 + 1);
+            (&mut self.layer0[s..s + self.m0 + 1], self.m0)
+        } else {
+            let s = (level as usize - 1) * (self.m + 1);
+            (&mut self.upper[slot as usize][s..s + self.m + 1], self.m)
+        };
+        debug_assert!(links.len() <= cap);
+        buf[0] = links.len() as u32;
+        buf[1..1 + links.len()].copy_from_slice(links);
+    }
+
+    fn random_level(&mut self) -> u8 {
+        // xorshift64*; the level law is P(level >= l) = m^-l.
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        let r = self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        let u = ((r >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+        let ml = 1.0 / (self.m as f64).ln();
+        ((-u.ln() * ml) as usize).min(15) as u8
+    }
+
+    fn take_visited(&self, len: usize) -> Visited {
+        let mut v = self.visited.lock().pop().unwrap_or(Visited {
+            marks: Vec::new(),
+            generation: 0,
+        });
+        v.reset(len);
+        v
+    }
+
+    fn give_visited(&self, v: Visited) {
+        self.visited.lock().push(v);
+    }
+
+    /// Greedy descent on one upper layer.
+    fn greedy(&self, codes: &Codes, q: &[i8], qs: f32, mut cur: Cand, level: u8) -> Cand {
+        loop {
+            let mut moved = false;
+            for &n in self.links(cur.slot, level) {
+                let sim = codes.sim_i8(q, qs, n);
+                if sim > cur.sim {
+                    cur = Cand { sim, slot: n };
+                    moved = true;
+                }
+            }
+            if !moved {
+                return cur;
+            }
+        }
+    }
+
+    /// Beam search on one layer; returns up to `ef` accepted nodes (a min-heap).
+    fn search_layer(
+        &self,
+        probe: Probe<'_>,
+        entry: &[Cand],
+        ef: usize,
+        level: u8,
+        accept: &dyn Fn(u32) -> bool,
+        visited: &mut Visited,
+    ) -> BinaryHeap<Reverse<Cand>> {
+        let Probe { codes, q, qs } = probe;
+        let mut frontier: BinaryHeap<Cand> = BinaryHeap::with_capacity(ef * 2);
+        let mut found: BinaryHeap<Reverse<Cand>> = BinaryHeap::with_capacity(ef + 1);
+        for &e in entry {
+            if visited.insert(e.slot) {
+                frontier.push(e);
+                if accept(e.slot) {
+                    found.push(Reverse(e));
+                }
+            }
+        }
+        while found.len() > ef {
+            found.pop();
+        }
+        while let Some(c) = frontier.pop() {
+            if found.len() >= ef && c.sim < found.peek().map_or(f32::MIN, |w| w.0.sim) {
+                break;
+            }
+            // Mark and prefetch the unvisited neighbours first: their codes are cache misses,
+            // and issuing them together overlaps the memory latency.
+            let mut fresh = [0u32; MAX_LINKS];
+            let mut count = 0;
+            for &n in self.links(c.slot, level) {
+                if visited.insert(n) {
+                    crate::simd::prefetch(codes.code(n), 256);
+                    fresh[count] = n;
+                    count += 1;
+                }
+            }
+            for &n in &fresh[..count] {
+                let sim = codes.sim_i8(q, qs, n);
+                let worst = found.peek().map_or(f32::MIN, |w| w.0.sim);
+                if found.len() < ef || sim > worst {
+                    let cand = Cand { sim, slot: n };
+                    frontier.push(cand);
+                    if accept(n) {
+                        found.push(Reverse(cand));
+                        if found.len() > ef {
+                            found.pop();
+                        }
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// The diversity heuristic: keep a candidate only if it is closer to the base than to every
+    /// neighbour already kept. `cands` must be sorted best first.
+    fn select(&self, codes: &Codes, cands: &[Cand], max: usize) -> Vec<u32> {
+        let mut kept: Vec<u32> = Vec::with_capacity(max);
+        let mut pruned: Vec<u32> = Vec::new();
+        for c in cands {
+            if kept.len() >= max {
+                break;
+            }
+            if kept.iter().all(|&k| codes.sim_slots(c.slot, k) < c.sim) {
+                kept.push(c.slot);
+            } else {
+                pruned.push(c.slot);
+            }
+        }
+        // Fill the free link slots with the best pruned candidates ("keepPrunedConnections"):
+        // more links cost no memory (slots are fixed) and help probes that land far from
+        // every stored point.
+        for p in pruned {
+            if kept.len() >= max {
+                break;
+            }
+            kept.push(p);
+        }
+        kept
+    }
+
+    /// Inserts the next slot (`slot == self.len()`), whose code is already in `codes`.
+    pub fn insert(&mut self, codes: &Codes, slot: u32) {
+        assert_eq!(
+            slot as usize,
+            self.len(),
+            "HNSW slots are appended in order"
+        );
+        let level = self.random_level();
+        self.levels.push(level);
+        self.layer0.resize(self.layer0.len() + self.m0 + 1, 0);
+        self.upper
+            .push(vec![0u32; level as usize * (self.m + 1)].into_boxed_slice());
+        let Some(entry) = self.entry else {
+            self.entry = Some(slot);
+            self.max_level = level;
+            return;
+        };
+        let (q, qs) = (codes.code(slot), codes.scale(slot));
+        let mut cur = Cand {
+            sim: codes.sim_i8(q, qs, entry),
+            slot: entry,
+        };
+        let mut l = self.max_level;
+        while l > level {
+            cur = self.greedy(codes, q, qs, cur, l);
+            l -= 1;
+        }
+        let mut visited = self.take_visited(self.len());
+        let mut eps = vec![cur];
+        for l in (0..=level.min(self.max_level)).rev() {
+            visited.reset(self.len());
+            let found = self.search_layer(
+                Probe { codes, q, qs },
+                &eps,
+                self.ef_construction,
+                l,
+                &|_| true,
+                &mut visited,
+            );
+            let mut sorted: Vec<Cand> = found.into_iter().map(|r| r.0).collect();
+            sorted.sort_unstable_by(|a, b| b.cmp(a));
+            let links = self.select(codes, &sorted, self.m);
+            self.set_links(slot, l, &links);
+            let cap = if l == 0 { self.m0 } else { self.m };
+            for &n in &links {
+                let mut theirs = self.links(n, l).to_vec();
+                if theirs.len() < cap {
+                    theirs.push(slot);
+                } else {
+                    let mut cands: Vec<Cand> = theirs
+                        .iter()
+                        .chain(std::iter::once(&slot))
+                        .map(|&o| Cand {
+                            sim: codes.sim_slots(n, o),
+                            slot: o,
+                        })
+                        .collect();
+                    cands.sort_unstable_by(|a, b| b.cmp(a));
+                    theirs = self.select(codes, &cands, cap);
+                }
+                self.set_links(n, l, &theirs);
+            }
+            eps = sorted;
+        }
+        self.give_visited(visited);
+        if level > self.max_level {
+            self.max_level = level;
+            self.entry = Some(slot);
+        }
+    }
+
+    /// The `ef` best accepted nodes for the query, best first (int8 scores).
+    pub fn search(
+        &self,
+        codes: &Codes,
+        q: &[i8],
+        qs: f32,
+        ef: usize,
+        accept: &dyn Fn(u32) -> bool,
+    ) -> Vec<Cand> {
+        let Some(entry) = self.entry else {
+            return Vec::new();
+        };
+        let mut cur = Cand {
+            sim: codes.sim_i8(q, qs, entry),
+            slot: entry,
+        };
+        let mut l = self.max_level;
+        while l > 0 {
+            cur = self.greedy(codes, q, qs, cur, l);
+            l -= 1;
+        }
+        let mut visited = self.take_visited(self.len());
+        let found = self.search_layer(Probe { codes, q, qs }, &[cur], ef, 0, accept, &mut visited);
+        self.give_visited(visited);
+        let mut out: Vec<Cand> = found.into_iter().map(|r| r.0).collect();
+        out.sort_unstable_by(|a, b| b.cmp(a));
+        out
+    }
+
+    /// Structural checks for a graph read from disk: every link points at a node.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        let n = self.len() as u32;
+        if let Some(e) = self.entry {
+            if e >= n {
+                return Err("entry point out of range".into());
+            }
+        }
+        for slot in 0..n {
+            let level = self.levels[slot as usize];
+            if self.upper[slot as usize].len() != level as usize * (self.m + 1) {
+                return Err(format!("node {slot}: upper links do not match its level"));
+            }
+            for l in 0..=level {
+                let cap = if l == 0 { self.m0 } else { self.m };
+                let base = if l == 0 {
+                    self.layer0[slot as usize * (self.m0 + 1)]
+                } else {
+                    self.upper[slot as usize][(l as usize - 1) * (self.m + 1)]
+                };
+                if base as usize > cap {
+                    return Err(format!("node {slot}: {base} links on layer {l}"));
+                }
+                if self.links(slot, l).iter().any(|&x| x >= n) {
+                    return Err(format!("node {slot}: link out of range"));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,398 @@
+//! Dot-product kernels: a portable scalar reference and AVX2 / NEON versions picked at run time.
+//!
+//! Three kernels cover the gallery:
+//! - `dot_i8(a, b)`: int8 × int8 → i32, the exact scan and the HNSW graph walk;
+//! - `dot_f32_i8(q, c)`: f32 query × int8 code → f32, the re-ranking of the top candidates;
+//! - `dot_f32(a, b)`: f32 × f32, the brute-force reference used by tests and benches.
+//!
+//! The scalar functions in [`scalar`] are the reference; `tests` check every SIMD path against them.
+//! `dot_i8` is exact in every path (integer arithmetic, no overflow for codes in -127..=127 and
+//! dims up to 65,536). The f32 kernels reorder the additions, so they agree with the scalar
+//! reference within a few ulps of the sum of |products| (the tests use 1e-5 relative to that sum).
+//!
+//! Codes must lie in `-127..=127` (the quantizer never produces -128): the AVX2 path uses
+//! `vpsignb`/`vpmaddubsw`, which would saturate on -128 × -128 pairs.
+#![allow(unsafe_code)]
+
+use std::sync::OnceLock;
+
+/// The instruction set the dispatch picked, reported by benches and logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isa {
+    Scalar,
+    Avx2,
+    Neon,
+}
+
+impl std::fmt::Display for Isa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Isa::Scalar => "scalar",
+            Isa::Avx2 => "avx2+fma",
+            Isa::Neon => "neon",
+        })
+    }
+}
+
+static ISA: OnceLock<Isa> = OnceLock::new();
+
+/// The kernels in use: detected once; `EMERALD_GALLERY_SIMD=scalar` forces the reference path.
+pub fn isa() -> Isa {
+    *ISA.get_or_init(|| {
+        if std::env::var("EMERALD_GALLERY_SIMD").is_ok_and(|v| v.eq_ignore_ascii_case("scalar")) {
+            return Isa::Scalar;
+        }
+        detect()
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+fn detect() -> Isa {
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        Isa::Avx2
+    } else {
+        Isa::Scalar
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+fn detect() -> Isa {
+    if std::arch::is_aarch64_feature_detected!("neon") {
+        Isa::Neon
+    } else {
+        Isa::Scalar
+    }
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+fn detect() -> Isa {
+    Isa::Scalar
+}
+
+/// int8 · int8 with the detected kernel. Panics if the lengths differ.
+#[inline]
+pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    assert_eq!(a.len(), b.len());
+    match isa() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `isa()` returns Avx2 only after `is_x86_feature_detected!("avx2")` succeeded;
+        // the lengths are equal (asserted above), which is all the kernel's loads rely on.
+        Isa::Avx2 => unsafe { avx2::dot_i8(a, b) },
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: NEON was detected at run time; equal lengths asserted above.
+        Isa::Neon => unsafe { neon::dot_i8(a, b) },
+        _ => scalar::dot_i8(a, b),
+    }
+}
+
+/// f32 query · int8 code (the code's scale is applied by the caller).
+#[inline]
+pub fn dot_f32_i8(q: &[f32], c: &[i8]) -> f32 {
+    assert_eq!(q.len(), c.len());
+    match isa() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: AVX2 and FMA were detected at run time; equal lengths asserted above.
+        Isa::Avx2 => unsafe { avx2::dot_f32_i8(q, c) },
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: NEON was detected at run time; equal lengths asserted above.
+        Isa::Neon => unsafe { neon::dot_f32_i8(q, c) },
+        _ => scalar::dot_f32_i8(q, c),
+    }
+}
+
+/// f32 · f32 with the detected kernel.
+#[inline]
+pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    match isa() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: AVX2 and FMA were detected at run time; equal lengths asserted above.
+        Isa::Avx2 => unsafe { avx2::dot_f32(a, b) },
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: NEON was detected at run time; equal lengths asserted above.
+        Isa::Neon => unsafe { neon::dot_f32(a, b) },
+        _ => scalar::dot_f32(a, b),
+    }
+}
+
+/// Hints the cache to fetch the first `bytes` (rounded to 64-byte lines) of `data`; a no-op off
+/// x86_64. Used by the graph walk, whose neighbour codes are random memory accesses.
+#[inline]
+pub fn prefetch<T>(data: &[T], bytes: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let base = data.as_ptr().cast::<i8>();
+        let len = std::mem::size_of_val(data).min(bytes);
+        let mut off = 0;
+        while off < len {
+            // SAFETY: `off < len <= size_of_val(data)`, so the address is inside `data`; a
+            // prefetch never faults and reads nothing into the program (SSE is baseline on x86_64).
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.add(off)) };
+            off += 64;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (data, bytes);
+    }
+}
+
+/// The reference kernels: plain loops, in index order.
+pub mod scalar {
+    pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+        a.iter()
+            .zip(b)
+            .map(|(&x, &y)| i32::from(x) * i32::from(y))
+            .sum()
+    }
+
+    pub fn dot_f32_i8(q: &[f32], c: &[i8]) -> f32 {
+        q.iter().zip(c).map(|(&x, &y)| x * f32::from(y)).sum()
+    }
+
+    pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(&x, &y)| x * y).sum()
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn hsum_epi32(v: __m256i) -> i32 {
+        let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b01_00_11_10));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
+        _mm_cvtsi128_si32(s)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn hsum_ps(v: __m256) -> f32 {
+        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        let s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+        _mm_cvtss_f32(s)
+    }
+
+    /// `vpmaddubsw` wants unsigned × signed: |a| × (b with a's sign) has the same product and,
+    /// with codes in -127..=127, pairs sum to at most 2·127² = 32,258 < i16::MAX.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+        let n = a.len();
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let ones = _mm256_set1_epi16(1);
+        let mut acc0 = _mm256_setzero_si256();
+        let mut acc1 = _mm256_setzero_si256();
+        let mut i = 0;
+        while i + 64 <= n {
+            // SAFETY (caller + loop bound): i + 64 <= n, so both 32-byte unaligned loads are in bounds.
+            let x0 = _mm256_loadu_si256(pa.add(i) as *const __m256i);
+            let y0 = _mm256_loadu_si256(pb.add(i) as *const __m256i);
+            let x1 = _mm256_loadu_si256(pa.add(i + 32) as *const __m256i);
+            let y1 = _mm256_loadu_si256(pb.add(i + 32) as *const __m256i);
+            let p0 = _mm256_maddubs_epi16(_mm256_abs_epi8(x0), _mm256_sign_epi8(y0, x0));
+            let p1 = _mm256_maddubs_epi16(_mm256_abs_epi8(x1), _mm256_sign_epi8(y1, x1));
+            acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(p0, ones));
+            acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(p1, ones));
+            i += 64;
+        }
+        while i + 32 <= n {
+            let x0 = _mm256_loadu_si256(pa.add(i) as *const __m256i);
+            let y0 = _mm256_loadu_si256(pb.add(i) as *const __m256i);
+            let p0 = _mm256_maddubs_epi16(_mm256_abs_epi8(x0), _mm256_sign_epi8(y0, x0));
+            acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(p0, ones));
+            i += 32;
+        }
+        let mut sum = hsum_epi32(_mm256_add_epi32(acc0, acc1));
+        while i < n {
+            sum += i32::from(*a.get_unchecked(i)) * i32::from(*b.get_unchecked(i));
+            i += 1;
+        }
+        sum
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn dot_f32_i8(q: &[f32], c: &[i8]) -> f32 {
+        let n = q.len();
+        let (pq, pc) = (q.as_ptr(), c.as_ptr());
+        let mut acc0 = _mm256_setzero_ps();
+        let mut acc1 = _mm256_setzero_ps();
+        let mut i = 0;
+        while i + 16 <= n {
+            // SAFETY (caller + loop bound): 16 bytes of codes and 16 floats are in bounds.
+            let bytes = _mm_loadu_si128(pc.add(i) as *const __m128i);
+            let c0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes));
+            let c1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(bytes, 8)));
+            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(pq.add(i)), c0, acc0);
+            acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(pq.add(i + 8)), c1, acc1);
+            i += 16;
+        }
+        let mut sum = hsum_ps(_mm256_add_ps(acc0, acc1));
+        while i < n {
+            sum += *q.get_unchecked(i) * f32::from(*c.get_unchecked(i));
+            i += 1;
+        }
+        sum
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len();
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut acc0 = _mm256_setzero_ps();
+        let mut acc1 = _mm256_setzero_ps();
+        let mut i = 0;
+        while i + 16 <= n {
+            // SAFETY (caller + loop bound): 16 floats of each slice are in bounds.
+            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
+            acc1 = _mm256_fmadd_ps(
+                _mm256_loadu_ps(pa.add(i + 8)),
+                _mm256_loadu_ps(pb.add(i + 8)),
+                acc1,
+            );
+            i += 16;
+        }
+        let mut sum = hsum_ps(_mm256_add_ps(acc0, acc1));
+        while i < n {
+            sum += *a.get_unchecked(i) * *b.get_unchecked(i);
+            i += 1;
+        }
+        sum
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+mod neon {
+    use std::arch::aarch64::*;
+
+    #[target_feature(enable = "neon")]
+    pub unsafe fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+        let n = a.len();
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut acc = vdupq_n_s32(0);
+        let mut i = 0;
+        while i + 16 <= n {
+            // SAFETY (caller + loop bound): 16 bytes of each slice are in bounds.
+            let x = vld1q_s8(pa.add(i));
+            let y = vld1q_s8(pb.add(i));
+            // i8 × i8 fits i16; pairwise-accumulate into i32 lanes.
+            acc = vpadalq_s16(acc, vmull_s8(vget_low_s8(x), vget_low_s8(y)));
+            acc = vpadalq_s16(acc, vmull_high_s8(x, y));
+            i += 16;
+        }
+        let mut sum = vaddvq_s32(acc);
+        while i < n {
+            sum += i32::from(*a.get_unchecked(i)) * i32::from(*b.get_unchecked(i));
+            i += 1;
+        }
+        sum
+    }
+
+    #[target_feature(enable = "neon")]
+    pub unsafe fn dot_f32_i8(q: &[f32], c: &[i8]) -> f32 {
+        let n = q.len();
+        let (pq, pc) = (q.as_ptr(), c.as_ptr());
+        let mut acc0 = vdupq_n_f32(0.0);
+        let mut acc1 = vdupq_n_f32(0.0);
+        let mut i = 0;
+        while i + 8 <= n {
+            // SAFETY (caller + loop bound): 8 codes and 8 floats are in bounds.
+            let w = vmovl_s8(vld1_s8(pc.add(i)));
+            let c0 = vcvtq_f32_s32(vmovl_s16(vget_low_s16(w)));
+            let c1 = vcvtq_f32_s32(vmovl_s16(vget_high_s16(w)));
+            acc0 = vfmaq_f32(acc0, vld1q_f32(pq.add(i)), c0);
+            acc1 = vfmaq_f32(acc1, vld1q_f32(pq.add(i + 4)), c1);
+            i += 8;
+        }
+        let mut sum = vaddvq_f32(vaddq_f32(acc0, acc1));
+        while i < n {
+            sum += *q.get_unchecked(i) * f32::from(*c.get_unchecked(i));
+            i += 1;
+        }
+        sum
+    }
+
+    #[target_feature(enable = "neon")]
+    pub unsafe fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len();
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut acc0 = vdupq_n_f32(0.0);
+        let mut acc1 = vdupq_n_f32(0.0);
+        let mut i = 0;
+        while i + 8 <= n {
+            // SAFETY (caller + loop bound): 8 floats of each slice are in bounds.
+            acc0 = vfmaq_f32(acc0, vld1q_f32(pa.add(i)), vld1q_f32(pb.add(i)));
+            acc1 = vfmaq_f32(acc1, vld1q_f32(pa.add(i + 4)), vld1q_f32(pb.add(i + 4)));
+            i += 8;
+        }
+        let mut sum = vaddvq_f32(vaddq_f32(acc0, acc1));
+        while i < n {
+            sum += *a.get_unchecked(i) * *b.get_unchecked(i);
+            i += 1;
+        }
+        sum
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    fn codes(rng: &mut impl Rng, n: usize) -> Vec<i8> {
+        (0..n).map(|_| rng.gen_range(-127i8..=127)).collect()
+    }
+
+    #[test]
+    fn simd_i8_equals_scalar_exactly() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        // Lengths hit every tail: below, at and past the 16/32/64 blocks; extremes included.
+        for n in [0, 1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 512, 513] {
+            let a = codes(&mut rng, n);
+            let b = codes(&mut rng, n);
+            assert_eq!(dot_i8(&a, &b), scalar::dot_i8(&a, &b), "n={n}");
+            let max = vec![127i8; n];
+            let min = vec![-127i8; n];
+            assert_eq!(
+                dot_i8(&max, &min),
+                scalar::dot_i8(&max, &min),
+                "n={n} extremes"
+            );
+            assert_eq!(
+                dot_i8(&min, &min),
+                scalar::dot_i8(&min, &min),
+                "n={n} extremes"
+            );
+        }
+    }
+
+    #[test]
+    fn simd_f32_kernels_equal_scalar_within_tolerance() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(2);
+        for n in [0, 1, 7, 8, 9, 15, 16, 17, 100, 512, 513] {
+            let q: Vec<f32> = (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect();
+            let r: Vec<f32> = (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect();
+            let c = codes(&mut rng, n);
+            // Tolerance: 1e-5 of the sum of |products| (reordered f32 additions).
+            let mag: f32 = q.iter().zip(&r).map(|(x, y)| (x * y).abs()).sum::<f32>() + 1e-6;
+            assert!(
+                (dot_f32(&q, &r) - scalar::dot_f32(&q, &r)).abs() <= 1e-5 * mag,
+                "n={n}"
+            );
+            let mag: f32 = q
+                .iter()
+                .zip(&c)
+                .map(|(x, &y)| (x * f32::from(y)).abs())
+                .sum::<f32>()
+                + 1e-6;
+            assert!(
+                (dot_f32_i8(&q, &c) - scalar::dot_f32_i8(&q, &c)).abs() <= 1e-5 * mag,
+                "n={n}"
+            );
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Still images: sniffing the media kind from magic bytes, decoding JPEG/PNG/WebP/BMP with EXIF
+//! orientation applied, and JPEG thumbnails.
+
+use std::io::Cursor;
+
+use image::codecs::jpeg::JpegEncoder;
+use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage};
+
+use crate::error::VisionError;
+
+/// Largest accepted image side, in pixels.
+pub const MAX_IMAGE_SIDE: u32 = 12_000;
+/// Largest decoder allocation for one image, in bytes.
+pub const MAX_IMAGE_ALLOC: u64 = 512 << 20;
+/// JPEG quality of thumbnails and best shots.
+pub const JPEG_QUALITY: u8 = 90;
+
+/// What a media file is, judged from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MediaKind {
+    /// A still photo (JPEG, PNG, WebP, BMP).
+    Image,
+    /// A video container (MP4/MOV; WebM/Matroska and AVI are recognised but not decoded).
+    Video,
+    /// A ZIP archive of still frames ("shots set").
+    ShotsSet,
+}
+
+impl std::fmt::Display for MediaKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MediaKind::Image => "image",
+            MediaKind::Video => "video",
+            MediaKind::ShotsSet => "shots_set",
+        })
+    }
+}
+
+/// Container flavours recognised by `sniff_video`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VideoContainer {
+    IsoBmff,
+    Matroska,
+    Avi,
+}
+
+/// Judge the media kind from magic bytes; `None` for anything else. Cheap: reads ≤ 16 bytes.
+pub fn sniff(bytes: &[u8]) -> Option<MediaKind> {
+    let starts = |magic: &[u8]| bytes.starts_with(magic);
+    if starts(&[0xFF, 0xD8, 0xFF])
+        || starts(b"\x89PNG\r\n\x1a\n")
+        || (starts(b"RIFF") && bytes.get(8..12) == Some(b"WEBP"))
+        || (starts(b"BM") && bytes.len() > 14)
+    {
+        return Some(MediaKind::Image);
+    }
+    if starts(b"PK\x03\x04") || starts(b"PK\x05\x06") {
+        return Some(MediaKind::ShotsSet);
+    }
+    sniff_video(bytes).map(|_| MediaKind::Video)
+}
+
+pub(crate) fn sniff_video(bytes: &[u8]) -> Option<VideoContainer> {
+    let boxtype = bytes.get(4..8)?;
+    if [b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"].iter().any(|t| boxtype == *t) {
+        return Some(VideoContainer::IsoBmff);
+    }
+    if bytes.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
+        return Some(VideoContainer::Matroska);
+    }
+    if bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"AVI ") {
+        return Some(VideoContainer::Avi);
+    }
+    None
+}
+
+/// Decode a still image to RGB with its EXIF orientation applied.
+pub fn decode_image(bytes: &[u8]) -> Result<RgbImage, VisionError> {
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| VisionError::Decode(e.to_string()))?;
+    if reader.format().is_none() {
+        return Err(VisionError::Unsupported("not a JPEG, PNG, WebP or BMP image".into()));
+    }
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_IMAGE_SIDE);
+    limits.max_image_height = Some(MAX_IMAGE_SIDE);
+    limits.max_alloc = Some(MAX_IMAGE_ALLOC);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(image_error)?;
+    // A broken EXIF block must not reject an otherwise good photo.
+    let orientation = decoder.orientation().ok();
+    let mut img = DynamicImage::from_decoder(decoder).map_err(image_error)?;
+    if let Some(o) = orientation {
+        img.apply_orientation(o);
+    }
+    Ok(img.into_rgb8())
+}
+
+fn image_error(e: image::ImageError) -> VisionError {
+    match e {
+        image::ImageError::Limits(l) => VisionError::TooLarge(l.to_string()),
+        image::ImageError::Unsupported(u) => VisionError::Unsupported(u.to_string()),
+        other => VisionError::Decode(other.to_string()),
+    }
+}
+
+/// Encode an RGB image as JPEG.
+pub fn encode_jpeg(img: &RgbImage) -> Result<Vec<u8>, VisionError> {
+    let mut out = Vec::new();
+    JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)
+        .encode_image(img)
+        .map_err(|e| VisionError::Decode(format!("jpeg encoding: {e}")))?;
+    Ok(out)
+}
+
+/// A JPEG thumbnail whose longer side is at most `max_side`, for a still image (EXIF
+/// orientation applied), a shots set (its first frame) or a video (its first decoded frame).
+pub fn thumbnail_jpeg(bytes: &[u8], max_side: u32) -> Result<Vec<u8>, VisionError> {
+    let max_side = max_side.max(1);
+    let frame = match sniff(bytes) {
+        Some(MediaKind::Image) => decode_image(bytes)?,
+        Some(MediaKind::ShotsSet) => first(crate::shots::decode_shots(bytes, 1)?)?,
+        Some(MediaKind::Video) => first(crate::video::decode_video(bytes, 1)?.frames)?,
+        None => return Err(VisionError::Unsupported("unknown media format".into())),
+    };
+    let small = if frame.width() > max_side || frame.height() > max_side {
+        DynamicImage::ImageRgb8(frame).thumbnail(max_side, max_side).into_rgb8()
+    } else {
+        frame
+    };
+    encode_jpeg(&small)
+}
+
+fn first(frames: Vec<RgbImage>) -> Result<RgbImage, VisionError> {
+    frames.into_iter().next().ok_or_else(|| VisionError::Decode("no frames".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniff_recognises_magic_bytes() {
+        assert_eq!(sniff(b"\xFF\xD8\xFF\xE0\0\x10JFIF"), Some(MediaKind::Image));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n...."), Some(MediaKind::Image));
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some(MediaKind::Image));
+        assert_eq!(sniff(b"PK\x03\x04rest"), Some(MediaKind::ShotsSet));
+        assert_eq!(sniff(b"\0\0\0\x20ftypisom"), Some(MediaKind::Video));
+        assert_eq!(sniff(b"\x1A\x45\xDF\xA3webm"), Some(MediaKind::Video));
+        assert_eq!(sniff(b"hello world"), None);
+        assert_eq!(sniff(b""), None);
+    }
+
+    #[test]
+    fn garbage_is_a_decode_error_not_a_panic() {
+        assert!(decode_image(b"\xFF\xD8\xFF\xE0 truncated").is_err());
+        assert!(thumbnail_jpeg(b"nonsense", 64).is_err());
+    }
+}

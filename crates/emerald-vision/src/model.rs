@@ -1,0 +1,60 @@
+//! The model seams: one trait per role (detector, embedder, spoof detector), each with a
+//! descriptor saying what the model expects and what it returns, so another model can be
+//! swapped in and every template and result carries the id of the model that made it.
+
+use image::RgbImage;
+
+use crate::error::VisionError;
+use crate::geometry::{BBox, Landmarks};
+use crate::resample::{ColourOrder, Normalisation};
+
+/// What a model is and how to feed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelDescriptor {
+    /// Stable id stored with templates and results: name, version and sha256 prefix.
+    pub id: &'static str,
+    /// File name inside the models dir.
+    pub file: &'static str,
+    /// Expected sha256 of the file (hex).
+    pub sha256: &'static str,
+    /// Input width and height in pixels.
+    pub input_size: (usize, usize),
+    pub colour_order: ColourOrder,
+    pub normalisation: Normalisation,
+    /// What the output means, in words.
+    pub output: &'static str,
+    /// Registry package the file ships in.
+    pub source: &'static str,
+}
+
+/// A face found by a detector, in source-image pixels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detection {
+    pub bbox: BBox,
+    /// Right eye, left eye, nose tip, right and left mouth corner (image-left first).
+    pub landmarks: Landmarks,
+    pub score: f32,
+}
+
+/// Finds every face in an image.
+pub trait FaceDetector: Send + Sync {
+    fn descriptor(&self) -> &ModelDescriptor;
+    /// All faces, after score threshold and NMS, in source-image pixels.
+    fn detect(&self, img: &RgbImage) -> Result<Vec<Detection>, VisionError>;
+}
+
+/// Turns an aligned face crop into an identity vector.
+pub trait FaceEmbedder: Send + Sync {
+    fn descriptor(&self) -> &ModelDescriptor;
+    /// The 5-point template (in `input_size` pixels) faces are aligned to.
+    fn alignment_template(&self) -> &Landmarks;
+    /// The L2-normalised embedding of an aligned crop of `input_size`.
+    fn embed(&self, aligned: &RgbImage) -> Result<Vec<f32>, VisionError>;
+}
+
+/// Scores how likely a detected face is a presentation attack (print, replay).
+pub trait SpoofDetector: Send + Sync {
+    fn descriptor(&self) -> &ModelDescriptor;
+    /// p(attack) in 0..1 for the face in `bbox` of the full frame.
+    fn attack_probability(&self, frame: &RgbImage, bbox: &BBox) -> Result<f32, VisionError>;
+}

@@ -1,0 +1,110 @@
+//! `/api/folders/…` (spec §6): upload, list (also as a CSV report, spec §16 [I]), read, delete,
+//! and a folder's media.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::oz::base_url::BaseUrl;
+use super::oz::ids::parse_id;
+use super::oz::json::{created, ok};
+use super::oz::multipart::OzUpload;
+use super::oz::query::OzQuery;
+use super::reports::folders_csv;
+use super::views::{FolderView, MediaView, PageView};
+use super::AppState;
+use crate::domain::caller::Caller;
+use crate::domain::folders::FolderWith;
+use crate::domain::Result;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_folders, create_folder))
+        .routes(routes!(get_folder, delete_folder))
+        .routes(routes!(list_folder_media, add_media))
+        // Uploads are bounded per file and per count by the upload extractor, not by a
+        // whole-body limit.
+        .layer(axum::extract::DefaultBodyLimit::disable())
+}
+
+/// Create a folder with media (multipart: file parts under any names + a JSON `payload` part
+/// with `folder:meta_data`, `media:tags`, `media:meta_data`). A bare POST makes an empty folder.
+/// Spec §6.1.
+#[utoipa::path(post, path = "/api/folders", tag = "folders",
+    request_body(content_type = "multipart/form-data", description = "file parts and a `payload` JSON part"),
+    responses((status = 201, body = FolderView)), security(("token" = [])))]
+async fn create_folder(State(s): State<AppState>, caller: Caller, base: BaseUrl, OzUpload(upload): OzUpload) -> Result<Response> {
+    let folder = s.domain.create_folder(&caller, upload).await?;
+    Ok(created(FolderView::new(folder, &base.0)).into_response())
+}
+
+/// List folders: `{total_count, offset, limit, items}`; filters `time_created.min/.max`,
+/// `time_updated.min/.max`, `resolution_status`, `folder_id`, `user_id`, `company_id`,
+/// `meta_data`, `analyse.type`; flags `with_media`, `with_analyses`. With `format=csv` or
+/// `Accept: text/csv`: a CSV report, `meta_keys=a,b` adding metadata columns. Spec §6.3, §16.
+#[utoipa::path(get, path = "/api/folders", tag = "folders",
+    params(("offset" = Option<i64>, Query), ("limit" = Option<i64>, Query), ("sorting" = Option<String>, Query),
+        ("time_created.min" = Option<String>, Query), ("time_created.max" = Option<String>, Query),
+        ("resolution_status" = Option<String>, Query), ("meta_data" = Option<String>, Query),
+        ("analyse.type" = Option<String>, Query), ("with_analyses" = Option<bool>, Query), ("with_media" = Option<bool>, Query),
+        ("format" = Option<String>, Query), ("meta_keys" = Option<String>, Query)),
+    responses((status = 200, description = "page of folders, or text/csv")), security(("token" = [])))]
+async fn list_folders(State(s): State<AppState>, caller: Caller, base: BaseUrl, headers: HeaderMap, q: OzQuery) -> Result<Response> {
+    let with = FolderWith { media: q.flag("with_media")?, analyses: q.flag("with_analyses")?, user: false, company: false };
+    let page = s.domain.list_folders(&caller, &q.0, with).await?;
+    if wants_csv(&q, &headers) {
+        return folders_csv(page.items, q.text("meta_keys").unwrap_or_default());
+    }
+    Ok(ok(PageView::new(page, |f| FolderView::new(f, &base.0))).into_response())
+}
+
+fn wants_csv(q: &OzQuery, headers: &HeaderMap) -> bool {
+    match q.text("format") {
+        Some(f) => f.eq_ignore_ascii_case("csv"),
+        None => headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.split(',').any(|t| t.trim().to_ascii_lowercase().starts_with("text/csv"))),
+    }
+}
+
+/// One folder with its media; `with_analyses`, `with_user`, `with_company`. Spec §6.4.
+#[utoipa::path(get, path = "/api/folders/{folder_id}", tag = "folders",
+    params(("folder_id" = uuid::Uuid, Path), ("with_analyses" = Option<bool>, Query), ("with_user" = Option<bool>, Query),
+        ("with_company" = Option<bool>, Query)),
+    responses((status = 200, body = FolderView)), security(("token" = [])))]
+async fn get_folder(State(s): State<AppState>, caller: Caller, base: BaseUrl, Path(id): Path<String>, q: OzQuery) -> Result<Response> {
+    let id = parse_id("folder_id", &id)?;
+    let with = FolderWith { media: true, analyses: q.flag("with_analyses")?, user: q.flag("with_user")?, company: q.flag("with_company")? };
+    let folder = s.domain.get_folder(&caller, id, with).await?;
+    Ok(ok(FolderView::new(folder, &base.0)).into_response())
+}
+
+/// Delete a folder with its media, analyses and files (ADMIN; CLIENT ADMIN in its company).
+/// Spec §6.6.
+#[utoipa::path(delete, path = "/api/folders/{folder_id}", tag = "folders",
+    params(("folder_id" = uuid::Uuid, Path)), responses((status = 204)), security(("token" = [])))]
+async fn delete_folder(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response> {
+    s.domain.delete_folder(&caller, parse_id("folder_id", &id)?).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Add media to a folder (same multipart contract); answers the array of new media. Spec §6.2.
+#[utoipa::path(post, path = "/api/folders/{folder_id}/media", tag = "folders",
+    params(("folder_id" = uuid::Uuid, Path)),
+    request_body(content_type = "multipart/form-data", description = "file parts and a `payload` JSON part"),
+    responses((status = 201, body = [MediaView])), security(("token" = [])))]
+async fn add_media(State(s): State<AppState>, caller: Caller, base: BaseUrl, Path(id): Path<String>, OzUpload(upload): OzUpload) -> Result<Response> {
+    let id = parse_id("folder_id", &id)?;
+    let media = s.domain.add_media(&caller, id, upload).await?;
+    Ok(created(MediaView::list(media, &base.0)).into_response())
+}
+
+/// The folder's media (bare array), in upload order.
+#[utoipa::path(get, path = "/api/folders/{folder_id}/media", tag = "folders",
+    params(("folder_id" = uuid::Uuid, Path)), responses((status = 200, body = [MediaView])), security(("token" = [])))]
+async fn list_folder_media(State(s): State<AppState>, caller: Caller, base: BaseUrl, Path(id): Path<String>) -> Result<Response> {
+    let media = s.domain.folder_media(&caller, parse_id("folder_id", &id)?).await?;
+    Ok(ok(MediaView::list(media, &base.0)).into_response())
+}

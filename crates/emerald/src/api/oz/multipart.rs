@@ -1,0 +1,186 @@
+//! The upload body of `POST /api/folders/` and `POST /api/folders/{id}/media/` (spec §6.1):
+//! multipart with any number of file parts under any names, in any order relative to the
+//! `payload` part (JSON text, with or without a filename or content type). Files are streamed
+//! chunk by chunk into temporary files, counted against the limits and hashed; nothing is held
+//! whole in memory. A body that is not multipart is an empty upload (old clients create empty
+//! folders with a bare POST), or a JSON payload.
+
+use std::collections::HashMap;
+
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::header::CONTENT_TYPE;
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use super::body::{from_value, parse_json_bytes, JSON_BODY_MAX_BYTES};
+use crate::api::AppState;
+use crate::domain::folders::{too_many_files, TAGS_MAX, TAG_MAX_CHARS};
+use crate::domain::media::{ReceivedFile, Upload, UploadPayload};
+use crate::domain::metadata::MetaData;
+use crate::domain::Error;
+
+/// The multipart part that carries the JSON payload (Lamb's `LAMB_REQUEST_MULTIPART_PAYLOAD_KEY`).
+pub const PAYLOAD_PART: &str = "payload";
+/// The Web SDK's client-environment part, kept in the folder's `technical_meta_data`.
+pub const ADDITIONAL_INFO_PART: &str = "additional_info";
+
+/// A parsed upload request.
+pub struct OzUpload(pub Upload);
+
+/// The `payload` JSON as sent.
+#[derive(Deserialize, Default)]
+struct PayloadWire {
+    #[serde(rename = "folder:meta_data")]
+    folder_meta: Option<Value>,
+    #[serde(rename = "media:tags")]
+    media_tags: Option<HashMap<String, Option<Vec<String>>>>,
+    #[serde(rename = "media:meta_data")]
+    media_meta: Option<HashMap<String, Option<Value>>>,
+    analyses: Option<Value>,
+    resolution_endpoint: Option<String>,
+}
+
+impl TryFrom<PayloadWire> for UploadPayload {
+    type Error = Error;
+
+    fn try_from(w: PayloadWire) -> Result<Self, Error> {
+        let PayloadWire { folder_meta, media_tags, media_meta, analyses, resolution_endpoint } = w;
+        let mut tags = HashMap::new();
+        for (key, list) in media_tags.unwrap_or_default() {
+            let list = list.unwrap_or_default();
+            let key_path = format!("payload.media:tags.{key}");
+            if list.len() > TAGS_MAX {
+                return Err(Error::invalid_value(format!("{key_path} has more than {TAGS_MAX} tags"), serde_json::json!({ "key_path": key_path })));
+            }
+            let mut clean: Vec<String> = Vec::with_capacity(list.len());
+            for t in list {
+                let t = t.trim().to_owned();
+                if t.is_empty() || t.chars().count() > TAG_MAX_CHARS {
+                    return Err(Error::invalid_value(
+                        format!("Invalid tag {t:?} in {key_path}: a tag has 1 to {TAG_MAX_CHARS} characters"),
+                        serde_json::json!({ "key_path": key_path }),
+                    ));
+                }
+                if !clean.contains(&t) {
+                    clean.push(t);
+                }
+            }
+            tags.insert(key, clean);
+        }
+        let mut metas = HashMap::new();
+        for (key, meta) in media_meta.unwrap_or_default() {
+            if let Some(m) = meta {
+                metas.insert(key.clone(), MetaData::parse(m, &format!("payload.media:meta_data.{key}"))?);
+            }
+        }
+        Ok(UploadPayload {
+            folder_meta: folder_meta.map(|m| MetaData::parse(m, "payload.folder:meta_data")).transpose()?.unwrap_or_default(),
+            media_tags: tags,
+            media_meta: metas,
+            analyses,
+            resolution_endpoint,
+            additional_info: None,
+        })
+    }
+}
+
+fn parse_payload(bytes: &[u8]) -> Result<UploadPayload, Error> {
+    let value = parse_json_bytes(bytes)?;
+    if !value.is_object() {
+        return Err(Error::InvalidStructure { message: "payload must be a JSON object".into(), details: serde_json::json!({ "key_path": PAYLOAD_PART }) });
+    }
+    UploadPayload::try_from(from_value::<PayloadWire>(value)?)
+}
+
+fn unreadable(e: impl std::fmt::Display) -> Error {
+    Error::InvalidStructure { message: format!("Could not read the multipart body: {e}"), details: Value::Null }
+}
+
+fn too_big(file: &str, limit: u64) -> Error {
+    Error::invalid_value(
+        format!("File {file:?} is larger than the limit of {limit} bytes"),
+        serde_json::json!({ "key_path": file, "limit": limit }),
+    )
+}
+
+impl FromRequest<AppState> for OzUpload {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
+        let is_multipart = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
+        if !is_multipart {
+            let urlencoded = req
+                .headers()
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+            let bytes = axum::body::to_bytes(req.into_body(), JSON_BODY_MAX_BYTES)
+                .await
+                .map_err(|_| Error::BodyTooBig { limit: JSON_BODY_MAX_BYTES })?;
+            let payload = if urlencoded || bytes.iter().all(u8::is_ascii_whitespace) { UploadPayload::default() } else { parse_payload(&bytes)? };
+            return Ok(OzUpload(Upload { files: Vec::new(), payload }));
+        }
+        let limits = state.domain.upload_limits();
+        let spool = state.domain.spool_dir()?.to_path_buf();
+        let mut multipart = Multipart::from_request(req, state).await.map_err(unreadable)?;
+        let mut files = Vec::new();
+        let mut payload: Option<UploadPayload> = None;
+        let mut additional_info = None;
+        while let Some(mut field) = multipart.next_field().await.map_err(unreadable)? {
+            let name = field.name().unwrap_or_default().to_owned();
+            let file_name = field.file_name().map(str::to_owned);
+            let content_type = field.content_type().map(str::to_ascii_lowercase);
+            let is_file = name != PAYLOAD_PART
+                && name != ADDITIONAL_INFO_PART
+                && (file_name.is_some() || content_type.as_deref().is_some_and(|c| !c.starts_with("text/") && c != "application/json"));
+            if !is_file {
+                // A small text part: read it whole, bounded.
+                let mut text = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
+                    if text.len() + chunk.len() > JSON_BODY_MAX_BYTES {
+                        return Err(Error::BodyTooBig { limit: JSON_BODY_MAX_BYTES });
+                    }
+                    text.extend_from_slice(&chunk);
+                }
+                match name.as_str() {
+                    PAYLOAD_PART => payload = Some(parse_payload(&text)?),
+                    ADDITIONAL_INFO_PART => {
+                        let s = String::from_utf8_lossy(&text).into_owned();
+                        additional_info = Some(serde_json::from_str(&s).unwrap_or(Value::String(s)));
+                    }
+                    _ => {} // Other form fields have no meaning in the Oz API.
+                }
+                continue;
+            }
+            if files.len() >= limits.max_files {
+                return Err(too_many_files(limits.max_files));
+            }
+            let original_name = file_name.unwrap_or_else(|| name.clone());
+            let tmp = tempfile::Builder::new().prefix("upload-").tempfile_in(&spool).map_err(Error::internal)?;
+            let (std_file, path) = tmp.into_parts();
+            let mut out = tokio::fs::File::from_std(std_file);
+            let mut hasher = Sha256::new();
+            let mut size: u64 = 0;
+            while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
+                size += chunk.len() as u64;
+                if size > limits.max_file_bytes {
+                    return Err(too_big(&original_name, limits.max_file_bytes));
+                }
+                hasher.update(&chunk);
+                out.write_all(&chunk).await.map_err(Error::internal)?;
+            }
+            out.flush().await.map_err(Error::internal)?;
+            drop(out);
+            files.push(ReceivedFile { key: name, original_name, path, size, sha256: hex::encode(hasher.finalize()) });
+        }
+        let mut payload = payload.unwrap_or_default();
+        payload.additional_info = additional_info;
+        Ok(OzUpload(Upload { files, payload }))
+    }
+}

@@ -1,0 +1,422 @@
+//! Folders and media (spec §6): upload, reading, deletion, and who may do what (spec §3.2 [I]).
+//!
+//! An upload is all or nothing: every file is received into a temporary file and probed
+//! before anything is stored; then the blobs are written, then all rows in one transaction;
+//! if any step fails, the blobs already written are deleted again.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use super::caller::Caller;
+use super::error::{Error, Result};
+use super::media::{Analysis, Folder, FolderStatus, Media, MediaProbe, ReceivedFile, Upload, UploadLimits};
+use super::metadata::MetaData;
+use super::model::{Company, User};
+use super::role::UserType;
+use super::store::{Blobs, BlobStream, ListParams, Page, PersonCount, Visibility};
+use super::time::now;
+use super::Domain;
+
+/// How media are stored and checked. Cheap to clone.
+#[derive(Clone)]
+pub struct MediaServices {
+    pub blobs: Arc<dyn Blobs>,
+    pub probe: Arc<dyn MediaProbe>,
+    pub limits: UploadLimits,
+    /// Where incoming files are spooled before they are checked (under the data dir).
+    pub spool_dir: std::path::PathBuf,
+}
+
+/// What a caller may do with one folder (and its media).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Access {
+    Invisible,
+    Read,
+    /// Read, add media, change metadata.
+    Write,
+    /// Write and delete.
+    Manage,
+}
+
+fn access(caller: &Caller, company_id: Option<Uuid>, user_id: Uuid) -> Access {
+    let same_company = caller.company_id.is_some() && caller.company_id == company_id;
+    match caller.user_type {
+        UserType::Admin => Access::Manage,
+        UserType::Operator => Access::Read,
+        UserType::ClientAdmin if same_company => Access::Manage,
+        UserType::ClientOperator if same_company => Access::Read,
+        UserType::Client | UserType::ClientService if same_company && user_id == caller.user_id => Access::Write,
+        UserType::ClientAdmin | UserType::ClientOperator | UserType::Client | UserType::ClientService => Access::Invisible,
+    }
+}
+
+fn visibility(caller: &Caller) -> Visibility {
+    let only_user = match caller.user_type {
+        UserType::Client | UserType::ClientService => Some(caller.user_id),
+        UserType::Admin | UserType::Operator | UserType::ClientAdmin | UserType::ClientOperator => None,
+    };
+    Visibility { scope: caller.scope(), only_user }
+}
+
+/// Which related objects to embed in a folder view.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FolderWith {
+    pub media: bool,
+    pub analyses: bool,
+    pub user: bool,
+    pub company: bool,
+}
+
+/// A folder with what was asked for alongside it.
+#[derive(Debug, Clone)]
+pub struct FolderDetails {
+    pub folder: Folder,
+    pub media: Option<Vec<Media>>,
+    pub analyses: Option<Vec<Analysis>>,
+    /// `Some(None)`: asked for, but the account is gone.
+    pub user: Option<Option<User>>,
+    pub company: Option<Option<Company>>,
+}
+
+/// A stored file to send: its content type, size and bytes.
+pub struct BlobDownload {
+    pub content_type: &'static str,
+    pub size: u64,
+    pub stream: BlobStream,
+}
+
+/// Largest number of tags on one file, and characters in one tag.
+pub const TAGS_MAX: usize = 64;
+pub const TAG_MAX_CHARS: usize = 128;
+
+impl Domain {
+    fn media_services(&self) -> Result<&MediaServices> {
+        self.media.as_ref().ok_or_else(|| Error::NotRealized("Media storage is not configured on this server".into()))
+    }
+
+    /// Where the API spools incoming files.
+    pub fn spool_dir(&self) -> Result<&std::path::Path> {
+        Ok(&self.media_services()?.spool_dir)
+    }
+
+    /// The upload limits in force.
+    pub fn upload_limits(&self) -> UploadLimits {
+        self.media.as_ref().map(|m| m.limits).unwrap_or_default()
+    }
+
+    async fn visible_folder(&self, caller: &Caller, id: Uuid) -> Result<(Folder, Access)> {
+        let folder = self.store.get_folder(id).await?.ok_or_else(|| Error::not_exist("Folder"))?;
+        match access(caller, folder.company_id, folder.user_id) {
+            Access::Invisible => Err(Error::not_exist("Folder")),
+            a => Ok((folder, a)),
+        }
+    }
+
+    async fn visible_media(&self, caller: &Caller, id: Uuid) -> Result<(Media, Access)> {
+        let media = self.store.get_media(id).await?.ok_or_else(|| Error::not_exist("Media"))?;
+        match access(caller, media.company_id, media.user_id) {
+            Access::Invisible => Err(Error::not_exist("Media")),
+            a => Ok((media, a)),
+        }
+    }
+
+    /// `POST /api/folders/` (spec §6.1): a folder with its media.
+    pub async fn create_folder(&self, caller: &Caller, mut upload: Upload) -> Result<FolderDetails> {
+        match caller.user_type {
+            UserType::Admin | UserType::Client | UserType::ClientAdmin | UserType::ClientService => {}
+            UserType::Operator | UserType::ClientOperator => return Err(Error::Forbidden(None)),
+        }
+        let t = now();
+        let mut technical = serde_json::Map::new();
+        if let Some(info) = upload.payload.additional_info.clone() {
+            technical.insert("additional_info".into(), info);
+        }
+        let folder = Folder {
+            folder_id: Uuid::new_v4(),
+            company_id: if caller.user_type.is_global() { None } else { caller.company_id },
+            user_id: caller.user_id,
+            resolution_status: FolderStatus::Initial,
+            system_resolution: None,
+            resolution_comment: None,
+            is_archive: false,
+            meta_data: std::mem::take(&mut upload.payload.folder_meta),
+            technical_meta_data: MetaData::parse(serde_json::Value::Object(technical), "additional_info")?,
+            time_created: t,
+            time_updated: t,
+        };
+        let media = self.store_media(&folder, upload, t, |media| {
+            let folder = folder.clone();
+            async move { self.store.insert_folder(&folder, &media).await.map(|()| media) }
+        })
+        .await?;
+        Ok(FolderDetails { folder, media: Some(media), analyses: None, user: None, company: None })
+    }
+
+    /// `POST /api/folders/{id}/media/` (spec §6.2).
+    pub async fn add_media(&self, caller: &Caller, folder_id: Uuid, upload: Upload) -> Result<Vec<Media>> {
+        let (folder, access) = self.visible_folder(caller, folder_id).await?;
+        if access < Access::Write {
+            return Err(Error::Forbidden(None));
+        }
+        let t = now();
+        self.store_media(&folder, upload, t, |media| async move {
+            if self.store.insert_media(folder_id, &media, t).await? {
+                Ok(media)
+            } else {
+                Err(Error::not_exist("Folder"))
+            }
+        })
+        .await
+    }
+
+    /// Probe every file, then write blobs, then rows (via `commit`); undo the blobs on failure.
+    async fn store_media<F, Fut>(&self, folder: &Folder, upload: Upload, t: f64, commit: F) -> Result<Vec<Media>>
+    where
+        F: FnOnce(Vec<Media>) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<Media>>>,
+    {
+        let svc = self.media_services()?.clone();
+        let Upload { files, payload } = upload;
+        if files.len() > svc.limits.max_files {
+            return Err(too_many_files(svc.limits.max_files));
+        }
+        for (what, keys) in [("media:tags", payload.media_tags.keys().collect::<Vec<_>>()), ("media:meta_data", payload.media_meta.keys().collect())] {
+            if let Some(k) = keys.into_iter().find(|k| !files.iter().any(|f| &f.key == *k)) {
+                return Err(Error::invalid_value(
+                    format!("{what} names the file key {k:?}, but no file was sent under that name"),
+                    serde_json::json!({ "key_path": format!("payload.{what}.{k}") }),
+                ));
+            }
+        }
+        // Probe all files before storing any: a bad third file stores nothing.
+        let mut probed = Vec::with_capacity(files.len());
+        for file in files {
+            let probe = svc.probe.clone();
+            let path = file.path.to_path_buf();
+            let result = tokio::task::spawn_blocking(move || probe.probe(&path)).await.map_err(Error::internal)?;
+            match result {
+                Ok(p) => probed.push((file, p)),
+                Err(reason) => return Err(bad_file(&file, &reason)),
+            }
+        }
+        let mut media = Vec::with_capacity(probed.len());
+        let mut written: Vec<String> = Vec::new();
+        let outcome: Result<()> = async {
+            for (file, p) in &probed {
+                let mut facts = p.facts.clone();
+                facts.insert("size".into(), file.size.into());
+                facts.insert("sha256".into(), file.sha256.clone().into());
+                let m = Media {
+                    media_id: Uuid::new_v4(),
+                    folder_id: folder.folder_id,
+                    company_id: folder.company_id,
+                    user_id: folder.user_id,
+                    kind: p.kind,
+                    original_name: file.original_name.clone(),
+                    extension: p.extension.to_owned(),
+                    has_thumb: p.thumbnail.is_some(),
+                    size_bytes: file.size as i64,
+                    sha256: file.sha256.clone(),
+                    tags: payload.media_tags.get(&file.key).cloned().unwrap_or_default(),
+                    meta_data: payload.media_meta.get(&file.key).cloned().unwrap_or_default(),
+                    technical_meta_data: MetaData::from_stored(serde_json::Value::Object(facts)),
+                    time_created: t,
+                    time_updated: t,
+                };
+                let key = m.original_key();
+                svc.blobs.put_file(&key, &file.path).await?;
+                written.push(key);
+                if let Some(thumb) = &p.thumbnail {
+                    let key = m.thumb_key();
+                    svc.blobs.put_bytes(&key, thumb.clone()).await?;
+                    written.push(key);
+                }
+                media.push(m);
+            }
+            Ok(())
+        }
+        .await;
+        let result = match outcome {
+            Ok(()) => commit(media).await,
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            for key in &written {
+                if let Err(e) = svc.blobs.delete(key).await {
+                    tracing::warn!(key, error = %e, "could not remove the blob of a failed upload");
+                }
+            }
+        }
+        result
+    }
+
+    /// `GET /api/folders/{id}/` (spec §6.4).
+    pub async fn get_folder(&self, caller: &Caller, id: Uuid, with: FolderWith) -> Result<FolderDetails> {
+        let (folder, _) = self.visible_folder(caller, id).await?;
+        let mut details = self.with_related(vec![folder], FolderWith { media: true, ..with }).await?;
+        details.pop().ok_or_else(|| Error::not_exist("Folder"))
+    }
+
+    /// `GET /api/folders/` (spec §6.3).
+    pub async fn list_folders(&self, caller: &Caller, params: &ListParams, with: FolderWith) -> Result<Page<FolderDetails>> {
+        let page = self.store.list_folders(visibility(caller), params).await?;
+        let items = self.with_related(page.items, with).await?;
+        Ok(Page { total: page.total, offset: page.offset, limit: page.limit, items })
+    }
+
+    async fn with_related(&self, folders: Vec<Folder>, with: FolderWith) -> Result<Vec<FolderDetails>> {
+        let ids: Vec<Uuid> = folders.iter().map(|f| f.folder_id).collect();
+        let mut media = if with.media && !ids.is_empty() { self.store.media_of(&ids).await? } else { Vec::new() };
+        let mut analyses = if with.analyses && !ids.is_empty() { self.store.analyses_of(&ids).await? } else { Vec::new() };
+        let mut out = Vec::with_capacity(folders.len());
+        for folder in folders {
+            let id = folder.folder_id;
+            let user = if with.user { Some(self.store.get_user(folder.user_id).await?) } else { None };
+            let company = match (with.company, folder.company_id) {
+                (true, Some(c)) => Some(self.store.get_company(c).await?),
+                (true, None) => Some(None),
+                (false, _) => None,
+            };
+            let (mine, rest): (Vec<Media>, Vec<Media>) = media.into_iter().partition(|m| m.folder_id == id);
+            media = rest;
+            let (mine_a, rest_a): (Vec<Analysis>, Vec<Analysis>) = analyses.into_iter().partition(|a| a.folder_id == id);
+            analyses = rest_a;
+            out.push(FolderDetails {
+                folder,
+                media: with.media.then_some(mine),
+                analyses: with.analyses.then_some(mine_a),
+                user,
+                company,
+            });
+        }
+        Ok(out)
+    }
+
+    /// `DELETE /api/folders/{id}/` (spec §6.6): ADMIN, or CLIENT ADMIN in its company.
+    pub async fn delete_folder(&self, caller: &Caller, id: Uuid) -> Result<()> {
+        let (_, access) = self.visible_folder(caller, id).await?;
+        if access < Access::Manage {
+            return Err(Error::Forbidden(None));
+        }
+        let media = self.store.delete_folder(id).await?.ok_or_else(|| Error::not_exist("Folder"))?;
+        self.forget_blobs(&media).await;
+        Ok(())
+    }
+
+    /// Rows are gone; their files follow. A failure here only leaves an unreachable file.
+    async fn forget_blobs(&self, media: &[Media]) {
+        let Ok(svc) = self.media_services() else { return };
+        for m in media {
+            let mut keys = vec![m.original_key()];
+            if m.has_thumb {
+                keys.push(m.thumb_key());
+            }
+            for key in keys {
+                if let Err(e) = svc.blobs.delete(&key).await {
+                    tracing::warn!(key, error = %e, "could not delete a media file");
+                }
+            }
+        }
+    }
+
+    /// `GET /api/media/{id}`.
+    pub async fn get_media(&self, caller: &Caller, id: Uuid) -> Result<Media> {
+        Ok(self.visible_media(caller, id).await?.0)
+    }
+
+    /// `GET /api/media/`.
+    pub async fn list_media(&self, caller: &Caller, params: &ListParams) -> Result<Page<Media>> {
+        self.store.list_media(visibility(caller), params).await
+    }
+
+    /// `GET /api/folders/{id}/media/`.
+    pub async fn folder_media(&self, caller: &Caller, folder_id: Uuid) -> Result<Vec<Media>> {
+        self.visible_folder(caller, folder_id).await?;
+        self.store.media_of(&[folder_id]).await
+    }
+
+    /// `DELETE /api/media/{id}`: ADMIN, or CLIENT ADMIN in its company.
+    pub async fn delete_media(&self, caller: &Caller, id: Uuid) -> Result<()> {
+        let (media, access) = self.visible_media(caller, id).await?;
+        if access < Access::Manage {
+            return Err(Error::Forbidden(None));
+        }
+        if !self.store.delete_media(id).await? {
+            return Err(Error::not_exist("Media"));
+        }
+        self.forget_blobs(&[media]).await;
+        Ok(())
+    }
+
+    /// `GET /static/{folder_id}/{file}`: `{media_id}.{ext}` or `{media_id}_thumb.jpg`.
+    pub async fn open_media_file(&self, caller: &Caller, folder_id: Uuid, file: &str) -> Result<BlobDownload> {
+        let missing = || Error::not_exist("File");
+        let (stem, thumb) = match file.strip_suffix("_thumb.jpg") {
+            Some(stem) => (stem, true),
+            None => (file.split_once('.').map(|(s, _)| s).unwrap_or(file), false),
+        };
+        let media_id = Uuid::parse_str(stem).map_err(|_| missing())?;
+        let (media, _) = self.visible_media(caller, media_id).await.map_err(|_| missing())?;
+        if media.folder_id != folder_id || (thumb && !media.has_thumb) {
+            return Err(missing());
+        }
+        let (key, content_type) = if thumb { (media.thumb_key(), "image/jpeg") } else { (media.original_key(), content_type_of(&media.extension)) };
+        if !thumb && file != format!("{}.{}", media.media_id, media.extension) {
+            return Err(missing());
+        }
+        let (size, stream) = self.media_services()?.blobs.get(&key).await?.ok_or_else(missing)?;
+        Ok(BlobDownload { content_type, size, stream })
+    }
+
+    /// `GET /api/statistics/unique_persons` (spec §16 [I]).
+    pub async fn count_persons(&self, caller: &Caller, key: &str, min: Option<f64>, max: Option<f64>) -> Result<PersonCount> {
+        self.store.count_persons(visibility(caller), key, min, max).await
+    }
+
+    pub(super) async fn folder_meta_access(&self, caller: &Caller, id: Uuid, write: bool) -> Result<MetaData> {
+        let (folder, access) = self.visible_folder(caller, id).await?;
+        if write && access < Access::Write {
+            return Err(Error::Forbidden(None));
+        }
+        Ok(folder.meta_data)
+    }
+
+    pub(super) async fn media_meta_access(&self, caller: &Caller, id: Uuid, write: bool) -> Result<MetaData> {
+        let (media, access) = self.visible_media(caller, id).await?;
+        if write && access < Access::Write {
+            return Err(Error::Forbidden(None));
+        }
+        Ok(media.meta_data)
+    }
+}
+
+fn content_type_of(ext: &str) -> &'static str {
+    match ext {
+        "jpg" => "image/jpeg",
+        "png" => "image/png",
+        "webp" => "image/webp",
+        "bmp" => "image/bmp",
+        "mp4" | "m4v" => "video/mp4",
+        "mov" => "video/quicktime",
+        "webm" => "video/webm",
+        "mkv" => "video/x-matroska",
+        "avi" => "video/x-msvideo",
+        "zip" => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
+
+pub fn too_many_files(max: usize) -> Error {
+    Error::invalid_value(
+        format!("Too many files: at most {max} files per request"),
+        serde_json::json!({ "key_path": "files", "limit": max }),
+    )
+}
+
+fn bad_file(file: &ReceivedFile, reason: &str) -> Error {
+    Error::invalid_value(
+        format!("File {:?} (part {:?}) is rejected: {reason}", file.original_name, file.key),
+        serde_json::json!({ "key_path": file.key, "file_name": file.original_name }),
+    )
+}

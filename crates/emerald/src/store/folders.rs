@@ -1,0 +1,535 @@
+//! Folders, media and the minimal analyses table on both backends (spec §6).
+
+use async_trait::async_trait;
+use emerald_query::{FieldKind, FieldSpec, ListSpec, MetaSpec, Ops, Param};
+use serde_json::Value;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::meta::write_meta_index;
+use super::sql::{build_list_with, number_placeholders, SqlStore};
+use crate::domain::caller::Scope;
+use crate::domain::media::{Analysis, Folder, FolderStatus, Media, MediaKind};
+use crate::domain::metadata::{MetaData, ObjectKind};
+use crate::domain::store::{Folders, ListParams, Page, PersonCount, Visibility};
+use crate::domain::{Error, Result};
+
+const FOLDER_COLUMNS: &str = "SELECT f.folder_id, f.company_id, f.user_id, f.resolution_status, f.system_resolution, \
+    f.resolution_comment, f.is_archive, f.meta_data, f.technical_meta_data, f.time_created, f.time_updated";
+
+const MEDIA_COLUMNS: &str = "SELECT m.media_id, m.folder_id, m.company_id, m.user_id, m.media_type, m.original_name, \
+    m.extension, m.has_thumb, m.size_bytes, m.sha256, m.tags, m.meta_data, m.technical_meta_data, m.time_created, m.time_updated";
+
+/// `GET /api/folders/` (spec §6.3). `resolution_status` and `analyse.type` are compiled here
+/// (see [`folder_conditions`]) because they are not plain column comparisons.
+static FOLDER_LIST: ListSpec = ListSpec {
+    fields: &[
+        FieldSpec { key: "folder_id", column: "f.folder_id", kind: FieldKind::Uuid, ops: Ops::DEFAULT },
+        FieldSpec { key: "user_id", column: "f.user_id", kind: FieldKind::Uuid, ops: Ops::DEFAULT },
+        FieldSpec { key: "company_id", column: "f.company_id", kind: FieldKind::Uuid, ops: Ops::DEFAULT },
+        FieldSpec { key: "time_created", column: "f.time_created", kind: FieldKind::Time, ops: Ops::ALL },
+        FieldSpec { key: "time_updated", column: "f.time_updated", kind: FieldKind::Time, ops: Ops::ALL },
+    ],
+    sort_fields: &[("time_created", "f.time_created"), ("time_updated", "f.time_updated")],
+    default_sort: &[("time_created", true)],
+    tiebreak_column: "f.folder_id",
+    meta: Some(MetaSpec { object_kind: "folder", id_column: "f.folder_id" }),
+    ignore_keys: &[],
+};
+
+/// `GET /api/media/`.
+static MEDIA_LIST: ListSpec = ListSpec {
+    fields: &[
+        FieldSpec { key: "media_id", column: "m.media_id", kind: FieldKind::Uuid, ops: Ops::DEFAULT },
+        FieldSpec { key: "folder_id", column: "m.folder_id", kind: FieldKind::Uuid, ops: Ops::DEFAULT },
+        FieldSpec { key: "user_id", column: "m.user_id", kind: FieldKind::Uuid, ops: Ops::DEFAULT },
+        FieldSpec { key: "company_id", column: "m.company_id", kind: FieldKind::Uuid, ops: Ops::DEFAULT },
+        FieldSpec {
+            key: "media_type",
+            column: "m.media_type",
+            kind: FieldKind::Enum(&[
+                "IMAGE_FOLDER",
+                "VIDEO_FOLDER",
+                "SHOTS_SET_FOLDER",
+                "IMAGE=IMAGE_FOLDER",
+                "VIDEO=VIDEO_FOLDER",
+                "SHOTS_SET=SHOTS_SET_FOLDER",
+            ]),
+            ops: Ops::DEFAULT,
+        },
+        FieldSpec { key: "time_created", column: "m.time_created", kind: FieldKind::Time, ops: Ops::ALL },
+        FieldSpec { key: "time_updated", column: "m.time_updated", kind: FieldKind::Time, ops: Ops::ALL },
+    ],
+    sort_fields: &[("time_created", "m.time_created"), ("time_updated", "m.time_updated")],
+    default_sort: &[("time_created", true)],
+    tiebreak_column: "m.media_id",
+    meta: Some(MetaSpec { object_kind: "media", id_column: "m.media_id" }),
+    ignore_keys: &[],
+};
+
+/// Folder statuses (`resolution_status`) and results (`system_resolution`) a folder filter accepts;
+/// results match `system_resolution` (spec §8.6 compatibility shim).
+const FOLDER_STATUSES: [&str; 4] = ["INITIAL", "PROCESSING", "FAILED", "FINISHED"];
+const FOLDER_RESULTS: [&str; 5] = ["SUCCESS", "DECLINED", "OPERATOR_REQUIRED", "FAILED", "PROCESSING"];
+/// Most values in one `analyse.type` / `resolution_status` filter.
+const ENUM_FILTER_MAX_VALUES: usize = 32;
+
+/// `(fragment, params)` conditions for the caller's visibility.
+fn visibility_conditions(vis: Visibility, alias: &str) -> Vec<(String, Vec<Param>)> {
+    let mut out = Vec::new();
+    if let Scope::Company(c) = vis.scope {
+        out.push((format!("{alias}.company_id = ?"), vec![Param::Uuid(c)]));
+    }
+    if let Some(u) = vis.only_user {
+        out.push((format!("{alias}.user_id = ?"), vec![Param::Uuid(u)]));
+    }
+    out
+}
+
+/// The comma-separated, upper-cased values of every `key=` in `params`.
+fn enum_values(params: &ListParams, key: &str) -> Result<Vec<String>> {
+    let mut values: Vec<String> = Vec::new();
+    for (_, raw) in params.0.iter().filter(|(k, _)| k == key) {
+        for v in raw.split(',').map(str::trim).filter(|v| !v.is_empty()) {
+            let v = v.to_ascii_uppercase();
+            if !values.contains(&v) {
+                values.push(v);
+            }
+        }
+    }
+    if values.len() > ENUM_FILTER_MAX_VALUES {
+        return Err(Error::invalid_value(
+            format!("Too many values for param {key}: at most {ENUM_FILTER_MAX_VALUES}"),
+            serde_json::json!({ "key_path": key }),
+        ));
+    }
+    Ok(values)
+}
+
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// `resolution_status=` and `analyse.type=` as conditions.
+fn folder_conditions(params: &ListParams) -> Result<Vec<(String, Vec<Param>)>> {
+    let mut out = Vec::new();
+    let statuses = enum_values(params, "resolution_status")?;
+    if !statuses.is_empty() {
+        if let Some(bad) = statuses.iter().find(|s| !FOLDER_STATUSES.contains(&s.as_str()) && !FOLDER_RESULTS.contains(&s.as_str())) {
+            return Err(Error::invalid_value(
+                format!("Invalid resolution_status value {bad}: expected INITIAL, PROCESSING, FAILED, FINISHED, SUCCESS, DECLINED or OPERATOR_REQUIRED"),
+                serde_json::json!({ "key_path": "resolution_status" }),
+            ));
+        }
+        let own: Vec<&String> = statuses.iter().filter(|s| FOLDER_STATUSES.contains(&s.as_str())).collect();
+        let results: Vec<&String> = statuses.iter().filter(|s| FOLDER_RESULTS.contains(&s.as_str())).collect();
+        let mut parts = Vec::new();
+        let mut ps = Vec::new();
+        if !own.is_empty() {
+            parts.push(format!("f.resolution_status IN ({})", placeholders(own.len())));
+            ps.extend(own.iter().map(|s| Param::Text((*s).clone())));
+        }
+        if !results.is_empty() {
+            parts.push(format!("f.system_resolution IN ({})", placeholders(results.len())));
+            ps.extend(results.iter().map(|s| Param::Text((*s).clone())));
+        }
+        out.push((parts.join(" OR "), ps));
+    }
+    let types = enum_values(params, "analyse.type")?;
+    if !types.is_empty() {
+        out.push((
+            format!("EXISTS (SELECT 1 FROM analyses a WHERE a.folder_id = f.folder_id AND a.type IN ({}))", placeholders(types.len())),
+            types.into_iter().map(Param::Text).collect(),
+        ));
+    }
+    Ok(out)
+}
+
+#[derive(sqlx::FromRow)]
+struct FolderRow {
+    folder_id: Uuid,
+    company_id: Option<Uuid>,
+    user_id: Uuid,
+    resolution_status: String,
+    system_resolution: Option<String>,
+    resolution_comment: Option<String>,
+    is_archive: bool,
+    meta_data: Json<Value>,
+    technical_meta_data: Json<Value>,
+    time_created: f64,
+    time_updated: f64,
+}
+
+impl TryFrom<FolderRow> for Folder {
+    type Error = Error;
+
+    fn try_from(r: FolderRow) -> Result<Self> {
+        let FolderRow {
+            folder_id,
+            company_id,
+            user_id,
+            resolution_status,
+            system_resolution,
+            resolution_comment,
+            is_archive,
+            meta_data,
+            technical_meta_data,
+            time_created,
+            time_updated,
+        } = r;
+        Ok(Folder {
+            folder_id,
+            company_id,
+            user_id,
+            resolution_status: FolderStatus::parse_stored(&resolution_status)?,
+            system_resolution,
+            resolution_comment,
+            is_archive,
+            meta_data: MetaData::from_stored(meta_data.0),
+            technical_meta_data: MetaData::from_stored(technical_meta_data.0),
+            time_created,
+            time_updated,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct MediaRow {
+    media_id: Uuid,
+    folder_id: Uuid,
+    company_id: Option<Uuid>,
+    user_id: Uuid,
+    media_type: String,
+    original_name: String,
+    extension: String,
+    has_thumb: bool,
+    size_bytes: i64,
+    sha256: String,
+    tags: Json<Value>,
+    meta_data: Json<Value>,
+    technical_meta_data: Json<Value>,
+    time_created: f64,
+    time_updated: f64,
+}
+
+impl TryFrom<MediaRow> for Media {
+    type Error = Error;
+
+    fn try_from(r: MediaRow) -> Result<Self> {
+        let MediaRow {
+            media_id,
+            folder_id,
+            company_id,
+            user_id,
+            media_type,
+            original_name,
+            extension,
+            has_thumb,
+            size_bytes,
+            sha256,
+            tags,
+            meta_data,
+            technical_meta_data,
+            time_created,
+            time_updated,
+        } = r;
+        let kind: MediaKind =
+            media_type.parse().map_err(|_| Error::internal(anyhow::anyhow!("stored media_type {media_type:?}")))?;
+        let tags = match tags.0 {
+            Value::Array(items) => items.into_iter().filter_map(|t| t.as_str().map(str::to_owned)).collect(),
+            _ => Vec::new(),
+        };
+        Ok(Media {
+            media_id,
+            folder_id,
+            company_id,
+            user_id,
+            kind,
+            original_name,
+            extension,
+            has_thumb,
+            size_bytes,
+            sha256,
+            tags,
+            meta_data: MetaData::from_stored(meta_data.0),
+            technical_meta_data: MetaData::from_stored(technical_meta_data.0),
+            time_created,
+            time_updated,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct AnalysisRow {
+    analyse_id: Uuid,
+    folder_id: Uuid,
+    group_id: Uuid,
+    #[sqlx(rename = "type")]
+    analysis_type: String,
+    state: String,
+    resolution_status: String,
+    meta_data: Json<Value>,
+    time_created: f64,
+    time_updated: f64,
+}
+
+impl From<AnalysisRow> for Analysis {
+    fn from(r: AnalysisRow) -> Self {
+        let AnalysisRow { analyse_id, folder_id, group_id, analysis_type, state, resolution_status, meta_data, time_created, time_updated } = r;
+        Analysis {
+            analyse_id,
+            folder_id,
+            group_id,
+            analysis_type,
+            state,
+            resolution_status,
+            meta_data: MetaData::from_stored(meta_data.0),
+            time_created,
+            time_updated,
+        }
+    }
+}
+
+/// Insert media rows and their metadata index rows inside `tx`.
+async fn insert_media_rows<DB>(tx: &mut sqlx::Transaction<'_, DB>, media: &[Media]) -> Result<()>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<Uuid>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<f64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> f64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i32: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Json<Value>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    for (i, m) in media.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO media (media_id, folder_id, company_id, user_id, media_type, original_name, extension, has_thumb, \
+             size_bytes, sha256, upload_index, tags, meta_data, technical_meta_data, time_created, time_updated) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        )
+        .bind(m.media_id)
+        .bind(m.folder_id)
+        .bind(m.company_id)
+        .bind(m.user_id)
+        .bind(m.kind.as_str())
+        .bind(m.original_name.clone())
+        .bind(m.extension.clone())
+        .bind(m.has_thumb)
+        .bind(m.size_bytes)
+        .bind(m.sha256.clone())
+        .bind(i as i32)
+        .bind(Json(Value::from(m.tags.clone())))
+        .bind(Json(m.meta_data.to_value()))
+        .bind(Json(m.technical_meta_data.to_value()))
+        .bind(m.time_created)
+        .bind(m.time_updated)
+        .execute(&mut **tx)
+        .await?;
+        write_meta_index(tx, ObjectKind::Media, m.media_id, &m.meta_data).await?;
+    }
+    Ok(())
+}
+
+/// `IN ($first, …)` for `n` ids.
+fn id_list(n: usize, first: usize) -> String {
+    number_placeholders(&placeholders(n), first)
+}
+
+/// Rows per `IN (…)` of ids (well under both backends' parameter limits).
+const IDS_PER_QUERY: usize = 1000;
+
+#[async_trait]
+impl Folders for SqlStore {
+    async fn insert_folder(&self, f: &Folder, media: &[Media]) -> Result<()> {
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO folders (folder_id, company_id, user_id, resolution_status, system_resolution, resolution_comment, \
+                 is_archive, meta_data, technical_meta_data, time_created, time_updated) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(f.folder_id)
+            .bind(f.company_id)
+            .bind(f.user_id)
+            .bind(f.resolution_status.as_str())
+            .bind(&f.system_resolution)
+            .bind(&f.resolution_comment)
+            .bind(f.is_archive)
+            .bind(Json(f.meta_data.to_value()))
+            .bind(Json(f.technical_meta_data.to_value()))
+            .bind(f.time_created)
+            .bind(f.time_updated)
+            .execute(&mut *tx)
+            .await?;
+            write_meta_index(&mut tx, ObjectKind::Folder, f.folder_id, &f.meta_data).await?;
+            insert_media_rows(&mut tx, media).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    async fn insert_media(&self, folder_id: Uuid, media: &[Media], time_updated: f64) -> Result<bool> {
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query("UPDATE folders SET time_updated = $1 WHERE folder_id = $2")
+                .bind(time_updated)
+                .bind(folder_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n == 0 {
+                return Ok(false);
+            }
+            insert_media_rows(&mut tx, media).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    async fn get_folder(&self, id: Uuid) -> Result<Option<Folder>> {
+        let sql = format!("{FOLDER_COLUMNS} FROM folders f WHERE f.folder_id = $1");
+        let row: Option<FolderRow> = on_db!(&self.db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
+        row.map(Folder::try_from).transpose()
+    }
+
+    async fn list_folders(&self, vis: Visibility, params: &ListParams) -> Result<Page<Folder>> {
+        let mut base = visibility_conditions(vis, "f");
+        base.extend(folder_conditions(params)?);
+        let l = build_list_with(self.dialect(), &FOLDER_LIST, params, FOLDER_COLUMNS, "FROM folders f", base)?;
+        let total: Option<i64> = match &l.count {
+            Some(sql) => Some(on_db!(&self.db, |pool| bind_params!(sqlx::query_scalar(sql), &l.params).fetch_one(pool).await)?),
+            None => None,
+        };
+        let rows: Vec<FolderRow> =
+            on_db!(&self.db, |pool| bind_params!(sqlx::query_as(&l.select), &l.params).fetch_all(pool).await)?;
+        Ok(Page {
+            total: total.map(|t| t as u64),
+            offset: l.offset,
+            limit: l.limit,
+            items: rows.into_iter().map(Folder::try_from).collect::<Result<_>>()?,
+        })
+    }
+
+    async fn media_of(&self, folder_ids: &[Uuid]) -> Result<Vec<Media>> {
+        let mut out = Vec::new();
+        for chunk in folder_ids.chunks(IDS_PER_QUERY) {
+            let sql = format!(
+                "{MEDIA_COLUMNS} FROM media m WHERE m.folder_id IN ({}) ORDER BY m.time_created, m.upload_index, m.media_id",
+                id_list(chunk.len(), 1)
+            );
+            let rows: Vec<MediaRow> = on_db!(&self.db, |pool| {
+                let mut q = sqlx::query_as(&sql);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(pool).await
+            })?;
+            for r in rows {
+                out.push(Media::try_from(r)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn analyses_of(&self, folder_ids: &[Uuid]) -> Result<Vec<Analysis>> {
+        let mut out = Vec::new();
+        for chunk in folder_ids.chunks(IDS_PER_QUERY) {
+            let sql = format!(
+                "SELECT a.analyse_id, a.folder_id, a.group_id, a.type, a.state, a.resolution_status, a.meta_data, \
+                 a.time_created, a.time_updated FROM analyses a WHERE a.folder_id IN ({}) ORDER BY a.time_created, a.analyse_id",
+                id_list(chunk.len(), 1)
+            );
+            let rows: Vec<AnalysisRow> = on_db!(&self.db, |pool| {
+                let mut q = sqlx::query_as(&sql);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(pool).await
+            })?;
+            out.extend(rows.into_iter().map(Analysis::from));
+        }
+        Ok(out)
+    }
+
+    async fn delete_folder(&self, id: Uuid) -> Result<Option<Vec<Media>>> {
+        let media = self.media_of(&[id]).await?;
+        let gone = on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            for sql in [
+                "DELETE FROM meta_index WHERE object_id IN (SELECT media_id FROM media WHERE folder_id = $1)",
+                "DELETE FROM meta_index WHERE object_id IN (SELECT analyse_id FROM analyses WHERE folder_id = $1)",
+                "DELETE FROM meta_index WHERE object_id = $1",
+            ] {
+                sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+            }
+            // media and analyses go with the folder (ON DELETE CASCADE).
+            let n = sqlx::query("DELETE FROM folders WHERE folder_id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            Ok::<_, Error>(n == 0)
+        })?;
+        Ok(if gone { None } else { Some(media) })
+    }
+
+    async fn get_media(&self, id: Uuid) -> Result<Option<Media>> {
+        let sql = format!("{MEDIA_COLUMNS} FROM media m WHERE m.media_id = $1");
+        let row: Option<MediaRow> = on_db!(&self.db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
+        row.map(Media::try_from).transpose()
+    }
+
+    async fn list_media(&self, vis: Visibility, params: &ListParams) -> Result<Page<Media>> {
+        let base = visibility_conditions(vis, "m");
+        let l = build_list_with(self.dialect(), &MEDIA_LIST, params, MEDIA_COLUMNS, "FROM media m", base)?;
+        let total: Option<i64> = match &l.count {
+            Some(sql) => Some(on_db!(&self.db, |pool| bind_params!(sqlx::query_scalar(sql), &l.params).fetch_one(pool).await)?),
+            None => None,
+        };
+        let rows: Vec<MediaRow> =
+            on_db!(&self.db, |pool| bind_params!(sqlx::query_as(&l.select), &l.params).fetch_all(pool).await)?;
+        Ok(Page {
+            total: total.map(|t| t as u64),
+            offset: l.offset,
+            limit: l.limit,
+            items: rows.into_iter().map(Media::try_from).collect::<Result<_>>()?,
+        })
+    }
+
+    async fn delete_media(&self, id: Uuid) -> Result<bool> {
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query("DELETE FROM media WHERE media_id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+            sqlx::query("DELETE FROM meta_index WHERE object_id = $1").bind(id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(n > 0)
+        })
+    }
+
+    async fn count_persons(&self, vis: Visibility, key: &str, min: Option<f64>, max: Option<f64>) -> Result<PersonCount> {
+        let mut conds = visibility_conditions(vis, "f");
+        if let Some(t) = min {
+            conds.push(("f.time_created >= ?".into(), vec![Param::Float(t)]));
+        }
+        if let Some(t) = max {
+            conds.push(("f.time_created <= ?".into(), vec![Param::Float(t)]));
+        }
+        let mut params = vec![Param::Text(key.to_owned())];
+        let mut sql = String::from(
+            "SELECT COUNT(*), COUNT(DISTINCT mi.value_text) FROM folders f JOIN meta_index mi \
+             ON mi.object_id = f.folder_id AND mi.object_kind = 'folder' AND mi.path = $1 AND mi.value_text IS NOT NULL",
+        );
+        for (i, (frag, ps)) in conds.into_iter().enumerate() {
+            sql.push_str(if i == 0 { " WHERE " } else { " AND " });
+            sql.push_str(&number_placeholders(&frag, params.len() + 1));
+            params.extend(ps);
+        }
+        let (folders, persons): (i64, i64) =
+            on_db!(&self.db, |pool| bind_params!(sqlx::query_as(&sql), &params).fetch_one(pool).await)?;
+        Ok(PersonCount { folders: folders as u64, persons: persons as u64 })
+    }
+}
