@@ -23,6 +23,16 @@ pub fn similarity_to_confidence(cosine: f32) -> f32 {
     1.0 / (1.0 + (-z).exp())
 }
 
+/// The cosine whose confidence is `confidence` (the inverse of [`similarity_to_confidence`]),
+/// for turning a confidence threshold into a cosine floor for 1:N search. `None` outside (0, 1).
+pub fn confidence_to_similarity(confidence: f32) -> Option<f32> {
+    if !(confidence > 0.0 && confidence < 1.0) {
+        return None;
+    }
+    let logit = |p: f32| (p / (1.0 - p)).ln();
+    Some(MATCH_COSINE + (logit(confidence) - logit(OZ_DEFAULT_THRESHOLD)) / SLOPE)
+}
+
 /// Cosine (dot product) of two unit vectors of the same length; `None` if lengths differ.
 pub fn cosine(a: &[f32], b: &[f32]) -> Option<f32> {
     (a.len() == b.len() && !a.is_empty()).then(|| a.iter().zip(b).map(|(x, y)| x * y).sum())
@@ -40,6 +50,9 @@ mod tests {
             let c = similarity_to_confidence(i as f32 / 100.0);
             assert!(c > prev && (0.0..=1.0).contains(&c));
             prev = c;
+            let back = confidence_to_similarity(c).expect("in (0, 1)");
+            assert!((back - i as f32 / 100.0).abs() < 1e-3, "inverse at {i}: {back}");
         }
+        assert_eq!(confidence_to_similarity(1.0), None);
     }
 }

@@ -51,7 +51,7 @@ mod shots;
 mod video;
 
 pub use align::{Similarity, ARCFACE_112};
-pub use calibration::{cosine, similarity_to_confidence, MATCH_COSINE, OZ_DEFAULT_THRESHOLD};
+pub use calibration::{confidence_to_similarity, cosine, similarity_to_confidence, MATCH_COSINE, OZ_DEFAULT_THRESHOLD};
 pub use decode::{decode_image, encode_jpeg, sniff, thumbnail_jpeg, MediaKind};
 pub use detect::{YuNet, YUNET};
 pub use embed::{FrFeature, EMBEDDING_DIM, FR_FEATURE};
@@ -62,7 +62,7 @@ pub use gesture::{Gesture, GestureCheck};
 pub use liveness::{FrLiveness, FR_LIVENESS};
 pub use model::{Detection, FaceDetector, FaceEmbedder, ModelDescriptor, SpoofDetector};
 pub use provision::{default_models_dir, FETCH_HINT, MODELS_DIR_ENV};
-pub use quality::Quality;
+pub use quality::{Quality, MIN_GOOD_FACE_PX};
 pub use resample::{ColourOrder, Normalisation};
 pub use shots::decode_shots;
 pub use video::{decode_video, DecodedVideo};

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod config;
 pub mod domain;
+pub mod engine;
 pub mod media_probe;
 pub mod store;
 pub mod telemetry;
@@ -72,7 +73,12 @@ impl App {
             limits: domain::media::UploadLimits { max_files: config.max_files_per_request, max_file_bytes: config.max_file_bytes },
             spool_dir,
         };
-        let domain = Domain::new(Arc::new(store), auth).with_media(media);
+        let faces = engine::load(config.models_dir.as_deref());
+        match &faces {
+            Ok(f) => tracing::info!(models = ?f.models(), "face engine loaded"),
+            Err(why) => tracing::warn!(%why, "face engine not loaded: analyses and enrolment will be refused"),
+        }
+        let domain = Domain::new(Arc::new(store), auth).with_media(media).with_faces(faces);
         let first_admin = ensure_first_admin(&domain, &config).await?;
         let router = api::router(domain.clone(), telemetry::metrics_handle(), config.public_url.clone());
         let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;

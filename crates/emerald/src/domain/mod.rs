@@ -5,6 +5,7 @@ pub mod auth;
 pub mod caller;
 pub mod companies;
 pub mod error;
+pub mod faces;
 pub mod folders;
 pub mod media;
 pub mod meta;
@@ -26,11 +27,23 @@ pub struct Domain {
     pub auth: auth::AuthSettings,
     /// Blob store, probe and limits; None for tools that never touch media (`admin create`).
     pub media: Option<folders::MediaServices>,
+    /// The face engine, or why it is not loaded (a missing model file and how to fetch it).
+    pub faces: std::result::Result<Arc<dyn faces::FaceEngine>, String>,
 }
 
 impl Domain {
     pub fn new(store: Arc<dyn store::Store>, auth: auth::AuthSettings) -> Self {
-        Domain { store, auth, media: None }
+        Domain { store, auth, media: None, faces: Err("the face engine is not loaded".to_owned()) }
+    }
+
+    pub fn with_faces(mut self, faces: std::result::Result<Arc<dyn faces::FaceEngine>, String>) -> Self {
+        self.faces = faces;
+        self
+    }
+
+    /// The face engine, or code 2 (not available on this server) saying which model is missing.
+    pub fn faces(&self) -> Result<&Arc<dyn faces::FaceEngine>> {
+        self.faces.as_ref().map_err(|why| Error::NotRealized(why.clone()))
     }
 
     pub fn with_media(mut self, media: folders::MediaServices) -> Self {
