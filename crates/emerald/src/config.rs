@@ -20,6 +20,19 @@ pub enum Role {
     Worker,
 }
 
+/// How Instant mode (`POST /api/instant/folders/`) authenticates (spec §13.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InstantAuth {
+    /// A valid access token is required (checked read-only: nothing is written).
+    Token,
+    /// No token: authentication is the integrator's (Oz's own Instant API); an
+    /// authenticating proxy must stand in front.
+    None,
+    /// Instant mode is switched off (404).
+    Off,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Address to listen on (port 0 picks a free port).
@@ -67,6 +80,47 @@ pub struct Config {
     /// Base of media links (`https://api.example.com`); default: scheme and Host of the request.
     #[arg(long, env = "EMERALD_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Analysis workers in this process; 0 = one per core. Role `api` runs none.
+    #[arg(long, env = "EMERALD_WORKERS", default_value_t = 0)]
+    pub workers: usize,
+    /// Seconds a claimed job is leased to its worker (renewed while it works); a job whose
+    /// worker died is claimed again after it.
+    #[arg(long, env = "EMERALD_JOB_LEASE", default_value_t = 60.0)]
+    pub job_lease: f64,
+    /// Claims of an analysis job before it is FAILED (a worker that died used one).
+    #[arg(long, env = "EMERALD_ANALYSIS_MAX_ATTEMPTS", default_value_t = 3)]
+    pub analysis_max_attempts: u32,
+    /// Longest wait of a single request (`POST /api/folders/` with `analyses`), seconds.
+    #[arg(long, env = "EMERALD_SINGLE_REQUEST_TIMEOUT", default_value_t = 120.0)]
+    pub single_request_timeout: f64,
+    /// QUALITY: `confidence_spoofing` at or above it is DECLINED.
+    #[arg(long, env = "EMERALD_QUALITY_THRESHOLD", default_value_t = 0.5)]
+    pub quality_threshold: f64,
+    /// BIOMETRY: `min_confidence` at or above it is SUCCESS.
+    #[arg(long, env = "EMERALD_BIOMETRY_THRESHOLD", default_value_t = 0.85)]
+    pub biometry_threshold: f64,
+    /// COLLECTION: a person at or above it is a hit.
+    #[arg(long, env = "EMERALD_COLLECTION_THRESHOLD", default_value_t = 0.85)]
+    pub collection_threshold: f64,
+    /// Key of the webhook signature (`X-Oz-Signature`: hex HMAC-SHA256 of the body); unset =
+    /// unsigned deliveries.
+    #[arg(long, env = "EMERALD_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+    /// Delivery attempts of a webhook before it is given up (`OZ_CELERY_RETRY_MAX_COUNT`).
+    #[arg(long, env = "EMERALD_WEBHOOK_MAX_ATTEMPTS", default_value_t = 7)]
+    pub webhook_max_attempts: u32,
+    /// Seconds before the first retry; doubles after each failure.
+    #[arg(long, env = "EMERALD_WEBHOOK_BACKOFF", default_value_t = 10.0)]
+    pub webhook_backoff: f64,
+    /// Timeout of one delivery, seconds (`OZ_EXTERNAL_REQUEST_TIMEOUT`).
+    #[arg(long, env = "EMERALD_WEBHOOK_TIMEOUT", default_value_t = 30.0)]
+    pub webhook_timeout: f64,
+    /// Allow webhooks to loopback and private-network addresses.
+    #[arg(long, env = "EMERALD_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
+    /// Instant mode authentication: `token`, `none` or `off`.
+    #[arg(long, env = "EMERALD_INSTANT_AUTH", value_enum, default_value = "token")]
+    pub instant_auth: InstantAuth,
     /// A TOML file with any of the settings above (snake_case keys).
     #[arg(long, env = "EMERALD_CONFIG")]
     pub config: Option<PathBuf>,
@@ -91,6 +145,19 @@ impl Default for Config {
             max_files_per_request: 10,
             max_file_bytes: 10 * 1024 * 1024,
             public_url: None,
+            workers: 0,
+            job_lease: 60.0,
+            analysis_max_attempts: 3,
+            single_request_timeout: 120.0,
+            quality_threshold: 0.5,
+            biometry_threshold: 0.85,
+            collection_threshold: 0.85,
+            webhook_secret: None,
+            webhook_max_attempts: 7,
+            webhook_backoff: 10.0,
+            webhook_timeout: 30.0,
+            webhook_allow_private: false,
+            instant_auth: InstantAuth::Token,
             config: None,
         }
     }
@@ -115,6 +182,19 @@ struct FileConfig {
     max_files_per_request: Option<usize>,
     max_file_bytes: Option<u64>,
     public_url: Option<String>,
+    workers: Option<usize>,
+    job_lease: Option<f64>,
+    analysis_max_attempts: Option<u32>,
+    single_request_timeout: Option<f64>,
+    quality_threshold: Option<f64>,
+    biometry_threshold: Option<f64>,
+    collection_threshold: Option<f64>,
+    webhook_secret: Option<String>,
+    webhook_max_attempts: Option<u32>,
+    webhook_backoff: Option<f64>,
+    webhook_timeout: Option<f64>,
+    webhook_allow_private: Option<bool>,
+    instant_auth: Option<InstantAuth>,
 }
 
 impl Config {
@@ -139,6 +219,19 @@ impl Config {
             max_files_per_request,
             max_file_bytes,
             public_url,
+            workers,
+            job_lease,
+            analysis_max_attempts,
+            single_request_timeout,
+            quality_threshold,
+            biometry_threshold,
+            collection_threshold,
+            webhook_secret,
+            webhook_max_attempts,
+            webhook_backoff,
+            webhook_timeout,
+            webhook_allow_private,
+            instant_auth,
         } = file;
         macro_rules! take {
             ($field:ident, $value:expr) => {
@@ -169,7 +262,33 @@ impl Config {
         take!(max_files_per_request, max_files_per_request);
         take!(max_file_bytes, max_file_bytes);
         take!(opt public_url, public_url);
+        take!(workers, workers);
+        take!(job_lease, job_lease);
+        take!(analysis_max_attempts, analysis_max_attempts);
+        take!(single_request_timeout, single_request_timeout);
+        take!(quality_threshold, quality_threshold);
+        take!(biometry_threshold, biometry_threshold);
+        take!(collection_threshold, collection_threshold);
+        take!(opt webhook_secret, webhook_secret);
+        take!(webhook_max_attempts, webhook_max_attempts);
+        take!(webhook_backoff, webhook_backoff);
+        take!(webhook_timeout, webhook_timeout);
+        take!(webhook_allow_private, webhook_allow_private);
+        take!(instant_auth, instant_auth);
         Ok(self)
+    }
+}
+
+impl Config {
+    /// Analysis workers this process runs: none for role `api`, else `--workers` or one per core.
+    pub fn worker_count(&self) -> usize {
+        match self.role {
+            Role::Api => 0,
+            Role::All | Role::Worker => match self.workers {
+                0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+                n => n,
+            },
+        }
     }
 }
 

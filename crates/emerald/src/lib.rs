@@ -7,6 +7,7 @@ pub mod api;
 pub mod config;
 pub mod domain;
 pub mod engine;
+pub mod jobs;
 pub mod media_probe;
 pub mod store;
 pub mod telemetry;
@@ -40,18 +41,32 @@ pub struct FirstAdmin {
     pub generated_password: Option<String>,
 }
 
+/// Components plugged in from outside the core (other crates, tests).
+#[derive(Default, Clone)]
+pub struct Plugins {
+    /// The 1:N search of COLLECTION analyses (the collections component); None = such
+    /// analyses FAIL with a clear reason.
+    pub blacklist: Option<Arc<dyn domain::blacklist::Blacklist>>,
+}
+
 pub struct App {
     listener: TcpListener,
     addr: SocketAddr,
     router: axum::Router,
     domain: Domain,
     first_admin: Option<FirstAdmin>,
+    workers: jobs::WorkerSettings,
 }
 
 impl App {
     /// Connect the store (running migrations), create the first admin if the database has no
     /// user, build the router and bind the listener.
     pub async fn build(config: Config) -> anyhow::Result<App> {
+        Self::build_with(config, Plugins::default()).await
+    }
+
+    /// [`App::build`] with plugged-in components.
+    pub async fn build_with(config: Config, plugins: Plugins) -> anyhow::Result<App> {
         let store = store::connect(config.database_url.as_deref(), &config.data_dir).await?;
         let auth = AuthSettings {
             session_ttl: config.session_ttl,
@@ -78,12 +93,45 @@ impl App {
             Ok(f) => tracing::info!(models = ?f.models(), "face engine loaded"),
             Err(why) => tracing::warn!(%why, "face engine not loaded: analyses and enrolment will be refused"),
         }
-        let domain = Domain::new(Arc::new(store), auth).with_media(media).with_faces(faces);
+        let thresholds = domain::analyses::Thresholds {
+            quality: config.quality_threshold,
+            biometry: config.biometry_threshold,
+            collection: config.collection_threshold,
+        };
+        let queue = domain::analysis_service::QueueSettings {
+            analysis_max_attempts: config.analysis_max_attempts.max(1),
+            webhook_max_attempts: config.webhook_max_attempts.max(1),
+            single_request_timeout: std::time::Duration::from_secs_f64(config.single_request_timeout.max(0.0)),
+        };
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let worker_count = config.worker_count();
+        let domain = Domain::new(Arc::new(store), auth)
+            .with_media(media)
+            .with_faces(faces)
+            .with_blacklist(plugins.blacklist)
+            .with_analysis_settings(thresholds, queue, worker_count.max(cores));
         let first_admin = ensure_first_admin(&domain, &config).await?;
-        let router = api::router(domain.clone(), telemetry::metrics_handle(), config.public_url.clone());
+        let router = api::router(domain.clone(), telemetry::metrics_handle(), config.public_url.clone(), config.instant_auth);
         let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
-        Ok(App { listener, addr, router, domain, first_admin })
+        if config.webhook_secret.is_none() {
+            tracing::info!("EMERALD_WEBHOOK_SECRET is not set: webhook deliveries are not signed");
+        }
+        let base_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+        let webhook = jobs::webhook::WebhookSettings::new(
+            config.webhook_secret.clone(),
+            std::time::Duration::from_secs_f64(config.webhook_timeout.max(0.1)),
+            config.webhook_backoff.max(0.0),
+            config.webhook_allow_private,
+            base_url,
+        )?;
+        let workers = jobs::WorkerSettings { workers: worker_count, lease: std::time::Duration::from_secs_f64(config.job_lease.max(0.1)), webhook };
+        Ok(App { listener, addr, router, domain, first_admin, workers })
+    }
+
+    /// How this app's workers run (tests drive the queue with [`jobs::run_one`]).
+    pub fn worker_settings(&self) -> &jobs::WorkerSettings {
+        &self.workers
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -98,16 +146,22 @@ impl App {
         self.first_admin.as_ref()
     }
 
-    /// Serve until `shutdown` resolves.
+    /// Serve (and run the workers, unless the role is `api`) until `shutdown` resolves; then
+    /// stop the workers after the jobs in hand.
     pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let sweeper = tokio::spawn(sweep_sessions(self.domain.clone()));
+        if self.workers.workers > 0 {
+            tracing::info!(workers = self.workers.workers, "analysis workers started");
+        }
+        let workers = jobs::Workers::start(self.domain.clone(), self.workers.clone());
         let app = NormalizePathLayer::trim_trailing_slash().layer(self.router);
-        axum::serve(self.listener, ServiceExt::<Request>::into_make_service(app))
+        let served = axum::serve(self.listener, ServiceExt::<Request>::into_make_service(app))
             .with_graceful_shutdown(shutdown)
             .await
-            .context("HTTP server")?;
+            .context("HTTP server");
         sweeper.abort();
-        Ok(())
+        workers.stop().await;
+        served
     }
 }
 

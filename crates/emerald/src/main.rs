@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+mod bench_load;
+
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use emerald::domain::users::{Email, Password};
 use emerald::{App, Config};
@@ -47,6 +49,39 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         bytes: usize,
     },
+    /// Benchmark helper: scale and crop a photo to exactly `--width`×`--height`.
+    #[command(hide = true)]
+    BenchFit {
+        #[arg(long = "in")]
+        input: std::path::PathBuf,
+        #[arg(long)]
+        out: std::path::PathBuf,
+        #[arg(long, default_value_t = 640)]
+        width: u32,
+        #[arg(long, default_value_t = 480)]
+        height: u32,
+    },
+    /// Benchmark helper: closed-loop load of multipart analysis requests (see bench/analyses.sh).
+    #[command(hide = true)]
+    BenchLoad {
+        /// `http://host:port/api/folders/` or `…/api/instant/folders/`.
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        token: Option<String>,
+        /// `name=path:tag,tag` per file.
+        #[arg(long = "file", required = true)]
+        files: Vec<String>,
+        /// The payload's `analyses` JSON array.
+        #[arg(long)]
+        analyses: String,
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 30.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 3.0)]
+        warmup: f64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -82,6 +117,8 @@ async fn main() -> ExitCode {
             bench_seed(config, sub_matches(&matches, &["bench-seed"]), folders, start, &email, &password).await
         }
         Command::BenchPhoto { out, bytes } => bench_photo(&out, bytes),
+        Command::BenchFit { input, out, width, height } => bench_load::fit_photo(&input, &out, width, height),
+        Command::BenchLoad { url, token, files, analyses, concurrency, seconds, warmup } => bench_load(url, token, files, analyses, concurrency, seconds, warmup).await,
         Command::Openapi => {
             println!("{}", emerald::api::openapi_json());
             Ok(())
@@ -192,4 +229,24 @@ fn bench_photo(out: &std::path::Path, target: usize) -> anyhow::Result<()> {
         }
         side = (side as f64 * ((target as f64 / bytes.len() as f64).sqrt() * 1.05).max(1.1)) as u32;
     }
+}
+
+async fn bench_load(url: String, token: Option<String>, files: Vec<String>, analyses: String, concurrency: usize, seconds: f64, warmup: f64) -> anyhow::Result<()> {
+    let mut parts = Vec::new();
+    for f in files {
+        let (name, rest) = f.split_once('=').ok_or_else(|| anyhow::anyhow!("--file name=path:tags"))?;
+        let (path, tags) = rest.split_once(':').unwrap_or((rest, ""));
+        let tags = tags.split(',').filter(|t| !t.is_empty()).map(str::to_owned).collect();
+        parts.push((name.to_owned(), std::fs::read(path)?, tags));
+    }
+    bench_load::run(bench_load::Load {
+        url,
+        token,
+        files: parts,
+        analyses: serde_json::from_str(&analyses)?,
+        concurrency: concurrency.max(1),
+        duration: std::time::Duration::from_secs_f64(seconds),
+        warmup: std::time::Duration::from_secs_f64(warmup),
+    })
+    .await
 }

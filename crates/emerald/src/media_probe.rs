@@ -38,14 +38,25 @@ impl MediaProbe for LightProbe {
         if head.is_empty() {
             return Err("the file is empty".into());
         }
-        let Some(kind) = infer::get(&head) else {
+        match self.sniff(&head)? {
+            (MediaKind::Image, _) => probe_image(file),
+            (MediaKind::ShotsSet, _) => probe_zip(file),
+            (MediaKind::Video, extension) => Ok(Probed { kind: MediaKind::Video, extension, thumbnail: None, facts: Map::new() }),
+        }
+    }
+
+    fn sniff(&self, head: &[u8]) -> Result<(MediaKind, &'static str), String> {
+        let Some(kind) = infer::get(head) else {
             return Err("unsupported file type (expected a JPEG, PNG, WebP or BMP image, an MP4, MOV, WebM, MKV or AVI video, or a ZIP of images)".into());
         };
         match kind.mime_type() {
-            "image/jpeg" | "image/png" | "image/webp" | "image/bmp" => probe_image(file),
-            "application/zip" => probe_zip(file),
+            "image/jpeg" => Ok((MediaKind::Image, "jpg")),
+            "image/png" => Ok((MediaKind::Image, "png")),
+            "image/webp" => Ok((MediaKind::Image, "webp")),
+            "image/bmp" => Ok((MediaKind::Image, "bmp")),
+            "application/zip" => Ok((MediaKind::ShotsSet, "zip")),
             "video/mp4" | "video/x-m4v" | "video/quicktime" | "video/webm" | "video/x-matroska" | "video/x-msvideo" | "video/mpeg" => {
-                Ok(Probed { kind: MediaKind::Video, extension: video_extension(kind.mime_type()), thumbnail: None, facts: Map::new() })
+                Ok((MediaKind::Video, video_extension(kind.mime_type())))
             }
             other => Err(format!("unsupported file type {other}")),
         }

@@ -8,7 +8,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::oz::base_url::BaseUrl;
 use super::oz::ids::parse_id;
-use super::oz::json::{created, ok};
+use super::oz::json::{created, ok, OzJson};
 use super::oz::multipart::OzUpload;
 use super::oz::query::OzQuery;
 use super::reports::folders_csv;
@@ -29,14 +29,23 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// Create a folder with media (multipart: file parts under any names + a JSON `payload` part
-/// with `folder:meta_data`, `media:tags`, `media:meta_data`). A bare POST makes an empty folder.
-/// Spec §6.1.
+/// with `folder:meta_data`, `media:tags`, `media:meta_data`, `resolution_endpoint`). A bare
+/// POST makes an empty folder. With `analyses` in the payload (single request, spec §10) the
+/// answer waits for them: 201 with their results, or 202 with the folder still PROCESSING when
+/// `--single-request-timeout` ran out. Spec §6.1.
 #[utoipa::path(post, path = "/api/folders", tag = "folders",
     request_body(content_type = "multipart/form-data", description = "file parts and a `payload` JSON part"),
     responses((status = 201, body = FolderView)), security(("token" = [])))]
 async fn create_folder(State(s): State<AppState>, caller: Caller, base: BaseUrl, OzUpload(upload): OzUpload) -> Result<Response> {
-    let folder = s.domain.create_folder(&caller, upload).await?;
-    Ok(created(FolderView::new(folder, &base.0)).into_response())
+    if upload.payload.analyses.is_none() {
+        let folder = s.domain.create_folder(&caller, upload).await?;
+        return Ok(created(FolderView::new(folder, &base.0)).into_response());
+    }
+    // Single request mode (spec §10): 201 with the final results, 202 when the wait ran out.
+    let timeout = s.domain.queue.single_request_timeout;
+    let (folder, done) = s.domain.create_folder_and_wait(&caller, upload, timeout).await?;
+    let status = if done { StatusCode::CREATED } else { StatusCode::ACCEPTED };
+    Ok(OzJson(status, FolderView::new(folder, &base.0)).into_response())
 }
 
 /// List folders: `{total_count, offset, limit, items}`; filters `time_created.min/.max`,

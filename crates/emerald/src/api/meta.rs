@@ -81,3 +81,5 @@ meta_endpoints!(folder_routes, ObjectKind::Folder, "/api/folders/{folder_id}/met
     get_folder_meta, replace_folder_meta, merge_folder_meta, delete_folder_meta);
 meta_endpoints!(media_routes, ObjectKind::Media, "/api/media/{media_id}/meta_data", "media_id", "media",
     get_media_meta, replace_media_meta, merge_media_meta, delete_media_meta);
+meta_endpoints!(analysis_routes, ObjectKind::Analysis, "/api/analyses/{analyse_id}/meta_data", "analyse_id", "analyses",
+    get_analysis_meta, replace_analysis_meta, merge_analysis_meta, delete_analysis_meta);

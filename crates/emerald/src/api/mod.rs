@@ -1,9 +1,11 @@
 //! The HTTP layer: translates the Oz wire protocol to domain calls and back. No SQL, no model
 //! calls, no status logic here; Oz quirks live in [`oz`].
 
+pub mod analyses;
 pub mod auth;
 pub mod companies;
 pub mod folders;
+pub mod instant;
 pub mod media;
 pub mod meta;
 pub mod oz;
@@ -32,6 +34,7 @@ pub struct AppState {
     pub openapi: Arc<String>,
     /// `--public-url`: the base of media links; None = from the request's Host.
     pub public_url: Option<Arc<str>>,
+    pub instant_auth: crate::config::InstantAuth,
 }
 
 #[derive(OpenApi)]
@@ -66,6 +69,9 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(meta::folder_routes())
         .merge(media::routes())
         .merge(meta::media_routes())
+        .merge(analyses::routes())
+        .merge(meta::analysis_routes())
+        .merge(instant::routes())
         .merge(reports::routes())
         .split_for_parts()
 }
@@ -77,13 +83,14 @@ pub fn openapi_json() -> String {
 
 /// The whole router. Trailing slashes are trimmed before routing by the caller's
 /// `NormalizePathLayer`, so routes are declared once, without them.
-pub fn router(domain: Domain, metrics: PrometheusHandle, public_url: Option<String>) -> Router {
+pub fn router(domain: Domain, metrics: PrometheusHandle, public_url: Option<String>, instant_auth: crate::config::InstantAuth) -> Router {
     let (routes, openapi) = api_routes();
     let state = AppState {
         domain,
         metrics,
         openapi: Arc::new(openapi.to_pretty_json().unwrap_or_default()),
         public_url: public_url.map(Arc::from),
+        instant_auth,
     };
     routes
         .route("/metrics", get(system::metrics))

@@ -8,7 +8,9 @@ use uuid::Uuid;
 
 use crate::domain::auth::TokenPair;
 use crate::domain::folders::FolderDetails;
-use crate::domain::media::{Analysis, Folder, Media, MediaKind};
+use crate::domain::analyses::{Analysis, AnalysisError, AnalysisParams, AnalysisType, MediaResult, OutputImage};
+use crate::domain::analysis_service::AnalysisDetails;
+use crate::domain::media::{Folder, Media, MediaKind};
 use crate::domain::model::{AnalysisPermissions, Company, User};
 use crate::domain::store::Page;
 
@@ -123,7 +125,8 @@ pub struct MediaView {
     /// `IMAGE_FOLDER`, `VIDEO_FOLDER` or `SHOTS_SET_FOLDER`.
     pub media_type: String,
     pub original_name: String,
-    pub original_url: String,
+    /// Null in Instant mode (nothing is stored).
+    pub original_url: Option<String>,
     /// The original again for videos and shot sets; null for images.
     pub video_url: Option<String>,
     /// Always null: frame-sequence previews are not made.
@@ -141,8 +144,13 @@ pub struct MediaView {
 
 impl MediaView {
     pub fn new(m: Media, base: &str) -> Self {
-        let original_url = format!("{base}/static/{}", m.original_key());
-        let thumb_url = m.has_thumb.then(|| format!("{base}/static/{}", m.thumb_key()));
+        Self::with_links(m, Some(base))
+    }
+
+    /// `base` None: no links (Instant mode).
+    pub fn with_links(m: Media, base: Option<&str>) -> Self {
+        let original_url = base.map(|b| format!("{b}/static/{}", m.original_key()));
+        let thumb_url = base.filter(|_| m.has_thumb).map(|b| format!("{b}/static/{}", m.thumb_key()));
         let Media {
             media_id,
             folder_id,
@@ -161,7 +169,7 @@ impl MediaView {
             time_updated,
         } = m;
         let video_url = match kind {
-            MediaKind::Video | MediaKind::ShotsSet => Some(original_url.clone()),
+            MediaKind::Video | MediaKind::ShotsSet => original_url.clone(),
             MediaKind::Image => None,
         };
         MediaView {
@@ -184,28 +192,164 @@ impl MediaView {
     pub fn list(media: Vec<Media>, base: &str) -> Vec<MediaView> {
         media.into_iter().map(|m| MediaView::new(m, base)).collect()
     }
+
+    fn list_with_links(media: Vec<Media>, base: Option<&str>) -> Vec<MediaView> {
+        media.into_iter().map(|m| MediaView::with_links(m, base)).collect()
+    }
 }
 
-/// An analysis as far as folders embed it today (issue #6 completes the shape, spec §4.6).
+/// An image an analysis made for a media (the best shot).
+#[derive(Serialize, ToSchema)]
+pub struct OutputImageView {
+    /// A link under `/static/`, or in Instant mode a `data:image/jpeg;base64,…` URI.
+    pub original_url: String,
+    pub thumb_url: Option<String>,
+}
+
+/// One media's result (`results_media[]`, spec §4.6, §8.4).
+#[derive(Serialize, ToSchema)]
+pub struct MediaResultView {
+    pub analyse_id: Uuid,
+    pub source_media_id: Uuid,
+    /// COLLECTION only: the best matching person at or above the threshold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub person_id: Option<Option<Uuid>>,
+    #[schema(value_type = Object)]
+    pub results_data: Value,
+    pub output_images: Vec<OutputImageView>,
+}
+
+/// COLLECTION analyses: the collection of the best hit (spec §8.4).
+#[derive(Serialize, ToSchema)]
+pub struct CollectionRefView {
+    pub alias: Option<String>,
+}
+
+/// Why an analysis FAILED.
+#[derive(Serialize, ToSchema)]
+pub struct AnalysisErrorView {
+    pub error_code: u16,
+    pub error_message: String,
+}
+
+/// Analysis (spec §4.6 [I]). `resolution` always equals `resolution_status`.
 #[derive(Serialize, ToSchema)]
 pub struct AnalysisView {
     pub analyse_id: Uuid,
-    pub group_id: Uuid,
     pub folder_id: Uuid,
+    pub company_id: Option<Uuid>,
+    pub group_id: Uuid,
+    /// QUALITY, BIOMETRY, COLLECTION or DOCUMENTS.
     #[serde(rename = "type")]
     pub analysis_type: String,
+    /// PROCESSING, FAILED or FINISHED.
     pub state: String,
+    /// PROCESSING, FAILED, SUCCESS, DECLINED or OPERATOR_REQUIRED.
     pub resolution_status: String,
+    pub resolution: String,
+    pub resolution_comment: Option<String>,
+    pub threshold: Option<f64>,
+    #[schema(value_type = Object)]
+    pub params: Value,
     pub time_created: f64,
     pub time_updated: f64,
+    pub source_media: Vec<MediaView>,
+    #[schema(value_type = Object)]
+    pub results_data: Option<Value>,
+    pub results_media: Vec<MediaResultView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collection: Option<CollectionRefView>,
+    pub error: Option<AnalysisErrorView>,
     #[schema(value_type = Object)]
     pub meta_data: Value,
+    #[schema(value_type = Object)]
+    pub technical_meta_data: Value,
 }
 
-impl From<Analysis> for AnalysisView {
-    fn from(a: Analysis) -> Self {
-        let Analysis { analyse_id, folder_id, group_id, analysis_type, state, resolution_status, meta_data, time_created, time_updated } = a;
-        AnalysisView { analyse_id, group_id, folder_id, analysis_type, state, resolution_status, time_created, time_updated, meta_data: meta_data.into_value() }
+fn image_view(image: OutputImage, base: Option<&str>) -> Option<OutputImageView> {
+    use base64::Engine;
+    match image {
+        OutputImage::Stored(key) => base.map(|b| OutputImageView { original_url: format!("{b}/static/{key}"), thumb_url: None }),
+        OutputImage::Inline(jpeg) => Some(OutputImageView {
+            original_url: format!("data:image/jpeg;base64,{}", base64::engine::general_purpose::STANDARD.encode(jpeg)),
+            thumb_url: None,
+        }),
+    }
+}
+
+impl AnalysisView {
+    pub fn new(d: AnalysisDetails, base: &str) -> Self {
+        Self::with_links(d, Some(base))
+    }
+
+    /// `base` None: Instant mode (no links; best shots inline).
+    pub fn with_links(d: AnalysisDetails, base: Option<&str>) -> Self {
+        let AnalysisDetails { analysis, source_media } = d;
+        let Analysis {
+            analyse_id,
+            folder_id,
+            company_id,
+            user_id: _,
+            group_id,
+            kind,
+            state,
+            resolution_status,
+            resolution_comment,
+            threshold,
+            params,
+            source_media: _,
+            results_data,
+            results_media,
+            error,
+            collection_alias,
+            meta_data,
+            technical_meta_data,
+            time_created,
+            time_updated,
+            time_finished: _,
+        } = analysis;
+        let AnalysisParams { raw, .. } = params;
+        let is_collection = kind == AnalysisType::Collection;
+        let results_media = results_media
+            .into_iter()
+            .map(|r| {
+                let MediaResult { source_media_id, results_data, output_images, person_id } = r;
+                MediaResultView {
+                    analyse_id,
+                    source_media_id,
+                    person_id: is_collection.then_some(person_id),
+                    results_data: Value::Object(results_data),
+                    output_images: output_images.into_iter().filter_map(|i| image_view(i, base)).collect(),
+                }
+            })
+            .collect();
+        AnalysisView {
+            analyse_id,
+            folder_id,
+            company_id,
+            group_id,
+            analysis_type: kind.as_str().to_owned(),
+            state: state.as_str().to_owned(),
+            resolution_status: resolution_status.as_str().to_owned(),
+            resolution: resolution_status.as_str().to_owned(),
+            resolution_comment,
+            threshold,
+            params: Value::Object(raw),
+            time_created,
+            time_updated,
+            source_media: MediaView::list_with_links(source_media, base),
+            results_data: results_data.map(Value::Object),
+            results_media,
+            collection: is_collection.then_some(CollectionRefView { alias: collection_alias }),
+            error: error.map(|AnalysisError { code, message }| AnalysisErrorView { error_code: code, error_message: message }),
+            meta_data: meta_data.into_value(),
+            technical_meta_data: technical_meta_data.into_value(),
+        }
+    }
+
+    pub fn list(items: Vec<AnalysisDetails>, base: &str) -> Vec<AnalysisView> {
+        items.into_iter().map(|a| AnalysisView::new(a, base)).collect()
     }
 }
 
@@ -238,6 +382,15 @@ pub struct FolderView {
 
 impl FolderView {
     pub fn new(d: FolderDetails, base: &str) -> Self {
+        Self::with_links(d, Some(base))
+    }
+
+    /// Instant mode: the folder was never stored, so nothing links to the server.
+    pub fn instant(d: FolderDetails) -> Self {
+        Self::with_links(d, None)
+    }
+
+    fn with_links(d: FolderDetails, base: Option<&str>) -> Self {
         let FolderDetails { folder, media, analyses, user, company } = d;
         let Folder {
             folder_id,
@@ -264,8 +417,8 @@ impl FolderView {
             is_archive,
             meta_data: meta_data.into_value(),
             technical_meta_data: technical_meta_data.into_value(),
-            media: media.map(|m| MediaView::list(m, base)),
-            analyses: analyses.map(|a| a.into_iter().map(AnalysisView::from).collect()),
+            media: media.map(|m| MediaView::list_with_links(m, base)),
+            analyses: analyses.map(|a| a.into_iter().map(|x| AnalysisView::with_links(x, base)).collect()),
             user: user.map(|u| u.map(UserView::from)),
             company: company.map(|c| c.map(CompanyView::from)),
         }

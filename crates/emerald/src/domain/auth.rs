@@ -158,6 +158,18 @@ impl Domain {
         Ok(caller_of(&found))
     }
 
+    /// Check a token without writing anything (no sliding expiry, no parent retirement):
+    /// Instant mode promises to write nothing.
+    pub async fn authenticate_read_only(&self, access_token: &str) -> Result<Caller> {
+        let Some(found) = self.store.session_by_access(&token_hash(access_token)).await? else {
+            return Err(Error::AuthInvalid(None));
+        };
+        if found.session.expires_at <= now() {
+            return Err(Error::AuthExpired);
+        }
+        Ok(caller_of(&found))
+    }
+
     /// `POST /api/authorize/refresh/`: a new pair for the session that owns `expire_token`.
     pub async fn refresh(&self, caller: &Caller, expire_token: &str) -> Result<TokenPair> {
         let Some(session) = self.store.session_by_expire(&token_hash(expire_token)).await? else {

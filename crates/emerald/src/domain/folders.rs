@@ -10,12 +10,15 @@ use uuid::Uuid;
 
 use super::caller::Caller;
 use super::error::{Error, Result};
-use super::media::{Analysis, Folder, FolderStatus, Media, MediaProbe, ReceivedFile, Upload, UploadLimits};
+use super::analyses::parse_best_shot_file;
+use super::analysis_service::AnalysisDetails;
+use super::media::{FileContent, Folder, FolderStatus, Media, MediaProbe, ReceivedFile, Upload, UploadLimits};
 use super::metadata::MetaData;
 use super::model::{Company, User};
 use super::role::UserType;
 use super::store::{Blobs, BlobStream, ListParams, Page, PersonCount, Visibility};
 use super::time::now;
+use super::webhooks;
 use super::Domain;
 
 /// How media are stored and checked. Cheap to clone.
@@ -30,7 +33,7 @@ pub struct MediaServices {
 
 /// What a caller may do with one folder (and its media).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Access {
+pub(super) enum Access {
     Invisible,
     Read,
     /// Read, add media, change metadata.
@@ -39,7 +42,7 @@ enum Access {
     Manage,
 }
 
-fn access(caller: &Caller, company_id: Option<Uuid>, user_id: Uuid) -> Access {
+pub(super) fn access(caller: &Caller, company_id: Option<Uuid>, user_id: Uuid) -> Access {
     let same_company = caller.company_id.is_some() && caller.company_id == company_id;
     match caller.user_type {
         UserType::Admin => Access::Manage,
@@ -51,7 +54,7 @@ fn access(caller: &Caller, company_id: Option<Uuid>, user_id: Uuid) -> Access {
     }
 }
 
-fn visibility(caller: &Caller) -> Visibility {
+pub(super) fn visibility(caller: &Caller) -> Visibility {
     let only_user = match caller.user_type {
         UserType::Client | UserType::ClientService => Some(caller.user_id),
         UserType::Admin | UserType::Operator | UserType::ClientAdmin | UserType::ClientOperator => None,
@@ -73,7 +76,7 @@ pub struct FolderWith {
 pub struct FolderDetails {
     pub folder: Folder,
     pub media: Option<Vec<Media>>,
-    pub analyses: Option<Vec<Analysis>>,
+    pub analyses: Option<Vec<AnalysisDetails>>,
     /// `Some(None)`: asked for, but the account is gone.
     pub user: Option<Option<User>>,
     pub company: Option<Option<Company>>,
@@ -105,7 +108,7 @@ impl Domain {
         self.media.as_ref().map(|m| m.limits).unwrap_or_default()
     }
 
-    async fn visible_folder(&self, caller: &Caller, id: Uuid) -> Result<(Folder, Access)> {
+    pub(super) async fn visible_folder(&self, caller: &Caller, id: Uuid) -> Result<(Folder, Access)> {
         let folder = self.store.get_folder(id).await?.ok_or_else(|| Error::not_exist("Folder"))?;
         match access(caller, folder.company_id, folder.user_id) {
             Access::Invisible => Err(Error::not_exist("Folder")),
@@ -121,7 +124,8 @@ impl Domain {
         }
     }
 
-    /// `POST /api/folders/` (spec §6.1): a folder with its media.
+    /// `POST /api/folders/` (spec §6.1): a folder with its media, and — single request mode
+    /// (spec §10) — its analyses, queued in the same request.
     pub async fn create_folder(&self, caller: &Caller, mut upload: Upload) -> Result<FolderDetails> {
         match caller.user_type {
             UserType::Admin | UserType::Client | UserType::ClientAdmin | UserType::ClientService => {}
@@ -132,6 +136,11 @@ impl Domain {
         if let Some(info) = upload.payload.additional_info.clone() {
             technical.insert("additional_info".into(), info);
         }
+        if let Some(url) = upload.payload.resolution_endpoint.take() {
+            webhooks::check_endpoint(&url)?;
+            technical.insert(webhooks::ENDPOINT_KEY.into(), url.into());
+        }
+        let requests = upload.payload.analyses.take();
         let folder = Folder {
             folder_id: Uuid::new_v4(),
             company_id: if caller.user_type.is_global() { None } else { caller.company_id },
@@ -145,12 +154,48 @@ impl Domain {
             time_created: t,
             time_updated: t,
         };
-        let media = self.store_media(&folder, upload, t, |media| {
-            let folder = folder.clone();
-            async move { self.store.insert_folder(&folder, &media).await.map(|()| media) }
-        })
-        .await?;
-        Ok(FolderDetails { folder, media: Some(media), analyses: None, user: None, company: None })
+        let (media, analyses) = self
+            .store_media(&folder, upload, t, |media| {
+                let folder = folder.clone();
+                async move {
+                    // Validate the analyses against the media before anything is stored.
+                    let analyses = match &requests {
+                        Some(r) => self.plan_analyses(Some(caller), &folder, &media, r, t).await?,
+                        None => Vec::new(),
+                    };
+                    self.store.insert_folder(&folder, &media).await?;
+                    if !analyses.is_empty() {
+                        self.enqueue_analyses(folder.folder_id, &analyses, None, t).await?;
+                    }
+                    Ok((media, analyses))
+                }
+            })
+            .await?;
+        let mut folder = folder;
+        let analyses = (!analyses.is_empty()).then(|| {
+            folder.resolution_status = FolderStatus::Processing;
+            folder.system_resolution = Some(super::analyses::Resolution::Processing.as_str().to_owned());
+            AnalysisDetails::attach(analyses, &media)
+        });
+        Ok(FolderDetails { folder, media: Some(media), analyses, user: None, company: None })
+    }
+
+    /// Single request mode (spec §10): create the folder with its analyses, then wait for
+    /// them, at most `timeout`. Returns the folder with media and analyses as they are, and
+    /// whether every analysis finished.
+    pub async fn create_folder_and_wait(&self, caller: &Caller, upload: Upload, timeout: std::time::Duration) -> Result<(FolderDetails, bool)> {
+        let created = self.create_folder(caller, upload).await?;
+        let Some(group) = created.analyses.as_ref().and_then(|a| a.first()).map(|a| a.analysis.group_id) else {
+            return Ok((created, true));
+        };
+        let done = self.wait_for_group(group, timeout).await?;
+        let with = FolderWith { media: true, analyses: true, user: false, company: false };
+        let mut details = self.with_related(vec![created.folder.clone()], with).await?;
+        let mut fresh = details.pop().ok_or_else(|| Error::not_exist("Folder"))?;
+        if let Some(f) = self.store.get_folder(created.folder.folder_id).await? {
+            fresh.folder = f;
+        }
+        Ok((fresh, done))
     }
 
     /// `POST /api/folders/{id}/media/` (spec §6.2).
@@ -171,29 +216,25 @@ impl Domain {
     }
 
     /// Probe every file, then write blobs, then rows (via `commit`); undo the blobs on failure.
-    async fn store_media<F, Fut>(&self, folder: &Folder, upload: Upload, t: f64, commit: F) -> Result<Vec<Media>>
+    async fn store_media<F, Fut, T>(&self, folder: &Folder, upload: Upload, t: f64, commit: F) -> Result<T>
     where
         F: FnOnce(Vec<Media>) -> Fut,
-        Fut: std::future::Future<Output = Result<Vec<Media>>>,
+        Fut: std::future::Future<Output = Result<T>>,
     {
         let svc = self.media_services()?.clone();
         let Upload { files, payload } = upload;
         if files.len() > svc.limits.max_files {
             return Err(too_many_files(svc.limits.max_files));
         }
-        for (what, keys) in [("media:tags", payload.media_tags.keys().collect::<Vec<_>>()), ("media:meta_data", payload.media_meta.keys().collect())] {
-            if let Some(k) = keys.into_iter().find(|k| !files.iter().any(|f| &f.key == *k)) {
-                return Err(Error::invalid_value(
-                    format!("{what} names the file key {k:?}, but no file was sent under that name"),
-                    serde_json::json!({ "key_path": format!("payload.{what}.{k}") }),
-                ));
-            }
-        }
+        check_file_keys(&files, &payload)?;
         // Probe all files before storing any: a bad third file stores nothing.
         let mut probed = Vec::with_capacity(files.len());
         for file in files {
             let probe = svc.probe.clone();
-            let path = file.path.to_path_buf();
+            let path = match &file.content {
+                FileContent::Spooled(path) => path.to_path_buf(),
+                FileContent::Memory(_) => return Err(Error::internal(anyhow::anyhow!("an in-memory upload cannot be stored"))),
+            };
             let result = tokio::task::spawn_blocking(move || probe.probe(&path)).await.map_err(Error::internal)?;
             match result {
                 Ok(p) => probed.push((file, p)),
@@ -204,28 +245,12 @@ impl Domain {
         let mut written: Vec<String> = Vec::new();
         let outcome: Result<()> = async {
             for (file, p) in &probed {
-                let mut facts = p.facts.clone();
-                facts.insert("size".into(), file.size.into());
-                facts.insert("sha256".into(), file.sha256.clone().into());
-                let m = Media {
-                    media_id: Uuid::new_v4(),
-                    folder_id: folder.folder_id,
-                    company_id: folder.company_id,
-                    user_id: folder.user_id,
-                    kind: p.kind,
-                    original_name: file.original_name.clone(),
-                    extension: p.extension.to_owned(),
-                    has_thumb: p.thumbnail.is_some(),
-                    size_bytes: file.size as i64,
-                    sha256: file.sha256.clone(),
-                    tags: payload.media_tags.get(&file.key).cloned().unwrap_or_default(),
-                    meta_data: payload.media_meta.get(&file.key).cloned().unwrap_or_default(),
-                    technical_meta_data: MetaData::from_stored(serde_json::Value::Object(facts)),
-                    time_created: t,
-                    time_updated: t,
-                };
+                let m = new_media(folder, file, &payload, p, t);
                 let key = m.original_key();
-                svc.blobs.put_file(&key, &file.path).await?;
+                match &file.content {
+                    FileContent::Spooled(path) => svc.blobs.put_file(&key, path).await?,
+                    FileContent::Memory(bytes) => svc.blobs.put_bytes(&key, bytes.to_vec()).await?,
+                }
                 written.push(key);
                 if let Some(thumb) = &p.thumbnail {
                     let key = m.thumb_key();
@@ -265,9 +290,10 @@ impl Domain {
         Ok(Page { total: page.total, offset: page.offset, limit: page.limit, items })
     }
 
-    async fn with_related(&self, folders: Vec<Folder>, with: FolderWith) -> Result<Vec<FolderDetails>> {
+    pub async fn with_related(&self, folders: Vec<Folder>, with: FolderWith) -> Result<Vec<FolderDetails>> {
         let ids: Vec<Uuid> = folders.iter().map(|f| f.folder_id).collect();
-        let mut media = if with.media && !ids.is_empty() { self.store.media_of(&ids).await? } else { Vec::new() };
+        // Analyses show their source media, so media are read for them too.
+        let mut media = if (with.media || with.analyses) && !ids.is_empty() { self.store.media_of(&ids).await? } else { Vec::new() };
         let mut analyses = if with.analyses && !ids.is_empty() { self.store.analyses_of(&ids).await? } else { Vec::new() };
         let mut out = Vec::with_capacity(folders.len());
         for folder in folders {
@@ -280,12 +306,12 @@ impl Domain {
             };
             let (mine, rest): (Vec<Media>, Vec<Media>) = media.into_iter().partition(|m| m.folder_id == id);
             media = rest;
-            let (mine_a, rest_a): (Vec<Analysis>, Vec<Analysis>) = analyses.into_iter().partition(|a| a.folder_id == id);
+            let (mine_a, rest_a): (Vec<_>, Vec<_>) = analyses.into_iter().partition(|a| a.folder_id == id);
             analyses = rest_a;
             out.push(FolderDetails {
                 folder,
+                analyses: with.analyses.then(|| AnalysisDetails::attach(mine_a, &mine)),
                 media: with.media.then_some(mine),
-                analyses: with.analyses.then_some(mine_a),
                 user,
                 company,
             });
@@ -299,9 +325,21 @@ impl Domain {
         if access < Access::Manage {
             return Err(Error::Forbidden(None));
         }
+        let best_shots: Vec<String> = self.store.analyses_of(&[id]).await?.iter().flat_map(|a| a.stored_images()).collect();
         let media = self.store.delete_folder(id).await?.ok_or_else(|| Error::not_exist("Folder"))?;
         self.forget_blobs(&media).await;
+        self.forget_keys(&best_shots).await;
         Ok(())
+    }
+
+    /// Delete these blobs; a failure only leaves an unreachable file.
+    pub async fn forget_keys(&self, keys: &[String]) {
+        let Ok(svc) = self.media_services() else { return };
+        for key in keys {
+            if let Err(e) = svc.blobs.delete(key).await {
+                tracing::warn!(key, error = %e, "could not delete a stored file");
+            }
+        }
     }
 
     /// Rows are gone; their files follow. A failure here only leaves an unreachable file.
@@ -352,6 +390,9 @@ impl Domain {
     /// `GET /static/{folder_id}/{file}`: `{media_id}.{ext}` or `{media_id}_thumb.jpg`.
     pub async fn open_media_file(&self, caller: &Caller, folder_id: Uuid, file: &str) -> Result<BlobDownload> {
         let missing = || Error::not_exist("File");
+        if let Some((analyse_id, media_id)) = parse_best_shot_file(file) {
+            return self.open_best_shot(caller, folder_id, analyse_id, media_id).await.map_err(|_| missing());
+        }
         let (stem, thumb) = match file.strip_suffix("_thumb.jpg") {
             Some(stem) => (stem, true),
             None => (file.split_once('.').map(|(s, _)| s).unwrap_or(file), false),
@@ -367,6 +408,35 @@ impl Domain {
         }
         let (size, stream) = self.media_services()?.blobs.get(&key).await?.ok_or_else(missing)?;
         Ok(BlobDownload { content_type, size, stream })
+    }
+
+    /// The whole stored original of a media.
+    pub async fn read_media_bytes(&self, media: &Media) -> Result<Option<bytes::Bytes>> {
+        use futures::TryStreamExt;
+        let Some((size, stream)) = self.media_services()?.blobs.get(&media.original_key()).await? else { return Ok(None) };
+        let mut buf = Vec::with_capacity(size as usize);
+        let mut stream = stream;
+        while let Some(chunk) = stream.try_next().await.map_err(Error::internal)? {
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(Some(bytes::Bytes::from(buf)))
+    }
+
+    /// A best shot stored by an analysis, under its folder's static path.
+    async fn open_best_shot(&self, caller: &Caller, folder_id: Uuid, analyse_id: Uuid, media_id: Uuid) -> Result<BlobDownload> {
+        let a = self.store.get_analysis(analyse_id).await?.ok_or_else(|| Error::not_exist("File"))?;
+        let key = super::analyses::best_shot_key(folder_id, analyse_id, media_id);
+        if a.folder_id != folder_id || access(caller, a.company_id, a.user_id) == Access::Invisible || !a.stored_images().contains(&key) {
+            return Err(Error::not_exist("File"));
+        }
+        let (size, stream) = self.media_services()?.blobs.get(&key).await?.ok_or_else(|| Error::not_exist("File"))?;
+        Ok(BlobDownload { content_type: "image/jpeg", size, stream })
+    }
+
+    /// Store a best shot and return its key.
+    pub async fn store_best_shot(&self, key: String, jpeg: Vec<u8>) -> Result<String> {
+        self.media_services()?.blobs.put_bytes(&key, jpeg).await?;
+        Ok(key)
     }
 
     /// `GET /api/statistics/unique_persons` (spec §16 [I]).
@@ -407,6 +477,44 @@ fn content_type_of(ext: &str) -> &'static str {
     }
 }
 
+/// A media row for an uploaded file of `folder`, with what the probe learned and the
+/// payload's tags and metadata for its key.
+pub(super) fn new_media(folder: &Folder, file: &ReceivedFile, payload: &super::media::UploadPayload, probed: &super::media::Probed, t: f64) -> Media {
+    let mut facts = probed.facts.clone();
+    facts.insert("size".into(), file.size.into());
+    facts.insert("sha256".into(), file.sha256.clone().into());
+    Media {
+        media_id: Uuid::new_v4(),
+        folder_id: folder.folder_id,
+        company_id: folder.company_id,
+        user_id: folder.user_id,
+        kind: probed.kind,
+        original_name: file.original_name.clone(),
+        extension: probed.extension.to_owned(),
+        has_thumb: probed.thumbnail.is_some(),
+        size_bytes: file.size as i64,
+        sha256: file.sha256.clone(),
+        tags: payload.media_tags.get(&file.key).cloned().unwrap_or_default(),
+        meta_data: payload.media_meta.get(&file.key).cloned().unwrap_or_default(),
+        technical_meta_data: MetaData::from_stored(serde_json::Value::Object(facts)),
+        time_created: t,
+        time_updated: t,
+    }
+}
+
+/// Every file key named in `media:tags` and `media:meta_data` must have been sent.
+pub(super) fn check_file_keys(files: &[ReceivedFile], payload: &super::media::UploadPayload) -> Result<()> {
+    for (what, keys) in [("media:tags", payload.media_tags.keys().collect::<Vec<_>>()), ("media:meta_data", payload.media_meta.keys().collect())] {
+        if let Some(k) = keys.into_iter().find(|k| !files.iter().any(|f| &f.key == *k)) {
+            return Err(Error::invalid_value(
+                format!("{what} names the file key {k:?}, but no file was sent under that name"),
+                serde_json::json!({ "key_path": format!("payload.{what}.{k}") }),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub fn too_many_files(max: usize) -> Error {
     Error::invalid_value(
         format!("Too many files: at most {max} files per request"),
@@ -414,7 +522,7 @@ pub fn too_many_files(max: usize) -> Error {
     )
 }
 
-fn bad_file(file: &ReceivedFile, reason: &str) -> Error {
+pub(super) fn bad_file(file: &ReceivedFile, reason: &str) -> Error {
     Error::invalid_value(
         format!("File {:?} (part {:?}) is rejected: {reason}", file.original_name, file.key),
         serde_json::json!({ "key_path": file.key, "file_name": file.original_name }),

@@ -69,6 +69,9 @@ pub struct Probed {
 /// the blocking pool. `Err` is a client-facing reason (the file is rejected with code 4).
 pub trait MediaProbe: Send + Sync {
     fn probe(&self, file: &Path) -> Result<Probed, String>;
+    /// Kind and extension from the first bytes alone (no decoding): Instant mode, where the
+    /// engine's decode is the check.
+    fn sniff(&self, head: &[u8]) -> Result<(MediaKind, &'static str), String>;
 }
 
 /// Upload limits (spec §6.1: `OZ_ATTACHMENT_MAX_COUNT`, `OZ_ATTACHMENT_MAX_SIZE`).
@@ -84,25 +87,33 @@ impl Default for UploadLimits {
     }
 }
 
-/// One received file part, spooled to a temporary file (deleted when dropped).
+/// Where a received file's bytes are.
+#[derive(Debug)]
+pub enum FileContent {
+    /// Spooled to a temporary file (deleted when dropped): uploads that are stored.
+    Spooled(tempfile::TempPath),
+    /// Held in memory: Instant mode, which writes nothing anywhere.
+    Memory(bytes::Bytes),
+}
+
+/// One received file part.
 #[derive(Debug)]
 pub struct ReceivedFile {
     /// The multipart part name ("file key"), which binds tags and metadata in the payload.
     pub key: String,
     pub original_name: String,
-    pub path: tempfile::TempPath,
+    pub content: FileContent,
     pub size: u64,
     pub sha256: String,
 }
 
-/// The `payload` part (spec §6.1), validated. `analyses` and `resolution_endpoint` are kept
-/// raw for the analyses work.
+/// The `payload` part (spec §6.1), validated; `analyses` makes a single request (spec §10).
 #[derive(Debug, Default)]
 pub struct UploadPayload {
     pub folder_meta: MetaData,
     pub media_tags: HashMap<String, Vec<String>>,
     pub media_meta: HashMap<String, MetaData>,
-    pub analyses: Option<Value>,
+    pub analyses: Option<Vec<super::analyses::AnalysisRequest>>,
     pub resolution_endpoint: Option<String>,
     /// The Web SDK's `additional_info` form field, kept in `technical_meta_data`.
     pub additional_info: Option<Value>,
@@ -187,20 +198,6 @@ pub struct Folder {
     pub is_archive: bool,
     pub meta_data: MetaData,
     pub technical_meta_data: MetaData,
-    pub time_created: f64,
-    pub time_updated: f64,
-}
-
-/// An analysis row as far as folders need it (issue #6 owns the rest).
-#[derive(Debug, Clone)]
-pub struct Analysis {
-    pub analyse_id: Uuid,
-    pub folder_id: Uuid,
-    pub group_id: Uuid,
-    pub analysis_type: String,
-    pub state: String,
-    pub resolution_status: String,
-    pub meta_data: MetaData,
     pub time_created: f64,
     pub time_updated: f64,
 }

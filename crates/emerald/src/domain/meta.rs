@@ -16,6 +16,7 @@ impl Domain {
             ObjectKind::User => self.user_meta_access(caller, id, write).await,
             ObjectKind::Folder => self.folder_meta_access(caller, id, write).await,
             ObjectKind::Media => self.media_meta_access(caller, id, write).await,
+            ObjectKind::Analysis => self.analysis_meta_access(caller, id, write).await,
         }
     }
 

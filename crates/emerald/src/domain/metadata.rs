@@ -103,6 +103,7 @@ pub enum ObjectKind {
     User,
     Folder,
     Media,
+    Analysis,
 }
 
 impl ObjectKind {
@@ -113,6 +114,7 @@ impl ObjectKind {
             ObjectKind::User => "user",
             ObjectKind::Folder => "folder",
             ObjectKind::Media => "media",
+            ObjectKind::Analysis => "analysis",
         }
     }
 
@@ -122,6 +124,7 @@ impl ObjectKind {
             ObjectKind::User => "User",
             ObjectKind::Folder => "Folder",
             ObjectKind::Media => "Media",
+            ObjectKind::Analysis => "Analysis",
         }
     }
 }

@@ -1,12 +1,17 @@
 //! The rules: objects, permissions, tenancy, statuses. No HTTP and no SQL here; persistence is
 //! reached through the traits in [`store`].
 
+pub mod analyses;
+pub mod analysis_service;
 pub mod auth;
+pub mod blacklist;
 pub mod caller;
 pub mod companies;
 pub mod error;
+pub mod evaluate;
 pub mod faces;
 pub mod folders;
+pub mod instant;
 pub mod media;
 pub mod meta;
 pub mod metadata;
@@ -15,6 +20,7 @@ pub mod role;
 pub mod store;
 pub mod time;
 pub mod users;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -29,11 +35,42 @@ pub struct Domain {
     pub media: Option<folders::MediaServices>,
     /// The face engine, or why it is not loaded (a missing model file and how to fetch it).
     pub faces: std::result::Result<Arc<dyn faces::FaceEngine>, String>,
+    /// The 1:N search of COLLECTION analyses; None when the collections component is absent.
+    pub blacklist: Option<Arc<dyn blacklist::Blacklist>>,
+    pub thresholds: analyses::Thresholds,
+    /// Concurrent face-engine calls (workers and Instant requests share them).
+    pub engine_slots: Arc<tokio::sync::Semaphore>,
+    pub queue: analysis_service::QueueSettings,
+    pub signals: analysis_service::Signals,
 }
 
 impl Domain {
     pub fn new(store: Arc<dyn store::Store>, auth: auth::AuthSettings) -> Self {
-        Domain { store, auth, media: None, faces: Err("the face engine is not loaded".to_owned()) }
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        Domain {
+            store,
+            auth,
+            media: None,
+            faces: Err("the face engine is not loaded".to_owned()),
+            blacklist: None,
+            thresholds: analyses::Thresholds::default(),
+            engine_slots: Arc::new(tokio::sync::Semaphore::new(cores)),
+            queue: analysis_service::QueueSettings::default(),
+            signals: analysis_service::Signals::default(),
+        }
+    }
+
+    pub fn with_blacklist(mut self, blacklist: Option<Arc<dyn blacklist::Blacklist>>) -> Self {
+        self.blacklist = blacklist;
+        self
+    }
+
+    /// Thresholds, queue settings and the number of concurrent engine calls.
+    pub fn with_analysis_settings(mut self, thresholds: analyses::Thresholds, queue: analysis_service::QueueSettings, engine_slots: usize) -> Self {
+        self.thresholds = thresholds;
+        self.queue = queue;
+        self.engine_slots = Arc::new(tokio::sync::Semaphore::new(engine_slots.max(1)));
+        self
     }
 
     pub fn with_faces(mut self, faces: std::result::Result<Arc<dyn faces::FaceEngine>, String>) -> Self {

@@ -6,7 +6,9 @@ use uuid::Uuid;
 
 use super::caller::Scope;
 use super::error::Result;
-use super::media::{Analysis, Folder, Media};
+use super::analyses::{Analysis, AnalysisError, AnalysisState, MediaResult, Resolution};
+use super::blacklist::CollectionMatch;
+use super::media::{Folder, Media};
 use super::metadata::{MetaData, ObjectKind};
 use super::model::{Company, Session, SessionUser, User};
 
@@ -130,9 +132,162 @@ pub trait Blobs: Send + Sync {
     async fn delete(&self, key: &str) -> Result<()>;
 }
 
+/// What a queued job does; `ref_id` names its object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    /// Run the analysis `ref_id`.
+    Analysis,
+    /// Deliver the webhook `ref_id` (a row of `webhook_deliveries`).
+    Webhook,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Analysis => "analysis",
+            JobKind::Webhook => "webhook",
+        }
+    }
+
+    pub fn parse_stored(s: &str) -> Result<Self> {
+        match s {
+            "analysis" => Ok(JobKind::Analysis),
+            "webhook" => Ok(JobKind::Webhook),
+            other => Err(super::Error::internal(anyhow::anyhow!("stored job kind {other:?}"))),
+        }
+    }
+}
+
+/// A job to enqueue.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub job_id: Uuid,
+    pub kind: JobKind,
+    pub ref_id: Uuid,
+    /// Claims allowed before the job is given up (a claim whose lease expires counts).
+    pub max_attempts: u32,
+    pub run_after: f64,
+}
+
+/// A job a worker holds until its lease ends.
+#[derive(Debug, Clone)]
+pub struct ClaimedJob {
+    pub job_id: Uuid,
+    pub kind: JobKind,
+    pub ref_id: Uuid,
+    /// Claims so far, this one included.
+    pub attempts: u32,
+    pub max_attempts: u32,
+    /// The error of the previous attempt, if any.
+    pub last_error: Option<String>,
+}
+
+/// The durable job queue (spec §18.7 [I]): claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL,
+/// by a guarded single-row update on SQLite; a claim holds a lease that the worker extends
+/// while it works; a job whose lease ran out is claimable again. Finished jobs are deleted:
+/// their outcome lives in the analysis or delivery row.
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    /// The oldest due job (queued and due, or running with an expired lease), now leased to
+    /// `worker` until `now + lease_secs`.
+    async fn claim_job(&self, worker: &str, now: f64, lease_secs: f64) -> Result<Option<ClaimedJob>>;
+    /// Extend the lease of a job `worker` holds; false when it no longer holds it.
+    async fn extend_lease(&self, job_id: Uuid, worker: &str, until: f64) -> Result<bool>;
+    /// Done (whatever the outcome): remove the job.
+    async fn complete_job(&self, job_id: Uuid) -> Result<()>;
+    /// Back to the queue, due at `run_after`, remembering `error`.
+    async fn retry_job(&self, job_id: Uuid, run_after: f64, error: &str) -> Result<()>;
+    /// Jobs in the queue (queued or running).
+    async fn count_jobs(&self) -> Result<u64>;
+}
+
+/// The result of an analysis to record.
+#[derive(Debug, Clone)]
+pub struct AnalysisFinish {
+    pub analyse_id: Uuid,
+    pub state: AnalysisState,
+    pub resolution: Resolution,
+    pub results_data: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Output images are `Stored` blobs by now.
+    pub results_media: Vec<MediaResult>,
+    pub error: Option<AnalysisError>,
+    pub collection_alias: Option<String>,
+    pub matches: Vec<CollectionMatch>,
+    pub time: f64,
+}
+
+/// What recording a result changed.
+#[derive(Debug, Clone)]
+pub struct FinishEffect {
+    pub folder_id: Uuid,
+    pub group_id: Uuid,
+    /// The folder has no analysis running any more.
+    pub folder_done: bool,
+    /// The webhook delivery queued for the folder, if it has a `resolution_endpoint`.
+    pub delivery: Option<Uuid>,
+}
+
+/// How webhook deliveries are queued.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliveryPolicy {
+    pub max_attempts: u32,
+}
+
+#[async_trait]
+pub trait Analyses: Send + Sync {
+    /// New analyses with their metadata index rows and their jobs; the folder becomes
+    /// PROCESSING and remembers `resolution_endpoint` when given. One transaction; false when
+    /// the folder is gone.
+    async fn insert_analyses(&self, folder_id: Uuid, analyses: &[Analysis], jobs: &[NewJob], resolution_endpoint: Option<&str>, time: f64) -> Result<bool>;
+    async fn get_analysis(&self, id: Uuid) -> Result<Option<Analysis>>;
+    /// `GET /api/analyses/` and, with `folder_id`, `GET /api/folders/{id}/analyses/`.
+    async fn list_analyses(&self, vis: Visibility, folder_id: Option<Uuid>, params: &ListParams) -> Result<Page<Analysis>>;
+    /// Record the result of a PROCESSING analysis with its collection matches, recompute the
+    /// folder status, remove the analysis' job, and — when the folder stops processing and has
+    /// a `resolution_endpoint` — queue a webhook delivery. One transaction. None when the
+    /// analysis is gone or no longer PROCESSING.
+    async fn finish_analysis(&self, done: &AnalysisFinish, webhooks: DeliveryPolicy) -> Result<Option<FinishEffect>>;
+    /// Delete an analysis with its index rows, matches and job; recompute the folder status.
+    async fn delete_analysis(&self, id: Uuid) -> Result<Option<Analysis>>;
+    /// Analyses of the group still PROCESSING.
+    async fn group_pending(&self, group_id: Uuid) -> Result<u64>;
+}
+
+/// A webhook delivery (spec §11.2 [I]): the folder JSON POSTed to `url`, at least once.
+#[derive(Debug, Clone)]
+pub struct WebhookDelivery {
+    pub delivery_id: Uuid,
+    pub folder_id: Uuid,
+    pub url: String,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempts: u32,
+    pub last_http_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub time_created: f64,
+    pub time_updated: f64,
+}
+
+/// One delivery attempt's outcome.
+#[derive(Debug, Clone)]
+pub struct DeliveryAttempt {
+    /// `pending` (will be retried), `delivered` or `failed` (given up).
+    pub status: &'static str,
+    pub http_status: Option<u16>,
+    pub error: Option<String>,
+    pub time: f64,
+}
+
+#[async_trait]
+pub trait Webhooks: Send + Sync {
+    async fn get_delivery(&self, id: Uuid) -> Result<Option<WebhookDelivery>>;
+    async fn record_delivery_attempt(&self, id: Uuid, attempt: &DeliveryAttempt) -> Result<()>;
+    async fn deliveries_of(&self, folder_id: Uuid) -> Result<Vec<WebhookDelivery>>;
+}
+
 /// Everything the server persists, behind one handle.
 #[async_trait]
-pub trait Store: Companies + Users + Sessions + Metadata + Folders + Send + Sync + 'static {
+pub trait Store: Companies + Users + Sessions + Metadata + Folders + Analyses + JobQueue + Webhooks + Send + Sync + 'static {
     /// `sqlite` or `postgres`, for logs and `/api/version`.
     fn backend(&self) -> &'static str;
     /// Refresh the query planner's statistics (periodic; SQLite has no autovacuum to do it).

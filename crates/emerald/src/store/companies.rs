@@ -94,18 +94,7 @@ impl Companies for SqlStore {
             base.push(("lower(c.name) LIKE ? ESCAPE '\\'", Param::Text(like_pattern(text))));
         }
         let l = build_list(self.dialect(), &LIST, params, COLUMNS, "FROM companies c", base)?;
-        let total: Option<i64> = match &l.count {
-            Some(sql) => Some(on_db!(&self.db, |pool| bind_params!(sqlx::query_scalar(sql), &l.params).fetch_one(pool).await)?),
-            None => None,
-        };
-        let rows: Vec<CompanyRow> =
-            on_db!(&self.db, |pool| bind_params!(sqlx::query_as(&l.select), &l.params).fetch_all(pool).await)?;
-        Ok(Page {
-            total: total.map(|t| t as u64),
-            offset: l.offset,
-            limit: l.limit,
-            items: rows.into_iter().map(Company::from).collect(),
-        })
+        Ok(fetch_page!(&self.db, l, CompanyRow, |r| Ok(Company::from(r))))
     }
 
     async fn update_company(&self, c: &Company) -> Result<bool> {

@@ -9,7 +9,8 @@ use uuid::Uuid;
 use super::meta::write_meta_index;
 use super::sql::{build_list_with, number_placeholders, SqlStore};
 use crate::domain::caller::Scope;
-use crate::domain::media::{Analysis, Folder, FolderStatus, Media, MediaKind};
+use crate::domain::analyses::Analysis;
+use crate::domain::media::{Folder, FolderStatus, Media, MediaKind};
 use crate::domain::metadata::{MetaData, ObjectKind};
 use crate::domain::store::{Folders, ListParams, Page, PersonCount, Visibility};
 use crate::domain::{Error, Result};
@@ -75,7 +76,7 @@ const FOLDER_RESULTS: [&str; 5] = ["SUCCESS", "DECLINED", "OPERATOR_REQUIRED", "
 const ENUM_FILTER_MAX_VALUES: usize = 32;
 
 /// `(fragment, params)` conditions for the caller's visibility.
-fn visibility_conditions(vis: Visibility, alias: &str) -> Vec<(String, Vec<Param>)> {
+pub(crate) fn visibility_conditions(vis: Visibility, alias: &str) -> Vec<(String, Vec<Param>)> {
     let mut out = Vec::new();
     if let Scope::Company(c) = vis.scope {
         out.push((format!("{alias}.company_id = ?"), vec![Param::Uuid(c)]));
@@ -87,7 +88,7 @@ fn visibility_conditions(vis: Visibility, alias: &str) -> Vec<(String, Vec<Param
 }
 
 /// The comma-separated, upper-cased values of every `key=` in `params`.
-fn enum_values(params: &ListParams, key: &str) -> Result<Vec<String>> {
+pub(crate) fn enum_values(params: &ListParams, key: &str) -> Result<Vec<String>> {
     let mut values: Vec<String> = Vec::new();
     for (_, raw) in params.0.iter().filter(|(k, _)| k == key) {
         for v in raw.split(',').map(str::trim).filter(|v| !v.is_empty()) {
@@ -106,7 +107,7 @@ fn enum_values(params: &ListParams, key: &str) -> Result<Vec<String>> {
     Ok(values)
 }
 
-fn placeholders(n: usize) -> String {
+pub(crate) fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
@@ -259,37 +260,6 @@ impl TryFrom<MediaRow> for Media {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct AnalysisRow {
-    analyse_id: Uuid,
-    folder_id: Uuid,
-    group_id: Uuid,
-    #[sqlx(rename = "type")]
-    analysis_type: String,
-    state: String,
-    resolution_status: String,
-    meta_data: Json<Value>,
-    time_created: f64,
-    time_updated: f64,
-}
-
-impl From<AnalysisRow> for Analysis {
-    fn from(r: AnalysisRow) -> Self {
-        let AnalysisRow { analyse_id, folder_id, group_id, analysis_type, state, resolution_status, meta_data, time_created, time_updated } = r;
-        Analysis {
-            analyse_id,
-            folder_id,
-            group_id,
-            analysis_type,
-            state,
-            resolution_status,
-            meta_data: MetaData::from_stored(meta_data.0),
-            time_created,
-            time_updated,
-        }
-    }
-}
-
 /// Insert media rows and their metadata index rows inside `tx`.
 async fn insert_media_rows<DB>(tx: &mut sqlx::Transaction<'_, DB>, media: &[Media]) -> Result<()>
 where
@@ -338,12 +308,12 @@ where
 }
 
 /// `IN ($first, …)` for `n` ids.
-fn id_list(n: usize, first: usize) -> String {
+pub(crate) fn id_list(n: usize, first: usize) -> String {
     number_placeholders(&placeholders(n), first)
 }
 
 /// Rows per `IN (…)` of ids (well under both backends' parameter limits).
-const IDS_PER_QUERY: usize = 1000;
+pub(crate) const IDS_PER_QUERY: usize = 1000;
 
 #[async_trait]
 impl Folders for SqlStore {
@@ -403,18 +373,7 @@ impl Folders for SqlStore {
         let mut base = visibility_conditions(vis, "f");
         base.extend(folder_conditions(params)?);
         let l = build_list_with(self.dialect(), &FOLDER_LIST, params, FOLDER_COLUMNS, "FROM folders f", base)?;
-        let total: Option<i64> = match &l.count {
-            Some(sql) => Some(on_db!(&self.db, |pool| bind_params!(sqlx::query_scalar(sql), &l.params).fetch_one(pool).await)?),
-            None => None,
-        };
-        let rows: Vec<FolderRow> =
-            on_db!(&self.db, |pool| bind_params!(sqlx::query_as(&l.select), &l.params).fetch_all(pool).await)?;
-        Ok(Page {
-            total: total.map(|t| t as u64),
-            offset: l.offset,
-            limit: l.limit,
-            items: rows.into_iter().map(Folder::try_from).collect::<Result<_>>()?,
-        })
+        Ok(fetch_page!(&self.db, l, FolderRow, Folder::try_from))
     }
 
     async fn media_of(&self, folder_ids: &[Uuid]) -> Result<Vec<Media>> {
@@ -439,30 +398,17 @@ impl Folders for SqlStore {
     }
 
     async fn analyses_of(&self, folder_ids: &[Uuid]) -> Result<Vec<Analysis>> {
-        let mut out = Vec::new();
-        for chunk in folder_ids.chunks(IDS_PER_QUERY) {
-            let sql = format!(
-                "SELECT a.analyse_id, a.folder_id, a.group_id, a.type, a.state, a.resolution_status, a.meta_data, \
-                 a.time_created, a.time_updated FROM analyses a WHERE a.folder_id IN ({}) ORDER BY a.time_created, a.analyse_id",
-                id_list(chunk.len(), 1)
-            );
-            let rows: Vec<AnalysisRow> = on_db!(&self.db, |pool| {
-                let mut q = sqlx::query_as(&sql);
-                for id in chunk {
-                    q = q.bind(*id);
-                }
-                q.fetch_all(pool).await
-            })?;
-            out.extend(rows.into_iter().map(Analysis::from));
-        }
-        Ok(out)
+        super::analyses::analyses_of(&self.db, folder_ids).await
     }
 
     async fn delete_folder(&self, id: Uuid) -> Result<Option<Vec<Media>>> {
         let media = self.media_of(&[id]).await?;
+        self.delete_folder_matches(id).await?;
         let gone = on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             for sql in [
+                "DELETE FROM jobs WHERE ref_id IN (SELECT analyse_id FROM analyses WHERE folder_id = $1)",
+                "DELETE FROM jobs WHERE ref_id IN (SELECT delivery_id FROM webhook_deliveries WHERE folder_id = $1)",
                 "DELETE FROM meta_index WHERE object_id IN (SELECT media_id FROM media WHERE folder_id = $1)",
                 "DELETE FROM meta_index WHERE object_id IN (SELECT analyse_id FROM analyses WHERE folder_id = $1)",
                 "DELETE FROM meta_index WHERE object_id = $1",
@@ -486,18 +432,7 @@ impl Folders for SqlStore {
     async fn list_media(&self, vis: Visibility, params: &ListParams) -> Result<Page<Media>> {
         let base = visibility_conditions(vis, "m");
         let l = build_list_with(self.dialect(), &MEDIA_LIST, params, MEDIA_COLUMNS, "FROM media m", base)?;
-        let total: Option<i64> = match &l.count {
-            Some(sql) => Some(on_db!(&self.db, |pool| bind_params!(sqlx::query_scalar(sql), &l.params).fetch_one(pool).await)?),
-            None => None,
-        };
-        let rows: Vec<MediaRow> =
-            on_db!(&self.db, |pool| bind_params!(sqlx::query_as(&l.select), &l.params).fetch_all(pool).await)?;
-        Ok(Page {
-            total: total.map(|t| t as u64),
-            offset: l.offset,
-            limit: l.limit,
-            items: rows.into_iter().map(Media::try_from).collect::<Result<_>>()?,
-        })
+        Ok(fetch_page!(&self.db, l, MediaRow, Media::try_from))
     }
 
     async fn delete_media(&self, id: Uuid) -> Result<bool> {

@@ -21,6 +21,7 @@ fn table_of(kind: ObjectKind) -> (&'static str, &'static str) {
         ObjectKind::User => ("users", "user_id"),
         ObjectKind::Folder => ("folders", "folder_id"),
         ObjectKind::Media => ("media", "media_id"),
+        ObjectKind::Analysis => ("analyses", "analyse_id"),
     }
 }
 

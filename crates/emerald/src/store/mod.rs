@@ -5,9 +5,11 @@
 
 #[macro_use]
 mod sql;
+mod analyses;
 mod blob;
 mod companies;
 mod folders;
+mod jobs;
 mod meta;
 pub mod seed;
 mod sessions;

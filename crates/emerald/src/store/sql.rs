@@ -47,6 +47,25 @@ macro_rules! bind_params {
     }};
 }
 
+/// Run a compiled list ([`ListSql`]): its optional count query and its page query, then turn
+/// each `$row` into an item with `$convert` (a `fn($row) -> Result<Item>`).
+macro_rules! fetch_page {
+    ($db:expr, $l:expr, $row:ty, $convert:expr) => {{
+        let l = &$l;
+        let total: Option<i64> = match &l.count {
+            Some(sql) => Some(on_db!($db, |pool| bind_params!(sqlx::query_scalar(sql), &l.params).fetch_one(pool).await)?),
+            None => None,
+        };
+        let rows: Vec<$row> = on_db!($db, |pool| bind_params!(sqlx::query_as(&l.select), &l.params).fetch_all(pool).await)?;
+        $crate::domain::store::Page {
+            total: total.map(|t| t as u64),
+            offset: l.offset,
+            limit: l.limit,
+            items: rows.into_iter().map($convert).collect::<$crate::domain::Result<_>>()?,
+        }
+    }};
+}
+
 /// The SQL store over one backend.
 #[derive(Clone, Debug)]
 pub struct SqlStore {

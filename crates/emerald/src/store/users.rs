@@ -191,19 +191,7 @@ impl Users for SqlStore {
             ));
         }
         let l = build_list(self.dialect(), &LIST, params, COLUMNS, "FROM users u", base)?;
-        let (select, count) = (&l.select, &l.count);
-        let total: Option<i64> = match count {
-            Some(sql) => Some(on_db!(&self.db, |pool| bind_params!(sqlx::query_scalar(sql), &l.params).fetch_one(pool).await)?),
-            None => None,
-        };
-        let rows: Vec<UserRow> =
-            on_db!(&self.db, |pool| bind_params!(sqlx::query_as(select), &l.params).fetch_all(pool).await)?;
-        Ok(Page {
-            total: total.map(|t| t as u64),
-            offset: l.offset,
-            limit: l.limit,
-            items: rows.into_iter().map(User::try_from).collect::<Result<_>>()?,
-        })
+        Ok(fetch_page!(&self.db, l, UserRow, User::try_from))
     }
 
     async fn update_user(&self, u: &User, password_hash: Option<&str>) -> Result<bool> {

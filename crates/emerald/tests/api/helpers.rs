@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use emerald::{App, Config};
+use emerald::{App, Config, Plugins};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -65,8 +65,13 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub admin_token: String,
     pub data_dir: tempfile::TempDir,
+    /// The running app's domain (for driving the queue and reading the store directly).
+    pub domain: emerald::domain::Domain,
+    pub workers: emerald::jobs::WorkerSettings,
+    pub config: Config,
     pg_schema: Option<String>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 /// A response: status, headers and the parsed body (`Value::Null` when empty or not JSON).
@@ -106,6 +111,10 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        Self::spawn_full(backend, tweak, Plugins::default()).await
+    }
+
+    pub async fn spawn_full(backend: Backend, tweak: impl FnOnce(&mut Config), plugins: Plugins) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config {
             listen: "127.0.0.1:0".into(),
@@ -123,16 +132,69 @@ impl TestApp {
             }
         };
         tweak(&mut config);
-        let app = App::build(config).await.expect("App::build");
+        Self::start(backend, config, data_dir, pg_schema, plugins).await
+    }
+
+    async fn start(backend: Backend, config: Config, data_dir: tempfile::TempDir, pg_schema: Option<String>, plugins: Plugins) -> TestApp {
+        let app = App::build_with(config.clone(), plugins).await.expect("App::build");
         let addr = app.addr();
+        let domain = app.domain().clone();
+        let workers = app.worker_settings().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.run_until(async {
+        let server = tokio::spawn(app.run_until(async {
             let _ = rx.await;
         }));
         let client = reqwest::Client::builder().build().unwrap();
-        let mut t = TestApp { addr, backend, client, admin_token: String::new(), data_dir, pg_schema, shutdown: Some(tx) };
+        let mut t = TestApp {
+            addr,
+            backend,
+            client,
+            admin_token: String::new(),
+            data_dir,
+            domain,
+            workers,
+            config,
+            pg_schema,
+            shutdown: Some(tx),
+            server: Some(server),
+        };
         t.admin_token = t.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.assert_status(200).body["access_token"].as_str().unwrap().to_owned();
         t
+    }
+
+    /// Stop the server and its workers (after the jobs in hand), and wait for it.
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.server.take() {
+            h.await.expect("server task").expect("server");
+        }
+    }
+
+    /// Stop this app and start a new one on the same data dir and database, with `tweak`
+    /// applied to the same configuration.
+    pub async fn restart(self, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = self.config.clone();
+        tweak(&mut config);
+        self.respawn(config, Plugins::default()).await
+    }
+
+    /// Stop this app and start one with `config` and `plugins` on the same data dir and database.
+    pub async fn respawn(mut self, config: Config, plugins: Plugins) -> TestApp {
+        self.stop().await;
+        let pg_schema = self.pg_schema.take();
+        let data_dir = std::mem::replace(&mut self.data_dir, tempfile::tempdir().expect("temp dir"));
+        Self::start(self.backend, config, data_dir, pg_schema, plugins).await
+    }
+
+    /// A second app on the same database (and, for SQLite, data dir, through the shared
+    /// configuration), as another server process would be. Its own `data_dir` is an empty
+    /// placeholder.
+    pub async fn sibling(&self, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = self.config.clone();
+        tweak(&mut config);
+        Self::start(self.backend, config, tempfile::tempdir().expect("temp dir"), None, Plugins::default()).await
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod analyses;
 mod auth;
 mod cli;
 mod companies;

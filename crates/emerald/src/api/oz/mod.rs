@@ -1,6 +1,7 @@
 //! Every Oz wire convention in one place: JSON rendering, the error envelope, body and query
 //! extraction, token headers, ids, and the trailing-slash / request-id / metrics layers.
 
+pub mod analysis_request;
 pub mod body;
 pub mod caller;
 pub mod error;

@@ -17,7 +17,8 @@ use tokio::io::AsyncWriteExt;
 use super::body::{from_value, parse_json_bytes, JSON_BODY_MAX_BYTES};
 use crate::api::AppState;
 use crate::domain::folders::{too_many_files, TAGS_MAX, TAG_MAX_CHARS};
-use crate::domain::media::{ReceivedFile, Upload, UploadPayload};
+use super::analysis_request::parse_analyses;
+use crate::domain::media::{FileContent, ReceivedFile, Upload, UploadPayload};
 use crate::domain::metadata::MetaData;
 use crate::domain::Error;
 
@@ -26,8 +27,18 @@ pub const PAYLOAD_PART: &str = "payload";
 /// The Web SDK's client-environment part, kept in the folder's `technical_meta_data`.
 pub const ADDITIONAL_INFO_PART: &str = "additional_info";
 
-/// A parsed upload request.
+/// A parsed upload request, its files spooled to temporary files.
 pub struct OzUpload(pub Upload);
+
+/// A parsed upload request, its files held in memory (Instant mode: nothing touches the disk).
+pub struct OzMemoryUpload(pub Upload);
+
+/// Where file parts go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sink {
+    Spool,
+    Memory,
+}
 
 /// The `payload` JSON as sent.
 #[derive(Deserialize, Default)]
@@ -79,8 +90,11 @@ impl TryFrom<PayloadWire> for UploadPayload {
             folder_meta: folder_meta.map(|m| MetaData::parse(m, "payload.folder:meta_data")).transpose()?.unwrap_or_default(),
             media_tags: tags,
             media_meta: metas,
-            analyses,
-            resolution_endpoint,
+            analyses: match analyses {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(parse_analyses(v, "payload.analyses")?),
+            },
+            resolution_endpoint: resolution_endpoint.filter(|u| !u.trim().is_empty()),
             additional_info: None,
         })
     }
@@ -109,6 +123,20 @@ impl FromRequest<AppState> for OzUpload {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
+        read_upload(req, state, Sink::Spool).await.map(OzUpload)
+    }
+}
+
+impl FromRequest<AppState> for OzMemoryUpload {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
+        read_upload(req, state, Sink::Memory).await.map(OzMemoryUpload)
+    }
+}
+
+async fn read_upload(req: Request, state: &AppState, sink: Sink) -> Result<Upload, Error> {
+    {
         let is_multipart = req
             .headers()
             .get(CONTENT_TYPE)
@@ -124,10 +152,13 @@ impl FromRequest<AppState> for OzUpload {
                 .await
                 .map_err(|_| Error::BodyTooBig { limit: JSON_BODY_MAX_BYTES })?;
             let payload = if urlencoded || bytes.iter().all(u8::is_ascii_whitespace) { UploadPayload::default() } else { parse_payload(&bytes)? };
-            return Ok(OzUpload(Upload { files: Vec::new(), payload }));
+            return Ok(Upload { files: Vec::new(), payload });
         }
         let limits = state.domain.upload_limits();
-        let spool = state.domain.spool_dir()?.to_path_buf();
+        let spool = match sink {
+            Sink::Spool => Some(state.domain.spool_dir()?.to_path_buf()),
+            Sink::Memory => None,
+        };
         let mut multipart = Multipart::from_request(req, state).await.map_err(unreadable)?;
         let mut files = Vec::new();
         let mut payload: Option<UploadPayload> = None;
@@ -162,25 +193,41 @@ impl FromRequest<AppState> for OzUpload {
                 return Err(too_many_files(limits.max_files));
             }
             let original_name = file_name.unwrap_or_else(|| name.clone());
-            let tmp = tempfile::Builder::new().prefix("upload-").tempfile_in(&spool).map_err(Error::internal)?;
-            let (std_file, path) = tmp.into_parts();
-            let mut out = tokio::fs::File::from_std(std_file);
             let mut hasher = Sha256::new();
             let mut size: u64 = 0;
-            while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
-                size += chunk.len() as u64;
-                if size > limits.max_file_bytes {
-                    return Err(too_big(&original_name, limits.max_file_bytes));
+            let content = match &spool {
+                Some(dir) => {
+                    let tmp = tempfile::Builder::new().prefix("upload-").tempfile_in(dir).map_err(Error::internal)?;
+                    let (std_file, path) = tmp.into_parts();
+                    let mut out = tokio::fs::File::from_std(std_file);
+                    while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
+                        size += chunk.len() as u64;
+                        if size > limits.max_file_bytes {
+                            return Err(too_big(&original_name, limits.max_file_bytes));
+                        }
+                        hasher.update(&chunk);
+                        out.write_all(&chunk).await.map_err(Error::internal)?;
+                    }
+                    out.flush().await.map_err(Error::internal)?;
+                    FileContent::Spooled(path)
                 }
-                hasher.update(&chunk);
-                out.write_all(&chunk).await.map_err(Error::internal)?;
-            }
-            out.flush().await.map_err(Error::internal)?;
-            drop(out);
-            files.push(ReceivedFile { key: name, original_name, path, size, sha256: hex::encode(hasher.finalize()) });
+                None => {
+                    let mut buf = Vec::new();
+                    while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
+                        size += chunk.len() as u64;
+                        if size > limits.max_file_bytes {
+                            return Err(too_big(&original_name, limits.max_file_bytes));
+                        }
+                        hasher.update(&chunk);
+                        buf.extend_from_slice(&chunk);
+                    }
+                    FileContent::Memory(bytes::Bytes::from(buf))
+                }
+            };
+            files.push(ReceivedFile { key: name, original_name, content, size, sha256: hex::encode(hasher.finalize()) });
         }
         let mut payload = payload.unwrap_or_default();
         payload.additional_info = additional_info;
-        Ok(OzUpload(Upload { files, payload }))
+        Ok(Upload { files, payload })
     }
 }

@@ -1,0 +1,264 @@
+//! Requesting and reading analyses (spec §8.2, §8.7): who may, which media each analysis
+//! takes, the rows and their jobs in one transaction, waiting for a group (single request
+//! mode, §10), and deleting.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{broadcast, Notify};
+use uuid::Uuid;
+
+use super::analyses::{assign_media, Analysis, AnalysisRequest, AnalysisState, AnalysisType, MediaFacts, Resolution, ANALYSES_PER_REQUEST_MAX};
+use super::caller::Caller;
+use super::error::{Error, Result};
+use super::folders::{access, visibility, Access};
+use super::media::{Folder, Media};
+use super::metadata::MetaData;
+use super::model::AnalysisPermissions;
+use super::role::UserType;
+use super::store::{JobKind, ListParams, NewJob, Page};
+use super::time::now;
+use super::Domain;
+
+/// How analysis and webhook jobs are retried.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueSettings {
+    /// Claims of an analysis job before it is given up (a worker that died mid-job used one).
+    pub analysis_max_attempts: u32,
+    /// Delivery attempts of a webhook.
+    pub webhook_max_attempts: u32,
+    /// Longest wait of a single request (spec §10).
+    pub single_request_timeout: Duration,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        QueueSettings { analysis_max_attempts: 3, webhook_max_attempts: 7, single_request_timeout: Duration::from_secs(120) }
+    }
+}
+
+/// In-process wake-ups: new jobs for the workers, finished analyses for waiting requests.
+/// Other processes are reached by polling; these only make the local case fast.
+#[derive(Clone)]
+pub struct Signals {
+    pub enqueued: Arc<Notify>,
+    /// The group id of every analysis that finished in this process.
+    pub finished: broadcast::Sender<Uuid>,
+}
+
+impl Default for Signals {
+    fn default() -> Self {
+        Signals { enqueued: Arc::new(Notify::new()), finished: broadcast::channel(1024).0 }
+    }
+}
+
+/// How often a waiting request re-reads its group when the work happens elsewhere.
+const GROUP_POLL: Duration = Duration::from_millis(200);
+
+/// An analysis with its source media objects, for rendering.
+#[derive(Debug, Clone)]
+pub struct AnalysisDetails {
+    pub analysis: Analysis,
+    pub source_media: Vec<Media>,
+}
+
+impl AnalysisDetails {
+    /// Attach each analysis' media, picked from `media` (its folder's).
+    pub fn attach(analyses: Vec<Analysis>, media: &[Media]) -> Vec<AnalysisDetails> {
+        analyses
+            .into_iter()
+            .map(|a| {
+                let source_media = a.source_media.iter().filter_map(|id| media.iter().find(|m| m.media_id == *id).cloned()).collect();
+                AnalysisDetails { analysis: a, source_media }
+            })
+            .collect()
+    }
+}
+
+impl Domain {
+    /// Validate a request against the folder's media: types allowed to the caller, media
+    /// assignment (§8.3), params. Returns the new analyses, all PROCESSING, one group.
+    /// Without a caller (Instant mode with external authentication) every type is allowed.
+    pub(super) async fn plan_analyses(&self, caller: Option<&Caller>, folder: &Folder, media: &[Media], requests: &[AnalysisRequest], t: f64) -> Result<Vec<Analysis>> {
+        if requests.is_empty() {
+            return Err(Error::invalid_value("analyses must list at least one analysis", serde_json::json!({ "key_path": "analyses" })));
+        }
+        if requests.len() > ANALYSES_PER_REQUEST_MAX {
+            return Err(Error::invalid_value(
+                format!("Too many analyses in one request: at most {ANALYSES_PER_REQUEST_MAX}"),
+                serde_json::json!({ "key_path": "analyses", "limit": ANALYSES_PER_REQUEST_MAX }),
+            ));
+        }
+        let can_start = match caller {
+            Some(c) => self.store.get_user(c.user_id).await?.ok_or(Error::AuthInvalid(None))?.can_start,
+            None => AnalysisPermissions::default(),
+        };
+        let facts: Vec<MediaFacts> = media.iter().map(|m| MediaFacts { media_id: m.media_id, kind: m.kind, tags: &m.tags }).collect();
+        let group_id = Uuid::new_v4();
+        let mut out = Vec::with_capacity(requests.len());
+        for (i, r) in requests.iter().enumerate() {
+            let key_path = format!("analyses[{i}]");
+            if !r.kind.permitted(&can_start) {
+                return Err(Error::Forbidden(Some(format!("You may not start {} analyses", r.kind.as_str()))));
+            }
+            if r.kind == AnalysisType::Documents {
+                return Err(Error::NotRealized("DOCUMENTS analyses are not available on this server".into()));
+            }
+            let source_media = assign_media(r.kind, r.source_media.as_deref(), &facts, &key_path)?;
+            out.push(Analysis {
+                analyse_id: Uuid::new_v4(),
+                folder_id: folder.folder_id,
+                company_id: folder.company_id,
+                user_id: folder.user_id,
+                group_id,
+                kind: r.kind,
+                state: AnalysisState::Processing,
+                resolution_status: Resolution::Processing,
+                resolution_comment: None,
+                threshold: r.params.threshold(r.kind, &self.thresholds),
+                params: r.params.clone(),
+                source_media,
+                results_data: None,
+                results_media: Vec::new(),
+                error: None,
+                collection_alias: None,
+                meta_data: r.meta_data.clone(),
+                technical_meta_data: MetaData::default(),
+                time_created: t,
+                time_updated: t,
+                time_finished: None,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Rows, jobs and the folder status in one transaction; then wake the local workers.
+    pub(super) async fn enqueue_analyses(&self, folder_id: Uuid, analyses: &[Analysis], resolution_endpoint: Option<&str>, t: f64) -> Result<()> {
+        let jobs: Vec<NewJob> = analyses
+            .iter()
+            .map(|a| NewJob {
+                job_id: Uuid::new_v4(),
+                kind: JobKind::Analysis,
+                ref_id: a.analyse_id,
+                max_attempts: self.queue.analysis_max_attempts,
+                run_after: t,
+            })
+            .collect();
+        if !self.store.insert_analyses(folder_id, analyses, &jobs, resolution_endpoint, t).await? {
+            return Err(Error::not_exist("Folder"));
+        }
+        self.signals.enqueued.notify_waiters();
+        Ok(())
+    }
+
+    /// `POST /api/folders/{id}/analyses/` (spec §8.2): the new analyses, PROCESSING.
+    pub async fn request_analyses(&self, caller: &Caller, folder_id: Uuid, requests: Vec<AnalysisRequest>, resolution_endpoint: Option<String>) -> Result<Vec<AnalysisDetails>> {
+        let (folder, access) = self.visible_folder(caller, folder_id).await?;
+        if access < Access::Write {
+            return Err(Error::Forbidden(None));
+        }
+        if let Some(url) = &resolution_endpoint {
+            super::webhooks::check_endpoint(url)?;
+        }
+        let media = self.store.media_of(&[folder_id]).await?;
+        let t = now();
+        let analyses = self.plan_analyses(Some(caller), &folder, &media, &requests, t).await?;
+        self.enqueue_analyses(folder_id, &analyses, resolution_endpoint.as_deref(), t).await?;
+        Ok(AnalysisDetails::attach(analyses, &media))
+    }
+
+    /// Wait until no analysis of `group_id` is PROCESSING, at most `timeout`. True when done.
+    pub async fn wait_for_group(&self, group_id: Uuid, timeout: Duration) -> Result<bool> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut finished = self.signals.finished.subscribe();
+        loop {
+            if self.store.group_pending(group_id).await? == 0 {
+                return Ok(true);
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return Ok(false);
+            }
+            // Woken by a local worker finishing something, or re-read for remote workers.
+            let _ = tokio::time::timeout(left.min(GROUP_POLL), async {
+                loop {
+                    match finished.recv().await {
+                        Ok(g) if g == group_id => return,
+                        Ok(_) => {}
+                        Err(broadcast::error::RecvError::Lagged(_)) => return,
+                        Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+                    }
+                }
+            })
+            .await;
+        }
+    }
+
+    async fn visible_analysis(&self, caller: &Caller, id: Uuid) -> Result<(Analysis, Access)> {
+        let a = self.store.get_analysis(id).await?.ok_or_else(|| Error::not_exist("Analysis"))?;
+        match access(caller, a.company_id, a.user_id) {
+            Access::Invisible => Err(Error::not_exist("Analysis")),
+            acc => Ok((a, acc)),
+        }
+    }
+
+    async fn attach_media(&self, analyses: Vec<Analysis>) -> Result<Vec<AnalysisDetails>> {
+        let mut folders: Vec<Uuid> = analyses.iter().map(|a| a.folder_id).collect();
+        folders.sort();
+        folders.dedup();
+        let media = if folders.is_empty() { Vec::new() } else { self.store.media_of(&folders).await? };
+        Ok(AnalysisDetails::attach(analyses, &media))
+    }
+
+    /// `GET /api/analyses/{id}` (spec §8.7).
+    pub async fn get_analysis(&self, caller: &Caller, id: Uuid) -> Result<AnalysisDetails> {
+        let (a, _) = self.visible_analysis(caller, id).await?;
+        self.attach_media(vec![a]).await?.pop().ok_or_else(|| Error::not_exist("Analysis"))
+    }
+
+    /// `GET /api/analyses/` (envelope).
+    pub async fn list_analyses(&self, caller: &Caller, params: &ListParams) -> Result<Page<AnalysisDetails>> {
+        let page = self.store.list_analyses(visibility(caller), None, params).await?;
+        let items = self.attach_media(page.items).await?;
+        Ok(Page { total: page.total, offset: page.offset, limit: page.limit, items })
+    }
+
+    /// `GET /api/folders/{id}/analyses/` (bare array, spec §8.7).
+    pub async fn folder_analyses(&self, caller: &Caller, folder_id: Uuid, params: &ListParams) -> Result<Vec<AnalysisDetails>> {
+        self.visible_folder(caller, folder_id).await?;
+        let mut params = params.clone();
+        // A folder's analyses come whole unless the caller pages them.
+        if params.get("limit").is_none() {
+            params.0.push(("limit".into(), "-1".into()));
+        }
+        if params.get("sorting").is_none() {
+            params.0.push(("sorting".into(), "time_created{asc}".into()));
+        }
+        let page = self.store.list_analyses(visibility(caller), Some(folder_id), &params).await?;
+        self.attach_media(page.items).await
+    }
+
+    /// `DELETE /api/analyses/{id}` (spec §12: frees the persons a COLLECTION analysis
+    /// references): ADMIN, or CLIENT ADMIN in its company; the folder status is recomputed.
+    pub async fn delete_analysis(&self, caller: &Caller, id: Uuid) -> Result<()> {
+        let (_, access) = self.visible_analysis(caller, id).await?;
+        if access < Access::Manage {
+            return Err(Error::Forbidden(None));
+        }
+        let gone = self.store.delete_analysis(id).await?.ok_or_else(|| Error::not_exist("Analysis"))?;
+        self.forget_keys(&gone.stored_images()).await;
+        Ok(())
+    }
+
+    pub(super) async fn analysis_meta_access(&self, caller: &Caller, id: Uuid, write: bool) -> Result<MetaData> {
+        let (a, access) = self.visible_analysis(caller, id).await?;
+        if write && access < Access::Write {
+            return Err(Error::Forbidden(None));
+        }
+        // OPERATORs read analyses; only the owner side changes their metadata.
+        if write && matches!(caller.user_type, UserType::Operator | UserType::ClientOperator) {
+            return Err(Error::Forbidden(None));
+        }
+        Ok(a.meta_data)
+    }
+}

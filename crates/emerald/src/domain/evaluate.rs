@@ -1,0 +1,317 @@
+//! Running one analysis over its media's bytes: the face engine (on the blocking pool, bounded
+//! by the engine slots), the blacklist search, and the rules that turn scores into a result
+//! (spec §8.4, §8.5). Shared by the queue workers and Instant mode: nothing here stores
+//! anything; best shots come back in memory ([`OutputImage::Inline`]).
+//!
+//! A media that cannot be decoded fails its analysis with a reason (code 4), never the worker;
+//! an engine panic is caught and fails the analysis (code 0).
+
+use bytes::Bytes;
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use super::analyses::{
+    decide_biometry, decide_collection, decide_quality, Analysis, AnalysisError, AnalysisState, AnalysisType, MediaResult, OutputImage,
+    Resolution, COLLECTION_DEFAULT_K,
+};
+use super::blacklist::BlacklistHit;
+use super::faces::{AnalyzeOptions, FaceError, MediaFaces, Template};
+use super::media::MediaKind;
+use super::Domain;
+
+/// One media of an analysis: what it is and its bytes (or why they could not be read).
+#[derive(Debug, Clone)]
+pub struct MediaInput {
+    pub media_id: Uuid,
+    pub kind: MediaKind,
+    pub tags: Vec<String>,
+    pub bytes: Result<Bytes, String>,
+}
+
+/// The result of running an analysis.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub state: AnalysisState,
+    pub resolution: Resolution,
+    pub results_data: Option<Map<String, Value>>,
+    pub results_media: Vec<MediaResult>,
+    pub error: Option<AnalysisError>,
+    /// COLLECTION: hits at or above the threshold, to persist.
+    pub matches: Vec<BlacklistHit>,
+    pub collection_alias: Option<String>,
+}
+
+impl Outcome {
+    pub fn failed(code: u16, message: impl Into<String>) -> Outcome {
+        Outcome {
+            state: AnalysisState::Failed,
+            resolution: Resolution::Failed,
+            results_data: None,
+            results_media: Vec::new(),
+            error: Some(AnalysisError { code, message: message.into() }),
+            matches: Vec::new(),
+            collection_alias: None,
+        }
+    }
+
+    fn finished(resolution: Resolution, results_data: Map<String, Value>, results_media: Vec<MediaResult>) -> Outcome {
+        Outcome {
+            state: AnalysisState::Finished,
+            resolution,
+            results_data: Some(results_data),
+            results_media,
+            error: None,
+            matches: Vec::new(),
+            collection_alias: None,
+        }
+    }
+}
+
+/// Why a media has no usable face, for its `results_data.error_message`.
+const NO_FACE: &str = "no face found in the media";
+
+/// A media's engine result, or the failure of the whole analysis.
+type Analyzed = Result<MediaFaces, Outcome>;
+
+fn round(v: f32) -> Value {
+    // Scores are f32; print them as the f64 nearest to their shortest decimal form.
+    let s = format!("{v}");
+    s.parse::<f64>().map(Value::from).unwrap_or(Value::Null)
+}
+
+fn map(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+impl Domain {
+    /// Run `analysis` over `inputs` (its media, in order).
+    pub async fn evaluate(&self, analysis: &Analysis, inputs: Vec<MediaInput>) -> Outcome {
+        match analysis.kind {
+            AnalysisType::Quality => self.evaluate_quality(analysis, inputs).await,
+            AnalysisType::Biometry => self.evaluate_biometry(analysis, inputs).await,
+            AnalysisType::Collection => self.evaluate_collection(analysis, inputs).await,
+            AnalysisType::Documents => Outcome::failed(2, "DOCUMENTS analyses are not available on this server"),
+        }
+    }
+
+    /// The engine over one media's bytes, on the blocking pool, holding an engine slot.
+    async fn analyze_input(&self, input: &MediaInput, want_best_shot: bool) -> Analyzed {
+        let id = input.media_id;
+        let bytes = match &input.bytes {
+            Ok(b) => b.clone(),
+            Err(why) => return Err(Outcome::failed(0, format!("media {id}: the stored file cannot be read: {why}"))),
+        };
+        let engine = match self.faces() {
+            Ok(e) => e.clone(),
+            Err(e) => return Err(Outcome::failed(2, e.to_string())),
+        };
+        let _slot = self.engine_slots.clone().acquire_owned().await;
+        let opts = AnalyzeOptions { tags: input.tags.clone(), want_best_shot };
+        let joined = tokio::task::spawn_blocking(move || engine.analyze(&bytes, &opts)).await;
+        match joined {
+            Ok(Ok(faces)) => Ok(faces),
+            Ok(Err(FaceError::NoFace | FaceError::ManyFaces(_) | FaceError::Unusable(_))) => Ok(MediaFaces {
+                kind: input.kind,
+                frames_used: 0,
+                max_faces_in_frame: 0,
+                best_face: None,
+                confidence_spoofing: None,
+                best_shot_jpeg: None,
+                gesture: None,
+            }),
+            Ok(Err(e @ (FaceError::Corrupt(_) | FaceError::Unsupported(_) | FaceError::TooLarge(_)))) => {
+                Err(Outcome::failed(4, format!("media {id}: {e}")))
+            }
+            Ok(Err(e @ FaceError::Engine(_))) => {
+                tracing::error!(media_id = %id, error = %e, "face engine failure");
+                Err(Outcome::failed(0, format!("media {id}: {e}")))
+            }
+            Err(join) => {
+                tracing::error!(media_id = %id, panicked = join.is_panic(), "face engine task died");
+                Err(Outcome::failed(0, format!("media {id}: the face engine crashed on this media")))
+            }
+        }
+    }
+
+    async fn evaluate_quality(&self, a: &Analysis, inputs: Vec<MediaInput>) -> Outcome {
+        let threshold = a.threshold.unwrap_or(self.thresholds.quality);
+        let mut results = Vec::with_capacity(inputs.len());
+        let mut worst: Option<f32> = None;
+        let mut faceless = 0usize;
+        for input in &inputs {
+            let faces = match self.analyze_input(input, a.params.extract_best_shot).await {
+                Ok(f) => f,
+                Err(failed) => return failed,
+            };
+            let mut data = Map::new();
+            match faces.confidence_spoofing {
+                Some(c) => {
+                    data.insert("confidence_spoofing".into(), round(c));
+                    worst = Some(worst.map_or(c, |w| w.max(c)));
+                }
+                None => {
+                    faceless += 1;
+                    data.insert("confidence_spoofing".into(), Value::Null);
+                    data.insert("error_message".into(), NO_FACE.into());
+                }
+            }
+            if let Some(g) = &faces.gesture {
+                data.insert("gesture".into(), json!({ "tag": g.tag, "performed": g.performed }));
+            }
+            let output_images = faces.best_shot_jpeg.map(OutputImage::Inline).into_iter().collect();
+            results.push(MediaResult { source_media_id: input.media_id, results_data: data, output_images, person_id: None });
+        }
+        let resolution = match worst {
+            Some(w) if faceless == 0 => decide_quality(w as f64, threshold),
+            _ => Resolution::Declined,
+        };
+        let mut data = map(json!({ "confidence_spoofing": worst.map(round).unwrap_or(Value::Null) }));
+        if faceless > 0 {
+            data.insert("error_message".into(), format!("no face found in {faceless} of {} media", inputs.len()).into());
+        }
+        Outcome::finished(resolution, data, results)
+    }
+
+    /// Templates of each media's best face (None where there is none), or the failure.
+    async fn templates(&self, inputs: &[MediaInput]) -> Result<Vec<Option<Template>>, Outcome> {
+        let mut out = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            let faces = self.analyze_input(input, false).await?;
+            out.push(faces.best_face.map(|f| f.template));
+        }
+        Ok(out)
+    }
+
+    async fn evaluate_biometry(&self, a: &Analysis, inputs: Vec<MediaInput>) -> Outcome {
+        let threshold = a.threshold.unwrap_or(self.thresholds.biometry);
+        let templates = match self.templates(&inputs).await {
+            Ok(t) => t,
+            Err(failed) => return failed,
+        };
+        let Ok(engine) = self.faces() else { return Outcome::failed(2, "the face engine is not loaded") };
+        let n = inputs.len();
+        // Per media: (min, max) confidence against every other media with a face.
+        let mut per: Vec<Option<(f32, f32)>> = vec![None; n];
+        let (mut lo, mut hi): (Option<f32>, Option<f32>) = (None, None);
+        for i in 0..n {
+            for j in (i + 1)..n {
+                let (Some(ta), Some(tb)) = (&templates[i], &templates[j]) else { continue };
+                let Some(c) = engine.confidence(ta, tb) else {
+                    return Outcome::failed(0, "the media's face templates come from different models");
+                };
+                for k in [i, j] {
+                    per[k] = Some(per[k].map_or((c, c), |(l, h)| (l.min(c), h.max(c))));
+                }
+                lo = Some(lo.map_or(c, |l| l.min(c)));
+                hi = Some(hi.map_or(c, |h| h.max(c)));
+            }
+        }
+        let faceless = templates.iter().filter(|t| t.is_none()).count();
+        let results = inputs
+            .iter()
+            .zip(&per)
+            .zip(&templates)
+            .map(|((input, p), t)| {
+                let mut data = map(json!({
+                    "min_confidence": p.map(|(l, _)| round(l)).unwrap_or(Value::Null),
+                    "max_confidence": p.map(|(_, h)| round(h)).unwrap_or(Value::Null),
+                }));
+                if t.is_none() {
+                    data.insert("error_message".into(), NO_FACE.into());
+                }
+                MediaResult { source_media_id: input.media_id, results_data: data, output_images: Vec::new(), person_id: None }
+            })
+            .collect();
+        let mut data = map(json!({
+            "max_confidence": hi.map(round).unwrap_or(Value::Null),
+            "min_confidence": lo.map(round).unwrap_or(Value::Null),
+        }));
+        let resolution = match lo {
+            Some(min) if faceless == 0 => decide_biometry(min as f64, threshold, a.params.threshold_min),
+            _ => {
+                data.insert("error_message".into(), format!("a face was found in {} of {n} media; at least two faces and one in every media are needed", n - faceless).into());
+                Resolution::Declined
+            }
+        };
+        Outcome::finished(resolution, data, results)
+    }
+
+    async fn evaluate_collection(&self, a: &Analysis, inputs: Vec<MediaInput>) -> Outcome {
+        let Some(blacklist) = self.blacklist.clone() else {
+            return Outcome::failed(2, "COLLECTION analyses need the collections component, which is not available on this server");
+        };
+        let threshold = a.threshold.unwrap_or(self.thresholds.collection);
+        let k = a.params.decision_count.unwrap_or(COLLECTION_DEFAULT_K);
+        let templates = match self.templates(&inputs).await {
+            Ok(t) => t,
+            Err(failed) => return failed,
+        };
+        let mut results = Vec::with_capacity(inputs.len());
+        let mut best_overall: Option<BlacklistHit> = None;
+        let mut matches: Vec<BlacklistHit> = Vec::new();
+        let mut faceless = 0usize;
+        for (input, template) in inputs.iter().zip(&templates) {
+            let Some(template) = template else {
+                faceless += 1;
+                let data = map(json!({ "max_confidence": null, "matches": [], "error_message": NO_FACE }));
+                results.push(MediaResult { source_media_id: input.media_id, results_data: data, output_images: Vec::new(), person_id: None });
+                continue;
+            };
+            let hits = match blacklist.search(a.company_id, a.params.collection_ids.clone(), template, k).await {
+                Ok(h) => h,
+                Err(e) => {
+                    tracing::error!(analyse_id = %a.analyse_id, error = %e, "collection search failed");
+                    return Outcome::failed(0, format!("the collection search failed: {e}"));
+                }
+            };
+            let best = hits.iter().max_by(|x, y| x.confidence.total_cmp(&y.confidence)).cloned();
+            let found: Vec<&BlacklistHit> = hits.iter().filter(|h| h.confidence >= threshold).collect();
+            let data = map(json!({
+                "max_confidence": best.as_ref().map(|b| b.confidence),
+                "matches": found.iter().map(|h| json!({
+                    "person_id": h.person_id, "person_image_id": h.person_image_id, "collection_id": h.collection_id,
+                    "alias": h.alias, "confidence": h.confidence,
+                })).collect::<Vec<_>>(),
+            }));
+            let person_id = found.first().map(|h| h.person_id);
+            for h in found {
+                if !matches.iter().any(|m| m.person_id == h.person_id) {
+                    matches.push(h.clone());
+                }
+            }
+            if let Some(b) = best {
+                if best_overall.as_ref().map_or(true, |o| b.confidence > o.confidence) {
+                    best_overall = Some(b);
+                }
+            }
+            results.push(MediaResult { source_media_id: input.media_id, results_data: data, output_images: Vec::new(), person_id });
+        }
+        let max_confidence = best_overall.as_ref().map(|b| b.confidence);
+        let mut data = map(json!({ "max_confidence": max_confidence }));
+        let resolution = match decide_collection(max_confidence, threshold) {
+            Resolution::Success if faceless > 0 => {
+                data.insert("error_message".into(), format!("no face found in {faceless} of {} media", inputs.len()).into());
+                Resolution::Declined
+            }
+            r => r,
+        };
+        let mut out = Outcome::finished(resolution, data, results);
+        out.collection_alias = best_overall.filter(|b| b.confidence >= threshold).map(|b| b.alias);
+        out.matches = matches;
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_print_short() {
+        assert_eq!(round(0.1f32), json!(0.1));
+        assert_eq!(round(0.997_926_35_f32).to_string(), "0.99792635");
+    }
+}

@@ -1,0 +1,91 @@
+//! Instant mode (spec §13.1): the single-request pipeline on media held in memory. Nothing is
+//! written anywhere — no row, no blob, no temporary file, no log line with biometric data —
+//! and the answer carries a folder id that was never stored. Best shots come back inline.
+//! COLLECTION analyses search the persistent collections read-only through the same
+//! [`super::blacklist::Blacklist`].
+
+use uuid::Uuid;
+
+use super::analyses::{folder_status, AnalysisStatusRow};
+use super::analysis_service::AnalysisDetails;
+use super::caller::Caller;
+use super::error::{Error, Result};
+use super::evaluate::MediaInput;
+use super::folders::{bad_file, check_file_keys, new_media, FolderDetails};
+use super::media::{FileContent, Folder, FolderStatus, Probed, Upload};
+use super::metadata::MetaData;
+use super::time::now;
+use super::Domain;
+
+impl Domain {
+    /// `POST /api/instant/folders/`: run the payload's analyses on the uploaded media and
+    /// answer the folder with media and analyses in their final states. `caller` is None when
+    /// authentication is left to the integrator (`--instant-auth none`).
+    pub async fn instant(&self, caller: Option<&Caller>, upload: Upload) -> Result<FolderDetails> {
+        let Upload { files, mut payload } = upload;
+        let limits = self.upload_limits();
+        if files.len() > limits.max_files {
+            return Err(super::folders::too_many_files(limits.max_files));
+        }
+        check_file_keys(&files, &payload)?;
+        let probe = self.media.as_ref().map(|m| m.probe.clone()).ok_or_else(|| Error::NotRealized("Media handling is not configured on this server".into()))?;
+        let t = now();
+        let folder = Folder {
+            folder_id: Uuid::new_v4(),
+            company_id: caller.and_then(|c| if c.user_type.is_global() { None } else { c.company_id }),
+            user_id: caller.map(|c| c.user_id).unwrap_or_else(Uuid::nil),
+            resolution_status: FolderStatus::Initial,
+            system_resolution: None,
+            resolution_comment: None,
+            is_archive: false,
+            meta_data: std::mem::take(&mut payload.folder_meta),
+            technical_meta_data: MetaData::default(),
+            time_created: t,
+            time_updated: t,
+        };
+        let mut media = Vec::with_capacity(files.len());
+        let mut bytes = Vec::with_capacity(files.len());
+        for file in &files {
+            let FileContent::Memory(content) = &file.content else {
+                return Err(Error::internal(anyhow::anyhow!("Instant uploads are held in memory")));
+            };
+            let (kind, extension) = probe.sniff(content).map_err(|reason| bad_file(file, &reason))?;
+            let probed = Probed { kind, extension, thumbnail: None, facts: serde_json::Map::new() };
+            media.push(new_media(&folder, file, &payload, &probed, t));
+            bytes.push(content.clone());
+        }
+        let Some(requests) = payload.analyses.take() else {
+            return Ok(FolderDetails { folder, media: Some(media), analyses: None, user: None, company: None });
+        };
+        let mut analyses = self.plan_analyses(caller, &folder, &media, &requests, t).await?;
+        for a in &mut analyses {
+            let inputs = a
+                .source_media
+                .iter()
+                .filter_map(|id| media.iter().position(|m| m.media_id == *id))
+                .map(|i| MediaInput { media_id: media[i].media_id, kind: media[i].kind, tags: media[i].tags.clone(), bytes: Ok(bytes[i].clone()) })
+                .collect();
+            let outcome = self.evaluate(a, inputs).await;
+            let done = now();
+            a.state = outcome.state;
+            a.resolution_status = outcome.resolution;
+            a.results_data = outcome.results_data;
+            a.results_media = outcome.results_media;
+            a.error = outcome.error;
+            a.collection_alias = outcome.collection_alias;
+            a.time_updated = done;
+            a.time_finished = Some(done);
+        }
+        let rows: Vec<AnalysisStatusRow> = analyses
+            .iter()
+            .map(|a| AnalysisStatusRow { group_id: a.group_id, state: a.state, resolution: a.resolution_status, time_created: a.time_created, time_finished: a.time_finished })
+            .collect();
+        let (status, result) = folder_status(&rows);
+        let mut folder = folder;
+        folder.resolution_status = status;
+        folder.system_resolution = result.map(|r| r.as_str().to_owned());
+        folder.time_updated = now();
+        let analyses = AnalysisDetails::attach(analyses, &media);
+        Ok(FolderDetails { folder, media: Some(media), analyses: Some(analyses), user: None, company: None })
+    }
+}

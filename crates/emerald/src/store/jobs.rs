@@ -1,0 +1,135 @@
+//! The durable job queue and webhook deliveries on both backends (docs/analyses.md).
+//!
+//! A claim is one statement: `UPDATE jobs … WHERE job_id = (SELECT … LIMIT 1) RETURNING …`.
+//! On PostgreSQL the sub-select takes `FOR UPDATE SKIP LOCKED`, so concurrent workers of any
+//! number of processes each get a different job without waiting on each other. On SQLite an
+//! `UPDATE` takes the database's single write lock before it reads, so the statement is
+//! atomic there too (one writer at a time).
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use super::sql::{Db, SqlStore};
+use crate::domain::store::{ClaimedJob, DeliveryAttempt, JobKind, JobQueue, WebhookDelivery, Webhooks};
+use crate::domain::Result;
+
+const CLAIM_SQL: &str = "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = $1, worker = $2, time_updated = $3 \
+    WHERE job_id = (SELECT job_id FROM jobs WHERE (status = 'queued' AND run_after <= $3) OR (status = 'running' AND lease_until < $3) \
+    ORDER BY run_after, time_created LIMIT 1{LOCK}) \
+    RETURNING job_id, kind, ref_id, attempts, max_attempts, last_error";
+
+#[async_trait]
+impl JobQueue for SqlStore {
+    async fn claim_job(&self, worker: &str, now: f64, lease_secs: f64) -> Result<Option<ClaimedJob>> {
+        let lock = match self.db {
+            Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+            Db::Sqlite(_) => "",
+        };
+        let sql = CLAIM_SQL.replace("{LOCK}", lock);
+        let row: Option<(Uuid, String, Uuid, i32, i32, Option<String>)> = on_db!(&self.db, |pool| {
+            sqlx::query_as(&sql).bind(now + lease_secs).bind(worker).bind(now).fetch_optional(pool).await
+        })?;
+        let Some((job_id, kind, ref_id, attempts, max_attempts, last_error)) = row else { return Ok(None) };
+        Ok(Some(ClaimedJob {
+            job_id,
+            kind: JobKind::parse_stored(&kind)?,
+            ref_id,
+            attempts: attempts.max(0) as u32,
+            max_attempts: max_attempts.max(0) as u32,
+            last_error,
+        }))
+    }
+
+    async fn extend_lease(&self, job_id: Uuid, worker: &str, until: f64) -> Result<bool> {
+        let n = on_db!(&self.db, |pool| {
+            sqlx::query("UPDATE jobs SET lease_until = $1 WHERE job_id = $2 AND worker = $3 AND status = 'running'")
+                .bind(until)
+                .bind(job_id)
+                .bind(worker)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(n > 0)
+    }
+
+    async fn complete_job(&self, job_id: Uuid) -> Result<()> {
+        on_db!(&self.db, |pool| sqlx::query("DELETE FROM jobs WHERE job_id = $1").bind(job_id).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    async fn retry_job(&self, job_id: Uuid, run_after: f64, error: &str) -> Result<()> {
+        on_db!(&self.db, |pool| {
+            sqlx::query(
+                "UPDATE jobs SET status = 'queued', run_after = $1, lease_until = NULL, worker = NULL, last_error = $2, time_updated = $3 \
+                 WHERE job_id = $4",
+            )
+            .bind(run_after)
+            .bind(error)
+            .bind(crate::domain::time::now())
+            .bind(job_id)
+            .execute(pool)
+            .await
+            .map(|_| ())
+        })?;
+        Ok(())
+    }
+
+    async fn count_jobs(&self) -> Result<u64> {
+        let n: i64 = on_db!(&self.db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM jobs").fetch_one(pool).await)?;
+        Ok(n as u64)
+    }
+}
+
+type DeliveryRow = (Uuid, Uuid, String, String, i32, Option<i32>, Option<String>, f64, f64);
+
+const DELIVERY_COLUMNS: &str =
+    "SELECT delivery_id, folder_id, url, status, attempts, last_http_status, last_error, time_created, time_updated FROM webhook_deliveries";
+
+fn delivery(r: DeliveryRow) -> WebhookDelivery {
+    let (delivery_id, folder_id, url, status, attempts, last_http_status, last_error, time_created, time_updated) = r;
+    WebhookDelivery {
+        delivery_id,
+        folder_id,
+        url,
+        status,
+        attempts: attempts.max(0) as u32,
+        last_http_status: last_http_status.map(|s| s.clamp(0, u16::MAX as i32) as u16),
+        last_error,
+        time_created,
+        time_updated,
+    }
+}
+
+#[async_trait]
+impl Webhooks for SqlStore {
+    async fn get_delivery(&self, id: Uuid) -> Result<Option<WebhookDelivery>> {
+        let sql = format!("{DELIVERY_COLUMNS} WHERE delivery_id = $1");
+        let row: Option<DeliveryRow> = on_db!(&self.db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
+        Ok(row.map(delivery))
+    }
+
+    async fn record_delivery_attempt(&self, id: Uuid, a: &DeliveryAttempt) -> Result<()> {
+        on_db!(&self.db, |pool| {
+            sqlx::query(
+                "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, last_http_status = $2, last_error = $3, time_updated = $4 \
+                 WHERE delivery_id = $5",
+            )
+            .bind(a.status)
+            .bind(a.http_status.map(i32::from))
+            .bind(&a.error)
+            .bind(a.time)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|_| ())
+        })?;
+        Ok(())
+    }
+
+    async fn deliveries_of(&self, folder_id: Uuid) -> Result<Vec<WebhookDelivery>> {
+        let sql = format!("{DELIVERY_COLUMNS} WHERE folder_id = $1 ORDER BY time_created");
+        let rows: Vec<DeliveryRow> = on_db!(&self.db, |pool| sqlx::query_as(&sql).bind(folder_id).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(delivery).collect())
+    }
+}
