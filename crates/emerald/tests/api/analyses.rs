@@ -739,3 +739,29 @@ fn dir_listing(dir: &std::path::Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// A real selfie video (internal data set, used only where present): QUALITY finishes with a
+/// score and a best frame.
+#[tokio::test]
+async fn quality_on_a_real_selfie_video() {
+    let path = std::path::Path::new("/work/shared/data/faces-dev/videos/live/les_live.mp4");
+    let Ok(video) = std::fs::read(path) else {
+        eprintln!("SKIPPED: {} is not present", path.display());
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    if ready(&app, &[]).is_none() {
+        return;
+    }
+    let (_, token) = client(&app).await;
+    let payload = json!({"media:tags": {"v": ["video_selfie", "video_selfie_blank", "orientation_portrait"]},
+        "analyses": [{"type": "quality"}]}).to_string();
+    let r = app.upload("/api/folders/", &token, vec![Part::File("v", "live.mp4", video), Part::Payload(payload)]).await;
+    r.assert_status(201);
+    let a = &r.body["analyses"][0];
+    assert_eq!(a["state"], "FINISHED", "{}", r.text);
+    assert_eq!(a["source_media"][0]["media_type"], "VIDEO_FOLDER");
+    assert_score(&a["results_media"][0]["results_data"]["confidence_spoofing"]);
+    let url = a["results_media"][0]["output_images"][0]["original_url"].as_str().expect("a best frame").to_owned();
+    assert_eq!(app.get_bytes(&url, Some(&token)).await.0.as_u16(), 200);
+}
