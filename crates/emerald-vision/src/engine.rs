@@ -83,13 +83,26 @@ pub struct MediaOptions {
     pub max_frames: usize,
     /// Encode the best frame as JPEG into the report.
     pub want_best_shot: bool,
+    /// Run the embedder (faces get an empty `embedding.vector` without it).
+    pub embed: bool,
+    /// Run the anti-spoof model (without it `spoof` is 0 and `confidence_spoofing` None).
+    pub spoof: bool,
 }
 
 impl Default for MediaOptions {
     fn default() -> Self {
-        MediaOptions { tags: Vec::new(), max_frames: DEFAULT_MAX_FRAMES, want_best_shot: false }
+        MediaOptions { tags: Vec::new(), max_frames: DEFAULT_MAX_FRAMES, want_best_shot: false, embed: true, spoof: true }
     }
 }
+
+/// Which models to run on a face.
+#[derive(Debug, Clone, Copy)]
+struct Stages {
+    embed: bool,
+    spoof: bool,
+}
+
+const ALL_STAGES: Stages = Stages { embed: true, spoof: true };
 
 /// The analysis of one media file.
 #[derive(Debug, Clone)]
@@ -183,7 +196,7 @@ impl Engine {
     pub fn faces_in_image(&self, img: &RgbImage) -> Result<Vec<Face>, VisionError> {
         let mut dets = self.detector.detect(img)?;
         dets.sort_by(|a, b| b.bbox.area().total_cmp(&a.bbox.area()));
-        dets.iter().map(|d| self.analyse_face(img, d)).collect()
+        dets.iter().map(|d| self.analyse_face(img, d, ALL_STAGES)).collect()
     }
 
     /// The same as `faces_in_image` for encoded image bytes (EXIF orientation applied).
@@ -191,10 +204,10 @@ impl Engine {
         self.faces_in_image(&decode_image(bytes)?)
     }
 
-    fn analyse_face(&self, img: &RgbImage, det: &Detection) -> Result<Face, VisionError> {
+    fn analyse_face(&self, img: &RgbImage, det: &Detection, stages: Stages) -> Result<Face, VisionError> {
         let aligned = self.align(img, &det.landmarks);
-        let vector = self.embedder.embed(&aligned)?;
-        let spoof = self.spoof.attack_probability(img, &det.bbox)?;
+        let vector = if stages.embed { self.embedder.embed(&aligned)? } else { Vec::new() };
+        let spoof = if stages.spoof { self.spoof.attack_probability(img, &det.bbox)? } else { 0.0 };
         Ok(Face {
             bbox: det.bbox,
             landmarks: det.landmarks,
@@ -206,11 +219,11 @@ impl Engine {
     }
 
     /// The main (largest) face of a frame, fully analysed, and the number of faces.
-    fn main_face(&self, img: &RgbImage) -> Result<(Option<Face>, usize), VisionError> {
+    fn main_face(&self, img: &RgbImage, stages: Stages) -> Result<(Option<Face>, usize), VisionError> {
         let dets = self.detector.detect(img)?;
         let count = dets.len();
         let main = dets.iter().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()));
-        Ok((main.map(|d| self.analyse_face(img, d)).transpose()?, count))
+        Ok((main.map(|d| self.analyse_face(img, d, stages)).transpose()?, count))
     }
 
     /// Analyse a photo, ZIP shots set or MP4/MOV video: the best face, the combined
@@ -230,7 +243,7 @@ impl Engine {
         let mut faces_per_frame = Vec::with_capacity(frames.len());
         let mut main_faces: Vec<(usize, Face)> = Vec::new();
         for (i, frame) in frames.iter().enumerate() {
-            let (face, count) = self.main_face(frame)?;
+            let (face, count) = self.main_face(frame, Stages { embed: opts.embed, spoof: opts.spoof })?;
             faces_per_frame.push(count);
             if let Some(f) = face {
                 main_faces.push((i, f));
@@ -244,7 +257,7 @@ impl Engine {
             _ => None,
         };
         let frame_spoof: Vec<f32> = main_faces.iter().map(|(_, f)| f.spoof).collect();
-        let passive = (!frame_spoof.is_empty()).then(|| frame_spoof.iter().sum::<f32>() / frame_spoof.len() as f32);
+        let passive = (opts.spoof && !frame_spoof.is_empty()).then(|| frame_spoof.iter().sum::<f32>() / frame_spoof.len() as f32);
         let gesture = match (gesture, kind) {
             (Some(g), MediaKind::Video | MediaKind::ShotsSet) => {
                 let qualities: Vec<Quality> = main_faces.iter().map(|(_, f)| f.quality).collect();

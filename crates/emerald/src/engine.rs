@@ -89,7 +89,13 @@ impl FaceEngine for VisionEngine {
     }
 
     fn analyze(&self, bytes: &[u8], opts: &AnalyzeOptions) -> Result<MediaFaces, FaceError> {
-        let mopts = MediaOptions { tags: opts.tags.clone(), want_best_shot: opts.want_best_shot, ..MediaOptions::default() };
+        let mopts = MediaOptions {
+            tags: opts.tags.clone(),
+            want_best_shot: opts.want_best_shot,
+            embed: opts.want_template,
+            spoof: opts.want_spoof,
+            ..MediaOptions::default()
+        };
         let report = self.engine.analyze_media(bytes, &mopts).map_err(face_error)?;
         Ok(MediaFaces {
             kind: kind(report.kind),

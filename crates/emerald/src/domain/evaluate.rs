@@ -97,8 +97,9 @@ impl Domain {
         }
     }
 
-    /// The engine over one media's bytes, on the blocking pool, holding an engine slot.
-    async fn analyze_input(&self, input: &MediaInput, want_best_shot: bool) -> Analyzed {
+    /// The engine over one media's bytes, on the blocking pool, holding an engine slot. Only
+    /// the models a type needs run: QUALITY anti-spoofing, the others the embedder.
+    async fn analyze_input(&self, input: &MediaInput, kind: AnalysisType, want_best_shot: bool) -> Analyzed {
         let id = input.media_id;
         let bytes = match &input.bytes {
             Ok(b) => b.clone(),
@@ -109,7 +110,8 @@ impl Domain {
             Err(e) => return Err(Outcome::failed(2, e.to_string())),
         };
         let _slot = self.engine_slots.clone().acquire_owned().await;
-        let opts = AnalyzeOptions { tags: input.tags.clone(), want_best_shot };
+        let liveness = kind == AnalysisType::Quality;
+        let opts = AnalyzeOptions { tags: input.tags.clone(), want_best_shot, want_template: !liveness, want_spoof: liveness };
         let joined = tokio::task::spawn_blocking(move || engine.analyze(&bytes, &opts)).await;
         match joined {
             Ok(Ok(faces)) => Ok(faces),
@@ -142,7 +144,7 @@ impl Domain {
         let mut worst: Option<f32> = None;
         let mut faceless = 0usize;
         for input in &inputs {
-            let faces = match self.analyze_input(input, a.params.extract_best_shot).await {
+            let faces = match self.analyze_input(input, AnalysisType::Quality, a.params.extract_best_shot).await {
                 Ok(f) => f,
                 Err(failed) => return failed,
             };
@@ -176,10 +178,10 @@ impl Domain {
     }
 
     /// Templates of each media's best face (None where there is none), or the failure.
-    async fn templates(&self, inputs: &[MediaInput]) -> Result<Vec<Option<Template>>, Outcome> {
+    async fn templates(&self, kind: AnalysisType, inputs: &[MediaInput]) -> Result<Vec<Option<Template>>, Outcome> {
         let mut out = Vec::with_capacity(inputs.len());
         for input in inputs {
-            let faces = self.analyze_input(input, false).await?;
+            let faces = self.analyze_input(input, kind, false).await?;
             out.push(faces.best_face.map(|f| f.template));
         }
         Ok(out)
@@ -187,7 +189,7 @@ impl Domain {
 
     async fn evaluate_biometry(&self, a: &Analysis, inputs: Vec<MediaInput>) -> Outcome {
         let threshold = a.threshold.unwrap_or(self.thresholds.biometry);
-        let templates = match self.templates(&inputs).await {
+        let templates = match self.templates(AnalysisType::Biometry, &inputs).await {
             Ok(t) => t,
             Err(failed) => return failed,
         };
@@ -245,7 +247,7 @@ impl Domain {
         };
         let threshold = a.threshold.unwrap_or(self.thresholds.collection);
         let k = a.params.decision_count.unwrap_or(COLLECTION_DEFAULT_K);
-        let templates = match self.templates(&inputs).await {
+        let templates = match self.templates(AnalysisType::Collection, &inputs).await {
             Ok(t) => t,
             Err(failed) => return failed,
         };

@@ -62,11 +62,22 @@ pub struct MediaFaces {
     pub gesture: Option<GestureOutcome>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AnalyzeOptions {
     /// The media's tags (gesture tags such as `video_selfie_smile` are checked).
     pub tags: Vec<String>,
     pub want_best_shot: bool,
+    /// Compute the best face's template (identity); without it `template.vector` is empty.
+    pub want_template: bool,
+    /// Compute anti-spoofing; without it `spoof` is 0 and `confidence_spoofing` None.
+    pub want_spoof: bool,
+}
+
+impl Default for AnalyzeOptions {
+    /// Everything but the best shot.
+    fn default() -> Self {
+        AnalyzeOptions { tags: Vec::new(), want_best_shot: false, want_template: true, want_spoof: true }
+    }
 }
 
 /// Why the engine could not produce what was asked. Client-facing messages.
