@@ -10,7 +10,7 @@
 //! A person or photo that a COLLECTION analysis matched cannot be deleted until those analyses
 //! are deleted; the refusal names them.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use uuid::Uuid;
@@ -84,7 +84,7 @@ fn check_person_parts(parts: &[PersonPart], files: &[ReceivedFile]) -> Result<()
     if parts.is_empty() {
         return Err(invalid_persons("payload.persons lists no person".into(), "payload.persons"));
     }
-    let mut owner: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut owner: HashMap<&str, usize> = HashMap::new();
     for (i, part) in parts.iter().enumerate() {
         if part.files.is_empty() {
             return Err(invalid_persons(format!("payload.persons.{i} names no file"), &format!("payload.persons.{i}.files")));
@@ -298,13 +298,17 @@ impl Domain {
         self.visible_collection(caller, collection_id).await?;
         let page = self.store.list_persons(collection_id, params).await?;
         let ids: Vec<Uuid> = page.items.iter().map(|p| p.person_id).collect();
-        let mut images = if ids.is_empty() { Vec::new() } else { self.store.images_of(&ids).await? };
+        let mut images: HashMap<Uuid, Vec<PersonImage>> = HashMap::new();
+        if !ids.is_empty() {
+            for image in self.store.images_of(&ids).await? {
+                images.entry(image.person_id).or_default().push(image);
+            }
+        }
         let items = page
             .items
             .into_iter()
             .map(|person| {
-                let (mine, rest): (Vec<PersonImage>, Vec<PersonImage>) = images.drain(..).partition(|i| i.person_id == person.person_id);
-                images = rest;
+                let mine = images.remove(&person.person_id).unwrap_or_default();
                 PersonDetails { person, images: mine }
             })
             .collect();
