@@ -2,6 +2,7 @@
 //! calls, no status logic here; Oz quirks live in [`oz`].
 
 pub mod auth;
+pub mod collections;
 pub mod companies;
 pub mod folders;
 pub mod media;
@@ -66,6 +67,9 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(meta::folder_routes())
         .merge(media::routes())
         .merge(meta::media_routes())
+        .merge(collections::routes())
+        .merge(meta::collection_routes())
+        .merge(meta::person_routes())
         .merge(reports::routes())
         .split_for_parts()
 }

@@ -95,8 +95,8 @@ pub struct ReceivedFile {
     pub sha256: String,
 }
 
-/// The `payload` part (spec §6.1), validated. `analyses` and `resolution_endpoint` are kept
-/// raw for the analyses work.
+/// The `payload` part (spec §6.1, §12), validated. `analyses` and `resolution_endpoint` are
+/// kept raw for the analyses work.
 #[derive(Debug, Default)]
 pub struct UploadPayload {
     pub folder_meta: MetaData,
@@ -106,6 +106,17 @@ pub struct UploadPayload {
     pub resolution_endpoint: Option<String>,
     /// The Web SDK's `additional_info` form field, kept in `technical_meta_data`.
     pub additional_info: Option<Value>,
+    /// `person:meta_data`: the new person's metadata (adding a person, spec §12).
+    pub person_meta: MetaData,
+    /// `persons`: several new persons in one request ([I], `…/persons/batch/`).
+    pub persons: Option<Vec<PersonPart>>,
+}
+
+/// One person of a multi-person request: the file keys of its photos and its metadata.
+#[derive(Debug, Clone, Default)]
+pub struct PersonPart {
+    pub files: Vec<String>,
+    pub meta_data: MetaData,
 }
 
 /// A whole upload request: files and payload.

@@ -103,6 +103,8 @@ pub enum ObjectKind {
     User,
     Folder,
     Media,
+    Collection,
+    Person,
 }
 
 impl ObjectKind {
@@ -113,6 +115,8 @@ impl ObjectKind {
             ObjectKind::User => "user",
             ObjectKind::Folder => "folder",
             ObjectKind::Media => "media",
+            ObjectKind::Collection => "collection",
+            ObjectKind::Person => "person",
         }
     }
 
@@ -122,6 +126,8 @@ impl ObjectKind {
             ObjectKind::User => "User",
             ObjectKind::Folder => "Folder",
             ObjectKind::Media => "Media",
+            ObjectKind::Collection => "Collection",
+            ObjectKind::Person => "Person",
         }
     }
 }

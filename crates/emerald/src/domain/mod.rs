@@ -3,17 +3,21 @@
 
 pub mod auth;
 pub mod caller;
+pub mod collections;
 pub mod companies;
 pub mod error;
 pub mod faces;
 pub mod folders;
+pub mod gallery;
 pub mod media;
 pub mod meta;
 pub mod metadata;
 pub mod model;
+pub mod persons;
 pub mod role;
 pub mod store;
 pub mod time;
+pub mod upload;
 pub mod users;
 
 use std::sync::Arc;
@@ -29,11 +33,19 @@ pub struct Domain {
     pub media: Option<folders::MediaServices>,
     /// The face engine, or why it is not loaded (a missing model file and how to fetch it).
     pub faces: std::result::Result<Arc<dyn faces::FaceEngine>, String>,
+    /// The in-memory 1:N gallery over the stored templates (see [`gallery`]).
+    pub gallery: Arc<gallery::FaceGallery>,
 }
 
 impl Domain {
     pub fn new(store: Arc<dyn store::Store>, auth: auth::AuthSettings) -> Self {
-        Domain { store, auth, media: None, faces: Err("the face engine is not loaded".to_owned()) }
+        Domain {
+            store,
+            auth,
+            media: None,
+            faces: Err("the face engine is not loaded".to_owned()),
+            gallery: Arc::new(gallery::FaceGallery::default()),
+        }
     }
 
     pub fn with_faces(mut self, faces: std::result::Result<Arc<dyn faces::FaceEngine>, String>) -> Self {

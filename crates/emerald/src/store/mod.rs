@@ -6,6 +6,7 @@
 #[macro_use]
 mod sql;
 mod blob;
+mod collections;
 mod companies;
 mod folders;
 mod meta;

@@ -65,6 +65,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub admin_token: String,
     pub data_dir: tempfile::TempDir,
+    /// The server's domain, for what has no endpoint yet (COLLECTION matches, 1:N search).
+    pub domain: emerald::domain::Domain,
     pg_schema: Option<String>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -125,12 +127,13 @@ impl TestApp {
         tweak(&mut config);
         let app = App::build(config).await.expect("App::build");
         let addr = app.addr();
+        let domain = app.domain().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.run_until(async {
             let _ = rx.await;
         }));
         let client = reqwest::Client::builder().build().unwrap();
-        let mut t = TestApp { addr, backend, client, admin_token: String::new(), data_dir, pg_schema, shutdown: Some(tx) };
+        let mut t = TestApp { addr, backend, client, admin_token: String::new(), data_dir, domain, pg_schema, shutdown: Some(tx) };
         t.admin_token = t.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.assert_status(200).body["access_token"].as_str().unwrap().to_owned();
         t
     }
@@ -299,6 +302,36 @@ impl TestApp {
     pub fn spool_files(&self) -> usize {
         std::fs::read_dir(self.data_dir.path().join("tmp")).map(|rd| rd.count()).unwrap_or(0)
     }
+}
+
+/// The real face photos of `scripts/fetch-test-images.sh` with the face models of
+/// `scripts/fetch-models.sh`, or None after printing that `test` is SKIPPED and why: such a
+/// test never passes silently without them.
+pub fn face_photos(test: &str, names: &[&str]) -> Option<Vec<Vec<u8>>> {
+    if let Err(why) = emerald::engine::load(None) {
+        println!("SKIPPED {test}: the face models are not installed ({why}); run scripts/fetch-models.sh");
+        return None;
+    }
+    let dir = test_images_dir();
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        match std::fs::read(dir.join(name)) {
+            Ok(bytes) => out.push(bytes),
+            Err(e) => {
+                println!("SKIPPED {test}: test image {} is missing ({e}); run scripts/fetch-test-images.sh", dir.join(name).display());
+                return None;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// `EMERALD_TEST_IMAGES_DIR`, else `~/.cache/emerald/test-images`.
+pub fn test_images_dir() -> std::path::PathBuf {
+    if let Some(d) = std::env::var_os("EMERALD_TEST_IMAGES_DIR").filter(|d| !d.is_empty()) {
+        return d.into();
+    }
+    std::env::var_os("HOME").map(std::path::PathBuf::from).unwrap_or_else(|| ".".into()).join(".cache/emerald/test-images")
 }
 
 /// Small real media, generated (documented here rather than committed as binaries).
