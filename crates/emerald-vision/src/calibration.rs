@@ -7,7 +7,7 @@
 /// Oz's default decision threshold on the confidence scale.
 pub const OZ_DEFAULT_THRESHOLD: f32 = 0.85;
 /// The cosine taken as "same person" (maps to `OZ_DEFAULT_THRESHOLD`).
-pub const MATCH_COSINE: f32 = 0.40;
+pub const MATCH_COSINE: f32 = 0.45;
 /// Steepness of the logistic, per unit cosine.
 pub const SLOPE: f32 = 12.0;
 

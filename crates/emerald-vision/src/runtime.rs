@@ -1,5 +1,14 @@
-//! The ONNX runtime behind every model: tract (pure Rust), optimised once at load, then run
-//! concurrently from any thread (each run spawns its own state over the shared plan).
+//! The ONNX runtime behind every model.
+//!
+//! - **tract** (pure Rust, always built): optimised once at load, then run concurrently from
+//!   any thread (each run spawns its own state over the shared plan).
+//! - **onnxruntime** through `ort` (feature `ort`, `load-dynamic`): the `libonnxruntime.so` of
+//!   the PyPI wheel `onnxruntime==1.31.1`, found at run time — nothing is downloaded at build
+//!   time. `scripts/fetch-models.sh` puts it in the models cache.
+//!
+//! Choice: `EMERALD_RUNTIME` = `auto` (default), `tract` or `ort`. With `auto`, a model runs on
+//! onnxruntime when the library loads and a short timing at load shows it faster than tract;
+//! otherwise on tract. `ort` insists (a clear error when the library is missing).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -8,52 +17,248 @@ use tract_onnx::prelude::*;
 
 use crate::error::VisionError;
 
-/// One loaded, optimised ONNX model with its output names in output order.
+/// Environment variable choosing the runtime: `auto`, `tract` or `ort`.
+pub const RUNTIME_ENV: &str = "EMERALD_RUNTIME";
+
+/// Which runtime runs a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Tract,
+    OnnxRuntime,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Tract => "tract",
+            Backend::OnnxRuntime => "onnxruntime",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Preference {
+    Auto,
+    Tract,
+    Ort,
+}
+
+fn preference() -> Result<Preference, VisionError> {
+    match std::env::var(RUNTIME_ENV).unwrap_or_default().trim().to_ascii_lowercase().as_str() {
+        "" | "auto" => Ok(Preference::Auto),
+        "tract" => Ok(Preference::Tract),
+        "ort" | "onnxruntime" => Ok(Preference::Ort),
+        other => Err(VisionError::Inference(format!("{RUNTIME_ENV}={other:?}: expected auto, tract or ort"))),
+    }
+}
+
+/// One loaded ONNX model with its output names in output order.
 pub struct OnnxPlan {
     name: &'static str,
-    plan: Arc<TypedRunnableModel>,
+    inner: Inner,
     output_names: Vec<String>,
 }
 
+enum Inner {
+    Tract(Arc<TypedRunnableModel>),
+    #[cfg(feature = "ort")]
+    Ort(ort_backend::Pool),
+}
+
 impl OnnxPlan {
-    /// Load `path`, fix the single input to `input_shape` (NCHW f32), optimise.
+    /// Load `path` for a single NCHW f32 input of `input_shape`, on the runtime chosen by
+    /// `EMERALD_RUNTIME` (see the module docs).
     pub fn load(name: &'static str, path: &Path, input_shape: [usize; 4]) -> Result<Self, VisionError> {
+        let pref = preference()?;
+        #[cfg(feature = "ort")]
+        if pref != Preference::Tract {
+            match ort_backend::Pool::load(name, path) {
+                Ok((pool, names)) => {
+                    let ort_plan = OnnxPlan { name, inner: Inner::Ort(pool), output_names: names };
+                    if pref == Preference::Ort {
+                        return Ok(ort_plan);
+                    }
+                    let tract_plan = Self::load_tract(name, path, input_shape)?;
+                    return Ok(faster_of(ort_plan, tract_plan, input_shape));
+                }
+                Err(e) if pref == Preference::Ort => return Err(e),
+                Err(_) => {}
+            }
+        }
+        #[cfg(not(feature = "ort"))]
+        if pref == Preference::Ort {
+            return Err(VisionError::Inference(format!(
+                "{RUNTIME_ENV}=ort but this build has no onnxruntime support (cargo feature `ort`)"
+            )));
+        }
+        Self::load_tract(name, path, input_shape)
+    }
+
+    /// Load on tract whatever the environment says (benchmarks compare both).
+    pub fn load_tract(name: &'static str, path: &Path, input_shape: [usize; 4]) -> Result<Self, VisionError> {
         let err = |e: TractError| VisionError::inference(name, format!("{e:#}"));
         let mut model = tract_onnx::onnx().model_for_path(path).map_err(err)?;
-        model
-            .set_input_fact(0, f32::fact(input_shape).into())
-            .map_err(err)?;
+        model.set_input_fact(0, f32::fact(input_shape).into()).map_err(err)?;
         let output_names = model
             .output_outlets()
             .map_err(err)?
             .iter()
-            .map(|o| {
-                model
-                    .outlet_label(*o)
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| model.node(o.node).name.clone())
-            })
+            .map(|o| model.outlet_label(*o).map(str::to_owned).unwrap_or_else(|| model.node(o.node).name.clone()))
             .collect();
-        let plan = model
-            .into_optimized()
-            .map_err(err)?
-            .into_runnable()
-            .map_err(err)?;
-        Ok(OnnxPlan { name, plan, output_names })
+        let plan = model.into_optimized().map_err(err)?.into_runnable().map_err(err)?;
+        Ok(OnnxPlan { name, inner: Inner::Tract(plan), output_names })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.inner {
+            Inner::Tract(_) => Backend::Tract,
+            #[cfg(feature = "ort")]
+            Inner::Ort(_) => Backend::OnnxRuntime,
+        }
     }
 
     /// Run on one NCHW f32 input; returns every output as a flat f32 vector, keyed by name.
     pub fn run(&self, shape: [usize; 4], data: Vec<f32>) -> Result<Vec<(String, Vec<f32>)>, VisionError> {
-        let err = |e: TractError| VisionError::inference(self.name, format!("{e:#}"));
-        let input = Tensor::from_shape(&shape, &data).map_err(err)?;
-        let outputs = self.plan.run(tvec!(input.into())).map_err(err)?;
-        outputs
-            .iter()
-            .zip(&self.output_names)
-            .map(|(t, name)| {
-                let view = t.to_plain_array_view::<f32>().map_err(err)?;
-                Ok((name.clone(), view.iter().copied().collect()))
-            })
-            .collect()
+        match &self.inner {
+            Inner::Tract(plan) => {
+                let err = |e: TractError| VisionError::inference(self.name, format!("{e:#}"));
+                let input = Tensor::from_shape(&shape, &data).map_err(err)?;
+                let outputs = plan.run(tvec!(input.into())).map_err(err)?;
+                outputs
+                    .iter()
+                    .zip(&self.output_names)
+                    .map(|(t, name)| {
+                        let view = t.to_plain_array_view::<f32>().map_err(err)?;
+                        Ok((name.clone(), view.iter().copied().collect()))
+                    })
+                    .collect()
+            }
+            #[cfg(feature = "ort")]
+            Inner::Ort(pool) => pool.run(self.name, &self.output_names, shape, data),
+        }
+    }
+}
+
+/// Median wall time of a few runs on a zero input.
+#[cfg(feature = "ort")]
+fn median_run_time(plan: &OnnxPlan, shape: [usize; 4]) -> std::time::Duration {
+    let n: usize = shape.iter().product();
+    let mut times: Vec<std::time::Duration> = (0..5)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            let _ = plan.run(shape, vec![0.0; n]);
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[2]
+}
+
+/// The faster of two plans of the same model, measured now on this machine.
+#[cfg(feature = "ort")]
+fn faster_of(a: OnnxPlan, b: OnnxPlan, shape: [usize; 4]) -> OnnxPlan {
+    if median_run_time(&a, shape) <= median_run_time(&b, shape) {
+        a
+    } else {
+        b
+    }
+}
+
+#[cfg(feature = "ort")]
+mod ort_backend {
+    //! onnxruntime through `ort` with `load-dynamic`. A session's `run` takes `&mut self`, so
+    //! a model has a small pool of sessions (one per core), each behind a mutex.
+
+    use std::path::{Path, PathBuf};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Mutex, OnceLock};
+
+    use ort::session::Session;
+    use ort::value::Tensor;
+
+    use crate::error::VisionError;
+
+    /// Path of `libonnxruntime.so` (else the models cache's `onnxruntime/`, else `ORT_DYLIB_PATH`).
+    pub const ORT_LIB_ENV: &str = "EMERALD_ONNXRUNTIME_LIB";
+
+    fn library_path() -> Option<PathBuf> {
+        for var in [ORT_LIB_ENV, "ORT_DYLIB_PATH"] {
+            if let Some(p) = std::env::var_os(var).filter(|p| !p.is_empty()) {
+                return Some(PathBuf::from(p));
+            }
+        }
+        let dir = crate::provision::default_models_dir().join("onnxruntime");
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("libonnxruntime.so")))
+            .collect();
+        found.sort();
+        found.pop()
+    }
+
+    /// Load the library and create the environment once per process.
+    fn init() -> Result<&'static ort::environment::Environment, VisionError> {
+        static INIT: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
+        INIT.get_or_init(|| {
+            let path = library_path().ok_or_else(|| {
+                format!(
+                    "libonnxruntime.so not found: set {ORT_LIB_ENV}, or run scripts/fetch-models.sh \
+                     (it unpacks the PyPI onnxruntime==1.31.1 wheel's library into the models cache)"
+                )
+            })?;
+            let builder = ort::init_from(&path).map_err(|e| format!("loading {}: {e}", path.display()))?;
+            builder.with_name("emerald").build().map_err(|e| format!("onnxruntime environment: {e}"))
+        })
+        .as_ref()
+        .map_err(|e| VisionError::Inference(e.clone()))
+    }
+
+    pub struct Pool {
+        sessions: Vec<Mutex<Session>>,
+        next: AtomicUsize,
+    }
+
+    impl Pool {
+        pub fn load(name: &'static str, path: &Path) -> Result<(Pool, Vec<String>), VisionError> {
+            let env = init()?;
+            let err = |e: ort::Error| VisionError::inference(name, e);
+            let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
+            let mut sessions = Vec::with_capacity(n);
+            for _ in 0..n {
+                let session = Session::builder(env)
+                    .map_err(err)?
+                    .with_intra_threads(1)
+                    .map_err(|e| VisionError::inference(name, e))?
+                    .commit_from_file(path)
+                    .map_err(err)?;
+                sessions.push(Mutex::new(session));
+            }
+            let names = sessions[0].lock().map_err(|_| VisionError::inference(name, "poisoned"))?.outputs().iter().map(|o| o.name().to_owned()).collect();
+            Ok((Pool { sessions, next: AtomicUsize::new(0) }, names))
+        }
+
+        pub fn run(&self, name: &'static str, output_names: &[String], shape: [usize; 4], data: Vec<f32>) -> Result<Vec<(String, Vec<f32>)>, VisionError> {
+            let err = |e: ort::Error| VisionError::inference(name, e);
+            // Take a free session if there is one, else wait on the next in turn.
+            let start = self.next.fetch_add(1, Ordering::Relaxed);
+            let k = self.sessions.len();
+            let mut guard = (0..k)
+                .find_map(|i| self.sessions[(start + i) % k].try_lock().ok())
+                .map(Ok)
+                .unwrap_or_else(|| self.sessions[start % k].lock())
+                .map_err(|_| VisionError::inference(name, "session mutex poisoned"))?;
+            let shape: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+            let input = Tensor::from_array((shape, data)).map_err(err)?;
+            let outputs = guard.run(ort::inputs![input]).map_err(err)?;
+            output_names
+                .iter()
+                .map(|n| {
+                    let (_, values) = outputs[n.as_str()].try_extract_tensor::<f32>().map_err(err)?;
+                    Ok((n.clone(), values.to_vec()))
+                })
+                .collect()
+        }
     }
 }

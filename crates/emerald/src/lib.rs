@@ -7,6 +7,7 @@ pub mod api;
 pub mod config;
 pub mod domain;
 pub mod engine;
+pub mod import;
 pub mod jobs;
 pub mod media_probe;
 pub mod store;
@@ -62,37 +63,29 @@ impl App {
     /// Connect the store (running migrations), create the first admin if the database has no
     /// user, build the router and bind the listener.
     pub async fn build(config: Config) -> anyhow::Result<App> {
-        Self::build_with(config, Plugins::default()).await
+        Self::build_impl(config, None).await
     }
 
-    /// [`App::build`] with plugged-in components.
+    /// [`App::build`] with plugged-in components (`plugins.blacklist` None: COLLECTION
+    /// analyses FAIL with a clear reason).
     pub async fn build_with(config: Config, plugins: Plugins) -> anyhow::Result<App> {
-        let store = store::connect(config.database_url.as_deref(), &config.data_dir).await?;
-        let auth = AuthSettings {
-            session_ttl: config.session_ttl,
-            service_ttl: config.service_session_ttl,
-            extend_on_use: config.session_extend,
-        };
-        let blobs = store::ObjectBlobs::open(config.blob_url.as_deref(), &config.data_dir)?;
-        let spool_dir = config.data_dir.join("tmp");
-        std::fs::create_dir_all(&spool_dir).with_context(|| format!("creating {}", spool_dir.display()))?;
+        Self::build_impl(config, Some(plugins)).await
+    }
+
+    /// `plugins` None: the defaults, COLLECTION analyses searching the collections gallery.
+    async fn build_impl(config: Config, plugins: Option<Plugins>) -> anyhow::Result<App> {
+        let domain = open_domain(&config).await?;
         // Files spooled by uploads that a crash interrupted: nothing refers to them.
-        for entry in std::fs::read_dir(&spool_dir)?.flatten() {
-            if entry.file_name().to_string_lossy().starts_with("upload-") {
+        for entry in std::fs::read_dir(domain.spool_dir()?)?.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(UPLOAD_SPOOL_PREFIX) {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
-        let media = domain::folders::MediaServices {
-            blobs: Arc::new(blobs),
-            probe: Arc::new(media_probe::LightProbe),
-            limits: domain::media::UploadLimits { max_files: config.max_files_per_request, max_file_bytes: config.max_file_bytes },
-            spool_dir,
+        domain.sync_gallery().await.map_err(|e| anyhow::anyhow!("loading the 1:N gallery: {e}"))?;
+        let blacklist = match plugins {
+            Some(p) => p.blacklist,
+            None => Some(Arc::new(domain::blacklist::GalleryBlacklist::new(domain.clone())) as Arc<dyn domain::blacklist::Blacklist>),
         };
-        let faces = engine::load(config.models_dir.as_deref());
-        match &faces {
-            Ok(f) => tracing::info!(models = ?f.models(), "face engine loaded"),
-            Err(why) => tracing::warn!(%why, "face engine not loaded: analyses and enrolment will be refused"),
-        }
         let thresholds = domain::analyses::Thresholds {
             quality: config.quality_threshold,
             biometry: config.biometry_threshold,
@@ -105,11 +98,7 @@ impl App {
         };
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         let worker_count = config.worker_count();
-        let domain = Domain::new(Arc::new(store), auth)
-            .with_media(media)
-            .with_faces(faces)
-            .with_blacklist(plugins.blacklist)
-            .with_analysis_settings(thresholds, queue, worker_count.max(cores));
+        let domain = domain.with_blacklist(blacklist).with_analysis_settings(thresholds, queue, worker_count.max(cores));
         let first_admin = ensure_first_admin(&domain, &config).await?;
         let router = api::router(domain.clone(), telemetry::metrics_handle(), config.public_url.clone(), config.instant_auth);
         let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
@@ -185,6 +174,32 @@ async fn sweep_sessions(domain: Domain) {
             tracing::warn!(error = %e, "refreshing planner statistics failed");
         }
     }
+}
+
+/// Prefix of the temporary files of HTTP uploads in the spool dir (removed at start).
+pub const UPLOAD_SPOOL_PREFIX: &str = "upload-";
+
+/// The domain over the store, blob store and face engine that `config` names: what the server
+/// runs on, and what command-line tools that write media (`collections import`) open too.
+/// The 1:N gallery is empty until [`Domain::sync_gallery`].
+pub async fn open_domain(config: &Config) -> anyhow::Result<Domain> {
+    let store = store::connect(config.database_url.as_deref(), &config.data_dir).await?;
+    let auth = AuthSettings { session_ttl: config.session_ttl, service_ttl: config.service_session_ttl, extend_on_use: config.session_extend };
+    let blobs = store::ObjectBlobs::open(config.blob_url.as_deref(), &config.data_dir)?;
+    let spool_dir = config.data_dir.join("tmp");
+    std::fs::create_dir_all(&spool_dir).with_context(|| format!("creating {}", spool_dir.display()))?;
+    let media = domain::folders::MediaServices {
+        blobs: Arc::new(blobs),
+        probe: Arc::new(media_probe::LightProbe),
+        limits: domain::media::UploadLimits { max_files: config.max_files_per_request, max_file_bytes: config.max_file_bytes },
+        spool_dir,
+    };
+    let faces = engine::load(config.models_dir.as_deref());
+    match &faces {
+        Ok(f) => tracing::info!(models = ?f.models(), "face engine loaded"),
+        Err(why) => tracing::warn!(%why, "face engine not loaded: analyses and enrolment will be refused"),
+    }
+    Ok(Domain::new(Arc::new(store), auth).with_media(media).with_faces(faces))
 }
 
 async fn ensure_first_admin(domain: &Domain, config: &Config) -> anyhow::Result<Option<FirstAdmin>> {

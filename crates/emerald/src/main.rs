@@ -1,4 +1,5 @@
-//! `emerald serve` (the server) and `emerald admin create` (an ADMIN from the command line).
+//! `emerald serve` (the server), `emerald admin create` (an ADMIN from the command line) and
+//! `emerald collections import` (bulk enrolment into a collection).
 
 use std::process::ExitCode;
 
@@ -22,6 +23,9 @@ enum Command {
     /// Manage administrators.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Manage collections (blacklists).
+    #[command(subcommand)]
+    Collections(CollectionsCommand),
     /// Print the OpenAPI document.
     Openapi,
     /// Benchmark helper: bulk-load synthetic folders with metadata (see bench/folders.sh).
@@ -97,6 +101,28 @@ enum AdminCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum CollectionsCommand {
+    /// Enrol persons from DIR: one subfolder per person (its name becomes the person's
+    /// `import_key`), holding its photos and an optional person.json with its meta_data.
+    /// Persons already imported are skipped, so an interrupted run can be started again.
+    Import {
+        /// The collection to add the persons to.
+        #[arg(long)]
+        collection: uuid::Uuid,
+        /// The directory of person folders.
+        dir: std::path::PathBuf,
+        /// Most photos taken from one person folder.
+        #[arg(long, default_value_t = 100)]
+        max_photos_per_person: usize,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+        #[command(flatten)]
+        config: Config,
+    },
+}
+
 fn sub_matches<'a>(matches: &'a ArgMatches, path: &[&str]) -> &'a ArgMatches {
     path.iter().fold(matches, |m, name| m.subcommand_matches(name).unwrap_or(m))
 }
@@ -115,6 +141,10 @@ async fn main() -> ExitCode {
         }
         Command::BenchSeed { folders, start, email, password, config } => {
             bench_seed(config, sub_matches(&matches, &["bench-seed"]), folders, start, &email, &password).await
+        }
+        Command::Collections(CollectionsCommand::Import { collection, dir, max_photos_per_person, quiet, config }) => {
+            let matches = sub_matches(&matches, &["collections", "import"]);
+            collections_import(config, matches, collection, &dir, max_photos_per_person, quiet).await
         }
         Command::BenchPhoto { out, bytes } => bench_photo(&out, bytes),
         Command::BenchFit { input, out, width, height } => bench_load::fit_photo(&input, &out, width, height),
@@ -159,6 +189,25 @@ async fn admin_create(config: Config, matches: &ArgMatches, email: &str, passwor
     let password = Password::parse(password).map_err(|e| anyhow::anyhow!("{e}"))?;
     let user = domain.create_admin(email, password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("Created ADMIN {} ({})", user.email, user.user_id);
+    Ok(())
+}
+
+async fn collections_import(config: Config, matches: &ArgMatches, collection: uuid::Uuid, dir: &std::path::Path, max_photos: usize, quiet: bool) -> anyhow::Result<()> {
+    let mut config = config.merge_file(matches)?;
+    // A person folder is one enrolment, not an HTTP request: its photo count is its own limit.
+    config.max_files_per_request = max_photos;
+    let domain = emerald::open_domain(&config).await?;
+    let report = emerald::import::import_persons(&domain, collection, dir, !quiet).await?;
+    println!(
+        "imported {} persons ({} photos); {} already imported, skipped; {} rejected",
+        report.persons_imported,
+        report.photos_imported,
+        report.persons_skipped,
+        report.rejected.len()
+    );
+    for (path, why) in &report.rejected {
+        println!("rejected {}: {why}", path.display());
+    }
     Ok(())
 }
 

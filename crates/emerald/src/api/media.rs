@@ -1,11 +1,11 @@
 //! `/api/media/…` and the stored files under `/static/…` (spec §4.5, §6.6).
 
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::collections::file_response;
 use super::oz::base_url::BaseUrl;
 use super::oz::ids::parse_id;
 use super::oz::json::ok;
@@ -57,10 +57,5 @@ async fn delete_media(State(s): State<AppState>, caller: Caller, Path(id): Path<
 async fn media_file(State(s): State<AppState>, caller: Caller, Path((folder_id, file)): Path<(String, String)>) -> Result<Response> {
     let folder_id = parse_id("folder_id", &folder_id)?;
     let blob = s.domain.open_media_file(&caller, folder_id, &file).await?;
-    let mut res = Body::from_stream(blob.stream).into_response();
-    let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(blob.content_type));
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(blob.size));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
-    Ok(res)
+    Ok(file_response(blob))
 }

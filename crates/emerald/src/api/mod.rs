@@ -3,6 +3,7 @@
 
 pub mod analyses;
 pub mod auth;
+pub mod collections;
 pub mod companies;
 pub mod folders;
 pub mod instant;
@@ -72,6 +73,9 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(analyses::routes())
         .merge(meta::analysis_routes())
         .merge(instant::routes())
+        .merge(collections::routes())
+        .merge(meta::collection_routes())
+        .merge(meta::person_routes())
         .merge(reports::routes())
         .split_for_parts()
 }

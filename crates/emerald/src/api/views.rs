@@ -7,7 +7,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::auth::TokenPair;
-use crate::domain::folders::FolderDetails;
+use crate::domain::collections::{Collection, Person, PersonDetails, PersonImage};
+use crate::domain::folders::{FolderDetails, StoredFile};
 use crate::domain::analyses::{Analysis, AnalysisError, AnalysisParams, AnalysisType, MediaResult, OutputImage};
 use crate::domain::analysis_service::AnalysisDetails;
 use crate::domain::media::{Folder, Media, MediaKind};
@@ -117,6 +118,12 @@ impl From<TokenPair> for AuthView {
     }
 }
 
+/// `original_url` and `thumb_url` of a stored file, under the public base URL.
+fn file_urls(stored: &dyn StoredFile, base: &str) -> (String, Option<String>) {
+    let original = format!("{base}/static/{}", stored.original_key());
+    (original, stored.has_thumb().then(|| format!("{base}/static/{}", stored.thumb_key())))
+}
+
 /// Media (spec §4.5 [I]), links under the public base URL.
 #[derive(Serialize, ToSchema)]
 pub struct MediaView {
@@ -149,8 +156,13 @@ impl MediaView {
 
     /// `base` None: no links (Instant mode).
     pub fn with_links(m: Media, base: Option<&str>) -> Self {
-        let original_url = base.map(|b| format!("{b}/static/{}", m.original_key()));
-        let thumb_url = base.filter(|_| m.has_thumb).map(|b| format!("{b}/static/{}", m.thumb_key()));
+        let (original_url, thumb_url) = match base {
+            Some(b) => {
+                let (o, t) = file_urls(&m, b);
+                (Some(o), t)
+            }
+            None => (None, None),
+        };
         let Media {
             media_id,
             folder_id,
@@ -422,6 +434,135 @@ impl FolderView {
             user: user.map(|u| u.map(UserView::from)),
             company: company.map(|c| c.map(CompanyView::from)),
         }
+    }
+}
+
+/// Collection (spec §4.7 [I]).
+#[derive(Serialize, ToSchema)]
+pub struct CollectionView {
+    pub collection_id: Uuid,
+    pub alias: String,
+    pub company_id: Uuid,
+    pub time_created: f64,
+    pub time_updated: f64,
+    #[schema(value_type = Object)]
+    pub meta_data: Value,
+    #[schema(value_type = Object)]
+    pub technical_meta_data: Value,
+}
+
+impl From<Collection> for CollectionView {
+    fn from(c: Collection) -> Self {
+        let Collection { collection_id, company_id, alias, meta_data, technical_meta_data, time_created, time_updated } = c;
+        CollectionView {
+            collection_id,
+            alias,
+            company_id,
+            time_created,
+            time_updated,
+            meta_data: meta_data.into_value(),
+            technical_meta_data: technical_meta_data.into_value(),
+        }
+    }
+}
+
+/// A person's photo (spec §4.7 [I]): both its ids, its links and tags. The face template is
+/// never rendered.
+#[derive(Serialize, ToSchema)]
+pub struct PersonImageView {
+    pub person_image_id: Uuid,
+    pub media_id: Uuid,
+    pub person_id: Uuid,
+    pub collection_id: Uuid,
+    /// Always `IMAGE_FOLDER`: only photos are enrolled.
+    pub media_type: String,
+    pub original_name: String,
+    pub original_url: String,
+    pub thumb_url: Option<String>,
+    pub tags: Vec<String>,
+    pub time_created: f64,
+    pub time_updated: f64,
+    #[schema(value_type = Object)]
+    pub meta_data: Value,
+    /// `size`, `sha256`, `width`, `height`, and the `model_id` of the template.
+    #[schema(value_type = Object)]
+    pub technical_meta_data: Value,
+}
+
+impl PersonImageView {
+    pub fn new(i: PersonImage, base: &str) -> Self {
+        let (original_url, thumb_url) = file_urls(&i, base);
+        let PersonImage {
+            person_image_id,
+            media_id,
+            person_id,
+            collection_id,
+            company_id: _,
+            original_name,
+            extension: _,
+            has_thumb: _,
+            size_bytes: _,
+            sha256: _,
+            tags,
+            meta_data,
+            technical_meta_data,
+            model_id: _,
+            time_created,
+            time_updated,
+        } = i;
+        PersonImageView {
+            person_image_id,
+            media_id,
+            person_id,
+            collection_id,
+            media_type: MediaKind::Image.as_str().to_owned(),
+            original_name,
+            original_url,
+            thumb_url,
+            tags,
+            time_created,
+            time_updated,
+            meta_data: meta_data.into_value(),
+            technical_meta_data: technical_meta_data.into_value(),
+        }
+    }
+
+    pub fn list(images: Vec<PersonImage>, base: &str) -> Vec<PersonImageView> {
+        images.into_iter().map(|i| PersonImageView::new(i, base)).collect()
+    }
+}
+
+/// Person (spec §4.7 [I]) with its photos.
+#[derive(Serialize, ToSchema)]
+pub struct PersonView {
+    pub person_id: Uuid,
+    pub collection_id: Uuid,
+    pub time_created: f64,
+    pub time_updated: f64,
+    #[schema(value_type = Object)]
+    pub meta_data: Value,
+    #[schema(value_type = Object)]
+    pub technical_meta_data: Value,
+    pub images: Vec<PersonImageView>,
+}
+
+impl PersonView {
+    pub fn new(d: PersonDetails, base: &str) -> Self {
+        let PersonDetails { person, images } = d;
+        let Person { person_id, collection_id, company_id: _, meta_data, technical_meta_data, time_created, time_updated } = person;
+        PersonView {
+            person_id,
+            collection_id,
+            time_created,
+            time_updated,
+            meta_data: meta_data.into_value(),
+            technical_meta_data: technical_meta_data.into_value(),
+            images: PersonImageView::list(images, base),
+        }
+    }
+
+    pub fn list(persons: Vec<PersonDetails>, base: &str) -> Vec<PersonView> {
+        persons.into_iter().map(|p| PersonView::new(p, base)).collect()
     }
 }
 

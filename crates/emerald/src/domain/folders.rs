@@ -12,12 +12,13 @@ use super::caller::Caller;
 use super::error::{Error, Result};
 use super::analyses::parse_best_shot_file;
 use super::analysis_service::AnalysisDetails;
-use super::media::{FileContent, Folder, FolderStatus, Media, MediaProbe, ReceivedFile, Upload, UploadLimits};
+use super::media::{Folder, FolderStatus, Media, MediaProbe, ReceivedFile, Upload, UploadLimits};
 use super::metadata::MetaData;
 use super::model::{Company, User};
 use super::role::UserType;
 use super::store::{Blobs, BlobStream, ListParams, Page, PersonCount, Visibility};
 use super::time::now;
+use super::upload::ProbedFile;
 use super::webhooks;
 use super::Domain;
 
@@ -94,10 +95,6 @@ pub const TAGS_MAX: usize = 64;
 pub const TAG_MAX_CHARS: usize = 128;
 
 impl Domain {
-    fn media_services(&self) -> Result<&MediaServices> {
-        self.media.as_ref().ok_or_else(|| Error::NotRealized("Media storage is not configured on this server".into()))
-    }
-
     /// Where the API spools incoming files.
     pub fn spool_dir(&self) -> Result<&std::path::Path> {
         Ok(&self.media_services()?.spool_dir)
@@ -221,59 +218,17 @@ impl Domain {
         F: FnOnce(Vec<Media>) -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
     {
-        let svc = self.media_services()?.clone();
         let Upload { files, payload } = upload;
-        if files.len() > svc.limits.max_files {
-            return Err(too_many_files(svc.limits.max_files));
-        }
-        check_file_keys(&files, &payload)?;
-        // Probe all files before storing any: a bad third file stores nothing.
-        let mut probed = Vec::with_capacity(files.len());
-        for file in files {
-            let probe = svc.probe.clone();
-            let path = match &file.content {
-                FileContent::Spooled(path) => path.to_path_buf(),
-                FileContent::Memory(_) => return Err(Error::internal(anyhow::anyhow!("an in-memory upload cannot be stored"))),
-            };
-            let result = tokio::task::spawn_blocking(move || probe.probe(&path)).await.map_err(Error::internal)?;
-            match result {
-                Ok(p) => probed.push((file, p)),
-                Err(reason) => return Err(bad_file(&file, &reason)),
-            }
-        }
+        let probed = self.probe_upload(files, &payload).await?;
         let mut media = Vec::with_capacity(probed.len());
-        let mut written: Vec<String> = Vec::new();
-        let outcome: Result<()> = async {
-            for (file, p) in &probed {
-                let m = new_media(folder, file, &payload, p, t);
-                let key = m.original_key();
-                match &file.content {
-                    FileContent::Spooled(path) => svc.blobs.put_file(&key, path).await?,
-                    FileContent::Memory(bytes) => svc.blobs.put_bytes(&key, bytes.to_vec()).await?,
-                }
-                written.push(key);
-                if let Some(thumb) = &p.thumbnail {
-                    let key = m.thumb_key();
-                    svc.blobs.put_bytes(&key, thumb.clone()).await?;
-                    written.push(key);
-                }
-                media.push(m);
-            }
-            Ok(())
+        let mut blobs = Vec::with_capacity(probed.len() * 2);
+        for pf in &probed {
+            let ProbedFile { file, probed: p } = pf;
+            let m = new_media(folder, file, &payload, p, t);
+            blobs.extend(pf.blobs(&m));
+            media.push(m);
         }
-        .await;
-        let result = match outcome {
-            Ok(()) => commit(media).await,
-            Err(e) => Err(e),
-        };
-        if result.is_err() {
-            for key in &written {
-                if let Err(e) = svc.blobs.delete(key).await {
-                    tracing::warn!(key, error = %e, "could not remove the blob of a failed upload");
-                }
-            }
-        }
-        result
+        self.store_blobs_then(blobs, || commit(media)).await
     }
 
     /// `GET /api/folders/{id}/` (spec §6.4).
@@ -334,28 +289,13 @@ impl Domain {
 
     /// Delete these blobs; a failure only leaves an unreachable file.
     pub async fn forget_keys(&self, keys: &[String]) {
-        let Ok(svc) = self.media_services() else { return };
-        for key in keys {
-            if let Err(e) = svc.blobs.delete(key).await {
-                tracing::warn!(key, error = %e, "could not delete a stored file");
-            }
-        }
+        self.delete_blobs(keys).await;
     }
 
-    /// Rows are gone; their files follow. A failure here only leaves an unreachable file.
+    /// Rows are gone; their files follow.
     async fn forget_blobs(&self, media: &[Media]) {
-        let Ok(svc) = self.media_services() else { return };
-        for m in media {
-            let mut keys = vec![m.original_key()];
-            if m.has_thumb {
-                keys.push(m.thumb_key());
-            }
-            for key in keys {
-                if let Err(e) = svc.blobs.delete(&key).await {
-                    tracing::warn!(key, error = %e, "could not delete a media file");
-                }
-            }
-        }
+        let keys: Vec<String> = media.iter().flat_map(|m| std::iter::once(m.original_key()).chain(m.has_thumb.then(|| m.thumb_key()))).collect();
+        self.delete_blobs(&keys).await;
     }
 
     /// `GET /api/media/{id}`.
@@ -389,24 +329,32 @@ impl Domain {
 
     /// `GET /static/{folder_id}/{file}`: `{media_id}.{ext}` or `{media_id}_thumb.jpg`.
     pub async fn open_media_file(&self, caller: &Caller, folder_id: Uuid, file: &str) -> Result<BlobDownload> {
-        let missing = || Error::not_exist("File");
         if let Some((analyse_id, media_id)) = parse_best_shot_file(file) {
-            return self.open_best_shot(caller, folder_id, analyse_id, media_id).await.map_err(|_| missing());
+            return self.open_best_shot(caller, folder_id, analyse_id, media_id).await.map_err(|_| missing_file());
         }
-        let (stem, thumb) = match file.strip_suffix("_thumb.jpg") {
-            Some(stem) => (stem, true),
-            None => (file.split_once('.').map(|(s, _)| s).unwrap_or(file), false),
+        let (media_id, thumb) = static_file_id(file).ok_or_else(missing_file)?;
+        let (media, _) = self.visible_media(caller, media_id).await.map_err(|_| missing_file())?;
+        if media.folder_id != folder_id {
+            return Err(missing_file());
+        }
+        self.open_stored_file(file, thumb, &media).await
+    }
+
+    /// Stream one stored file of `stored`: its thumbnail, or its original when `file` is
+    /// exactly `{media_id}.{ext}`.
+    pub(super) async fn open_stored_file(&self, file: &str, thumb: bool, stored: &(dyn StoredFile + Sync)) -> Result<BlobDownload> {
+        let (key, content_type) = if thumb {
+            if !stored.has_thumb() {
+                return Err(missing_file());
+            }
+            (stored.thumb_key(), "image/jpeg")
+        } else {
+            if file != format!("{}.{}", stored.media_id(), stored.extension()) {
+                return Err(missing_file());
+            }
+            (stored.original_key(), content_type_of(stored.extension()))
         };
-        let media_id = Uuid::parse_str(stem).map_err(|_| missing())?;
-        let (media, _) = self.visible_media(caller, media_id).await.map_err(|_| missing())?;
-        if media.folder_id != folder_id || (thumb && !media.has_thumb) {
-            return Err(missing());
-        }
-        let (key, content_type) = if thumb { (media.thumb_key(), "image/jpeg") } else { (media.original_key(), content_type_of(&media.extension)) };
-        if !thumb && file != format!("{}.{}", media.media_id, media.extension) {
-            return Err(missing());
-        }
-        let (size, stream) = self.media_services()?.blobs.get(&key).await?.ok_or_else(missing)?;
+        let (size, stream) = self.media_services()?.blobs.get(&key).await?.ok_or_else(missing_file)?;
         Ok(BlobDownload { content_type, size, stream })
     }
 
@@ -459,6 +407,55 @@ impl Domain {
         }
         Ok(media.meta_data)
     }
+}
+
+/// A stored original with an optional JPEG thumbnail: folder media and person images.
+pub trait StoredFile {
+    fn media_id(&self) -> Uuid;
+    fn extension(&self) -> &str;
+    fn has_thumb(&self) -> bool;
+    fn original_key(&self) -> String;
+    fn thumb_key(&self) -> String;
+}
+
+/// `StoredFile` for a type with `media_id`, `extension`, `has_thumb` and key methods.
+macro_rules! stored_file {
+    ($t:ty) => {
+        impl $crate::domain::folders::StoredFile for $t {
+            fn media_id(&self) -> uuid::Uuid {
+                self.media_id
+            }
+            fn extension(&self) -> &str {
+                &self.extension
+            }
+            fn has_thumb(&self) -> bool {
+                self.has_thumb
+            }
+            fn original_key(&self) -> String {
+                <$t>::original_key(self)
+            }
+            fn thumb_key(&self) -> String {
+                <$t>::thumb_key(self)
+            }
+        }
+    };
+}
+pub(super) use stored_file;
+
+stored_file!(Media);
+
+fn missing_file() -> Error {
+    Error::not_exist("File")
+}
+
+/// The media id in a static file name, and whether the thumbnail is asked for:
+/// `{media_id}.{ext}` or `{media_id}_thumb.jpg`.
+pub(super) fn static_file_id(file: &str) -> Option<(Uuid, bool)> {
+    let (stem, thumb) = match file.strip_suffix("_thumb.jpg") {
+        Some(stem) => (stem, true),
+        None => (file.split_once('.').map(|(s, _)| s).unwrap_or(file), false),
+    };
+    Uuid::parse_str(stem).ok().map(|id| (id, thumb))
 }
 
 fn content_type_of(ext: &str) -> &'static str {
@@ -515,16 +512,5 @@ pub(super) fn check_file_keys(files: &[ReceivedFile], payload: &super::media::Up
     Ok(())
 }
 
-pub fn too_many_files(max: usize) -> Error {
-    Error::invalid_value(
-        format!("Too many files: at most {max} files per request"),
-        serde_json::json!({ "key_path": "files", "limit": max }),
-    )
-}
-
-pub(super) fn bad_file(file: &ReceivedFile, reason: &str) -> Error {
-    Error::invalid_value(
-        format!("File {:?} (part {:?}) is rejected: {reason}", file.original_name, file.key),
-        serde_json::json!({ "key_path": file.key, "file_name": file.original_name }),
-    )
-}
+pub use super::upload::too_many_files;
+pub(super) use super::upload::bad_file;

@@ -107,7 +107,7 @@ pub struct ReceivedFile {
     pub sha256: String,
 }
 
-/// The `payload` part (spec §6.1), validated; `analyses` makes a single request (spec §10).
+/// The `payload` part (spec §6.1, §12), validated; `analyses` makes a single request (spec §10).
 #[derive(Debug, Default)]
 pub struct UploadPayload {
     pub folder_meta: MetaData,
@@ -117,6 +117,17 @@ pub struct UploadPayload {
     pub resolution_endpoint: Option<String>,
     /// The Web SDK's `additional_info` form field, kept in `technical_meta_data`.
     pub additional_info: Option<Value>,
+    /// `person:meta_data`: the new person's metadata (adding a person, spec §12).
+    pub person_meta: MetaData,
+    /// `persons`: several new persons in one request ([I], `…/persons/batch/`).
+    pub persons: Option<Vec<PersonPart>>,
+}
+
+/// One person of a multi-person request: the file keys of its photos and its metadata.
+#[derive(Debug, Clone, Default)]
+pub struct PersonPart {
+    pub files: Vec<String>,
+    pub meta_data: MetaData,
 }
 
 /// A whole upload request: files and payload.

@@ -9,28 +9,40 @@ use super::metadata::{MetaChange, MetaData, ObjectKind};
 use super::time::now;
 use super::Domain;
 
+/// The object whose metadata is addressed.
+#[derive(Debug, Clone, Copy)]
+pub struct MetaTarget {
+    pub kind: ObjectKind,
+    pub id: Uuid,
+    /// The enclosing object named in the path, for nested objects (a person's collection).
+    pub parent: Option<Uuid>,
+}
+
 impl Domain {
-    async fn meta_access(&self, caller: &Caller, kind: ObjectKind, id: Uuid, write: bool) -> Result<MetaData> {
+    async fn meta_access(&self, caller: &Caller, target: MetaTarget, write: bool) -> Result<MetaData> {
+        let MetaTarget { kind, id, parent } = target;
         match kind {
             ObjectKind::Company => self.company_meta_access(caller, id, write).await,
             ObjectKind::User => self.user_meta_access(caller, id, write).await,
             ObjectKind::Folder => self.folder_meta_access(caller, id, write).await,
             ObjectKind::Media => self.media_meta_access(caller, id, write).await,
             ObjectKind::Analysis => self.analysis_meta_access(caller, id, write).await,
+            ObjectKind::Collection => self.collection_meta_access(caller, id, write).await,
+            ObjectKind::Person => self.person_meta_access(caller, parent, id, write).await,
         }
     }
 
     /// `GET …/meta_data`.
-    pub async fn get_meta(&self, caller: &Caller, kind: ObjectKind, id: Uuid) -> Result<MetaData> {
-        self.meta_access(caller, kind, id, false).await
+    pub async fn get_meta(&self, caller: &Caller, target: MetaTarget) -> Result<MetaData> {
+        self.meta_access(caller, target, false).await
     }
 
     /// `POST`, `PATCH` and `DELETE …/meta_data`.
-    pub async fn change_meta(&self, caller: &Caller, kind: ObjectKind, id: Uuid, change: MetaChange) -> Result<MetaData> {
-        let current = self.meta_access(caller, kind, id, true).await?;
+    pub async fn change_meta(&self, caller: &Caller, target: MetaTarget, change: MetaChange) -> Result<MetaData> {
+        let current = self.meta_access(caller, target, true).await?;
         let next = change.apply(current)?;
-        if !self.store.set_meta(kind, id, &next, now()).await? {
-            return Err(Error::not_exist(kind.display_name()));
+        if !self.store.set_meta(target.kind, target.id, &next, now()).await? {
+            return Err(Error::not_exist(target.kind.display_name()));
         }
         Ok(next)
     }

@@ -104,6 +104,8 @@ pub enum ObjectKind {
     Folder,
     Media,
     Analysis,
+    Collection,
+    Person,
 }
 
 impl ObjectKind {
@@ -115,6 +117,8 @@ impl ObjectKind {
             ObjectKind::Folder => "folder",
             ObjectKind::Media => "media",
             ObjectKind::Analysis => "analysis",
+            ObjectKind::Collection => "collection",
+            ObjectKind::Person => "person",
         }
     }
 
@@ -125,6 +129,8 @@ impl ObjectKind {
             ObjectKind::Folder => "Folder",
             ObjectKind::Media => "Media",
             ObjectKind::Analysis => "Analysis",
+            ObjectKind::Collection => "Collection",
+            ObjectKind::Person => "Person",
         }
     }
 }

@@ -6,19 +6,23 @@ pub mod analysis_service;
 pub mod auth;
 pub mod blacklist;
 pub mod caller;
+pub mod collections;
 pub mod companies;
 pub mod error;
 pub mod evaluate;
 pub mod faces;
 pub mod folders;
 pub mod instant;
+pub mod gallery;
 pub mod media;
 pub mod meta;
 pub mod metadata;
 pub mod model;
+pub mod persons;
 pub mod role;
 pub mod store;
 pub mod time;
+pub mod upload;
 pub mod users;
 pub mod webhooks;
 
@@ -42,6 +46,8 @@ pub struct Domain {
     pub engine_slots: Arc<tokio::sync::Semaphore>,
     pub queue: analysis_service::QueueSettings,
     pub signals: analysis_service::Signals,
+    /// The in-memory 1:N gallery over the stored templates (see [`gallery`]).
+    pub gallery: Arc<gallery::FaceGallery>,
 }
 
 impl Domain {
@@ -57,6 +63,7 @@ impl Domain {
             engine_slots: Arc::new(tokio::sync::Semaphore::new(cores)),
             queue: analysis_service::QueueSettings::default(),
             signals: analysis_service::Signals::default(),
+            gallery: Arc::new(gallery::FaceGallery::default()),
         }
     }
 

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::caller::Scope;
+use super::collections::{Collection, CollectionMatchRecord, EnrolledImage, Person, PersonImage, StoredTemplate};
 use super::error::Result;
 use super::analyses::{Analysis, AnalysisError, AnalysisState, MediaResult, Resolution};
 use super::blacklist::CollectionMatch;
@@ -30,6 +31,13 @@ pub struct Page<T> {
     pub offset: u64,
     pub limit: Option<u64>,
     pub items: Vec<T>,
+}
+
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        let Page { total, offset, limit, items } = self;
+        Page { total, offset, limit, items: items.into_iter().map(f).collect() }
+    }
 }
 
 #[async_trait]
@@ -115,6 +123,59 @@ pub trait Folders: Send + Sync {
     async fn delete_media(&self, id: Uuid) -> Result<bool>;
     /// Folders created in `[min, max]` carrying metadata `key`, and its distinct values.
     async fn count_persons(&self, vis: Visibility, key: &str, min: Option<f64>, max: Option<f64>) -> Result<PersonCount>;
+}
+
+/// Receives the stored templates page by page while the gallery loads.
+pub type TemplateSink<'a> = &'a mut (dyn FnMut(Vec<StoredTemplate>) + Send);
+
+/// Collections, persons, person images and their templates (spec §12). Every write that adds
+/// or removes templates bumps the stored gallery generation in the same transaction and
+/// returns the new value, so that each server's in-memory gallery can tell whether it has
+/// seen every change (see `domain::gallery`).
+#[async_trait]
+pub trait Collections: Send + Sync {
+    /// Fails with `InvalidValue` when the company already has a collection with this alias.
+    async fn insert_collection(&self, collection: &Collection) -> Result<()>;
+    async fn get_collection(&self, id: Uuid) -> Result<Option<Collection>>;
+    async fn list_collections(&self, scope: Scope, params: &ListParams) -> Result<Page<Collection>>;
+    /// False when it was gone; `InvalidValue` when persons remain.
+    async fn delete_collection(&self, id: Uuid) -> Result<bool>;
+    async fn count_collection_persons(&self, id: Uuid) -> Result<u64>;
+    /// `(collection_id, alias)` of a company's collections, or of all when `company` is None.
+    async fn collection_aliases(&self, company: Option<Uuid>) -> Result<Vec<(Uuid, String)>>;
+
+    /// Persons and their photos (with metadata index rows) in one transaction → generation.
+    async fn insert_persons(&self, persons: &[(Person, Vec<EnrolledImage>)]) -> Result<i64>;
+    /// More photos of a person, touching its `time_updated`; None when the person is gone.
+    async fn insert_person_images(&self, person_id: Uuid, images: &[EnrolledImage], time_updated: f64) -> Result<Option<i64>>;
+    async fn get_person(&self, id: Uuid) -> Result<Option<Person>>;
+    /// A collection's persons with the list grammar (`person_id`, times, `meta_data`).
+    async fn list_persons(&self, collection_id: Uuid, params: &ListParams) -> Result<Page<Person>>;
+    /// Photos of these persons, oldest first.
+    async fn images_of(&self, person_ids: &[Uuid]) -> Result<Vec<PersonImage>>;
+    /// A person's photo by its `person_image_id` or its `media_id`.
+    async fn find_person_image(&self, person_id: Uuid, id: Uuid) -> Result<Option<PersonImage>>;
+    /// The photo whose file has this media id.
+    async fn person_image_by_media(&self, media_id: Uuid) -> Result<Option<PersonImage>>;
+    /// Delete a person with its photos → (the photos, for their blobs; generation); None when
+    /// it was gone; `InvalidValue` naming no analysis when a match row appeared meanwhile.
+    async fn delete_person(&self, id: Uuid) -> Result<Option<(Vec<PersonImage>, i64)>>;
+    /// Delete one photo → generation; None when it was gone.
+    async fn delete_person_image(&self, person_image_id: Uuid) -> Result<Option<i64>>;
+    /// Values of a top-level metadata key over a collection's persons (`import_key`).
+    async fn person_meta_values(&self, collection_id: Uuid, key: &str) -> Result<Vec<String>>;
+
+    async fn insert_collection_match(&self, record: &CollectionMatchRecord) -> Result<()>;
+    /// Analyses that matched this person (any of its photos included).
+    async fn analyses_matching_person(&self, person_id: Uuid) -> Result<Vec<Uuid>>;
+    /// Analyses that matched this photo.
+    async fn analyses_matching_image(&self, person_image_id: Uuid) -> Result<Vec<Uuid>>;
+
+    async fn gallery_generation(&self) -> Result<i64>;
+    /// Every stored template, in pages, from one consistent snapshot → its generation.
+    async fn load_templates(&self, sink: TemplateSink<'_>) -> Result<i64>;
+    /// These templates (by `person_image_id`), where they still exist.
+    async fn stored_templates(&self, person_image_ids: &[Uuid]) -> Result<Vec<StoredTemplate>>;
 }
 
 /// A blob's bytes as they arrive.
@@ -287,7 +348,7 @@ pub trait Webhooks: Send + Sync {
 
 /// Everything the server persists, behind one handle.
 #[async_trait]
-pub trait Store: Companies + Users + Sessions + Metadata + Folders + Analyses + JobQueue + Webhooks + Send + Sync + 'static {
+pub trait Store: Companies + Users + Sessions + Metadata + Folders + Collections + Analyses + JobQueue + Webhooks + Send + Sync + 'static {
     /// `sqlite` or `postgres`, for logs and `/api/version`.
     fn backend(&self) -> &'static str;
     /// Refresh the query planner's statistics (periodic; SQLite has no autovacuum to do it).

@@ -125,7 +125,7 @@ impl Companies for SqlStore {
                 .await
                 .map_err(|e| {
                     super::sql::on_foreign_key(e, || {
-                        Error::invalid_value("Company still has users", serde_json::json!({ "key_path": "company_id" }))
+                        Error::invalid_value("Company still has users or collections", serde_json::json!({ "key_path": "company_id" }))
                     })
                 })?
                 .rows_affected();

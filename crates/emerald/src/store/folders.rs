@@ -260,51 +260,37 @@ impl TryFrom<MediaRow> for Media {
     }
 }
 
-/// Insert media rows and their metadata index rows inside `tx`.
-async fn insert_media_rows<DB>(tx: &mut sqlx::Transaction<'_, DB>, media: &[Media]) -> Result<()>
-where
-    DB: sqlx::Database,
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'q> Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<Uuid>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<f64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> f64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> i32: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Json<Value>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    for (i, m) in media.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO media (media_id, folder_id, company_id, user_id, media_type, original_name, extension, has_thumb, \
-             size_bytes, sha256, upload_index, tags, meta_data, technical_meta_data, time_created, time_updated) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-        )
-        .bind(m.media_id)
-        .bind(m.folder_id)
-        .bind(m.company_id)
-        .bind(m.user_id)
-        .bind(m.kind.as_str())
-        .bind(m.original_name.clone())
-        .bind(m.extension.clone())
-        .bind(m.has_thumb)
-        .bind(m.size_bytes)
-        .bind(m.sha256.clone())
-        .bind(i as i32)
-        .bind(Json(Value::from(m.tags.clone())))
-        .bind(Json(m.meta_data.to_value()))
-        .bind(Json(m.technical_meta_data.to_value()))
-        .bind(m.time_created)
-        .bind(m.time_updated)
-        .execute(&mut **tx)
-        .await?;
-        write_meta_index(tx, ObjectKind::Media, m.media_id, &m.meta_data).await?;
+tx_fn! {
+    /// Insert media rows and their metadata index rows inside `tx`.
+    async fn insert_media_rows(tx, media: &[Media]) -> Result<()> {
+        for (i, m) in media.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO media (media_id, folder_id, company_id, user_id, media_type, original_name, extension, has_thumb, \
+                 size_bytes, sha256, upload_index, tags, meta_data, technical_meta_data, time_created, time_updated) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            )
+            .bind(m.media_id)
+            .bind(m.folder_id)
+            .bind(m.company_id)
+            .bind(m.user_id)
+            .bind(m.kind.as_str())
+            .bind(m.original_name.clone())
+            .bind(m.extension.clone())
+            .bind(m.has_thumb)
+            .bind(m.size_bytes)
+            .bind(m.sha256.clone())
+            .bind(i as i32)
+            .bind(Json(Value::from(m.tags.clone())))
+            .bind(Json(m.meta_data.to_value()))
+            .bind(Json(m.technical_meta_data.to_value()))
+            .bind(m.time_created)
+            .bind(m.time_updated)
+            .execute(&mut **tx)
+            .await?;
+            write_meta_index(tx, ObjectKind::Media, m.media_id, &m.meta_data).await?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// `IN ($first, …)` for `n` ids.
@@ -411,6 +397,8 @@ impl Folders for SqlStore {
                 "DELETE FROM jobs WHERE ref_id IN (SELECT delivery_id FROM webhook_deliveries WHERE folder_id = $1)",
                 "DELETE FROM meta_index WHERE object_id IN (SELECT media_id FROM media WHERE folder_id = $1)",
                 "DELETE FROM meta_index WHERE object_id IN (SELECT analyse_id FROM analyses WHERE folder_id = $1)",
+                // Deleting the analyses frees the persons they matched (spec §12).
+                "DELETE FROM collection_matches WHERE analyse_id IN (SELECT analyse_id FROM analyses WHERE folder_id = $1)",
                 "DELETE FROM meta_index WHERE object_id = $1",
             ] {
                 sqlx::query(sql).bind(id).execute(&mut *tx).await?;

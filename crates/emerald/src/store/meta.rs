@@ -22,56 +22,41 @@ fn table_of(kind: ObjectKind) -> (&'static str, &'static str) {
         ObjectKind::Folder => ("folders", "folder_id"),
         ObjectKind::Media => ("media", "media_id"),
         ObjectKind::Analysis => ("analyses", "analyse_id"),
+        ObjectKind::Collection => ("collections", "collection_id"),
+        ObjectKind::Person => ("persons", "person_id"),
     }
 }
 
-/// Replace the index rows of one object with the leaves of `meta`.
-pub(crate) async fn write_meta_index<DB>(
-    tx: &mut sqlx::Transaction<'_, DB>,
-    kind: ObjectKind,
-    id: Uuid,
-    meta: &MetaData,
-) -> Result<()>
-where
-    DB: sqlx::Database,
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'q> Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<f64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    sqlx::query("DELETE FROM meta_index WHERE object_id = $1").bind(id).execute(&mut **tx).await?;
-    let entries = emerald_query::flatten_meta(&meta.to_value());
-    for chunk in entries.chunks(INDEX_ROWS_PER_INSERT) {
-        let mut sql = String::from("INSERT INTO meta_index (object_kind, object_id, path, value_text, value_num) VALUES ");
-        for i in 0..chunk.len() {
-            let b = i * 5;
-            if i > 0 {
-                sql.push_str(", ");
+tx_fn! {
+    /// Replace the index rows of one object with the leaves of `meta`.
+    pub(crate) async fn write_meta_index(tx, kind: ObjectKind, id: Uuid, meta: &MetaData) -> Result<()> {
+        sqlx::query("DELETE FROM meta_index WHERE object_id = $1").bind(id).execute(&mut **tx).await?;
+        let entries = emerald_query::flatten_meta(&meta.to_value());
+        for chunk in entries.chunks(INDEX_ROWS_PER_INSERT) {
+            let mut sql = String::from("INSERT INTO meta_index (object_kind, object_id, path, value_text, value_num) VALUES ");
+            for i in 0..chunk.len() {
+                let b = i * 5;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("(${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5));
             }
-            sql.push_str(&format!("(${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5));
+            let mut q = sqlx::query(&sql);
+            for e in chunk {
+                q = q.bind(kind.as_str()).bind(id).bind(e.path.clone()).bind(e.text.clone()).bind(e.num);
+            }
+            q.execute(&mut **tx).await?;
         }
-        let mut q = sqlx::query(&sql);
-        for e in chunk {
-            q = q.bind(kind.as_str()).bind(id).bind(e.path.clone()).bind(e.text.clone()).bind(e.num);
-        }
-        q.execute(&mut **tx).await?;
+        Ok(())
     }
-    Ok(())
 }
 
-/// Forget the index rows of a deleted object.
-pub(crate) async fn delete_meta_index<DB>(tx: &mut sqlx::Transaction<'_, DB>, id: Uuid) -> Result<()>
-where
-    DB: sqlx::Database,
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'q> Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    sqlx::query("DELETE FROM meta_index WHERE object_id = $1").bind(id).execute(&mut **tx).await?;
-    Ok(())
+tx_fn! {
+    /// Forget the index rows of a deleted object.
+    pub(crate) async fn delete_meta_index(tx, id: Uuid) -> Result<()> {
+        sqlx::query("DELETE FROM meta_index WHERE object_id = $1").bind(id).execute(&mut **tx).await?;
+        Ok(())
+    }
 }
 
 #[async_trait]

@@ -7,6 +7,7 @@
 mod sql;
 mod analyses;
 mod blob;
+mod collections;
 mod companies;
 mod folders;
 mod jobs;

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
-use crate::domain::store::Store;
+use crate::domain::store::{Page, Store};
 use crate::domain::{Error, Result};
 
 /// The pool of one of the two backends.
@@ -64,6 +64,32 @@ macro_rules! fetch_page {
             items: rows.into_iter().map($convert).collect::<$crate::domain::Result<_>>()?,
         }
     }};
+}
+
+/// A helper that runs statements inside a transaction of either backend: declares the
+/// function generic over the backend with every bound the bound value types need, written once.
+macro_rules! tx_fn {
+    ($(#[$m:meta])* $vis:vis async fn $name:ident($tx:ident $(, $arg:ident: $ty:ty)* $(,)?) -> $ret:ty $body:block) => {
+        $(#[$m])*
+        $vis async fn $name<DB>($tx: &mut sqlx::Transaction<'_, DB> $(, $arg: $ty)*) -> $ret
+        where
+            DB: sqlx::Database,
+            for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+            for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+            for<'q> uuid::Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'q> Option<uuid::Uuid>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'q> Option<f64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'q> f64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'q> i32: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'q> Vec<u8>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'q> sqlx::types::Json<serde_json::Value>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        $body
+    };
 }
 
 /// The SQL store over one backend.
@@ -238,6 +264,21 @@ pub(crate) fn build_list_with(
     let count = (!query.total_omit).then(|| format!("SELECT COUNT(*) {from}{where_clause}"));
     let select = format!("{select} {from}{where_clause}{}{}", query.order_sql(spec), query.limit_sql());
     Ok(ListSql { select, count, params: binds, offset: query.offset, limit: query.limit })
+}
+
+impl SqlStore {
+    /// Run a compiled list: its count (unless omitted) and its page of rows.
+    pub(crate) async fn fetch_page<R>(&self, l: &ListSql) -> Result<Page<R>>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    {
+        let total: Option<i64> = match &l.count {
+            Some(sql) => Some(on_db!(&self.db, |pool| bind_params!(sqlx::query_scalar(sql), &l.params).fetch_one(pool).await)?),
+            None => None,
+        };
+        let items: Vec<R> = on_db!(&self.db, |pool| bind_params!(sqlx::query_as(&l.select), &l.params).fetch_all(pool).await)?;
+        Ok(Page { total: total.map(|t| t as u64), offset: l.offset, limit: l.limit, items })
+    }
 }
 
 /// A foreign-key violation (deleting something still referenced) becomes a clear 4xx.

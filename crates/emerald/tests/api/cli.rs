@@ -100,3 +100,75 @@ async fn admin_create_adds_an_admin_who_can_log_in() {
     let pair = app.domain().login("ops@example.com", "ops-password-1").await.unwrap();
     assert_eq!(pair.user.user_type.as_str(), "ADMIN");
 }
+
+/// `emerald collections import`: one folder per person, `person.json` metadata, rejected photos
+/// reported with reasons, a second run skips what the first imported; a server running on the
+/// same database sees the new persons at its next search.
+#[tokio::test]
+async fn collections_import_is_resumable_and_reports_rejections() {
+    use crate::helpers::{face_photos, Backend, TestApp};
+    let Some(p) = face_photos("collections_import_is_resumable_and_reports_rejections", &["obama.jpg", "obama2.jpg", "biden.jpg", "obama3.jpg"]) else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let company = app.company("Import").await;
+    let (_, _, token) = app.user(Some(company), "CLIENT ADMIN").await;
+    let cid = app.post("/api/collections", &token, json!({"alias": "blacklist"})).await.assert_status(201).id("collection_id");
+
+    let dir = tempfile::tempdir().unwrap();
+    let put = |rel: &str, bytes: &[u8]| {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    };
+    put("obama/a.jpg", &p[0]);
+    put("obama/b.jpg", &p[1]);
+    put("obama/person.json", br#"{"person_info": {"last_name": "Obama"}}"#);
+    put("biden/biden.jpg", &p[2]);
+    // A photo without a face: a plain gradient.
+    let no_face = crate::helpers::fixtures::jpeg(320, 240);
+    put("biden/landscape.jpg", &no_face);
+    put("nobody/landscape.jpg", &no_face);
+    std::fs::create_dir_all(dir.path().join("empty")).unwrap();
+
+    let run = || {
+        Command::new(BIN)
+            .args(["collections", "import", "--quiet", "--collection", &cid.to_string(), "--data-dir"])
+            .arg(app.data_dir.path())
+            .arg(dir.path())
+            .env_remove("EMERALD_DATABASE_URL")
+            .env_remove("EMERALD_MODELS_DIR")
+            .env("EMERALD_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("imported 2 persons (3 photos); 0 already imported, skipped; 3 rejected"), "{stdout}");
+    assert!(stdout.contains("biden/landscape.jpg: no face found in the media"), "{stdout}");
+    assert!(stdout.contains("nobody/landscape.jpg: no face found in the media"), "{stdout}");
+    assert!(stdout.contains("empty: no photo to enrol"), "{stdout}");
+
+    let again = run();
+    let stdout = String::from_utf8_lossy(&again.stdout).into_owned();
+    assert!(stdout.contains("imported 0 persons (0 photos); 2 already imported, skipped; 2 rejected"), "{stdout}");
+
+    let persons = app.get(&format!("/api/collections/{cid}/persons"), &token).await;
+    let persons = persons.assert_status(200).body.as_array().unwrap().clone();
+    let mut keys: Vec<(String, usize)> =
+        persons.iter().map(|p| (p["meta_data"]["import_key"].as_str().unwrap().to_owned(), p["images"].as_array().unwrap().len())).collect();
+    keys.sort();
+    assert_eq!(keys, [("biden".to_owned(), 1), ("obama".to_owned(), 2)]);
+    let obama = persons.iter().find(|p| p["meta_data"]["import_key"] == json!("obama")).unwrap();
+    assert_eq!(obama["meta_data"]["person_info"], json!({"last_name": "Obama"}));
+    assert_eq!(obama["images"][0]["tags"], json!(["photo_selfie", "orientation_portrait"]));
+    let (st, _, _) = app.get_bytes(obama["images"][0]["original_url"].as_str().unwrap(), Some(&token)).await;
+    assert_eq!(st.as_u16(), 200);
+
+    // The running server did not enrol these itself: its next search reloads the gallery.
+    let probe = app.domain.faces().unwrap().enrol(&p[3]).unwrap();
+    let hits = app.domain.search_collections(Some(company), None, &probe, 1, Some(0.85)).await.unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(json!(hits[0].person_id), obama["person_id"]);
+}

@@ -135,8 +135,37 @@ impl TestApp {
         Self::start(backend, config, data_dir, pg_schema, plugins).await
     }
 
+    /// A server as production builds it (COLLECTION analyses search the collections gallery).
+    pub async fn spawn_default(backend: Backend) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: data_dir.path().to_path_buf(),
+            admin_email: Some(ADMIN_EMAIL.into()),
+            admin_password: Some(ADMIN_PASSWORD.into()),
+            ..Config::default()
+        };
+        let pg_schema = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                let (url, schema) = fresh_pg_schema().await;
+                config.database_url = Some(url);
+                Some(schema)
+            }
+        };
+        Self::start_app(backend, config, data_dir, pg_schema, None).await
+    }
+
     async fn start(backend: Backend, config: Config, data_dir: tempfile::TempDir, pg_schema: Option<String>, plugins: Plugins) -> TestApp {
-        let app = App::build_with(config.clone(), plugins).await.expect("App::build");
+        Self::start_app(backend, config, data_dir, pg_schema, Some(plugins)).await
+    }
+
+    /// `plugins` None: [`App::build`]'s defaults.
+    async fn start_app(backend: Backend, config: Config, data_dir: tempfile::TempDir, pg_schema: Option<String>, plugins: Option<Plugins>) -> TestApp {
+        let app = match plugins {
+            Some(p) => App::build_with(config.clone(), p).await.expect("App::build_with"),
+            None => App::build(config.clone()).await.expect("App::build"),
+        };
         let addr = app.addr();
         let domain = app.domain().clone();
         let workers = app.worker_settings().clone();
@@ -361,6 +390,36 @@ impl TestApp {
     pub fn spool_files(&self) -> usize {
         std::fs::read_dir(self.data_dir.path().join("tmp")).map(|rd| rd.count()).unwrap_or(0)
     }
+}
+
+/// The real face photos of `scripts/fetch-test-images.sh` with the face models of
+/// `scripts/fetch-models.sh`, or None after printing that `test` is SKIPPED and why: such a
+/// test never passes silently without them.
+pub fn face_photos(test: &str, names: &[&str]) -> Option<Vec<Vec<u8>>> {
+    if let Err(why) = emerald::engine::load(None) {
+        println!("SKIPPED {test}: the face models are not installed ({why}); run scripts/fetch-models.sh");
+        return None;
+    }
+    let dir = test_images_dir();
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        match std::fs::read(dir.join(name)) {
+            Ok(bytes) => out.push(bytes),
+            Err(e) => {
+                println!("SKIPPED {test}: test image {} is missing ({e}); run scripts/fetch-test-images.sh", dir.join(name).display());
+                return None;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// `EMERALD_TEST_IMAGES_DIR`, else `~/.cache/emerald/test-images`.
+pub fn test_images_dir() -> std::path::PathBuf {
+    if let Some(d) = std::env::var_os("EMERALD_TEST_IMAGES_DIR").filter(|d| !d.is_empty()) {
+        return d.into();
+    }
+    std::env::var_os("HOME").map(std::path::PathBuf::from).unwrap_or_else(|| ".".into()).join(".cache/emerald/test-images")
 }
 
 /// Small real media, generated (documented here rather than committed as binaries).

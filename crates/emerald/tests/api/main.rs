@@ -5,6 +5,7 @@ mod helpers;
 mod analyses;
 mod auth;
 mod cli;
+mod collections;
 mod companies;
 mod folders;
 mod media;

@@ -1,4 +1,5 @@
-//! The upload body of `POST /api/folders/` and `POST /api/folders/{id}/media/` (spec §6.1):
+//! The upload body of `POST /api/folders/`, `POST /api/folders/{id}/media/` (spec §6.1) and of
+//! the collection photo uploads (spec §12, same contract, plus `person:meta_data` / `persons`):
 //! multipart with any number of file parts under any names, in any order relative to the
 //! `payload` part (JSON text, with or without a filename or content type). Files are streamed
 //! chunk by chunk into temporary files, counted against the limits and hashed; nothing is held
@@ -16,9 +17,10 @@ use tokio::io::AsyncWriteExt;
 
 use super::body::{from_value, parse_json_bytes, JSON_BODY_MAX_BYTES};
 use crate::api::AppState;
-use crate::domain::folders::{too_many_files, TAGS_MAX, TAG_MAX_CHARS};
 use super::analysis_request::parse_analyses;
-use crate::domain::media::{FileContent, ReceivedFile, Upload, UploadPayload};
+use crate::domain::folders::{TAGS_MAX, TAG_MAX_CHARS};
+use crate::domain::upload::too_many_files;
+use crate::domain::media::{FileContent, PersonPart, ReceivedFile, Upload, UploadPayload};
 use crate::domain::metadata::MetaData;
 use crate::domain::Error;
 
@@ -51,13 +53,24 @@ struct PayloadWire {
     media_meta: Option<HashMap<String, Option<Value>>>,
     analyses: Option<Value>,
     resolution_endpoint: Option<String>,
+    #[serde(rename = "person:meta_data")]
+    person_meta: Option<Value>,
+    persons: Option<Vec<PersonWire>>,
+}
+
+/// One person of a multi-person request ([I]): its photos' file keys and its metadata.
+#[derive(Deserialize)]
+struct PersonWire {
+    files: Vec<String>,
+    #[serde(rename = "person:meta_data", alias = "meta_data")]
+    meta_data: Option<Value>,
 }
 
 impl TryFrom<PayloadWire> for UploadPayload {
     type Error = Error;
 
     fn try_from(w: PayloadWire) -> Result<Self, Error> {
-        let PayloadWire { folder_meta, media_tags, media_meta, analyses, resolution_endpoint } = w;
+        let PayloadWire { folder_meta, media_tags, media_meta, analyses, resolution_endpoint, person_meta, persons } = w;
         let mut tags = HashMap::new();
         for (key, list) in media_tags.unwrap_or_default() {
             let list = list.unwrap_or_default();
@@ -96,6 +109,18 @@ impl TryFrom<PayloadWire> for UploadPayload {
             },
             resolution_endpoint: resolution_endpoint.filter(|u| !u.trim().is_empty()),
             additional_info: None,
+            person_meta: person_meta.map(|m| MetaData::parse(m, "payload.person:meta_data")).transpose()?.unwrap_or_default(),
+            persons: persons
+                .map(|list| {
+                    list.into_iter()
+                        .enumerate()
+                        .map(|(i, PersonWire { files, meta_data })| {
+                            let meta_data = meta_data.map(|m| MetaData::parse(m, &format!("payload.persons.{i}.person:meta_data"))).transpose()?.unwrap_or_default();
+                            Ok(PersonPart { files, meta_data })
+                        })
+                        .collect::<Result<Vec<_>, Error>>()
+                })
+                .transpose()?,
         })
     }
 }
@@ -197,7 +222,7 @@ async fn read_upload(req: Request, state: &AppState, sink: Sink) -> Result<Uploa
             let mut size: u64 = 0;
             let content = match &spool {
                 Some(dir) => {
-                    let tmp = tempfile::Builder::new().prefix("upload-").tempfile_in(dir).map_err(Error::internal)?;
+                    let tmp = tempfile::Builder::new().prefix(crate::UPLOAD_SPOOL_PREFIX).tempfile_in(dir).map_err(Error::internal)?;
                     let (std_file, path) = tmp.into_parts();
                     let mut out = tokio::fs::File::from_std(std_file);
                     while let Some(chunk) = field.chunk().await.map_err(unreadable)? {

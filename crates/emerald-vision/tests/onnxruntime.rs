@@ -1,0 +1,38 @@
+//! The onnxruntime backend (feature `ort`), forced with `EMERALD_RUNTIME=ort` in this test
+//! process (its own binary, so the setting cannot leak into other tests): it must load the
+//! PyPI wheel's library and reproduce the golden reference embeddings like tract does.
+//! Skipped, saying so, when the library is not provisioned.
+
+#![cfg(feature = "ort")]
+
+mod common;
+
+use common::image_bytes;
+use emerald_vision::{cosine, Engine};
+
+#[test]
+fn onnxruntime_backend_reproduces_the_reference() {
+    let lib_dir = Engine::default_models_dir().join("onnxruntime");
+    let provisioned = std::env::var_os("EMERALD_ONNXRUNTIME_LIB").is_some()
+        || std::fs::read_dir(&lib_dir).map(|mut d| d.next().is_some()).unwrap_or(false);
+    if !provisioned {
+        println!("SKIPPED: no libonnxruntime in {} (scripts/fetch-models.sh fetches it)", lib_dir.display());
+        return;
+    }
+    // Safe: set before any thread of this test binary reads the environment.
+    std::env::set_var("EMERALD_RUNTIME", "ort");
+    let engine = Engine::load(&Engine::default_models_dir()).expect("engine on onnxruntime");
+    let fixture = include_str!("fixtures/reference_embeddings.txt");
+    let mut checked = 0;
+    for line in fixture.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        let mut fields = line.split_whitespace();
+        let name = fields.next().expect("name");
+        let reference: Vec<f32> = fields.map(|x| x.parse().expect("float")).collect();
+        let faces = engine.faces_in_bytes(&image_bytes(name)).expect("analysis");
+        let main = faces.first().unwrap_or_else(|| panic!("{name}: no face"));
+        let cos = cosine(&main.embedding.vector, &reference).expect("same length");
+        assert!(cos >= 0.99, "{name}: onnxruntime embedding vs reference cosine {cos}");
+        checked += 1;
+    }
+    assert!(checked >= 4);
+}

@@ -1,0 +1,294 @@
+//! The 1:N search over collections (spec §12; the COLLECTION analysis calls
+//! [`Domain::search_collections`]). Templates live in the SQL store (the source of truth) and in
+//! an in-memory [`emerald_gallery::Gallery`] for search.
+//!
+//! Keeping the two in step: every store transaction that adds or removes templates bumps one
+//! stored counter, the gallery *generation*, and returns it. This process applies its own
+//! change at once when it is the next generation (so the very next search sees it). A search
+//! first reads the stored generation; when it differs from what the gallery holds — another
+//! node, or the `emerald collections import` command, changed templates — the gallery is
+//! reloaded from one consistent snapshot of the store before searching. Loading happens at
+//! start-up too.
+//!
+//! Hits from the gallery (int8 codes, approximate cosine) are confirmed against the stored f32
+//! templates: the confidence reported is [`FaceEngine::confidence`] of the query and the stored
+//! template, and a template deleted meanwhile drops out.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use emerald_gallery::{Gallery, GalleryConfig, GalleryError, PersonFilter, Query, SearchMode};
+use uuid::Uuid;
+
+use super::collections::StoredTemplate;
+use super::error::{Error, Result};
+use super::faces::{FaceEngine, Template};
+use super::Domain;
+
+/// Gallery candidates fetched per requested match, since one person may have several photos
+/// among the best templates, and some hits may have been deleted meanwhile.
+const CANDIDATES_PER_MATCH: usize = 4;
+/// Extra candidates on top of that.
+const EXTRA_CANDIDATES: usize = 16;
+/// The gallery's cosine floor sits this far below the exact one (its scores are approximate).
+const APPROX_COSINE_SLACK: f32 = 0.02;
+
+/// One person found by a 1:N search: its best-matching photo and the confidence of that match.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectionMatch {
+    pub person_id: Uuid,
+    pub person_image_id: Uuid,
+    pub collection_id: Uuid,
+    pub alias: String,
+    /// Oz 0..1 confidence that the query shows this person ([`FaceEngine::confidence`]).
+    pub confidence: f32,
+}
+
+/// A change to apply to the in-memory gallery after the store committed it.
+#[derive(Debug, Clone)]
+pub(super) enum GalleryChange {
+    Insert(Vec<StoredTemplate>),
+    RemoveTemplate(Uuid),
+    RemovePerson(Uuid),
+}
+
+/// The in-memory gallery and the stored generation it reflects.
+pub struct FaceGallery {
+    config: GalleryConfig,
+    gallery: RwLock<Arc<Gallery>>,
+    /// None until the first load. The lock also serialises reloads with applied changes.
+    generation: tokio::sync::Mutex<Option<i64>>,
+}
+
+impl FaceGallery {
+    pub fn new(config: GalleryConfig) -> Self {
+        FaceGallery { gallery: RwLock::new(Arc::new(Gallery::new(config.clone()))), config, generation: tokio::sync::Mutex::new(None) }
+    }
+
+    fn current(&self) -> Arc<Gallery> {
+        self.gallery.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Live templates in memory.
+    pub fn len(&self) -> usize {
+        self.current().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Default for FaceGallery {
+    fn default() -> Self {
+        FaceGallery::new(GalleryConfig::default())
+    }
+}
+
+fn gallery_template(t: &StoredTemplate) -> emerald_gallery::Template<'_> {
+    emerald_gallery::Template {
+        template_id: t.person_image_id,
+        person_id: t.person_id,
+        collection_id: t.collection_id,
+        model_id: &t.template.model_id,
+        vector: &t.template.vector,
+    }
+}
+
+/// Insert templates, skipping (and logging) any the gallery refuses (a model of another size).
+fn insert_all(gallery: &Gallery, templates: &[StoredTemplate]) {
+    let batch: Vec<_> = templates.iter().map(gallery_template).collect();
+    if gallery.insert_batch(&batch).is_ok() {
+        return;
+    }
+    for t in batch {
+        if let Err(e) = gallery.insert(t.clone()) {
+            tracing::warn!(person_image_id = %t.template_id, model_id = t.model_id, error = %e, "template left out of the 1:N gallery");
+        }
+    }
+}
+
+fn gallery_error(e: GalleryError) -> Error {
+    match e {
+        e @ (GalleryError::DimensionMismatch { .. } | GalleryError::InvalidVector | GalleryError::ModelMismatch { .. }) => {
+            Error::invalid_value(format!("The face template cannot be searched: {e}"), serde_json::json!({}))
+        }
+        e @ (GalleryError::NilTemplateId | GalleryError::CorruptSnapshot(_) | GalleryError::SnapshotDimension { .. } | GalleryError::Io(_)) => {
+            Error::internal(e)
+        }
+    }
+}
+
+impl Domain {
+    /// Bring the in-memory gallery to the stored generation (a full reload when it moved).
+    /// Called at start-up and before every search.
+    pub async fn sync_gallery(&self) -> Result<()> {
+        let mut known = self.gallery.generation.lock().await;
+        let stored = self.store.gallery_generation().await?;
+        if *known == Some(stored) {
+            return Ok(());
+        }
+        let fresh = Gallery::new(self.gallery.config.clone());
+        let generation = self.store.load_templates(&mut |page: Vec<StoredTemplate>| insert_all(&fresh, &page)).await?;
+        tracing::info!(templates = fresh.len(), generation, "1:N gallery loaded");
+        *self.gallery.gallery.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
+        *known = Some(generation);
+        Ok(())
+    }
+
+    /// Apply a change this process committed at `generation`. Applied when it is the next one;
+    /// an older one is already in the gallery (a reload read it); after a gap (someone else
+    /// committed in between) the next search reloads.
+    pub(super) async fn gallery_changed(&self, generation: i64, change: GalleryChange) {
+        let mut known = self.gallery.generation.lock().await;
+        match *known {
+            Some(k) if generation == k + 1 => {}
+            _ => return,
+        }
+        let gallery = self.gallery.current();
+        match &change {
+            GalleryChange::Insert(templates) => insert_all(&gallery, templates),
+            GalleryChange::RemoveTemplate(id) => {
+                gallery.remove_template(*id);
+            }
+            GalleryChange::RemovePerson(id) => {
+                gallery.remove_person(*id);
+            }
+        }
+        *known = Some(generation);
+    }
+
+    /// 1:N search for the COLLECTION analysis: the persons whose photos best match `template`,
+    /// best first, at most `k`, each with its best photo, none below `min_confidence`.
+    ///
+    /// `company_id`: search that company's collections (None: every company's — for callers
+    /// that see all). `collection_ids`: only these (each must belong to the company, else
+    /// code 10). Errors: code 2 when the face engine is not loaded; code 4 when `min_confidence`
+    /// is outside 0..=1 or the template's model cannot be searched.
+    pub async fn search_collections(
+        &self,
+        company_id: Option<Uuid>,
+        collection_ids: Option<&[Uuid]>,
+        template: &Template,
+        k: usize,
+        min_confidence: Option<f32>,
+    ) -> Result<Vec<CollectionMatch>> {
+        let engine = self.faces()?.clone();
+        if let Some(c) = min_confidence.filter(|c| !(0.0..=1.0).contains(c)) {
+            return Err(Error::invalid_value(format!("min_confidence {c} is outside 0..1"), serde_json::json!({ "key_path": "min_confidence" })));
+        }
+        let aliases: HashMap<Uuid, String> = self.store.collection_aliases(company_id).await?.into_iter().collect();
+        let targets: Vec<Uuid> = match collection_ids {
+            Some(ids) => {
+                if ids.iter().any(|id| !aliases.contains_key(id)) {
+                    return Err(Error::not_exist("Collection"));
+                }
+                ids.to_vec()
+            }
+            None => aliases.keys().copied().collect(),
+        };
+        if targets.is_empty() || k == 0 {
+            return Ok(Vec::new());
+        }
+        self.sync_gallery().await?;
+        let gallery = self.gallery.current();
+        let min_cosine = min_confidence.filter(|c| *c > 0.0).map(|c| engine.cosine_for_confidence(c).unwrap_or(1.0));
+        let query_vector = template.vector.clone();
+        let model_id = template.model_id.clone();
+        let wanted = k.saturating_mul(CANDIDATES_PER_MATCH).saturating_add(EXTRA_CANDIDATES);
+        let hits = tokio::task::spawn_blocking(move || {
+            gallery.search(&Query {
+                vector: &query_vector,
+                model_id: &model_id,
+                collections: Some(targets),
+                k: wanted,
+                min_score: min_cosine.map(|c| c - APPROX_COSINE_SLACK),
+                persons: PersonFilter::Any,
+                mode: SearchMode::Auto,
+                ef_search: None,
+            })
+        })
+        .await
+        .map_err(Error::internal)?
+        .map_err(gallery_error)?;
+        let ids: Vec<Uuid> = hits.iter().map(|h| h.template_id).collect();
+        let stored = if ids.is_empty() { Vec::new() } else { self.store.stored_templates(&ids).await? };
+        Ok(best_per_person(engine.as_ref(), template, stored, &aliases, k, min_confidence))
+    }
+}
+
+/// Exact confidences of the candidates; the best photo of each person; best persons first.
+fn best_per_person(
+    engine: &dyn FaceEngine,
+    query: &Template,
+    candidates: Vec<StoredTemplate>,
+    aliases: &HashMap<Uuid, String>,
+    k: usize,
+    min_confidence: Option<f32>,
+) -> Vec<CollectionMatch> {
+    let mut best: HashMap<Uuid, CollectionMatch> = HashMap::new();
+    for c in candidates {
+        let Some(confidence) = engine.confidence(query, &c.template) else { continue };
+        if min_confidence.is_some_and(|m| confidence < m) {
+            continue;
+        }
+        let Some(alias) = aliases.get(&c.collection_id) else { continue };
+        if !matches!(best.get(&c.person_id), Some(b) if b.confidence >= confidence) {
+            best.insert(
+                c.person_id,
+                CollectionMatch { person_id: c.person_id, person_image_id: c.person_image_id, collection_id: c.collection_id, alias: alias.clone(), confidence },
+            );
+        }
+    }
+    let mut out: Vec<CollectionMatch> = best.into_values().collect();
+    out.sort_by(|a, b| b.confidence.total_cmp(&a.confidence).then(a.person_id.cmp(&b.person_id)));
+    out.truncate(k);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::faces::{AnalyzeOptions, EngineModels, FaceError, MediaFaces};
+
+    /// Confidence = the first vector component of the stored template (a stand-in calibration).
+    struct FirstComponent;
+
+    impl FaceEngine for FirstComponent {
+        fn models(&self) -> EngineModels {
+            EngineModels { detector: "d".into(), embedder: "m".into(), liveness: "l".into() }
+        }
+        fn analyze(&self, _: &[u8], _: &AnalyzeOptions) -> std::result::Result<MediaFaces, FaceError> {
+            Err(FaceError::NoFace)
+        }
+        fn enrol(&self, _: &[u8]) -> std::result::Result<Template, FaceError> {
+            Err(FaceError::NoFace)
+        }
+        fn confidence(&self, a: &Template, b: &Template) -> Option<f32> {
+            (a.model_id == b.model_id).then(|| b.vector[0])
+        }
+        fn cosine_for_confidence(&self, c: f32) -> Option<f32> {
+            Some(c)
+        }
+    }
+
+    fn stored(person: Uuid, collection: Uuid, model: &str, conf: f32) -> StoredTemplate {
+        StoredTemplate { person_image_id: Uuid::new_v4(), person_id: person, collection_id: collection, template: Template { model_id: model.into(), vector: vec![conf] } }
+    }
+
+    #[test]
+    fn one_match_per_person_best_first_above_the_floor() {
+        let (c, p1, p2, p3) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let aliases: HashMap<Uuid, String> = [(c, "blacklist".to_owned())].into();
+        let query = Template { model_id: "m".into(), vector: vec![1.0] };
+        let best_of_p1 = stored(p1, c, "m", 0.9);
+        let candidates = vec![stored(p1, c, "m", 0.7), best_of_p1.clone(), stored(p2, c, "m", 0.95), stored(p3, c, "m", 0.3), stored(p3, c, "other", 0.99)];
+        let out = best_per_person(&FirstComponent, &query, candidates.clone(), &aliases, 5, Some(0.5));
+        assert_eq!(out.iter().map(|m| (m.person_id, m.confidence)).collect::<Vec<_>>(), [(p2, 0.95), (p1, 0.9)]);
+        assert_eq!(out[1].person_image_id, best_of_p1.person_image_id);
+        assert_eq!(out[1].alias, "blacklist");
+        let top = best_per_person(&FirstComponent, &query, candidates, &aliases, 1, None);
+        assert_eq!(top.len(), 1);
+        assert_eq!(top[0].person_id, p2);
+    }
+}

@@ -1,0 +1,160 @@
+//! The one way uploaded files are checked and stored, for folder media (spec §6.1) and
+//! collection photos (spec §12) alike: every file is probed before anything is stored; then the
+//! blobs are written; then the rows, by the caller's `commit`; if any step fails, the blobs
+//! already written are deleted again, so no row dangles and no file is left behind.
+
+use std::path::Path;
+
+use super::error::{Error, Result};
+use super::folders::{MediaServices, StoredFile};
+use super::media::{FileContent, Probed, ReceivedFile, UploadPayload};
+use super::Domain;
+
+/// A received file and what the probe learned about it.
+pub(super) struct ProbedFile {
+    pub file: ReceivedFile,
+    pub probed: Probed,
+}
+
+impl ProbedFile {
+    /// What a stored file's `technical_meta_data` starts with: the probe's facts (pixel size,
+    /// frame count …), the byte size and the SHA-256.
+    pub fn facts(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut facts = self.probed.facts.clone();
+        facts.insert("size".into(), self.file.size.into());
+        facts.insert("sha256".into(), self.file.sha256.clone().into());
+        facts
+    }
+
+    /// The blobs of this file once stored as `stored`: the original, and its thumbnail if any.
+    pub fn blobs(&self, stored: &dyn StoredFile) -> Vec<BlobPut<'_>> {
+        let mut out = vec![match &self.file.content {
+            FileContent::Spooled(path) => BlobPut::File { key: stored.original_key(), path },
+            FileContent::Memory(bytes) => BlobPut::Bytes { key: stored.original_key(), bytes: bytes.to_vec() },
+        }];
+        if let Some(thumb) = &self.probed.thumbnail {
+            out.push(BlobPut::Bytes { key: stored.thumb_key(), bytes: thumb.clone() });
+        }
+        out
+    }
+}
+
+/// One blob to write: a spooled file streamed in, or bytes made here (a thumbnail).
+pub(super) enum BlobPut<'a> {
+    File { key: String, path: &'a Path },
+    Bytes { key: String, bytes: Vec<u8> },
+}
+
+impl Domain {
+    pub(super) fn media_services(&self) -> Result<&MediaServices> {
+        self.media.as_ref().ok_or_else(|| Error::NotRealized("Media storage is not configured on this server".into()))
+    }
+
+    /// Check the count limit and that every file key the payload names was sent, then probe
+    /// each file. The first bad file rejects the whole request.
+    pub(super) async fn probe_upload(&self, files: Vec<ReceivedFile>, payload: &UploadPayload) -> Result<Vec<ProbedFile>> {
+        self.check_upload(&files, payload)?;
+        let mut probed = Vec::with_capacity(files.len());
+        for file in files {
+            match self.probe_file(&file).await? {
+                Ok(p) => probed.push(ProbedFile { file, probed: p }),
+                Err(reason) => return Err(bad_file(&file, &reason)),
+            }
+        }
+        Ok(probed)
+    }
+
+    /// The count limit, and every file key named in `media:tags` / `media:meta_data` was sent.
+    pub(super) fn check_upload(&self, files: &[ReceivedFile], payload: &UploadPayload) -> Result<()> {
+        let svc = self.media_services()?;
+        if files.len() > svc.limits.max_files {
+            return Err(too_many_files(svc.limits.max_files));
+        }
+        for (what, keys) in [("media:tags", payload.media_tags.keys().collect::<Vec<_>>()), ("media:meta_data", payload.media_meta.keys().collect())] {
+            if let Some(k) = keys.into_iter().find(|k| !files.iter().any(|f| &f.key == *k)) {
+                return Err(Error::invalid_value(
+                    format!("{what} names the file key {k:?}, but no file was sent under that name"),
+                    serde_json::json!({ "key_path": format!("payload.{what}.{k}") }),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Probe one file on the blocking pool: `Ok(Err(reason))` when the file is not acceptable.
+    pub(super) async fn probe_file(&self, file: &ReceivedFile) -> Result<std::result::Result<Probed, String>> {
+        let probe = self.media_services()?.probe.clone();
+        let path = spooled_path(file)?;
+        tokio::task::spawn_blocking(move || probe.probe(&path)).await.map_err(Error::internal)
+    }
+
+    /// Write `blobs` in order, then run `commit`; on any failure delete what was written.
+    pub(super) async fn store_blobs_then<T, F, Fut>(&self, blobs: Vec<BlobPut<'_>>, commit: F) -> Result<T>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let svc = self.media_services()?.clone();
+        let mut written: Vec<String> = Vec::with_capacity(blobs.len());
+        let mut outcome: Result<()> = Ok(());
+        for blob in blobs {
+            let (key, put) = match blob {
+                BlobPut::File { key, path } => {
+                    let r = svc.blobs.put_file(&key, path).await;
+                    (key, r)
+                }
+                BlobPut::Bytes { key, bytes } => {
+                    let r = svc.blobs.put_bytes(&key, bytes).await;
+                    (key, r)
+                }
+            };
+            if let Err(e) = put {
+                outcome = Err(e);
+                break;
+            }
+            written.push(key);
+        }
+        let result = match outcome {
+            Ok(()) => commit().await,
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            self.delete_blobs(&written).await;
+        }
+        result
+    }
+
+    /// Delete blobs whose rows are gone (or were never written). A failure only leaves an
+    /// unreachable file, so it is logged, not returned.
+    pub(super) async fn delete_blobs(&self, keys: &[String]) {
+        let Ok(svc) = self.media_services() else { return };
+        for key in keys {
+            if let Err(e) = svc.blobs.delete(key).await {
+                tracing::warn!(key, error = %e, "could not delete a stored file");
+            }
+        }
+    }
+}
+
+pub fn too_many_files(max: usize) -> Error {
+    Error::invalid_value(
+        format!("Too many files: at most {max} files per request"),
+        serde_json::json!({ "key_path": "files", "limit": max }),
+    )
+}
+
+/// A file the server will not take, named by file name and part name.
+pub(super) fn bad_file(file: &ReceivedFile, reason: &str) -> Error {
+    Error::invalid_value(
+        format!("File {:?} (part {:?}) is rejected: {reason}", file.original_name, file.key),
+        serde_json::json!({ "key_path": file.key, "file_name": file.original_name }),
+    )
+}
+
+/// The spooled file of an upload that is to be stored (in-memory parts are Instant mode's).
+pub(super) fn spooled_path(file: &ReceivedFile) -> Result<std::path::PathBuf> {
+    match &file.content {
+        FileContent::Spooled(path) => Ok(path.to_path_buf()),
+        FileContent::Memory(_) => Err(Error::internal(anyhow::anyhow!("an in-memory upload cannot be stored"))),
+    }
+}
