@@ -135,27 +135,6 @@ impl TestApp {
         Self::start(backend, config, data_dir, pg_schema, plugins).await
     }
 
-    /// A server as production builds it (COLLECTION analyses search the collections gallery).
-    pub async fn spawn_default(backend: Backend) -> TestApp {
-        let data_dir = tempfile::tempdir().expect("temp dir");
-        let mut config = Config {
-            listen: "127.0.0.1:0".into(),
-            data_dir: data_dir.path().to_path_buf(),
-            admin_email: Some(ADMIN_EMAIL.into()),
-            admin_password: Some(ADMIN_PASSWORD.into()),
-            ..Config::default()
-        };
-        let pg_schema = match backend {
-            Backend::Sqlite => None,
-            Backend::Postgres => {
-                let (url, schema) = fresh_pg_schema().await;
-                config.database_url = Some(url);
-                Some(schema)
-            }
-        };
-        Self::start_app(backend, config, data_dir, pg_schema, None).await
-    }
-
     async fn start(backend: Backend, config: Config, data_dir: tempfile::TempDir, pg_schema: Option<String>, plugins: Plugins) -> TestApp {
         Self::start_app(backend, config, data_dir, pg_schema, Some(plugins)).await
     }
@@ -207,6 +186,16 @@ impl TestApp {
         let mut config = self.config.clone();
         tweak(&mut config);
         self.respawn(config, Plugins::default()).await
+    }
+
+    /// Stop this app and start it again as [`App::build`] builds it (the default plugins:
+    /// COLLECTION analyses search the collections gallery).
+    pub async fn respawn_default(mut self) -> TestApp {
+        self.stop().await;
+        let config = self.config.clone();
+        let pg_schema = self.pg_schema.take();
+        let data_dir = std::mem::replace(&mut self.data_dir, tempfile::tempdir().expect("temp dir"));
+        Self::start_app(self.backend, config, data_dir, pg_schema, None).await
     }
 
     /// Stop this app and start one with `config` and `plugins` on the same data dir and database.
