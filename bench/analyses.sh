@@ -20,7 +20,7 @@ SECONDS_PER_RUN=${SECONDS_PER_RUN:-30}
 CONCURRENCY=${CONCURRENCY:-4}
 WARMUP=${WARMUP:-5}
 PORT=${PORT:-18432}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-analyses}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 OUT=bench/out/analyses
 IMAGES=${EMERALD_TEST_IMAGES:-$HOME/.cache/emerald/test-images}
 mkdir -p "$OUT"

@@ -21,7 +21,7 @@ PROFILE=${PROFILE:-release}
 DURATION=${DURATION:-20s}
 CONNECTIONS=${CONNECTIONS:-4}
 PORT=${PORT:-18431}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-folders}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 OUT=bench/out/folders
 mkdir -p "$OUT"
 

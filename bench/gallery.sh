@@ -11,7 +11,7 @@ QUERIES=${3:-200}
 THREADS=${GALLERY_THREADS:-2}
 OUT=bench/out/gallery
 PY=${GALLERY_PYTHON:-/work/.venv-gallery/bin/python}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-gallery}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 mkdir -p "$OUT"
 
 echo "== machine =="

@@ -125,6 +125,10 @@ impl FaceDetector for YuNet {
         &YUNET
     }
 
+    fn runtime(&self) -> Option<crate::runtime::Backend> {
+        Some(self.plan.backend())
+    }
+
     fn detect(&self, img: &RgbImage) -> Result<Vec<Detection>, VisionError> {
         if img.width() == 0 || img.height() == 0 {
             return Ok(Vec::new());

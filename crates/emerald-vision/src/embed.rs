@@ -53,6 +53,10 @@ impl FaceEmbedder for FrFeature {
         &FR_FEATURE
     }
 
+    fn runtime(&self) -> Option<crate::runtime::Backend> {
+        Some(self.plan.backend())
+    }
+
     fn alignment_template(&self) -> &Landmarks {
         &ARCFACE_112
     }

@@ -18,6 +18,7 @@ use crate::liveness::FrLiveness;
 use crate::model::{Detection, FaceDetector, FaceEmbedder, SpoofDetector};
 use crate::provision;
 use crate::quality::{assess, Quality};
+use crate::runtime::Backend;
 use crate::shots::decode_shots;
 use crate::video::decode_video;
 
@@ -178,6 +179,12 @@ impl Engine {
             embedder: self.embedder.descriptor().id.to_owned(),
             liveness: self.spoof.descriptor().id.to_owned(),
         }
+    }
+
+    /// The runtime of each model: (detector, embedder, anti-spoofing); None for a model that
+    /// is not run by an ONNX runtime.
+    pub fn runtimes(&self) -> [Option<Backend>; 3] {
+        [self.detector.runtime(), self.embedder.runtime(), self.spoof.runtime()]
     }
 
     /// Detection only: every face's box, landmarks and score.

@@ -64,6 +64,6 @@ pub use model::{Detection, FaceDetector, FaceEmbedder, ModelDescriptor, SpoofDet
 pub use provision::{default_models_dir, FETCH_HINT, MODELS_DIR_ENV};
 pub use quality::{Quality, MIN_GOOD_FACE_PX};
 pub use resample::{ColourOrder, Normalisation};
-pub use runtime::{Backend, RUNTIME_ENV};
+pub use runtime::{raw_inference_times, Backend, RUNTIME_ENV};
 pub use shots::decode_shots;
 pub use video::{decode_video, DecodedVideo};

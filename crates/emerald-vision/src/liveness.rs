@@ -85,6 +85,10 @@ impl SpoofDetector for FrLiveness {
         &FR_LIVENESS
     }
 
+    fn runtime(&self) -> Option<crate::runtime::Backend> {
+        Some(self.plan.backend())
+    }
+
     fn attack_probability(&self, frame: &RgbImage, bbox: &BBox) -> Result<f32, VisionError> {
         if frame.width() < 2 || frame.height() < 2 {
             return Err(VisionError::Decode("frame too small for liveness".into()));

@@ -7,6 +7,7 @@ use image::RgbImage;
 use crate::error::VisionError;
 use crate::geometry::{BBox, Landmarks};
 use crate::resample::{ColourOrder, Normalisation};
+use crate::runtime::Backend;
 
 /// What a model is and how to feed it.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +40,10 @@ pub struct Detection {
 /// Finds every face in an image.
 pub trait FaceDetector: Send + Sync {
     fn descriptor(&self) -> &ModelDescriptor;
+    /// The ONNX runtime this model runs on (None: not an ONNX model).
+    fn runtime(&self) -> Option<Backend> {
+        None
+    }
     /// All faces, after score threshold and NMS, in source-image pixels.
     fn detect(&self, img: &RgbImage) -> Result<Vec<Detection>, VisionError>;
 }
@@ -46,6 +51,10 @@ pub trait FaceDetector: Send + Sync {
 /// Turns an aligned face crop into an identity vector.
 pub trait FaceEmbedder: Send + Sync {
     fn descriptor(&self) -> &ModelDescriptor;
+    /// The ONNX runtime this model runs on (None: not an ONNX model).
+    fn runtime(&self) -> Option<Backend> {
+        None
+    }
     /// The 5-point template (in `input_size` pixels) faces are aligned to.
     fn alignment_template(&self) -> &Landmarks;
     /// The L2-normalised embedding of an aligned crop of `input_size`.
@@ -55,6 +64,10 @@ pub trait FaceEmbedder: Send + Sync {
 /// Scores how likely a detected face is a presentation attack (print, replay).
 pub trait SpoofDetector: Send + Sync {
     fn descriptor(&self) -> &ModelDescriptor;
+    /// The ONNX runtime this model runs on (None: not an ONNX model).
+    fn runtime(&self) -> Option<Backend> {
+        None
+    }
     /// p(attack) in 0..1 for the face in `bbox` of the full frame.
     fn attack_probability(&self, frame: &RgbImage, bbox: &BBox) -> Result<f32, VisionError>;
 }

@@ -139,6 +139,56 @@ impl OnnxPlan {
     }
 }
 
+/// Median wall time of one raw inference (no pre- or post-processing) of each default model on
+/// `backend`, over `runs` runs on a random input after two warm-up runs; single-threaded. What
+/// benchmarks compare the pipeline with (`bench/vision.sh`). Errors when a model file or the
+/// runtime is missing.
+pub fn raw_inference_times(models_dir: &Path, backend: Backend, runs: usize) -> Result<Vec<(&'static str, std::time::Duration)>, VisionError> {
+    let models = [
+        ("yunet", crate::detect::YUNET.file, [1, 3, 640, 640]),
+        ("fr_feature", crate::embed::FR_FEATURE.file, [1, 3, 112, 112]),
+        ("fr_liveness", crate::liveness::FR_LIVENESS.file, [1, 3, 128, 128]),
+    ];
+    let mut out = Vec::new();
+    for (name, file, shape) in models {
+        let path = models_dir.join(file);
+        let plan = match backend {
+            Backend::Tract => OnnxPlan::load_tract(name, &path, shape)?,
+            #[cfg(feature = "ort")]
+            Backend::OnnxRuntime => {
+                let (pool, output_names) = ort_backend::Pool::load_sized(name, &path, 1)?;
+                OnnxPlan { name, inner: Inner::Ort(pool), output_names }
+            }
+            #[cfg(not(feature = "ort"))]
+            Backend::OnnxRuntime => return Err(VisionError::Inference("this build has no onnxruntime support (cargo feature `ort`)".into())),
+        };
+        let n: usize = shape.iter().product();
+        // A fixed pseudo-random input in 0..255 (xorshift): no zero-input shortcuts.
+        let mut x = 0x9E37_79B9_u32;
+        let input: Vec<f32> = (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                (x % 256) as f32
+            })
+            .collect();
+        for _ in 0..2 {
+            plan.run(shape, input.clone())?;
+        }
+        let mut times = Vec::with_capacity(runs.max(1));
+        for _ in 0..runs.max(1) {
+            let data = input.clone();
+            let t = std::time::Instant::now();
+            plan.run(shape, data)?;
+            times.push(t.elapsed());
+        }
+        times.sort();
+        out.push((name, times[times.len() / 2]));
+    }
+    Ok(out)
+}
+
 /// Median wall time of a few runs on a zero input.
 #[cfg(feature = "ort")]
 fn median_run_time(plan: &OnnxPlan, shape: [usize; 4]) -> std::time::Duration {
@@ -221,10 +271,17 @@ mod ort_backend {
     }
 
     impl Pool {
+        /// One single-threaded session per core (at most 8).
         pub fn load(name: &'static str, path: &Path) -> Result<(Pool, Vec<String>), VisionError> {
+            let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
+            Self::load_sized(name, path, n)
+        }
+
+        /// `n` single-threaded sessions.
+        pub fn load_sized(name: &'static str, path: &Path, n: usize) -> Result<(Pool, Vec<String>), VisionError> {
             let env = init()?;
             let err = |e: ort::Error| VisionError::inference(name, e);
-            let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
+            let n = n.max(1);
             let mut sessions = Vec::with_capacity(n);
             for _ in 0..n {
                 let session = Session::builder(env)

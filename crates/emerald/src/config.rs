@@ -90,6 +90,13 @@ pub struct Config {
     /// Claims of an analysis job before it is FAILED (a worker that died used one).
     #[arg(long, env = "EMERALD_ANALYSIS_MAX_ATTEMPTS", default_value_t = 3)]
     pub analysis_max_attempts: u32,
+    /// Seconds an analysis may stay PROCESSING before it is FAILED as expired
+    /// (`OZ_ANALYSE_PROCESSING_EXPIRE_TIMEOUT`; e.g. queued while no worker runs).
+    #[arg(long, env = "EMERALD_ANALYSIS_EXPIRE_TIMEOUT", default_value_t = 900.0)]
+    pub analysis_expire_timeout: f64,
+    /// How often expired analyses are looked for, seconds (`OZ_ANALYSE_EXPIRE_BEAT_PERIOD`).
+    #[arg(long, env = "EMERALD_ANALYSIS_EXPIRE_BEAT", default_value_t = 60.0)]
+    pub analysis_expire_beat: f64,
     /// Longest wait of a single request (`POST /api/folders/` with `analyses`), seconds.
     #[arg(long, env = "EMERALD_SINGLE_REQUEST_TIMEOUT", default_value_t = 120.0)]
     pub single_request_timeout: f64,
@@ -148,6 +155,8 @@ impl Default for Config {
             workers: 0,
             job_lease: 60.0,
             analysis_max_attempts: 3,
+            analysis_expire_timeout: 900.0,
+            analysis_expire_beat: 60.0,
             single_request_timeout: 120.0,
             quality_threshold: 0.5,
             biometry_threshold: 0.85,
@@ -185,6 +194,8 @@ struct FileConfig {
     workers: Option<usize>,
     job_lease: Option<f64>,
     analysis_max_attempts: Option<u32>,
+    analysis_expire_timeout: Option<f64>,
+    analysis_expire_beat: Option<f64>,
     single_request_timeout: Option<f64>,
     quality_threshold: Option<f64>,
     biometry_threshold: Option<f64>,
@@ -222,6 +233,8 @@ impl Config {
             workers,
             job_lease,
             analysis_max_attempts,
+            analysis_expire_timeout,
+            analysis_expire_beat,
             single_request_timeout,
             quality_threshold,
             biometry_threshold,
@@ -265,6 +278,8 @@ impl Config {
         take!(workers, workers);
         take!(job_lease, job_lease);
         take!(analysis_max_attempts, analysis_max_attempts);
+        take!(analysis_expire_timeout, analysis_expire_timeout);
+        take!(analysis_expire_beat, analysis_expire_beat);
         take!(single_request_timeout, single_request_timeout);
         take!(quality_threshold, quality_threshold);
         take!(biometry_threshold, biometry_threshold);

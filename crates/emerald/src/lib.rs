@@ -114,7 +114,13 @@ impl App {
             config.webhook_allow_private,
             base_url,
         )?;
-        let workers = jobs::WorkerSettings { workers: worker_count, lease: std::time::Duration::from_secs_f64(config.job_lease.max(0.1)), webhook };
+        let workers = jobs::WorkerSettings {
+            workers: worker_count,
+            lease: std::time::Duration::from_secs_f64(config.job_lease.max(0.1)),
+            webhook,
+            expire_after: std::time::Duration::from_secs_f64(config.analysis_expire_timeout.max(0.0)),
+            expire_beat: std::time::Duration::from_secs_f64(config.analysis_expire_beat.max(0.05)),
+        };
         Ok(App { listener, addr, router, domain, first_admin, workers })
     }
 
@@ -157,9 +163,12 @@ impl App {
 /// How long an expired session is kept, so that its token still answers "expired" (code 8)
 /// rather than "invalid" (code 7) for a while.
 const EXPIRED_SESSION_GRACE_SECS: f64 = 7.0 * 86400.0;
+/// Generations of the gallery change feed kept (a server further behind reloads everything).
+const GALLERY_FEED_KEEP: i64 = 100_000;
 const SESSION_SWEEP_PERIOD: std::time::Duration = std::time::Duration::from_secs(600);
 
-/// Delete sessions expired for longer than the grace period, every few minutes.
+/// Every few minutes: delete sessions expired for longer than the grace period, prune the
+/// gallery change feed, write the gallery snapshot if it moved, refresh planner statistics.
 async fn sweep_sessions(domain: Domain) {
     let mut tick = tokio::time::interval(SESSION_SWEEP_PERIOD);
     loop {
@@ -170,6 +179,12 @@ async fn sweep_sessions(domain: Domain) {
             Ok(n) => tracing::info!(sessions = n, "deleted long-expired sessions"),
             Err(e) => tracing::warn!(error = %e, "session sweep failed"),
         }
+        match domain.store.prune_gallery_changes(GALLERY_FEED_KEEP).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(rows = n, "pruned the gallery change feed"),
+            Err(e) => tracing::warn!(error = %e, "pruning the gallery change feed failed"),
+        }
+        domain.save_gallery_snapshot().await;
         if let Err(e) = domain.store.refresh_statistics().await {
             tracing::warn!(error = %e, "refreshing planner statistics failed");
         }
@@ -199,7 +214,11 @@ pub async fn open_domain(config: &Config) -> anyhow::Result<Domain> {
         Ok(f) => tracing::info!(models = ?f.models(), "face engine loaded"),
         Err(why) => tracing::warn!(%why, "face engine not loaded: analyses and enrolment will be refused"),
     }
-    Ok(Domain::new(Arc::new(store), auth).with_media(media).with_faces(faces))
+    let store: Arc<dyn domain::store::Store> = Arc::new(store);
+    let store_id = store.store_id().await.map_err(|e| anyhow::anyhow!("reading the store id: {e}"))?;
+    let snapshot = config.data_dir.join(format!("gallery-{store_id}.snapshot"));
+    let gallery = domain::gallery::FaceGallery::with_snapshot(emerald_gallery::GalleryConfig::default(), snapshot);
+    Ok(Domain::new(store, auth).with_media(media).with_faces(faces).with_gallery(gallery))
 }
 
 async fn ensure_first_admin(domain: &Domain, config: &Config) -> anyhow::Result<Option<FirstAdmin>> {

@@ -37,17 +37,6 @@ pub trait Blacklist: Send + Sync + 'static {
     async fn search(&self, company_id: Option<Uuid>, collection_ids: Option<Vec<Uuid>>, template: &Template, k: usize) -> Result<Vec<BlacklistHit>>;
 }
 
-/// A hit as persisted for an analysis: the row of `collection_matches` (the table belongs to
-/// the collections migration; persons referenced here cannot be deleted, spec §12).
-#[derive(Debug, Clone, PartialEq)]
-pub struct CollectionMatch {
-    pub analyse_id: Uuid,
-    pub person_id: Uuid,
-    pub person_image_id: Option<Uuid>,
-    pub collection_id: Uuid,
-    pub company_id: Option<Uuid>,
-}
-
 /// The collections component's [`Blacklist`]: [`Domain::search_collections`] over the 1:N
 /// gallery. It holds its own handle on the domain (store, engine and gallery are shared), so
 /// the domain that holds this blacklist is not referenced from it.

@@ -104,14 +104,14 @@ pub struct PersonDetails {
 }
 
 /// One row of `collection_matches`: a COLLECTION analysis matched this person (and photo).
-/// Written by the analyses work; it blocks deleting the person or photo (spec §12).
-#[derive(Debug, Clone)]
+/// Written when the analysis finishes; it blocks deleting the person or photo (spec §12). The
+/// store files it under the collection's company.
+#[derive(Debug, Clone, PartialEq)]
 pub struct CollectionMatchRecord {
     pub analyse_id: Uuid,
     pub person_id: Uuid,
     pub person_image_id: Option<Uuid>,
     pub collection_id: Uuid,
-    pub company_id: Uuid,
 }
 
 /// What a caller may do with one company's collections, persons and photos.

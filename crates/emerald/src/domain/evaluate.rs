@@ -143,8 +143,10 @@ impl Domain {
         let mut results = Vec::with_capacity(inputs.len());
         let mut worst: Option<f32> = None;
         let mut faceless = 0usize;
-        for input in &inputs {
-            let faces = match self.analyze_input(input, AnalysisType::Quality, a.params.extract_best_shot).await {
+        // Every media at once (the engine slots bound the parallelism), results in order.
+        let analyzed = futures::future::join_all(inputs.iter().map(|input| self.analyze_input(input, AnalysisType::Quality, a.params.extract_best_shot))).await;
+        for (input, faces) in inputs.iter().zip(analyzed) {
+            let faces = match faces {
                 Ok(f) => f,
                 Err(failed) => return failed,
             };
@@ -179,10 +181,11 @@ impl Domain {
 
     /// Templates of each media's best face (None where there is none), or the failure.
     async fn templates(&self, kind: AnalysisType, inputs: &[MediaInput]) -> Result<Vec<Option<Template>>, Outcome> {
+        // Every media at once (the engine slots bound the parallelism), results in order.
+        let analyzed = futures::future::join_all(inputs.iter().map(|input| self.analyze_input(input, kind, false))).await;
         let mut out = Vec::with_capacity(inputs.len());
-        for input in inputs {
-            let faces = self.analyze_input(input, kind, false).await?;
-            out.push(faces.best_face.map(|f| f.template));
+        for faces in analyzed {
+            out.push(faces?.best_face.map(|f| f.template));
         }
         Ok(out)
     }

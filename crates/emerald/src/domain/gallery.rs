@@ -3,21 +3,27 @@
 //! an in-memory [`emerald_gallery::Gallery`] for search.
 //!
 //! Keeping the two in step: every store transaction that adds or removes templates bumps one
-//! stored counter, the gallery *generation*, and returns it. This process applies its own
-//! change at once when it is the next generation (so the very next search sees it). A search
-//! first reads the stored generation; when it differs from what the gallery holds — another
-//! node, or the `emerald collections import` command, changed templates — the gallery is
-//! reloaded from one consistent snapshot of the store before searching. Loading happens at
-//! start-up too.
+//! stored counter, the gallery *generation*, records what it changed in the change feed
+//! (`gallery_changes`) and returns the generation. This process applies its own change at once
+//! when it is the next generation (so the very next search sees it). A search first reads the
+//! stored generation; when it is ahead of the gallery — another node, or the
+//! `emerald collections import` command, changed templates — the gallery replays the feed's
+//! changes since its generation (reading only the inserted templates), or, when the feed no
+//! longer reaches back that far, reloads everything from one consistent view of the store.
+//!
+//! Start-up: the gallery loads its snapshot file (codes and graphs, written after a full
+//! load and then every few minutes when it changed) and replays the feed from the snapshot's
+//! generation; without a usable snapshot it loads every template from the store.
 //!
 //! Hits from the gallery (int8 codes, approximate cosine) are confirmed against the stored f32
 //! templates: the confidence reported is [`FaceEngine::confidence`] of the query and the stored
 //! template, and a template deleted meanwhile drops out.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
-use emerald_gallery::{Gallery, GalleryConfig, GalleryError, PersonFilter, Query, SearchMode};
+use emerald_gallery::{Applied, Change, Gallery, GalleryConfig, GalleryError, PersonFilter, Query, SearchMode};
 use uuid::Uuid;
 
 use super::collections::StoredTemplate;
@@ -44,6 +50,45 @@ pub struct CollectionMatch {
     pub confidence: f32,
 }
 
+/// Feed rows replayed at most; a gallery further behind reloads (cheaper than many lookups).
+pub const MAX_FEED_REPLAY: i64 = 200_000;
+
+/// What one row of the gallery change feed did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GalleryFeedKind {
+    /// A photo was enrolled: `id` is its `person_image_id`.
+    Insert,
+    /// A photo was deleted: `id` is its `person_image_id`.
+    RemoveImage,
+    /// A person was deleted with all its photos: `id` is its `person_id`.
+    RemovePerson,
+}
+
+/// One row of the change feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GalleryFeedItem {
+    pub generation: i64,
+    pub kind: GalleryFeedKind,
+    pub id: Uuid,
+}
+
+/// The feed's changes after some generation, oldest first, up to `generation`.
+#[derive(Debug, Clone)]
+pub struct GalleryFeed {
+    pub generation: i64,
+    pub changes: Vec<GalleryFeedItem>,
+}
+
+/// How the gallery reached the stored generation (logs and tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GallerySync {
+    UpToDate,
+    /// Replayed this many feed rows.
+    Replayed(usize),
+    /// Loaded every template from the store.
+    Reloaded,
+}
+
 /// A change to apply to the in-memory gallery after the store committed it.
 #[derive(Debug, Clone)]
 pub(super) enum GalleryChange {
@@ -58,11 +103,25 @@ pub struct FaceGallery {
     gallery: RwLock<Arc<Gallery>>,
     /// None until the first load. The lock also serialises reloads with applied changes.
     generation: tokio::sync::Mutex<Option<i64>>,
+    /// The snapshot file, if the gallery keeps one, and the generation last written to it.
+    snapshot: Option<PathBuf>,
+    saved: tokio::sync::Mutex<Option<i64>>,
 }
 
 impl FaceGallery {
     pub fn new(config: GalleryConfig) -> Self {
-        FaceGallery { gallery: RwLock::new(Arc::new(Gallery::new(config.clone()))), config, generation: tokio::sync::Mutex::new(None) }
+        FaceGallery {
+            gallery: RwLock::new(Arc::new(Gallery::new(config.clone()))),
+            config,
+            generation: tokio::sync::Mutex::new(None),
+            snapshot: None,
+            saved: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// A gallery that starts from, and keeps, a snapshot file at `path`.
+    pub fn with_snapshot(config: GalleryConfig, path: PathBuf) -> Self {
+        FaceGallery { snapshot: Some(path), ..FaceGallery::new(config) }
     }
 
     fn current(&self) -> Arc<Gallery> {
@@ -120,20 +179,118 @@ fn gallery_error(e: GalleryError) -> Error {
 }
 
 impl Domain {
-    /// Bring the in-memory gallery to the stored generation (a full reload when it moved).
-    /// Called at start-up and before every search.
-    pub async fn sync_gallery(&self) -> Result<()> {
+    /// Bring the in-memory gallery to the stored generation: nothing when it is there; else
+    /// replay the change feed from the gallery's generation (from the snapshot's at start-up);
+    /// else reload every template. Called at start-up and before every search.
+    pub async fn sync_gallery(&self) -> Result<GallerySync> {
         let mut known = self.gallery.generation.lock().await;
         let stored = self.store.gallery_generation().await?;
         if *known == Some(stored) {
-            return Ok(());
+            return Ok(GallerySync::UpToDate);
+        }
+        if known.is_none() {
+            if let Some(g) = self.load_gallery_snapshot().await {
+                *known = Some(g);
+                if g == stored {
+                    return Ok(GallerySync::UpToDate);
+                }
+            }
+        }
+        if let Some(k) = *known {
+            if let Some(n) = self.replay_gallery_feed(k, &mut known).await? {
+                return Ok(GallerySync::Replayed(n));
+            }
         }
         let fresh = Gallery::new(self.gallery.config.clone());
         let generation = self.store.load_templates(&mut |page: Vec<StoredTemplate>| insert_all(&fresh, &page)).await?;
-        tracing::info!(templates = fresh.len(), generation, "1:N gallery loaded");
+        fresh.set_version(generation.max(0) as u64);
+        tracing::info!(templates = fresh.len(), generation, "1:N gallery loaded from the store");
         *self.gallery.gallery.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
         *known = Some(generation);
-        Ok(())
+        drop(known);
+        self.save_gallery_snapshot().await;
+        Ok(GallerySync::Reloaded)
+    }
+
+    /// Replay the feed after generation `from` onto the current gallery. None when the feed
+    /// cannot bring it up to date (pruned, too long, or a template the gallery refuses).
+    async fn replay_gallery_feed(&self, from: i64, known: &mut Option<i64>) -> Result<Option<usize>> {
+        let Some(feed) = self.store.gallery_changes_since(from, MAX_FEED_REPLAY).await? else { return Ok(None) };
+        let inserted: Vec<Uuid> = feed.changes.iter().filter(|c| c.kind == GalleryFeedKind::Insert).map(|c| c.id).collect();
+        // Photos deleted since they were enrolled are not found: their removal follows anyway.
+        let templates: HashMap<Uuid, StoredTemplate> =
+            if inserted.is_empty() { HashMap::new() } else { self.store.stored_templates(&inserted).await?.into_iter().map(|t| (t.person_image_id, t)).collect() };
+        let changes: Vec<Change<'_>> = feed
+            .changes
+            .iter()
+            .filter_map(|c| match c.kind {
+                GalleryFeedKind::Insert => templates.get(&c.id).map(|t| Change::Insert(gallery_template(t))),
+                GalleryFeedKind::RemoveImage => Some(Change::RemoveTemplate(c.id)),
+                GalleryFeedKind::RemovePerson => Some(Change::RemovePerson(c.id)),
+            })
+            .collect();
+        let gallery = self.gallery.current();
+        // The gallery's own version may lag `from` (changes applied one by one); `apply` only
+        // needs the feed's generation to be ahead of it.
+        gallery.set_version(from.max(0) as u64);
+        match gallery.apply(feed.generation.max(0) as u64, &changes) {
+            Ok(Applied::Applied { .. }) => {}
+            Ok(Applied::Stale { .. }) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "replaying the gallery change feed failed: reloading");
+                return Ok(None);
+            }
+        }
+        tracing::debug!(changes = changes.len(), from, to = feed.generation, "1:N gallery caught up from the change feed");
+        *known = Some(feed.generation);
+        Ok(Some(feed.changes.len()))
+    }
+
+    /// The snapshot's gallery installed, and its generation; None when there is no usable file.
+    async fn load_gallery_snapshot(&self) -> Option<i64> {
+        let path = self.gallery.snapshot.clone()?;
+        if !path.exists() {
+            return None;
+        }
+        let config = self.gallery.config.clone();
+        let t = std::time::Instant::now();
+        let loaded = tokio::task::spawn_blocking(move || Gallery::load_snapshot(&path, config)).await;
+        match loaded {
+            Ok(Ok(g)) => {
+                let generation = g.version() as i64;
+                tracing::info!(templates = g.len(), generation, ms = t.elapsed().as_millis() as u64, "1:N gallery loaded from its snapshot");
+                *self.gallery.gallery.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(g);
+                *self.gallery.saved.lock().await = Some(generation);
+                Some(generation)
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "the 1:N gallery snapshot is unusable: loading from the store");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "loading the 1:N gallery snapshot failed");
+                None
+            }
+        }
+    }
+
+    /// Write the snapshot when the gallery moved since the last one (no-op without a snapshot
+    /// file). The server calls it after a full load and every few minutes.
+    pub async fn save_gallery_snapshot(&self) {
+        let Some(path) = self.gallery.snapshot.clone() else { return };
+        let mut saved = self.gallery.saved.lock().await;
+        let Some(generation) = *self.gallery.generation.lock().await else { return };
+        if *saved == Some(generation) {
+            return;
+        }
+        let gallery = self.gallery.current();
+        gallery.set_version(generation.max(0) as u64);
+        let written = tokio::task::spawn_blocking(move || gallery.save_snapshot(&path)).await;
+        match written {
+            Ok(Ok(())) => *saved = Some(generation),
+            Ok(Err(e)) => tracing::warn!(error = %e, "writing the 1:N gallery snapshot failed"),
+            Err(e) => tracing::warn!(error = %e, "writing the 1:N gallery snapshot failed"),
+        }
     }
 
     /// Apply a change this process committed at `generation`. Applied when it is the next one;

@@ -80,6 +80,11 @@ impl Domain {
         self
     }
 
+    pub fn with_gallery(mut self, gallery: gallery::FaceGallery) -> Self {
+        self.gallery = Arc::new(gallery);
+        self
+    }
+
     pub fn with_faces(mut self, faces: std::result::Result<Arc<dyn faces::FaceEngine>, String>) -> Self {
         self.faces = faces;
         self

@@ -8,7 +8,6 @@ use super::caller::Scope;
 use super::collections::{Collection, CollectionMatchRecord, EnrolledImage, Person, PersonImage, StoredTemplate};
 use super::error::Result;
 use super::analyses::{Analysis, AnalysisError, AnalysisState, MediaResult, Resolution};
-use super::blacklist::CollectionMatch;
 use super::media::{Folder, Media};
 use super::metadata::{MetaData, ObjectKind};
 use super::model::{Company, Session, SessionUser, User};
@@ -175,6 +174,14 @@ pub trait Collections: Send + Sync {
     /// Every stored template, in pages, from one consistent snapshot → its generation.
     async fn load_templates(&self, sink: TemplateSink<'_>) -> Result<i64>;
     /// These templates (by `person_image_id`), where they still exist.
+    /// The gallery change feed after generation `after` up to the stored one, in order; None
+    /// when the feed no longer reaches back that far (pruned) or holds more than `max_rows`
+    /// rows (a full reload is then cheaper).
+    async fn gallery_changes_since(&self, after: i64, max_rows: i64) -> Result<Option<super::gallery::GalleryFeed>>;
+    /// A random id of this database, made by its migrations (names the gallery snapshot file).
+    async fn store_id(&self) -> Result<String>;
+    /// Forget the feed of all but the latest `keep` generations.
+    async fn prune_gallery_changes(&self, keep: i64) -> Result<u64>;
     async fn stored_templates(&self, person_image_ids: &[Uuid]) -> Result<Vec<StoredTemplate>>;
 }
 
@@ -273,7 +280,7 @@ pub struct AnalysisFinish {
     pub results_media: Vec<MediaResult>,
     pub error: Option<AnalysisError>,
     pub collection_alias: Option<String>,
-    pub matches: Vec<CollectionMatch>,
+    pub matches: Vec<CollectionMatchRecord>,
     pub time: f64,
 }
 
@@ -312,6 +319,8 @@ pub trait Analyses: Send + Sync {
     async fn delete_analysis(&self, id: Uuid) -> Result<Option<Analysis>>;
     /// Analyses of the group still PROCESSING.
     async fn group_pending(&self, group_id: Uuid) -> Result<u64>;
+    /// Up to `limit` analyses still PROCESSING that were created before `created_before`.
+    async fn stale_analyses(&self, created_before: f64, limit: u32) -> Result<Vec<Uuid>>;
 }
 
 /// A webhook delivery (spec §11.2 [I]): the folder JSON POSTed to `url`, at least once.

@@ -4,7 +4,7 @@
 use uuid::Uuid;
 
 use crate::domain::analyses::{best_shot_key, Analysis, AnalysisState, OutputImage};
-use crate::domain::blacklist::CollectionMatch;
+use crate::domain::collections::CollectionMatchRecord;
 use crate::domain::evaluate::{MediaInput, Outcome};
 use crate::domain::store::{AnalysisFinish, ClaimedJob, DeliveryPolicy};
 use crate::domain::time::now;
@@ -23,7 +23,7 @@ pub async fn run(domain: &Domain, job: &ClaimedJob) -> Result<()> {
             Some(e) => format!("processing was interrupted {} times; last error: {e}", job.attempts - 1),
             None => format!("processing was interrupted {} times (the worker stopped or crashed)", job.attempts - 1),
         };
-        return finish(domain, job.job_id, &analysis, Outcome::failed(0, why)).await;
+        return finish(domain, Some(job.job_id), &analysis, Outcome::failed(0, why)).await;
     }
     let folder_media = domain.store.media_of(&[analysis.folder_id]).await?;
     let mut inputs = Vec::with_capacity(analysis.source_media.len());
@@ -40,19 +40,40 @@ pub async fn run(domain: &Domain, job: &ClaimedJob) -> Result<()> {
         inputs.push(input);
     }
     let outcome = domain.evaluate(&analysis, inputs).await;
-    finish(domain, job.job_id, &analysis, outcome).await
+    finish(domain, Some(job.job_id), &analysis, outcome).await
 }
 
 /// Record a given-up analysis as FAILED with `why`.
 pub async fn give_up(domain: &Domain, job: &ClaimedJob, why: &str) -> Result<()> {
     match domain.store.get_analysis(job.ref_id).await? {
-        Some(a) if a.state == AnalysisState::Processing => finish(domain, job.job_id, &a, Outcome::failed(0, why)).await,
+        Some(a) if a.state == AnalysisState::Processing => finish(domain, Some(job.job_id), &a, Outcome::failed(0, why)).await,
         _ => domain.store.complete_job(job.job_id).await,
     }
 }
 
+/// Analyses expired per pass of [`expire`] (the next pass takes the rest).
+const EXPIRE_BATCH: u32 = 500;
+
+/// FAIL the analyses PROCESSING for longer than `timeout_secs` (spec §8.8: none stays
+/// PROCESSING for ever, e.g. when no worker runs). Their jobs go with them; a worker still
+/// running one finds it finished and drops its result. Returns how many were expired.
+pub async fn expire(domain: &Domain, timeout_secs: f64) -> Result<usize> {
+    let ids = domain.store.stale_analyses(now() - timeout_secs, EXPIRE_BATCH).await?;
+    let mut n = 0;
+    for id in ids {
+        let Some(a) = domain.store.get_analysis(id).await? else { continue };
+        if a.state != AnalysisState::Processing {
+            continue;
+        }
+        let why = format!("the analysis expired: not finished within {timeout_secs} s (EMERALD_ANALYSIS_EXPIRE_TIMEOUT)");
+        finish(domain, None, &a, Outcome::failed(0, why)).await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// Store the best shots, record the outcome (removing the job), wake the waiters.
-async fn finish(domain: &Domain, job_id: Uuid, a: &Analysis, mut outcome: Outcome) -> Result<()> {
+async fn finish(domain: &Domain, job_id: Option<Uuid>, a: &Analysis, mut outcome: Outcome) -> Result<()> {
     for r in &mut outcome.results_media {
         for image in &mut r.output_images {
             if let OutputImage::Inline(jpeg) = image {
@@ -64,13 +85,7 @@ async fn finish(domain: &Domain, job_id: Uuid, a: &Analysis, mut outcome: Outcom
     let matches = outcome
         .matches
         .iter()
-        .map(|h| CollectionMatch {
-            analyse_id: a.analyse_id,
-            person_id: h.person_id,
-            person_image_id: h.person_image_id,
-            collection_id: h.collection_id,
-            company_id: a.company_id,
-        })
+        .map(|h| CollectionMatchRecord { analyse_id: a.analyse_id, person_id: h.person_id, person_image_id: h.person_image_id, collection_id: h.collection_id })
         .collect();
     let done = AnalysisFinish {
         analyse_id: a.analyse_id,
@@ -107,7 +122,9 @@ async fn finish(domain: &Domain, job_id: Uuid, a: &Analysis, mut outcome: Outcom
                 })
                 .collect();
             domain.forget_keys(&keys).await;
-            domain.store.complete_job(job_id).await?;
+            if let Some(job_id) = job_id {
+                domain.store.complete_job(job_id).await?;
+            }
         }
     }
     Ok(())

@@ -38,6 +38,10 @@ pub struct WorkerSettings {
     /// Lease of a claimed job; renewed every third of it while the job runs.
     pub lease: Duration,
     pub webhook: webhook::WebhookSettings,
+    /// An analysis PROCESSING for longer is FAILED as expired; checked every `expire_beat`
+    /// by every process, whatever its role.
+    pub expire_after: Duration,
+    pub expire_beat: Duration,
 }
 
 /// The running workers of this process.
@@ -52,9 +56,10 @@ impl Workers {
         let (stop, rx) = watch::channel(false);
         let settings = Arc::new(settings);
         let prefix = format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple());
-        let handles = (0..settings.workers)
+        let mut handles: Vec<JoinHandle<()>> = (0..settings.workers)
             .map(|i| tokio::spawn(worker(domain.clone(), settings.clone(), format!("{prefix}-{i}"), rx.clone())))
             .collect();
+        handles.push(tokio::spawn(expire_beat(domain, settings, rx)));
         Workers { stop, handles }
     }
 
@@ -67,6 +72,26 @@ impl Workers {
                 tracing::warn!("a worker did not stop in time; its job will be claimed again after its lease");
                 abort.abort();
             }
+        }
+    }
+}
+
+/// Every `expire_beat`, FAIL the analyses PROCESSING for longer than `expire_after`.
+async fn expire_beat(domain: Domain, settings: Arc<WorkerSettings>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(settings.expire_beat);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+        match analysis::expire(&domain, settings.expire_after.as_secs_f64()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(analyses = n, "expired analyses that did not finish in time"),
+            Err(e) => tracing::warn!(error = %e, "expiring analyses failed"),
         }
     }
 }

@@ -210,16 +210,6 @@ pub(crate) async fn analyses_of(db: &Db, folder_ids: &[Uuid]) -> Result<Vec<Anal
     Ok(out)
 }
 
-/// `SELECT COUNT(*)` that tells whether the collections migration's table is there.
-fn matches_table_sql(db: &Db) -> &'static str {
-    match db {
-        Db::Sqlite(_) => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'collection_matches'",
-        Db::Postgres(_) => {
-            "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'collection_matches' AND table_schema = current_schema()"
-        }
-    }
-}
-
 /// Inside an open transaction `$tx`: recompute the folder's status from its analyses and
 /// store it; evaluates to `(FolderStatus, technical_meta_data)` of the folder.
 macro_rules! recompute_folder {
@@ -361,7 +351,6 @@ impl Analyses for SqlStore {
     }
 
     async fn finish_analysis(&self, d: &AnalysisFinish, webhooks: DeliveryPolicy) -> Result<Option<FinishEffect>> {
-        let with_matches = !d.matches.is_empty() && self.has_collection_matches().await?;
         let results_media = results_media_json(&d.results_media)?;
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
@@ -389,20 +378,8 @@ impl Analyses for SqlStore {
             let Some((folder_id, group_id, _company)) = row else {
                 return Ok(None);
             };
-            if with_matches {
-                for m in &d.matches {
-                    sqlx::query(
-                        "INSERT INTO collection_matches (analyse_id, person_id, person_image_id, collection_id, company_id) \
-                         VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(m.analyse_id)
-                    .bind(m.person_id)
-                    .bind(m.person_image_id)
-                    .bind(m.collection_id)
-                    .bind(m.company_id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+            for m in &d.matches {
+                insert_collection_match!(&mut *tx, m)?;
             }
             sqlx::query("DELETE FROM jobs WHERE ref_id = $1 AND kind = $2").bind(d.analyse_id).bind(JobKind::Analysis.as_str()).execute(&mut *tx).await?;
             let (status, technical) = recompute_folder!(tx, folder_id, d.time);
@@ -431,14 +408,11 @@ impl Analyses for SqlStore {
 
     async fn delete_analysis(&self, id: Uuid) -> Result<Option<Analysis>> {
         let Some(a) = self.get_analysis(id).await? else { return Ok(None) };
-        let with_matches = self.has_collection_matches().await?;
         let t = crate::domain::time::now();
         let gone = on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE folders SET time_updated = $1 WHERE folder_id = $2").bind(t).bind(a.folder_id).execute(&mut *tx).await?;
-            if with_matches {
-                sqlx::query("DELETE FROM collection_matches WHERE analyse_id = $1").bind(id).execute(&mut *tx).await?;
-            }
+            sqlx::query("DELETE FROM collection_matches WHERE analyse_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM jobs WHERE ref_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM meta_index WHERE object_id = $1").bind(id).execute(&mut *tx).await?;
             let n = sqlx::query("DELETE FROM analyses WHERE analyse_id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
@@ -455,28 +429,10 @@ impl Analyses for SqlStore {
         })?;
         Ok(n as u64)
     }
-}
 
-impl SqlStore {
-    /// Whether the collections migration's `collection_matches` table exists (it is not ours).
-    pub(crate) async fn has_collection_matches(&self) -> Result<bool> {
-        let sql = matches_table_sql(&self.db);
-        let n: i64 = on_db!(&self.db, |pool| sqlx::query_scalar(sql).fetch_one(pool).await)?;
-        Ok(n > 0)
-    }
-
-    /// Delete the matches of a folder's analyses (before the folder goes).
-    pub(crate) async fn delete_folder_matches(&self, folder_id: Uuid) -> Result<()> {
-        if !self.has_collection_matches().await? {
-            return Ok(());
-        }
-        on_db!(&self.db, |pool| {
-            sqlx::query("DELETE FROM collection_matches WHERE analyse_id IN (SELECT analyse_id FROM analyses WHERE folder_id = $1)")
-                .bind(folder_id)
-                .execute(pool)
-                .await
-                .map(|_| ())
-        })?;
-        Ok(())
+    async fn stale_analyses(&self, created_before: f64, limit: u32) -> Result<Vec<Uuid>> {
+        // Served by the partial index `analyses_processing` (migration 0005).
+        let sql = "SELECT analyse_id FROM analyses WHERE state = 'PROCESSING' AND time_created < $1 ORDER BY time_created LIMIT $2";
+        Ok(on_db!(&self.db, |pool| sqlx::query_scalar(sql).bind(created_before).bind(i64::from(limit)).fetch_all(pool).await)?)
     }
 }

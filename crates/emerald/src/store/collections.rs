@@ -16,6 +16,7 @@ use super::folders::{id_list, IDS_PER_QUERY};
 use super::meta::{delete_meta_index, write_meta_index};
 use super::sql::{build_list, on_foreign_key, on_unique, Db, SqlStore};
 use crate::domain::caller::Scope;
+use crate::domain::gallery::{GalleryFeed, GalleryFeedItem, GalleryFeedKind};
 use crate::domain::collections::{has_related_analyses, Collection, CollectionMatchRecord, EnrolledImage, Person, PersonImage, StoredTemplate};
 use crate::domain::faces::Template;
 use crate::domain::metadata::{MetaData, ObjectKind};
@@ -214,6 +215,24 @@ impl TryFrom<TemplateRow> for StoredTemplate {
 }
 
 tx_fn! {
+    /// Record in the gallery change feed what `generation` changed: `kind` on each of `ids`
+    /// (a generation without ids gets a `none` row, so that the feed has no holes).
+    async fn record_gallery_changes(tx, generation: i64, kind: &str, ids: &[Uuid]) -> Result<()> {
+        let nil = [Uuid::nil()];
+        let (kind, ids) = if ids.is_empty() { ("none", &nil[..]) } else { (kind, ids) };
+        for id in ids {
+            sqlx::query("INSERT INTO gallery_changes (generation, kind, ref_id) VALUES ($1, $2, $3)")
+                .bind(generation)
+                .bind(kind)
+                .bind(*id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+tx_fn! {
     /// Insert photo rows inside `tx`, in order.
     async fn insert_image_rows(tx, images: &[EnrolledImage]) -> Result<()> {
         for (i, e) in images.iter().enumerate() {
@@ -373,6 +392,8 @@ impl Collections for SqlStore {
                 insert_image_rows(&mut tx, images).await?;
             }
             let generation: i64 = sqlx::query_scalar(BUMP_GENERATION).fetch_one(&mut *tx).await?;
+            let ids: Vec<Uuid> = persons.iter().flat_map(|(_, images)| images.iter().map(|e| e.image.person_image_id)).collect();
+            record_gallery_changes(&mut tx, generation, "insert", &ids).await?;
             tx.commit().await?;
             Ok(generation)
         })
@@ -392,6 +413,8 @@ impl Collections for SqlStore {
             }
             insert_image_rows(&mut tx, images).await?;
             let generation: i64 = sqlx::query_scalar(BUMP_GENERATION).fetch_one(&mut *tx).await?;
+            let ids: Vec<Uuid> = images.iter().map(|e| e.image.person_image_id).collect();
+            record_gallery_changes(&mut tx, generation, "insert", &ids).await?;
             tx.commit().await?;
             Ok(Some(generation))
         })
@@ -447,6 +470,7 @@ impl Collections for SqlStore {
                 return Ok(None);
             }
             let generation: i64 = sqlx::query_scalar(BUMP_GENERATION).fetch_one(&mut *tx).await?;
+            record_gallery_changes(&mut tx, generation, "remove_person", &[id]).await?;
             tx.commit().await?;
             Ok(Some((images, generation)))
         })
@@ -465,6 +489,7 @@ impl Collections for SqlStore {
                 return Ok(None);
             }
             let generation: i64 = sqlx::query_scalar(BUMP_GENERATION).fetch_one(&mut *tx).await?;
+            record_gallery_changes(&mut tx, generation, "remove_image", &[person_image_id]).await?;
             tx.commit().await?;
             Ok(Some(generation))
         })
@@ -478,18 +503,7 @@ impl Collections for SqlStore {
     }
 
     async fn insert_collection_match(&self, m: &CollectionMatchRecord) -> Result<()> {
-        on_db!(&self.db, |pool| sqlx::query(
-            "INSERT INTO collection_matches (analyse_id, person_id, person_image_id, collection_id, company_id) VALUES ($1, $2, $3, $4, $5)"
-        )
-        .bind(m.analyse_id)
-        .bind(m.person_id)
-        .bind(m.person_image_id)
-        .bind(m.collection_id)
-        .bind(m.company_id)
-        .execute(pool)
-        .await
-        .map(|_| ())
-        .map_err(|e| on_foreign_key(e, || Error::not_exist("Person"))))
+        on_db!(&self.db, |pool| insert_collection_match!(pool, m).map(|_| ()).map_err(|e| on_foreign_key(e, || Error::not_exist("Person"))))
     }
 
     async fn analyses_matching_person(&self, person_id: Uuid) -> Result<Vec<Uuid>> {
@@ -530,6 +544,60 @@ impl Collections for SqlStore {
             tx.commit().await?;
             Ok(generation)
         })
+    }
+
+    async fn gallery_changes_since(&self, after: i64, max_rows: i64) -> Result<Option<GalleryFeed>> {
+        let postgres = matches!(self.db, Db::Postgres(_));
+        let rows: Option<(i64, Vec<(i64, String, Uuid)>)> = on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            if postgres {
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+            }
+            let generation: i64 = sqlx::query_scalar("SELECT generation FROM gallery_state WHERE id = 1").fetch_one(&mut *tx).await?;
+            // Every generation in (after, generation] must still be in the feed.
+            let (present, rows): (i64, i64) = sqlx::query_as(
+                "SELECT COUNT(DISTINCT generation), COUNT(*) FROM gallery_changes WHERE generation > $1 AND generation <= $2",
+            )
+            .bind(after)
+            .bind(generation)
+            .fetch_one(&mut *tx)
+            .await?;
+            if generation < after || present != generation - after || rows > max_rows {
+                tx.commit().await?;
+                return Ok::<_, Error>(None);
+            }
+            let changes = sqlx::query_as(
+                "SELECT generation, kind, ref_id FROM gallery_changes WHERE generation > $1 AND generation <= $2 ORDER BY generation",
+            )
+            .bind(after)
+            .bind(generation)
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok::<_, Error>(Some((generation, changes)))
+        })?;
+        let Some((generation, rows)) = rows else { return Ok(None) };
+        let mut changes = Vec::with_capacity(rows.len());
+        for (g, kind, id) in rows {
+            let kind = match kind.as_str() {
+                "insert" => GalleryFeedKind::Insert,
+                "remove_image" => GalleryFeedKind::RemoveImage,
+                "remove_person" => GalleryFeedKind::RemovePerson,
+                "none" => continue,
+                other => return Err(Error::internal(anyhow::anyhow!("gallery_changes row of generation {g} has an unknown kind {other:?}"))),
+            };
+            changes.push(GalleryFeedItem { generation: g, kind, id });
+        }
+        Ok(Some(GalleryFeed { generation, changes }))
+    }
+
+    async fn store_id(&self) -> Result<String> {
+        Ok(on_db!(&self.db, |pool| sqlx::query_scalar("SELECT store_id FROM gallery_state WHERE id = 1").fetch_one(pool).await)?)
+    }
+
+    async fn prune_gallery_changes(&self, keep: i64) -> Result<u64> {
+        let sql = "DELETE FROM gallery_changes WHERE generation <= (SELECT generation FROM gallery_state WHERE id = 1) - $1";
+        Ok(on_db!(&self.db, |pool| sqlx::query(sql).bind(keep).execute(pool).await.map(|r| r.rows_affected()))?)
     }
 
     async fn stored_templates(&self, person_image_ids: &[Uuid]) -> Result<Vec<StoredTemplate>> {

@@ -389,7 +389,6 @@ impl Folders for SqlStore {
 
     async fn delete_folder(&self, id: Uuid) -> Result<Option<Vec<Media>>> {
         let media = self.media_of(&[id]).await?;
-        self.delete_folder_matches(id).await?;
         let gone = on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             for sql in [

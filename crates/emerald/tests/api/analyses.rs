@@ -315,6 +315,29 @@ both_backends! {
         assert_eq!(api.domain.store.count_jobs().await.unwrap(), 1, "an api-only node runs no worker");
     }
 
+    async fn analyses_no_worker_runs_expire_as_failed(app) {
+        // An api-only node: nobody runs the analysis, so it expires (spec §8.8).
+        let api = app.restart(|c| {
+            c.role = emerald::config::Role::Api;
+            c.single_request_timeout = 0.1;
+            c.analysis_expire_timeout = 0.5;
+            c.analysis_expire_beat = 0.1;
+        }).await;
+        let token = api.admin_token.clone();
+        let payload = json!({"media:tags": {"a": ["photo_selfie"]}, "analyses": [{"type": "quality"}]}).to_string();
+        let r = api.upload("/api/folders/", &token, vec![part("a", jpeg(64, 48)), Part::Payload(payload)]).await;
+        r.assert_status(202);
+        let folder_id = r.id("folder_id");
+        let id = r.body["analyses"][0]["analyse_id"].as_str().unwrap().to_owned();
+        let done = wait_analysis(&api, &token, &id).await;
+        assert_eq!(done["state"], "FAILED", "{done}");
+        assert_eq!(done["resolution_status"], "FAILED", "{done}");
+        assert!(done["error"]["error_message"].as_str().unwrap().contains("expired"), "{done}");
+        assert_eq!(api.domain.store.count_jobs().await.unwrap(), 0, "the job goes with it");
+        let folder = api.get(&format!("/api/folders/{folder_id}"), &token).await;
+        assert_eq!(folder.body["resolution_status"], "FAILED", "{}", folder.text);
+    }
+
     async fn a_restart_in_the_middle_of_the_queue_resumes_it(app) {
         let Some(p) = ready(&app, &["obama.jpg", "obama2.jpg"]) else { return };
         // An api-only node queues the work and stops before anything runs.
@@ -542,6 +565,15 @@ both_backends! {
         assert_eq!(a2["results_media"][0]["person_id"], Value::Null);
         assert_eq!(a2["collection"], json!({"alias": null}));
         assert_eq!(count_rows(&app, "collection_matches").await, 1);
+        // An ADMIN's folder (no company) hitting a company's collection: the hit is recorded
+        // under the collection's company.
+        let payload = json!({"media:tags": {"a": ["photo_selfie"]}, "analyses": [{"type": "collection", "collection_id": cid.to_string()}]}).to_string();
+        let r = app.upload("/api/folders/", &app.admin_token, vec![part("a", p[1].clone()), Part::Payload(payload)]).await;
+        let a3 = &r.body["analyses"][0];
+        assert_eq!(a3["state"], "FINISHED", "{}", r.text);
+        assert_eq!(a3["results_media"][0]["person_id"], json!(person.to_string()), "{}", r.text);
+        assert_eq!(count_rows(&app, "collection_matches").await, 2);
+        app.delete(&format!("/api/analyses/{}", a3["analyse_id"].as_str().unwrap()), &app.admin_token).await.assert_status(204);
         // Deleting the analysis frees the person.
         app.delete(&format!("/api/analyses/{analyse_id}"), &app.admin_token).await.assert_status(204);
         assert_eq!(count_rows(&app, "collection_matches").await, 0);

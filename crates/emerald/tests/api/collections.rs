@@ -346,15 +346,15 @@ both_backends! {
 
     async fn matched_persons_and_photos_cannot_be_deleted(app) {
         let Some(p) = face_photos("matched_persons_and_photos_cannot_be_deleted", &["obama.jpg", "obama2.jpg", "obama3.jpg"]) else { return };
-        let (company, token) = company_admin(&app).await;
+        let (_, token) = company_admin(&app).await;
         let cid = collection(&app, &token, "blacklist").await;
         let r = add_person(&app, &token, cid, &[("1.jpg", p[0].clone()), ("2.jpg", p[1].clone()), ("3.jpg", p[2].clone())], json!({})).await;
         let pid = r.assert_status(201).id("person_id");
         let image_ids: Vec<Uuid> = r.body["images"].as_array().unwrap().iter().map(|i| Uuid::parse_str(i["person_image_id"].as_str().unwrap()).unwrap()).collect();
-        // COLLECTION analyses (issue #6) are not there yet: record their matches through the
-        // domain, as the analysis will when it stores a result.
+        // Matches recorded through the domain, as a finishing COLLECTION analysis records them
+        // (tests/api/analyses.rs runs real COLLECTION analyses against the same rule).
         let (a1, a2) = (Uuid::new_v4(), Uuid::new_v4());
-        let record = |analyse_id, person_image_id| CollectionMatchRecord { analyse_id, person_id: pid, person_image_id, collection_id: cid, company_id: company };
+        let record = |analyse_id, person_image_id| CollectionMatchRecord { analyse_id, person_id: pid, person_image_id, collection_id: cid };
         app.domain.record_collection_match(&record(a1, Some(image_ids[0]))).await.unwrap();
         app.domain.record_collection_match(&record(a2, None)).await.unwrap();
         let image_url = |i: Uuid| format!("{}{pid}/images/{i}", persons_url(cid));
@@ -401,6 +401,46 @@ both_backends! {
         let after = app.domain.search_collections(Some(company), None, &probe, 5, None).await.unwrap();
         assert_eq!(after.iter().map(|h| h.person_id).collect::<Vec<_>>(), [biden]);
         assert_eq!(app.domain.gallery.len(), 1);
+    }
+
+    async fn other_nodes_replay_the_change_feed_and_restarts_use_the_snapshot(app) {
+        use emerald::domain::gallery::GallerySync;
+        let Some(p) = face_photos("other_nodes_replay_the_change_feed_and_restarts_use_the_snapshot", &["obama.jpg", "biden.jpg", "obama2.jpg"]) else { return };
+        let (company, token) = company_admin(&app).await;
+        let cid = collection(&app, &token, "blacklist").await;
+        // A second server on the same database: it loaded the gallery at start.
+        let other = app.sibling(|_| {}).await;
+        assert_eq!(other.domain.sync_gallery().await.unwrap(), GallerySync::UpToDate);
+        let obama = add_person(&app, &token, cid, &[("obama.jpg", p[0].clone())], json!({})).await.assert_status(201).id("person_id");
+        let r = add_person(&app, &token, cid, &[("biden.jpg", p[1].clone())], json!({})).await;
+        let biden = r.assert_status(201).id("person_id");
+        // Enrolled on the first node: the other replays two feed rows (no full reload) and finds them.
+        assert_eq!(other.domain.sync_gallery().await.unwrap(), GallerySync::Replayed(2));
+        let probe = template_of(&app, &p[2]);
+        let hits = other.domain.search_collections(Some(company), None, &probe, 5, None).await.unwrap();
+        assert_eq!(hits.iter().map(|h| h.person_id).collect::<Vec<_>>(), [obama, biden]);
+        // A deletion on the first node is replayed too; deleted templates never come back.
+        app.delete(&format!("{}{obama}", persons_url(cid)), &token).await.assert_status(204);
+        assert_eq!(other.domain.sync_gallery().await.unwrap(), GallerySync::Replayed(1));
+        let hits = other.domain.search_collections(Some(company), None, &probe, 5, None).await.unwrap();
+        assert_eq!(hits.iter().map(|h| h.person_id).collect::<Vec<_>>(), [biden]);
+        assert_eq!(other.domain.gallery.len(), 1);
+        // A fresh process on the same data directory starts from the snapshot written when the
+        // gallery was first loaded, and replays the feed since: no full reload.
+        let snapshots: Vec<_> = std::fs::read_dir(&app.config.data_dir).unwrap().flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("gallery-")).collect();
+        assert_eq!(snapshots.len(), 1, "one snapshot file, named after the database");
+        let fresh = emerald::open_domain(&app.config).await.unwrap();
+        assert_eq!(fresh.sync_gallery().await.unwrap(), GallerySync::Replayed(3));
+        assert_eq!(fresh.gallery.len(), 1);
+        let hits = fresh.search_collections(Some(company), None, &probe, 5, None).await.unwrap();
+        assert_eq!(hits.iter().map(|h| h.person_id).collect::<Vec<_>>(), [biden]);
+        // A feed pruned past a server's generation makes it reload everything.
+        let r = add_person(&app, &token, cid, &[("obama2.jpg", p[2].clone())], json!({})).await;
+        r.assert_status(201);
+        app.domain.store.prune_gallery_changes(0).await.unwrap();
+        assert_eq!(other.domain.sync_gallery().await.unwrap(), GallerySync::Reloaded);
+        assert_eq!(other.domain.gallery.len(), 2);
     }
 }
 
