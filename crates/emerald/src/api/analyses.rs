@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::oz::analysis_request::{parse_analyses, AnalysesBody};
+use super::oz::analysis_request::{parse_analyses, AnalysesBody, DecisionBody};
 use super::oz::base_url::BaseUrl;
 use super::oz::body::{from_value, OzBody};
 use super::oz::ids::parse_id;
@@ -21,7 +21,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(request_analyses, list_folder_analyses))
         .routes(routes!(list_analyses))
-        .routes(routes!(get_analysis, delete_analysis))
+        .routes(routes!(get_analysis, decide_analysis, delete_analysis))
 }
 
 /// Request analyses of a folder's media: `{"analyses": [{"type", "source_media", "params",
@@ -71,6 +71,19 @@ async fn list_analyses(State(s): State<AppState>, caller: Caller, base: BaseUrl,
     params(("analyse_id" = uuid::Uuid, Path)), responses((status = 200, body = AnalysisView)), security(("token" = [])))]
 async fn get_analysis(State(s): State<AppState>, caller: Caller, base: BaseUrl, Path(id): Path<String>) -> Result<Response> {
     let a = s.domain.get_analysis(&caller, parse_id("analyse_id", &id)?).await?;
+    Ok(ok(AnalysisView::new(a, &base.0)).into_response())
+}
+
+/// An operator's decision ("Make Decision", spec §8.9 [I]): `{"resolution_status": "SUCCESS" |
+/// "DECLINED", "resolution_comment": "…"}` on a FINISHED analysis; OPERATOR, or CLIENT OPERATOR
+/// in its company. Answers the analysis; the folder status is recomputed.
+#[utoipa::path(patch, path = "/api/analyses/{analyse_id}", tag = "analyses",
+    params(("analyse_id" = uuid::Uuid, Path)), request_body = Object,
+    responses((status = 200, body = AnalysisView)), security(("token" = [])))]
+async fn decide_analysis(State(s): State<AppState>, caller: Caller, base: BaseUrl, Path(id): Path<String>, OzBody(body): OzBody<Value>) -> Result<Response> {
+    let id = parse_id("analyse_id", &id)?;
+    let body = from_value::<DecisionBody>(body)?;
+    let a = s.domain.decide_analysis(&caller, id, body.resolution()?, body.resolution_comment).await?;
     Ok(ok(AnalysisView::new(a, &base.0)).into_response())
 }
 

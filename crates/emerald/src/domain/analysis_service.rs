@@ -250,6 +250,36 @@ impl Domain {
         Ok(())
     }
 
+    /// `PATCH /api/analyses/{id}` (spec §8.9 [I], "Make Decision"): an OPERATOR (any company)
+    /// or a CLIENT OPERATOR (its company) sets the final result of a FINISHED analysis —
+    /// typically an OPERATOR_REQUIRED one — to SUCCESS or DECLINED, with an optional comment;
+    /// the folder's status is recomputed. Other roles: code 9.
+    pub async fn decide_analysis(&self, caller: &Caller, id: Uuid, resolution: Resolution, comment: Option<String>) -> Result<AnalysisDetails> {
+        let (a, _) = self.visible_analysis(caller, id).await?;
+        if !matches!(caller.user_type, UserType::Operator | UserType::ClientOperator) {
+            return Err(Error::Forbidden(Some("only an OPERATOR or CLIENT OPERATOR makes decisions on analyses".into())));
+        }
+        if !matches!(resolution, Resolution::Success | Resolution::Declined) {
+            return Err(Error::invalid_value(
+                format!("resolution_status must be SUCCESS or DECLINED, not {}", resolution.as_str()),
+                serde_json::json!({ "key_path": "resolution_status" }),
+            ));
+        }
+        let not_finished = || {
+            Error::invalid_value(
+                format!("Only a FINISHED analysis can be decided; this one is {}", a.state.as_str()),
+                serde_json::json!({ "key_path": "state" }),
+            )
+        };
+        if a.state != AnalysisState::Finished {
+            return Err(not_finished());
+        }
+        if !self.store.decide_analysis(id, resolution, comment.as_deref(), now()).await? {
+            return Err(not_finished());
+        }
+        self.get_analysis(caller, id).await
+    }
+
     pub(super) async fn analysis_meta_access(&self, caller: &Caller, id: Uuid, write: bool) -> Result<MetaData> {
         let (a, access) = self.visible_analysis(caller, id).await?;
         if write && access < Access::Write {

@@ -317,6 +317,9 @@ pub trait Analyses: Send + Sync {
     async fn finish_analysis(&self, done: &AnalysisFinish, webhooks: DeliveryPolicy) -> Result<Option<FinishEffect>>;
     /// Delete an analysis with its index rows, matches and job; recompute the folder status.
     async fn delete_analysis(&self, id: Uuid) -> Result<Option<Analysis>>;
+    /// An operator's decision on a FINISHED analysis: set its `resolution_status` and
+    /// `resolution_comment`, recompute the folder status. False when it is not FINISHED (or gone).
+    async fn decide_analysis(&self, id: Uuid, resolution: Resolution, comment: Option<&str>, t: f64) -> Result<bool>;
     /// Analyses of the group still PROCESSING.
     async fn group_pending(&self, group_id: Uuid) -> Result<u64>;
     /// Up to `limit` analyses still PROCESSING that were created before `created_before`.

@@ -423,6 +423,32 @@ impl Analyses for SqlStore {
         Ok(gone.then_some(a))
     }
 
+    async fn decide_analysis(&self, id: Uuid, resolution: Resolution, comment: Option<&str>, t: f64) -> Result<bool> {
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            // Lock the folder first (see the module doc).
+            sqlx::query("UPDATE folders SET time_updated = $1 WHERE folder_id = (SELECT folder_id FROM analyses WHERE analyse_id = $2)")
+                .bind(t)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let folder: Option<Uuid> = sqlx::query_scalar(
+                "UPDATE analyses SET resolution_status = $1, resolution_comment = $2, time_updated = $3 \
+                 WHERE analyse_id = $4 AND state = 'FINISHED' RETURNING folder_id",
+            )
+            .bind(resolution.as_str())
+            .bind(comment)
+            .bind(t)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(folder_id) = folder else { return Ok(false) };
+            recompute_folder!(tx, folder_id, t);
+            tx.commit().await?;
+            Ok::<_, Error>(true)
+        })
+    }
+
     async fn group_pending(&self, group_id: Uuid) -> Result<u64> {
         let n: i64 = on_db!(&self.db, |pool| {
             sqlx::query_scalar("SELECT COUNT(*) FROM analyses WHERE group_id = $1 AND state = 'PROCESSING'").bind(group_id).fetch_one(pool).await

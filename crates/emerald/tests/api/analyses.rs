@@ -126,6 +126,48 @@ both_backends! {
         assert_eq!(app.blob_files().len(), before - 3, "original, thumbnail and best shot are gone");
     }
 
+    async fn operators_decide_finished_analyses(app) {
+        let Some(p) = ready(&app, &["obama.jpg"]) else { return };
+        let (company, token) = client(&app).await;
+        let (_, _, operator) = app.user(Some(company), "CLIENT OPERATOR").await;
+        let (_, _, global) = app.user(None, "OPERATOR").await;
+        let (_, other_company) = client(&app).await;
+        // A finished QUALITY and a FAILED COLLECTION (no collections component in this app).
+        let payload = json!({"media:tags": {"a": ["photo_selfie"]}, "analyses": [{"type": "quality"}, {"type": "collection"}]}).to_string();
+        let r = app.upload("/api/folders/", &token, vec![part("a", p[0].clone()), Part::Payload(payload)]).await;
+        let folder_id = r.id("folder_id");
+        let quality = r.body["analyses"].as_array().unwrap().iter().find(|a| a["type"] == "QUALITY").unwrap()["analyse_id"].as_str().unwrap().to_owned();
+        let collection = r.body["analyses"].as_array().unwrap().iter().find(|a| a["type"] == "COLLECTION").unwrap()["analyse_id"].as_str().unwrap().to_owned();
+        let url = format!("/api/analyses/{quality}");
+        // Who decides: OPERATOR and CLIENT OPERATOR only; another company does not see it.
+        app.patch(&url, &token, json!({"resolution_status": "DECLINED"})).await.assert_error(403, 9);
+        app.patch(&url, &app.admin_token, json!({"resolution_status": "DECLINED"})).await.assert_error(403, 9);
+        app.patch(&url, &other_company, json!({"resolution_status": "DECLINED"})).await.assert_error(404, 10);
+        // What: SUCCESS or DECLINED, on a FINISHED analysis.
+        app.patch(&url, &operator, json!({"resolution_status": "MAYBE"})).await.assert_error(400, 4);
+        app.patch(&url, &operator, json!({"resolution_status": "PROCESSING"})).await.assert_error(400, 4);
+        app.patch(&url, &operator, json!({"resolution_comment": "x"})).await.assert_status(400);
+        let r = app.patch(&format!("/api/analyses/{collection}"), &operator, json!({"resolution_status": "SUCCESS"})).await;
+        r.assert_error(400, 4);
+        assert!(r.body["error_message"].as_str().unwrap().contains("FAILED"), "{}", r.text);
+        // The decision, any letter case, with a comment.
+        let r = app.patch(&url, &operator, json!({"resolution_status": "declined", "resolution_comment": "a printed photo"})).await;
+        r.assert_status(200);
+        assert_eq!(r.body["resolution_status"], "DECLINED", "{}", r.text);
+        assert_eq!(r.body["resolution"], "DECLINED");
+        assert_eq!(r.body["resolution_comment"], "a printed photo");
+        assert_eq!(r.body["state"], "FINISHED");
+        let r = app.patch(&url, &global, json!({"resolution_status": "SUCCESS"})).await;
+        r.assert_status(200);
+        assert_eq!(app.get(&url, &token).await.body["resolution_status"], "SUCCESS");
+        // The folder's status follows (the FAILED COLLECTION still makes it FAILED).
+        let f = app.get(&format!("/api/folders/{folder_id}?with_analyses=true"), &token).await;
+        assert_eq!(f.body["resolution_status"], "FAILED", "{}", f.text);
+        app.delete(&format!("/api/analyses/{collection}"), &app.admin_token).await.assert_status(204);
+        let f = app.get(&format!("/api/folders/{folder_id}"), &token).await;
+        assert_eq!(f.body["system_resolution"], "SUCCESS", "{}", f.text);
+    }
+
     async fn biometry_same_person_success_different_people_declined(app) {
         let Some(p) = ready(&app, &["obama.jpg", "obama2.jpg", "biden.jpg"]) else { return };
         let (_, token) = client(&app).await;
@@ -564,6 +606,14 @@ both_backends! {
         assert_eq!(a2["resolution_status"], "SUCCESS", "{}", r.text);
         assert_eq!(a2["results_media"][0]["person_id"], Value::Null);
         assert_eq!(a2["collection"], json!({"alias": null}));
+        assert_eq!(count_rows(&app, "collection_matches").await, 1);
+        // Instant mode searches the same collections read-only: the hit, and nothing recorded.
+        let payload = json!({"media:tags": {"a": ["photo_selfie"]}, "analyses": [{"type": "collection"}]}).to_string();
+        let r = app.upload("/api/instant/folders/", &token, vec![part("a", p[1].clone()), Part::Payload(payload)]).await;
+        r.assert_status(200);
+        let ai = &r.body["analyses"][0];
+        assert_eq!(ai["resolution_status"], "DECLINED", "{}", r.text);
+        assert_eq!(ai["results_media"][0]["person_id"], json!(person.to_string()), "{}", r.text);
         assert_eq!(count_rows(&app, "collection_matches").await, 1);
         // An ADMIN's folder (no company) hitting a company's collection: the hit is recorded
         // under the collection's company.

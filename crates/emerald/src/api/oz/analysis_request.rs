@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::body::from_value;
-use crate::domain::analyses::{AnalysisParams, AnalysisRequest, AnalysisType};
+use crate::domain::analyses::{AnalysisParams, AnalysisRequest, AnalysisType, Resolution};
 use crate::domain::metadata::MetaData;
 use crate::domain::Error;
 
@@ -34,6 +34,28 @@ pub struct AnalysesBody {
     pub analyses: Value,
     #[serde(default)]
     pub resolution_endpoint: Option<String>,
+}
+
+/// `PATCH /api/analyses/{id}` body (spec §8.9 [I]).
+#[derive(Debug, Deserialize)]
+pub struct DecisionBody {
+    pub resolution_status: String,
+    #[serde(default)]
+    pub resolution_comment: Option<String>,
+}
+
+impl DecisionBody {
+    /// The decided resolution, any letter case: SUCCESS or DECLINED (other values are refused
+    /// by the domain with a clear message).
+    pub fn resolution(&self) -> Result<Resolution, Error> {
+        let wanted = self.resolution_status.trim().to_ascii_uppercase();
+        Resolution::ALL.into_iter().find(|r| r.as_str() == wanted).ok_or_else(|| {
+            Error::invalid_value(
+                format!("resolution_status {:?} is not one of SUCCESS, DECLINED", self.resolution_status),
+                serde_json::json!({ "key_path": "resolution_status" }),
+            )
+        })
+    }
 }
 
 fn media_ids(v: Value, key_path: &str) -> Result<Vec<Uuid>, Error> {
