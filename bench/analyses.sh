@@ -47,7 +47,7 @@ run_backend() {
     data=$(mktemp -d)
     if [ "$backend" = postgres ]; then
         schema="bench_analyses_$$"
-        psql "$PG_URL" -qc "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema" >/dev/null
+        PGOPTIONS="-c client_min_messages=warning" psql "$PG_URL" -qc "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema" >/dev/null
         url_env=(EMERALD_DATABASE_URL="$PG_URL?options=-c%20search_path%3D$schema")
     fi
     env "${url_env[@]}" EMERALD_DATA_DIR="$data" EMERALD_LISTEN="127.0.0.1:$PORT" \
@@ -74,7 +74,7 @@ run_backend() {
     load "Instant BIOMETRY, two 640x480 photos" /api/instant/folders/ 1 "$biometry" "a=$OUT/a.jpg:photo_selfie" "b=$OUT/b.jpg:photo_selfie"
     kill "$pid"; wait "$pid" 2>/dev/null || true
     rm -rf "$data"
-    if [ -n "$schema" ]; then psql "$PG_URL" -qc "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null; fi
+    if [ -n "$schema" ]; then PGOPTIONS="-c client_min_messages=warning" psql "$PG_URL" -qc "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null; fi
     echo
 }
 

@@ -24,6 +24,7 @@ PORT=${PORT:-18431}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 OUT=bench/out/folders
 mkdir -p "$OUT"
+command -v wrk >/dev/null || { echo "bench/folders.sh needs wrk (Debian: apt-get install wrk)" >&2; exit 1; }
 
 echo "== machine =="
 grep -m1 'model name' /proc/cpuinfo || true

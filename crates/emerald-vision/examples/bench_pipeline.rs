@@ -31,7 +31,10 @@ fn image_bytes(name: &str) -> Vec<u8> {
 fn photos() -> Vec<(&'static str, Vec<u8>)> {
     let obama = DynamicImage::ImageRgb8(decode_image(&image_bytes("obama.jpg")).expect("decode"));
     let small = obama.resize_to_fill(640, 480, imageops::FilterType::Triangle).into_rgb8();
-    let large = obama.resize_to_fill(1920, 1080, imageops::FilterType::Triangle).into_rgb8();
+    // 16:9 would crop the face off a portrait photo: fit it into the frame, centred.
+    let fitted = obama.resize(1920, 1080, imageops::FilterType::Triangle).into_rgb8();
+    let mut large = image::RgbImage::from_pixel(1920, 1080, image::Rgb([128, 128, 128]));
+    imageops::overlay(&mut large, &fitted, i64::from((1920 - fitted.width()) / 2), i64::from((1080 - fitted.height()) / 2));
     let group = decode_image(&image_bytes("sample5.jpg")).expect("decode");
     let group = imageops::crop_imm(&group, 0, 80, 1920.min(group.width()), 1080.min(group.height() - 80)).to_image();
     vec![

@@ -25,7 +25,9 @@ pub struct VisionEngine {
 /// operator-facing reason: which file is missing and the command that fetches it.
 /// Loaded once per directory and process (tests start many servers; the models are read-only).
 pub fn load(dir: Option<&Path>) -> Result<Arc<dyn FaceEngine>, String> {
-    static LOADED: Mutex<Vec<(PathBuf, Result<Arc<dyn FaceEngine>, String>)>> = Mutex::new(Vec::new());
+    /// The engine loaded from a models directory, or why it could not be.
+    type Loaded = (PathBuf, Result<Arc<dyn FaceEngine>, String>);
+    static LOADED: Mutex<Vec<Loaded>> = Mutex::new(Vec::new());
     let dir = dir.map(Path::to_path_buf).unwrap_or_else(Engine::default_models_dir);
     let mut loaded = LOADED.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((_, engine)) = loaded.iter().find(|(d, _)| *d == dir) {

@@ -288,7 +288,7 @@ impl Domain {
                 }
             }
             if let Some(b) = best {
-                if best_overall.as_ref().map_or(true, |o| b.confidence > o.confidence) {
+                if best_overall.as_ref().is_none_or(|o| b.confidence > o.confidence) {
                     best_overall = Some(b);
                 }
             }

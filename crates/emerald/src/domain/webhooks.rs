@@ -27,7 +27,7 @@ pub fn check_endpoint(url: &str) -> Result<()> {
         return Err(bad("too long"));
     }
     let parsed = reqwest::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().map_or(true, str::is_empty) {
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
         return Err(bad("expected an http:// or https:// URL"));
     }
     Ok(())
