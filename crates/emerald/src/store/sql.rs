@@ -169,17 +169,24 @@ async fn open_sqlite(opts: SqliteConnectOptions) -> anyhow::Result<SqlitePool> {
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
+    // Migrations and planner statistics on one connection, closed before the pool opens.
+    // Without statistics SQLite drives a `meta_data=` lookup from the tenancy index (scanning
+    // all of a company's folders) instead of from `meta_index`; a bounded ANALYZE samples each
+    // index, so it stays fast on large databases. A connection reads the statistics when it
+    // loads the schema and keeps them (ANALYZE elsewhere does not reach it), so every pooled
+    // connection must open after the ANALYZE — else some keep stale (e.g. empty-table) plans
+    // and a tenth of lookups take hundreds of milliseconds. Pooled connections are recycled
+    // (sqlx's 30-minute lifetime), which carries the periodic re-ANALYZE to them.
+    let setup = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await.context("opening the SQLite database")?;
+    SQLITE_MIGRATIONS.run(&setup).await.context("running SQLite migrations")?;
+    sqlx::query(SQLITE_ANALYZE).execute(&setup).await.context("analysing the SQLite database")?;
+    setup.close().await;
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(opts)
         .await
         .context("opening the SQLite database")?;
-    SQLITE_MIGRATIONS.run(&pool).await.context("running SQLite migrations")?;
-    // Planner statistics: without them SQLite drives a `meta_data=` lookup from the tenancy
-    // index (scanning all of a company's folders) instead of from `meta_index`. A bounded
-    // ANALYZE samples each index, so it stays fast on large databases.
-    sqlx::query(SQLITE_ANALYZE).execute(&pool).await.context("analysing the SQLite database")?;
     Ok(pool)
 }
 
