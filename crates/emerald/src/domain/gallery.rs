@@ -278,8 +278,10 @@ impl Domain {
     /// file). The server calls it after a full load and every few minutes.
     pub async fn save_gallery_snapshot(&self) {
         let Some(path) = self.gallery.snapshot.clone() else { return };
-        let mut saved = self.gallery.saved.lock().await;
+        // Lock order: `generation` is never held while waiting for `saved` here (a first sync
+        // holds `generation` and then takes `saved`).
         let Some(generation) = *self.gallery.generation.lock().await else { return };
+        let mut saved = self.gallery.saved.lock().await;
         if *saved == Some(generation) {
             return;
         }
