@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{engine, image_bytes};
+use common::{engine, image_bytes, reference_embeddings};
 use emerald_vision::cosine;
 
 /// Minimum cosine between our embedding and the reference one.
@@ -13,12 +13,8 @@ const MIN_COSINE: f32 = 0.99;
 
 #[test]
 fn embeddings_match_the_onnxruntime_reference() {
-    let fixture = include_str!("fixtures/reference_embeddings.txt");
     let mut checked = 0;
-    for line in fixture.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
-        let mut fields = line.split_whitespace();
-        let name = fields.next().expect("name");
-        let reference: Vec<f32> = fields.map(|x| x.parse().expect("float")).collect();
+    for (name, reference) in reference_embeddings() {
         assert_eq!(reference.len(), 512, "{name}");
         let faces = engine().faces_in_bytes(&image_bytes(name)).expect("analysis");
         let main = faces.first().unwrap_or_else(|| panic!("{name}: no face"));

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::image_bytes;
+use common::{image_bytes, reference_embeddings};
 use emerald_vision::{cosine, Engine};
 
 #[test]
@@ -22,12 +22,8 @@ fn onnxruntime_backend_reproduces_the_reference() {
     // Safe: set before any thread of this test binary reads the environment.
     std::env::set_var("EMERALD_RUNTIME", "ort");
     let engine = Engine::load(&Engine::default_models_dir()).expect("engine on onnxruntime");
-    let fixture = include_str!("fixtures/reference_embeddings.txt");
     let mut checked = 0;
-    for line in fixture.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
-        let mut fields = line.split_whitespace();
-        let name = fields.next().expect("name");
-        let reference: Vec<f32> = fields.map(|x| x.parse().expect("float")).collect();
+    for (name, reference) in reference_embeddings() {
         let faces = engine.faces_in_bytes(&image_bytes(name)).expect("analysis");
         let main = faces.first().unwrap_or_else(|| panic!("{name}: no face"));
         let cos = cosine(&main.embedding.vector, &reference).expect("same length");

@@ -48,3 +48,17 @@ pub fn faces_dev(test: &str) -> Option<PathBuf> {
         None
     }
 }
+
+/// The reference embeddings of `fixtures/reference_embeddings.txt` (an onnxruntime run made by
+/// `scripts/reference_embeddings.py`): (image name, 512-d vector), in file order.
+pub fn reference_embeddings() -> Vec<(&'static str, Vec<f32>)> {
+    include_str!("../fixtures/reference_embeddings.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|line| {
+            let mut fields = line.split_whitespace();
+            let name = fields.next().expect("name");
+            (name, fields.map(|x| x.parse().expect("float")).collect())
+        })
+        .collect()
+}

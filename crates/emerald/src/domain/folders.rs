@@ -477,9 +477,7 @@ fn content_type_of(ext: &str) -> &'static str {
 /// A media row for an uploaded file of `folder`, with what the probe learned and the
 /// payload's tags and metadata for its key.
 pub(super) fn new_media(folder: &Folder, file: &ReceivedFile, payload: &super::media::UploadPayload, probed: &super::media::Probed, t: f64) -> Media {
-    let mut facts = probed.facts.clone();
-    facts.insert("size".into(), file.size.into());
-    facts.insert("sha256".into(), file.sha256.clone().into());
+    let facts = super::upload::file_facts(file, probed);
     Media {
         media_id: Uuid::new_v4(),
         folder_id: folder.folder_id,
@@ -497,19 +495,6 @@ pub(super) fn new_media(folder: &Folder, file: &ReceivedFile, payload: &super::m
         time_created: t,
         time_updated: t,
     }
-}
-
-/// Every file key named in `media:tags` and `media:meta_data` must have been sent.
-pub(super) fn check_file_keys(files: &[ReceivedFile], payload: &super::media::UploadPayload) -> Result<()> {
-    for (what, keys) in [("media:tags", payload.media_tags.keys().collect::<Vec<_>>()), ("media:meta_data", payload.media_meta.keys().collect())] {
-        if let Some(k) = keys.into_iter().find(|k| !files.iter().any(|f| &f.key == *k)) {
-            return Err(Error::invalid_value(
-                format!("{what} names the file key {k:?}, but no file was sent under that name"),
-                serde_json::json!({ "key_path": format!("payload.{what}.{k}") }),
-            ));
-        }
-    }
-    Ok(())
 }
 
 pub use super::upload::too_many_files;

@@ -20,10 +20,7 @@ impl ProbedFile {
     /// What a stored file's `technical_meta_data` starts with: the probe's facts (pixel size,
     /// frame count …), the byte size and the SHA-256.
     pub fn facts(&self) -> serde_json::Map<String, serde_json::Value> {
-        let mut facts = self.probed.facts.clone();
-        facts.insert("size".into(), self.file.size.into());
-        facts.insert("sha256".into(), self.file.sha256.clone().into());
-        facts
+        file_facts(&self.file, &self.probed)
     }
 
     /// The blobs of this file once stored as `stored`: the original, and its thumbnail if any.
@@ -70,15 +67,7 @@ impl Domain {
         if files.len() > svc.limits.max_files {
             return Err(too_many_files(svc.limits.max_files));
         }
-        for (what, keys) in [("media:tags", payload.media_tags.keys().collect::<Vec<_>>()), ("media:meta_data", payload.media_meta.keys().collect())] {
-            if let Some(k) = keys.into_iter().find(|k| !files.iter().any(|f| &f.key == *k)) {
-                return Err(Error::invalid_value(
-                    format!("{what} names the file key {k:?}, but no file was sent under that name"),
-                    serde_json::json!({ "key_path": format!("payload.{what}.{k}") }),
-                ));
-            }
-        }
-        Ok(())
+        check_file_keys(files, payload)
     }
 
     /// Probe one file on the blocking pool: `Ok(Err(reason))` when the file is not acceptable.
@@ -157,4 +146,25 @@ pub(super) fn spooled_path(file: &ReceivedFile) -> Result<std::path::PathBuf> {
         FileContent::Spooled(path) => Ok(path.to_path_buf()),
         FileContent::Memory(_) => Err(Error::internal(anyhow::anyhow!("an in-memory upload cannot be stored"))),
     }
+}
+
+/// The technical metadata of a stored file: what the probe learned, its size and sha256.
+pub(super) fn file_facts(file: &ReceivedFile, probed: &Probed) -> serde_json::Map<String, serde_json::Value> {
+    let mut facts = probed.facts.clone();
+    facts.insert("size".into(), file.size.into());
+    facts.insert("sha256".into(), file.sha256.clone().into());
+    facts
+}
+
+/// Every file key named in `media:tags` and `media:meta_data` must have been sent.
+pub(super) fn check_file_keys(files: &[ReceivedFile], payload: &UploadPayload) -> Result<()> {
+    for (what, keys) in [("media:tags", payload.media_tags.keys().collect::<Vec<_>>()), ("media:meta_data", payload.media_meta.keys().collect())] {
+        if let Some(k) = keys.into_iter().find(|k| !files.iter().any(|f| &f.key == *k)) {
+            return Err(Error::invalid_value(
+                format!("{what} names the file key {k:?}, but no file was sent under that name"),
+                serde_json::json!({ "key_path": format!("payload.{what}.{k}") }),
+            ));
+        }
+    }
+    Ok(())
 }

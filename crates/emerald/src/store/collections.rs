@@ -33,6 +33,7 @@ const IMAGE_COLUMNS: &str = "SELECT i.person_image_id, i.media_id, i.person_id, 
 const TEMPLATE_COLUMNS: &str = "SELECT i.person_image_id, i.person_id, i.collection_id, i.model_id, i.template";
 
 const BUMP_GENERATION: &str = "UPDATE gallery_state SET generation = generation + 1 WHERE id = 1 RETURNING generation";
+const READ_GENERATION: &str = "SELECT generation FROM gallery_state WHERE id = 1";
 
 /// Templates per page while the gallery loads.
 const TEMPLATES_PER_PAGE: i64 = 5000;
@@ -517,7 +518,7 @@ impl Collections for SqlStore {
     }
 
     async fn gallery_generation(&self) -> Result<i64> {
-        Ok(on_db!(&self.db, |pool| sqlx::query_scalar("SELECT generation FROM gallery_state WHERE id = 1").fetch_one(pool).await)?)
+        Ok(on_db!(&self.db, |pool| sqlx::query_scalar(READ_GENERATION).fetch_one(pool).await)?)
     }
 
     async fn load_templates(&self, sink: TemplateSink<'_>) -> Result<i64> {
@@ -529,7 +530,7 @@ impl Collections for SqlStore {
             if postgres {
                 sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
             }
-            let generation: i64 = sqlx::query_scalar("SELECT generation FROM gallery_state WHERE id = 1").fetch_one(&mut *tx).await?;
+            let generation: i64 = sqlx::query_scalar(READ_GENERATION).fetch_one(&mut *tx).await?;
             let mut after = Uuid::nil();
             loop {
                 let rows: Vec<TemplateRow> = sqlx::query_as(&page_sql).bind(after).bind(TEMPLATES_PER_PAGE).fetch_all(&mut *tx).await?;
@@ -553,7 +554,7 @@ impl Collections for SqlStore {
             if postgres {
                 sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
             }
-            let generation: i64 = sqlx::query_scalar("SELECT generation FROM gallery_state WHERE id = 1").fetch_one(&mut *tx).await?;
+            let generation: i64 = sqlx::query_scalar(READ_GENERATION).fetch_one(&mut *tx).await?;
             // Every generation in (after, generation] must still be in the feed.
             let (present, rows): (i64, i64) = sqlx::query_as(
                 "SELECT COUNT(DISTINCT generation), COUNT(*) FROM gallery_changes WHERE generation > $1 AND generation <= $2",
