@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Folders at scale (issue #3): bulk-load N folders with metadata, then on each store measure
 #   * GET /api/folders/?meta_data=transaction_id==<random existing id>  (wrk: p50 / p99)
-#   * database size
+#   * database size, and its growth per folder with its analyses: real single requests
+#     (a selfie and an ID photo, QUALITY + BIOMETRY) for ANALYSES_SECONDS, measured by the
+#     database's own size before and after (SQLite: page_count x page_size, WAL included)
 #   * upload throughput of ~1 MB JPEG photos (wrk, POST /api/folders/ multipart), next to the
 #     raw sequential write speed of the same disk (dd) as the anchor.
 #
@@ -11,6 +13,7 @@
 #   PROFILE=release|debug           binary to build and run (default release)
 #   BIN=…/emerald                   run this binary instead of building one
 #   DURATION=20s CONNECTIONS=4      wrk settings
+#   ANALYSES_SECONDS=30             folders with analyses (0: skip; needs the models)
 # Output goes to bench/out/folders/ (ignored by git); the figures are printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +24,8 @@ PROFILE=${PROFILE:-release}
 DURATION=${DURATION:-20s}
 CONNECTIONS=${CONNECTIONS:-4}
 PORT=${PORT:-18431}
+ANALYSES_SECONDS=${ANALYSES_SECONDS:-30}
+IMAGES=${EMERALD_TEST_IMAGES:-$HOME/.cache/emerald/test-images}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 OUT=bench/out/folders
 mkdir -p "$OUT"
@@ -39,6 +44,12 @@ if [ -z "${BIN:-}" ]; then
     BIN=$CARGO_TARGET_DIR/$PROFILE/emerald
 fi
 "$BIN" bench-photo --out "$OUT/photo.jpg" --bytes 1000000
+if [ "$ANALYSES_SECONDS" != 0 ]; then
+    scripts/fetch-models.sh >/dev/null
+    scripts/fetch-test-images.sh >/dev/null
+    "$BIN" bench-fit --in "$IMAGES/obama.jpg" --out "$OUT/selfie.jpg" --width 640 --height 480
+    "$BIN" bench-fit --in "$IMAGES/obama2.jpg" --out "$OUT/id.jpg" --width 640 --height 480
+fi
 
 # wrk scripts: a random existing transaction id per request; a multipart photo upload.
 cat > "$OUT/lookup.lua" <<LUA
@@ -61,6 +72,19 @@ wrk.body = "--" .. b .. "\r\nContent-Disposition: form-data; name=\"photo1\"; fi
   .. '{"folder:meta_data": {"transaction_id": "upload"}, "media:tags": {"photo1": ["photo_selfie"]}}'
   .. "\r\n--" .. b .. "--\r\n"
 LUA
+
+# The database's size in bytes: PostgreSQL's relations of the schema; SQLite's pages as its
+# own connection sees them (committed WAL frames included, whatever was checkpointed).
+db_size() {
+    if [ "$1" = postgres ]; then
+        psql -tA "$PG_URL" -c "SELECT sum(pg_total_relation_size(format('%I.%I', schemaname, tablename))) FROM pg_tables WHERE schemaname = '$SCHEMA'"
+    else
+        python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); print(c.execute("PRAGMA page_count").fetchone()[0] * c.execute("PRAGMA page_size").fetchone()[0])' "$DATA/emerald.db"
+    fi
+}
+folder_count() {
+    curl -sf "http://127.0.0.1:$PORT/api/folders/?limit=1" -H "X-Forensic-Access-Token: $TOKEN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total_count"])'
+}
 
 SUMMARY=$OUT/summary.txt
 : > "$SUMMARY"
@@ -95,10 +119,17 @@ for backend in $BACKENDS; do
     p50=$(awk '/ 50%/{print $2}' "$OUT/lookup-$backend.txt")
     p99=$(awk '/ 99%/{print $2}' "$OUT/lookup-$backend.txt")
     rps=$(awk '/Requests\/sec/{print $2}' "$OUT/lookup-$backend.txt")
-    if [ "$backend" = postgres ]; then
-        size=$(psql -tA "$PG_URL" -c "SELECT sum(pg_total_relation_size(format('%I.%I', schemaname, tablename))) FROM pg_tables WHERE schemaname = '$SCHEMA'")
-    else
-        size=$(du -cb "$DATA"/emerald.db* | awk '/total/{print $1}')
+    size=$(db_size "$backend")
+    with_analyses="skipped (ANALYSES_SECONDS=0)"
+    if [ "$ANALYSES_SECONDS" != 0 ]; then
+        f0=$(folder_count); s0=$(db_size "$backend"); b0=$(du -sb "$DATA/media" 2>/dev/null | cut -f1 || echo 0)
+        "$BIN" bench-load --url "http://127.0.0.1:$PORT/api/folders/" --token "$TOKEN" --seconds "$ANALYSES_SECONDS" --warmup 0 \
+            --concurrency 2 --analyses '[{"type": "quality"}, {"type": "biometry"}]' \
+            --file "selfie=$OUT/selfie.jpg:photo_selfie" --file "id=$OUT/id.jpg:photo_id,photo_id_front" | tee "$OUT/analyses-$backend.txt"
+        f1=$(folder_count); s1=$(db_size "$backend"); b1=$(du -sb "$DATA/media" | cut -f1)
+        made=$((f1 - f0))
+        per=$(echo "scale=0; ($s1 - $s0) / $made" | bc)
+        with_analyses="$made folders with 2 photos + QUALITY + BIOMETRY added $per bytes each = $(echo "scale=1; $per * 100000 / 1048576" | bc) MiB per 100k folders (+ $(( (b1 - b0) / made )) bytes of media files each)"
     fi
     wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$OUT/upload.lua" "http://127.0.0.1:$PORT/api/folders/" | tee "$OUT/upload-$backend.txt"
     ups=$(awk '/Requests\/sec/{print $2}' "$OUT/upload-$backend.txt")
@@ -110,7 +141,8 @@ for backend in $BACKENDS; do
     trap - EXIT
     {
         echo "$backend: N=$N seed=${seed_s}s lookup p50=$p50 p99=$p99 ($rps req/s, $CONNECTIONS connections)"
-        echo "$backend: db size $(echo "scale=1; $size / 1048576" | bc) MiB total = $(echo "scale=1; $size * 100000 / $N / 1048576" | bc) MiB per 100k folders"
+        echo "$backend: db size $(echo "scale=1; $size / 1048576" | bc) MiB total = $(echo "scale=1; $size * 100000 / $N / 1048576" | bc) MiB per 100k folders (metadata only)"
+        echo "$backend: with analyses: $with_analyses"
         echo "$backend: upload $ups photos/s of $photo_bytes bytes = $mbps MB/s; disk direct write:$disk"
     } | tee -a "$SUMMARY"
     [ -n "$SCHEMA" ] && psql -q "$PG_URL" -c "DROP SCHEMA $SCHEMA CASCADE"

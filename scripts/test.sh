@@ -20,8 +20,38 @@ else
   echo "test.sh: no PostgreSQL on 127.0.0.1:5432 and no DATABASE_URL: the PostgreSQL store tests are SKIPPED (SQLite tests run)"
 fi
 
+# S3: the blob-store test runs against EMERALD_TEST_S3_ENDPOINT, or a moto server (PyPI
+# `moto[server]`, installed once into the cache) started here; without either it is skipped.
+MOTO_PID=
+if [ -z "${EMERALD_TEST_S3_ENDPOINT:-}" ] && [ "${EMERALD_TEST_S3:-auto}" != off ]; then
+  MOTO_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/emerald/moto-5.2.5"
+  if [ ! -x "$MOTO_VENV/bin/moto_server" ]; then
+    echo "test.sh: installing moto[server]==5.2.5 from PyPI into $MOTO_VENV (once) for the S3 test"
+    (python3 -m venv "$MOTO_VENV" && "$MOTO_VENV/bin/pip" install -q 'moto[server]==5.2.5') >/dev/null 2>&1 || rm -rf "$MOTO_VENV"
+  fi
+  if [ -x "$MOTO_VENV/bin/moto_server" ]; then
+    MOTO_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "$MOTO_VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >/dev/null 2>&1 &
+    MOTO_PID=$!
+    trap 'kill $MOTO_PID 2>/dev/null || true' EXIT
+    for _ in $(seq 1 100); do
+      timeout 1 bash -c "</dev/tcp/127.0.0.1/$MOTO_PORT" 2>/dev/null && break
+      sleep 0.1
+    done
+    export EMERALD_TEST_S3_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
+  fi
+fi
+if [ -n "${EMERALD_TEST_S3_ENDPOINT:-}" ]; then
+  echo "test.sh: the S3 blob-store test runs against ${EMERALD_TEST_S3_ENDPOINT}"
+else
+  echo "test.sh: no S3-compatible server (EMERALD_TEST_S3_ENDPOINT unset, moto not installable): the S3 test is SKIPPED"
+fi
+
 cargo test --workspace --locked "$@"
 
 if [ -z "${DATABASE_URL:-}" ]; then
   echo "test.sh: reminder: PostgreSQL store tests were SKIPPED"
+fi
+if [ -z "${EMERALD_TEST_S3_ENDPOINT:-}" ]; then
+  echo "test.sh: reminder: the S3 blob-store test was SKIPPED"
 fi

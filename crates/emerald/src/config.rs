@@ -47,6 +47,11 @@ pub struct Config {
     /// Where media files go; default: the data dir's `media/`.
     #[arg(long, env = "EMERALD_BLOB_URL")]
     pub blob_url: Option<String>,
+    /// Settings of an S3 blob store as `object_store` keys (`endpoint`, `region`,
+    /// `access_key_id`, `secret_access_key`, `allow_http` …): the config file's
+    /// `[blob_options]` table. The `AWS_*` environment variables fill what it leaves out.
+    #[arg(skip)]
+    pub blob_options: std::collections::BTreeMap<String, String>,
     /// Pre-provisioned model files; default: the set-up cache (`~/.cache/emerald/models`).
     #[arg(long, env = "EMERALD_MODELS_DIR")]
     pub models_dir: Option<PathBuf>,
@@ -141,6 +146,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             database_url: None,
             blob_url: None,
+            blob_options: Default::default(),
             models_dir: None,
             role: Role::All,
             session_ttl: 900.0,
@@ -180,6 +186,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
     blob_url: Option<String>,
+    blob_options: Option<std::collections::BTreeMap<String, String>>,
     models_dir: Option<PathBuf>,
     role: Option<Role>,
     session_ttl: Option<f64>,
@@ -219,6 +226,7 @@ impl Config {
             data_dir,
             database_url,
             blob_url,
+            blob_options,
             models_dir,
             role,
             session_ttl,
@@ -264,6 +272,10 @@ impl Config {
         take!(data_dir, data_dir);
         take!(opt database_url, database_url);
         take!(opt blob_url, blob_url);
+        // File only: no flag or variable to take precedence.
+        if let Some(options) = blob_options {
+            self.blob_options = options;
+        }
         take!(opt models_dir, models_dir);
         take!(role, role);
         take!(session_ttl, session_ttl);
@@ -332,13 +344,14 @@ mod tests {
     fn file_fills_defaults_and_flags_win() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("emerald.toml");
-        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\ndata_dir = \"/srv/emerald\"\nsession_ttl = 60.0\nrole = \"api\"\n").unwrap();
+        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\ndata_dir = \"/srv/emerald\"\nsession_ttl = 60.0\nrole = \"api\"\n[blob_options]\nendpoint = \"http://s3.local:9000\"\n").unwrap();
         let p = path.to_str().unwrap();
         let c = load(&["t", "--config", p, "--listen", "127.0.0.1:1234"]).unwrap();
         assert_eq!(c.listen, "127.0.0.1:1234");
         assert_eq!(c.data_dir, PathBuf::from("/srv/emerald"));
         assert_eq!(c.session_ttl, 60.0);
         assert_eq!(c.role, Role::Api);
+        assert_eq!(c.blob_options.get("endpoint").map(String::as_str), Some("http://s3.local:9000"));
     }
 
     #[test]

@@ -205,7 +205,7 @@ pub const UPLOAD_SPOOL_PREFIX: &str = "upload-";
 pub async fn open_domain(config: &Config) -> anyhow::Result<Domain> {
     let store = store::connect(config.database_url.as_deref(), &config.data_dir).await?;
     let auth = AuthSettings { session_ttl: config.session_ttl, service_ttl: config.service_session_ttl, extend_on_use: config.session_extend };
-    let blobs = store::ObjectBlobs::open(config.blob_url.as_deref(), &config.data_dir)?;
+    let blobs = store::ObjectBlobs::open(config.blob_url.as_deref(), &config.data_dir, &config.blob_options)?;
     let spool_dir = config.data_dir.join("tmp");
     std::fs::create_dir_all(&spool_dir).with_context(|| format!("creating {}", spool_dir.display()))?;
     let media = domain::folders::MediaServices {

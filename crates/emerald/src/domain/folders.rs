@@ -221,11 +221,11 @@ impl Domain {
         let Upload { files, payload } = upload;
         let probed = self.probe_upload(files, &payload).await?;
         let mut media = Vec::with_capacity(probed.len());
-        let mut blobs = Vec::with_capacity(probed.len() * 2);
+        let mut blobs = Vec::with_capacity(probed.len());
         for pf in &probed {
             let ProbedFile { file, probed: p } = pf;
             let m = new_media(folder, file, &payload, p, t);
-            blobs.extend(pf.blobs(&m));
+            blobs.push(pf.blob(&m));
             media.push(m);
         }
         self.store_blobs_then(blobs, || commit(media)).await
@@ -354,14 +354,36 @@ impl Domain {
             }
             (stored.original_key(), content_type_of(stored.extension()))
         };
-        let (size, stream) = self.media_services()?.blobs.get(&key).await?.ok_or_else(missing_file)?;
-        Ok(BlobDownload { content_type, size, stream })
+        let blobs = &self.media_services()?.blobs;
+        if let Some((size, stream)) = blobs.get(&key).await? {
+            return Ok(BlobDownload { content_type, size, stream });
+        }
+        if !thumb {
+            return Err(missing_file());
+        }
+        // The first request for a thumbnail makes it from the original and keeps it. Two
+        // requests at once both make it; the second write replaces the first with the same.
+        let original = self.read_blob(&stored.original_key()).await?.ok_or_else(missing_file)?;
+        let probe = self.media_services()?.probe.clone();
+        let jpeg = tokio::task::spawn_blocking(move || probe.thumbnail(&original)).await.map_err(Error::internal)?.map_err(|reason| {
+            tracing::warn!(media_id = %stored.media_id(), reason, "cannot make a thumbnail");
+            missing_file()
+        })?;
+        let jpeg = bytes::Bytes::from(jpeg);
+        blobs.put_bytes(&key, jpeg.to_vec()).await?;
+        let size = jpeg.len() as u64;
+        Ok(BlobDownload { content_type, size, stream: Box::pin(futures::stream::once(async move { Ok(jpeg) })) })
     }
 
     /// The whole stored original of a media.
     pub async fn read_media_bytes(&self, media: &Media) -> Result<Option<bytes::Bytes>> {
+        self.read_blob(&media.original_key()).await
+    }
+
+    /// A whole blob in memory; `None` when it does not exist.
+    async fn read_blob(&self, key: &str) -> Result<Option<bytes::Bytes>> {
         use futures::TryStreamExt;
-        let Some((size, stream)) = self.media_services()?.blobs.get(&media.original_key()).await? else { return Ok(None) };
+        let Some((size, stream)) = self.media_services()?.blobs.get(key).await? else { return Ok(None) };
         let mut buf = Vec::with_capacity(size as usize);
         let mut stream = stream;
         while let Some(chunk) = stream.try_next().await.map_err(Error::internal)? {
@@ -486,7 +508,7 @@ pub(super) fn new_media(folder: &Folder, file: &ReceivedFile, payload: &super::m
         kind: probed.kind,
         original_name: file.original_name.clone(),
         extension: probed.extension.to_owned(),
-        has_thumb: probed.thumbnail.is_some(),
+        has_thumb: probed.thumbnail,
         size_bytes: file.size as i64,
         sha256: file.sha256.clone(),
         tags: payload.media_tags.get(&file.key).cloned().unwrap_or_default(),

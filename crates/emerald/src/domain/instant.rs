@@ -51,7 +51,7 @@ impl Domain {
                 return Err(Error::internal(anyhow::anyhow!("Instant uploads are held in memory")));
             };
             let (kind, extension) = probe.sniff(content).map_err(|reason| bad_file(file, &reason))?;
-            let probed = Probed { kind, extension, thumbnail: None, facts: serde_json::Map::new() };
+            let probed = Probed { kind, extension, thumbnail: false, facts: serde_json::Map::new() };
             media.push(new_media(&folder, file, &payload, &probed, t));
             bytes.push(content.clone());
         }

@@ -59,8 +59,9 @@ pub struct Probed {
     pub kind: MediaKind,
     /// Extension of the stored original, from the content (`jpg`, `png`, `mp4`, `zip` …).
     pub extension: &'static str,
-    /// A JPEG thumbnail (images only).
-    pub thumbnail: Option<Vec<u8>>,
+    /// Whether the file has a JPEG thumbnail (images). It is made from the original on its
+    /// first request and then kept beside it, so that uploads do not pay for decoding.
+    pub thumbnail: bool,
     /// Facts worth keeping in `technical_meta_data` (size in pixels, frame count …).
     pub facts: serde_json::Map<String, Value>,
 }
@@ -72,6 +73,8 @@ pub trait MediaProbe: Send + Sync {
     /// Kind and extension from the first bytes alone (no decoding): Instant mode, where the
     /// engine's decode is the check.
     fn sniff(&self, head: &[u8]) -> Result<(MediaKind, &'static str), String>;
+    /// A JPEG thumbnail of a stored original (EXIF orientation applied).
+    fn thumbnail(&self, original: &[u8]) -> Result<Vec<u8>, String>;
 }
 
 /// Upload limits (spec §6.1: `OZ_ATTACHMENT_MAX_COUNT`, `OZ_ATTACHMENT_MAX_SIZE`).

@@ -185,7 +185,7 @@ impl Domain {
                 company_id: person.company_id,
                 original_name: file.original_name.clone(),
                 extension: probed.extension.to_owned(),
-                has_thumb: probed.thumbnail.is_some(),
+                has_thumb: probed.thumbnail,
                 size_bytes: file.size as i64,
                 sha256: file.sha256.clone(),
                 tags: payload.media_tags.get(&file.key).cloned().unwrap_or_default(),
@@ -199,9 +199,9 @@ impl Domain {
         }
     }
 
-    /// The original and thumbnail blobs of these photos.
+    /// The original blobs of these photos.
     fn image_blobs<'a>(accepted: impl Iterator<Item = (&'a Accepted, &'a EnrolledImage)>) -> Vec<BlobPut<'a>> {
-        accepted.flat_map(|(a, e)| a.file.blobs(&e.image)).collect()
+        accepted.map(|(a, e)| a.file.blob(&e.image)).collect()
     }
 
     /// The checks of every enrolment request: at least one photo, the upload limits and payload

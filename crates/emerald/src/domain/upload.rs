@@ -23,20 +23,17 @@ impl ProbedFile {
         file_facts(&self.file, &self.probed)
     }
 
-    /// The blobs of this file once stored as `stored`: the original, and its thumbnail if any.
-    pub fn blobs(&self, stored: &dyn StoredFile) -> Vec<BlobPut<'_>> {
-        let mut out = vec![match &self.file.content {
+    /// The blob of this file once stored as `stored`: the original (a thumbnail is made on
+    /// its first request).
+    pub fn blob(&self, stored: &dyn StoredFile) -> BlobPut<'_> {
+        match &self.file.content {
             FileContent::Spooled(path) => BlobPut::File { key: stored.original_key(), path },
             FileContent::Memory(bytes) => BlobPut::Bytes { key: stored.original_key(), bytes: bytes.to_vec() },
-        }];
-        if let Some(thumb) = &self.probed.thumbnail {
-            out.push(BlobPut::Bytes { key: stored.thumb_key(), bytes: thumb.clone() });
         }
-        out
     }
 }
 
-/// One blob to write: a spooled file streamed in, or bytes made here (a thumbnail).
+/// One blob to write: a spooled file streamed in, or bytes held in memory.
 pub(super) enum BlobPut<'a> {
     File { key: String, path: &'a Path },
     Bytes { key: String, bytes: Vec<u8> },

@@ -1,13 +1,16 @@
 //! The blob store: media files in a local directory (default: `<data-dir>/media`) or an
-//! S3-compatible bucket (`--blob-url s3://bucket/prefix`, credentials from the usual `AWS_*`
-//! variables), through `object_store`. Files are streamed in and out in chunks.
+//! S3-compatible bucket (`--blob-url s3://bucket/prefix`; settings from the config file's
+//! `[blob_options]` table and the usual `AWS_*` variables), through `object_store`. Files are
+//! streamed in and out in chunks.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt};
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, PutPayload, WriteMultipart};
@@ -26,11 +29,17 @@ pub struct ObjectBlobs {
 
 impl ObjectBlobs {
     /// `url` None → `<data_dir>/media`; `file:///dir` or a plain path → that directory;
-    /// `s3://bucket[/prefix]` → S3 (endpoint, region and keys from `AWS_*` variables).
-    pub fn open(url: Option<&str>, data_dir: &Path) -> anyhow::Result<ObjectBlobs> {
+    /// `s3://bucket[/prefix]` → S3, set by `options` (`object_store` keys: `endpoint`,
+    /// `region`, `access_key_id` …) over the `AWS_*` environment variables.
+    pub fn open(url: Option<&str>, data_dir: &Path, options: &BTreeMap<String, String>) -> anyhow::Result<ObjectBlobs> {
         match url {
             Some(u) if u.starts_with("s3://") => {
-                let store = object_store::aws::AmazonS3Builder::from_env().with_url(u).build().context("configuring the S3 blob store")?;
+                let mut builder = AmazonS3Builder::from_env().with_url(u);
+                for (key, value) in options {
+                    let key: AmazonS3ConfigKey = key.parse().with_context(|| format!("blob_options: unknown S3 setting {key:?}"))?;
+                    builder = builder.with_config(key, value);
+                }
+                let store = builder.build().context("configuring the S3 blob store")?;
                 let prefix = u.trim_start_matches("s3://").split_once('/').map(|(_, p)| p.trim_matches('/')).unwrap_or("");
                 Ok(ObjectBlobs { store: Arc::new(store), prefix: ObjectPath::from(prefix) })
             }

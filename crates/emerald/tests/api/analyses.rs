@@ -123,7 +123,7 @@ both_backends! {
         // Deleting the folder deletes the best shot too.
         let before = app.blob_files().len();
         app.delete(&format!("/api/folders/{}", folder["folder_id"].as_str().unwrap()), &app.admin_token).await.assert_status(204);
-        assert_eq!(app.blob_files().len(), before - 3, "original, thumbnail and best shot are gone");
+        assert_eq!(app.blob_files().len(), before - 2, "original and best shot are gone (no thumbnail was asked for)");
     }
 
     async fn operators_decide_finished_analyses(app) {

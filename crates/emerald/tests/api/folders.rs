@@ -83,10 +83,15 @@ both_backends! {
         let (st, ct, bytes) = app.get_bytes(media[1]["original_url"].as_str().unwrap(), Some(&token)).await;
         assert_eq!((st.as_u16(), ct.as_deref()), (200, Some("image/jpeg")));
         assert_eq!(image::load_from_memory(&bytes).unwrap().width(), 640);
+        // The thumbnail is made on its first request, then kept and served as stored.
+        assert_eq!(app.blob_files().len(), 2);
         let (st, _, thumb) = app.get_bytes(media[1]["thumb_url"].as_str().unwrap(), Some(&token)).await;
         assert_eq!(st.as_u16(), 200);
         let t = image::load_from_memory_with_format(&thumb, image::ImageFormat::Jpeg).unwrap();
         assert_eq!((t.width(), t.height()), (320, 240));
+        assert_eq!(app.blob_files().len(), 3);
+        let (st, _, again) = app.get_bytes(media[1]["thumb_url"].as_str().unwrap(), Some(&token)).await;
+        assert_eq!((st.as_u16(), again), (200, thumb));
         let (st, _, _) = app.get_bytes(media[1]["original_url"].as_str().unwrap(), None).await;
         assert_eq!(st.as_u16(), 401);
         let (st, _, bytes) = app.get_bytes(media[0]["original_url"].as_str().unwrap(), Some(&token)).await;

@@ -10,5 +10,6 @@ mod companies;
 mod folders;
 mod media;
 mod meta;
+mod s3;
 mod users;
 mod wire;
