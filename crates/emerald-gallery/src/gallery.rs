@@ -335,7 +335,7 @@ impl Gallery {
             if sh.live() > 0 {
                 s.shards += 1;
             }
-            if sh.hnsw.is_some() {
+            if sh.graph.is_some() {
                 s.indexed_shards += 1;
             }
             s.heap_bytes += sh.heap_bytes();

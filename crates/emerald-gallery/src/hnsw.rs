@@ -1,4 +1,5 @@
-//! Our HNSW graph (Malkov & Yashunin 2016) over the int8 codes of one collection.
+//! Our HNSW graph (Malkov & Yashunin 2016) over the int8 codes of one segment of a collection
+//! (consecutive store slots; `segments.rs` holds a collection's segments).
 //!
 //! Written here rather than taken from a crate because the gallery needs, together: nodes that are
 //! slots of our own int8 store (no second copy of the vectors), tombstones for removal, a person
@@ -46,10 +47,10 @@ impl Ord for Cand {
 
 /// What one walk compares against: the store and the probe's int8 code and scale.
 #[derive(Clone, Copy)]
-struct Probe<'a> {
-    codes: &'a Codes,
-    q: &'a [i8],
-    qs: f32,
+pub(crate) struct Probe<'a> {
+    pub codes: &'a Codes,
+    pub q: &'a [i8],
+    pub qs: f32,
 }
 
 /// Generation-stamped visited marks, pooled so a search does not allocate `len` words.
@@ -86,6 +87,9 @@ impl Visited {
 const MAX_LINKS: usize = 256;
 
 pub struct Hnsw {
+    /// The store slot of node 0: a graph indexes the consecutive slots `base .. base + len`
+    /// (one segment of a collection, see `segments.rs`). Links hold node numbers.
+    pub(crate) base: u32,
     pub(crate) m: usize,
     pub(crate) m0: usize,
     pub(crate) ef_construction: usize,
@@ -102,9 +106,10 @@ pub struct Hnsw {
 }
 
 impl Hnsw {
-    pub fn new(params: HnswParams) -> Self {
+    pub fn new(params: HnswParams, base: u32) -> Self {
         let m = params.m.clamp(2, MAX_LINKS / 2);
         Self {
+            base,
             m,
             m0: 2 * m,
             ef_construction: params.ef_construction.max(m),
@@ -113,7 +118,7 @@ impl Hnsw {
             upper: Vec::new(),
             entry: None,
             max_level: 0,
-            rng: 0x9E37_79B9_7F4A_7C15,
+            rng: 0x9E37_79B9_7F4A_7C15 ^ (base as u64).wrapping_mul(0x2545_F491_4F6C_DD1D),
             visited: Mutex::new(Vec::new()),
         }
     }
@@ -121,12 +126,13 @@ impl Hnsw {
     /// Reassembles a graph read from a snapshot (checked by the caller).
     pub(crate) fn from_parts(
         params: HnswParams,
+        base: u32,
         levels: Vec<u8>,
         layer0: Vec<u32>,
         upper: Vec<Box<[u32]>>,
         entry: Option<u32>,
     ) -> Self {
-        let mut g = Self::new(params);
+        let mut g = Self::new(params, base);
         g.max_level = entry.map_or(0, |e| levels[e as usize]);
         g.levels = levels;
         g.layer0 = layer0;
@@ -146,6 +152,18 @@ impl Hnsw {
             + self.layer0.capacity() * 4
             + self.upper.capacity() * std::mem::size_of::<Box<[u32]>>()
             + self.upper.iter().map(|u| u.len() * 4).sum::<usize>()
+    }
+
+    /// Similarity of the query to node `n`.
+    #[inline]
+    fn sim(&self, codes: &Codes, q: &[i8], qs: f32, n: u32) -> f32 {
+        codes.sim_i8(q, qs, self.base + n)
+    }
+
+    /// Similarity of two nodes.
+    #[inline]
+    fn sim_nodes(&self, codes: &Codes, a: u32, b: u32) -> f32 {
+        codes.sim_slots(self.base + a, self.base + b)
     }
 
     #[inline]
@@ -204,7 +222,7 @@ impl Hnsw {
         loop {
             let mut moved = false;
             for &n in self.links(cur.slot, level) {
-                let sim = codes.sim_i8(q, qs, n);
+                let sim = self.sim(codes, q, qs, n);
                 if sim > cur.sim {
                     cur = Cand { sim, slot: n };
                     moved = true;
@@ -232,7 +250,7 @@ impl Hnsw {
         for &e in entry {
             if visited.insert(e.slot) {
                 frontier.push(e);
-                if accept(e.slot) {
+                if accept(self.base + e.slot) {
                     found.push(Reverse(e));
                 }
             }
@@ -250,18 +268,18 @@ impl Hnsw {
             let mut count = 0;
             for &n in self.links(c.slot, level) {
                 if visited.insert(n) {
-                    crate::simd::prefetch(codes.code(n), 256);
+                    crate::simd::prefetch(codes.code(self.base + n), 256);
                     fresh[count] = n;
                     count += 1;
                 }
             }
             for &n in &fresh[..count] {
-                let sim = codes.sim_i8(q, qs, n);
+                let sim = self.sim(codes, q, qs, n);
                 let worst = found.peek().map_or(f32::MIN, |w| w.0.sim);
                 if found.len() < ef || sim > worst {
                     let cand = Cand { sim, slot: n };
                     frontier.push(cand);
-                    if accept(n) {
+                    if accept(self.base + n) {
                         found.push(Reverse(cand));
                         if found.len() > ef {
                             found.pop();
@@ -282,7 +300,10 @@ impl Hnsw {
             if kept.len() >= max {
                 break;
             }
-            if kept.iter().all(|&k| codes.sim_slots(c.slot, k) < c.sim) {
+            if kept
+                .iter()
+                .all(|&k| self.sim_nodes(codes, c.slot, k) < c.sim)
+            {
                 kept.push(c.slot);
             } else {
                 pruned.push(c.slot);
@@ -300,13 +321,14 @@ impl Hnsw {
         kept
     }
 
-    /// Inserts the next slot (`slot == self.len()`), whose code is already in `codes`.
-    pub fn insert(&mut self, codes: &Codes, slot: u32) {
+    /// Inserts the next slot (`slot == base + len`), whose code is already in `codes`.
+    pub fn insert(&mut self, codes: &Codes, store_slot: u32) {
         assert_eq!(
-            slot as usize,
-            self.len(),
+            store_slot as usize,
+            self.base as usize + self.len(),
             "HNSW slots are appended in order"
         );
+        let slot = store_slot - self.base;
         let level = self.random_level();
         self.levels.push(level);
         self.layer0.resize(self.layer0.len() + self.m0 + 1, 0);
@@ -317,9 +339,9 @@ impl Hnsw {
             self.max_level = level;
             return;
         };
-        let (q, qs) = (codes.code(slot), codes.scale(slot));
+        let (q, qs) = (codes.code(store_slot), codes.scale(store_slot));
         let mut cur = Cand {
-            sim: codes.sim_i8(q, qs, entry),
+            sim: self.sim(codes, q, qs, entry),
             slot: entry,
         };
         let mut l = self.max_level;
@@ -353,7 +375,7 @@ impl Hnsw {
                         .iter()
                         .chain(std::iter::once(&slot))
                         .map(|&o| Cand {
-                            sim: codes.sim_slots(n, o),
+                            sim: self.sim_nodes(codes, n, o),
                             slot: o,
                         })
                         .collect();
@@ -371,20 +393,15 @@ impl Hnsw {
         }
     }
 
-    /// The `ef` best accepted nodes for the query, best first (int8 scores).
-    pub fn search(
-        &self,
-        codes: &Codes,
-        q: &[i8],
-        qs: f32,
-        ef: usize,
-        accept: &dyn Fn(u32) -> bool,
-    ) -> Vec<Cand> {
+    /// The `ef` best accepted store slots for the query, best first (int8 scores); `accept`
+    /// is asked about store slots.
+    pub fn search(&self, probe: Probe<'_>, ef: usize, accept: &dyn Fn(u32) -> bool) -> Vec<Cand> {
+        let Probe { codes, q, qs } = probe;
         let Some(entry) = self.entry else {
             return Vec::new();
         };
         let mut cur = Cand {
-            sim: codes.sim_i8(q, qs, entry),
+            sim: self.sim(codes, q, qs, entry),
             slot: entry,
         };
         let mut l = self.max_level;
@@ -393,9 +410,15 @@ impl Hnsw {
             l -= 1;
         }
         let mut visited = self.take_visited(self.len());
-        let found = self.search_layer(Probe { codes, q, qs }, &[cur], ef, 0, accept, &mut visited);
+        let found = self.search_layer(probe, &[cur], ef, 0, accept, &mut visited);
         self.give_visited(visited);
-        let mut out: Vec<Cand> = found.into_iter().map(|r| r.0).collect();
+        let mut out: Vec<Cand> = found
+            .into_iter()
+            .map(|r| Cand {
+                sim: r.0.sim,
+                slot: self.base + r.0.slot,
+            })
+            .collect();
         out.sort_unstable_by(|a, b| b.cmp(a));
         out
     }

@@ -36,6 +36,7 @@ mod error;
 mod gallery;
 mod hnsw;
 mod quant;
+mod segments;
 mod shard;
 pub mod simd;
 mod snapshot;

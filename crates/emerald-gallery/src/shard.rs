@@ -11,7 +11,8 @@ use std::collections::{BinaryHeap, HashMap};
 use uuid::Uuid;
 
 use crate::codes::{Codes, PreparedQuery};
-use crate::hnsw::{Cand, Hnsw};
+use crate::hnsw::{Cand, Probe};
+use crate::segments::Segments;
 use crate::types::{GalleryConfig, Hit, ModelId, PersonFilter, SearchMode};
 
 pub(crate) struct Shard {
@@ -24,7 +25,8 @@ pub(crate) struct Shard {
     pub(crate) slots: HashMap<Uuid, u32>,
     pub(crate) persons: HashMap<Uuid, Vec<u32>>,
     pub(crate) dead: usize,
-    pub(crate) hnsw: Option<Hnsw>,
+    /// The graph index (in segments), once the shard reached the ANN threshold.
+    pub(crate) graph: Option<Segments>,
 }
 
 /// What one shard search needs besides the query vector.
@@ -48,7 +50,7 @@ impl Shard {
             slots: HashMap::new(),
             persons: HashMap::new(),
             dead: 0,
-            hnsw: None,
+            graph: None,
         }
     }
 
@@ -69,7 +71,7 @@ impl Shard {
                 .values()
                 .map(|v| v.capacity() * 4)
                 .sum::<usize>()
-            + self.hnsw.as_ref().map_or(0, Hnsw::heap_bytes)
+            + self.graph.as_ref().map_or(0, Segments::heap_bytes)
     }
 
     /// Adds (or replaces) a template; `unit` is normalised.
@@ -86,7 +88,7 @@ impl Shard {
         self.person_ids.push(person_id);
         self.slots.insert(template_id, slot);
         self.persons.entry(person_id).or_default().push(slot);
-        match &mut self.hnsw {
+        match &mut self.graph {
             Some(g) => g.insert(&self.codes, slot),
             None => self.build_index_if_due(cfg),
         }
@@ -105,24 +107,25 @@ impl Shard {
             self.person_ids.push(person_id);
             self.slots.insert(template_id, slot);
             self.persons.entry(person_id).or_default().push(slot);
-            if let Some(g) = &mut self.hnsw {
+            if let Some(g) = &mut self.graph {
                 g.insert(&self.codes, slot);
             }
         }
-        if self.hnsw.is_none() {
+        if self.graph.is_none() {
             self.build_index_if_due(cfg);
         }
     }
 
     fn build_index_if_due(&mut self, cfg: &GalleryConfig) {
-        if self.hnsw.is_some() || self.live() < cfg.ann_threshold.max(1) || self.dead > 0 {
+        if self.graph.is_some() || self.live() < cfg.ann_threshold.max(1) || self.dead > 0 {
             return;
         }
-        let mut g = Hnsw::new(cfg.hnsw);
-        for slot in 0..self.codes.len() as u32 {
-            g.insert(&self.codes, slot);
-        }
-        self.hnsw = Some(g);
+        self.graph = Some(Segments::build(
+            &self.codes,
+            cfg.hnsw,
+            cfg.graph_segment,
+            cfg.scan_threads,
+        ));
     }
 
     pub fn remove(&mut self, template_id: Uuid, cfg: &GalleryConfig) -> bool {
@@ -136,7 +139,7 @@ impl Shard {
                 self.persons.remove(&person);
             }
         }
-        if self.hnsw.is_some() {
+        if self.graph.is_some() {
             self.codes.wipe(slot);
             self.template_ids[slot as usize] = Uuid::nil();
             self.person_ids[slot as usize] = Uuid::nil();
@@ -245,16 +248,21 @@ impl Shard {
         let want = q.k + cfg.rerank;
         let use_ann = match q.mode {
             SearchMode::Exact => false,
-            SearchMode::Ann | SearchMode::Auto => self.hnsw.is_some(),
+            SearchMode::Ann | SearchMode::Auto => self.graph.is_some(),
         };
         if use_ann {
-            if let Some(g) = &self.hnsw {
+            if let Some(g) = &self.graph {
                 let ef = q.ef_search.unwrap_or(cfg.hnsw.ef_search).max(want);
                 let accept = |s: u32| {
                     !self.template_ids[s as usize].is_nil()
                         && q.persons.allows(self.person_ids[s as usize])
                 };
-                let found = g.search(&self.codes, &q.pq.code, q.pq.scale, ef, &accept);
+                let probe = Probe {
+                    codes: &self.codes,
+                    q: &q.pq.code,
+                    qs: q.pq.scale,
+                };
+                let found = g.search(probe, ef, &accept, cfg.scan_threads);
                 let filtered = !matches!(q.persons, PersonFilter::Any);
                 // A selective filter can starve the walk; the exact scan is then the answer.
                 if !(filtered && found.len() < q.k) {

@@ -7,8 +7,11 @@
 //! per shard:
 //!   model id: len u32, UTF-8 | collection id 16 B | slots n u64
 //!   template ids n·16 B (nil = removed) | person ids n·16 B | scales n·f32 | codes n·dim·i8
-//!   graph flag u8; if 1: m u32 | ef_construction u32 | entry u32 (u32::MAX = none)
-//!                        levels n·u8 | layer 0 n·(2m+1)·u32 | upper links of nodes with level>0
+//!   graph flag u8; if 2: m u32 | ef_construction u32 | segment count u32, then per segment
+//!                        (slots in order): nodes k u64 | entry u32 (u32::MAX = none)
+//!                        levels k·u8 | layer 0 k·(2m+1)·u32 | upper links of nodes with level>0
+//!                  (flag 1, written before segments: m | ef_construction | one segment of n
+//!                  nodes without its count)
 //! crc32 of everything above u32 | "EMGALEND"
 //! ```
 //! Removed templates are written as nil ids and zero codes: a snapshot never holds the vector of
@@ -23,6 +26,7 @@ use uuid::Uuid;
 use crate::codes::Codes;
 use crate::error::GalleryError;
 use crate::hnsw::Hnsw;
+use crate::segments::Segments;
 use crate::shard::Shard;
 use crate::types::{GalleryConfig, HnswParams, ModelId};
 
@@ -123,17 +127,21 @@ fn write_shard<W: Write>(w: &mut W, s: &Shard) -> Result<(), GalleryError> {
     w.write_all(bytemuck::cast_slice(&s.person_ids))?;
     w.write_all(bytemuck::cast_slice(&s.codes.scales))?;
     w.write_all(bytemuck::cast_slice(&s.codes.codes))?;
-    match &s.hnsw {
+    match &s.graph {
         None => w.write_all(&[0])?,
-        Some(g) => {
-            w.write_all(&[1])?;
-            w.write_all(&(g.m as u32).to_le_bytes())?;
-            w.write_all(&(g.ef_construction as u32).to_le_bytes())?;
-            w.write_all(&g.entry.unwrap_or(NO_ENTRY).to_le_bytes())?;
-            w.write_all(&g.levels)?;
-            w.write_all(bytemuck::cast_slice(&g.layer0))?;
-            for u in g.upper.iter().filter(|u| !u.is_empty()) {
-                w.write_all(bytemuck::cast_slice(u))?;
+        Some(segments) => {
+            w.write_all(&[2])?;
+            w.write_all(&(segments.params.m as u32).to_le_bytes())?;
+            w.write_all(&(segments.params.ef_construction as u32).to_le_bytes())?;
+            w.write_all(&(segments.graphs.len() as u32).to_le_bytes())?;
+            for g in &segments.graphs {
+                w.write_all(&(g.len() as u64).to_le_bytes())?;
+                w.write_all(&g.entry.unwrap_or(NO_ENTRY).to_le_bytes())?;
+                w.write_all(&g.levels)?;
+                w.write_all(bytemuck::cast_slice(&g.layer0))?;
+                for u in g.upper.iter().filter(|u| !u.is_empty()) {
+                    w.write_all(bytemuck::cast_slice(u))?;
+                }
             }
         }
     }
@@ -274,39 +282,46 @@ fn read_shard<R: Read>(
     let mut bytes = 4 + model_len as u64 + 16 + 8 + n as u64 * (32 + 4 + dim as u64) + 1;
     let mut flag = [0u8; 1];
     read_exact(r, &mut flag)?;
-    let hnsw = match flag[0] {
+    let graph = match flag[0] {
         0 => None,
-        1 => {
+        flag @ (1 | 2) => {
             let m = read_u32(r)? as usize;
             let ef_construction = read_u32(r)? as usize;
             if !(2..=128).contains(&m) {
                 return Err(corrupt(format!("graph m = {m}")));
-            }
-            let entry = read_u32(r)?;
-            let levels: Vec<u8> = read_vec(r, n, remaining)?;
-            let layer0: Vec<u32> = read_vec(r, n * (2 * m + 1), remaining)?;
-            bytes += 12 + n as u64 + layer0.len() as u64 * 4;
-            let mut upper = Vec::with_capacity(n);
-            for &l in &levels {
-                if l > 15 {
-                    return Err(corrupt("graph level"));
-                }
-                let links: Vec<u32> = read_vec(r, l as usize * (m + 1), remaining)?;
-                bytes += links.len() as u64 * 4;
-                upper.push(links.into_boxed_slice());
-            }
-            let entry = if entry == NO_ENTRY { None } else { Some(entry) };
-            if n > 0 && entry.is_none() {
-                return Err(corrupt("graph without entry point"));
             }
             let params = HnswParams {
                 m,
                 ef_construction,
                 ef_search: cfg.hnsw.ef_search,
             };
-            let g = Hnsw::from_parts(params, levels, layer0, upper, entry);
-            g.validate().map_err(corrupt)?;
-            Some(g)
+            let count = if flag == 1 { 1 } else { read_u32(r)? as usize };
+            bytes += 8 + if flag == 2 { 4 } else { 0 };
+            if count == 0 || count > n.max(1) {
+                return Err(corrupt(format!("{count} graph segments for {n} slots")));
+            }
+            let mut graphs = Vec::with_capacity(count);
+            let mut base = 0usize;
+            for _ in 0..count {
+                let k = if flag == 1 {
+                    n
+                } else {
+                    usize::try_from(read_u64(r)?).map_err(|_| corrupt("segment size"))?
+                };
+                if k > n - base {
+                    return Err(corrupt(
+                        "graph segments cover more slots than the shard has",
+                    ));
+                }
+                let (g, b) = read_graph(r, params, base as u32, k, remaining)?;
+                bytes += b + if flag == 2 { 8 } else { 0 };
+                graphs.push(g);
+                base += k;
+            }
+            if base != n {
+                return Err(corrupt("graph segments do not cover the shard"));
+            }
+            Some(Segments::from_graphs(graphs, params, cfg.graph_segment))
         }
         _ => return Err(corrupt("graph flag")),
     };
@@ -323,12 +338,43 @@ fn read_shard<R: Read>(
         }
         shard.persons.entry(*p).or_default().push(slot as u32);
     }
-    if shard.dead > 0 && hnsw.is_none() {
+    if shard.dead > 0 && graph.is_none() {
         return Err(corrupt("removed slots in a shard without a graph"));
     }
     shard.codes = Codes { dim, codes, scales };
     shard.template_ids = template_ids;
     shard.person_ids = person_ids;
-    shard.hnsw = hnsw;
+    shard.graph = graph;
     Ok((shard, bytes))
+}
+
+/// One graph segment of `k` nodes starting at store slot `base`; also its size in bytes.
+fn read_graph<R: Read>(
+    r: &mut R,
+    params: HnswParams,
+    base: u32,
+    k: usize,
+    remaining: u64,
+) -> Result<(Hnsw, u64), GalleryError> {
+    let m = params.m;
+    let entry = read_u32(r)?;
+    let levels: Vec<u8> = read_vec(r, k, remaining)?;
+    let layer0: Vec<u32> = read_vec(r, k * (2 * m + 1), remaining)?;
+    let mut bytes = 4 + k as u64 + layer0.len() as u64 * 4;
+    let mut upper = Vec::with_capacity(k);
+    for &l in &levels {
+        if l > 15 {
+            return Err(corrupt("graph level"));
+        }
+        let links: Vec<u32> = read_vec(r, l as usize * (m + 1), remaining)?;
+        bytes += links.len() as u64 * 4;
+        upper.push(links.into_boxed_slice());
+    }
+    let entry = if entry == NO_ENTRY { None } else { Some(entry) };
+    if k > 0 && entry.is_none() {
+        return Err(corrupt("graph without entry point"));
+    }
+    let g = Hnsw::from_parts(params, base, levels, layer0, upper, entry);
+    g.validate().map_err(corrupt)?;
+    Ok((g, bytes))
 }

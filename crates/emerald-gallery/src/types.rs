@@ -165,6 +165,9 @@ pub struct GalleryConfig {
     /// A collection gets an HNSW index when it reaches this many templates (exact scan below).
     pub ann_threshold: usize,
     pub hnsw: HnswParams,
+    /// Templates per graph segment: a collection's graph is built and searched as segments of
+    /// this many consecutive slots (see `segments.rs`).
+    pub graph_segment: usize,
     /// Extra candidates kept by the int8 pass and re-scored with the f32 query.
     pub rerank: usize,
     /// Threads one exact scan may use (1 = the caller's thread only).
@@ -179,6 +182,7 @@ impl Default for GalleryConfig {
             dim: 512,
             ann_threshold: 50_000,
             hnsw: HnswParams::default(),
+            graph_segment: 262_144,
             rerank: 32,
             scan_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             parallel_scan_min: 65_536,

@@ -39,6 +39,8 @@ fn config(ann_threshold: usize) -> GalleryConfig {
         },
         // Small enough that the 20k tests take the threaded scan path too.
         parallel_scan_min: 4096,
+        // Small enough that the graph tests have several segments (the last one partly full).
+        graph_segment: 700,
         scan_threads: 2,
         ..GalleryConfig::default()
     }
@@ -160,11 +162,24 @@ fn recall_at_1(f: &Fixture, syn: &mut Synthetic, queries: usize) -> f64 {
 
 #[test]
 fn ann_recall_at_1_against_exact() {
-    let mut syn = Synthetic::faces(DIM, 13);
-    let f = fixture(&mut syn, 2_000, config(1_000));
-    assert_eq!(f.gallery.stats().indexed_shards, 1);
-    let r = recall_at_1(&f, &mut syn, 400);
-    assert!(r >= 0.995, "faces model recall@1 = {r}");
+    // Three graph segments (700, 700, 600), and one graph over all.
+    for segment in [700, usize::MAX] {
+        let mut syn = Synthetic::faces(DIM, 13);
+        let f = fixture(
+            &mut syn,
+            2_000,
+            GalleryConfig {
+                graph_segment: segment,
+                ..config(1_000)
+            },
+        );
+        assert_eq!(f.gallery.stats().indexed_shards, 1);
+        let r = recall_at_1(&f, &mut syn, 400);
+        assert!(
+            r >= 0.995,
+            "faces model recall@1 = {r} (segments of {segment})"
+        );
+    }
 
     let mut iso = Synthetic::isotropic(DIM, 14);
     let f = fixture(&mut iso, 2_000, config(1_000));
@@ -267,6 +282,28 @@ fn snapshot_round_trip_gives_identical_results() {
             let b = loaded.search(&query(&q, 5, mode)).unwrap();
             assert_eq!(a, b);
         }
+    }
+    // Inserting into both (the last segment fills, then a new one starts) keeps them equal, and
+    // the new templates are found by their probes.
+    let more: Vec<Vec<f32>> = (0..800).map(|_| syn.identity()).collect();
+    let more_ids: Vec<Uuid> = (0..800).map(|_| Uuid::new_v4()).collect();
+    for (v, id) in more.iter().zip(&more_ids) {
+        for g in [&f.gallery, &loaded] {
+            g.insert(Template {
+                template_id: *id,
+                person_id: *id,
+                collection_id: f.collection,
+                model_id: MODEL,
+                vector: v,
+            })
+            .unwrap();
+        }
+    }
+    for i in 0..30 {
+        let q = syn.probe(&more[i * 26], 0.9);
+        let a = f.gallery.search(&query(&q, 5, SearchMode::Ann)).unwrap();
+        assert_eq!(a, loaded.search(&query(&q, 5, SearchMode::Ann)).unwrap());
+        assert_eq!(a[0].template_id, more_ids[i * 26]);
     }
     // Wrong dimension for this configuration.
     let err = Gallery::load_snapshot(
