@@ -191,7 +191,9 @@ pub type BlobStream = futures::stream::BoxStream<'static, std::io::Result<bytes:
 /// Where media files live (a local directory or an S3 bucket). Keys are `folder/file` paths.
 #[async_trait]
 pub trait Blobs: Send + Sync {
-    /// Copy a local file in, streaming; the blob appears whole or not at all.
+    /// Store a local file, streaming; the blob appears whole or not at all. The file may be
+    /// moved rather than copied (a local store on the same filesystem renames it): the caller
+    /// must not need it afterwards.
     async fn put_file(&self, key: &str, file: &std::path::Path) -> Result<()>;
     async fn put_bytes(&self, key: &str, bytes: Vec<u8>) -> Result<()>;
     /// The blob's size and bytes; None when there is no such blob.
@@ -363,7 +365,8 @@ pub trait Webhooks: Send + Sync {
 pub trait Store: Companies + Users + Sessions + Metadata + Folders + Collections + Analyses + JobQueue + Webhooks + Send + Sync + 'static {
     /// `sqlite` or `postgres`, for logs and `/api/version`.
     fn backend(&self) -> &'static str;
-    /// Refresh the query planner's statistics (periodic; SQLite has no autovacuum to do it).
+    /// Refresh the query planner's statistics (at start and periodically): SQLite has no
+    /// autovacuum to do it; on PostgreSQL, tables autovacuum has never analysed.
     async fn refresh_statistics(&self) -> Result<()>;
     /// Readiness: one round trip to the database.
     async fn ping(&self) -> Result<()>;

@@ -24,6 +24,10 @@ const CHUNK_BYTES: usize = 1024 * 1024;
 
 pub struct ObjectBlobs {
     store: Arc<dyn ObjectStore>,
+    /// The same store when it is a local directory: a spooled upload on the same filesystem is
+    /// then moved in by a rename instead of being copied (writing file data is most of an
+    /// upload's CPU time; see docs/folders.md).
+    local: Option<Arc<LocalFileSystem>>,
     prefix: ObjectPath,
 }
 
@@ -41,7 +45,7 @@ impl ObjectBlobs {
                 }
                 let store = builder.build().context("configuring the S3 blob store")?;
                 let prefix = u.trim_start_matches("s3://").split_once('/').map(|(_, p)| p.trim_matches('/')).unwrap_or("");
-                Ok(ObjectBlobs { store: Arc::new(store), prefix: ObjectPath::from(prefix) })
+                Ok(ObjectBlobs { store: Arc::new(store), local: None, prefix: ObjectPath::from(prefix) })
             }
             Some(u) => Self::local(Path::new(u.strip_prefix("file://").unwrap_or(u))),
             None => Self::local(&data_dir.join("media")),
@@ -50,8 +54,8 @@ impl ObjectBlobs {
 
     fn local(dir: &Path) -> anyhow::Result<ObjectBlobs> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating the media dir {}", dir.display()))?;
-        let store = LocalFileSystem::new_with_prefix(dir).context("opening the media dir")?.with_automatic_cleanup(true);
-        Ok(ObjectBlobs { store: Arc::new(store), prefix: ObjectPath::default() })
+        let store = Arc::new(LocalFileSystem::new_with_prefix(dir).context("opening the media dir")?.with_automatic_cleanup(true));
+        Ok(ObjectBlobs { store: store.clone(), local: Some(store), prefix: ObjectPath::default() })
     }
 
     fn path(&self, key: &str) -> ObjectPath {
@@ -66,6 +70,22 @@ fn blob_error(e: impl Into<anyhow::Error>) -> Error {
 #[async_trait]
 impl Blobs for ObjectBlobs {
     async fn put_file(&self, key: &str, file: &Path) -> Result<()> {
+        if let Some(local) = &self.local {
+            let target = local.path_to_filesystem(&self.path(key)).map_err(blob_error)?;
+            if let Some(dir) = target.parent() {
+                tokio::fs::create_dir_all(dir).await.map_err(blob_error)?;
+            }
+            if tokio::fs::rename(file, &target).await.is_ok() {
+                // A spool file is private to the server (0600); stored files get the usual mode.
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    let _ = tokio::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).await;
+                }
+                return Ok(());
+            }
+            // Another filesystem: copy, as for S3.
+        }
         let upload = self.store.put_multipart(&self.path(key)).await.map_err(blob_error)?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, CHUNK_BYTES);
         let mut f = tokio::fs::File::open(file).await.map_err(blob_error)?;

@@ -202,8 +202,21 @@ impl Store for SqlStore {
     async fn refresh_statistics(&self) -> Result<()> {
         match &self.db {
             Db::Sqlite(pool) => sqlx::query(SQLITE_ANALYZE).execute(pool).await.map(|_| ()).map_err(Error::from),
-            // PostgreSQL's autovacuum keeps its statistics current.
-            Db::Postgres(_) => Ok(()),
+            // Autovacuum keeps the statistics current once it has run; a table it has never
+            // analysed (a bulk load just before start) is planned blind, and a metadata lookup then
+            // walks every folder of the user (17 ms at 10k folders, 0.14 ms once analysed).
+            Db::Postgres(pool) => {
+                let never: Vec<String> = sqlx::query_scalar(
+                    "SELECT relname::text FROM pg_stat_user_tables WHERE schemaname = current_schema() \
+                     AND last_analyze IS NULL AND last_autoanalyze IS NULL AND (n_live_tup > 0 OR n_mod_since_analyze > 0)",
+                )
+                .fetch_all(pool)
+                .await?;
+                for table in never {
+                    sqlx::query(&format!("ANALYZE \"{}\"", table.replace('"', "\"\""))).execute(pool).await?;
+                }
+                Ok(())
+            }
         }
     }
 

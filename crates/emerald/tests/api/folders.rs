@@ -366,3 +366,38 @@ both_backends! {
         app.get("/api/statistics/unique_persons?time_created.max=soon", &token).await.assert_error(400, 4);
     }
 }
+
+/// PostgreSQL: tables autovacuum has not analysed yet (a bulk load just before start) get
+/// statistics from the store's refresh, so metadata lookups are not planned blind.
+#[tokio::test]
+async fn postgres_tables_never_analysed_are_analysed() {
+    if !postgres_available() {
+        return;
+    }
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let (_, _, token) = client(&app).await;
+    for i in 0..20 {
+        folder_with_photo(&app, &token, json!({"transaction_id": format!("tx-{i}")})).await;
+    }
+    let pool = sqlx::PgPool::connect(app.config.database_url.as_deref().unwrap()).await.unwrap();
+    let analysed = || async {
+        sqlx::query_scalar::<_, bool>(
+            "SELECT last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL FROM pg_stat_user_tables \
+             WHERE schemaname = current_schema() AND relname = 'meta_index'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    // Activity counters reach pg_stat_user_tables within about a second of the commits.
+    let mut done = false;
+    for _ in 0..50 {
+        app.domain.store.refresh_statistics().await.unwrap();
+        if analysed().await {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(done, "meta_index was never analysed");
+}
