@@ -46,7 +46,7 @@ impl MediaProbe for LightProbe {
             return Err("the file is empty".into());
         }
         match self.sniff(&head)? {
-            (MediaKind::Image, _) => probe_image(file),
+            (MediaKind::Image, extension) => probe_image(file, extension),
             (MediaKind::ShotsSet, _) => probe_zip(file),
             (MediaKind::Video, extension) => Ok(Probed { kind: MediaKind::Video, extension, thumbnail: false, facts: Map::new() }),
         }
@@ -91,24 +91,15 @@ fn video_extension(mime: &str) -> &'static str {
     }
 }
 
-fn image_extension(format: image::ImageFormat) -> Option<&'static str> {
-    match format {
-        image::ImageFormat::Jpeg => Some("jpg"),
-        image::ImageFormat::Png => Some("png"),
-        image::ImageFormat::WebP => Some("webp"),
-        image::ImageFormat::Bmp => Some("bmp"),
-        _ => None,
-    }
-}
-
-fn probe_image(file: &Path) -> Result<Probed, String> {
-    let reader = ImageReader::open(file).map_err(|e| format!("cannot read the image: {e}"))?;
-    let mut reader = reader.with_guessed_format().map_err(|e| format!("cannot read the image: {e}"))?;
-    let extension = reader.format().and_then(image_extension).ok_or("unsupported image format")?;
+/// An image whose format `sniff` named by `extension`.
+fn probe_image(file: &Path, extension: &'static str) -> Result<Probed, String> {
     let (width, height) = if extension == "jpg" {
         let bytes = std::fs::read(file).map_err(|e| format!("cannot read the image: {e}"))?;
         jpeg_structure(&bytes).map_err(|e| format!("corrupt or unreadable image: {e}"))?
     } else {
+        let format = image::ImageFormat::from_extension(extension).ok_or("unsupported image format")?;
+        let mut reader = ImageReader::open(file).map_err(|e| format!("cannot read the image: {e}"))?;
+        reader.set_format(format);
         let mut limits = image::Limits::default();
         limits.max_image_width = Some(IMAGE_MAX_SIDE);
         limits.max_image_height = Some(IMAGE_MAX_SIDE);
