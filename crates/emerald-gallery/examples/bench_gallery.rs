@@ -6,6 +6,11 @@
 //! vectors, queries and ground truth for the FAISS anchor (`bench/gallery_faiss.py`).
 //!
 //! `cargo run --release -p emerald-gallery --example bench_gallery -- --n 1000000 --out bench/out`
+//!
+//! The ANN sweep runs both graph walks on the same graph: the one-bit walk (the default) and the
+//! int8 walk. `--graph-cache PATH` saves the built graph to PATH, or loads it from there when the
+//! file exists (data, ids and probes are deterministic), so a rerun skips a 20-minute build at
+//! 1M; `--bits-only` sweeps only the default walk; `--segment N` sets the graph segment size.
 
 #[path = "../tests/common/synthetic.rs"]
 mod synthetic;
@@ -14,7 +19,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use emerald_gallery::{Gallery, GalleryConfig, HnswParams, Query, SearchMode, Template};
+use emerald_gallery::{Gallery, GalleryConfig, GraphWalk, HnswParams, Query, SearchMode, Template};
 use synthetic::Synthetic;
 use uuid::Uuid;
 
@@ -33,6 +38,11 @@ struct Args {
     noise: f32,
     skip_exact: bool,
     segment: usize,
+    /// Load the ANN gallery from this snapshot when it exists, else build it and save it here
+    /// (repeat runs on the same data skip the graph build).
+    graph_cache: Option<PathBuf>,
+    /// Sweep only the default one-bit walk.
+    bits_only: bool,
 }
 
 fn parse_args() -> Args {
@@ -49,6 +59,8 @@ fn parse_args() -> Args {
         noise: 0.9,
         skip_exact: false,
         segment: GalleryConfig::default().graph_segment,
+        graph_cache: None,
+        bits_only: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -65,6 +77,12 @@ fn parse_args() -> Args {
             "--ef-construction" => a.ef_construction = v.parse().expect("--ef-construction"),
             "--noise" => a.noise = v.parse().expect("--noise"),
             "--segment" => a.segment = v.parse().expect("--segment"),
+            "--graph-cache" => a.graph_cache = Some(PathBuf::from(v)),
+            "--bits-only" => {
+                a.bits_only = true;
+                i += 1;
+                continue;
+            }
             "--skip-exact" => {
                 a.skip_exact = true;
                 i += 1;
@@ -212,6 +230,7 @@ fn run_queries(
     ids: &[Uuid],
     mode: SearchMode,
     ef: Option<usize>,
+    walk: GraphWalk,
 ) -> Timed {
     let mut lat = Vec::with_capacity(queries.len());
     let mut hits1 = 0;
@@ -222,6 +241,7 @@ fn run_queries(
             .search(&Query {
                 mode,
                 ef_search: ef,
+                walk: Some(walk),
                 ..Query::new(q, MODEL, 10)
             })
             .expect("search");
@@ -353,9 +373,12 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
 
-    let ids: Vec<Uuid> = (0..a.n).map(|_| Uuid::new_v4()).collect();
-    let persons: Vec<Uuid> = (0..a.n).map(|_| Uuid::new_v4()).collect();
-    let collection = Uuid::new_v4();
+    // Deterministic ids: a cached graph (--graph-cache) matches the regenerated data.
+    let ids: Vec<Uuid> = (0..a.n).map(|i| Uuid::from_u128(i as u128 + 1)).collect();
+    let persons: Vec<Uuid> = (0..a.n)
+        .map(|i| Uuid::from_u128((1 << 64) + i as u128))
+        .collect();
+    let collection = Uuid::from_u128(7);
 
     // ---- exact ----
     if !a.skip_exact {
@@ -396,8 +419,17 @@ fn main() {
             &ids,
             SearchMode::Exact,
             None,
+            GraphWalk::Bits,
         );
-        let ex = run_queries(&g, &queries, &gt, &ids, SearchMode::Exact, None);
+        let ex = run_queries(
+            &g,
+            &queries,
+            &gt,
+            &ids,
+            SearchMode::Exact,
+            None,
+            GraphWalk::Bits,
+        );
         println!("exact search: p50 {:.2} ms, p95 {:.2} ms, recall@1 vs f32 brute force {:.4}; CPU per query {:.2} ms (all threads)", ex.p50, ex.p95, ex.recall, ex.cpu_ms);
         put("exact_cpu_ms", format!("{:.4}", ex.cpu_ms));
         put("exact_p50_ms", format!("{:.4}", ex.p50));
@@ -474,19 +506,35 @@ fn main() {
     };
     let rss0 = rss_bytes();
     let t = Instant::now();
-    let g = build(
-        ann_cfg.clone(),
-        &data[..a.ann_n],
-        &ids[..a.ann_n],
-        &persons[..a.ann_n],
-        collection,
-    );
+    let cached = a.graph_cache.as_ref().filter(|p| p.exists());
+    let g = match cached {
+        Some(p) => {
+            println!(
+                "(graph loaded from {}: the build time below is the load)",
+                p.display()
+            );
+            Gallery::load_snapshot(p, ann_cfg.clone()).expect("load cached graph")
+        }
+        None => {
+            let g = build(
+                ann_cfg.clone(),
+                &data[..a.ann_n],
+                &ids[..a.ann_n],
+                &persons[..a.ann_n],
+                collection,
+            );
+            if let Some(p) = &a.graph_cache {
+                g.save_snapshot(p).expect("save graph cache");
+            }
+            g
+        }
+    };
     let build_s = t.elapsed().as_secs_f64();
     let rss1 = rss_bytes();
     let heap = g.stats().heap_bytes;
     let segments = a.ann_n.div_ceil(a.segment.max(1));
     println!(
-        "\n-- ANN (own HNSW, M={}, ef_construction={}, {} segment(s) of up to {}, int8 graph walk, f32-query re-rank) --",
+        "\n-- ANN (own HNSW, M={}, ef_construction={}, {} segment(s) of up to {}, f32-query re-rank) --",
         a.m, a.ef_construction, segments, a.segment
     );
     println!(
@@ -510,24 +558,54 @@ fn main() {
         "ann_mem_gib_per_million_rss",
         format!("{:.4}", per_m(rss1.saturating_sub(rss0), a.ann_n)),
     );
-    let mut sweep = Vec::new();
-    for ef in [24, 32, 48, 64, 96, 128, 192, 256, 384] {
-        let _ = run_queries(
-            &g,
-            &queries[..10.min(queries.len())],
-            &gt_ann,
-            &ids,
-            SearchMode::Ann,
-            Some(ef),
-        );
-        let r = run_queries(&g, &queries, &gt_ann, &ids, SearchMode::Ann, Some(ef));
+    let sweeps = [
+        (
+            GraphWalk::Bits,
+            "bits",
+            &[32, 48, 64, 96, 128, 192, 256, 384][..],
+        ),
+        (
+            GraphWalk::Int8,
+            "int8",
+            &[32, 48, 64, 96, 128, 192, 256][..],
+        ),
+    ];
+    for (walk, name, efs) in sweeps {
+        if a.bits_only && walk == GraphWalk::Int8 {
+            continue;
+        }
         println!(
-            "ef_search {ef:>4}: p50 {:.3} ms, p95 {:.3} ms, recall@1 {:.4}; CPU per query {:.3} ms (all threads)",
-            r.p50, r.p95, r.recall, r.cpu_ms
+            "walk: {}",
+            match walk {
+                GraphWalk::Bits => "one-bit codes (default), the best ef candidates re-scored",
+                GraphWalk::Int8 => "int8 codes, the best k + rerank candidates re-scored",
+            }
         );
-        sweep.push(format!("{{\"ef\": {ef}, \"p50_ms\": {:.4}, \"p95_ms\": {:.4}, \"recall1\": {:.4}, \"cpu_ms\": {:.4}}}", r.p50, r.p95, r.recall, r.cpu_ms));
+        let mut sweep = Vec::new();
+        for &ef in efs {
+            let _ = run_queries(
+                &g,
+                &queries[..10.min(queries.len())],
+                &gt_ann,
+                &ids,
+                SearchMode::Ann,
+                Some(ef),
+                walk,
+            );
+            let r = run_queries(&g, &queries, &gt_ann, &ids, SearchMode::Ann, Some(ef), walk);
+            println!(
+                "  ef_search {ef:>4}: p50 {:.3} ms, p95 {:.3} ms, recall@1 {:.4}; CPU per query {:.3} ms (all threads)",
+                r.p50, r.p95, r.recall, r.cpu_ms
+            );
+            sweep.push(format!("{{\"ef\": {ef}, \"p50_ms\": {:.4}, \"p95_ms\": {:.4}, \"recall1\": {:.4}, \"cpu_ms\": {:.4}}}", r.p50, r.p95, r.recall, r.cpu_ms));
+        }
+        let key = if walk == GraphWalk::Bits {
+            "ann_sweep".to_string()
+        } else {
+            format!("ann_sweep_{name}")
+        };
+        put(&key, format!("[{}]", sweep.join(", ")));
     }
-    put("ann_sweep", format!("[{}]", sweep.join(", ")));
 
     let snap = a.out.join("ann.snap");
     let t = Instant::now();

@@ -214,6 +214,7 @@ impl Gallery {
             persons: &q.persons,
             mode: q.mode,
             ef_search: q.ef_search,
+            walk: q.walk,
         };
         let mut hits: Vec<Hit> = Vec::new();
         for shard in targets {

@@ -16,6 +16,7 @@ use std::collections::BinaryHeap;
 
 use parking_lot::Mutex;
 
+use crate::bits::{BitCodes, QueryBits};
 use crate::codes::Codes;
 use crate::types::HnswParams;
 
@@ -45,7 +46,15 @@ impl Ord for Cand {
     }
 }
 
-/// What one walk compares against: the store and the probe's int8 code and scale.
+/// How a walk scores nodes (store slots in, higher-is-closer similarity out).
+pub(crate) trait Scorer: Sync {
+    fn score(&self, slot: u32) -> f32;
+    /// Hints the cache to fetch what `score(slot)` will read.
+    fn prefetch(&self, slot: u32);
+}
+
+/// The int8 walk: the store and the probe's int8 code and scale (graph construction, and the
+/// search walk when `GraphWalk::Int8` is chosen).
 #[derive(Clone, Copy)]
 pub(crate) struct Probe<'a> {
     pub codes: &'a Codes,
@@ -53,33 +62,56 @@ pub(crate) struct Probe<'a> {
     pub qs: f32,
 }
 
-/// Generation-stamped visited marks, pooled so a search does not allocate `len` words.
+impl Scorer for Probe<'_> {
+    #[inline]
+    fn score(&self, slot: u32) -> f32 {
+        self.codes.sim_i8(self.q, self.qs, slot)
+    }
+    #[inline]
+    fn prefetch(&self, slot: u32) {
+        crate::simd::prefetch(self.codes.code(slot), 256);
+    }
+}
+
+/// The one-bit walk (see `bits.rs`): estimates only, re-scored by the caller.
+#[derive(Clone, Copy)]
+pub(crate) struct BitProbe<'a> {
+    pub bits: &'a BitCodes,
+    pub q: &'a QueryBits,
+}
+
+impl Scorer for BitProbe<'_> {
+    #[inline]
+    fn score(&self, slot: u32) -> f32 {
+        self.bits.estimate(self.q, slot)
+    }
+    #[inline]
+    fn prefetch(&self, slot: u32) {
+        self.bits.prefetch(slot);
+    }
+}
+
+/// Visited marks: one bit per node (32 KiB for a segment of 262,144, so the marks stay in the
+/// core's cache while the walk streams codes), cleared per search; pooled so a search does not
+/// allocate.
 struct Visited {
-    marks: Vec<u16>,
-    generation: u16,
+    words: Vec<u64>,
 }
 
 impl Visited {
     fn reset(&mut self, len: usize) {
-        if self.marks.len() < len {
-            self.marks.resize(len, 0);
-        }
-        self.generation = self.generation.wrapping_add(1);
-        if self.generation == 0 {
-            self.marks.fill(0);
-            self.generation = 1;
-        }
+        let words = len.div_ceil(64);
+        self.words.clear();
+        self.words.resize(words, 0);
     }
     /// True the first time a slot is seen in this search.
     #[inline]
     fn insert(&mut self, slot: u32) -> bool {
-        let m = &mut self.marks[slot as usize];
-        if *m == self.generation {
-            false
-        } else {
-            *m = self.generation;
-            true
-        }
+        let (w, bit) = (slot as usize / 64, 1u64 << (slot % 64));
+        let word = &mut self.words[w];
+        let fresh = *word & bit == 0;
+        *word |= bit;
+        fresh
     }
 }
 
@@ -156,8 +188,8 @@ impl Hnsw {
 
     /// Similarity of the query to node `n`.
     #[inline]
-    fn sim(&self, codes: &Codes, q: &[i8], qs: f32, n: u32) -> f32 {
-        codes.sim_i8(q, qs, self.base + n)
+    fn sim<S: Scorer + ?Sized>(&self, scorer: &S, n: u32) -> f32 {
+        scorer.score(self.base + n)
     }
 
     /// Similarity of two nodes.
@@ -205,10 +237,11 @@ impl Hnsw {
     }
 
     fn take_visited(&self, len: usize) -> Visited {
-        let mut v = self.visited.lock().pop().unwrap_or(Visited {
-            marks: Vec::new(),
-            generation: 0,
-        });
+        let mut v = self
+            .visited
+            .lock()
+            .pop()
+            .unwrap_or(Visited { words: Vec::new() });
         v.reset(len);
         v
     }
@@ -218,11 +251,11 @@ impl Hnsw {
     }
 
     /// Greedy descent on one upper layer.
-    fn greedy(&self, codes: &Codes, q: &[i8], qs: f32, mut cur: Cand, level: u8) -> Cand {
+    fn greedy<S: Scorer + ?Sized>(&self, scorer: &S, mut cur: Cand, level: u8) -> Cand {
         loop {
             let mut moved = false;
             for &n in self.links(cur.slot, level) {
-                let sim = self.sim(codes, q, qs, n);
+                let sim = self.sim(scorer, n);
                 if sim > cur.sim {
                     cur = Cand { sim, slot: n };
                     moved = true;
@@ -235,16 +268,15 @@ impl Hnsw {
     }
 
     /// Beam search on one layer; returns up to `ef` accepted nodes (a min-heap).
-    fn search_layer(
+    fn search_layer<S: Scorer + ?Sized>(
         &self,
-        probe: Probe<'_>,
+        scorer: &S,
         entry: &[Cand],
         ef: usize,
         level: u8,
         accept: &dyn Fn(u32) -> bool,
         visited: &mut Visited,
     ) -> BinaryHeap<Reverse<Cand>> {
-        let Probe { codes, q, qs } = probe;
         let mut frontier: BinaryHeap<Cand> = BinaryHeap::with_capacity(ef * 2);
         let mut found: BinaryHeap<Reverse<Cand>> = BinaryHeap::with_capacity(ef + 1);
         for &e in entry {
@@ -266,15 +298,23 @@ impl Hnsw {
             // and issuing them together overlaps the memory latency.
             let mut fresh = [0u32; MAX_LINKS];
             let mut count = 0;
+            // The next node to expand is likely the current best of the frontier: fetch its
+            // link list while this one's neighbours are scored.
+            if let Some(next) = frontier.peek() {
+                if level == 0 {
+                    let s = next.slot as usize * (self.m0 + 1);
+                    crate::simd::prefetch(&self.layer0[s..s + self.m0 + 1], 256);
+                }
+            }
             for &n in self.links(c.slot, level) {
                 if visited.insert(n) {
-                    crate::simd::prefetch(codes.code(self.base + n), 256);
+                    scorer.prefetch(self.base + n);
                     fresh[count] = n;
                     count += 1;
                 }
             }
             for &n in &fresh[..count] {
-                let sim = self.sim(codes, q, qs, n);
+                let sim = self.sim(scorer, n);
                 let worst = found.peek().map_or(f32::MIN, |w| w.0.sim);
                 if found.len() < ef || sim > worst {
                     let cand = Cand { sim, slot: n };
@@ -339,14 +379,18 @@ impl Hnsw {
             self.max_level = level;
             return;
         };
-        let (q, qs) = (codes.code(store_slot), codes.scale(store_slot));
+        let probe = Probe {
+            codes,
+            q: codes.code(store_slot),
+            qs: codes.scale(store_slot),
+        };
         let mut cur = Cand {
-            sim: self.sim(codes, q, qs, entry),
+            sim: self.sim(&probe, entry),
             slot: entry,
         };
         let mut l = self.max_level;
         while l > level {
-            cur = self.greedy(codes, q, qs, cur, l);
+            cur = self.greedy(&probe, cur, l);
             l -= 1;
         }
         let mut visited = self.take_visited(self.len());
@@ -354,7 +398,7 @@ impl Hnsw {
         for l in (0..=level.min(self.max_level)).rev() {
             visited.reset(self.len());
             let found = self.search_layer(
-                Probe { codes, q, qs },
+                &probe,
                 &eps,
                 self.ef_construction,
                 l,
@@ -393,24 +437,28 @@ impl Hnsw {
         }
     }
 
-    /// The `ef` best accepted store slots for the query, best first (int8 scores); `accept`
-    /// is asked about store slots.
-    pub fn search(&self, probe: Probe<'_>, ef: usize, accept: &dyn Fn(u32) -> bool) -> Vec<Cand> {
-        let Probe { codes, q, qs } = probe;
+    /// The `ef` best accepted store slots for the query, best first (the scorer's scores);
+    /// `accept` is asked about store slots.
+    pub fn search<S: Scorer + ?Sized>(
+        &self,
+        scorer: &S,
+        ef: usize,
+        accept: &dyn Fn(u32) -> bool,
+    ) -> Vec<Cand> {
         let Some(entry) = self.entry else {
             return Vec::new();
         };
         let mut cur = Cand {
-            sim: self.sim(codes, q, qs, entry),
+            sim: self.sim(scorer, entry),
             slot: entry,
         };
         let mut l = self.max_level;
         while l > 0 {
-            cur = self.greedy(codes, q, qs, cur, l);
+            cur = self.greedy(scorer, cur, l);
             l -= 1;
         }
         let mut visited = self.take_visited(self.len());
-        let found = self.search_layer(probe, &[cur], ef, 0, accept, &mut visited);
+        let found = self.search_layer(scorer, &[cur], ef, 0, accept, &mut visited);
         self.give_visited(visited);
         let mut out: Vec<Cand> = found
             .into_iter()

@@ -31,10 +31,12 @@
 //!
 //! No HTTP, no SQL, no models here; errors are [`GalleryError`]. See docs/gallery.md.
 
+mod bits;
 mod codes;
 mod error;
 mod gallery;
 mod hnsw;
+mod mem;
 mod quant;
 mod segments;
 mod shard;
@@ -45,6 +47,6 @@ mod types;
 pub use error::GalleryError;
 pub use gallery::{Gallery, GalleryStats};
 pub use types::{
-    Applied, Change, GalleryConfig, Hit, HnswParams, ModelId, PersonFilter, Query, SearchMode,
-    Template,
+    Applied, Change, GalleryConfig, GraphWalk, Hit, HnswParams, ModelId, PersonFilter, Query,
+    SearchMode, Template,
 };

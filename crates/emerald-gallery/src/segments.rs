@@ -11,8 +11,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
+use crate::bits::BitCodes;
 use crate::codes::Codes;
-use crate::hnsw::{Cand, Hnsw, Probe};
+use crate::hnsw::{Cand, Hnsw, Scorer};
 use crate::types::HnswParams;
 
 pub(crate) struct Segments {
@@ -20,6 +21,8 @@ pub(crate) struct Segments {
     pub(crate) graphs: Vec<Hnsw>,
     pub(crate) segment_len: usize,
     pub(crate) params: HnswParams,
+    /// One-bit codes of every slot the graphs cover, for the search walk (`bits.rs`).
+    pub(crate) bits: BitCodes,
 }
 
 impl Segments {
@@ -50,24 +53,41 @@ impl Segments {
         });
         let mut built = built.into_inner();
         built.sort_unstable_by_key(|(i, _)| *i);
+        for (_, g) in &mut built {
+            crate::mem::rehome(&mut g.layer0);
+        }
         Self {
             graphs: built.into_iter().map(|(_, g)| g).collect(),
             segment_len,
             params,
+            bits: BitCodes::from_codes(codes, threads),
         }
     }
 
-    /// Reassembles segments read from a snapshot (bases checked by the caller).
-    pub(crate) fn from_graphs(graphs: Vec<Hnsw>, params: HnswParams, segment_len: usize) -> Self {
+    /// Reassembles segments read from a snapshot (bases checked by the caller); the one-bit
+    /// codes are recomputed from the int8 codes on up to `threads` threads.
+    pub(crate) fn from_graphs(
+        graphs: Vec<Hnsw>,
+        params: HnswParams,
+        segment_len: usize,
+        codes: &Codes,
+        threads: usize,
+    ) -> Self {
         Self {
             graphs,
             segment_len: segment_len.max(1),
             params,
+            bits: BitCodes::from_codes(codes, threads),
         }
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.graphs.iter().map(Hnsw::heap_bytes).sum()
+        self.graphs.iter().map(Hnsw::heap_bytes).sum::<usize>() + self.bits.heap_bytes()
+    }
+
+    /// A removed template: its one-bit estimate becomes 0 (its int8 code is zeroed by the shard).
+    pub fn wipe(&mut self, slot: u32) {
+        self.bits.wipe(slot);
     }
 
     /// Appends the next slot to the last segment, or to a new one when the last is full.
@@ -81,13 +101,14 @@ impl Segments {
         }
         let last = self.graphs.len() - 1;
         self.graphs[last].insert(codes, slot);
+        self.bits.push(codes, slot);
     }
 
     /// The `ef` best accepted slots of every segment, merged best first; segments are searched
     /// on up to `threads` threads.
-    pub fn search(
+    pub fn search<S: Scorer>(
         &self,
-        probe: Probe<'_>,
+        scorer: &S,
         ef: usize,
         accept: &(dyn Fn(u32) -> bool + Sync),
         threads: usize,
@@ -98,21 +119,26 @@ impl Segments {
                 .iter()
                 .skip(t)
                 .step_by(threads)
-                .flat_map(|g| g.search(probe, ef, accept))
+                .flat_map(|g| g.search(scorer, ef, accept))
                 .collect()
         };
         let mut all = if threads == 1 {
             part(0)
         } else {
-            std::thread::scope(|s| {
-                let handles: Vec<_> = (1..threads).map(|t| s.spawn(move || part(t))).collect();
-                let mut all = part(0);
-                for h in handles {
-                    // A panic in a search thread is a bug in this crate; propagate it.
-                    all.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            // The other parts go to rayon's pool, whose threads stay up between queries (a
+            // thread spawned per query cost 20-80 µs, a tenth of a search), and this thread
+            // takes part 0.
+            let rest: Vec<Mutex<Vec<Cand>>> = (1..threads).map(|_| Mutex::default()).collect();
+            let mut all = rayon::in_place_scope(|s| {
+                for (t, out) in rest.iter().enumerate() {
+                    s.spawn(move |_| *out.lock() = part(t + 1));
                 }
-                all
-            })
+                part(0)
+            });
+            for out in rest {
+                all.extend(out.into_inner());
+            }
+            all
         };
         all.sort_unstable_by(|a, b| b.cmp(a));
         all

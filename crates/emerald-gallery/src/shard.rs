@@ -11,9 +11,9 @@ use std::collections::{BinaryHeap, HashMap};
 use uuid::Uuid;
 
 use crate::codes::{Codes, PreparedQuery};
-use crate::hnsw::{Cand, Probe};
+use crate::hnsw::{BitProbe, Cand, Probe};
 use crate::segments::Segments;
-use crate::types::{GalleryConfig, Hit, ModelId, PersonFilter, SearchMode};
+use crate::types::{GalleryConfig, GraphWalk, Hit, ModelId, PersonFilter, SearchMode};
 
 pub(crate) struct Shard {
     pub(crate) model_id: ModelId,
@@ -37,6 +37,7 @@ pub(crate) struct ShardQuery<'a> {
     pub persons: &'a PersonFilter,
     pub mode: SearchMode,
     pub ef_search: Option<usize>,
+    pub walk: Option<GraphWalk>,
 }
 
 impl Shard {
@@ -120,6 +121,7 @@ impl Shard {
         if self.graph.is_some() || self.live() < cfg.ann_threshold.max(1) || self.dead > 0 {
             return;
         }
+        crate::mem::rehome(&mut self.codes.codes);
         self.graph = Some(Segments::build(
             &self.codes,
             cfg.hnsw,
@@ -139,7 +141,8 @@ impl Shard {
                 self.persons.remove(&person);
             }
         }
-        if self.graph.is_some() {
+        if let Some(g) = &mut self.graph {
+            g.wipe(slot);
             self.codes.wipe(slot);
             self.template_ids[slot as usize] = Uuid::nil();
             self.person_ids[slot as usize] = Uuid::nil();
@@ -253,20 +256,37 @@ impl Shard {
         if use_ann {
             if let Some(g) = &self.graph {
                 let ef = q.ef_search.unwrap_or(cfg.hnsw.ef_search).max(want);
+                // With no filter and no tombstone every node is a result: skip the two id
+                // lookups, which are cache misses in the walk.
+                let everyone = matches!(q.persons, PersonFilter::Any) && self.dead == 0;
                 let accept = |s: u32| {
-                    !self.template_ids[s as usize].is_nil()
-                        && q.persons.allows(self.person_ids[s as usize])
+                    everyone
+                        || (!self.template_ids[s as usize].is_nil()
+                            && q.persons.allows(self.person_ids[s as usize]))
                 };
-                let probe = Probe {
-                    codes: &self.codes,
-                    q: &q.pq.code,
-                    qs: q.pq.scale,
+                let (found, pool) = match q.walk.unwrap_or(cfg.graph_walk) {
+                    GraphWalk::Int8 => {
+                        let probe = Probe {
+                            codes: &self.codes,
+                            q: &q.pq.code,
+                            qs: q.pq.scale,
+                        };
+                        (g.search(&probe, ef, &accept, cfg.scan_threads), want)
+                    }
+                    GraphWalk::Bits => {
+                        let qb = g.bits.query(&q.pq.unit);
+                        let probe = BitProbe {
+                            bits: &g.bits,
+                            q: &qb,
+                        };
+                        // One-bit estimates are coarse: re-score the best `ef`, not only `want`.
+                        (g.search(&probe, ef, &accept, cfg.scan_threads), ef)
+                    }
                 };
-                let found = g.search(probe, ef, &accept, cfg.scan_threads);
                 let filtered = !matches!(q.persons, PersonFilter::Any);
                 // A selective filter can starve the walk; the exact scan is then the answer.
                 if !(filtered && found.len() < q.k) {
-                    return self.rerank(q, found.into_iter().take(want).map(|c| c.slot));
+                    return self.rerank(q, found.into_iter().take(pool).map(|c| c.slot));
                 }
             }
         }

@@ -69,6 +69,39 @@ fn detect() -> Isa {
     Isa::Scalar
 }
 
+/// Whether the `popcnt` instruction may be used (the one-bit graph walk); false when the
+/// reference path is forced.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn has_popcnt() -> bool {
+    static POPCNT: OnceLock<bool> = OnceLock::new();
+    *POPCNT.get_or_init(|| isa() != Isa::Scalar && is_x86_feature_detected!("popcnt"))
+}
+
+/// `(Σ_j 2^j · popcount(plane_j & x[w]), popcount(x))` over words `w`, with `planes` holding four
+/// words per word of `x` (`[p0, p1, p2, p3]` for word 0, then word 1 …): the one-bit walk's
+/// estimator (`bits.rs`).
+#[inline]
+pub(crate) fn plane_popcounts(planes: &[u64], x: &[u64]) -> (u32, u32) {
+    assert_eq!(planes.len(), 4 * x.len());
+    #[cfg(target_arch = "x86_64")]
+    if has_popcnt() {
+        // SAFETY: the popcnt instruction was detected at run time; the kernel reads only
+        // through slices.
+        return unsafe { popcnt::plane_popcounts(planes, x) };
+    }
+    scalar::plane_popcounts(planes, x)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod popcnt {
+    /// The scalar loop compiled with the `popcnt` instruction.
+    #[target_feature(enable = "popcnt")]
+    pub unsafe fn plane_popcounts(planes: &[u64], x: &[u64]) -> (u32, u32) {
+        super::scalar::plane_popcounts(planes, x)
+    }
+}
+
 /// int8 · int8 with the detected kernel. Panics if the lengths differ.
 #[inline]
 pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
@@ -140,6 +173,20 @@ pub fn prefetch<T>(data: &[T], bytes: usize) {
 
 /// The reference kernels: plain loops, in index order.
 pub mod scalar {
+    /// See [`super::plane_popcounts`].
+    #[inline(always)]
+    pub fn plane_popcounts(planes: &[u64], x: &[u64]) -> (u32, u32) {
+        let (mut weighted, mut ones) = (0u32, 0u32);
+        for (p, &w) in planes.chunks_exact(4).zip(x) {
+            ones += w.count_ones();
+            weighted += (p[0] & w).count_ones()
+                + 2 * (p[1] & w).count_ones()
+                + 4 * (p[2] & w).count_ones()
+                + 8 * (p[3] & w).count_ones();
+        }
+        (weighted, ones)
+    }
+
     pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
         a.iter()
             .zip(b)

@@ -184,7 +184,7 @@ fn read_vec<T: bytemuck::Pod + Default, R: Read>(
     if bytes as u64 > remaining {
         return Err(corrupt("section runs past the end of the file"));
     }
-    let mut v = vec![T::default(); n];
+    let mut v = crate::mem::zeroed_vec::<T>(n);
     read_exact(r, bytemuck::cast_slice_mut(&mut v))?;
     Ok(v)
 }
@@ -279,6 +279,7 @@ fn read_shard<R: Read>(
     if scales.iter().any(|s| !s.is_finite() || *s < 0.0) {
         return Err(corrupt("invalid scale"));
     }
+    let codes = Codes { dim, codes, scales };
     let mut bytes = 4 + model_len as u64 + 16 + 8 + n as u64 * (32 + 4 + dim as u64) + 1;
     let mut flag = [0u8; 1];
     read_exact(r, &mut flag)?;
@@ -321,7 +322,13 @@ fn read_shard<R: Read>(
             if base != n {
                 return Err(corrupt("graph segments do not cover the shard"));
             }
-            Some(Segments::from_graphs(graphs, params, cfg.graph_segment))
+            Some(Segments::from_graphs(
+                graphs,
+                params,
+                cfg.graph_segment,
+                &codes,
+                cfg.scan_threads,
+            ))
         }
         _ => return Err(corrupt("graph flag")),
     };
@@ -341,7 +348,7 @@ fn read_shard<R: Read>(
     if shard.dead > 0 && graph.is_none() {
         return Err(corrupt("removed slots in a shard without a graph"));
     }
-    shard.codes = Codes { dim, codes, scales };
+    shard.codes = codes;
     shard.template_ids = template_ids;
     shard.person_ids = person_ids;
     shard.graph = graph;

@@ -94,6 +94,18 @@ pub enum SearchMode {
     Ann,
 }
 
+/// What the HNSW search walk scores nodes with. Either way its candidates are re-scored with the
+/// f32 query against the int8 codes before they are returned.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GraphWalk {
+    /// One-bit codes of the rotated templates (64 bytes at 512-d, one cache line) against a
+    /// four-bit query: a noisier estimate, but each step reads an eighth of the memory.
+    #[default]
+    Bits,
+    /// The int8 codes (512 bytes at 512-d): the walk used to build the graph.
+    Int8,
+}
+
 /// A 1:N search.
 #[derive(Clone, Debug)]
 pub struct Query<'a> {
@@ -108,6 +120,8 @@ pub struct Query<'a> {
     pub mode: SearchMode,
     /// Overrides `HnswParams::ef_search` for this query (recall against latency).
     pub ef_search: Option<usize>,
+    /// Overrides `GalleryConfig::graph_walk` for this query.
+    pub walk: Option<GraphWalk>,
 }
 
 impl<'a> Query<'a> {
@@ -122,6 +136,7 @@ impl<'a> Query<'a> {
             persons: PersonFilter::Any,
             mode: SearchMode::Auto,
             ef_search: None,
+            walk: None,
         }
     }
 }
@@ -149,11 +164,13 @@ pub struct HnswParams {
 impl Default for HnswParams {
     fn default() -> Self {
         // M=32 / ef_construction=200: on face-like probes (far from every stored template but
-        // their own) M=16 lost recall as collections grew; see docs/gallery.md.
+        // their own) M=16 lost recall as collections grew. ef_search 192: the one-bit walk's
+        // coarser estimate needs about 1.5x the ef of the int8 walk for the same recall (0.998
+        // at 1M at 192, as the int8 walk at 128); see docs/gallery.md.
         Self {
             m: 32,
             ef_construction: 200,
-            ef_search: 128,
+            ef_search: 192,
         }
     }
 }
@@ -168,6 +185,8 @@ pub struct GalleryConfig {
     /// Templates per graph segment: a collection's graph is built and searched as segments of
     /// this many consecutive slots (see `segments.rs`).
     pub graph_segment: usize,
+    /// What the HNSW search walk scores nodes with.
+    pub graph_walk: GraphWalk,
     /// Extra candidates kept by the int8 pass and re-scored with the f32 query.
     pub rerank: usize,
     /// Threads one exact scan may use (1 = the caller's thread only).
@@ -183,6 +202,7 @@ impl Default for GalleryConfig {
             ann_threshold: 50_000,
             hnsw: HnswParams::default(),
             graph_segment: 262_144,
+            graph_walk: GraphWalk::Bits,
             rerank: 32,
             scan_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             parallel_scan_min: 65_536,

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use common::synthetic::{brute_force, Synthetic};
 use emerald_gallery::{
-    Applied, Change, Gallery, GalleryConfig, GalleryError, HnswParams, PersonFilter, Query,
-    SearchMode, Template,
+    Applied, Change, Gallery, GalleryConfig, GalleryError, GraphWalk, HnswParams, PersonFilter,
+    Query, SearchMode, Template,
 };
 use uuid::Uuid;
 
@@ -162,29 +162,43 @@ fn recall_at_1(f: &Fixture, syn: &mut Synthetic, queries: usize) -> f64 {
 
 #[test]
 fn ann_recall_at_1_against_exact() {
-    // Three graph segments (700, 700, 600), and one graph over all.
-    for segment in [700, usize::MAX] {
-        let mut syn = Synthetic::faces(DIM, 13);
+    // Both graph walks (one-bit codes, the default, and int8 codes), on three graph segments
+    // (700, 700, 600) and on one graph over all.
+    for walk in [GraphWalk::Bits, GraphWalk::Int8] {
+        for segment in [700, usize::MAX] {
+            let mut syn = Synthetic::faces(DIM, 13);
+            let f = fixture(
+                &mut syn,
+                2_000,
+                GalleryConfig {
+                    graph_segment: segment,
+                    graph_walk: walk,
+                    ..config(1_000)
+                },
+            );
+            assert_eq!(f.gallery.stats().indexed_shards, 1);
+            let r = recall_at_1(&f, &mut syn, 400);
+            assert!(
+                r >= 0.995,
+                "faces model recall@1 = {r} ({walk:?} walk, segments of {segment})"
+            );
+        }
+
+        let mut iso = Synthetic::isotropic(DIM, 14);
         let f = fixture(
-            &mut syn,
+            &mut iso,
             2_000,
             GalleryConfig {
-                graph_segment: segment,
+                graph_walk: walk,
                 ..config(1_000)
             },
         );
-        assert_eq!(f.gallery.stats().indexed_shards, 1);
-        let r = recall_at_1(&f, &mut syn, 400);
+        let r = recall_at_1(&f, &mut iso, 400);
         assert!(
             r >= 0.995,
-            "faces model recall@1 = {r} (segments of {segment})"
+            "isotropic probes recall@1 = {r} ({walk:?} walk)"
         );
     }
-
-    let mut iso = Synthetic::isotropic(DIM, 14);
-    let f = fixture(&mut iso, 2_000, config(1_000));
-    let r = recall_at_1(&f, &mut iso, 400);
-    assert!(r >= 0.995, "isotropic probes recall@1 = {r}");
 }
 
 #[test]

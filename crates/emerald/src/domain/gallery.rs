@@ -365,6 +365,7 @@ impl Domain {
                 persons: PersonFilter::Any,
                 mode: SearchMode::Auto,
                 ef_search: None,
+                walk: None,
             })
         })
         .await
