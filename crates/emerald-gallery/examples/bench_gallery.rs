@@ -302,8 +302,9 @@ fn main() {
             .trim()
     );
     println!(
-        "kernels: {}; threads: {}; n = {}; ann n = {}; queries = {}",
+        "kernels: {} (one-bit walk: {}); threads: {}; n = {}; ann n = {}; queries = {}",
         emerald_gallery::simd::isa(),
+        emerald_gallery::simd::popcount_isa(),
         a.threads,
         a.n,
         a.ann_n,
@@ -562,7 +563,7 @@ fn main() {
         (
             GraphWalk::Bits,
             "bits",
-            &[32, 48, 64, 96, 128, 192, 256, 384][..],
+            &[32, 48, 64, 96, 128, 160, 192, 256, 384][..],
         ),
         (
             GraphWalk::Int8,

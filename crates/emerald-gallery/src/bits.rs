@@ -13,6 +13,7 @@
 //! so the bits are recomputed from the int8 codes instead of being stored in snapshots.
 
 use crate::codes::Codes;
+use crate::mem::Line;
 use crate::simd;
 
 /// The fixed random rotation: `(H·D₂)·(H·D₁)`, normalised, over `padded` dimensions.
@@ -124,7 +125,10 @@ pub(crate) struct BitCodes {
     rotation: Rotation,
     /// Words per slot (`padded / 64`).
     words: usize,
-    bits: Vec<u64>,
+    /// Slots held.
+    len: usize,
+    /// The codes, `words` a slot, on whole cache lines (a 512-d code is exactly one line).
+    bits: Vec<Line>,
     factor: f32,
 }
 
@@ -135,6 +139,7 @@ impl BitCodes {
         Self {
             rotation,
             words: padded / 64,
+            len: 0,
             bits: Vec::new(),
             factor: (std::f32::consts::PI / (2.0 * padded as f32)).sqrt(),
         }
@@ -144,12 +149,14 @@ impl BitCodes {
     pub fn from_codes(codes: &Codes, threads: usize) -> Self {
         let mut b = Self::new(codes.dim);
         let n = codes.len();
-        b.bits = crate::mem::zeroed_vec(n * b.words);
+        b.len = n;
+        b.bits = crate::mem::zeroed_vec(lines(n * b.words));
         let threads = threads.clamp(1, n.div_ceil(4096).max(1));
         let per = n.div_ceil(threads).max(1);
         let (words, rotation) = (b.words, &b.rotation);
+        let all: &mut [u64] = &mut bytemuck::cast_slice_mut(&mut b.bits)[..n * words];
         std::thread::scope(|s| {
-            for (t, bits) in b.bits.chunks_mut(per * words).enumerate() {
+            for (t, bits) in all.chunks_mut(per * words).enumerate() {
                 s.spawn(move || {
                     let mut buf = vec![0.0; rotation.padded()];
                     for (i, w) in bits.chunks_mut(words).enumerate() {
@@ -162,11 +169,19 @@ impl BitCodes {
     }
 
     pub fn len(&self) -> usize {
-        self.bits.len() / self.words
+        self.len
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.bits.capacity() * 8
+        self.bits.capacity() * std::mem::size_of::<Line>()
+    }
+
+    fn words(&self) -> &[u64] {
+        bytemuck::cast_slice(&self.bits)
+    }
+
+    fn words_mut(&mut self) -> &mut [u64] {
+        bytemuck::cast_slice_mut(&mut self.bits)
     }
 
     /// Appends the bits of the next slot (`slot == len`), read from its int8 code.
@@ -176,29 +191,26 @@ impl BitCodes {
             self.len(),
             "bit codes are appended in slot order"
         );
-        let start = self.bits.len();
-        self.bits.resize(start + self.words, 0);
+        let (start, words) = (self.len * self.words, self.words);
+        self.bits.resize(lines(start + words), Line::default());
+        self.len += 1;
         let mut buf = vec![0.0; self.rotation.padded()];
-        encode(
-            &self.rotation,
-            codes,
-            slot,
-            &mut buf,
-            &mut self.bits[start..],
-        );
+        // Field by field, so the rotation and the buffer are borrowed apart.
+        let out = &mut bytemuck::cast_slice_mut(&mut self.bits)[start..start + words];
+        encode(&self.rotation, codes, slot, &mut buf, out);
     }
 
     /// A removed template: its bits are cleared (the vector leaves memory); it stays a routing
     /// node whose estimate no longer depends on it.
     pub fn wipe(&mut self, slot: u32) {
-        let s = slot as usize * self.words;
-        self.bits[s..s + self.words].fill(0);
+        let (s, words) = (slot as usize * self.words, self.words);
+        self.words_mut()[s..s + words].fill(0);
     }
 
     #[inline]
     fn code(&self, slot: u32) -> &[u64] {
         let s = slot as usize * self.words;
-        &self.bits[s..s + self.words]
+        &self.words()[s..s + self.words]
     }
 
     /// Prepares a unit query for [`BitCodes::estimate`].
@@ -248,6 +260,11 @@ pub(crate) struct QueryBits {
     two_delta: f32,
     two_lo: f32,
     offset: f32,
+}
+
+/// Cache lines holding `words` words.
+fn lines(words: usize) -> usize {
+    words.div_ceil(8)
 }
 
 /// Writes a slot's sign bits into `out` (the scale does not change signs).
@@ -368,5 +385,11 @@ mod tests {
         }
         bits.wipe(5);
         assert!(bits.code(5).iter().all(|&w| w == 0));
+        // Codes sit on cache lines: one prefetch and one miss a node in the walk.
+        assert_eq!(bits.words().as_ptr() as usize % 64, 0);
+        codes.push(&unit(&mut rng, dim));
+        bits.push(&codes, 8);
+        assert_eq!(bits.len(), 9);
+        assert_eq!(bits.code(8), BitCodes::from_codes(&codes, 1).code(8));
     }
 }

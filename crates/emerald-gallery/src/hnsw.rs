@@ -1,5 +1,6 @@
-//! Our HNSW graph (Malkov & Yashunin 2016) over the int8 codes of one segment of a collection
-//! (consecutive store slots; `segments.rs` holds a collection's segments).
+//! Our HNSW graph (Malkov & Yashunin 2016) over one segment of a collection (consecutive store
+//! slots; `segments.rs` holds a collection's segments). It is built on the int8 codes and walked
+//! through a `Scorer`: the one-bit codes by default (`bits.rs`), or the int8 codes.
 //!
 //! Written here rather than taken from a crate because the gallery needs, together: nodes that are
 //! slots of our own int8 store (no second copy of the vectors), tombstones for removal, a person
@@ -48,6 +49,8 @@ impl Ord for Cand {
 
 /// How a walk scores nodes (store slots in, higher-is-closer similarity out).
 pub(crate) trait Scorer: Sync {
+    /// How many nodes ahead of the one being scored the walk prefetches codes.
+    const AHEAD: usize;
     fn score(&self, slot: u32) -> f32;
     /// Hints the cache to fetch what `score(slot)` will read.
     fn prefetch(&self, slot: u32);
@@ -63,6 +66,8 @@ pub(crate) struct Probe<'a> {
 }
 
 impl Scorer for Probe<'_> {
+    /// A code is 512 bytes (the prefetch takes its first four lines).
+    const AHEAD: usize = 4;
     #[inline]
     fn score(&self, slot: u32) -> f32 {
         self.codes.sim_i8(self.q, self.qs, slot)
@@ -81,6 +86,8 @@ pub(crate) struct BitProbe<'a> {
 }
 
 impl Scorer for BitProbe<'_> {
+    /// A code is one line.
+    const AHEAD: usize = 16;
     #[inline]
     fn score(&self, slot: u32) -> f32 {
         self.bits.estimate(self.q, slot)
@@ -250,6 +257,15 @@ impl Hnsw {
         self.visited.lock().push(v);
     }
 
+    /// Hints the cache to fetch a node's layer-0 link list (upper layers are small and hot).
+    #[inline]
+    fn prefetch_links(&self, slot: u32, level: u8) {
+        if level == 0 {
+            let s = slot as usize * (self.m0 + 1);
+            crate::simd::prefetch(&self.layer0[s..s + self.m0 + 1], 4 * (self.m0 + 1));
+        }
+    }
+
     /// Greedy descent on one upper layer.
     fn greedy<S: Scorer + ?Sized>(&self, scorer: &S, mut cur: Cand, level: u8) -> Cand {
         loop {
@@ -294,26 +310,31 @@ impl Hnsw {
             if found.len() >= ef && c.sim < found.peek().map_or(f32::MIN, |w| w.0.sim) {
                 break;
             }
-            // Mark and prefetch the unvisited neighbours first: their codes are cache misses,
-            // and issuing them together overlaps the memory latency.
-            let mut fresh = [0u32; MAX_LINKS];
-            let mut count = 0;
             // The next node to expand is likely the current best of the frontier: fetch its
             // link list while this one's neighbours are scored.
             if let Some(next) = frontier.peek() {
-                if level == 0 {
-                    let s = next.slot as usize * (self.m0 + 1);
-                    crate::simd::prefetch(&self.layer0[s..s + self.m0 + 1], 256);
-                }
+                self.prefetch_links(next.slot, level);
             }
+            // Mark the unvisited neighbours, then score them with their codes prefetched
+            // `S::AHEAD` nodes in advance: enough misses in flight to overlap the memory
+            // latency, not so many that the prefetches stall the core (issuing all of a node's
+            // ~50 fresh neighbours at once cost a third more time at 1M).
+            let mut fresh = [0u32; MAX_LINKS];
+            let mut count = 0;
             for &n in self.links(c.slot, level) {
                 if visited.insert(n) {
-                    scorer.prefetch(self.base + n);
                     fresh[count] = n;
                     count += 1;
                 }
             }
-            for &n in &fresh[..count] {
+            let fresh = &fresh[..count];
+            for &n in &fresh[..count.min(S::AHEAD)] {
+                scorer.prefetch(self.base + n);
+            }
+            for (i, &n) in fresh.iter().enumerate() {
+                if let Some(&m) = fresh.get(i + S::AHEAD) {
+                    scorer.prefetch(self.base + m);
+                }
                 let sim = self.sim(scorer, n);
                 let worst = found.peek().map_or(f32::MIN, |w| w.0.sim);
                 if found.len() < ef || sim > worst {

@@ -9,6 +9,19 @@
 
 use std::sync::OnceLock;
 
+/// Eight 64-bit words on a cache line of their own: a `Vec<Line>` starts on a 64-byte boundary
+/// (a `Vec<u64>` of this size starts 16 bytes past one, from `malloc`'s header), so a 64-byte
+/// code in it is one line, not two, and one prefetch covers it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C, align(64))]
+pub(crate) struct Line(pub [u64; 8]);
+
+// SAFETY: `Line` is `repr(C)` over a `[u64; 8]` of exactly its alignment (64 bytes), so it has no
+// padding, and every bit pattern, all zeros included, is a valid value.
+unsafe impl bytemuck::Zeroable for Line {}
+// SAFETY: as above; `Copy` and `'static`.
+unsafe impl bytemuck::Pod for Line {}
+
 /// Buffers below this size are left alone.
 const MIN_BYTES: usize = 4 << 20;
 
@@ -29,7 +42,7 @@ pub(crate) fn zeroed_vec<T: bytemuck::Zeroable + Clone>(n: usize) -> Vec<T> {
 
 /// Moves a large buffer into a fresh, advised allocation (after a build that grew it piecemeal).
 pub(crate) fn rehome<T: bytemuck::Pod>(v: &mut Vec<T>) {
-    if !enabled() || std::mem::size_of_val(v.as_slice()) < MIN_BYTES {
+    if !wants_advice(std::mem::size_of_val(v.as_slice())) {
         return;
     }
     let mut fresh = zeroed_vec::<T>(v.len());
@@ -37,9 +50,14 @@ pub(crate) fn rehome<T: bytemuck::Pod>(v: &mut Vec<T>) {
     *v = fresh;
 }
 
+/// A buffer of this many bytes is worth huge pages (and worth moving for them).
+fn wants_advice(bytes: usize) -> bool {
+    enabled() && bytes >= MIN_BYTES
+}
+
 fn advise<T>(v: &[T]) {
     let bytes = std::mem::size_of_val(v);
-    if !enabled() || bytes < MIN_BYTES {
+    if !wants_advice(bytes) {
         return;
     }
     #[cfg(target_os = "linux")]

@@ -85,7 +85,8 @@ impl Segments {
         self.graphs.iter().map(Hnsw::heap_bytes).sum::<usize>() + self.bits.heap_bytes()
     }
 
-    /// A removed template: its one-bit estimate becomes 0 (its int8 code is zeroed by the shard).
+    /// A removed template: its one-bit code is cleared (its int8 code is zeroed by the shard); it
+    /// stays a routing node.
     pub fn wipe(&mut self, slot: u32) {
         self.bits.wipe(slot);
     }

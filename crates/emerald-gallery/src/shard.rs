@@ -258,7 +258,8 @@ impl Shard {
                 let ef = q.ef_search.unwrap_or(cfg.hnsw.ef_search).max(want);
                 // With no filter and no tombstone every node is a result: skip the two id
                 // lookups, which are cache misses in the walk.
-                let everyone = matches!(q.persons, PersonFilter::Any) && self.dead == 0;
+                let filtered = !matches!(q.persons, PersonFilter::Any);
+                let everyone = !filtered && self.dead == 0;
                 let accept = |s: u32| {
                     everyone
                         || (!self.template_ids[s as usize].is_nil()
@@ -283,7 +284,6 @@ impl Shard {
                         (g.search(&probe, ef, &accept, cfg.scan_threads), ef)
                     }
                 };
-                let filtered = !matches!(q.persons, PersonFilter::Any);
                 // A selective filter can starve the walk; the exact scan is then the answer.
                 if !(filtered && found.len() < q.k) {
                     return self.rerank(q, found.into_iter().take(pool).map(|c| c.slot));

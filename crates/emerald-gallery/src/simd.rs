@@ -69,15 +69,6 @@ fn detect() -> Isa {
     Isa::Scalar
 }
 
-/// Whether the `popcnt` instruction may be used (the one-bit graph walk); false when the
-/// reference path is forced.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-fn has_popcnt() -> bool {
-    static POPCNT: OnceLock<bool> = OnceLock::new();
-    *POPCNT.get_or_init(|| isa() != Isa::Scalar && is_x86_feature_detected!("popcnt"))
-}
-
 /// `(Σ_j 2^j · popcount(plane_j & x[w]), popcount(x))` over words `w`, with `planes` holding four
 /// words per word of `x` (`[p0, p1, p2, p3]` for word 0, then word 1 …): the one-bit walk's
 /// estimator (`bits.rs`).
@@ -85,20 +76,107 @@ fn has_popcnt() -> bool {
 pub(crate) fn plane_popcounts(planes: &[u64], x: &[u64]) -> (u32, u32) {
     assert_eq!(planes.len(), 4 * x.len());
     #[cfg(target_arch = "x86_64")]
-    if has_popcnt() {
+    match popcount_kernel() {
+        // SAFETY: AVX-512F and VPOPCNTDQ were detected at run time; the lengths were checked
+        // above and the kernel reads 8-word blocks inside the slices only.
+        Popcount::Avx512 if x.len().is_multiple_of(8) => {
+            return unsafe { popcnt::plane_popcounts_avx512(planes, x) };
+        }
         // SAFETY: the popcnt instruction was detected at run time; the kernel reads only
         // through slices.
-        return unsafe { popcnt::plane_popcounts(planes, x) };
+        Popcount::Avx512 | Popcount::Popcnt => {
+            return unsafe { popcnt::plane_popcounts(planes, x) };
+        }
+        Popcount::Scalar => {}
     }
     scalar::plane_popcounts(planes, x)
 }
 
+/// The one-bit walk's popcount kernel, for benches and logs.
+pub fn popcount_isa() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        match popcount_kernel() {
+            Popcount::Avx512 => "avx512 vpopcntq",
+            Popcount::Popcnt => "popcnt",
+            Popcount::Scalar => "scalar",
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        "scalar"
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Popcount {
+    Scalar,
+    Popcnt,
+    Avx512,
+}
+
+/// The one-bit walk's popcount kernel: AVX-512 `vpopcntq` where the CPU has it (AMD Zen 4,
+/// Intel Ice Lake and later), else the scalar `popcnt` instruction; the reference loop when
+/// the scalar path is forced.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn popcount_kernel() -> Popcount {
+    static KERNEL: OnceLock<Popcount> = OnceLock::new();
+    *KERNEL.get_or_init(|| {
+        if isa() == Isa::Scalar || !is_x86_feature_detected!("popcnt") {
+            Popcount::Scalar
+        } else if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vpopcntdq")
+        {
+            Popcount::Avx512
+        } else {
+            Popcount::Popcnt
+        }
+    })
+}
+
 #[cfg(target_arch = "x86_64")]
 mod popcnt {
+    use std::arch::x86_64::*;
+
     /// The scalar loop compiled with the `popcnt` instruction.
     #[target_feature(enable = "popcnt")]
     pub unsafe fn plane_popcounts(planes: &[u64], x: &[u64]) -> (u32, u32) {
         super::scalar::plane_popcounts(planes, x)
+    }
+
+    /// Eight words of `x` a step: each zmm of `planes` holds the four planes of two words, so
+    /// `x`'s two words are broadcast four times each (`vpermq`), ANDed, and counted per lane
+    /// (`vpopcntq`); the lane weights 1, 2, 4, 8 are applied once at the end.
+    /// `x.len()` must be a multiple of 8 and `planes.len()` four times it.
+    #[target_feature(enable = "avx512f,avx512vpopcntdq")]
+    pub unsafe fn plane_popcounts_avx512(planes: &[u64], x: &[u64]) -> (u32, u32) {
+        debug_assert!(x.len().is_multiple_of(8) && planes.len() == 4 * x.len());
+        let mut acc = _mm512_setzero_si512();
+        let mut ones = _mm512_setzero_si512();
+        let spread = [
+            _mm512_set_epi64(1, 1, 1, 1, 0, 0, 0, 0),
+            _mm512_set_epi64(3, 3, 3, 3, 2, 2, 2, 2),
+            _mm512_set_epi64(5, 5, 5, 5, 4, 4, 4, 4),
+            _mm512_set_epi64(7, 7, 7, 7, 6, 6, 6, 6),
+        ];
+        for (b, block) in x.chunks_exact(8).enumerate() {
+            // SAFETY (loads): `block` is 8 words of `x`; the planes of those words are the 32
+            // words at `32·b`, inside `planes` by the length contract.
+            let w = _mm512_loadu_si512(block.as_ptr().cast());
+            ones = _mm512_add_epi64(ones, _mm512_popcnt_epi64(w));
+            let p = planes.as_ptr().add(32 * b);
+            for (i, idx) in spread.iter().enumerate() {
+                let xw = _mm512_permutexvar_epi64(*idx, w);
+                let pl = _mm512_loadu_si512(p.add(8 * i).cast());
+                acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(_mm512_and_si512(pl, xw)));
+            }
+        }
+        let weighted = _mm512_sllv_epi64(acc, _mm512_set_epi64(3, 2, 1, 0, 3, 2, 1, 0));
+        (
+            _mm512_reduce_add_epi64(weighted) as u32,
+            _mm512_reduce_add_epi64(ones) as u32,
+        )
     }
 }
 
@@ -148,8 +226,8 @@ pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     }
 }
 
-/// Hints the cache to fetch the first `bytes` (rounded to 64-byte lines) of `data`; a no-op off
-/// x86_64. Used by the graph walk, whose neighbour codes are random memory accesses.
+/// Hints the cache to fetch the 64-byte lines holding the first `bytes` of `data` (all of them,
+/// however `data` is aligned); a no-op off x86_64. Used by the graph walk, whose neighbour codes are random memory accesses.
 #[inline]
 pub fn prefetch<T>(data: &[T], bytes: usize) {
     #[cfg(target_arch = "x86_64")]
@@ -157,11 +235,14 @@ pub fn prefetch<T>(data: &[T], bytes: usize) {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
         let base = data.as_ptr().cast::<i8>();
         let len = std::mem::size_of_val(data).min(bytes);
-        let mut off = 0;
-        while off < len {
-            // SAFETY: `off < len <= size_of_val(data)`, so the address is inside `data`; a
-            // prefetch never faults and reads nothing into the program (SSE is baseline on x86_64).
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.add(off)) };
+        // Every line the range touches: from the start of the line holding its first byte, so
+        // a range that does not start on a line boundary also gets its last line.
+        let mut off = -((base as usize % 64) as isize);
+        while len > 0 && off < len as isize {
+            // SAFETY: the address is the start of a line holding a byte of `data`; a prefetch
+            // never faults and reads nothing into the program (SSE is baseline on x86_64), and
+            // `wrapping_offset` makes no in-bounds claim.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_offset(off)) };
             off += 64;
         }
     }
@@ -392,6 +473,24 @@ mod tests {
 
     fn codes(rng: &mut impl Rng, n: usize) -> Vec<i8> {
         (0..n).map(|_| rng.gen_range(-127i8..=127)).collect()
+    }
+
+    #[test]
+    fn popcount_kernels_equal_the_reference() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+        // 8-word blocks take the AVX-512 kernel where the CPU has it; other lengths the popcnt one.
+        for words in [1, 2, 4, 7, 8, 9, 16, 24, 32] {
+            for fill in [None, Some(0u64), Some(u64::MAX)] {
+                let mut word = || fill.unwrap_or_else(|| rng.gen());
+                let x: Vec<u64> = (0..words).map(|_| word()).collect();
+                let planes: Vec<u64> = (0..4 * words).map(|_| word()).collect();
+                assert_eq!(
+                    plane_popcounts(&planes, &x),
+                    scalar::plane_popcounts(&planes, &x),
+                    "words={words} fill={fill:?}"
+                );
+            }
+        }
     }
 
     #[test]
