@@ -61,7 +61,7 @@ build = time.perf_counter() - t
 print(f"IndexHNSWFlat M=32 efConstruction={hnsw.hnsw.efConstruction}: build {ann_n} in {build:.1f} s ({threads} threads)")
 res["hnsw_build_s"] = build
 sweep = []
-for ef in [16, 32, 64, 128, 256, 512]:
+for ef in [16, 32, 64, 128, 256, 512, 1024]:
     hnsw.hnsw.efSearch = ef
     p50, p95, r = run(hnsw, queries, gt_ann)
     print(f"efSearch {ef:>4}: p50 {p50:.3f} ms, p95 {p95:.3f} ms, recall@1 {r:.4f}; CPU per query {run.cpu_ms:.3f} ms")
@@ -70,8 +70,11 @@ res["hnsw_sweep"] = sweep
 json.dump(res, open(os.path.join(out, "faiss.json"), "w"), indent=1)
 
 print("\n== ratios (FAISS / emerald; > 1 means emerald is faster) ==")
-print(f"exact p50: FAISS IndexFlatIP {res['flat_p50_ms']:.2f} ms / emerald {rust['exact_p50_ms']:.2f} ms = {res['flat_p50_ms'] / rust['exact_p50_ms']:.2f}x")
-print(f"exact CPU per query: FAISS {res['flat_cpu_ms']:.2f} ms / emerald {rust['exact_cpu_ms']:.2f} ms = {res['flat_cpu_ms'] / rust['exact_cpu_ms']:.2f}x")
+if "exact_p50_ms" in rust:
+    print(f"exact p50: FAISS IndexFlatIP {res['flat_p50_ms']:.2f} ms / emerald {rust['exact_p50_ms']:.2f} ms = {res['flat_p50_ms'] / rust['exact_p50_ms']:.2f}x")
+    print(f"exact CPU per query: FAISS {res['flat_cpu_ms']:.2f} ms / emerald {rust['exact_cpu_ms']:.2f} ms = {res['flat_cpu_ms'] / rust['exact_cpu_ms']:.2f}x")
+else:
+    print("exact: no emerald figure (the Rust run used --skip-exact)")
 
 
 def first_at(points, target):
@@ -79,7 +82,7 @@ def first_at(points, target):
     return min(ok, key=lambda p: p["p50_ms"]) if ok else None
 
 
-for target in (0.99, 0.995):
+for target in (0.97, 0.99, 0.995):
     ours, theirs = first_at(rust["ann_sweep"], target), first_at(sweep, target)
     if ours and theirs:
         print(f"ANN at recall@1 >= {target}: FAISS HNSW p50 {theirs['p50_ms']:.3f} ms (ef {theirs['ef']}) / emerald {ours['p50_ms']:.3f} ms (ef {ours['ef']}) = {theirs['p50_ms'] / ours['p50_ms']:.2f}x; "
@@ -88,4 +91,5 @@ for target in (0.99, 0.995):
         print(f"ANN at recall@1 >= {target}: not reached by {'emerald' if not ours else ''} {'FAISS' if not theirs else ''} in the sweep")
 mem_faiss = (dim * 4 + 32 * 2 * 4 * 1.05) / 2**30 * 1e6
 print(f"memory per million: FAISS HNSWFlat ≈ {mem_faiss:.2f} GiB (f32 vectors + layer-0 links) / emerald {rust['ann_mem_gib_per_million_heap']:.2f} GiB = {mem_faiss / rust['ann_mem_gib_per_million_heap']:.2f}x")
-print(f"build: FAISS {build:.0f} s ({threads} threads) / emerald {rust['ann_build_s']:.0f} s (1 thread) = {build / rust['ann_build_s']:.2f}x")
+print(f"build: FAISS {build:.0f} s ({threads} threads, efConstruction {hnsw.hnsw.efConstruction}) / emerald {rust['ann_build_s']:.0f} s (ef_construction 200; "
+      f"a --graph-cache run reports its load time here) = {build / rust['ann_build_s']:.2f}x")
