@@ -82,6 +82,8 @@ db_size() {
         python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); print(c.execute("PRAGMA page_count").fetchone()[0] * c.execute("PRAGMA page_size").fetchone()[0])' "$DATA/emerald.db"
     fi
 }
+# A process's CPU time so far, in clock ticks (user + system).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 folder_count() {
     curl -sf "http://127.0.0.1:$PORT/api/folders/?limit=1" -H "X-Forensic-Access-Token: $TOKEN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total_count"])'
 }
@@ -131,8 +133,17 @@ for backend in $BACKENDS; do
         per=$(echo "scale=0; ($s1 - $s0) / $made" | bc)
         with_analyses="$made folders with 2 photos + QUALITY + BIOMETRY added $per bytes each = $(echo "scale=1; $per * 100000 / 1048576" | bc) MiB per 100k folders (+ $(( (b1 - b0) / made )) bytes of media files each)"
     fi
-    wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$OUT/upload.lua" "http://127.0.0.1:$PORT/api/folders/" | tee "$OUT/upload-$backend.txt"
+    # The server's own CPU time (user + system, from /proc) and wrk's over the upload run: the
+    # two share the machine's cores, so the server's CPU per upload says what it would do alone.
+    c0=$(cpu_ticks $SERVER)
+    TIMEFORMAT='%U %S'
+    { time wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$OUT/upload.lua" "http://127.0.0.1:$PORT/api/folders/" > "$OUT/upload-$backend.txt"; } 2> "$OUT/upload-wrk-cpu-$backend.txt"
+    c1=$(cpu_ticks $SERVER)
+    cat "$OUT/upload-$backend.txt"
     ups=$(awk '/Requests\/sec/{print $2}' "$OUT/upload-$backend.txt")
+    uploads=$(awk '/requests in/{print $1}' "$OUT/upload-$backend.txt")
+    server_ms=$(echo "scale=3; ($c1 - $c0) * 1000 / $(getconf CLK_TCK) / $uploads" | bc)
+    wrk_ms=$(awk -v n="$uploads" '{printf "%.3f", ($1 + $2) * 1000 / n}' "$OUT/upload-wrk-cpu-$backend.txt")
     photo_bytes=$(stat -c %s "$OUT/photo.jpg")
     mbps=$(echo "scale=1; $ups * $photo_bytes / 1000000" | bc)
     disk=$(dd if=/dev/zero of="$DATA/dd.bin" bs=1M count=256 oflag=direct 2>&1 | awk -F, '/copied/{print $NF}')
@@ -144,6 +155,7 @@ for backend in $BACKENDS; do
         echo "$backend: db size $(echo "scale=1; $size / 1048576" | bc) MiB total = $(echo "scale=1; $size * 100000 / $N / 1048576" | bc) MiB per 100k folders (metadata only)"
         echo "$backend: with analyses: $with_analyses"
         echo "$backend: upload $ups photos/s of $photo_bytes bytes = $mbps MB/s; disk direct write:$disk"
+        echo "$backend: upload CPU per photo: server $server_ms ms, wrk $wrk_ms ms; server alone: $(echo "scale=0; $photo_bytes / $server_ms / 1000" | bc) MB/s per core"
     } | tee -a "$SUMMARY"
     [ -n "$SCHEMA" ] && psql -q "$PG_URL" -c "DROP SCHEMA $SCHEMA CASCADE"
     rm -rf "$DATA"

@@ -119,7 +119,7 @@ fn spool_copy(src: &Path, spool: &Path, max_bytes: u64) -> Result<ReceivedFile, 
         hasher.update(&buf[..n]);
         out.write_all(&buf[..n]).map_err(|e| format!("spooling: {e}"))?;
     }
-    Ok(ReceivedFile { key: name.clone(), original_name: name, content: FileContent::Spooled(path), size, sha256: hex::encode(hasher.finalize()) })
+    Ok(ReceivedFile { key: name.clone(), original_name: name, content: FileContent::Spooled(path), size, sha256: hex::encode(hasher.finalize()), streamed: None })
 }
 
 /// Import every person folder of `dir` into `collection_id`; `progress` draws a bar on stderr.

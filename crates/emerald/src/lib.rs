@@ -10,6 +10,7 @@ pub mod engine;
 pub mod import;
 pub mod jobs;
 pub mod media_probe;
+pub mod spool;
 pub mod store;
 pub mod telemetry;
 

@@ -3,7 +3,8 @@
 //! pixels where the structure says enough, so that uploads cost about what their bytes cost.
 //! Deep decoding happens at analysis time, in the engine.
 //!
-//! * JPEG: the marker structure is walked end to end ([`jpeg_structure`]): every segment's
+//! * JPEG: the marker structure is walked end to end ([`JpegWalk`]), as an upload receives the
+//!   bytes ([`MediaProbe::stream`]) or over the stored file: every segment's
 //!   length, a frame header the engine can decode (baseline, extended or progressive Huffman;
 //!   sides within [`IMAGE_MAX_SIDE`]), scans whose entropy-coded data holds no stray marker, and
 //!   the end-of-image marker (a cut file has none). This is stricter than a lenient decode,
@@ -22,7 +23,10 @@ use std::path::Path;
 use image::ImageReader;
 use serde_json::{json, Map, Value};
 
-use crate::domain::media::{MediaKind, MediaProbe, Probed};
+use crate::domain::media::{MediaKind, MediaProbe, Probed, StreamProbe};
+
+mod jpeg;
+pub use jpeg::{jpeg_structure, JpegWalk};
 
 /// Longest side of a thumbnail, in pixels.
 pub const THUMB_MAX_SIDE: u32 = 320;
@@ -50,6 +54,10 @@ impl MediaProbe for LightProbe {
             (MediaKind::ShotsSet, _) => probe_zip(file),
             (MediaKind::Video, extension) => Ok(Probed { kind: MediaKind::Video, extension, thumbnail: false, facts: Map::new() }),
         }
+    }
+
+    fn stream(&self) -> Option<Box<dyn StreamProbe>> {
+        Some(Box::new(LightStream::Head(Vec::new())))
     }
 
     fn thumbnail(&self, original: &[u8]) -> Result<Vec<u8>, String> {
@@ -94,8 +102,7 @@ fn video_extension(mime: &str) -> &'static str {
 /// An image whose format `sniff` named by `extension`.
 fn probe_image(file: &Path, extension: &'static str) -> Result<Probed, String> {
     let (width, height) = if extension == "jpg" {
-        let bytes = std::fs::read(file).map_err(|e| format!("cannot read the image: {e}"))?;
-        jpeg_structure(&bytes).map_err(|e| format!("corrupt or unreadable image: {e}"))?
+        walk_jpeg_file(file)?
     } else {
         let format = image::ImageFormat::from_extension(extension).ok_or("unsupported image format")?;
         let mut reader = ImageReader::open(file).map_err(|e| format!("cannot read the image: {e}"))?;
@@ -107,109 +114,88 @@ fn probe_image(file: &Path, extension: &'static str) -> Result<Probed, String> {
         let picture = reader.decode().map_err(|e| format!("corrupt or unreadable image: {e}"))?;
         (picture.width(), picture.height())
     };
+    Ok(image_probed(extension, width, height))
+}
+
+fn image_probed(extension: &'static str, width: u32, height: u32) -> Probed {
     let mut facts = Map::new();
     facts.insert("width".into(), json!(width));
     facts.insert("height".into(), json!(height));
-    Ok(Probed { kind: MediaKind::Image, extension, thumbnail: true, facts })
+    Probed { kind: MediaKind::Image, extension, thumbnail: true, facts }
 }
 
-/// Walk a JPEG's marker structure from SOI to EOI (ITU-T T.81 annex B) and return the frame's
-/// (width, height). Written here because the decoders on crates.io either decode every pixel
-/// (zune-jpeg, jpeg-decoder) or stop at the first scan (img-parts); none checks the whole file
-/// without decoding it.
-pub fn jpeg_structure(b: &[u8]) -> Result<(u32, u32), String> {
-    if !b.starts_with(&[0xFF, 0xD8]) {
-        return Err("not a JPEG (no start-of-image marker)".into());
+fn corrupt_jpeg(reason: String) -> String {
+    format!("corrupt or unreadable image: {reason}")
+}
+
+/// The JPEG walk over a file, read in blocks (no buffer the size of the file).
+fn walk_jpeg_file(file: &Path) -> Result<(u32, u32), String> {
+    let mut input = File::open(file).map_err(|e| format!("cannot read the image: {e}"))?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut walk = JpegWalk::new();
+    while !walk.failed() {
+        match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => walk.feed(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("cannot read the image: {e}")),
+        }
     }
-    let mut pos = 2;
-    let mut frame: Option<(u32, u32)> = None;
-    let mut scans = 0usize;
-    loop {
-        // A marker: 0xFF, optional 0xFF fill bytes, then the marker code.
-        if b.get(pos) != Some(&0xFF) {
-            return Err(match b.get(pos) {
-                None => "the file is cut short (no end-of-image marker)".into(),
-                Some(_) => format!("expected a marker at byte {pos}"),
-            });
+    walk.finish().map_err(corrupt_jpeg)
+}
+
+/// [`LightProbe`]'s stream check: the file's head is kept until the kind can be told as
+/// [`MediaProbe::probe`] tells it (the first [`MAGIC_BYTES`]); a JPEG is then walked to the end
+/// as it arrives. Other kinds are left to the whole-file probe.
+enum LightStream {
+    Head(Vec<u8>),
+    Jpeg(JpegWalk),
+    Other,
+}
+
+impl LightStream {
+    /// Decide the kind from the head gathered so far.
+    fn decide(head: &[u8]) -> LightStream {
+        match LightProbe.sniff(head) {
+            Ok((MediaKind::Image, "jpg")) => {
+                let mut walk = JpegWalk::new();
+                walk.feed(head);
+                LightStream::Jpeg(walk)
+            }
+            _ => LightStream::Other,
         }
-        while b.get(pos) == Some(&0xFF) {
-            pos += 1;
+    }
+}
+
+impl StreamProbe for LightStream {
+    fn feed(&mut self, bytes: &[u8]) {
+        match self {
+            LightStream::Head(head) => {
+                let take = (MAGIC_BYTES - head.len()).min(bytes.len());
+                head.extend_from_slice(&bytes[..take]);
+                if head.len() == MAGIC_BYTES {
+                    let head = std::mem::take(head);
+                    *self = LightStream::decide(&head);
+                    self.feed(&bytes[take..]);
+                }
+            }
+            LightStream::Jpeg(walk) => walk.feed(bytes),
+            LightStream::Other => {}
         }
-        let Some(&code) = b.get(pos) else { return Err("the file is cut short (no end-of-image marker)".into()) };
-        pos += 1;
-        match code {
-            0xD9 => break,
-            0x01 => continue,
-            0xD8 => return Err(format!("a second start-of-image marker at byte {}", pos - 2)),
-            0xD0..=0xD7 | 0x00 => return Err(format!("a stray marker 0x{code:02X} at byte {}", pos - 2)),
-            _ => {}
-        }
-        let len = match b.get(pos..pos + 2) {
-            Some(l) => u16::from_be_bytes([l[0], l[1]]) as usize,
-            None => return Err("the file is cut short inside a header".into()),
+    }
+
+    fn finish(self: Box<Self>) -> Option<Result<Probed, String>> {
+        let walk = match *self {
+            LightStream::Head(head) if head.is_empty() => return None,
+            LightStream::Head(head) => match LightStream::decide(&head) {
+                LightStream::Jpeg(walk) => walk,
+                _ => return None,
+            },
+            LightStream::Jpeg(walk) => walk,
+            LightStream::Other => return None,
         };
-        if len < 2 || pos + len > b.len() {
-            return Err(format!("segment 0x{code:02X} at byte {} runs past the end of the file", pos - 2));
-        }
-        let segment = &b[pos + 2..pos + len];
-        pos += len;
-        match code {
-            // Frame headers the engine decodes: baseline, extended, progressive (Huffman).
-            0xC0..=0xC2 => {
-                if frame.is_some() {
-                    return Err("more than one frame header".into());
-                }
-                let [_precision, h0, h1, w0, w1, components, ..] = *segment else {
-                    return Err("the frame header is too short".into());
-                };
-                let (w, h) = (u16::from_be_bytes([w0, w1]) as u32, u16::from_be_bytes([h0, h1]) as u32);
-                if w == 0 || h == 0 {
-                    return Err(format!("the frame is {w}x{h} pixels"));
-                }
-                if w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE {
-                    return Err(format!("the picture is {w}x{h} pixels; at most {IMAGE_MAX_SIDE} pixels a side are allowed"));
-                }
-                if !(1..=4).contains(&components) || segment.len() < 6 + 3 * components as usize {
-                    return Err("the frame header is malformed".into());
-                }
-                frame = Some((w, h));
-            }
-            0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => {
-                return Err("unsupported JPEG coding (lossless, hierarchical or arithmetic)".into());
-            }
-            0xDA => {
-                if frame.is_none() {
-                    return Err("a scan before the frame header".into());
-                }
-                scans += 1;
-                pos = entropy_coded_end(b, pos);
-            }
-            _ => {}
-        }
+        Some(walk.finish().map(|(w, h)| image_probed("jpg", w, h)).map_err(corrupt_jpeg))
     }
-    match (frame, scans) {
-        (None, _) => Err("no frame header".into()),
-        (_, 0) => Err("no image data (no scan)".into()),
-        (Some(size), _) => Ok(size),
-    }
-}
-
-/// Where the entropy-coded data starting at `pos` ends: the first 0xFF that is neither a
-/// stuffed zero, a fill byte nor a restart marker (or the end of the file).
-fn entropy_coded_end(b: &[u8], mut pos: usize) -> usize {
-    while let Some(i) = memchr::memchr(0xFF, &b[pos..]) {
-        let at = pos + i;
-        let mut next = at + 1;
-        while b.get(next) == Some(&0xFF) {
-            next += 1;
-        }
-        match b.get(next) {
-            Some(0x00 | 0xD0..=0xD7) => pos = next + 1,
-            Some(_) => return next - 1,
-            None => return b.len(),
-        }
-    }
-    b.len()
 }
 
 fn probe_zip(file: &Path) -> Result<Probed, String> {
@@ -355,6 +341,82 @@ mod tests {
         }
         let f = temp_with(buf.get_ref());
         assert!(LightProbe.probe(f.path()).unwrap_err().contains("not a JPEG"));
+    }
+
+    /// Feed `bytes` to a walk in pieces of `size` bytes.
+    fn walk_in_pieces(bytes: &[u8], size: usize) -> Result<(u32, u32), String> {
+        let mut walk = JpegWalk::new();
+        for piece in bytes.chunks(size) {
+            walk.feed(piece);
+        }
+        walk.finish()
+    }
+
+    #[test]
+    fn jpeg_walk_in_pieces_of_any_size_agrees_with_the_whole_walk() {
+        let good = jpeg(300, 200, true);
+        let mut cases = vec![good.clone(), Vec::new(), vec![0xFF], good[..good.len() - 1].to_vec()];
+        // Mutants: marker-like or random bytes at pseudo-random places, and cuts.
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..400 {
+            let mut m = good.clone();
+            let at = (next() % m.len() as u64) as usize;
+            match next() % 4 {
+                0 => m[at] = 0xFF,
+                1 => m[at] = next() as u8,
+                2 => m.truncate(at),
+                _ => {
+                    m[at] = 0xFF;
+                    if at + 1 < m.len() {
+                        m[at + 1] = next() as u8;
+                    }
+                }
+            }
+            cases.push(m);
+        }
+        let mut verdicts = std::collections::BTreeSet::new();
+        for case in &cases {
+            let whole = jpeg_structure(case);
+            for size in [1, 2, 3, 7, 64, 4096] {
+                assert_eq!(walk_in_pieces(case, size), whole, "pieces of {size}");
+            }
+            verdicts.insert(whole.err().map(|e| e.split(" at byte").next().unwrap_or_default().to_owned()));
+        }
+        // The mutants reach many different verdicts, so the pieces are compared on many paths.
+        assert!(verdicts.len() >= 6, "{verdicts:?}");
+    }
+
+    #[test]
+    fn the_stream_probe_agrees_with_the_file_probe() {
+        let good = jpeg(640, 480, true);
+        let small = jpeg(8, 8, false);
+        assert!(small.len() < MAGIC_BYTES, "decided only at the end");
+        let files = [good.clone(), good[..good.len() / 2].to_vec(), small.clone(), small[..small.len() - 1].to_vec(), png(20, 10), b"just some text".to_vec(), Vec::new()];
+        let mut streamed_count = 0;
+        for (i, bytes) in files.iter().enumerate() {
+            let f = temp_with(bytes);
+            let whole = format!("{:?}", LightProbe.probe(f.path()));
+            for size in [1, 1000, 8192, 65536] {
+                let mut stream = LightProbe.stream().unwrap();
+                for piece in bytes.chunks(size) {
+                    stream.feed(piece);
+                }
+                match stream.finish() {
+                    Some(streamed) => {
+                        assert_eq!(format!("{streamed:?}"), whole, "file {i}, pieces of {size}");
+                        streamed_count += 1;
+                    }
+                    None => assert!(!bytes.starts_with(&[0xFF, 0xD8, 0xFF]), "file {i}: a JPEG was left to the file probe"),
+                }
+            }
+        }
+        assert_eq!(streamed_count, 4 * 4, "the four JPEGs, in every piece size");
     }
 
     #[test]

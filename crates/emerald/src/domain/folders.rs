@@ -100,6 +100,11 @@ impl Domain {
         Ok(&self.media_services()?.spool_dir)
     }
 
+    /// A stream check for one file of an upload that is stored ([`MediaProbe::stream`]).
+    pub fn stream_probe(&self) -> Option<Box<dyn crate::domain::media::StreamProbe>> {
+        self.media.as_ref().and_then(|m| m.probe.stream())
+    }
+
     /// The upload limits in force.
     pub fn upload_limits(&self) -> UploadLimits {
         self.media.as_ref().map(|m| m.limits).unwrap_or_default()

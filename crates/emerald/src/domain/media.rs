@@ -75,6 +75,19 @@ pub trait MediaProbe: Send + Sync {
     fn sniff(&self, head: &[u8]) -> Result<(MediaKind, &'static str), String>;
     /// A JPEG thumbnail of a stored original (EXIF orientation applied).
     fn thumbnail(&self, original: &[u8]) -> Result<Vec<u8>, String>;
+    /// A check fed a file's bytes as an upload receives them, so that the stored file need not
+    /// be read back; `None` when this probe has none (every file is then probed whole).
+    fn stream(&self) -> Option<Box<dyn StreamProbe>> {
+        None
+    }
+}
+
+/// [`MediaProbe::probe`] run on a file's bytes as they arrive, chunk by chunk, in order.
+pub trait StreamProbe: Send {
+    fn feed(&mut self, bytes: &[u8]);
+    /// What [`MediaProbe::probe`] would say of the whole file, or `None` when the bytes seen do
+    /// not settle it (a kind the stream check does not cover): the file is then probed whole.
+    fn finish(self: Box<Self>) -> Option<Result<Probed, String>>;
 }
 
 /// Upload limits (spec §6.1: `OZ_ATTACHMENT_MAX_COUNT`, `OZ_ATTACHMENT_MAX_SIZE`).
@@ -108,6 +121,8 @@ pub struct ReceivedFile {
     pub content: FileContent,
     pub size: u64,
     pub sha256: String,
+    /// The probe's verdict from the bytes as they were received ([`StreamProbe`]), if it gave one.
+    pub streamed: Option<Result<Probed, String>>,
 }
 
 /// The `payload` part (spec §6.1, §12), validated; `analyses` makes a single request (spec §10).

@@ -414,7 +414,7 @@ mod tests {
 
     fn file(key: &str) -> ReceivedFile {
         let tmp = tempfile::NamedTempFile::new().unwrap();
-        ReceivedFile { key: key.into(), original_name: format!("{key}.jpg"), content: super::super::media::FileContent::Spooled(tmp.into_temp_path()), size: 0, sha256: String::new() }
+        ReceivedFile { key: key.into(), original_name: format!("{key}.jpg"), content: super::super::media::FileContent::Spooled(tmp.into_temp_path()), size: 0, sha256: String::new(), streamed: None }
     }
 
     fn part(keys: &[&str]) -> PersonPart {

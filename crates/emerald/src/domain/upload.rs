@@ -69,6 +69,9 @@ impl Domain {
 
     /// Probe one file on the blocking pool: `Ok(Err(reason))` when the file is not acceptable.
     pub(super) async fn probe_file(&self, file: &ReceivedFile) -> Result<std::result::Result<Probed, String>> {
+        if let Some(verdict) = &file.streamed {
+            return Ok(verdict.clone());
+        }
         let probe = self.media_services()?.probe.clone();
         let path = spooled_path(file)?;
         tokio::task::spawn_blocking(move || probe.probe(&path)).await.map_err(Error::internal)

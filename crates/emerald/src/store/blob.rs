@@ -72,16 +72,27 @@ impl Blobs for ObjectBlobs {
     async fn put_file(&self, key: &str, file: &Path) -> Result<()> {
         if let Some(local) = &self.local {
             let target = local.path_to_filesystem(&self.path(key)).map_err(blob_error)?;
-            if let Some(dir) = target.parent() {
-                tokio::fs::create_dir_all(dir).await.map_err(blob_error)?;
-            }
-            if tokio::fs::rename(file, &target).await.is_ok() {
+            let spooled = file.to_path_buf();
+            // One trip to the blocking pool for the three calls.
+            let moved = tokio::task::spawn_blocking(move || {
+                if let Some(dir) = target.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                if std::fs::rename(&spooled, &target).is_err() {
+                    return Ok(false);
+                }
                 // A spool file is private to the server (0600); stored files get the usual mode.
                 #[cfg(unix)]
                 {
                     use std::os::unix::fs::PermissionsExt;
-                    let _ = tokio::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).await;
+                    let _ = std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644));
                 }
+                Ok::<_, std::io::Error>(true)
+            })
+            .await
+            .map_err(blob_error)?
+            .map_err(blob_error)?;
+            if moved {
                 return Ok(());
             }
             // Another filesystem: copy, as for S3.

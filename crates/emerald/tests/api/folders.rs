@@ -145,6 +145,43 @@ both_backends! {
         assert_eq!(app.spool_files(), 0);
     }
 
+    async fn a_large_photo_is_stored_byte_for_byte_and_checked_to_its_end(app) {
+        use sha2::Digest;
+        let (_, _, token) = client(&app).await;
+        // A noisy photo of several MiB: the body arrives in many chunks and is spooled in
+        // several batches, and the JPEG walk sees it piece by piece.
+        let photo = noisy_jpeg(1800, 1500);
+        assert!(photo.len() > 2 * 1024 * 1024 + 1000, "{}", photo.len());
+        let r = app.upload("/api/folders", &token, vec![Part::File("photo1", "big.jpg", photo.clone())]).await;
+        r.assert_status(201);
+        let m = &r.body["media"][0];
+        assert_eq!(m["media_type"], json!("IMAGE_FOLDER"));
+        assert_eq!((m["technical_meta_data"]["width"].clone(), m["technical_meta_data"]["height"].clone()), (json!(1800), json!(1500)));
+        assert_eq!(m["technical_meta_data"]["size"], json!(photo.len()));
+        assert_eq!(m["technical_meta_data"]["sha256"], json!(hex::encode(sha2::Sha256::digest(&photo))));
+        let (status, _, stored) = app.get_bytes(m["original_url"].as_str().unwrap(), Some(&token)).await;
+        assert_eq!(status.as_u16(), 200);
+        assert!(stored == photo, "the stored file differs from the upload ({} bytes against {})", stored.len(), photo.len());
+        // Damage past the first batch is found: a stray marker deep in the scan, or a cut.
+        let sos = photo.windows(2).rposition(|w| w == [0xFF, 0xDA]).unwrap();
+        assert!(sos < 1024 * 1024);
+        let mut stray = photo.clone();
+        let at = photo.len() - 100_000;
+        stray[at] = 0xFF;
+        stray[at + 1] = 0xD8;
+        let mut cut = photo.clone();
+        cut.truncate(photo.len() - 3);
+        for (name, bytes, needle) in [("stray.jpg", stray, "second start-of-image"), ("cut.jpg", cut, "cut short")] {
+            let r = app.upload("/api/folders", &token, vec![Part::File("photo1", name, bytes)]).await;
+            r.assert_error(400, 4);
+            let message = r.body["error_message"].as_str().unwrap();
+            assert!(message.contains(name) && message.contains(needle), "{name}: {message}");
+        }
+        assert_eq!(app.get("/api/folders", &token).await.body["total_count"], json!(1));
+        assert_eq!(app.blob_files().len(), 1, "{:?}", app.blob_files());
+        assert_eq!(app.spool_files(), 0);
+    }
+
     async fn payload_errors(app) {
         let (_, _, token) = client(&app).await;
         let photo = || Part::File("photo1", "a.jpg", jpeg(8, 8));

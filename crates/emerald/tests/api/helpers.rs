@@ -423,6 +423,21 @@ pub mod fixtures {
         out.into_inner()
     }
 
+    /// A JPEG of noise: it barely compresses (about a byte per pixel).
+    pub fn noisy_jpeg(w: u32, h: u32) -> Vec<u8> {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let img = image::RgbImage::from_fn(w, h, |_, _| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let [r, g, b, ..] = state.to_le_bytes();
+            image::Rgb([r, g, b])
+        });
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+        out.into_inner()
+    }
+
     pub fn png(w: u32, h: u32) -> Vec<u8> {
         let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(y % 256) as u8, 64, (x % 256) as u8]));
         let mut out = Cursor::new(Vec::new());

@@ -2,8 +2,9 @@
 //! the collection photo uploads (spec §12, same contract, plus `person:meta_data` / `persons`):
 //! multipart with any number of file parts under any names, in any order relative to the
 //! `payload` part (JSON text, with or without a filename or content type). Files are streamed
-//! chunk by chunk into temporary files, counted against the limits and hashed; nothing is held
-//! whole in memory. A body that is not multipart is an empty upload (old clients create empty
+//! chunk by chunk into temporary files (`crate::spool`), counted against the limits, hashed
+//! and, for JPEGs, checked as they arrive ([`MediaProbe::stream`](crate::domain::media::MediaProbe::stream)); nothing is held whole in
+//! memory. A body that is not multipart is an empty upload (old clients create empty
 //! folders with a bare POST), or a JSON payload.
 
 use std::collections::HashMap;
@@ -13,7 +14,6 @@ use axum::http::header::CONTENT_TYPE;
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
 
 use super::body::{from_value, parse_json_bytes, JSON_BODY_MAX_BYTES};
 use crate::api::AppState;
@@ -23,6 +23,7 @@ use crate::domain::upload::too_many_files;
 use crate::domain::media::{FileContent, PersonPart, ReceivedFile, Upload, UploadPayload};
 use crate::domain::metadata::MetaData;
 use crate::domain::Error;
+use crate::spool::SpoolWriter;
 
 /// The multipart part that carries the JSON payload (Lamb's `LAMB_REQUEST_MULTIPART_PAYLOAD_KEY`).
 pub const PAYLOAD_PART: &str = "payload";
@@ -220,20 +221,25 @@ async fn read_upload(req: Request, state: &AppState, sink: Sink) -> Result<Uploa
             let original_name = file_name.unwrap_or_else(|| name.clone());
             let mut hasher = Sha256::new();
             let mut size: u64 = 0;
+            // Stored files are probed as they arrive, so the spool file is not read back.
+            let mut check = if spool.is_some() { state.domain.stream_probe() } else { None };
+            let mut streamed = None;
             let content = match &spool {
                 Some(dir) => {
-                    let tmp = tempfile::Builder::new().prefix(crate::UPLOAD_SPOOL_PREFIX).tempfile_in(dir).map_err(Error::internal)?;
-                    let (std_file, path) = tmp.into_parts();
-                    let mut out = tokio::fs::File::from_std(std_file);
+                    let (mut spool, path) = SpoolWriter::create(dir.clone()).await.map_err(Error::internal)?;
                     while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
                         size += chunk.len() as u64;
                         if size > limits.max_file_bytes {
                             return Err(too_big(&original_name, limits.max_file_bytes));
                         }
                         hasher.update(&chunk);
-                        out.write_all(&chunk).await.map_err(Error::internal)?;
+                        if let Some(check) = &mut check {
+                            check.feed(&chunk);
+                        }
+                        spool.push(&chunk).await.map_err(Error::internal)?;
                     }
-                    out.flush().await.map_err(Error::internal)?;
+                    spool.finish().await.map_err(Error::internal)?;
+                    streamed = check.and_then(|c| c.finish());
                     FileContent::Spooled(path)
                 }
                 None => {
@@ -249,7 +255,7 @@ async fn read_upload(req: Request, state: &AppState, sink: Sink) -> Result<Uploa
                     FileContent::Memory(bytes::Bytes::from(buf))
                 }
             };
-            files.push(ReceivedFile { key: name, original_name, content, size, sha256: hex::encode(hasher.finalize()) });
+            files.push(ReceivedFile { key: name, original_name, content, size, sha256: hex::encode(hasher.finalize()), streamed });
         }
         let mut payload = payload.unwrap_or_default();
         payload.additional_info = additional_info;
