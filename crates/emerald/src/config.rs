@@ -82,6 +82,10 @@ pub struct Config {
     /// Largest media file in bytes (`OZ_ATTACHMENT_MAX_SIZE`, 10 MiB).
     #[arg(long, env = "EMERALD_MAX_FILE_BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_file_bytes: u64,
+    /// Write upload spool files with direct I/O (`O_DIRECT`, Linux) where the filesystem takes
+    /// it; `false`: always through the page cache.
+    #[arg(long, env = "EMERALD_SPOOL_DIRECT_IO", default_value_t = true, action = clap::ArgAction::Set)]
+    pub spool_direct_io: bool,
     /// Base of media links (`https://api.example.com`); default: scheme and Host of the request.
     #[arg(long, env = "EMERALD_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -157,6 +161,7 @@ impl Default for Config {
             log_format: "text".into(),
             max_files_per_request: 10,
             max_file_bytes: 10 * 1024 * 1024,
+            spool_direct_io: true,
             public_url: None,
             workers: 0,
             job_lease: 60.0,
@@ -197,6 +202,7 @@ struct FileConfig {
     log_format: Option<String>,
     max_files_per_request: Option<usize>,
     max_file_bytes: Option<u64>,
+    spool_direct_io: Option<bool>,
     public_url: Option<String>,
     workers: Option<usize>,
     job_lease: Option<f64>,
@@ -237,6 +243,7 @@ impl Config {
             log_format,
             max_files_per_request,
             max_file_bytes,
+            spool_direct_io,
             public_url,
             workers,
             job_lease,
@@ -286,6 +293,7 @@ impl Config {
         take!(log_format, log_format);
         take!(max_files_per_request, max_files_per_request);
         take!(max_file_bytes, max_file_bytes);
+        take!(spool_direct_io, spool_direct_io);
         take!(opt public_url, public_url);
         take!(workers, workers);
         take!(job_lease, job_lease);
@@ -352,6 +360,10 @@ mod tests {
         assert_eq!(c.session_ttl, 60.0);
         assert_eq!(c.role, Role::Api);
         assert_eq!(c.blob_options.get("endpoint").map(String::as_str), Some("http://s3.local:9000"));
+        assert!(c.spool_direct_io, "direct I/O is the default");
+        std::fs::write(&path, "spool_direct_io = false\n").unwrap();
+        assert!(!load(&["t", "--config", p]).unwrap().spool_direct_io);
+        assert!(load(&["t", "--config", p, "--spool-direct-io", "true"]).unwrap().spool_direct_io);
     }
 
     #[test]

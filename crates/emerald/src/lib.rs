@@ -214,6 +214,7 @@ pub async fn open_domain(config: &Config) -> anyhow::Result<Domain> {
         probe: Arc::new(media_probe::LightProbe),
         limits: domain::media::UploadLimits { max_files: config.max_files_per_request, max_file_bytes: config.max_file_bytes },
         spool_dir,
+        spool_direct: config.spool_direct_io,
     };
     let faces = engine::load(config.models_dir.as_deref());
     match &faces {

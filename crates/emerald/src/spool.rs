@@ -177,10 +177,11 @@ impl SpoolWriter {
 
     /// A new spool file in `dir` (deleted when the path is dropped), created on the blocking
     /// pool: creating a file can take the filesystem a while (on ext4, an inode search).
-    pub async fn create(dir: std::path::PathBuf) -> io::Result<(SpoolWriter, tempfile::TempPath)> {
+    /// `direct`: try direct I/O ([`SpoolWriter::new`]); otherwise [`SpoolWriter::buffered`].
+    pub async fn create(dir: std::path::PathBuf, direct: bool) -> io::Result<(SpoolWriter, tempfile::TempPath)> {
         tokio::task::spawn_blocking(move || {
             let (file, path) = tempfile::Builder::new().prefix(crate::UPLOAD_SPOOL_PREFIX).tempfile_in(dir)?.into_parts();
-            Ok((SpoolWriter::new(file), path))
+            Ok((if direct { SpoolWriter::new(file) } else { SpoolWriter::buffered(file) }, path))
         })
         .await
         .map_err(io::Error::other)?

@@ -30,6 +30,8 @@ pub struct MediaServices {
     pub limits: UploadLimits,
     /// Where incoming files are spooled before they are checked (under the data dir).
     pub spool_dir: std::path::PathBuf,
+    /// Whether spool files are written with direct I/O where the filesystem allows it.
+    pub spool_direct: bool,
 }
 
 /// What a caller may do with one folder (and its media).
@@ -103,6 +105,11 @@ impl Domain {
     /// A stream check for one file of an upload that is stored ([`MediaProbe::stream`]).
     pub fn stream_probe(&self) -> Option<Box<dyn crate::domain::media::StreamProbe>> {
         self.media.as_ref().and_then(|m| m.probe.stream())
+    }
+
+    /// Whether spool files are written with direct I/O ([`crate::spool`]).
+    pub fn spool_direct(&self) -> bool {
+        self.media.as_ref().is_some_and(|m| m.spool_direct)
     }
 
     /// The upload limits in force.

@@ -162,6 +162,13 @@ both_backends! {
         let (status, _, stored) = app.get_bytes(m["original_url"].as_str().unwrap(), Some(&token)).await;
         assert_eq!(status.as_u16(), 200);
         assert!(stored == photo, "the stored file differs from the upload ({} bytes against {})", stored.len(), photo.len());
+        // The same through the page cache (direct I/O turned off).
+        let buffered = app.sibling(|c| c.spool_direct_io = false).await;
+        let r = buffered.upload("/api/folders", &token, vec![Part::File("photo1", "big.jpg", photo.clone())]).await;
+        let (status, _, stored) = buffered.get_bytes(r.assert_status(201).body["media"][0]["original_url"].as_str().unwrap(), Some(&token)).await;
+        assert_eq!(status.as_u16(), 200);
+        assert!(stored == photo, "through the page cache: {} bytes stored against {}", stored.len(), photo.len());
+        buffered.upload("/api/folders", &token, vec![Part::File("photo1", "a.jpg", jpeg(8, 8))]).await.assert_status(201);
         // Damage past the first batch is found: a stray marker deep in the scan, or a cut.
         let sos = photo.windows(2).rposition(|w| w == [0xFF, 0xDA]).unwrap();
         assert!(sos < 1024 * 1024);
@@ -177,8 +184,8 @@ both_backends! {
             let message = r.body["error_message"].as_str().unwrap();
             assert!(message.contains(name) && message.contains(needle), "{name}: {message}");
         }
-        assert_eq!(app.get("/api/folders", &token).await.body["total_count"], json!(1));
-        assert_eq!(app.blob_files().len(), 1, "{:?}", app.blob_files());
+        assert_eq!(app.get("/api/folders", &token).await.body["total_count"], json!(3));
+        assert_eq!(app.blob_files().len(), 3, "{:?}", app.blob_files());
         assert_eq!(app.spool_files(), 0);
     }
 

@@ -181,6 +181,7 @@ async fn read_upload(req: Request, state: &AppState, sink: Sink) -> Result<Uploa
             return Ok(Upload { files: Vec::new(), payload });
         }
         let limits = state.domain.upload_limits();
+        let direct = state.domain.spool_direct();
         let spool = match sink {
             Sink::Spool => Some(state.domain.spool_dir()?.to_path_buf()),
             Sink::Memory => None,
@@ -226,7 +227,7 @@ async fn read_upload(req: Request, state: &AppState, sink: Sink) -> Result<Uploa
             let mut streamed = None;
             let content = match &spool {
                 Some(dir) => {
-                    let (mut spool, path) = SpoolWriter::create(dir.clone()).await.map_err(Error::internal)?;
+                    let (mut spool, path) = SpoolWriter::create(dir.clone(), direct).await.map_err(Error::internal)?;
                     while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
                         size += chunk.len() as u64;
                         if size > limits.max_file_bytes {
