@@ -91,26 +91,24 @@ struct Target {
 impl Target {
     /// Write a full buffer (or, with `last`, the final one, padded when direct).
     fn write(&mut self, buf: &mut Buffer, last: bool) -> io::Result<()> {
-        let real = buf.len;
-        if self.direct && last && !real.is_multiple_of(ALIGN) {
-            match write_all(&mut self.file, buf.padded()) {
-                Ok(()) => return self.file.set_len(self.size + real as u64).map(|()| self.size += real as u64),
-                Err(e) if is_unaligned(&e) => self.stop_direct()?,
-                Err(e) => return Err(e),
-            }
-        }
+        let real = buf.len as u64;
         if self.direct {
-            match write_all(&mut self.file, buf.filled()) {
+            let padded = last && !buf.len.is_multiple_of(ALIGN);
+            let bytes = if padded { buf.padded() } else { buf.filled() };
+            match self.file.write_all(bytes) {
                 Ok(()) => {
-                    self.size += real as u64;
+                    if padded {
+                        self.file.set_len(self.size + real)?;
+                    }
+                    self.size += real;
                     return Ok(());
                 }
                 Err(e) if is_unaligned(&e) => self.stop_direct()?,
                 Err(e) => return Err(e),
             }
         }
-        write_all(&mut self.file, buf.filled())?;
-        self.size += real as u64;
+        self.file.write_all(buf.filled())?;
+        self.size += real;
         Ok(())
     }
 
@@ -127,18 +125,6 @@ impl Target {
 /// `EINVAL` is how Linux refuses a direct write (unaligned, or unsupported after all).
 fn is_unaligned(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::InvalidInput
-}
-
-fn write_all(file: &mut File, mut bytes: &[u8]) -> io::Result<()> {
-    while !bytes.is_empty() {
-        match file.write(bytes) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => bytes = &bytes[n..],
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 #[cfg(target_os = "linux")]
