@@ -14,6 +14,7 @@
 #   BIN=…/emerald                   run this binary instead of building one
 #   DURATION=20s CONNECTIONS=4      wrk settings
 #   ANALYSES_SECONDS=30             folders with analyses (0: skip; needs the models)
+#   DATA_ROOT=/tmp                  where the runs' data dirs go (the filesystem under test)
 # Output goes to bench/out/folders/ (ignored by git); the figures are printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,7 @@ DURATION=${DURATION:-20s}
 CONNECTIONS=${CONNECTIONS:-4}
 PORT=${PORT:-18431}
 ANALYSES_SECONDS=${ANALYSES_SECONDS:-30}
+DATA_ROOT=${DATA_ROOT:-/tmp}
 IMAGES=${EMERALD_TEST_IMAGES:-$HOME/.cache/emerald/test-images}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 OUT=bench/out/folders
@@ -36,6 +38,7 @@ grep -m1 'model name' /proc/cpuinfo || true
 echo "cpus: $(nproc); mem: $(free -g | awk '/Mem:/{print $2}') GiB; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 rustc -V
 echo "N = $N; profile = $PROFILE; wrk -c$CONNECTIONS -d$DURATION"
+echo "data root: $DATA_ROOT ($(df -T "$DATA_ROOT" | awk 'NR==2{print $2 " on " $1}'))"
 echo
 
 # BIN=path/to/emerald skips the build (e.g. the binary `cargo test` already built).
@@ -92,7 +95,7 @@ SUMMARY=$OUT/summary.txt
 : > "$SUMMARY"
 for backend in $BACKENDS; do
     echo "== $backend =="
-    DATA=$(mktemp -d /tmp/emerald-bench-folders.XXXXXX)
+    DATA=$(mktemp -d "$DATA_ROOT/emerald-bench-folders.XXXXXX")
     DBARGS=()
     SCHEMA=
     if [ "$backend" = postgres ]; then

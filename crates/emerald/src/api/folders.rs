@@ -4,9 +4,11 @@
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde_json::Value;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::oz::base_url::BaseUrl;
+use super::oz::body::OzBody;
 use super::oz::ids::parse_id;
 use super::oz::json::{created, ok, OzJson};
 use super::oz::multipart::OzUpload;
@@ -16,12 +18,12 @@ use super::views::{FolderView, MediaView, PageView};
 use super::AppState;
 use crate::domain::caller::Caller;
 use crate::domain::folders::FolderWith;
-use crate::domain::Result;
+use crate::domain::{Error, Result};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_folders, create_folder))
-        .routes(routes!(get_folder, delete_folder))
+        .routes(routes!(get_folder, comment_folder, delete_folder))
         .routes(routes!(list_folder_media, add_media))
         // Uploads are bounded per file and per count by the upload extractor, not by a
         // whole-body limit.
@@ -87,6 +89,32 @@ async fn get_folder(State(s): State<AppState>, caller: Caller, base: BaseUrl, Pa
     let id = parse_id("folder_id", &id)?;
     let with = FolderWith { media: true, analyses: q.flag("with_analyses")?, user: q.flag("with_user")?, company: q.flag("with_company")? };
     let folder = s.domain.get_folder(&caller, id, with).await?;
+    Ok(ok(FolderView::new(folder, &base.0)).into_response())
+}
+
+/// An operator's comment on the folder's resolution (spec §8.9 [I]): `{"resolution_comment":
+/// "…"}` (null or empty clears it); OPERATOR, or CLIENT OPERATOR in its company. Answers the
+/// folder with its media.
+#[utoipa::path(patch, path = "/api/folders/{folder_id}", tag = "folders",
+    params(("folder_id" = uuid::Uuid, Path)), request_body = Object,
+    responses((status = 200, body = FolderView)), security(("token" = [])))]
+async fn comment_folder(State(s): State<AppState>, caller: Caller, base: BaseUrl, Path(id): Path<String>, OzBody(body): OzBody<Value>) -> Result<Response> {
+    let id = parse_id("folder_id", &id)?;
+    let Value::Object(fields) = body else {
+        return Err(Error::InvalidStructure { message: "The body must be a JSON object".into(), details: Value::Null });
+    };
+    let comment = match fields.get("resolution_comment") {
+        None => {
+            return Err(Error::invalid_value(
+                "Nothing to change: resolution_comment is the folder field an operator sets",
+                serde_json::json!({ "key_path": "resolution_comment" }),
+            ))
+        }
+        Some(Value::Null) => None,
+        Some(Value::String(c)) => Some(c.clone()),
+        Some(_) => return Err(Error::invalid_type("resolution_comment")),
+    };
+    let folder = s.domain.comment_folder(&caller, id, comment).await?;
     Ok(ok(FolderView::new(folder, &base.0)).into_response())
 }
 

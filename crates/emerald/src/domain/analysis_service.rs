@@ -11,12 +11,12 @@ use uuid::Uuid;
 use super::analyses::{assign_media, Analysis, AnalysisRequest, AnalysisState, AnalysisType, MediaFacts, Resolution, ANALYSES_PER_REQUEST_MAX};
 use super::caller::Caller;
 use super::error::{Error, Result};
-use super::folders::{access, visibility, Access};
+use super::folders::{access, visibility, Access, COMMENT_MAX_CHARS};
 use super::media::{Folder, Media};
 use super::metadata::MetaData;
 use super::model::AnalysisPermissions;
 use super::role::UserType;
-use super::store::{JobKind, ListParams, NewJob, Page};
+use super::store::{DeliveryPolicy, JobKind, ListParams, NewJob, Page};
 use super::time::now;
 use super::Domain;
 
@@ -274,8 +274,17 @@ impl Domain {
         if a.state != AnalysisState::Finished {
             return Err(not_finished());
         }
-        if !self.store.decide_analysis(id, resolution, comment.as_deref(), now()).await? {
-            return Err(not_finished());
+        let comment = comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+        if comment.as_ref().is_some_and(|c| c.chars().count() > COMMENT_MAX_CHARS) {
+            return Err(Error::invalid_value(
+                format!("resolution_comment has more than {COMMENT_MAX_CHARS} characters"),
+                serde_json::json!({ "key_path": "resolution_comment", "limit": COMMENT_MAX_CHARS }),
+            ));
+        }
+        let policy = DeliveryPolicy { max_attempts: self.queue.webhook_max_attempts };
+        let effect = self.store.decide_analysis(id, resolution, comment.as_deref(), policy, now()).await?.ok_or_else(not_finished)?;
+        if effect.delivery.is_some() {
+            self.signals.enqueued.notify_waiters();
         }
         self.get_analysis(caller, id).await
     }

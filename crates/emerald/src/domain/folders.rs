@@ -22,6 +22,9 @@ use super::upload::ProbedFile;
 use super::webhooks;
 use super::Domain;
 
+/// The longest `resolution_comment` of a folder (and of an analysis decision).
+pub const COMMENT_MAX_CHARS: usize = 4096;
+
 /// How media are stored and checked. Cheap to clone.
 #[derive(Clone)]
 pub struct MediaServices {
@@ -286,6 +289,29 @@ impl Domain {
         Ok(out)
     }
 
+    /// `PATCH /api/folders/{id}` (spec §8.9 [I]): an OPERATOR (any folder) or a CLIENT OPERATOR
+    /// (its company's) sets the folder's `resolution_comment`, or clears it with `None`; the
+    /// reviewers who decide analyses are the ones who comment on the folder. Other roles: code 9.
+    pub async fn comment_folder(&self, caller: &Caller, id: Uuid, comment: Option<String>) -> Result<FolderDetails> {
+        self.visible_folder(caller, id).await?;
+        if !matches!(caller.user_type, UserType::Operator | UserType::ClientOperator) {
+            return Err(Error::Forbidden(Some("only an OPERATOR or CLIENT OPERATOR comments on a folder's resolution".into())));
+        }
+        let comment = comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+        if let Some(c) = &comment {
+            if c.chars().count() > COMMENT_MAX_CHARS {
+                return Err(Error::invalid_value(
+                    format!("resolution_comment has more than {COMMENT_MAX_CHARS} characters"),
+                    serde_json::json!({ "key_path": "resolution_comment", "limit": COMMENT_MAX_CHARS }),
+                ));
+            }
+        }
+        if !self.store.set_folder_comment(id, comment.as_deref(), now()).await? {
+            return Err(Error::not_exist("Folder"));
+        }
+        self.get_folder(caller, id, FolderWith { media: true, analyses: false, user: false, company: false }).await
+    }
+
     /// `DELETE /api/folders/{id}/` (spec §6.6): ADMIN, or CLIENT ADMIN in its company.
     pub async fn delete_folder(&self, caller: &Caller, id: Uuid) -> Result<()> {
         let (_, access) = self.visible_folder(caller, id).await?;
@@ -304,7 +330,8 @@ impl Domain {
         self.delete_blobs(keys).await;
     }
 
-    /// Rows are gone; their files follow.
+    /// Rows are gone; their files follow, each original before its thumbnail (a thumbnail
+    /// being made meanwhile looks for the original afterwards: `open_stored_file`).
     async fn forget_blobs(&self, media: &[Media]) {
         let keys: Vec<String> = media.iter().flat_map(|m| std::iter::once(m.original_key()).chain(m.has_thumb.then(|| m.thumb_key()))).collect();
         self.delete_blobs(&keys).await;
@@ -383,6 +410,15 @@ impl Domain {
         })?;
         let jpeg = bytes::Bytes::from(jpeg);
         blobs.put_bytes(&key, jpeg.to_vec()).await?;
+        // A delete of the media that ran meanwhile removed its rows, then its original, then
+        // its thumbnail, which may have been before this write: the original being gone says
+        // so, and the thumbnail must go too, or it would be left behind with nothing to name it.
+        if !blobs.exists(&stored.original_key()).await? {
+            if let Err(e) = blobs.delete(&key).await {
+                tracing::warn!(key, error = %e, "could not delete the thumbnail of a deleted file");
+            }
+            return Err(missing_file());
+        }
         let size = jpeg.len() as u64;
         Ok(BlobDownload { content_type, size, stream: Box::pin(futures::stream::once(async move { Ok(jpeg) })) })
     }

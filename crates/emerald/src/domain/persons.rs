@@ -363,6 +363,7 @@ impl Domain {
         Ok(())
     }
 
+    /// Each original before its thumbnail, as `forget_blobs`.
     async fn forget_images(&self, images: &[PersonImage]) {
         let keys: Vec<String> = images.iter().flat_map(|i| std::iter::once(i.original_key()).chain(i.has_thumb.then(|| i.thumb_key()))).collect();
         self.delete_blobs(&keys).await;

@@ -120,6 +120,9 @@ pub trait Folders: Send + Sync {
     async fn get_media(&self, id: Uuid) -> Result<Option<Media>>;
     async fn list_media(&self, vis: Visibility, params: &ListParams) -> Result<Page<Media>>;
     async fn delete_media(&self, id: Uuid) -> Result<bool>;
+    /// Set (or clear) a folder's `resolution_comment`, touching `time_updated`. False when the
+    /// folder is gone.
+    async fn set_folder_comment(&self, id: Uuid, comment: Option<&str>, time_updated: f64) -> Result<bool>;
     /// Folders created in `[min, max]` carrying metadata `key`, and its distinct values.
     async fn count_persons(&self, vis: Visibility, key: &str, min: Option<f64>, max: Option<f64>) -> Result<PersonCount>;
 }
@@ -198,6 +201,8 @@ pub trait Blobs: Send + Sync {
     async fn put_bytes(&self, key: &str, bytes: Vec<u8>) -> Result<()>;
     /// The blob's size and bytes; None when there is no such blob.
     async fn get(&self, key: &str) -> Result<Option<(u64, BlobStream)>>;
+    /// Whether the blob exists (its metadata only is read).
+    async fn exists(&self, key: &str) -> Result<bool>;
     /// Deleting a missing blob is not an error.
     async fn delete(&self, key: &str) -> Result<()>;
 }
@@ -320,8 +325,10 @@ pub trait Analyses: Send + Sync {
     /// Delete an analysis with its index rows, matches and job; recompute the folder status.
     async fn delete_analysis(&self, id: Uuid) -> Result<Option<Analysis>>;
     /// An operator's decision on a FINISHED analysis: set its `resolution_status` and
-    /// `resolution_comment`, recompute the folder status. False when it is not FINISHED (or gone).
-    async fn decide_analysis(&self, id: Uuid, resolution: Resolution, comment: Option<&str>, t: f64) -> Result<bool>;
+    /// `resolution_comment`, recompute the folder status and — when the folder is not
+    /// processing and has a `resolution_endpoint` — queue a webhook delivery, as a finished
+    /// analysis does. One transaction. None when it is not FINISHED (or gone).
+    async fn decide_analysis(&self, id: Uuid, resolution: Resolution, comment: Option<&str>, webhooks: DeliveryPolicy, t: f64) -> Result<Option<FinishEffect>>;
     /// Analyses of the group still PROCESSING.
     async fn group_pending(&self, group_id: Uuid) -> Result<u64>;
     /// Up to `limit` analyses still PROCESSING that were created before `created_before`.

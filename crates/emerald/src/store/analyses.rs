@@ -267,6 +267,26 @@ macro_rules! insert_jobs {
     }};
 }
 
+tx_fn! {
+    /// Queue a webhook delivery of the folder to `url`, with its job; returns its id.
+    async fn queue_delivery(tx, folder_id: Uuid, url: &str, webhooks: DeliveryPolicy, t: f64) -> Result<Uuid> {
+        let id = Uuid::new_v4();
+        sqlx::query(
+            "INSERT INTO webhook_deliveries (delivery_id, folder_id, url, status, attempts, time_created, time_updated) \
+             VALUES ($1, $2, $3, 'pending', 0, $4, $4)",
+        )
+        .bind(id)
+        .bind(folder_id)
+        .bind(url)
+        .bind(t)
+        .execute(&mut **tx)
+        .await?;
+        let job = NewJob { job_id: Uuid::new_v4(), kind: JobKind::Webhook, ref_id: id, max_attempts: webhooks.max_attempts, run_after: t };
+        insert_jobs!(&mut **tx, [&job], t);
+        Ok(id)
+    }
+}
+
 #[async_trait]
 impl Analyses for SqlStore {
     async fn insert_analyses(&self, folder_id: Uuid, analyses: &[Analysis], jobs: &[NewJob], resolution_endpoint: Option<&str>, t: f64) -> Result<bool> {
@@ -384,23 +404,10 @@ impl Analyses for SqlStore {
             sqlx::query("DELETE FROM jobs WHERE ref_id = $1 AND kind = $2").bind(d.analyse_id).bind(JobKind::Analysis.as_str()).execute(&mut *tx).await?;
             let (status, technical) = recompute_folder!(tx, folder_id, d.time);
             let folder_done = status != crate::domain::media::FolderStatus::Processing;
-            let mut delivery = None;
-            if let (true, Some(url)) = (folder_done, endpoint_of(&technical)) {
-                let id = Uuid::new_v4();
-                sqlx::query(
-                    "INSERT INTO webhook_deliveries (delivery_id, folder_id, url, status, attempts, time_created, time_updated) \
-                     VALUES ($1, $2, $3, 'pending', 0, $4, $4)",
-                )
-                .bind(id)
-                .bind(folder_id)
-                .bind(url)
-                .bind(d.time)
-                .execute(&mut *tx)
-                .await?;
-                let job = NewJob { job_id: Uuid::new_v4(), kind: JobKind::Webhook, ref_id: id, max_attempts: webhooks.max_attempts, run_after: d.time };
-                insert_jobs!(tx, [&job], d.time);
-                delivery = Some(id);
-            }
+            let delivery = match (folder_done, endpoint_of(&technical)) {
+                (true, Some(url)) => Some(queue_delivery(&mut tx, folder_id, &url, webhooks, d.time).await?),
+                _ => None,
+            };
             tx.commit().await?;
             Ok(Some(FinishEffect { folder_id, group_id, folder_done, delivery }))
         })
@@ -423,7 +430,7 @@ impl Analyses for SqlStore {
         Ok(gone.then_some(a))
     }
 
-    async fn decide_analysis(&self, id: Uuid, resolution: Resolution, comment: Option<&str>, t: f64) -> Result<bool> {
+    async fn decide_analysis(&self, id: Uuid, resolution: Resolution, comment: Option<&str>, webhooks: DeliveryPolicy, t: f64) -> Result<Option<FinishEffect>> {
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             // Lock the folder first (see the module doc).
@@ -432,9 +439,9 @@ impl Analyses for SqlStore {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            let folder: Option<Uuid> = sqlx::query_scalar(
+            let row: Option<(Uuid, Uuid)> = sqlx::query_as(
                 "UPDATE analyses SET resolution_status = $1, resolution_comment = $2, time_updated = $3 \
-                 WHERE analyse_id = $4 AND state = 'FINISHED' RETURNING folder_id",
+                 WHERE analyse_id = $4 AND state = 'FINISHED' RETURNING folder_id, group_id",
             )
             .bind(resolution.as_str())
             .bind(comment)
@@ -442,10 +449,17 @@ impl Analyses for SqlStore {
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some(folder_id) = folder else { return Ok(false) };
-            recompute_folder!(tx, folder_id, t);
+            let Some((folder_id, group_id)) = row else { return Ok(None) };
+            let (status, technical) = recompute_folder!(tx, folder_id, t);
+            // The result the integrator was sent has changed: send the folder again, unless
+            // analyses still running will send it when they finish.
+            let folder_done = status != crate::domain::media::FolderStatus::Processing;
+            let delivery = match (folder_done, endpoint_of(&technical)) {
+                (true, Some(url)) => Some(queue_delivery(&mut tx, folder_id, &url, webhooks, t).await?),
+                _ => None,
+            };
             tx.commit().await?;
-            Ok::<_, Error>(true)
+            Ok::<_, Error>(Some(FinishEffect { folder_id, group_id, folder_done, delivery }))
         })
     }
 

@@ -432,6 +432,12 @@ impl Folders for SqlStore {
         })
     }
 
+    async fn set_folder_comment(&self, id: Uuid, comment: Option<&str>, time_updated: f64) -> Result<bool> {
+        let sql = "UPDATE folders SET resolution_comment = $1, time_updated = $2 WHERE folder_id = $3";
+        let n = on_db!(&self.db, |pool| sqlx::query(sql).bind(comment).bind(time_updated).bind(id).execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(n > 0)
+    }
+
     async fn count_persons(&self, vis: Visibility, key: &str, min: Option<f64>, max: Option<f64>) -> Result<PersonCount> {
         let mut conds = visibility_conditions(vis, "f");
         if let Some(t) = min {

@@ -511,6 +511,37 @@ both_backends! {
         assert_ne!(hits[3].delivery, hits[0].delivery);
     }
 
+    async fn an_operator_decision_sends_the_folder_again(app) {
+        let Some(p) = ready(&app, &["obama.jpg"]) else { return };
+        let receiver = Receiver::start(0).await;
+        let app = app.restart(|c| c.webhook_allow_private = true).await;
+        let token = app.token_of(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let (_, _, operator) = app.user(None, "OPERATOR").await;
+        let payload = json!({"media:tags": {"a": ["photo_selfie"]}, "resolution_endpoint": receiver.url(),
+            "analyses": [{"type": "quality"}]}).to_string();
+        let r = app.upload("/api/folders/", &token, vec![part("a", p[0].clone()), Part::Payload(payload)]).await;
+        r.assert_status(201);
+        let analyse_id = r.body["analyses"][0]["analyse_id"].as_str().unwrap().to_owned();
+        let first = receiver.wait_for(1).await;
+        let sent: Value = serde_json::from_slice(&first[0].body).unwrap();
+        assert_eq!(sent["analyses"][0]["resolution_status"], "SUCCESS", "{sent}");
+        // The operator overrules the engine: the integrator is told, with the new result.
+        app.patch(&format!("/api/analyses/{analyse_id}"), &operator, json!({"resolution_status": "DECLINED", "resolution_comment": "a mask"}))
+            .await
+            .assert_status(200);
+        let hits = receiver.wait_for(2).await;
+        assert_ne!(hits[1].delivery, hits[0].delivery);
+        let sent: Value = serde_json::from_slice(&hits[1].body).unwrap();
+        assert_eq!(sent["analyses"][0]["resolution_status"], "DECLINED", "{sent}");
+        assert_eq!(sent["analyses"][0]["resolution_comment"], "a mask");
+        assert_eq!(sent["system_resolution"], "DECLINED");
+        // A refused decision (not SUCCESS/DECLINED) queues nothing.
+        app.patch(&format!("/api/analyses/{analyse_id}"), &operator, json!({"resolution_status": "PROCESSING"})).await.assert_error(400, 4);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(receiver.count(), 2);
+        assert_eq!(app.domain.store.deliveries_of(r.id("folder_id")).await.unwrap().len(), 2);
+    }
+
     async fn webhooks_to_private_addresses_are_refused_by_default(app) {
         let Some(p) = ready(&app, &["obama.jpg"]) else { return };
         let receiver = Receiver::start(0).await;

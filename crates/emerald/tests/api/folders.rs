@@ -320,6 +320,77 @@ both_backends! {
         app.get(&format!("/api/folders/{}", r.body["folder_id"].as_str().unwrap()), &cadmin).await.assert_error(404, 10);
     }
 
+    async fn operators_comment_on_a_folders_resolution(app) {
+        let (mine, _, client_a) = client(&app).await;
+        let (_, _, cadmin) = app.user(Some(mine), "CLIENT ADMIN").await;
+        let (_, _, cop) = app.user(Some(mine), "CLIENT OPERATOR").await;
+        let (_, _, operator) = app.user(None, "OPERATOR").await;
+        let (stranger_co, _, _) = client(&app).await;
+        let (_, _, stranger_cop) = app.user(Some(stranger_co), "CLIENT OPERATOR").await;
+        let f = folder_with_photo(&app, &client_a, json!({"k": "v"})).await;
+        let id = f["folder_id"].as_str().unwrap().to_owned();
+        let url = format!("/api/folders/{id}");
+        // Who: the reviewers (OPERATOR, CLIENT OPERATOR of the company); the owner side may
+        // not, another company does not see the folder.
+        for t in [&client_a, &cadmin, &app.admin_token] {
+            app.patch(&url, t, json!({"resolution_comment": "x"})).await.assert_error(403, 9);
+        }
+        app.patch(&url, &stranger_cop, json!({"resolution_comment": "x"})).await.assert_error(404, 10);
+        app.patch(&format!("/api/folders/{}", Uuid::new_v4()), &operator, json!({"resolution_comment": "x"})).await.assert_error(404, 10);
+        app.patch("/api/folders/nope", &operator, json!({"resolution_comment": "x"})).await.assert_status(400);
+        // What: a string (or null to clear), nothing else, not too long.
+        app.patch(&url, &cop, json!({"comment": "x"})).await.assert_error(400, 4);
+        app.patch(&url, &cop, json!({"resolution_comment": 7})).await.assert_error(400, 5);
+        app.patch(&url, &cop, json!(["resolution_comment"])).await.assert_error(400, 3);
+        let r = app.patch(&url, &cop, json!({"resolution_comment": "y".repeat(4097)})).await;
+        r.assert_error(400, 4);
+        assert_eq!(r.body["error_details"]["limit"], json!(4096));
+        assert_eq!(app.get(&url, &client_a).await.body["resolution_comment"], json!(null), "a refused change changes nothing");
+        // The comment, as JSON sent with the wrong content type, path with a trailing slash.
+        let before = app.get(&url, &client_a).await.body["time_updated"].as_f64().unwrap();
+        let body = json!({"resolution_comment": "  the ID photo is a screen  "});
+        let r = app.send(Method::PATCH, &format!("{url}/"), Some(&cop), Some(&body), Some("text/plain")).await;
+        r.assert_status(200);
+        assert_eq!(r.body["resolution_comment"], "the ID photo is a screen", "{}", r.text);
+        assert_eq!(r.body["folder_id"], json!(id));
+        assert_eq!(r.body["media"].as_array().unwrap().len(), 1);
+        assert_eq!(r.body["meta_data"], json!({"k": "v"}));
+        let seen = app.get(&url, &client_a).await;
+        assert_eq!(seen.body["resolution_comment"], "the ID photo is a screen");
+        assert!(seen.body["time_updated"].as_f64().unwrap() >= before);
+        assert_eq!(app.get("/api/folders/?meta_data=k==v", &client_a).await.body["items"][0]["resolution_comment"], "the ID photo is a screen");
+        // A global OPERATOR replaces it; null (or an empty string) clears it.
+        app.patch(&url, &operator, json!({"resolution_comment": "checked again"})).await.assert_status(200);
+        assert_eq!(app.get(&url, &cadmin).await.body["resolution_comment"], "checked again");
+        assert_eq!(app.patch(&url, &operator, json!({"resolution_comment": null})).await.assert_status(200).body["resolution_comment"], json!(null));
+        app.patch(&url, &operator, json!({"resolution_comment": "again"})).await.assert_status(200);
+        assert_eq!(app.patch(&url, &cop, json!({"resolution_comment": " "})).await.assert_status(200).body["resolution_comment"], json!(null));
+    }
+
+    async fn a_thumbnail_made_while_its_media_is_deleted_is_not_left_behind(app) {
+        let (_, _, token) = client(&app).await;
+        // Large enough that making the thumbnail takes a while; the deletes land at different
+        // moments of it.
+        let photo = noisy_jpeg(1600, 1200);
+        for round in 0..12u64 {
+            let payload = json!({"media:tags": {"p": ["photo_selfie"]}}).to_string();
+            let f = app.upload("/api/folders/", &token, vec![Part::File("p", "p.jpg", photo.clone()), Part::Payload(payload)]).await;
+            let f = f.assert_status(201).body.clone();
+            let media_id = f["media"][0]["media_id"].as_str().unwrap().to_owned();
+            let thumb = f["media"][0]["thumb_url"].as_str().unwrap().to_owned();
+            let fetch = {
+                let request = app.client.get(&thumb).header("X-Forensic-Access-Token", &token);
+                tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+            };
+            tokio::time::sleep(std::time::Duration::from_millis(round * 3)).await;
+            app.delete(&format!("/api/media/{media_id}"), &app.admin_token).await.assert_status(204);
+            let status = fetch.await.unwrap();
+            assert!(status == 200 || status == 404, "{status}");
+            let left: Vec<_> = app.blob_files().into_iter().filter(|p| p.to_string_lossy().contains(&media_id)).collect();
+            assert!(left.is_empty(), "round {round}: {left:?} left behind (the thumbnail request answered {status})");
+        }
+    }
+
     async fn folder_meta_data_contract(app) {
         let (_, _, token) = client(&app).await;
         let f = folder_with_photo(&app, &token, json!({})).await;
