@@ -96,6 +96,11 @@ pub struct Config {
     /// worker died is claimed again after it.
     #[arg(long, env = "EMERALD_JOB_LEASE", default_value_t = 60.0)]
     pub job_lease: f64,
+    /// Seconds between looks at the job queue when no wake-up came: idle workers claim, waiting
+    /// single requests re-read their analyses. On PostgreSQL processes wake each other at once
+    /// (LISTEN/NOTIFY), so this is only the backstop and may be raised to cut idle queries.
+    #[arg(long, env = "EMERALD_QUEUE_POLL", default_value_t = 0.25)]
+    pub queue_poll: f64,
     /// Claims of an analysis job before it is FAILED (a worker that died used one).
     #[arg(long, env = "EMERALD_ANALYSIS_MAX_ATTEMPTS", default_value_t = 3)]
     pub analysis_max_attempts: u32,
@@ -165,6 +170,7 @@ impl Default for Config {
             public_url: None,
             workers: 0,
             job_lease: 60.0,
+            queue_poll: 0.25,
             analysis_max_attempts: 3,
             analysis_expire_timeout: 900.0,
             analysis_expire_beat: 60.0,
@@ -206,6 +212,7 @@ struct FileConfig {
     public_url: Option<String>,
     workers: Option<usize>,
     job_lease: Option<f64>,
+    queue_poll: Option<f64>,
     analysis_max_attempts: Option<u32>,
     analysis_expire_timeout: Option<f64>,
     analysis_expire_beat: Option<f64>,
@@ -247,6 +254,7 @@ impl Config {
             public_url,
             workers,
             job_lease,
+            queue_poll,
             analysis_max_attempts,
             analysis_expire_timeout,
             analysis_expire_beat,
@@ -297,6 +305,7 @@ impl Config {
         take!(opt public_url, public_url);
         take!(workers, workers);
         take!(job_lease, job_lease);
+        take!(queue_poll, queue_poll);
         take!(analysis_max_attempts, analysis_max_attempts);
         take!(analysis_expire_timeout, analysis_expire_timeout);
         take!(analysis_expire_beat, analysis_expire_beat);
@@ -364,6 +373,10 @@ mod tests {
         std::fs::write(&path, "spool_direct_io = false\n").unwrap();
         assert!(!load(&["t", "--config", p]).unwrap().spool_direct_io);
         assert!(load(&["t", "--config", p, "--spool-direct-io", "true"]).unwrap().spool_direct_io);
+        assert_eq!(load(&["t", "--config", p]).unwrap().queue_poll, 0.25);
+        std::fs::write(&path, "queue_poll = 5.0\n").unwrap();
+        assert_eq!(load(&["t", "--config", p]).unwrap().queue_poll, 5.0);
+        assert_eq!(load(&["t", "--config", p, "--queue-poll", "0.5"]).unwrap().queue_poll, 0.5);
     }
 
     #[test]

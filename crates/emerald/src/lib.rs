@@ -58,6 +58,8 @@ pub struct App {
     domain: Domain,
     first_admin: Option<FirstAdmin>,
     workers: jobs::WorkerSettings,
+    /// Wake-ups announced by other processes (PostgreSQL), relayed while serving.
+    wakeups: Option<domain::store::WakeupStream>,
 }
 
 impl App {
@@ -96,6 +98,7 @@ impl App {
             analysis_max_attempts: config.analysis_max_attempts.max(1),
             webhook_max_attempts: config.webhook_max_attempts.max(1),
             single_request_timeout: std::time::Duration::from_secs_f64(config.single_request_timeout.max(0.0)),
+            poll: std::time::Duration::from_secs_f64(config.queue_poll.max(0.01)),
         };
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         let worker_count = config.worker_count();
@@ -122,7 +125,9 @@ impl App {
             expire_after: std::time::Duration::from_secs_f64(config.analysis_expire_timeout.max(0.0)),
             expire_beat: std::time::Duration::from_secs_f64(config.analysis_expire_beat.max(0.05)),
         };
-        Ok(App { listener, addr, router, domain, first_admin, workers })
+        // Listening before the app answers: nothing another process announces after that is missed.
+        let wakeups = domain.store.wakeups().await.map_err(|e| anyhow::anyhow!("listening for other processes' wake-ups: {e}"))?;
+        Ok(App { listener, addr, router, domain, first_admin, workers, wakeups })
     }
 
     /// How this app's workers run (tests drive the queue with [`jobs::run_one`]).
@@ -149,6 +154,7 @@ impl App {
         if self.workers.workers > 0 {
             tracing::info!(workers = self.workers.workers, "analysis workers started");
         }
+        let relay = self.wakeups.map(|w| tokio::spawn(jobs::relay_wakeups(self.domain.clone(), w)));
         let workers = jobs::Workers::start(self.domain.clone(), self.workers.clone());
         let app = NormalizePathLayer::trim_trailing_slash().layer(self.router);
         let served = axum::serve(self.listener, ServiceExt::<Request>::into_make_service(app))
@@ -157,6 +163,9 @@ impl App {
             .context("HTTP server");
         sweeper.abort();
         workers.stop().await;
+        if let Some(relay) = relay {
+            relay.abort();
+        }
         served
     }
 }

@@ -16,7 +16,7 @@ use super::media::{Folder, Media};
 use super::metadata::MetaData;
 use super::model::AnalysisPermissions;
 use super::role::UserType;
-use super::store::{DeliveryPolicy, JobKind, ListParams, NewJob, Page};
+use super::store::{DeliveryPolicy, JobKind, ListParams, NewJob, Page, Wakeup};
 use super::time::now;
 use super::Domain;
 
@@ -29,16 +29,22 @@ pub struct QueueSettings {
     pub webhook_max_attempts: u32,
     /// Longest wait of a single request (spec §10).
     pub single_request_timeout: Duration,
+    /// How often idle workers look for due jobs, and waiting requests re-read their group,
+    /// when no wake-up came (retries that came due, work of processes that cannot announce).
+    pub poll: Duration,
 }
 
 impl Default for QueueSettings {
     fn default() -> Self {
-        QueueSettings { analysis_max_attempts: 3, webhook_max_attempts: 7, single_request_timeout: Duration::from_secs(120) }
+        QueueSettings { analysis_max_attempts: 3, webhook_max_attempts: 7, single_request_timeout: Duration::from_secs(120), poll: Duration::from_millis(250) }
     }
 }
 
 /// In-process wake-ups: new jobs for the workers, finished analyses for waiting requests.
-/// Other processes are reached by polling; these only make the local case fast.
+/// Other processes on the same PostgreSQL database are told through the store
+/// ([`Domain::jobs_queued`], [`Domain::group_finished`]) and relay what they hear here
+/// (`jobs::relay_wakeups`); polling every `QueueSettings::poll` is the backstop (and the only
+/// way between processes on one SQLite file).
 #[derive(Clone)]
 pub struct Signals {
     pub enqueued: Arc<Notify>,
@@ -52,8 +58,6 @@ impl Default for Signals {
     }
 }
 
-/// How often a waiting request re-reads its group when the work happens elsewhere.
-const GROUP_POLL: Duration = Duration::from_millis(200);
 
 /// An analysis with its source media objects, for rendering.
 #[derive(Debug, Clone)]
@@ -147,7 +151,7 @@ impl Domain {
         if !self.store.insert_analyses(folder_id, analyses, &jobs, resolution_endpoint, t).await? {
             return Err(Error::not_exist("Folder"));
         }
-        self.signals.enqueued.notify_waiters();
+        self.jobs_queued().await;
         Ok(())
     }
 
@@ -167,6 +171,35 @@ impl Domain {
         Ok(AnalysisDetails::attach(analyses, &media))
     }
 
+    /// Jobs were queued: wake this process's workers, and tell the other processes.
+    pub async fn jobs_queued(&self) {
+        self.signals.enqueued.notify_waiters();
+        self.announce(Wakeup::JobsQueued).await;
+    }
+
+    /// An analysis of `group_id` finished: wake the requests waiting for it, here and elsewhere.
+    pub async fn group_finished(&self, group_id: Uuid) {
+        let _ = self.signals.finished.send(group_id);
+        self.announce(Wakeup::GroupFinished(group_id)).await;
+    }
+
+    /// A failed announcement only delays the other processes until their next poll.
+    async fn announce(&self, wakeup: Wakeup) {
+        if let Err(e) = self.store.announce(wakeup).await {
+            tracing::warn!(error = %e, ?wakeup, "could not announce a wake-up to other processes (they poll)");
+        }
+    }
+
+    /// Hand a wake-up another process announced to this process's workers and waiters.
+    pub fn wake(&self, wakeup: Wakeup) {
+        match wakeup {
+            Wakeup::JobsQueued => self.signals.enqueued.notify_waiters(),
+            Wakeup::GroupFinished(group_id) => {
+                let _ = self.signals.finished.send(group_id);
+            }
+        }
+    }
+
     /// Wait until no analysis of `group_id` is PROCESSING, at most `timeout`. True when done.
     pub async fn wait_for_group(&self, group_id: Uuid, timeout: Duration) -> Result<bool> {
         let deadline = tokio::time::Instant::now() + timeout;
@@ -180,7 +213,7 @@ impl Domain {
                 return Ok(false);
             }
             // Woken by a local worker finishing something, or re-read for remote workers.
-            let _ = tokio::time::timeout(left.min(GROUP_POLL), async {
+            let _ = tokio::time::timeout(left.min(self.queue.poll), async {
                 loop {
                     match finished.recv().await {
                         Ok(g) if g == group_id => return,
@@ -284,7 +317,7 @@ impl Domain {
         let policy = DeliveryPolicy { max_attempts: self.queue.webhook_max_attempts };
         let effect = self.store.decide_analysis(id, resolution, comment.as_deref(), policy, now()).await?.ok_or_else(not_finished)?;
         if effect.delivery.is_some() {
-            self.signals.enqueued.notify_waiters();
+            self.jobs_queued().await;
         }
         self.get_analysis(caller, id).await
     }

@@ -274,7 +274,26 @@ pub trait JobQueue: Send + Sync {
     async fn retry_job(&self, job_id: Uuid, run_after: f64, error: &str) -> Result<()>;
     /// Jobs in the queue (queued or running).
     async fn count_jobs(&self) -> Result<u64>;
+    /// Tell the other processes on this database (PostgreSQL `NOTIFY`); nothing where the
+    /// store has no such channel (SQLite: they find out by polling).
+    async fn announce(&self, wakeup: Wakeup) -> Result<()>;
+    /// What the other processes announce, from now on (PostgreSQL `LISTEN`, on a connection
+    /// of its own); None where the store has no such channel.
+    async fn wakeups(&self) -> Result<Option<WakeupStream>>;
 }
+
+/// A wake-up between processes sharing one database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wakeup {
+    /// Jobs were queued: workers should claim.
+    JobsQueued,
+    /// An analysis of this group finished: requests waiting for the group should look.
+    GroupFinished(Uuid),
+}
+
+/// Announced wake-ups as they arrive; an error is a lost connection, which the stream
+/// re-establishes on its next item (announcements meanwhile are lost; polling covers them).
+pub type WakeupStream = futures::stream::BoxStream<'static, Result<Wakeup>>;
 
 /// The result of an analysis to record.
 #[derive(Debug, Clone)]

@@ -105,9 +105,9 @@ async fn finish(domain: &Domain, job_id: Option<Uuid>, a: &Analysis, mut outcome
     );
     match effect {
         Some(e) => {
-            let _ = domain.signals.finished.send(e.group_id);
+            domain.group_finished(e.group_id).await;
             if e.delivery.is_some() {
-                domain.signals.enqueued.notify_waiters();
+                domain.jobs_queued().await;
             }
         }
         None => {

@@ -2,8 +2,10 @@
 //! working (a heartbeat renews it), run it, record the outcome. Two kinds: analyses
 //! ([`analysis`]) and webhook deliveries ([`webhook`]).
 //!
-//! * Wake-up: a local enqueue notifies the workers at once; a timer polls the store as the
-//!   backstop (jobs queued by other processes).
+//! * Wake-up: a local enqueue notifies the workers at once; on PostgreSQL an enqueue in another
+//!   process reaches them through `LISTEN`/`NOTIFY` ([`relay_wakeups`]); a timer polls the
+//!   store every `QueueSettings::poll` as the backstop (retries that came due, a lost
+//!   listening connection, processes sharing one SQLite file).
 //! * Crash safety: a job whose worker died keeps its row; once its lease expires another
 //!   worker claims it (an attempt is counted per claim); past `max_attempts` it is given up
 //!   and its analysis FAILS with the reason.
@@ -20,12 +22,12 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::domain::store::{ClaimedJob, JobKind};
+use crate::domain::store::{ClaimedJob, JobKind, Wakeup, WakeupStream};
 use crate::domain::time::now;
 use crate::domain::{Domain, Result};
 
-/// Backstop poll of the queue when no local wake-up came.
-pub const POLL: Duration = Duration::from_millis(250);
+/// Pause before listening again after the listening connection was lost.
+const RELISTEN: Duration = Duration::from_secs(1);
 /// Seconds before a job whose run hit a store error is tried again (doubling).
 const RETRY_BASE_SECS: f64 = 1.0;
 /// Longest a stopping worker waits for the job in hand.
@@ -117,11 +119,36 @@ async fn worker(domain: Domain, settings: Arc<WorkerSettings>, id: String, mut s
         }
         tokio::select! {
             _ = &mut notified => {}
-            _ = tokio::time::sleep(POLL) => {}
+            _ = tokio::time::sleep(domain.queue.poll) => {}
             _ = stop.changed() => {}
         }
     }
     tracing::debug!(worker = %id, "worker stopped");
+}
+
+/// Hand the wake-ups other processes announce (PostgreSQL `LISTEN`) to this process's workers
+/// and waiting requests, until aborted. A lost connection is opened again a second later;
+/// what was announced meanwhile is found by polling, and the workers look at once.
+pub async fn relay_wakeups(domain: Domain, mut wakeups: WakeupStream) {
+    use futures::StreamExt;
+    loop {
+        match wakeups.next().await {
+            Some(Ok(w)) => domain.wake(w),
+            Some(Err(e)) => tracing::warn!(error = %e, "listening for other processes' wake-ups failed"),
+            None => loop {
+                tokio::time::sleep(RELISTEN).await;
+                match domain.store.wakeups().await {
+                    Ok(Some(s)) => {
+                        wakeups = s;
+                        domain.wake(Wakeup::JobsQueued);
+                        break;
+                    }
+                    Ok(None) => return,
+                    Err(e) => tracing::warn!(error = %e, "listening for other processes' wake-ups again failed"),
+                }
+            },
+        }
+    }
 }
 
 /// Claim one due job and run it. False when none was due. Public so tests can drive the

@@ -10,8 +10,13 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::sql::{Db, SqlStore};
-use crate::domain::store::{ClaimedJob, DeliveryAttempt, JobKind, JobQueue, WebhookDelivery, Webhooks};
-use crate::domain::Result;
+use crate::domain::store::{ClaimedJob, DeliveryAttempt, JobKind, JobQueue, WebhookDelivery, Webhooks, Wakeup, WakeupStream};
+use crate::domain::{Error, Result};
+
+/// `NOTIFY` channels, suffixed with the schema so that deployments sharing a database (or
+/// test runs, one schema each) do not wake each other.
+const JOBS_CHANNEL: &str = "emerald_jobs_";
+const FINISHED_CHANNEL: &str = "emerald_finished_";
 
 const CLAIM_SQL: &str = "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = $1, worker = $2, time_updated = $3 \
     WHERE job_id = (SELECT job_id FROM jobs WHERE (status = 'queued' AND run_after <= $3) OR (status = 'running' AND lease_until < $3) \
@@ -78,6 +83,35 @@ impl JobQueue for SqlStore {
     async fn count_jobs(&self) -> Result<u64> {
         let n: i64 = on_db!(&self.db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM jobs").fetch_one(pool).await)?;
         Ok(n as u64)
+    }
+
+    async fn announce(&self, wakeup: Wakeup) -> Result<()> {
+        let Db::Postgres(pool) = &self.db else { return Ok(()) };
+        let (channel, payload) = match wakeup {
+            Wakeup::JobsQueued => (JOBS_CHANNEL, String::new()),
+            Wakeup::GroupFinished(group) => (FINISHED_CHANNEL, group.to_string()),
+        };
+        sqlx::query("SELECT pg_notify($1 || current_schema(), $2)").bind(channel).bind(payload).execute(pool).await?;
+        Ok(())
+    }
+
+    async fn wakeups(&self) -> Result<Option<WakeupStream>> {
+        use futures::StreamExt;
+        let Db::Postgres(pool) = &self.db else { return Ok(None) };
+        let schema: String = sqlx::query_scalar("SELECT current_schema()").fetch_one(pool).await?;
+        let (jobs, finished) = (format!("{JOBS_CHANNEL}{schema}"), format!("{FINISHED_CHANNEL}{schema}"));
+        let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+        listener.listen_all([jobs.as_str(), finished.as_str()]).await?;
+        let stream = listener.into_stream().filter_map(move |n| {
+            let item = match n {
+                Err(e) => Some(Err(Error::from(e))),
+                Ok(n) if n.channel() == jobs => Some(Ok(Wakeup::JobsQueued)),
+                Ok(n) if n.channel() == finished => n.payload().parse().ok().map(|g| Ok(Wakeup::GroupFinished(g))),
+                Ok(_) => None,
+            };
+            std::future::ready(item)
+        });
+        Ok(Some(stream.boxed()))
     }
 }
 

@@ -437,6 +437,31 @@ both_backends! {
         assert_eq!(store.count_jobs().await.unwrap(), 0);
     }
 
+    async fn processes_on_postgresql_wake_each_other_at_once(app) {
+        if app.backend != Backend::Postgres {
+            eprintln!("SKIPPED: wake-ups between processes need PostgreSQL (LISTEN/NOTIFY); SQLite processes poll");
+            return;
+        }
+        let Some(p) = ready(&app, &["obama.jpg"]) else { return };
+        // Both processes poll once a minute: only the wake-ups can make this quick. An API
+        // process takes the single request; a worker process on the same database runs it.
+        let api = app.restart(|c| {
+            c.role = emerald::config::Role::Api;
+            c.queue_poll = 60.0;
+            c.single_request_timeout = 20.0;
+        }).await;
+        let worker = api.sibling(|c| c.role = emerald::config::Role::Worker).await;
+        assert_eq!(worker.domain.queue.poll, Duration::from_secs(60));
+        let payload = json!({"media:tags": {"a": ["photo_selfie"]}, "analyses": [{"type": "quality"}]}).to_string();
+        for _ in 0..2 {
+            let r = api.upload("/api/folders/", &api.admin_token, vec![part("a", p[0].clone()), Part::Payload(payload.clone())]).await;
+            // 202 would say the request's wait (20 s) ran out before it heard of the result.
+            r.assert_status(201);
+            assert_eq!(r.body["analyses"][0]["state"], "FINISHED", "{}", r.text);
+            assert_eq!(r.body["resolution_status"], "FINISHED");
+        }
+    }
+
     async fn several_processes_share_one_queue_without_double_claims(app) {
         let api = app.restart(|c| { c.role = emerald::config::Role::Api; c.job_lease = 600.0; }).await;
         let token = api.admin_token.clone();
