@@ -6,7 +6,12 @@
 //! A media that cannot be decoded fails its analysis with a reason (code 4), never the worker;
 //! an engine panic is caught and fails the analysis (code 0).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use bytes::Bytes;
+use tokio::sync::OnceCell;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
@@ -26,6 +31,88 @@ pub struct MediaInput {
     pub kind: MediaKind,
     pub tags: Vec<String>,
     pub bytes: Result<Bytes, String>,
+    /// Set when other analyses of the same request use this media too: one engine pass then
+    /// serves them all (see [`Shared`]).
+    pub shared: Option<Shared>,
+}
+
+/// What the engine computes over a media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Needs {
+    /// The best face's template (BIOMETRY, COLLECTION).
+    pub template: bool,
+    /// Anti-spoofing (QUALITY).
+    pub spoof: bool,
+    pub best_shot: bool,
+}
+
+/// A media used by several analyses of one group (one request): the union of what they need,
+/// computed once and handed to each ([`FaceCache`]). Every analysis of a group is created in
+/// one transaction and stays PROCESSING until it finishes, so the first of them to look sees
+/// all the others and its union covers whatever a later one needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shared {
+    pub group_id: Uuid,
+    pub needs: Needs,
+}
+
+impl Shared {
+    /// For `media_id` among `group` (the analyses of one group still to run): None unless two
+    /// or more of them use it.
+    pub fn of(group: &[Analysis], media_id: Uuid) -> Option<Shared> {
+        let users: Vec<&Analysis> = group.iter().filter(|a| a.source_media.contains(&media_id)).collect();
+        if users.len() < 2 {
+            return None;
+        }
+        let needs = users.iter().fold(Needs::default(), |n, a| {
+            let own = needs_of(a.kind, a.kind == AnalysisType::Quality && a.params.extract_best_shot);
+            Needs { template: n.template || own.template, spoof: n.spoof || own.spoof, best_shot: n.best_shot || own.best_shot }
+        });
+        Some(Shared { group_id: users[0].group_id, needs })
+    }
+}
+
+/// Only the models a type needs run: QUALITY anti-spoofing, the others the embedder.
+fn needs_of(kind: AnalysisType, want_best_shot: bool) -> Needs {
+    let liveness = kind == AnalysisType::Quality;
+    Needs { template: !liveness, spoof: liveness, best_shot: want_best_shot }
+}
+
+/// Engine results of media shared by the analyses of a group, each computed once (the first
+/// analysis to ask runs the engine, the others wait for its result). Entries live two minutes
+/// at most and the cache holds at most 256 of them; Instant mode forgets its group as soon as
+/// its request is answered.
+#[derive(Clone, Default)]
+pub struct FaceCache {
+    cells: Arc<Mutex<HashMap<(Uuid, Uuid), SharedCell>>>,
+}
+
+/// (group, media) → when the entry was made, and the result once computed.
+type SharedCell = (Instant, Arc<OnceCell<Analyzed>>);
+
+const SHARED_TTL: Duration = Duration::from_secs(120);
+const SHARED_MAX: usize = 256;
+
+impl FaceCache {
+    fn cell(&self, group_id: Uuid, media_id: Uuid) -> Arc<OnceCell<Analyzed>> {
+        let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
+        cells.retain(|_, (born, _)| born.elapsed() < SHARED_TTL);
+        if cells.len() >= SHARED_MAX {
+            // Only sharing is lost: whoever holds a cell keeps it.
+            cells.clear();
+        }
+        cells.entry((group_id, media_id)).or_insert_with(|| (Instant::now(), Arc::default())).1.clone()
+    }
+
+    /// Drop the results kept for a group.
+    pub fn forget_group(&self, group_id: Uuid) {
+        self.cells.lock().unwrap_or_else(|e| e.into_inner()).retain(|(g, _), _| *g != group_id);
+    }
+
+    /// Whether results of this group are kept.
+    pub fn holds_group(&self, group_id: Uuid) -> bool {
+        self.cells.lock().unwrap_or_else(|e| e.into_inner()).keys().any(|(g, _)| *g == group_id)
+    }
 }
 
 /// The result of running an analysis.
@@ -97,9 +184,22 @@ impl Domain {
         }
     }
 
-    /// The engine over one media's bytes, on the blocking pool, holding an engine slot. Only
-    /// the models a type needs run: QUALITY anti-spoofing, the others the embedder.
+    /// What the engine finds in one media for an analysis of `kind`: computed for this
+    /// analysis alone, or once for every analysis of its group that uses the media.
     async fn analyze_input(&self, input: &MediaInput, kind: AnalysisType, want_best_shot: bool) -> Analyzed {
+        let Some(shared) = input.shared else { return self.run_engine(input, needs_of(kind, want_best_shot)).await };
+        let cell = self.face_cache.cell(shared.group_id, input.media_id);
+        let mut faces = cell.get_or_init(|| self.run_engine(input, shared.needs)).await.clone()?;
+        if !want_best_shot {
+            // Another analysis of the group asked for it.
+            faces.best_shot_jpeg = None;
+        }
+        Ok(faces)
+    }
+
+    /// The engine over one media's bytes, on the blocking pool, holding an engine slot,
+    /// computing `needs`.
+    async fn run_engine(&self, input: &MediaInput, needs: Needs) -> Analyzed {
         let id = input.media_id;
         let bytes = match &input.bytes {
             Ok(b) => b.clone(),
@@ -110,8 +210,9 @@ impl Domain {
             Err(e) => return Err(Outcome::failed(2, e.to_string())),
         };
         let _slot = self.engine_slots.clone().acquire_owned().await;
-        let liveness = kind == AnalysisType::Quality;
-        let opts = AnalyzeOptions { tags: input.tags.clone(), want_best_shot, want_template: !liveness, want_spoof: liveness };
+        let opts = AnalyzeOptions { tags: input.tags.clone(), want_best_shot: needs.best_shot, want_template: needs.template, want_spoof: needs.spoof };
+        self.engine_runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        metrics::counter!("emerald_engine_runs_total").increment(1);
         let joined = tokio::task::spawn_blocking(move || engine.analyze(&bytes, &opts)).await;
         match joined {
             Ok(Ok(faces)) => Ok(faces),

@@ -10,7 +10,7 @@ use super::analyses::{folder_status, AnalysisStatusRow};
 use super::analysis_service::AnalysisDetails;
 use super::caller::Caller;
 use super::error::{Error, Result};
-use super::evaluate::MediaInput;
+use super::evaluate::{MediaInput, Shared};
 use super::folders::{bad_file, new_media, FolderDetails};
 use super::upload::check_file_keys;
 use super::media::{FileContent, Folder, FolderStatus, Probed, Upload};
@@ -59,12 +59,22 @@ impl Domain {
             return Ok(FolderDetails { folder, media: Some(media), analyses: None, user: None, company: None });
         };
         let mut analyses = self.plan_analyses(caller, &folder, &media, &requests, t).await?;
+        // A media several analyses use goes through the engine once; nothing of it is kept
+        // after this request.
+        let planned = analyses.clone();
+        let _forget = ForgetGroup(self, planned.first().map(|a| a.group_id));
         for a in &mut analyses {
             let inputs = a
                 .source_media
                 .iter()
                 .filter_map(|id| media.iter().position(|m| m.media_id == *id))
-                .map(|i| MediaInput { media_id: media[i].media_id, kind: media[i].kind, tags: media[i].tags.clone(), bytes: Ok(bytes[i].clone()) })
+                .map(|i| MediaInput {
+                    media_id: media[i].media_id,
+                    kind: media[i].kind,
+                    tags: media[i].tags.clone(),
+                    bytes: Ok(bytes[i].clone()),
+                    shared: Shared::of(&planned, media[i].media_id),
+                })
                 .collect();
             let outcome = self.evaluate(a, inputs).await;
             let done = now();
@@ -88,5 +98,16 @@ impl Domain {
         folder.time_updated = now();
         let analyses = AnalysisDetails::attach(analyses, &media);
         Ok(FolderDetails { folder, media: Some(media), analyses: Some(analyses), user: None, company: None })
+    }
+}
+
+/// Drops what the face cache kept for an Instant request's group, however the request ends.
+struct ForgetGroup<'a>(&'a Domain, Option<Uuid>);
+
+impl Drop for ForgetGroup<'_> {
+    fn drop(&mut self) {
+        if let Some(group_id) = self.1 {
+            self.0.face_cache.forget_group(group_id);
+        }
     }
 }

@@ -48,6 +48,10 @@ pub struct Domain {
     pub signals: analysis_service::Signals,
     /// The in-memory 1:N gallery over the stored templates (see [`gallery`]).
     pub gallery: Arc<gallery::FaceGallery>,
+    /// Engine results of media that several analyses of one request use.
+    pub face_cache: evaluate::FaceCache,
+    /// Engine passes run by this process (also the `emerald_engine_runs_total` metric).
+    pub engine_runs: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Domain {
@@ -64,6 +68,8 @@ impl Domain {
             queue: analysis_service::QueueSettings::default(),
             signals: analysis_service::Signals::default(),
             gallery: Arc::new(gallery::FaceGallery::default()),
+            face_cache: evaluate::FaceCache::default(),
+            engine_runs: Arc::default(),
         }
     }
 

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::domain::analyses::{best_shot_key, Analysis, AnalysisState, OutputImage};
 use crate::domain::collections::CollectionMatchRecord;
-use crate::domain::evaluate::{MediaInput, Outcome};
+use crate::domain::evaluate::{MediaInput, Outcome, Shared};
 use crate::domain::store::{AnalysisFinish, ClaimedJob, DeliveryPolicy};
 use crate::domain::time::now;
 use crate::domain::{Domain, Result};
@@ -26,6 +26,15 @@ pub async fn run(domain: &Domain, job: &ClaimedJob) -> Result<()> {
         return finish(domain, Some(job.job_id), &analysis, Outcome::failed(0, why)).await;
     }
     let folder_media = domain.store.media_of(&[analysis.folder_id]).await?;
+    // The analyses of the same request still to run: a media several of them use goes
+    // through the engine once.
+    let group: Vec<Analysis> = domain
+        .store
+        .analyses_of(&[analysis.folder_id])
+        .await?
+        .into_iter()
+        .filter(|a| a.group_id == analysis.group_id && a.state == AnalysisState::Processing)
+        .collect();
     let mut inputs = Vec::with_capacity(analysis.source_media.len());
     for id in &analysis.source_media {
         let input = match folder_media.iter().find(|m| m.media_id == *id) {
@@ -34,8 +43,15 @@ pub async fn run(domain: &Domain, job: &ClaimedJob) -> Result<()> {
                 kind: m.kind,
                 tags: m.tags.clone(),
                 bytes: domain.read_media_bytes(m).await?.ok_or_else(|| "the stored file is missing".to_owned()),
+                shared: Shared::of(&group, m.media_id),
             },
-            None => MediaInput { media_id: *id, kind: crate::domain::media::MediaKind::Image, tags: Vec::new(), bytes: Err("the media was deleted".into()) },
+            None => MediaInput {
+                media_id: *id,
+                kind: crate::domain::media::MediaKind::Image,
+                tags: Vec::new(),
+                bytes: Err("the media was deleted".into()),
+                shared: None,
+            },
         };
         inputs.push(input);
     }

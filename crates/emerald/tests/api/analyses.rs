@@ -586,6 +586,60 @@ both_backends! {
         assert_eq!(receiver.count(), 0);
     }
 
+    async fn a_media_several_analyses_use_goes_through_the_engine_once(app) {
+        let Some(p) = ready(&app, &["obama.jpg", "obama2.jpg"]) else { return };
+        let (_, token) = client(&app).await;
+        let runs = || app.domain.engine_runs.load(std::sync::atomic::Ordering::Relaxed);
+        let request = |analyses: Value, path: &'static str| {
+            let payload = json!({"media:tags": {"a": ["photo_selfie"], "b": ["photo_id", "photo_id_front"]}, "analyses": analyses}).to_string();
+            app.upload(path, &token, vec![part("a", p[0].clone()), part("b", p[1].clone()), Part::Payload(payload)])
+        };
+        let sources = |a: &Value| -> Vec<String> { a["source_media"].as_array().unwrap().iter().map(|m| m["media_id"].as_str().unwrap().to_owned()).collect() };
+        // Each alone: QUALITY runs the engine over its media, BIOMETRY over its own.
+        let r0 = runs();
+        let alone_q = request(json!([{"type": "quality"}]), "/api/folders/").await;
+        alone_q.assert_status(201);
+        let q_runs = runs() - r0;
+        let r0 = runs();
+        let alone_b = request(json!([{"type": "biometry"}]), "/api/folders/").await;
+        alone_b.assert_status(201);
+        let b_runs = runs() - r0;
+        assert_eq!(q_runs as usize, sources(&alone_q.body["analyses"][0]).len());
+        assert_eq!(b_runs as usize, sources(&alone_b.body["analyses"][0]).len());
+        // Together in one request (two workers take them at once): each media once.
+        let r0 = runs();
+        let both = request(json!([{"type": "quality"}, {"type": "biometry"}]), "/api/folders/").await;
+        both.assert_status(201);
+        let together = runs() - r0;
+        let of_type = |f: &Value, t: &str| f["analyses"].as_array().unwrap().iter().find(|a| a["type"] == t).unwrap().clone();
+        let (q, b) = (&of_type(&both.body, "QUALITY"), &of_type(&both.body, "BIOMETRY"));
+        let mut distinct: Vec<String> = sources(q).into_iter().chain(sources(b)).collect();
+        let (named, _) = (distinct.len(), distinct.sort());
+        distinct.dedup();
+        assert!(distinct.len() < named, "the two analyses share a media: {distinct:?}");
+        assert_eq!(together as usize, distinct.len(), "engine passes for QUALITY + BIOMETRY (alone: {q_runs} + {b_runs})");
+        // The same results as alone; no best shot where none was asked for.
+        let close = |x: &Value, y: &Value| (assert_score(x) - assert_score(y)).abs() < 1e-4;
+        let conf = |a: &Value| a["results_media"][0]["results_data"]["confidence_spoofing"].clone();
+        assert!(close(&conf(q), &conf(&alone_q.body["analyses"][0])), "{q} vs {}", alone_q.body["analyses"][0]);
+        let min = |a: &Value| a["results_data"]["min_confidence"].clone();
+        assert!(close(&min(b), &min(&alone_b.body["analyses"][0])), "{b} vs {}", alone_b.body["analyses"][0]);
+        let shots = |a: &Value| a["results_media"][0]["output_images"].as_array().unwrap().len();
+        assert_eq!(shots(q), shots(&alone_q.body["analyses"][0]), "{q}");
+        // Instant mode shares too, and keeps nothing once it has answered.
+        let r0 = runs();
+        let instant = request(json!([{"type": "quality", "params": {"extract_best_shot": false}}, {"type": "biometry"}]), "/api/instant/folders/").await;
+        instant.assert_status(200);
+        assert_eq!((runs() - r0) as usize, distinct.len());
+        let (iq, ib) = (of_type(&instant.body, "QUALITY"), of_type(&instant.body, "BIOMETRY"));
+        assert!(close(&conf(&iq), &conf(q)));
+        assert!(close(&min(&ib), &min(b)));
+        assert_eq!(shots(&iq), 0, "no best shot was asked for: {iq}");
+        let group = |a: &Value| a["group_id"].as_str().unwrap().parse::<Uuid>().unwrap();
+        assert!(app.domain.face_cache.holds_group(group(q)), "the request's shared results are kept a while");
+        assert!(!app.domain.face_cache.holds_group(group(&iq)), "Instant results kept after the request");
+    }
+
     async fn instant_mode_writes_nothing(app) {
         let Some(p) = ready(&app, &["obama.jpg", "obama2.jpg"]) else { return };
         let (_, token) = client(&app).await;
