@@ -4,6 +4,8 @@
 #   * single request (POST /api/folders/ with `analyses`): QUALITY on one photo, closed loop
 #     at CONCURRENCY clients — sustained analyses per minute, p50 / p99;
 #   * single request BIOMETRY of two photos, one client — p50 (latency of one request);
+#   * single request QUALITY + BIOMETRY over a selfie and an ID photo (the selfie is shared by
+#     both analyses and goes through the engine once), one client — p50;
 #   * the same two through Instant mode (POST /api/instant/folders/, nothing stored).
 #
 #   bench/analyses.sh
@@ -70,6 +72,9 @@ run_backend() {
     local quality='[{"type": "quality"}]' biometry='[{"type": "biometry"}]'
     load "single request QUALITY, one 640x480 photo" /api/folders/ "$CONCURRENCY" "$quality" "a=$OUT/a.jpg:photo_selfie"
     load "single request BIOMETRY, two 640x480 photos" /api/folders/ 1 "$biometry" "a=$OUT/a.jpg:photo_selfie" "b=$OUT/b.jpg:photo_selfie"
+    local kyc='[{"type": "quality"}, {"type": "biometry"}]'
+    load "single request QUALITY + BIOMETRY, a selfie and an ID photo (the selfie shared)" /api/folders/ 1 "$kyc" \
+        "a=$OUT/a.jpg:photo_selfie" "b=$OUT/b.jpg:photo_id,photo_id_front"
     load "Instant QUALITY, one 640x480 photo" /api/instant/folders/ "$CONCURRENCY" "$quality" "a=$OUT/a.jpg:photo_selfie"
     load "Instant BIOMETRY, two 640x480 photos" /api/instant/folders/ 1 "$biometry" "a=$OUT/a.jpg:photo_selfie" "b=$OUT/b.jpg:photo_selfie"
     kill "$pid"; wait "$pid" 2>/dev/null || true
