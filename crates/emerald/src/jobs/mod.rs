@@ -134,7 +134,11 @@ pub async fn relay_wakeups(domain: Domain, mut wakeups: WakeupStream) {
     loop {
         match wakeups.next().await {
             Some(Ok(w)) => domain.wake(w),
-            Some(Err(e)) => tracing::warn!(error = %e, "listening for other processes' wake-ups failed"),
+            Some(Err(e)) => {
+                // Not in a tight loop, whatever the listener does after an error.
+                tracing::warn!(error = %e, "listening for other processes' wake-ups failed");
+                tokio::time::sleep(RELISTEN).await;
+            }
             None => loop {
                 tokio::time::sleep(RELISTEN).await;
                 match domain.store.wakeups().await {

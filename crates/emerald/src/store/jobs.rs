@@ -13,8 +13,9 @@ use super::sql::{Db, SqlStore};
 use crate::domain::store::{ClaimedJob, DeliveryAttempt, JobKind, JobQueue, WebhookDelivery, Webhooks, Wakeup, WakeupStream};
 use crate::domain::{Error, Result};
 
-/// `NOTIFY` channels, suffixed with the schema so that deployments sharing a database (or
-/// test runs, one schema each) do not wake each other.
+/// `NOTIFY` channels, suffixed with the MD5 of the schema's name, so that deployments sharing a
+/// database (or test runs, one schema each) do not wake each other, and the name stays within
+/// PostgreSQL's 63 bytes (`LISTEN` would cut a longer name, `pg_notify` refuse it).
 const JOBS_CHANNEL: &str = "emerald_jobs_";
 const FINISHED_CHANNEL: &str = "emerald_finished_";
 
@@ -91,14 +92,14 @@ impl JobQueue for SqlStore {
             Wakeup::JobsQueued => (JOBS_CHANNEL, String::new()),
             Wakeup::GroupFinished(group) => (FINISHED_CHANNEL, group.to_string()),
         };
-        sqlx::query("SELECT pg_notify($1 || current_schema(), $2)").bind(channel).bind(payload).execute(pool).await?;
+        sqlx::query("SELECT pg_notify($1 || md5(current_schema()), $2)").bind(channel).bind(payload).execute(pool).await?;
         Ok(())
     }
 
     async fn wakeups(&self) -> Result<Option<WakeupStream>> {
         use futures::StreamExt;
         let Db::Postgres(pool) = &self.db else { return Ok(None) };
-        let schema: String = sqlx::query_scalar("SELECT current_schema()").fetch_one(pool).await?;
+        let schema: String = sqlx::query_scalar("SELECT md5(current_schema())").fetch_one(pool).await?;
         let (jobs, finished) = (format!("{JOBS_CHANNEL}{schema}"), format!("{FINISHED_CHANNEL}{schema}"));
         let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
         listener.listen_all([jobs.as_str(), finished.as_str()]).await?;
