@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::analyses::{assign_media, Analysis, AnalysisRequest, AnalysisState, AnalysisType, MediaFacts, Resolution, ANALYSES_PER_REQUEST_MAX};
 use super::caller::Caller;
 use super::error::{Error, Result};
-use super::folders::{access, visibility, Access, COMMENT_MAX_CHARS};
+use super::folders::{access, clean_comment, visibility, Access};
 use super::media::{Folder, Media};
 use super::metadata::MetaData;
 use super::model::AnalysisPermissions;
@@ -173,18 +173,18 @@ impl Domain {
 
     /// Jobs were queued: wake this process's workers, and tell the other processes.
     pub async fn jobs_queued(&self) {
-        self.signals.enqueued.notify_waiters();
-        self.announce(Wakeup::JobsQueued).await;
+        self.wake_everywhere(Wakeup::JobsQueued).await;
     }
 
     /// An analysis of `group_id` finished: wake the requests waiting for it, here and elsewhere.
     pub async fn group_finished(&self, group_id: Uuid) {
-        let _ = self.signals.finished.send(group_id);
-        self.announce(Wakeup::GroupFinished(group_id)).await;
+        self.wake_everywhere(Wakeup::GroupFinished(group_id)).await;
     }
 
-    /// A failed announcement only delays the other processes until their next poll.
-    async fn announce(&self, wakeup: Wakeup) {
+    /// Wake this process, then announce to the others; a failed announcement only delays them
+    /// until their next poll.
+    async fn wake_everywhere(&self, wakeup: Wakeup) {
+        self.wake(wakeup);
         if let Err(e) = self.store.announce(wakeup).await {
             tracing::warn!(error = %e, ?wakeup, "could not announce a wake-up to other processes (they poll)");
         }
@@ -307,13 +307,7 @@ impl Domain {
         if a.state != AnalysisState::Finished {
             return Err(not_finished());
         }
-        let comment = comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
-        if comment.as_ref().is_some_and(|c| c.chars().count() > COMMENT_MAX_CHARS) {
-            return Err(Error::invalid_value(
-                format!("resolution_comment has more than {COMMENT_MAX_CHARS} characters"),
-                serde_json::json!({ "key_path": "resolution_comment", "limit": COMMENT_MAX_CHARS }),
-            ));
-        }
+        let comment = clean_comment(comment)?;
         let policy = DeliveryPolicy { max_attempts: self.queue.webhook_max_attempts };
         let effect = self.store.decide_analysis(id, resolution, comment.as_deref(), policy, now()).await?.ok_or_else(not_finished)?;
         if effect.delivery.is_some() {

@@ -25,6 +25,19 @@ use super::Domain;
 /// The longest `resolution_comment` of a folder (and of an analysis decision).
 pub const COMMENT_MAX_CHARS: usize = 4096;
 
+/// An operator's `resolution_comment` as stored: trimmed, None when empty, at most
+/// [`COMMENT_MAX_CHARS`] (code 4 beyond).
+pub(super) fn clean_comment(comment: Option<String>) -> Result<Option<String>> {
+    let comment = comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+    if comment.as_ref().is_some_and(|c| c.chars().count() > COMMENT_MAX_CHARS) {
+        return Err(Error::invalid_value(
+            format!("resolution_comment has more than {COMMENT_MAX_CHARS} characters"),
+            serde_json::json!({ "key_path": "resolution_comment", "limit": COMMENT_MAX_CHARS }),
+        ));
+    }
+    Ok(comment)
+}
+
 /// How media are stored and checked. Cheap to clone.
 #[derive(Clone)]
 pub struct MediaServices {
@@ -297,15 +310,7 @@ impl Domain {
         if !matches!(caller.user_type, UserType::Operator | UserType::ClientOperator) {
             return Err(Error::Forbidden(Some("only an OPERATOR or CLIENT OPERATOR comments on a folder's resolution".into())));
         }
-        let comment = comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
-        if let Some(c) = &comment {
-            if c.chars().count() > COMMENT_MAX_CHARS {
-                return Err(Error::invalid_value(
-                    format!("resolution_comment has more than {COMMENT_MAX_CHARS} characters"),
-                    serde_json::json!({ "key_path": "resolution_comment", "limit": COMMENT_MAX_CHARS }),
-                ));
-            }
-        }
+        let comment = clean_comment(comment)?;
         if !self.store.set_folder_comment(id, comment.as_deref(), now()).await? {
             return Err(Error::not_exist("Folder"));
         }

@@ -61,8 +61,8 @@ impl Domain {
         let mut analyses = self.plan_analyses(caller, &folder, &media, &requests, t).await?;
         // A media several analyses use goes through the engine once; nothing of it is kept
         // after this request.
-        let planned = analyses.clone();
-        let _forget = ForgetGroup(self, planned.first().map(|a| a.group_id));
+        let shared: Vec<Option<Shared>> = media.iter().map(|m| Shared::of(&analyses, m.media_id)).collect();
+        let _forget = ForgetGroup(self, analyses.first().map(|a| a.group_id));
         for a in &mut analyses {
             let inputs = a
                 .source_media
@@ -73,7 +73,7 @@ impl Domain {
                     kind: media[i].kind,
                     tags: media[i].tags.clone(),
                     bytes: Ok(bytes[i].clone()),
-                    shared: Shared::of(&planned, media[i].media_id),
+                    shared: shared[i],
                 })
                 .collect();
             let outcome = self.evaluate(a, inputs).await;
