@@ -12,24 +12,12 @@ fn kernels(c: &mut Criterion) {
     let r: Vec<f32> = (0..512).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
     let isa = simd::isa();
     let mut g = c.benchmark_group("dot512");
-    g.bench_function(format!("i8/{isa}"), |x| {
-        x.iter(|| simd::dot_i8(black_box(&a), black_box(&b)))
-    });
-    g.bench_function("i8/scalar", |x| {
-        x.iter(|| simd::scalar::dot_i8(black_box(&a), black_box(&b)))
-    });
-    g.bench_function(format!("f32xi8/{isa}"), |x| {
-        x.iter(|| simd::dot_f32_i8(black_box(&q), black_box(&a)))
-    });
-    g.bench_function("f32xi8/scalar", |x| {
-        x.iter(|| simd::scalar::dot_f32_i8(black_box(&q), black_box(&a)))
-    });
-    g.bench_function(format!("f32/{isa}"), |x| {
-        x.iter(|| simd::dot_f32(black_box(&q), black_box(&r)))
-    });
-    g.bench_function("f32/scalar", |x| {
-        x.iter(|| simd::scalar::dot_f32(black_box(&q), black_box(&r)))
-    });
+    g.bench_function(format!("i8/{isa}"), |x| x.iter(|| simd::dot_i8(black_box(&a), black_box(&b))));
+    g.bench_function("i8/scalar", |x| x.iter(|| simd::scalar::dot_i8(black_box(&a), black_box(&b))));
+    g.bench_function(format!("f32xi8/{isa}"), |x| x.iter(|| simd::dot_f32_i8(black_box(&q), black_box(&a))));
+    g.bench_function("f32xi8/scalar", |x| x.iter(|| simd::scalar::dot_f32_i8(black_box(&q), black_box(&a))));
+    g.bench_function(format!("f32/{isa}"), |x| x.iter(|| simd::dot_f32(black_box(&q), black_box(&r))));
+    g.bench_function("f32/scalar", |x| x.iter(|| simd::scalar::dot_f32(black_box(&q), black_box(&r))));
     g.finish();
 }
 

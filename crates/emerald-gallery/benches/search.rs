@@ -10,10 +10,7 @@ use synthetic::Synthetic;
 use uuid::Uuid;
 
 fn gallery(syn: &mut Synthetic, n: usize, ann_threshold: usize) -> (Gallery, Vec<Vec<f32>>) {
-    let g = Gallery::new(GalleryConfig {
-        ann_threshold,
-        ..GalleryConfig::default()
-    });
+    let g = Gallery::new(GalleryConfig { ann_threshold, ..GalleryConfig::default() });
     let c = Uuid::new_v4();
     let vs: Vec<Vec<f32>> = (0..n).map(|_| syn.identity()).collect();
     let ts: Vec<Template<'_>> = vs
@@ -38,14 +35,7 @@ fn search(c: &mut Criterion) {
     c.bench_function("exact/50k/top10", |b| {
         b.iter(|| {
             i = (i + 1) % probes.len();
-            black_box(
-                exact
-                    .search(&Query {
-                        mode: SearchMode::Exact,
-                        ..Query::new(&probes[i], "m", 10)
-                    })
-                    .unwrap(),
-            )
+            black_box(exact.search(&Query { mode: SearchMode::Exact, ..Query::new(&probes[i], "m", 10) }).unwrap())
         })
     });
     let v = syn.identity();
@@ -70,13 +60,7 @@ fn search(c: &mut Criterion) {
     c.bench_function("ann/20k/top10", |b| {
         b.iter(|| {
             i = (i + 1) % probes.len();
-            black_box(
-                ann.search(&Query {
-                    mode: SearchMode::Ann,
-                    ..Query::new(&probes[i], "m", 10)
-                })
-                .unwrap(),
-            )
+            black_box(ann.search(&Query { mode: SearchMode::Ann, ..Query::new(&probes[i], "m", 10) }).unwrap())
         })
     });
 }

@@ -103,11 +103,7 @@ fn parse_args() -> Args {
 
 fn rss_bytes() -> usize {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: usize = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let pages: usize = statm.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     pages * 4096
 }
 
@@ -166,9 +162,7 @@ fn generate(n: usize, dim: usize, isotropic: bool, threads: usize) -> Vec<Vec<f3
                 })
             })
             .collect();
-        hs.into_iter()
-            .flat_map(|h| h.join().expect("generator"))
-            .collect()
+        hs.into_iter().flat_map(|h| h.join().expect("generator")).collect()
     })
 }
 
@@ -201,16 +195,7 @@ fn ground_truth(data: &[Vec<f32>], queries: &[Vec<f32>], threads: usize) -> Vec<
     });
     (0..queries.len())
         .map(|qi| {
-            parts
-                .iter()
-                .map(|p| p[qi])
-                .fold((usize::MAX, f32::NEG_INFINITY), |a, b| {
-                    if b.1 > a.1 {
-                        b
-                    } else {
-                        a
-                    }
-                })
+            parts.iter().map(|p| p[qi]).fold((usize::MAX, f32::NEG_INFINITY), |a, b| if b.1 > a.1 { b } else { a })
         })
         .collect()
 }
@@ -237,14 +222,8 @@ fn run_queries(
     let cpu0 = process_cpu_s();
     for (q, (want, _)) in queries.iter().zip(gt) {
         let t = Instant::now();
-        let hits = g
-            .search(&Query {
-                mode,
-                ef_search: ef,
-                walk: Some(walk),
-                ..Query::new(q, MODEL, 10)
-            })
-            .expect("search");
+        let hits =
+            g.search(&Query { mode, ef_search: ef, walk: Some(walk), ..Query::new(q, MODEL, 10) }).expect("search");
         lat.push(ms(t.elapsed()));
         if hits.first().is_some_and(|h| h.template_id == ids[*want]) {
             hits1 += 1;
@@ -260,13 +239,7 @@ fn run_queries(
     }
 }
 
-fn build(
-    cfg: GalleryConfig,
-    data: &[Vec<f32>],
-    ids: &[Uuid],
-    persons: &[Uuid],
-    collection: Uuid,
-) -> Gallery {
+fn build(cfg: GalleryConfig, data: &[Vec<f32>], ids: &[Uuid], persons: &[Uuid], collection: Uuid) -> Gallery {
     let g = Gallery::new(cfg);
     let templates: Vec<Template<'_>> = data
         .iter()
@@ -289,18 +262,10 @@ fn main() {
     let mut json: Vec<(String, String)> = Vec::new();
     let mut put = |k: &str, v: String| json.push((k.to_string(), v));
 
-    let model_desc = if a.isotropic {
-        Synthetic::isotropic(a.dim, 0).describe()
-    } else {
-        Synthetic::faces(a.dim, 7).describe()
-    };
+    let model_desc =
+        if a.isotropic { Synthetic::isotropic(a.dim, 0).describe() } else { Synthetic::faces(a.dim, 7).describe() };
     println!("== emerald-gallery benchmark ==");
-    println!(
-        "load average at start: {}",
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .trim()
-    );
+    println!("load average at start: {}", std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim());
     println!(
         "kernels: {} (one-bit walk: {}); threads: {}; n = {}; ann n = {}; queries = {}",
         emerald_gallery::simd::isa(),
@@ -324,44 +289,25 @@ fn main() {
 
     let t = Instant::now();
     let data = generate(a.n, a.dim, a.isotropic, a.threads);
-    let mut qsyn = if a.isotropic {
-        Synthetic::isotropic(a.dim, 99)
-    } else {
-        Synthetic::faces(a.dim, 7)
-    };
+    let mut qsyn = if a.isotropic { Synthetic::isotropic(a.dim, 99) } else { Synthetic::faces(a.dim, 7) };
     qsyn.rng = rand::SeedableRng::seed_from_u64(99);
     let enrolled_of: Vec<usize> = (0..a.queries).map(|i| (i * 7_919 + 13) % a.ann_n).collect();
-    let queries: Vec<Vec<f32>> = enrolled_of
-        .iter()
-        .map(|&i| qsyn.probe(&data[i], a.noise))
-        .collect();
-    println!(
-        "generated {} templates in {:.1} s",
-        a.n,
-        t.elapsed().as_secs_f64()
-    );
+    let queries: Vec<Vec<f32>> = enrolled_of.iter().map(|&i| qsyn.probe(&data[i], a.noise)).collect();
+    println!("generated {} templates in {:.1} s", a.n, t.elapsed().as_secs_f64());
     {
         // Impostor statistics of the data model (cosine of unrelated templates).
-        let s: Vec<f32> = (0..2000)
-            .map(|i| emerald_gallery::simd::dot_f32(&data[i], &data[i + 2000]))
-            .collect();
+        let s: Vec<f32> = (0..2000).map(|i| emerald_gallery::simd::dot_f32(&data[i], &data[i + 2000])).collect();
         let mean = s.iter().sum::<f32>() / s.len() as f32;
         let sd = (s.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / s.len() as f32).sqrt();
-        let gen: Vec<f32> = queries
-            .iter()
-            .zip(&enrolled_of)
-            .map(|(q, &i)| emerald_gallery::simd::dot_f32(q, &data[i]))
-            .collect();
+        let gen: Vec<f32> =
+            queries.iter().zip(&enrolled_of).map(|(q, &i)| emerald_gallery::simd::dot_f32(q, &data[i])).collect();
         let gmean = gen.iter().sum::<f32>() / gen.len() as f32;
         println!("impostor cosine mean {mean:.3} sd {sd:.3}; genuine (probe vs own template) mean {gmean:.3}");
     }
     let t = Instant::now();
     let gt = ground_truth(&data, &queries, a.threads);
     let gt_ann = ground_truth(&data[..a.ann_n], &queries, a.threads);
-    println!(
-        "ground truth (f32 brute force) in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
+    println!("ground truth (f32 brute force) in {:.1} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
     write_f32(&a.out.join("base.f32"), &data);
     write_f32(&a.out.join("queries.f32"), &queries);
@@ -369,16 +315,11 @@ fn main() {
     std::fs::write(a.out.join("gt.txt"), gt_txt.join("\n")).expect("gt");
     let gt_txt: Vec<String> = gt_ann.iter().map(|(i, _)| i.to_string()).collect();
     std::fs::write(a.out.join("gt_ann.txt"), gt_txt.join("\n")).expect("gt");
-    println!(
-        "wrote vectors for FAISS in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
+    println!("wrote vectors for FAISS in {:.1} s", t.elapsed().as_secs_f64());
 
     // Deterministic ids: a cached graph (--graph-cache) matches the regenerated data.
     let ids: Vec<Uuid> = (0..a.n).map(|i| Uuid::from_u128(i as u128 + 1)).collect();
-    let persons: Vec<Uuid> = (0..a.n)
-        .map(|i| Uuid::from_u128((1 << 64) + i as u128))
-        .collect();
+    let persons: Vec<Uuid> = (0..a.n).map(|i| Uuid::from_u128((1 << 64) + i as u128)).collect();
     let collection = Uuid::from_u128(7);
 
     // ---- exact ----
@@ -395,42 +336,17 @@ fn main() {
         let load = t.elapsed();
         let rss1 = rss_bytes();
         let heap = g.stats().heap_bytes;
-        println!(
-            "\n-- exact (int8 scan, {} threads, f32-query re-rank) --",
-            a.threads
-        );
+        println!("\n-- exact (int8 scan, {} threads, f32-query re-rank) --", a.threads);
         println!("bulk insert {} templates: {:.2} s", a.n, load.as_secs_f64());
         println!(
             "memory: {:.3} GiB per million (heap estimate), {:.3} GiB per million (RSS delta)",
             per_m(heap, a.n),
             per_m(rss1.saturating_sub(rss0), a.n)
         );
-        put(
-            "exact_mem_gib_per_million_heap",
-            format!("{:.4}", per_m(heap, a.n)),
-        );
-        put(
-            "exact_mem_gib_per_million_rss",
-            format!("{:.4}", per_m(rss1.saturating_sub(rss0), a.n)),
-        );
-        let _ = run_queries(
-            &g,
-            &queries[..10.min(queries.len())],
-            &gt,
-            &ids,
-            SearchMode::Exact,
-            None,
-            GraphWalk::Bits,
-        );
-        let ex = run_queries(
-            &g,
-            &queries,
-            &gt,
-            &ids,
-            SearchMode::Exact,
-            None,
-            GraphWalk::Bits,
-        );
+        put("exact_mem_gib_per_million_heap", format!("{:.4}", per_m(heap, a.n)));
+        put("exact_mem_gib_per_million_rss", format!("{:.4}", per_m(rss1.saturating_sub(rss0), a.n)));
+        let _ = run_queries(&g, &queries[..10.min(queries.len())], &gt, &ids, SearchMode::Exact, None, GraphWalk::Bits);
+        let ex = run_queries(&g, &queries, &gt, &ids, SearchMode::Exact, None, GraphWalk::Bits);
         println!("exact search: p50 {:.2} ms, p95 {:.2} ms, recall@1 vs f32 brute force {:.4}; CPU per query {:.2} ms (all threads)", ex.p50, ex.p95, ex.recall, ex.cpu_ms);
         put("exact_cpu_ms", format!("{:.4}", ex.cpu_ms));
         put("exact_p50_ms", format!("{:.4}", ex.p50));
@@ -458,11 +374,10 @@ fn main() {
             assert_eq!(hits[0].template_id, id, "enrolled template not found ({i})");
             g.remove_template(id);
         }
-        let (e50, es50) = (
-            percentile(&mut enrol, 0.5),
-            percentile(&mut enrol_search, 0.5),
+        let (e50, es50) = (percentile(&mut enrol, 0.5), percentile(&mut enrol_search, 0.5));
+        println!(
+            "enrol-to-searchable (exact collection): insert p50 {e50:.3} ms; insert + first search p50 {es50:.2} ms"
         );
-        println!("enrol-to-searchable (exact collection): insert p50 {e50:.3} ms; insert + first search p50 {es50:.2} ms");
         put("exact_enrol_ms", format!("{e50:.4}"));
 
         let snap = a.out.join("exact.snap");
@@ -480,14 +395,8 @@ fn main() {
             save.as_secs_f64(),
             cold.as_secs_f64()
         );
-        put(
-            "exact_snapshot_load_s",
-            format!("{:.3}", cold.as_secs_f64()),
-        );
-        put(
-            "exact_snapshot_gib",
-            format!("{:.3}", size as f64 / (1u64 << 30) as f64),
-        );
+        put("exact_snapshot_load_s", format!("{:.3}", cold.as_secs_f64()));
+        put("exact_snapshot_gib", format!("{:.3}", size as f64 / (1u64 << 30) as f64));
         drop(g);
         let _ = std::fs::remove_file(&snap);
     }
@@ -497,11 +406,7 @@ fn main() {
         dim: a.dim,
         ann_threshold: 1,
         scan_threads: a.threads,
-        hnsw: HnswParams {
-            m: a.m,
-            ef_construction: a.ef_construction,
-            ef_search: 64,
-        },
+        hnsw: HnswParams { m: a.m, ef_construction: a.ef_construction, ef_search: 64 },
         graph_segment: a.segment,
         ..GalleryConfig::default()
     };
@@ -510,20 +415,11 @@ fn main() {
     let cached = a.graph_cache.as_ref().filter(|p| p.exists());
     let g = match cached {
         Some(p) => {
-            println!(
-                "(graph loaded from {}: the build time below is the load)",
-                p.display()
-            );
+            println!("(graph loaded from {}: the build time below is the load)", p.display());
             Gallery::load_snapshot(p, ann_cfg.clone()).expect("load cached graph")
         }
         None => {
-            let g = build(
-                ann_cfg.clone(),
-                &data[..a.ann_n],
-                &ids[..a.ann_n],
-                &persons[..a.ann_n],
-                collection,
-            );
+            let g = build(ann_cfg.clone(), &data[..a.ann_n], &ids[..a.ann_n], &persons[..a.ann_n], collection);
             if let Some(p) = &a.graph_cache {
                 g.save_snapshot(p).expect("save graph cache");
             }
@@ -538,12 +434,7 @@ fn main() {
         "\n-- ANN (own HNSW, M={}, ef_construction={}, {} segment(s) of up to {}, f32-query re-rank) --",
         a.m, a.ef_construction, segments, a.segment
     );
-    println!(
-        "build {} templates: {:.1} s ({} threads)",
-        a.ann_n,
-        build_s,
-        a.threads.min(segments)
-    );
+    println!("build {} templates: {:.1} s ({} threads)", a.ann_n, build_s, a.threads.min(segments));
     put("ann_segments", format!("{segments}"));
     println!(
         "memory: {:.3} GiB per million (heap estimate), {:.3} GiB per million (RSS delta)",
@@ -551,25 +442,11 @@ fn main() {
         per_m(rss1.saturating_sub(rss0), a.ann_n)
     );
     put("ann_build_s", format!("{build_s:.2}"));
-    put(
-        "ann_mem_gib_per_million_heap",
-        format!("{:.4}", per_m(heap, a.ann_n)),
-    );
-    put(
-        "ann_mem_gib_per_million_rss",
-        format!("{:.4}", per_m(rss1.saturating_sub(rss0), a.ann_n)),
-    );
+    put("ann_mem_gib_per_million_heap", format!("{:.4}", per_m(heap, a.ann_n)));
+    put("ann_mem_gib_per_million_rss", format!("{:.4}", per_m(rss1.saturating_sub(rss0), a.ann_n)));
     let sweeps = [
-        (
-            GraphWalk::Bits,
-            "bits",
-            &[32, 48, 64, 96, 128, 160, 192, 256, 384][..],
-        ),
-        (
-            GraphWalk::Int8,
-            "int8",
-            &[32, 48, 64, 96, 128, 192, 256][..],
-        ),
+        (GraphWalk::Bits, "bits", &[32, 48, 64, 96, 128, 160, 192, 256, 384][..]),
+        (GraphWalk::Int8, "int8", &[32, 48, 64, 96, 128, 192, 256][..]),
     ];
     for (walk, name, efs) in sweeps {
         if a.bits_only && walk == GraphWalk::Int8 {
@@ -584,27 +461,18 @@ fn main() {
         );
         let mut sweep = Vec::new();
         for &ef in efs {
-            let _ = run_queries(
-                &g,
-                &queries[..10.min(queries.len())],
-                &gt_ann,
-                &ids,
-                SearchMode::Ann,
-                Some(ef),
-                walk,
-            );
+            let _ = run_queries(&g, &queries[..10.min(queries.len())], &gt_ann, &ids, SearchMode::Ann, Some(ef), walk);
             let r = run_queries(&g, &queries, &gt_ann, &ids, SearchMode::Ann, Some(ef), walk);
             println!(
                 "  ef_search {ef:>4}: p50 {:.3} ms, p95 {:.3} ms, recall@1 {:.4}; CPU per query {:.3} ms (all threads)",
                 r.p50, r.p95, r.recall, r.cpu_ms
             );
-            sweep.push(format!("{{\"ef\": {ef}, \"p50_ms\": {:.4}, \"p95_ms\": {:.4}, \"recall1\": {:.4}, \"cpu_ms\": {:.4}}}", r.p50, r.p95, r.recall, r.cpu_ms));
+            sweep.push(format!(
+                "{{\"ef\": {ef}, \"p50_ms\": {:.4}, \"p95_ms\": {:.4}, \"recall1\": {:.4}, \"cpu_ms\": {:.4}}}",
+                r.p50, r.p95, r.recall, r.cpu_ms
+            ));
         }
-        let key = if walk == GraphWalk::Bits {
-            "ann_sweep".to_string()
-        } else {
-            format!("ann_sweep_{name}")
-        };
+        let key = if walk == GraphWalk::Bits { "ann_sweep".to_string() } else { format!("ann_sweep_{name}") };
         put(&key, format!("[{}]", sweep.join(", ")));
     }
 
@@ -637,23 +505,18 @@ fn main() {
     let g = Gallery::load_snapshot(&snap, ann_cfg).expect("load");
     let cold = t.elapsed();
     let size = std::fs::metadata(&snap).map(|m| m.len()).unwrap_or(0);
-    println!("snapshot with graph: {:.2} GiB, save {:.2} s, load (cold start, file in page cache) {:.2} s", size as f64 / (1u64 << 30) as f64, save.as_secs_f64(), cold.as_secs_f64());
-    put("ann_snapshot_load_s", format!("{:.3}", cold.as_secs_f64()));
-    put(
-        "ann_snapshot_gib",
-        format!("{:.3}", size as f64 / (1u64 << 30) as f64),
+    println!(
+        "snapshot with graph: {:.2} GiB, save {:.2} s, load (cold start, file in page cache) {:.2} s",
+        size as f64 / (1u64 << 30) as f64,
+        save.as_secs_f64(),
+        cold.as_secs_f64()
     );
+    put("ann_snapshot_load_s", format!("{:.3}", cold.as_secs_f64()));
+    put("ann_snapshot_gib", format!("{:.3}", size as f64 / (1u64 << 30) as f64));
     drop(g);
     let _ = std::fs::remove_file(&snap);
 
-    let body: Vec<String> = json
-        .iter()
-        .map(|(k, v)| format!("  \"{k}\": {v}"))
-        .collect();
-    std::fs::write(
-        a.out.join("rust.json"),
-        format!("{{\n{}\n}}\n", body.join(",\n")),
-    )
-    .expect("json");
+    let body: Vec<String> = json.iter().map(|(k, v)| format!("  \"{k}\": {v}")).collect();
+    std::fs::write(a.out.join("rust.json"), format!("{{\n{}\n}}\n", body.join(",\n"))).expect("json");
     println!("\nfigures written to {}", a.out.join("rust.json").display());
 }

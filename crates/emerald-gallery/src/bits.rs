@@ -89,16 +89,7 @@ fn fwht(x: &mut [f32]) {
         let (a4, a5, a6, a7) = (b[4] + b[5], b[4] - b[5], b[6] + b[7], b[6] - b[7]);
         let (c0, c1, c2, c3) = (a0 + a2, a1 + a3, a0 - a2, a1 - a3);
         let (c4, c5, c6, c7) = (a4 + a6, a5 + a7, a4 - a6, a5 - a7);
-        b.copy_from_slice(&[
-            c0 + c4,
-            c1 + c5,
-            c2 + c6,
-            c3 + c7,
-            c0 - c4,
-            c1 - c5,
-            c2 - c6,
-            c3 - c7,
-        ]);
+        b.copy_from_slice(&[c0 + c4, c1 + c5, c2 + c6, c3 + c7, c0 - c4, c1 - c5, c2 - c6, c3 - c7]);
     }
     let mut h = 8;
     while h < n {
@@ -186,11 +177,7 @@ impl BitCodes {
 
     /// Appends the bits of the next slot (`slot == len`), read from its int8 code.
     pub fn push(&mut self, codes: &Codes, slot: u32) {
-        assert_eq!(
-            slot as usize,
-            self.len(),
-            "bit codes are appended in slot order"
-        );
+        assert_eq!(slot as usize, self.len(), "bit codes are appended in slot order");
         let (start, words) = (self.len * self.words, self.words);
         self.bits.resize(lines(start + words), Line::default());
         self.len += 1;
@@ -272,10 +259,7 @@ fn encode(rotation: &Rotation, codes: &Codes, slot: u32, buf: &mut [f32], out: &
     rotation.rotate_unscaled(codes.code(slot).iter().map(|&c| f32::from(c)), buf);
     // Branch-free: a sign is a coin flip, which a branch would mispredict half the time.
     for (word, chunk) in out.iter_mut().zip(buf.chunks_exact(64)) {
-        *word = chunk
-            .iter()
-            .enumerate()
-            .fold(0u64, |w, (j, &x)| w | (u64::from(x > 0.0) << j));
+        *word = chunk.iter().enumerate().fold(0u64, |w, (j, &x)| w | (u64::from(x > 0.0) << j));
     }
 }
 
@@ -301,11 +285,7 @@ mod tests {
             // H[i][j] = (-1)^popcount(i & j)
             let want: f32 = (0..n)
                 .map(|j| {
-                    let sign = if (i & j).count_ones() % 2 == 0 {
-                        1.0
-                    } else {
-                        -1.0
-                    };
+                    let sign = if (i & j).count_ones() % 2 == 0 { 1.0 } else { -1.0 };
                     sign * x[j]
                 })
                 .sum();
@@ -343,10 +323,7 @@ mod tests {
         for slot in 0..codes.len() as u32 {
             pushed.push(&codes, slot);
         }
-        assert_eq!(
-            bits.bits, pushed.bits,
-            "parallel and incremental encodings agree"
-        );
+        assert_eq!(bits.bits, pushed.bits, "parallel and incremental encodings agree");
         let mut sq = 0.0f64;
         for (i, v) in stored.iter().enumerate() {
             // A probe near template i (cosine about 0.7) and far from the others.
@@ -378,10 +355,7 @@ mod tests {
         let q = bits.query(&unit(&mut rng, dim));
         for slot in 0..8 {
             let c = bits.code(slot);
-            assert_eq!(
-                simd::plane_popcounts(&q.planes, c),
-                simd::scalar::plane_popcounts(&q.planes, c)
-            );
+            assert_eq!(simd::plane_popcounts(&q.planes, c), simd::scalar::plane_popcounts(&q.planes, c));
         }
         bits.wipe(5);
         assert!(bits.code(5).iter().all(|&w| w == 0));

@@ -28,11 +28,7 @@ impl PreparedQuery {
 
 impl Codes {
     pub fn new(dim: usize) -> Self {
-        Self {
-            dim,
-            codes: Vec::new(),
-            scales: Vec::new(),
-        }
+        Self { dim, codes: Vec::new(), scales: Vec::new() }
     }
 
     pub fn len(&self) -> usize {
@@ -65,8 +61,7 @@ impl Codes {
         let last = self.len() - 1;
         let (s, l) = (slot as usize, last);
         if s != l {
-            self.codes
-                .copy_within(l * self.dim..(l + 1) * self.dim, s * self.dim);
+            self.codes.copy_within(l * self.dim..(l + 1) * self.dim, s * self.dim);
             self.scales[s] = self.scales[l];
         }
         self.codes.truncate(l * self.dim);

@@ -15,11 +15,7 @@ pub enum GalleryError {
     NilTemplateId,
     /// A query names a collection whose templates all come from other models.
     #[error("collection {collection} holds no templates of model {model_id} (it holds {held})")]
-    ModelMismatch {
-        collection: Uuid,
-        model_id: String,
-        held: String,
-    },
+    ModelMismatch { collection: Uuid, model_id: String, held: String },
     /// A snapshot that does not parse, fails its checksum or was written for another layout.
     #[error("corrupt snapshot: {0}")]
     CorruptSnapshot(String),

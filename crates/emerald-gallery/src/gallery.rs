@@ -52,11 +52,7 @@ pub struct GalleryStats {
 
 impl Gallery {
     pub fn new(cfg: GalleryConfig) -> Self {
-        Self {
-            cfg,
-            state: RwLock::new(State::default()),
-            version: AtomicU64::new(0),
-        }
+        Self { cfg, state: RwLock::new(State::default()), version: AtomicU64::new(0) }
     }
 
     pub fn config(&self) -> &GalleryConfig {
@@ -65,10 +61,7 @@ impl Gallery {
 
     fn unit(&self, v: &[f32]) -> Result<Vec<f32>, GalleryError> {
         if v.len() != self.cfg.dim {
-            return Err(GalleryError::DimensionMismatch {
-                expected: self.cfg.dim,
-                got: v.len(),
-            });
+            return Err(GalleryError::DimensionMismatch { expected: self.cfg.dim, got: v.len() });
         }
         quant::normalized(v)
     }
@@ -79,11 +72,7 @@ impl Gallery {
             return i;
         }
         let i = st.shards.len() as u32;
-        st.shards.push(Arc::new(RwLock::new(Shard::new(
-            key.0.clone(),
-            collection,
-            dim,
-        ))));
+        st.shards.push(Arc::new(RwLock::new(Shard::new(key.0.clone(), collection, dim))));
         st.keys.insert(key, i);
         i
     }
@@ -104,14 +93,10 @@ impl Gallery {
         let idx = Self::shard_for(st, t.model_id, t.collection_id, self.cfg.dim);
         if let Some(&old) = st.locations.get(&t.template_id) {
             if old != idx {
-                st.shards[old as usize]
-                    .write()
-                    .remove(t.template_id, &self.cfg);
+                st.shards[old as usize].write().remove(t.template_id, &self.cfg);
             }
         }
-        st.shards[idx as usize]
-            .write()
-            .insert(t.template_id, t.person_id, unit, &self.cfg);
+        st.shards[idx as usize].write().insert(t.template_id, t.person_id, unit, &self.cfg);
         st.locations.insert(t.template_id, idx);
     }
 
@@ -132,9 +117,7 @@ impl Gallery {
             let idx = Self::shard_for(&mut st, t.model_id, t.collection_id, self.cfg.dim);
             if let Some(&old) = st.locations.get(&t.template_id) {
                 if old != idx {
-                    st.shards[old as usize]
-                        .write()
-                        .remove(t.template_id, &self.cfg);
+                    st.shards[old as usize].write().remove(t.template_id, &self.cfg);
                 }
             }
             st.locations.insert(t.template_id, idx);
@@ -240,16 +223,12 @@ impl Gallery {
         let mut out = Vec::with_capacity(collections.len());
         for c in collections {
             match st.keys.get(&(model.clone(), *c)) {
-                Some(&i) if st.shards[i as usize].read().live() > 0 => {
-                    out.push(st.shards[i as usize].clone())
-                }
+                Some(&i) if st.shards[i as usize].read().live() > 0 => out.push(st.shards[i as usize].clone()),
                 _ => {
                     let held: Vec<String> = st
                         .keys
                         .iter()
-                        .filter(|((m, cid), &i)| {
-                            cid == c && *m != model && st.shards[i as usize].read().live() > 0
-                        })
+                        .filter(|((m, cid), &i)| cid == c && *m != model && st.shards[i as usize].read().live() > 0)
                         .map(|((m, _), _)| m.to_string())
                         .collect();
                     if !held.is_empty() {
@@ -281,13 +260,9 @@ impl Gallery {
         let mut units: Vec<Option<Vec<f32>>> = Vec::with_capacity(changes.len());
         for c in changes {
             units.push(match c {
-                Change::Insert(t) if t.template_id.is_nil() => {
-                    return Err(GalleryError::NilTemplateId)
-                }
+                Change::Insert(t) if t.template_id.is_nil() => return Err(GalleryError::NilTemplateId),
                 Change::Insert(t) => Some(self.unit(t.vector)?),
-                Change::RemoveTemplate(_)
-                | Change::RemovePerson(_)
-                | Change::RemoveCollection(_) => None,
+                Change::RemoveTemplate(_) | Change::RemovePerson(_) | Change::RemoveCollection(_) => None,
             });
         }
         let mut st = self.state.write();
@@ -349,12 +324,7 @@ impl Gallery {
     pub fn save_snapshot(&self, path: &Path) -> Result<(), GalleryError> {
         let st = self.state.read();
         let shards: Vec<_> = st.shards.iter().map(|s| s.read()).collect();
-        snapshot::save(
-            path,
-            self.version(),
-            self.cfg.dim,
-            shards.iter().map(|s| &**s),
-        )
+        snapshot::save(path, self.version(), self.cfg.dim, shards.iter().map(|s| &**s))
     }
 
     /// Loads a snapshot written by `save_snapshot`; `version()` is the snapshot's, so the server
@@ -367,19 +337,12 @@ impl Gallery {
             let i = st.shards.len() as u32;
             for &t in shard.slots.keys() {
                 if st.locations.insert(t, i).is_some() {
-                    return Err(GalleryError::CorruptSnapshot(format!(
-                        "template {t} in two collections"
-                    )));
+                    return Err(GalleryError::CorruptSnapshot(format!("template {t} in two collections")));
                 }
             }
-            st.keys
-                .insert((shard.model_id.clone(), shard.collection_id), i);
+            st.keys.insert((shard.model_id.clone(), shard.collection_id), i);
             st.shards.push(Arc::new(RwLock::new(shard)));
         }
-        Ok(Gallery {
-            cfg,
-            state: RwLock::new(st),
-            version: AtomicU64::new(version),
-        })
+        Ok(Gallery { cfg, state: RwLock::new(st), version: AtomicU64::new(version) })
     }
 }

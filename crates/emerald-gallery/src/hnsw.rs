@@ -41,9 +41,7 @@ impl PartialOrd for Cand {
 }
 impl Ord for Cand {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.sim
-            .total_cmp(&other.sim)
-            .then(other.slot.cmp(&self.slot))
+        self.sim.total_cmp(&other.sim).then(other.slot.cmp(&self.slot))
     }
 }
 
@@ -244,11 +242,7 @@ impl Hnsw {
     }
 
     fn take_visited(&self, len: usize) -> Visited {
-        let mut v = self
-            .visited
-            .lock()
-            .pop()
-            .unwrap_or(Visited { words: Vec::new() });
+        let mut v = self.visited.lock().pop().unwrap_or(Visited { words: Vec::new() });
         v.reset(len);
         v
     }
@@ -361,10 +355,7 @@ impl Hnsw {
             if kept.len() >= max {
                 break;
             }
-            if kept
-                .iter()
-                .all(|&k| self.sim_nodes(codes, c.slot, k) < c.sim)
-            {
+            if kept.iter().all(|&k| self.sim_nodes(codes, c.slot, k) < c.sim) {
                 kept.push(c.slot);
             } else {
                 pruned.push(c.slot);
@@ -384,31 +375,19 @@ impl Hnsw {
 
     /// Inserts the next slot (`slot == base + len`), whose code is already in `codes`.
     pub fn insert(&mut self, codes: &Codes, store_slot: u32) {
-        assert_eq!(
-            store_slot as usize,
-            self.base as usize + self.len(),
-            "HNSW slots are appended in order"
-        );
+        assert_eq!(store_slot as usize, self.base as usize + self.len(), "HNSW slots are appended in order");
         let slot = store_slot - self.base;
         let level = self.random_level();
         self.levels.push(level);
         self.layer0.resize(self.layer0.len() + self.m0 + 1, 0);
-        self.upper
-            .push(vec![0u32; level as usize * (self.m + 1)].into_boxed_slice());
+        self.upper.push(vec![0u32; level as usize * (self.m + 1)].into_boxed_slice());
         let Some(entry) = self.entry else {
             self.entry = Some(slot);
             self.max_level = level;
             return;
         };
-        let probe = Probe {
-            codes,
-            q: codes.code(store_slot),
-            qs: codes.scale(store_slot),
-        };
-        let mut cur = Cand {
-            sim: self.sim(&probe, entry),
-            slot: entry,
-        };
+        let probe = Probe { codes, q: codes.code(store_slot), qs: codes.scale(store_slot) };
+        let mut cur = Cand { sim: self.sim(&probe, entry), slot: entry };
         let mut l = self.max_level;
         while l > level {
             cur = self.greedy(&probe, cur, l);
@@ -418,14 +397,7 @@ impl Hnsw {
         let mut eps = vec![cur];
         for l in (0..=level.min(self.max_level)).rev() {
             visited.reset(self.len());
-            let found = self.search_layer(
-                &probe,
-                &eps,
-                self.ef_construction,
-                l,
-                &|_| true,
-                &mut visited,
-            );
+            let found = self.search_layer(&probe, &eps, self.ef_construction, l, &|_| true, &mut visited);
             let mut sorted: Vec<Cand> = found.into_iter().map(|r| r.0).collect();
             sorted.sort_unstable_by(|a, b| b.cmp(a));
             let links = self.select(codes, &sorted, self.m);
@@ -439,10 +411,7 @@ impl Hnsw {
                     let mut cands: Vec<Cand> = theirs
                         .iter()
                         .chain(std::iter::once(&slot))
-                        .map(|&o| Cand {
-                            sim: self.sim_nodes(codes, n, o),
-                            slot: o,
-                        })
+                        .map(|&o| Cand { sim: self.sim_nodes(codes, n, o), slot: o })
                         .collect();
                     cands.sort_unstable_by(|a, b| b.cmp(a));
                     theirs = self.select(codes, &cands, cap);
@@ -460,19 +429,11 @@ impl Hnsw {
 
     /// The `ef` best accepted store slots for the query, best first (the scorer's scores);
     /// `accept` is asked about store slots.
-    pub fn search<S: Scorer + ?Sized>(
-        &self,
-        scorer: &S,
-        ef: usize,
-        accept: &dyn Fn(u32) -> bool,
-    ) -> Vec<Cand> {
+    pub fn search<S: Scorer + ?Sized>(&self, scorer: &S, ef: usize, accept: &dyn Fn(u32) -> bool) -> Vec<Cand> {
         let Some(entry) = self.entry else {
             return Vec::new();
         };
-        let mut cur = Cand {
-            sim: self.sim(scorer, entry),
-            slot: entry,
-        };
+        let mut cur = Cand { sim: self.sim(scorer, entry), slot: entry };
         let mut l = self.max_level;
         while l > 0 {
             cur = self.greedy(scorer, cur, l);
@@ -481,13 +442,7 @@ impl Hnsw {
         let mut visited = self.take_visited(self.len());
         let found = self.search_layer(scorer, &[cur], ef, 0, accept, &mut visited);
         self.give_visited(visited);
-        let mut out: Vec<Cand> = found
-            .into_iter()
-            .map(|r| Cand {
-                sim: r.0.sim,
-                slot: self.base + r.0.slot,
-            })
-            .collect();
+        let mut out: Vec<Cand> = found.into_iter().map(|r| Cand { sim: r.0.sim, slot: self.base + r.0.slot }).collect();
         out.sort_unstable_by(|a, b| b.cmp(a));
         out
     }

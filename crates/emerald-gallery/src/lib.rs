@@ -47,6 +47,5 @@ mod types;
 pub use error::GalleryError;
 pub use gallery::{Gallery, GalleryStats};
 pub use types::{
-    Applied, Change, GalleryConfig, GraphWalk, Hit, HnswParams, ModelId, PersonFilter, Query,
-    SearchMode, Template,
+    Applied, Change, GalleryConfig, GraphWalk, Hit, HnswParams, ModelId, PersonFilter, Query, SearchMode, Template,
 };

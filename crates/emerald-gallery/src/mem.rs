@@ -27,9 +27,7 @@ const MIN_BYTES: usize = 4 << 20;
 
 fn enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| {
-        !std::env::var("EMERALD_GALLERY_HUGEPAGES").is_ok_and(|v| v.eq_ignore_ascii_case("off"))
-    })
+    *ON.get_or_init(|| !std::env::var("EMERALD_GALLERY_HUGEPAGES").is_ok_and(|v| v.eq_ignore_ascii_case("off")))
 }
 
 /// `n` zeroed values; a large buffer is advised as huge pages before anything writes it (a zeroed

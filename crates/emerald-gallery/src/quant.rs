@@ -8,11 +8,7 @@ use crate::error::GalleryError;
 
 /// Normalises `v` to unit length, refusing zero and non-finite vectors.
 pub fn normalized(v: &[f32]) -> Result<Vec<f32>, GalleryError> {
-    let norm = v
-        .iter()
-        .map(|x| f64::from(*x) * f64::from(*x))
-        .sum::<f64>()
-        .sqrt();
+    let norm = v.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>().sqrt();
     if !norm.is_finite() || norm == 0.0 {
         return Err(GalleryError::InvalidVector);
     }

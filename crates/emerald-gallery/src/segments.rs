@@ -73,12 +73,7 @@ impl Segments {
         codes: &Codes,
         threads: usize,
     ) -> Self {
-        Self {
-            graphs,
-            segment_len: segment_len.max(1),
-            params,
-            bits: BitCodes::from_codes(codes, threads),
-        }
+        Self { graphs, segment_len: segment_len.max(1), params, bits: BitCodes::from_codes(codes, threads) }
     }
 
     pub fn heap_bytes(&self) -> usize {
@@ -93,11 +88,7 @@ impl Segments {
 
     /// Appends the next slot to the last segment, or to a new one when the last is full.
     pub fn insert(&mut self, codes: &Codes, slot: u32) {
-        if self
-            .graphs
-            .last()
-            .is_none_or(|g| g.len() >= self.segment_len)
-        {
+        if self.graphs.last().is_none_or(|g| g.len() >= self.segment_len) {
             self.graphs.push(Hnsw::new(self.params, slot));
         }
         let last = self.graphs.len() - 1;
@@ -116,12 +107,7 @@ impl Segments {
     ) -> Vec<Cand> {
         let threads = threads.clamp(1, self.graphs.len().max(1));
         let part = |t: usize| -> Vec<Cand> {
-            self.graphs
-                .iter()
-                .skip(t)
-                .step_by(threads)
-                .flat_map(|g| g.search(scorer, ef, accept))
-                .collect()
+            self.graphs.iter().skip(t).step_by(threads).flat_map(|g| g.search(scorer, ef, accept)).collect()
         };
         let mut all = if threads == 1 {
             part(0)

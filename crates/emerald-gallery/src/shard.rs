@@ -67,22 +67,12 @@ impl Shard {
             + (self.template_ids.capacity() + self.person_ids.capacity()) * 16
             + self.slots.capacity() * map_entry
             + self.persons.capacity() * person_entry
-            + self
-                .persons
-                .values()
-                .map(|v| v.capacity() * 4)
-                .sum::<usize>()
+            + self.persons.values().map(|v| v.capacity() * 4).sum::<usize>()
             + self.graph.as_ref().map_or(0, Segments::heap_bytes)
     }
 
     /// Adds (or replaces) a template; `unit` is normalised.
-    pub fn insert(
-        &mut self,
-        template_id: Uuid,
-        person_id: Uuid,
-        unit: &[f32],
-        cfg: &GalleryConfig,
-    ) {
+    pub fn insert(&mut self, template_id: Uuid, person_id: Uuid, unit: &[f32], cfg: &GalleryConfig) {
         self.remove(template_id, cfg);
         let slot = self.codes.push(unit);
         self.template_ids.push(template_id);
@@ -96,11 +86,7 @@ impl Shard {
     }
 
     /// Adds a batch, then builds the graph once if the shard crossed the threshold (bulk loads).
-    pub fn extend(
-        &mut self,
-        items: impl IntoIterator<Item = (Uuid, Uuid, Vec<f32>)>,
-        cfg: &GalleryConfig,
-    ) {
+    pub fn extend(&mut self, items: impl IntoIterator<Item = (Uuid, Uuid, Vec<f32>)>, cfg: &GalleryConfig) {
         for (template_id, person_id, unit) in items {
             self.remove(template_id, cfg);
             let slot = self.codes.push(&unit);
@@ -122,12 +108,7 @@ impl Shard {
             return;
         }
         crate::mem::rehome(&mut self.codes.codes);
-        self.graph = Some(Segments::build(
-            &self.codes,
-            cfg.hnsw,
-            cfg.graph_segment,
-            cfg.scan_threads,
-        ));
+        self.graph = Some(Segments::build(&self.codes, cfg.hnsw, cfg.graph_segment, cfg.scan_threads));
     }
 
     pub fn remove(&mut self, template_id: Uuid, cfg: &GalleryConfig) -> bool {
@@ -173,10 +154,7 @@ impl Shard {
         let Some(slots) = self.persons.get(&person_id) else {
             return Vec::new();
         };
-        let ids: Vec<Uuid> = slots
-            .iter()
-            .map(|&s| self.template_ids[s as usize])
-            .collect();
+        let ids: Vec<Uuid> = slots.iter().map(|&s| self.template_ids[s as usize]).collect();
         for id in &ids {
             self.remove(*id, cfg);
         }
@@ -199,11 +177,7 @@ impl Shard {
             fresh.template_ids.push(t);
             fresh.person_ids.push(self.person_ids[slot as usize]);
             fresh.slots.insert(t, new);
-            fresh
-                .persons
-                .entry(self.person_ids[slot as usize])
-                .or_default()
-                .push(new);
+            fresh.persons.entry(self.person_ids[slot as usize]).or_default().push(new);
         }
         fresh.build_index_if_due(cfg);
         *self = fresh;
@@ -220,10 +194,7 @@ impl Shard {
 
     /// Re-scores int8 candidates with the f32 query and keeps the best `k` above the floor.
     fn rerank(&self, q: &ShardQuery<'_>, cands: impl IntoIterator<Item = u32>) -> Vec<Hit> {
-        let mut scored: Vec<(f32, u32)> = cands
-            .into_iter()
-            .map(|s| (self.codes.sim_f32(&q.pq.unit, s), s))
-            .collect();
+        let mut scored: Vec<(f32, u32)> = cands.into_iter().map(|s| (self.codes.sim_f32(&q.pq.unit, s), s)).collect();
         scored.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         scored
             .into_iter()
@@ -240,11 +211,7 @@ impl Shard {
         if let PersonFilter::Allow(set) = q.persons {
             // Score the allowed persons' templates directly: exact, and cheap for short lists.
             if set.len() < self.persons.len() {
-                let slots = set
-                    .iter()
-                    .filter_map(|p| self.persons.get(p))
-                    .flatten()
-                    .copied();
+                let slots = set.iter().filter_map(|p| self.persons.get(p)).flatten().copied();
                 return self.rerank(q, slots);
             }
         }
@@ -262,24 +229,16 @@ impl Shard {
                 let everyone = !filtered && self.dead == 0;
                 let accept = |s: u32| {
                     everyone
-                        || (!self.template_ids[s as usize].is_nil()
-                            && q.persons.allows(self.person_ids[s as usize]))
+                        || (!self.template_ids[s as usize].is_nil() && q.persons.allows(self.person_ids[s as usize]))
                 };
                 let (found, pool) = match q.walk.unwrap_or(cfg.graph_walk) {
                     GraphWalk::Int8 => {
-                        let probe = Probe {
-                            codes: &self.codes,
-                            q: &q.pq.code,
-                            qs: q.pq.scale,
-                        };
+                        let probe = Probe { codes: &self.codes, q: &q.pq.code, qs: q.pq.scale };
                         (g.search(&probe, ef, &accept, cfg.scan_threads), want)
                     }
                     GraphWalk::Bits => {
                         let qb = g.bits.query(&q.pq.unit);
-                        let probe = BitProbe {
-                            bits: &g.bits,
-                            q: &qb,
-                        };
+                        let probe = BitProbe { bits: &g.bits, q: &qb };
                         // One-bit estimates are coarse: re-score the best `ef`, not only `want`.
                         (g.search(&probe, ef, &accept, cfg.scan_threads), ef)
                     }
@@ -297,11 +256,7 @@ impl Shard {
     /// The exact int8 scan: the `want` best live, accepted slots, split over threads when large.
     fn scan(&self, q: &ShardQuery<'_>, want: usize, cfg: &GalleryConfig) -> Vec<Cand> {
         let n = self.codes.len();
-        let threads = if n >= cfg.parallel_scan_min {
-            cfg.scan_threads.max(1)
-        } else {
-            1
-        };
+        let threads = if n >= cfg.parallel_scan_min { cfg.scan_threads.max(1) } else { 1 };
         if threads == 1 {
             return self.scan_range(q, want, 0, n);
         }
@@ -330,18 +285,13 @@ impl Shard {
         let mut floor = f32::NEG_INFINITY;
         let dim = self.codes.dim;
         let qc = &q.pq.code[..];
-        for (i, code) in self.codes.codes[lo * dim..hi * dim]
-            .chunks_exact(dim)
-            .enumerate()
-        {
+        for (i, code) in self.codes.codes[lo * dim..hi * dim].chunks_exact(dim).enumerate() {
             let slot = (lo + i) as u32;
             let sim = crate::simd::dot_i8(qc, code) as f32 * (q.pq.scale * self.codes.scale(slot));
             if sim <= floor && heap.len() >= want {
                 continue;
             }
-            if self.template_ids[slot as usize].is_nil()
-                || !q.persons.allows(self.person_ids[slot as usize])
-            {
+            if self.template_ids[slot as usize].is_nil() || !q.persons.allows(self.person_ids[slot as usize]) {
                 continue;
             }
             heap.push(Reverse(Cand { sim, slot }));

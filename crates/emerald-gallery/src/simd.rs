@@ -126,8 +126,7 @@ fn popcount_kernel() -> Popcount {
     *KERNEL.get_or_init(|| {
         if isa() == Isa::Scalar || !is_x86_feature_detected!("popcnt") {
             Popcount::Scalar
-        } else if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vpopcntdq")
-        {
+        } else if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vpopcntdq") {
             Popcount::Avx512
         } else {
             Popcount::Popcnt
@@ -173,10 +172,7 @@ mod popcnt {
             }
         }
         let weighted = _mm512_sllv_epi64(acc, _mm512_set_epi64(3, 2, 1, 0, 3, 2, 1, 0));
-        (
-            _mm512_reduce_add_epi64(weighted) as u32,
-            _mm512_reduce_add_epi64(ones) as u32,
-        )
+        (_mm512_reduce_add_epi64(weighted) as u32, _mm512_reduce_add_epi64(ones) as u32)
     }
 }
 
@@ -269,10 +265,7 @@ pub mod scalar {
     }
 
     pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
-        a.iter()
-            .zip(b)
-            .map(|(&x, &y)| i32::from(x) * i32::from(y))
-            .sum()
+        a.iter().zip(b).map(|(&x, &y)| i32::from(x) * i32::from(y)).sum()
     }
 
     pub fn dot_f32_i8(q: &[f32], c: &[i8]) -> f32 {
@@ -377,11 +370,7 @@ mod avx2 {
         while i + 16 <= n {
             // SAFETY (caller + loop bound): 16 floats of each slice are in bounds.
             acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
-            acc1 = _mm256_fmadd_ps(
-                _mm256_loadu_ps(pa.add(i + 8)),
-                _mm256_loadu_ps(pb.add(i + 8)),
-                acc1,
-            );
+            acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i + 8)), _mm256_loadu_ps(pb.add(i + 8)), acc1);
             i += 16;
         }
         let mut sum = hsum_ps(_mm256_add_ps(acc0, acc1));
@@ -503,16 +492,8 @@ mod tests {
             assert_eq!(dot_i8(&a, &b), scalar::dot_i8(&a, &b), "n={n}");
             let max = vec![127i8; n];
             let min = vec![-127i8; n];
-            assert_eq!(
-                dot_i8(&max, &min),
-                scalar::dot_i8(&max, &min),
-                "n={n} extremes"
-            );
-            assert_eq!(
-                dot_i8(&min, &min),
-                scalar::dot_i8(&min, &min),
-                "n={n} extremes"
-            );
+            assert_eq!(dot_i8(&max, &min), scalar::dot_i8(&max, &min), "n={n} extremes");
+            assert_eq!(dot_i8(&min, &min), scalar::dot_i8(&min, &min), "n={n} extremes");
         }
     }
 
@@ -525,20 +506,9 @@ mod tests {
             let c = codes(&mut rng, n);
             // Tolerance: 1e-5 of the sum of |products| (reordered f32 additions).
             let mag: f32 = q.iter().zip(&r).map(|(x, y)| (x * y).abs()).sum::<f32>() + 1e-6;
-            assert!(
-                (dot_f32(&q, &r) - scalar::dot_f32(&q, &r)).abs() <= 1e-5 * mag,
-                "n={n}"
-            );
-            let mag: f32 = q
-                .iter()
-                .zip(&c)
-                .map(|(x, &y)| (x * f32::from(y)).abs())
-                .sum::<f32>()
-                + 1e-6;
-            assert!(
-                (dot_f32_i8(&q, &c) - scalar::dot_f32_i8(&q, &c)).abs() <= 1e-5 * mag,
-                "n={n}"
-            );
+            assert!((dot_f32(&q, &r) - scalar::dot_f32(&q, &r)).abs() <= 1e-5 * mag, "n={n}");
+            let mag: f32 = q.iter().zip(&c).map(|(x, &y)| (x * f32::from(y)).abs()).sum::<f32>() + 1e-6;
+            assert!((dot_f32_i8(&q, &c) - scalar::dot_f32_i8(&q, &c)).abs() <= 1e-5 * mag, "n={n}");
         }
     }
 }

@@ -64,10 +64,7 @@ impl<R: Read> Read for Crc<R> {
 }
 
 fn tmp_path(path: &Path) -> PathBuf {
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(format!(".tmp-{}", std::process::id()));
     path.with_file_name(name)
 }
@@ -81,10 +78,7 @@ pub(crate) fn save<'a>(
     let tmp = tmp_path(path);
     let result = (|| -> Result<(), GalleryError> {
         let file = File::create(&tmp)?;
-        let mut w = Crc {
-            inner: BufWriter::with_capacity(1 << 20, file),
-            crc: crc32fast::Hasher::new(),
-        };
+        let mut w = Crc { inner: BufWriter::with_capacity(1 << 20, file), crc: crc32fast::Hasher::new() };
         let live: Vec<&Shard> = shards.filter(|s| s.live() > 0).collect();
         w.write_all(MAGIC)?;
         w.write_all(&FORMAT.to_le_bytes())?;
@@ -173,14 +167,8 @@ fn read_u64<R: Read>(r: &mut R) -> Result<u64, GalleryError> {
 }
 
 /// Reads `n` plain values straight into their final buffer, refusing sizes past the file's end.
-fn read_vec<T: bytemuck::Pod + Default, R: Read>(
-    r: &mut R,
-    n: usize,
-    remaining: u64,
-) -> Result<Vec<T>, GalleryError> {
-    let bytes = n
-        .checked_mul(std::mem::size_of::<T>())
-        .ok_or_else(|| corrupt("size overflow"))?;
+fn read_vec<T: bytemuck::Pod + Default, R: Read>(r: &mut R, n: usize, remaining: u64) -> Result<Vec<T>, GalleryError> {
+    let bytes = n.checked_mul(std::mem::size_of::<T>()).ok_or_else(|| corrupt("size overflow"))?;
     if bytes as u64 > remaining {
         return Err(corrupt("section runs past the end of the file"));
     }
@@ -192,10 +180,7 @@ fn read_vec<T: bytemuck::Pod + Default, R: Read>(
 pub(crate) fn load(path: &Path, cfg: &GalleryConfig) -> Result<(u64, Vec<Shard>), GalleryError> {
     let file = File::open(path)?;
     let size = file.metadata()?.len();
-    let mut r = Crc {
-        inner: BufReader::with_capacity(1 << 20, file),
-        crc: crc32fast::Hasher::new(),
-    };
+    let mut r = Crc { inner: BufReader::with_capacity(1 << 20, file), crc: crc32fast::Hasher::new() };
     let mut magic = [0u8; 8];
     read_exact(&mut r, &mut magic)?;
     if &magic != MAGIC {
@@ -203,9 +188,7 @@ pub(crate) fn load(path: &Path, cfg: &GalleryConfig) -> Result<(u64, Vec<Shard>)
     }
     let format = read_u32(&mut r)?;
     if format != FORMAT {
-        return Err(corrupt(format!(
-            "format {format}, this build reads {FORMAT}"
-        )));
+        return Err(corrupt(format!("format {format}, this build reads {FORMAT}")));
     }
     let mut mark = [0u8; 4];
     read_exact(&mut r, &mut mark)?;
@@ -218,10 +201,7 @@ pub(crate) fn load(path: &Path, cfg: &GalleryConfig) -> Result<(u64, Vec<Shard>)
         return Err(corrupt(format!("dimension {dim}")));
     }
     if dim != cfg.dim {
-        return Err(GalleryError::SnapshotDimension {
-            expected: cfg.dim,
-            found: dim,
-        });
+        return Err(GalleryError::SnapshotDimension { expected: cfg.dim, found: dim });
     }
     let count = read_u32(&mut r)?;
     let mut consumed: u64 = 8 + 4 + 4 + 8 + 4 + 4;
@@ -234,9 +214,7 @@ pub(crate) fn load(path: &Path, cfg: &GalleryConfig) -> Result<(u64, Vec<Shard>)
     let crc = r.crc.clone().finalize();
     let stored = read_u32(&mut r.inner).map_err(|_| corrupt("truncated"))?;
     let mut end = [0u8; 8];
-    r.inner
-        .read_exact(&mut end)
-        .map_err(|_| corrupt("truncated"))?;
+    r.inner.read_exact(&mut end).map_err(|_| corrupt("truncated"))?;
     if stored != crc || &end != END {
         return Err(corrupt("checksum mismatch"));
     }
@@ -268,11 +246,7 @@ fn read_shard<R: Read>(
     let template_ids: Vec<Uuid> = read_vec(r, n, remaining)?;
     let person_ids: Vec<Uuid> = read_vec(r, n, remaining)?;
     let scales: Vec<f32> = read_vec(r, n, remaining)?;
-    let codes: Vec<i8> = read_vec(
-        r,
-        n.checked_mul(dim).ok_or_else(|| corrupt("size"))?,
-        remaining,
-    )?;
+    let codes: Vec<i8> = read_vec(r, n.checked_mul(dim).ok_or_else(|| corrupt("size"))?, remaining)?;
     if codes.contains(&i8::MIN) {
         return Err(corrupt("code -128 (codes are -127..=127)"));
     }
@@ -291,11 +265,7 @@ fn read_shard<R: Read>(
             if !(2..=128).contains(&m) {
                 return Err(corrupt(format!("graph m = {m}")));
             }
-            let params = HnswParams {
-                m,
-                ef_construction,
-                ef_search: cfg.hnsw.ef_search,
-            };
+            let params = HnswParams { m, ef_construction, ef_search: cfg.hnsw.ef_search };
             let count = if flag == 1 { 1 } else { read_u32(r)? as usize };
             bytes += 8 + if flag == 2 { 4 } else { 0 };
             if count == 0 || count > n.max(1) {
@@ -304,15 +274,10 @@ fn read_shard<R: Read>(
             let mut graphs = Vec::with_capacity(count);
             let mut base = 0usize;
             for _ in 0..count {
-                let k = if flag == 1 {
-                    n
-                } else {
-                    usize::try_from(read_u64(r)?).map_err(|_| corrupt("segment size"))?
-                };
+                let k =
+                    if flag == 1 { n } else { usize::try_from(read_u64(r)?).map_err(|_| corrupt("segment size"))? };
                 if k > n - base {
-                    return Err(corrupt(
-                        "graph segments cover more slots than the shard has",
-                    ));
+                    return Err(corrupt("graph segments cover more slots than the shard has"));
                 }
                 let (g, b) = read_graph(r, params, base as u32, k, remaining)?;
                 bytes += b + if flag == 2 { 8 } else { 0 };
@@ -322,13 +287,7 @@ fn read_shard<R: Read>(
             if base != n {
                 return Err(corrupt("graph segments do not cover the shard"));
             }
-            Some(Segments::from_graphs(
-                graphs,
-                params,
-                cfg.graph_segment,
-                &codes,
-                cfg.scan_threads,
-            ))
+            Some(Segments::from_graphs(graphs, params, cfg.graph_segment, &codes, cfg.scan_threads))
         }
         _ => return Err(corrupt("graph flag")),
     };

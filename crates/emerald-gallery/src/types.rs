@@ -167,11 +167,7 @@ impl Default for HnswParams {
         // their own) M=16 lost recall as collections grew. ef_search 192: the one-bit walk's
         // coarser estimate needs about 1.5x the ef of the int8 walk for the same recall (0.998
         // at 1M at 192, as the int8 walk at 128); see docs/gallery.md.
-        Self {
-            m: 32,
-            ef_construction: 200,
-            ef_search: 192,
-        }
+        Self { m: 32, ef_construction: 200, ef_search: 192 }
     }
 }
 

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use common::synthetic::{brute_force, Synthetic};
 use emerald_gallery::{
-    Applied, Change, Gallery, GalleryConfig, GalleryError, GraphWalk, HnswParams, PersonFilter,
-    Query, SearchMode, Template,
+    Applied, Change, Gallery, GalleryConfig, GalleryError, GraphWalk, HnswParams, PersonFilter, Query, SearchMode,
+    Template,
 };
 use uuid::Uuid;
 
@@ -32,11 +32,7 @@ fn config(ann_threshold: usize) -> GalleryConfig {
     GalleryConfig {
         dim: DIM,
         ann_threshold,
-        hnsw: HnswParams {
-            m: 16,
-            ef_construction: 64,
-            ef_search: 64,
-        },
+        hnsw: HnswParams { m: 16, ef_construction: 64, ef_search: 64 },
         // Small enough that the 20k tests take the threaded scan path too.
         parallel_scan_min: 4096,
         // Small enough that the graph tests have several segments (the last one partly full).
@@ -62,20 +58,11 @@ fn fixture(syn: &mut Synthetic, n: usize, cfg: GalleryConfig) -> Fixture {
         })
         .collect();
     gallery.insert_batch(&templates).unwrap();
-    Fixture {
-        gallery,
-        vectors,
-        ids,
-        persons,
-        collection,
-    }
+    Fixture { gallery, vectors, ids, persons, collection }
 }
 
 fn query(v: &[f32], k: usize, mode: SearchMode) -> Query<'_> {
-    Query {
-        mode,
-        ..Query::new(v, MODEL, k)
-    }
+    Query { mode, ..Query::new(v, MODEL, k) }
 }
 
 /// The gallery's top-k must be the reference top-k up to near-ties: every hit's true score is
@@ -88,15 +75,8 @@ fn assert_matches_reference(f: &Fixture, q: &[f32], k: usize, mode: SearchMode) 
     for (rank, (hit, (_, ref_score))) in hits.iter().zip(&reference).enumerate() {
         let i = f.ids.iter().position(|t| *t == hit.template_id).unwrap();
         let true_score = emerald_gallery::simd::scalar::dot_f32(&f.vectors[i], q);
-        assert!(
-            (hit.score - true_score).abs() <= SCORE_TOL,
-            "rank {rank}: score {} vs {true_score}",
-            hit.score
-        );
-        assert!(
-            true_score >= ref_score - SCORE_TOL,
-            "rank {rank}: {true_score} vs reference {ref_score}"
-        );
+        assert!((hit.score - true_score).abs() <= SCORE_TOL, "rank {rank}: score {} vs {true_score}", hit.score);
+        assert!(true_score >= ref_score - SCORE_TOL, "rank {rank}: {true_score} vs reference {ref_score}");
         assert_eq!(hit.person_id, f.persons[i]);
         assert_eq!(hit.collection_id, f.collection);
     }
@@ -123,27 +103,15 @@ fn exact_search_equals_scalar_brute_force() {
 fn scores_are_cosines() {
     let mut syn = Synthetic::faces(DIM, 12);
     let f = fixture(&mut syn, 500, config(usize::MAX));
-    let hits = f
-        .gallery
-        .search(&query(&f.vectors[7], 1, SearchMode::Exact))
-        .unwrap();
+    let hits = f.gallery.search(&query(&f.vectors[7], 1, SearchMode::Exact)).unwrap();
     assert_eq!(hits[0].template_id, f.ids[7]);
     assert!((hits[0].score - 1.0).abs() < SCORE_TOL);
     // Not normalised on the way in: the same direction scores the same.
     let scaled: Vec<f32> = f.vectors[7].iter().map(|x| x * 3.5).collect();
-    let again = f
-        .gallery
-        .search(&query(&scaled, 1, SearchMode::Exact))
-        .unwrap();
+    let again = f.gallery.search(&query(&scaled, 1, SearchMode::Exact)).unwrap();
     assert_eq!(again[0].template_id, f.ids[7]);
     let neg: Vec<f32> = f.vectors[7].iter().map(|x| -x).collect();
-    let worst = f
-        .gallery
-        .search(&Query {
-            min_score: Some(-0.5),
-            ..query(&neg, 500, SearchMode::Exact)
-        })
-        .unwrap();
+    let worst = f.gallery.search(&Query { min_score: Some(-0.5), ..query(&neg, 500, SearchMode::Exact) }).unwrap();
     assert!(worst.iter().all(|h| h.template_id != f.ids[7]));
 }
 
@@ -167,37 +135,17 @@ fn ann_recall_at_1_against_exact() {
     for walk in [GraphWalk::Bits, GraphWalk::Int8] {
         for segment in [700, usize::MAX] {
             let mut syn = Synthetic::faces(DIM, 13);
-            let f = fixture(
-                &mut syn,
-                2_000,
-                GalleryConfig {
-                    graph_segment: segment,
-                    graph_walk: walk,
-                    ..config(1_000)
-                },
-            );
+            let f =
+                fixture(&mut syn, 2_000, GalleryConfig { graph_segment: segment, graph_walk: walk, ..config(1_000) });
             assert_eq!(f.gallery.stats().indexed_shards, 1);
             let r = recall_at_1(&f, &mut syn, 400);
-            assert!(
-                r >= 0.995,
-                "faces model recall@1 = {r} ({walk:?} walk, segments of {segment})"
-            );
+            assert!(r >= 0.995, "faces model recall@1 = {r} ({walk:?} walk, segments of {segment})");
         }
 
         let mut iso = Synthetic::isotropic(DIM, 14);
-        let f = fixture(
-            &mut iso,
-            2_000,
-            GalleryConfig {
-                graph_walk: walk,
-                ..config(1_000)
-            },
-        );
+        let f = fixture(&mut iso, 2_000, GalleryConfig { graph_walk: walk, ..config(1_000) });
         let r = recall_at_1(&f, &mut iso, 400);
-        assert!(
-            r >= 0.995,
-            "isotropic probes recall@1 = {r} ({walk:?} walk)"
-        );
+        assert!(r >= 0.995, "isotropic probes recall@1 = {r} ({walk:?} walk)");
     }
 }
 
@@ -218,10 +166,7 @@ fn assert_absent(g: &Gallery, removed: &HashSet<Uuid>, probes: &[Vec<f32>]) {
     for mode in [SearchMode::Exact, SearchMode::Auto, SearchMode::Ann] {
         for p in probes {
             let hits = g.search(&query(p, 50, mode)).unwrap();
-            assert!(
-                hits.iter().all(|h| !removed.contains(&h.template_id)),
-                "{mode:?}"
-            );
+            assert!(hits.iter().all(|h| !removed.contains(&h.template_id)), "{mode:?}");
             assert!(hits.iter().all(|h| !h.template_id.is_nil()));
         }
     }
@@ -247,10 +192,7 @@ fn removed_templates_never_come_back() {
         assert_absent(&f.gallery, &removed, &probes);
         // Every survivor is still found by its own vector.
         for i in (1..2_000).step_by(9) {
-            let hits = f
-                .gallery
-                .search(&query(&f.vectors[i], 1, SearchMode::Auto))
-                .unwrap();
+            let hits = f.gallery.search(&query(&f.vectors[i], 1, SearchMode::Auto)).unwrap();
             assert_eq!(hits[0].template_id, f.ids[i]);
         }
         let path = dir.path().join(format!("g-{threshold}.snap"));
@@ -267,9 +209,7 @@ fn removed_templates_never_come_back() {
         assert_absent(&loaded, &removed, &probes);
         assert_eq!(loaded.len(), 2_000 - removed.len());
         for i in (1_200..1_300).filter(|i| i % 9 != 0) {
-            let hits = loaded
-                .search(&query(&f.vectors[i], 1, SearchMode::Auto))
-                .unwrap();
+            let hits = loaded.search(&query(&f.vectors[i], 1, SearchMode::Auto)).unwrap();
             assert_eq!(hits[0].template_id, f.ids[i]);
         }
     }
@@ -320,20 +260,8 @@ fn snapshot_round_trip_gives_identical_results() {
         assert_eq!(a[0].template_id, more_ids[i * 26]);
     }
     // Wrong dimension for this configuration.
-    let err = Gallery::load_snapshot(
-        &path,
-        GalleryConfig {
-            dim: 128,
-            ..config(1_000)
-        },
-    );
-    assert!(matches!(
-        err,
-        Err(GalleryError::SnapshotDimension {
-            expected: 128,
-            found: 512
-        })
-    ));
+    let err = Gallery::load_snapshot(&path, GalleryConfig { dim: 128, ..config(1_000) });
+    assert!(matches!(err, Err(GalleryError::SnapshotDimension { expected: 128, found: 512 })));
 }
 
 #[test]
@@ -345,46 +273,23 @@ fn corrupt_snapshots_are_refused() {
     f.gallery.save_snapshot(&path).unwrap();
     let good = std::fs::read(&path).unwrap();
     let bad = dir.path().join("bad.snap");
-    for at in [
-        0,
-        9,
-        40,
-        good.len() / 3,
-        good.len() / 2,
-        good.len() - 20,
-        good.len() - 9,
-        good.len() - 1,
-    ] {
+    for at in [0, 9, 40, good.len() / 3, good.len() / 2, good.len() - 20, good.len() - 9, good.len() - 1] {
         let mut b = good.clone();
         b[at] ^= 0x5A;
         std::fs::write(&bad, &b).unwrap();
         let r = Gallery::load_snapshot(&bad, config(300));
-        assert!(
-            matches!(r, Err(GalleryError::CorruptSnapshot(_))),
-            "flip at {at}: {:?}",
-            r.err()
-        );
+        assert!(matches!(r, Err(GalleryError::CorruptSnapshot(_))), "flip at {at}: {:?}", r.err());
     }
     for len in [0, 7, 30, good.len() / 2, good.len() - 1] {
         std::fs::write(&bad, &good[..len]).unwrap();
         let r = Gallery::load_snapshot(&bad, config(300));
-        assert!(
-            matches!(r, Err(GalleryError::CorruptSnapshot(_))),
-            "truncated to {len}: {:?}",
-            r.err()
-        );
+        assert!(matches!(r, Err(GalleryError::CorruptSnapshot(_))), "truncated to {len}: {:?}", r.err());
     }
     let mut longer = good.clone();
     longer.push(0);
     std::fs::write(&bad, &longer).unwrap();
-    assert!(matches!(
-        Gallery::load_snapshot(&bad, config(300)),
-        Err(GalleryError::CorruptSnapshot(_))
-    ));
-    assert!(matches!(
-        Gallery::load_snapshot(&dir.path().join("missing"), config(300)),
-        Err(GalleryError::Io(_))
-    ));
+    assert!(matches!(Gallery::load_snapshot(&bad, config(300)), Err(GalleryError::CorruptSnapshot(_))));
+    assert!(matches!(Gallery::load_snapshot(&dir.path().join("missing"), config(300)), Err(GalleryError::Io(_))));
 }
 
 #[test]
@@ -400,14 +305,7 @@ fn collections_models_and_person_filters() {
             let v = syn.identity();
             let (t, p) = (Uuid::new_v4(), Uuid::new_v4());
             let c = if i % 2 == 0 { c1 } else { c2 };
-            g.insert(Template {
-                template_id: t,
-                person_id: p,
-                collection_id: c,
-                model_id: MODEL,
-                vector: &v,
-            })
-            .unwrap();
+            g.insert(Template { template_id: t, person_id: p, collection_id: c, model_id: MODEL, vector: &v }).unwrap();
             vectors.push(v);
             ids.push(t);
             persons.push(p);
@@ -432,28 +330,15 @@ fn collections_models_and_person_filters() {
         assert_eq!(v2[0].template_id, other);
 
         // Collection filter: template 0 is in c1; searching c2 only must not return it.
-        let only_c2 = g
-            .search(&Query {
-                collections: Some(vec![c2]),
-                ..Query::new(&q, MODEL, 5)
-            })
-            .unwrap();
+        let only_c2 = g.search(&Query { collections: Some(vec![c2]), ..Query::new(&q, MODEL, 5) }).unwrap();
         assert!(only_c2.iter().all(|h| h.collection_id == c2));
-        let both = g
-            .search(&Query {
-                collections: Some(vec![c1, c2]),
-                ..Query::new(&q, MODEL, 5)
-            })
-            .unwrap();
+        let both = g.search(&Query { collections: Some(vec![c1, c2]), ..Query::new(&q, MODEL, 5) }).unwrap();
         assert_eq!(both[0].template_id, ids[0]);
 
         // Allow-list: only the listed persons, even when the best match is elsewhere.
         let allow: HashSet<Uuid> = [persons[3], persons[4]].into_iter().collect();
         let hits = g
-            .search(&Query {
-                persons: PersonFilter::Allow(Arc::new(allow.clone())),
-                ..Query::new(&q, MODEL, 5)
-            })
+            .search(&Query { persons: PersonFilter::Allow(Arc::new(allow.clone())), ..Query::new(&q, MODEL, 5) })
             .unwrap();
         assert_eq!(hits.len(), 2);
         assert!(hits.iter().all(|h| allow.contains(&h.person_id)));
@@ -467,13 +352,7 @@ fn collections_models_and_person_filters() {
             })),
         ] {
             for mode in [SearchMode::Exact, SearchMode::Auto] {
-                let hits = g
-                    .search(&Query {
-                        persons: filter.clone(),
-                        mode,
-                        ..Query::new(&q, MODEL, 5)
-                    })
-                    .unwrap();
+                let hits = g.search(&Query { persons: filter.clone(), mode, ..Query::new(&q, MODEL, 5) }).unwrap();
                 assert_eq!(hits.len(), 5);
                 assert!(hits.iter().all(|h| h.person_id != persons[0]));
             }
@@ -481,21 +360,13 @@ fn collections_models_and_person_filters() {
         // A predicate that passes almost nobody still finds them (exact fallback).
         let p7 = persons[7];
         let hits = g
-            .search(&Query {
-                persons: PersonFilter::Predicate(Arc::new(move |p| p == p7)),
-                ..Query::new(&q, MODEL, 5)
-            })
+            .search(&Query { persons: PersonFilter::Predicate(Arc::new(move |p| p == p7)), ..Query::new(&q, MODEL, 5) })
             .unwrap();
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].person_id, p7);
 
         // min_score keeps only the genuine match.
-        let hits = g
-            .search(&Query {
-                min_score: Some(0.5),
-                ..Query::new(&q, MODEL, 5)
-            })
-            .unwrap();
+        let hits = g.search(&Query { min_score: Some(0.5), ..Query::new(&q, MODEL, 5) }).unwrap();
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].template_id, ids[0]);
 
@@ -509,18 +380,10 @@ fn collections_models_and_person_filters() {
             vector: &vectors[1],
         })
         .unwrap();
-        let err = g.search(&Query {
-            collections: Some(vec![c3]),
-            ..Query::new(&q, MODEL, 5)
-        });
+        let err = g.search(&Query { collections: Some(vec![c3]), ..Query::new(&q, MODEL, 5) });
         assert!(matches!(err, Err(GalleryError::ModelMismatch { .. })));
         // An unknown or empty collection is just empty.
-        let none = g
-            .search(&Query {
-                collections: Some(vec![Uuid::new_v4()]),
-                ..Query::new(&q, MODEL, 5)
-            })
-            .unwrap();
+        let none = g.search(&Query { collections: Some(vec![Uuid::new_v4()]), ..Query::new(&q, MODEL, 5) }).unwrap();
         assert!(none.is_empty());
 
         // Person and collection removal.
@@ -539,29 +402,10 @@ fn collections_models_and_person_filters() {
 fn insert_replaces_and_moves_templates() {
     let mut syn = Synthetic::faces(DIM, 20);
     let g = Gallery::new(config(usize::MAX));
-    let (t, p, c1, c2) = (
-        Uuid::new_v4(),
-        Uuid::new_v4(),
-        Uuid::new_v4(),
-        Uuid::new_v4(),
-    );
+    let (t, p, c1, c2) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
     let (a, b) = (syn.identity(), syn.identity());
-    g.insert(Template {
-        template_id: t,
-        person_id: p,
-        collection_id: c1,
-        model_id: MODEL,
-        vector: &a,
-    })
-    .unwrap();
-    g.insert(Template {
-        template_id: t,
-        person_id: p,
-        collection_id: c2,
-        model_id: MODEL,
-        vector: &b,
-    })
-    .unwrap();
+    g.insert(Template { template_id: t, person_id: p, collection_id: c1, model_id: MODEL, vector: &a }).unwrap();
+    g.insert(Template { template_id: t, person_id: p, collection_id: c2, model_id: MODEL, vector: &b }).unwrap();
     assert_eq!(g.len(), 1);
     let hits = g.search(&Query::new(&b, MODEL, 5)).unwrap();
     assert_eq!(hits.len(), 1);
@@ -580,33 +424,12 @@ fn invalid_input_is_refused() {
         model_id: MODEL,
         vector,
     };
-    assert!(matches!(
-        g.insert(t(&v)),
-        Err(GalleryError::DimensionMismatch {
-            expected: 512,
-            got: 100
-        })
-    ));
-    assert!(matches!(
-        g.insert(t(&[0.0; DIM])),
-        Err(GalleryError::InvalidVector)
-    ));
-    assert!(matches!(
-        g.insert(t(&[f32::NAN; DIM])),
-        Err(GalleryError::InvalidVector)
-    ));
+    assert!(matches!(g.insert(t(&v)), Err(GalleryError::DimensionMismatch { expected: 512, got: 100 })));
+    assert!(matches!(g.insert(t(&[0.0; DIM])), Err(GalleryError::InvalidVector)));
+    assert!(matches!(g.insert(t(&[f32::NAN; DIM])), Err(GalleryError::InvalidVector)));
     let ok = vec![0.1f32; DIM];
-    assert!(matches!(
-        g.insert(Template {
-            template_id: Uuid::nil(),
-            ..t(&ok)
-        }),
-        Err(GalleryError::NilTemplateId)
-    ));
-    assert!(matches!(
-        g.search(&Query::new(&v, MODEL, 1)),
-        Err(GalleryError::DimensionMismatch { .. })
-    ));
+    assert!(matches!(g.insert(Template { template_id: Uuid::nil(), ..t(&ok) }), Err(GalleryError::NilTemplateId)));
+    assert!(matches!(g.search(&Query::new(&v, MODEL, 1)), Err(GalleryError::DimensionMismatch { .. })));
     assert!(g.search(&Query::new(&ok, MODEL, 1)).unwrap().is_empty());
     assert!(g.is_empty());
 }
@@ -618,46 +441,21 @@ fn change_feed_is_versioned_and_idempotent() {
     let (c, p) = (Uuid::new_v4(), Uuid::new_v4());
     let (a, b) = (syn.identity(), syn.identity());
     let (ta, tb) = (Uuid::new_v4(), Uuid::new_v4());
-    let ins = |t, v| {
-        Change::Insert(Template {
-            template_id: t,
-            person_id: p,
-            collection_id: c,
-            model_id: MODEL,
-            vector: v,
-        })
-    };
-    assert_eq!(
-        g.apply(1, &[ins(ta, &a), ins(tb, &b)]).unwrap(),
-        Applied::Applied { version: 1 }
-    );
+    let ins =
+        |t, v| Change::Insert(Template { template_id: t, person_id: p, collection_id: c, model_id: MODEL, vector: v });
+    assert_eq!(g.apply(1, &[ins(ta, &a), ins(tb, &b)]).unwrap(), Applied::Applied { version: 1 });
     assert_eq!(g.len(), 2);
     // A replay of an old batch does nothing.
-    assert_eq!(
-        g.apply(1, &[Change::RemoveTemplate(ta)]).unwrap(),
-        Applied::Stale { current: 1 }
-    );
+    assert_eq!(g.apply(1, &[Change::RemoveTemplate(ta)]).unwrap(), Applied::Stale { current: 1 });
     assert_eq!(g.len(), 2);
     // A batch with a bad vector is refused whole, version unchanged.
     let short = vec![1.0f32; 3];
-    assert!(g
-        .apply(
-            2,
-            &[Change::RemoveTemplate(ta), ins(Uuid::new_v4(), &short)]
-        )
-        .is_err());
+    assert!(g.apply(2, &[Change::RemoveTemplate(ta), ins(Uuid::new_v4(), &short)]).is_err());
     assert_eq!((g.len(), g.version()), (2, 1));
-    assert_eq!(
-        g.apply(5, &[Change::RemoveTemplate(ta)]).unwrap(),
-        Applied::Applied { version: 5 }
-    );
-    assert_eq!(
-        g.apply(6, &[Change::RemovePerson(p)]).unwrap(),
-        Applied::Applied { version: 6 }
-    );
+    assert_eq!(g.apply(5, &[Change::RemoveTemplate(ta)]).unwrap(), Applied::Applied { version: 5 });
+    assert_eq!(g.apply(6, &[Change::RemovePerson(p)]).unwrap(), Applied::Applied { version: 6 });
     assert!(g.is_empty());
-    g.apply(7, &[ins(ta, &a), Change::RemoveCollection(c)])
-        .unwrap();
+    g.apply(7, &[ins(ta, &a), Change::RemoveCollection(c)]).unwrap();
     assert!(g.is_empty());
     assert_eq!(g.version(), 7);
 }
@@ -684,22 +482,13 @@ fn concurrent_inserts_removals_and_searches() {
                             vector: &extra[i],
                         })
                         .unwrap();
-                    let hits = f
-                        .gallery
-                        .search(&query(&extra[i], 1, SearchMode::Exact))
-                        .unwrap();
-                    assert_eq!(
-                        hits[0].template_id, t,
-                        "enrolled template searchable at once"
-                    );
+                    let hits = f.gallery.search(&query(&extra[i], 1, SearchMode::Exact)).unwrap();
+                    assert_eq!(hits[0].template_id, t, "enrolled template searchable at once");
                     if i % 4 < 2 {
                         assert!(f.gallery.remove_template(t));
                         for mode in [SearchMode::Exact, SearchMode::Ann] {
                             let hits = f.gallery.search(&query(&extra[i], 3, mode)).unwrap();
-                            assert!(
-                                hits.iter().all(|h| h.template_id != t),
-                                "removed template returned"
-                            );
+                            assert!(hits.iter().all(|h| h.template_id != t), "removed template returned");
                         }
                     }
                 }
@@ -712,10 +501,7 @@ fn concurrent_inserts_removals_and_searches() {
                 let mut i = r;
                 while i < 400 {
                     let j = (i * 37) % f.vectors.len();
-                    let hits = f
-                        .gallery
-                        .search(&query(&f.vectors[j], 1, SearchMode::Auto))
-                        .unwrap();
+                    let hits = f.gallery.search(&query(&f.vectors[j], 1, SearchMode::Auto)).unwrap();
                     assert_eq!(hits[0].template_id, f.ids[j]);
                     i += 2;
                 }

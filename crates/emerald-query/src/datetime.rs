@@ -33,9 +33,7 @@ pub fn parse_datetime(s: &str, now: f64) -> Result<f64, QueryError> {
     let err = || {
         QueryError::new(
             CODE_VALUE,
-            format!(
-                "Invalid to convert date from string={s} according to format={DATETIME_FORMAT}"
-            ),
+            format!("Invalid to convert date from string={s} according to format={DATETIME_FORMAT}"),
             Value::Null,
         )
     };
@@ -58,8 +56,7 @@ pub fn parse_datetime(s: &str, now: f64) -> Result<f64, QueryError> {
 fn parse_number(s: &str) -> Option<f64> {
     let ok = !s.is_empty()
         && s.chars().any(|c| c.is_ascii_digit())
-        && s.chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E'));
+        && s.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E'));
     if !ok {
         return None;
     }
@@ -72,11 +69,7 @@ fn scale_number(x: f64) -> Option<f64> {
     }
     // len(str(round(x))): Python rounds half to even; only the length matters here.
     let rounded = x.round_ties_even() + 0.0; // `+ 0.0` turns -0 into 0, as Python prints it
-    let len = if rounded.abs() < 1e30 {
-        format!("{rounded:.0}").len()
-    } else {
-        usize::MAX
-    };
+    let len = if rounded.abs() < 1e30 { format!("{rounded:.0}").len() } else { usize::MAX };
     Some(if len >= MICROS_DIGITS {
         x / 1_000_000.0
     } else if len >= MILLIS_DIGITS {
@@ -92,9 +85,7 @@ fn in_range(secs: f64) -> Option<f64> {
 
 /// Fixed-width unsigned decimal field.
 fn digits(s: &str) -> Option<i64> {
-    (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| s.parse().ok())
-        .flatten()
+    (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten()
 }
 
 fn parse_iso(s: &str) -> Option<f64> {
@@ -107,10 +98,7 @@ fn parse_iso(s: &str) -> Option<f64> {
         if b[7] != b'-' {
             return None;
         }
-        (
-            (digits(&d[0..4])?, digits(&d[5..7])?, digits(&d[8..10])?),
-            r,
-        )
+        ((digits(&d[0..4])?, digits(&d[5..7])?, digits(&d[8..10])?), r)
     } else if s.len() >= 8 {
         let (d, r) = s.split_at(8);
         ((digits(&d[0..4])?, digits(&d[4..6])?, digits(&d[6..8])?), r)
@@ -206,9 +194,6 @@ mod tests {
     fn civil_epoch() {
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
-        assert_eq!(
-            days_from_civil(1, 1, 1) * SECONDS_PER_DAY,
-            MIN_SECONDS as i64
-        );
+        assert_eq!(days_from_civil(1, 1, 1) * SECONDS_PER_DAY, MIN_SECONDS as i64);
     }
 }

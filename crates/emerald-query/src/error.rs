@@ -20,30 +20,19 @@ pub struct QueryError {
 
 impl QueryError {
     pub(crate) fn new(code: u16, message: impl Into<String>, details: Value) -> Self {
-        QueryError {
-            code,
-            message: message.into(),
-            details,
-        }
+        QueryError { code, message: message.into(), details }
     }
 
     /// Code 5 `Invalid data type for param <key>`, details `{"key_path": key}`.
     pub(crate) fn data_type(key: &str) -> Self {
-        Self::new(
-            CODE_TYPE,
-            format!("Invalid data type for param {key}"),
-            json!({ "key_path": key }),
-        )
+        Self::new(CODE_TYPE, format!("Invalid data type for param {key}"), json!({ "key_path": key }))
     }
 
     /// Code 4: the query names more filter values than [`crate::MAX_FILTER_VALUES`] (ours, not Lamb's).
     pub(crate) fn too_many_values(key: &str) -> Self {
         Self::new(
             CODE_VALUE,
-            format!(
-                "Too many filter values for param {key}. Max is {}",
-                crate::MAX_FILTER_VALUES
-            ),
+            format!("Too many filter values for param {key}. Max is {}", crate::MAX_FILTER_VALUES),
             json!({ "key_path": key }),
         )
     }

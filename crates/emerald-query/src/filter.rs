@@ -75,13 +75,8 @@ pub struct FieldCondition {
 }
 
 /// The operation suffixes, in the order they are tried.
-const SUFFIXES: [(&str, Ops); 5] = [
-    ("exclude", Ops::EXCLUDE),
-    ("min", Ops::MIN),
-    ("max", Ops::MAX),
-    ("greater", Ops::GREATER),
-    ("less", Ops::LESS),
-];
+const SUFFIXES: [(&str, Ops); 5] =
+    [("exclude", Ops::EXCLUDE), ("min", Ops::MIN), ("max", Ops::MAX), ("greater", Ops::GREATER), ("less", Ops::LESS)];
 
 /// Resolve `key` to a field and an operation; `None` for keys this spec does not know.
 fn resolve<'s>(key: &str, spec: &'s ListSpec) -> Option<(&'s FieldSpec, Ops, &'static str)> {
@@ -90,10 +85,7 @@ fn resolve<'s>(key: &str, spec: &'s ListSpec) -> Option<(&'s FieldSpec, Ops, &'s
     }
     let (base, suffix) = key.rsplit_once('.')?;
     let (name, op) = SUFFIXES.iter().find(|(s, _)| *s == suffix)?;
-    spec.fields
-        .iter()
-        .find(|f| f.key == base)
-        .map(|f| (f, *op, *name))
+    spec.fields.iter().find(|f| f.key == base).map(|f| (f, *op, *name))
 }
 
 /// Whether `key` names a field filter of `spec` (allowed operation or not).
@@ -114,10 +106,7 @@ pub(crate) fn parse_field<'a>(
     if !field.ops.contains(op) {
         return Err(QueryError::new(
             CODE_VALUE,
-            format!(
-                "Filter operation {op_name} is not allowed for param {}",
-                field.key
-            ),
+            format!("Filter operation {op_name} is not allowed for param {}", field.key),
             json!({ "key_path": key }),
         ));
     }
@@ -134,11 +123,7 @@ pub(crate) fn parse_field<'a>(
             values.push(v);
         }
     }
-    let cond = |op| FieldCondition {
-        key: field.key,
-        column: field.column,
-        op,
-    };
+    let cond = |op| FieldCondition { key: field.key, column: field.column, op };
     let conds = match op {
         Ops::EQ => vec![cond(FieldOp::In { values, null })],
         Ops::EXCLUDE => vec![cond(FieldOp::NotIn { values, null })],
@@ -152,10 +137,7 @@ pub(crate) fn parse_field<'a>(
                 Ops::GREATER => Cmp::Gt,
                 _ => Cmp::Lt,
             };
-            values
-                .into_iter()
-                .map(|v| cond(FieldOp::Compare(cmp, v)))
-                .collect()
+            values.into_iter().map(|v| cond(FieldOp::Compare(cmp, v))).collect()
         }
     };
     Ok(Some(conds))
@@ -198,9 +180,7 @@ fn convert(key: &str, raw: &str, kind: FieldKind, now: f64) -> Result<Param, Que
             e.details = json!({ "key_path": key });
             e
         })?),
-        FieldKind::Enum(variants) => {
-            Param::Text(enum_value(raw, variants).ok_or_else(bad)?.to_owned())
-        }
+        FieldKind::Enum(variants) => Param::Text(enum_value(raw, variants).ok_or_else(bad)?.to_owned()),
     })
 }
 

@@ -167,22 +167,11 @@ pub struct ListQuery {
 
 /// Parse raw URL-decoded `(key, value)` pairs against `spec`. `now` (UNIX seconds) resolves
 /// `now` / `today` in datetime values.
-pub fn parse(
-    params: &[(String, String)],
-    spec: &ListSpec,
-    now: f64,
-) -> Result<ListQuery, QueryError> {
-    let last = |key: &str| {
-        params
-            .iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    };
+pub fn parse(params: &[(String, String)], spec: &ListSpec, now: f64) -> Result<ListQuery, QueryError> {
+    let last = |key: &str| params.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
     let page = pagination::parse(last(pagination::OFFSET_KEY), last(pagination::LIMIT_KEY))?;
     let total_omit = match last(pagination::TOTAL_OMIT_KEY) {
-        Some(v) => filter::parse_bool(v)
-            .ok_or_else(|| QueryError::data_type(pagination::TOTAL_OMIT_KEY))?,
+        Some(v) => filter::parse_bool(v).ok_or_else(|| QueryError::data_type(pagination::TOTAL_OMIT_KEY))?,
         None => false,
     };
     let mut sorting = parse_sorting(last(SORTING_KEY).unwrap_or(""), spec)?;
@@ -198,16 +187,8 @@ pub fn parse(
     // the grouping stays small whatever the client sends.
     let mut grouped: Vec<(&str, Vec<&str>)> = Vec::new();
     for (key, value) in params {
-        let known = if key == META_KEY {
-            spec.meta.is_some()
-        } else {
-            filter::is_field_key(key, spec)
-        };
-        if !known
-            || is_reserved(key)
-            || spec.ignore_keys.contains(&key.as_str())
-            || value.is_empty()
-        {
+        let known = if key == META_KEY { spec.meta.is_some() } else { filter::is_field_key(key, spec) };
+        if !known || is_reserved(key) || spec.ignore_keys.contains(&key.as_str()) || value.is_empty() {
             continue;
         }
         match grouped.iter_mut().find(|(k, _)| k == key) {
@@ -219,9 +200,7 @@ pub fn parse(
     let mut budget = MAX_FILTER_VALUES;
     for (key, raws) in grouped {
         let count = raws.iter().map(|r| r.split(',').count()).sum::<usize>();
-        budget = budget
-            .checked_sub(count)
-            .ok_or_else(|| QueryError::too_many_values(key))?;
+        budget = budget.checked_sub(count).ok_or_else(|| QueryError::too_many_values(key))?;
         let items = raws.iter().flat_map(|r| r.split(','));
         if key == META_KEY {
             for item in items {
@@ -231,13 +210,7 @@ pub fn parse(
             filters.extend(conds.into_iter().map(Condition::Field));
         }
     }
-    Ok(ListQuery {
-        offset: page.offset,
-        limit: page.limit,
-        total_omit,
-        sorting,
-        filters,
-    })
+    Ok(ListQuery { offset: page.offset, limit: page.limit, total_omit, sorting, filters })
 }
 
 /// At most this many comma-separated filter values (and `meta_data` descriptors) per query, so a
@@ -245,8 +218,5 @@ pub fn parse(
 pub const MAX_FILTER_VALUES: usize = 1000;
 
 fn is_reserved(key: &str) -> bool {
-    matches!(
-        key,
-        pagination::OFFSET_KEY | pagination::LIMIT_KEY | pagination::TOTAL_OMIT_KEY | SORTING_KEY
-    )
+    matches!(key, pagination::OFFSET_KEY | pagination::LIMIT_KEY | pagination::TOTAL_OMIT_KEY | SORTING_KEY)
 }

@@ -60,10 +60,8 @@ pub(crate) fn parse_descriptor(d: &str) -> Result<MetaCondition, QueryError> {
             Value::Null,
         )
     };
-    let (op, (path, value)) = OPERATORS
-        .iter()
-        .find_map(|op| d.split_once(op).map(|parts| (*op, parts)))
-        .ok_or_else(err)?;
+    let (op, (path, value)) =
+        OPERATORS.iter().find_map(|op| d.split_once(op).map(|parts| (*op, parts))).ok_or_else(err)?;
     if path.is_empty() || value.is_empty() {
         return Err(err());
     }
@@ -78,17 +76,11 @@ pub(crate) fn parse_descriptor(d: &str) -> Result<MetaCondition, QueryError> {
                 "<" => Cmp::Lt,
                 _ => Cmp::Gt,
             };
-            let num = text
-                .as_deref()
-                .and_then(parse_float)
-                .ok_or_else(|| QueryError::data_type(META_KEY))?;
+            let num = text.as_deref().and_then(parse_float).ok_or_else(|| QueryError::data_type(META_KEY))?;
             MetaOp::Compare(cmp, num)
         }
     };
-    Ok(MetaCondition {
-        path: path.to_owned(),
-        op,
-    })
+    Ok(MetaCondition { path: path.to_owned(), op })
 }
 
 /// One scalar leaf of a `meta_data` document: a `meta_index` row.
@@ -123,39 +115,22 @@ fn walk(v: &Value, path: &mut String, out: &mut Vec<MetaEntry>) {
     };
     match v {
         Value::Object(map) => map.iter().for_each(|(k, v)| child(k, v, path, out)),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .for_each(|(i, v)| child(&i.to_string(), v, path, out)),
-        Value::Null => out.push(MetaEntry {
-            path: path.clone(),
-            text: None,
-            num: None,
-        }),
-        Value::Bool(b) => out.push(MetaEntry {
-            path: path.clone(),
-            text: Some(b.to_string()),
-            num: None,
-        }),
+        Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| child(&i.to_string(), v, path, out)),
+        Value::Null => out.push(MetaEntry { path: path.clone(), text: None, num: None }),
+        Value::Bool(b) => out.push(MetaEntry { path: path.clone(), text: Some(b.to_string()), num: None }),
         Value::Number(n) => out.push(MetaEntry {
             path: path.clone(),
             text: Some(n.to_string()),
             num: n.as_f64().filter(|f| f.is_finite()),
         }),
-        Value::String(s) => out.push(MetaEntry {
-            path: path.clone(),
-            text: Some(s.clone()),
-            num: parse_float(s),
-        }),
+        Value::String(s) => out.push(MetaEntry { path: path.clone(), text: Some(s.clone()), num: parse_float(s) }),
     }
 }
 
 /// PostgreSQL `CAST(text AS float8)` for the finite cases: surrounding whitespace allowed.
 pub(crate) fn parse_float(s: &str) -> Option<f64> {
     let t = s.trim();
-    let numeric = t
-        .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'));
+    let numeric = t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'));
     if !numeric {
         return None;
     }

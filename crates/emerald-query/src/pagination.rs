@@ -21,9 +21,7 @@ pub(crate) struct Page {
 
 /// Python `int()`: surrounding whitespace and a sign allowed; anything else is code 5.
 pub(crate) fn parse_int(key: &str, raw: &str) -> Result<i64, QueryError> {
-    raw.trim()
-        .parse::<i64>()
-        .map_err(|_| QueryError::data_type(key))
+    raw.trim().parse::<i64>().map_err(|_| QueryError::data_type(key))
 }
 
 pub(crate) fn parse(offset: Option<&str>, limit: Option<&str>) -> Result<Page, QueryError> {
@@ -32,11 +30,7 @@ pub(crate) fn parse(offset: Option<&str>, limit: Option<&str>) -> Result<Page, Q
         Some(raw) => {
             let v = parse_int(OFFSET_KEY, raw)?;
             u64::try_from(v).map_err(|_| {
-                QueryError::new(
-                    CODE_VALUE,
-                    "Invalid offset value for pagination",
-                    json!({ "key": OFFSET_KEY }),
-                )
+                QueryError::new(CODE_VALUE, "Invalid offset value for pagination", json!({ "key": OFFSET_KEY }))
             })?
         }
     };

@@ -42,19 +42,11 @@ pub fn parse_sorting(raw: &str, spec: &ListSpec) -> Result<Vec<Sort>, QueryError
             Some((f, rest)) => (f, Some(rest.strip_suffix('}').ok_or_else(format_err)?)),
             None => (d, None),
         };
-        let word = |s: &str| {
-            !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
-        };
+        let word = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.');
         if !word(field) || direction.is_some_and(|dir| !word(dir)) {
             return Err(format_err());
         }
-        let Some(&(key, column)) = spec
-            .sort_fields
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(field))
-        else {
+        let Some(&(key, column)) = spec.sort_fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(field)) else {
             return Err(QueryError::new(
                 CODE_VALUE,
                 format!("Invalid sorting_field value for descriptor {d}. Not found in model"),

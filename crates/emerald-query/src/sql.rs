@@ -28,31 +28,19 @@ impl Binder {
     }
 
     fn list(&mut self, values: &[Param]) -> String {
-        values
-            .iter()
-            .map(|v| self.bind(v.clone()))
-            .collect::<Vec<_>>()
-            .join(", ")
+        values.iter().map(|v| self.bind(v.clone())).collect::<Vec<_>>().join(", ")
     }
 }
 
 impl ListQuery {
     /// A boolean SQL expression (`1=1` when there are no filters; conditions AND-ed, each in
     /// parentheses) with placeholders `$first_param`, `$first_param+1`, … and their params.
-    pub fn where_sql(
-        &self,
-        spec: &ListSpec,
-        dialect: Dialect,
-        first_param: usize,
-    ) -> (String, Vec<Param>) {
+    pub fn where_sql(&self, spec: &ListSpec, dialect: Dialect, first_param: usize) -> (String, Vec<Param>) {
         // Both dialects accept the same text today; see `Dialect`.
         match dialect {
             Dialect::Sqlite | Dialect::Postgres => {}
         }
-        let mut b = Binder {
-            next: first_param,
-            params: Vec::new(),
-        };
+        let mut b = Binder { next: first_param, params: Vec::new() };
         let mut parts = Vec::with_capacity(self.filters.len());
         for cond in &self.filters {
             match cond {
@@ -67,11 +55,7 @@ impl ListQuery {
         let sql = if parts.is_empty() {
             TRUE_SQL.to_owned()
         } else {
-            parts
-                .iter()
-                .map(|p| format!("({p})"))
-                .collect::<Vec<_>>()
-                .join(" AND ")
+            parts.iter().map(|p| format!("({p})")).collect::<Vec<_>>().join(" AND ")
         };
         (sql, b.params)
     }
@@ -79,17 +63,8 @@ impl ListQuery {
     /// ` ORDER BY <sorts>, <tiebreak>`; the tiebreak follows the last term's direction.
     pub fn order_sql(&self, spec: &ListSpec) -> String {
         let dir = |desc: bool| if desc { "DESC" } else { "ASC" };
-        let mut terms: Vec<String> = self
-            .sorting
-            .iter()
-            .map(|s| format!("{} {}", s.column, dir(s.desc)))
-            .collect();
-        if !spec.tiebreak_column.is_empty()
-            && !self
-                .sorting
-                .iter()
-                .any(|s| s.column == spec.tiebreak_column)
-        {
+        let mut terms: Vec<String> = self.sorting.iter().map(|s| format!("{} {}", s.column, dir(s.desc))).collect();
+        if !spec.tiebreak_column.is_empty() && !self.sorting.iter().any(|s| s.column == spec.tiebreak_column) {
             let desc = self.sorting.last().is_some_and(|s| s.desc);
             terms.push(format!("{} {}", spec.tiebreak_column, dir(desc)));
         }
@@ -147,21 +122,13 @@ fn meta_sql(m: &MetaCondition, kind: &str, id_column: &str, b: &mut Binder) -> S
     let p = b.bind(Param::Text(m.path.clone()));
     let rows = format!("SELECT object_id FROM meta_index WHERE object_kind = {k} AND path = {p}");
     match &m.op {
-        MetaOp::Eq(Some(v)) => format!(
-            "{id_column} IN ({rows} AND value_text = {})",
-            b.bind(Param::Text(v.clone()))
-        ),
+        MetaOp::Eq(Some(v)) => format!("{id_column} IN ({rows} AND value_text = {})", b.bind(Param::Text(v.clone()))),
         // `#>>` is NULL for a JSON null and for a missing key alike.
         MetaOp::Eq(None) => format!("{id_column} NOT IN ({rows} AND value_text IS NOT NULL)"),
-        MetaOp::Ne(Some(v)) => format!(
-            "{id_column} IN ({rows} AND value_text <> {})",
-            b.bind(Param::Text(v.clone()))
-        ),
+        MetaOp::Ne(Some(v)) => format!("{id_column} IN ({rows} AND value_text <> {})", b.bind(Param::Text(v.clone()))),
         MetaOp::Ne(None) => format!("{id_column} IN ({rows} AND value_text IS NOT NULL)"),
-        MetaOp::Compare(cmp, v) => format!(
-            "{id_column} IN ({rows} AND value_num {} {})",
-            cmp.sql(),
-            b.bind(Param::Float(*v))
-        ),
+        MetaOp::Compare(cmp, v) => {
+            format!("{id_column} IN ({rows} AND value_num {} {})", cmp.sql(), b.bind(Param::Float(*v)))
+        }
     }
 }

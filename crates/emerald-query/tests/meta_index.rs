@@ -9,11 +9,7 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 
 fn e(path: &str, text: Option<&str>, num: Option<f64>) -> MetaEntry {
-    MetaEntry {
-        path: path.to_owned(),
-        text: text.map(str::to_owned),
-        num,
-    }
+    MetaEntry { path: path.to_owned(), text: text.map(str::to_owned), num }
 }
 
 #[test]
@@ -43,10 +39,7 @@ fn flatten_renders_like_postgres() {
     assert_eq!(got, want);
     assert_eq!(flatten_meta(&json!("top")), vec![e("", Some("top"), None)]);
     assert_eq!(flatten_meta(&json!({})), vec![]);
-    assert_eq!(
-        flatten_meta(&json!({"inf": "inf", "nan": "NaN"}))[0].num,
-        None
-    );
+    assert_eq!(flatten_meta(&json!({"inf": "inf", "nan": "NaN"}))[0].num, None);
 }
 
 /// `doc #>> path`: the text of the value at `path`, `None` when missing or JSON null.
@@ -83,9 +76,9 @@ fn slow(doc: &Value, m: &MetaCondition) -> bool {
         MetaOp::Eq(None) => text.is_none(),
         MetaOp::Ne(Some(v)) => text.is_some_and(|t| &t != v),
         MetaOp::Ne(None) => text.is_some(),
-        MetaOp::Compare(c, v) => text
-            .and_then(|t| t.trim().parse::<f64>().ok())
-            .is_some_and(|x| x.is_finite() && cmp(*c, x, *v)),
+        MetaOp::Compare(c, v) => {
+            text.and_then(|t| t.trim().parse::<f64>().ok()).is_some_and(|x| x.is_finite() && cmp(*c, x, *v))
+        }
     }
 }
 
@@ -117,9 +110,7 @@ fn doc() -> impl Strategy<Value = Value> {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
             prop::collection::btree_map(prop::sample::select(vec!["a", "b", "c"]), inner, 0..3)
-                .prop_map(|m| Value::Object(
-                    m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
-                )),
+                .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())),
         ]
     });
     prop::collection::btree_map(prop::sample::select(vec!["a", "b", "c"]), tree, 0..3)

@@ -112,11 +112,7 @@ proptest! {
 }
 
 fn render(sorts: &[Sort]) -> String {
-    sorts
-        .iter()
-        .map(|s| format!("{}{{{}}}", s.key, if s.desc { "desc" } else { "asc" }))
-        .collect::<Vec<_>>()
-        .join(",")
+    sorts.iter().map(|s| format!("{}{{{}}}", s.key, if s.desc { "desc" } else { "asc" })).collect::<Vec<_>>().join(",")
 }
 
 /// Inverse of days-from-civil (Howard Hinnant), for generating ISO strings.

@@ -33,55 +33,28 @@ fn empty_is_true() {
 
 #[test]
 fn field_filters() {
-    assert_eq!(
-        where_(&[("name", "a")], 1),
-        ("(f.name = $1)".to_owned(), vec![t("a")])
-    );
-    assert_eq!(
-        where_(&[("name", "a,b")], 3),
-        ("(f.name IN ($3, $4))".to_owned(), vec![t("a"), t("b")])
-    );
-    assert_eq!(
-        where_(&[("name", "null")], 1),
-        ("(f.name IS NULL)".to_owned(), vec![])
-    );
-    assert_eq!(
-        where_(&[("name", "a,b,null")], 1).0,
-        "(f.name IN ($1, $2) OR f.name IS NULL)"
-    );
-    assert_eq!(
-        where_(&[("name", "a,null")], 1).0,
-        "(f.name = $1 OR f.name IS NULL)"
-    );
+    assert_eq!(where_(&[("name", "a")], 1), ("(f.name = $1)".to_owned(), vec![t("a")]));
+    assert_eq!(where_(&[("name", "a,b")], 3), ("(f.name IN ($3, $4))".to_owned(), vec![t("a"), t("b")]));
+    assert_eq!(where_(&[("name", "null")], 1), ("(f.name IS NULL)".to_owned(), vec![]));
+    assert_eq!(where_(&[("name", "a,b,null")], 1).0, "(f.name IN ($1, $2) OR f.name IS NULL)");
+    assert_eq!(where_(&[("name", "a,null")], 1).0, "(f.name = $1 OR f.name IS NULL)");
     assert_eq!(where_(&[("name.exclude", "a")], 1).0, "(f.name <> $1)");
+    assert_eq!(where_(&[("name.exclude", "a,b")], 1).0, "(f.name NOT IN ($1, $2))");
+    assert_eq!(where_(&[("name.exclude", "a,null")], 1).0, "(f.name <> $1 AND f.name IS NOT NULL)");
+    assert_eq!(where_(&[("name.exclude", "null")], 1).0, "(f.name IS NOT NULL)");
     assert_eq!(
-        where_(&[("name.exclude", "a,b")], 1).0,
-        "(f.name NOT IN ($1, $2))"
-    );
-    assert_eq!(
-        where_(&[("name.exclude", "a,null")], 1).0,
-        "(f.name <> $1 AND f.name IS NOT NULL)"
-    );
-    assert_eq!(
-        where_(&[("name.exclude", "null")], 1).0,
-        "(f.name IS NOT NULL)"
-    );
-    assert_eq!(
-        where_(&[("time_created.min", "10"), ("time_created.max", "20"), ("count.greater", "1"), ("count.less", "5")], 2),
+        where_(
+            &[("time_created.min", "10"), ("time_created.max", "20"), ("count.greater", "1"), ("count.less", "5")],
+            2
+        ),
         (
             "(f.time_created >= $2) AND (f.time_created <= $3) AND (f.count > $4) AND (f.count < $5)".to_owned(),
             vec![Param::Float(10.0), Param::Float(20.0), Param::Int(1), Param::Int(5)]
         )
     );
     let id = Uuid::from_u128(7);
-    assert_eq!(
-        where_(&[("folder_id", &id.to_string())], 1).1,
-        vec![Param::Uuid(id)]
-    );
-    assert_eq!(
-        where_(&[("resolution_status", "image")], 1).1,
-        vec![t("IMAGE_FOLDER")]
-    );
+    assert_eq!(where_(&[("folder_id", &id.to_string())], 1).1, vec![Param::Uuid(id)]);
+    assert_eq!(where_(&[("resolution_status", "image")], 1).1, vec![t("IMAGE_FOLDER")]);
     assert_eq!(where_(&[("is_done", "true")], 1).1, vec![Param::Bool(true)]);
 }
 
@@ -91,10 +64,7 @@ fn meta_filters() {
     let (sql, params) = where_(&[("meta_data", "a.b==x")], 1);
     assert_eq!(sql, format!("(f.folder_id IN ({sub} AND value_text = $3))"));
     assert_eq!(params, vec![t("folder"), t("a.b"), t("x")]);
-    assert_eq!(
-        where_(&[("meta_data", "k!=x")], 1).0,
-        format!("(f.folder_id IN ({sub} AND value_text <> $3))")
-    );
+    assert_eq!(where_(&[("meta_data", "k!=x")], 1).0, format!("(f.folder_id IN ({sub} AND value_text <> $3))"));
     assert_eq!(
         where_(&[("meta_data", "k==null")], 1).0,
         format!("(f.folder_id NOT IN ({sub} AND value_text IS NOT NULL))")
@@ -118,14 +88,7 @@ fn meta_filters() {
 
 #[test]
 fn placeholders_are_dense() {
-    let (sql, params) = where_(
-        &[
-            ("name", "a,b,null"),
-            ("count.min", "1"),
-            ("meta_data", "k==v,j!=null"),
-        ],
-        4,
-    );
+    let (sql, params) = where_(&[("name", "a,b,null"), ("count.min", "1"), ("meta_data", "k==v,j!=null")], 4);
     for n in 4..4 + params.len() {
         assert!(sql.contains(&format!("${n}")), "${n} missing in {sql}");
     }
@@ -135,10 +98,7 @@ fn placeholders_are_dense() {
 
 #[test]
 fn order() {
-    assert_eq!(
-        q(&[]).order_sql(&SPEC),
-        " ORDER BY f.time_created DESC, f.folder_id DESC"
-    );
+    assert_eq!(q(&[]).order_sql(&SPEC), " ORDER BY f.time_created DESC, f.folder_id DESC");
     assert_eq!(
         q(&[("sorting", "name{asc}")]).order_sql(&SPEC),
         " ORDER BY f.name ASC, f.time_created DESC, f.folder_id DESC"
@@ -152,15 +112,9 @@ fn order() {
 #[test]
 fn limit() {
     assert_eq!(q(&[]).limit_sql(), " LIMIT 100");
-    assert_eq!(
-        q(&[("offset", "10"), ("limit", "5")]).limit_sql(),
-        " LIMIT 5 OFFSET 10"
-    );
+    assert_eq!(q(&[("offset", "10"), ("limit", "5")]).limit_sql(), " LIMIT 5 OFFSET 10");
     assert_eq!(q(&[("limit", "-1")]).limit_sql(), "");
-    assert_eq!(
-        q(&[("limit", "-1"), ("offset", "3")]).limit_sql(),
-        " LIMIT 9223372036854775807 OFFSET 3"
-    );
+    assert_eq!(q(&[("limit", "-1"), ("offset", "3")]).limit_sql(), " LIMIT 9223372036854775807 OFFSET 3");
 }
 
 #[test]

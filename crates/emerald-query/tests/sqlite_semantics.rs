@@ -10,9 +10,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use common::{pairs, NOW, SPEC};
-use emerald_query::{
-    flatten_meta, parse, Cmp, Condition, Dialect, FieldOp, ListQuery, MetaEntry, MetaOp, Param,
-};
+use emerald_query::{flatten_meta, parse, Cmp, Condition, Dialect, FieldOp, ListQuery, MetaEntry, MetaOp, Param};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -67,15 +65,8 @@ impl Cell {
     }
 }
 
-const COLUMNS: [&str; 7] = [
-    "f.name",
-    "f.count",
-    "f.score",
-    "f.is_done",
-    "f.time_created",
-    "f.time_updated",
-    "f.status",
-];
+const COLUMNS: [&str; 7] =
+    ["f.name", "f.count", "f.score", "f.is_done", "f.time_created", "f.time_updated", "f.status"];
 
 #[derive(Debug)]
 struct Row {
@@ -89,10 +80,7 @@ impl Row {
         if column == "f.folder_id" {
             return Cell::Blob(self.id.as_bytes().to_vec());
         }
-        COLUMNS
-            .iter()
-            .position(|c| *c == column)
-            .map_or(Cell::Null, |i| self.cells[i].clone())
+        COLUMNS.iter().position(|c| *c == column).map_or(Cell::Null, |i| self.cells[i].clone())
     }
 }
 
@@ -133,10 +121,7 @@ fn cmp(c: Cmp, o: Ordering) -> bool {
 
 /// The slow path: filter, sort (tiebreak follows the last term, as `order_sql` does), page.
 fn evaluate(q: &ListQuery, rows: &[Row]) -> Vec<Uuid> {
-    let mut hit: Vec<&Row> = rows
-        .iter()
-        .filter(|r| q.filters.iter().all(|c| holds(r, c)))
-        .collect();
+    let mut hit: Vec<&Row> = rows.iter().filter(|r| q.filters.iter().all(|c| holds(r, c))).collect();
     let tie_desc = q.sorting.last().is_some_and(|s| s.desc);
     hit.sort_by(|a, b| {
         let mut o = Ordering::Equal;
@@ -154,11 +139,7 @@ fn evaluate(q: &ListQuery, rows: &[Row]) -> Vec<Uuid> {
         o.then(if tie_desc { t.reverse() } else { t })
     });
     let take = q.limit.map_or(usize::MAX, |l| l as usize);
-    hit.into_iter()
-        .skip(q.offset as usize)
-        .take(take)
-        .map(|r| r.id)
-        .collect()
+    hit.into_iter().skip(q.offset as usize).take(take).map(|r| r.id).collect()
 }
 
 const PYTHON: &str = r#"
@@ -179,11 +160,7 @@ print(json.dumps(out))
 fn run_sqlite(q: &ListQuery, rows: &[Row]) -> Option<Vec<Uuid>> {
     let first = 3;
     let (filter, params) = q.where_sql(&SPEC, Dialect::Sqlite, first);
-    let sql = format!(
-        "SELECT f.folder_id FROM folders f WHERE ({filter}){}{}",
-        q.order_sql(&SPEC),
-        q.limit_sql()
-    );
+    let sql = format!("SELECT f.folder_id FROM folders f WHERE ({filter}){}{}", q.order_sql(&SPEC), q.limit_sql());
     let id = |u: &Uuid| Cell::Blob(u.as_bytes().to_vec()).json();
     let input = json!({
         "rows": rows.iter().map(|r| {
@@ -196,18 +173,9 @@ fn run_sqlite(q: &ListQuery, rows: &[Row]) -> Option<Vec<Uuid>> {
         "first": first,
         "params": params.iter().map(|p| Cell::of(p).json()).collect::<Vec<_>>(),
     });
-    let mut child = Command::new("python3")
-        .arg("-c")
-        .arg(PYTHON)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .ok()?;
-    child
-        .stdin
-        .take()?
-        .write_all(input.to_string().as_bytes())
-        .ok()?;
+    let mut child =
+        Command::new("python3").arg("-c").arg(PYTHON).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().ok()?;
+    child.stdin.take()?.write_all(input.to_string().as_bytes()).ok()?;
     let out = child.wait_with_output().ok()?;
     assert!(out.status.success(), "sqlite run failed for {sql}");
     let ids: Vec<String> = serde_json::from_slice(&out.stdout).ok()?;
@@ -224,15 +192,9 @@ fn cell_strategy(kind: usize) -> BoxedStrategy<Cell> {
         ]
         .boxed(),
         1 => prop_oneof![null, (-1i64..4).prop_map(|i| Cell::Num(i as f64))].boxed(),
-        2 => prop_oneof![
-            null,
-            prop::sample::select(vec![0.5, 1.0, 1.5]).prop_map(Cell::Num)
-        ]
-        .boxed(),
+        2 => prop_oneof![null, prop::sample::select(vec![0.5, 1.0, 1.5]).prop_map(Cell::Num)].boxed(),
         3 => prop_oneof![null, (0..2).prop_map(|i| Cell::Num(f64::from(i)))].boxed(),
-        _ => prop::sample::select(vec![100.0, 200.0, 300.0])
-            .prop_map(Cell::Num)
-            .boxed(),
+        _ => prop::sample::select(vec![100.0, 200.0, 300.0]).prop_map(Cell::Num).boxed(),
     }
 }
 
@@ -244,35 +206,18 @@ fn row() -> impl Strategy<Value = Row> {
         json!({"a": {"a": "2.5"}, "b": [1, "a"]}),
         json!({"b": true}),
     ]);
-    (
-        any::<u128>(),
-        (0..7).map(cell_strategy).collect::<Vec<_>>(),
-        meta,
-    )
-        .prop_map(|(id, cells, m)| Row {
-            id: Uuid::from_u128(id),
-            cells,
-            meta: flatten_meta(&m),
-        })
+    (any::<u128>(), (0..7).map(cell_strategy).collect::<Vec<_>>(), meta).prop_map(|(id, cells, m)| Row {
+        id: Uuid::from_u128(id),
+        cells,
+        meta: flatten_meta(&m),
+    })
 }
 
 fn query() -> impl Strategy<Value = Vec<(String, String)>> {
     let pair = prop_oneof![
         (
-            prop::sample::select(vec![
-                "name",
-                "name.exclude",
-                "resolution_status",
-                "resolution_status.exclude"
-            ]),
-            prop::sample::select(vec![
-                "a",
-                "a,b",
-                "null",
-                "a,null",
-                "image,finished",
-                "INITIAL,null"
-            ])
+            prop::sample::select(vec!["name", "name.exclude", "resolution_status", "resolution_status.exclude"]),
+            prop::sample::select(vec!["a", "a,b", "null", "a,null", "image,finished", "INITIAL,null"])
         ),
         (
             prop::sample::select(vec![
@@ -286,12 +231,7 @@ fn query() -> impl Strategy<Value = Vec<(String, String)>> {
             prop::sample::select(vec!["0", "1,2", "-1", "null", "3,null"])
         ),
         (
-            prop::sample::select(vec![
-                "score.min",
-                "score.less",
-                "is_done",
-                "is_done.exclude"
-            ]),
+            prop::sample::select(vec!["score.min", "score.less", "is_done", "is_done.exclude"]),
             prop::sample::select(vec!["1", "0", "1,0"])
         ),
         (
@@ -315,17 +255,9 @@ fn query() -> impl Strategy<Value = Vec<(String, String)>> {
         ),
         (
             Just("sorting"),
-            prop::sample::select(vec![
-                "name{asc}",
-                "name",
-                "time_updated{asc},name",
-                "time_created{asc}"
-            ])
+            prop::sample::select(vec!["name{asc}", "name", "time_updated{asc},name", "time_created{asc}"])
         ),
-        (
-            Just("limit"),
-            prop::sample::select(vec!["-1", "0", "2", "5"])
-        ),
+        (Just("limit"), prop::sample::select(vec!["-1", "0", "2", "5"])),
         (Just("offset"), prop::sample::select(vec!["0", "1", "3"])),
     ];
     prop::collection::vec(pair.prop_map(|(k, v)| (k.to_owned(), v.to_owned())), 0..5)
@@ -377,19 +309,8 @@ fn known_rows() {
         (&[("meta_data", "tx==t2")], &[2]),
         (&[("meta_data", "n>=6")], &[2]),
         (&[("meta_data", "tx==null")], &[3]),
-        (
-            &[("name", "a,null"), ("sorting", "time_created{asc}")],
-            &[1, 2],
-        ),
-        (
-            &[
-                ("name.exclude", "a"),
-                ("resolution_status", "finished"),
-                ("limit", "-1"),
-                ("offset", "0"),
-            ],
-            &[3],
-        ),
+        (&[("name", "a,null"), ("sorting", "time_created{asc}")], &[1, 2]),
+        (&[("name.exclude", "a"), ("resolution_status", "finished"), ("limit", "-1"), ("offset", "0")], &[3]),
     ];
     for (list, want) in cases {
         let q = match parse(&pairs(list), &SPEC, NOW) {

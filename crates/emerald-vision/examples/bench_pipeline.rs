@@ -17,7 +17,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use emerald_vision::{decode_image, encode_jpeg, raw_inference_times, Backend, Engine, FaceEmbedder, FrFeature, FrLiveness, SpoofDetector};
+use emerald_vision::{
+    decode_image, encode_jpeg, raw_inference_times, Backend, Engine, FaceEmbedder, FrFeature, FrLiveness, SpoofDetector,
+};
 use image::{imageops, DynamicImage};
 
 fn image_bytes(name: &str) -> Vec<u8> {
@@ -34,7 +36,12 @@ fn photos() -> Vec<(&'static str, Vec<u8>)> {
     // 16:9 would crop the face off a portrait photo: fit it into the frame, centred.
     let fitted = obama.resize(1920, 1080, imageops::FilterType::Triangle).into_rgb8();
     let mut large = image::RgbImage::from_pixel(1920, 1080, image::Rgb([128, 128, 128]));
-    imageops::overlay(&mut large, &fitted, i64::from((1920 - fitted.width()) / 2), i64::from((1080 - fitted.height()) / 2));
+    imageops::overlay(
+        &mut large,
+        &fitted,
+        i64::from((1920 - fitted.width()) / 2),
+        i64::from((1080 - fitted.height()) / 2),
+    );
     let group = decode_image(&image_bytes("sample5.jpg")).expect("decode");
     let group = imageops::crop_imm(&group, 0, 80, 1920.min(group.width()), 1080.min(group.height() - 80)).to_image();
     vec![
@@ -138,12 +145,16 @@ fn main() {
     }
 
     println!("\nper stage and end to end, one thread, median of {runs} (ms):");
-    println!("  {:<16} {:>7} {:>7} {:>7} {:>7} {:>9} {:>11} {:>14} {:>14}", "photo", "decode", "detect", "align", "embed", "antispoof", "end-to-end", "1 thread /s", "2 threads /s");
+    println!(
+        "  {:<16} {:>7} {:>7} {:>7} {:>7} {:>9} {:>11} {:>14} {:>14}",
+        "photo", "decode", "detect", "align", "embed", "antispoof", "end-to-end", "1 thread /s", "2 threads /s"
+    );
     let mut e2e_small = None;
     for (label, jpeg) in photos() {
         let img = decode_image(&jpeg).expect("decode");
         let dets = engine.detect(&img).expect("detect");
-        let det = dets.iter().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area())).expect("the photo has a face").clone();
+        let det =
+            dets.iter().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area())).expect("the photo has a face").clone();
         let aligned = engine.align(&img, &det.landmarks);
         let decode = median(|| decode_image(&jpeg).expect("decode"), runs);
         let detect = median(|| engine.detect(&img).expect("detect"), runs);

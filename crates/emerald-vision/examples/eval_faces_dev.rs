@@ -75,7 +75,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     println!(
         "same: p1 {:.3} p5 {:.3} median {:.3}; different: median {:.3} p95 {:.3} p99 {:.3} max {:.3}",
-        pct(true, 0.01), pct(true, 0.05), pct(true, 0.5), pct(false, 0.5), pct(false, 0.95), pct(false, 0.99), pct(false, 1.0)
+        pct(true, 0.01),
+        pct(true, 0.05),
+        pct(true, 0.5),
+        pct(false, 0.5),
+        pct(false, 0.95),
+        pct(false, 0.99),
+        pct(false, 1.0)
     );
 
     // Passive liveness per species.

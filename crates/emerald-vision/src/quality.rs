@@ -104,18 +104,16 @@ fn sharpness_and_exposure(img: &RgbImage) -> (f32, f32) {
     if w < 3 || h < 3 {
         return (0.0, 0.0);
     }
-    let grey: Vec<f32> = img
-        .pixels()
-        .map(|p| 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32)
-        .collect();
+    let grey: Vec<f32> =
+        img.pixels().map(|p| 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32).collect();
     // Skip a border (the warp's black corners would read as edges).
     let (x0, x1, y0, y1) = (w / 8, w - w / 8, h / 8, h - h / 8);
     let (mut sum, mut sum2, mut bright, mut n) = (0f64, 0f64, 0f64, 0f64);
     for y in y0.max(1)..y1.min(h - 1) {
         for x in x0.max(1)..x1.min(w - 1) {
             let c = grey[y * w + x];
-            let lap = grey[(y - 1) * w + x] + grey[(y + 1) * w + x] + grey[y * w + x - 1] + grey[y * w + x + 1]
-                - 4.0 * c;
+            let lap =
+                grey[(y - 1) * w + x] + grey[(y + 1) * w + x] + grey[y * w + x - 1] + grey[y * w + x + 1] - 4.0 * c;
             sum += lap as f64;
             sum2 += (lap * lap) as f64;
             bright += c as f64;

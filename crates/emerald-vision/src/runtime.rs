@@ -143,7 +143,11 @@ impl OnnxPlan {
 /// `backend`, over `runs` runs on a random input after two warm-up runs; single-threaded. What
 /// benchmarks compare the pipeline with (`bench/vision.sh`). Errors when a model file or the
 /// runtime is missing.
-pub fn raw_inference_times(models_dir: &Path, backend: Backend, runs: usize) -> Result<Vec<(&'static str, std::time::Duration)>, VisionError> {
+pub fn raw_inference_times(
+    models_dir: &Path,
+    backend: Backend,
+    runs: usize,
+) -> Result<Vec<(&'static str, std::time::Duration)>, VisionError> {
     let models = [
         ("yunet", crate::detect::YUNET.file, [1, 3, 640, 640]),
         ("fr_feature", crate::embed::FR_FEATURE.file, [1, 3, 112, 112]),
@@ -160,7 +164,11 @@ pub fn raw_inference_times(models_dir: &Path, backend: Backend, runs: usize) -> 
                 OnnxPlan { name, inner: Inner::Ort(pool), output_names }
             }
             #[cfg(not(feature = "ort"))]
-            Backend::OnnxRuntime => return Err(VisionError::Inference("this build has no onnxruntime support (cargo feature `ort`)".into())),
+            Backend::OnnxRuntime => {
+                return Err(VisionError::Inference(
+                    "this build has no onnxruntime support (cargo feature `ort`)".into(),
+                ))
+            }
         };
         let n: usize = shape.iter().product();
         // A fixed pseudo-random input in 0..255 (xorshift): no zero-input shortcuts.
@@ -292,11 +300,23 @@ mod ort_backend {
                     .map_err(err)?;
                 sessions.push(Mutex::new(session));
             }
-            let names = sessions[0].lock().map_err(|_| VisionError::inference(name, "poisoned"))?.outputs().iter().map(|o| o.name().to_owned()).collect();
+            let names = sessions[0]
+                .lock()
+                .map_err(|_| VisionError::inference(name, "poisoned"))?
+                .outputs()
+                .iter()
+                .map(|o| o.name().to_owned())
+                .collect();
             Ok((Pool { sessions, next: AtomicUsize::new(0) }, names))
         }
 
-        pub fn run(&self, name: &'static str, output_names: &[String], shape: [usize; 4], data: Vec<f32>) -> Result<Vec<(String, Vec<f32>)>, VisionError> {
+        pub fn run(
+            &self,
+            name: &'static str,
+            output_names: &[String],
+            shape: [usize; 4],
+            data: Vec<f32>,
+        ) -> Result<Vec<(String, Vec<f32>)>, VisionError> {
             let err = |e: ort::Error| VisionError::inference(name, e);
             // Take a free session if there is one, else wait on the next in turn.
             let start = self.next.fetch_add(1, Ordering::Relaxed);

@@ -20,8 +20,7 @@ pub const MAX_ENTRIES: usize = 1_000;
 
 /// Decode up to `max_frames` frames, chosen evenly across the archive's images in name order.
 pub fn decode_shots(bytes: &[u8], max_frames: usize) -> Result<Vec<RgbImage>, VisionError> {
-    let mut archive =
-        ZipArchive::new(Cursor::new(bytes)).map_err(|e| VisionError::Decode(format!("zip: {e}")))?;
+    let mut archive = ZipArchive::new(Cursor::new(bytes)).map_err(|e| VisionError::Decode(format!("zip: {e}")))?;
     if archive.len() > MAX_ENTRIES {
         return Err(VisionError::TooLarge(format!("zip lists {} entries (limit {MAX_ENTRIES})", archive.len())));
     }
@@ -36,7 +35,10 @@ pub fn decode_shots(bytes: &[u8], max_frames: usize) -> Result<Vec<RgbImage>, Vi
             continue;
         }
         if f.size() > MAX_SHOT_BYTES {
-            return Err(VisionError::TooLarge(format!("zip entry {name} inflates to {} bytes (limit {MAX_SHOT_BYTES})", f.size())));
+            return Err(VisionError::TooLarge(format!(
+                "zip entry {name} inflates to {} bytes (limit {MAX_SHOT_BYTES})",
+                f.size()
+            )));
         }
         declared_total += f.size();
         entries.push((name, i));
@@ -45,7 +47,9 @@ pub fn decode_shots(bytes: &[u8], max_frames: usize) -> Result<Vec<RgbImage>, Vi
         return Err(VisionError::TooLarge(format!("zip holds {} files (limit {MAX_SHOTS} frames)", entries.len())));
     }
     if declared_total > MAX_SHOTS_TOTAL_BYTES {
-        return Err(VisionError::TooLarge(format!("zip inflates to {declared_total} bytes (limit {MAX_SHOTS_TOTAL_BYTES})")));
+        return Err(VisionError::TooLarge(format!(
+            "zip inflates to {declared_total} bytes (limit {MAX_SHOTS_TOTAL_BYTES})"
+        )));
     }
     entries.sort();
     let picked = pick_evenly(entries.len(), max_frames.max(1));

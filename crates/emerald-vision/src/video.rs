@@ -33,7 +33,9 @@ pub fn decode_video(bytes: &[u8], max_frames: usize) -> Result<DecodedVideo, Vis
     match sniff_video(bytes) {
         Some(VideoContainer::IsoBmff) => {}
         Some(VideoContainer::Matroska) => {
-            return Err(VisionError::Unsupported("WebM/Matroska video (VP8/VP9) is not supported; send MP4 or MOV with H.264".into()))
+            return Err(VisionError::Unsupported(
+                "WebM/Matroska video (VP8/VP9) is not supported; send MP4 or MOV with H.264".into(),
+            ))
         }
         Some(VideoContainer::Avi) | None => {
             return Err(VisionError::Unsupported("unknown video container; send MP4 or MOV with H.264".into()))
@@ -128,9 +130,7 @@ fn avcc_to_annexb(sample: &[u8], out: &mut Vec<u8>) -> Result<(), VisionError> {
     let mut rest = sample;
     while rest.len() >= 4 {
         let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-        let nal = rest
-            .get(4..4 + len)
-            .ok_or_else(|| VisionError::Decode("truncated H.264 NAL unit".into()))?;
+        let nal = rest.get(4..4 + len).ok_or_else(|| VisionError::Decode("truncated H.264 NAL unit".into()))?;
         out.extend_from_slice(&[0, 0, 0, 1]);
         out.extend_from_slice(nal);
         rest = &rest[4 + len..];

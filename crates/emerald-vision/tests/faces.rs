@@ -4,7 +4,7 @@ mod common;
 
 use common::{engine, image_bytes};
 use emerald_vision::{
-    decode_image, sniff, similarity_to_confidence, thumbnail_jpeg, MediaKind, MediaOptions, VisionError,
+    decode_image, similarity_to_confidence, sniff, thumbnail_jpeg, MediaKind, MediaOptions, VisionError,
     OZ_DEFAULT_THRESHOLD,
 };
 use image::{DynamicImage, RgbImage};

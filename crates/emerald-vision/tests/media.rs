@@ -100,7 +100,12 @@ fn videos_from_faces_dev() {
 fn a_requested_gesture_is_checked_on_a_video() {
     let Some(root) = faces_dev("a_requested_gesture_is_checked_on_a_video") else { return };
     let bytes = std::fs::read(root.join("videos/live/les_live.mp4")).expect("video");
-    let opts = MediaOptions { tags: vec!["video_selfie_left".into()], max_frames: 8, want_best_shot: false, ..MediaOptions::default() };
+    let opts = MediaOptions {
+        tags: vec!["video_selfie_left".into()],
+        max_frames: 8,
+        want_best_shot: false,
+        ..MediaOptions::default()
+    };
     let report = engine().analyze_media(&bytes, &opts).expect("analysis");
     let check = report.gesture.clone().expect("gesture check");
     assert_eq!(check.gesture, Gesture::TurnLeft);

@@ -38,7 +38,8 @@ pub struct Load {
 const BOUNDARY: &str = "emeraldbenchboundary7MA4YWxkTrZu0gW";
 
 fn body(load: &Load) -> Vec<u8> {
-    let tags: serde_json::Map<String, serde_json::Value> = load.files.iter().map(|(n, _, t)| (n.clone(), serde_json::json!(t))).collect();
+    let tags: serde_json::Map<String, serde_json::Value> =
+        load.files.iter().map(|(n, _, t)| (n.clone(), serde_json::json!(t))).collect();
     let payload = serde_json::json!({ "media:tags": tags, "analyses": load.analyses });
     let mut b = Vec::new();
     for (name, bytes, _) in &load.files {
@@ -48,7 +49,12 @@ fn body(load: &Load) -> Vec<u8> {
         b.extend_from_slice(bytes);
         b.extend_from_slice(b"\r\n");
     }
-    b.extend_from_slice(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"payload\"\r\n\r\n{payload}\r\n--{BOUNDARY}--\r\n").as_bytes());
+    b.extend_from_slice(
+        format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"payload\"\r\n\r\n{payload}\r\n--{BOUNDARY}--\r\n"
+        )
+        .as_bytes(),
+    );
     b
 }
 
@@ -66,11 +72,15 @@ pub async fn run(load: Load) -> anyhow::Result<()> {
     let mut tasks = Vec::new();
     for _ in 0..load.concurrency {
         let (client, body, url, token) = (client.clone(), body.clone(), load.url.clone(), load.token.clone());
-        let (latencies, failures, measuring, stop) = (latencies.clone(), failures.clone(), measuring.clone(), stop.clone());
+        let (latencies, failures, measuring, stop) =
+            (latencies.clone(), failures.clone(), measuring.clone(), stop.clone());
         tasks.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 let t = Instant::now();
-                let mut req = client.post(&url).header("Content-Type", format!("multipart/form-data; boundary={BOUNDARY}")).body(body.clone());
+                let mut req = client
+                    .post(&url)
+                    .header("Content-Type", format!("multipart/form-data; boundary={BOUNDARY}"))
+                    .body(body.clone());
                 if let Some(tok) = &token {
                     req = req.header("X-Forensic-Access-Token", tok);
                 }
@@ -79,8 +89,14 @@ pub async fn run(load: Load) -> anyhow::Result<()> {
                         let status = res.status();
                         let text = res.text().await.unwrap_or_default();
                         let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-                        let finished = v["analyses"].as_array().is_some_and(|a| !a.is_empty() && a.iter().all(|x| x["state"] == "FINISHED"));
-                        if status.is_success() && finished { Ok(()) } else { Err(format!("HTTP {status}: {}", text.chars().take(300).collect::<String>())) }
+                        let finished = v["analyses"]
+                            .as_array()
+                            .is_some_and(|a| !a.is_empty() && a.iter().all(|x| x["state"] == "FINISHED"));
+                        if status.is_success() && finished {
+                            Ok(())
+                        } else {
+                            Err(format!("HTTP {status}: {}", text.chars().take(300).collect::<String>()))
+                        }
                     }
                     Err(e) => Err(e.to_string()),
                 };
@@ -104,7 +120,8 @@ pub async fn run(load: Load) -> anyhow::Result<()> {
     }
     let mut l = latencies.lock().unwrap().clone();
     l.sort_by(f64::total_cmp);
-    let pct = |p: f64| if l.is_empty() { f64::NAN } else { l[((l.len() as f64 * p).ceil() as usize).clamp(1, l.len()) - 1] };
+    let pct =
+        |p: f64| if l.is_empty() { f64::NAN } else { l[((l.len() as f64 * p).ceil() as usize).clamp(1, l.len()) - 1] };
     let failures = failures.lock().unwrap();
     println!(
         "requests {}  failures {}  requests/min {:.0}  analyses/min {:.0}  p50 {:.1} ms  p90 {:.1} ms  p99 {:.1} ms  (c={}, {:.0} s)",

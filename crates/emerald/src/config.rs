@@ -233,7 +233,8 @@ impl Config {
     pub fn merge_file(mut self, matches: &ArgMatches) -> anyhow::Result<Self> {
         let Some(path) = self.config.clone() else { return Ok(self) };
         let file = read_file(&path)?;
-        let defaulted = |id: &str| !matches!(matches.value_source(id), Some(ValueSource::CommandLine | ValueSource::EnvVariable));
+        let defaulted =
+            |id: &str| !matches!(matches.value_source(id), Some(ValueSource::CommandLine | ValueSource::EnvVariable));
         let FileConfig {
             listen,
             data_dir,

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use emerald_vision::{Engine, MediaOptions, VisionError};
 
-use crate::domain::faces::{AnalyzeOptions, EngineModels, FaceEngine, FaceError, FaceFound, GestureOutcome, MediaFaces, Template};
+use crate::domain::faces::{
+    AnalyzeOptions, EngineModels, FaceEngine, FaceError, FaceFound, GestureOutcome, MediaFaces, Template,
+};
 use crate::domain::media::MediaKind;
 
 /// Smallest face (shorter side of the detector box, pixels) accepted for enrolment. Below it
@@ -124,7 +126,9 @@ impl FaceEngine for VisionEngine {
         let large: Vec<_> = faces.iter().filter(|f| f.quality.face_size >= ENROL_MIN_FACE_PX).collect();
         match (large.as_slice(), faces.first()) {
             (_, None) => Err(FaceError::NoFace),
-            ([], Some(small)) => Err(FaceError::Unusable(enrol_problem(small).unwrap_or_else(|| "the face is too small".into()))),
+            ([], Some(small)) => {
+                Err(FaceError::Unusable(enrol_problem(small).unwrap_or_else(|| "the face is too small".into())))
+            }
             ([one], _) => match enrol_problem(one) {
                 Some(why) => Err(FaceError::Unusable(why)),
                 None => Ok(Template { model_id: one.embedding.model_id.clone(), vector: one.embedding.vector.clone() }),

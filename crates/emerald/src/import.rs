@@ -89,7 +89,8 @@ fn photo_files(folder: &Path) -> anyhow::Result<Vec<PathBuf>> {
 fn person_meta(folder: &Path, key: &str) -> Result<MetaData, String> {
     let file = folder.join(PERSON_FILE);
     let mut value = match std::fs::read(&file) {
-        Ok(bytes) => serde_json::from_slice::<serde_json::Value>(&bytes).map_err(|e| format!("{PERSON_FILE} is not valid JSON: {e}"))?,
+        Ok(bytes) => serde_json::from_slice::<serde_json::Value>(&bytes)
+            .map_err(|e| format!("{PERSON_FILE} is not valid JSON: {e}"))?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::json!({}),
         Err(e) => return Err(format!("cannot read {PERSON_FILE}: {e}")),
     };
@@ -119,19 +120,36 @@ fn spool_copy(src: &Path, spool: &Path, max_bytes: u64) -> Result<ReceivedFile, 
         hasher.update(&buf[..n]);
         out.write_all(&buf[..n]).map_err(|e| format!("spooling: {e}"))?;
     }
-    Ok(ReceivedFile { key: name.clone(), original_name: name, content: FileContent::Spooled(path), size, sha256: hex::encode(hasher.finalize()), streamed: None })
+    Ok(ReceivedFile {
+        key: name.clone(),
+        original_name: name,
+        content: FileContent::Spooled(path),
+        size,
+        sha256: hex::encode(hasher.finalize()),
+        streamed: None,
+    })
 }
 
 /// Import every person folder of `dir` into `collection_id`; `progress` draws a bar on stderr.
-pub async fn import_persons(domain: &Domain, collection_id: Uuid, dir: &Path, progress: bool) -> anyhow::Result<ImportReport> {
+pub async fn import_persons(
+    domain: &Domain,
+    collection_id: Uuid,
+    dir: &Path,
+    progress: bool,
+) -> anyhow::Result<ImportReport> {
     let caller = system_caller();
-    let collection = domain.get_collection(&caller, collection_id).await.map_err(|e| anyhow::anyhow!("collection {collection_id}: {e}"))?;
+    let collection = domain
+        .get_collection(&caller, collection_id)
+        .await
+        .map_err(|e| anyhow::anyhow!("collection {collection_id}: {e}"))?;
     domain.faces().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let done: HashSet<String> = domain.person_meta_values(&caller, collection_id, IMPORT_KEY).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let done: HashSet<String> =
+        domain.person_meta_values(&caller, collection_id, IMPORT_KEY).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let folders = person_folders(dir)?;
     let spool = domain.spool_dir().map_err(|e| anyhow::anyhow!("{e}"))?.to_path_buf();
     let max_bytes = domain.upload_limits().max_file_bytes;
-    let bar = if progress { indicatif::ProgressBar::new(folders.len() as u64) } else { indicatif::ProgressBar::hidden() };
+    let bar =
+        if progress { indicatif::ProgressBar::new(folders.len() as u64) } else { indicatif::ProgressBar::hidden() };
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} persons  {elapsed_precise} (eta {eta})  {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
@@ -165,7 +183,8 @@ pub async fn import_persons(domain: &Domain, collection_id: Uuid, dir: &Path, pr
         }
         let tags: Vec<String> = PHOTO_TAGS.iter().map(|t| t.to_string()).collect();
         let media_tags = files.iter().map(|f| (f.key.clone(), tags.clone())).collect();
-        let upload = Upload { files, payload: UploadPayload { person_meta: meta, media_tags, ..UploadPayload::default() } };
+        let upload =
+            Upload { files, payload: UploadPayload { person_meta: meta, media_tags, ..UploadPayload::default() } };
         match domain.add_person(&caller, collection_id, upload, EnrolMode::SkipRejected).await {
             Ok(enrolled) => {
                 report.rejected.extend(enrolled.rejected.into_iter().map(|r| (folder.join(&r.file_name), r.reason)));
@@ -196,7 +215,8 @@ mod tests {
     fn person_json_becomes_meta_data_with_the_import_key() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(person_meta(dir.path(), "alice").unwrap().into_value(), serde_json::json!({"import_key": "alice"}));
-        std::fs::write(dir.path().join(PERSON_FILE), r#"{"person_info": {"last_name": "Doe"}, "import_key": "x"}"#).unwrap();
+        std::fs::write(dir.path().join(PERSON_FILE), r#"{"person_info": {"last_name": "Doe"}, "import_key": "x"}"#)
+            .unwrap();
         assert_eq!(
             person_meta(dir.path(), "alice").unwrap().into_value(),
             serde_json::json!({"person_info": {"last_name": "Doe"}, "import_key": "alice"})
@@ -211,7 +231,11 @@ mod tests {
         for f in ["b.jpg", "a.png", PERSON_FILE, ".DS_Store"] {
             std::fs::write(dir.path().join(f), b"x").unwrap();
         }
-        let names: Vec<String> = photo_files(dir.path()).unwrap().iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        let names: Vec<String> = photo_files(dir.path())
+            .unwrap()
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
         assert_eq!(names, ["a.png", "b.jpg"]);
     }
 }

@@ -87,7 +87,8 @@ impl App {
         domain.sync_gallery().await.map_err(|e| anyhow::anyhow!("loading the 1:N gallery: {e}"))?;
         let blacklist = match plugins {
             Some(p) => p.blacklist,
-            None => Some(Arc::new(domain::blacklist::GalleryBlacklist::new(domain.clone())) as Arc<dyn domain::blacklist::Blacklist>),
+            None => Some(Arc::new(domain::blacklist::GalleryBlacklist::new(domain.clone()))
+                as Arc<dyn domain::blacklist::Blacklist>),
         };
         let thresholds = domain::analyses::Thresholds {
             quality: config.quality_threshold,
@@ -102,9 +103,11 @@ impl App {
         };
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         let worker_count = config.worker_count();
-        let domain = domain.with_blacklist(blacklist).with_analysis_settings(thresholds, queue, worker_count.max(cores));
+        let domain =
+            domain.with_blacklist(blacklist).with_analysis_settings(thresholds, queue, worker_count.max(cores));
         let first_admin = ensure_first_admin(&domain, &config).await?;
-        let router = api::router(domain.clone(), telemetry::metrics_handle(), config.public_url.clone(), config.instant_auth);
+        let router =
+            api::router(domain.clone(), telemetry::metrics_handle(), config.public_url.clone(), config.instant_auth);
         let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
         if config.webhook_secret.is_none() {
@@ -126,7 +129,11 @@ impl App {
             expire_beat: std::time::Duration::from_secs_f64(config.analysis_expire_beat.max(0.05)),
         };
         // Listening before the app answers: nothing another process announces after that is missed.
-        let wakeups = domain.store.wakeups().await.map_err(|e| anyhow::anyhow!("listening for other processes' wake-ups: {e}"))?;
+        let wakeups = domain
+            .store
+            .wakeups()
+            .await
+            .map_err(|e| anyhow::anyhow!("listening for other processes' wake-ups: {e}"))?;
         Ok(App { listener, addr, router, domain, first_admin, workers, wakeups })
     }
 
@@ -149,7 +156,10 @@ impl App {
 
     /// Serve (and run the workers, unless the role is `api`) until `shutdown` resolves; then
     /// stop the workers after the jobs in hand.
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let sweeper = tokio::spawn(sweep_sessions(self.domain.clone()));
         if self.workers.workers > 0 {
             tracing::info!(workers = self.workers.workers, "analysis workers started");
@@ -214,14 +224,21 @@ pub const UPLOAD_SPOOL_PREFIX: &str = "upload-";
 /// The 1:N gallery is empty until [`Domain::sync_gallery`].
 pub async fn open_domain(config: &Config) -> anyhow::Result<Domain> {
     let store = store::connect(config.database_url.as_deref(), &config.data_dir).await?;
-    let auth = AuthSettings { session_ttl: config.session_ttl, service_ttl: config.service_session_ttl, extend_on_use: config.session_extend };
+    let auth = AuthSettings {
+        session_ttl: config.session_ttl,
+        service_ttl: config.service_session_ttl,
+        extend_on_use: config.session_extend,
+    };
     let blobs = store::ObjectBlobs::open(config.blob_url.as_deref(), &config.data_dir, &config.blob_options)?;
     let spool_dir = config.data_dir.join("tmp");
     std::fs::create_dir_all(&spool_dir).with_context(|| format!("creating {}", spool_dir.display()))?;
     let media = domain::folders::MediaServices {
         blobs: Arc::new(blobs),
         probe: Arc::new(media_probe::LightProbe),
-        limits: domain::media::UploadLimits { max_files: config.max_files_per_request, max_file_bytes: config.max_file_bytes },
+        limits: domain::media::UploadLimits {
+            max_files: config.max_files_per_request,
+            max_file_bytes: config.max_file_bytes,
+        },
         spool_dir,
         spool_direct: config.spool_direct_io,
     };
@@ -233,7 +250,10 @@ pub async fn open_domain(config: &Config) -> anyhow::Result<Domain> {
     let store: Arc<dyn domain::store::Store> = Arc::new(store);
     let store_id = store.store_id().await.map_err(|e| anyhow::anyhow!("reading the store id: {e}"))?;
     let snapshot = config.data_dir.join(format!("gallery-{store_id}.snapshot"));
-    let gallery_config = emerald_gallery::GalleryConfig { ann_threshold: GALLERY_ANN_THRESHOLD, ..emerald_gallery::GalleryConfig::default() };
+    let gallery_config = emerald_gallery::GalleryConfig {
+        ann_threshold: GALLERY_ANN_THRESHOLD,
+        ..emerald_gallery::GalleryConfig::default()
+    };
     let gallery = domain::gallery::FaceGallery::with_snapshot(gallery_config, snapshot);
     Ok(Domain::new(store, auth).with_media(media).with_faces(faces).with_gallery(gallery))
 }
@@ -243,12 +263,16 @@ async fn ensure_first_admin(domain: &Domain, config: &Config) -> anyhow::Result<
     let (password, generated) = match &config.admin_password {
         Some(p) => (p.clone(), None),
         None => {
-            let p: String = rand::thread_rng().sample_iter(&Alphanumeric).take(GENERATED_PASSWORD_CHARS).map(char::from).collect();
+            let p: String =
+                rand::thread_rng().sample_iter(&Alphanumeric).take(GENERATED_PASSWORD_CHARS).map(char::from).collect();
             (p.clone(), Some(p))
         }
     };
     let created = domain
-        .ensure_first_admin(Email::parse(&email).map_err(|e| anyhow::anyhow!("EMERALD_ADMIN_EMAIL: {e}"))?, Password::parse(&password).map_err(|e| anyhow::anyhow!("EMERALD_ADMIN_PASSWORD: {e}"))?)
+        .ensure_first_admin(
+            Email::parse(&email).map_err(|e| anyhow::anyhow!("EMERALD_ADMIN_EMAIL: {e}"))?,
+            Password::parse(&password).map_err(|e| anyhow::anyhow!("EMERALD_ADMIN_PASSWORD: {e}"))?,
+        )
         .await
         .map_err(|e| anyhow::anyhow!("creating the first admin: {e}"))?;
     Ok(created.map(|u| FirstAdmin { email: u.email, generated_password: generated }))

@@ -148,7 +148,9 @@ async fn main() -> ExitCode {
         }
         Command::BenchPhoto { out, bytes } => bench_photo(&out, bytes),
         Command::BenchFit { input, out, width, height } => bench_load::fit_photo(&input, &out, width, height),
-        Command::BenchLoad { url, token, files, analyses, concurrency, seconds, warmup } => bench_load(url, token, files, analyses, concurrency, seconds, warmup).await,
+        Command::BenchLoad { url, token, files, analyses, concurrency, seconds, warmup } => {
+            bench_load(url, token, files, analyses, concurrency, seconds, warmup).await
+        }
         Command::Openapi => {
             println!("{}", emerald::api::openapi_json());
             Ok(())
@@ -169,7 +171,9 @@ async fn serve(config: Config, matches: &ArgMatches) -> anyhow::Result<()> {
     let app = App::build(config).await?;
     if let Some(admin) = app.first_admin() {
         match &admin.generated_password {
-            Some(p) => println!("Created the first ADMIN: email {}  password {p}  (shown once; change it)", admin.email),
+            Some(p) => {
+                println!("Created the first ADMIN: email {}  password {p}  (shown once; change it)", admin.email)
+            }
             None => println!("Created the first ADMIN: email {} (password from EMERALD_ADMIN_PASSWORD)", admin.email),
         }
     }
@@ -192,7 +196,14 @@ async fn admin_create(config: Config, matches: &ArgMatches, email: &str, passwor
     Ok(())
 }
 
-async fn collections_import(config: Config, matches: &ArgMatches, collection: uuid::Uuid, dir: &std::path::Path, max_photos: usize, quiet: bool) -> anyhow::Result<()> {
+async fn collections_import(
+    config: Config,
+    matches: &ArgMatches,
+    collection: uuid::Uuid,
+    dir: &std::path::Path,
+    max_photos: usize,
+    quiet: bool,
+) -> anyhow::Result<()> {
     let mut config = config.merge_file(matches)?;
     // A person folder is one enrolment, not an HTTP request: its photo count is its own limit.
     config.max_files_per_request = max_photos;
@@ -211,7 +222,14 @@ async fn collections_import(config: Config, matches: &ArgMatches, collection: uu
     Ok(())
 }
 
-async fn bench_seed(config: Config, matches: &ArgMatches, n: u64, start: u64, email: &str, password: &str) -> anyhow::Result<()> {
+async fn bench_seed(
+    config: Config,
+    matches: &ArgMatches,
+    n: u64,
+    start: u64,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<()> {
     use emerald::domain::caller::Caller;
     use emerald::domain::role::UserType;
     use emerald::domain::users::NewUser;
@@ -221,8 +239,14 @@ async fn bench_seed(config: Config, matches: &ArgMatches, n: u64, start: u64, em
     let user = match domain.store.get_login(email).await.map_err(|e| anyhow::anyhow!("{e}"))? {
         Some((u, _)) => u,
         None => {
-            let admin = Caller { user_id: uuid::Uuid::nil(), session_id: uuid::Uuid::nil(), user_type: UserType::Admin, company_id: None };
-            let company = domain.create_company(&admin, "bench", Default::default()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let admin = Caller {
+                user_id: uuid::Uuid::nil(),
+                session_id: uuid::Uuid::nil(),
+                user_type: UserType::Admin,
+                company_id: None,
+            };
+            let company =
+                domain.create_company(&admin, "bench", Default::default()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             let new = NewUser {
                 email: Email::parse(email).map_err(|e| anyhow::anyhow!("{e}"))?,
                 password: Password::parse(password).map_err(|e| anyhow::anyhow!("{e}"))?,
@@ -280,7 +304,15 @@ fn bench_photo(out: &std::path::Path, target: usize) -> anyhow::Result<()> {
     }
 }
 
-async fn bench_load(url: String, token: Option<String>, files: Vec<String>, analyses: String, concurrency: usize, seconds: f64, warmup: f64) -> anyhow::Result<()> {
+async fn bench_load(
+    url: String,
+    token: Option<String>,
+    files: Vec<String>,
+    analyses: String,
+    concurrency: usize,
+    seconds: f64,
+    warmup: f64,
+) -> anyhow::Result<()> {
     let mut parts = Vec::new();
     for f in files {
         let (name, rest) = f.split_once('=').ok_or_else(|| anyhow::anyhow!("--file name=path:tags"))?;

@@ -52,7 +52,9 @@ impl MediaProbe for LightProbe {
         match self.sniff(&head)? {
             (MediaKind::Image, extension) => probe_image(file, extension),
             (MediaKind::ShotsSet, _) => probe_zip(file),
-            (MediaKind::Video, extension) => Ok(Probed { kind: MediaKind::Video, extension, thumbnail: false, facts: Map::new() }),
+            (MediaKind::Video, extension) => {
+                Ok(Probed { kind: MediaKind::Video, extension, thumbnail: false, facts: Map::new() })
+            }
         }
     }
 
@@ -74,9 +76,8 @@ impl MediaProbe for LightProbe {
             "image/webp" => Ok((MediaKind::Image, "webp")),
             "image/bmp" => Ok((MediaKind::Image, "bmp")),
             "application/zip" => Ok((MediaKind::ShotsSet, "zip")),
-            "video/mp4" | "video/x-m4v" | "video/quicktime" | "video/webm" | "video/x-matroska" | "video/x-msvideo" | "video/mpeg" => {
-                Ok((MediaKind::Video, video_extension(kind.mime_type())))
-            }
+            "video/mp4" | "video/x-m4v" | "video/quicktime" | "video/webm" | "video/x-matroska" | "video/x-msvideo"
+            | "video/mpeg" => Ok((MediaKind::Video, video_extension(kind.mime_type()))),
             other => Err(format!("unsupported file type {other}")),
         }
     }
@@ -218,7 +219,12 @@ fn probe_zip(file: &Path) -> Result<Probed, String> {
         let name = entry.name().to_owned();
         let mut head = Vec::with_capacity(64);
         (&mut entry).take(64).read_to_end(&mut head).map_err(|e| format!("corrupt ZIP entry {name:?}: {e}"))?;
-        if !infer::is_image(&head) || !matches!(infer::get(&head).map(|k| k.mime_type()), Some("image/jpeg" | "image/png" | "image/webp" | "image/bmp")) {
+        if !infer::is_image(&head)
+            || !matches!(
+                infer::get(&head).map(|k| k.mime_type()),
+                Some("image/jpeg" | "image/png" | "image/webp" | "image/bmp")
+            )
+        {
             return Err(format!("ZIP entry {name:?} is not a JPEG, PNG, WebP or BMP image"));
         }
         frames += 1;
@@ -397,7 +403,15 @@ mod tests {
         let good = jpeg(640, 480, true);
         let small = jpeg(8, 8, false);
         assert!(small.len() < MAGIC_BYTES, "decided only at the end");
-        let files = [good.clone(), good[..good.len() / 2].to_vec(), small.clone(), small[..small.len() - 1].to_vec(), png(20, 10), b"just some text".to_vec(), Vec::new()];
+        let files = [
+            good.clone(),
+            good[..good.len() / 2].to_vec(),
+            small.clone(),
+            small[..small.len() - 1].to_vec(),
+            png(20, 10),
+            b"just some text".to_vec(),
+            Vec::new(),
+        ];
         let mut streamed_count = 0;
         for (i, bytes) in files.iter().enumerate() {
             let f = temp_with(bytes);
@@ -412,7 +426,9 @@ mod tests {
                         assert_eq!(format!("{streamed:?}"), whole, "file {i}, pieces of {size}");
                         streamed_count += 1;
                     }
-                    None => assert!(!bytes.starts_with(&[0xFF, 0xD8, 0xFF]), "file {i}: a JPEG was left to the file probe"),
+                    None => {
+                        assert!(!bytes.starts_with(&[0xFF, 0xD8, 0xFF]), "file {i}: a JPEG was left to the file probe")
+                    }
                 }
             }
         }

@@ -166,7 +166,8 @@ impl SpoolWriter {
     /// `direct`: try direct I/O ([`SpoolWriter::new`]); otherwise [`SpoolWriter::buffered`].
     pub async fn create(dir: std::path::PathBuf, direct: bool) -> io::Result<(SpoolWriter, tempfile::TempPath)> {
         tokio::task::spawn_blocking(move || {
-            let (file, path) = tempfile::Builder::new().prefix(crate::UPLOAD_SPOOL_PREFIX).tempfile_in(dir)?.into_parts();
+            let (file, path) =
+                tempfile::Builder::new().prefix(crate::UPLOAD_SPOOL_PREFIX).tempfile_in(dir)?.into_parts();
             Ok((if direct { SpoolWriter::new(file) } else { SpoolWriter::buffered(file) }, path))
         })
         .await
@@ -266,7 +267,18 @@ mod tests {
     #[tokio::test]
     async fn every_byte_lands_in_order_whatever_the_size_direct_or_not() {
         let mut direct_seen = false;
-        for total in [0, 1, ALIGN - 1, ALIGN, ALIGN + 1, BATCH_BYTES - 1, BATCH_BYTES, BATCH_BYTES + 1, 1_058_845, 3 * BATCH_BYTES + 12_345] {
+        for total in [
+            0,
+            1,
+            ALIGN - 1,
+            ALIGN,
+            ALIGN + 1,
+            BATCH_BYTES - 1,
+            BATCH_BYTES,
+            BATCH_BYTES + 1,
+            1_058_845,
+            3 * BATCH_BYTES + 12_345,
+        ] {
             let sent = chunks(total, total);
             for direct in [true, false] {
                 let (stored, used_direct) = spool(&sent, direct).await;
@@ -293,7 +305,9 @@ mod tests {
         odd.fill(&[9u8; 10_000]);
         target.write(&mut odd, false).unwrap();
         match (direct, target.direct) {
-            (false, _) => eprintln!("direct I/O is not available in the temporary directory: only the page-cache path ran"),
+            (false, _) => {
+                eprintln!("direct I/O is not available in the temporary directory: only the page-cache path ran")
+            }
             // tmpfs (Linux 6.6+) takes O_DIRECT without any alignment rule.
             (true, true) => eprintln!("this filesystem took an unaligned direct write: the fallback did not run"),
             (true, false) => eprintln!("the refused direct write went through the page cache"),

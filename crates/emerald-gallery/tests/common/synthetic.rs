@@ -36,26 +36,14 @@ pub fn normalize(v: &mut [f32]) {
 
 impl Synthetic {
     pub fn isotropic(dim: usize, seed: u64) -> Self {
-        Self {
-            dim,
-            latent: 0,
-            basis: Vec::new(),
-            iso: 1.0,
-            rng: StdRng::seed_from_u64(seed),
-        }
+        Self { dim, latent: 0, basis: Vec::new(), iso: 1.0, rng: StdRng::seed_from_u64(seed) }
     }
 
     pub fn faces(dim: usize, seed: u64) -> Self {
         let latent = 128;
         let mut rng = StdRng::seed_from_u64(seed);
         let basis = (0..dim * latent).map(|_| gauss(&mut rng)).collect();
-        Self {
-            dim,
-            latent,
-            basis,
-            iso: 0.35,
-            rng,
-        }
+        Self { dim, latent, basis, iso: 0.35, rng }
     }
 
     pub fn describe(&self) -> String {
@@ -71,9 +59,7 @@ impl Synthetic {
 
     /// A unit template of a new identity.
     pub fn identity(&mut self) -> Vec<f32> {
-        let mut v: Vec<f32> = (0..self.dim)
-            .map(|_| gauss(&mut self.rng) * self.iso)
-            .collect();
+        let mut v: Vec<f32> = (0..self.dim).map(|_| gauss(&mut self.rng) * self.iso).collect();
         if self.latent > 0 {
             let z: Vec<f32> = (0..self.latent).map(|_| gauss(&mut self.rng)).collect();
             let s = 1.0 / (self.latent as f32).sqrt();
@@ -97,11 +83,8 @@ impl Synthetic {
 
 /// Exact top-k by the scalar f32 reference: (index, cosine), best first.
 pub fn brute_force(data: &[Vec<f32>], q: &[f32], k: usize) -> Vec<(usize, f32)> {
-    let mut all: Vec<(usize, f32)> = data
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (i, emerald_gallery::simd::scalar::dot_f32(v, q)))
-        .collect();
+    let mut all: Vec<(usize, f32)> =
+        data.iter().enumerate().map(|(i, v)| (i, emerald_gallery::simd::scalar::dot_f32(v, q))).collect();
     all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     all.truncate(k);
     all

@@ -30,7 +30,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[utoipa::path(post, path = "/api/folders/{folder_id}/analyses", tag = "analyses",
     params(("folder_id" = uuid::Uuid, Path)), request_body = Object,
     responses((status = 201, body = [AnalysisView])), security(("token" = [])))]
-async fn request_analyses(State(s): State<AppState>, caller: Caller, base: BaseUrl, Path(id): Path<String>, OzBody(body): OzBody<Value>) -> Result<Response> {
+async fn request_analyses(
+    State(s): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    Path(id): Path<String>,
+    OzBody(body): OzBody<Value>,
+) -> Result<Response> {
     let folder_id = parse_id("folder_id", &id)?;
     // A bare array is the analyses list itself.
     let body = match body {
@@ -49,7 +55,13 @@ async fn request_analyses(State(s): State<AppState>, caller: Caller, base: BaseU
     params(("folder_id" = uuid::Uuid, Path), ("type" = Option<String>, Query), ("state" = Option<String>, Query),
         ("analyse_id" = Option<String>, Query)),
     responses((status = 200, body = [AnalysisView])), security(("token" = [])))]
-async fn list_folder_analyses(State(s): State<AppState>, caller: Caller, base: BaseUrl, Path(id): Path<String>, q: OzQuery) -> Result<Response> {
+async fn list_folder_analyses(
+    State(s): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    Path(id): Path<String>,
+    q: OzQuery,
+) -> Result<Response> {
     let items = s.domain.folder_analyses(&caller, parse_id("folder_id", &id)?, &q.0).await?;
     Ok(ok(AnalysisView::list(items, &base.0)).into_response())
 }
@@ -69,7 +81,12 @@ async fn list_analyses(State(s): State<AppState>, caller: Caller, base: BaseUrl,
 /// One analysis (what clients poll). Spec §8.7.
 #[utoipa::path(get, path = "/api/analyses/{analyse_id}", tag = "analyses",
     params(("analyse_id" = uuid::Uuid, Path)), responses((status = 200, body = AnalysisView)), security(("token" = [])))]
-async fn get_analysis(State(s): State<AppState>, caller: Caller, base: BaseUrl, Path(id): Path<String>) -> Result<Response> {
+async fn get_analysis(
+    State(s): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    Path(id): Path<String>,
+) -> Result<Response> {
     let a = s.domain.get_analysis(&caller, parse_id("analyse_id", &id)?).await?;
     Ok(ok(AnalysisView::new(a, &base.0)).into_response())
 }
@@ -80,7 +97,13 @@ async fn get_analysis(State(s): State<AppState>, caller: Caller, base: BaseUrl, 
 #[utoipa::path(patch, path = "/api/analyses/{analyse_id}", tag = "analyses",
     params(("analyse_id" = uuid::Uuid, Path)), request_body = Object,
     responses((status = 200, body = AnalysisView)), security(("token" = [])))]
-async fn decide_analysis(State(s): State<AppState>, caller: Caller, base: BaseUrl, Path(id): Path<String>, OzBody(body): OzBody<Value>) -> Result<Response> {
+async fn decide_analysis(
+    State(s): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    Path(id): Path<String>,
+    OzBody(body): OzBody<Value>,
+) -> Result<Response> {
     let id = parse_id("analyse_id", &id)?;
     let body = from_value::<DecisionBody>(body)?;
     let a = s.domain.decide_analysis(&caller, id, body.resolution()?, body.resolution_comment).await?;

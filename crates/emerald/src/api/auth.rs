@@ -1,8 +1,8 @@
 //! `POST /api/authorize/auth`, `POST /api/authorize/refresh` (spec §2).
 
 use axum::extract::State;
-use axum::response::Response;
 use axum::response::IntoResponse;
+use axum::response::Response;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -47,7 +47,11 @@ pub struct RefreshRequest {
     responses((status = 200, body = AuthView), (status = 401, description = "Session not found"),
         (status = 403, description = "You have not access to refresh this session")),
     security(("token" = [])))]
-async fn refresh(State(state): State<AppState>, RefreshCaller(caller): RefreshCaller, OzBody(req): OzBody<RefreshRequest>) -> Result<Response> {
+async fn refresh(
+    State(state): State<AppState>,
+    RefreshCaller(caller): RefreshCaller,
+    OzBody(req): OzBody<RefreshRequest>,
+) -> Result<Response> {
     let pair = state.domain.refresh(&caller, &req.expire_token).await?;
     Ok(ok(AuthView::from(pair)).into_response())
 }

@@ -67,7 +67,11 @@ pub struct CollectionCreate {
 /// Create a collection (ADMIN; CLIENT ADMIN in its company). Spec §12 step 2.
 #[utoipa::path(post, path = "/api/collections", tag = "collections", request_body = CollectionCreate,
     responses((status = 201, body = CollectionView)), security(("token" = [])))]
-async fn create_collection(State(s): State<AppState>, caller: Caller, OzBody(req): OzBody<CollectionCreate>) -> Result<Response> {
+async fn create_collection(
+    State(s): State<AppState>,
+    caller: Caller,
+    OzBody(req): OzBody<CollectionCreate>,
+) -> Result<Response> {
     let CollectionCreate { alias, company_id, meta_data } = req;
     let new = NewCollection {
         alias,
@@ -101,7 +105,13 @@ async fn delete_collection(State(s): State<AppState>, caller: Caller, Path(id): 
     params(("collection_id" = uuid::Uuid, Path), ("meta_data" = Option<String>, Query), ("offset" = Option<i64>, Query),
         ("limit" = Option<i64>, Query), ("sorting" = Option<String>, Query)),
     responses((status = 200, body = [PersonView])), security(("token" = [])))]
-async fn list_persons(State(s): State<AppState>, caller: Caller, base: BaseUrl, Path(id): Path<String>, q: OzQuery) -> Result<Response> {
+async fn list_persons(
+    State(s): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    Path(id): Path<String>,
+    q: OzQuery,
+) -> Result<Response> {
     let page = s.domain.list_persons(&caller, parse_id("collection_id", &id)?, &q.0).await?;
     Ok(ok(PersonView::list(page.items, &base.0)).into_response())
 }
@@ -113,10 +123,21 @@ async fn list_persons(State(s): State<AppState>, caller: Caller, base: BaseUrl, 
     params(("collection_id" = uuid::Uuid, Path)),
     request_body(content_type = "multipart/form-data", description = "photo parts and a `payload` JSON part"),
     responses((status = 201, body = PersonView)), security(("token" = [])))]
-async fn add_person(State(s): State<AppState>, caller: Caller, base: BaseUrl, Path(id): Path<String>, OzUpload(upload): OzUpload) -> Result<Response> {
-    let enrolled = s.domain.add_person(&caller, parse_id("collection_id", &id)?, upload, EnrolMode::AllOrNothing).await?;
+async fn add_person(
+    State(s): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    Path(id): Path<String>,
+    OzUpload(upload): OzUpload,
+) -> Result<Response> {
+    let enrolled =
+        s.domain.add_person(&caller, parse_id("collection_id", &id)?, upload, EnrolMode::AllOrNothing).await?;
     // All or nothing: exactly the one person was stored.
-    let person = enrolled.persons.into_iter().next().ok_or_else(|| crate::domain::Error::internal(anyhow::anyhow!("no person enrolled")))?;
+    let person = enrolled
+        .persons
+        .into_iter()
+        .next()
+        .ok_or_else(|| crate::domain::Error::internal(anyhow::anyhow!("no person enrolled")))?;
     Ok(created(PersonView::new(person, &base.0)).into_response())
 }
 
@@ -126,7 +147,13 @@ async fn add_person(State(s): State<AppState>, caller: Caller, base: BaseUrl, Pa
     params(("collection_id" = uuid::Uuid, Path)),
     request_body(content_type = "multipart/form-data", description = "photo parts and a `payload` JSON part with `persons`"),
     responses((status = 201, body = [PersonView])), security(("token" = [])))]
-async fn add_persons(State(s): State<AppState>, caller: Caller, base: BaseUrl, Path(id): Path<String>, OzUpload(upload): OzUpload) -> Result<Response> {
+async fn add_persons(
+    State(s): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    Path(id): Path<String>,
+    OzUpload(upload): OzUpload,
+) -> Result<Response> {
     let persons = s.domain.add_persons(&caller, parse_id("collection_id", &id)?, upload).await?;
     Ok(created(PersonView::list(persons, &base.0)).into_response())
 }
@@ -135,7 +162,12 @@ async fn add_persons(State(s): State<AppState>, caller: Caller, base: BaseUrl, P
 #[utoipa::path(get, path = "/api/collections/{collection_id}/persons/{person_id}", tag = "collections",
     params(("collection_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)),
     responses((status = 200, body = PersonView)), security(("token" = [])))]
-async fn get_person(State(s): State<AppState>, caller: Caller, base: BaseUrl, Path((cid, pid)): Path<(String, String)>) -> Result<Response> {
+async fn get_person(
+    State(s): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    Path((cid, pid)): Path<(String, String)>,
+) -> Result<Response> {
     let (cid, pid) = person_ids(&cid, &pid)?;
     let person = s.domain.get_person(&caller, cid, pid).await?;
     Ok(ok(PersonView::new(person, &base.0)).into_response())
@@ -146,7 +178,11 @@ async fn get_person(State(s): State<AppState>, caller: Caller, base: BaseUrl, Pa
 #[utoipa::path(delete, path = "/api/collections/{collection_id}/persons/{person_id}", tag = "collections",
     params(("collection_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)),
     responses((status = 204)), security(("token" = [])))]
-async fn delete_person(State(s): State<AppState>, caller: Caller, Path((cid, pid)): Path<(String, String)>) -> Result<Response> {
+async fn delete_person(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((cid, pid)): Path<(String, String)>,
+) -> Result<Response> {
     let (cid, pid) = person_ids(&cid, &pid)?;
     s.domain.delete_person(&caller, cid, pid).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -156,7 +192,12 @@ async fn delete_person(State(s): State<AppState>, caller: Caller, Path((cid, pid
 #[utoipa::path(get, path = "/api/collections/{collection_id}/persons/{person_id}/images", tag = "collections",
     params(("collection_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)),
     responses((status = 200, body = [PersonImageView])), security(("token" = [])))]
-async fn list_person_images(State(s): State<AppState>, caller: Caller, base: BaseUrl, Path((cid, pid)): Path<(String, String)>) -> Result<Response> {
+async fn list_person_images(
+    State(s): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    Path((cid, pid)): Path<(String, String)>,
+) -> Result<Response> {
     let (cid, pid) = person_ids(&cid, &pid)?;
     let images = s.domain.person_images(&caller, cid, pid).await?;
     Ok(ok(PersonImageView::list(images, &base.0)).into_response())
@@ -183,7 +224,12 @@ async fn add_person_images(
 #[utoipa::path(get, path = "/api/collections/{collection_id}/persons/{person_id}/images/{image_id}", tag = "collections",
     params(("collection_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path), ("image_id" = uuid::Uuid, Path)),
     responses((status = 200, body = PersonImageView)), security(("token" = [])))]
-async fn get_person_image(State(s): State<AppState>, caller: Caller, base: BaseUrl, Path((cid, pid, iid)): Path<(String, String, String)>) -> Result<Response> {
+async fn get_person_image(
+    State(s): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    Path((cid, pid, iid)): Path<(String, String, String)>,
+) -> Result<Response> {
     let (cid, pid) = person_ids(&cid, &pid)?;
     let image = s.domain.get_person_image(&caller, cid, pid, parse_id("image_id", &iid)?).await?;
     Ok(ok(PersonImageView::new(image, &base.0)).into_response())
@@ -194,7 +240,11 @@ async fn get_person_image(State(s): State<AppState>, caller: Caller, base: BaseU
 #[utoipa::path(delete, path = "/api/collections/{collection_id}/persons/{person_id}/images/{image_id}", tag = "collections",
     params(("collection_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path), ("image_id" = uuid::Uuid, Path)),
     responses((status = 204)), security(("token" = [])))]
-async fn delete_person_image(State(s): State<AppState>, caller: Caller, Path((cid, pid, iid)): Path<(String, String, String)>) -> Result<Response> {
+async fn delete_person_image(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((cid, pid, iid)): Path<(String, String, String)>,
+) -> Result<Response> {
     let (cid, pid) = person_ids(&cid, &pid)?;
     s.domain.delete_person_image(&caller, cid, pid, parse_id("image_id", &iid)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -205,7 +255,11 @@ async fn delete_person_image(State(s): State<AppState>, caller: Caller, Path((ci
 #[utoipa::path(get, path = "/static/collections/{collection_id}/{file}", tag = "collections",
     params(("collection_id" = uuid::Uuid, Path), ("file" = String, Path)),
     responses((status = 200, description = "the file's bytes")), security(("token" = [])))]
-async fn person_image_file(State(s): State<AppState>, caller: Caller, Path((cid, file)): Path<(String, String)>) -> Result<Response> {
+async fn person_image_file(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((cid, file)): Path<(String, String)>,
+) -> Result<Response> {
     let blob = s.domain.open_person_image_file(&caller, parse_id("collection_id", &cid)?, &file).await?;
     Ok(file_response(blob))
 }

@@ -20,9 +20,11 @@ use crate::domain::metadata::MetaData;
 use crate::domain::Result;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_companies, create_company))
-        .routes(routes!(get_company, update_company, delete_company))
+    OpenApiRouter::new().routes(routes!(list_companies, create_company)).routes(routes!(
+        get_company,
+        update_company,
+        delete_company
+    ))
 }
 
 /// List companies: a bare array; `search_text` matches any part of the name.
@@ -45,7 +47,11 @@ pub struct CompanyCreate {
 /// Create a company (ADMIN).
 #[utoipa::path(post, path = "/api/companies", tag = "companies", request_body = CompanyCreate,
     responses((status = 201, body = CompanyView)), security(("token" = [])))]
-async fn create_company(State(s): State<AppState>, caller: Caller, OzBody(req): OzBody<CompanyCreate>) -> Result<Response> {
+async fn create_company(
+    State(s): State<AppState>,
+    caller: Caller,
+    OzBody(req): OzBody<CompanyCreate>,
+) -> Result<Response> {
     let meta = req.meta_data.map(|m| MetaData::parse(m, "meta_data")).transpose()?.unwrap_or_default();
     let company = s.domain.create_company(&caller, &req.name, meta).await?;
     Ok(created(CompanyView::from(company)).into_response())
@@ -70,9 +76,15 @@ pub struct CompanyUpdate {
 /// Change a company's name or metadata (ADMIN; CLIENT ADMIN for its own).
 #[utoipa::path(patch, path = "/api/companies/{company_id}", tag = "companies", request_body = CompanyUpdate,
     params(("company_id" = uuid::Uuid, Path)), responses((status = 200, body = CompanyView)), security(("token" = [])))]
-async fn update_company(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, OzBody(req): OzBody<CompanyUpdate>) -> Result<Response> {
+async fn update_company(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    OzBody(req): OzBody<CompanyUpdate>,
+) -> Result<Response> {
     let id = parse_id("company_id", &id)?;
-    let patch = CompanyPatch { name: req.name, meta_data: req.meta_data.map(|m| MetaData::parse(m, "meta_data")).transpose()? };
+    let patch =
+        CompanyPatch { name: req.name, meta_data: req.meta_data.map(|m| MetaData::parse(m, "meta_data")).transpose()? };
     let company = s.domain.update_company(&caller, id, patch).await?;
     Ok(ok(CompanyView::from(company)).into_response())
 }

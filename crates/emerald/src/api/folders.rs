@@ -38,7 +38,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[utoipa::path(post, path = "/api/folders", tag = "folders",
     request_body(content_type = "multipart/form-data", description = "file parts and a `payload` JSON part"),
     responses((status = 201, body = FolderView)), security(("token" = [])))]
-async fn create_folder(State(s): State<AppState>, caller: Caller, base: BaseUrl, OzUpload(upload): OzUpload) -> Result<Response> {
+async fn create_folder(
+    State(s): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    OzUpload(upload): OzUpload,
+) -> Result<Response> {
     if upload.payload.analyses.is_none() {
         let folder = s.domain.create_folder(&caller, upload).await?;
         return Ok(created(FolderView::new(folder, &base.0)).into_response());
@@ -61,8 +66,15 @@ async fn create_folder(State(s): State<AppState>, caller: Caller, base: BaseUrl,
         ("analyse.type" = Option<String>, Query), ("with_analyses" = Option<bool>, Query), ("with_media" = Option<bool>, Query),
         ("format" = Option<String>, Query), ("meta_keys" = Option<String>, Query)),
     responses((status = 200, description = "page of folders, or text/csv")), security(("token" = [])))]
-async fn list_folders(State(s): State<AppState>, caller: Caller, base: BaseUrl, headers: HeaderMap, q: OzQuery) -> Result<Response> {
-    let with = FolderWith { media: q.flag("with_media")?, analyses: q.flag("with_analyses")?, user: false, company: false };
+async fn list_folders(
+    State(s): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    headers: HeaderMap,
+    q: OzQuery,
+) -> Result<Response> {
+    let with =
+        FolderWith { media: q.flag("with_media")?, analyses: q.flag("with_analyses")?, user: false, company: false };
     let page = s.domain.list_folders(&caller, &q.0, with).await?;
     if wants_csv(&q, &headers) {
         return folders_csv(page.items, q.text("meta_keys").unwrap_or_default());
@@ -85,9 +97,20 @@ fn wants_csv(q: &OzQuery, headers: &HeaderMap) -> bool {
     params(("folder_id" = uuid::Uuid, Path), ("with_analyses" = Option<bool>, Query), ("with_user" = Option<bool>, Query),
         ("with_company" = Option<bool>, Query)),
     responses((status = 200, body = FolderView)), security(("token" = [])))]
-async fn get_folder(State(s): State<AppState>, caller: Caller, base: BaseUrl, Path(id): Path<String>, q: OzQuery) -> Result<Response> {
+async fn get_folder(
+    State(s): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    Path(id): Path<String>,
+    q: OzQuery,
+) -> Result<Response> {
     let id = parse_id("folder_id", &id)?;
-    let with = FolderWith { media: true, analyses: q.flag("with_analyses")?, user: q.flag("with_user")?, company: q.flag("with_company")? };
+    let with = FolderWith {
+        media: true,
+        analyses: q.flag("with_analyses")?,
+        user: q.flag("with_user")?,
+        company: q.flag("with_company")?,
+    };
     let folder = s.domain.get_folder(&caller, id, with).await?;
     Ok(ok(FolderView::new(folder, &base.0)).into_response())
 }
@@ -98,7 +121,13 @@ async fn get_folder(State(s): State<AppState>, caller: Caller, base: BaseUrl, Pa
 #[utoipa::path(patch, path = "/api/folders/{folder_id}", tag = "folders",
     params(("folder_id" = uuid::Uuid, Path)), request_body = Object,
     responses((status = 200, body = FolderView)), security(("token" = [])))]
-async fn comment_folder(State(s): State<AppState>, caller: Caller, base: BaseUrl, Path(id): Path<String>, OzBody(body): OzBody<Value>) -> Result<Response> {
+async fn comment_folder(
+    State(s): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    Path(id): Path<String>,
+    OzBody(body): OzBody<Value>,
+) -> Result<Response> {
     let id = parse_id("folder_id", &id)?;
     let Value::Object(fields) = body else {
         return Err(Error::InvalidStructure { message: "The body must be a JSON object".into(), details: Value::Null });
@@ -132,7 +161,13 @@ async fn delete_folder(State(s): State<AppState>, caller: Caller, Path(id): Path
     params(("folder_id" = uuid::Uuid, Path)),
     request_body(content_type = "multipart/form-data", description = "file parts and a `payload` JSON part"),
     responses((status = 201, body = [MediaView])), security(("token" = [])))]
-async fn add_media(State(s): State<AppState>, caller: Caller, base: BaseUrl, Path(id): Path<String>, OzUpload(upload): OzUpload) -> Result<Response> {
+async fn add_media(
+    State(s): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    Path(id): Path<String>,
+    OzUpload(upload): OzUpload,
+) -> Result<Response> {
     let id = parse_id("folder_id", &id)?;
     let media = s.domain.add_media(&caller, id, upload).await?;
     Ok(created(MediaView::list(media, &base.0)).into_response())
@@ -141,7 +176,12 @@ async fn add_media(State(s): State<AppState>, caller: Caller, base: BaseUrl, Pat
 /// The folder's media (bare array), in upload order.
 #[utoipa::path(get, path = "/api/folders/{folder_id}/media", tag = "folders",
     params(("folder_id" = uuid::Uuid, Path)), responses((status = 200, body = [MediaView])), security(("token" = [])))]
-async fn list_folder_media(State(s): State<AppState>, caller: Caller, base: BaseUrl, Path(id): Path<String>) -> Result<Response> {
+async fn list_folder_media(
+    State(s): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    Path(id): Path<String>,
+) -> Result<Response> {
     let media = s.domain.folder_media(&caller, parse_id("folder_id", &id)?).await?;
     Ok(ok(MediaView::list(media, &base.0)).into_response())
 }

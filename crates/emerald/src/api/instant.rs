@@ -44,7 +44,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[utoipa::path(post, path = "/api/instant/folders", tag = "instant",
     request_body(content_type = "multipart/form-data", description = "file parts and a `payload` JSON part"),
     responses((status = 200, body = FolderView)), security(("token" = [])))]
-async fn instant_folder(State(s): State<AppState>, InstantCaller(caller): InstantCaller, OzMemoryUpload(upload): OzMemoryUpload) -> Result<Response> {
+async fn instant_folder(
+    State(s): State<AppState>,
+    InstantCaller(caller): InstantCaller,
+    OzMemoryUpload(upload): OzMemoryUpload,
+) -> Result<Response> {
     let folder = s.domain.instant(caller.as_ref(), upload).await?;
     Ok(ok(FolderView::instant(folder)).into_response())
 }

@@ -36,7 +36,12 @@ async fn list_media(State(s): State<AppState>, caller: Caller, base: BaseUrl, q:
 /// One media object.
 #[utoipa::path(get, path = "/api/media/{media_id}", tag = "media",
     params(("media_id" = uuid::Uuid, Path)), responses((status = 200, body = MediaView)), security(("token" = [])))]
-async fn get_media(State(s): State<AppState>, caller: Caller, base: BaseUrl, Path(id): Path<String>) -> Result<Response> {
+async fn get_media(
+    State(s): State<AppState>,
+    caller: Caller,
+    base: BaseUrl,
+    Path(id): Path<String>,
+) -> Result<Response> {
     let media = s.domain.get_media(&caller, parse_id("media_id", &id)?).await?;
     Ok(ok(MediaView::new(media, &base.0)).into_response())
 }
@@ -54,7 +59,11 @@ async fn delete_media(State(s): State<AppState>, caller: Caller, Path(id): Path<
 #[utoipa::path(get, path = "/static/{folder_id}/{file}", tag = "media",
     params(("folder_id" = uuid::Uuid, Path), ("file" = String, Path)),
     responses((status = 200, description = "the file's bytes")), security(("token" = [])))]
-async fn media_file(State(s): State<AppState>, caller: Caller, Path((folder_id, file)): Path<(String, String)>) -> Result<Response> {
+async fn media_file(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((folder_id, file)): Path<(String, String)>,
+) -> Result<Response> {
     let folder_id = parse_id("folder_id", &folder_id)?;
     let blob = s.domain.open_media_file(&caller, folder_id, &file).await?;
     Ok(file_response(blob))

@@ -37,17 +37,37 @@ fn target(kind: ObjectKind, key: &str, path: &[(String, String)]) -> Result<Meta
     Ok(MetaTarget { kind, id, parent })
 }
 
-async fn read(s: AppState, caller: Caller, kind: ObjectKind, key: &str, path: Vec<(String, String)>) -> Result<Response> {
+async fn read(
+    s: AppState,
+    caller: Caller,
+    kind: ObjectKind,
+    key: &str,
+    path: Vec<(String, String)>,
+) -> Result<Response> {
     let meta = s.domain.get_meta(&caller, target(kind, key, &path)?).await?;
     Ok(ok(meta.into_value()).into_response())
 }
 
-async fn write(s: AppState, caller: Caller, kind: ObjectKind, key: &str, path: Vec<(String, String)>, change: MetaChange) -> Result<Response> {
+async fn write(
+    s: AppState,
+    caller: Caller,
+    kind: ObjectKind,
+    key: &str,
+    path: Vec<(String, String)>,
+    change: MetaChange,
+) -> Result<Response> {
     let meta = s.domain.change_meta(&caller, target(kind, key, &path)?, change).await?;
     Ok(ok(meta.into_value()).into_response())
 }
 
-async fn delete(s: AppState, caller: Caller, kind: ObjectKind, key: &str, path: Vec<(String, String)>, q: OzQuery) -> Result<Response> {
+async fn delete(
+    s: AppState,
+    caller: Caller,
+    kind: ObjectKind,
+    key: &str,
+    path: Vec<(String, String)>,
+    q: OzQuery,
+) -> Result<Response> {
     let keys = q.all("key");
     let change = if keys.is_empty() { MetaChange::Clear } else { MetaChange::RemoveKeys(keys) };
     s.domain.change_meta(&caller, target(kind, key, &path)?, change).await?;
@@ -95,18 +115,81 @@ macro_rules! meta_endpoints {
     };
 }
 
-meta_endpoints!(user_routes, ObjectKind::User, "/api/users/{user_id}/meta_data", "user_id", "users",
-    get_user_meta, replace_user_meta, merge_user_meta, delete_user_meta);
-meta_endpoints!(company_routes, ObjectKind::Company, "/api/companies/{company_id}/meta_data", "company_id", "companies",
-    get_company_meta, replace_company_meta, merge_company_meta, delete_company_meta);
-meta_endpoints!(folder_routes, ObjectKind::Folder, "/api/folders/{folder_id}/meta_data", "folder_id", "folders",
-    get_folder_meta, replace_folder_meta, merge_folder_meta, delete_folder_meta);
-meta_endpoints!(media_routes, ObjectKind::Media, "/api/media/{media_id}/meta_data", "media_id", "media",
-    get_media_meta, replace_media_meta, merge_media_meta, delete_media_meta);
-meta_endpoints!(analysis_routes, ObjectKind::Analysis, "/api/analyses/{analyse_id}/meta_data", "analyse_id", "analyses",
-    get_analysis_meta, replace_analysis_meta, merge_analysis_meta, delete_analysis_meta);
-meta_endpoints!(collection_routes, ObjectKind::Collection, "/api/collections/{collection_id}/meta_data", "collection_id", "collections",
-    get_collection_meta, replace_collection_meta, merge_collection_meta, delete_collection_meta);
-meta_endpoints!(person_routes, ObjectKind::Person, "/api/collections/{collection_id}/persons/{person_id}/meta_data",
-    ["collection_id", "person_id"], "person_id", "collections",
-    get_person_meta, replace_person_meta, merge_person_meta, delete_person_meta);
+meta_endpoints!(
+    user_routes,
+    ObjectKind::User,
+    "/api/users/{user_id}/meta_data",
+    "user_id",
+    "users",
+    get_user_meta,
+    replace_user_meta,
+    merge_user_meta,
+    delete_user_meta
+);
+meta_endpoints!(
+    company_routes,
+    ObjectKind::Company,
+    "/api/companies/{company_id}/meta_data",
+    "company_id",
+    "companies",
+    get_company_meta,
+    replace_company_meta,
+    merge_company_meta,
+    delete_company_meta
+);
+meta_endpoints!(
+    folder_routes,
+    ObjectKind::Folder,
+    "/api/folders/{folder_id}/meta_data",
+    "folder_id",
+    "folders",
+    get_folder_meta,
+    replace_folder_meta,
+    merge_folder_meta,
+    delete_folder_meta
+);
+meta_endpoints!(
+    media_routes,
+    ObjectKind::Media,
+    "/api/media/{media_id}/meta_data",
+    "media_id",
+    "media",
+    get_media_meta,
+    replace_media_meta,
+    merge_media_meta,
+    delete_media_meta
+);
+meta_endpoints!(
+    analysis_routes,
+    ObjectKind::Analysis,
+    "/api/analyses/{analyse_id}/meta_data",
+    "analyse_id",
+    "analyses",
+    get_analysis_meta,
+    replace_analysis_meta,
+    merge_analysis_meta,
+    delete_analysis_meta
+);
+meta_endpoints!(
+    collection_routes,
+    ObjectKind::Collection,
+    "/api/collections/{collection_id}/meta_data",
+    "collection_id",
+    "collections",
+    get_collection_meta,
+    replace_collection_meta,
+    merge_collection_meta,
+    delete_collection_meta
+);
+meta_endpoints!(
+    person_routes,
+    ObjectKind::Person,
+    "/api/collections/{collection_id}/persons/{person_id}/meta_data",
+    ["collection_id", "person_id"],
+    "person_id",
+    "collections",
+    get_person_meta,
+    replace_person_meta,
+    merge_person_meta,
+    delete_person_meta
+);

@@ -87,7 +87,12 @@ pub fn openapi_json() -> String {
 
 /// The whole router. Trailing slashes are trimmed before routing by the caller's
 /// `NormalizePathLayer`, so routes are declared once, without them.
-pub fn router(domain: Domain, metrics: PrometheusHandle, public_url: Option<String>, instant_auth: crate::config::InstantAuth) -> Router {
+pub fn router(
+    domain: Domain,
+    metrics: PrometheusHandle,
+    public_url: Option<String>,
+    instant_auth: crate::config::InstantAuth,
+) -> Router {
     let (routes, openapi) = api_routes();
     let state = AppState {
         domain,

@@ -24,8 +24,16 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// The fixed columns of the folder report, then one per requested metadata key.
-const FOLDER_COLUMNS: [&str; 8] =
-    ["folder_id", "time_created", "time_updated", "user_id", "company_id", "resolution_status", "system_resolution", "media_count"];
+const FOLDER_COLUMNS: [&str; 8] = [
+    "folder_id",
+    "time_created",
+    "time_updated",
+    "user_id",
+    "company_id",
+    "resolution_status",
+    "system_resolution",
+    "media_count",
+];
 
 /// Quote a CSV field when needed (RFC 4180).
 fn csv_field(out: &mut String, s: &str) {
@@ -60,10 +68,14 @@ fn meta_cell(meta: &serde_json::Map<String, Value>, path: &str) -> String {
 pub fn folders_csv(folders: Vec<FolderDetails>, meta_keys: &str) -> Result<Response> {
     let keys: Vec<&str> = meta_keys.split(',').map(str::trim).filter(|k| !k.is_empty()).collect();
     if keys.len() > META_KEYS_MAX {
-        return Err(Error::invalid_value(format!("At most {META_KEYS_MAX} meta_keys"), serde_json::json!({ "key_path": "meta_keys" })));
+        return Err(Error::invalid_value(
+            format!("At most {META_KEYS_MAX} meta_keys"),
+            serde_json::json!({ "key_path": "meta_keys" }),
+        ));
     }
     let mut out = String::new();
-    let header_row: Vec<String> = FOLDER_COLUMNS.iter().map(|c| c.to_string()).chain(keys.iter().map(|k| format!("meta_data.{k}"))).collect();
+    let header_row: Vec<String> =
+        FOLDER_COLUMNS.iter().map(|c| c.to_string()).chain(keys.iter().map(|k| format!("meta_data.{k}"))).collect();
     for (i, h) in header_row.iter().enumerate() {
         if i > 0 {
             out.push(',');
@@ -120,9 +132,11 @@ pub struct UniquePersonsView {
 async fn unique_persons(State(s): State<AppState>, caller: Caller, q: OzQuery) -> Result<Response> {
     let key = q.text("key").map(str::trim).filter(|k| !k.is_empty()).unwrap_or("iin").to_owned();
     let now = crate::domain::time::now();
-    let time = |k: &str| q.text(k).filter(|v| !v.trim().is_empty()).map(|v| emerald_query::parse_datetime(v, now)).transpose();
+    let time =
+        |k: &str| q.text(k).filter(|v| !v.trim().is_empty()).map(|v| emerald_query::parse_datetime(v, now)).transpose();
     let (min, max) = (time("time_created.min").map_err(Error::from)?, time("time_created.max").map_err(Error::from)?);
     let c = s.domain.count_persons(&caller, &key, min, max).await?;
     let per = (c.persons > 0).then(|| c.folders as f64 / c.persons as f64);
-    Ok(ok(UniquePersonsView { key, folders: c.folders, unique_persons: c.persons, folders_per_person: per }).into_response())
+    Ok(ok(UniquePersonsView { key, folders: c.folders, unique_persons: c.persons, folders_per_person: per })
+        .into_response())
 }

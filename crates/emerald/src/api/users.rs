@@ -80,9 +80,26 @@ impl TryFrom<UserCreate> for NewUser {
     type Error = Error;
 
     fn try_from(w: UserCreate) -> Result<Self> {
-        let UserCreate { email, password, user_type, company_id, first_name, last_name, middle_name, is_service, is_admin, flags, meta_data } = w;
+        let UserCreate {
+            email,
+            password,
+            user_type,
+            company_id,
+            first_name,
+            last_name,
+            middle_name,
+            is_service,
+            is_admin,
+            flags,
+            meta_data,
+        } = w;
         let defaults = AnalysisPermissions::default();
-        let PermissionFlags { can_start_analysis_biometry, can_start_analysis_quality, can_start_analysis_collection, can_start_analysis_documents } = flags;
+        let PermissionFlags {
+            can_start_analysis_biometry,
+            can_start_analysis_quality,
+            can_start_analysis_collection,
+            can_start_analysis_documents,
+        } = flags;
         Ok(NewUser {
             email: Email::parse(&email)?,
             password: Password::parse(&password)?,
@@ -148,8 +165,25 @@ impl TryFrom<UserUpdate> for UserPatch {
     type Error = Error;
 
     fn try_from(w: UserUpdate) -> Result<Self> {
-        let UserUpdate { email, password, user_type, company_id, first_name, last_name, middle_name, is_service, is_admin, flags, meta_data } = w;
-        let PermissionFlags { can_start_analysis_biometry, can_start_analysis_quality, can_start_analysis_collection, can_start_analysis_documents } = flags;
+        let UserUpdate {
+            email,
+            password,
+            user_type,
+            company_id,
+            first_name,
+            last_name,
+            middle_name,
+            is_service,
+            is_admin,
+            flags,
+            meta_data,
+        } = w;
+        let PermissionFlags {
+            can_start_analysis_biometry,
+            can_start_analysis_quality,
+            can_start_analysis_collection,
+            can_start_analysis_documents,
+        } = flags;
         Ok(UserPatch {
             email: email.as_deref().map(Email::parse).transpose()?,
             password: password.as_deref().map(Password::parse).transpose()?,
@@ -175,7 +209,12 @@ impl TryFrom<UserUpdate> for UserPatch {
 /// Change a user (partial; `password` write-only; `meta_data` merged).
 #[utoipa::path(patch, path = "/api/users/{user_id}", tag = "users", request_body = UserUpdate,
     params(("user_id" = uuid::Uuid, Path)), responses((status = 200, body = UserView)), security(("token" = [])))]
-async fn update_user(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, OzBody(req): OzBody<UserUpdate>) -> Result<Response> {
+async fn update_user(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    OzBody(req): OzBody<UserUpdate>,
+) -> Result<Response> {
     let id = parse_id("user_id", &id)?;
     let user = s.domain.update_user(&caller, id, UserPatch::try_from(req)?).await?;
     Ok(ok(UserView::from(user)).into_response())

@@ -6,11 +6,11 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::analyses::{Analysis, AnalysisError, AnalysisParams, AnalysisType, MediaResult, OutputImage};
+use crate::domain::analysis_service::AnalysisDetails;
 use crate::domain::auth::TokenPair;
 use crate::domain::collections::{Collection, Person, PersonDetails, PersonImage};
 use crate::domain::folders::{FolderDetails, StoredFile};
-use crate::domain::analyses::{Analysis, AnalysisError, AnalysisParams, AnalysisType, MediaResult, OutputImage};
-use crate::domain::analysis_service::AnalysisDetails;
 use crate::domain::media::{Folder, Media, MediaKind};
 use crate::domain::model::{AnalysisPermissions, Company, User};
 use crate::domain::store::Page;
@@ -29,7 +29,12 @@ pub struct CompanyView {
 impl From<Company> for CompanyView {
     fn from(c: Company) -> Self {
         let Company { company_id, name, meta_data, technical_meta_data, time_created: _, time_updated: _ } = c;
-        CompanyView { company_id, name, meta_data: meta_data.into_value(), technical_meta_data: technical_meta_data.into_value() }
+        CompanyView {
+            company_id,
+            name,
+            meta_data: meta_data.into_value(),
+            technical_meta_data: technical_meta_data.into_value(),
+        }
     }
 }
 
@@ -85,7 +90,10 @@ impl From<User> for UserView {
             last_name,
             middle_name,
             company_id,
-            is_admin: matches!(user_type, crate::domain::role::UserType::Admin | crate::domain::role::UserType::ClientAdmin),
+            is_admin: matches!(
+                user_type,
+                crate::domain::role::UserType::Admin | crate::domain::role::UserType::ClientAdmin
+            ),
             is_service,
             can_start_analysis_biometry: biometry,
             can_start_analysis_quality: quality,
@@ -282,7 +290,9 @@ pub struct AnalysisView {
 fn image_view(image: OutputImage, base: Option<&str>) -> Option<OutputImageView> {
     use base64::Engine;
     match image {
-        OutputImage::Stored(key) => base.map(|b| OutputImageView { original_url: format!("{b}/static/{key}"), thumb_url: None }),
+        OutputImage::Stored(key) => {
+            base.map(|b| OutputImageView { original_url: format!("{b}/static/{key}"), thumb_url: None })
+        }
         OutputImage::Inline(jpeg) => Some(OutputImageView {
             original_url: format!("data:image/jpeg;base64,{}", base64::engine::general_purpose::STANDARD.encode(jpeg)),
             thumb_url: None,
@@ -354,7 +364,8 @@ impl AnalysisView {
             results_data: results_data.map(Value::Object),
             results_media,
             collection: is_collection.then_some(CollectionRefView { alias: collection_alias }),
-            error: error.map(|AnalysisError { code, message }| AnalysisErrorView { error_code: code, error_message: message }),
+            error: error
+                .map(|AnalysisError { code, message }| AnalysisErrorView { error_code: code, error_message: message }),
             meta_data: meta_data.into_value(),
             technical_meta_data: technical_meta_data.into_value(),
         }
@@ -453,7 +464,8 @@ pub struct CollectionView {
 
 impl From<Collection> for CollectionView {
     fn from(c: Collection) -> Self {
-        let Collection { collection_id, company_id, alias, meta_data, technical_meta_data, time_created, time_updated } = c;
+        let Collection { collection_id, company_id, alias, meta_data, technical_meta_data, time_created, time_updated } =
+            c;
         CollectionView {
             collection_id,
             alias,
@@ -549,7 +561,15 @@ pub struct PersonView {
 impl PersonView {
     pub fn new(d: PersonDetails, base: &str) -> Self {
         let PersonDetails { person, images } = d;
-        let Person { person_id, collection_id, company_id: _, meta_data, technical_meta_data, time_created, time_updated } = person;
+        let Person {
+            person_id,
+            collection_id,
+            company_id: _,
+            meta_data,
+            technical_meta_data,
+            time_created,
+            time_updated,
+        } = person;
         PersonView {
             person_id,
             collection_id,

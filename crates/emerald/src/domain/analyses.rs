@@ -25,7 +25,8 @@ pub enum AnalysisType {
 }
 
 impl AnalysisType {
-    pub const ALL: [AnalysisType; 4] = [AnalysisType::Quality, AnalysisType::Biometry, AnalysisType::Collection, AnalysisType::Documents];
+    pub const ALL: [AnalysisType; 4] =
+        [AnalysisType::Quality, AnalysisType::Biometry, AnalysisType::Collection, AnalysisType::Documents];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -117,8 +118,13 @@ pub enum Resolution {
 }
 
 impl Resolution {
-    pub const ALL: [Resolution; 5] =
-        [Resolution::Processing, Resolution::Success, Resolution::OperatorRequired, Resolution::Declined, Resolution::Failed];
+    pub const ALL: [Resolution; 5] = [
+        Resolution::Processing,
+        Resolution::Success,
+        Resolution::OperatorRequired,
+        Resolution::Declined,
+        Resolution::Failed,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -200,7 +206,10 @@ impl AnalysisParams {
         };
         let uuid = |v: &Value, k: &str| -> Result<Uuid> {
             v.as_str().and_then(|s| Uuid::parse_str(s.trim()).ok()).ok_or_else(|| {
-                Error::invalid_value(format!("Invalid value for param {}: not a UUID", path(k)), serde_json::json!({ "key_path": path(k) }))
+                Error::invalid_value(
+                    format!("Invalid value for param {}: not a UUID", path(k)),
+                    serde_json::json!({ "key_path": path(k) }),
+                )
             })
         };
         let mut collection_ids: Option<Vec<Uuid>> = None;
@@ -256,7 +265,11 @@ impl AnalysisParams {
                 serde_json::json!({ "key_path": format!("{key_path}.{what}") }),
             )
         };
-        for (name, v) in [("threshold_min", self.threshold_min), ("threshold_max", self.threshold_max), ("decision_threshold", self.decision_threshold)] {
+        for (name, v) in [
+            ("threshold_min", self.threshold_min),
+            ("threshold_max", self.threshold_max),
+            ("decision_threshold", self.decision_threshold),
+        ] {
             if let Some(v) = v {
                 if !(0.0..=1.0).contains(&v) {
                     return Err(bad(name));
@@ -394,10 +407,12 @@ fn has_tag(tags: &[String], pred: impl Fn(&str) -> bool) -> bool {
 
 /// Whether an analysis of `kind` takes this media by default (spec §8.3 [I]).
 pub fn eligible(kind: AnalysisType, m: &MediaFacts<'_>) -> bool {
-    let selfie_video = matches!(m.kind, MediaKind::Video | MediaKind::ShotsSet) && has_tag(m.tags, |t| t.starts_with("video_selfie"));
+    let selfie_video =
+        matches!(m.kind, MediaKind::Video | MediaKind::ShotsSet) && has_tag(m.tags, |t| t.starts_with("video_selfie"));
     let selfie_photo = m.kind == MediaKind::Image && has_tag(m.tags, |t| t == "photo_selfie");
     let id_back = has_tag(m.tags, |t| t == "photo_id_back");
-    let id_face = m.kind == MediaKind::Image && has_tag(m.tags, |t| t == "photo_id" || t == "photo_id_front") && !id_back;
+    let id_face =
+        m.kind == MediaKind::Image && has_tag(m.tags, |t| t == "photo_id" || t == "photo_id_front") && !id_back;
     match kind {
         AnalysisType::Quality => selfie_video || selfie_photo,
         // Every face-bearing media; the back of a document has none.
@@ -408,7 +423,12 @@ pub fn eligible(kind: AnalysisType, m: &MediaFacts<'_>) -> bool {
 
 /// The media an analysis covers: the explicit `source_media` (each must be in the folder), or
 /// every eligible media. Errors say what is missing (code 4).
-pub fn assign_media(kind: AnalysisType, requested: Option<&[Uuid]>, folder: &[MediaFacts<'_>], key_path: &str) -> Result<Vec<Uuid>> {
+pub fn assign_media(
+    kind: AnalysisType,
+    requested: Option<&[Uuid]>,
+    folder: &[MediaFacts<'_>],
+    key_path: &str,
+) -> Result<Vec<Uuid>> {
     let chosen: Vec<Uuid> = match requested {
         Some(ids) => {
             let mut out = Vec::with_capacity(ids.len());
@@ -503,7 +523,8 @@ pub fn folder_status(rows: &[AnalysisStatusRow]) -> (FolderStatus, Option<Resolu
         .iter()
         .max_by(|a, b| finished(a).total_cmp(&finished(b)).then(a.time_created.total_cmp(&b.time_created)))
         .map(|r| r.group_id);
-    let worst = rows.iter().filter(|r| Some(r.group_id) == last).map(|r| r.resolution).max().unwrap_or(Resolution::Success);
+    let worst =
+        rows.iter().filter(|r| Some(r.group_id) == last).map(|r| r.resolution).max().unwrap_or(Resolution::Success);
     let status = if worst == Resolution::Failed { FolderStatus::Failed } else { FolderStatus::Finished };
     (status, Some(worst))
 }
@@ -548,7 +569,10 @@ mod tests {
         let explicit = [media[4].0, media[4].0];
         assert_eq!(assign_media(AnalysisType::Quality, Some(&explicit), &v, "a").unwrap(), vec![media[4].0]);
         let foreign = [Uuid::new_v4()];
-        assert!(matches!(assign_media(AnalysisType::Quality, Some(&foreign), &v, "a"), Err(Error::InvalidValue { .. })));
+        assert!(matches!(
+            assign_media(AnalysisType::Quality, Some(&foreign), &v, "a"),
+            Err(Error::InvalidValue { .. })
+        ));
     }
 
     #[test]
@@ -581,7 +605,13 @@ mod tests {
         assert!(out.validate("a").is_err());
     }
 
-    fn row(group: Uuid, state: AnalysisState, resolution: Resolution, created: f64, finished: Option<f64>) -> AnalysisStatusRow {
+    fn row(
+        group: Uuid,
+        state: AnalysisState,
+        resolution: Resolution,
+        created: f64,
+        finished: Option<f64>,
+    ) -> AnalysisStatusRow {
         AnalysisStatusRow { group_id: group, state, resolution, time_created: created, time_finished: finished }
     }
 
@@ -590,7 +620,10 @@ mod tests {
         use AnalysisState::*;
         let (g1, g2) = (Uuid::new_v4(), Uuid::new_v4());
         assert_eq!(folder_status(&[]), (FolderStatus::Initial, None));
-        let running = [row(g1, Finished, Resolution::Success, 1.0, Some(2.0)), row(g2, Processing, Resolution::Processing, 3.0, None)];
+        let running = [
+            row(g1, Finished, Resolution::Success, 1.0, Some(2.0)),
+            row(g2, Processing, Resolution::Processing, 3.0, None),
+        ];
         assert_eq!(folder_status(&running), (FolderStatus::Processing, Some(Resolution::Processing)));
         // Worst result of the group wins: DECLINED over OPERATOR_REQUIRED over SUCCESS.
         let g = [
@@ -600,13 +633,22 @@ mod tests {
         ];
         assert_eq!(folder_status(&g), (FolderStatus::Finished, Some(Resolution::Declined)));
         // FAILED takes precedence and fails the folder.
-        let f = [row(g1, Finished, Resolution::Declined, 1.0, Some(2.0)), row(g1, Failed, Resolution::Failed, 1.0, Some(2.0))];
+        let f = [
+            row(g1, Finished, Resolution::Declined, 1.0, Some(2.0)),
+            row(g1, Failed, Resolution::Failed, 1.0, Some(2.0)),
+        ];
         assert_eq!(folder_status(&f), (FolderStatus::Failed, Some(Resolution::Failed)));
         // Only the last finished group counts: an older failure is history.
-        let later = [row(g1, Failed, Resolution::Failed, 1.0, Some(2.0)), row(g2, Finished, Resolution::Success, 3.0, Some(4.0))];
+        let later = [
+            row(g1, Failed, Resolution::Failed, 1.0, Some(2.0)),
+            row(g2, Finished, Resolution::Success, 3.0, Some(4.0)),
+        ];
         assert_eq!(folder_status(&later), (FolderStatus::Finished, Some(Resolution::Success)));
         // A group requested earlier but finished later is the last finished group.
-        let slow = [row(g1, Finished, Resolution::Declined, 1.0, Some(9.0)), row(g2, Finished, Resolution::Success, 3.0, Some(4.0))];
+        let slow = [
+            row(g1, Finished, Resolution::Declined, 1.0, Some(9.0)),
+            row(g2, Finished, Resolution::Success, 3.0, Some(4.0)),
+        ];
         assert_eq!(folder_status(&slow), (FolderStatus::Finished, Some(Resolution::Declined)));
     }
 

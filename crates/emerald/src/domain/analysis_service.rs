@@ -8,7 +8,10 @@ use std::time::Duration;
 use tokio::sync::{broadcast, Notify};
 use uuid::Uuid;
 
-use super::analyses::{assign_media, Analysis, AnalysisRequest, AnalysisState, AnalysisType, MediaFacts, Resolution, ANALYSES_PER_REQUEST_MAX};
+use super::analyses::{
+    assign_media, Analysis, AnalysisRequest, AnalysisState, AnalysisType, MediaFacts, Resolution,
+    ANALYSES_PER_REQUEST_MAX,
+};
 use super::caller::Caller;
 use super::error::{Error, Result};
 use super::folders::{access, clean_comment, visibility, Access};
@@ -36,7 +39,12 @@ pub struct QueueSettings {
 
 impl Default for QueueSettings {
     fn default() -> Self {
-        QueueSettings { analysis_max_attempts: 3, webhook_max_attempts: 7, single_request_timeout: Duration::from_secs(120), poll: Duration::from_millis(250) }
+        QueueSettings {
+            analysis_max_attempts: 3,
+            webhook_max_attempts: 7,
+            single_request_timeout: Duration::from_secs(120),
+            poll: Duration::from_millis(250),
+        }
     }
 }
 
@@ -58,7 +66,6 @@ impl Default for Signals {
     }
 }
 
-
 /// An analysis with its source media objects, for rendering.
 #[derive(Debug, Clone)]
 pub struct AnalysisDetails {
@@ -72,7 +79,8 @@ impl AnalysisDetails {
         analyses
             .into_iter()
             .map(|a| {
-                let source_media = a.source_media.iter().filter_map(|id| media.iter().find(|m| m.media_id == *id).cloned()).collect();
+                let source_media =
+                    a.source_media.iter().filter_map(|id| media.iter().find(|m| m.media_id == *id).cloned()).collect();
                 AnalysisDetails { analysis: a, source_media }
             })
             .collect()
@@ -83,9 +91,19 @@ impl Domain {
     /// Validate a request against the folder's media: types allowed to the caller, media
     /// assignment (§8.3), params. Returns the new analyses, all PROCESSING, one group.
     /// Without a caller (Instant mode with external authentication) every type is allowed.
-    pub(super) async fn plan_analyses(&self, caller: Option<&Caller>, folder: &Folder, media: &[Media], requests: &[AnalysisRequest], t: f64) -> Result<Vec<Analysis>> {
+    pub(super) async fn plan_analyses(
+        &self,
+        caller: Option<&Caller>,
+        folder: &Folder,
+        media: &[Media],
+        requests: &[AnalysisRequest],
+        t: f64,
+    ) -> Result<Vec<Analysis>> {
         if requests.is_empty() {
-            return Err(Error::invalid_value("analyses must list at least one analysis", serde_json::json!({ "key_path": "analyses" })));
+            return Err(Error::invalid_value(
+                "analyses must list at least one analysis",
+                serde_json::json!({ "key_path": "analyses" }),
+            ));
         }
         if requests.len() > ANALYSES_PER_REQUEST_MAX {
             return Err(Error::invalid_value(
@@ -97,7 +115,8 @@ impl Domain {
             Some(c) => self.store.get_user(c.user_id).await?.ok_or(Error::AuthInvalid(None))?.can_start,
             None => AnalysisPermissions::default(),
         };
-        let facts: Vec<MediaFacts> = media.iter().map(|m| MediaFacts { media_id: m.media_id, kind: m.kind, tags: &m.tags }).collect();
+        let facts: Vec<MediaFacts> =
+            media.iter().map(|m| MediaFacts { media_id: m.media_id, kind: m.kind, tags: &m.tags }).collect();
         let group_id = Uuid::new_v4();
         let mut out = Vec::with_capacity(requests.len());
         for (i, r) in requests.iter().enumerate() {
@@ -137,7 +156,13 @@ impl Domain {
     }
 
     /// Rows, jobs and the folder status in one transaction; then wake the local workers.
-    pub(super) async fn enqueue_analyses(&self, folder_id: Uuid, analyses: &[Analysis], resolution_endpoint: Option<&str>, t: f64) -> Result<()> {
+    pub(super) async fn enqueue_analyses(
+        &self,
+        folder_id: Uuid,
+        analyses: &[Analysis],
+        resolution_endpoint: Option<&str>,
+        t: f64,
+    ) -> Result<()> {
         let jobs: Vec<NewJob> = analyses
             .iter()
             .map(|a| NewJob {
@@ -156,7 +181,13 @@ impl Domain {
     }
 
     /// `POST /api/folders/{id}/analyses/` (spec §8.2): the new analyses, PROCESSING.
-    pub async fn request_analyses(&self, caller: &Caller, folder_id: Uuid, requests: Vec<AnalysisRequest>, resolution_endpoint: Option<String>) -> Result<Vec<AnalysisDetails>> {
+    pub async fn request_analyses(
+        &self,
+        caller: &Caller,
+        folder_id: Uuid,
+        requests: Vec<AnalysisRequest>,
+        resolution_endpoint: Option<String>,
+    ) -> Result<Vec<AnalysisDetails>> {
         let (folder, access) = self.visible_folder(caller, folder_id).await?;
         if access < Access::Write {
             return Err(Error::Forbidden(None));
@@ -257,7 +288,12 @@ impl Domain {
     }
 
     /// `GET /api/folders/{id}/analyses/` (bare array, spec §8.7).
-    pub async fn folder_analyses(&self, caller: &Caller, folder_id: Uuid, params: &ListParams) -> Result<Vec<AnalysisDetails>> {
+    pub async fn folder_analyses(
+        &self,
+        caller: &Caller,
+        folder_id: Uuid,
+        params: &ListParams,
+    ) -> Result<Vec<AnalysisDetails>> {
         self.visible_folder(caller, folder_id).await?;
         let mut params = params.clone();
         // A folder's analyses come whole unless the caller pages them.
@@ -287,10 +323,18 @@ impl Domain {
     /// or a CLIENT OPERATOR (its company) sets the final result of a FINISHED analysis —
     /// typically an OPERATOR_REQUIRED one — to SUCCESS or DECLINED, with an optional comment;
     /// the folder's status is recomputed. Other roles: code 9.
-    pub async fn decide_analysis(&self, caller: &Caller, id: Uuid, resolution: Resolution, comment: Option<String>) -> Result<AnalysisDetails> {
+    pub async fn decide_analysis(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        resolution: Resolution,
+        comment: Option<String>,
+    ) -> Result<AnalysisDetails> {
         let (a, _) = self.visible_analysis(caller, id).await?;
         if !matches!(caller.user_type, UserType::Operator | UserType::ClientOperator) {
-            return Err(Error::Forbidden(Some("only an OPERATOR or CLIENT OPERATOR makes decisions on analyses".into())));
+            return Err(Error::Forbidden(Some(
+                "only an OPERATOR or CLIENT OPERATOR makes decisions on analyses".into(),
+            )));
         }
         if !matches!(resolution, Resolution::Success | Resolution::Declined) {
             return Err(Error::invalid_value(
@@ -309,7 +353,11 @@ impl Domain {
         }
         let comment = clean_comment(comment)?;
         let policy = DeliveryPolicy { max_attempts: self.queue.webhook_max_attempts };
-        let effect = self.store.decide_analysis(id, resolution, comment.as_deref(), policy, now()).await?.ok_or_else(not_finished)?;
+        let effect = self
+            .store
+            .decide_analysis(id, resolution, comment.as_deref(), policy, now())
+            .await?
+            .ok_or_else(not_finished)?;
         if effect.delivery.is_some() {
             self.jobs_queued().await;
         }

@@ -109,7 +109,13 @@ impl Domain {
             time_created: t,
         };
         self.store.insert_session(&session).await?;
-        Ok(TokenPair { user, session_id: session.session_id, access_token, expire_token, expire_date: session.expires_at })
+        Ok(TokenPair {
+            user,
+            session_id: session.session_id,
+            access_token,
+            expire_token,
+            expire_date: session.expires_at,
+        })
     }
 
     /// `POST /api/authorize/auth`.

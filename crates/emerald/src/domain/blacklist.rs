@@ -34,7 +34,13 @@ pub trait Blacklist: Send + Sync + 'static {
     /// (None: every company's — ADMIN folders, or Instant mode without a caller), restricted to
     /// `collection_ids` when given. Collections outside `company_id` named in `collection_ids`
     /// are ignored. An unknown or empty collection gives no hits, not an error.
-    async fn search(&self, company_id: Option<Uuid>, collection_ids: Option<Vec<Uuid>>, template: &Template, k: usize) -> Result<Vec<BlacklistHit>>;
+    async fn search(
+        &self,
+        company_id: Option<Uuid>,
+        collection_ids: Option<Vec<Uuid>>,
+        template: &Template,
+        k: usize,
+    ) -> Result<Vec<BlacklistHit>>;
 }
 
 /// The collections component's [`Blacklist`]: [`Domain::search_collections`] over the 1:N
@@ -52,13 +58,20 @@ impl GalleryBlacklist {
 
 #[async_trait]
 impl Blacklist for GalleryBlacklist {
-    async fn search(&self, company_id: Option<Uuid>, collection_ids: Option<Vec<Uuid>>, template: &Template, k: usize) -> Result<Vec<BlacklistHit>> {
+    async fn search(
+        &self,
+        company_id: Option<Uuid>,
+        collection_ids: Option<Vec<Uuid>>,
+        template: &Template,
+        k: usize,
+    ) -> Result<Vec<BlacklistHit>> {
         // Unknown collections and other companies' are ignored, not an error (the trait's rule);
         // `search_collections` refuses them, so keep only the caller's own.
         let wanted = match collection_ids {
             None => None,
             Some(ids) => {
-                let known: HashSet<Uuid> = self.domain.store.collection_aliases(company_id).await?.into_iter().map(|(id, _)| id).collect();
+                let known: HashSet<Uuid> =
+                    self.domain.store.collection_aliases(company_id).await?.into_iter().map(|(id, _)| id).collect();
                 let mut seen = HashSet::new();
                 let ids: Vec<Uuid> = ids.into_iter().filter(|id| known.contains(id) && seen.insert(*id)).collect();
                 if ids.is_empty() {

@@ -130,7 +130,9 @@ pub(super) fn access(caller: &Caller, company_id: Uuid) -> Access {
         UserType::Operator => Access::Read,
         UserType::ClientAdmin if same_company => Access::Manage,
         UserType::Client | UserType::ClientService | UserType::ClientOperator if same_company => Access::Read,
-        UserType::ClientAdmin | UserType::Client | UserType::ClientService | UserType::ClientOperator => Access::Invisible,
+        UserType::ClientAdmin | UserType::Client | UserType::ClientService | UserType::ClientOperator => {
+            Access::Invisible
+        }
     }
 }
 
@@ -223,7 +225,8 @@ impl Domain {
     }
 
     pub(super) async fn collection_meta_access(&self, caller: &Caller, id: Uuid, write: bool) -> Result<MetaData> {
-        let c = if write { self.managed_collection(caller, id).await? } else { self.get_collection(caller, id).await? };
+        let c =
+            if write { self.managed_collection(caller, id).await? } else { self.get_collection(caller, id).await? };
         Ok(c.meta_data)
     }
 
@@ -275,7 +278,12 @@ mod tests {
             (UserType::ClientOperator, Some(mine), other, Access::Invisible),
         ];
         for (t, c, target, want) in cases {
-            assert_eq!(access(&caller(t, c), target), want, "{t} on {}", if Some(target) == c { "own" } else { "other" });
+            assert_eq!(
+                access(&caller(t, c), target),
+                want,
+                "{t} on {}",
+                if Some(target) == c { "own" } else { "other" }
+            );
         }
     }
 

@@ -59,7 +59,12 @@ impl Domain {
     }
 
     /// `GET /api/companies/?search_text=`.
-    pub async fn list_companies(&self, caller: &Caller, search_text: Option<&str>, params: &ListParams) -> Result<Page<Company>> {
+    pub async fn list_companies(
+        &self,
+        caller: &Caller,
+        search_text: Option<&str>,
+        params: &ListParams,
+    ) -> Result<Page<Company>> {
         self.store.list_companies(caller.scope(), search_text, params).await
     }
 

@@ -11,13 +11,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tokio::sync::OnceCell;
 use serde_json::{json, Map, Value};
+use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use super::analyses::{
-    decide_biometry, decide_collection, decide_quality, Analysis, AnalysisError, AnalysisState, AnalysisType, MediaResult, OutputImage,
-    Resolution, COLLECTION_DEFAULT_K,
+    decide_biometry, decide_collection, decide_quality, Analysis, AnalysisError, AnalysisState, AnalysisType,
+    MediaResult, OutputImage, Resolution, COLLECTION_DEFAULT_K,
 };
 use super::blacklist::BlacklistHit;
 use super::faces::{AnalyzeOptions, FaceError, MediaFaces, Template};
@@ -66,7 +66,11 @@ impl Shared {
         }
         let needs = users.iter().fold(Needs::default(), |n, a| {
             let own = needs_of(a.kind, a.kind == AnalysisType::Quality && a.params.extract_best_shot);
-            Needs { template: n.template || own.template, spoof: n.spoof || own.spoof, best_shot: n.best_shot || own.best_shot }
+            Needs {
+                template: n.template || own.template,
+                spoof: n.spoof || own.spoof,
+                best_shot: n.best_shot || own.best_shot,
+            }
         });
         Some(Shared { group_id: users[0].group_id, needs })
     }
@@ -210,7 +214,12 @@ impl Domain {
             Err(e) => return Err(Outcome::failed(2, e.to_string())),
         };
         let _slot = self.engine_slots.clone().acquire_owned().await;
-        let opts = AnalyzeOptions { tags: input.tags.clone(), want_best_shot: needs.best_shot, want_template: needs.template, want_spoof: needs.spoof };
+        let opts = AnalyzeOptions {
+            tags: input.tags.clone(),
+            want_best_shot: needs.best_shot,
+            want_template: needs.template,
+            want_spoof: needs.spoof,
+        };
         self.engine_runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         metrics::counter!("emerald_engine_runs_total").increment(1);
         let joined = tokio::task::spawn_blocking(move || engine.analyze(&bytes, &opts)).await;
@@ -245,7 +254,10 @@ impl Domain {
         let mut worst: Option<f32> = None;
         let mut faceless = 0usize;
         // Every media at once (the engine slots bound the parallelism), results in order.
-        let analyzed = futures::future::join_all(inputs.iter().map(|input| self.analyze_input(input, AnalysisType::Quality, a.params.extract_best_shot))).await;
+        let analyzed = futures::future::join_all(
+            inputs.iter().map(|input| self.analyze_input(input, AnalysisType::Quality, a.params.extract_best_shot)),
+        )
+        .await;
         for (input, faces) in inputs.iter().zip(analyzed) {
             let faces = match faces {
                 Ok(f) => f,
@@ -267,7 +279,12 @@ impl Domain {
                 data.insert("gesture".into(), json!({ "tag": g.tag, "performed": g.performed }));
             }
             let output_images = faces.best_shot_jpeg.map(OutputImage::Inline).into_iter().collect();
-            results.push(MediaResult { source_media_id: input.media_id, results_data: data, output_images, person_id: None });
+            results.push(MediaResult {
+                source_media_id: input.media_id,
+                results_data: data,
+                output_images,
+                person_id: None,
+            });
         }
         let resolution = match worst {
             Some(w) if faceless == 0 => decide_quality(w as f64, threshold),
@@ -275,7 +292,10 @@ impl Domain {
         };
         let mut data = map(json!({ "confidence_spoofing": worst.map(round).unwrap_or(Value::Null) }));
         if faceless > 0 {
-            data.insert("error_message".into(), format!("no face found in {faceless} of {} media", inputs.len()).into());
+            data.insert(
+                "error_message".into(),
+                format!("no face found in {faceless} of {} media", inputs.len()).into(),
+            );
         }
         Outcome::finished(resolution, data, results)
     }
@@ -283,7 +303,8 @@ impl Domain {
     /// Templates of each media's best face (None where there is none), or the failure.
     async fn templates(&self, kind: AnalysisType, inputs: &[MediaInput]) -> Result<Vec<Option<Template>>, Outcome> {
         // Every media at once (the engine slots bound the parallelism), results in order.
-        let analyzed = futures::future::join_all(inputs.iter().map(|input| self.analyze_input(input, kind, false))).await;
+        let analyzed =
+            futures::future::join_all(inputs.iter().map(|input| self.analyze_input(input, kind, false))).await;
         let mut out = Vec::with_capacity(inputs.len());
         for faces in analyzed {
             out.push(faces?.best_face.map(|f| f.template));
@@ -328,7 +349,12 @@ impl Domain {
                 if t.is_none() {
                     data.insert("error_message".into(), NO_FACE.into());
                 }
-                MediaResult { source_media_id: input.media_id, results_data: data, output_images: Vec::new(), person_id: None }
+                MediaResult {
+                    source_media_id: input.media_id,
+                    results_data: data,
+                    output_images: Vec::new(),
+                    person_id: None,
+                }
             })
             .collect();
         let mut data = map(json!({
@@ -338,7 +364,14 @@ impl Domain {
         let resolution = match lo {
             Some(min) if faceless == 0 => decide_biometry(min as f64, threshold, a.params.threshold_min),
             _ => {
-                data.insert("error_message".into(), format!("a face was found in {} of {n} media; at least two faces and one in every media are needed", n - faceless).into());
+                data.insert(
+                    "error_message".into(),
+                    format!(
+                        "a face was found in {} of {n} media; at least two faces and one in every media are needed",
+                        n - faceless
+                    )
+                    .into(),
+                );
                 Resolution::Declined
             }
         };
@@ -347,7 +380,10 @@ impl Domain {
 
     async fn evaluate_collection(&self, a: &Analysis, inputs: Vec<MediaInput>) -> Outcome {
         let Some(blacklist) = self.blacklist.clone() else {
-            return Outcome::failed(2, "COLLECTION analyses need the collections component, which is not available on this server");
+            return Outcome::failed(
+                2,
+                "COLLECTION analyses need the collections component, which is not available on this server",
+            );
         };
         let threshold = a.threshold.unwrap_or(self.thresholds.collection);
         let k = a.params.decision_count.unwrap_or(COLLECTION_DEFAULT_K);
@@ -363,7 +399,12 @@ impl Domain {
             let Some(template) = template else {
                 faceless += 1;
                 let data = map(json!({ "max_confidence": null, "matches": [], "error_message": NO_FACE }));
-                results.push(MediaResult { source_media_id: input.media_id, results_data: data, output_images: Vec::new(), person_id: None });
+                results.push(MediaResult {
+                    source_media_id: input.media_id,
+                    results_data: data,
+                    output_images: Vec::new(),
+                    person_id: None,
+                });
                 continue;
             };
             let hits = match blacklist.search(a.company_id, a.params.collection_ids.clone(), template, k).await {
@@ -393,13 +434,21 @@ impl Domain {
                     best_overall = Some(b);
                 }
             }
-            results.push(MediaResult { source_media_id: input.media_id, results_data: data, output_images: Vec::new(), person_id });
+            results.push(MediaResult {
+                source_media_id: input.media_id,
+                results_data: data,
+                output_images: Vec::new(),
+                person_id,
+            });
         }
         let max_confidence = best_overall.as_ref().map(|b| b.confidence);
         let mut data = map(json!({ "max_confidence": max_confidence }));
         let resolution = match decide_collection(max_confidence, threshold) {
             Resolution::Success if faceless > 0 => {
-                data.insert("error_message".into(), format!("no face found in {faceless} of {} media", inputs.len()).into());
+                data.insert(
+                    "error_message".into(),
+                    format!("no face found in {faceless} of {} media", inputs.len()).into(),
+                );
                 Resolution::Declined
             }
             r => r,

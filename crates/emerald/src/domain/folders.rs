@@ -8,15 +8,15 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::caller::Caller;
-use super::error::{Error, Result};
 use super::analyses::parse_best_shot_file;
 use super::analysis_service::AnalysisDetails;
+use super::caller::Caller;
+use super::error::{Error, Result};
 use super::media::{Folder, FolderStatus, Media, MediaProbe, ReceivedFile, Upload, UploadLimits};
 use super::metadata::MetaData;
 use super::model::{Company, User};
 use super::role::UserType;
-use super::store::{Blobs, BlobStream, ListParams, Page, PersonCount, Visibility};
+use super::store::{BlobStream, Blobs, ListParams, Page, PersonCount, Visibility};
 use super::time::now;
 use super::upload::ProbedFile;
 use super::webhooks;
@@ -69,7 +69,9 @@ pub(super) fn access(caller: &Caller, company_id: Option<Uuid>, user_id: Uuid) -
         UserType::ClientAdmin if same_company => Access::Manage,
         UserType::ClientOperator if same_company => Access::Read,
         UserType::Client | UserType::ClientService if same_company && user_id == caller.user_id => Access::Write,
-        UserType::ClientAdmin | UserType::ClientOperator | UserType::Client | UserType::ClientService => Access::Invisible,
+        UserType::ClientAdmin | UserType::ClientOperator | UserType::Client | UserType::ClientService => {
+            Access::Invisible
+        }
     }
 }
 
@@ -208,7 +210,12 @@ impl Domain {
     /// Single request mode (spec §10): create the folder with its analyses, then wait for
     /// them, at most `timeout`. Returns the folder with media and analyses as they are, and
     /// whether every analysis finished.
-    pub async fn create_folder_and_wait(&self, caller: &Caller, upload: Upload, timeout: std::time::Duration) -> Result<(FolderDetails, bool)> {
+    pub async fn create_folder_and_wait(
+        &self,
+        caller: &Caller,
+        upload: Upload,
+        timeout: std::time::Duration,
+    ) -> Result<(FolderDetails, bool)> {
         let created = self.create_folder(caller, upload).await?;
         let Some(group) = created.analyses.as_ref().and_then(|a| a.first()).map(|a| a.analysis.group_id) else {
             return Ok((created, true));
@@ -267,7 +274,12 @@ impl Domain {
     }
 
     /// `GET /api/folders/` (spec §6.3).
-    pub async fn list_folders(&self, caller: &Caller, params: &ListParams, with: FolderWith) -> Result<Page<FolderDetails>> {
+    pub async fn list_folders(
+        &self,
+        caller: &Caller,
+        params: &ListParams,
+        with: FolderWith,
+    ) -> Result<Page<FolderDetails>> {
         let page = self.store.list_folders(visibility(caller), params).await?;
         let items = self.with_related(page.items, with).await?;
         Ok(Page { total: page.total, offset: page.offset, limit: page.limit, items })
@@ -276,8 +288,13 @@ impl Domain {
     pub async fn with_related(&self, folders: Vec<Folder>, with: FolderWith) -> Result<Vec<FolderDetails>> {
         let ids: Vec<Uuid> = folders.iter().map(|f| f.folder_id).collect();
         // Analyses show their source media, so media are read for them too.
-        let mut media = if (with.media || with.analyses) && !ids.is_empty() { self.store.media_of(&ids).await? } else { Vec::new() };
-        let mut analyses = if with.analyses && !ids.is_empty() { self.store.analyses_of(&ids).await? } else { Vec::new() };
+        let mut media = if (with.media || with.analyses) && !ids.is_empty() {
+            self.store.media_of(&ids).await?
+        } else {
+            Vec::new()
+        };
+        let mut analyses =
+            if with.analyses && !ids.is_empty() { self.store.analyses_of(&ids).await? } else { Vec::new() };
         let mut out = Vec::with_capacity(folders.len());
         for folder in folders {
             let id = folder.folder_id;
@@ -308,7 +325,9 @@ impl Domain {
     pub async fn comment_folder(&self, caller: &Caller, id: Uuid, comment: Option<String>) -> Result<FolderDetails> {
         self.visible_folder(caller, id).await?;
         if !matches!(caller.user_type, UserType::Operator | UserType::ClientOperator) {
-            return Err(Error::Forbidden(Some("only an OPERATOR or CLIENT OPERATOR comments on a folder's resolution".into())));
+            return Err(Error::Forbidden(Some(
+                "only an OPERATOR or CLIENT OPERATOR comments on a folder's resolution".into(),
+            )));
         }
         let comment = clean_comment(comment)?;
         if !self.store.set_folder_comment(id, comment.as_deref(), now()).await? {
@@ -323,7 +342,8 @@ impl Domain {
         if access < Access::Manage {
             return Err(Error::Forbidden(None));
         }
-        let best_shots: Vec<String> = self.store.analyses_of(&[id]).await?.iter().flat_map(|a| a.stored_images()).collect();
+        let best_shots: Vec<String> =
+            self.store.analyses_of(&[id]).await?.iter().flat_map(|a| a.stored_images()).collect();
         let media = self.store.delete_folder(id).await?.ok_or_else(|| Error::not_exist("Folder"))?;
         self.forget_blobs(&media).await;
         self.forget_keys(&best_shots).await;
@@ -338,7 +358,10 @@ impl Domain {
     /// Rows are gone; their files follow, each original before its thumbnail (a thumbnail
     /// being made meanwhile looks for the original afterwards: `open_stored_file`).
     async fn forget_blobs(&self, media: &[Media]) {
-        let keys: Vec<String> = media.iter().flat_map(|m| std::iter::once(m.original_key()).chain(m.has_thumb.then(|| m.thumb_key()))).collect();
+        let keys: Vec<String> = media
+            .iter()
+            .flat_map(|m| std::iter::once(m.original_key()).chain(m.has_thumb.then(|| m.thumb_key())))
+            .collect();
         self.delete_blobs(&keys).await;
     }
 
@@ -386,7 +409,12 @@ impl Domain {
 
     /// Stream one stored file of `stored`: its thumbnail, or its original when `file` is
     /// exactly `{media_id}.{ext}`.
-    pub(super) async fn open_stored_file(&self, file: &str, thumb: bool, stored: &(dyn StoredFile + Sync)) -> Result<BlobDownload> {
+    pub(super) async fn open_stored_file(
+        &self,
+        file: &str,
+        thumb: bool,
+        stored: &(dyn StoredFile + Sync),
+    ) -> Result<BlobDownload> {
         let (key, content_type) = if thumb {
             if !stored.has_thumb() {
                 return Err(missing_file());
@@ -409,10 +437,13 @@ impl Domain {
         // requests at once both make it; the second write replaces the first with the same.
         let original = self.read_blob(&stored.original_key()).await?.ok_or_else(missing_file)?;
         let probe = self.media_services()?.probe.clone();
-        let jpeg = tokio::task::spawn_blocking(move || probe.thumbnail(&original)).await.map_err(Error::internal)?.map_err(|reason| {
-            tracing::warn!(media_id = %stored.media_id(), reason, "cannot make a thumbnail");
-            missing_file()
-        })?;
+        let jpeg = tokio::task::spawn_blocking(move || probe.thumbnail(&original))
+            .await
+            .map_err(Error::internal)?
+            .map_err(|reason| {
+                tracing::warn!(media_id = %stored.media_id(), reason, "cannot make a thumbnail");
+                missing_file()
+            })?;
         let jpeg = bytes::Bytes::from(jpeg);
         blobs.put_bytes(&key, jpeg.to_vec()).await?;
         // A delete of the media that ran meanwhile removed its rows, then its original, then
@@ -446,10 +477,19 @@ impl Domain {
     }
 
     /// A best shot stored by an analysis, under its folder's static path.
-    async fn open_best_shot(&self, caller: &Caller, folder_id: Uuid, analyse_id: Uuid, media_id: Uuid) -> Result<BlobDownload> {
+    async fn open_best_shot(
+        &self,
+        caller: &Caller,
+        folder_id: Uuid,
+        analyse_id: Uuid,
+        media_id: Uuid,
+    ) -> Result<BlobDownload> {
         let a = self.store.get_analysis(analyse_id).await?.ok_or_else(|| Error::not_exist("File"))?;
         let key = super::analyses::best_shot_key(folder_id, analyse_id, media_id);
-        if a.folder_id != folder_id || access(caller, a.company_id, a.user_id) == Access::Invisible || !a.stored_images().contains(&key) {
+        if a.folder_id != folder_id
+            || access(caller, a.company_id, a.user_id) == Access::Invisible
+            || !a.stored_images().contains(&key)
+        {
             return Err(Error::not_exist("File"));
         }
         let (size, stream) = self.media_services()?.blobs.get(&key).await?.ok_or_else(|| Error::not_exist("File"))?;
@@ -463,7 +503,13 @@ impl Domain {
     }
 
     /// `GET /api/statistics/unique_persons` (spec §16 [I]).
-    pub async fn count_persons(&self, caller: &Caller, key: &str, min: Option<f64>, max: Option<f64>) -> Result<PersonCount> {
+    pub async fn count_persons(
+        &self,
+        caller: &Caller,
+        key: &str,
+        min: Option<f64>,
+        max: Option<f64>,
+    ) -> Result<PersonCount> {
         self.store.count_persons(visibility(caller), key, min, max).await
     }
 
@@ -551,7 +597,13 @@ fn content_type_of(ext: &str) -> &'static str {
 
 /// A media row for an uploaded file of `folder`, with what the probe learned and the
 /// payload's tags and metadata for its key.
-pub(super) fn new_media(folder: &Folder, file: &ReceivedFile, payload: &super::media::UploadPayload, probed: &super::media::Probed, t: f64) -> Media {
+pub(super) fn new_media(
+    folder: &Folder,
+    file: &ReceivedFile,
+    payload: &super::media::UploadPayload,
+    probed: &super::media::Probed,
+    t: f64,
+) -> Media {
     let facts = super::upload::file_facts(file, probed);
     Media {
         media_id: Uuid::new_v4(),
@@ -572,5 +624,5 @@ pub(super) fn new_media(folder: &Folder, file: &ReceivedFile, payload: &super::m
     }
 }
 
-pub use super::upload::too_many_files;
 pub(super) use super::upload::bad_file;
+pub use super::upload::too_many_files;

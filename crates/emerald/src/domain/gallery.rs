@@ -169,12 +169,15 @@ fn insert_all(gallery: &Gallery, templates: &[StoredTemplate]) {
 
 fn gallery_error(e: GalleryError) -> Error {
     match e {
-        e @ (GalleryError::DimensionMismatch { .. } | GalleryError::InvalidVector | GalleryError::ModelMismatch { .. }) => {
+        e @ (GalleryError::DimensionMismatch { .. }
+        | GalleryError::InvalidVector
+        | GalleryError::ModelMismatch { .. }) => {
             Error::invalid_value(format!("The face template cannot be searched: {e}"), serde_json::json!({}))
         }
-        e @ (GalleryError::NilTemplateId | GalleryError::CorruptSnapshot(_) | GalleryError::SnapshotDimension { .. } | GalleryError::Io(_)) => {
-            Error::internal(e)
-        }
+        e @ (GalleryError::NilTemplateId
+        | GalleryError::CorruptSnapshot(_)
+        | GalleryError::SnapshotDimension { .. }
+        | GalleryError::Io(_)) => Error::internal(e),
     }
 }
 
@@ -216,10 +219,14 @@ impl Domain {
     /// cannot bring it up to date (pruned, too long, or a template the gallery refuses).
     async fn replay_gallery_feed(&self, from: i64, known: &mut Option<i64>) -> Result<Option<usize>> {
         let Some(feed) = self.store.gallery_changes_since(from, MAX_FEED_REPLAY).await? else { return Ok(None) };
-        let inserted: Vec<Uuid> = feed.changes.iter().filter(|c| c.kind == GalleryFeedKind::Insert).map(|c| c.id).collect();
+        let inserted: Vec<Uuid> =
+            feed.changes.iter().filter(|c| c.kind == GalleryFeedKind::Insert).map(|c| c.id).collect();
         // Photos deleted since they were enrolled are not found: their removal follows anyway.
-        let templates: HashMap<Uuid, StoredTemplate> =
-            if inserted.is_empty() { HashMap::new() } else { self.store.stored_templates(&inserted).await?.into_iter().map(|t| (t.person_image_id, t)).collect() };
+        let templates: HashMap<Uuid, StoredTemplate> = if inserted.is_empty() {
+            HashMap::new()
+        } else {
+            self.store.stored_templates(&inserted).await?.into_iter().map(|t| (t.person_image_id, t)).collect()
+        };
         let changes: Vec<Change<'_>> = feed
             .changes
             .iter()
@@ -241,7 +248,12 @@ impl Domain {
                 return Ok(None);
             }
         }
-        tracing::debug!(changes = changes.len(), from, to = feed.generation, "1:N gallery caught up from the change feed");
+        tracing::debug!(
+            changes = changes.len(),
+            from,
+            to = feed.generation,
+            "1:N gallery caught up from the change feed"
+        );
         *known = Some(feed.generation);
         Ok(Some(feed.changes.len()))
     }
@@ -258,7 +270,12 @@ impl Domain {
         match loaded {
             Ok(Ok(g)) => {
                 let generation = g.version() as i64;
-                tracing::info!(templates = g.len(), generation, ms = t.elapsed().as_millis() as u64, "1:N gallery loaded from its snapshot");
+                tracing::info!(
+                    templates = g.len(),
+                    generation,
+                    ms = t.elapsed().as_millis() as u64,
+                    "1:N gallery loaded from its snapshot"
+                );
                 *self.gallery.gallery.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(g);
                 *self.gallery.saved.lock().await = Some(generation);
                 Some(generation)
@@ -334,7 +351,10 @@ impl Domain {
     ) -> Result<Vec<CollectionMatch>> {
         let engine = self.faces()?.clone();
         if let Some(c) = min_confidence.filter(|c| !(0.0..=1.0).contains(c)) {
-            return Err(Error::invalid_value(format!("min_confidence {c} is outside 0..1"), serde_json::json!({ "key_path": "min_confidence" })));
+            return Err(Error::invalid_value(
+                format!("min_confidence {c} is outside 0..1"),
+                serde_json::json!({ "key_path": "min_confidence" }),
+            ));
         }
         let aliases: HashMap<Uuid, String> = self.store.collection_aliases(company_id).await?.into_iter().collect();
         let targets: Vec<Uuid> = match collection_ids {
@@ -396,7 +416,13 @@ fn best_per_person(
         if !matches!(best.get(&c.person_id), Some(b) if b.confidence >= confidence) {
             best.insert(
                 c.person_id,
-                CollectionMatch { person_id: c.person_id, person_image_id: c.person_image_id, collection_id: c.collection_id, alias: alias.clone(), confidence },
+                CollectionMatch {
+                    person_id: c.person_id,
+                    person_image_id: c.person_image_id,
+                    collection_id: c.collection_id,
+                    alias: alias.clone(),
+                    confidence,
+                },
             );
         }
     }
@@ -433,7 +459,12 @@ mod tests {
     }
 
     fn stored(person: Uuid, collection: Uuid, model: &str, conf: f32) -> StoredTemplate {
-        StoredTemplate { person_image_id: Uuid::new_v4(), person_id: person, collection_id: collection, template: Template { model_id: model.into(), vector: vec![conf] } }
+        StoredTemplate {
+            person_image_id: Uuid::new_v4(),
+            person_id: person,
+            collection_id: collection,
+            template: Template { model_id: model.into(), vector: vec![conf] },
+        }
     }
 
     #[test]
@@ -442,7 +473,13 @@ mod tests {
         let aliases: HashMap<Uuid, String> = [(c, "blacklist".to_owned())].into();
         let query = Template { model_id: "m".into(), vector: vec![1.0] };
         let best_of_p1 = stored(p1, c, "m", 0.9);
-        let candidates = vec![stored(p1, c, "m", 0.7), best_of_p1.clone(), stored(p2, c, "m", 0.95), stored(p3, c, "m", 0.3), stored(p3, c, "other", 0.99)];
+        let candidates = vec![
+            stored(p1, c, "m", 0.7),
+            best_of_p1.clone(),
+            stored(p2, c, "m", 0.95),
+            stored(p3, c, "m", 0.3),
+            stored(p3, c, "other", 0.99),
+        ];
         let out = best_per_person(&FirstComponent, &query, candidates.clone(), &aliases, 5, Some(0.5));
         assert_eq!(out.iter().map(|m| (m.person_id, m.confidence)).collect::<Vec<_>>(), [(p2, 0.95), (p1, 0.9)]);
         assert_eq!(out[1].person_image_id, best_of_p1.person_image_id);

@@ -12,10 +12,10 @@ use super::caller::Caller;
 use super::error::{Error, Result};
 use super::evaluate::{MediaInput, Shared};
 use super::folders::{bad_file, new_media, FolderDetails};
-use super::upload::check_file_keys;
 use super::media::{FileContent, Folder, FolderStatus, Probed, Upload};
 use super::metadata::MetaData;
 use super::time::now;
+use super::upload::check_file_keys;
 use super::Domain;
 
 impl Domain {
@@ -29,7 +29,11 @@ impl Domain {
             return Err(super::folders::too_many_files(limits.max_files));
         }
         check_file_keys(&files, &payload)?;
-        let probe = self.media.as_ref().map(|m| m.probe.clone()).ok_or_else(|| Error::NotRealized("Media handling is not configured on this server".into()))?;
+        let probe = self
+            .media
+            .as_ref()
+            .map(|m| m.probe.clone())
+            .ok_or_else(|| Error::NotRealized("Media handling is not configured on this server".into()))?;
         let t = now();
         let folder = Folder {
             folder_id: Uuid::new_v4(),
@@ -89,7 +93,13 @@ impl Domain {
         }
         let rows: Vec<AnalysisStatusRow> = analyses
             .iter()
-            .map(|a| AnalysisStatusRow { group_id: a.group_id, state: a.state, resolution: a.resolution_status, time_created: a.time_created, time_finished: a.time_finished })
+            .map(|a| AnalysisStatusRow {
+                group_id: a.group_id,
+                state: a.state,
+                resolution: a.resolution_status,
+                time_created: a.time_created,
+                time_finished: a.time_finished,
+            })
             .collect();
         let (status, result) = folder_status(&rows);
         let mut folder = folder;

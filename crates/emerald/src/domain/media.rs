@@ -48,7 +48,10 @@ impl FromStr for MediaKind {
         let up = s.trim().to_ascii_uppercase();
         let up = up.strip_suffix("_FOLDER").unwrap_or(&up);
         MediaKind::ALL.into_iter().find(|k| k.as_str().strip_suffix("_FOLDER") == Some(up)).ok_or_else(|| {
-            Error::invalid_value(format!("Invalid media_type value {s:?}"), serde_json::json!({ "key_path": "media_type" }))
+            Error::invalid_value(
+                format!("Invalid media_type value {s:?}"),
+                serde_json::json!({ "key_path": "media_type" }),
+            )
         })
     }
 }
@@ -196,7 +199,8 @@ pub enum FolderStatus {
 }
 
 impl FolderStatus {
-    pub const ALL: [FolderStatus; 4] = [FolderStatus::Initial, FolderStatus::Processing, FolderStatus::Failed, FolderStatus::Finished];
+    pub const ALL: [FolderStatus; 4] =
+        [FolderStatus::Initial, FolderStatus::Processing, FolderStatus::Failed, FolderStatus::Finished];
 
     pub fn as_str(self) -> &'static str {
         match self {

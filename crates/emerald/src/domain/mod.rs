@@ -12,8 +12,8 @@ pub mod error;
 pub mod evaluate;
 pub mod faces;
 pub mod folders;
-pub mod instant;
 pub mod gallery;
+pub mod instant;
 pub mod media;
 pub mod meta;
 pub mod metadata;
@@ -79,7 +79,12 @@ impl Domain {
     }
 
     /// Thresholds, queue settings and the number of concurrent engine calls.
-    pub fn with_analysis_settings(mut self, thresholds: analyses::Thresholds, queue: analysis_service::QueueSettings, engine_slots: usize) -> Self {
+    pub fn with_analysis_settings(
+        mut self,
+        thresholds: analyses::Thresholds,
+        queue: analysis_service::QueueSettings,
+        engine_slots: usize,
+    ) -> Self {
         self.thresholds = thresholds;
         self.queue = queue;
         self.engine_slots = Arc::new(tokio::sync::Semaphore::new(engine_slots.max(1)));

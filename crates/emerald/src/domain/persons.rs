@@ -16,7 +16,9 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::caller::Caller;
-use super::collections::{has_related_analyses, Access, Collection, EnrolledImage, Person, PersonDetails, PersonImage, StoredTemplate};
+use super::collections::{
+    has_related_analyses, Access, Collection, EnrolledImage, Person, PersonDetails, PersonImage, StoredTemplate,
+};
 use super::error::{Error, Result};
 use super::faces::{FaceEngine, FaceError, Template};
 use super::folders::{static_file_id, BlobDownload};
@@ -71,7 +73,10 @@ fn rejected_error(rejected: &[RejectedPhoto]) -> Error {
         .iter()
         .map(|r| serde_json::json!({ "key": r.key, "file_name": r.file_name, "reason": r.reason }))
         .collect();
-    Error::invalid_value(message, serde_json::json!({ "key_path": first.key, "file_name": first.file_name, "rejected": list }))
+    Error::invalid_value(
+        message,
+        serde_json::json!({ "key_path": first.key, "file_name": first.file_name, "rejected": list }),
+    )
 }
 
 fn invalid_persons(message: String, key_path: &str) -> Error {
@@ -87,7 +92,10 @@ fn check_person_parts(parts: &[PersonPart], files: &[ReceivedFile]) -> Result<()
     let mut owner: HashMap<&str, usize> = HashMap::new();
     for (i, part) in parts.iter().enumerate() {
         if part.files.is_empty() {
-            return Err(invalid_persons(format!("payload.persons.{i} names no file"), &format!("payload.persons.{i}.files")));
+            return Err(invalid_persons(
+                format!("payload.persons.{i} names no file"),
+                &format!("payload.persons.{i}.files"),
+            ));
         }
         for key in &part.files {
             if !files.iter().any(|f| &f.key == key) {
@@ -98,23 +106,37 @@ fn check_person_parts(parts: &[PersonPart], files: &[ReceivedFile]) -> Result<()
             }
             if let Some(j) = owner.insert(key, i) {
                 if j != i {
-                    return Err(invalid_persons(format!("the file key {key:?} is given to persons {j} and {i}"), &format!("payload.persons.{i}.files")));
+                    return Err(invalid_persons(
+                        format!("the file key {key:?} is given to persons {j} and {i}"),
+                        &format!("payload.persons.{i}.files"),
+                    ));
                 }
             }
         }
     }
     if let Some(f) = files.iter().find(|f| !owner.contains_key(f.key.as_str())) {
-        return Err(invalid_persons(format!("the file {:?} (part {:?}) belongs to no person in payload.persons", f.original_name, f.key), "payload.persons"));
+        return Err(invalid_persons(
+            format!("the file {:?} (part {:?}) belongs to no person in payload.persons", f.original_name, f.key),
+            "payload.persons",
+        ));
     }
     Ok(())
 }
 
 fn no_photo() -> Error {
-    Error::invalid_value("No photo was sent: a person needs at least one photo", serde_json::json!({ "key_path": "files" }))
+    Error::invalid_value(
+        "No photo was sent: a person needs at least one photo",
+        serde_json::json!({ "key_path": "files" }),
+    )
 }
 
 impl Domain {
-    async fn visible_person(&self, caller: &Caller, collection_id: Uuid, person_id: Uuid) -> Result<(Collection, Person, Access)> {
+    async fn visible_person(
+        &self,
+        caller: &Caller,
+        collection_id: Uuid,
+        person_id: Uuid,
+    ) -> Result<(Collection, Person, Access)> {
         let (collection, access) = self.visible_collection(caller, collection_id).await?;
         match self.store.get_person(person_id).await? {
             Some(p) if p.collection_id == collection_id => Ok((collection, p, access)),
@@ -132,11 +154,16 @@ impl Domain {
 
     /// Probe each file, then let the engine check it (exactly one usable face) → the accepted
     /// photos with their templates, and the rejected ones with reasons.
-    async fn enrol_photos(&self, engine: &Arc<dyn FaceEngine>, files: Vec<ReceivedFile>) -> Result<(Vec<Accepted>, Vec<RejectedPhoto>)> {
+    async fn enrol_photos(
+        &self,
+        engine: &Arc<dyn FaceEngine>,
+        files: Vec<ReceivedFile>,
+    ) -> Result<(Vec<Accepted>, Vec<RejectedPhoto>)> {
         let mut accepted = Vec::with_capacity(files.len());
         let mut rejected = Vec::new();
         for file in files {
-            let reject = |reason: String| RejectedPhoto { key: file.key.clone(), file_name: file.original_name.clone(), reason };
+            let reject =
+                |reason: String| RejectedPhoto { key: file.key.clone(), file_name: file.original_name.clone(), reason };
             let probed = match self.probe_file(&file).await? {
                 Err(reason) => {
                     rejected.push(reject(reason));
@@ -147,14 +174,16 @@ impl Domain {
             match probed.kind {
                 MediaKind::Image => {}
                 MediaKind::Video | MediaKind::ShotsSet => {
-                    rejected.push(reject(format!("enrolment takes photos (JPEG, PNG, WebP, BMP), not {}", probed.kind)));
+                    rejected
+                        .push(reject(format!("enrolment takes photos (JPEG, PNG, WebP, BMP), not {}", probed.kind)));
                     continue;
                 }
             }
             let engine = engine.clone();
             let path = super::upload::spooled_path(&file)?;
             let outcome = tokio::task::spawn_blocking(move || {
-                let bytes = std::fs::read(&path).map_err(|e| FaceError::Engine(format!("reading the spooled photo: {e}")))?;
+                let bytes =
+                    std::fs::read(&path).map_err(|e| FaceError::Engine(format!("reading the spooled photo: {e}")))?;
                 engine.enrol(&bytes)
             })
             .await
@@ -163,9 +192,14 @@ impl Domain {
                 Ok(template) => accepted.push(Accepted { file: ProbedFile { file, probed }, template }),
                 // Our fault, not the photo's: the whole request fails with code 0.
                 Err(e @ FaceError::Engine(_)) => return Err(e.into()),
-                Err(e @ (FaceError::NoFace | FaceError::ManyFaces(_) | FaceError::Unusable(_) | FaceError::Unsupported(_) | FaceError::Corrupt(_) | FaceError::TooLarge(_))) => {
-                    rejected.push(reject(e.to_string()))
-                }
+                Err(
+                    e @ (FaceError::NoFace
+                    | FaceError::ManyFaces(_)
+                    | FaceError::Unusable(_)
+                    | FaceError::Unsupported(_)
+                    | FaceError::Corrupt(_)
+                    | FaceError::TooLarge(_)),
+                ) => rejected.push(reject(e.to_string())),
             }
         }
         Ok((accepted, rejected))
@@ -207,7 +241,12 @@ impl Domain {
     /// The checks of every enrolment request: at least one photo, the upload limits and payload
     /// keys, the engine loaded; then each photo enrolled. In [`EnrolMode::AllOrNothing`] any
     /// rejected photo fails the request.
-    async fn enrol_request(&self, files: Vec<ReceivedFile>, payload: &UploadPayload, mode: EnrolMode) -> Result<(Vec<Accepted>, Vec<RejectedPhoto>)> {
+    async fn enrol_request(
+        &self,
+        files: Vec<ReceivedFile>,
+        payload: &UploadPayload,
+        mode: EnrolMode,
+    ) -> Result<(Vec<Accepted>, Vec<RejectedPhoto>)> {
         if files.is_empty() {
             return Err(no_photo());
         }
@@ -222,7 +261,13 @@ impl Domain {
 
     /// `POST /api/collections/{id}/persons/` (spec §12 step 3): one new person with every
     /// photo of the request and `person:meta_data`.
-    pub async fn add_person(&self, caller: &Caller, collection_id: Uuid, upload: Upload, mode: EnrolMode) -> Result<Enrolled> {
+    pub async fn add_person(
+        &self,
+        caller: &Caller,
+        collection_id: Uuid,
+        upload: Upload,
+        mode: EnrolMode,
+    ) -> Result<Enrolled> {
         let Upload { files, mut payload } = upload;
         let keys: Vec<String> = files.iter().map(|f| f.key.clone()).collect();
         let part = PersonPart { files: keys, meta_data: std::mem::take(&mut payload.person_meta) };
@@ -231,14 +276,26 @@ impl Domain {
 
     /// `POST /api/collections/{id}/persons/batch/` ([I]): several new persons in one request,
     /// `payload.persons` saying which file keys are whose.
-    pub async fn add_persons(&self, caller: &Caller, collection_id: Uuid, mut upload: Upload) -> Result<Vec<PersonDetails>> {
+    pub async fn add_persons(
+        &self,
+        caller: &Caller,
+        collection_id: Uuid,
+        mut upload: Upload,
+    ) -> Result<Vec<PersonDetails>> {
         self.managed_collection(caller, collection_id).await?;
         let parts = upload.payload.persons.take().ok_or_else(|| Error::missing_field("payload.persons"))?;
         check_person_parts(&parts, &upload.files)?;
         Ok(self.enrol_persons(caller, collection_id, upload, parts, EnrolMode::AllOrNothing).await?.persons)
     }
 
-    async fn enrol_persons(&self, caller: &Caller, collection_id: Uuid, upload: Upload, parts: Vec<PersonPart>, mode: EnrolMode) -> Result<Enrolled> {
+    async fn enrol_persons(
+        &self,
+        caller: &Caller,
+        collection_id: Uuid,
+        upload: Upload,
+        parts: Vec<PersonPart>,
+        mode: EnrolMode,
+    ) -> Result<Enrolled> {
         let collection = self.managed_collection(caller, collection_id).await?;
         let Upload { files, payload } = upload;
         let (accepted, rejected) = self.enrol_request(files, &payload, mode).await?;
@@ -267,7 +324,8 @@ impl Domain {
             return Ok(Enrolled { persons: Vec::new(), rejected });
         }
         let pairs = sources.iter().zip(&persons).flat_map(|(srcs, (_, images))| srcs.iter().copied().zip(images));
-        let generation = self.store_blobs_then(Self::image_blobs(pairs), || self.store.insert_persons(&persons)).await?;
+        let generation =
+            self.store_blobs_then(Self::image_blobs(pairs), || self.store.insert_persons(&persons)).await?;
         let templates = persons.iter().flat_map(|(_, images)| images.iter().map(stored_template)).collect();
         self.gallery_changed(generation, GalleryChange::Insert(templates)).await;
         let persons = persons
@@ -278,7 +336,13 @@ impl Domain {
     }
 
     /// `POST /api/collections/{cid}/persons/{pid}/images/` (spec §12 step 4).
-    pub async fn add_person_images(&self, caller: &Caller, collection_id: Uuid, person_id: Uuid, upload: Upload) -> Result<Vec<PersonImage>> {
+    pub async fn add_person_images(
+        &self,
+        caller: &Caller,
+        collection_id: Uuid,
+        person_id: Uuid,
+        upload: Upload,
+    ) -> Result<Vec<PersonImage>> {
         let person = self.managed_person(caller, collection_id, person_id).await?;
         let Upload { files, payload } = upload;
         let (accepted, _) = self.enrol_request(files, &payload, EnrolMode::AllOrNothing).await?;
@@ -294,7 +358,12 @@ impl Domain {
     }
 
     /// `GET /api/collections/{id}/persons/` (spec §12 step 5): a page of persons with photos.
-    pub async fn list_persons(&self, caller: &Caller, collection_id: Uuid, params: &ListParams) -> Result<Page<PersonDetails>> {
+    pub async fn list_persons(
+        &self,
+        caller: &Caller,
+        collection_id: Uuid,
+        params: &ListParams,
+    ) -> Result<Page<PersonDetails>> {
         self.visible_collection(caller, collection_id).await?;
         let page = self.store.list_persons(collection_id, params).await?;
         let ids: Vec<Uuid> = page.items.iter().map(|p| p.person_id).collect();
@@ -323,13 +392,24 @@ impl Domain {
     }
 
     /// `GET /api/collections/{cid}/persons/{pid}/images/` (spec §12 step 5).
-    pub async fn person_images(&self, caller: &Caller, collection_id: Uuid, person_id: Uuid) -> Result<Vec<PersonImage>> {
+    pub async fn person_images(
+        &self,
+        caller: &Caller,
+        collection_id: Uuid,
+        person_id: Uuid,
+    ) -> Result<Vec<PersonImage>> {
         self.visible_person(caller, collection_id, person_id).await?;
         self.store.images_of(&[person_id]).await
     }
 
     /// One photo, by `person_image_id` or `media_id`.
-    pub async fn get_person_image(&self, caller: &Caller, collection_id: Uuid, person_id: Uuid, id: Uuid) -> Result<PersonImage> {
+    pub async fn get_person_image(
+        &self,
+        caller: &Caller,
+        collection_id: Uuid,
+        person_id: Uuid,
+        id: Uuid,
+    ) -> Result<PersonImage> {
         self.visible_person(caller, collection_id, person_id).await?;
         self.store.find_person_image(person_id, id).await?.ok_or_else(|| Error::not_exist("Person image"))
     }
@@ -342,7 +422,8 @@ impl Domain {
         if !analyses.is_empty() {
             return Err(has_related_analyses("Person", &analyses));
         }
-        let (images, generation) = self.store.delete_person(person_id).await?.ok_or_else(|| Error::not_exist("Person"))?;
+        let (images, generation) =
+            self.store.delete_person(person_id).await?.ok_or_else(|| Error::not_exist("Person"))?;
         self.gallery_changed(generation, GalleryChange::RemovePerson(person_id)).await;
         self.forget_images(&images).await;
         Ok(())
@@ -350,14 +431,25 @@ impl Domain {
 
     /// `DELETE /api/collections/{cid}/persons/{pid}/images/{id}/` (spec §12 step 7): one photo,
     /// addressed by `media_id` or `person_image_id`, refused while analyses reference it.
-    pub async fn delete_person_image(&self, caller: &Caller, collection_id: Uuid, person_id: Uuid, id: Uuid) -> Result<()> {
+    pub async fn delete_person_image(
+        &self,
+        caller: &Caller,
+        collection_id: Uuid,
+        person_id: Uuid,
+        id: Uuid,
+    ) -> Result<()> {
         self.managed_person(caller, collection_id, person_id).await?;
-        let image = self.store.find_person_image(person_id, id).await?.ok_or_else(|| Error::not_exist("Person image"))?;
+        let image =
+            self.store.find_person_image(person_id, id).await?.ok_or_else(|| Error::not_exist("Person image"))?;
         let analyses = self.store.analyses_matching_image(image.person_image_id).await?;
         if !analyses.is_empty() {
             return Err(has_related_analyses("Person image", &analyses));
         }
-        let generation = self.store.delete_person_image(image.person_image_id).await?.ok_or_else(|| Error::not_exist("Person image"))?;
+        let generation = self
+            .store
+            .delete_person_image(image.person_image_id)
+            .await?
+            .ok_or_else(|| Error::not_exist("Person image"))?;
         self.gallery_changed(generation, GalleryChange::RemoveTemplate(image.person_image_id)).await;
         self.forget_images(std::slice::from_ref(&image)).await;
         Ok(())
@@ -365,16 +457,29 @@ impl Domain {
 
     /// Each original before its thumbnail, as `forget_blobs`.
     async fn forget_images(&self, images: &[PersonImage]) {
-        let keys: Vec<String> = images.iter().flat_map(|i| std::iter::once(i.original_key()).chain(i.has_thumb.then(|| i.thumb_key()))).collect();
+        let keys: Vec<String> = images
+            .iter()
+            .flat_map(|i| std::iter::once(i.original_key()).chain(i.has_thumb.then(|| i.thumb_key())))
+            .collect();
         self.delete_blobs(&keys).await;
     }
 
     /// `GET /static/collections/{collection_id}/{file}`: a photo or its thumbnail, for whoever
     /// may see the collection.
-    pub async fn open_person_image_file(&self, caller: &Caller, collection_id: Uuid, file: &str) -> Result<BlobDownload> {
+    pub async fn open_person_image_file(
+        &self,
+        caller: &Caller,
+        collection_id: Uuid,
+        file: &str,
+    ) -> Result<BlobDownload> {
         let missing = || Error::not_exist("File");
         let (media_id, thumb) = static_file_id(file).ok_or_else(missing)?;
-        let image = self.store.person_image_by_media(media_id).await?.filter(|i| i.collection_id == collection_id).ok_or_else(missing)?;
+        let image = self
+            .store
+            .person_image_by_media(media_id)
+            .await?
+            .filter(|i| i.collection_id == collection_id)
+            .ok_or_else(missing)?;
         self.visible_collection(caller, collection_id).await.map_err(|_| missing())?;
         self.open_stored_file(file, thumb, &image).await
     }
@@ -386,7 +491,13 @@ impl Domain {
     }
 
     /// Metadata access of a person; `collection_id` is the collection named in the path.
-    pub(super) async fn person_meta_access(&self, caller: &Caller, collection_id: Option<Uuid>, person_id: Uuid, write: bool) -> Result<MetaData> {
+    pub(super) async fn person_meta_access(
+        &self,
+        caller: &Caller,
+        collection_id: Option<Uuid>,
+        person_id: Uuid,
+        write: bool,
+    ) -> Result<MetaData> {
         let collection_id = match collection_id {
             Some(c) => c,
             None => self.store.get_person(person_id).await?.ok_or_else(|| Error::not_exist("Person"))?.collection_id,
@@ -415,7 +526,14 @@ mod tests {
 
     fn file(key: &str) -> ReceivedFile {
         let tmp = tempfile::NamedTempFile::new().unwrap();
-        ReceivedFile { key: key.into(), original_name: format!("{key}.jpg"), content: super::super::media::FileContent::Spooled(tmp.into_temp_path()), size: 0, sha256: String::new(), streamed: None }
+        ReceivedFile {
+            key: key.into(),
+            original_name: format!("{key}.jpg"),
+            content: super::super::media::FileContent::Spooled(tmp.into_temp_path()),
+            size: 0,
+            sha256: String::new(),
+            streamed: None,
+        }
     }
 
     fn part(keys: &[&str]) -> PersonPart {
@@ -437,7 +555,8 @@ mod tests {
     #[test]
     fn rejections_are_all_listed() {
         let r = |k: &str, why: &str| RejectedPhoto { key: k.into(), file_name: format!("{k}.jpg"), reason: why.into() };
-        let e = rejected_error(&[r("p1", "no face found in the media"), r("p2", "2 faces found; exactly one is required")]);
+        let e =
+            rejected_error(&[r("p1", "no face found in the media"), r("p2", "2 faces found; exactly one is required")]);
         assert_eq!(
             e.to_string(),
             "File \"p1.jpg\" (part \"p1\") is rejected: no face found in the media; File \"p2.jpg\" (part \"p2\") is rejected: 2 faces found; exactly one is required"

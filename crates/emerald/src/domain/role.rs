@@ -56,11 +56,8 @@ impl FromStr for UserType {
 
     /// Case-insensitive; `_` and `-` are accepted in place of the space (`client_admin`).
     fn from_str(s: &str) -> Result<Self, Error> {
-        let norm: String = s
-            .trim()
-            .chars()
-            .map(|c| if c == '_' || c == '-' { ' ' } else { c.to_ascii_uppercase() })
-            .collect();
+        let norm: String =
+            s.trim().chars().map(|c| if c == '_' || c == '-' { ' ' } else { c.to_ascii_uppercase() }).collect();
         UserType::ALL
             .into_iter()
             .find(|t| t.as_str() == norm)

@@ -4,10 +4,10 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 
+use super::analyses::{Analysis, AnalysisError, AnalysisState, MediaResult, Resolution};
 use super::caller::Scope;
 use super::collections::{Collection, CollectionMatchRecord, EnrolledImage, Person, PersonImage, StoredTemplate};
 use super::error::Result;
-use super::analyses::{Analysis, AnalysisError, AnalysisState, MediaResult, Resolution};
 use super::media::{Folder, Media};
 use super::metadata::{MetaData, ObjectKind};
 use super::model::{Company, Session, SessionUser, User};
@@ -44,7 +44,12 @@ pub trait Companies: Send + Sync {
     async fn insert_company(&self, company: &Company) -> Result<()>;
     async fn get_company(&self, id: Uuid) -> Result<Option<Company>>;
     /// `search_text` matches any part of the name, case-insensitively.
-    async fn list_companies(&self, scope: Scope, search_text: Option<&str>, params: &ListParams) -> Result<Page<Company>>;
+    async fn list_companies(
+        &self,
+        scope: Scope,
+        search_text: Option<&str>,
+        params: &ListParams,
+    ) -> Result<Page<Company>>;
     /// Name and metadata; false when the company is gone.
     async fn update_company(&self, company: &Company) -> Result<bool>;
     async fn delete_company(&self, id: Uuid) -> Result<bool>;
@@ -59,7 +64,13 @@ pub trait Users: Send + Sync {
     /// The user and its password hash, by email (case-insensitive).
     async fn get_login(&self, email: &str) -> Result<Option<(User, String)>>;
     /// `only_user` restricts the list to one user (a CLIENT sees only itself).
-    async fn list_users(&self, scope: Scope, only_user: Option<Uuid>, search_text: Option<&str>, params: &ListParams) -> Result<Page<User>>;
+    async fn list_users(
+        &self,
+        scope: Scope,
+        only_user: Option<Uuid>,
+        search_text: Option<&str>,
+        params: &ListParams,
+    ) -> Result<Page<User>>;
     /// Everything but the password; a new password hash when given. False when the user is gone.
     async fn update_user(&self, user: &User, password_hash: Option<&str>) -> Result<bool>;
     async fn delete_user(&self, id: Uuid) -> Result<bool>;
@@ -124,7 +135,13 @@ pub trait Folders: Send + Sync {
     /// folder is gone.
     async fn set_folder_comment(&self, id: Uuid, comment: Option<&str>, time_updated: f64) -> Result<bool>;
     /// Folders created in `[min, max]` carrying metadata `key`, and its distinct values.
-    async fn count_persons(&self, vis: Visibility, key: &str, min: Option<f64>, max: Option<f64>) -> Result<PersonCount>;
+    async fn count_persons(
+        &self,
+        vis: Visibility,
+        key: &str,
+        min: Option<f64>,
+        max: Option<f64>,
+    ) -> Result<PersonCount>;
 }
 
 /// Receives the stored templates page by page while the gallery loads.
@@ -149,7 +166,12 @@ pub trait Collections: Send + Sync {
     /// Persons and their photos (with metadata index rows) in one transaction → generation.
     async fn insert_persons(&self, persons: &[(Person, Vec<EnrolledImage>)]) -> Result<i64>;
     /// More photos of a person, touching its `time_updated`; None when the person is gone.
-    async fn insert_person_images(&self, person_id: Uuid, images: &[EnrolledImage], time_updated: f64) -> Result<Option<i64>>;
+    async fn insert_person_images(
+        &self,
+        person_id: Uuid,
+        images: &[EnrolledImage],
+        time_updated: f64,
+    ) -> Result<Option<i64>>;
     async fn get_person(&self, id: Uuid) -> Result<Option<Person>>;
     /// A collection's persons with the list grammar (`person_id`, times, `meta_data`).
     async fn list_persons(&self, collection_id: Uuid, params: &ListParams) -> Result<Page<Person>>;
@@ -332,10 +354,22 @@ pub trait Analyses: Send + Sync {
     /// New analyses with their metadata index rows and their jobs; the folder becomes
     /// PROCESSING and remembers `resolution_endpoint` when given. One transaction; false when
     /// the folder is gone.
-    async fn insert_analyses(&self, folder_id: Uuid, analyses: &[Analysis], jobs: &[NewJob], resolution_endpoint: Option<&str>, time: f64) -> Result<bool>;
+    async fn insert_analyses(
+        &self,
+        folder_id: Uuid,
+        analyses: &[Analysis],
+        jobs: &[NewJob],
+        resolution_endpoint: Option<&str>,
+        time: f64,
+    ) -> Result<bool>;
     async fn get_analysis(&self, id: Uuid) -> Result<Option<Analysis>>;
     /// `GET /api/analyses/` and, with `folder_id`, `GET /api/folders/{id}/analyses/`.
-    async fn list_analyses(&self, vis: Visibility, folder_id: Option<Uuid>, params: &ListParams) -> Result<Page<Analysis>>;
+    async fn list_analyses(
+        &self,
+        vis: Visibility,
+        folder_id: Option<Uuid>,
+        params: &ListParams,
+    ) -> Result<Page<Analysis>>;
     /// Record the result of a PROCESSING analysis with its collection matches, recompute the
     /// folder status, remove the analysis' job, and — when the folder stops processing and has
     /// a `resolution_endpoint` — queue a webhook delivery. One transaction. None when the
@@ -347,7 +381,14 @@ pub trait Analyses: Send + Sync {
     /// `resolution_comment`, recompute the folder status and — when the folder is not
     /// processing and has a `resolution_endpoint` — queue a webhook delivery, as a finished
     /// analysis does. One transaction. None when it is not FINISHED (or gone).
-    async fn decide_analysis(&self, id: Uuid, resolution: Resolution, comment: Option<&str>, webhooks: DeliveryPolicy, t: f64) -> Result<Option<FinishEffect>>;
+    async fn decide_analysis(
+        &self,
+        id: Uuid,
+        resolution: Resolution,
+        comment: Option<&str>,
+        webhooks: DeliveryPolicy,
+        t: f64,
+    ) -> Result<Option<FinishEffect>>;
     /// Analyses of the group still PROCESSING.
     async fn group_pending(&self, group_id: Uuid) -> Result<u64>;
     /// Up to `limit` analyses still PROCESSING that were created before `created_before`.
@@ -388,7 +429,9 @@ pub trait Webhooks: Send + Sync {
 
 /// Everything the server persists, behind one handle.
 #[async_trait]
-pub trait Store: Companies + Users + Sessions + Metadata + Folders + Collections + Analyses + JobQueue + Webhooks + Send + Sync + 'static {
+pub trait Store:
+    Companies + Users + Sessions + Metadata + Folders + Collections + Analyses + JobQueue + Webhooks + Send + Sync + 'static
+{
     /// `sqlite` or `postgres`, for logs and `/api/version`.
     fn backend(&self) -> &'static str;
     /// Refresh the query planner's statistics (at start and periodically): SQLite has no

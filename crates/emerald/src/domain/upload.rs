@@ -46,7 +46,11 @@ impl Domain {
 
     /// Check the count limit and that every file key the payload names was sent, then probe
     /// each file. The first bad file rejects the whole request.
-    pub(super) async fn probe_upload(&self, files: Vec<ReceivedFile>, payload: &UploadPayload) -> Result<Vec<ProbedFile>> {
+    pub(super) async fn probe_upload(
+        &self,
+        files: Vec<ReceivedFile>,
+        payload: &UploadPayload,
+    ) -> Result<Vec<ProbedFile>> {
         self.check_upload(&files, payload)?;
         let mut probed = Vec::with_capacity(files.len());
         for file in files {
@@ -158,7 +162,10 @@ pub(super) fn file_facts(file: &ReceivedFile, probed: &Probed) -> serde_json::Ma
 
 /// Every file key named in `media:tags` and `media:meta_data` must have been sent.
 pub(super) fn check_file_keys(files: &[ReceivedFile], payload: &UploadPayload) -> Result<()> {
-    for (what, keys) in [("media:tags", payload.media_tags.keys().collect::<Vec<_>>()), ("media:meta_data", payload.media_meta.keys().collect())] {
+    for (what, keys) in [
+        ("media:tags", payload.media_tags.keys().collect::<Vec<_>>()),
+        ("media:meta_data", payload.media_meta.keys().collect()),
+    ] {
         if let Some(k) = keys.into_iter().find(|k| !files.iter().any(|f| &f.key == *k)) {
             return Err(Error::invalid_value(
                 format!("{what} names the file key {k:?}, but no file was sent under that name"),

@@ -145,7 +145,9 @@ fn access_to_user(caller: &Caller, user: &User) -> UserAccess {
         UserType::ClientOperator if is_self => UserAccess::EditSelf,
         UserType::ClientOperator if same_company => UserAccess::Read,
         UserType::Client | UserType::ClientService if is_self => UserAccess::EditSelf,
-        UserType::ClientAdmin | UserType::ClientOperator | UserType::Client | UserType::ClientService => UserAccess::Invisible,
+        UserType::ClientAdmin | UserType::ClientOperator | UserType::Client | UserType::ClientService => {
+            UserAccess::Invisible
+        }
     }
 }
 
@@ -156,7 +158,10 @@ impl Domain {
             UserType::Admin => new.company_id,
             UserType::ClientAdmin => {
                 if new.user_type.is_global() {
-                    return Err(Error::Forbidden(Some(format!("A CLIENT ADMIN cannot create {} users", new.user_type))));
+                    return Err(Error::Forbidden(Some(format!(
+                        "A CLIENT ADMIN cannot create {} users",
+                        new.user_type
+                    ))));
                 }
                 match new.company_id {
                     None => caller.company_id,
@@ -215,7 +220,12 @@ impl Domain {
     }
 
     /// `GET /api/users/`.
-    pub async fn list_users(&self, caller: &Caller, search_text: Option<&str>, params: &ListParams) -> Result<Page<User>> {
+    pub async fn list_users(
+        &self,
+        caller: &Caller,
+        search_text: Option<&str>,
+        params: &ListParams,
+    ) -> Result<Page<User>> {
         let only_self = match caller.user_type {
             UserType::Client | UserType::ClientService => Some(caller.user_id),
             UserType::Admin | UserType::Operator | UserType::ClientAdmin | UserType::ClientOperator => None,
@@ -298,7 +308,10 @@ impl Domain {
             return Err(Error::Forbidden(None));
         }
         if id == caller.user_id {
-            return Err(Error::invalid_value("You cannot delete your own account", serde_json::json!({ "key_path": "user_id" })));
+            return Err(Error::invalid_value(
+                "You cannot delete your own account",
+                serde_json::json!({ "key_path": "user_id" }),
+            ));
         }
         if !self.store.delete_user(id).await? {
             return Err(Error::not_exist("User"));

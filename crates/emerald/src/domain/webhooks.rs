@@ -21,7 +21,10 @@ pub const BACKOFF_MAX_SECS: f64 = 3600.0;
 /// A `resolution_endpoint` must be an absolute http(s) URL.
 pub fn check_endpoint(url: &str) -> Result<()> {
     let bad = |why: &str| {
-        Error::invalid_value(format!("Invalid resolution_endpoint: {why}"), serde_json::json!({ "key_path": ENDPOINT_KEY }))
+        Error::invalid_value(
+            format!("Invalid resolution_endpoint: {why}"),
+            serde_json::json!({ "key_path": ENDPOINT_KEY }),
+        )
     };
     if url.chars().count() > ENDPOINT_MAX_CHARS {
         return Err(bad("too long"));
@@ -66,7 +69,10 @@ mod tests {
     #[test]
     fn signature_is_rfc_4231_hmac_sha256() {
         // RFC 4231 test case 2.
-        assert_eq!(signature(b"Jefe", b"what do ya want for nothing?"), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        assert_eq!(
+            signature(b"Jefe", b"what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 
     #[test]

@@ -62,7 +62,9 @@ pub async fn run(domain: &Domain, job: &ClaimedJob) -> Result<()> {
 /// Record a given-up analysis as FAILED with `why`.
 pub async fn give_up(domain: &Domain, job: &ClaimedJob, why: &str) -> Result<()> {
     match domain.store.get_analysis(job.ref_id).await? {
-        Some(a) if a.state == AnalysisState::Processing => finish(domain, Some(job.job_id), &a, Outcome::failed(0, why)).await,
+        Some(a) if a.state == AnalysisState::Processing => {
+            finish(domain, Some(job.job_id), &a, Outcome::failed(0, why)).await
+        }
         _ => domain.store.complete_job(job.job_id).await,
     }
 }
@@ -81,7 +83,8 @@ pub async fn expire(domain: &Domain, timeout_secs: f64) -> Result<usize> {
         if a.state != AnalysisState::Processing {
             continue;
         }
-        let why = format!("the analysis expired: not finished within {timeout_secs} s (EMERALD_ANALYSIS_EXPIRE_TIMEOUT)");
+        let why =
+            format!("the analysis expired: not finished within {timeout_secs} s (EMERALD_ANALYSIS_EXPIRE_TIMEOUT)");
         finish(domain, None, &a, Outcome::failed(0, why)).await?;
         n += 1;
     }
@@ -101,7 +104,12 @@ async fn finish(domain: &Domain, job_id: Option<Uuid>, a: &Analysis, mut outcome
     let matches = outcome
         .matches
         .iter()
-        .map(|h| CollectionMatchRecord { analyse_id: a.analyse_id, person_id: h.person_id, person_image_id: h.person_image_id, collection_id: h.collection_id })
+        .map(|h| CollectionMatchRecord {
+            analyse_id: a.analyse_id,
+            person_id: h.person_id,
+            person_image_id: h.person_image_id,
+            collection_id: h.collection_id,
+        })
         .collect();
     let done = AnalysisFinish {
         analyse_id: a.analyse_id,
@@ -114,7 +122,8 @@ async fn finish(domain: &Domain, job_id: Option<Uuid>, a: &Analysis, mut outcome
         matches,
         time: now(),
     };
-    let effect = domain.store.finish_analysis(&done, DeliveryPolicy { max_attempts: domain.queue.webhook_max_attempts }).await?;
+    let effect =
+        domain.store.finish_analysis(&done, DeliveryPolicy { max_attempts: domain.queue.webhook_max_attempts }).await?;
     tracing::info!(
         analyse_id = %a.analyse_id, folder_id = %a.folder_id, r#type = a.kind.as_str(),
         state = done.state.as_str(), resolution = done.resolution.as_str(), "analysis finished"

@@ -178,7 +178,14 @@ async fn on_error(domain: &Domain, job: &ClaimedJob, e: &crate::domain::Error) {
     let message = e.to_string();
     let result = if job.attempts >= job.max_attempts {
         match job.kind {
-            JobKind::Analysis => analysis::give_up(domain, job, &format!("processing failed {} times; last error: {message}", job.attempts)).await,
+            JobKind::Analysis => {
+                analysis::give_up(
+                    domain,
+                    job,
+                    &format!("processing failed {} times; last error: {message}", job.attempts),
+                )
+                .await
+            }
             JobKind::Webhook => webhook::give_up(domain, job, &message).await,
         }
     } else {

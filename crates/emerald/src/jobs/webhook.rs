@@ -28,13 +28,25 @@ pub struct WebhookSettings {
 }
 
 impl WebhookSettings {
-    pub fn new(secret: Option<String>, timeout: Duration, backoff_secs: f64, allow_private: bool, base_url: String) -> anyhow::Result<Self> {
+    pub fn new(
+        secret: Option<String>,
+        timeout: Duration,
+        backoff_secs: f64,
+        allow_private: bool,
+        base_url: String,
+    ) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("emerald/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(WebhookSettings { client, secret: secret.filter(|s| !s.is_empty()).map(String::into_bytes), backoff_secs, allow_private, base_url })
+        Ok(WebhookSettings {
+            client,
+            secret: secret.filter(|s| !s.is_empty()).map(String::into_bytes),
+            backoff_secs,
+            allow_private,
+            base_url,
+        })
     }
 }
 
@@ -51,15 +63,24 @@ pub async fn run(domain: &Domain, settings: &WebhookSettings, job: &ClaimedJob) 
     let Some(folder) = domain.store.get_folder(delivery.folder_id).await? else {
         return domain.store.complete_job(job.job_id).await;
     };
-    let mut details = domain.with_related(vec![folder], FolderWith { media: true, analyses: true, user: false, company: false }).await?;
+    let mut details = domain
+        .with_related(vec![folder], FolderWith { media: true, analyses: true, user: false, company: false })
+        .await?;
     let details = details.pop().ok_or_else(|| Error::not_exist("Folder"))?;
     let body = to_vec(&FolderView::new(details, &settings.base_url)).map_err(Error::internal)?;
     let result = send(settings, &delivery.url, delivery.delivery_id, body).await;
     let t = now();
     let (attempt, retry) = match result {
-        Ok(status) if (200..300).contains(&status) => (DeliveryAttempt { status: "delivered", http_status: Some(status), error: None, time: t }, false),
-        Ok(status) => (attempt_failed(job, Some(status), format!("the endpoint answered HTTP {status}"), t), job.attempts < job.max_attempts),
-        Err(Refused(why)) => (DeliveryAttempt { status: "failed", http_status: None, error: Some(why), time: t }, false),
+        Ok(status) if (200..300).contains(&status) => {
+            (DeliveryAttempt { status: "delivered", http_status: Some(status), error: None, time: t }, false)
+        }
+        Ok(status) => (
+            attempt_failed(job, Some(status), format!("the endpoint answered HTTP {status}"), t),
+            job.attempts < job.max_attempts,
+        ),
+        Err(Refused(why)) => {
+            (DeliveryAttempt { status: "failed", http_status: None, error: Some(why), time: t }, false)
+        }
         Err(Transient(why)) => (attempt_failed(job, None, why, t), job.attempts < job.max_attempts),
     };
     tracing::info!(delivery_id = %delivery.delivery_id, folder_id = %delivery.folder_id, status = attempt.status, http_status = ?attempt.http_status, "webhook attempt");
@@ -106,7 +127,9 @@ async fn send(settings: &WebhookSettings, url: &str, delivery_id: uuid::Uuid, bo
                 .collect(),
         };
         if let Some(ip) = addrs.iter().find(|ip| is_private(ip)) {
-            return Err(Refused(format!("{host} resolves to the non-public address {ip} (set EMERALD_WEBHOOK_ALLOW_PRIVATE=true to allow)")));
+            return Err(Refused(format!(
+                "{host} resolves to the non-public address {ip} (set EMERALD_WEBHOOK_ALLOW_PRIVATE=true to allow)"
+            )));
         }
     }
     let mut req = settings
@@ -134,7 +157,11 @@ fn is_private(ip: &IpAddr) -> bool {
                 return is_private(&IpAddr::V4(v4));
             }
             let first = v6.segments()[0];
-            v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
         }
     }
 }
@@ -145,7 +172,19 @@ mod tests {
 
     #[test]
     fn private_addresses() {
-        for ip in ["127.0.0.1", "10.1.2.3", "192.168.0.1", "172.16.5.5", "169.254.1.1", "0.0.0.0", "100.64.0.1", "::1", "fd00::1", "fe80::1", "::ffff:10.0.0.1"] {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.1",
+            "172.16.5.5",
+            "169.254.1.1",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
             assert!(is_private(&ip.parse().unwrap()), "{ip}");
         }
         for ip in ["8.8.8.8", "1.1.1.1", "2001:4860:4860::8888"] {

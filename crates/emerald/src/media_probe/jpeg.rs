@@ -92,7 +92,9 @@ impl JpegWalk {
             State::Start { .. } => Err("not a JPEG (no start-of-image marker)".into()),
             State::MarkerStart | State::MarkerCode { .. } | State::Entropy { .. } => Err(CUT_SHORT.into()),
             State::Length { .. } => Err("the file is cut short inside a header".into()),
-            State::Segment { code, at, .. } => Err(format!("segment 0x{code:02X} at byte {at} runs past the end of the file")),
+            State::Segment { code, at, .. } => {
+                Err(format!("segment 0x{code:02X} at byte {at} runs past the end of the file"))
+            }
         }
     }
 
@@ -196,7 +198,9 @@ impl JpegWalk {
         if !matches!(self.state, State::Segment { left: 0, .. }) {
             return Ok(());
         }
-        let State::Segment { code, len, kept, .. } = std::mem::replace(&mut self.state, State::MarkerStart) else { return Ok(()) };
+        let State::Segment { code, len, kept, .. } = std::mem::replace(&mut self.state, State::MarkerStart) else {
+            return Ok(());
+        };
         match code {
             // Frame headers the engine decodes: baseline, extended, progressive (Huffman).
             0xC0..=0xC2 => {
@@ -211,7 +215,9 @@ impl JpegWalk {
                     return Err(format!("the frame is {w}x{h} pixels"));
                 }
                 if w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE {
-                    return Err(format!("the picture is {w}x{h} pixels; at most {IMAGE_MAX_SIDE} pixels a side are allowed"));
+                    return Err(format!(
+                        "the picture is {w}x{h} pixels; at most {IMAGE_MAX_SIDE} pixels a side are allowed"
+                    ));
                 }
                 if !(1..=4).contains(&components) || len - 2 < 6 + 3 * components as usize {
                     return Err("the frame header is malformed".into());

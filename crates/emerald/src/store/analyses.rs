@@ -15,9 +15,14 @@ use uuid::Uuid;
 use super::folders::{enum_values, id_list, placeholders, visibility_conditions, IDS_PER_QUERY};
 use super::meta::write_meta_index;
 use super::sql::{build_list_with, Db, SqlStore};
-use crate::domain::analyses::{folder_status, Analysis, AnalysisError, AnalysisParams, AnalysisState, AnalysisStatusRow, AnalysisType, MediaResult, Resolution};
+use crate::domain::analyses::{
+    folder_status, Analysis, AnalysisError, AnalysisParams, AnalysisState, AnalysisStatusRow, AnalysisType,
+    MediaResult, Resolution,
+};
 use crate::domain::metadata::{MetaData, ObjectKind};
-use crate::domain::store::{AnalysisFinish, Analyses, DeliveryPolicy, FinishEffect, JobKind, ListParams, NewJob, Page, Visibility};
+use crate::domain::store::{
+    Analyses, AnalysisFinish, DeliveryPolicy, FinishEffect, JobKind, ListParams, NewJob, Page, Visibility,
+};
 use crate::domain::webhooks::endpoint_of;
 use crate::domain::{Error, Result};
 
@@ -149,7 +154,8 @@ impl TryFrom<AnalysisRow> for Analysis {
             _ => AnalysisParams::from_raw(Map::new(), "params")?,
         };
         let source_media: Vec<Uuid> = serde_json::from_value(source_media.0).map_err(stored("source_media"))?;
-        let results_media: Vec<MediaResult> = serde_json::from_value(results_media.0).map_err(stored("results_media"))?;
+        let results_media: Vec<MediaResult> =
+            serde_json::from_value(results_media.0).map_err(stored("results_media"))?;
         let error = error.map(|e| AnalysisError {
             code: e.0.get("error_code").and_then(Value::as_u64).unwrap_or(0) as u16,
             message: e.0.get("error_message").and_then(Value::as_str).unwrap_or_default().to_owned(),
@@ -195,7 +201,10 @@ fn results_media_json(m: &[MediaResult]) -> Result<Json<Value>> {
 pub(crate) async fn analyses_of(db: &Db, folder_ids: &[Uuid]) -> Result<Vec<Analysis>> {
     let mut out = Vec::new();
     for chunk in folder_ids.chunks(IDS_PER_QUERY) {
-        let sql = format!("{ANALYSIS_COLUMNS} FROM analyses a WHERE a.folder_id IN ({}) ORDER BY a.time_created, a.analyse_id", id_list(chunk.len(), 1));
+        let sql = format!(
+            "{ANALYSIS_COLUMNS} FROM analyses a WHERE a.folder_id IN ({}) ORDER BY a.time_created, a.analyse_id",
+            id_list(chunk.len(), 1)
+        );
         let rows: Vec<AnalysisRow> = on_db!(db, |pool| {
             let mut q = sqlx::query_as(&sql);
             for id in chunk {
@@ -231,17 +240,20 @@ macro_rules! recompute_folder {
             });
         }
         let (status, result) = folder_status(&status_rows);
-        sqlx::query("UPDATE folders SET resolution_status = $1, system_resolution = $2, time_updated = $3 WHERE folder_id = $4")
-            .bind(status.as_str())
-            .bind(result.map(|r| r.as_str()))
-            .bind($t)
-            .bind($folder_id)
-            .execute(&mut *$tx)
-            .await?;
-        let technical: Option<Json<Value>> = sqlx::query_scalar("SELECT technical_meta_data FROM folders WHERE folder_id = $1")
-            .bind($folder_id)
-            .fetch_optional(&mut *$tx)
-            .await?;
+        sqlx::query(
+            "UPDATE folders SET resolution_status = $1, system_resolution = $2, time_updated = $3 WHERE folder_id = $4",
+        )
+        .bind(status.as_str())
+        .bind(result.map(|r| r.as_str()))
+        .bind($t)
+        .bind($folder_id)
+        .execute(&mut *$tx)
+        .await?;
+        let technical: Option<Json<Value>> =
+            sqlx::query_scalar("SELECT technical_meta_data FROM folders WHERE folder_id = $1")
+                .bind($folder_id)
+                .fetch_optional(&mut *$tx)
+                .await?;
         (status, MetaData::from_stored(technical.map(|j| j.0).unwrap_or(Value::Null)))
     }};
 }
@@ -289,7 +301,14 @@ tx_fn! {
 
 #[async_trait]
 impl Analyses for SqlStore {
-    async fn insert_analyses(&self, folder_id: Uuid, analyses: &[Analysis], jobs: &[NewJob], resolution_endpoint: Option<&str>, t: f64) -> Result<bool> {
+    async fn insert_analyses(
+        &self,
+        folder_id: Uuid,
+        analyses: &[Analysis],
+        jobs: &[NewJob],
+        resolution_endpoint: Option<&str>,
+        t: f64,
+    ) -> Result<bool> {
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             let n = sqlx::query(
@@ -304,10 +323,11 @@ impl Analyses for SqlStore {
                 return Ok(false);
             }
             if let Some(url) = resolution_endpoint {
-                let technical: Json<Value> = sqlx::query_scalar("SELECT technical_meta_data FROM folders WHERE folder_id = $1")
-                    .bind(folder_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                let technical: Json<Value> =
+                    sqlx::query_scalar("SELECT technical_meta_data FROM folders WHERE folder_id = $1")
+                        .bind(folder_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
                 let mut map = MetaData::from_stored(technical.0).as_map().clone();
                 map.insert(crate::domain::webhooks::ENDPOINT_KEY.into(), url.into());
                 sqlx::query("UPDATE folders SET technical_meta_data = $1 WHERE folder_id = $2")
@@ -356,11 +376,17 @@ impl Analyses for SqlStore {
 
     async fn get_analysis(&self, id: Uuid) -> Result<Option<Analysis>> {
         let sql = format!("{ANALYSIS_COLUMNS} FROM analyses a WHERE a.analyse_id = $1");
-        let row: Option<AnalysisRow> = on_db!(&self.db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
+        let row: Option<AnalysisRow> =
+            on_db!(&self.db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
         row.map(Analysis::try_from).transpose()
     }
 
-    async fn list_analyses(&self, vis: Visibility, folder_id: Option<Uuid>, params: &ListParams) -> Result<Page<Analysis>> {
+    async fn list_analyses(
+        &self,
+        vis: Visibility,
+        folder_id: Option<Uuid>,
+        params: &ListParams,
+    ) -> Result<Page<Analysis>> {
         let mut base = visibility_conditions(vis, "a");
         if let Some(f) = folder_id {
             base.push(("a.folder_id = ?".into(), vec![Param::Uuid(f)]));
@@ -401,7 +427,11 @@ impl Analyses for SqlStore {
             for m in &d.matches {
                 insert_collection_match!(&mut *tx, m)?;
             }
-            sqlx::query("DELETE FROM jobs WHERE ref_id = $1 AND kind = $2").bind(d.analyse_id).bind(JobKind::Analysis.as_str()).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM jobs WHERE ref_id = $1 AND kind = $2")
+                .bind(d.analyse_id)
+                .bind(JobKind::Analysis.as_str())
+                .execute(&mut *tx)
+                .await?;
             let (status, technical) = recompute_folder!(tx, folder_id, d.time);
             let folder_done = status != crate::domain::media::FolderStatus::Processing;
             let delivery = match (folder_done, endpoint_of(&technical)) {
@@ -418,11 +448,19 @@ impl Analyses for SqlStore {
         let t = crate::domain::time::now();
         let gone = on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
-            sqlx::query("UPDATE folders SET time_updated = $1 WHERE folder_id = $2").bind(t).bind(a.folder_id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE folders SET time_updated = $1 WHERE folder_id = $2")
+                .bind(t)
+                .bind(a.folder_id)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("DELETE FROM collection_matches WHERE analyse_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM jobs WHERE ref_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM meta_index WHERE object_id = $1").bind(id).execute(&mut *tx).await?;
-            let n = sqlx::query("DELETE FROM analyses WHERE analyse_id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+            let n = sqlx::query("DELETE FROM analyses WHERE analyse_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             recompute_folder!(tx, a.folder_id, t);
             tx.commit().await?;
             Ok::<_, Error>(n > 0)
@@ -430,7 +468,14 @@ impl Analyses for SqlStore {
         Ok(gone.then_some(a))
     }
 
-    async fn decide_analysis(&self, id: Uuid, resolution: Resolution, comment: Option<&str>, webhooks: DeliveryPolicy, t: f64) -> Result<Option<FinishEffect>> {
+    async fn decide_analysis(
+        &self,
+        id: Uuid,
+        resolution: Resolution,
+        comment: Option<&str>,
+        webhooks: DeliveryPolicy,
+        t: f64,
+    ) -> Result<Option<FinishEffect>> {
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             // Lock the folder first (see the module doc).
@@ -465,7 +510,10 @@ impl Analyses for SqlStore {
 
     async fn group_pending(&self, group_id: Uuid) -> Result<u64> {
         let n: i64 = on_db!(&self.db, |pool| {
-            sqlx::query_scalar("SELECT COUNT(*) FROM analyses WHERE group_id = $1 AND state = 'PROCESSING'").bind(group_id).fetch_one(pool).await
+            sqlx::query_scalar("SELECT COUNT(*) FROM analyses WHERE group_id = $1 AND state = 'PROCESSING'")
+                .bind(group_id)
+                .fetch_one(pool)
+                .await
         })?;
         Ok(n as u64)
     }
@@ -473,6 +521,10 @@ impl Analyses for SqlStore {
     async fn stale_analyses(&self, created_before: f64, limit: u32) -> Result<Vec<Uuid>> {
         // Served by the partial index `analyses_processing` (migration 0005).
         let sql = "SELECT analyse_id FROM analyses WHERE state = 'PROCESSING' AND time_created < $1 ORDER BY time_created LIMIT $2";
-        Ok(on_db!(&self.db, |pool| sqlx::query_scalar(sql).bind(created_before).bind(i64::from(limit)).fetch_all(pool).await)?)
+        Ok(on_db!(&self.db, |pool| sqlx::query_scalar(sql)
+            .bind(created_before)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await)?)
     }
 }

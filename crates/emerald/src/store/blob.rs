@@ -40,11 +40,13 @@ impl ObjectBlobs {
             Some(u) if u.starts_with("s3://") => {
                 let mut builder = AmazonS3Builder::from_env().with_url(u);
                 for (key, value) in options {
-                    let key: AmazonS3ConfigKey = key.parse().with_context(|| format!("blob_options: unknown S3 setting {key:?}"))?;
+                    let key: AmazonS3ConfigKey =
+                        key.parse().with_context(|| format!("blob_options: unknown S3 setting {key:?}"))?;
                     builder = builder.with_config(key, value);
                 }
                 let store = builder.build().context("configuring the S3 blob store")?;
-                let prefix = u.trim_start_matches("s3://").split_once('/').map(|(_, p)| p.trim_matches('/')).unwrap_or("");
+                let prefix =
+                    u.trim_start_matches("s3://").split_once('/').map(|(_, p)| p.trim_matches('/')).unwrap_or("");
                 Ok(ObjectBlobs { store: Arc::new(store), local: None, prefix: ObjectPath::from(prefix) })
             }
             Some(u) => Self::local(Path::new(u.strip_prefix("file://").unwrap_or(u))),
@@ -54,7 +56,9 @@ impl ObjectBlobs {
 
     fn local(dir: &Path) -> anyhow::Result<ObjectBlobs> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating the media dir {}", dir.display()))?;
-        let store = Arc::new(LocalFileSystem::new_with_prefix(dir).context("opening the media dir")?.with_automatic_cleanup(true));
+        let store = Arc::new(
+            LocalFileSystem::new_with_prefix(dir).context("opening the media dir")?.with_automatic_cleanup(true),
+        );
         Ok(ObjectBlobs { store: store.clone(), local: Some(store), prefix: ObjectPath::default() })
     }
 

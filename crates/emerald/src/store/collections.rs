@@ -16,14 +16,17 @@ use super::folders::{id_list, IDS_PER_QUERY};
 use super::meta::{delete_meta_index, write_meta_index};
 use super::sql::{build_list, on_foreign_key, on_unique, Db, SqlStore};
 use crate::domain::caller::Scope;
-use crate::domain::gallery::{GalleryFeed, GalleryFeedItem, GalleryFeedKind};
-use crate::domain::collections::{has_related_analyses, Collection, CollectionMatchRecord, EnrolledImage, Person, PersonImage, StoredTemplate};
+use crate::domain::collections::{
+    has_related_analyses, Collection, CollectionMatchRecord, EnrolledImage, Person, PersonImage, StoredTemplate,
+};
 use crate::domain::faces::Template;
+use crate::domain::gallery::{GalleryFeed, GalleryFeedItem, GalleryFeedKind};
 use crate::domain::metadata::{MetaData, ObjectKind};
 use crate::domain::store::{Collections, ListParams, Page, TemplateSink};
 use crate::domain::{Error, Result};
 
-const COLLECTION_COLUMNS: &str = "SELECT c.collection_id, c.company_id, c.alias, c.meta_data, c.technical_meta_data, c.time_created, c.time_updated";
+const COLLECTION_COLUMNS: &str =
+    "SELECT c.collection_id, c.company_id, c.alias, c.meta_data, c.technical_meta_data, c.time_created, c.time_updated";
 
 const PERSON_COLUMNS: &str = "SELECT p.person_id, p.collection_id, p.company_id, p.meta_data, p.technical_meta_data, p.time_created, p.time_updated";
 
@@ -93,7 +96,15 @@ struct CollectionRow {
 
 impl From<CollectionRow> for Collection {
     fn from(r: CollectionRow) -> Self {
-        let CollectionRow { collection_id, company_id, alias, meta_data, technical_meta_data, time_created, time_updated } = r;
+        let CollectionRow {
+            collection_id,
+            company_id,
+            alias,
+            meta_data,
+            technical_meta_data,
+            time_created,
+            time_updated,
+        } = r;
         Collection {
             collection_id,
             company_id,
@@ -119,7 +130,15 @@ struct PersonRow {
 
 impl From<PersonRow> for Person {
     fn from(r: PersonRow) -> Self {
-        let PersonRow { person_id, collection_id, company_id, meta_data, technical_meta_data, time_created, time_updated } = r;
+        let PersonRow {
+            person_id,
+            collection_id,
+            company_id,
+            meta_data,
+            technical_meta_data,
+            time_created,
+            time_updated,
+        } = r;
         Person {
             person_id,
             collection_id,
@@ -211,7 +230,12 @@ impl TryFrom<TemplateRow> for StoredTemplate {
 
     fn try_from(r: TemplateRow) -> Result<Self> {
         let TemplateRow { person_image_id, person_id, collection_id, model_id, template } = r;
-        Ok(StoredTemplate { person_image_id, person_id, collection_id, template: Template { model_id, vector: template_vector(&template)? } })
+        Ok(StoredTemplate {
+            person_image_id,
+            person_id,
+            collection_id,
+            template: Template { model_id, vector: template_vector(&template)? },
+        })
     }
 }
 
@@ -269,14 +293,20 @@ tx_fn! {
 }
 
 fn alias_taken() -> Error {
-    Error::invalid_value("This company already has a collection with this alias", serde_json::json!({ "key_path": "alias" }))
+    Error::invalid_value(
+        "This company already has a collection with this alias",
+        serde_json::json!({ "key_path": "alias" }),
+    )
 }
 
 impl SqlStore {
     /// Rows of `sql`, built around one `IN (…)` list of ids, for every chunk of `ids`.
     async fn by_ids<R>(&self, sql: impl Fn(&str) -> String, ids: &[Uuid]) -> Result<Vec<R>>
     where
-        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
     {
         let mut out = Vec::new();
         for chunk in ids.chunks(IDS_PER_QUERY) {
@@ -327,7 +357,8 @@ impl Collections for SqlStore {
 
     async fn get_collection(&self, id: Uuid) -> Result<Option<Collection>> {
         let sql = format!("{COLLECTION_COLUMNS} FROM collections c WHERE c.collection_id = $1");
-        let row: Option<CollectionRow> = on_db!(&self.db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
+        let row: Option<CollectionRow> =
+            on_db!(&self.db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
         Ok(row.map(Collection::from))
     }
 
@@ -348,7 +379,12 @@ impl Collections for SqlStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| {
-                    on_foreign_key(e, || Error::invalid_value("Collection is not empty; delete its persons first", serde_json::json!({ "key_path": "collection_id" })))
+                    on_foreign_key(e, || {
+                        Error::invalid_value(
+                            "Collection is not empty; delete its persons first",
+                            serde_json::json!({ "key_path": "collection_id" }),
+                        )
+                    })
                 })?
                 .rows_affected();
             delete_meta_index(&mut tx, id).await?;
@@ -359,13 +395,20 @@ impl Collections for SqlStore {
 
     async fn count_collection_persons(&self, id: Uuid) -> Result<u64> {
         let n: i64 =
-            on_db!(&self.db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM persons WHERE collection_id = $1").bind(id).fetch_one(pool).await)?;
+            on_db!(&self.db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM persons WHERE collection_id = $1")
+                .bind(id)
+                .fetch_one(pool)
+                .await)?;
         Ok(n as u64)
     }
 
     async fn collection_aliases(&self, company: Option<Uuid>) -> Result<Vec<(Uuid, String)>> {
         let rows: Vec<(Uuid, String)> = on_db!(&self.db, |pool| match company {
-            Some(c) => sqlx::query_as("SELECT collection_id, alias FROM collections WHERE company_id = $1").bind(c).fetch_all(pool).await,
+            Some(c) =>
+                sqlx::query_as("SELECT collection_id, alias FROM collections WHERE company_id = $1")
+                    .bind(c)
+                    .fetch_all(pool)
+                    .await,
             None => sqlx::query_as("SELECT collection_id, alias FROM collections").fetch_all(pool).await,
         })?;
         Ok(rows)
@@ -393,14 +436,20 @@ impl Collections for SqlStore {
                 insert_image_rows(&mut tx, images).await?;
             }
             let generation: i64 = sqlx::query_scalar(BUMP_GENERATION).fetch_one(&mut *tx).await?;
-            let ids: Vec<Uuid> = persons.iter().flat_map(|(_, images)| images.iter().map(|e| e.image.person_image_id)).collect();
+            let ids: Vec<Uuid> =
+                persons.iter().flat_map(|(_, images)| images.iter().map(|e| e.image.person_image_id)).collect();
             record_gallery_changes(&mut tx, generation, "insert", &ids).await?;
             tx.commit().await?;
             Ok(generation)
         })
     }
 
-    async fn insert_person_images(&self, person_id: Uuid, images: &[EnrolledImage], time_updated: f64) -> Result<Option<i64>> {
+    async fn insert_person_images(
+        &self,
+        person_id: Uuid,
+        images: &[EnrolledImage],
+        time_updated: f64,
+    ) -> Result<Option<i64>> {
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             let n = sqlx::query("UPDATE persons SET time_updated = $1 WHERE person_id = $2")
@@ -445,13 +494,15 @@ impl Collections for SqlStore {
 
     async fn find_person_image(&self, person_id: Uuid, id: Uuid) -> Result<Option<PersonImage>> {
         let sql = format!("{IMAGE_COLUMNS} FROM person_images i WHERE i.person_id = $1 AND (i.person_image_id = $2 OR i.media_id = $3)");
-        let row: Option<ImageRow> = on_db!(&self.db, |pool| sqlx::query_as(&sql).bind(person_id).bind(id).bind(id).fetch_optional(pool).await)?;
+        let row: Option<ImageRow> =
+            on_db!(&self.db, |pool| sqlx::query_as(&sql).bind(person_id).bind(id).bind(id).fetch_optional(pool).await)?;
         Ok(row.map(PersonImage::from))
     }
 
     async fn person_image_by_media(&self, media_id: Uuid) -> Result<Option<PersonImage>> {
         let sql = format!("{IMAGE_COLUMNS} FROM person_images i WHERE i.media_id = $1");
-        let row: Option<ImageRow> = on_db!(&self.db, |pool| sqlx::query_as(&sql).bind(media_id).fetch_optional(pool).await)?;
+        let row: Option<ImageRow> =
+            on_db!(&self.db, |pool| sqlx::query_as(&sql).bind(media_id).fetch_optional(pool).await)?;
         Ok(row.map(PersonImage::from))
     }
 
@@ -499,12 +550,15 @@ impl Collections for SqlStore {
     async fn person_meta_values(&self, collection_id: Uuid, key: &str) -> Result<Vec<String>> {
         let sql = "SELECT mi.value_text FROM meta_index mi JOIN persons p ON p.person_id = mi.object_id \
                    WHERE mi.object_kind = 'person' AND mi.path = $1 AND p.collection_id = $2 AND mi.value_text IS NOT NULL";
-        let rows: Vec<String> = on_db!(&self.db, |pool| sqlx::query_scalar(sql).bind(key).bind(collection_id).fetch_all(pool).await)?;
+        let rows: Vec<String> =
+            on_db!(&self.db, |pool| sqlx::query_scalar(sql).bind(key).bind(collection_id).fetch_all(pool).await)?;
         Ok(rows)
     }
 
     async fn insert_collection_match(&self, m: &CollectionMatchRecord) -> Result<()> {
-        on_db!(&self.db, |pool| insert_collection_match!(pool, m).map(|_| ()).map_err(|e| on_foreign_key(e, || Error::not_exist("Person"))))
+        on_db!(&self.db, |pool| insert_collection_match!(pool, m)
+            .map(|_| ())
+            .map_err(|e| on_foreign_key(e, || Error::not_exist("Person"))))
     }
 
     async fn analyses_matching_person(&self, person_id: Uuid) -> Result<Vec<Uuid>> {
@@ -522,7 +576,9 @@ impl Collections for SqlStore {
     }
 
     async fn load_templates(&self, sink: TemplateSink<'_>) -> Result<i64> {
-        let page_sql = format!("{TEMPLATE_COLUMNS} FROM person_images i WHERE i.person_image_id > $1 ORDER BY i.person_image_id LIMIT $2");
+        let page_sql = format!(
+            "{TEMPLATE_COLUMNS} FROM person_images i WHERE i.person_image_id > $1 ORDER BY i.person_image_id LIMIT $2"
+        );
         let postgres = matches!(self.db, Db::Postgres(_));
         on_db!(&self.db, |pool| {
             // One snapshot for the generation and every page (SQLite's read transaction is one).
@@ -533,7 +589,8 @@ impl Collections for SqlStore {
             let generation: i64 = sqlx::query_scalar(READ_GENERATION).fetch_one(&mut *tx).await?;
             let mut after = Uuid::nil();
             loop {
-                let rows: Vec<TemplateRow> = sqlx::query_as(&page_sql).bind(after).bind(TEMPLATES_PER_PAGE).fetch_all(&mut *tx).await?;
+                let rows: Vec<TemplateRow> =
+                    sqlx::query_as(&page_sql).bind(after).bind(TEMPLATES_PER_PAGE).fetch_all(&mut *tx).await?;
                 let Some(last) = rows.last() else { break };
                 after = last.person_image_id;
                 let full = rows.len() as i64 == TEMPLATES_PER_PAGE;
@@ -585,7 +642,11 @@ impl Collections for SqlStore {
                 "remove_image" => GalleryFeedKind::RemoveImage,
                 "remove_person" => GalleryFeedKind::RemovePerson,
                 "none" => continue,
-                other => return Err(Error::internal(anyhow::anyhow!("gallery_changes row of generation {g} has an unknown kind {other:?}"))),
+                other => {
+                    return Err(Error::internal(anyhow::anyhow!(
+                        "gallery_changes row of generation {g} has an unknown kind {other:?}"
+                    )))
+                }
             };
             changes.push(GalleryFeedItem { generation: g, kind, id });
         }
@@ -593,17 +654,24 @@ impl Collections for SqlStore {
     }
 
     async fn store_id(&self) -> Result<String> {
-        Ok(on_db!(&self.db, |pool| sqlx::query_scalar("SELECT store_id FROM gallery_state WHERE id = 1").fetch_one(pool).await)?)
+        Ok(on_db!(&self.db, |pool| sqlx::query_scalar("SELECT store_id FROM gallery_state WHERE id = 1")
+            .fetch_one(pool)
+            .await)?)
     }
 
     async fn prune_gallery_changes(&self, keep: i64) -> Result<u64> {
-        let sql = "DELETE FROM gallery_changes WHERE generation <= (SELECT generation FROM gallery_state WHERE id = 1) - $1";
+        let sql =
+            "DELETE FROM gallery_changes WHERE generation <= (SELECT generation FROM gallery_state WHERE id = 1) - $1";
         Ok(on_db!(&self.db, |pool| sqlx::query(sql).bind(keep).execute(pool).await.map(|r| r.rows_affected()))?)
     }
 
     async fn stored_templates(&self, person_image_ids: &[Uuid]) -> Result<Vec<StoredTemplate>> {
-        let rows: Vec<TemplateRow> =
-            self.by_ids(|ids| format!("{TEMPLATE_COLUMNS} FROM person_images i WHERE i.person_image_id IN ({ids})"), person_image_ids).await?;
+        let rows: Vec<TemplateRow> = self
+            .by_ids(
+                |ids| format!("{TEMPLATE_COLUMNS} FROM person_images i WHERE i.person_image_id IN ({ids})"),
+                person_image_ids,
+            )
+            .await?;
         rows.into_iter().map(StoredTemplate::try_from).collect()
     }
 }

@@ -85,7 +85,12 @@ impl Companies for SqlStore {
         Ok(row.map(Company::from))
     }
 
-    async fn list_companies(&self, scope: Scope, search_text: Option<&str>, params: &ListParams) -> Result<Page<Company>> {
+    async fn list_companies(
+        &self,
+        scope: Scope,
+        search_text: Option<&str>,
+        params: &ListParams,
+    ) -> Result<Page<Company>> {
         let mut base = Vec::new();
         if let Scope::Company(c) = scope {
             base.push(("c.company_id = ?", Param::Uuid(c)));
@@ -100,14 +105,15 @@ impl Companies for SqlStore {
     async fn update_company(&self, c: &Company) -> Result<bool> {
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
-            let n = sqlx::query("UPDATE companies SET name = $1, meta_data = $2, time_updated = $3 WHERE company_id = $4")
-                .bind(&c.name)
-                .bind(Json(c.meta_data.to_value()))
-                .bind(c.time_updated)
-                .bind(c.company_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+            let n =
+                sqlx::query("UPDATE companies SET name = $1, meta_data = $2, time_updated = $3 WHERE company_id = $4")
+                    .bind(&c.name)
+                    .bind(Json(c.meta_data.to_value()))
+                    .bind(c.time_updated)
+                    .bind(c.company_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
             if n > 0 {
                 write_meta_index(&mut tx, ObjectKind::Company, c.company_id, &c.meta_data).await?;
             }
@@ -125,7 +131,10 @@ impl Companies for SqlStore {
                 .await
                 .map_err(|e| {
                     super::sql::on_foreign_key(e, || {
-                        Error::invalid_value("Company still has users or collections", serde_json::json!({ "key_path": "company_id" }))
+                        Error::invalid_value(
+                            "Company still has users or collections",
+                            serde_json::json!({ "key_path": "company_id" }),
+                        )
                     })
                 })?
                 .rows_affected();

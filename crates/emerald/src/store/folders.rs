@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use super::meta::write_meta_index;
 use super::sql::{build_list_with, number_placeholders, SqlStore};
-use crate::domain::caller::Scope;
 use crate::domain::analyses::Analysis;
+use crate::domain::caller::Scope;
 use crate::domain::media::{Folder, FolderStatus, Media, MediaKind};
 use crate::domain::metadata::{MetaData, ObjectKind};
 use crate::domain::store::{Folders, ListParams, Page, PersonCount, Visibility};
@@ -116,7 +116,9 @@ fn folder_conditions(params: &ListParams) -> Result<Vec<(String, Vec<Param>)>> {
     let mut out = Vec::new();
     let statuses = enum_values(params, "resolution_status")?;
     if !statuses.is_empty() {
-        if let Some(bad) = statuses.iter().find(|s| !FOLDER_STATUSES.contains(&s.as_str()) && !FOLDER_RESULTS.contains(&s.as_str())) {
+        if let Some(bad) =
+            statuses.iter().find(|s| !FOLDER_STATUSES.contains(&s.as_str()) && !FOLDER_RESULTS.contains(&s.as_str()))
+        {
             return Err(Error::invalid_value(
                 format!("Invalid resolution_status value {bad}: expected INITIAL, PROCESSING, FAILED, FINISHED, SUCCESS, DECLINED or OPERATOR_REQUIRED"),
                 serde_json::json!({ "key_path": "resolution_status" }),
@@ -139,7 +141,10 @@ fn folder_conditions(params: &ListParams) -> Result<Vec<(String, Vec<Param>)>> {
     let types = enum_values(params, "analyse.type")?;
     if !types.is_empty() {
         out.push((
-            format!("EXISTS (SELECT 1 FROM analyses a WHERE a.folder_id = f.folder_id AND a.type IN ({}))", placeholders(types.len())),
+            format!(
+                "EXISTS (SELECT 1 FROM analyses a WHERE a.folder_id = f.folder_id AND a.type IN ({}))",
+                placeholders(types.len())
+            ),
             types.into_iter().map(Param::Text).collect(),
         ));
     }
@@ -403,7 +408,11 @@ impl Folders for SqlStore {
                 sqlx::query(sql).bind(id).execute(&mut *tx).await?;
             }
             // media and analyses go with the folder (ON DELETE CASCADE).
-            let n = sqlx::query("DELETE FROM folders WHERE folder_id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+            let n = sqlx::query("DELETE FROM folders WHERE folder_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             tx.commit().await?;
             Ok::<_, Error>(n == 0)
         })?;
@@ -425,7 +434,8 @@ impl Folders for SqlStore {
     async fn delete_media(&self, id: Uuid) -> Result<bool> {
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
-            let n = sqlx::query("DELETE FROM media WHERE media_id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+            let n =
+                sqlx::query("DELETE FROM media WHERE media_id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
             sqlx::query("DELETE FROM meta_index WHERE object_id = $1").bind(id).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(n > 0)
@@ -434,11 +444,23 @@ impl Folders for SqlStore {
 
     async fn set_folder_comment(&self, id: Uuid, comment: Option<&str>, time_updated: f64) -> Result<bool> {
         let sql = "UPDATE folders SET resolution_comment = $1, time_updated = $2 WHERE folder_id = $3";
-        let n = on_db!(&self.db, |pool| sqlx::query(sql).bind(comment).bind(time_updated).bind(id).execute(pool).await.map(|r| r.rows_affected()))?;
+        let n = on_db!(&self.db, |pool| sqlx::query(sql)
+            .bind(comment)
+            .bind(time_updated)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(n > 0)
     }
 
-    async fn count_persons(&self, vis: Visibility, key: &str, min: Option<f64>, max: Option<f64>) -> Result<PersonCount> {
+    async fn count_persons(
+        &self,
+        vis: Visibility,
+        key: &str,
+        min: Option<f64>,
+        max: Option<f64>,
+    ) -> Result<PersonCount> {
         let mut conds = visibility_conditions(vis, "f");
         if let Some(t) = min {
             conds.push(("f.time_created >= ?".into(), vec![Param::Float(t)]));

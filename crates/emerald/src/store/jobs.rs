@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::sql::{Db, SqlStore};
-use crate::domain::store::{ClaimedJob, DeliveryAttempt, JobKind, JobQueue, WebhookDelivery, Webhooks, Wakeup, WakeupStream};
+use crate::domain::store::{
+    ClaimedJob, DeliveryAttempt, JobKind, JobQueue, Wakeup, WakeupStream, WebhookDelivery, Webhooks,
+};
 use crate::domain::{Error, Result};
 
 /// `NOTIFY` channels, suffixed with the MD5 of the schema's name, so that deployments sharing a
@@ -60,7 +62,11 @@ impl JobQueue for SqlStore {
     }
 
     async fn complete_job(&self, job_id: Uuid) -> Result<()> {
-        on_db!(&self.db, |pool| sqlx::query("DELETE FROM jobs WHERE job_id = $1").bind(job_id).execute(pool).await.map(|_| ()))?;
+        on_db!(&self.db, |pool| sqlx::query("DELETE FROM jobs WHERE job_id = $1")
+            .bind(job_id)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
         Ok(())
     }
 
@@ -92,7 +98,11 @@ impl JobQueue for SqlStore {
             Wakeup::JobsQueued => (JOBS_CHANNEL, String::new()),
             Wakeup::GroupFinished(group) => (FINISHED_CHANNEL, group.to_string()),
         };
-        sqlx::query("SELECT pg_notify($1 || md5(current_schema()), $2)").bind(channel).bind(payload).execute(pool).await?;
+        sqlx::query("SELECT pg_notify($1 || md5(current_schema()), $2)")
+            .bind(channel)
+            .bind(payload)
+            .execute(pool)
+            .await?;
         Ok(())
     }
 
@@ -140,7 +150,8 @@ fn delivery(r: DeliveryRow) -> WebhookDelivery {
 impl Webhooks for SqlStore {
     async fn get_delivery(&self, id: Uuid) -> Result<Option<WebhookDelivery>> {
         let sql = format!("{DELIVERY_COLUMNS} WHERE delivery_id = $1");
-        let row: Option<DeliveryRow> = on_db!(&self.db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
+        let row: Option<DeliveryRow> =
+            on_db!(&self.db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
         Ok(row.map(delivery))
     }
 
@@ -164,7 +175,8 @@ impl Webhooks for SqlStore {
 
     async fn deliveries_of(&self, folder_id: Uuid) -> Result<Vec<WebhookDelivery>> {
         let sql = format!("{DELIVERY_COLUMNS} WHERE folder_id = $1 ORDER BY time_created");
-        let rows: Vec<DeliveryRow> = on_db!(&self.db, |pool| sqlx::query_as(&sql).bind(folder_id).fetch_all(pool).await)?;
+        let rows: Vec<DeliveryRow> =
+            on_db!(&self.db, |pool| sqlx::query_as(&sql).bind(folder_id).fetch_all(pool).await)?;
         Ok(rows.into_iter().map(delivery).collect())
     }
 }

@@ -37,7 +37,8 @@ pub async fn seed_folders(store: &SqlStore, plan: SeedPlan, mut progress: impl F
         let mut folders = String::from(
             "INSERT INTO folders (folder_id, company_id, user_id, resolution_status, is_archive, meta_data, technical_meta_data, time_created, time_updated) VALUES ",
         );
-        let mut index = String::from("INSERT INTO meta_index (object_kind, object_id, path, value_text, value_num) VALUES ");
+        let mut index =
+            String::from("INSERT INTO meta_index (object_kind, object_id, path, value_text, value_num) VALUES ");
         let mut rows = Vec::with_capacity(count as usize);
         for k in 0..count {
             let i = start + done + k;
@@ -48,7 +49,15 @@ pub async fn seed_folders(store: &SqlStore, plan: SeedPlan, mut progress: impl F
             if k > 0 {
                 folders.push_str(", ");
             }
-            folders.push_str(&format!("(${}, ${}, ${}, 'INITIAL', false, ${}, '{{}}', ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 5));
+            folders.push_str(&format!(
+                "(${}, ${}, ${}, 'INITIAL', false, ${}, '{{}}', ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 5
+            ));
             rows.push((id, t, meta));
         }
         // meta_index: three string leaves per folder, 3 parameters each (kind is a literal).

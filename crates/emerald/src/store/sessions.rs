@@ -22,7 +22,8 @@ struct SessionRow {
 
 impl From<SessionRow> for Session {
     fn from(r: SessionRow) -> Self {
-        let SessionRow { session_id, user_id, access_hash, expire_hash, expires_at, parent_session_id, time_created } = r;
+        let SessionRow { session_id, user_id, access_hash, expire_hash, expires_at, parent_session_id, time_created } =
+            r;
         Session { session_id, user_id, access_hash, expire_hash, expires_at, parent_session_id, time_created }
     }
 }
@@ -42,7 +43,8 @@ const SESSION_COLUMNS: &str =
 #[async_trait]
 impl Sessions for SqlStore {
     async fn insert_session(&self, s: &Session) -> Result<()> {
-        on_db!(&self.db, |pool| sqlx::query(
+        on_db!(&self.db, |pool| {
+            sqlx::query(
             "INSERT INTO sessions (session_id, user_id, access_hash, expire_hash, expires_at, parent_session_id, time_created) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)"
         )
@@ -55,7 +57,8 @@ impl Sessions for SqlStore {
         .bind(s.time_created)
         .execute(pool)
         .await
-        .map(|_| ()))?;
+        .map(|_| ())
+        })?;
         Ok(())
     }
 
@@ -88,12 +91,14 @@ impl Sessions for SqlStore {
 
     async fn extend_session(&self, id: Uuid, expires_at: f64) -> Result<()> {
         // Never shorten: two concurrent requests may race to extend.
-        on_db!(&self.db, |pool| sqlx::query("UPDATE sessions SET expires_at = $1 WHERE session_id = $2 AND expires_at < $1")
-            .bind(expires_at)
-            .bind(id)
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        on_db!(&self.db, |pool| sqlx::query(
+            "UPDATE sessions SET expires_at = $1 WHERE session_id = $2 AND expires_at < $1"
+        )
+        .bind(expires_at)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
         Ok(())
     }
 
@@ -101,14 +106,21 @@ impl Sessions for SqlStore {
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query("DELETE FROM sessions WHERE session_id = $1").bind(parent).execute(&mut *tx).await?;
-            sqlx::query("UPDATE sessions SET parent_session_id = NULL WHERE session_id = $1").bind(id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE sessions SET parent_session_id = NULL WHERE session_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok(())
         })
     }
 
     async fn delete_expired_sessions(&self, before: f64) -> Result<u64> {
-        let r = on_db!(&self.db, |pool| sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(before).execute(pool).await.map(|r| r.rows_affected()))?;
+        let r = on_db!(&self.db, |pool| sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+            .bind(before)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(r)
     }
 }

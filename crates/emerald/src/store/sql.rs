@@ -72,10 +72,13 @@ macro_rules! fetch_page {
     ($db:expr, $l:expr, $row:ty, $convert:expr) => {{
         let l = &$l;
         let total: Option<i64> = match &l.count {
-            Some(sql) => Some(on_db!($db, |pool| bind_params!(sqlx::query_scalar(sql), &l.params).fetch_one(pool).await)?),
+            Some(sql) => {
+                Some(on_db!($db, |pool| bind_params!(sqlx::query_scalar(sql), &l.params).fetch_one(pool).await)?)
+            }
             None => None,
         };
-        let rows: Vec<$row> = on_db!($db, |pool| bind_params!(sqlx::query_as(&l.select), &l.params).fetch_all(pool).await)?;
+        let rows: Vec<$row> =
+            on_db!($db, |pool| bind_params!(sqlx::query_as(&l.select), &l.params).fetch_all(pool).await)?;
         $crate::domain::store::Page {
             total: total.map(|t| t as u64),
             offset: l.offset,
@@ -154,7 +157,8 @@ pub async fn connect(url: Option<&str>, data_dir: &Path) -> anyhow::Result<SqlSt
         Some(u) if u.starts_with("sqlite:") => Db::Sqlite(open_sqlite(SqliteConnectOptions::from_str(u)?).await?),
         Some(u) => anyhow::bail!("unsupported database URL {u:?}: use postgres://… or sqlite:…"),
         None => {
-            std::fs::create_dir_all(data_dir).with_context(|| format!("creating the data dir {}", data_dir.display()))?;
+            std::fs::create_dir_all(data_dir)
+                .with_context(|| format!("creating the data dir {}", data_dir.display()))?;
             let file = data_dir.join("emerald.db");
             Db::Sqlite(open_sqlite(SqliteConnectOptions::new().filename(file)).await?)
         }
@@ -177,7 +181,11 @@ async fn open_sqlite(opts: SqliteConnectOptions) -> anyhow::Result<SqlitePool> {
     // connection must open after the ANALYZE — else some keep stale (e.g. empty-table) plans
     // and a tenth of lookups take hundreds of milliseconds. Pooled connections are recycled
     // (sqlx's 30-minute lifetime), which carries the periodic re-ANALYZE to them.
-    let setup = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await.context("opening the SQLite database")?;
+    let setup = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts.clone())
+        .await
+        .context("opening the SQLite database")?;
     SQLITE_MIGRATIONS.run(&setup).await.context("running SQLite migrations")?;
     sqlx::query(SQLITE_ANALYZE).execute(&setup).await.context("analysing the SQLite database")?;
     setup.close().await;
@@ -247,7 +255,6 @@ pub(crate) fn like_pattern(text: &str) -> String {
     out
 }
 
-
 /// A list request compiled to SQL: the page query, the optional count query, their shared
 /// parameters, and the page bounds to echo.
 pub(crate) struct ListSql {
@@ -309,13 +316,19 @@ impl SqlStore {
     /// Run a compiled list: its count (unless omitted) and its page of rows.
     pub(crate) async fn fetch_page<R>(&self, l: &ListSql) -> Result<Page<R>>
     where
-        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
     {
         let total: Option<i64> = match &l.count {
-            Some(sql) => Some(on_db!(&self.db, |pool| bind_params!(sqlx::query_scalar(sql), &l.params).fetch_one(pool).await)?),
+            Some(sql) => {
+                Some(on_db!(&self.db, |pool| bind_params!(sqlx::query_scalar(sql), &l.params).fetch_one(pool).await)?)
+            }
             None => None,
         };
-        let items: Vec<R> = on_db!(&self.db, |pool| bind_params!(sqlx::query_as(&l.select), &l.params).fetch_all(pool).await)?;
+        let items: Vec<R> =
+            on_db!(&self.db, |pool| bind_params!(sqlx::query_as(&l.select), &l.params).fetch_all(pool).await)?;
         Ok(Page { total: total.map(|t| t as u64), offset: l.offset, limit: l.limit, items })
     }
 }

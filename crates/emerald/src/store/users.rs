@@ -15,7 +15,8 @@ use crate::domain::role::UserType;
 use crate::domain::store::{ListParams, Page, Users};
 use crate::domain::{Error, Result};
 
-const COLUMNS: &str = "SELECT u.user_id, u.company_id, u.email, u.user_type, u.first_name, u.last_name, u.middle_name, \
+const COLUMNS: &str =
+    "SELECT u.user_id, u.company_id, u.email, u.user_type, u.first_name, u.last_name, u.middle_name, \
     u.is_service, u.can_start_biometry, u.can_start_quality, u.can_start_collection, u.can_start_documents, \
     u.meta_data, u.technical_meta_data, u.time_created, u.time_updated";
 
@@ -176,7 +177,13 @@ impl Users for SqlStore {
         }
     }
 
-    async fn list_users(&self, scope: Scope, only_user: Option<Uuid>, search_text: Option<&str>, params: &ListParams) -> Result<Page<User>> {
+    async fn list_users(
+        &self,
+        scope: Scope,
+        only_user: Option<Uuid>,
+        search_text: Option<&str>,
+        params: &ListParams,
+    ) -> Result<Page<User>> {
         let mut base = Vec::new();
         if let Scope::Company(c) = scope {
             base.push(("u.company_id = ?", Param::Uuid(c)));
@@ -234,7 +241,8 @@ impl Users for SqlStore {
     async fn delete_user(&self, id: Uuid) -> Result<bool> {
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
-            let n = sqlx::query("DELETE FROM users WHERE user_id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+            let n =
+                sqlx::query("DELETE FROM users WHERE user_id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
             delete_meta_index(&mut tx, id).await?;
             tx.commit().await?;
             Ok(n > 0)

@@ -12,16 +12,15 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-
 use crate::both_backends;
 use crate::helpers::fixtures::*;
 use crate::helpers::*;
 
 /// A real photo from the test-image cache, or None (and SKIPPED printed).
 pub fn photo(name: &str) -> Option<Vec<u8>> {
-    let dir = std::env::var_os("EMERALD_TEST_IMAGES")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/emerald/test-images"));
+    let dir = std::env::var_os("EMERALD_TEST_IMAGES").map(std::path::PathBuf::from).unwrap_or_else(|| {
+        std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/emerald/test-images")
+    });
     match std::fs::read(dir.join(name)) {
         Ok(b) => Some(b),
         Err(_) => {
@@ -766,8 +765,16 @@ impl Receiver {
             async move {
                 let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
                 let mut all = seen.lock().unwrap();
-                all.push(Hit { body: body.to_vec(), signature: h("x-oz-signature"), delivery: h("x-emerald-delivery") });
-                if all.len() <= failures { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK }
+                all.push(Hit {
+                    body: body.to_vec(),
+                    signature: h("x-oz-signature"),
+                    delivery: h("x-emerald-delivery"),
+                });
+                if all.len() <= failures {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::OK
+                }
             }
         };
         let router = axum::Router::new().route("/hook", axum::routing::post(handler));
@@ -812,20 +819,27 @@ async fn count_tables(app: &TestApp) -> BTreeMap<String, i64> {
         Backend::Sqlite => {
             let url = format!("sqlite://{}?mode=ro", app.data_dir.path().join("emerald.db").display());
             let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
-            let names: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'").fetch_all(&mut c).await.unwrap();
+            let names: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+                .fetch_all(&mut c)
+                .await
+                .unwrap();
             for n in names {
-                let k: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM \"{n}\"")).fetch_one(&mut c).await.unwrap();
+                let k: i64 =
+                    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM \"{n}\"")).fetch_one(&mut c).await.unwrap();
                 out.insert(n, k);
             }
         }
         Backend::Postgres => {
             let mut c = sqlx::PgConnection::connect(app.config.database_url.as_deref().unwrap()).await.unwrap();
-            let names: Vec<String> = sqlx::query_scalar("SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()")
-                .fetch_all(&mut c)
-                .await
-                .unwrap();
+            let names: Vec<String> = sqlx::query_scalar(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()",
+            )
+            .fetch_all(&mut c)
+            .await
+            .unwrap();
             for n in names {
-                let k: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM \"{n}\"")).fetch_one(&mut c).await.unwrap();
+                let k: i64 =
+                    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM \"{n}\"")).fetch_one(&mut c).await.unwrap();
                 out.insert(n, k);
             }
         }
@@ -877,7 +891,8 @@ async fn quality_on_a_real_selfie_video() {
     }
     let (_, token) = client(&app).await;
     let payload = json!({"media:tags": {"v": ["video_selfie", "video_selfie_blank", "orientation_portrait"]},
-        "analyses": [{"type": "quality"}]}).to_string();
+        "analyses": [{"type": "quality"}]})
+    .to_string();
     let r = app.upload("/api/folders/", &token, vec![Part::File("v", "live.mp4", video), Part::Payload(payload)]).await;
     r.assert_status(201);
     let a = &r.body["analyses"][0];

@@ -107,13 +107,20 @@ async fn admin_create_adds_an_admin_who_can_log_in() {
 #[tokio::test]
 async fn collections_import_is_resumable_and_reports_rejections() {
     use crate::helpers::{face_photos, Backend, TestApp};
-    let Some(p) = face_photos("collections_import_is_resumable_and_reports_rejections", &["obama.jpg", "obama2.jpg", "biden.jpg", "obama3.jpg"]) else {
+    let Some(p) = face_photos(
+        "collections_import_is_resumable_and_reports_rejections",
+        &["obama.jpg", "obama2.jpg", "biden.jpg", "obama3.jpg"],
+    ) else {
         return;
     };
     let app = TestApp::spawn(Backend::Sqlite).await;
     let company = app.company("Import").await;
     let (_, _, token) = app.user(Some(company), "CLIENT ADMIN").await;
-    let cid = app.post("/api/collections", &token, json!({"alias": "blacklist"})).await.assert_status(201).id("collection_id");
+    let cid = app
+        .post("/api/collections", &token, json!({"alias": "blacklist"}))
+        .await
+        .assert_status(201)
+        .id("collection_id");
 
     let dir = tempfile::tempdir().unwrap();
     let put = |rel: &str, bytes: &[u8]| {
@@ -156,8 +163,10 @@ async fn collections_import_is_resumable_and_reports_rejections() {
 
     let persons = app.get(&format!("/api/collections/{cid}/persons"), &token).await;
     let persons = persons.assert_status(200).body.as_array().unwrap().clone();
-    let mut keys: Vec<(String, usize)> =
-        persons.iter().map(|p| (p["meta_data"]["import_key"].as_str().unwrap().to_owned(), p["images"].as_array().unwrap().len())).collect();
+    let mut keys: Vec<(String, usize)> = persons
+        .iter()
+        .map(|p| (p["meta_data"]["import_key"].as_str().unwrap().to_owned(), p["images"].as_array().unwrap().len()))
+        .collect();
     keys.sort();
     assert_eq!(keys, [("biden".to_owned(), 1), ("obama".to_owned(), 2)]);
     let obama = persons.iter().find(|p| p["meta_data"]["import_key"] == json!("obama")).unwrap();

@@ -31,8 +31,14 @@ fn persons_url(cid: Uuid) -> String {
 
 /// Add a person with these photos (part names `image1…`) and metadata.
 async fn add_person(app: &TestApp, token: &str, cid: Uuid, photos: &[(&'static str, Vec<u8>)], meta: Value) -> Res {
-    let mut parts: Vec<Part> = photos.iter().enumerate().map(|(i, &(name, ref bytes))| Part::File(PART_NAMES[i], name, bytes.clone())).collect();
-    let tags: serde_json::Map<String, Value> = (0..photos.len()).map(|i| (PART_NAMES[i].to_owned(), json!(["photo_selfie", "orientation_portrait"]))).collect();
+    let mut parts: Vec<Part> = photos
+        .iter()
+        .enumerate()
+        .map(|(i, &(name, ref bytes))| Part::File(PART_NAMES[i], name, bytes.clone()))
+        .collect();
+    let tags: serde_json::Map<String, Value> = (0..photos.len())
+        .map(|i| (PART_NAMES[i].to_owned(), json!(["photo_selfie", "orientation_portrait"])))
+        .collect();
     parts.push(Part::Payload(json!({"media:tags": tags, "person:meta_data": meta}).to_string()));
     app.upload(&persons_url(cid), token, parts).await
 }
@@ -44,7 +50,9 @@ fn two_faces(a: &[u8], b: &[u8]) -> Vec<u8> {
     let a = image::load_from_memory(a).unwrap().to_rgb8();
     let b = image::load_from_memory(b).unwrap().to_rgb8();
     let h = a.height().min(b.height());
-    let scale = |img: &image::RgbImage| image::imageops::resize(img, img.width() * h / img.height(), h, image::imageops::FilterType::Triangle);
+    let scale = |img: &image::RgbImage| {
+        image::imageops::resize(img, img.width() * h / img.height(), h, image::imageops::FilterType::Triangle)
+    };
     let (a, b) = (scale(&a), scale(&b));
     let mut out = image::RgbImage::new(a.width() + b.width(), h);
     image::imageops::replace(&mut out, &a, 0, 0);
@@ -59,7 +67,22 @@ fn template_of(app: &TestApp, photo: &[u8]) -> emerald::domain::faces::Template 
     app.domain.faces().expect("engine").enrol(photo).expect("one usable face")
 }
 
-const VOLATILE: &[&str] = &["collection_id", "company_id", "person_id", "person_image_id", "media_id", "time_created", "time_updated", "sha256", "size", "original_url", "thumb_url", "width", "height", "model_id"];
+const VOLATILE: &[&str] = &[
+    "collection_id",
+    "company_id",
+    "person_id",
+    "person_image_id",
+    "media_id",
+    "time_created",
+    "time_updated",
+    "sha256",
+    "size",
+    "original_url",
+    "thumb_url",
+    "width",
+    "height",
+    "model_id",
+];
 
 both_backends! {
     async fn the_collection_guide_end_to_end(app) {
@@ -456,7 +479,17 @@ async fn enrolment_without_models_answers_code_2() {
     let r = app.upload(&persons_url(cid), &token, vec![Part::File("image1", "a.jpg", jpeg(64, 64))]).await;
     r.assert_error(501, 2);
     assert!(r.body["error_message"].as_str().unwrap().contains("fetch-models"), "{}", r.text);
-    assert!(app.domain.search_collections(None, None, &emerald::domain::faces::Template { model_id: "m".into(), vector: vec![1.0; 512] }, 1, None).await.is_err());
+    assert!(app
+        .domain
+        .search_collections(
+            None,
+            None,
+            &emerald::domain::faces::Template { model_id: "m".into(), vector: vec![1.0; 512] },
+            1,
+            None
+        )
+        .await
+        .is_err());
     // Everything else about collections works.
     app.get(&persons_url(cid), &token).await.assert_status(200);
     app.delete(&format!("/api/collections/{cid}"), &token).await.assert_status(204);

@@ -12,7 +12,18 @@ use crate::helpers::fixtures::*;
 use crate::helpers::*;
 use crate::meta::walk_meta_contract;
 
-const VOLATILE: &[&str] = &["folder_id", "media_id", "user_id", "company_id", "time_created", "time_updated", "sha256", "original_url", "video_url", "thumb_url"];
+const VOLATILE: &[&str] = &[
+    "folder_id",
+    "media_id",
+    "user_id",
+    "company_id",
+    "time_created",
+    "time_updated",
+    "sha256",
+    "original_url",
+    "video_url",
+    "thumb_url",
+];
 
 /// A CLIENT in a fresh company: (company, user_id, token).
 async fn client(app: &TestApp) -> (Uuid, Uuid, String) {
@@ -24,7 +35,11 @@ async fn client(app: &TestApp) -> (Uuid, Uuid, String) {
 /// A folder with one JPEG, created by `token`, with `meta`.
 async fn folder_with_photo(app: &TestApp, token: &str, meta: Value) -> Value {
     let payload = json!({"folder:meta_data": meta, "media:tags": {"photo1": ["photo_selfie"]}}).to_string();
-    app.upload("/api/folders/", token, vec![Part::File("photo1", "selfie.jpg", jpeg(64, 48)), Part::Payload(payload)]).await.assert_status(201).body.clone()
+    app.upload("/api/folders/", token, vec![Part::File("photo1", "selfie.jpg", jpeg(64, 48)), Part::Payload(payload)])
+        .await
+        .assert_status(201)
+        .body
+        .clone()
 }
 
 both_backends! {

@@ -135,12 +135,24 @@ impl TestApp {
         Self::start(backend, config, data_dir, pg_schema, plugins).await
     }
 
-    async fn start(backend: Backend, config: Config, data_dir: tempfile::TempDir, pg_schema: Option<String>, plugins: Plugins) -> TestApp {
+    async fn start(
+        backend: Backend,
+        config: Config,
+        data_dir: tempfile::TempDir,
+        pg_schema: Option<String>,
+        plugins: Plugins,
+    ) -> TestApp {
         Self::start_app(backend, config, data_dir, pg_schema, Some(plugins)).await
     }
 
     /// `plugins` None: [`App::build`]'s defaults.
-    async fn start_app(backend: Backend, config: Config, data_dir: tempfile::TempDir, pg_schema: Option<String>, plugins: Option<Plugins>) -> TestApp {
+    async fn start_app(
+        backend: Backend,
+        config: Config,
+        data_dir: tempfile::TempDir,
+        pg_schema: Option<String>,
+        plugins: Option<Plugins>,
+    ) -> TestApp {
         let app = match plugins {
             Some(p) => App::build_with(config.clone(), p).await.expect("App::build_with"),
             None => App::build(config.clone()).await.expect("App::build"),
@@ -166,7 +178,10 @@ impl TestApp {
             shutdown: Some(tx),
             server: Some(server),
         };
-        t.admin_token = t.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.assert_status(200).body["access_token"].as_str().unwrap().to_owned();
+        t.admin_token = t.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.assert_status(200).body["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         t
     }
 
@@ -220,7 +235,14 @@ impl TestApp {
     }
 
     /// Any request; `body` is sent as JSON text with whatever `content_type` is given.
-    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<&Value>, content_type: Option<&str>) -> Res {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        content_type: Option<&str>,
+    ) -> Res {
         let mut req = self.client.request(method, self.url(path));
         if let Some(t) = token {
             req = req.header("X-Forensic-Access-Token", t);
@@ -329,7 +351,9 @@ impl TestApp {
         let mut form = reqwest::multipart::Form::new();
         for p in parts {
             form = match p {
-                Part::File(name, file, bytes) => form.part(name, reqwest::multipart::Part::bytes(bytes).file_name(file)),
+                Part::File(name, file, bytes) => {
+                    form.part(name, reqwest::multipart::Part::bytes(bytes).file_name(file))
+                }
                 Part::Payload(text) => form.part("payload", reqwest::multipart::Part::text(text)),
             };
         }
@@ -395,7 +419,10 @@ pub fn face_photos(test: &str, names: &[&str]) -> Option<Vec<Vec<u8>>> {
         match std::fs::read(dir.join(name)) {
             Ok(bytes) => out.push(bytes),
             Err(e) => {
-                println!("SKIPPED {test}: test image {} is missing ({e}); run scripts/fetch-test-images.sh", dir.join(name).display());
+                println!(
+                    "SKIPPED {test}: test image {} is missing ({e}); run scripts/fetch-test-images.sh",
+                    dir.join(name).display()
+                );
                 return None;
             }
         }
@@ -408,7 +435,10 @@ pub fn test_images_dir() -> std::path::PathBuf {
     if let Some(d) = std::env::var_os("EMERALD_TEST_IMAGES_DIR").filter(|d| !d.is_empty()) {
         return d.into();
     }
-    std::env::var_os("HOME").map(std::path::PathBuf::from).unwrap_or_else(|| ".".into()).join(".cache/emerald/test-images")
+    std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| ".".into())
+        .join(".cache/emerald/test-images")
 }
 
 /// Small real media, generated (documented here rather than committed as binaries).

@@ -22,7 +22,9 @@ pub async fn walk_meta_contract(app: &TestApp, url: &str, token: &str) {
     let r = app.post(url, token, json!({"only": "this", "a": 1, "b": 2})).await;
     assert_eq!(r.body, json!({"only": "this", "a": 1, "b": 2}));
     // DELETE ?key= removes just those keys, plain DELETE clears.
-    app.send(Method::DELETE, &format!("{url}?key=a&key=b&key=missing"), Some(token), None, None).await.assert_status(204);
+    app.send(Method::DELETE, &format!("{url}?key=a&key=b&key=missing"), Some(token), None, None)
+        .await
+        .assert_status(204);
     assert_eq!(app.get(url, token).await.body, json!({"only": "this"}));
     app.delete(url, token).await.assert_status(204);
     assert_eq!(app.get(url, token).await.body, json!({}));

@@ -21,15 +21,26 @@ fn s3_options(endpoint: &str) -> BTreeMap<String, String> {
     let mut o = BTreeMap::new();
     o.insert("endpoint".into(), endpoint.to_owned());
     o.insert("region".into(), std::env::var("EMERALD_TEST_S3_REGION").unwrap_or_else(|_| "us-east-1".into()));
-    o.insert("access_key_id".into(), std::env::var("EMERALD_TEST_S3_ACCESS_KEY_ID").unwrap_or_else(|_| "testing".into()));
-    o.insert("secret_access_key".into(), std::env::var("EMERALD_TEST_S3_SECRET_ACCESS_KEY").unwrap_or_else(|_| "testing".into()));
+    o.insert(
+        "access_key_id".into(),
+        std::env::var("EMERALD_TEST_S3_ACCESS_KEY_ID").unwrap_or_else(|_| "testing".into()),
+    );
+    o.insert(
+        "secret_access_key".into(),
+        std::env::var("EMERALD_TEST_S3_SECRET_ACCESS_KEY").unwrap_or_else(|_| "testing".into()),
+    );
     o.insert("allow_http".into(), "true".into());
     o
 }
 
 /// Keys under `prefix` in the bucket, read straight from S3.
 async fn objects(store: &dyn ObjectStore, prefix: &str) -> Vec<String> {
-    let mut keys: Vec<String> = store.list(Some(&ObjectPath::from(prefix))).map_ok(|m| m.location.to_string()).try_collect().await.expect("listing the bucket");
+    let mut keys: Vec<String> = store
+        .list(Some(&ObjectPath::from(prefix)))
+        .map_ok(|m| m.location.to_string())
+        .try_collect()
+        .await
+        .expect("listing the bucket");
     keys.sort();
     keys
 }
@@ -68,7 +79,13 @@ async fn s3_blob_store_holds_uploads_thumbnails_and_nothing_refused_or_deleted()
     // Upload: the originals go to the bucket under the prefix, nothing to the local disk.
     let photo = jpeg(640, 480);
     let payload = json!({"media:tags": {"p": ["photo_selfie"]}}).to_string();
-    let r = app.upload("/api/folders/", &token, vec![Part::File("p", "p.jpg", photo.clone()), Part::File("v", "v.mp4", mp4()), Part::Payload(payload)]).await;
+    let r = app
+        .upload(
+            "/api/folders/",
+            &token,
+            vec![Part::File("p", "p.jpg", photo.clone()), Part::File("v", "v.mp4", mp4()), Part::Payload(payload)],
+        )
+        .await;
     r.assert_status(201);
     let folder_id = r.body["folder_id"].as_str().unwrap().to_owned();
     let media = r.body["media"].as_array().unwrap().clone();
@@ -91,7 +108,13 @@ async fn s3_blob_store_holds_uploads_thumbnails_and_nothing_refused_or_deleted()
     assert_eq!(app.get_bytes(photo_media["thumb_url"].as_str().unwrap(), Some(&token)).await.2, thumb);
 
     // A refused upload (one corrupt file among good ones) leaves nothing in the bucket.
-    let r = app.upload("/api/folders/", &token, vec![Part::File("a", "a.jpg", jpeg(64, 64)), Part::File("b", "broken.jpg", truncated_jpeg())]).await;
+    let r = app
+        .upload(
+            "/api/folders/",
+            &token,
+            vec![Part::File("a", "a.jpg", jpeg(64, 64)), Part::File("b", "broken.jpg", truncated_jpeg())],
+        )
+        .await;
     r.assert_error(400, 4);
     assert_eq!(objects(&direct, &prefix).await.len(), 3);
 

@@ -59,7 +59,12 @@ impl DecisionBody {
 }
 
 fn media_ids(v: Value, key_path: &str) -> Result<Vec<Uuid>, Error> {
-    let bad = || Error::invalid_value(format!("Invalid value for param {key_path}: expected an array of media ids"), serde_json::json!({ "key_path": key_path }));
+    let bad = || {
+        Error::invalid_value(
+            format!("Invalid value for param {key_path}: expected an array of media ids"),
+            serde_json::json!({ "key_path": key_path }),
+        )
+    };
     let Value::Array(items) = v else { return Err(bad()) };
     items
         .into_iter()
@@ -70,7 +75,10 @@ fn media_ids(v: Value, key_path: &str) -> Result<Vec<Uuid>, Error> {
                 _ => return Err(bad()),
             };
             Uuid::parse_str(s.trim()).map_err(|_| {
-                Error::invalid_value(format!("Invalid value for param {key_path}: {s:?} is not a UUID"), serde_json::json!({ "key_path": key_path }))
+                Error::invalid_value(
+                    format!("Invalid value for param {key_path}: {s:?} is not a UUID"),
+                    serde_json::json!({ "key_path": key_path }),
+                )
             })
         })
         .collect()
@@ -169,7 +177,8 @@ mod tests {
         assert!(e.to_string().contains("not a UUID"), "{e}");
         let e = parse_analyses(json!({"type": "quality"}), "analyses").unwrap_err();
         assert!(matches!(e, Error::InvalidType { .. }));
-        let e = parse_analyses(json!([{"type": "biometry", "params": {"threshold_min": "high"}}]), "analyses").unwrap_err();
+        let e =
+            parse_analyses(json!([{"type": "biometry", "params": {"threshold_min": "high"}}]), "analyses").unwrap_err();
         assert_eq!(e.to_string(), "Invalid data type for param analyses[0].params.threshold_min");
     }
 }

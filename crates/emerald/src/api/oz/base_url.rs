@@ -18,8 +18,15 @@ impl FromRequestParts<AppState> for BaseUrl {
         if let Some(url) = &state.public_url {
             return Ok(BaseUrl(url.trim_end_matches('/').to_owned()));
         }
-        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.split(',').next().unwrap_or("").trim().to_owned());
-        let scheme = header("x-forwarded-proto").filter(|s| s == "http" || s == "https").unwrap_or_else(|| "http".into());
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.split(',').next().unwrap_or("").trim().to_owned())
+        };
+        let scheme =
+            header("x-forwarded-proto").filter(|s| s == "http" || s == "https").unwrap_or_else(|| "http".into());
         let host = header("x-forwarded-host")
             .or_else(|| header("host"))
             .or_else(|| parts.uri.authority().map(|a| a.to_string()))

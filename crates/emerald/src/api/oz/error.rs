@@ -31,9 +31,9 @@ pub fn code_and_status(err: &Error) -> (u16, StatusCode) {
 
 fn details_of(err: &Error) -> Value {
     match err {
-        Error::InvalidStructure { details, .. } | Error::InvalidValue { details, .. } | Error::InvalidType { details, .. } => {
-            details.clone()
-        }
+        Error::InvalidStructure { details, .. }
+        | Error::InvalidValue { details, .. }
+        | Error::InvalidType { details, .. } => details.clone(),
         Error::BodyTooBig { limit } => serde_json::json!({ "limit": limit }),
         Error::Internal(_)
         | Error::NotAllowed
@@ -66,7 +66,8 @@ impl IntoResponse for Error {
             tracing::error!(error_code = code, error = ?self, "request failed");
         }
         let details = details_of(&self);
-        let body = ErrorBody { error_code: code, error_message: self.to_string(), error_details: details.clone(), details };
+        let body =
+            ErrorBody { error_code: code, error_message: self.to_string(), error_details: details.clone(), details };
         let bytes = to_vec(&body).unwrap_or_else(|_| br#"{"error_code": 0}"#.to_vec());
         json_bytes(status, bytes)
     }

@@ -2,6 +2,7 @@
 //! extraction, token headers, ids, and the trailing-slash / request-id / metrics layers.
 
 pub mod analysis_request;
+pub mod base_url;
 pub mod body;
 pub mod caller;
 pub mod error;
@@ -9,5 +10,4 @@ pub mod ids;
 pub mod json;
 pub mod layers;
 pub mod multipart;
-pub mod base_url;
 pub mod query;

@@ -15,13 +15,13 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::analysis_request::parse_analyses;
 use super::body::{from_value, parse_json_bytes, JSON_BODY_MAX_BYTES};
 use crate::api::AppState;
-use super::analysis_request::parse_analyses;
 use crate::domain::folders::{TAGS_MAX, TAG_MAX_CHARS};
-use crate::domain::upload::too_many_files;
 use crate::domain::media::{FileContent, PersonPart, ReceivedFile, Upload, UploadPayload};
 use crate::domain::metadata::MetaData;
+use crate::domain::upload::too_many_files;
 use crate::domain::Error;
 use crate::spool::SpoolWriter;
 
@@ -71,13 +71,17 @@ impl TryFrom<PayloadWire> for UploadPayload {
     type Error = Error;
 
     fn try_from(w: PayloadWire) -> Result<Self, Error> {
-        let PayloadWire { folder_meta, media_tags, media_meta, analyses, resolution_endpoint, person_meta, persons } = w;
+        let PayloadWire { folder_meta, media_tags, media_meta, analyses, resolution_endpoint, person_meta, persons } =
+            w;
         let mut tags = HashMap::new();
         for (key, list) in media_tags.unwrap_or_default() {
             let list = list.unwrap_or_default();
             let key_path = format!("payload.media:tags.{key}");
             if list.len() > TAGS_MAX {
-                return Err(Error::invalid_value(format!("{key_path} has more than {TAGS_MAX} tags"), serde_json::json!({ "key_path": key_path })));
+                return Err(Error::invalid_value(
+                    format!("{key_path} has more than {TAGS_MAX} tags"),
+                    serde_json::json!({ "key_path": key_path }),
+                ));
             }
             let mut clean: Vec<String> = Vec::with_capacity(list.len());
             for t in list {
@@ -101,7 +105,10 @@ impl TryFrom<PayloadWire> for UploadPayload {
             }
         }
         Ok(UploadPayload {
-            folder_meta: folder_meta.map(|m| MetaData::parse(m, "payload.folder:meta_data")).transpose()?.unwrap_or_default(),
+            folder_meta: folder_meta
+                .map(|m| MetaData::parse(m, "payload.folder:meta_data"))
+                .transpose()?
+                .unwrap_or_default(),
             media_tags: tags,
             media_meta: metas,
             analyses: match analyses {
@@ -110,13 +117,19 @@ impl TryFrom<PayloadWire> for UploadPayload {
             },
             resolution_endpoint: resolution_endpoint.filter(|u| !u.trim().is_empty()),
             additional_info: None,
-            person_meta: person_meta.map(|m| MetaData::parse(m, "payload.person:meta_data")).transpose()?.unwrap_or_default(),
+            person_meta: person_meta
+                .map(|m| MetaData::parse(m, "payload.person:meta_data"))
+                .transpose()?
+                .unwrap_or_default(),
             persons: persons
                 .map(|list| {
                     list.into_iter()
                         .enumerate()
                         .map(|(i, PersonWire { files, meta_data })| {
-                            let meta_data = meta_data.map(|m| MetaData::parse(m, &format!("payload.persons.{i}.person:meta_data"))).transpose()?.unwrap_or_default();
+                            let meta_data = meta_data
+                                .map(|m| MetaData::parse(m, &format!("payload.persons.{i}.person:meta_data")))
+                                .transpose()?
+                                .unwrap_or_default();
                             Ok(PersonPart { files, meta_data })
                         })
                         .collect::<Result<Vec<_>, Error>>()
@@ -129,7 +142,10 @@ impl TryFrom<PayloadWire> for UploadPayload {
 fn parse_payload(bytes: &[u8]) -> Result<UploadPayload, Error> {
     let value = parse_json_bytes(bytes)?;
     if !value.is_object() {
-        return Err(Error::InvalidStructure { message: "payload must be a JSON object".into(), details: serde_json::json!({ "key_path": PAYLOAD_PART }) });
+        return Err(Error::InvalidStructure {
+            message: "payload must be a JSON object".into(),
+            details: serde_json::json!({ "key_path": PAYLOAD_PART }),
+        });
     }
     UploadPayload::try_from(from_value::<PayloadWire>(value)?)
 }
@@ -177,7 +193,11 @@ async fn read_upload(req: Request, state: &AppState, sink: Sink) -> Result<Uploa
             let bytes = axum::body::to_bytes(req.into_body(), JSON_BODY_MAX_BYTES)
                 .await
                 .map_err(|_| Error::BodyTooBig { limit: JSON_BODY_MAX_BYTES })?;
-            let payload = if urlencoded || bytes.iter().all(u8::is_ascii_whitespace) { UploadPayload::default() } else { parse_payload(&bytes)? };
+            let payload = if urlencoded || bytes.iter().all(u8::is_ascii_whitespace) {
+                UploadPayload::default()
+            } else {
+                parse_payload(&bytes)?
+            };
             return Ok(Upload { files: Vec::new(), payload });
         }
         let limits = state.domain.upload_limits();
@@ -196,7 +216,8 @@ async fn read_upload(req: Request, state: &AppState, sink: Sink) -> Result<Uploa
             let content_type = field.content_type().map(str::to_ascii_lowercase);
             let is_file = name != PAYLOAD_PART
                 && name != ADDITIONAL_INFO_PART
-                && (file_name.is_some() || content_type.as_deref().is_some_and(|c| !c.starts_with("text/") && c != "application/json"));
+                && (file_name.is_some()
+                    || content_type.as_deref().is_some_and(|c| !c.starts_with("text/") && c != "application/json"));
             if !is_file {
                 // A small text part: read it whole, bounded.
                 let mut text = Vec::new();
@@ -256,7 +277,14 @@ async fn read_upload(req: Request, state: &AppState, sink: Sink) -> Result<Uploa
                     FileContent::Memory(bytes::Bytes::from(buf))
                 }
             };
-            files.push(ReceivedFile { key: name, original_name, content, size, sha256: hex::encode(hasher.finalize()), streamed });
+            files.push(ReceivedFile {
+                key: name,
+                original_name,
+                content,
+                size,
+                sha256: hex::encode(hasher.finalize()),
+                streamed,
+            });
         }
         let mut payload = payload.unwrap_or_default();
         payload.additional_info = additional_info;

@@ -14,10 +14,8 @@ impl<S: Send + Sync> FromRequestParts<S> for OzQuery {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
         let RawQuery(raw) = RawQuery::from_request_parts(parts, state).await.map_err(Error::internal)?;
-        let pairs = raw
-            .as_deref()
-            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-            .unwrap_or_default();
+        let pairs =
+            raw.as_deref().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
         Ok(OzQuery(ListParams(pairs)))
     }
 }
