@@ -289,6 +289,26 @@ impl Gallery {
         Ok(Applied::Applied { version })
     }
 
+    /// Live templates of `model_id` in `collections` (None: in every collection): the size of
+    /// the gallery a query of that model searches.
+    pub fn count(&self, model_id: &str, collections: Option<&[Uuid]>) -> usize {
+        let st = self.state.read();
+        let model = ModelId::new(model_id);
+        match collections {
+            None => st
+                .keys
+                .iter()
+                .filter(|((m, _), _)| *m == model)
+                .map(|(_, &i)| st.shards[i as usize].read().live())
+                .sum(),
+            Some(cs) => cs
+                .iter()
+                .filter_map(|c| st.keys.get(&(model.clone(), *c)))
+                .map(|&i| st.shards[i as usize].read().live())
+                .sum(),
+        }
+    }
+
     /// Live templates.
     pub fn len(&self) -> usize {
         self.state.read().locations.len()

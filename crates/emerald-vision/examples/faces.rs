@@ -2,7 +2,7 @@
 //! With two or more files it also prints the cosine and Oz confidence of each file's main face
 //! against the first file's.
 
-use emerald_vision::{similarity_to_confidence, Engine};
+use emerald_vision::Engine;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let engine = Engine::load(&Engine::default_models_dir())?;
@@ -29,7 +29,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 None => first = Some(main.embedding.clone()),
                 Some(e) => {
                     let cos = main.embedding.cosine(e).unwrap_or(f32::NAN);
-                    println!("  vs first: cosine {cos:.3} confidence {:.3}", similarity_to_confidence(cos));
+                    println!(
+                        "  vs first: cosine {cos:.3} confidence {:.3}",
+                        engine.calibration().verify_confidence(cos)
+                    );
                 }
             }
         }

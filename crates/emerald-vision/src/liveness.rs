@@ -40,12 +40,21 @@ impl FrLiveness {
     }
 }
 
-/// The crop rectangle `[x0, y0, x1, y1)` (pixel edges) the model sees for `bbox`: the box
-/// scaled by `CROP_SCALE` (less if the frame is too small), shifted to stay inside the frame.
-pub fn crop_rect(frame_w: u32, frame_h: u32, bbox: &BBox) -> [f32; 4] {
+/// The scale of the crop the model actually gets about `bbox` in a `frame_w × frame_h` frame:
+/// `wanted`, or less when the frame is too small to hold that much context around the face
+/// (1.0 = the detector box alone).
+pub fn effective_scale(frame_w: u32, frame_h: u32, bbox: &BBox, wanted: f32) -> f32 {
     let (fw, fh) = (frame_w as f32, frame_h as f32);
     let (bw, bh) = (bbox.w.max(1.0), bbox.h.max(1.0));
-    let scale = CROP_SCALE.min((fh - 1.0) / bh).min((fw - 1.0) / bw).max(0.0);
+    wanted.min((fh - 1.0) / bh).min((fw - 1.0) / bw).max(0.0)
+}
+
+/// The crop rectangle `[x0, y0, x1, y1)` (pixel edges) the model sees for `bbox`: the box
+/// scaled by `wanted` (less if the frame is too small), shifted to stay inside the frame.
+pub fn crop_rect(frame_w: u32, frame_h: u32, bbox: &BBox, wanted: f32) -> [f32; 4] {
+    let (fw, fh) = (frame_w as f32, frame_h as f32);
+    let (bw, bh) = (bbox.w.max(1.0), bbox.h.max(1.0));
+    let scale = effective_scale(frame_w, frame_h, bbox, wanted);
     let (nw, nh) = (bw * scale, bh * scale);
     let (cx, cy) = (bbox.x + bw / 2.0, bbox.y + bh / 2.0);
     let (mut x0, mut y0) = (cx - nw / 2.0, cy - nh / 2.0);
@@ -89,11 +98,23 @@ impl SpoofDetector for FrLiveness {
         Some(self.plan.backend())
     }
 
+    fn context_scale(&self, frame_w: u32, frame_h: u32, bbox: &BBox) -> f32 {
+        effective_scale(frame_w, frame_h, bbox, CROP_SCALE)
+    }
+
     fn attack_probability(&self, frame: &RgbImage, bbox: &BBox) -> Result<f32, VisionError> {
+        self.attack_probability_at(frame, bbox, CROP_SCALE)
+    }
+}
+
+impl FrLiveness {
+    /// p(attack) with a crop of `scale` about the box instead of the trained `CROP_SCALE`
+    /// (for evaluation tools).
+    pub fn attack_probability_at(&self, frame: &RgbImage, bbox: &BBox, scale: f32) -> Result<f32, VisionError> {
         if frame.width() < 2 || frame.height() < 2 {
             return Err(VisionError::Decode("frame too small for liveness".into()));
         }
-        let rect = crop_rect(frame.width(), frame.height(), bbox);
+        let rect = crop_rect(frame.width(), frame.height(), bbox, scale);
         let mut data = vec![0f32; 3 * SIDE * SIDE];
         let mut canvas = Canvas { data: &mut data, width: SIDE, height: SIDE };
         let d = &FR_LIVENESS;

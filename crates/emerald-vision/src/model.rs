@@ -55,6 +55,8 @@ pub trait FaceEmbedder: Send + Sync {
     fn runtime(&self) -> Option<Backend> {
         None
     }
+    /// Length of the vectors `embed` returns.
+    fn dim(&self) -> usize;
     /// The 5-point template (in `input_size` pixels) faces are aligned to.
     fn alignment_template(&self) -> &Landmarks;
     /// The L2-normalised embedding of an aligned crop of `input_size`.
@@ -68,6 +70,10 @@ pub trait SpoofDetector: Send + Sync {
     fn runtime(&self) -> Option<Backend> {
         None
     }
+    /// How much context the model gets around `bbox` in a frame of this size: the scale of its
+    /// crop about the box (1.0 = the box alone). Below the engine's `MIN_CONTEXT_SCALE` the
+    /// model cannot judge and no verdict is given.
+    fn context_scale(&self, frame_w: u32, frame_h: u32, bbox: &BBox) -> f32;
     /// p(attack) in 0..1 for the face in `bbox` of the full frame.
     fn attack_probability(&self, frame: &RgbImage, bbox: &BBox) -> Result<f32, VisionError>;
 }

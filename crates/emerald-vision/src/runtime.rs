@@ -150,7 +150,7 @@ pub fn raw_inference_times(
 ) -> Result<Vec<(&'static str, std::time::Duration)>, VisionError> {
     let models = [
         ("yunet", crate::detect::YUNET.file, [1, 3, 640, 640]),
-        ("fr_feature", crate::embed::FR_FEATURE.file, [1, 3, 112, 112]),
+        ("fr_feature", crate::embed::FR_FEATURE.descriptor.file, [1, 3, 112, 112]),
         ("fr_liveness", crate::liveness::FR_LIVENESS.file, [1, 3, 128, 128]),
     ];
     let mut out = Vec::new();

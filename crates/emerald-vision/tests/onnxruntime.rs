@@ -8,7 +8,7 @@
 mod common;
 
 use common::{image_bytes, reference_embeddings};
-use emerald_vision::{cosine, Engine};
+use emerald_vision::{cosine, decode_image, EmbedderChoice, Engine};
 
 #[test]
 fn onnxruntime_backend_reproduces_the_reference() {
@@ -21,11 +21,16 @@ fn onnxruntime_backend_reproduces_the_reference() {
     }
     // Safe: set before any thread of this test binary reads the environment.
     std::env::set_var("EMERALD_RUNTIME", "ort");
-    let engine = Engine::load(&Engine::default_models_dir()).expect("engine on onnxruntime");
+    // The reference holds fr_feature vectors of the largest face.
+    let engine =
+        Engine::load_with(&Engine::default_models_dir(), EmbedderChoice::FrFeature).expect("engine on onnxruntime");
     let mut checked = 0;
     for (name, reference) in reference_embeddings() {
-        let faces = engine.faces_in_bytes(&image_bytes(name)).expect("analysis");
-        let main = faces.first().unwrap_or_else(|| panic!("{name}: no face"));
+        let faces = engine.faces_in_image(&decode_image(&image_bytes(name)).expect("decode")).expect("analysis");
+        let main = faces
+            .iter()
+            .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+            .unwrap_or_else(|| panic!("{name}: no face"));
         let cos = cosine(&main.embedding.vector, &reference).expect("same length");
         assert!(cos >= 0.99, "{name}: onnxruntime embedding vs reference cosine {cos}");
         checked += 1;

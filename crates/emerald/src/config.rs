@@ -20,6 +20,22 @@ pub enum Role {
     Worker,
 }
 
+/// The face identity model (see `docs/accuracy.md`). Templates record the model that made
+/// them; after a change, `emerald collections reindex` recomputes the stored ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Embedder {
+    /// fr_feature and the sirius-ai MobileFaceNet fused at score level (the most accurate).
+    #[value(name = "fused")]
+    Fused,
+    /// fr_feature alone (512-d; Emerald's embedder before the fusion).
+    #[value(name = "fr_feature")]
+    FrFeature,
+    /// The sirius-ai MobileFaceNet alone (192-d; the fastest, smallest 1:N templates).
+    #[value(name = "mobilefacenet")]
+    Mobilefacenet,
+}
+
 /// How Instant mode (`POST /api/instant/folders/`) authenticates (spec §13.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -55,6 +71,9 @@ pub struct Config {
     /// Pre-provisioned model files; default: the set-up cache (`~/.cache/emerald/models`).
     #[arg(long, env = "EMERALD_MODELS_DIR")]
     pub models_dir: Option<PathBuf>,
+    /// The face identity model: `fused` (default), `fr_feature` or `mobilefacenet`.
+    #[arg(long, env = "EMERALD_EMBEDDER", value_enum, default_value = "fused")]
+    pub embedder: Embedder,
     /// `all`, `api` or `worker`.
     #[arg(long, env = "EMERALD_ROLE", value_enum, default_value = "all")]
     pub role: Role,
@@ -157,6 +176,7 @@ impl Default for Config {
             blob_url: None,
             blob_options: Default::default(),
             models_dir: None,
+            embedder: Embedder::Fused,
             role: Role::All,
             session_ttl: 900.0,
             service_session_ttl: 157_680_000.0,
@@ -199,6 +219,7 @@ struct FileConfig {
     blob_url: Option<String>,
     blob_options: Option<std::collections::BTreeMap<String, String>>,
     models_dir: Option<PathBuf>,
+    embedder: Option<Embedder>,
     role: Option<Role>,
     session_ttl: Option<f64>,
     service_session_ttl: Option<f64>,
@@ -242,6 +263,7 @@ impl Config {
             blob_url,
             blob_options,
             models_dir,
+            embedder,
             role,
             session_ttl,
             service_session_ttl,
@@ -293,6 +315,7 @@ impl Config {
             self.blob_options = options;
         }
         take!(opt models_dir, models_dir);
+        take!(embedder, embedder);
         take!(role, role);
         take!(session_ttl, session_ttl);
         take!(service_session_ttl, service_session_ttl);

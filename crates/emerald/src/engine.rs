@@ -4,42 +4,60 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use emerald_vision::{Engine, MediaOptions, VisionError};
+use emerald_vision::{Calibration, EmbedderChoice, Engine, MediaOptions, VisionError};
 
+use crate::config::Embedder;
 use crate::domain::faces::{
-    AnalyzeOptions, EngineModels, FaceEngine, FaceError, FaceFound, GestureOutcome, MediaFaces, Template,
+    AnalyzeOptions, EngineModels, Enrolment, FaceEngine, FaceError, FaceFound, GestureOutcome, MediaFaces, Template,
+    COMPARABLE_FACE_RATIO,
 };
 use crate::domain::media::MediaKind;
 
 /// Smallest face (shorter side of the detector box, pixels) accepted for enrolment. Below it
-/// the embedding is unreliable; smaller faces in the background of a photo are ignored.
+/// the embedding is unreliable.
 pub const ENROL_MIN_FACE_PX: f32 = 64.0;
 /// Lowest overall quality (size, sharpness, pose, exposure; 0..1) accepted for enrolment.
 pub const ENROL_MIN_QUALITY: f32 = 0.2;
 /// Lowest detector score accepted for enrolment.
 pub const ENROL_MIN_DET_SCORE: f32 = 0.7;
 
+// The domain states the ambiguity rule; the engine applies it.
+const _: () = assert!(COMPARABLE_FACE_RATIO == emerald_vision::COMPARABLE_FACE_RATIO);
+
 pub struct VisionEngine {
     engine: Engine,
+    calibration: Calibration,
 }
 
-/// Load the default models from `dir` (or the default models directory). `Err` carries the
-/// operator-facing reason: which file is missing and the command that fetches it.
-/// Loaded once per directory and process (tests start many servers; the models are read-only).
-pub fn load(dir: Option<&Path>) -> Result<Arc<dyn FaceEngine>, String> {
-    /// The engine loaded from a models directory, or why it could not be.
-    type Loaded = (PathBuf, Result<Arc<dyn FaceEngine>, String>);
+fn choice(e: Embedder) -> EmbedderChoice {
+    match e {
+        Embedder::Fused => EmbedderChoice::Fused,
+        Embedder::FrFeature => EmbedderChoice::FrFeature,
+        Embedder::Mobilefacenet => EmbedderChoice::MobileFaceNet,
+    }
+}
+
+/// Load the models from `dir` (or the default models directory) with the chosen embedder.
+/// `Err` carries the operator-facing reason: which file is missing and the command that fetches
+/// it. Loaded once per directory, embedder and process (tests start many servers; the models
+/// are read-only).
+pub fn load(dir: Option<&Path>, embedder: Embedder) -> Result<Arc<dyn FaceEngine>, String> {
+    /// The engine loaded from a models directory with an embedder, or why it could not be.
+    type Loaded = (PathBuf, Embedder, Result<Arc<dyn FaceEngine>, String>);
     static LOADED: Mutex<Vec<Loaded>> = Mutex::new(Vec::new());
     let dir = dir.map(Path::to_path_buf).unwrap_or_else(Engine::default_models_dir);
     let mut loaded = LOADED.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((_, engine)) = loaded.iter().find(|(d, _)| *d == dir) {
+    if let Some((_, _, engine)) = loaded.iter().find(|(d, e, _)| *d == dir && *e == embedder) {
         return engine.clone();
     }
-    let engine: Result<Arc<dyn FaceEngine>, String> = match Engine::load(&dir) {
-        Ok(engine) => Ok(Arc::new(VisionEngine { engine })),
+    let engine: Result<Arc<dyn FaceEngine>, String> = match Engine::load_with(&dir, choice(embedder)) {
+        Ok(engine) => {
+            let calibration = *engine.calibration();
+            Ok(Arc::new(VisionEngine { engine, calibration }))
+        }
         Err(e) => Err(e.to_string()),
     };
-    loaded.push((dir, engine.clone()));
+    loaded.push((dir, embedder, engine.clone()));
     engine
 }
 
@@ -74,15 +92,24 @@ fn enrol_problem(face: &emerald_vision::Face) -> Option<String> {
     }
 }
 
+fn bbox(b: &emerald_vision::BBox) -> [f32; 4] {
+    [b.x, b.y, b.w, b.h]
+}
+
+fn template(face: &emerald_vision::Face) -> Template {
+    Template { model_id: face.embedding.model_id.clone(), vector: face.embedding.vector.clone() }
+}
+
 fn found(face: &emerald_vision::Face) -> FaceFound {
     FaceFound {
-        bbox: [face.bbox.x, face.bbox.y, face.bbox.w, face.bbox.h],
+        bbox: bbox(&face.bbox),
         det_score: face.det_score,
         size_px: face.quality.face_size,
         quality: face.quality.score,
         unusable: enrol_problem(face),
-        template: Template { model_id: face.embedding.model_id.clone(), vector: face.embedding.vector.clone() },
+        template: template(face),
         spoof: face.spoof,
+        runner_up_ratio: face.runner_up_ratio,
     }
 }
 
@@ -90,6 +117,10 @@ impl FaceEngine for VisionEngine {
     fn models(&self) -> EngineModels {
         let ids = self.engine.model_ids();
         EngineModels { detector: ids.detector, embedder: ids.embedder, liveness: ids.liveness }
+    }
+
+    fn template_dim(&self) -> usize {
+        self.engine.embedding_dim()
     }
 
     fn analyze(&self, bytes: &[u8], opts: &AnalyzeOptions) -> Result<MediaFaces, FaceError> {
@@ -107,6 +138,7 @@ impl FaceEngine for VisionEngine {
             max_faces_in_frame: report.faces_per_frame.iter().copied().max().unwrap_or(0),
             best_face: report.best_face.as_ref().map(found),
             confidence_spoofing: report.confidence_spoofing,
+            liveness_unassessable: report.liveness_unassessable,
             best_shot_jpeg: report.best_shot_jpeg,
             gesture: report.gesture.map(|g| GestureOutcome {
                 tag: format!("{:?}", g.gesture),
@@ -117,34 +149,39 @@ impl FaceEngine for VisionEngine {
         })
     }
 
-    fn enrol(&self, bytes: &[u8]) -> Result<Template, FaceError> {
+    /// The photo's dominant face (large × central, `emerald_vision::dominance`) is enrolled
+    /// when it is usable and no other face is comparably dominant; smaller or off-centre faces
+    /// (people in the background) are left aside and reported.
+    fn enrol(&self, bytes: &[u8]) -> Result<Enrolment, FaceError> {
         if emerald_vision::sniff(bytes) != Some(emerald_vision::MediaKind::Image) {
             return Err(FaceError::Unsupported("enrolment takes photos (JPEG, PNG, WebP, BMP)".into()));
         }
         let faces = self.engine.faces_in_bytes(bytes).map_err(face_error)?;
-        // Faces too small to matter (people in the background) do not count against the rule.
-        let large: Vec<_> = faces.iter().filter(|f| f.quality.face_size >= ENROL_MIN_FACE_PX).collect();
-        match (large.as_slice(), faces.first()) {
-            (_, None) => Err(FaceError::NoFace),
-            ([], Some(small)) => {
-                Err(FaceError::Unusable(enrol_problem(small).unwrap_or_else(|| "the face is too small".into())))
-            }
-            ([one], _) => match enrol_problem(one) {
-                Some(why) => Err(FaceError::Unusable(why)),
-                None => Ok(Template { model_id: one.embedding.model_id.clone(), vector: one.embedding.vector.clone() }),
-            },
-            (many, _) => Err(FaceError::ManyFaces(many.len())),
+        let Some(main) = faces.first() else { return Err(FaceError::NoFace) };
+        let comparable =
+            1 + faces[1..].iter().filter(|f| f.dominance >= COMPARABLE_FACE_RATIO * main.dominance).count();
+        if comparable > 1 {
+            return Err(FaceError::ManyFaces(comparable));
         }
+        if let Some(why) = enrol_problem(main) {
+            return Err(FaceError::Unusable(why));
+        }
+        Ok(Enrolment {
+            template: template(main),
+            face_box: bbox(&main.bbox),
+            other_faces: faces[1..].iter().map(|f| bbox(&f.bbox)).collect(),
+        })
     }
 
     fn confidence(&self, a: &Template, b: &Template) -> Option<f32> {
-        (a.model_id == b.model_id)
-            .then(|| emerald_vision::cosine(&a.vector, &b.vector))
-            .flatten()
-            .map(emerald_vision::similarity_to_confidence)
+        a.cosine(b).map(|c| self.calibration.verify_confidence(c))
     }
 
-    fn cosine_for_confidence(&self, confidence: f32) -> Option<f32> {
-        emerald_vision::confidence_to_similarity(confidence)
+    fn search_confidence(&self, cosine: f32, gallery: usize) -> f32 {
+        self.calibration.search_confidence(cosine, gallery)
+    }
+
+    fn search_cosine(&self, confidence: f32, gallery: usize) -> Option<f32> {
+        self.calibration.search_cosine(confidence, gallery)
     }
 }

@@ -242,7 +242,7 @@ pub async fn open_domain(config: &Config) -> anyhow::Result<Domain> {
         spool_dir,
         spool_direct: config.spool_direct_io,
     };
-    let faces = engine::load(config.models_dir.as_deref());
+    let faces = engine::load(config.models_dir.as_deref(), config.embedder);
     match &faces {
         Ok(f) => tracing::info!(models = ?f.models(), "face engine loaded"),
         Err(why) => tracing::warn!(%why, "face engine not loaded: analyses and enrolment will be refused"),
@@ -251,6 +251,9 @@ pub async fn open_domain(config: &Config) -> anyhow::Result<Domain> {
     let store_id = store.store_id().await.map_err(|e| anyhow::anyhow!("reading the store id: {e}"))?;
     let snapshot = config.data_dir.join(format!("gallery-{store_id}.snapshot"));
     let gallery_config = emerald_gallery::GalleryConfig {
+        // Templates of the running embedder; others (made before a model change) stay out of
+        // the gallery until `emerald collections reindex` remakes them.
+        dim: faces.as_ref().map(|f| f.template_dim()).unwrap_or(emerald_gallery::GalleryConfig::default().dim),
         ann_threshold: GALLERY_ANN_THRESHOLD,
         ..emerald_gallery::GalleryConfig::default()
     };

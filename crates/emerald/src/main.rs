@@ -121,6 +121,17 @@ enum CollectionsCommand {
         #[command(flatten)]
         config: Config,
     },
+    /// Remake, with the configured embedder (`EMERALD_EMBEDDER`), every stored face template
+    /// made by another model (after an embedder change), from the stored photos. Resumable:
+    /// start it again after an interruption. 1:N searches over a collection that still holds
+    /// templates of another model are refused until it is done.
+    Reindex {
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+        #[command(flatten)]
+        config: Config,
+    },
 }
 
 fn sub_matches<'a>(matches: &'a ArgMatches, path: &[&str]) -> &'a ArgMatches {
@@ -145,6 +156,9 @@ async fn main() -> ExitCode {
         Command::Collections(CollectionsCommand::Import { collection, dir, max_photos_per_person, quiet, config }) => {
             let matches = sub_matches(&matches, &["collections", "import"]);
             collections_import(config, matches, collection, &dir, max_photos_per_person, quiet).await
+        }
+        Command::Collections(CollectionsCommand::Reindex { quiet, config }) => {
+            collections_reindex(config, sub_matches(&matches, &["collections", "reindex"]), quiet).await
         }
         Command::BenchPhoto { out, bytes } => bench_photo(&out, bytes),
         Command::BenchFit { input, out, width, height } => bench_load::fit_photo(&input, &out, width, height),
@@ -218,6 +232,26 @@ async fn collections_import(
     );
     for (path, why) in &report.rejected {
         println!("rejected {}: {why}", path.display());
+    }
+    Ok(())
+}
+
+async fn collections_reindex(config: Config, matches: &ArgMatches, quiet: bool) -> anyhow::Result<()> {
+    let config = config.merge_file(matches)?;
+    let domain = emerald::open_domain(&config).await?;
+    let err = |e: emerald::domain::Error| anyhow::anyhow!("{e}");
+    let total = domain.templates_to_reindex().await.map_err(err)?;
+    let model = domain.faces().map_err(err)?.models().embedder;
+    let bar = if quiet { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(total) };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} templates  {elapsed_precise} (eta {eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let report = domain.reindex_templates(|n| bar.set_position(n)).await.map_err(err)?;
+    bar.finish();
+    println!("remade {} of {total} templates with {model}; {} could not be remade", report.remade, report.failed.len());
+    for (id, why) in &report.failed {
+        println!("not remade: person image {id}: {why}");
     }
     Ok(())
 }

@@ -160,6 +160,12 @@ impl Outcome {
 
 /// Why a media has no usable face, for its `results_data.error_message`.
 const NO_FACE: &str = "no face found in the media";
+/// Why a media with a face gets no liveness verdict (see `emerald_vision::MIN_CONTEXT_SCALE`).
+pub const CANNOT_ASSESS: &str = "cannot assess liveness: the face is too close to the camera or the photo is cropped \
+     too tightly; retake it with the whole head and some background in view";
+/// Error code of a QUALITY analysis that could not judge its media: the media is unfit, as an
+/// undecodable one is (code 4), not an attack.
+pub const CANNOT_ASSESS_CODE: u16 = 4;
 
 /// A media's engine result, or the failure of the whole analysis.
 type Analyzed = Result<MediaFaces, Outcome>;
@@ -231,6 +237,7 @@ impl Domain {
                 max_faces_in_frame: 0,
                 best_face: None,
                 confidence_spoofing: None,
+                liveness_unassessable: None,
                 best_shot_jpeg: None,
                 gesture: None,
             }),
@@ -253,6 +260,7 @@ impl Domain {
         let mut results = Vec::with_capacity(inputs.len());
         let mut worst: Option<f32> = None;
         let mut faceless = 0usize;
+        let mut unassessable: Vec<uuid::Uuid> = Vec::new();
         // Every media at once (the engine slots bound the parallelism), results in order.
         let analyzed = futures::future::join_all(
             inputs.iter().map(|input| self.analyze_input(input, AnalysisType::Quality, a.params.extract_best_shot)),
@@ -264,12 +272,18 @@ impl Domain {
                 Err(failed) => return failed,
             };
             let mut data = Map::new();
-            match faces.confidence_spoofing {
-                Some(c) => {
+            match (faces.confidence_spoofing, faces.liveness_unassessable) {
+                (Some(c), _) => {
                     data.insert("confidence_spoofing".into(), round(c));
                     worst = Some(worst.map_or(c, |w| w.max(c)));
                 }
-                None => {
+                (None, Some(context)) => {
+                    unassessable.push(input.media_id);
+                    data.insert("confidence_spoofing".into(), Value::Null);
+                    data.insert("error_message".into(), CANNOT_ASSESS.into());
+                    data.insert("face_context".into(), round(context));
+                }
+                (None, None) => {
                     faceless += 1;
                     data.insert("confidence_spoofing".into(), Value::Null);
                     data.insert("error_message".into(), NO_FACE.into());
@@ -286,10 +300,7 @@ impl Domain {
                 person_id: None,
             });
         }
-        let resolution = match worst {
-            Some(w) if faceless == 0 => decide_quality(w as f64, threshold),
-            _ => Resolution::Declined,
-        };
+        let attack = worst.is_some_and(|w| decide_quality(w as f64, threshold) == Resolution::Declined);
         let mut data = map(json!({ "confidence_spoofing": worst.map(round).unwrap_or(Value::Null) }));
         if faceless > 0 {
             data.insert(
@@ -297,6 +308,24 @@ impl Domain {
                 format!("no face found in {faceless} of {} media", inputs.len()).into(),
             );
         }
+        // An attack seen anywhere declines; a media without a face declines (nothing to
+        // judge); a media whose face cannot be judged fails the analysis like an unfit media
+        // (code 4) — neither a pass nor an attack.
+        if !attack && faceless == 0 && !unassessable.is_empty() {
+            let ids: Vec<String> = unassessable.iter().map(|id| id.to_string()).collect();
+            let message = format!("media {}: {CANNOT_ASSESS}", ids.join(", "));
+            data.insert("error_message".into(), message.clone().into());
+            return Outcome {
+                results_data: Some(data),
+                results_media: results,
+                ..Outcome::failed(CANNOT_ASSESS_CODE, message)
+            };
+        }
+        let resolution = match worst {
+            _ if attack || faceless > 0 => Resolution::Declined,
+            Some(_) => Resolution::Success,
+            None => Resolution::Declined,
+        };
         Outcome::finished(resolution, data, results)
     }
 

@@ -19,6 +19,14 @@ pub struct Template {
     pub vector: Vec<f32>,
 }
 
+impl Template {
+    /// Cosine similarity (both are unit vectors); None across models or lengths.
+    pub fn cosine(&self, other: &Template) -> Option<f32> {
+        (self.model_id == other.model_id && self.vector.len() == other.vector.len() && !self.vector.is_empty())
+            .then(|| self.vector.iter().zip(&other.vector).map(|(a, b)| a * b).sum())
+    }
+}
+
 /// One face found in a media file (its best frame for videos and shot sets).
 #[derive(Debug, Clone)]
 pub struct FaceFound {
@@ -34,7 +42,14 @@ pub struct FaceFound {
     pub template: Template,
     /// 0..1, higher = more likely an attack (Oz `confidence_spoofing`) for this face.
     pub spoof: f32,
+    /// The next face's dominance (size × centrality) over this one's, 0 when alone; at or
+    /// above [`COMPARABLE_FACE_RATIO`] the media shows two comparably dominant faces.
+    pub runner_up_ratio: f32,
 }
+
+/// A runner-up face at least this share as dominant (size × centrality) as the main one makes
+/// a photo ambiguous about whom it shows (`emerald_vision::COMPARABLE_FACE_RATIO`).
+pub const COMPARABLE_FACE_RATIO: f32 = 0.6;
 
 /// A gesture the media's tags asked for, and whether landmarks show it happened.
 #[derive(Debug, Clone)]
@@ -55,8 +70,12 @@ pub struct MediaFaces {
     /// The best face over all frames (quality × detector score), None when there is none.
     pub best_face: Option<FaceFound>,
     /// Oz `confidence_spoofing` for the media: per-frame scores combined, raised when a
-    /// requested gesture was not performed. None when no face was found.
+    /// requested gesture was not performed. None when no face was found, or when no face could
+    /// be judged (`liveness_unassessable`).
     pub confidence_spoofing: Option<f32>,
+    /// A face was found but every one was too close or cropped too tightly for the anti-spoof
+    /// model to judge (the context it had, as a crop scale): no liveness verdict.
+    pub liveness_unassessable: Option<f32>,
     /// JPEG of the best frame, when asked for and a face was found.
     pub best_shot_jpeg: Option<Vec<u8>>,
     pub gesture: Option<GestureOutcome>,
@@ -85,7 +104,7 @@ impl Default for AnalyzeOptions {
 pub enum FaceError {
     #[error("no face found in the media")]
     NoFace,
-    #[error("{0} faces found; exactly one is required")]
+    #[error("{0} faces of comparable size and position found; the photo must show one person clearly")]
     ManyFaces(usize),
     #[error("the face is not usable: {0}")]
     Unusable(String),
@@ -117,17 +136,33 @@ pub struct EngineModels {
     pub liveness: String,
 }
 
+/// An accepted enrolment photo: the dominant face's template, where it is, and the other
+/// (clearly smaller or off-centre) faces that were left aside.
+#[derive(Debug, Clone)]
+pub struct Enrolment {
+    pub template: Template,
+    /// x, y, width, height in pixels of the (upright) photo.
+    pub face_box: [f32; 4],
+    pub other_faces: Vec<[f32; 4]>,
+}
+
 /// The face engine. Implementations are CPU-bound and blocking.
 pub trait FaceEngine: Send + Sync + 'static {
     fn models(&self) -> EngineModels;
+    /// Length of the templates this engine makes.
+    fn template_dim(&self) -> usize;
     /// Analyse an image, video or shot set: faces, spoof score, best shot, gesture.
     fn analyze(&self, bytes: &[u8], opts: &AnalyzeOptions) -> Result<MediaFaces, FaceError>;
-    /// Enrolment check: exactly one usable face (size, quality) → its template.
-    fn enrol(&self, bytes: &[u8]) -> Result<Template, FaceError>;
-    /// Oz 0..1 confidence that two templates show the same person (calibrated, monotonic in
-    /// the cosine). None when the templates come from different models.
+    /// Enrolment check: one dominant, usable face (size, quality; no comparably dominant
+    /// second face) → its template.
+    fn enrol(&self, bytes: &[u8]) -> Result<Enrolment, FaceError>;
+    /// Oz 0..1 confidence (1:1) that two templates show the same person (calibrated,
+    /// monotonic in the cosine). None when the templates come from different models.
     fn confidence(&self, a: &Template, b: &Template) -> Option<f32>;
-    /// The cosine at which `confidence` equals `confidence` (inverse calibration), for 1:N
-    /// search filters; None outside (0, 1).
-    fn cosine_for_confidence(&self, confidence: f32) -> Option<f32>;
+    /// Oz 0..1 confidence (1:N) that a hit of cosine `cosine` among `gallery` templates is
+    /// the person: the larger the gallery, the higher the cosine a given confidence needs.
+    fn search_confidence(&self, cosine: f32, gallery: usize) -> f32;
+    /// The cosine at which the 1:N confidence among `gallery` templates equals `confidence`
+    /// (inverse calibration), for search floors; None outside (0, 1).
+    fn search_cosine(&self, confidence: f32, gallery: usize) -> Option<f32>;
 }

@@ -465,7 +465,7 @@ impl Domain {
     }
 
     /// A whole blob in memory; `None` when it does not exist.
-    async fn read_blob(&self, key: &str) -> Result<Option<bytes::Bytes>> {
+    pub(super) async fn read_blob(&self, key: &str) -> Result<Option<bytes::Bytes>> {
         use futures::TryStreamExt;
         let Some((size, stream)) = self.media_services()?.blobs.get(key).await? else { return Ok(None) };
         let mut buf = Vec::with_capacity(size as usize);

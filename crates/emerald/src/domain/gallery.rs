@@ -21,6 +21,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use emerald_gallery::{Applied, Change, Gallery, GalleryConfig, GalleryError, PersonFilter, Query, SearchMode};
@@ -106,6 +107,10 @@ pub struct FaceGallery {
     /// The snapshot file, if the gallery keeps one, and the generation last written to it.
     snapshot: Option<PathBuf>,
     saved: tokio::sync::Mutex<Option<i64>>,
+    /// Templates of another embedder than the running one may be stored (left from before a
+    /// model change): searches then check their collections first. Starts true (unknown); the
+    /// first check that finds none clears it; seeing such a template sets it again.
+    foreign_possible: AtomicBool,
 }
 
 impl FaceGallery {
@@ -116,6 +121,7 @@ impl FaceGallery {
             generation: tokio::sync::Mutex::new(None),
             snapshot: None,
             saved: tokio::sync::Mutex::new(None),
+            foreign_possible: AtomicBool::new(true),
         }
     }
 
@@ -155,7 +161,13 @@ fn gallery_template(t: &StoredTemplate) -> emerald_gallery::Template<'_> {
 }
 
 /// Insert templates, skipping (and logging) any the gallery refuses (a model of another size).
-fn insert_all(gallery: &Gallery, templates: &[StoredTemplate]) {
+/// Templates of another model than the gallery's own are noted in `foreign`.
+fn insert_all(gallery: &Gallery, templates: &[StoredTemplate], model_id: Option<&str>, foreign: &AtomicBool) {
+    if let Some(m) = model_id {
+        if templates.iter().any(|t| t.template.model_id != m) {
+            foreign.store(true, Ordering::Relaxed);
+        }
+    }
     let batch: Vec<_> = templates.iter().map(gallery_template).collect();
     if gallery.insert_batch(&batch).is_ok() {
         return;
@@ -205,7 +217,12 @@ impl Domain {
             }
         }
         let fresh = Gallery::new(self.gallery.config.clone());
-        let generation = self.store.load_templates(&mut |page: Vec<StoredTemplate>| insert_all(&fresh, &page)).await?;
+        let model = self.faces().ok().map(|f| f.models().embedder);
+        let foreign = &self.gallery.foreign_possible;
+        let generation = self
+            .store
+            .load_templates(&mut |page: Vec<StoredTemplate>| insert_all(&fresh, &page, model.as_deref(), foreign))
+            .await?;
         fresh.set_version(generation.max(0) as u64);
         tracing::info!(templates = fresh.len(), generation, "1:N gallery loaded from the store");
         *self.gallery.gallery.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
@@ -227,6 +244,12 @@ impl Domain {
         } else {
             self.store.stored_templates(&inserted).await?.into_iter().map(|t| (t.person_image_id, t)).collect()
         };
+        if let Ok(engine) = self.faces() {
+            let model = engine.models().embedder;
+            if templates.values().any(|t| t.template.model_id != model) {
+                self.gallery.foreign_possible.store(true, Ordering::Relaxed);
+            }
+        }
         let changes: Vec<Change<'_>> = feed
             .changes
             .iter()
@@ -323,7 +346,10 @@ impl Domain {
         }
         let gallery = self.gallery.current();
         match &change {
-            GalleryChange::Insert(templates) => insert_all(&gallery, templates),
+            GalleryChange::Insert(templates) => {
+                let model = self.faces().ok().map(|f| f.models().embedder);
+                insert_all(&gallery, templates, model.as_deref(), &self.gallery.foreign_possible)
+            }
             GalleryChange::RemoveTemplate(id) => {
                 gallery.remove_template(*id);
             }
@@ -370,8 +396,11 @@ impl Domain {
             return Ok(Vec::new());
         }
         self.sync_gallery().await?;
+        self.refuse_foreign_templates(&template.model_id, &targets, &aliases).await?;
         let gallery = self.gallery.current();
-        let min_cosine = min_confidence.filter(|c| *c > 0.0).map(|c| engine.cosine_for_confidence(c).unwrap_or(1.0));
+        // The confidence of a 1:N hit depends on how many templates were searched.
+        let searched = gallery.count(&template.model_id, Some(&targets));
+        let min_cosine = min_confidence.filter(|c| *c > 0.0).map(|c| engine.search_cosine(c, searched).unwrap_or(1.0));
         let query_vector = template.vector.clone();
         let model_id = template.model_id.clone();
         let wanted = k.saturating_mul(CANDIDATES_PER_MATCH).saturating_add(EXTRA_CANDIDATES);
@@ -393,7 +422,39 @@ impl Domain {
         .map_err(gallery_error)?;
         let ids: Vec<Uuid> = hits.iter().map(|h| h.template_id).collect();
         let stored = if ids.is_empty() { Vec::new() } else { self.store.stored_templates(&ids).await? };
-        Ok(best_per_person(engine.as_ref(), template, stored, &aliases, k, min_confidence))
+        Ok(best_per_person(engine.as_ref(), template, stored, searched, &aliases, k, min_confidence))
+    }
+
+    /// A 1:N search must not silently miss people: when any of `collections` still holds
+    /// templates made by another model than `model_id` (enrolled before an embedder change),
+    /// the search is refused (code 4) until `emerald collections reindex` has remade them.
+    async fn refuse_foreign_templates(
+        &self,
+        model_id: &str,
+        collections: &[Uuid],
+        aliases: &HashMap<Uuid, String>,
+    ) -> Result<()> {
+        if !self.gallery.foreign_possible.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let Some((collection, model, count)) =
+            self.store.foreign_templates(model_id, Some(collections)).await?.into_iter().next()
+        else {
+            // None here; none anywhere (two index probes) ends the checks until one is seen.
+            if self.store.foreign_templates(model_id, None).await?.is_empty() {
+                self.gallery.foreign_possible.store(false, Ordering::Relaxed);
+            }
+            return Ok(());
+        };
+        let alias = aliases.get(&collection).map(String::as_str).unwrap_or("?");
+        Err(Error::invalid_value(
+            format!(
+                "collection {alias} ({collection}) holds {count} face templates made by the model {model}, not by the \
+                 running one ({model_id}): a search would miss those people. Run `emerald collections reindex` to \
+                 remake them from the stored photos"
+            ),
+            serde_json::json!({ "collection_id": collection, "model_id": model, "templates": count }),
+        ))
     }
 }
 
@@ -402,13 +463,15 @@ fn best_per_person(
     engine: &dyn FaceEngine,
     query: &Template,
     candidates: Vec<StoredTemplate>,
+    searched: usize,
     aliases: &HashMap<Uuid, String>,
     k: usize,
     min_confidence: Option<f32>,
 ) -> Vec<CollectionMatch> {
     let mut best: HashMap<Uuid, CollectionMatch> = HashMap::new();
     for c in candidates {
-        let Some(confidence) = engine.confidence(query, &c.template) else { continue };
+        let Some(cosine) = query.cosine(&c.template) else { continue };
+        let confidence = engine.search_confidence(cosine, searched);
         if min_confidence.is_some_and(|m| confidence < m) {
             continue;
         }
@@ -435,9 +498,10 @@ fn best_per_person(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::faces::{AnalyzeOptions, EngineModels, FaceError, MediaFaces};
+    use crate::domain::faces::{AnalyzeOptions, EngineModels, Enrolment, FaceError, MediaFaces};
 
-    /// Confidence = the first vector component of the stored template (a stand-in calibration).
+    /// Confidence = the cosine, i.e. the stored one-component template's value against the
+    /// query [1.0] (a stand-in calibration).
     struct FirstComponent;
 
     impl FaceEngine for FirstComponent {
@@ -447,13 +511,19 @@ mod tests {
         fn analyze(&self, _: &[u8], _: &AnalyzeOptions) -> std::result::Result<MediaFaces, FaceError> {
             Err(FaceError::NoFace)
         }
-        fn enrol(&self, _: &[u8]) -> std::result::Result<Template, FaceError> {
+        fn template_dim(&self) -> usize {
+            1
+        }
+        fn enrol(&self, _: &[u8]) -> std::result::Result<Enrolment, FaceError> {
             Err(FaceError::NoFace)
         }
         fn confidence(&self, a: &Template, b: &Template) -> Option<f32> {
-            (a.model_id == b.model_id).then(|| b.vector[0])
+            a.cosine(b)
         }
-        fn cosine_for_confidence(&self, c: f32) -> Option<f32> {
+        fn search_confidence(&self, cosine: f32, _gallery: usize) -> f32 {
+            cosine
+        }
+        fn search_cosine(&self, c: f32, _gallery: usize) -> Option<f32> {
             Some(c)
         }
     }
@@ -480,11 +550,11 @@ mod tests {
             stored(p3, c, "m", 0.3),
             stored(p3, c, "other", 0.99),
         ];
-        let out = best_per_person(&FirstComponent, &query, candidates.clone(), &aliases, 5, Some(0.5));
+        let out = best_per_person(&FirstComponent, &query, candidates.clone(), 5, &aliases, 5, Some(0.5));
         assert_eq!(out.iter().map(|m| (m.person_id, m.confidence)).collect::<Vec<_>>(), [(p2, 0.95), (p1, 0.9)]);
         assert_eq!(out[1].person_image_id, best_of_p1.person_image_id);
         assert_eq!(out[1].alias, "blacklist");
-        let top = best_per_person(&FirstComponent, &query, candidates, &aliases, 1, None);
+        let top = best_per_person(&FirstComponent, &query, candidates, 5, &aliases, 1, None);
         assert_eq!(top.len(), 1);
         assert_eq!(top[0].person_id, p2);
     }

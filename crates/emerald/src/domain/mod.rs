@@ -19,6 +19,7 @@ pub mod meta;
 pub mod metadata;
 pub mod model;
 pub mod persons;
+pub mod reindex;
 pub mod role;
 pub mod store;
 pub mod time;

@@ -20,7 +20,7 @@ use super::collections::{
     has_related_analyses, Access, Collection, EnrolledImage, Person, PersonDetails, PersonImage, StoredTemplate,
 };
 use super::error::{Error, Result};
-use super::faces::{FaceEngine, FaceError, Template};
+use super::faces::{Enrolment, FaceEngine, FaceError};
 use super::folders::{static_file_id, BlobDownload};
 use super::gallery::GalleryChange;
 use super::media::{MediaKind, PersonPart, ReceivedFile, Upload, UploadPayload};
@@ -59,7 +59,7 @@ pub struct Enrolled {
 /// A photo that passed the engine's check.
 struct Accepted {
     file: ProbedFile,
-    template: Template,
+    enrolment: Enrolment,
 }
 
 fn rejected_error(rejected: &[RejectedPhoto]) -> Error {
@@ -189,7 +189,7 @@ impl Domain {
             .await
             .map_err(Error::internal)?;
             match outcome {
-                Ok(template) => accepted.push(Accepted { file: ProbedFile { file, probed }, template }),
+                Ok(enrolment) => accepted.push(Accepted { file: ProbedFile { file, probed }, enrolment }),
                 // Our fault, not the photo's: the whole request fails with code 0.
                 Err(e @ FaceError::Engine(_)) => return Err(e.into()),
                 Err(
@@ -209,7 +209,13 @@ impl Domain {
     fn person_image(person: &Person, a: &Accepted, payload: &UploadPayload, t: f64) -> EnrolledImage {
         let ProbedFile { file, probed } = &a.file;
         let mut facts = a.file.facts();
-        facts.insert("model_id".into(), a.template.model_id.clone().into());
+        let e = &a.enrolment;
+        facts.insert("model_id".into(), e.template.model_id.clone().into());
+        // Where the enrolled face is, and the faces left aside (smaller or off-centre).
+        facts.insert("face_box".into(), serde_json::json!(e.face_box));
+        if !e.other_faces.is_empty() {
+            facts.insert("other_faces".into(), serde_json::json!(e.other_faces));
+        }
         EnrolledImage {
             image: PersonImage {
                 person_image_id: Uuid::new_v4(),
@@ -225,11 +231,11 @@ impl Domain {
                 tags: payload.media_tags.get(&file.key).cloned().unwrap_or_default(),
                 meta_data: payload.media_meta.get(&file.key).cloned().unwrap_or_default(),
                 technical_meta_data: MetaData::from_stored(serde_json::Value::Object(facts)),
-                model_id: a.template.model_id.clone(),
+                model_id: e.template.model_id.clone(),
                 time_created: t,
                 time_updated: t,
             },
-            template: a.template.clone(),
+            template: e.template.clone(),
         }
     }
 

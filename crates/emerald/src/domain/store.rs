@@ -208,6 +208,17 @@ pub trait Collections: Send + Sync {
     /// Forget the feed of all but the latest `keep` generations.
     async fn prune_gallery_changes(&self, keep: i64) -> Result<u64>;
     async fn stored_templates(&self, person_image_ids: &[Uuid]) -> Result<Vec<StoredTemplate>>;
+    /// Templates made by a model other than `model_id`, counted per (collection, model), in
+    /// the given collections (None: all). Left over from before an embedder change until
+    /// `emerald collections reindex` remakes them.
+    async fn foreign_templates(&self, model_id: &str, collections: Option<&[Uuid]>)
+        -> Result<Vec<(Uuid, String, i64)>>;
+    /// Up to `limit` photos whose template was made by a model other than `model_id`, in
+    /// `person_image_id` order after `after` (the reindex's pages).
+    async fn foreign_template_images(&self, model_id: &str, after: Uuid, limit: i64) -> Result<Vec<PersonImage>>;
+    /// Replace one photo's template (a reindex) → the new gallery generation; None when the
+    /// photo is gone.
+    async fn replace_template(&self, person_image_id: Uuid, template: &super::faces::Template) -> Result<Option<i64>>;
 }
 
 /// A blob's bytes as they arrive.

@@ -674,6 +674,71 @@ impl Collections for SqlStore {
             .await?;
         rows.into_iter().map(StoredTemplate::try_from).collect()
     }
+
+    async fn foreign_templates(
+        &self,
+        model_id: &str,
+        collections: Option<&[Uuid]>,
+    ) -> Result<Vec<(Uuid, String, i64)>> {
+        // `<` or `>` rather than `<>`: both backends then read the (model_id, collection_id)
+        // index as two ranges, so the common answer (none) costs two index probes.
+        const OTHER_MODEL: &str = "(model_id < $1 OR model_id > $1)";
+        let Some(collections) = collections else {
+            let sql = format!(
+                "SELECT collection_id, model_id, COUNT(*) FROM person_images WHERE {OTHER_MODEL} GROUP BY collection_id, model_id"
+            );
+            return Ok(on_db!(&self.db, |pool| sqlx::query_as(&sql).bind(model_id).fetch_all(pool).await)?);
+        };
+        let mut out = Vec::new();
+        for chunk in collections.chunks(IDS_PER_QUERY) {
+            let sql = format!(
+                "SELECT collection_id, model_id, COUNT(*) FROM person_images WHERE {OTHER_MODEL} AND collection_id IN ({}) \
+                 GROUP BY collection_id, model_id",
+                id_list(chunk.len(), 2)
+            );
+            let rows: Vec<(Uuid, String, i64)> = on_db!(&self.db, |pool| {
+                let mut q = sqlx::query_as(&sql).bind(model_id);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(pool).await
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    async fn foreign_template_images(&self, model_id: &str, after: Uuid, limit: i64) -> Result<Vec<PersonImage>> {
+        let sql = format!(
+            "{IMAGE_COLUMNS} FROM person_images i WHERE (i.model_id < $1 OR i.model_id > $1) AND i.person_image_id > $2 \
+             ORDER BY i.person_image_id LIMIT $3"
+        );
+        let rows: Vec<ImageRow> =
+            on_db!(&self.db, |pool| sqlx::query_as(&sql).bind(model_id).bind(after).bind(limit).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(PersonImage::from).collect())
+    }
+
+    async fn replace_template(&self, person_image_id: Uuid, template: &Template) -> Result<Option<i64>> {
+        let bytes = template_bytes(&template.vector);
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query("UPDATE person_images SET model_id = $1, template = $2 WHERE person_image_id = $3")
+                .bind(&template.model_id)
+                .bind(&bytes)
+                .bind(person_image_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n == 0 {
+                return Ok(None);
+            }
+            // Announced like an enrolment: whoever replays the feed reads the new template.
+            let generation: i64 = sqlx::query_scalar(BUMP_GENERATION).fetch_one(&mut *tx).await?;
+            record_gallery_changes(&mut tx, generation, "insert", &[person_image_id]).await?;
+            tx.commit().await?;
+            Ok(Some(generation))
+        })
+    }
 }
 
 #[cfg(test)]

@@ -332,6 +332,35 @@ both_backends! {
         assert_eq!(r.body["analyses"][0]["state"], "FINISHED", "{}", r.text);
     }
 
+    async fn a_face_cropped_too_tightly_is_not_judged_for_liveness(app) {
+        let Some(p) = ready(&app, &["obama.jpg"]) else { return };
+        let (_, token) = client(&app).await;
+        // The photo cut down to the face and a tenth around it: no context for the anti-spoof
+        // model, so neither a pass nor an attack, but a failed analysis that says why.
+        let [x, y, w, h] = app.domain.faces().unwrap().enrol(&p[0]).unwrap().face_box;
+        let photo = image::load_from_memory(&p[0]).unwrap().to_rgb8();
+        let (x0, y0) = ((x - 0.05 * w).max(0.0) as u32, (y - 0.05 * h).max(0.0) as u32);
+        let crop = image::imageops::crop_imm(&photo, x0, y0, (1.1 * w) as u32, (1.1 * h) as u32).to_image();
+        let mut tight = std::io::Cursor::new(Vec::new());
+        crop.write_to(&mut tight, image::ImageFormat::Jpeg).unwrap();
+        let tight = tight.into_inner();
+        let payload = json!({"media:tags": {"a": ["photo_selfie"]}, "analyses": [{"type": "quality"}]}).to_string();
+        for path in ["/api/folders/", "/api/instant/folders/"] {
+            let r = app.upload(path, &token, vec![part("a", tight.clone()), Part::Payload(payload.clone())]).await;
+            assert!(r.status.is_success(), "{}", r.text);
+            let a = r.body.get("analyses").map_or(&r.body[0], |list| &list[0]);
+            assert_eq!((a["state"].clone(), a["resolution_status"].clone()), (json!("FAILED"), json!("FAILED")), "{path}: {}", r.text);
+            assert_eq!(a["error"]["error_code"], 4, "{a}");
+            assert!(a["error"]["error_message"].as_str().unwrap().contains("cannot assess liveness"), "{a}");
+            let data = &a["results_media"][0]["results_data"];
+            assert_eq!(data["confidence_spoofing"], Value::Null, "{a}");
+            assert!(data["error_message"].as_str().unwrap().starts_with("cannot assess liveness"), "{a}");
+        }
+        // The whole photo is judged as before.
+        let r = app.upload("/api/folders/", &token, vec![part("a", p[0].clone()), Part::Payload(payload)]).await;
+        assert_eq!(r.body["analyses"][0]["state"], "FINISHED", "{}", r.text);
+    }
+
     async fn collection_without_the_component_fails_with_a_reason(app) {
         let Some(p) = ready(&app, &["obama.jpg"]) else { return };
         let (_, token) = client(&app).await;

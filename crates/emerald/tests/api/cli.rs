@@ -176,8 +176,81 @@ async fn collections_import_is_resumable_and_reports_rejections() {
     assert_eq!(st.as_u16(), 200);
 
     // The running server did not enrol these itself: its next search reloads the gallery.
-    let probe = app.domain.faces().unwrap().enrol(&p[3]).unwrap();
+    let probe = app.domain.faces().unwrap().enrol(&p[3]).unwrap().template;
     let hits = app.domain.search_collections(Some(company), None, &probe, 1, Some(0.85)).await.unwrap();
     assert_eq!(hits.len(), 1, "{hits:?}");
     assert_eq!(json!(hits[0].person_id), obama["person_id"]);
+}
+
+/// After an embedder change, 1:N searches over templates of the old model are refused (they
+/// would miss those people) until `emerald collections reindex` has remade them from the stored
+/// photos; a second run finds nothing left to do.
+#[tokio::test]
+async fn collections_reindex_remakes_templates_after_an_embedder_change() {
+    use crate::helpers::{face_photos, Backend, TestApp};
+    use emerald::config::Embedder;
+    let Some(p) = face_photos(
+        "collections_reindex_remakes_templates_after_an_embedder_change",
+        &["obama.jpg", "biden.jpg", "obama2.jpg"],
+    ) else {
+        return;
+    };
+    // Enrolled with fr_feature (Emerald's embedder before the fusion).
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.embedder = Embedder::FrFeature).await;
+    let company = app.company("Reindex").await;
+    let (_, _, token) = app.user(Some(company), "CLIENT ADMIN").await;
+    let cid = app
+        .post("/api/collections", &token, json!({"alias": "blacklist"}))
+        .await
+        .assert_status(201)
+        .id("collection_id");
+    for (name, photo) in [("obama.jpg", &p[0]), ("biden.jpg", &p[1])] {
+        let part = crate::helpers::Part::File("image1", name, photo.clone());
+        app.upload(&format!("/api/collections/{cid}/persons/"), &token, vec![part]).await.assert_status(201);
+    }
+    let old = app.domain.faces().unwrap().models().embedder;
+
+    // The same database under the fused embedder.
+    let config = Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: app.data_dir.path().to_path_buf(),
+        embedder: Embedder::Fused,
+        ..Config::default()
+    };
+    let fused = App::build(config).await.unwrap();
+    let domain = fused.domain().clone();
+    let probe = domain.faces().unwrap().enrol(&p[2]).unwrap().template;
+    assert_ne!(probe.model_id, old);
+    let refused = domain.search_collections(Some(company), None, &probe, 1, Some(0.85)).await.unwrap_err();
+    let message = refused.to_string();
+    assert!(message.contains("emerald collections reindex") && message.contains(&old), "{message}");
+    assert_eq!(domain.templates_to_reindex().await.unwrap(), 2);
+
+    let run = || {
+        Command::new(BIN)
+            .args(["collections", "reindex", "--quiet", "--data-dir"])
+            .arg(app.data_dir.path())
+            .env_remove("EMERALD_DATABASE_URL")
+            .env_remove("EMERALD_MODELS_DIR")
+            .env("EMERALD_EMBEDDER", "fused")
+            .env("EMERALD_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("remade 2 of 2 templates"), "{stdout}");
+    assert_eq!(domain.templates_to_reindex().await.unwrap(), 0);
+    // The running fused server sees the remade templates at its next search: Obama is found
+    // with another photo, and only Obama.
+    let hits = domain.search_collections(Some(company), None, &probe, 2, Some(0.85)).await.unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    let persons = app.get(&format!("/api/collections/{cid}/persons"), &token).await.assert_status(200).body.clone();
+    let obama =
+        persons.as_array().unwrap().iter().find(|x| x["images"][0]["original_name"] == json!("obama.jpg")).unwrap();
+    assert_eq!(json!(hits[0].person_id), obama["person_id"]);
+    // Nothing left: a second run remakes nothing.
+    let again = String::from_utf8_lossy(&run().stdout).into_owned();
+    assert!(again.contains("remade 0 of 0 templates"), "{again}");
 }

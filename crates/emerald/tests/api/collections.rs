@@ -46,6 +46,21 @@ async fn add_person(app: &TestApp, token: &str, cid: Uuid, photos: &[(&'static s
 const PART_NAMES: [&str; 4] = ["image1", "image2", "image3", "image4"];
 
 /// Two faces side by side: `a` and `b` scaled to the same height.
+/// `main` in the middle of a wide grey canvas and `bystander`, scaled to a fifth of its height,
+/// in the top-right corner: one dominant face and a small one in the background.
+fn with_bystander(main: &[u8], bystander: &[u8]) -> Vec<u8> {
+    let a = image::load_from_memory(main).unwrap().to_rgb8();
+    let b = image::load_from_memory(bystander).unwrap().to_rgb8();
+    let small = image::imageops::resize(&b, b.width() / 5, b.height() / 5, image::imageops::FilterType::Triangle);
+    let (w, h) = (a.width() * 2, a.height());
+    let mut out = image::RgbImage::from_pixel(w, h, image::Rgb([128, 128, 128]));
+    image::imageops::replace(&mut out, &a, (w / 4) as i64, 0);
+    image::imageops::replace(&mut out, &small, (w - small.width()) as i64, 0);
+    let mut bytes = Cursor::new(Vec::new());
+    out.write_to(&mut bytes, image::ImageFormat::Jpeg).unwrap();
+    bytes.into_inner()
+}
+
 fn two_faces(a: &[u8], b: &[u8]) -> Vec<u8> {
     let a = image::load_from_memory(a).unwrap().to_rgb8();
     let b = image::load_from_memory(b).unwrap().to_rgb8();
@@ -64,7 +79,7 @@ fn two_faces(a: &[u8], b: &[u8]) -> Vec<u8> {
 
 /// The template the engine makes of a photo (what a COLLECTION analysis would search with).
 fn template_of(app: &TestApp, photo: &[u8]) -> emerald::domain::faces::Template {
-    app.domain.faces().expect("engine").enrol(photo).expect("one usable face")
+    app.domain.faces().expect("engine").enrol(photo).expect("one usable face").template
 }
 
 const VOLATILE: &[&str] = &[
@@ -82,6 +97,7 @@ const VOLATILE: &[&str] = &[
     "width",
     "height",
     "model_id",
+    "face_box",
 ];
 
 both_backends! {
@@ -110,7 +126,7 @@ both_backends! {
             "person_image_id": "<redacted>", "media_id": "<redacted>", "person_id": "<redacted>", "collection_id": "<redacted>",
             "media_type": "IMAGE_FOLDER", "original_name": name, "original_url": "<redacted>", "thumb_url": "<redacted>",
             "tags": ["photo_selfie", "orientation_portrait"], "time_created": "<redacted>", "time_updated": "<redacted>",
-            "meta_data": {}, "technical_meta_data": {"width": "<redacted>", "height": "<redacted>", "size": "<redacted>", "sha256": "<redacted>", "model_id": "<redacted>"}
+            "meta_data": {}, "technical_meta_data": {"width": "<redacted>", "height": "<redacted>", "size": "<redacted>", "sha256": "<redacted>", "model_id": "<redacted>", "face_box": "<redacted>"}
         });
         assert_eq!(body, json!({
             "person_id": "<redacted>", "collection_id": "<redacted>", "time_created": "<redacted>", "time_updated": "<redacted>",
@@ -199,8 +215,18 @@ both_backends! {
         let r = add_person(&app, &token, cid, &[("landscape.jpg", p[2].clone())], json!({})).await;
         refused(&r, &["\"landscape.jpg\"", "no face"]);
         assert_eq!(r.body["error_details"]["rejected"][0]["file_name"], json!("landscape.jpg"));
-        let r = add_person(&app, &token, cid, &[("pair.jpg", two_faces(&p[0], &p[1]))], json!({})).await;
-        refused(&r, &["\"pair.jpg\"", "2 faces found; exactly one is required"]);
+        // A small bystander does not make a photo ambiguous: the dominant face is enrolled, and
+        // the face left aside is reported.
+        let r = add_person(&app, &token, cid, &[("crowd.jpg", with_bystander(&p[0], &p[1]))], json!({})).await;
+        r.assert_status(201);
+        let facts = &r.body["images"][0]["technical_meta_data"];
+        assert_eq!(facts["face_box"].as_array().map(Vec::len), Some(4), "{facts}");
+        assert_eq!(facts["other_faces"].as_array().map(Vec::len), Some(1), "{facts}");
+        let crowd = r.id("person_id");
+        app.delete(&format!("/api/collections/{cid}/persons/{crowd}/"), &token).await.assert_status(204);
+        // Two faces of the same size side by side: neither dominates.
+        let r = add_person(&app, &token, cid, &[("pair.jpg", two_faces(&p[0], &p[0]))], json!({})).await;
+        refused(&r, &["\"pair.jpg\"", "2 faces of comparable size and position found"]);
         let r = add_person(&app, &token, cid, &[("broken.jpg", truncated_jpeg())], json!({})).await;
         refused(&r, &["\"broken.jpg\""]);
         let r = add_person(&app, &token, cid, &[("clip.mp4", mp4())], json!({})).await;

@@ -409,7 +409,7 @@ impl TestApp {
 /// `scripts/fetch-models.sh`, or None after printing that `test` is SKIPPED and why: such a
 /// test never passes silently without them.
 pub fn face_photos(test: &str, names: &[&str]) -> Option<Vec<Vec<u8>>> {
-    if let Err(why) = emerald::engine::load(None) {
+    if let Err(why) = emerald::engine::load(None, emerald::config::Embedder::Fused) {
         println!("SKIPPED {test}: the face models are not installed ({why}); run scripts/fetch-models.sh");
         return None;
     }
