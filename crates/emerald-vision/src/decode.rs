@@ -20,7 +20,7 @@ pub const JPEG_QUALITY: u8 = 90;
 pub enum MediaKind {
     /// A still photo (JPEG, PNG, WebP, BMP).
     Image,
-    /// A video container (MP4/MOV; WebM/Matroska and AVI are recognised but not decoded).
+    /// A video container (MP4/MOV/M4V/3GP, WebM/Matroska, AVI).
     Video,
     /// A ZIP archive of still frames ("shots set").
     ShotsSet,

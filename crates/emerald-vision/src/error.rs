@@ -17,9 +17,12 @@ pub enum VisionError {
     /// A recognised but unsupported format or codec (e.g. WebM/VP8).
     #[error("unsupported media: {0}")]
     Unsupported(String),
-    /// The media exceeds a limit (pixels, frames, decompressed size).
+    /// The media exceeds a limit (pixels, frames, decompressed size, decoding time).
     #[error("media too large: {0}")]
     TooLarge(String),
+    /// Videos cannot be decoded on this server: the reason and how to get a decoder.
+    #[error("video decoding is not available: {0}")]
+    DecoderMissing(String),
     /// The inference runtime failed on a model.
     #[error("inference failed: {0}")]
     Inference(String),

@@ -1,6 +1,7 @@
 //! # emerald-vision — Emerald's face engine
 //!
-//! Decoding (JPEG/PNG/WebP/BMP with EXIF orientation, ZIP shots sets, MP4/MOV H.264), face
+//! Decoding (JPEG/PNG/WebP/BMP with EXIF orientation, ZIP shots sets, videos through an `ffmpeg`
+//! child process: MP4/MOV/M4V and WebM/Matroska with H.264, HEVC, VP8, VP9, AV1), face
 //! detection with 5 landmarks (YuNet), the choice of *the* face of a photo (largest and most
 //! central: [`dominance`]), alignment, identity embeddings (fr_feature and the sirius-ai
 //! MobileFaceNet fused at score level, 704-d, by default: [`EmbedderChoice`]), passive
@@ -33,15 +34,20 @@
 //! - [`sniff`] (media kind from magic bytes), [`thumbnail_jpeg`], [`decode_image`];
 //! - [`Calibration`]: cosine → false-match rate → Oz confidence, 1:1 and 1:N (documented in
 //!   `docs/accuracy.md`);
-//! - [`VisionError`]: `ModelMissing`, `NoFace`, `Decode`, `Unsupported`, `TooLarge`, `Inference`.
+//! - [`probe_video`] (container, codec, size, rotation, duration, frame rate — headers only),
+//!   [`decode_video`], [`configure_ffmpeg`] / [`ffmpeg_status`] (the decoder of this process);
+//! - [`VisionError`]: `ModelMissing`, `NoFace`, `Decode`, `Unsupported`, `TooLarge`, `DecoderMissing`,
+//!   `Inference`.
 
 mod align;
 mod calibration;
+mod container;
 mod decode;
 mod detect;
 mod embed;
 mod engine;
 mod error;
+mod ffmpeg;
 mod geometry;
 mod gesture;
 mod liveness;
@@ -58,6 +64,7 @@ pub use calibration::{
     cosine, Anchors, Calibration, FR_FEATURE_CALIBRATION, FUSED_CALIBRATION, OZ_DEFAULT_THRESHOLD, SEARCH_ANCHORS,
     SIRIUS_MFN_CALIBRATION, VERIFY_ANCHORS,
 };
+pub use container::{probe_video, probe_video_reader, Container, VideoInfo};
 pub use decode::{decode_image, encode_jpeg, sniff, thumbnail_jpeg, MediaKind};
 pub use detect::{YuNet, YUNET};
 pub use embed::{l2_normalise, EmbedderModel, FrFeature, Fused, OnnxEmbedder, EMBEDDING_DIM, FR_FEATURE, SIRIUS_MFN};
@@ -66,6 +73,7 @@ pub use engine::{
     FUSED_EMBEDDER_ID, FUSION_WEIGHTS, MIN_CONTEXT_SCALE,
 };
 pub use error::VisionError;
+pub use ffmpeg::{configure_ffmpeg, ffmpeg_status, Ffmpeg, FFMPEG_ENV, FFMPEG_HINT};
 pub use geometry::{BBox, Landmarks};
 pub use gesture::{Gesture, GestureCheck};
 pub use liveness::{effective_scale as liveness_effective_scale, FrLiveness, CROP_SCALE, FR_LIVENESS};
@@ -75,4 +83,4 @@ pub use quality::{Quality, MIN_GOOD_FACE_PX};
 pub use resample::{ColourOrder, Normalisation};
 pub use runtime::{raw_inference_times, Backend, RUNTIME_ENV};
 pub use shots::decode_shots;
-pub use video::{decode_video, DecodedVideo};
+pub use video::{decode_video, DecodedVideo, MAX_FRAME_SIDE, MAX_VIDEO_SECONDS};

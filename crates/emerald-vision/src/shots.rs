@@ -1,5 +1,7 @@
 //! ZIP "shots sets": still frames in file-name order, with the archive's frame count and
-//! decompressed size bounded so that a zip bomb is rejected before it is inflated.
+//! decompressed size bounded so that a zip bomb is rejected before it is inflated. A set that
+//! holds no image but a video (some SDKs zip their recording) is that video: its frames are
+//! sampled as for an uploaded video.
 
 use std::io::{Cursor, Read};
 
@@ -8,6 +10,7 @@ use zip::ZipArchive;
 
 use crate::decode::{decode_image, sniff, MediaKind};
 use crate::error::VisionError;
+use crate::video::decode_video;
 
 /// Most image entries a shots set may hold.
 pub const MAX_SHOTS: usize = 100;
@@ -52,19 +55,39 @@ pub fn decode_shots(bytes: &[u8], max_frames: usize) -> Result<Vec<RgbImage>, Vi
         )));
     }
     entries.sort();
+    // What each entry is, from its first bytes.
+    let mut images = Vec::with_capacity(entries.len());
+    let mut first_video = None;
+    for (name, index) in &entries {
+        let f = archive.by_index(*index).map_err(|e| VisionError::Decode(format!("zip: {e}")))?;
+        let mut head = Vec::with_capacity(16);
+        f.take(16).read_to_end(&mut head).map_err(|e| VisionError::Decode(format!("zip entry {name}: {e}")))?;
+        match sniff(&head) {
+            Some(MediaKind::Image) => images.push((name.clone(), *index)),
+            Some(MediaKind::Video) if first_video.is_none() => first_video = Some((name.clone(), *index)),
+            _ => {}
+        }
+    }
+    if images.is_empty() {
+        if let Some((name, index)) = first_video {
+            let data = read_entry(&mut archive, &name, index)?;
+            return decode_video(&data, max_frames).map(|v| v.frames).map_err(|e| match e {
+                VisionError::Decode(m) => VisionError::Decode(format!("zip entry {name}: {m}")),
+                VisionError::Unsupported(m) => VisionError::Unsupported(format!("zip entry {name}: {m}")),
+                VisionError::TooLarge(m) => VisionError::TooLarge(format!("zip entry {name}: {m}")),
+                other => other,
+            });
+        }
+    }
+    let entries = images;
     let picked = pick_evenly(entries.len(), max_frames.max(1));
     let mut frames = Vec::with_capacity(picked.len());
     let mut inflated_total = 0u64;
     for k in picked {
         let (name, index) = &entries[k];
-        let f = archive.by_index(*index).map_err(|e| VisionError::Decode(format!("zip: {e}")))?;
-        // Declared sizes can lie: never read more than the limit, whatever the header says.
-        let mut data = Vec::new();
-        f.take(MAX_SHOT_BYTES + 1)
-            .read_to_end(&mut data)
-            .map_err(|e| VisionError::Decode(format!("zip entry {name}: {e}")))?;
+        let data = read_entry(&mut archive, name, *index)?;
         inflated_total += data.len() as u64;
-        if data.len() as u64 > MAX_SHOT_BYTES || inflated_total > MAX_SHOTS_TOTAL_BYTES {
+        if inflated_total > MAX_SHOTS_TOTAL_BYTES {
             return Err(VisionError::TooLarge(format!("zip entry {name} inflates beyond the limit")));
         }
         if sniff(&data) != Some(MediaKind::Image) {
@@ -73,9 +96,22 @@ pub fn decode_shots(bytes: &[u8], max_frames: usize) -> Result<Vec<RgbImage>, Vi
         frames.push(decode_image(&data)?);
     }
     if frames.is_empty() {
-        return Err(VisionError::Decode("shots set holds no JPEG, PNG, WebP or BMP image".into()));
+        return Err(VisionError::Decode("shots set holds no JPEG, PNG, WebP or BMP image and no video".into()));
     }
     Ok(frames)
+}
+
+/// One entry's bytes. Declared sizes can lie: never more than the limit, whatever the header says.
+fn read_entry(archive: &mut ZipArchive<Cursor<&[u8]>>, name: &str, index: usize) -> Result<Vec<u8>, VisionError> {
+    let f = archive.by_index(index).map_err(|e| VisionError::Decode(format!("zip: {e}")))?;
+    let mut data = Vec::new();
+    f.take(MAX_SHOT_BYTES + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| VisionError::Decode(format!("zip entry {name}: {e}")))?;
+    if data.len() as u64 > MAX_SHOT_BYTES {
+        return Err(VisionError::TooLarge(format!("zip entry {name} inflates beyond the limit")));
+    }
+    Ok(data)
 }
 
 /// `k` indices spread evenly over `0..n` (all of them when `n ≤ k`).

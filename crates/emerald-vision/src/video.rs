@@ -1,146 +1,362 @@
-//! Videos: MP4/MOV with H.264, demuxed by `mp4` and decoded by `openh264`. Frames are sampled
-//! evenly over at most the first `MAX_VIDEO_SECONDS`, and only the sampled frames are kept, so
-//! memory stays bounded whatever the video's length.
+//! Videos: MP4 / MOV / M4V / 3GP and WebM / Matroska (and AVI), H.264, HEVC, VP8, VP9, AV1 and
+//! MPEG-4 Part 2, decoded by an `ffmpeg` child process (`ffmpeg.rs`; why: `docs/vision.md`).
+//!
+//! 1. The container is looked at in Rust first (`container.rs`): a file cut short, without a video
+//!    track, with a codec outside the list, frames larger than [`MAX_FRAME_PIXELS`] or more than
+//!    [`MAX_DECODED_FRAMES`] frames in the analysed window is refused with the reason, without
+//!    starting a decoder. The same look gives the duration (to spread the samples), the rotation
+//!    and the names used in messages and logs.
+//! 2. `ffmpeg` reads the bytes from a private temporary file, only with the `file` protocol, the
+//!    one demuxer the magic bytes named and the decoders of the list; it decodes at most the first
+//!    [`MAX_VIDEO_SECONDS`], skips frames no other frame refers to (they cannot be sampled cheaper
+//!    than their neighbours), and keeps `max_frames` frames spread evenly over that window (the
+//!    first frame at or after each of `max_frames` equally spaced times). Only those are rotated
+//!    upright, scaled to fit [`MAX_FRAME_SIDE`] and converted to RGB.
 
-use std::io::Cursor;
+use std::ffi::OsString;
+use std::io::Write;
+use std::time::Duration;
 
 use image::RgbImage;
-use mp4::{MediaType, Mp4Reader, TrackType};
-use openh264::decoder::{DecodedYUV, Decoder, DecoderConfig, Flush};
-use openh264::formats::YUVSource;
-use openh264::OpenH264API;
 
+use crate::container::{probe_video, Container, VideoInfo};
 use crate::decode::{sniff_video, VideoContainer};
 use crate::error::VisionError;
-use crate::shots::pick_evenly;
+use crate::ffmpeg::{ffmpeg, Run};
 
-/// Only this much of a video (from its start) is analysed.
+/// Only this much of a video (from its start) is decoded.
 pub const MAX_VIDEO_SECONDS: f64 = 6.0;
-/// Largest accepted frame, in pixels (4K UHD).
-pub const MAX_FRAME_PIXELS: u64 = 3840 * 2160;
-/// Most samples demuxed, whatever the frame rate.
-pub const MAX_SAMPLES: u32 = 1_000;
+/// Largest accepted frame, in pixels (4096 × 2304, a little over 4K UHD).
+pub const MAX_FRAME_PIXELS: u64 = 4096 * 2304;
+/// Most frames decoded from one video (240 frames per second over `MAX_VIDEO_SECONDS`, plus margin).
+pub const MAX_DECODED_FRAMES: u64 = 1_500;
+/// Frames handed to the engine fit in this many pixels a side (larger ones are scaled down while
+/// decoding): the detector works on 640 × 640 and the best shot is at most 1280 a side.
+pub const MAX_FRAME_SIDE: u32 = 1280;
+/// Wall-clock limit of one decoding.
+pub const DECODE_WALL_SECONDS: u64 = 30;
+/// CPU-time limit of one decoding (`ffmpeg -timelimit`, seconds).
+pub const DECODE_CPU_SECONDS: u64 = 60;
+/// Largest single allocation of the decoder (`ffmpeg -max_alloc`).
+pub const DECODE_MAX_ALLOC: u64 = 512 << 20;
+/// Decoder threads.
+pub const DECODE_THREADS: u32 = 2;
+
+/// Codecs decoded, with the FFmpeg decoder used for each.
+const DECODERS: [(&str, &str); 6] =
+    [("h264", "h264"), ("hevc", "hevc"), ("vp8", "vp8"), ("vp9", "vp9"), ("av1", "libdav1d"), ("mpeg4", "mpeg4")];
 
 /// Sampled frames of a video.
 pub struct DecodedVideo {
     pub frames: Vec<RgbImage>,
-    /// Presentation time of each kept frame, in seconds (approximate).
+    /// Presentation time of each kept frame, in seconds from the first frame (approximate: the
+    /// sampling time the frame was picked for).
     pub times: Vec<f32>,
+    /// What the container says (None when it could not be read but the decoder coped).
+    pub info: Option<VideoInfo>,
+    /// Frames the decoder decoded to deliver `frames` (as it reports it).
+    pub frames_decoded: Option<u64>,
 }
 
 /// Decode up to `max_frames` frames spread evenly over the first `MAX_VIDEO_SECONDS`.
 pub fn decode_video(bytes: &[u8], max_frames: usize) -> Result<DecodedVideo, VisionError> {
-    match sniff_video(bytes) {
-        Some(VideoContainer::IsoBmff) => {}
-        Some(VideoContainer::Matroska) => {
-            return Err(VisionError::Unsupported(
-                "WebM/Matroska video (VP8/VP9) is not supported; send MP4 or MOV with H.264".into(),
-            ))
-        }
-        Some(VideoContainer::Avi) | None => {
-            return Err(VisionError::Unsupported("unknown video container; send MP4 or MOV with H.264".into()))
-        }
-    }
-    let mut mp4 = Mp4Reader::read_header(Cursor::new(bytes), bytes.len() as u64)
-        .map_err(|e| VisionError::Decode(format!("mp4: {e}")))?;
-    let track = mp4
-        .tracks()
-        .values()
-        .find(|t| matches!(t.track_type(), Ok(TrackType::Video)))
-        .ok_or_else(|| VisionError::Decode("mp4 has no video track".into()))?;
-    match track.media_type() {
-        Ok(MediaType::H264) => {}
-        Ok(other) => return Err(VisionError::Unsupported(format!("{other} video; only H.264 is supported"))),
-        Err(_) => {
-            let fourcc = track.box_type().map(|b| b.to_string()).unwrap_or_else(|_| "unknown".into());
-            return Err(VisionError::Unsupported(format!("{fourcc} video; only H.264 is supported")));
-        }
-    }
-    let pixels = u64::from(track.width()) * u64::from(track.height());
-    if pixels > MAX_FRAME_PIXELS {
-        return Err(VisionError::TooLarge(format!("{}×{} video frames", track.width(), track.height())));
-    }
-    let track_id = track.track_id();
-    let timescale = f64::from(track.timescale().max(1));
-    let sps = track.sequence_parameter_set().map_err(|e| VisionError::Decode(format!("mp4 sps: {e}")))?.to_vec();
-    let pps = track.picture_parameter_set().map_err(|e| VisionError::Decode(format!("mp4 pps: {e}")))?.to_vec();
-    let sample_count = track.sample_count().min(MAX_SAMPLES);
-
-    // Read the samples inside the window first (cheap: they are slices of `bytes`).
-    let mut samples = Vec::new();
-    for id in 1..=sample_count {
-        let Some(sample) = mp4.read_sample(track_id, id).map_err(|e| VisionError::Decode(format!("mp4: {e}")))? else {
-            break;
-        };
-        if sample.start_time as f64 / timescale > MAX_VIDEO_SECONDS {
-            break;
-        }
-        samples.push(sample);
-    }
-    if samples.is_empty() {
-        return Err(VisionError::Decode("video has no frames".into()));
-    }
-    let frame_dt = samples.iter().map(|s| s.duration as f64).sum::<f64>() / samples.len() as f64 / timescale;
-    let wanted = pick_evenly(samples.len(), max_frames.max(1));
-
-    let config = DecoderConfig::new().flush_after_decode(Flush::NoFlush);
-    let mut decoder = Decoder::with_api_config(OpenH264API::from_source(), config)
-        .map_err(|e| VisionError::Decode(format!("h264 decoder: {e}")))?;
-    let mut out = DecodedVideo { frames: Vec::new(), times: Vec::new() };
-    let mut output_index = 0usize;
-    let mut keep = |yuv: &DecodedYUV<'_>, out: &mut DecodedVideo| {
-        if wanted.binary_search(&output_index).is_ok() {
-            if let Some(img) = yuv_to_rgb(yuv) {
-                out.frames.push(img);
-                out.times.push((output_index as f64 * frame_dt) as f32);
-            }
-        }
-        output_index += 1;
+    let max_frames = max_frames.max(1);
+    let sniffed = match sniff_video(bytes) {
+        Some(VideoContainer::IsoBmff) => Container::Mp4,
+        Some(VideoContainer::Matroska) => Container::Matroska,
+        Some(VideoContainer::Avi) => Container::Avi,
+        None => return Err(VisionError::Unsupported("unknown video container; send MP4, MOV, WebM or MKV".into())),
     };
-    let mut packet = Vec::new();
-    let mut errors = 0usize;
-    for sample in &samples {
-        packet.clear();
-        if sample.is_sync {
-            for ps in [&sps, &pps] {
-                packet.extend_from_slice(&[0, 0, 0, 1]);
-                packet.extend_from_slice(ps);
+    let info = match probe_video(bytes) {
+        Ok(info) => Some(info),
+        // Without a movie header there is nothing any decoder could do.
+        Err(why) if why.contains("'moov'") => return Err(VisionError::Decode(format!("{}: {why}", sniffed.name()))),
+        Err(_) => None,
+    };
+    let label = info.as_ref().map_or_else(|| sniffed.name().to_owned(), VideoInfo::label);
+    let mut decoder = None;
+    if let Some(info) = &info {
+        if let Some(why) = &info.truncated {
+            return Err(VisionError::Decode(format!("{label}: the file is cut short: {why}")));
+        }
+        let Some(codec) = info.codec.as_deref() else {
+            return Err(VisionError::Decode(format!("{label}: the file has no video track")));
+        };
+        decoder = match DECODERS.iter().find(|(c, _)| *c == codec) {
+            Some((_, d)) => Some(*d),
+            None if codec == "encrypted" => {
+                return Err(VisionError::Unsupported(format!("{label}: the video is encrypted (DRM)")));
+            }
+            None => {
+                return Err(VisionError::Unsupported(format!(
+                    "{label}: {codec} video is not supported (H.264, HEVC, VP8, VP9, AV1 and MPEG-4 Part 2 are)"
+                )))
+            }
+        };
+        if let (Some(w), Some(h)) = (info.width, info.height) {
+            if u64::from(w) * u64::from(h) > MAX_FRAME_PIXELS {
+                return Err(VisionError::TooLarge(format!(
+                    "{label}: frames of {w}×{h} pixels (at most {MAX_FRAME_PIXELS})"
+                )));
             }
         }
-        avcc_to_annexb(&sample.bytes, &mut packet)?;
-        match decoder.decode(&packet) {
-            Ok(Some(yuv)) => keep(&yuv, &mut out),
-            Ok(None) => {}
-            Err(_) => errors += 1,
+        if let Some(fps) = info.frame_rate {
+            let window = info.duration.unwrap_or(MAX_VIDEO_SECONDS).min(MAX_VIDEO_SECONDS);
+            if fps * window > MAX_DECODED_FRAMES as f64 {
+                return Err(VisionError::TooLarge(format!(
+                    "{label}: {fps:.0} frames per second, more than {MAX_DECODED_FRAMES} frames in the first {window:.1} s"
+                )));
+            }
         }
     }
-    if let Ok(rest) = decoder.flush_remaining() {
-        for yuv in &rest {
-            keep(yuv, &mut out);
+    let ffmpeg = ffmpeg()?;
+    let demuxer = info.as_ref().map_or(sniffed, |i| i.container).demuxer();
+    let window = info
+        .as_ref()
+        .and_then(|i| i.duration)
+        .filter(|d| *d > 0.0)
+        .map_or(MAX_VIDEO_SECONDS, |d| d.min(MAX_VIDEO_SECONDS));
+    let rotation = info.as_ref().map_or(0, |i| i.rotation);
+
+    let mut file = tempfile::Builder::new()
+        .prefix("emerald-video-")
+        .tempfile()
+        .map_err(|e| VisionError::Decode(format!("temporary file: {e}")))?;
+    file.write_all(bytes)
+        .and_then(|_| file.flush())
+        .map_err(|e| VisionError::Decode(format!("temporary file: {e}")))?;
+    let plan = Plan {
+        input: file.path().into(),
+        demuxer,
+        decoder,
+        window,
+        frames: max_frames,
+        rotation,
+        skip_unreferenced: true,
+    };
+    let mut run = decode(ffmpeg, &plan, &label)?;
+    if run.0.is_empty() && !run.1.timed_out {
+        // Streams whose every frame is marked unreferenced (some intra-only encoders): again,
+        // decoding everything.
+        run = decode(ffmpeg, &Plan { skip_unreferenced: false, ..plan }, &label)?;
+    }
+    let (frames, run) = run;
+    drop(file);
+    let stats = stats(&run.log);
+    if frames.is_empty() {
+        return Err(failure(&label, &run, stats));
+    }
+    let step = window / max_frames as f64;
+    Ok(DecodedVideo {
+        times: (0..frames.len()).map(|i| (i as f64 * step) as f32).collect(),
+        frames,
+        info,
+        frames_decoded: stats.decoded,
+    })
+}
+
+/// One decoding.
+#[derive(Clone)]
+struct Plan {
+    input: std::path::PathBuf,
+    demuxer: &'static str,
+    /// The decoder for the codec the container names; None lets FFmpeg choose among the allowed.
+    decoder: Option<&'static str>,
+    /// Seconds from the start.
+    window: f64,
+    frames: usize,
+    /// Clockwise display rotation to apply.
+    rotation: u32,
+    skip_unreferenced: bool,
+}
+
+impl Plan {
+    fn args(&self) -> Vec<OsString> {
+        let step = self.window / self.frames as f64;
+        let mut filters =
+            vec![format!("select='gte(t-start_t,{step:.6}*selected_n)+isnan(t)*lt(selected_n,{})'", self.frames)];
+        match self.rotation {
+            90 => filters.push("transpose=clock".into()),
+            180 => filters.push("hflip,vflip".into()),
+            270 => filters.push("transpose=cclock".into()),
+            _ => {}
+        }
+        filters.push(format!(
+            "scale=w='min(iw,{MAX_FRAME_SIDE})':h='min(ih,{MAX_FRAME_SIDE})':force_original_aspect_ratio=decrease:flags=area"
+        ));
+        filters.push("format=rgb24".into());
+        let allowed: Vec<&str> = DECODERS.iter().map(|(_, d)| *d).collect();
+        let mut args: Vec<String> = vec![
+            "-nostdin".into(),
+            "-hide_banner".into(),
+            "-nostats".into(),
+            "-loglevel".into(),
+            "level+verbose".into(),
+            "-timelimit".into(),
+            DECODE_CPU_SECONDS.to_string(),
+            "-max_alloc".into(),
+            DECODE_MAX_ALLOC.to_string(),
+            "-protocol_whitelist".into(),
+            "file".into(),
+            "-format_whitelist".into(),
+            "mov,matroska,avi".into(),
+            "-codec_whitelist".into(),
+            allowed.join(","),
+            "-threads".into(),
+            DECODE_THREADS.to_string(),
+            "-max_pixels".into(),
+            MAX_FRAME_PIXELS.to_string(),
+            "-noautorotate".into(),
+        ];
+        if self.skip_unreferenced {
+            args.extend(["-skip_frame".into(), "noref".into()]);
+        }
+        if let Some(decoder) = self.decoder {
+            args.extend(["-c:v".into(), decoder.into()]);
+        }
+        args.extend([
+            "-f".into(),
+            self.demuxer.into(),
+            "-t".into(),
+            format!("{:.3}", self.window + 0.001),
+            "-i".into(),
+            format!("file:{}", self.input.display()),
+            "-map".into(),
+            "0:v:0".into(),
+            "-an".into(),
+            "-sn".into(),
+            "-dn".into(),
+            "-vf".into(),
+            filters.join(","),
+            "-fps_mode".into(),
+            "passthrough".into(),
+            "-frames:v".into(),
+            self.frames.to_string(),
+            "-f".into(),
+            "image2pipe".into(),
+            "-c:v".into(),
+            "ppm".into(),
+            "pipe:1".into(),
+        ]);
+        args.into_iter().map(OsString::from).collect()
+    }
+}
+
+fn decode(ffmpeg: &crate::ffmpeg::Ffmpeg, plan: &Plan, label: &str) -> Result<(Vec<RgbImage>, Run), VisionError> {
+    let (frames, run) = ffmpeg
+        .frames(&plan.args(), plan.frames, Duration::from_secs(DECODE_WALL_SECONDS))
+        .map_err(|e| VisionError::DecoderMissing(format!("ffmpeg at {} cannot be run: {e}", ffmpeg.path.display())))?;
+    match frames {
+        Ok(frames) => Ok((frames, run)),
+        Err(_) if run.timed_out => Ok((Vec::new(), run)),
+        Err(e) => Err(VisionError::Decode(format!("{label}: the decoder's output is unreadable: {e}"))),
+    }
+}
+
+/// What FFmpeg says it did with the video stream.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Stats {
+    decoded: Option<u64>,
+    errors: Option<u64>,
+}
+
+/// From FFmpeg's verbose summary: `Input stream #0:0 (video): 150 packets read (…); 76 frames
+/// decoded; 0 decode errors;`.
+fn stats(log: &str) -> Stats {
+    let Some(line) = log.lines().find(|l| l.contains("(video):") && l.contains("frames decoded")) else {
+        return Stats::default();
+    };
+    let number_before = |what: &str| {
+        line.split(';').find(|part| part.contains(what)).and_then(|part| part.split_whitespace().next()?.parse().ok())
+    };
+    Stats { decoded: number_before("frames decoded"), errors: number_before("decode errors") }
+}
+
+/// The first error FFmpeg logged, without its `[context @ 0x…]` prefixes.
+fn first_error(log: &str) -> Option<String> {
+    let line = log.lines().find(|l| l.contains("[error]") || l.contains("[fatal]"))?;
+    let mut text = line.to_owned();
+    for tag in ["[error] ", "[fatal] ", "[error]", "[fatal]"] {
+        text = text.replace(tag, "");
+    }
+    // Drop "[h264 @ 0x55d…] " style prefixes.
+    while let (Some(open), Some(close)) = (text.find('['), text.find("] ")) {
+        if open == 0 && close > open {
+            text = text[close + 2..].to_owned();
+        } else {
+            break;
         }
     }
-    if out.frames.is_empty() {
-        return Err(VisionError::Decode(format!("no H.264 frame could be decoded ({errors} errors)")));
-    }
-    Ok(out)
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.chars().take(300).collect())
 }
 
-/// Replace the 4-byte big-endian NAL lengths of an MP4 sample by Annex-B start codes.
-fn avcc_to_annexb(sample: &[u8], out: &mut Vec<u8>) -> Result<(), VisionError> {
-    let mut rest = sample;
-    while rest.len() >= 4 {
-        let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-        let nal = rest.get(4..4 + len).ok_or_else(|| VisionError::Decode("truncated H.264 NAL unit".into()))?;
-        out.extend_from_slice(&[0, 0, 0, 1]);
-        out.extend_from_slice(nal);
-        rest = &rest[4 + len..];
+fn failure(label: &str, run: &Run, stats: Stats) -> VisionError {
+    if run.timed_out {
+        return VisionError::TooLarge(format!("{label}: decoding took longer than {DECODE_WALL_SECONDS} s"));
     }
-    Ok(())
+    let reason = first_error(&run.log);
+    if let Some(r) = reason.as_deref() {
+        if r.contains("not on whitelist") {
+            return VisionError::Unsupported(format!("{label}: {r}"));
+        }
+        if r.contains("CPU time limit") {
+            return VisionError::TooLarge(format!("{label}: decoding used more than {DECODE_CPU_SECONDS} s of CPU"));
+        }
+    }
+    let decoded = match (stats.decoded, stats.errors) {
+        (Some(d), Some(e)) if e > 0 => format!(" ({d} frames decoded, {e} decode errors)"),
+        (Some(d), _) => format!(" ({d} frames decoded)"),
+        _ => String::new(),
+    };
+    VisionError::Decode(format!(
+        "{label}: no frame could be decoded{decoded}: {}",
+        reason.unwrap_or_else(|| "the stream holds no picture".into())
+    ))
 }
 
-fn yuv_to_rgb(yuv: &DecodedYUV<'_>) -> Option<RgbImage> {
-    let (w, h) = yuv.dimensions();
-    let mut buf = vec![0u8; w * h * 3];
-    yuv.write_rgb8(&mut buf);
-    RgbImage::from_raw(w as u32, h as u32, buf)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_line_gives_the_counts() {
+        let log = "[verbose] [in#0/mov @ 0x1]   Input stream #0:0 (video): 150 packets read (4076003 bytes); 76 frames decoded; 2 decode errors; \n";
+        assert_eq!(stats(log), Stats { decoded: Some(76), errors: Some(2) });
+        assert_eq!(stats("nothing"), Stats::default());
+    }
+
+    #[test]
+    fn errors_lose_their_addresses() {
+        let log = "[verbose] x\n[error] [h264 @ 0x55d1] [dec:h264 @ 0x55d2] Invalid NAL unit size (1234 > 99).\n";
+        assert_eq!(first_error(log).as_deref(), Some("Invalid NAL unit size (1234 > 99)."));
+        assert_eq!(first_error("[verbose] fine"), None);
+    }
+
+    #[test]
+    fn the_plan_bounds_the_decoder() {
+        let plan = Plan {
+            input: "/tmp/x".into(),
+            demuxer: "mov",
+            decoder: Some("hevc"),
+            window: 5.0,
+            frames: 8,
+            rotation: 90,
+            skip_unreferenced: true,
+        };
+        let args: Vec<String> = plan.args().into_iter().map(|a| a.into_string().unwrap()).collect();
+        let joined = args.join(" ");
+        for expected in [
+            "-protocol_whitelist file",
+            "-f mov -t 5.001 -i file:/tmp/x",
+            "-c:v hevc",
+            "-frames:v 8",
+            "-skip_frame noref",
+            "-noautorotate",
+            "transpose=clock",
+            "0.625000*selected_n",
+        ] {
+            assert!(joined.contains(expected), "{expected} not in {joined}");
+        }
+    }
 }

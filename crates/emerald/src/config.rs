@@ -74,6 +74,10 @@ pub struct Config {
     /// The face identity model: `fused` (default), `fr_feature` or `mobilefacenet`.
     #[arg(long, env = "EMERALD_EMBEDDER", value_enum, default_value = "fused")]
     pub embedder: Embedder,
+    /// The `ffmpeg` binary that decodes videos; default: `~/.cache/emerald/ffmpeg/ffmpeg` (from
+    /// `scripts/fetch-ffmpeg.sh`), then `ffmpeg` on `PATH`.
+    #[arg(long, env = "EMERALD_FFMPEG")]
+    pub ffmpeg: Option<PathBuf>,
     /// `all`, `api` or `worker`.
     #[arg(long, env = "EMERALD_ROLE", value_enum, default_value = "all")]
     pub role: Role,
@@ -177,6 +181,7 @@ impl Default for Config {
             blob_options: Default::default(),
             models_dir: None,
             embedder: Embedder::Fused,
+            ffmpeg: None,
             role: Role::All,
             session_ttl: 900.0,
             service_session_ttl: 157_680_000.0,
@@ -220,6 +225,7 @@ struct FileConfig {
     blob_options: Option<std::collections::BTreeMap<String, String>>,
     models_dir: Option<PathBuf>,
     embedder: Option<Embedder>,
+    ffmpeg: Option<PathBuf>,
     role: Option<Role>,
     session_ttl: Option<f64>,
     service_session_ttl: Option<f64>,
@@ -264,6 +270,7 @@ impl Config {
             blob_options,
             models_dir,
             embedder,
+            ffmpeg,
             role,
             session_ttl,
             service_session_ttl,
@@ -316,6 +323,7 @@ impl Config {
         }
         take!(opt models_dir, models_dir);
         take!(embedder, embedder);
+        take!(opt ffmpeg, ffmpeg);
         take!(role, role);
         take!(session_ttl, session_ttl);
         take!(service_session_ttl, service_session_ttl);

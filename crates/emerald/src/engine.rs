@@ -67,6 +67,7 @@ fn face_error(e: VisionError) -> FaceError {
         VisionError::Decode(m) => FaceError::Corrupt(m),
         VisionError::Unsupported(m) => FaceError::Unsupported(m),
         VisionError::TooLarge(m) => FaceError::TooLarge(m),
+        other @ VisionError::DecoderMissing(_) => FaceError::Unavailable(other.to_string()),
         other @ (VisionError::ModelMissing { .. } | VisionError::Inference(_)) => FaceError::Engine(other.to_string()),
     }
 }

@@ -247,6 +247,10 @@ pub async fn open_domain(config: &Config) -> anyhow::Result<Domain> {
         Ok(f) => tracing::info!(models = ?f.models(), "face engine loaded"),
         Err(why) => tracing::warn!(%why, "face engine not loaded: analyses and enrolment will be refused"),
     }
+    match emerald_vision::configure_ffmpeg(config.ffmpeg.clone()) {
+        Ok(ff) => tracing::info!(ffmpeg = %ff.path.display(), version = %ff.version, "video decoder found"),
+        Err(why) => tracing::warn!(%why, "no video decoder: analyses of videos will fail with this reason"),
+    }
     let store: Arc<dyn domain::store::Store> = Arc::new(store);
     let store_id = store.store_id().await.map_err(|e| anyhow::anyhow!("reading the store id: {e}"))?;
     let snapshot = config.data_dir.join(format!("gallery-{store_id}.snapshot"));

@@ -12,9 +12,14 @@
 //! * PNG, WebP, BMP: fully decoded within pixel limits.
 //! * Thumbnails (images): a JPEG, longest side [`THUMB_MAX_SIDE`], EXIF orientation applied,
 //!   made on the first request for it ([`MediaProbe::thumbnail`]) and then kept.
-//! * ZIP (shots set): every entry must be an image by its magic bytes; entry count and total
-//!   declared size are bounded, so zip bombs are refused without inflating them.
-//! * Videos: the container's magic (MP4/MOV `ftyp`, WebM/Matroska EBML, AVI, MPEG) suffices.
+//! * ZIP (shots set): every entry must be an image (or a video) by its magic bytes; entry count
+//!   and total declared size are bounded, so zip bombs are refused without inflating them.
+//! * Videos: the container's magic (MP4/MOV `ftyp`, WebM/Matroska EBML, AVI, MPEG) decides; the
+//!   container's headers are then read (`emerald_vision::probe_video_reader`: boxes and elements
+//!   only, media data skipped) for `technical_meta_data`: container, codec, displayed width and
+//!   height, rotation, duration, frame rate, frame count, audio codec. A video whose headers
+//!   cannot be read is still accepted (without those facts): decoding, at analysis time, says
+//!   what is wrong with it (code 4), as it does for any other damage.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -52,9 +57,7 @@ impl MediaProbe for LightProbe {
         match self.sniff(&head)? {
             (MediaKind::Image, extension) => probe_image(file, extension),
             (MediaKind::ShotsSet, _) => probe_zip(file),
-            (MediaKind::Video, extension) => {
-                Ok(Probed { kind: MediaKind::Video, extension, thumbnail: false, facts: Map::new() })
-            }
+            (MediaKind::Video, extension) => Ok(probe_video(file, extension)),
         }
     }
 
@@ -68,6 +71,10 @@ impl MediaProbe for LightProbe {
 
     fn sniff(&self, head: &[u8]) -> Result<(MediaKind, &'static str), String> {
         let Some(kind) = infer::get(head) else {
+            // QuickTime files that start with a box other than `ftyp` (`wide`, `mdat`, `moov`).
+            if emerald_vision::sniff(head) == Some(emerald_vision::MediaKind::Video) {
+                return Ok((MediaKind::Video, if head.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) { "mkv" } else { "mov" }));
+            }
             return Err("unsupported file type (expected a JPEG, PNG, WebP or BMP image, an MP4, MOV, WebM, MKV or AVI video, or a ZIP of images)".into());
         };
         match kind.mime_type() {
@@ -77,7 +84,7 @@ impl MediaProbe for LightProbe {
             "image/bmp" => Ok((MediaKind::Image, "bmp")),
             "application/zip" => Ok((MediaKind::ShotsSet, "zip")),
             "video/mp4" | "video/x-m4v" | "video/quicktime" | "video/webm" | "video/x-matroska" | "video/x-msvideo"
-            | "video/mpeg" => Ok((MediaKind::Video, video_extension(kind.mime_type()))),
+            | "video/mpeg" | "video/3gpp" | "video/3gpp2" => Ok((MediaKind::Video, video_extension(kind.mime_type()))),
             other => Err(format!("unsupported file type {other}")),
         }
     }
@@ -96,8 +103,62 @@ fn video_extension(mime: &str) -> &'static str {
         "video/x-matroska" => "mkv",
         "video/x-msvideo" => "avi",
         "video/mpeg" => "mpg",
+        "video/3gpp" | "video/3gpp2" => "3gp",
+        "video/x-m4v" => "m4v",
         _ => "mp4",
     }
+}
+
+/// A video: its container's facts, read from the headers (cheap: the media data is skipped). The
+/// extension follows the container when the headers tell it (a Matroska file is not a WebM).
+fn probe_video(file: &Path, extension: &'static str) -> Probed {
+    use emerald_vision::Container;
+    let info = File::open(file).map_err(|e| e.to_string()).and_then(|mut f| emerald_vision::probe_video_reader(&mut f));
+    let Ok(info) = info else {
+        return Probed { kind: MediaKind::Video, extension, thumbnail: false, facts: Map::new() };
+    };
+    let extension = match info.container {
+        Container::Mp4 => "mp4",
+        Container::Mov => "mov",
+        Container::M4v => "m4v",
+        Container::ThreeGp => "3gp",
+        Container::WebM => "webm",
+        Container::Matroska => "mkv",
+        Container::Avi => "avi",
+    };
+    Probed { kind: MediaKind::Video, extension, thumbnail: false, facts: video_facts(&info) }
+}
+
+/// `technical_meta_data` of a video: container, codec, displayed size, rotation, duration (s),
+/// frame rate, frame count, audio codec — each only when the container says it.
+pub fn video_facts(info: &emerald_vision::VideoInfo) -> Map<String, Value> {
+    let rounded = |v: f64, places: i32| {
+        let scale = 10f64.powi(places);
+        json!((v * scale).round() / scale)
+    };
+    let mut facts = Map::new();
+    facts.insert("container".into(), json!(info.container.name()));
+    if let Some(codec) = &info.codec {
+        facts.insert("codec".into(), json!(codec));
+    }
+    if let Some((w, h)) = info.display_size() {
+        facts.insert("width".into(), json!(w));
+        facts.insert("height".into(), json!(h));
+    }
+    facts.insert("rotation".into(), json!(info.rotation));
+    if let Some(d) = info.duration {
+        facts.insert("duration".into(), rounded(d, 3));
+    }
+    if let Some(fps) = info.frame_rate {
+        facts.insert("frame_rate".into(), rounded(fps, 3));
+    }
+    if let Some(n) = info.frames {
+        facts.insert("frames".into(), json!(n));
+    }
+    if let Some(audio) = &info.audio_codec {
+        facts.insert("audio_codec".into(), json!(audio));
+    }
+    facts
 }
 
 /// An image whose format `sniff` named by `extension`.
@@ -219,13 +280,14 @@ fn probe_zip(file: &Path) -> Result<Probed, String> {
         let name = entry.name().to_owned();
         let mut head = Vec::with_capacity(64);
         (&mut entry).take(64).read_to_end(&mut head).map_err(|e| format!("corrupt ZIP entry {name:?}: {e}"))?;
-        if !infer::is_image(&head)
-            || !matches!(
+        let image = infer::is_image(&head)
+            && matches!(
                 infer::get(&head).map(|k| k.mime_type()),
                 Some("image/jpeg" | "image/png" | "image/webp" | "image/bmp")
-            )
-        {
-            return Err(format!("ZIP entry {name:?} is not a JPEG, PNG, WebP or BMP image"));
+            );
+        let video = matches!(LightProbe.sniff(&head), Ok((MediaKind::Video, _)));
+        if !image && !video {
+            return Err(format!("ZIP entry {name:?} is not a JPEG, PNG, WebP or BMP image, nor a video"));
         }
         frames += 1;
     }
@@ -347,6 +409,16 @@ mod tests {
         }
         let f = temp_with(buf.get_ref());
         assert!(LightProbe.probe(f.path()).unwrap_err().contains("not a JPEG"));
+        // A zipped video is a shots set too.
+        let mut buf = std::io::Cursor::new(Vec::new());
+        {
+            let mut z = zip::ZipWriter::new(&mut buf);
+            z.start_file("clip.webm", zip::write::SimpleFileOptions::default()).unwrap();
+            z.write_all(b"\x1A\x45\xDF\xA3 the rest of a webm").unwrap();
+            z.finish().unwrap();
+        }
+        let f = temp_with(buf.get_ref());
+        assert_eq!(LightProbe.probe(f.path()).unwrap().kind, MediaKind::ShotsSet);
     }
 
     /// Feed `bytes` to a walk in pieces of `size` bytes.

@@ -242,7 +242,13 @@ impl Domain {
                 gesture: None,
             }),
             Ok(Err(e @ (FaceError::Corrupt(_) | FaceError::Unsupported(_) | FaceError::TooLarge(_)))) => {
+                // The message names what was found (for a video: container, codec, frame size).
+                tracing::warn!(media_id = %id, kind = %input.kind, error = %e, "media cannot be analysed");
                 Err(Outcome::failed(4, format!("media {id}: {e}")))
+            }
+            Ok(Err(e @ FaceError::Unavailable(_))) => {
+                tracing::error!(media_id = %id, error = %e, "media cannot be analysed on this server");
+                Err(Outcome::failed(2, format!("media {id}: {e}")))
             }
             Ok(Err(e @ FaceError::Engine(_))) => {
                 tracing::error!(media_id = %id, error = %e, "face engine failure");

@@ -114,6 +114,9 @@ pub enum FaceError {
     Corrupt(String),
     #[error("media too large: {0}")]
     TooLarge(String),
+    /// Something this server lacks (a video decoder): the reason and how to install it.
+    #[error("{0}")]
+    Unavailable(String),
     /// The engine itself failed (a model error): our fault, not the client's.
     #[error("face engine failure: {0}")]
     Engine(String),
@@ -123,6 +126,7 @@ impl From<FaceError> for Error {
     fn from(e: FaceError) -> Self {
         match e {
             FaceError::Engine(m) => Error::Internal(anyhow::anyhow!("face engine: {m}")),
+            FaceError::Unavailable(m) => Error::NotRealized(m),
             other => Error::invalid_value(other.to_string(), serde_json::json!({})),
         }
     }

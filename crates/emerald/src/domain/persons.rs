@@ -191,7 +191,7 @@ impl Domain {
             match outcome {
                 Ok(enrolment) => accepted.push(Accepted { file: ProbedFile { file, probed }, enrolment }),
                 // Our fault, not the photo's: the whole request fails with code 0.
-                Err(e @ FaceError::Engine(_)) => return Err(e.into()),
+                Err(e @ (FaceError::Engine(_) | FaceError::Unavailable(_))) => return Err(e.into()),
                 Err(
                     e @ (FaceError::NoFace
                     | FaceError::ManyFaces(_)

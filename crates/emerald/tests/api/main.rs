@@ -12,4 +12,5 @@ mod media;
 mod meta;
 mod s3;
 mod users;
+mod videos;
 mod wire;
