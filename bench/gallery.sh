@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end gallery benchmark: the Rust figures, then the FAISS anchor on the same vectors.
 #   bench/gallery.sh [N] [ANN_N] [QUERIES]      (defaults: 1000000 200000 200)
-# FAISS comes from a venv at /work/.venv-gallery (python3 -m venv … && pip install faiss-cpu numpy),
-# or GALLERY_PYTHON. Output and the vector files go to bench/out/ (ignored by git).
+# FAISS (faiss-cpu and numpy from PyPI) is installed once into a venv in the cache directory
+# (~/.cache/emerald/bench-faiss), or GALLERY_PYTHON names a python that has it. Output and the
+# vector files go to bench/out/ (ignored by git).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000000}
@@ -10,7 +11,12 @@ ANN_N=${2:-200000}
 QUERIES=${3:-200}
 THREADS=${GALLERY_THREADS:-2}
 OUT=bench/out/gallery
-PY=${GALLERY_PYTHON:-/work/.venv-gallery/bin/python}
+VENV="${XDG_CACHE_HOME:-$HOME/.cache}/emerald/bench-faiss"
+if [ -z "${GALLERY_PYTHON:-}" ] && [ ! -x "$VENV/bin/python" ]; then
+    echo "gallery.sh: installing faiss-cpu and numpy from PyPI into $VENV (once) for the FAISS anchor"
+    (python3 -m venv "$VENV" && "$VENV/bin/pip" install -q faiss-cpu numpy) >/dev/null 2>&1 || rm -rf "$VENV"
+fi
+PY=${GALLERY_PYTHON:-$VENV/bin/python}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 mkdir -p "$OUT"
 

@@ -411,12 +411,11 @@ pub fn eligible(kind: AnalysisType, m: &MediaFacts<'_>) -> bool {
         matches!(m.kind, MediaKind::Video | MediaKind::ShotsSet) && has_tag(m.tags, |t| t.starts_with("video_selfie"));
     let selfie_photo = m.kind == MediaKind::Image && has_tag(m.tags, |t| t == "photo_selfie");
     let id_back = has_tag(m.tags, |t| t == "photo_id_back");
-    let id_face =
-        m.kind == MediaKind::Image && has_tag(m.tags, |t| t == "photo_id" || t == "photo_id_front") && !id_back;
     match kind {
         AnalysisType::Quality => selfie_video || selfie_photo,
-        // Every face-bearing media; the back of a document has none.
-        AnalysisType::Biometry | AnalysisType::Collection => (selfie_video || selfie_photo || id_face) && !id_back,
+        // §8.3: all media of the folder — selfie videos, selfie photos, document photos, and
+        // media without tags — except the back of a document, which has no face ([I]).
+        AnalysisType::Biometry | AnalysisType::Collection => !id_back,
         AnalysisType::Documents => m.kind == MediaKind::Image && has_tag(m.tags, |t| t.starts_with("photo_id")),
     }
 }
@@ -454,8 +453,8 @@ pub fn assign_media(
     if chosen.len() < needed {
         let rule = match kind {
             AnalysisType::Quality => "a selfie video (tag video_selfie…) or a photo tagged photo_selfie",
-            AnalysisType::Biometry => "at least two media with a face: selfie videos, photos tagged photo_selfie, document photos tagged photo_id_front",
-            AnalysisType::Collection => "a media with a face: a selfie video, a photo tagged photo_selfie or photo_id_front",
+            AnalysisType::Biometry => "at least two media other than a document's back (photo_id_back)",
+            AnalysisType::Collection => "a media other than a document's back (photo_id_back)",
             AnalysisType::Documents => "a document photo tagged photo_id_front or photo_id_back",
         };
         return Err(Error::invalid_value(
@@ -563,7 +562,9 @@ mod tests {
         let v = view(&media);
         let ids = |k| assign_media(k, None, &v, "analyses[0]").unwrap();
         assert_eq!(ids(AnalysisType::Quality), vec![media[0].0, media[1].0, media[5].0]);
-        assert_eq!(ids(AnalysisType::Biometry), vec![media[0].0, media[1].0, media[2].0, media[5].0]);
+        // BIOMETRY and COLLECTION: every media but a document's back, an untagged photo included.
+        assert_eq!(ids(AnalysisType::Biometry), vec![media[0].0, media[1].0, media[2].0, media[4].0, media[5].0]);
+        assert_eq!(ids(AnalysisType::Collection), ids(AnalysisType::Biometry));
         assert_eq!(ids(AnalysisType::Documents), vec![media[2].0, media[3].0]);
         // Explicit media are taken as given, duplicates once; a foreign id is refused.
         let explicit = [media[4].0, media[4].0];

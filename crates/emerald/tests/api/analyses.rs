@@ -198,10 +198,25 @@ both_backends! {
         assert_eq!(r.body["analyses"][0]["threshold"], json!(0.999));
     }
 
+    async fn biometry_takes_media_added_later_without_tags(app) {
+        // A web client's flow (§8.3): a tagged selfie, then a second photo added to the folder with
+        // no payload at all, then BIOMETRY: every media of the folder counts, tags or not.
+        let Some(p) = ready(&app, &["obama.jpg", "obama2.jpg"]) else { return };
+        let (_, token) = client(&app).await;
+        let payload = json!({"media:tags": {"a": ["photo_selfie"]}}).to_string();
+        let folder_id = app.upload("/api/folders/", &token, vec![part("a", p[0].clone()), Part::Payload(payload)]).await.id("folder_id");
+        app.upload(&format!("/api/folders/{folder_id}/media/"), &token, vec![part("b", p[1].clone())]).await.assert_status(201);
+        let r = app.post(&format!("/api/folders/{folder_id}/analyses"), &token, json!({"analyses": [{"type": "biometry"}]})).await;
+        r.assert_status(201);
+        assert_eq!(r.body[0]["source_media"].as_array().unwrap().len(), 2, "{}", r.text);
+        let b = wait_analysis(&app, &token, r.body[0]["analyse_id"].as_str().unwrap()).await;
+        assert_eq!(b["resolution_status"], "SUCCESS", "{b}");
+    }
+
     async fn async_request_polling_lists_metadata_and_deletion(app) {
         let Some(p) = ready(&app, &["obama.jpg", "obama2.jpg"]) else { return };
         let (_, token) = client(&app).await;
-        let payload = json!({"media:tags": {"a": ["photo_selfie"], "b": ["photo_id", "photo_id_front"], "c": []}}).to_string();
+        let payload = json!({"media:tags": {"a": ["photo_selfie"], "b": ["photo_id", "photo_id_front"], "c": ["photo_id_back"]}}).to_string();
         let f = app.upload("/api/folders/", &token, vec![part("a", p[0].clone()), part("b", p[1].clone()), part("c", jpeg(32, 32)), Part::Payload(payload)]).await;
         f.assert_status(201);
         let folder_id = f.id("folder_id");
@@ -218,7 +233,7 @@ both_backends! {
             assert_eq!(a["resolution"], "PROCESSING");
             assert_eq!(a["results_data"], Value::Null);
         }
-        // Default assignment: QUALITY takes the selfie only, BIOMETRY selfie + document.
+        // Default assignment: QUALITY takes the selfie only, BIOMETRY selfie + document front (not its back).
         assert_eq!(list[0]["source_media"].as_array().unwrap().len(), 1);
         assert_eq!(list[1]["source_media"].as_array().unwrap().len(), 2);
         let q = wait_analysis(&app, &token, list[0]["analyse_id"].as_str().unwrap()).await;
@@ -268,7 +283,7 @@ both_backends! {
 
     async fn requests_that_cannot_run_are_refused(app) {
         let (company, token) = client(&app).await;
-        let payload = json!({"media:tags": {"a": ["photo_selfie"], "b": []}}).to_string();
+        let payload = json!({"media:tags": {"a": ["photo_selfie"], "b": ["photo_id_back"]}}).to_string();
         let f = app.upload("/api/folders/", &token, vec![part("a", jpeg(64, 48)), part("b", jpeg(64, 48)), Part::Payload(payload)]).await;
         let folder_id = f.id("folder_id");
         let path = format!("/api/folders/{folder_id}/analyses");
@@ -281,7 +296,7 @@ both_backends! {
         app.post(&path, &token, json!({"analyses": [{"type": "quality", "source_media": ["nope"]}]})).await.assert_error(400, 4);
         app.post(&path, &token, json!({"analyses": [{"type": "quality", "params": {"extract_best_shot": "yes"}}]})).await.assert_error(400, 5);
         app.post(&path, &token, json!({"analyses": [{"type": "quality"}], "resolution_endpoint": "ftp://x"})).await.assert_error(400, 4);
-        // Only one media carries a face-bearing tag: BIOMETRY has nothing to compare.
+        // Besides the selfie only a document's back: BIOMETRY has nothing to compare.
         let r = app.post(&path, &token, json!({"analyses": [{"type": "biometry"}]})).await;
         r.assert_error(400, 4);
         assert!(r.body["error_message"].as_str().unwrap().contains("BIOMETRY"), "{}", r.text);

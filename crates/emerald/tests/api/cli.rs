@@ -29,7 +29,8 @@ async fn first_start_creates_and_prints_the_first_admin_once() {
             .env_remove("EMERALD_ADMIN_EMAIL")
             .env_remove("EMERALD_ADMIN_PASSWORD")
             .env_remove("EMERALD_DATABASE_URL")
-            .env("EMERALD_LOG", "warn")
+            .env("EMERALD_LOG", "info")
+            .env_remove("NO_COLOR")
             .stdout(Stdio::piped())
             .spawn()
             .unwrap()
@@ -50,6 +51,9 @@ async fn first_start_creates_and_prints_the_first_admin_once() {
 
     let mut first = Child(start());
     let (printed, base) = until_listening(&mut first.0);
+    // Logs to a pipe are plain text: no ANSI colour codes.
+    assert!(printed.iter().any(|l| l.contains("INFO")), "{printed:?}");
+    assert!(printed.iter().all(|l| !l.contains('\x1b')), "{printed:?}");
     let line = printed.iter().find(|l| l.starts_with("Created the first ADMIN")).expect("first-admin line");
     let words: Vec<&str> = line.split_whitespace().collect();
     let email = words[words.iter().position(|w| *w == "email").unwrap() + 1];
