@@ -164,12 +164,9 @@ fn one_to_one(engine: &Engine, title: &str, s: &Scores) {
     println!("\n| at FMR | cosine | confidence | TAR | FNMR |\n| --- | --- | --- | --- | --- |");
     for fmr in [1e-2, 1e-3, 1e-4, 1e-5, 1e-6] {
         match s.tar_at(fmr) {
-            Some((t, tar)) => println!(
-                "| {fmr:.0e} | {t:.3} | {:.3} | {:.4} | {} |",
-                cal.verify_confidence(t),
-                tar,
-                pct(1.0 - tar)
-            ),
+            Some((t, tar)) => {
+                println!("| {fmr:.0e} | {t:.3} | {:.3} | {:.4} | {} |", cal.verify_confidence(t), tar, pct(1.0 - tar))
+            }
             None => println!("| {fmr:.0e} | — | — | too few impostor pairs | — |"),
         }
     }
@@ -313,7 +310,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let photos = photos(&root, &engine)?;
     let no_face = photos.iter().filter(|p| p.face.is_none()).count();
-    let ambiguous = photos.iter().filter(|p| p.face.as_ref().is_some_and(|f| f.runner_up_ratio >= COMPARABLE_FACE_RATIO)).count();
+    let ambiguous =
+        photos.iter().filter(|p| p.face.as_ref().is_some_and(|f| f.runner_up_ratio >= COMPARABLE_FACE_RATIO)).count();
     let several = photos.iter().filter(|p| p.face.as_ref().is_some_and(|f| f.runner_up_ratio > 0.0)).count();
     println!(
         "Photos: {} of {} identities. No face found: {no_face}. More than one face: {several} ({}); of them refused \
@@ -351,7 +349,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // 1:1 on every pair of photos.
-    let faces: Vec<(&str, &Face)> = photos.iter().filter_map(|p| p.face.as_ref().map(|f| (p.identity.as_str(), f))).collect();
+    let faces: Vec<(&str, &Face)> =
+        photos.iter().filter_map(|p| p.face.as_ref().map(|f| (p.identity.as_str(), f))).collect();
     let rows: Vec<usize> = (0..faces.len()).collect();
     let parts = par_map(&rows, |&i| {
         let (mut g, mut im) = (Vec::new(), Vec::new());
