@@ -76,9 +76,8 @@ impl Guard for SqlStore {
     }
 
     async fn record_login_failure(&self, key: &str, now: f64, window_start: f64) -> Result<u32> {
-        let n: i64 =
-            on_db!(&self.db, |pool| {
-                sqlx::query_scalar(
+        let n: i64 = on_db!(&self.db, |pool| {
+            sqlx::query_scalar(
             "INSERT INTO login_throttle (throttle_key, failures, locked_until, last_failure) VALUES ($1, 1, 0, $2) \
              ON CONFLICT (throttle_key) DO UPDATE SET \
              failures = CASE WHEN login_throttle.last_failure < $3 THEN 1 ELSE login_throttle.failures + 1 END, \
@@ -90,7 +89,7 @@ impl Guard for SqlStore {
         .bind(window_start)
         .fetch_one(pool)
         .await
-            })?;
+        })?;
         Ok(n.clamp(0, u32::MAX as i64) as u32)
     }
 

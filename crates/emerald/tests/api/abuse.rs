@@ -77,6 +77,21 @@ both_backends! {
         retry_after(&app.login("nobody@example.com", "wrong-password").await);
     }
 
+    async fn two_servers_on_one_database_share_the_throttle(app) {
+        let app = app.restart(|c| { quick_throttle(c); c.login_backoff = 600.0; c.login_backoff_max = 900.0; }).await;
+        let other = app.sibling(|_| {}).await;
+        let (_, email, _) = app.user(Some(app.company("Shared").await), "CLIENT").await;
+        // Failures split across the two servers add up; the lock holds on both.
+        app.login(&email, "wrong-password").await.assert_error(401, 7);
+        other.login(&email, "wrong-password").await.assert_error(401, 7);
+        app.login(&email, "wrong-password").await.assert_error(401, 7);
+        retry_after(&other.login(&email, PASSWORD).await);
+        retry_after(&app.login(&email, PASSWORD).await);
+        // Cleared on one, cleared on both.
+        other.delete(&format!("/api/authorize/throttle?email={email}"), &other.admin_token).await.assert_status(204);
+        app.login(&email, PASSWORD).await.assert_status(200);
+    }
+
     async fn an_admin_clears_a_lockout(app) {
         let app = app.restart(|c| { quick_throttle(c); c.login_backoff = 600.0; c.login_backoff_max = 900.0; }).await;
         let (_, email, token) = app.user(Some(app.company("Cleared").await), "CLIENT ADMIN").await;
