@@ -165,6 +165,41 @@ pub struct Config {
     /// Instant mode authentication: `token`, `none` or `off`.
     #[arg(long, env = "EMERALD_INSTANT_AUTH", value_enum, default_value = "token")]
     pub instant_auth: InstantAuth,
+    /// Proxies (addresses, CIDR networks, comma-separated) whose `X-Forwarded-For` names the
+    /// client; from anyone else the header is ignored and the TCP peer is the client.
+    #[arg(long, env = "EMERALD_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
+    /// Failed logins of one account before its logins are refused for a while (code 101); 0 = off.
+    #[arg(long, env = "EMERALD_LOGIN_MAX_FAILURES", default_value_t = 5)]
+    pub login_max_failures: u32,
+    /// Failed logins from one client address (IPv6: its /64) before its logins are refused; 0 = off.
+    #[arg(long, env = "EMERALD_LOGIN_ADDRESS_MAX_FAILURES", default_value_t = 20)]
+    pub login_address_max_failures: u32,
+    /// Seconds of the first refusal after the limit; each further failure doubles it.
+    #[arg(long, env = "EMERALD_LOGIN_BACKOFF", default_value_t = 2.0)]
+    pub login_backoff: f64,
+    /// Longest refusal after failed logins, seconds (an ADMIN can clear it sooner).
+    #[arg(long, env = "EMERALD_LOGIN_BACKOFF_MAX", default_value_t = 900.0)]
+    pub login_backoff_max: f64,
+    /// Seconds without a failure after which an account's or address's count starts again.
+    #[arg(long, env = "EMERALD_LOGIN_WINDOW", default_value_t = 3600.0)]
+    pub login_window: f64,
+    /// Requests per minute of one access token (company users; ADMIN/OPERATOR are not
+    /// limited); 0 = unlimited. Kept per server process.
+    #[arg(long, env = "EMERALD_QUOTA_TOKEN_REQUESTS", default_value_t = 1200)]
+    pub quota_token_requests: u32,
+    /// Uploads, analysis requests, enrolments and Instant calls per minute of one access token; 0 = unlimited.
+    #[arg(long, env = "EMERALD_QUOTA_TOKEN_EXPENSIVE", default_value_t = 120)]
+    pub quota_token_expensive: u32,
+    /// Requests per minute of one company's users together (overridable per company); 0 = unlimited.
+    #[arg(long, env = "EMERALD_QUOTA_COMPANY_REQUESTS", default_value_t = 6000)]
+    pub quota_company_requests: u32,
+    /// Expensive requests per minute of one company's users together (overridable per company); 0 = unlimited.
+    #[arg(long, env = "EMERALD_QUOTA_COMPANY_EXPENSIVE", default_value_t = 600)]
+    pub quota_company_expensive: u32,
+    /// Seconds the auth audit keeps an event (90 days); 0 = forever.
+    #[arg(long, env = "EMERALD_AUDIT_RETENTION", default_value_t = 7_776_000.0)]
+    pub audit_retention: f64,
     /// A TOML file with any of the settings above (snake_case keys).
     #[arg(long, env = "EMERALD_CONFIG")]
     pub config: Option<PathBuf>,
@@ -209,6 +244,17 @@ impl Default for Config {
             webhook_timeout: 30.0,
             webhook_allow_private: false,
             instant_auth: InstantAuth::Token,
+            trusted_proxies: None,
+            login_max_failures: 5,
+            login_address_max_failures: 20,
+            login_backoff: 2.0,
+            login_backoff_max: 900.0,
+            login_window: 3600.0,
+            quota_token_requests: 1200,
+            quota_token_expensive: 120,
+            quota_company_requests: 6000,
+            quota_company_expensive: 600,
+            audit_retention: 7_776_000.0,
             config: None,
         }
     }
@@ -253,6 +299,17 @@ struct FileConfig {
     webhook_timeout: Option<f64>,
     webhook_allow_private: Option<bool>,
     instant_auth: Option<InstantAuth>,
+    trusted_proxies: Option<String>,
+    login_max_failures: Option<u32>,
+    login_address_max_failures: Option<u32>,
+    login_backoff: Option<f64>,
+    login_backoff_max: Option<f64>,
+    login_window: Option<f64>,
+    quota_token_requests: Option<u32>,
+    quota_token_expensive: Option<u32>,
+    quota_company_requests: Option<u32>,
+    quota_company_expensive: Option<u32>,
+    audit_retention: Option<f64>,
 }
 
 impl Config {
@@ -298,6 +355,17 @@ impl Config {
             webhook_timeout,
             webhook_allow_private,
             instant_auth,
+            trusted_proxies,
+            login_max_failures,
+            login_address_max_failures,
+            login_backoff,
+            login_backoff_max,
+            login_window,
+            quota_token_requests,
+            quota_token_expensive,
+            quota_company_requests,
+            quota_company_expensive,
+            audit_retention,
         } = file;
         macro_rules! take {
             ($field:ident, $value:expr) => {
@@ -351,11 +419,42 @@ impl Config {
         take!(webhook_timeout, webhook_timeout);
         take!(webhook_allow_private, webhook_allow_private);
         take!(instant_auth, instant_auth);
+        take!(opt trusted_proxies, trusted_proxies);
+        take!(login_max_failures, login_max_failures);
+        take!(login_address_max_failures, login_address_max_failures);
+        take!(login_backoff, login_backoff);
+        take!(login_backoff_max, login_backoff_max);
+        take!(login_window, login_window);
+        take!(quota_token_requests, quota_token_requests);
+        take!(quota_token_expensive, quota_token_expensive);
+        take!(quota_company_requests, quota_company_requests);
+        take!(quota_company_expensive, quota_company_expensive);
+        take!(audit_retention, audit_retention);
         Ok(self)
     }
 }
 
 impl Config {
+    /// Login throttling, quotas and audit retention as the domain takes them.
+    pub fn abuse_settings(&self) -> crate::domain::abuse::AbuseSettings {
+        use crate::domain::abuse::{AbuseSettings, QuotaSettings, Rates, ThrottleSettings};
+        AbuseSettings {
+            throttle: ThrottleSettings {
+                max_failures: self.login_max_failures,
+                address_max_failures: self.login_address_max_failures,
+                backoff: self.login_backoff.max(0.0),
+                backoff_max: self.login_backoff_max.max(0.0),
+                window: self.login_window.max(0.0),
+            },
+            quotas: QuotaSettings {
+                token: Rates { requests: self.quota_token_requests, expensive: self.quota_token_expensive },
+                company: Rates { requests: self.quota_company_requests, expensive: self.quota_company_expensive },
+                ..QuotaSettings::default()
+            },
+            audit_retention: self.audit_retention.max(0.0),
+        }
+    }
+
     /// Analysis workers this process runs: none for role `api`, else `--workers` or one per core.
     pub fn worker_count(&self) -> usize {
         match self.role {

@@ -103,11 +103,20 @@ impl App {
         };
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         let worker_count = config.worker_count();
-        let domain =
-            domain.with_blacklist(blacklist).with_analysis_settings(thresholds, queue, worker_count.max(cores));
+        let domain = domain
+            .with_blacklist(blacklist)
+            .with_analysis_settings(thresholds, queue, worker_count.max(cores))
+            .with_abuse(config.abuse_settings());
+        let trusted_proxies = api::oz::client::TrustedProxies::parse(config.trusted_proxies.as_deref().unwrap_or(""))
+            .map_err(|e| anyhow::anyhow!("EMERALD_TRUSTED_PROXIES: {e}"))?;
         let first_admin = ensure_first_admin(&domain, &config).await?;
-        let router =
-            api::router(domain.clone(), telemetry::metrics_handle(), config.public_url.clone(), config.instant_auth);
+        let router = api::router(
+            domain.clone(),
+            telemetry::metrics_handle(),
+            config.public_url.clone(),
+            config.instant_auth,
+            trusted_proxies,
+        );
         let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
         if config.webhook_secret.is_none() {
@@ -167,10 +176,12 @@ impl App {
         let relay = self.wakeups.map(|w| tokio::spawn(jobs::relay_wakeups(self.domain.clone(), w)));
         let workers = jobs::Workers::start(self.domain.clone(), self.workers.clone());
         let app = NormalizePathLayer::trim_trailing_slash().layer(self.router);
-        let served = axum::serve(self.listener, ServiceExt::<Request>::into_make_service(app))
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("HTTP server");
+        // Peer addresses reach the handlers: login throttling counts per client address.
+        let served =
+            axum::serve(self.listener, ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app))
+                .with_graceful_shutdown(shutdown)
+                .await
+                .context("HTTP server");
         sweeper.abort();
         workers.stop().await;
         if let Some(relay) = relay {
@@ -203,6 +214,23 @@ async fn sweep_sessions(domain: Domain) {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "deleted long-expired sessions"),
             Err(e) => tracing::warn!(error = %e, "session sweep failed"),
+        }
+        let t = domain::time::now();
+        match domain
+            .store
+            .prune_login_failures(t - domain.abuse.throttle.window.max(domain.abuse.throttle.backoff_max))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(rows = n, "forgot old failed-login counters"),
+            Err(e) => tracing::warn!(error = %e, "pruning failed-login counters failed"),
+        }
+        if domain.abuse.audit_retention > 0.0 {
+            match domain.store.prune_auth_events(t - domain.abuse.audit_retention).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(events = n, "deleted auth audit events past retention"),
+                Err(e) => tracing::warn!(error = %e, "pruning the auth audit failed"),
+            }
         }
         match domain.store.prune_gallery_changes(GALLERY_FEED_KEEP).await {
             Ok(0) => {}

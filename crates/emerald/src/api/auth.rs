@@ -9,6 +9,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::oz::body::OzBody;
 use super::oz::caller::RefreshCaller;
+use super::oz::client::ClientAddr;
 use super::oz::json::ok;
 use super::views::AuthView;
 use super::AppState;
@@ -31,9 +32,15 @@ pub struct LoginRequest {
 
 /// Log in: a token pair for `X-Forensic-Access-Token` (spec §2.1).
 #[utoipa::path(post, path = "/api/authorize/auth", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = AuthView), (status = 401, description = "error 7: invalid credentials")))]
-async fn login(State(state): State<AppState>, OzBody(req): OzBody<LoginRequest>) -> Result<Response> {
-    let pair = state.domain.login(&req.credentials.email, &req.credentials.password).await?;
+    responses((status = 200, body = AuthView), (status = 401, description = "error 7: invalid credentials"),
+        (status = 403, description = "error 211: the user is blocked"),
+        (status = 429, description = "error 101: too many failed logins; see Retry-After")))]
+async fn login(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    OzBody(req): OzBody<LoginRequest>,
+) -> Result<Response> {
+    let pair = state.domain.login_from(&req.credentials.email, &req.credentials.password, client).await?;
     Ok(ok(AuthView::from(pair)).into_response())
 }
 
@@ -50,8 +57,9 @@ pub struct RefreshRequest {
 async fn refresh(
     State(state): State<AppState>,
     RefreshCaller(caller): RefreshCaller,
+    ClientAddr(client): ClientAddr,
     OzBody(req): OzBody<RefreshRequest>,
 ) -> Result<Response> {
-    let pair = state.domain.refresh(&caller, &req.expire_token).await?;
+    let pair = state.domain.refresh(&caller, &req.expire_token, client).await?;
     Ok(ok(AuthView::from(pair)).into_response())
 }

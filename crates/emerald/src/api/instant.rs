@@ -28,7 +28,9 @@ impl FromRequestParts<AppState> for InstantCaller {
             InstantAuth::None => Ok(InstantCaller(None)),
             InstantAuth::Token => {
                 let token = access_token(&parts.headers).ok_or(Error::AuthNotProvided)?;
-                Ok(InstantCaller(Some(state.domain.authenticate_read_only(token).await?)))
+                let caller = state.domain.authenticate_read_only(token).await?;
+                state.domain.charge_quota(&caller, crate::domain::abuse::RequestClass::Expensive).await?;
+                Ok(InstantCaller(Some(caller)))
             }
         }
     }

@@ -1,6 +1,7 @@
 //! The HTTP layer: translates the Oz wire protocol to domain calls and back. No SQL, no model
 //! calls, no status logic here; Oz quirks live in [`oz`].
 
+pub mod abuse;
 pub mod analyses;
 pub mod auth;
 pub mod collections;
@@ -36,6 +37,8 @@ pub struct AppState {
     /// `--public-url`: the base of media links; None = from the request's Host.
     pub public_url: Option<Arc<str>>,
     pub instant_auth: crate::config::InstantAuth,
+    /// Proxies whose `X-Forwarded-For` names the client (`EMERALD_TRUSTED_PROXIES`).
+    pub trusted_proxies: Arc<oz::client::TrustedProxies>,
 }
 
 #[derive(OpenApi)]
@@ -77,6 +80,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(meta::collection_routes())
         .merge(meta::person_routes())
         .merge(reports::routes())
+        .merge(abuse::routes())
         .split_for_parts()
 }
 
@@ -92,6 +96,7 @@ pub fn router(
     metrics: PrometheusHandle,
     public_url: Option<String>,
     instant_auth: crate::config::InstantAuth,
+    trusted_proxies: oz::client::TrustedProxies,
 ) -> Router {
     let (routes, openapi) = api_routes();
     let state = AppState {
@@ -100,6 +105,7 @@ pub fn router(
         openapi: Arc::new(openapi.to_pretty_json().unwrap_or_default()),
         public_url: public_url.map(Arc::from),
         instant_auth,
+        trusted_proxies: Arc::new(trusted_proxies),
     };
     routes
         .route("/metrics", get(system::metrics))

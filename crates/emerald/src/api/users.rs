@@ -150,6 +150,8 @@ pub struct UserUpdate {
     pub middle_name: Option<Option<String>>,
     pub is_service: Option<bool>,
     pub is_admin: Option<bool>,
+    /// `false` blocks the user (its logins and tokens answer code 211), `true` unblocks it.
+    pub is_active: Option<bool>,
     #[serde(flatten)]
     pub flags: PermissionFlags,
     /// Merged into the stored metadata (`null` values remove keys).
@@ -175,6 +177,7 @@ impl TryFrom<UserUpdate> for UserPatch {
             middle_name,
             is_service,
             is_admin,
+            is_active,
             flags,
             meta_data,
         } = w;
@@ -197,6 +200,7 @@ impl TryFrom<UserUpdate> for UserPatch {
                 None => None,
             },
             is_service,
+            is_active,
             can_start_biometry: can_start_analysis_biometry,
             can_start_quality: can_start_analysis_quality,
             can_start_collection: can_start_analysis_collection,

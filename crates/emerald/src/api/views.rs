@@ -51,6 +51,8 @@ pub struct UserView {
     pub company_id: Option<Uuid>,
     pub is_admin: bool,
     pub is_service: bool,
+    /// False: blocked (issue #23).
+    pub is_active: bool,
     pub can_start_analysis_biometry: bool,
     pub can_start_analysis_quality: bool,
     pub can_start_analysis_collection: bool,
@@ -75,6 +77,7 @@ impl From<User> for UserView {
             last_name,
             middle_name,
             is_service: _,
+            is_active,
             can_start,
             meta_data,
             technical_meta_data,
@@ -95,6 +98,7 @@ impl From<User> for UserView {
                 crate::domain::role::UserType::Admin | crate::domain::role::UserType::ClientAdmin
             ),
             is_service,
+            is_active,
             can_start_analysis_biometry: biometry,
             can_start_analysis_quality: quality,
             can_start_analysis_collection: collection,

@@ -171,6 +171,7 @@ impl Domain {
                 ref_id: a.analyse_id,
                 max_attempts: self.queue.analysis_max_attempts,
                 run_after: t,
+                company_id: a.company_id,
             })
             .collect();
         if !self.store.insert_analyses(folder_id, analyses, &jobs, resolution_endpoint, t).await? {

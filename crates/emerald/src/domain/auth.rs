@@ -4,6 +4,7 @@ use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, Pass
 use argon2::Argon2;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use std::net::IpAddr;
 use uuid::Uuid;
 
 use super::caller::Caller;
@@ -118,18 +119,34 @@ impl Domain {
         })
     }
 
-    /// `POST /api/authorize/auth`.
+    /// `POST /api/authorize/auth` without a known client address (command-line tools).
     pub async fn login(&self, email: &str, password: &str) -> Result<TokenPair> {
+        self.login_from(email, password, None).await
+    }
+
+    /// `POST /api/authorize/auth` from `client`: refused (code 101) while the account or the
+    /// address is locked out after failures; a blocked user with the right password gets code
+    /// 211 (a wrong password, code 7 as for anyone: blocking reveals nothing to a guesser).
+    pub async fn login_from(&self, email: &str, password: &str, client: Option<IpAddr>) -> Result<TokenPair> {
         let invalid = || Error::AuthInvalid(Some("Invalid auth credentials".into()));
-        match self.store.get_login(email.trim()).await? {
+        let email = email.trim();
+        self.check_login_throttle(email, client).await?;
+        match self.store.get_login(email).await? {
             Some((user, hash)) => {
                 if !verify_password(password.to_owned(), hash).await? {
+                    self.login_failed(email, Some(&user), client).await?;
                     return Err(invalid());
                 }
+                if !user.is_active {
+                    self.login_blocked(&user, client).await;
+                    return Err(Error::UserBlocked);
+                }
+                self.login_succeeded(&user, client).await?;
                 self.open_session(user, None).await
             }
             None => {
                 let _ = verify_password(password.to_owned(), dummy_hash()).await;
+                self.login_failed(email, None, client).await?;
                 Err(invalid())
             }
         }
@@ -141,6 +158,9 @@ impl Domain {
         let Some(found) = self.store.session_by_access(&token_hash(access_token)).await? else {
             return Err(Error::AuthInvalid(None));
         };
+        if !found.is_active {
+            return Err(Error::UserBlocked);
+        }
         let t = now();
         let session = &found.session;
         if session.expires_at <= t {
@@ -170,6 +190,9 @@ impl Domain {
         let Some(found) = self.store.session_by_access(&token_hash(access_token)).await? else {
             return Err(Error::AuthInvalid(None));
         };
+        if !found.is_active {
+            return Err(Error::UserBlocked);
+        }
         if found.session.expires_at <= now() {
             return Err(Error::AuthExpired);
         }
@@ -177,7 +200,7 @@ impl Domain {
     }
 
     /// `POST /api/authorize/refresh/`: a new pair for the session that owns `expire_token`.
-    pub async fn refresh(&self, caller: &Caller, expire_token: &str) -> Result<TokenPair> {
+    pub async fn refresh(&self, caller: &Caller, expire_token: &str, client: Option<IpAddr>) -> Result<TokenPair> {
         let Some(session) = self.store.session_by_expire(&token_hash(expire_token)).await? else {
             return Err(Error::AuthInvalid(Some("Session not found".into())));
         };
@@ -185,7 +208,12 @@ impl Domain {
             return Err(Error::Forbidden(Some("You have not access to refresh this session".into())));
         }
         let user = self.store.get_user(caller.user_id).await?.ok_or(Error::AuthInvalid(None))?;
-        self.open_session(user, Some(session.session_id)).await
+        if !user.is_active {
+            return Err(Error::UserBlocked);
+        }
+        let pair = self.open_session(user, Some(session.session_id)).await?;
+        self.refreshed(caller, client).await;
+        Ok(pair)
     }
 }
 

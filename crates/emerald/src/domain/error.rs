@@ -43,6 +43,12 @@ pub enum Error {
     /// Request body over the configured limit (code 4, HTTP 413).
     #[error("Request data too big")]
     BodyTooBig { limit: usize },
+    /// Code 101: too many failed logins or requests; retry after this many seconds.
+    #[error("Too many requests")]
+    Throttled { retry_after: u64 },
+    /// Code 211: the account is blocked (its logins and tokens are refused).
+    #[error("User profile is blocked")]
+    UserBlocked,
     /// Code 12: the database failed. The cause is logged, never sent.
     #[error("Database error occurred")]
     Database(#[source] anyhow::Error),

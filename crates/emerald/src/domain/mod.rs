@@ -1,6 +1,7 @@
 //! The rules: objects, permissions, tenancy, statuses. No HTTP and no SQL here; persistence is
 //! reached through the traits in [`store`].
 
+pub mod abuse;
 pub mod analyses;
 pub mod analysis_service;
 pub mod auth;
@@ -53,6 +54,10 @@ pub struct Domain {
     pub face_cache: evaluate::FaceCache,
     /// Engine passes run by this process (also the `emerald_engine_runs_total` metric).
     pub engine_runs: Arc<std::sync::atomic::AtomicU64>,
+    /// Login throttling, quotas and audit settings (docs/abuse.md).
+    pub abuse: abuse::AbuseSettings,
+    /// This node's quota buckets.
+    pub quotas: abuse::SharedQuotas,
 }
 
 impl Domain {
@@ -71,7 +76,14 @@ impl Domain {
             gallery: Arc::new(gallery::FaceGallery::default()),
             face_cache: evaluate::FaceCache::default(),
             engine_runs: Arc::default(),
+            abuse: abuse::AbuseSettings::default(),
+            quotas: Arc::default(),
         }
+    }
+
+    pub fn with_abuse(mut self, abuse: abuse::AbuseSettings) -> Self {
+        self.abuse = abuse;
+        self
     }
 
     pub fn with_blacklist(mut self, blacklist: Option<Arc<dyn blacklist::Blacklist>>) -> Self {

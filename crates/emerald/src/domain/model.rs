@@ -40,6 +40,8 @@ pub struct User {
     pub last_name: String,
     pub middle_name: Option<String>,
     pub is_service: bool,
+    /// False: blocked — its logins and tokens answer code 211.
+    pub is_active: bool,
     pub can_start: AnalysisPermissions,
     pub meta_data: MetaData,
     pub technical_meta_data: MetaData,
@@ -74,4 +76,6 @@ pub struct SessionUser {
     pub user_type: UserType,
     pub company_id: Option<Uuid>,
     pub is_service_account: bool,
+    /// False: the user is blocked.
+    pub is_active: bool,
 }

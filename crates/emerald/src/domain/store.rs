@@ -275,6 +275,9 @@ pub struct NewJob {
     /// Claims allowed before the job is given up (a claim whose lease expires counts).
     pub max_attempts: u32,
     pub run_after: f64,
+    /// The company whose work it is (None: ADMIN/OPERATOR folders, webhooks): the queue claims
+    /// fairly across companies.
+    pub company_id: Option<Uuid>,
 }
 
 /// A job a worker holds until its lease ends.
@@ -296,8 +299,8 @@ pub struct ClaimedJob {
 /// their outcome lives in the analysis or delivery row.
 #[async_trait]
 pub trait JobQueue: Send + Sync {
-    /// The oldest due job (queued and due, or running with an expired lease), now leased to
-    /// `worker` until `now + lease_secs`.
+    /// A due job (queued and due, or running with an expired lease) of the company with the
+    /// fewest running jobs, the oldest of those, now leased to `worker` until `now + lease_secs`.
     async fn claim_job(&self, worker: &str, now: f64, lease_secs: f64) -> Result<Option<ClaimedJob>>;
     /// Extend the lease of a job `worker` holds; false when it no longer holds it.
     async fn extend_lease(&self, job_id: Uuid, worker: &str, until: f64) -> Result<bool>;
@@ -438,10 +441,45 @@ pub trait Webhooks: Send + Sync {
     async fn deliveries_of(&self, folder_id: Uuid) -> Result<Vec<WebhookDelivery>>;
 }
 
+/// Login throttle counters, the auth audit and per-company quota overrides (issue #23).
+#[async_trait]
+pub trait Guard: Send + Sync {
+    /// The latest `locked_until` of these throttle keys (0 when none is locked).
+    async fn login_locked_until(&self, keys: &[String]) -> Result<f64>;
+    /// Count a failure of `key` at `now` in one atomic upsert (a count whose last failure is
+    /// older than `window_start` starts again) → the failures now counted.
+    async fn record_login_failure(&self, key: &str, now: f64, window_start: f64) -> Result<u32>;
+    /// Refuse `key` until `until` (never shortening a longer lock).
+    async fn lock_login(&self, key: &str, until: f64) -> Result<()>;
+    /// Forget these keys (None: every key) → rows removed.
+    async fn clear_login_failures(&self, keys: Option<&[String]>) -> Result<u64>;
+    /// Forget counters whose last failure is before `before` and that are not locked.
+    async fn prune_login_failures(&self, before: f64) -> Result<u64>;
+    async fn insert_auth_event(&self, event: &super::abuse::AuthEvent) -> Result<()>;
+    /// Audit events with the list grammar, newest first; `Scope::Company` sees its own.
+    async fn list_auth_events(&self, scope: Scope, params: &ListParams) -> Result<Page<super::abuse::StoredAuthEvent>>;
+    async fn prune_auth_events(&self, before: f64) -> Result<u64>;
+    async fn company_quota(&self, company: Uuid) -> Result<Option<super::abuse::CompanyQuota>>;
+    /// False when the company does not exist.
+    async fn set_company_quota(&self, company: Uuid, quota: &super::abuse::CompanyQuota) -> Result<bool>;
+}
+
 /// Everything the server persists, behind one handle.
 #[async_trait]
 pub trait Store:
-    Companies + Users + Sessions + Metadata + Folders + Collections + Analyses + JobQueue + Webhooks + Send + Sync + 'static
+    Companies
+    + Users
+    + Sessions
+    + Guard
+    + Metadata
+    + Folders
+    + Collections
+    + Analyses
+    + JobQueue
+    + Webhooks
+    + Send
+    + Sync
+    + 'static
 {
     /// `sqlite` or `postgres`, for logs and `/api/version`.
     fn backend(&self) -> &'static str;

@@ -103,6 +103,8 @@ pub struct UserPatch {
     /// `Some(None)` clears the middle name.
     pub middle_name: Option<Option<String>>,
     pub is_service: Option<bool>,
+    /// False blocks the user, true unblocks it.
+    pub is_active: Option<bool>,
     pub can_start_biometry: Option<bool>,
     pub can_start_quality: Option<bool>,
     pub can_start_collection: Option<bool>,
@@ -117,6 +119,7 @@ impl UserPatch {
         self.user_type.is_some()
             || self.company_id.is_some()
             || self.is_service.is_some()
+            || self.is_active.is_some()
             || self.can_start_biometry.is_some()
             || self.can_start_quality.is_some()
             || self.can_start_collection.is_some()
@@ -195,6 +198,7 @@ impl Domain {
             last_name: new.last_name,
             middle_name: new.middle_name,
             is_service: new.is_service,
+            is_active: true,
             can_start: new.can_start,
             meta_data: new.meta_data,
             technical_meta_data: MetaData::default(),
@@ -276,6 +280,19 @@ impl Domain {
         if let Some(v) = patch.is_service {
             user.is_service = v;
         }
+        let block_change = match patch.is_active {
+            Some(v) if v != user.is_active => {
+                if id == caller.user_id {
+                    return Err(Error::invalid_value(
+                        "You cannot block your own account",
+                        serde_json::json!({ "key_path": "is_active" }),
+                    ));
+                }
+                user.is_active = v;
+                Some(v)
+            }
+            _ => None,
+        };
         let flags = &mut user.can_start;
         for (slot, value) in [
             (&mut flags.biometry, patch.can_start_biometry),
@@ -297,6 +314,9 @@ impl Domain {
         user.time_updated = now();
         if !self.store.update_user(&user, hash.as_deref()).await? {
             return Err(Error::not_exist("User"));
+        }
+        if let Some(active) = block_change {
+            self.user_block_changed(caller, &user, active).await;
         }
         Ok(user)
     }
@@ -348,6 +368,7 @@ impl Domain {
             last_name: String::new(),
             middle_name: None,
             is_service: false,
+            is_active: true,
             can_start: AnalysisPermissions::default(),
             meta_data: MetaData::default(),
             technical_meta_data: MetaData::default(),

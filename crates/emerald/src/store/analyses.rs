@@ -264,8 +264,8 @@ macro_rules! insert_jobs {
         for j in $jobs {
             let j: &NewJob = j;
             sqlx::query(
-                "INSERT INTO jobs (job_id, kind, ref_id, status, attempts, max_attempts, run_after, time_created, time_updated) \
-                 VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6, $6)",
+                "INSERT INTO jobs (job_id, kind, ref_id, status, attempts, max_attempts, run_after, time_created, time_updated, company_id) \
+                 VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6, $6, $7)",
             )
             .bind(j.job_id)
             .bind(j.kind.as_str())
@@ -273,6 +273,7 @@ macro_rules! insert_jobs {
             .bind(j.max_attempts as i32)
             .bind(j.run_after)
             .bind($t)
+            .bind(j.company_id)
             .execute(&mut *$tx)
             .await?;
         }
@@ -293,7 +294,7 @@ tx_fn! {
         .bind(t)
         .execute(&mut **tx)
         .await?;
-        let job = NewJob { job_id: Uuid::new_v4(), kind: JobKind::Webhook, ref_id: id, max_attempts: webhooks.max_attempts, run_after: t };
+        let job = NewJob { job_id: Uuid::new_v4(), kind: JobKind::Webhook, ref_id: id, max_attempts: webhooks.max_attempts, run_after: t, company_id: None };
         insert_jobs!(&mut **tx, [&job], t);
         Ok(id)
     }

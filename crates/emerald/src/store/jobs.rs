@@ -21,19 +21,26 @@ use crate::domain::{Error, Result};
 const JOBS_CHANNEL: &str = "emerald_jobs_";
 const FINISHED_CHANNEL: &str = "emerald_finished_";
 
+/// Fair claiming: among due jobs, those of the company (NULL: ADMIN/OPERATOR folders and
+/// webhooks, one lane) with the fewest running jobs first, then the oldest. One company's
+/// backlog therefore takes at most its share of the workers while another company waits. The
+/// ordering sorts the due jobs (sub-millisecond for thousands; see docs/abuse.md).
 const CLAIM_SQL: &str = "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = $1, worker = $2, time_updated = $3 \
-    WHERE job_id = (SELECT job_id FROM jobs WHERE (status = 'queued' AND run_after <= $3) OR (status = 'running' AND lease_until < $3) \
-    ORDER BY run_after, time_created LIMIT 1{LOCK}) \
+    WHERE job_id = (SELECT j.job_id FROM jobs j \
+    LEFT JOIN (SELECT company_id, COUNT(*) AS n FROM jobs WHERE status = 'running' AND lease_until >= $3 GROUP BY company_id) r \
+    ON r.company_id {SAME} j.company_id \
+    WHERE (j.status = 'queued' AND j.run_after <= $3) OR (j.status = 'running' AND j.lease_until < $3) \
+    ORDER BY COALESCE(r.n, 0), j.run_after, j.time_created LIMIT 1{LOCK}) \
     RETURNING job_id, kind, ref_id, attempts, max_attempts, last_error";
 
 #[async_trait]
 impl JobQueue for SqlStore {
     async fn claim_job(&self, worker: &str, now: f64, lease_secs: f64) -> Result<Option<ClaimedJob>> {
-        let lock = match self.db {
-            Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
-            Db::Sqlite(_) => "",
+        let (lock, same) = match self.db {
+            Db::Postgres(_) => (" FOR UPDATE OF j SKIP LOCKED", "IS NOT DISTINCT FROM"),
+            Db::Sqlite(_) => ("", "IS"),
         };
-        let sql = CLAIM_SQL.replace("{LOCK}", lock);
+        let sql = CLAIM_SQL.replace("{LOCK}", lock).replace("{SAME}", same);
         let row: Option<(Uuid, String, Uuid, i32, i32, Option<String>)> = on_db!(&self.db, |pool| {
             sqlx::query_as(&sql).bind(now + lease_secs).bind(worker).bind(now).fetch_optional(pool).await
         })?;

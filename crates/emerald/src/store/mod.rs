@@ -10,6 +10,7 @@ mod blob;
 mod collections;
 mod companies;
 mod folders;
+mod guard;
 mod jobs;
 mod meta;
 pub mod seed;

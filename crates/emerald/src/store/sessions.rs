@@ -35,6 +35,7 @@ struct SessionUserRow {
     user_type: String,
     company_id: Option<Uuid>,
     is_service: bool,
+    is_active: bool,
 }
 
 const SESSION_COLUMNS: &str =
@@ -64,7 +65,7 @@ impl Sessions for SqlStore {
 
     async fn session_by_access(&self, access_hash: &str) -> Result<Option<SessionUser>> {
         let sql = format!(
-            "SELECT {SESSION_COLUMNS}, u.user_type, u.company_id, u.is_service \
+            "SELECT {SESSION_COLUMNS}, u.user_type, u.company_id, u.is_service, u.is_active \
              FROM sessions s JOIN users u ON u.user_id = s.user_id WHERE s.access_hash = $1"
         );
         let row: Option<SessionUserRow> =
@@ -79,6 +80,7 @@ impl Sessions for SqlStore {
             user_type,
             company_id: row.company_id,
             is_service_account: row.is_service || user_type == UserType::ClientService,
+            is_active: row.is_active,
         }))
     }
 

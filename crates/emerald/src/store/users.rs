@@ -17,7 +17,7 @@ use crate::domain::{Error, Result};
 
 const COLUMNS: &str =
     "SELECT u.user_id, u.company_id, u.email, u.user_type, u.first_name, u.last_name, u.middle_name, \
-    u.is_service, u.can_start_biometry, u.can_start_quality, u.can_start_collection, u.can_start_documents, \
+    u.is_service, u.is_active, u.can_start_biometry, u.can_start_quality, u.can_start_collection, u.can_start_documents, \
     u.meta_data, u.technical_meta_data, u.time_created, u.time_updated";
 
 const USER_TYPES: &[&str] = &["ADMIN", "OPERATOR", "CLIENT", "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVICE"];
@@ -30,6 +30,7 @@ static LIST: ListSpec = ListSpec {
         FieldSpec { key: "user_type", column: "u.user_type", kind: FieldKind::Enum(USER_TYPES), ops: Ops::DEFAULT },
         FieldSpec { key: "email", column: "u.email_lower", kind: FieldKind::Text, ops: Ops::DEFAULT },
         FieldSpec { key: "is_service", column: "u.is_service", kind: FieldKind::Bool, ops: Ops::DEFAULT },
+        FieldSpec { key: "is_active", column: "u.is_active", kind: FieldKind::Bool, ops: Ops::DEFAULT },
         FieldSpec { key: "time_created", column: "u.time_created", kind: FieldKind::Time, ops: Ops::DEFAULT },
         FieldSpec { key: "time_updated", column: "u.time_updated", kind: FieldKind::Time, ops: Ops::DEFAULT },
     ],
@@ -55,6 +56,7 @@ struct UserRow {
     last_name: String,
     middle_name: Option<String>,
     is_service: bool,
+    is_active: bool,
     can_start_biometry: bool,
     can_start_quality: bool,
     can_start_collection: bool,
@@ -78,6 +80,7 @@ impl TryFrom<UserRow> for User {
             last_name,
             middle_name,
             is_service,
+            is_active,
             can_start_biometry,
             can_start_quality,
             can_start_collection,
@@ -99,6 +102,7 @@ impl TryFrom<UserRow> for User {
             last_name,
             middle_name,
             is_service,
+            is_active,
             can_start: AnalysisPermissions {
                 biometry: can_start_biometry,
                 quality: can_start_quality,
@@ -125,8 +129,8 @@ impl Users for SqlStore {
             sqlx::query(
                 "INSERT INTO users (user_id, company_id, email, email_lower, password_hash, user_type, first_name, last_name, \
                  middle_name, is_service, can_start_biometry, can_start_quality, can_start_collection, can_start_documents, \
-                 meta_data, technical_meta_data, time_created, time_updated) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+                 meta_data, technical_meta_data, time_created, time_updated, is_active) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
             )
             .bind(u.user_id)
             .bind(u.company_id)
@@ -146,6 +150,7 @@ impl Users for SqlStore {
             .bind(Json(u.technical_meta_data.to_value()))
             .bind(u.time_created)
             .bind(u.time_updated)
+            .bind(u.is_active)
             .execute(&mut *tx)
             .await
             .map_err(|e| on_unique(e, || email_taken(&u.email)))?;
@@ -208,7 +213,7 @@ impl Users for SqlStore {
                 "UPDATE users SET company_id = $1, email = $2, email_lower = $3, user_type = $4, first_name = $5, \
                  last_name = $6, middle_name = $7, is_service = $8, can_start_biometry = $9, can_start_quality = $10, \
                  can_start_collection = $11, can_start_documents = $12, meta_data = $13, time_updated = $14, \
-                 password_hash = COALESCE($15, password_hash) WHERE user_id = $16",
+                 password_hash = COALESCE($15, password_hash), is_active = $17 WHERE user_id = $16",
             )
             .bind(u.company_id)
             .bind(&u.email)
@@ -226,6 +231,7 @@ impl Users for SqlStore {
             .bind(u.time_updated)
             .bind(password_hash)
             .bind(u.user_id)
+            .bind(u.is_active)
             .execute(&mut *tx)
             .await
             .map_err(|e| on_unique(e, || email_taken(&u.email)))?

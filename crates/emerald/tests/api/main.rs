@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod abuse;
 mod analyses;
 mod auth;
 mod cli;

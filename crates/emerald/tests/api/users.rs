@@ -35,7 +35,7 @@ both_backends! {
         let id = r.id("user_id");
         assert_eq!(r.body, json!({"user_id": id, "user_type": "CLIENT ADMIN", "email": "Legacy@Example.com", "first_name": "",
             "last_name": "", "middle_name": null, "company_id": c, "is_admin": true, "is_service": false,
-            "can_start_analysis_biometry": false, "can_start_analysis_quality": false, "can_start_analysis_collection": true,
+            "is_active": true, "can_start_analysis_biometry": false, "can_start_analysis_quality": false, "can_start_analysis_collection": true,
             "can_start_analysis_documents": true, "can_start_analyse_biometry": false, "can_start_analyse_quality": false,
             "meta_data": {"iin": "123"}, "technical_meta_data": {}}));
     }

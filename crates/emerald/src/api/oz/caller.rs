@@ -1,11 +1,13 @@
 //! Authentication as an extractor: `X-Forensic-Access-Token` (also the documented typo
 //! `X-Forensics-Access-Token`; header names are case-insensitive) → [`Caller`] (spec §2.2).
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
+use axum::http::Method;
 
 use crate::api::AppState;
+use crate::domain::abuse::RequestClass;
 use crate::domain::caller::Caller;
 use crate::domain::Error;
 
@@ -24,9 +26,35 @@ pub fn access_token(headers: &HeaderMap) -> Option<&str> {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = Error;
 
+    /// The caller, charged one request against its token's and company's quotas (code 101 when
+    /// spent, before the handler does anything).
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let token = access_token(&parts.headers).ok_or(Error::AuthNotProvided)?;
-        state.domain.authenticate(token, false).await
+        let caller = state.domain.authenticate(token, false).await?;
+        state.domain.charge_quota(&caller, request_class(parts)).await?;
+        Ok(caller)
+    }
+}
+
+/// Routes whose POST makes engine work (uploads, analyses, enrolment, Instant): they also
+/// count against the expensive-work quota.
+const EXPENSIVE_POSTS: &[&str] = &[
+    "/api/folders",
+    "/api/folders/{folder_id}/media",
+    "/api/folders/{folder_id}/analyses",
+    "/api/instant/folders",
+    "/api/collections/{collection_id}/persons",
+    "/api/collections/{collection_id}/persons/batch",
+    "/api/collections/{collection_id}/persons/{person_id}/images",
+];
+
+pub fn request_class(parts: &Parts) -> RequestClass {
+    let expensive = parts.method == Method::POST
+        && parts.extensions.get::<MatchedPath>().is_some_and(|m| EXPENSIVE_POSTS.contains(&m.as_str()));
+    if expensive {
+        RequestClass::Expensive
+    } else {
+        RequestClass::Ordinary
     }
 }
 

@@ -26,6 +26,8 @@ pub fn code_and_status(err: &Error) -> (u16, StatusCode) {
         Error::External(_) => (11, StatusCode::BAD_GATEWAY),
         Error::Database(_) => (12, StatusCode::INTERNAL_SERVER_ERROR),
         Error::BodyTooBig { .. } => (4, StatusCode::PAYLOAD_TOO_LARGE),
+        Error::Throttled { .. } => (101, StatusCode::TOO_MANY_REQUESTS),
+        Error::UserBlocked => (211, StatusCode::FORBIDDEN),
     }
 }
 
@@ -35,6 +37,7 @@ fn details_of(err: &Error) -> Value {
         | Error::InvalidValue { details, .. }
         | Error::InvalidType { details, .. } => details.clone(),
         Error::BodyTooBig { limit } => serde_json::json!({ "limit": limit }),
+        Error::Throttled { retry_after } => serde_json::json!({ "retry_after": retry_after }),
         Error::Internal(_)
         | Error::NotAllowed
         | Error::NotRealized(_)
@@ -44,6 +47,7 @@ fn details_of(err: &Error) -> Value {
         | Error::Forbidden(_)
         | Error::NotExist(_)
         | Error::External(_)
+        | Error::UserBlocked
         | Error::Database(_) => Value::Null,
     }
 }
@@ -69,6 +73,11 @@ impl IntoResponse for Error {
         let body =
             ErrorBody { error_code: code, error_message: self.to_string(), error_details: details.clone(), details };
         let bytes = to_vec(&body).unwrap_or_else(|_| br#"{"error_code": 0}"#.to_vec());
-        json_bytes(status, bytes)
+        let mut res = json_bytes(status, bytes);
+        if let Error::Throttled { retry_after } = self {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(retry_after.max(1)));
+        }
+        res
     }
 }

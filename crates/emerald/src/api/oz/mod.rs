@@ -5,6 +5,7 @@ pub mod analysis_request;
 pub mod base_url;
 pub mod body;
 pub mod caller;
+pub mod client;
 pub mod error;
 pub mod ids;
 pub mod json;

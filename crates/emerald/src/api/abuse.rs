@@ -1,0 +1,135 @@
+//! Abuse resistance over HTTP (issue #23, docs/abuse.md): the auth audit, clearing login
+//! throttles, and per-company quota overrides.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::oz::body::OzBody;
+use super::oz::ids::parse_id;
+use super::oz::json::ok;
+use super::oz::query::OzQuery;
+use super::views::PageView;
+use super::AppState;
+use crate::domain::abuse::{CompanyQuota, StoredAuthEvent};
+use crate::domain::caller::Caller;
+use crate::domain::{Error, Result};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_audit))
+        .routes(routes!(clear_throttle))
+        .routes(routes!(get_company_quota, set_company_quota))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuthEventView {
+    pub event_id: Uuid,
+    pub time_created: f64,
+    /// `login`, `refresh`, `block`, `unblock`, `throttle_clear`.
+    pub event: String,
+    /// `success`, `failure`, `throttled`, `blocked`.
+    pub outcome: String,
+    pub user_id: Option<Uuid>,
+    pub company_id: Option<Uuid>,
+    /// The login as typed, lower-cased (also for unknown accounts).
+    pub email: Option<String>,
+    /// Who did it, when another user did (a block).
+    pub actor_id: Option<Uuid>,
+    /// The client address (an IPv6 client by its /64).
+    pub client_addr: Option<String>,
+}
+
+impl From<StoredAuthEvent> for AuthEventView {
+    fn from(e: StoredAuthEvent) -> Self {
+        let StoredAuthEvent {
+            event_id,
+            time_created,
+            event,
+            outcome,
+            user_id,
+            company_id,
+            email,
+            actor_id,
+            client_addr,
+        } = e;
+        AuthEventView { event_id, time_created, event, outcome, user_id, company_id, email, actor_id, client_addr }
+    }
+}
+
+/// The auth audit, newest first: `{total_count, offset, limit, items}`; filters `user_id`,
+/// `company_id`, `actor_id`, `event`, `outcome`, `email`, `client_addr`, `time_created.min/.max`.
+/// ADMIN sees every event, CLIENT ADMIN its company's.
+#[utoipa::path(get, path = "/api/audit", tag = "abuse",
+    params(("user_id" = Option<Uuid>, Query), ("event" = Option<String>, Query), ("outcome" = Option<String>, Query),
+        ("time_created.min" = Option<String>, Query), ("time_created.max" = Option<String>, Query),
+        ("offset" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
+    responses((status = 200, description = "page of auth events")), security(("token" = [])))]
+async fn list_audit(State(s): State<AppState>, caller: Caller, q: OzQuery) -> Result<Response> {
+    let page = s.domain.list_auth_events(&caller, &q.0).await?;
+    Ok(ok(PageView::new(page, AuthEventView::from)).into_response())
+}
+
+/// Forget failed logins (ADMIN): of the account `email`, of the client `address`, or — with
+/// neither — all of them; a locked-out account can log in again at once.
+#[utoipa::path(delete, path = "/api/authorize/throttle", tag = "abuse",
+    params(("email" = Option<String>, Query), ("address" = Option<String>, Query)),
+    responses((status = 204)), security(("token" = [])))]
+async fn clear_throttle(State(s): State<AppState>, caller: Caller, q: OzQuery) -> Result<Response> {
+    let address = match q.text("address").map(str::trim).filter(|a| !a.is_empty()) {
+        Some(a) => Some(a.parse().map_err(|_| {
+            Error::invalid_value(format!("Invalid address {a:?}"), serde_json::json!({ "key_path": "address" }))
+        })?),
+        None => None,
+    };
+    let email = q.text("email").map(str::trim).filter(|e| !e.is_empty());
+    s.domain.clear_login_throttle(&caller, email, address).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A company's request quotas: its override (null = the global rate) and the rates in force,
+/// in requests per minute (0 = unlimited).
+#[derive(Serialize, Deserialize, ToSchema, Default)]
+pub struct QuotaView {
+    pub requests_per_minute: Option<u32>,
+    pub expensive_per_minute: Option<u32>,
+    #[serde(default, skip_deserializing)]
+    pub effective_requests_per_minute: u32,
+    #[serde(default, skip_deserializing)]
+    pub effective_expensive_per_minute: u32,
+}
+
+/// A company's quotas (ADMIN; the company's own users read them).
+#[utoipa::path(get, path = "/api/companies/{company_id}/quotas", tag = "abuse",
+    params(("company_id" = Uuid, Path)), responses((status = 200, body = QuotaView)), security(("token" = [])))]
+async fn get_company_quota(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response> {
+    let (o, rates) = s.domain.company_quota(&caller, parse_id("company_id", &id)?).await?;
+    Ok(ok(QuotaView {
+        requests_per_minute: o.requests_per_minute,
+        expensive_per_minute: o.expensive_per_minute,
+        effective_requests_per_minute: rates.requests,
+        effective_expensive_per_minute: rates.expensive,
+    })
+    .into_response())
+}
+
+/// Set a company's quota override (ADMIN): `{"requests_per_minute": n|null,
+/// "expensive_per_minute": n|null}`, null = the global rate, 0 = unlimited.
+#[utoipa::path(put, path = "/api/companies/{company_id}/quotas", tag = "abuse", request_body = QuotaView,
+    params(("company_id" = Uuid, Path)), responses((status = 200, body = QuotaView)), security(("token" = [])))]
+async fn set_company_quota(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    OzBody(req): OzBody<QuotaView>,
+) -> Result<Response> {
+    let id = parse_id("company_id", &id)?;
+    let quota =
+        CompanyQuota { requests_per_minute: req.requests_per_minute, expensive_per_minute: req.expensive_per_minute };
+    s.domain.set_company_quota(&caller, id, quota).await?;
+    get_company_quota(State(s), caller, Path(id.to_string())).await
+}

@@ -1,0 +1,516 @@
+//! Abuse resistance (issue #23, docs/abuse.md): login throttling with exponential back-off in
+//! the shared store, blocked users, the auth audit, and per-token / per-company request quotas.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use uuid::Uuid;
+
+use super::caller::{Caller, Scope};
+use super::error::{Error, Result};
+use super::model::User;
+use super::role::UserType;
+use super::store::{ListParams, Page};
+use super::time::now;
+use super::Domain;
+
+/// Login throttling (all durations in seconds).
+#[derive(Debug, Clone)]
+pub struct ThrottleSettings {
+    /// Failed logins of one account before its logins are refused for a while; 0 = off.
+    pub max_failures: u32,
+    /// Failed logins from one client address (an IPv6 address by its /64) before its logins
+    /// are refused for a while; 0 = off.
+    pub address_max_failures: u32,
+    /// The first refusal period; each further failure doubles it.
+    pub backoff: f64,
+    /// The longest refusal period.
+    pub backoff_max: f64,
+    /// Failures older than this are forgotten (the count starts again).
+    pub window: f64,
+}
+
+impl Default for ThrottleSettings {
+    fn default() -> Self {
+        ThrottleSettings { max_failures: 5, address_max_failures: 20, backoff: 2.0, backoff_max: 900.0, window: 3600.0 }
+    }
+}
+
+impl ThrottleSettings {
+    /// How long a key is refused after its `failures`-th failure with threshold `max`.
+    fn lock_for(&self, failures: u32, max: u32) -> Option<f64> {
+        if max == 0 || failures < max {
+            return None;
+        }
+        let doublings = (failures - max).min(40) as i32;
+        Some((self.backoff.max(0.0) * 2f64.powi(doublings)).min(self.backoff_max.max(0.0)))
+    }
+}
+
+/// Requests per minute allowed; 0 = no limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rates {
+    pub requests: u32,
+    pub expensive: u32,
+}
+
+/// Request quotas: token buckets kept by each server process (per node).
+#[derive(Debug, Clone, Copy)]
+pub struct QuotaSettings {
+    pub token: Rates,
+    pub company: Rates,
+    /// How long a company's override is cached by each node.
+    pub override_ttl: Duration,
+}
+
+impl Default for QuotaSettings {
+    fn default() -> Self {
+        QuotaSettings {
+            token: Rates { requests: 1200, expensive: 120 },
+            company: Rates { requests: 6000, expensive: 600 },
+            override_ttl: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AbuseSettings {
+    pub throttle: ThrottleSettings,
+    pub quotas: QuotaSettings,
+    /// Audit events older than this many seconds are deleted by the periodic sweep; 0 = kept.
+    pub audit_retention: f64,
+}
+
+/// One auth audit record. Never a password or a token.
+#[derive(Debug, Clone)]
+pub struct AuthEvent {
+    pub event_id: Uuid,
+    pub time_created: f64,
+    /// `login`, `refresh`, `block`, `unblock`, `throttle_clear`.
+    pub event: &'static str,
+    /// `success`, `failure`, `throttled`, `blocked`.
+    pub outcome: &'static str,
+    pub user_id: Option<Uuid>,
+    pub company_id: Option<Uuid>,
+    /// The login as typed (lower-cased, at most 254 characters).
+    pub email: Option<String>,
+    /// Who did it when it was another user (a block).
+    pub actor_id: Option<Uuid>,
+    pub client_addr: Option<String>,
+}
+
+/// A stored audit record as listed.
+#[derive(Debug, Clone)]
+pub struct StoredAuthEvent {
+    pub event_id: Uuid,
+    pub time_created: f64,
+    pub event: String,
+    pub outcome: String,
+    pub user_id: Option<Uuid>,
+    pub company_id: Option<Uuid>,
+    pub email: Option<String>,
+    pub actor_id: Option<Uuid>,
+    pub client_addr: Option<String>,
+}
+
+/// A company's own request rates (None: the global ones).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CompanyQuota {
+    pub requests_per_minute: Option<u32>,
+    pub expensive_per_minute: Option<u32>,
+}
+
+/// The counter key of an account.
+pub fn account_key(email: &str) -> String {
+    format!("account:{}", email.trim().to_lowercase())
+}
+
+/// The counter key of a client address: IPv4 as is, IPv6 by its /64 (one host gets a whole
+/// /64), an IPv4-mapped IPv6 address as its IPv4.
+pub fn address_key(ip: IpAddr) -> String {
+    format!("address:{}", address_label(ip))
+}
+
+fn address_label(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+fn clip_email(email: &str) -> String {
+    email.trim().to_lowercase().chars().take(super::users::EMAIL_MAX_CHARS).collect()
+}
+
+fn retry_after(until: f64, t: f64) -> u64 {
+    (until - t).ceil().max(1.0) as u64
+}
+
+/// What a request costs against the quotas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestClass {
+    Ordinary,
+    /// Uploads, analyses, Instant calls, enrolment: engine work.
+    Expensive,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum BucketKey {
+    Token(Uuid, bool),
+    Company(Uuid, bool),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+    per_minute: u32,
+}
+
+impl Bucket {
+    /// The tokens now (refilled at `per_minute` a minute, up to a minute's worth).
+    fn level(&self, t: Instant, per_minute: u32) -> f64 {
+        let cap = per_minute as f64;
+        let refill = t.saturating_duration_since(self.at).as_secs_f64() * cap / 60.0;
+        (self.tokens + refill).min(cap)
+    }
+}
+
+/// Buckets above which full (idle) ones are forgotten.
+const BUCKETS_PRUNE_AT: usize = 20_000;
+
+/// The in-process quota state of one node.
+#[derive(Default)]
+pub struct Quotas {
+    buckets: Mutex<HashMap<BucketKey, Bucket>>,
+    overrides: Mutex<HashMap<Uuid, (CompanyQuota, Instant)>>,
+}
+
+impl Quotas {
+    /// Take one token from each bucket, or none when any is empty: then the seconds until the
+    /// emptiest one has a token.
+    fn take(&self, wanted: &[(BucketKey, u32)]) -> std::result::Result<(), u64> {
+        let t = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let mut wait: f64 = 0.0;
+        for &(key, per_minute) in wanted {
+            let level = buckets.get(&key).map(|b| b.level(t, per_minute)).unwrap_or(per_minute as f64);
+            if level < 1.0 {
+                wait = wait.max((1.0 - level) * 60.0 / per_minute as f64);
+            }
+        }
+        if wait > 0.0 {
+            return Err(wait.ceil().max(1.0) as u64);
+        }
+        if buckets.len() >= BUCKETS_PRUNE_AT {
+            buckets.retain(|_, b| b.level(t, b.per_minute) < b.per_minute as f64);
+        }
+        for &(key, per_minute) in wanted {
+            let level = buckets.get(&key).map(|b| b.level(t, per_minute)).unwrap_or(per_minute as f64);
+            buckets.insert(key, Bucket { tokens: level - 1.0, at: t, per_minute });
+        }
+        Ok(())
+    }
+
+    fn cached_override(&self, company: Uuid, ttl: Duration) -> Option<CompanyQuota> {
+        let map = self.overrides.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&company).filter(|(_, at)| at.elapsed() < ttl).map(|(q, _)| *q)
+    }
+
+    fn remember_override(&self, company: Uuid, q: CompanyQuota) {
+        let mut map = self.overrides.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= BUCKETS_PRUNE_AT {
+            map.clear();
+        }
+        map.insert(company, (q, Instant::now()));
+    }
+}
+
+/// Shared handle (cheap to clone with the domain).
+pub type SharedQuotas = Arc<Quotas>;
+
+impl Domain {
+    /// Record an audit event; a failure to record is logged, never fails the request.
+    pub(super) async fn audit(&self, event: AuthEvent) {
+        metrics::counter!("emerald_auth_events_total", "event" => event.event, "outcome" => event.outcome).increment(1);
+        if let Err(e) = self.store.insert_auth_event(&event).await {
+            tracing::warn!(error = %e, event = event.event, "recording an auth audit event failed");
+        }
+    }
+
+    fn event(&self, event: &'static str, outcome: &'static str) -> AuthEvent {
+        AuthEvent {
+            event_id: Uuid::new_v4(),
+            time_created: now(),
+            event,
+            outcome,
+            user_id: None,
+            company_id: None,
+            email: None,
+            actor_id: None,
+            client_addr: None,
+        }
+    }
+
+    /// Refuse a login attempt while its account or address is locked out.
+    pub(super) async fn check_login_throttle(&self, email: &str, client: Option<IpAddr>) -> Result<()> {
+        let s = &self.abuse.throttle;
+        if s.max_failures == 0 && s.address_max_failures == 0 {
+            return Ok(());
+        }
+        let mut keys = vec![account_key(email)];
+        if let Some(ip) = client {
+            keys.push(address_key(ip));
+        }
+        let t = now();
+        let until = self.store.login_locked_until(&keys).await?;
+        if until > t {
+            metrics::counter!("emerald_login_throttled_total").increment(1);
+            let mut e = self.event("login", "throttled");
+            e.email = Some(clip_email(email));
+            e.client_addr = client.map(address_label);
+            self.audit(e).await;
+            return Err(Error::Throttled { retry_after: retry_after(until, t) });
+        }
+        Ok(())
+    }
+
+    /// Count a failed login against its account and address; lock them once over the limit.
+    pub(super) async fn login_failed(&self, email: &str, user: Option<&User>, client: Option<IpAddr>) -> Result<()> {
+        metrics::counter!("emerald_login_failures_total").increment(1);
+        let s = self.abuse.throttle.clone();
+        let t = now();
+        let mut counters = vec![(account_key(email), s.max_failures)];
+        if let Some(ip) = client {
+            counters.push((address_key(ip), s.address_max_failures));
+        }
+        for (key, max) in counters {
+            if max == 0 {
+                continue;
+            }
+            let failures = self.store.record_login_failure(&key, t, t - s.window.max(0.0)).await?;
+            if let Some(lock) = s.lock_for(failures, max) {
+                self.store.lock_login(&key, t + lock).await?;
+                metrics::counter!("emerald_login_lockouts_total").increment(1);
+                tracing::info!(key = %key.split(':').next().unwrap_or(""), failures, lock_secs = lock, "login locked out");
+            }
+        }
+        let mut e = self.event("login", "failure");
+        e.email = Some(clip_email(email));
+        e.user_id = user.map(|u| u.user_id);
+        e.company_id = user.and_then(|u| u.company_id);
+        e.client_addr = client.map(address_label);
+        self.audit(e).await;
+        Ok(())
+    }
+
+    /// A successful login forgets its account's failures (not its address's: one known
+    /// account must not reset the count of a guessing address).
+    pub(super) async fn login_succeeded(&self, user: &User, client: Option<IpAddr>) -> Result<()> {
+        self.store.clear_login_failures(Some(&[account_key(&user.email)])).await?;
+        let mut e = self.event("login", "success");
+        e.user_id = Some(user.user_id);
+        e.company_id = user.company_id;
+        e.email = Some(clip_email(&user.email));
+        e.client_addr = client.map(address_label);
+        self.audit(e).await;
+        Ok(())
+    }
+
+    pub(super) async fn login_blocked(&self, user: &User, client: Option<IpAddr>) {
+        metrics::counter!("emerald_blocked_refusals_total").increment(1);
+        let mut e = self.event("login", "blocked");
+        e.user_id = Some(user.user_id);
+        e.company_id = user.company_id;
+        e.email = Some(clip_email(&user.email));
+        e.client_addr = client.map(address_label);
+        self.audit(e).await;
+    }
+
+    pub(super) async fn refreshed(&self, caller: &Caller, client: Option<IpAddr>) {
+        let mut e = self.event("refresh", "success");
+        e.user_id = Some(caller.user_id);
+        e.company_id = caller.company_id;
+        e.client_addr = client.map(address_label);
+        self.audit(e).await;
+    }
+
+    pub(super) async fn user_block_changed(&self, caller: &Caller, user: &User, active: bool) {
+        let mut e = self.event(if active { "unblock" } else { "block" }, "success");
+        e.user_id = Some(user.user_id);
+        e.company_id = user.company_id;
+        e.email = Some(clip_email(&user.email));
+        e.actor_id = Some(caller.user_id);
+        self.audit(e).await;
+    }
+
+    /// `DELETE /api/authorize/throttle`: forget the failures of one account, one address, or
+    /// (neither given) all of them. ADMIN only.
+    pub async fn clear_login_throttle(
+        &self,
+        caller: &Caller,
+        email: Option<&str>,
+        address: Option<IpAddr>,
+    ) -> Result<u64> {
+        if caller.user_type != UserType::Admin {
+            return Err(Error::Forbidden(None));
+        }
+        let mut keys = Vec::new();
+        if let Some(e) = email {
+            keys.push(account_key(e));
+        }
+        if let Some(ip) = address {
+            keys.push(address_key(ip));
+        }
+        let n = self.store.clear_login_failures(if keys.is_empty() { None } else { Some(&keys) }).await?;
+        let mut e = self.event("throttle_clear", "success");
+        e.actor_id = Some(caller.user_id);
+        e.email = email.map(clip_email);
+        e.client_addr = address.map(address_label);
+        self.audit(e).await;
+        Ok(n)
+    }
+
+    /// `GET /api/audit/`: every event for ADMIN, its company's for CLIENT ADMIN.
+    pub async fn list_auth_events(&self, caller: &Caller, params: &ListParams) -> Result<Page<StoredAuthEvent>> {
+        let scope = match caller.user_type {
+            UserType::Admin => Scope::All,
+            UserType::ClientAdmin => caller.scope(),
+            _ => return Err(Error::Forbidden(None)),
+        };
+        self.store.list_auth_events(scope, params).await
+    }
+
+    /// Take this request from the caller's token and company quotas: code 101 with the seconds
+    /// to wait when one is spent. Checked before the request does anything, so a refusal never
+    /// undoes work accepted before.
+    /// ADMIN and OPERATOR (no company) are not limited.
+    pub async fn charge_quota(&self, caller: &Caller, class: RequestClass) -> Result<()> {
+        if caller.user_type.is_global() {
+            return Ok(());
+        }
+        let q = self.abuse.quotas;
+        let expensive = class == RequestClass::Expensive;
+        let company = match caller.company_id {
+            Some(c) => Some((c, self.company_rates(c).await?)),
+            None => None,
+        };
+        let mut wanted: Vec<(BucketKey, u32)> = Vec::with_capacity(4);
+        let mut push = |key: BucketKey, rate: u32| {
+            if rate > 0 {
+                wanted.push((key, rate));
+            }
+        };
+        push(BucketKey::Token(caller.session_id, false), q.token.requests);
+        if expensive {
+            push(BucketKey::Token(caller.session_id, true), q.token.expensive);
+        }
+        if let Some((c, rates)) = company {
+            push(BucketKey::Company(c, false), rates.requests);
+            if expensive {
+                push(BucketKey::Company(c, true), rates.expensive);
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        self.quotas.take(&wanted).map_err(|retry_after| {
+            metrics::counter!("emerald_quota_refusals_total", "class" => if expensive { "expensive" } else { "requests" })
+                .increment(1);
+            Error::Throttled { retry_after }
+        })
+    }
+
+    /// A company's rates: its override where set, else the global ones.
+    async fn company_rates(&self, company: Uuid) -> Result<Rates> {
+        let q = self.abuse.quotas;
+        let o = match self.quotas.cached_override(company, q.override_ttl) {
+            Some(o) => o,
+            None => {
+                let o = self.store.company_quota(company).await?.unwrap_or_default();
+                self.quotas.remember_override(company, o);
+                o
+            }
+        };
+        Ok(Rates {
+            requests: o.requests_per_minute.unwrap_or(q.company.requests),
+            expensive: o.expensive_per_minute.unwrap_or(q.company.expensive),
+        })
+    }
+
+    /// `GET /api/companies/{id}/quotas`: the override and the rates in force (ADMIN, or the
+    /// company's own users).
+    pub async fn company_quota(&self, caller: &Caller, company: Uuid) -> Result<(CompanyQuota, Rates)> {
+        if !caller.sees_company(Some(company)) || self.store.get_company(company).await?.is_none() {
+            return Err(Error::not_exist("Company"));
+        }
+        let o = self.store.company_quota(company).await?.unwrap_or_default();
+        let q = self.abuse.quotas.company;
+        let rates = Rates {
+            requests: o.requests_per_minute.unwrap_or(q.requests),
+            expensive: o.expensive_per_minute.unwrap_or(q.expensive),
+        };
+        Ok((o, rates))
+    }
+
+    /// `PUT /api/companies/{id}/quotas` (ADMIN): set or (None) clear a company's override.
+    /// Other nodes see it within their cache period.
+    pub async fn set_company_quota(&self, caller: &Caller, company: Uuid, quota: CompanyQuota) -> Result<()> {
+        if caller.user_type != UserType::Admin {
+            return Err(Error::Forbidden(None));
+        }
+        if !self.store.set_company_quota(company, &quota).await? {
+            return Err(Error::not_exist("Company"));
+        }
+        self.quotas.remember_override(company, quota);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_threshold_and_caps() {
+        let s = ThrottleSettings { max_failures: 3, backoff: 2.0, backoff_max: 10.0, ..Default::default() };
+        assert_eq!(s.lock_for(2, 3), None);
+        assert_eq!(s.lock_for(3, 3), Some(2.0));
+        assert_eq!(s.lock_for(4, 3), Some(4.0));
+        assert_eq!(s.lock_for(5, 3), Some(8.0));
+        assert_eq!(s.lock_for(6, 3), Some(10.0));
+        assert_eq!(s.lock_for(1000, 3), Some(10.0));
+        assert_eq!(s.lock_for(1000, 0), None);
+    }
+
+    #[test]
+    fn ipv6_hosts_count_by_their_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        assert_eq!(address_key(a), address_key(b));
+        assert_eq!(address_key("::ffff:10.0.0.1".parse().unwrap()), "address:10.0.0.1");
+    }
+
+    #[test]
+    fn buckets_refuse_when_spent_and_say_how_long_to_wait() {
+        let q = Quotas::default();
+        let k = BucketKey::Token(Uuid::new_v4(), false);
+        for _ in 0..3 {
+            q.take(&[(k, 3)]).unwrap();
+        }
+        let wait = q.take(&[(k, 3)]).unwrap_err();
+        assert!((1..=20).contains(&wait), "{wait}");
+        // A refused take consumes nothing from the other buckets.
+        let other = BucketKey::Company(Uuid::new_v4(), false);
+        assert!(q.take(&[(other, 1), (k, 3)]).is_err());
+        q.take(&[(other, 1)]).unwrap();
+    }
+}
