@@ -186,16 +186,16 @@ pub struct Config {
     pub login_window: f64,
     /// Requests per minute of one access token (company users; ADMIN/OPERATOR are not
     /// limited); 0 = unlimited. Kept per server process.
-    #[arg(long, env = "EMERALD_QUOTA_TOKEN_REQUESTS", default_value_t = 1200)]
+    #[arg(long, env = "EMERALD_QUOTA_TOKEN_REQUESTS", default_value_t = 3000)]
     pub quota_token_requests: u32,
     /// Uploads, analysis requests, enrolments and Instant calls per minute of one access token; 0 = unlimited.
-    #[arg(long, env = "EMERALD_QUOTA_TOKEN_EXPENSIVE", default_value_t = 120)]
+    #[arg(long, env = "EMERALD_QUOTA_TOKEN_EXPENSIVE", default_value_t = 600)]
     pub quota_token_expensive: u32,
     /// Requests per minute of one company's users together (overridable per company); 0 = unlimited.
-    #[arg(long, env = "EMERALD_QUOTA_COMPANY_REQUESTS", default_value_t = 6000)]
+    #[arg(long, env = "EMERALD_QUOTA_COMPANY_REQUESTS", default_value_t = 12000)]
     pub quota_company_requests: u32,
     /// Expensive requests per minute of one company's users together (overridable per company); 0 = unlimited.
-    #[arg(long, env = "EMERALD_QUOTA_COMPANY_EXPENSIVE", default_value_t = 600)]
+    #[arg(long, env = "EMERALD_QUOTA_COMPANY_EXPENSIVE", default_value_t = 1800)]
     pub quota_company_expensive: u32,
     /// Seconds the auth audit keeps an event (90 days); 0 = forever.
     #[arg(long, env = "EMERALD_AUDIT_RETENTION", default_value_t = 7_776_000.0)]
@@ -250,10 +250,10 @@ impl Default for Config {
             login_backoff: 2.0,
             login_backoff_max: 900.0,
             login_window: 3600.0,
-            quota_token_requests: 1200,
-            quota_token_expensive: 120,
-            quota_company_requests: 6000,
-            quota_company_expensive: 600,
+            quota_token_requests: 3000,
+            quota_token_expensive: 600,
+            quota_company_requests: 12000,
+            quota_company_expensive: 1800,
             audit_retention: 7_776_000.0,
             config: None,
         }
