@@ -43,8 +43,9 @@ if [ ! -d "$FACES" ]; then
   echo "warning: no face photos in $FACES (set EMERALD_FACES_DEV); the document corpus tests will be SKIPPED" >&2
   exit 0
 fi
-# One photo each of the first people (sorted, deterministic).
-mapfile -t faces < <(find "$FACES" -name '0001.jpg' | sort | head -40)
+# The first photo of each of the first people with two or more (sorted, deterministic): the
+# second photo is the selfie of the tests.
+mapfile -t faces < <(find "$FACES" -name '0002.jpg' | sort | sed 's/0002.jpg$/0001.jpg/' | while read -r f; do [ -f "$f" ] && echo "$f"; done | head -40)
 rm -rf "$DIR.tmp" && mkdir -p "$DIR.tmp"
 "$PY" "$GEN" "$DIR.tmp" "${faces[@]}"
 echo "$STAMP" >"$DIR.tmp/.stamp"

@@ -225,7 +225,9 @@ def main():
         img, q = photograph(card, rng, variant)
         name = f"doc{i:03d}_{doc['format'].lower()}_{variant}{'_broken' if not doc['valid'] else ''}.jpg"
         img.save(os.path.join(out, name), quality=q)
-        doc.update({"file": name, "variant": variant, "face": os.path.basename(faces[i % len(faces)])})
+        face_path = faces[i % len(faces)]
+        face_rel = os.path.join(os.path.basename(os.path.dirname(face_path)), os.path.basename(face_path))
+        doc.update({"file": name, "variant": variant, "face": face_rel, "face_path": os.path.abspath(face_path)})
         manifest.append(doc)
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)

@@ -7,6 +7,7 @@ mod auth;
 mod cli;
 mod collections;
 mod companies;
+mod documents;
 mod folders;
 mod media;
 mod meta;
