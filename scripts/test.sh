@@ -15,6 +15,11 @@ if [ -x scripts/make-test-videos.sh ]; then
   scripts/make-test-videos.sh || echo "test.sh: the video corpus could not be made: the video tests will FAIL (see above)"
 fi
 
+# Synthetic identity documents (rendered with Debian fonts, faces from ../shared/data/faces-dev).
+if [ -x scripts/make-test-documents.sh ]; then
+  scripts/make-test-documents.sh || echo "test.sh: the test documents could not be made: the document tests will be SKIPPED"
+fi
+
 if [ -z "${DATABASE_URL:-}" ]; then
   if timeout 2 bash -c '</dev/tcp/127.0.0.1/5432' 2>/dev/null; then
     export DATABASE_URL="postgres://postgres@127.0.0.1:5432/test"

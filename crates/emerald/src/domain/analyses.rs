@@ -185,6 +185,9 @@ pub struct AnalysisParams {
     pub decision_count: Option<usize>,
     /// COLLECTION: hit threshold (`decision_threshold`).
     pub decision_threshold: Option<f64>,
+    /// DOCUMENTS: the document engine's capability bitmask (`capabilities`, e.g. 492), stored
+    /// and echoed (spec §8.2 [C]); Emerald's reader has no options to switch.
+    pub capabilities: Option<u64>,
     pub raw: Map<String, Value>,
 }
 
@@ -234,8 +237,13 @@ impl AnalysisParams {
             None | Some(Value::Null) => None,
             Some(v) => Some(v.as_u64().ok_or_else(|| Error::invalid_type(&path("decision_count")))? as usize),
         };
+        let capabilities = match raw.get("capabilities") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v.as_u64().ok_or_else(|| Error::invalid_type(&path("capabilities")))?),
+        };
         let params = AnalysisParams {
             extract_best_shot,
+            capabilities,
             threshold_min: number("threshold_min")?,
             threshold_max: number("threshold_max")?,
             collection_ids,
@@ -455,7 +463,7 @@ pub fn assign_media(
             AnalysisType::Quality => "a selfie video (tag video_selfie…) or a photo tagged photo_selfie",
             AnalysisType::Biometry => "at least two media other than a document's back (photo_id_back)",
             AnalysisType::Collection => "a media other than a document's back (photo_id_back)",
-            AnalysisType::Documents => "a document photo tagged photo_id_front or photo_id_back",
+            AnalysisType::Documents => "a document photo tagged photo_id, photo_id_front or photo_id_back",
         };
         return Err(Error::invalid_value(
             format!("The folder has no suitable media for {} ({} found): it needs {rule}", kind.as_str(), chosen.len()),

@@ -9,8 +9,7 @@ use tokio::sync::{broadcast, Notify};
 use uuid::Uuid;
 
 use super::analyses::{
-    assign_media, Analysis, AnalysisRequest, AnalysisState, AnalysisType, MediaFacts, Resolution,
-    ANALYSES_PER_REQUEST_MAX,
+    assign_media, Analysis, AnalysisRequest, AnalysisState, MediaFacts, Resolution, ANALYSES_PER_REQUEST_MAX,
 };
 use super::caller::Caller;
 use super::error::{Error, Result};
@@ -123,9 +122,6 @@ impl Domain {
             let key_path = format!("analyses[{i}]");
             if !r.kind.permitted(&can_start) {
                 return Err(Error::Forbidden(Some(format!("You may not start {} analyses", r.kind.as_str()))));
-            }
-            if r.kind == AnalysisType::Documents {
-                return Err(Error::NotRealized("DOCUMENTS analyses are not available on this server".into()));
             }
             let source_media = assign_media(r.kind, r.source_media.as_deref(), &facts, &key_path)?;
             out.push(Analysis {

@@ -20,6 +20,7 @@ use super::analyses::{
     MediaResult, OutputImage, Resolution, COLLECTION_DEFAULT_K,
 };
 use super::blacklist::BlacklistHit;
+use super::documents;
 use super::faces::{AnalyzeOptions, FaceError, MediaFaces, Template};
 use super::media::MediaKind;
 use super::Domain;
@@ -76,10 +77,16 @@ impl Shared {
     }
 }
 
-/// Only the models a type needs run: QUALITY anti-spoofing, the others the embedder.
+/// Only the models a type needs run: QUALITY anti-spoofing, BIOMETRY and COLLECTION the
+/// embedder; DOCUMENTS reads the MRZ without the face engine.
 fn needs_of(kind: AnalysisType, want_best_shot: bool) -> Needs {
-    let liveness = kind == AnalysisType::Quality;
-    Needs { template: !liveness, spoof: liveness, best_shot: want_best_shot }
+    match kind {
+        AnalysisType::Quality => Needs { template: false, spoof: true, best_shot: want_best_shot },
+        AnalysisType::Biometry | AnalysisType::Collection => {
+            Needs { template: true, spoof: false, best_shot: want_best_shot }
+        }
+        AnalysisType::Documents => Needs::default(),
+    }
 }
 
 /// Engine results of media shared by the analyses of a group, each computed once (the first
@@ -190,7 +197,7 @@ impl Domain {
             AnalysisType::Quality => self.evaluate_quality(analysis, inputs).await,
             AnalysisType::Biometry => self.evaluate_biometry(analysis, inputs).await,
             AnalysisType::Collection => self.evaluate_collection(analysis, inputs).await,
-            AnalysisType::Documents => Outcome::failed(2, "DOCUMENTS analyses are not available on this server"),
+            AnalysisType::Documents => self.evaluate_documents(analysis, inputs).await,
         }
     }
 
@@ -492,6 +499,67 @@ impl Domain {
         out.collection_alias = best_overall.filter(|b| b.confidence >= threshold).map(|b| b.alias);
         out.matches = matches;
         out
+    }
+
+    /// DOCUMENTS: the MRZ of every document photo, the decision on the best one
+    /// ([`super::documents::decide`]). Reading is CPU work on the blocking pool, holding an engine
+    /// slot.
+    async fn evaluate_documents(&self, _a: &Analysis, inputs: Vec<MediaInput>) -> Outcome {
+        let today = emerald_documents::Date::today();
+        let mut results = Vec::with_capacity(inputs.len());
+        let mut best: Option<emerald_documents::Mrz> = None;
+        for input in &inputs {
+            let id = input.media_id;
+            if input.kind != MediaKind::Image {
+                return Outcome::failed(
+                    4,
+                    format!("media {id}: DOCUMENTS reads document photos; this media is a {}", input.kind),
+                );
+            }
+            let bytes = match &input.bytes {
+                Ok(b) => b.clone(),
+                Err(why) => return Outcome::failed(0, format!("media {id}: the stored file cannot be read: {why}")),
+            };
+            let slot = self.engine_slots.clone().acquire_owned().await;
+            let joined = tokio::task::spawn_blocking(move || emerald_documents::read_mrz(&bytes)).await;
+            drop(slot);
+            let reading = match joined {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => return Outcome::failed(4, format!("media {id}: {e}")),
+                Err(join) => {
+                    tracing::error!(media_id = %id, panicked = join.is_panic(), "document reader task died");
+                    return Outcome::failed(0, format!("media {id}: the document reader crashed on this media"));
+                }
+            };
+            let mut data = documents::results_data(reading.mrz.as_ref(), today);
+            match &reading.mrz {
+                Some(_) => {
+                    data.insert("orientation".into(), json!(u32::from(reading.quarter_turns) * 90));
+                }
+                None => {
+                    data.insert("error_message".into(), "no machine-readable zone found in this photo".into());
+                }
+            }
+            results.push(MediaResult {
+                source_media_id: id,
+                results_data: data,
+                output_images: Vec::new(),
+                person_id: None,
+            });
+            if let Some(m) = reading.mrz {
+                let rank =
+                    |m: &emerald_documents::Mrz| (m.valid(), m.checks.count(), std::cmp::Reverse(m.corrections.len()));
+                if best.as_ref().is_none_or(|b| rank(&m) > rank(b)) {
+                    best = Some(m);
+                }
+            }
+        }
+        let (resolution, why) = documents::decide(best.as_ref(), today);
+        let mut data = documents::results_data(best.as_ref(), today);
+        if let Some(why) = why {
+            data.insert("error_message".into(), why.into());
+        }
+        Outcome::finished(resolution, data, results)
     }
 }
 

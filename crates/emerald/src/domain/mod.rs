@@ -9,6 +9,7 @@ pub mod blacklist;
 pub mod caller;
 pub mod collections;
 pub mod companies;
+pub mod documents;
 pub mod error;
 pub mod evaluate;
 pub mod faces;

@@ -300,7 +300,10 @@ both_backends! {
         let r = app.post(&path, &token, json!({"analyses": [{"type": "biometry"}]})).await;
         r.assert_error(400, 4);
         assert!(r.body["error_message"].as_str().unwrap().contains("BIOMETRY"), "{}", r.text);
-        app.post(&path, &token, json!({"analyses": [{"type": "documents"}]})).await.assert_error(501, 2);
+        // No photo tagged photo_id…: DOCUMENTS has nothing to read.
+        let r = app.post(&path, &token, json!({"analyses": [{"type": "documents"}]})).await;
+        r.assert_error(400, 4);
+        assert!(r.body["error_message"].as_str().unwrap().contains("DOCUMENTS"), "{}", r.text);
         // A folder of untagged media has nothing for QUALITY.
         let bare = app.upload("/api/folders/", &token, vec![part("x", jpeg(32, 32))]).await.id("folder_id");
         app.post(&format!("/api/folders/{bare}/analyses"), &token, json!({"analyses": [{"type": "quality"}]})).await.assert_error(400, 4);

@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod collections;
 mod companies;
+mod documents;
 mod folders;
 mod media;
 mod meta;

@@ -1,0 +1,408 @@
+//! Reading the MRZ from a photo of a document, in process: the MRZ is printed in OCR-B at a fixed
+//! pitch, so its characters are found as ink blobs chained at that pitch along a line and each
+//! one is matched against the 37 OCR-B glyphs ([`ocrb_templates.txt`], made by
+//! `scripts/make_ocrb_templates.py` from Debian's fonts-ocr-b).
+//!
+//! 1. The photo is decoded, turned grey and scaled to at most [`MAX_SIDE`] pixels.
+//! 2. For each orientation (0°, 180°, 90°, 270° until one reads a valid MRZ): ink is separated
+//!    from paper by a local threshold (uneven light, glare), ink blobs are labelled, and blobs
+//!    of text size are chained left to right at a regular pitch along a straight, possibly
+//!    tilted line. Chains of about 30, 36 or 44 blobs are MRZ line candidates.
+//! 3. Every character cell of a candidate line (gaps at the pitch filled, merged blobs split) is
+//!    sampled along the line's slope between its fitted top and bottom edges and matched by
+//!    normalised correlation against the glyphs.
+//! 4. Consecutive candidate lines (3 of 30, 2 of 36, 2 of 44) are parsed ([`crate::mrz`]); the
+//!    reading whose check digits hold best wins.
+
+use image::GenericImageView;
+
+use crate::mrz::{fit_line, Format, Mrz};
+
+/// Longest side, in pixels, the photo is scaled down to before reading.
+pub const MAX_SIDE: u32 = 1600;
+
+/// Why a photo could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    #[error("the document photo cannot be decoded: {0}")]
+    Decode(String),
+    #[error("the document photo is too large: {0}")]
+    TooLarge(String),
+}
+
+/// What the MRZ reader found.
+#[derive(Debug, Clone)]
+pub struct MrzReading {
+    /// The best reading (None when no MRZ-like text was found).
+    pub mrz: Option<Mrz>,
+    /// Quarter turns clockwise applied to the photo to read it upright.
+    pub quarter_turns: u8,
+    /// The upright photo (grey), for the visual zone and the portrait.
+    pub upright: image::GrayImage,
+    /// Where the MRZ lines are in the upright photo: top y of its first line (pixels).
+    pub mrz_top: Option<u32>,
+}
+
+/// Largest photo accepted (pixels).
+const MAX_PIXELS: u64 = 40_000_000;
+
+/// Decode `bytes` and read the MRZ.
+pub fn read_mrz(bytes: &[u8]) -> Result<MrzReading, ReadError> {
+    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| ReadError::Decode(e.to_string()))?;
+    let (w, h) = reader.into_dimensions().map_err(|e| ReadError::Decode(e.to_string()))?;
+    if u64::from(w) * u64::from(h) > MAX_PIXELS {
+        return Err(ReadError::TooLarge(format!("{w}×{h} pixels")));
+    }
+    let img = image::load_from_memory(bytes).map_err(|e| ReadError::Decode(e.to_string()))?;
+    let (w, h) = img.dimensions();
+    let scale = (MAX_SIDE as f32 / w.max(h) as f32).min(1.0);
+    let gray = if scale < 1.0 {
+        let (nw, nh) = (((w as f32 * scale) as u32).max(1), ((h as f32 * scale) as u32).max(1));
+        image::imageops::resize(&img.to_luma8(), nw, nh, image::imageops::FilterType::Triangle)
+    } else {
+        img.to_luma8()
+    };
+    Ok(read_gray(gray))
+}
+
+/// Read the MRZ of a grey photo.
+pub fn read_gray(gray: image::GrayImage) -> MrzReading {
+    let mut best: Option<(Mrz, u8, image::GrayImage, u32)> = None;
+    for turns in [0u8, 2, 1, 3] {
+        let g = match turns {
+            0 => gray.clone(),
+            1 => image::imageops::rotate90(&gray),
+            2 => image::imageops::rotate180(&gray),
+            _ => image::imageops::rotate270(&gray),
+        };
+        if let Some((m, top)) = read_upright(&g) {
+            let better = best.as_ref().is_none_or(|(b, ..)| rank(&m) > rank(b));
+            let done = m.valid();
+            if better {
+                best = Some((m, turns, g, top));
+            }
+            if done {
+                break;
+            }
+        }
+    }
+    match best {
+        Some((m, turns, g, top)) => MrzReading { mrz: Some(m), quarter_turns: turns, upright: g, mrz_top: Some(top) },
+        None => MrzReading { mrz: None, quarter_turns: 0, upright: gray, mrz_top: None },
+    }
+}
+
+fn rank(m: &Mrz) -> (usize, std::cmp::Reverse<usize>) {
+    (m.checks.count(), std::cmp::Reverse(m.corrections.len()))
+}
+
+/// An ink blob: bounding box (inclusive-exclusive) and pixel count.
+#[derive(Debug, Clone, Copy)]
+struct Blob {
+    x0: u32,
+    y0: u32,
+    x1: u32,
+    y1: u32,
+    area: u32,
+}
+
+impl Blob {
+    fn cx(&self) -> f32 {
+        (self.x0 + self.x1) as f32 / 2.0
+    }
+    fn cy(&self) -> f32 {
+        (self.y0 + self.y1) as f32 / 2.0
+    }
+    fn w(&self) -> f32 {
+        (self.x1 - self.x0) as f32
+    }
+    fn h(&self) -> f32 {
+        (self.y1 - self.y0) as f32
+    }
+}
+
+/// Ink mask: darker than the local mean (a box of about 1/25 of the longer side) by a margin.
+fn binarize(g: &image::GrayImage) -> Vec<bool> {
+    let (w, h) = (g.width() as usize, g.height() as usize);
+    let px = g.as_raw();
+    // Integral image.
+    let mut sum = vec![0u64; (w + 1) * (h + 1)];
+    for y in 0..h {
+        let mut row = 0u64;
+        for x in 0..w {
+            row += u64::from(px[y * w + x]);
+            sum[(y + 1) * (w + 1) + x + 1] = sum[y * (w + 1) + x + 1] + row;
+        }
+    }
+    let r = (w.max(h) / 50).max(6);
+    let mut out = vec![false; w * h];
+    for y in 0..h {
+        let (ya, yb) = (y.saturating_sub(r), (y + r + 1).min(h));
+        for x in 0..w {
+            let (xa, xb) = (x.saturating_sub(r), (x + r + 1).min(w));
+            let s = sum[yb * (w + 1) + xb] + sum[ya * (w + 1) + xa] - sum[ya * (w + 1) + xb] - sum[yb * (w + 1) + xa];
+            let n = ((yb - ya) * (xb - xa)) as u64;
+            let v = u64::from(px[y * w + x]);
+            // Ink: below 85 % of the local mean, by at least 12 levels.
+            out[y * w + x] = v * 100 < s * 85 / n && v + 12 < s / n;
+        }
+    }
+    out
+}
+
+/// 8-connected blobs of the mask.
+fn blobs(mask: &[bool], w: usize, h: usize) -> Vec<Blob> {
+    let mut seen = vec![false; w * h];
+    let mut out = Vec::new();
+    let mut stack = Vec::new();
+    for start in 0..w * h {
+        if !mask[start] || seen[start] {
+            continue;
+        }
+        seen[start] = true;
+        stack.push(start);
+        let (mut x0, mut y0, mut x1, mut y1, mut area) = (u32::MAX, u32::MAX, 0u32, 0u32, 0u32);
+        while let Some(i) = stack.pop() {
+            let (x, y) = (i % w, i / w);
+            x0 = x0.min(x as u32);
+            y0 = y0.min(y as u32);
+            x1 = x1.max(x as u32 + 1);
+            y1 = y1.max(y as u32 + 1);
+            area += 1;
+            for dy in -1i32..=1 {
+                for dx in -1i32..=1 {
+                    let (nx, ny) = (x as i32 + dx, y as i32 + dy);
+                    if nx < 0 || ny < 0 || nx >= w as i32 || ny >= h as i32 {
+                        continue;
+                    }
+                    let j = ny as usize * w + nx as usize;
+                    if mask[j] && !seen[j] {
+                        seen[j] = true;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        out.push(Blob { x0, y0, x1, y1, area });
+    }
+    out
+}
+
+/// Chains of blobs at a regular pitch along a line, left to right, at least `min_len` long.
+fn chains(blobs: &[Blob], min_len: usize) -> Vec<Vec<Blob>> {
+    let mut c: Vec<Blob> = blobs.to_vec();
+    c.sort_by(|a, b| a.cx().total_cmp(&b.cx()));
+    let mut used = vec![false; c.len()];
+    let mut out = Vec::new();
+    for i in 0..c.len() {
+        if used[i] {
+            continue;
+        }
+        let mut chain = vec![i];
+        let mut href = c[i].h();
+        loop {
+            let last = c[*chain.last().unwrap_or(&i)];
+            let mut next: Option<(usize, f32)> = None;
+            for (j, b) in c.iter().enumerate().skip(chain.last().copied().unwrap_or(i) + 1) {
+                let dx = b.cx() - last.cx();
+                let hh = href.max(b.h());
+                if dx > 1.6 * hh {
+                    break;
+                }
+                if used[j] || dx < 0.35 * hh.min(href) {
+                    continue;
+                }
+                if (b.cy() - last.cy()).abs() > 0.3 * hh || b.h() < 0.25 * href || b.h() > 1.5 * href + 2.0 {
+                    continue;
+                }
+                if next.is_none_or(|(_, d)| dx < d) {
+                    next = Some((j, dx));
+                }
+            }
+            match next {
+                Some((j, _)) => {
+                    href = href.max(c[j].h());
+                    chain.push(j);
+                }
+                None => break,
+            }
+        }
+        if chain.len() >= min_len {
+            for &j in &chain {
+                used[j] = true;
+            }
+            out.push(chain.into_iter().map(|j| c[j]).collect());
+        }
+    }
+    out
+}
+
+struct Templates {
+    chars: Vec<char>,
+    /// Zero-mean, unit-norm vectors of `TW`×`TH`.
+    vecs: Vec<[f32; TW * TH]>,
+}
+
+const TW: usize = 16;
+const TH: usize = 24;
+
+fn templates() -> &'static Templates {
+    static T: std::sync::OnceLock<Templates> = std::sync::OnceLock::new();
+    T.get_or_init(|| {
+        let mut chars = Vec::new();
+        let mut vecs = Vec::new();
+        for line in include_str!("ocrb_templates.txt").lines().filter(|l| !l.starts_with('#')) {
+            let Some((c, hex)) = line.split_once(' ') else { continue };
+            let mut v = [0f32; TW * TH];
+            for (k, slot) in v.iter_mut().enumerate() {
+                *slot = u8::from_str_radix(&hex[2 * k..2 * k + 2], 16).unwrap_or(255) as f32;
+            }
+            normalize(&mut v);
+            chars.push(c.chars().next().unwrap_or('<'));
+            vecs.push(v);
+        }
+        Templates { chars, vecs }
+    })
+}
+
+fn normalize(v: &mut [f32]) {
+    let mean = v.iter().sum::<f32>() / v.len() as f32;
+    let mut norm = 0.0;
+    for x in v.iter_mut() {
+        *x -= mean;
+        norm += *x * *x;
+    }
+    let norm = norm.sqrt().max(1e-6);
+    for x in v.iter_mut() {
+        *x /= norm;
+    }
+}
+
+fn bilinear(g: &image::GrayImage, x: f32, y: f32) -> f32 {
+    let (w, h) = (g.width() as i32, g.height() as i32);
+    let (x0, y0) = (x.floor() as i32, y.floor() as i32);
+    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+    let p = |xx: i32, yy: i32| g.get_pixel(xx.clamp(0, w - 1) as u32, yy.clamp(0, h - 1) as u32).0[0] as f32;
+    let top = p(x0, y0) * (1.0 - fx) + p(x0 + 1, y0) * fx;
+    let bottom = p(x0, y0 + 1) * (1.0 - fx) + p(x0 + 1, y0 + 1) * fx;
+    top * (1.0 - fy) + bottom * fy
+}
+
+/// Least-squares line y = a + b·x through points.
+fn fit(points: &[(f32, f32)]) -> (f32, f32) {
+    let n = points.len() as f32;
+    let (sx, sy) = points.iter().fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
+    let (mx, my) = (sx / n, sy / n);
+    let (mut sxx, mut sxy) = (0.0, 0.0);
+    for (x, y) in points {
+        sxx += (x - mx) * (x - mx);
+        sxy += (x - mx) * (y - my);
+    }
+    let b = if sxx > 1e-6 { sxy / sxx } else { 0.0 };
+    (my - b * mx, b)
+}
+
+/// The characters of one chained line.
+fn recognize(g: &image::GrayImage, chain: &[Blob]) -> String {
+    let mut dxs: Vec<f32> = chain.windows(2).map(|p| p[1].cx() - p[0].cx()).collect();
+    dxs.sort_by(f32::total_cmp);
+    let pitch = dxs.get(dxs.len() / 2).copied().unwrap_or(1.0).max(1.0);
+    // Top and bottom edges from the tall glyphs (not `<`).
+    let mut hs: Vec<f32> = chain.iter().map(Blob::h).collect();
+    hs.sort_by(f32::total_cmp);
+    let tall = hs[hs.len() * 3 / 4] * 0.8;
+    let tops: Vec<(f32, f32)> = chain.iter().filter(|b| b.h() >= tall).map(|b| (b.cx(), b.y0 as f32)).collect();
+    let bottoms: Vec<(f32, f32)> = chain.iter().filter(|b| b.h() >= tall).map(|b| (b.cx(), b.y1 as f32)).collect();
+    let (ta, tb) = fit(&tops);
+    let (ba, bb) = fit(&bottoms);
+    // Cell centres: each blob, gaps of missing cells filled at the pitch, wide blobs split.
+    let mut centres: Vec<f32> = Vec::with_capacity(chain.len() + 4);
+    for (k, b) in chain.iter().enumerate() {
+        if k > 0 {
+            let gap = b.cx() - chain[k - 1].cx();
+            let missing = (gap / pitch).round() as i32 - 1;
+            for m in 1..=missing.max(0) {
+                centres.push(chain[k - 1].cx() + gap * m as f32 / (missing + 1) as f32);
+            }
+        }
+        let parts = (b.w() / pitch).round().max(1.0) as usize;
+        if parts > 1 && b.w() > 1.5 * pitch {
+            for p in 0..parts {
+                centres.push(b.x0 as f32 + b.w() * (p as f32 + 0.5) / parts as f32);
+            }
+        } else {
+            centres.push(b.cx());
+        }
+    }
+    let slope = (tb + bb) / 2.0;
+    let norm = (1.0 + slope * slope).sqrt();
+    let (dx, dy) = (1.0 / norm, slope / norm);
+    let (nx, ny) = (-slope / norm, 1.0 / norm);
+    let t = templates();
+    let mut out = String::with_capacity(centres.len());
+    let mut cell = [0f32; TW * TH];
+    for cx in centres {
+        let (top, bottom) = (ta + tb * cx, ba + bb * cx);
+        let height = (bottom - top) / norm;
+        let cy = (top + bottom) / 2.0;
+        let along = pitch * norm;
+        let mut best = (f32::MIN, '<');
+        for sv in [-0.06f32, 0.0, 0.06] {
+            for su in [-0.08f32, 0.0, 0.08] {
+                for v in 0..TH {
+                    for u in 0..TW {
+                        let a = ((u as f32 + 0.5) / TW as f32 - 0.5 + su) * along;
+                        let c = ((v as f32 + 0.5) / TH as f32 - 0.5 + sv) * height;
+                        cell[v * TW + u] = bilinear(g, cx + a * dx + c * nx, cy + a * dy + c * ny);
+                    }
+                }
+                normalize(&mut cell);
+                for (k, tv) in t.vecs.iter().enumerate() {
+                    let score: f32 = tv.iter().zip(cell.iter()).map(|(a, b)| a * b).sum();
+                    if score > best.0 {
+                        best = (score, t.chars[k]);
+                    }
+                }
+            }
+        }
+        out.push(best.1);
+    }
+    out
+}
+
+/// The MRZ of an upright grey photo, and the top of its first line.
+fn read_upright(g: &image::GrayImage) -> Option<(Mrz, u32)> {
+    let (w, h) = (g.width() as usize, g.height() as usize);
+    let mask = binarize(g);
+    let min_h = 6.0f32;
+    let max_h = h as f32 / 8.0;
+    let all: Vec<Blob> = blobs(&mask, w, h)
+        .into_iter()
+        .filter(|b| b.h() >= min_h && b.h() <= max_h && b.w() <= 3.5 * b.h() + 2.0 && b.area >= 12)
+        .collect();
+    let mut lines: Vec<Vec<Blob>> = chains(&all, 24);
+    lines.sort_by(|a, b| a[0].cy().total_cmp(&b[0].cy()));
+    let texts: Vec<String> = lines.iter().map(|c| recognize(g, c)).collect();
+    let mut best: Option<(Mrz, u32)> = None;
+    for format in Format::ALL {
+        let n = format.lines();
+        if lines.len() < n {
+            continue;
+        }
+        for start in 0..=lines.len() - n {
+            let group = &texts[start..start + n];
+            if group.iter().any(|l| l.len().abs_diff(format.width()) > 4) {
+                continue;
+            }
+            let fitted: Vec<String> = group.iter().map(|l| fit_line(l, format.width())).collect();
+            let Ok(m) = Mrz::parse(&fitted) else { continue };
+            let top = lines[start].iter().map(|b| b.y0).min().unwrap_or(0);
+            if best.as_ref().is_none_or(|(b, _)| rank(&m) > rank(b)) {
+                best = Some((m, top));
+            }
+        }
+    }
+    best
+}

@@ -1,0 +1,168 @@
+//! DOCUMENTS analyses over HTTP (spec §8.1–§8.4, docs/documents.md) on the synthetic documents
+//! of `scripts/make-test-documents.sh` (rendered ID cards and passport pages, photographed with
+//! rotation, tilt, blur, noise; some with a broken check digit or expired) and real selfies of
+//! the same people from `../shared/data/faces-dev`. Without the corpus a test prints SKIPPED.
+
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::both_backends;
+use crate::helpers::*;
+
+fn corpus_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("EMERALD_TEST_DOCUMENTS_DIR").filter(|d| !d.is_empty()) {
+        return d.into();
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache"));
+    cache.join("emerald/test-documents/v1")
+}
+
+/// The corpus manifest, or None (SKIPPED printed).
+fn manifest(test: &str) -> Option<Vec<Value>> {
+    let dir = corpus_dir();
+    match std::fs::read_to_string(dir.join("manifest.json")) {
+        Ok(m) => Some(serde_json::from_str(&m).unwrap()),
+        Err(_) => {
+            println!("SKIPPED {test}: no test documents in {}; run scripts/make-test-documents.sh", dir.display());
+            None
+        }
+    }
+}
+
+/// The first document of the corpus matching `pred`, and its photo.
+fn document(docs: &[Value], pred: impl Fn(&Value) -> bool) -> (Value, Vec<u8>) {
+    let d = docs.iter().find(|d| pred(d)).expect("a document of that kind in the corpus").clone();
+    let bytes = std::fs::read(corpus_dir().join(d["file"].as_str().unwrap())).unwrap();
+    (d, bytes)
+}
+
+async fn client(app: &TestApp) -> String {
+    let c = app.company(&format!("Co {}", Uuid::new_v4().simple())).await;
+    app.user(Some(c), "CLIENT").await.2
+}
+
+fn part(name: &'static str, bytes: Vec<u8>) -> Part {
+    Part::File(name, "photo.jpg", bytes)
+}
+
+/// A single request (upload + analyses) of DOCUMENTS on one document photo: the analysis.
+async fn documents_on(app: &TestApp, token: &str, photo: Vec<u8>, tag: &str) -> Value {
+    let payload = json!({"media:tags": {"doc": [tag]}, "analyses": [{"type": "documents"}]}).to_string();
+    let r = app.upload("/api/folders/", token, vec![part("doc", photo), Part::Payload(payload)]).await;
+    r.assert_status(201);
+    r.body["analyses"][0].clone()
+}
+
+fn field<'a>(a: &'a Value, name: &str) -> &'a Value {
+    a["results_data"]["text_fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field_name"] == name)
+        .unwrap_or_else(|| panic!("no text field {name} in {}", a["results_data"]))
+}
+
+fn mrz_name(s: &Value) -> String {
+    s.as_str().unwrap().split('<').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+both_backends! {
+    async fn documents_with_quality_biometry_and_collection_in_one_request(app) {
+        let Some(docs) = manifest("documents_with_quality_biometry_and_collection_in_one_request") else { return };
+        let Some(_) = face_photos("documents_with_quality_biometry_and_collection_in_one_request", &[]) else { return };
+        // As production builds it (COLLECTION has its gallery).
+        let app = app.respawn_default().await;
+        let token = client(&app).await;
+        let (doc, id_photo) = document(&docs, |d| d["variant"] == "flat" && d["valid"] == true && d["expired"] == false);
+        // Another photo of the person on the document.
+        let face = PathBuf::from(doc["face_path"].as_str().unwrap());
+        let selfie = std::fs::read(face.with_file_name("0002.jpg")).unwrap();
+        // The official SDK's documents + blacklist flow: one call, four analyses.
+        let payload = json!({
+            "media:tags": {"selfie": ["photo_selfie"], "id": ["photo_id", "photo_id_front"]},
+            "analyses": [
+                {"type": "quality"},
+                {"type": "documents", "params": {"capabilities": 492}},
+                {"type": "biometry"},
+                {"type": "collection"}
+            ]
+        });
+        let t = std::time::Instant::now();
+        let r = app.upload("/api/folders/", &token, vec![part("selfie", selfie), part("id", id_photo), Part::Payload(payload.to_string())]).await;
+        println!("four analyses on a selfie and an ID photo: {} ms", t.elapsed().as_millis());
+        r.assert_status(201);
+        let analyses = r.body["analyses"].as_array().unwrap();
+        assert_eq!(analyses.len(), 4, "{}", r.text);
+        let by = |t: &str| analyses.iter().find(|a| a["type"] == t).unwrap_or_else(|| panic!("no {t} in {}", r.text));
+        let d = by("DOCUMENTS");
+        assert_eq!(d["state"], "FINISHED", "{d}");
+        assert_eq!(d["resolution_status"], "SUCCESS", "{d}");
+        assert_eq!(d["params"]["capabilities"], 492);
+        assert_eq!(d["error"], Value::Null);
+        // Only the ID photo is a document.
+        assert_eq!(d["source_media"].as_array().unwrap().len(), 1);
+        assert_eq!(d["results_data"]["mrz_valid"], true);
+        let summary = &d["results_data"]["document"];
+        assert_eq!(summary["number"], doc["number"]);
+        assert_eq!(summary["issuing_state"], doc["state"].as_str().unwrap().trim_end_matches('<'));
+        assert_eq!(summary["mrz_valid"], true);
+        assert_eq!(summary["expired"], false);
+        assert_eq!(field(d, "surname")["mrz"], json!(mrz_name(&doc["surname"])));
+        assert_eq!(field(d, "given_names")["mrz"], json!(mrz_name(&doc["given"])));
+        assert_eq!(field(d, "document_number")["mrz"], doc["number"]);
+        assert_eq!(field(d, "sex")["mrz"], doc["sex"]);
+        let birth = doc["birth"].as_str().unwrap();
+        let year = doc["birth_year"].as_i64().unwrap();
+        assert_eq!(field(d, "birth_date")["mrz"], json!(format!("{year}-{}-{}", &birth[2..4], &birth[4..6])));
+        assert!(field(d, "surname")["visual"].is_null());
+        assert_eq!(field(d, "surname")["status"], "mrz_only");
+        let rm = &d["results_media"][0];
+        assert_eq!(rm["results_data"]["document"]["number"], doc["number"]);
+        // The others ran on the same request, each to its end.
+        for t in ["QUALITY", "BIOMETRY", "COLLECTION"] {
+            let a = by(t);
+            assert!(a["state"] == "FINISHED" || (t == "QUALITY" && a["error"]["error_code"] == 4), "{t}: {a}");
+        }
+        // BIOMETRY compared the selfie with the face on the ID: the same person.
+        let b = by("BIOMETRY");
+        assert_eq!(b["source_media"].as_array().unwrap().len(), 2);
+        assert_eq!(b["resolution_status"], "SUCCESS", "{b}");
+        assert_eq!(by("COLLECTION")["resolution_status"], "SUCCESS");
+    }
+
+    async fn documents_decisions_follow_the_mrz(app) {
+        let Some(docs) = manifest("documents_decisions_follow_the_mrz") else { return };
+        let token = client(&app).await;
+        // A broken check digit: DECLINED, never SUCCESS.
+        let (_, broken) = document(&docs, |d| d["valid"] == false);
+        let a = documents_on(&app, &token, broken, "photo_id_front").await;
+        assert_eq!((a["state"].clone(), a["resolution_status"].clone()), (json!("FINISHED"), json!("DECLINED")), "{a}");
+        assert_eq!(a["results_data"]["mrz_valid"], false);
+        assert!(a["results_data"]["error_message"].as_str().unwrap().contains("check digits fail"), "{a}");
+        // Expired: DECLINED.
+        let (_, expired) = document(&docs, |d| d["valid"] == true && d["expired"] == true);
+        let a = documents_on(&app, &token, expired, "photo_id").await;
+        assert_eq!(a["resolution_status"], "DECLINED", "{a}");
+        assert_eq!(a["results_data"]["document"]["expired"], true);
+        assert_eq!(a["results_data"]["mrz_valid"], true);
+        // Upside down, a passport: read all the same.
+        let (doc, rotated) = document(&docs, |d| d["variant"] == "rot180" && d["valid"] == true && d["expired"] == false);
+        let a = documents_on(&app, &token, rotated, "photo_id_back").await;
+        assert_eq!(a["resolution_status"], "SUCCESS", "{a}");
+        assert_eq!(a["results_data"]["document"]["number"], doc["number"]);
+        assert_eq!(a["results_media"][0]["results_data"]["orientation"], 180);
+        // A photo with no MRZ: an operator has to look.
+        let a = documents_on(&app, &token, fixtures::jpeg(640, 400), "photo_id").await;
+        assert_eq!(a["resolution_status"], "OPERATOR_REQUIRED", "{a}");
+        assert_eq!(a["results_data"]["text_fields"], json!([]));
+        assert_eq!(a["results_data"]["document"], Value::Null);
+        // A bad param is refused.
+        let payload = json!({"media:tags": {"doc": ["photo_id"]}, "analyses": [{"type": "documents", "params": {"capabilities": "all"}}]});
+        app.upload("/api/folders/", &token, vec![part("doc", fixtures::jpeg(64, 64)), Part::Payload(payload.to_string())]).await.assert_error(400, 5);
+    }
+}
