@@ -58,6 +58,9 @@ else
   echo "test.sh: no S3-compatible server (EMERALD_TEST_S3_ENDPOINT unset, moto not installable): the S3 test is SKIPPED"
 fi
 
+# The tree is formatted (rustfmt.toml): a formatting slip fails here, before the long build.
+cargo fmt --all -- --check || { echo "test.sh: run 'cargo fmt --all' (rustfmt.toml) and commit"; exit 1; }
+
 cargo test --workspace --locked "$@"
 
 if [ -z "${DATABASE_URL:-}" ]; then
