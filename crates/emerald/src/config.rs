@@ -49,6 +49,14 @@ pub enum InstantAuth {
     Off,
 }
 
+/// An on/off setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Switch {
+    On,
+    Off,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Address to listen on (port 0 picks a free port).
@@ -169,6 +177,12 @@ pub struct Config {
     /// client; from anyone else the header is ignored and the TCP peer is the client.
     #[arg(long, env = "EMERALD_TRUSTED_PROXIES")]
     pub trusted_proxies: Option<String>,
+    /// The operator web console (docs/console.md): `on` or `off`.
+    #[arg(long, env = "EMERALD_CONSOLE", value_enum, default_value = "on")]
+    pub console: Switch,
+    /// The console's path on this server.
+    #[arg(long, env = "EMERALD_CONSOLE_BASE_PATH", default_value = "/console")]
+    pub console_base_path: String,
     /// Failed logins of one account before its logins are refused for a while (code 101); 0 = off.
     #[arg(long, env = "EMERALD_LOGIN_MAX_FAILURES", default_value_t = 5)]
     pub login_max_failures: u32,
@@ -245,6 +259,8 @@ impl Default for Config {
             webhook_allow_private: false,
             instant_auth: InstantAuth::Token,
             trusted_proxies: None,
+            console: Switch::On,
+            console_base_path: "/console".into(),
             login_max_failures: 5,
             login_address_max_failures: 20,
             login_backoff: 2.0,
@@ -300,6 +316,8 @@ struct FileConfig {
     webhook_allow_private: Option<bool>,
     instant_auth: Option<InstantAuth>,
     trusted_proxies: Option<String>,
+    console: Option<Switch>,
+    console_base_path: Option<String>,
     login_max_failures: Option<u32>,
     login_address_max_failures: Option<u32>,
     login_backoff: Option<f64>,
@@ -356,6 +374,8 @@ impl Config {
             webhook_allow_private,
             instant_auth,
             trusted_proxies,
+            console,
+            console_base_path,
             login_max_failures,
             login_address_max_failures,
             login_backoff,
@@ -420,6 +440,8 @@ impl Config {
         take!(webhook_allow_private, webhook_allow_private);
         take!(instant_auth, instant_auth);
         take!(opt trusted_proxies, trusted_proxies);
+        take!(console, console);
+        take!(console_base_path, console_base_path);
         take!(login_max_failures, login_max_failures);
         take!(login_address_max_failures, login_address_max_failures);
         take!(login_backoff, login_backoff);

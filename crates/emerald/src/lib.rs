@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod config;
+pub mod console;
 pub mod domain;
 pub mod engine;
 pub mod import;
@@ -60,6 +61,8 @@ pub struct App {
     workers: jobs::WorkerSettings,
     /// Wake-ups announced by other processes (PostgreSQL), relayed while serving.
     wakeups: Option<domain::store::WakeupStream>,
+    /// The console's base path, when it is on.
+    console_path: Option<String>,
 }
 
 impl App {
@@ -109,6 +112,14 @@ impl App {
             .with_abuse(config.abuse_settings());
         let trusted_proxies = api::oz::client::TrustedProxies::parse(config.trusted_proxies.as_deref().unwrap_or(""))
             .map_err(|e| anyhow::anyhow!("EMERALD_TRUSTED_PROXIES: {e}"))?;
+        let console = match config.console {
+            config::Switch::On => Some(
+                console::Settings::new(&config.console_base_path, config.public_url.as_deref())
+                    .context("EMERALD_CONSOLE_BASE_PATH")?,
+            ),
+            config::Switch::Off => None,
+        };
+        let console_path = console.as_ref().map(|c| c.base.clone());
         let first_admin = ensure_first_admin(&domain, &config).await?;
         let router = api::router(
             domain.clone(),
@@ -116,6 +127,7 @@ impl App {
             config.public_url.clone(),
             config.instant_auth,
             trusted_proxies,
+            console,
         );
         let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
@@ -143,7 +155,7 @@ impl App {
             .wakeups()
             .await
             .map_err(|e| anyhow::anyhow!("listening for other processes' wake-ups: {e}"))?;
-        Ok(App { listener, addr, router, domain, first_admin, workers, wakeups })
+        Ok(App { listener, addr, router, domain, first_admin, workers, wakeups, console_path })
     }
 
     /// How this app's workers run (tests drive the queue with [`jobs::run_one`]).
@@ -157,6 +169,13 @@ impl App {
 
     pub fn domain(&self) -> &Domain {
         &self.domain
+    }
+
+    /// The console's URL, when it is on.
+    pub fn console_url(&self, public_url: Option<&str>) -> Option<String> {
+        let origin =
+            public_url.map(|u| u.trim_end_matches('/').to_owned()).unwrap_or_else(|| format!("http://{}", self.addr));
+        self.console_path.as_ref().map(|p| format!("{origin}{p}/"))
     }
 
     pub fn first_admin(&self) -> Option<&FirstAdmin> {

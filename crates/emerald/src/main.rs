@@ -182,7 +182,9 @@ async fn main() -> ExitCode {
 async fn serve(config: Config, matches: &ArgMatches) -> anyhow::Result<()> {
     let config = config.merge_file(matches)?;
     emerald::telemetry::init_logs(&config.log_format);
+    let public_url = config.public_url.clone();
     let app = App::build(config).await?;
+    let console_url = app.console_url(public_url.as_deref());
     if let Some(admin) = app.first_admin() {
         match &admin.generated_password {
             Some(p) => {
@@ -193,6 +195,9 @@ async fn serve(config: Config, matches: &ArgMatches) -> anyhow::Result<()> {
     }
     tracing::info!(addr = %app.addr(), backend = app.domain().store.backend(), "Emerald listening");
     println!("Emerald listening on http://{}", app.addr());
+    if let Some(url) = console_url {
+        println!("Web console: {url}  (log in with an account's e-mail and password)");
+    }
     app.run_until(async {
         let _ = tokio::signal::ctrl_c().await;
     })

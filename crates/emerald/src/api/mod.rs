@@ -39,6 +39,8 @@ pub struct AppState {
     pub instant_auth: crate::config::InstantAuth,
     /// Proxies whose `X-Forwarded-For` names the client (`EMERALD_TRUSTED_PROXIES`).
     pub trusted_proxies: Arc<oz::client::TrustedProxies>,
+    /// The web console's settings; None when `--console off`.
+    pub console: Option<Arc<crate::console::Settings>>,
 }
 
 #[derive(OpenApi)]
@@ -97,6 +99,7 @@ pub fn router(
     public_url: Option<String>,
     instant_auth: crate::config::InstantAuth,
     trusted_proxies: oz::client::TrustedProxies,
+    console: Option<crate::console::Settings>,
 ) -> Router {
     let (routes, openapi) = api_routes();
     let state = AppState {
@@ -106,6 +109,11 @@ pub fn router(
         public_url: public_url.map(Arc::from),
         instant_auth,
         trusted_proxies: Arc::new(trusted_proxies),
+        console: console.map(Arc::new),
+    };
+    let routes = match &state.console {
+        Some(c) => routes.merge(crate::console::routes(&c.base)),
+        None => routes,
     };
     routes
         .route("/metrics", get(system::metrics))

@@ -217,6 +217,13 @@ impl Domain {
     }
 }
 
+impl Domain {
+    /// Log out: delete the caller's session (its access and expire tokens stop working).
+    pub async fn logout(&self, caller: &Caller) -> Result<()> {
+        self.store.delete_session(caller.session_id).await
+    }
+}
+
 fn caller_of(found: &super::model::SessionUser) -> Caller {
     Caller {
         user_id: found.session.user_id,

@@ -86,6 +86,8 @@ pub trait Sessions: Send + Sync {
     /// First use of a renewed pair: delete the parent session and forget the link.
     async fn retire_parent(&self, id: Uuid, parent: Uuid) -> Result<()>;
     async fn delete_expired_sessions(&self, before: f64) -> Result<u64>;
+    /// Logout: the session's token pair stops working at once.
+    async fn delete_session(&self, id: Uuid) -> Result<()>;
 }
 
 #[async_trait]

@@ -125,4 +125,13 @@ impl Sessions for SqlStore {
             .map(|r| r.rows_affected()))?;
         Ok(r)
     }
+
+    async fn delete_session(&self, id: Uuid) -> Result<()> {
+        on_db!(&self.db, |pool| sqlx::query("DELETE FROM sessions WHERE session_id = $1")
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
 }

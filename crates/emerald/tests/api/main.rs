@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod collections;
 mod companies;
+mod console;
 mod documents;
 mod folders;
 mod media;

@@ -1,0 +1,380 @@
+//! The operator web console (issue #20, docs/console.md): server-rendered HTML at
+//! `EMERALD_CONSOLE_BASE_PATH` (default `/console`), served by the same binary as `/api`.
+//!
+//! Every page runs the same domain functions as the REST route it mirrors, with the logged-in
+//! user as the [`Caller`], so a role sees and does exactly what the API lets it. The session is
+//! the user's access token in an HttpOnly, SameSite=Strict cookie scoped to the console path;
+//! `/api` reads only the token headers, never this cookie. Every POST carries a CSRF token
+//! derived from the session. Responses carry a strict CSP: no inline script, no inline style.
+
+pub mod html;
+mod pages;
+pub mod text;
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{from_fn, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::api::oz::client::ClientAddr;
+use crate::api::AppState;
+use crate::domain::abuse::RequestClass;
+use crate::domain::caller::Caller;
+use crate::domain::model::User;
+use crate::domain::role::UserType;
+use crate::domain::Error;
+use html::Html;
+
+/// The session cookie's name.
+pub const COOKIE: &str = "emerald_console";
+/// The console's Content-Security-Policy: scripts and styles only from our own files.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; \
+media-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+const HTMX_JS: &str = include_str!("../../assets/htmx.min.js");
+const CONSOLE_CSS: &str = include_str!("../../assets/console.css");
+/// sha256 of the vendored htmx (npm htmx.org@2.0.11, dist/htmx.min.js; see NOTICE).
+pub const HTMX_SHA256: &str = "d6fdc75f204e6bdefa99b69bf1e6d4ac69b8a364f77929f45c13476b4000f717";
+
+/// `--console`, `--console-base-path`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The sub-path, starting with `/`, no trailing slash (e.g. `/console`).
+    pub base: String,
+    /// Mark the cookie `Secure` (the public URL is https); also set when a request arrives with
+    /// `X-Forwarded-Proto: https`.
+    pub secure_cookie: bool,
+}
+
+impl Settings {
+    /// Check a configured base path: `/` followed by path characters, not under `/api` or
+    /// `/static`, no trailing slash.
+    pub fn new(base: &str, public_url: Option<&str>) -> anyhow::Result<Settings> {
+        let base = base.trim().trim_end_matches('/');
+        let ok_chars = base.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.'));
+        let reserved = ["/api", "/static", "/metrics", "/openapi.json"]
+            .iter()
+            .any(|r| base == *r || base.starts_with(&format!("{r}/")));
+        if !base.starts_with('/') || base.len() < 2 || !ok_chars || base.contains("//") || reserved {
+            anyhow::bail!(
+                "EMERALD_CONSOLE_BASE_PATH must be a path such as /console (letters, digits, - _ . /), \
+                 not /, /api or /static: {base:?}"
+            );
+        }
+        let secure_cookie = public_url.is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://"));
+        Ok(Settings { base: base.to_owned(), secure_cookie })
+    }
+}
+
+/// The console's routes under `base`; every response gets the security headers.
+pub fn routes(base: &str) -> Router<AppState> {
+    let p = |tail: &str| format!("{base}{tail}");
+    Router::new()
+        .route(base, get(pages::orders))
+        .route(&p("/login"), get(login_page).post(login))
+        .route(&p("/logout"), post(logout))
+        .route(&p("/review"), get(pages::review))
+        .route(&p("/orders/{folder_id}"), get(pages::order))
+        .route(&p("/analyses/{analyse_id}/decision"), post(pages::decide))
+        .route(&p("/media/{folder_id}/{file}"), get(pages::media_file))
+        .route(&p("/collections"), get(pages::collections))
+        .route(&p("/collections/{collection_id}"), get(pages::collection))
+        .route(&p("/collections/{collection_id}/persons/{person_id}"), get(pages::person))
+        .route(&p("/collections/{collection_id}/images/{file}"), get(pages::person_image))
+        .route(&p("/users"), get(pages::users))
+        .route(&p("/companies"), get(pages::companies))
+        .route(&p("/export.csv"), get(pages::export_csv))
+        .route(&p("/assets/htmx-2.0.11.min.js"), get(htmx_js))
+        .route(&p("/assets/console.css"), get(console_css))
+        .layer(from_fn(security_headers))
+}
+
+async fn security_headers(req: axum::extract::Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    res
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+}
+
+async fn htmx_js() -> Response {
+    asset("text/javascript; charset=utf-8", HTMX_JS)
+}
+
+async fn console_css() -> Response {
+    asset("text/css; charset=utf-8", CONSOLE_CSS)
+}
+
+pub(crate) fn settings(s: &AppState) -> &Settings {
+    s.console.as_deref().expect("console routes exist only with console settings")
+}
+
+/// The CSRF token of a session: derived from its secret access token, so a page of another
+/// site can neither read nor compute it.
+fn csrf_of(access_token: &str) -> String {
+    hex::encode(&Sha256::digest(format!("emerald-console-csrf\0{access_token}").as_bytes())[..16])
+}
+
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
+        let (k, v) = kv.trim().split_once('=')?;
+        (k == COOKIE && !v.is_empty()).then(|| v.to_owned())
+    })
+}
+
+/// The logged-in console user. Without a valid session the request is sent to the login page
+/// (and back afterwards).
+pub struct Session {
+    pub caller: Caller,
+    pub user: User,
+    pub csrf: String,
+    /// The console's base path.
+    pub base: String,
+}
+
+impl Session {
+    /// Refuse a state change whose form does not carry this session's CSRF token.
+    pub fn check_csrf(&self, sent: &str) -> Result<(), Response> {
+        if same(sent, &self.csrf) {
+            Ok(())
+        } else {
+            Err(message_page(&self.base, StatusCode::FORBIDDEN, text::ERROR_TITLE, text::CSRF_REFUSED))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let base = &settings(state).base;
+        let to_login = || {
+            let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or(base);
+            let location = format!("{base}/login?next={}", html::query_value(next));
+            (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+        };
+        let Some(token) = cookie_token(&parts.headers) else { return Err(to_login()) };
+        let caller = match state.domain.authenticate(&token, false).await {
+            Ok(c) => c,
+            Err(Error::AuthInvalid(_) | Error::AuthExpired | Error::UserBlocked) => return Err(to_login()),
+            Err(e) => return Err(error_page(base, e)),
+        };
+        if caller.user_type == UserType::ClientService {
+            return Err(message_page(base, StatusCode::FORBIDDEN, text::ERROR_TITLE, text::LOGIN_SERVICE_REFUSED));
+        }
+        state.domain.charge_quota(&caller, RequestClass::Ordinary).await.map_err(|e| error_page(base, e))?;
+        let user = state.domain.get_user(&caller, caller.user_id).await.map_err(|e| error_page(base, e))?;
+        Ok(Session { caller, user, csrf: csrf_of(&token), base: base.clone() })
+    }
+}
+
+/// A domain error as a page, with the status the API would answer.
+pub fn error_page(base: &str, e: Error) -> Response {
+    let (_, status) = crate::api::oz::error::code_and_status(&e);
+    if status.is_server_error() {
+        tracing::error!(error = ?e, "console request failed");
+    }
+    message_page(base, status, text::ERROR_TITLE, &e.to_string())
+}
+
+/// A bare page with one message (no navigation: also used before login).
+pub fn message_page(base: &str, status: StatusCode, title: &'static str, message: &str) -> Response {
+    let mut b = Html::new();
+    b.el("<h1>", title, "</h1>").el("<p class=\"error\" role=\"alert\">", message, "</p>");
+    (status, html_response(document(None, base, title, b))).into_response()
+}
+
+fn html_response(page: Html) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], page.into_string()).into_response()
+}
+
+/// Which menu entries a role reaches (the server checks every action again).
+fn nav(h: &mut Html, base: &str, s: &Session) {
+    let t = s.caller.user_type;
+    h.s("<nav aria-label=\"main\"><ul>");
+    let link = |h: &mut Html, path: &'static str, label: &'static str| {
+        h.s("<li><a href=\"").t(base).s(path).s("\">").t(label).s("</a></li>");
+    };
+    link(h, "", text::NAV_ORDERS);
+    if !matches!(t, UserType::Client) {
+        link(h, "/review", text::NAV_REVIEW);
+    }
+    link(h, "/collections", text::NAV_COLLECTIONS);
+    link(h, "/users", text::NAV_USERS);
+    if t.is_global() {
+        link(h, "/companies", text::NAV_COMPANIES);
+    }
+    link(h, "/export.csv", text::NAV_EXPORT);
+    h.s("</ul><form method=\"post\" action=\"").t(base).s("/logout\" class=\"logout\">");
+    h.s("<input type=\"hidden\" name=\"csrf\" value=\"").t(&s.csrf).s("\">");
+    h.el("<span class=\"who\">", format!("{} {} ({})", text::SIGNED_IN_AS, s.user.email, t.as_str()), "</span>");
+    h.s("<button type=\"submit\">").t(text::LOGOUT_BUTTON).s("</button></form></nav>");
+}
+
+/// The whole document around a page body.
+fn document(session: Option<&Session>, base: &str, title: &str, body: Html) -> Html {
+    let mut h = Html::new();
+    h.s("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">");
+    h.s("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
+    h.s("<meta name=\"htmx-config\" content='{\"allowEval\":false,\"includeIndicatorStyles\":false,\"allowScriptTags\":false}'>");
+    h.s("<title>").t(title).s(" · ").t(text::PRODUCT).s("</title>");
+    h.s("<link rel=\"stylesheet\" href=\"").t(base).s("/assets/console.css\">");
+    h.s("<script src=\"").t(base).s("/assets/htmx-2.0.11.min.js\" defer></script>");
+    h.s("</head><body hx-boost=\"true\"><a class=\"skip\" href=\"#main\">").t(text::SKIP_TO_CONTENT).s("</a>");
+    h.s("<header><a class=\"brand\" href=\"").t(base).s("\">").t(text::PRODUCT).s("</a>");
+    if let Some(s) = session {
+        nav(&mut h, base, s);
+    }
+    h.s("</header><main id=\"main\">").fragment(body).s("</main><footer>Emerald ");
+    h.t(env!("CARGO_PKG_VERSION")).s("</footer></body></html>");
+    h
+}
+
+/// A full page for a logged-in user.
+pub fn page(state: &AppState, s: &Session, title: &str, body: Html) -> Response {
+    html_response(document(Some(s), &settings(state).base, title, body))
+}
+
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// Only a path inside the console is a place to return to after login.
+fn safe_next(base: &str, next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if (n == base || n.starts_with(&format!("{base}/")) || n.starts_with(&format!("{base}?")))
+                && !n.contains("//")
+                && !n.contains('\\')
+                && !n.starts_with(&format!("{base}/logout")) =>
+        {
+            n.to_owned()
+        }
+        _ => base.to_owned(),
+    }
+}
+
+fn login_form(base: &str, next: &str, error: Option<&str>) -> Html {
+    let mut b = Html::new();
+    b.el("<h1>", text::LOGIN_TITLE, "</h1>");
+    if let Some(e) = error {
+        b.el("<p class=\"error\" role=\"alert\">", e, "</p>");
+    }
+    b.s("<form method=\"post\" action=\"").t(base).s("/login\" class=\"login\" hx-boost=\"false\">");
+    b.s("<input type=\"hidden\" name=\"next\" value=\"").t(next).s("\">");
+    b.s("<label for=\"email\">").t(text::EMAIL).s("</label>");
+    b.s("<input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required autofocus>");
+    b.s("<label for=\"password\">").t(text::PASSWORD).s("</label>");
+    b.s("<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>");
+    b.s("<button type=\"submit\">").t(text::LOGIN_BUTTON).s("</button></form>");
+    b
+}
+
+async fn login_page(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<LoginQuery>,
+) -> Response {
+    let base = &settings(&state).base;
+    let next = safe_next(base, q.next.as_deref());
+    html_response(document(None, base, text::LOGIN_TITLE, login_form(base, &next, None)))
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// A login form posted from another site is refused: browsers send `Origin` on POST.
+fn cross_origin(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    match (headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()), host) {
+        (Some(origin), Some(host)) => {
+            let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
+            origin_host != host
+        }
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let st = settings(&state);
+    let base = &st.base;
+    let next = safe_next(base, f.next.as_deref());
+    if cross_origin(&headers) {
+        return message_page(base, StatusCode::FORBIDDEN, text::ERROR_TITLE, text::CSRF_REFUSED);
+    }
+    let fail = |status: StatusCode, msg: &str| {
+        (status, html_response(document(None, base, text::LOGIN_TITLE, login_form(base, &next, Some(msg)))))
+            .into_response()
+    };
+    let pair = match state.domain.login_from(&f.email, &f.password, client).await {
+        Ok(p) => p,
+        Err(Error::AuthInvalid(_)) => return fail(StatusCode::UNAUTHORIZED, text::LOGIN_FAILED),
+        Err(e) => {
+            let (_, status) = crate::api::oz::error::code_and_status(&e);
+            return fail(status, &e.to_string());
+        }
+    };
+    if pair.user.user_type == UserType::ClientService {
+        if let Ok(caller) = state.domain.authenticate(&pair.access_token, false).await {
+            let _ = state.domain.logout(&caller).await;
+        }
+        return fail(StatusCode::FORBIDDEN, text::LOGIN_SERVICE_REFUSED);
+    }
+    let secure = st.secure_cookie
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let cookie = format!(
+        "{COOKIE}={}; Path={base}; HttpOnly; SameSite=Strict{}",
+        pair.access_token,
+        if secure { "; Secure" } else { "" }
+    );
+    (StatusCode::SEE_OTHER, [(header::LOCATION, next), (header::SET_COOKIE, cookie)]).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(State(state): State<AppState>, session: Session, Form(f): Form<CsrfForm>) -> Response {
+    if let Err(r) = session.check_csrf(&f.csrf) {
+        return r;
+    }
+    let base = &settings(&state).base;
+    if let Err(e) = state.domain.logout(&session.caller).await {
+        return error_page(base, e);
+    }
+    let clear = format!("{COOKIE}=; Path={base}; HttpOnly; SameSite=Strict; Max-Age=0");
+    (StatusCode::SEE_OTHER, [(header::LOCATION, format!("{base}/login")), (header::SET_COOKIE, clear)]).into_response()
+}

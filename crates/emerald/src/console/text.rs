@@ -1,0 +1,113 @@
+//! Every word the console shows, in one place (English), so that translations can follow as
+//! sibling modules with the same names.
+
+pub const PRODUCT: &str = "Emerald console";
+pub const SKIP_TO_CONTENT: &str = "Skip to content";
+
+// Login and session
+pub const LOGIN_TITLE: &str = "Log in";
+pub const EMAIL: &str = "E-mail";
+pub const PASSWORD: &str = "Password";
+pub const LOGIN_BUTTON: &str = "Log in";
+pub const LOGOUT_BUTTON: &str = "Log out";
+pub const LOGIN_FAILED: &str = "Wrong e-mail or password.";
+pub const LOGIN_SERVICE_REFUSED: &str = "Service accounts cannot log in to the console.";
+pub const SIGNED_IN_AS: &str = "Signed in as";
+pub const CSRF_REFUSED: &str = "The form expired or did not come from this console. Reload the page and try again.";
+
+// Navigation
+pub const NAV_ORDERS: &str = "Orders";
+pub const NAV_REVIEW: &str = "Review queue";
+pub const NAV_COLLECTIONS: &str = "Collections";
+pub const NAV_USERS: &str = "Users";
+pub const NAV_COMPANIES: &str = "Companies";
+pub const NAV_EXPORT: &str = "Export CSV";
+
+// Orders list
+pub const ORDERS_TITLE: &str = "Orders";
+pub const FILTERS: &str = "Filters";
+pub const FILTER_STATUS: &str = "Status";
+pub const FILTER_ANY: &str = "any";
+pub const FILTER_FROM: &str = "Created from";
+pub const FILTER_TO: &str = "Created until";
+pub const FILTER_TYPE: &str = "Analysis type";
+pub const FILTER_META: &str = "meta_data (key==value or key!=value)";
+pub const FILTER_COMPANY: &str = "Company id";
+pub const FILTER_FOLDER: &str = "Folder id";
+pub const APPLY: &str = "Apply";
+pub const RESET: &str = "Reset";
+pub const COL_FOLDER: &str = "Folder";
+pub const COL_CREATED: &str = "Created (UTC)";
+pub const COL_STATUS: &str = "Status";
+pub const COL_SYSTEM: &str = "System resolution";
+pub const COL_ANALYSES: &str = "Analyses";
+pub const COL_MEDIA: &str = "Media";
+pub const COL_THUMB: &str = "Photo";
+pub const COL_TRANSACTION: &str = "transaction_id";
+pub const COL_WAITING: &str = "Waiting";
+pub const NO_ORDERS: &str = "No orders match.";
+pub const PREVIOUS: &str = "Previous";
+pub const NEXT: &str = "Next";
+pub const SHOWING: &str = "Showing";
+pub const OF: &str = "of";
+
+// Review queue
+pub const REVIEW_TITLE: &str = "Review queue (OPERATOR_REQUIRED, oldest first)";
+pub const NEXT_CASE: &str = "Open the oldest case";
+pub const REVIEW_EMPTY: &str = "No case waits for a decision.";
+
+// Order detail
+pub const ORDER_TITLE: &str = "Order";
+pub const SUMMARY: &str = "Summary";
+pub const COMPANY: &str = "Company";
+pub const USER: &str = "User";
+pub const UPDATED: &str = "Updated (UTC)";
+pub const COMMENT: &str = "Comment";
+pub const META_DATA: &str = "meta_data";
+pub const EVIDENCE: &str = "Evidence";
+pub const ORIGINAL: &str = "Open the original";
+pub const TAGS: &str = "Tags";
+pub const ANALYSES: &str = "Analyses";
+pub const STATE: &str = "State";
+pub const RESOLUTION: &str = "Resolution";
+pub const THRESHOLD: &str = "Threshold";
+pub const SCORE: &str = "Score";
+pub const NO_SCORE: &str = "no score";
+pub const ERROR: &str = "Error";
+pub const HIT_PERSON: &str = "Matched person";
+pub const RULE_QUALITY: &str = "confidence_spoofing at or above the threshold means an attack";
+pub const RULE_BIOMETRY: &str = "min_confidence at or above the threshold means the same person";
+pub const RULE_COLLECTION: &str = "a score at or above the threshold is a hit";
+pub const RULE_DOCUMENTS: &str = "decided by the document's MRZ checks";
+pub const PROCESSING_NOTE: &str = "Still processing: this page refreshes itself.";
+
+// Decision
+pub const DECISION: &str = "Decision";
+pub const DECIDE_SUCCESS: &str = "Accept (SUCCESS)";
+pub const DECIDE_DECLINED: &str = "Decline (DECLINED)";
+pub const DECISION_COMMENT: &str = "Comment (required to decline)";
+pub const DECISION_COMMENT_REQUIRED: &str = "A comment is required to decline.";
+pub const DECISION_SAVED: &str = "Decision saved.";
+pub const ADMIN_CANNOT_DECIDE: &str = "ADMIN sees the queue but cannot decide.";
+
+// Collections, persons, users, companies
+pub const COLLECTIONS_TITLE: &str = "Collections";
+pub const ALIAS: &str = "Alias";
+pub const PERSONS: &str = "Persons";
+pub const PERSON: &str = "Person";
+pub const PHOTOS: &str = "Photos";
+pub const CREATED: &str = "Created (UTC)";
+pub const USERS_TITLE: &str = "Users";
+pub const ROLE: &str = "Role";
+pub const NAME: &str = "Name";
+pub const ACTIVE: &str = "Active";
+pub const SERVICE: &str = "Service account";
+pub const COMPANIES_TITLE: &str = "Companies";
+pub const NONE: &str = "none";
+pub const YES: &str = "yes";
+pub const NO: &str = "no";
+
+// Errors
+pub const ERROR_TITLE: &str = "Something went wrong";
+pub const NOT_FOUND: &str = "Not found.";
+pub const BACK_TO_ORDERS: &str = "Back to the orders";

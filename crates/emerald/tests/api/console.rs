@@ -1,0 +1,305 @@
+//! The web console (issue #20): real HTTP on the real server. Login and its cookie, the CSRF
+//! token on every POST, the CSP, the cookie refused by `/api`, per-role visibility, escaping of
+//! hostile values, the CSV-injection guard.
+
+use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
+use reqwest::StatusCode;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::helpers::fixtures::*;
+use crate::helpers::*;
+
+const HOSTILE: &str = "<script>alert(1)</script>";
+
+/// A client that does not follow redirects (the tests look at them).
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+struct Console {
+    cookie: String,
+}
+
+/// Log in through the console's form; the session cookie (`name=value`).
+async fn console_login(app: &TestApp, email: &str, password: &str) -> (Console, reqwest::Response) {
+    let res = browser()
+        .post(app.url("/console/login"))
+        .form(&[("email", email), ("password", password), ("next", "/console/users")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "login");
+    let set = res.headers().get(SET_COOKIE).expect("Set-Cookie").to_str().unwrap().to_owned();
+    let cookie = set.split(';').next().unwrap().to_owned();
+    (Console { cookie }, res)
+}
+
+impl Console {
+    async fn get(&self, app: &TestApp, path: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
+        let res = browser().get(app.url(path)).header("Cookie", &self.cookie).send().await.unwrap();
+        let (status, headers) = (res.status(), res.headers().clone());
+        (status, headers, res.text().await.unwrap())
+    }
+
+    async fn post(&self, app: &TestApp, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
+        let res = browser().post(app.url(path)).header("Cookie", &self.cookie).form(form).send().await.unwrap();
+        (res.status(), res.text().await.unwrap())
+    }
+
+    /// The CSRF token of this session, from the logout form of any page.
+    async fn csrf(&self, app: &TestApp) -> String {
+        let (_, _, body) = self.get(app, "/console").await;
+        let at = body.find("name=\"csrf\" value=\"").expect("csrf field") + "name=\"csrf\" value=\"".len();
+        body[at..at + 32].to_owned()
+    }
+}
+
+async fn folder_with(app: &TestApp, token: &str, meta: serde_json::Value, file: &'static str) -> Uuid {
+    let payload = json!({"folder:meta_data": meta, "media:tags": {"photo1": ["photo_selfie"]}}).to_string();
+    app.upload("/api/folders/", token, vec![Part::File("photo1", file, jpeg(64, 48)), Part::Payload(payload)])
+        .await
+        .assert_status(201)
+        .id("folder_id")
+}
+
+#[tokio::test]
+async fn login_sets_a_strict_httponly_cookie_for_the_console_path_only() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    // Without a session every page sends to the login form, and back afterwards.
+    let res = browser().get(app.url("/console/orders/x?y=1")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()[LOCATION], "/console/login?next=%2Fconsole%2Forders%2Fx%3Fy%3D1");
+    let login = browser().get(app.url("/console/login")).send().await.unwrap();
+    let csp = login.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(!csp.contains("unsafe"), "{csp}");
+    let body = login.text().await.unwrap();
+    assert!(body.contains("<label for=\"email\">") && body.contains("id=\"password\""), "labelled inputs");
+    assert!(!body.contains("<script>") && !body.contains(" style="), "no inline script or style: {body}");
+
+    // A wrong password: the form again, 401, no cookie.
+    let bad = browser()
+        .post(app.url("/console/login"))
+        .form(&[("email", ADMIN_EMAIL), ("password", "wrong")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+    assert!(bad.headers().get(SET_COOKIE).is_none());
+
+    let (console, res) = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(res.headers()[LOCATION], "/console/users", "back to where the user was going");
+    let set = res.headers()[SET_COOKIE].to_str().unwrap();
+    assert!(set.starts_with("emerald_console="), "{set}");
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(set.split("; ").any(|f| f == flag), "{flag} in {set}");
+    }
+    // Over https (behind a proxy) the cookie is Secure.
+    let https = browser()
+        .post(app.url("/console/login"))
+        .header("X-Forwarded-Proto", "https")
+        .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert!(https.headers()[SET_COOKIE].to_str().unwrap().contains("; Secure"));
+    // The next parameter cannot send the user off the console.
+    let off = browser()
+        .post(app.url("/console/login"))
+        .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD), ("next", "//evil.example/console")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(off.headers()[LOCATION], "/console");
+
+    let (status, headers, body) = console.get(&app, "/console").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[CONTENT_SECURITY_POLICY].to_str().unwrap().contains("default-src 'self'"));
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert!(body.contains(ADMIN_EMAIL) && body.contains("ADMIN"), "who is logged in");
+    // The vendored htmx is served from our own origin and is the file NOTICE names.
+    let (status, _, js) = console.get(&app, "/console/assets/htmx-2.0.11.min.js").await;
+    assert_eq!(status, StatusCode::OK);
+    use sha2::Digest;
+    assert_eq!(hex::encode(sha2::Sha256::digest(js.as_bytes())), emerald::console::HTMX_SHA256);
+
+    // /api never accepts the cookie: only the token headers authenticate there.
+    let api = browser().get(app.url("/api/folders/")).header("Cookie", &console.cookie).send().await.unwrap();
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn every_post_needs_the_csrf_token_and_logout_ends_the_session() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (console, _) = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    // Logout without the token, or with another session's: refused, still logged in.
+    let (status, body) = console.post(&app, "/console/logout", &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (other, _) = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let foreign = other.csrf(&app).await;
+    assert_eq!(console.post(&app, "/console/logout", &[("csrf", &foreign)]).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(console.get(&app, "/console").await.0, StatusCode::OK);
+    // A decision without the token is refused before anything else.
+    let id = Uuid::new_v4().to_string();
+    let (status, _) =
+        console.post(&app, &format!("/console/analyses/{id}/decision"), &[("resolution", "SUCCESS")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // A login posted from another site is refused.
+    let cross = browser()
+        .post(app.url("/console/login"))
+        .header("Origin", "https://evil.example")
+        .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+    assert!(cross.headers().get(SET_COOKIE).is_none());
+
+    let csrf = console.csrf(&app).await;
+    assert_eq!(console.post(&app, "/console/logout", &[("csrf", &csrf)]).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(console.get(&app, "/console").await.0, StatusCode::SEE_OTHER, "the session is gone");
+    assert_eq!(other.get(&app, "/console").await.0, StatusCode::OK, "only that session");
+}
+
+#[tokio::test]
+async fn each_role_sees_what_the_api_shows_it() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (a, b) = (app.company("A").await, app.company("B").await);
+    let (_, email_a, token_a) = app.user(Some(a), "CLIENT").await;
+    let (_, email_b, _) = app.user(Some(b), "CLIENT").await;
+    let (_, email_op, _) = app.user(None, "OPERATOR").await;
+    let (_, email_svc, _) = app.user(Some(a), "CLIENT SERVICE").await;
+    let folder = folder_with(&app, &token_a, json!({"transaction_id": "tx-1"}), "selfie.jpg").await;
+    let short = &folder.to_string()[..8];
+
+    for (email, sees) in [(email_a.as_str(), true), (email_b.as_str(), false), (email_op.as_str(), true)] {
+        let (console, _) = console_login(&app, email, PASSWORD).await;
+        let (status, _, body) = console.get(&app, "/console").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body.contains(short), sees, "{email} sees the folder in the list: {body}");
+        let (status, _, page) = console.get(&app, &format!("/console/orders/{folder}")).await;
+        assert_eq!(status, if sees { StatusCode::OK } else { StatusCode::NOT_FOUND }, "{email}: {page}");
+        let (status, _, _) = console.get(&app, &format!("/console/media/{folder}/x_thumb.jpg")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        // Menus follow the role: a CLIENT has no review queue, only global roles see companies.
+        assert_eq!(body.contains("/console/review\""), email != email_a && email != email_b, "{email}");
+        assert_eq!(body.contains("/console/companies\""), email == email_op, "{email}");
+    }
+    // The list filters are the API's: a meta_data filter that does not match hides the folder,
+    // a bad one shows the API's message, not a 5xx.
+    let (console, _) = console_login(&app, &email_a, PASSWORD).await;
+    let (_, _, body) = console.get(&app, "/console?meta_data=transaction_id%3D%3Dtx-2").await;
+    assert!(!body.contains(short));
+    let (_, _, body) = console.get(&app, "/console?meta_data=transaction_id%3D%3Dtx-1&resolution_status=INITIAL").await;
+    assert!(body.contains(short), "{body}");
+    let (status, _, body) = console.get(&app, "/console?time_created.min=not-a-date").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("role=\"alert\""), "{body}");
+    // A CLIENT sees only itself in the users list; ADMIN sees everyone.
+    let (_, _, users) = console.get(&app, "/console/users").await;
+    assert!(users.contains(&email_a) && !users.contains(&email_b));
+    let (admin, _) = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (_, _, users) = admin.get(&app, "/console/users").await;
+    assert!(users.contains(&email_a) && users.contains(&email_b));
+    let (_, _, companies) = admin.get(&app, "/console/companies").await;
+    assert!(companies.contains(&a.to_string()) && companies.contains(&b.to_string()));
+    // A service account is a machine: no console login.
+    let res = browser()
+        .post(app.url("/console/login"))
+        .form(&[("email", email_svc.as_str()), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.headers().get(SET_COOKIE).is_none());
+}
+
+#[tokio::test]
+async fn hostile_values_are_escaped_and_csv_cells_cannot_be_formulas() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (_, email, token) = app.user(Some(app.company("A").await), "CLIENT").await;
+    let meta = json!({"transaction_id": "=HYPERLINK(\"http://evil\")", "note": HOSTILE, HOSTILE: "\"><img src=x>"});
+    let folder = folder_with(&app, &token, meta, "<script>alert(1)</script>.jpg").await;
+    let (console, _) = console_login(&app, &email, PASSWORD).await;
+    for path in ["/console".to_owned(), format!("/console/orders/{folder}")] {
+        let (status, _, body) = console.get(&app, &path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(!body.contains(HOSTILE) && !body.contains("<img src=x>"), "{path} escapes: {body}");
+        assert_eq!(body.matches("<script").count(), 1, "{path}: only the htmx script element");
+    }
+    let (_, _, body) = console.get(&app, &format!("/console/orders/{folder}")).await;
+    assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "shown, escaped: {body}");
+    // The thumbnail is served through the console with the session's permission check.
+    let media = app.get(&format!("/api/folders/{folder}/media"), &token).await.body[0]["media_id"].clone();
+    let media = media.as_str().unwrap();
+    let (status, headers, _) = console.get(&app, &format!("/console/media/{folder}/{media}_thumb.jpg")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "image/jpeg");
+
+    let (status, headers, csv) = console.get(&app, "/console/export.csv").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(csv.starts_with("folder_id,time_created,"), "{csv}");
+    assert!(csv.contains(&folder.to_string()));
+    assert!(csv.contains("\"'=HYPERLINK(\"\"http://evil\"\")\""), "formula defused: {csv}");
+    assert!(!csv.contains(",=HYPERLINK") && !csv.contains(",\"=HYPERLINK"), "{csv}");
+}
+
+#[tokio::test]
+async fn decisions_run_the_api_rules_and_the_console_can_be_switched_off_or_moved() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let company = app.company("A").await;
+    let (_, _, token) = app.user(Some(company), "CLIENT").await;
+    let (_, op_email, _) = app.user(Some(company), "CLIENT OPERATOR").await;
+    let folder = folder_with(&app, &token, json!({}), "selfie.jpg").await;
+    let analyses =
+        app.post(&format!("/api/folders/{folder}/analyses/"), &token, json!({"analyses": [{"type": "QUALITY"}]})).await;
+    analyses.assert_status(201);
+    let analyse_id = analyses.body[0]["analyse_id"].as_str().unwrap().to_owned();
+    // The analysis runs (the test server has workers); then decisions go through the API's rules.
+    let mut state = String::new();
+    for _ in 0..300 {
+        state =
+            app.get(&format!("/api/analyses/{analyse_id}"), &token).await.body["state"].as_str().unwrap().to_owned();
+        if state != "PROCESSING" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(state, "FINISHED");
+    // ADMIN may not decide (the API's 403).
+    let path = format!("/console/analyses/{analyse_id}/decision");
+    let (admin, _) = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let csrf = admin.csrf(&app).await;
+    let (status, _) = admin.post(&app, &path, &[("csrf", &csrf), ("resolution", "SUCCESS")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (op, _) = console_login(&app, &op_email, PASSWORD).await;
+    let csrf = op.csrf(&app).await;
+    let (status, _) = op.post(&app, &path, &[("csrf", &csrf), ("resolution", "DECLINED")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "declining needs a comment");
+    let (status, body) =
+        op.post(&app, &path, &[("csrf", &csrf), ("resolution", "DECLINED"), ("comment", HOSTILE)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let a = app.get(&format!("/api/analyses/{analyse_id}"), &token).await;
+    assert_eq!(a.body["resolution_status"], "DECLINED", "the API shows the console's decision");
+    assert_eq!(a.body["resolution_comment"], HOSTILE);
+    let (_, _, page) = op.get(&app, &format!("/console/orders/{folder}")).await;
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !page.contains(HOSTILE), "{page}");
+    let (_, _, review) = op.get(&app, "/console/review").await;
+    assert!(review.contains("Review queue"), "{review}");
+
+    let off = TestApp::spawn_with(Backend::Sqlite, |c| c.console = emerald::config::Switch::Off).await;
+    assert_eq!(browser().get(off.url("/console/login")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    let moved = TestApp::spawn_with(Backend::Sqlite, |c| c.console_base_path = "/ops/console/".into()).await;
+    let res = browser()
+        .post(moved.url("/ops/console/login"))
+        .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()[LOCATION], "/ops/console");
+    assert!(res.headers()[SET_COOKIE].to_str().unwrap().contains("Path=/ops/console;"));
+    assert!(emerald::console::Settings::new("/api", None).is_err());
+    assert!(emerald::console::Settings::new("console", None).is_err());
+}
