@@ -187,17 +187,21 @@ async fn serve(config: Config, matches: &ArgMatches) -> anyhow::Result<()> {
     let console_url = app.console_url(public_url.as_deref());
     if let Some(admin) = app.first_admin() {
         match &admin.generated_password {
-            Some(p) => {
-                println!("Created the first ADMIN: email {}  password {p}  (shown once; change it)", admin.email)
-            }
-            None => println!("Created the first ADMIN: email {} (password from EMERALD_ADMIN_PASSWORD)", admin.email),
+            Some(p) => say(format_args!(
+                "Created the first ADMIN: email {}  password {p}  (shown once; change it)",
+                admin.email
+            )),
+            None => say(format_args!(
+                "Created the first ADMIN: email {} (password from EMERALD_ADMIN_PASSWORD)",
+                admin.email
+            )),
         }
     }
-    tracing::info!(addr = %app.addr(), backend = app.domain().store.backend(), "Emerald listening");
-    println!("Emerald listening on http://{}", app.addr());
     if let Some(url) = console_url {
-        println!("Web console: {url}  (log in with an account's e-mail and password)");
+        say(format_args!("Web console: {url}  (log in with an account's e-mail and password)"));
     }
+    tracing::info!(addr = %app.addr(), backend = app.domain().store.backend(), "Emerald listening");
+    say(format_args!("Emerald listening on http://{}", app.addr()));
     app.run_until(async {
         let _ = tokio::signal::ctrl_c().await;
     })
@@ -369,4 +373,11 @@ async fn bench_load(
         warmup: std::time::Duration::from_secs_f64(warmup),
     })
     .await
+}
+
+/// A line for the operator on stdout. A closed stdout (the reading end of a pipe gone) must not
+/// take the server down, as `println!` would.
+fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
 }

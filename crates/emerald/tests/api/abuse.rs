@@ -263,7 +263,7 @@ both_backends! {
         let r = app.get(&path, &a).await;
         r.assert_status(200);
         assert_eq!(r.body, json!({"requests_per_minute": null, "expensive_per_minute": null,
-            "effective_requests_per_minute": 100, "effective_expensive_per_minute": 600}));
+            "effective_requests_per_minute": 100, "effective_expensive_per_minute": 1800}));
         app.send(Method::PUT, &path, Some(&a), Some(&json!({"requests_per_minute": 3})), None).await.assert_error(403, 9);
         let r = app.send(Method::PUT, &path, Some(&app.admin_token), Some(&json!({"requests_per_minute": 3})), None).await;
         r.assert_status(200);

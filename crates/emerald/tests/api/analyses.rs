@@ -300,12 +300,11 @@ both_backends! {
         let r = app.post(&path, &token, json!({"analyses": [{"type": "biometry"}]})).await;
         r.assert_error(400, 4);
         assert!(r.body["error_message"].as_str().unwrap().contains("BIOMETRY"), "{}", r.text);
-        // No photo tagged photo_id…: DOCUMENTS has nothing to read.
-        let r = app.post(&path, &token, json!({"analyses": [{"type": "documents"}]})).await;
+        // A folder of untagged media has nothing for QUALITY, nor for DOCUMENTS (no photo tagged photo_id…).
+        let bare = app.upload("/api/folders/", &token, vec![part("x", jpeg(32, 32))]).await.id("folder_id");
+        let r = app.post(&format!("/api/folders/{bare}/analyses"), &token, json!({"analyses": [{"type": "documents"}]})).await;
         r.assert_error(400, 4);
         assert!(r.body["error_message"].as_str().unwrap().contains("DOCUMENTS"), "{}", r.text);
-        // A folder of untagged media has nothing for QUALITY.
-        let bare = app.upload("/api/folders/", &token, vec![part("x", jpeg(32, 32))]).await.id("folder_id");
         app.post(&format!("/api/folders/{bare}/analyses"), &token, json!({"analyses": [{"type": "quality"}]})).await.assert_error(400, 4);
         // The permission flag, another company's folder, an OPERATOR.
         let (_, _, no_quality) = app.user(Some(company), "CLIENT").await;

@@ -39,10 +39,14 @@ async fn first_start_creates_and_prints_the_first_admin_once() {
     fn until_listening(child: &mut std::process::Child) -> (Vec<String>, String) {
         let out = child.stdout.take().unwrap();
         let mut lines = Vec::new();
-        for line in BufReader::new(out).lines() {
+        let mut reader = BufReader::new(out).lines();
+        while let Some(line) = reader.next() {
             let line = line.unwrap();
             if let Some(addr) = line.strip_prefix("Emerald listening on ") {
-                return (lines, addr.to_owned());
+                let addr = addr.to_owned();
+                // Keep reading what the server prints next, so that it never blocks on a full pipe.
+                std::thread::spawn(move || reader.for_each(drop));
+                return (lines, addr);
             }
             lines.push(line);
         }
@@ -54,6 +58,7 @@ async fn first_start_creates_and_prints_the_first_admin_once() {
     // Logs to a pipe are plain text: no ANSI colour codes.
     assert!(printed.iter().any(|l| l.contains("INFO")), "{printed:?}");
     assert!(printed.iter().all(|l| !l.contains('\x1b')), "{printed:?}");
+    assert!(printed.iter().any(|l| l.starts_with("Web console: http://")), "{printed:?}");
     let line = printed.iter().find(|l| l.starts_with("Created the first ADMIN")).expect("first-admin line");
     let words: Vec<&str> = line.split_whitespace().collect();
     let email = words[words.iter().position(|w| *w == "email").unwrap() + 1];
