@@ -8,6 +8,7 @@ mod cli;
 mod collections;
 mod companies;
 mod folders;
+mod lite;
 mod media;
 mod meta;
 mod s3;
