@@ -4,10 +4,12 @@
 #   * POST /v1/face/liveness/detect of one photo, closed loop at CONCURRENCY clients —
 #     photos per minute (goal ≥ 3,000 at 4 clients);
 #   * `serve --role lite`: time from start to the first answer of /v1/face/pattern/health
-#     (goal ≤ 1 s) and resident memory after the load (goal ≤ 300 MiB).
+#     (goal ≤ 1 s), with EMERALD_RUNTIME=auto (times tract and onnxruntime for every model at
+#     load) and =ort, and resident memory after the load (goal ≤ 300 MiB).
 #
 #   bench/lite.sh
 #   SECONDS_PER_RUN=30 CONCURRENCY=4 WARMUP=5
+#   EMERALD_RUNTIME=auto         the runtime of the server the load runs against
 #   BIN=…/emerald                run this binary instead of building one
 # Output (server log, the fitted photos) goes to bench/out/lite/ (ignored by git).
 set -euo pipefail
@@ -38,18 +40,27 @@ fi
 "$BIN" bench-fit --in "$IMAGES/obama.jpg" --out "$OUT/a.jpg" --width 640 --height 480
 "$BIN" bench-fit --in "$IMAGES/obama2.jpg" --out "$OUT/b.jpg" --width 640 --height 480
 
-# Start: from the exec to the first health answer with status 0 (models loaded).
-start_ns=$(date +%s%N)
-EMERALD_LISTEN="127.0.0.1:$PORT" EMERALD_LOG=warn "$BIN" serve --role lite >"$OUT/server.log" 2>&1 &
-pid=$!
+# start RUNTIME: start `serve --role lite` on that runtime; prints the time from the exec to the
+# first health answer with status 0 (models loaded) and the RSS then; leaves $pid running.
+start() {
+    local start_ns ready_ns
+    start_ns=$(date +%s%N)
+    EMERALD_RUNTIME=$1 EMERALD_LISTEN="127.0.0.1:$PORT" EMERALD_LOG=warn "$BIN" serve --role lite >"$OUT/server-$1.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 3000); do
+        curl -sf "http://127.0.0.1:$PORT/v1/face/pattern/health" >/dev/null && break
+        sleep 0.01
+    done
+    ready_ns=$(date +%s%N)
+    echo "EMERALD_RUNTIME=$1: ready in $(( (ready_ns - start_ns) / 1000000 )) ms (goal <= 1000 ms); RSS $(( $(awk '/VmRSS/{print $2}' /proc/$pid/status) / 1024 )) MiB"
+}
 trap 'kill $pid 2>/dev/null || true' EXIT
-for _ in $(seq 1000); do
-    curl -sf "http://127.0.0.1:$PORT/v1/face/pattern/health" >/dev/null && break
-    sleep 0.01
-done
-ready_ns=$(date +%s%N)
 echo "== --role lite start =="
-echo "ready in $(( (ready_ns - start_ns) / 1000000 )) ms (goal <= 1000 ms); RSS at start $(( $(awk '/VmRSS/{print $2}' /proc/$pid/status) / 1024 )) MiB"
+for rt in auto ort; do
+    start "$rt"
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+done
+start "${EMERALD_RUNTIME:-auto}"
 echo
 
 L="http://127.0.0.1:$PORT"
