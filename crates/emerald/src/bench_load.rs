@@ -1,5 +1,6 @@
 //! Benchmark helpers of the binary (hidden subcommands, see bench/analyses.sh): fit a photo
-//! to an exact size, and a closed-loop HTTP load generator for analysis requests.
+//! to an exact size, and a closed-loop HTTP load generator for analysis requests (and for Oz
+//! API Lite's requests, bench/lite.sh: multipart without a payload, or a raw image body).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -28,8 +29,10 @@ pub struct Load {
     pub token: Option<String>,
     /// (part name, bytes, tags) of each file.
     pub files: Vec<(String, Vec<u8>, Vec<String>)>,
-    /// The `analyses` array of the payload.
-    pub analyses: serde_json::Value,
+    /// The `analyses` array of the payload; None = file parts only, any 2xx succeeds (Lite).
+    pub analyses: Option<serde_json::Value>,
+    /// Send the one file as a raw `image/jpeg` body instead of multipart (Lite).
+    pub raw: bool,
     pub concurrency: usize,
     pub duration: Duration,
     pub warmup: Duration,
@@ -38,9 +41,9 @@ pub struct Load {
 const BOUNDARY: &str = "emeraldbenchboundary7MA4YWxkTrZu0gW";
 
 fn body(load: &Load) -> Vec<u8> {
-    let tags: serde_json::Map<String, serde_json::Value> =
-        load.files.iter().map(|(n, _, t)| (n.clone(), serde_json::json!(t))).collect();
-    let payload = serde_json::json!({ "media:tags": tags, "analyses": load.analyses });
+    if load.raw {
+        return load.files.first().map(|f| f.1.clone()).unwrap_or_default();
+    }
     let mut b = Vec::new();
     for (name, bytes, _) in &load.files {
         b.extend_from_slice(
@@ -49,6 +52,13 @@ fn body(load: &Load) -> Vec<u8> {
         b.extend_from_slice(bytes);
         b.extend_from_slice(b"\r\n");
     }
+    let Some(analyses) = &load.analyses else {
+        b.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        return b;
+    };
+    let tags: serde_json::Map<String, serde_json::Value> =
+        load.files.iter().map(|(n, _, t)| (n.clone(), serde_json::json!(t))).collect();
+    let payload = serde_json::json!({ "media:tags": tags, "analyses": analyses });
     b.extend_from_slice(
         format!(
             "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"payload\"\r\n\r\n{payload}\r\n--{BOUNDARY}--\r\n"
@@ -64,7 +74,10 @@ fn body(load: &Load) -> Vec<u8> {
 pub async fn run(load: Load) -> anyhow::Result<()> {
     let client = reqwest::Client::builder().pool_max_idle_per_host(load.concurrency).build()?;
     let body = bytes::Bytes::from(body(&load));
-    let per_request = load.analyses.as_array().map(|a| a.len()).unwrap_or(1);
+    let per_request = load.analyses.as_ref().and_then(|a| a.as_array()).map(|a| a.len()).unwrap_or(1);
+    let content_type =
+        if load.raw { "image/jpeg".to_owned() } else { format!("multipart/form-data; boundary={BOUNDARY}") };
+    let check_analyses = load.analyses.is_some();
     let latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
     let failures: Arc<Mutex<Vec<String>>> = Arc::default();
     let measuring = Arc::new(AtomicBool::new(false));
@@ -72,15 +85,13 @@ pub async fn run(load: Load) -> anyhow::Result<()> {
     let mut tasks = Vec::new();
     for _ in 0..load.concurrency {
         let (client, body, url, token) = (client.clone(), body.clone(), load.url.clone(), load.token.clone());
+        let content_type = content_type.clone();
         let (latencies, failures, measuring, stop) =
             (latencies.clone(), failures.clone(), measuring.clone(), stop.clone());
         tasks.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 let t = Instant::now();
-                let mut req = client
-                    .post(&url)
-                    .header("Content-Type", format!("multipart/form-data; boundary={BOUNDARY}"))
-                    .body(body.clone());
+                let mut req = client.post(&url).header("Content-Type", content_type.as_str()).body(body.clone());
                 if let Some(tok) = &token {
                     req = req.header("X-Forensic-Access-Token", tok);
                 }
@@ -89,9 +100,10 @@ pub async fn run(load: Load) -> anyhow::Result<()> {
                         let status = res.status();
                         let text = res.text().await.unwrap_or_default();
                         let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-                        let finished = v["analyses"]
-                            .as_array()
-                            .is_some_and(|a| !a.is_empty() && a.iter().all(|x| x["state"] == "FINISHED"));
+                        let finished = !check_analyses
+                            || v["analyses"]
+                                .as_array()
+                                .is_some_and(|a| !a.is_empty() && a.iter().all(|x| x["state"] == "FINISHED"));
                         if status.is_success() && finished {
                             Ok(())
                         } else {

@@ -18,6 +18,16 @@ pub enum Role {
     Api,
     /// Background workers only.
     Worker,
+    /// Oz API Lite only (spec §14): the stateless face service, no database and no data directory.
+    Lite,
+}
+
+/// Whether the full server also serves Oz API Lite's routes (`--role lite` always does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LiteMode {
+    On,
+    Off,
 }
 
 /// The face identity model (see `docs/accuracy.md`). Templates record the model that made
@@ -86,9 +96,16 @@ pub struct Config {
     /// `scripts/fetch-ffmpeg.sh`), then `ffmpeg` on `PATH`.
     #[arg(long, env = "EMERALD_FFMPEG")]
     pub ffmpeg: Option<PathBuf>,
-    /// `all`, `api` or `worker`.
+    /// `all`, `api`, `worker` or `lite` (Oz API Lite only: no database, no data directory).
     #[arg(long, env = "EMERALD_ROLE", value_enum, default_value = "all")]
     pub role: Role,
+    /// Serve Oz API Lite's routes (`/v1/face/…`, `/version`) beside the full API: `on` or `off`.
+    #[arg(long, env = "EMERALD_LITE", value_enum, default_value = "off")]
+    pub lite: LiteMode,
+    /// A static key Oz API Lite requests must carry (`X-Api-Key: <key>` or
+    /// `Authorization: Bearer <key>`); unset = no authentication (as Oz API Lite).
+    #[arg(long, env = "EMERALD_LITE_API_KEY", hide_env_values = true)]
+    pub lite_api_key: Option<String>,
     /// Access-token lifetime in seconds (`OZ_SESSION_TTL`).
     #[arg(long, env = "EMERALD_SESSION_TTL", default_value_t = 900.0)]
     pub session_ttl: f64,
@@ -232,6 +249,8 @@ impl Default for Config {
             embedder: Embedder::Fused,
             ffmpeg: None,
             role: Role::All,
+            lite: LiteMode::Off,
+            lite_api_key: None,
             session_ttl: 900.0,
             service_session_ttl: 157_680_000.0,
             session_extend: true,
@@ -289,6 +308,8 @@ struct FileConfig {
     embedder: Option<Embedder>,
     ffmpeg: Option<PathBuf>,
     role: Option<Role>,
+    lite: Option<LiteMode>,
+    lite_api_key: Option<String>,
     session_ttl: Option<f64>,
     service_session_ttl: Option<f64>,
     session_extend: Option<bool>,
@@ -347,6 +368,8 @@ impl Config {
             embedder,
             ffmpeg,
             role,
+            lite,
+            lite_api_key,
             session_ttl,
             service_session_ttl,
             session_extend,
@@ -413,6 +436,8 @@ impl Config {
         take!(embedder, embedder);
         take!(opt ffmpeg, ffmpeg);
         take!(role, role);
+        take!(lite, lite);
+        take!(opt lite_api_key, lite_api_key);
         take!(session_ttl, session_ttl);
         take!(service_session_ttl, service_session_ttl);
         take!(session_extend, session_extend);
@@ -480,7 +505,7 @@ impl Config {
     /// Analysis workers this process runs: none for role `api`, else `--workers` or one per core.
     pub fn worker_count(&self) -> usize {
         match self.role {
-            Role::Api => 0,
+            Role::Api | Role::Lite => 0,
             Role::All | Role::Worker => match self.workers {
                 0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
                 n => n,

@@ -80,6 +80,9 @@ impl App {
 
     /// `plugins` None: the defaults, COLLECTION analyses searching the collections gallery.
     async fn build_impl(config: Config, plugins: Option<Plugins>) -> anyhow::Result<App> {
+        if config.role == config::Role::Lite {
+            anyhow::bail!("role `lite` runs Oz API Lite alone: start it with LiteApp::build");
+        }
         let domain = open_domain(&config).await?;
         // Files spooled by uploads that a crash interrupted: nothing refers to them.
         for entry in std::fs::read_dir(domain.spool_dir()?)?.flatten() {
@@ -121,6 +124,11 @@ impl App {
         };
         let console_path = console.as_ref().map(|c| c.base.clone());
         let first_admin = ensure_first_admin(&domain, &config).await?;
+        let lite = (config.lite == config::LiteMode::On).then(|| {
+            let lite =
+                domain::lite::Lite::new(domain.faces.clone(), lite_settings(&config), domain.engine_slots.clone());
+            api::lite::LiteState::new(lite, config.lite_api_key.as_deref(), telemetry::metrics_handle())
+        });
         let router = api::router(
             domain.clone(),
             telemetry::metrics_handle(),
@@ -128,6 +136,7 @@ impl App {
             config.instant_auth,
             trusted_proxies,
             console,
+            lite,
         );
         let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
@@ -207,6 +216,63 @@ impl App {
             relay.abort();
         }
         served
+    }
+}
+
+/// Oz API Lite's settings from the configuration (the full API's thresholds and limits).
+fn lite_settings(config: &Config) -> domain::lite::LiteSettings {
+    domain::lite::LiteSettings {
+        biometry_threshold: config.biometry_threshold,
+        quality_threshold: config.quality_threshold,
+        max_image_bytes: usize::try_from(config.max_file_bytes).unwrap_or(usize::MAX),
+        max_candidate_images: config.max_files_per_request.max(1),
+    }
+}
+
+/// `emerald serve --role lite`: Oz API Lite alone (spec §14). No database, no data directory,
+/// no workers: the face engine and the HTTP listener, so any number of replicas can run.
+pub struct LiteApp {
+    listener: TcpListener,
+    addr: SocketAddr,
+    router: axum::Router,
+}
+
+impl LiteApp {
+    /// Load the face engine (a missing model leaves the service up, answering health status 3
+    /// and code 2), build the Lite router and bind the listener.
+    pub async fn build(config: Config) -> anyhow::Result<LiteApp> {
+        let faces = engine::load(config.models_dir.as_deref(), config.embedder);
+        match &faces {
+            Ok(f) => tracing::info!(models = ?f.models(), "face engine loaded"),
+            Err(why) => tracing::warn!(%why, "face engine not loaded: Oz API Lite answers health status 3"),
+        }
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let slots = Arc::new(tokio::sync::Semaphore::new(cores));
+        let lite = domain::lite::Lite::new(faces, lite_settings(&config), slots);
+        let key = config.lite_api_key.as_deref().filter(|k| !k.is_empty());
+        let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        if key.is_none() && !addr.ip().is_loopback() {
+            tracing::warn!(%addr, "Oz API Lite listens beyond loopback without EMERALD_LITE_API_KEY: anyone who reaches it can use it");
+        }
+        let router = api::lite::router(api::lite::LiteState::new(lite, key, telemetry::metrics_handle()));
+        Ok(LiteApp { listener, addr, router })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serve until `shutdown` resolves.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let app = NormalizePathLayer::trim_trailing_slash().layer(self.router);
+        axum::serve(self.listener, ServiceExt::<Request>::into_make_service(app))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("HTTP server")
     }
 }
 

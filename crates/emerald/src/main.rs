@@ -76,9 +76,13 @@ enum Command {
         /// `name=path:tag,tag` per file.
         #[arg(long = "file", required = true)]
         files: Vec<String>,
-        /// The payload's `analyses` JSON array.
+        /// The payload's `analyses` JSON array; without it the files alone are sent and any 2xx
+        /// succeeds (Oz API Lite, see bench/lite.sh).
         #[arg(long)]
-        analyses: String,
+        analyses: Option<String>,
+        /// Send the one file as a raw `image/jpeg` body (Oz API Lite's extract and detect).
+        #[arg(long)]
+        raw: bool,
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
         #[arg(long, default_value_t = 30.0)]
@@ -162,8 +166,8 @@ async fn main() -> ExitCode {
         }
         Command::BenchPhoto { out, bytes } => bench_photo(&out, bytes),
         Command::BenchFit { input, out, width, height } => bench_load::fit_photo(&input, &out, width, height),
-        Command::BenchLoad { url, token, files, analyses, concurrency, seconds, warmup } => {
-            bench_load(url, token, files, analyses, concurrency, seconds, warmup).await
+        Command::BenchLoad { url, token, files, analyses, raw, concurrency, seconds, warmup } => {
+            bench_load(url, token, files, analyses, raw, concurrency, seconds, warmup).await
         }
         Command::Openapi => {
             println!("{}", emerald::api::openapi_json());
@@ -183,6 +187,16 @@ async fn serve(config: Config, matches: &ArgMatches) -> anyhow::Result<()> {
     let config = config.merge_file(matches)?;
     emerald::telemetry::init_logs(&config.log_format);
     let public_url = config.public_url.clone();
+    if config.role == emerald::config::Role::Lite {
+        let app = emerald::LiteApp::build(config).await?;
+        tracing::info!(addr = %app.addr(), "Emerald (Oz API Lite) listening");
+        say(format_args!("Emerald (Oz API Lite) listening on http://{}", app.addr()));
+        return app
+            .run_until(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await;
+    }
     let app = App::build(config).await?;
     let console_url = app.console_url(public_url.as_deref());
     if let Some(admin) = app.first_admin() {
@@ -351,7 +365,8 @@ async fn bench_load(
     url: String,
     token: Option<String>,
     files: Vec<String>,
-    analyses: String,
+    analyses: Option<String>,
+    raw: bool,
     concurrency: usize,
     seconds: f64,
     warmup: f64,
@@ -367,7 +382,8 @@ async fn bench_load(
         url,
         token,
         files: parts,
-        analyses: serde_json::from_str(&analyses)?,
+        analyses: analyses.map(|a| serde_json::from_str(&a)).transpose()?,
+        raw,
         concurrency: concurrency.max(1),
         duration: std::time::Duration::from_secs_f64(seconds),
         warmup: std::time::Duration::from_secs_f64(warmup),

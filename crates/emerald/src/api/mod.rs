@@ -8,6 +8,7 @@ pub mod collections;
 pub mod companies;
 pub mod folders;
 pub mod instant;
+pub mod lite;
 pub mod media;
 pub mod meta;
 pub mod oz;
@@ -59,12 +60,14 @@ impl Modify for TokenSecurity {
             "token",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(oz::caller::TOKEN_HEADERS[0]))),
         );
+        lite::add_key_scheme(openapi);
     }
 }
 
-/// Every documented route, and the OpenAPI document built from them.
-fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// Every documented route, and the OpenAPI document built from them (with Oz API Lite's
+/// routes when `lite`: they are served beside, with their own state).
+fn api_routes(lite: bool) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (routes, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(system::routes())
         .merge(auth::routes())
         .merge(companies::routes())
@@ -83,12 +86,17 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(meta::person_routes())
         .merge(reports::routes())
         .merge(abuse::routes())
-        .split_for_parts()
+        .split_for_parts();
+    if lite {
+        doc.merge(lite::openapi());
+    }
+    (routes, doc)
 }
 
-/// The OpenAPI document as JSON (also what `/openapi.json` serves).
+/// The OpenAPI document as JSON, Oz API Lite included (`/openapi.json` serves it without
+/// Lite when `EMERALD_LITE=off`).
 pub fn openapi_json() -> String {
-    api_routes().1.to_pretty_json().unwrap_or_default()
+    api_routes(true).1.to_pretty_json().unwrap_or_default()
 }
 
 /// The whole router. Trailing slashes are trimmed before routing by the caller's
@@ -100,8 +108,9 @@ pub fn router(
     instant_auth: crate::config::InstantAuth,
     trusted_proxies: oz::client::TrustedProxies,
     console: Option<crate::console::Settings>,
+    lite: Option<lite::LiteState>,
 ) -> Router {
-    let (routes, openapi) = api_routes();
+    let (routes, openapi) = api_routes(lite.is_some());
     let state = AppState {
         domain,
         metrics,
@@ -115,12 +124,13 @@ pub fn router(
         Some(c) => routes.merge(crate::console::routes(&c.base)),
         None => routes,
     };
-    routes
-        .route("/metrics", get(system::metrics))
-        .route("/openapi.json", get(system::openapi))
-        .fallback(oz::layers::not_found)
+    let mut app =
+        routes.route("/metrics", get(system::metrics)).route("/openapi.json", get(system::openapi)).with_state(state);
+    if let Some(lite) = lite {
+        app = app.merge(lite::service(lite));
+    }
+    app.fallback(oz::layers::not_found)
         .method_not_allowed_fallback(oz::layers::method_not_allowed)
         .route_layer(from_fn(oz::layers::track_metrics))
         .layer(from_fn(oz::layers::trace_requests))
-        .with_state(state)
 }

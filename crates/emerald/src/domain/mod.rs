@@ -16,6 +16,7 @@ pub mod faces;
 pub mod folders;
 pub mod gallery;
 pub mod instant;
+pub mod lite;
 pub mod media;
 pub mod meta;
 pub mod metadata;

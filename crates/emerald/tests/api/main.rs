@@ -11,6 +11,7 @@ mod companies;
 mod console;
 mod documents;
 mod folders;
+mod lite;
 mod media;
 mod meta;
 mod s3;
