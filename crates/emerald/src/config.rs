@@ -78,6 +78,10 @@ pub struct Config {
     /// `scripts/fetch-ffmpeg.sh`), then `ffmpeg` on `PATH`.
     #[arg(long, env = "EMERALD_FFMPEG")]
     pub ffmpeg: Option<PathBuf>,
+    /// The `tesseract` binary that reads the visual zone of documents (DOCUMENTS analyses);
+    /// default: `tesseract` on `PATH` (from `scripts/fetch-tesseract.sh`).
+    #[arg(long, env = "EMERALD_TESSERACT")]
+    pub tesseract: Option<PathBuf>,
     /// `all`, `api` or `worker`.
     #[arg(long, env = "EMERALD_ROLE", value_enum, default_value = "all")]
     pub role: Role,
@@ -217,6 +221,7 @@ impl Default for Config {
             models_dir: None,
             embedder: Embedder::Fused,
             ffmpeg: None,
+            tesseract: None,
             role: Role::All,
             session_ttl: 900.0,
             service_session_ttl: 157_680_000.0,
@@ -272,6 +277,7 @@ struct FileConfig {
     models_dir: Option<PathBuf>,
     embedder: Option<Embedder>,
     ffmpeg: Option<PathBuf>,
+    tesseract: Option<PathBuf>,
     role: Option<Role>,
     session_ttl: Option<f64>,
     service_session_ttl: Option<f64>,
@@ -328,6 +334,7 @@ impl Config {
             models_dir,
             embedder,
             ffmpeg,
+            tesseract,
             role,
             session_ttl,
             service_session_ttl,
@@ -392,6 +399,7 @@ impl Config {
         take!(opt models_dir, models_dir);
         take!(embedder, embedder);
         take!(opt ffmpeg, ffmpeg);
+        take!(opt tesseract, tesseract);
         take!(role, role);
         take!(session_ttl, session_ttl);
         take!(service_session_ttl, service_session_ttl);
