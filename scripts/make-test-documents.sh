@@ -5,7 +5,7 @@
 # (rotation 0/90/180/270, tilt, perspective, blur, noise, glare, JPEG 60). Some have a broken
 # check digit, some are expired. See scripts/make_test_documents.py.
 #
-#   scripts/make-test-documents.sh [DIR]     DIR defaults to ~/.cache/emerald/test-documents/v1
+#   scripts/make-test-documents.sh [DIR]     DIR defaults to ~/.cache/emerald/test-documents/v2
 #
 # Needs python3 with PIL and the two fonts: installed with apt-get when root (python3-pil,
 # fonts-ocr-b, fonts-dejavu-core), else the script says what is missing and exits 0 (the corpus
@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DIR="${1:-${XDG_CACHE_HOME:-$HOME/.cache}/emerald/test-documents/v1}"
+DIR="${1:-${XDG_CACHE_HOME:-$HOME/.cache}/emerald/test-documents/v2}"
 FACES="${EMERALD_FACES_DEV:-../shared/data/faces-dev/faces}"
 [ -d "$FACES" ] || FACES=/work/shared/data/faces-dev/faces
 GEN=scripts/make_test_documents.py

@@ -4,7 +4,9 @@
 Renders ID cards (TD1), TD2 cards and passport data pages (TD3) with an ICAO 9303 MRZ in OCR-B
 (Debian fonts-ocr-b) and a visual zone in DejaVu Sans, a portrait from a face photo, then
 "photographs" them: placed on a background, rotated 0/90/180/270, small tilts with perspective,
-blur, noise, glare, JPEG quality 60-92. Some have a broken check digit or are expired.
+blur, noise, glare, JPEG quality 60-92. Some have a broken check digit or are expired; the visual
+zone prints dates three ways (DD.MM.YYYY, DD MMM YYYY, YYYY-MM-DD) and one document prints another
+surname than its MRZ says.
 
     make_test_documents.py OUT_DIR FACE.jpg [FACE2.jpg ...]
 
@@ -67,8 +69,17 @@ def mrz(fmt, doc):
     return [l1, l2 + cd(comp)]
 
 
-def human_date(yymmdd, century):
-    return f"{yymmdd[4:6]}.{yymmdd[2:4]}.{century}{yymmdd[0:2]}"
+MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+
+
+def human_date(yymmdd, century, style):
+    """A printed date: DD.MM.YYYY, DD MMM YYYY or YYYY-MM-DD."""
+    y, m, d = f"{century}{yymmdd[0:2]}", yymmdd[2:4], yymmdd[4:6]
+    if style == 1:
+        return f"{d} {MONTHS[int(m) - 1]} {y}"
+    if style == 2:
+        return f"{y}-{m}-{d}"
+    return f"{d}.{m}.{y}"
 
 
 def make_doc(rng, i):
@@ -107,6 +118,22 @@ def make_doc(rng, i):
         lines[li] = l[:pos] + str((int(l[pos]) + 3) % 10) + l[pos + 1:]
     doc["lines"] = lines
     doc["valid"] = not broken
+    # What the visual zone prints. One document (flat, valid, not expired) prints another
+    # surname than its MRZ: a forged or mis-issued document that must go to an operator.
+    by, ey, style = doc["birth_year"], doc["expiry_year"], i % 3
+    surname = doc["surname"].replace("<", " ")
+    doc["visual_mismatch"] = i == 11
+    if doc["visual_mismatch"]:
+        surname = next(s for s in SURNAMES if s != doc["surname"] and "<" not in s and s[0] != doc["surname"][0])
+    doc["visual"] = {
+        "surname": surname,
+        "given_names": doc["given"].replace("<", " "),
+        "document_number": doc["number"],
+        "nationality": doc["nationality"].strip("<"),
+        "birth_date": human_date(doc["birth"], str(by)[:2], style),
+        "sex": doc["sex"],
+        "expiry_date": human_date(doc["expiry"], str(ey)[:2], style),
+    }
     return doc
 
 
@@ -150,15 +177,15 @@ def render(doc, face):
     lf = ImageFont.truetype(SANS, int(h * 0.028))
     vf = ImageFont.truetype(SANS_BOLD, int(h * 0.042))
     x = int(w * 0.04) + pw + int(w * 0.04)
-    by, ey = doc["birth_year"], doc["expiry_year"]
+    v = doc["visual"]
     fields = [
-        ("Surname", doc["surname"].replace("<", " ")),
-        ("Given names", doc["given"].replace("<", " ")),
-        ("Document No.", doc["number"]),
-        ("Nationality", doc["nationality"].strip("<")),
-        ("Date of birth", human_date(doc["birth"], str(by)[:2])),
-        ("Sex", doc["sex"]),
-        ("Date of expiry", human_date(doc["expiry"], str(ey)[:2])),
+        ("Surname", v["surname"]),
+        ("Given names", v["given_names"]),
+        ("Document No.", v["document_number"]),
+        ("Nationality", v["nationality"]),
+        ("Date of birth", v["birth_date"]),
+        ("Sex", v["sex"]),
+        ("Date of expiry", v["expiry_date"]),
     ]
     step = (ph) / len(fields)
     for k, (label, val) in enumerate(fields):
@@ -223,7 +250,8 @@ def main():
         card = render(doc, face)
         variant = VARIANTS[i % len(VARIANTS)]
         img, q = photograph(card, rng, variant)
-        name = f"doc{i:03d}_{doc['format'].lower()}_{variant}{'_broken' if not doc['valid'] else ''}.jpg"
+        tail = ("_broken" if not doc["valid"] else "") + ("_mismatch" if doc["visual_mismatch"] else "")
+        name = f"doc{i:03d}_{doc['format'].lower()}_{variant}{tail}.jpg"
         img.save(os.path.join(out, name), quality=q)
         face_path = faces[i % len(faces)]
         face_rel = os.path.join(os.path.basename(os.path.dirname(face_path)), os.path.basename(face_path))

@@ -15,6 +15,8 @@ if [ -x scripts/make-test-videos.sh ]; then
   scripts/make-test-videos.sh || echo "test.sh: the video corpus could not be made: the video tests will FAIL (see above)"
 fi
 
+# Tesseract, the OCR of documents' visual zone (Debian packages, apt-get when root).
+if [ -x scripts/fetch-tesseract.sh ]; then scripts/fetch-tesseract.sh; fi
 # Synthetic identity documents (rendered with Debian fonts, faces from ../shared/data/faces-dev).
 if [ -x scripts/make-test-documents.sh ]; then
   scripts/make-test-documents.sh || echo "test.sh: the test documents could not be made: the document tests will be SKIPPED"

@@ -41,47 +41,83 @@ pub struct MrzReading {
     pub upright: image::GrayImage,
     /// Where the MRZ lines are in the upright photo: top y of its first line (pixels).
     pub mrz_top: Option<u32>,
+    /// The MRZ lines' box in the upright photo: x0, y0, x1, y1 (pixels, end exclusive).
+    pub mrz_box: Option<[u32; 4]>,
 }
 
 /// Largest photo accepted (pixels).
 const MAX_PIXELS: u64 = 40_000_000;
 
+/// A decoded document photo, scaled to fit [`MAX_SIDE`] (EXIF orientation is not applied: the
+/// reader tries the four orientations itself).
+#[derive(Debug, Clone)]
+pub struct Photo {
+    pub rgb: image::RgbImage,
+    /// Pixels of `rgb` per pixel of the photo as stored (≤ 1).
+    pub scale: f32,
+}
+
+impl Photo {
+    /// Decode `bytes` (JPEG, PNG, WebP, BMP) and scale it down to at most [`MAX_SIDE`].
+    pub fn decode(bytes: &[u8]) -> Result<Photo, ReadError> {
+        let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|e| ReadError::Decode(e.to_string()))?;
+        let (w, h) = reader.into_dimensions().map_err(|e| ReadError::Decode(e.to_string()))?;
+        if u64::from(w) * u64::from(h) > MAX_PIXELS {
+            return Err(ReadError::TooLarge(format!("{w}×{h} pixels")));
+        }
+        let img = image::load_from_memory(bytes).map_err(|e| ReadError::Decode(e.to_string()))?;
+        let (w, h) = img.dimensions();
+        let scale = (MAX_SIDE as f32 / w.max(h) as f32).min(1.0);
+        let rgb = if scale < 1.0 {
+            let (nw, nh) = (((w as f32 * scale) as u32).max(1), ((h as f32 * scale) as u32).max(1));
+            image::imageops::resize(&img.to_rgb8(), nw, nh, image::imageops::FilterType::Triangle)
+        } else {
+            img.to_rgb8()
+        };
+        Ok(Photo { rgb, scale: scale.min(1.0) })
+    }
+
+    /// Its grey version (ITU-R BT.601 luma, as `image` computes it).
+    pub fn gray(&self) -> image::GrayImage {
+        image::DynamicImage::ImageRgb8(self.rgb.clone()).into_luma8()
+    }
+
+    /// The photo turned `quarter_turns` clockwise.
+    pub fn turned(&self, quarter_turns: u8) -> image::RgbImage {
+        turn(&self.rgb, quarter_turns)
+    }
+}
+
+/// `img` turned `quarter_turns` clockwise.
+pub fn turn<P: image::Pixel + 'static>(
+    img: &image::ImageBuffer<P, Vec<P::Subpixel>>,
+    quarter_turns: u8,
+) -> image::ImageBuffer<P, Vec<P::Subpixel>> {
+    match quarter_turns % 4 {
+        0 => img.clone(),
+        1 => image::imageops::rotate90(img),
+        2 => image::imageops::rotate180(img),
+        _ => image::imageops::rotate270(img),
+    }
+}
+
 /// Decode `bytes` and read the MRZ.
 pub fn read_mrz(bytes: &[u8]) -> Result<MrzReading, ReadError> {
-    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| ReadError::Decode(e.to_string()))?;
-    let (w, h) = reader.into_dimensions().map_err(|e| ReadError::Decode(e.to_string()))?;
-    if u64::from(w) * u64::from(h) > MAX_PIXELS {
-        return Err(ReadError::TooLarge(format!("{w}×{h} pixels")));
-    }
-    let img = image::load_from_memory(bytes).map_err(|e| ReadError::Decode(e.to_string()))?;
-    let (w, h) = img.dimensions();
-    let scale = (MAX_SIDE as f32 / w.max(h) as f32).min(1.0);
-    let gray = if scale < 1.0 {
-        let (nw, nh) = (((w as f32 * scale) as u32).max(1), ((h as f32 * scale) as u32).max(1));
-        image::imageops::resize(&img.to_luma8(), nw, nh, image::imageops::FilterType::Triangle)
-    } else {
-        img.to_luma8()
-    };
-    Ok(read_gray(gray))
+    Ok(read_gray(Photo::decode(bytes)?.gray()))
 }
 
 /// Read the MRZ of a grey photo.
 pub fn read_gray(gray: image::GrayImage) -> MrzReading {
-    let mut best: Option<(Mrz, u8, image::GrayImage, u32)> = None;
+    let mut best: Option<(Mrz, u8, image::GrayImage, [u32; 4])> = None;
     for turns in [0u8, 2, 1, 3] {
-        let g = match turns {
-            0 => gray.clone(),
-            1 => image::imageops::rotate90(&gray),
-            2 => image::imageops::rotate180(&gray),
-            _ => image::imageops::rotate270(&gray),
-        };
-        if let Some((m, top)) = read_upright(&g) {
+        let g = turn(&gray, turns);
+        if let Some((m, bx)) = read_upright(&g) {
             let better = best.as_ref().is_none_or(|(b, ..)| rank(&m) > rank(b));
             let done = m.valid();
             if better {
-                best = Some((m, turns, g, top));
+                best = Some((m, turns, g, bx));
             }
             if done {
                 break;
@@ -89,8 +125,10 @@ pub fn read_gray(gray: image::GrayImage) -> MrzReading {
         }
     }
     match best {
-        Some((m, turns, g, top)) => MrzReading { mrz: Some(m), quarter_turns: turns, upright: g, mrz_top: Some(top) },
-        None => MrzReading { mrz: None, quarter_turns: 0, upright: gray, mrz_top: None },
+        Some((m, turns, g, bx)) => {
+            MrzReading { mrz: Some(m), quarter_turns: turns, upright: g, mrz_top: Some(bx[1]), mrz_box: Some(bx) }
+        }
+        None => MrzReading { mrz: None, quarter_turns: 0, upright: gray, mrz_top: None, mrz_box: None },
     }
 }
 
@@ -372,8 +410,8 @@ fn recognize(g: &image::GrayImage, chain: &[Blob]) -> String {
     out
 }
 
-/// The MRZ of an upright grey photo, and the top of its first line.
-fn read_upright(g: &image::GrayImage) -> Option<(Mrz, u32)> {
+/// The MRZ of an upright grey photo, and the box of its lines (x0, y0, x1, y1).
+fn read_upright(g: &image::GrayImage) -> Option<(Mrz, [u32; 4])> {
     let (w, h) = (g.width() as usize, g.height() as usize);
     let mask = binarize(g);
     let min_h = 6.0f32;
@@ -385,7 +423,7 @@ fn read_upright(g: &image::GrayImage) -> Option<(Mrz, u32)> {
     let mut lines: Vec<Vec<Blob>> = chains(&all, 24);
     lines.sort_by(|a, b| a[0].cy().total_cmp(&b[0].cy()));
     let texts: Vec<String> = lines.iter().map(|c| recognize(g, c)).collect();
-    let mut best: Option<(Mrz, u32)> = None;
+    let mut best: Option<(Mrz, [u32; 4])> = None;
     for format in Format::ALL {
         let n = format.lines();
         if lines.len() < n {
@@ -398,9 +436,15 @@ fn read_upright(g: &image::GrayImage) -> Option<(Mrz, u32)> {
             }
             let fitted: Vec<String> = group.iter().map(|l| fit_line(l, format.width())).collect();
             let Ok(m) = Mrz::parse(&fitted) else { continue };
-            let top = lines[start].iter().map(|b| b.y0).min().unwrap_or(0);
             if best.as_ref().is_none_or(|(b, _)| rank(&m) > rank(b)) {
-                best = Some((m, top));
+                let blobs = || lines[start..start + n].iter().flatten();
+                let bx = [
+                    blobs().map(|b| b.x0).min().unwrap_or(0),
+                    blobs().map(|b| b.y0).min().unwrap_or(0),
+                    blobs().map(|b| b.x1).max().unwrap_or(0),
+                    blobs().map(|b| b.y1).max().unwrap_or(0),
+                ];
+                best = Some((m, bx));
             }
         }
     }

@@ -96,6 +96,10 @@ pub struct Config {
     /// `scripts/fetch-ffmpeg.sh`), then `ffmpeg` on `PATH`.
     #[arg(long, env = "EMERALD_FFMPEG")]
     pub ffmpeg: Option<PathBuf>,
+    /// The `tesseract` binary that reads the visual zone of documents (DOCUMENTS analyses);
+    /// default: `tesseract` on `PATH` (from `scripts/fetch-tesseract.sh`).
+    #[arg(long, env = "EMERALD_TESSERACT")]
+    pub tesseract: Option<PathBuf>,
     /// `all`, `api`, `worker` or `lite` (Oz API Lite only: no database, no data directory).
     #[arg(long, env = "EMERALD_ROLE", value_enum, default_value = "all")]
     pub role: Role,
@@ -248,6 +252,7 @@ impl Default for Config {
             models_dir: None,
             embedder: Embedder::Fused,
             ffmpeg: None,
+            tesseract: None,
             role: Role::All,
             lite: LiteMode::Off,
             lite_api_key: None,
@@ -307,6 +312,7 @@ struct FileConfig {
     models_dir: Option<PathBuf>,
     embedder: Option<Embedder>,
     ffmpeg: Option<PathBuf>,
+    tesseract: Option<PathBuf>,
     role: Option<Role>,
     lite: Option<LiteMode>,
     lite_api_key: Option<String>,
@@ -367,6 +373,7 @@ impl Config {
             models_dir,
             embedder,
             ffmpeg,
+            tesseract,
             role,
             lite,
             lite_api_key,
@@ -435,6 +442,7 @@ impl Config {
         take!(opt models_dir, models_dir);
         take!(embedder, embedder);
         take!(opt ffmpeg, ffmpeg);
+        take!(opt tesseract, tesseract);
         take!(role, role);
         take!(lite, lite);
         take!(opt lite_api_key, lite_api_key);

@@ -364,6 +364,11 @@ pub async fn open_domain(config: &Config) -> anyhow::Result<Domain> {
         Ok(ff) => tracing::info!(ffmpeg = %ff.path.display(), version = %ff.version, "video decoder found"),
         Err(why) => tracing::warn!(%why, "no video decoder: analyses of videos will fail with this reason"),
     }
+    let tesseract = find_tesseract(config.tesseract.as_deref());
+    match &tesseract {
+        Ok(t) => tracing::info!(tesseract = %t.path.display(), version = %t.version, "document OCR found"),
+        Err(why) => tracing::warn!(%why, "no document OCR: DOCUMENTS analyses read the MRZ only and say so"),
+    }
     let store: Arc<dyn domain::store::Store> = Arc::new(store);
     let store_id = store.store_id().await.map_err(|e| anyhow::anyhow!("reading the store id: {e}"))?;
     let snapshot = config.data_dir.join(format!("gallery-{store_id}.snapshot"));
@@ -375,7 +380,21 @@ pub async fn open_domain(config: &Config) -> anyhow::Result<Domain> {
         ..emerald_gallery::GalleryConfig::default()
     };
     let gallery = domain::gallery::FaceGallery::with_snapshot(gallery_config, snapshot);
-    Ok(Domain::new(store, auth).with_media(media).with_faces(faces).with_gallery(gallery))
+    Ok(Domain::new(store, auth).with_media(media).with_faces(faces).with_tesseract(tesseract).with_gallery(gallery))
+}
+
+/// The `tesseract` binary (checked by running it), looked up once per setting and process.
+fn find_tesseract(configured: Option<&std::path::Path>) -> Result<emerald_documents::Tesseract, String> {
+    type Found = (Option<std::path::PathBuf>, Result<emerald_documents::Tesseract, String>);
+    static FOUND: std::sync::Mutex<Vec<Found>> = std::sync::Mutex::new(Vec::new());
+    let mut found = FOUND.lock().unwrap_or_else(|p| p.into_inner());
+    let key = configured.map(std::path::Path::to_path_buf);
+    if let Some((_, t)) = found.iter().find(|(k, _)| *k == key) {
+        return t.clone();
+    }
+    let t = emerald_documents::Tesseract::find(configured);
+    found.push((key, t.clone()));
+    t
 }
 
 async fn ensure_first_admin(domain: &Domain, config: &Config) -> anyhow::Result<Option<FirstAdmin>> {

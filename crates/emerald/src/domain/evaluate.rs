@@ -501,13 +501,16 @@ impl Domain {
         out
     }
 
-    /// DOCUMENTS: the MRZ of every document photo, the decision on the best one
-    /// ([`super::documents::decide`]). Reading is CPU work on the blocking pool, holding an engine
+    /// DOCUMENTS: per document photo, the MRZ, the portrait (the face engine's dominant face
+    /// on the photo turned upright, cut out as an output image) and the visual zone (Tesseract,
+    /// when configured); the decision on the best MRZ and every visual field
+    /// ([`super::documents::decide`]). The CPU work runs on the blocking pool, holding an engine
     /// slot.
     async fn evaluate_documents(&self, _a: &Analysis, inputs: Vec<MediaInput>) -> Outcome {
         let today = emerald_documents::Date::today();
         let mut results = Vec::with_capacity(inputs.len());
-        let mut best: Option<emerald_documents::Mrz> = None;
+        // Per media: its MRZ, visual zone and portrait.
+        let mut read: Vec<(Option<emerald_documents::Mrz>, documents::VisualZone, documents::Portrait)> = Vec::new();
         for input in &inputs {
             let id = input.media_id;
             if input.kind != MediaKind::Image {
@@ -521,9 +524,15 @@ impl Domain {
                 Err(why) => return Outcome::failed(0, format!("media {id}: the stored file cannot be read: {why}")),
             };
             let slot = self.engine_slots.clone().acquire_owned().await;
-            let joined = tokio::task::spawn_blocking(move || emerald_documents::read_mrz(&bytes)).await;
+            let joined = tokio::task::spawn_blocking(move || {
+                let photo = emerald_documents::Photo::decode(&bytes)?;
+                let reading = emerald_documents::reader::read_gray(photo.gray());
+                let upright = photo.turned(reading.quarter_turns);
+                Ok::<_, emerald_documents::ReadError>((reading, upright, photo.scale))
+            })
+            .await;
             drop(slot);
-            let reading = match joined {
+            let (mut reading, upright, scale) = match joined {
                 Ok(Ok(r)) => r,
                 Ok(Err(e)) => return Outcome::failed(4, format!("media {id}: {e}")),
                 Err(join) => {
@@ -531,7 +540,10 @@ impl Domain {
                     return Outcome::failed(0, format!("media {id}: the document reader crashed on this media"));
                 }
             };
-            let mut data = documents::results_data(reading.mrz.as_ref(), today);
+            let (portrait, portrait_jpeg, picture) = self.document_portrait(id, upright, scale).await;
+            let gray = std::mem::take(&mut reading.upright);
+            let visual = self.visual_zone(id, gray, reading.mrz_box, picture).await;
+            let (mut data, _) = documents::results_data(reading.mrz.as_ref(), &visual, &portrait, today);
             match &reading.mrz {
                 Some(_) => {
                     data.insert("orientation".into(), json!(u32::from(reading.quarter_turns) * 90));
@@ -543,23 +555,143 @@ impl Domain {
             results.push(MediaResult {
                 source_media_id: id,
                 results_data: data,
-                output_images: Vec::new(),
+                output_images: portrait_jpeg.map(OutputImage::Inline).into_iter().collect(),
                 person_id: None,
             });
-            if let Some(m) = reading.mrz {
-                let rank =
-                    |m: &emerald_documents::Mrz| (m.valid(), m.checks.count(), std::cmp::Reverse(m.corrections.len()));
-                if best.as_ref().is_none_or(|b| rank(&m) > rank(b)) {
-                    best = Some(m);
+            read.push((reading.mrz, visual, portrait));
+        }
+        // The best MRZ; its media's visual fields first, then the others' for what it lacks.
+        let rank = |m: &emerald_documents::Mrz| (m.valid(), m.checks.count(), std::cmp::Reverse(m.corrections.len()));
+        let best = read.iter().enumerate().filter_map(|(i, (m, ..))| m.as_ref().map(|m| (i, m))).fold(
+            None::<(usize, &emerald_documents::Mrz)>,
+            |b, (i, m)| match b {
+                Some((_, bm)) if rank(m) <= rank(bm) => b,
+                _ => Some((i, m)),
+            },
+        );
+        let first = best.map(|(i, _)| i).unwrap_or(0);
+        let order = std::iter::once(first).chain((0..read.len()).filter(|&i| i != first));
+        let mut visual: Option<documents::VisualZone> = None;
+        let mut portrait: Option<documents::Portrait> = None;
+        for i in order {
+            let (_, v, p) = &read[i];
+            visual = Some(match (visual.take(), v) {
+                (None, v) => v.clone(),
+                (
+                    Some(documents::VisualZone::Read { mut fields, lines }),
+                    documents::VisualZone::Read { fields: f, .. },
+                ) => {
+                    fields.fill_from(f);
+                    documents::VisualZone::Read { fields, lines }
                 }
+                (Some(documents::VisualZone::NotRead(_)), v @ documents::VisualZone::Read { .. }) => v.clone(),
+                (Some(kept), _) => kept,
+            });
+            if portrait.as_ref().is_none_or(|p| !p.found()) {
+                portrait = Some(p.clone());
             }
         }
-        let (resolution, why) = documents::decide(best.as_ref(), today);
-        let mut data = documents::results_data(best.as_ref(), today);
+        let visual = visual.unwrap_or_else(|| documents::VisualZone::NotRead("no document photo".into()));
+        let portrait = portrait.unwrap_or_else(|| documents::Portrait::NotFound("no document photo".into()));
+        let best_mrz = best.map(|(_, m)| m);
+        let (mut data, mismatches) = documents::results_data(best_mrz, &visual, &portrait, today);
+        let (resolution, why) = documents::decide(best_mrz, &mismatches, today);
         if let Some(why) = why {
             data.insert("error_message".into(), why.into());
         }
         Outcome::finished(resolution, data, results)
+    }
+
+    /// The face on an upright document photo (the face engine's dominant face), cut out: what
+    /// `results_data.portrait` says, the JPEG, and the portrait's picture in `upright`'s pixels
+    /// (to keep out of the visual zone). No face or no engine is no failure: the portrait says why.
+    async fn document_portrait(
+        &self,
+        id: Uuid,
+        upright: image::RgbImage,
+        scale: f32,
+    ) -> (documents::Portrait, Option<Vec<u8>>, Option<[u32; 4]>) {
+        let engine = match self.faces() {
+            Ok(e) => e.clone(),
+            Err(e) => return (documents::Portrait::NotFound(e.to_string()), None, None),
+        };
+        let opts = AnalyzeOptions { tags: Vec::new(), want_best_shot: false, want_template: false, want_spoof: false };
+        let slot = self.engine_slots.clone().acquire_owned().await;
+        self.engine_runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        metrics::counter!("emerald_engine_runs_total").increment(1);
+        let joined = tokio::task::spawn_blocking(move || {
+            let jpeg = emerald_documents::portrait::jpeg(&upright, emerald_documents::portrait::JPEG_QUALITY);
+            let faces = engine.analyze(&jpeg, &opts)?;
+            let Some(face) = faces.best_face else { return Ok(None) };
+            let picture = emerald_documents::portrait::picture(face.bbox, upright.width(), upright.height());
+            Ok::<_, FaceError>(
+                emerald_documents::portrait::portrait(&upright, face.bbox)
+                    .map(|(jpeg, cut)| (face, jpeg, cut, picture)),
+            )
+        })
+        .await;
+        drop(slot);
+        let unscale = |r: [f32; 4]| r.map(|v| v / scale);
+        match joined {
+            Ok(Ok(Some((face, jpeg, cut, picture)))) => {
+                let cut_box = [cut[0], cut[1], cut[2] - cut[0], cut[3] - cut[1]].map(|v| v as f32);
+                let p = documents::Portrait::Found {
+                    face_box: unscale(face.bbox),
+                    cut: unscale(cut_box),
+                    det_score: face.det_score,
+                };
+                (p, Some(jpeg), Some(picture))
+            }
+            Ok(Ok(None) | Err(FaceError::NoFace | FaceError::Unusable(_))) => {
+                (documents::Portrait::NotFound(documents::NO_PORTRAIT.into()), None, None)
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(media_id = %id, error = %e, "no portrait on the document");
+                (documents::Portrait::NotFound(e.to_string()), None, None)
+            }
+            Err(join) => {
+                tracing::error!(media_id = %id, panicked = join.is_panic(), "portrait task died");
+                (documents::Portrait::NotFound("the face engine crashed on this photo".into()), None, None)
+            }
+        }
+    }
+
+    /// The visual zone of an upright grey document photo (above the MRZ, else the whole photo),
+    /// the portrait's `picture` blanked, read by Tesseract.
+    async fn visual_zone(
+        &self,
+        id: Uuid,
+        gray: image::GrayImage,
+        mrz_box: Option<[u32; 4]>,
+        picture: Option<[u32; 4]>,
+    ) -> documents::VisualZone {
+        let tesseract = match &self.tesseract {
+            Ok(t) => t.clone(),
+            Err(why) => return documents::VisualZone::NotRead(format!("the visual zone was not read: {why}")),
+        };
+        let slot = self.engine_slots.clone().acquire_owned().await;
+        let joined = tokio::task::spawn_blocking(move || {
+            let Some(zone) = emerald_documents::visual::zone(&gray, mrz_box, picture) else {
+                return Ok(Vec::new());
+            };
+            tesseract.read(&zone)
+        })
+        .await;
+        drop(slot);
+        match joined {
+            Ok(Ok(lines)) => {
+                let fields = emerald_documents::visual::parse(&lines);
+                documents::VisualZone::Read { fields, lines }
+            }
+            Ok(Err(why)) => {
+                tracing::warn!(media_id = %id, %why, "the visual zone could not be read");
+                documents::VisualZone::NotRead(format!("the visual zone could not be read: {why}"))
+            }
+            Err(join) => {
+                tracing::error!(media_id = %id, panicked = join.is_panic(), "visual zone task died");
+                documents::VisualZone::NotRead("the visual zone reader crashed on this photo".into())
+            }
+        }
     }
 }
 

@@ -56,6 +56,9 @@ pub struct Domain {
     pub face_cache: evaluate::FaceCache,
     /// Engine passes run by this process (also the `emerald_engine_runs_total` metric).
     pub engine_runs: Arc<std::sync::atomic::AtomicU64>,
+    /// The OCR of documents' visual zone, or why there is none (DOCUMENTS then reads the MRZ
+    /// only and says so).
+    pub tesseract: std::result::Result<emerald_documents::Tesseract, String>,
     /// Login throttling, quotas and audit settings (docs/abuse.md).
     pub abuse: abuse::AbuseSettings,
     /// This node's quota buckets.
@@ -78,6 +81,7 @@ impl Domain {
             gallery: Arc::new(gallery::FaceGallery::default()),
             face_cache: evaluate::FaceCache::default(),
             engine_runs: Arc::default(),
+            tesseract: Err("no Tesseract is configured".to_owned()),
             abuse: abuse::AbuseSettings::default(),
             quotas: Arc::default(),
         }
@@ -108,6 +112,11 @@ impl Domain {
 
     pub fn with_gallery(mut self, gallery: gallery::FaceGallery) -> Self {
         self.gallery = Arc::new(gallery);
+        self
+    }
+
+    pub fn with_tesseract(mut self, tesseract: std::result::Result<emerald_documents::Tesseract, String>) -> Self {
+        self.tesseract = tesseract;
         self
     }
 

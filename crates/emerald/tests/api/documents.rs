@@ -19,7 +19,7 @@ fn corpus_dir() -> PathBuf {
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache"));
-    cache.join("emerald/test-documents/v1")
+    cache.join("emerald/test-documents/v2")
 }
 
 /// The corpus manifest, or None (SKIPPED printed).
@@ -119,8 +119,12 @@ both_backends! {
         let birth = doc["birth"].as_str().unwrap();
         let year = doc["birth_year"].as_i64().unwrap();
         assert_eq!(field(d, "birth_date")["mrz"], json!(format!("{year}-{}-{}", &birth[2..4], &birth[4..6])));
-        assert!(field(d, "surname")["visual"].is_null());
-        assert_eq!(field(d, "surname")["status"], "mrz_only");
+        // The visual zone agrees (read when Tesseract is installed).
+        if app.domain.tesseract.is_ok() {
+            assert_eq!(d["results_data"]["visual_zone"]["read"], true, "{d}");
+            assert_eq!(field(d, "surname")["status"], "match", "{d}");
+            assert_eq!(field(d, "surname")["visual"], doc["visual"]["surname"]);
+        }
         let rm = &d["results_media"][0];
         assert_eq!(rm["results_data"]["document"]["number"], doc["number"]);
         // The others ran on the same request, each to its end.
@@ -159,10 +163,170 @@ both_backends! {
         // A photo with no MRZ: an operator has to look.
         let a = documents_on(&app, &token, fixtures::jpeg(640, 400), "photo_id").await;
         assert_eq!(a["resolution_status"], "OPERATOR_REQUIRED", "{a}");
-        assert_eq!(a["results_data"]["text_fields"], json!([]));
         assert_eq!(a["results_data"]["document"], Value::Null);
+        // No face on it either: said, not an error.
+        assert_eq!(a["results_data"]["portrait"]["found"], false, "{a}");
+        assert!(a["results_data"]["portrait"]["reason"].is_string(), "{a}");
+        assert_eq!(a["results_media"][0]["output_images"], json!([]));
         // A bad param is refused.
         let payload = json!({"media:tags": {"doc": ["photo_id"]}, "analyses": [{"type": "documents", "params": {"capabilities": "all"}}]});
         app.upload("/api/folders/", &token, vec![part("doc", fixtures::jpeg(64, 64)), Part::Payload(payload.to_string())]).await.assert_error(400, 5);
     }
+
+    async fn documents_portrait_is_an_output_image(app) {
+        let Some(docs) = manifest("documents_portrait_is_an_output_image") else { return };
+        let engine = match app.domain.faces() {
+            Ok(e) => e.clone(),
+            Err(e) => {
+                println!("SKIPPED documents_portrait_is_an_output_image: {e}");
+                return;
+            }
+        };
+        let token = client(&app).await;
+        // Turned a quarter: the portrait is cut from the photo turned upright.
+        for variant in ["flat", "rot90"] {
+            let (_, photo) = document(&docs, |d| d["variant"] == variant && d["valid"] == true && d["expired"] == false);
+            let a = documents_on(&app, &token, photo, "photo_id").await;
+            assert_eq!(a["state"], "FINISHED", "{a}");
+            let rm = &a["results_media"][0];
+            let p = &rm["results_data"]["portrait"];
+            assert_eq!(p["found"], true, "{variant}: {a}");
+            assert!(p["box"]["width"].as_f64().unwrap() > 40.0, "{p}");
+            assert!(p["cut"]["width"].as_f64().unwrap() > p["box"]["width"].as_f64().unwrap(), "a margin: {p}");
+            assert_eq!(a["results_data"]["portrait"], *p);
+            // Stored and served like a best shot, a JPEG with a face on it.
+            let url = rm["output_images"][0]["original_url"].as_str().unwrap_or_else(|| panic!("no portrait in {a}")).to_owned();
+            assert!(url.contains("/bestshot_"), "{url}");
+            let (st, ct, bytes) = app.get_bytes(&url, Some(&token)).await;
+            assert_eq!(st.as_u16(), 200);
+            assert_eq!(ct.as_deref(), Some("image/jpeg"));
+            assert!(bytes.starts_with(&[0xFF, 0xD8]));
+            let faces = engine.analyze(&bytes, &emerald::domain::faces::AnalyzeOptions::default()).expect("a face in the portrait");
+            let face = faces.best_face.expect("a face in the portrait");
+            let img = image::load_from_memory(&bytes).unwrap();
+            // The face fills a good part of the cut: a portrait, not the whole card.
+            assert!(face.bbox[2] > 0.3 * img.width() as f32, "{variant}: face {:?} in a {}×{} cut", face.bbox, img.width(), img.height());
+        }
+        // Instant mode: inline, nothing stored.
+        let (_, photo) = document(&docs, |d| d["variant"] == "flat" && d["valid"] == true);
+        let payload = json!({"media:tags": {"doc": ["photo_id"]}, "analyses": [{"type": "documents"}]}).to_string();
+        let r = app.upload("/api/instant/folders/", &token, vec![part("doc", photo), Part::Payload(payload)]).await;
+        r.assert_status(200);
+        let url = r.body["analyses"][0]["results_media"][0]["output_images"][0]["original_url"].as_str().unwrap_or_default();
+        assert!(url.starts_with("data:image/jpeg;base64,"), "{}", r.text);
+    }
+
+    async fn documents_visual_zone_against_the_mrz(app) {
+        let Some(docs) = manifest("documents_visual_zone_against_the_mrz") else { return };
+        if let Err(why) = &app.domain.tesseract {
+            println!("SKIPPED documents_visual_zone_against_the_mrz: {why}");
+            return;
+        }
+        let token = client(&app).await;
+        // Printed and MRZ agree.
+        let (doc, photo) = document(&docs, |d| d["variant"] == "flat" && d["valid"] == true && d["expired"] == false && d["visual_mismatch"] == false);
+        let a = documents_on(&app, &token, photo, "photo_id").await;
+        assert_eq!(a["resolution_status"], "SUCCESS", "{a}");
+        // Never a disagreement; the names, number and expiry read (a lone `D` nationality may
+        // be missed by the OCR: then `mrz_only`).
+        for name in ["surname", "given_names", "document_number", "nationality", "birth_date", "sex", "expiry_date"] {
+            let f = field(&a, name);
+            assert!(f["status"] == "match" || f["status"] == "mrz_only", "{name}: {a}");
+        }
+        for name in ["surname", "given_names", "document_number", "expiry_date"] {
+            assert_eq!(field(&a, name)["status"], "match", "{name}: {a}");
+            assert!(field(&a, name)["visual"].is_string());
+        }
+        assert_eq!(a["results_data"]["visual_mismatches"], json!([]));
+        // The printed surname is not the MRZ's: never SUCCESS, an operator looks.
+        let (doc2, photo) = document(&docs, |d| d["visual_mismatch"] == true);
+        assert_ne!(doc2["visual"]["surname"], doc2["surname"]);
+        let a = documents_on(&app, &token, photo, "photo_id").await;
+        assert_eq!(a["resolution_status"], "OPERATOR_REQUIRED", "{a}");
+        assert_eq!(a["results_data"]["mrz_valid"], true);
+        let s = field(&a, "surname");
+        assert_eq!(s["status"], "mismatch", "{a}");
+        assert_eq!(s["visual"], doc2["visual"]["surname"]);
+        assert_eq!(s["mrz"], json!(mrz_name(&doc2["surname"])));
+        assert_eq!(a["results_data"]["visual_mismatches"], json!(["surname"]));
+        assert!(a["results_data"]["error_message"].as_str().unwrap().contains("surname"), "{a}");
+        let _ = doc;
+        // Without Tesseract the MRZ still decides and the result says the zone was not read.
+        let app2 = app.sibling(|c| c.tesseract = Some("/nonexistent/tesseract".into())).await;
+        let token = client(&app2).await;
+        let (_, photo) = document(&docs, |d| d["visual_mismatch"] == true);
+        let a = documents_on(&app2, &token, photo, "photo_id").await;
+        assert_eq!(a["resolution_status"], "SUCCESS", "{a}");
+        assert_eq!(a["results_data"]["visual_zone"]["read"], false);
+        let why = a["results_data"]["visual_zone"]["reason"].as_str().unwrap();
+        assert!(why.contains("not read") && why.contains("fetch-tesseract.sh"), "{why}");
+        assert_eq!(field(&a, "surname")["status"], "mrz_only");
+    }
+}
+
+/// The share of the corpus whose visual fields are all found (and agree with the MRZ, but on
+/// the document printed to disagree), through the HTTP API in Instant mode, and DOCUMENTS'
+/// time per photo. `cargo test --test api -- documents_corpus --nocapture` prints the figures.
+#[tokio::test]
+async fn documents_corpus_visual_zone_share() {
+    let Some(docs) = manifest("documents_corpus_visual_zone_share") else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    if let Err(why) = &app.domain.tesseract {
+        println!("SKIPPED documents_corpus_visual_zone_share: {why}");
+        return;
+    }
+    let token = client(&app).await;
+    let fields = ["surname", "given_names", "document_number", "nationality", "birth_date", "sex", "expiry_date"];
+    let (mut found, mut portraits, mut false_mismatches, mut times) = (0usize, 0usize, 0usize, Vec::new());
+    let mut per_field = std::collections::BTreeMap::new();
+    for d in &docs {
+        let photo = std::fs::read(corpus_dir().join(d["file"].as_str().unwrap())).unwrap();
+        let payload = json!({"media:tags": {"doc": ["photo_id"]}, "analyses": [{"type": "documents"}]}).to_string();
+        let t = std::time::Instant::now();
+        let r = app.upload("/api/instant/folders/", &token, vec![part("doc", photo), Part::Payload(payload)]).await;
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        r.assert_status(200);
+        let a = &r.body["analyses"][0];
+        if a["resolution_status"] == "OPERATOR_REQUIRED" && d["valid"] == true && d["visual_mismatch"] == false {
+            println!("FALSE DISAGREEMENT {}: {}", d["file"], a["results_data"]["text_fields"]);
+            false_mismatches += 1;
+        }
+        if d["visual_mismatch"] == true {
+            assert_ne!(a["resolution_status"], "SUCCESS", "{}: {a}", d["file"]);
+        }
+        portraits += usize::from(a["results_data"]["portrait"]["found"] == true);
+        let Some(tf) = a["results_data"]["text_fields"].as_array() else { continue };
+        for name in fields {
+            let matched = tf.iter().any(|f| {
+                f["field_name"] == name
+                    && f["visual"].is_string()
+                    && (f["status"] == "match" || d["visual_mismatch"] == true)
+            });
+            *per_field.entry(name).or_insert(0usize) += usize::from(matched);
+        }
+        let ok = fields.iter().all(|name| {
+            let Some(f) = tf.iter().find(|f| f["field_name"] == *name) else { return false };
+            let expect = if *name == "surname" && d["visual_mismatch"] == true { "mismatch" } else { "match" };
+            f["status"] == expect
+        });
+        if ok {
+            found += 1;
+        } else {
+            println!("VISUAL {}: {}", d["file"], a["results_data"]["text_fields"]);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "visual fields all found on {found} of {} documents ({:.1} %); false disagreements {false_mismatches}; portrait found on {portraits}; DOCUMENTS per photo (Instant, debug build) p50 {:.0} ms, max {:.0} ms",
+        docs.len(),
+        100.0 * found as f64 / docs.len() as f64,
+        times[times.len() / 2],
+        times[times.len() - 1]
+    );
+    for (f, n) in &per_field {
+        println!("  {f}: found and agreeing on {n} of {}", docs.len());
+    }
+    // Issue #19's target is 90 % (not reached: docs/documents.md); this guards what is reached.
+    assert!(found as f64 >= 0.4 * docs.len() as f64, "visual fields found on only {found} of {}", docs.len());
+    assert!(false_mismatches <= 3, "{false_mismatches} valid documents sent to an operator on a misread field");
 }
