@@ -206,3 +206,26 @@ fn a_face_cropped_too_tightly_gets_no_liveness_verdict() {
     let reference = main_face_embedding("obama.jpg");
     assert!(engine().verify_confidence(&best.embedding, &reference).expect("same model") >= OZ_DEFAULT_THRESHOLD);
 }
+
+#[test]
+fn a_sideways_or_upside_down_photo_without_exif_is_righted() {
+    // A phone photo turned with no EXIF orientation to right it: the detector finds no face in
+    // it sideways, and upside down a face whose embedding matches nobody. The engine rights the
+    // photo first and compares it like any other.
+    let upright = decode_image(&image_bytes("obama2.jpg")).expect("decode");
+    let reference = main_face_embedding("obama.jpg");
+    for turned in [
+        image::imageops::rotate90(&upright),
+        image::imageops::rotate270(&upright),
+        image::imageops::rotate180(&upright),
+    ] {
+        let bytes = emerald_vision::encode_jpeg(&turned).expect("encode");
+        let faces = engine().faces_in_bytes(&bytes).expect("analysis");
+        assert_eq!(faces.len(), 1, "{faces:#?}");
+        let conf = engine().verify_confidence(&reference, &faces[0].embedding).expect("model");
+        assert!(conf >= OZ_DEFAULT_THRESHOLD, "turned obama2 vs obama: {conf}");
+        let report = engine().analyze_media(&bytes, &MediaOptions::default()).expect("analysis");
+        let face = report.best_face.expect("analyze_media finds the face");
+        assert!(engine().verify_confidence(&reference, &face.embedding).expect("model") >= OZ_DEFAULT_THRESHOLD);
+    }
+}
