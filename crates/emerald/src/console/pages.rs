@@ -12,6 +12,8 @@ use uuid::Uuid;
 use super::html::{query_value, Html};
 use super::{error_page, page, settings, text, Session};
 use crate::api::collections::file_response;
+/// One CSV cell, formula-guarded and quoted (the API report's rule).
+pub use crate::api::reports::csv_field as csv_cell;
 use crate::api::AppState;
 use crate::domain::analyses::{AnalysisState, AnalysisType, Resolution};
 use crate::domain::analysis_service::AnalysisDetails;
@@ -695,25 +697,6 @@ pub async fn companies(State(state): State<AppState>, session: Session, Query(q)
     b.s("</tbody></table></div>");
     pager(&mut b, &format!("{base}/companies"), "", offset, p.items.len(), p.total);
     page(&state, &session, text::COMPANIES_TITLE, b)
-}
-
-/// One CSV cell: a leading `= + - @` (or tab / carriage return) gets a `'` so that
-/// spreadsheets do not run it as a formula; then RFC 4180 quoting.
-pub fn csv_cell(out: &mut String, s: &str) {
-    let guarded;
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        guarded = format!("'{s}");
-        guarded.as_str()
-    } else {
-        s
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        out.push('"');
-        out.push_str(&s.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(s);
-    }
 }
 
 fn csv_row(out: &mut String, cells: &[String]) {

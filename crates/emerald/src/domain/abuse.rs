@@ -88,7 +88,7 @@ pub struct AbuseSettings {
 pub struct AuthEvent {
     pub event_id: Uuid,
     pub time_created: f64,
-    /// `login`, `refresh`, `block`, `unblock`, `throttle_clear`.
+    /// `login`, `logout`, `refresh`, `block`, `unblock`, `throttle_clear`.
     pub event: &'static str,
     /// `success`, `failure`, `throttled`, `blocked`.
     pub outcome: &'static str,
@@ -340,6 +340,13 @@ impl Domain {
         e.user_id = Some(caller.user_id);
         e.company_id = caller.company_id;
         e.client_addr = client.map(address_label);
+        self.audit(e).await;
+    }
+
+    pub(super) async fn logged_out(&self, caller: &Caller) {
+        let mut e = self.event("logout", "success");
+        e.user_id = Some(caller.user_id);
+        e.company_id = caller.company_id;
         self.audit(e).await;
     }
 
