@@ -15,6 +15,7 @@ use crate::api::collections::file_response;
 /// One CSV cell, formula-guarded and quoted (the API report's rule).
 pub use crate::api::reports::csv_field as csv_cell;
 use crate::api::AppState;
+use crate::domain::abuse::StoredAuthEvent;
 use crate::domain::analyses::{AnalysisState, AnalysisType, Resolution};
 use crate::domain::analysis_service::AnalysisDetails;
 use crate::domain::folders::{FolderDetails, FolderWith};
@@ -445,7 +446,39 @@ pub async fn order(State(state): State<AppState>, session: Session, Path(id): Pa
         analysis_panel(&mut b, base, &session, a, can_decide);
     }
     b.s("</section>");
+    match state.domain.folder_decisions(&session.caller, id).await {
+        Ok(events) => decision_history(&mut b, &f, &events),
+        Err(e) => return error_page(base, e),
+    }
     page(&state, &session, text::ORDER_TITLE, b)
+}
+
+/// The audit trail's decisions on this order's analyses: who, when, before → after, comment.
+fn decision_history(b: &mut Html, f: &FolderDetails, events: &[StoredAuthEvent]) {
+    b.s("<section id=\"history\"><h2>").t(text::HISTORY).s("</h2>");
+    if events.is_empty() {
+        b.el("<p class=\"muted\">", text::HISTORY_EMPTY, "</p></section>");
+        return;
+    }
+    b.s("<div class=\"scroll\"><table><thead><tr>");
+    for col in [text::COL_TIME, text::COL_WHO, text::COL_ANALYSIS, text::COL_CHANGE, text::COMMENT] {
+        b.el("<th scope=\"col\">", col, "</th>");
+    }
+    b.s("</tr></thead><tbody>");
+    for e in events {
+        let kind = e.object_id.and_then(|id| {
+            f.analyses.iter().flatten().find(|a| a.analysis.analyse_id == id).map(|a| a.analysis.kind.as_str())
+        });
+        let who = e.email.clone().or(e.user_id.map(|u| u.to_string())).unwrap_or_default();
+        b.el("<tr><td>", utc(e.time_created), "</td>").el("<td>", who, "</td><td>");
+        b.t(kind.unwrap_or("")).s(" <code>").t(e.object_id.map(|i| i.to_string()[..8].to_owned()).unwrap_or_default());
+        b.s("</code></td><td>");
+        badge(b, e.before.as_deref().unwrap_or(""));
+        b.s(" → ");
+        badge(b, e.after.as_deref().unwrap_or(""));
+        b.el("</td><td>", e.comment.as_deref().unwrap_or(""), "</td></tr>");
+    }
+    b.s("</tbody></table></div></section>");
 }
 
 #[derive(Deserialize)]
@@ -487,7 +520,7 @@ pub async fn decide(
     if resolution == Resolution::Declined && comment.is_none() {
         return super::message_page(base, StatusCode::BAD_REQUEST, text::ERROR_TITLE, text::DECISION_COMMENT_REQUIRED);
     }
-    match state.domain.decide_analysis(&session.caller, id, resolution, comment).await {
+    match state.domain.decide_analysis(&session.caller, id, resolution, comment, false).await {
         Ok(d) => {
             let to = format!("{base}/orders/{}", d.analysis.folder_id);
             (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()

@@ -89,6 +89,12 @@ pub const DECISION_COMMENT: &str = "Comment (required to decline)";
 pub const DECISION_COMMENT_REQUIRED: &str = "A comment is required to decline.";
 pub const DECISION_SAVED: &str = "Decision saved.";
 pub const ADMIN_CANNOT_DECIDE: &str = "ADMIN sees the queue but cannot decide.";
+pub const HISTORY: &str = "Decision history";
+pub const HISTORY_EMPTY: &str = "No decision has been taken on this order.";
+pub const COL_TIME: &str = "Time (UTC)";
+pub const COL_WHO: &str = "Who";
+pub const COL_ANALYSIS: &str = "Analysis";
+pub const COL_CHANGE: &str = "Change";
 
 // Collections, persons, users, companies
 pub const COLLECTIONS_TITLE: &str = "Collections";

@@ -278,16 +278,60 @@ async fn decisions_run_the_api_rules_and_the_console_can_be_switched_off_or_move
     let csrf = op.csrf(&app).await;
     let (status, _) = op.post(&app, &path, &[("csrf", &csrf), ("resolution", "DECLINED")]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "declining needs a comment");
-    let (status, body) =
-        op.post(&app, &path, &[("csrf", &csrf), ("resolution", "DECLINED"), ("comment", HOSTILE)]).await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
-    let a = app.get(&format!("/api/analyses/{analyse_id}"), &token).await;
-    assert_eq!(a.body["resolution_status"], "DECLINED", "the API shows the console's decision");
-    assert_eq!(a.body["resolution_comment"], HOSTILE);
+    // The engine's SUCCESS is not a case awaiting a decision (GAP-3): refused, no form shown.
+    let (status, body) = op.post(&app, &path, &[("csrf", &csrf), ("resolution", "DECLINED"), ("comment", "no")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("not awaiting a decision"), "{body}");
     let (_, _, page) = op.get(&app, &format!("/console/orders/{folder}")).await;
-    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !page.contains(HOSTILE), "{page}");
+    assert!(!page.contains("class=\"decision\"") && page.contains("No decision has been taken"), "{page}");
     let (_, _, review) = op.get(&app, "/console/review").await;
     assert!(review.contains("Review queue"), "{review}");
+
+    // A real OPERATOR_REQUIRED case (two different people, a BIOMETRY band): decided in the
+    // console, read back over /api, shown in the order's history and in the audit trail.
+    if let Some(p) = face_photos("console decision", &["obama.jpg", "biden.jpg"]) {
+        let band = json!({"media:tags": {"a": ["photo_selfie"], "b": ["photo_selfie"]},
+            "analyses": [{"type": "biometry", "params": {"threshold_min": 0.0, "threshold_max": 0.999}}]})
+        .to_string();
+        let r = app
+            .upload(
+                "/api/folders/",
+                &token,
+                vec![
+                    Part::File("a", "a.jpg", p[0].clone()),
+                    Part::File("b", "b.jpg", p[1].clone()),
+                    Part::Payload(band),
+                ],
+            )
+            .await;
+        r.assert_status(201);
+        assert_eq!(r.body["analyses"][0]["resolution_status"], "OPERATOR_REQUIRED", "{}", r.text);
+        let folder = r.id("folder_id");
+        let analyse_id = r.body["analyses"][0]["analyse_id"].as_str().unwrap().to_owned();
+        let (_, _, page) = op.get(&app, &format!("/console/orders/{folder}")).await;
+        assert!(page.contains("class=\"decision\""), "the decision form: {page}");
+        let (_, _, review) = op.get(&app, "/console/review").await;
+        assert!(review.contains(&folder.to_string()), "the case is in the queue: {review}");
+        let path = format!("/console/analyses/{analyse_id}/decision");
+        let (status, body) =
+            op.post(&app, &path, &[("csrf", &csrf), ("resolution", "DECLINED"), ("comment", HOSTILE)]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+        let a = app.get(&format!("/api/analyses/{analyse_id}"), &token).await;
+        assert_eq!(a.body["resolution_status"], "DECLINED", "the API shows the console's decision");
+        assert_eq!(a.body["resolution_comment"], HOSTILE);
+        // Decided: a second decision is refused.
+        let (status, _) = op.post(&app, &path, &[("csrf", &csrf), ("resolution", "SUCCESS")]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        // The order page's history: who, before → after, the comment escaped.
+        let (_, _, page) = op.get(&app, &format!("/console/orders/{folder}")).await;
+        let history = &page[page.find("id=\"history\"").expect("history section")..];
+        assert!(history.contains(&op_email) && history.contains("OPERATOR_REQUIRED") && history.contains("DECLINED"));
+        assert!(history.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !page.contains(HOSTILE), "{page}");
+        let audit = app.get(&format!("/api/audit?object_id={analyse_id}"), &app.admin_token).await;
+        assert_eq!(audit.body["total_count"], 1, "{}", audit.text);
+        assert_eq!(audit.body["items"][0]["comment"], HOSTILE);
+        assert_eq!(audit.body["items"][0]["after"], "DECLINED");
+    }
 
     let off = TestApp::spawn_with(Backend::Sqlite, |c| c.console = emerald::config::Switch::Off).await;
     assert_eq!(browser().get(off.url("/console/login")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
