@@ -8,6 +8,7 @@
 //! derived from the session. Responses carry a strict CSP: no inline script, no inline style.
 
 pub mod html;
+mod manage;
 mod pages;
 pub mod text;
 
@@ -79,7 +80,11 @@ pub fn routes(base: &str) -> Router<AppState> {
         .route(&p("/login"), get(login_page).post(login))
         .route(&p("/logout"), post(logout))
         .route(&p("/review"), get(pages::review))
+        .route(&p("/orders/new"), get(manage::new_order).post(manage::create_order))
         .route(&p("/orders/{folder_id}"), get(pages::order))
+        .route(&p("/orders/{folder_id}/delete"), post(manage::delete_order))
+        .route(&p("/statistics"), get(manage::statistics))
+        .route(&p("/system"), get(manage::system))
         .route(&p("/analyses/{analyse_id}/decision"), post(pages::decide))
         .route(&p("/media/{folder_id}/{file}"), get(pages::media_file))
         .route(&p("/collections"), get(pages::collections))
@@ -212,6 +217,9 @@ fn nav(h: &mut Html, base: &str, s: &Session) {
         h.s("<li><a href=\"").t(base).s(path).s("\">").t(label).s("</a></li>");
     };
     link(h, "", text::NAV_ORDERS);
+    if manage::creates_orders(t) {
+        link(h, "/orders/new", text::NAV_NEW_ORDER);
+    }
     if !matches!(t, UserType::Client) {
         link(h, "/review", text::NAV_REVIEW);
     }
@@ -220,7 +228,11 @@ fn nav(h: &mut Html, base: &str, s: &Session) {
     if t.is_global() {
         link(h, "/companies", text::NAV_COMPANIES);
     }
+    link(h, "/statistics", text::NAV_STATISTICS);
     link(h, "/export.csv", text::NAV_EXPORT);
+    if t == UserType::Admin {
+        link(h, "/system", text::NAV_SYSTEM);
+    }
     h.s("</ul><form method=\"post\" action=\"").t(base).s("/logout\" class=\"logout\">");
     h.s("<input type=\"hidden\" name=\"csrf\" value=\"").t(&s.csrf).s("\">");
     h.el("<span class=\"who\">", format!("{} {} ({})", text::SIGNED_IN_AS, s.user.email, t.as_str()), "</span>");

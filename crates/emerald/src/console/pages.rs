@@ -57,11 +57,11 @@ pub fn utc(t: f64) -> String {
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
-fn parse_query(raw: Option<String>) -> Vec<(String, String)> {
+pub(super) fn parse_query(raw: Option<String>) -> Vec<(String, String)> {
     raw.as_deref().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
 }
 
-fn get<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
+pub(super) fn get<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
     q.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).filter(|v| !v.trim().is_empty())
 }
 
@@ -71,7 +71,7 @@ fn offset_of(q: &[(String, String)]) -> u64 {
 
 /// The API list parameters from the console's filter query: only the known filters, empty
 /// values dropped, the date inputs as whole UTC days.
-fn folder_params(q: &[(String, String)]) -> Vec<(String, String)> {
+pub(super) fn folder_params(q: &[(String, String)]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for key in FOLDER_FILTERS {
         if let Some(v) = get(q, key) {
@@ -108,7 +108,7 @@ fn meta_str(meta: &serde_json::Map<String, Value>, key: &str) -> String {
     }
 }
 
-fn badge(h: &mut Html, value: &str) {
+pub(super) fn badge(h: &mut Html, value: &str) {
     h.s("<span class=\"badge\" data-status=\"").t(value).s("\">").t(value).s("</span>");
 }
 
@@ -197,7 +197,7 @@ fn select(h: &mut Html, name: &'static str, label: &'static str, options: &[&str
     h.s("</select>");
 }
 
-fn input(h: &mut Html, name: &'static str, label: &'static str, kind: &'static str, current: Option<&str>) {
+pub(super) fn input(h: &mut Html, name: &'static str, label: &'static str, kind: &'static str, current: Option<&str>) {
     h.s("<label for=\"f-").s(name).s("\">").t(label).s("</label><input id=\"f-").s(name).s("\" name=\"").s(name);
     h.s("\" type=\"").s(kind).s("\" value=\"").t(current.unwrap_or("")).s("\">");
 }
@@ -216,6 +216,9 @@ pub async fn orders(State(state): State<AppState>, session: Session, RawQuery(ra
     let with = FolderWith { media: false, analyses: true, user: false, company: false };
     let mut b = Html::new();
     b.el("<h1>", text::ORDERS_TITLE, "</h1>");
+    if let Some(d) = get(&q, "deleted").filter(|d| d.len() == 8 && d.chars().all(|c| c.is_ascii_hexdigit())) {
+        b.el("<p class=\"note\" role=\"status\">", format!("{} {d}", text::ORDER_DELETED), "</p>");
+    }
     b.s("<form method=\"get\" action=\"").t(base).s("\" class=\"filters\"><fieldset><legend>").t(text::FILTERS);
     b.s("</legend>");
     select(&mut b, "resolution_status", text::FILTER_STATUS, &STATUSES, get(&q, "resolution_status"));
@@ -280,11 +283,11 @@ pub async fn review(State(state): State<AppState>, session: Session, RawQuery(ra
     page(&state, &session, text::NAV_REVIEW, b)
 }
 
-fn dl_row(h: &mut Html, label: &'static str, value: impl std::fmt::Display) {
+pub(super) fn dl_row(h: &mut Html, label: &'static str, value: impl std::fmt::Display) {
     h.el("<dt>", label, "</dt>").el("<dd>", value, "</dd>");
 }
 
-fn json_block(h: &mut Html, v: &Value) {
+pub(super) fn json_block(h: &mut Html, v: &Value) {
     let pretty = serde_json::to_string_pretty(v).unwrap_or_default();
     h.el("<pre class=\"json\">", pretty, "</pre>");
 }
@@ -450,6 +453,7 @@ pub async fn order(State(state): State<AppState>, session: Session, Path(id): Pa
         Ok(events) => decision_history(&mut b, &f, &events),
         Err(e) => return error_page(base, e),
     }
+    super::manage::delete_form(&mut b, base, &session, id);
     page(&state, &session, text::ORDER_TITLE, b)
 }
 
