@@ -94,8 +94,10 @@ async fn order_form(state: &AppState, session: &Session, fields: &[(String, Stri
         b.s("</select></div>");
     }
     b.s("</fieldset><fieldset><legend>").t(text::ANALYSES).s("</legend>");
-    let asked = |v: &str| fields.is_empty() || fields.iter().any(|(k, x)| k == "analysis" && x == v);
-    checkbox(&mut b, "analysis", "quality", text::AN_QUALITY, asked("quality"), can.quality);
+    // Liveness is ticked on a fresh form; the others need more than one selfie, so they are
+    // ticked by the user (the analyses are checked by the API's rules all the same).
+    let asked = |v: &str| fields.iter().any(|(k, x)| k == "analysis" && x == v);
+    checkbox(&mut b, "analysis", "quality", text::AN_QUALITY, fields.is_empty() || asked("quality"), can.quality);
     checkbox(&mut b, "analysis", "biometry", text::AN_BIOMETRY, asked("biometry"), can.biometry);
     checkbox(
         &mut b,
@@ -134,7 +136,7 @@ async fn order_form(state: &AppState, session: &Session, fields: &[(String, Stri
         }
         b.s("</select>");
     }
-    b.s("</fieldset><fieldset><legend>").t(text::ORDER_DETAILS).s("</legend>");
+    b.s("</fieldset><fieldset class=\"details\"><legend>").t(text::ORDER_DETAILS).s("</legend>");
     input(&mut b, "transaction_id", "transaction_id", "text", field(fields, "transaction_id"));
     input(&mut b, "iin", "iin", "text", field(fields, "iin"));
     input(&mut b, "resolution_endpoint", text::WEBHOOK_URL, "url", field(fields, "resolution_endpoint"));

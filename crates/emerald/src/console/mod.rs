@@ -105,7 +105,7 @@ async fn security_headers(req: axum::extract::Request, next: Next) -> Response {
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
     res
 }
@@ -246,6 +246,8 @@ fn document(session: Option<&Session>, base: &str, title: &str, body: Html) -> H
     h.s("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
     h.s("<meta name=\"htmx-config\" content='{\"allowEval\":false,\"includeIndicatorStyles\":false,\"allowScriptTags\":false}'>");
     h.s("<title>").t(title).s(" · ").t(text::PRODUCT).s("</title>");
+    // No favicon request (it would 404 outside the console's path).
+    h.s("<link rel=\"icon\" href=\"data:,\">");
     h.s("<link rel=\"stylesheet\" href=\"").t(base).s("/assets/console.css\">");
     h.s("<script src=\"").t(base).s("/assets/htmx-2.0.11.min.js\" defer></script>");
     h.s("</head><body hx-boost=\"true\"><a class=\"skip\" href=\"#main\">").t(text::SKIP_TO_CONTENT).s("</a>");
@@ -317,7 +319,9 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-/// A login form posted from another site is refused: browsers send `Origin` on POST.
+/// A login form posted from another site is refused: browsers send `Origin` on POST. (Our
+/// pages' `Referrer-Policy: same-origin` keeps that header a real origin on our own forms:
+/// under `no-referrer` browsers send `Origin: null`, which is refused like any other site.)
 fn cross_origin(headers: &HeaderMap) -> bool {
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     match (headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()), host) {

@@ -155,6 +155,22 @@ async fn every_post_needs_the_csrf_token_and_logout_ends_the_session() {
         .unwrap();
     assert_eq!(cross.status(), StatusCode::FORBIDDEN);
     assert!(cross.headers().get(SET_COOKIE).is_none());
+    // Our own form, as a browser posts it: Origin is this server (a real browser found that
+    // `Referrer-Policy: no-referrer` made it `null`: the pages now say `same-origin`).
+    let (_, headers, _) = console.get(&app, "/console/login").await;
+    assert_eq!(headers["referrer-policy"], "same-origin");
+    for (origin, expected) in
+        [(format!("http://{}", app.addr), StatusCode::SEE_OTHER), ("null".into(), StatusCode::FORBIDDEN)]
+    {
+        let res = browser()
+            .post(app.url("/console/login"))
+            .header("Origin", origin.as_str())
+            .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), expected, "Origin: {origin}");
+    }
 
     let csrf = console.csrf(&app).await;
     assert_eq!(console.post(&app, "/console/logout", &[("csrf", &csrf)]).await.0, StatusCode::SEE_OTHER);
