@@ -65,6 +65,10 @@ cargo fmt --all -- --check || { echo "test.sh: run 'cargo fmt --all' (rustfmt.to
 
 cargo test --workspace --locked "$@"
 
+# The console in a real browser (Debian chromium + npm playwright-core, against the debug
+# binary the tests above built); skips with the reason when chromium or npm is absent.
+scripts/browser-test.sh
+
 if [ -z "${DATABASE_URL:-}" ]; then
   echo "test.sh: reminder: PostgreSQL store tests were SKIPPED"
 fi

@@ -30,7 +30,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct AuthEventView {
     pub event_id: Uuid,
     pub time_created: f64,
-    /// `login`, `refresh`, `block`, `unblock`, `throttle_clear`.
+    /// `login`, `logout`, `refresh`, `block`, `unblock`, `throttle_clear`, `decision`.
     pub event: String,
     /// `success`, `failure`, `throttled`, `blocked`.
     pub outcome: String,
@@ -42,6 +42,14 @@ pub struct AuthEventView {
     pub actor_id: Option<Uuid>,
     /// The client address (an IPv6 client by its /64).
     pub client_addr: Option<String>,
+    /// The object a change concerns: `analysis` for a decision (else null).
+    pub object_type: Option<String>,
+    pub object_id: Option<Uuid>,
+    /// A decision's `resolution_status` before and after.
+    pub before: Option<String>,
+    pub after: Option<String>,
+    /// A decision's `resolution_comment`.
+    pub comment: Option<String>,
 }
 
 impl From<StoredAuthEvent> for AuthEventView {
@@ -56,16 +64,39 @@ impl From<StoredAuthEvent> for AuthEventView {
             email,
             actor_id,
             client_addr,
+            object_type,
+            object_id,
+            before,
+            after,
+            comment,
         } = e;
-        AuthEventView { event_id, time_created, event, outcome, user_id, company_id, email, actor_id, client_addr }
+        AuthEventView {
+            event_id,
+            time_created,
+            event,
+            outcome,
+            user_id,
+            company_id,
+            email,
+            actor_id,
+            client_addr,
+            object_type,
+            object_id,
+            before,
+            after,
+            comment,
+        }
     }
 }
 
-/// The auth audit, newest first: `{total_count, offset, limit, items}`; filters `user_id`,
-/// `company_id`, `actor_id`, `event`, `outcome`, `email`, `client_addr`, `time_created.min/.max`.
-/// ADMIN sees every event, CLIENT ADMIN its company's.
+/// The audit trail, newest first: `{total_count, offset, limit, items}`; logins, logouts,
+/// refreshes, blocks, throttle clears and operators' decisions (`event=decision`, with
+/// `object_type`, `object_id`, `before`, `after`, `comment`). Filters `user_id`, `company_id`,
+/// `actor_id`, `event`, `outcome`, `email`, `client_addr`, `object_type`, `object_id`,
+/// `time_created.min/.max`. ADMIN sees every event, CLIENT ADMIN its company's.
 #[utoipa::path(get, path = "/api/audit", tag = "abuse",
     params(("user_id" = Option<Uuid>, Query), ("event" = Option<String>, Query), ("outcome" = Option<String>, Query),
+        ("object_id" = Option<Uuid>, Query), ("object_type" = Option<String>, Query),
         ("time_created.min" = Option<String>, Query), ("time_created.max" = Option<String>, Query),
         ("offset" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
     responses((status = 200, description = "page of auth events")), security(("token" = [])))]

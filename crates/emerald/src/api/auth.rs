@@ -1,6 +1,8 @@
-//! `POST /api/authorize/auth`, `POST /api/authorize/refresh` (spec §2).
+//! `POST /api/authorize/auth`, `POST /api/authorize/refresh` (spec §2), and
+//! `POST /api/authorize/logout` (GAP-2 of the console spec [I]).
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::response::Response;
 use serde::Deserialize;
@@ -13,10 +15,11 @@ use super::oz::client::ClientAddr;
 use super::oz::json::ok;
 use super::views::AuthView;
 use super::AppState;
+use crate::domain::caller::Caller;
 use crate::domain::Result;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(login)).routes(routes!(refresh))
+    OpenApiRouter::new().routes(routes!(login)).routes(routes!(refresh)).routes(routes!(logout))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -62,4 +65,14 @@ async fn refresh(
 ) -> Result<Response> {
     let pair = state.domain.refresh(&caller, &req.expire_token, client).await?;
     Ok(ok(AuthView::from(pair)).into_response())
+}
+
+/// End the session of the token used ([I], GAP-2): its access and refresh tokens stop working
+/// at once; the user's other sessions are untouched.
+#[utoipa::path(post, path = "/api/authorize/logout", tag = "auth",
+    responses((status = 204), (status = 401, description = "error 1/7: no valid token")),
+    security(("token" = [])))]
+async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Response> {
+    state.domain.logout(&caller).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

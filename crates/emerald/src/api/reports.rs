@@ -35,8 +35,17 @@ const FOLDER_COLUMNS: [&str; 8] = [
     "media_count",
 ];
 
-/// Quote a CSV field when needed (RFC 4180).
-fn csv_field(out: &mut String, s: &str) {
+/// One CSV field: a value starting with `= + - @` (or tab / carriage return) gets a leading
+/// `'` so that spreadsheets do not run it as a formula (CSV injection); then RFC 4180 quoting.
+/// Used by `GET /api/folders/?format=csv` and the console's export.
+pub fn csv_field(out: &mut String, s: &str) {
+    let guarded;
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        guarded = format!("'{s}");
+        guarded.as_str()
+    } else {
+        s
+    };
     if s.contains([',', '"', '\n', '\r']) {
         out.push('"');
         out.push_str(&s.replace('"', "\"\""));

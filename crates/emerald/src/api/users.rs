@@ -22,7 +22,20 @@ use crate::domain::users::{check_name, Email, NewUser, Password, UserPatch};
 use crate::domain::{Error, Result};
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_users, create_user)).routes(routes!(get_user, update_user, delete_user))
+    OpenApiRouter::new().routes(routes!(list_users, create_user)).routes(routes!(current_user)).routes(routes!(
+        get_user,
+        update_user,
+        delete_user
+    ))
+}
+
+/// The user the token belongs to (GAP-1 of the console spec [I]): its role, company and
+/// permissions, as `GET /api/users/{user_id}` answers them.
+#[utoipa::path(get, path = "/api/users/me", tag = "users",
+    responses((status = 200, body = UserView)), security(("token" = [])))]
+async fn current_user(State(s): State<AppState>, caller: Caller) -> Result<Response> {
+    let user = s.domain.get_user(&caller, caller.user_id).await?;
+    Ok(ok(UserView::from(user)).into_response())
 }
 
 /// List users (bare array): filters `company_id`, `user_type`, `search_text`, `meta_data`.

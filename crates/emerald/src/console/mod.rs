@@ -8,6 +8,7 @@
 //! derived from the session. Responses carry a strict CSP: no inline script, no inline style.
 
 pub mod html;
+mod manage;
 mod pages;
 pub mod text;
 
@@ -79,7 +80,11 @@ pub fn routes(base: &str) -> Router<AppState> {
         .route(&p("/login"), get(login_page).post(login))
         .route(&p("/logout"), post(logout))
         .route(&p("/review"), get(pages::review))
+        .route(&p("/orders/new"), get(manage::new_order).post(manage::create_order))
         .route(&p("/orders/{folder_id}"), get(pages::order))
+        .route(&p("/orders/{folder_id}/delete"), post(manage::delete_order))
+        .route(&p("/statistics"), get(manage::statistics))
+        .route(&p("/system"), get(manage::system))
         .route(&p("/analyses/{analyse_id}/decision"), post(pages::decide))
         .route(&p("/media/{folder_id}/{file}"), get(pages::media_file))
         .route(&p("/collections"), get(pages::collections))
@@ -100,7 +105,7 @@ async fn security_headers(req: axum::extract::Request, next: Next) -> Response {
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
     res
 }
@@ -212,6 +217,9 @@ fn nav(h: &mut Html, base: &str, s: &Session) {
         h.s("<li><a href=\"").t(base).s(path).s("\">").t(label).s("</a></li>");
     };
     link(h, "", text::NAV_ORDERS);
+    if manage::creates_orders(t) {
+        link(h, "/orders/new", text::NAV_NEW_ORDER);
+    }
     if !matches!(t, UserType::Client) {
         link(h, "/review", text::NAV_REVIEW);
     }
@@ -220,7 +228,11 @@ fn nav(h: &mut Html, base: &str, s: &Session) {
     if t.is_global() {
         link(h, "/companies", text::NAV_COMPANIES);
     }
+    link(h, "/statistics", text::NAV_STATISTICS);
     link(h, "/export.csv", text::NAV_EXPORT);
+    if t == UserType::Admin {
+        link(h, "/system", text::NAV_SYSTEM);
+    }
     h.s("</ul><form method=\"post\" action=\"").t(base).s("/logout\" class=\"logout\">");
     h.s("<input type=\"hidden\" name=\"csrf\" value=\"").t(&s.csrf).s("\">");
     h.el("<span class=\"who\">", format!("{} {} ({})", text::SIGNED_IN_AS, s.user.email, t.as_str()), "</span>");
@@ -234,6 +246,8 @@ fn document(session: Option<&Session>, base: &str, title: &str, body: Html) -> H
     h.s("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
     h.s("<meta name=\"htmx-config\" content='{\"allowEval\":false,\"includeIndicatorStyles\":false,\"allowScriptTags\":false}'>");
     h.s("<title>").t(title).s(" · ").t(text::PRODUCT).s("</title>");
+    // No favicon request (it would 404 outside the console's path).
+    h.s("<link rel=\"icon\" href=\"data:,\">");
     h.s("<link rel=\"stylesheet\" href=\"").t(base).s("/assets/console.css\">");
     h.s("<script src=\"").t(base).s("/assets/htmx-2.0.11.min.js\" defer></script>");
     h.s("</head><body hx-boost=\"true\"><a class=\"skip\" href=\"#main\">").t(text::SKIP_TO_CONTENT).s("</a>");
@@ -305,7 +319,9 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-/// A login form posted from another site is refused: browsers send `Origin` on POST.
+/// A login form posted from another site is refused: browsers send `Origin` on POST. (Our
+/// pages' `Referrer-Policy: same-origin` keeps that header a real origin on our own forms:
+/// under `no-referrer` browsers send `Origin: null`, which is refused like any other site.)
 fn cross_origin(headers: &HeaderMap) -> bool {
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     match (headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()), host) {

@@ -12,7 +12,10 @@ use uuid::Uuid;
 use super::html::{query_value, Html};
 use super::{error_page, page, settings, text, Session};
 use crate::api::collections::file_response;
+/// One CSV cell, formula-guarded and quoted (the API report's rule).
+pub use crate::api::reports::csv_field as csv_cell;
 use crate::api::AppState;
+use crate::domain::abuse::StoredAuthEvent;
 use crate::domain::analyses::{AnalysisState, AnalysisType, Resolution};
 use crate::domain::analysis_service::AnalysisDetails;
 use crate::domain::folders::{FolderDetails, FolderWith};
@@ -54,11 +57,11 @@ pub fn utc(t: f64) -> String {
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
-fn parse_query(raw: Option<String>) -> Vec<(String, String)> {
+pub(super) fn parse_query(raw: Option<String>) -> Vec<(String, String)> {
     raw.as_deref().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
 }
 
-fn get<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
+pub(super) fn get<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
     q.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).filter(|v| !v.trim().is_empty())
 }
 
@@ -68,7 +71,7 @@ fn offset_of(q: &[(String, String)]) -> u64 {
 
 /// The API list parameters from the console's filter query: only the known filters, empty
 /// values dropped, the date inputs as whole UTC days.
-fn folder_params(q: &[(String, String)]) -> Vec<(String, String)> {
+pub(super) fn folder_params(q: &[(String, String)]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for key in FOLDER_FILTERS {
         if let Some(v) = get(q, key) {
@@ -105,7 +108,7 @@ fn meta_str(meta: &serde_json::Map<String, Value>, key: &str) -> String {
     }
 }
 
-fn badge(h: &mut Html, value: &str) {
+pub(super) fn badge(h: &mut Html, value: &str) {
     h.s("<span class=\"badge\" data-status=\"").t(value).s("\">").t(value).s("</span>");
 }
 
@@ -194,7 +197,7 @@ fn select(h: &mut Html, name: &'static str, label: &'static str, options: &[&str
     h.s("</select>");
 }
 
-fn input(h: &mut Html, name: &'static str, label: &'static str, kind: &'static str, current: Option<&str>) {
+pub(super) fn input(h: &mut Html, name: &'static str, label: &'static str, kind: &'static str, current: Option<&str>) {
     h.s("<label for=\"f-").s(name).s("\">").t(label).s("</label><input id=\"f-").s(name).s("\" name=\"").s(name);
     h.s("\" type=\"").s(kind).s("\" value=\"").t(current.unwrap_or("")).s("\">");
 }
@@ -213,6 +216,9 @@ pub async fn orders(State(state): State<AppState>, session: Session, RawQuery(ra
     let with = FolderWith { media: false, analyses: true, user: false, company: false };
     let mut b = Html::new();
     b.el("<h1>", text::ORDERS_TITLE, "</h1>");
+    if let Some(d) = get(&q, "deleted").filter(|d| d.len() == 8 && d.chars().all(|c| c.is_ascii_hexdigit())) {
+        b.el("<p class=\"note\" role=\"status\">", format!("{} {d}", text::ORDER_DELETED), "</p>");
+    }
     b.s("<form method=\"get\" action=\"").t(base).s("\" class=\"filters\"><fieldset><legend>").t(text::FILTERS);
     b.s("</legend>");
     select(&mut b, "resolution_status", text::FILTER_STATUS, &STATUSES, get(&q, "resolution_status"));
@@ -277,11 +283,11 @@ pub async fn review(State(state): State<AppState>, session: Session, RawQuery(ra
     page(&state, &session, text::NAV_REVIEW, b)
 }
 
-fn dl_row(h: &mut Html, label: &'static str, value: impl std::fmt::Display) {
+pub(super) fn dl_row(h: &mut Html, label: &'static str, value: impl std::fmt::Display) {
     h.el("<dt>", label, "</dt>").el("<dd>", value, "</dd>");
 }
 
-fn json_block(h: &mut Html, v: &Value) {
+pub(super) fn json_block(h: &mut Html, v: &Value) {
     let pretty = serde_json::to_string_pretty(v).unwrap_or_default();
     h.el("<pre class=\"json\">", pretty, "</pre>");
 }
@@ -443,7 +449,40 @@ pub async fn order(State(state): State<AppState>, session: Session, Path(id): Pa
         analysis_panel(&mut b, base, &session, a, can_decide);
     }
     b.s("</section>");
+    match state.domain.folder_decisions(&session.caller, id).await {
+        Ok(events) => decision_history(&mut b, &f, &events),
+        Err(e) => return error_page(base, e),
+    }
+    super::manage::delete_form(&mut b, base, &session, id);
     page(&state, &session, text::ORDER_TITLE, b)
+}
+
+/// The audit trail's decisions on this order's analyses: who, when, before → after, comment.
+fn decision_history(b: &mut Html, f: &FolderDetails, events: &[StoredAuthEvent]) {
+    b.s("<section id=\"history\"><h2>").t(text::HISTORY).s("</h2>");
+    if events.is_empty() {
+        b.el("<p class=\"muted\">", text::HISTORY_EMPTY, "</p></section>");
+        return;
+    }
+    b.s("<div class=\"scroll\"><table><thead><tr>");
+    for col in [text::COL_TIME, text::COL_WHO, text::COL_ANALYSIS, text::COL_CHANGE, text::COMMENT] {
+        b.el("<th scope=\"col\">", col, "</th>");
+    }
+    b.s("</tr></thead><tbody>");
+    for e in events {
+        let kind = e.object_id.and_then(|id| {
+            f.analyses.iter().flatten().find(|a| a.analysis.analyse_id == id).map(|a| a.analysis.kind.as_str())
+        });
+        let who = e.email.clone().or(e.user_id.map(|u| u.to_string())).unwrap_or_default();
+        b.el("<tr><td>", utc(e.time_created), "</td>").el("<td>", who, "</td><td>");
+        b.t(kind.unwrap_or("")).s(" <code>").t(e.object_id.map(|i| i.to_string()[..8].to_owned()).unwrap_or_default());
+        b.s("</code></td><td>");
+        badge(b, e.before.as_deref().unwrap_or(""));
+        b.s(" → ");
+        badge(b, e.after.as_deref().unwrap_or(""));
+        b.el("</td><td>", e.comment.as_deref().unwrap_or(""), "</td></tr>");
+    }
+    b.s("</tbody></table></div></section>");
 }
 
 #[derive(Deserialize)]
@@ -485,7 +524,7 @@ pub async fn decide(
     if resolution == Resolution::Declined && comment.is_none() {
         return super::message_page(base, StatusCode::BAD_REQUEST, text::ERROR_TITLE, text::DECISION_COMMENT_REQUIRED);
     }
-    match state.domain.decide_analysis(&session.caller, id, resolution, comment).await {
+    match state.domain.decide_analysis(&session.caller, id, resolution, comment, false).await {
         Ok(d) => {
             let to = format!("{base}/orders/{}", d.analysis.folder_id);
             (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
@@ -695,25 +734,6 @@ pub async fn companies(State(state): State<AppState>, session: Session, Query(q)
     b.s("</tbody></table></div>");
     pager(&mut b, &format!("{base}/companies"), "", offset, p.items.len(), p.total);
     page(&state, &session, text::COMPANIES_TITLE, b)
-}
-
-/// One CSV cell: a leading `= + - @` (or tab / carriage return) gets a `'` so that
-/// spreadsheets do not run it as a formula; then RFC 4180 quoting.
-pub fn csv_cell(out: &mut String, s: &str) {
-    let guarded;
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        guarded = format!("'{s}");
-        guarded.as_str()
-    } else {
-        s
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        out.push('"');
-        out.push_str(&s.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(s);
-    }
 }
 
 fn csv_row(out: &mut String, cells: &[String]) {

@@ -22,6 +22,9 @@ pub const NAV_COLLECTIONS: &str = "Collections";
 pub const NAV_USERS: &str = "Users";
 pub const NAV_COMPANIES: &str = "Companies";
 pub const NAV_EXPORT: &str = "Export CSV";
+pub const NAV_NEW_ORDER: &str = "New order";
+pub const NAV_STATISTICS: &str = "Statistics";
+pub const NAV_SYSTEM: &str = "System";
 
 // Orders list
 pub const ORDERS_TITLE: &str = "Orders";
@@ -89,6 +92,12 @@ pub const DECISION_COMMENT: &str = "Comment (required to decline)";
 pub const DECISION_COMMENT_REQUIRED: &str = "A comment is required to decline.";
 pub const DECISION_SAVED: &str = "Decision saved.";
 pub const ADMIN_CANNOT_DECIDE: &str = "ADMIN sees the queue but cannot decide.";
+pub const HISTORY: &str = "Decision history";
+pub const HISTORY_EMPTY: &str = "No decision has been taken on this order.";
+pub const COL_TIME: &str = "Time (UTC)";
+pub const COL_WHO: &str = "Who";
+pub const COL_ANALYSIS: &str = "Analysis";
+pub const COL_CHANGE: &str = "Change";
 
 // Collections, persons, users, companies
 pub const COLLECTIONS_TITLE: &str = "Collections";
@@ -111,3 +120,70 @@ pub const NO: &str = "no";
 pub const ERROR_TITLE: &str = "Something went wrong";
 pub const NOT_FOUND: &str = "Not found.";
 pub const BACK_TO_ORDERS: &str = "Back to the orders";
+
+// Create order
+pub const NEW_ORDER_TITLE: &str = "New order";
+pub const CANNOT_CREATE: &str = "Your role does not create orders.";
+pub const FILES: &str = "Files and their content type";
+pub const FILES_NOTE: &str = "A wrong content type gives wrong results: a selfie is a photo of the face, a document \
+photo shows the identity document, a video is a liveness video with the action it shows.";
+pub const FILE: &str = "File";
+pub const CONTENT_TYPE: &str = "Content type";
+pub const CT_SELFIE: &str = "Selfie photo";
+pub const CT_ID_FRONT: &str = "Document, front (with photo)";
+pub const CT_ID_BACK: &str = "Document, back";
+pub const CT_VIDEO_SCAN: &str = "Video selfie: scan";
+pub const CT_VIDEO_BLANK: &str = "Video selfie: no action";
+pub const CT_VIDEO_LEFT: &str = "Video selfie: head turn left";
+pub const CT_VIDEO_RIGHT: &str = "Video selfie: head turn right";
+pub const CT_VIDEO_DOWN: &str = "Video selfie: head tilt down";
+pub const CT_VIDEO_HIGH: &str = "Video selfie: head raised";
+pub const CT_VIDEO_SMILE: &str = "Video selfie: smile";
+pub const CT_VIDEO_EYES: &str = "Video selfie: blink";
+pub const AN_QUALITY: &str = "Liveness (QUALITY)";
+pub const AN_BIOMETRY: &str = "Face match (BIOMETRY, 2 faces or more)";
+pub const AN_DOCUMENTS: &str = "Document check (DOCUMENTS)";
+pub const AN_COLLECTION: &str = "Blacklist search (COLLECTION)";
+pub const COLLECTION: &str = "Collection";
+pub const ORDER_DETAILS: &str = "Order details";
+pub const WEBHOOK_URL: &str = "Webhook URL (resolution_endpoint)";
+pub const CREATE_ORDER: &str = "Create the order";
+pub const NO_FILES: &str = "Choose at least one file.";
+pub const UNKNOWN_CONTENT_TYPE: &str = "Unknown content type";
+pub const UNKNOWN_ANALYSIS: &str = "Unknown analysis";
+pub const ANALYSES_REFUSED: &str = "The order was created with its files, but the analyses were refused:";
+pub const OPEN_CREATED_ORDER: &str = "Open the order";
+
+// Delete
+pub const DELETE_ORDER: &str = "Delete this order";
+pub const DELETE_CONFIRM_LABEL: &str = "Deleting removes its files, analyses and results. Type the first 8 characters \
+of its id to confirm:";
+pub const DELETE_BUTTON: &str = "Delete for good";
+pub const DELETE_CONFIRM_WRONG: &str = "The confirmation did not match the order id: nothing was deleted.";
+pub const ORDER_DELETED: &str = "Order deleted:";
+
+// Statistics
+pub const STATS_TITLE: &str = "Statistics";
+pub const PERIOD: &str = "Period (UTC days; the last 7 days by default)";
+pub const ORDERS_IN_WINDOW: &str = "Orders created";
+pub const DECLINE_RATE: &str = "Decline rate (DECLINED of SUCCESS + DECLINED)";
+pub const REVIEW_BACKLOG: &str = "Waiting for a decision now";
+pub const UNIQUE_PERSONS: &str = "Unique persons by iin";
+pub const ORDERS_WITH_IIN: &str = "orders carry an iin";
+pub const ORDERS_BY_STATUS: &str = "Orders by status";
+
+// System
+pub const SYSTEM_TITLE: &str = "System";
+pub const ADMIN_ONLY: &str = "Only ADMIN sees this page.";
+pub const VERSION: &str = "Version";
+pub const OK: &str = "answers";
+pub const FAILING: &str = "does not answer";
+pub const DATABASE: &str = "Database";
+pub const FACE_ENGINE: &str = "Face engine";
+pub const AVAILABLE: &str = "available";
+pub const NOT_AVAILABLE: &str = "not available on this server";
+pub const COLLECTIONS_COMPONENT: &str = "Collections (1:N search)";
+pub const VIDEO_DECODER: &str = "Video decoder";
+pub const QUEUED_JOBS: &str = "Jobs in the queue";
+pub const PROCESSING_ANALYSES: &str = "Analyses processing";
+pub const SERVER_TIME: &str = "Server time (UTC)";

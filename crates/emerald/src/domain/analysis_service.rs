@@ -316,16 +316,20 @@ impl Domain {
         Ok(())
     }
 
-    /// `PATCH /api/analyses/{id}` (spec §8.9 [I], "Make Decision"): an OPERATOR (any company)
-    /// or a CLIENT OPERATOR (its company) sets the final result of a FINISHED analysis —
-    /// typically an OPERATOR_REQUIRED one — to SUCCESS or DECLINED, with an optional comment;
-    /// the folder's status is recomputed. Other roles: code 9.
+    /// `PATCH /api/analyses/{id}` (spec §8.9 [I], "Make Decision"; the console spec's GAP-3):
+    /// an OPERATOR (any company) or a CLIENT OPERATOR (its company) sets the final result of a
+    /// FINISHED analysis that awaits a decision (OPERATOR_REQUIRED) to SUCCESS or DECLINED, with
+    /// an optional comment; `force` overrules any FINISHED analysis. The check is made in the
+    /// same UPDATE, so of two operators deciding one case at once the second is refused (code 4).
+    /// The folder's status is recomputed and the decision is recorded in the audit trail.
+    /// Other roles: code 9.
     pub async fn decide_analysis(
         &self,
         caller: &Caller,
         id: Uuid,
         resolution: Resolution,
         comment: Option<String>,
+        force: bool,
     ) -> Result<AnalysisDetails> {
         let (a, _) = self.visible_analysis(caller, id).await?;
         if !matches!(caller.user_type, UserType::Operator | UserType::ClientOperator) {
@@ -339,26 +343,58 @@ impl Domain {
                 serde_json::json!({ "key_path": "resolution_status" }),
             ));
         }
-        let not_finished = || {
-            Error::invalid_value(
-                format!("Only a FINISHED analysis can be decided; this one is {}", a.state.as_str()),
-                serde_json::json!({ "key_path": "state" }),
-            )
+        let refused = |a: &Analysis| {
+            if a.state != AnalysisState::Finished {
+                Error::invalid_value(
+                    format!("Only a FINISHED analysis can be decided; this one is {}", a.state.as_str()),
+                    serde_json::json!({ "key_path": "state" }),
+                )
+            } else {
+                Error::invalid_value(
+                    format!(
+                        "This analysis is not awaiting a decision: its resolution_status is {} (only OPERATOR_REQUIRED \
+                         is decided; send \"force\": true to overrule it)",
+                        a.resolution_status.as_str()
+                    ),
+                    serde_json::json!({ "key_path": "resolution_status" }),
+                )
+            }
         };
-        if a.state != AnalysisState::Finished {
-            return Err(not_finished());
+        if a.state != AnalysisState::Finished || (!force && a.resolution_status != Resolution::OperatorRequired) {
+            return Err(refused(&a));
         }
         let comment = clean_comment(comment)?;
         let policy = DeliveryPolicy { max_attempts: self.queue.webhook_max_attempts };
-        let effect = self
-            .store
-            .decide_analysis(id, resolution, comment.as_deref(), policy, now())
-            .await?
-            .ok_or_else(not_finished)?;
+        let only_from = (!force).then_some(Resolution::OperatorRequired);
+        let Some(effect) =
+            self.store.decide_analysis(id, resolution, comment.as_deref(), only_from, policy, now()).await?
+        else {
+            // Changed since it was read (another operator decided it, or it was re-run).
+            let now_a = self.store.get_analysis(id).await?.ok_or_else(|| Error::not_exist("Analysis"))?;
+            return Err(refused(&now_a));
+        };
         if effect.delivery.is_some() {
             self.jobs_queued().await;
         }
+        let email = self.store.get_user(caller.user_id).await.ok().flatten().map(|u| u.email);
+        self.decision_recorded(caller, email.as_deref(), &a, resolution.as_str(), comment.as_deref()).await;
         self.get_analysis(caller, id).await
+    }
+
+    /// The decisions taken on a folder's analyses (the audit trail's `decision` events), oldest
+    /// first; for whoever sees the folder.
+    pub async fn folder_decisions(
+        &self,
+        caller: &Caller,
+        folder_id: Uuid,
+    ) -> Result<Vec<super::abuse::StoredAuthEvent>> {
+        self.visible_folder(caller, folder_id).await?;
+        let mut params = ListParams::default();
+        params.0.push(("limit".into(), "-1".into()));
+        let page = self.store.list_analyses(visibility(caller), Some(folder_id), &params).await?;
+        let ids: Vec<Uuid> = page.items.iter().map(|a| a.analyse_id).collect();
+        let events = self.object_events(&ids).await?;
+        Ok(events.into_iter().filter(|e| e.event == "decision").collect())
     }
 
     pub(super) async fn analysis_meta_access(&self, caller: &Caller, id: Uuid, write: bool) -> Result<MetaData> {

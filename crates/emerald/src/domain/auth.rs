@@ -220,7 +220,9 @@ impl Domain {
 impl Domain {
     /// Log out: delete the caller's session (its access and expire tokens stop working).
     pub async fn logout(&self, caller: &Caller) -> Result<()> {
-        self.store.delete_session(caller.session_id).await
+        self.store.delete_session(caller.session_id).await?;
+        self.logged_out(caller).await;
+        Ok(())
     }
 }
 

@@ -396,12 +396,14 @@ pub trait Analyses: Send + Sync {
     /// An operator's decision on a FINISHED analysis: set its `resolution_status` and
     /// `resolution_comment`, recompute the folder status and — when the folder is not
     /// processing and has a `resolution_endpoint` — queue a webhook delivery, as a finished
-    /// analysis does. One transaction. None when it is not FINISHED (or gone).
+    /// analysis does. One transaction. None when it is not FINISHED (or gone), or — with
+    /// `only_from` — when its resolution is not that one any more.
     async fn decide_analysis(
         &self,
         id: Uuid,
         resolution: Resolution,
         comment: Option<&str>,
+        only_from: Option<Resolution>,
         webhooks: DeliveryPolicy,
         t: f64,
     ) -> Result<Option<FinishEffect>>;
@@ -460,7 +462,10 @@ pub trait Guard: Send + Sync {
     async fn insert_auth_event(&self, event: &super::abuse::AuthEvent) -> Result<()>;
     /// Audit events with the list grammar, newest first; `Scope::Company` sees its own.
     async fn list_auth_events(&self, scope: Scope, params: &ListParams) -> Result<Page<super::abuse::StoredAuthEvent>>;
+    /// Delete auth events older than `before`; object changes (decisions) are kept.
     async fn prune_auth_events(&self, before: f64) -> Result<u64>;
+    /// The audited changes of one object (decisions on an analysis), oldest first.
+    async fn object_events(&self, object_id: Uuid) -> Result<Vec<super::abuse::StoredAuthEvent>>;
     async fn company_quota(&self, company: Uuid) -> Result<Option<super::abuse::CompanyQuota>>;
     /// False when the company does not exist.
     async fn set_company_quota(&self, company: Uuid, quota: &super::abuse::CompanyQuota) -> Result<bool>;

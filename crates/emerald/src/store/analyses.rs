@@ -474,6 +474,7 @@ impl Analyses for SqlStore {
         id: Uuid,
         resolution: Resolution,
         comment: Option<&str>,
+        only_from: Option<Resolution>,
         webhooks: DeliveryPolicy,
         t: f64,
     ) -> Result<Option<FinishEffect>> {
@@ -487,12 +488,14 @@ impl Analyses for SqlStore {
                 .await?;
             let row: Option<(Uuid, Uuid)> = sqlx::query_as(
                 "UPDATE analyses SET resolution_status = $1, resolution_comment = $2, time_updated = $3 \
-                 WHERE analyse_id = $4 AND state = 'FINISHED' RETURNING folder_id, group_id",
+                 WHERE analyse_id = $4 AND state = 'FINISHED' AND ($5 IS NULL OR resolution_status = $5) \
+                 RETURNING folder_id, group_id",
             )
             .bind(resolution.as_str())
             .bind(comment)
             .bind(t)
             .bind(id)
+            .bind(only_from.map(|r| r.as_str()))
             .fetch_optional(&mut *tx)
             .await?;
             let Some((folder_id, group_id)) = row else { return Ok(None) };

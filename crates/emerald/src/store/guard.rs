@@ -27,6 +27,8 @@ static LIST: ListSpec = ListSpec {
         FieldSpec { key: "email", column: "e.email", kind: FieldKind::Text, ops: Ops::DEFAULT },
         FieldSpec { key: "client_addr", column: "e.client_addr", kind: FieldKind::Text, ops: Ops::DEFAULT },
         FieldSpec { key: "time_created", column: "e.time_created", kind: FieldKind::Time, ops: Ops::DEFAULT },
+        FieldSpec { key: "object_type", column: "e.object_type", kind: FieldKind::Text, ops: Ops::DEFAULT },
+        FieldSpec { key: "object_id", column: "e.object_id", kind: FieldKind::Uuid, ops: Ops::DEFAULT },
     ],
     sort_fields: &[("time_created", "e.time_created")],
     default_sort: &[("time_created", true)],
@@ -35,8 +37,8 @@ static LIST: ListSpec = ListSpec {
     ignore_keys: &[],
 };
 
-const COLUMNS: &str =
-    "SELECT e.event_id, e.time_created, e.event, e.outcome, e.user_id, e.company_id, e.email, e.actor_id, e.client_addr";
+const COLUMNS: &str = "SELECT e.event_id, e.time_created, e.event, e.outcome, e.user_id, e.company_id, e.email, \
+     e.actor_id, e.client_addr, e.object_type, e.object_id, e.value_before, e.value_after, e.comment";
 
 #[derive(sqlx::FromRow)]
 struct EventRow {
@@ -49,12 +51,47 @@ struct EventRow {
     email: Option<String>,
     actor_id: Option<Uuid>,
     client_addr: Option<String>,
+    object_type: Option<String>,
+    object_id: Option<Uuid>,
+    value_before: Option<String>,
+    value_after: Option<String>,
+    comment: Option<String>,
 }
 
 impl From<EventRow> for StoredAuthEvent {
     fn from(r: EventRow) -> Self {
-        let EventRow { event_id, time_created, event, outcome, user_id, company_id, email, actor_id, client_addr } = r;
-        StoredAuthEvent { event_id, time_created, event, outcome, user_id, company_id, email, actor_id, client_addr }
+        let EventRow {
+            event_id,
+            time_created,
+            event,
+            outcome,
+            user_id,
+            company_id,
+            email,
+            actor_id,
+            client_addr,
+            object_type,
+            object_id,
+            value_before,
+            value_after,
+            comment,
+        } = r;
+        StoredAuthEvent {
+            event_id,
+            time_created,
+            event,
+            outcome,
+            user_id,
+            company_id,
+            email,
+            actor_id,
+            client_addr,
+            object_type,
+            object_id,
+            before: value_before,
+            after: value_after,
+            comment,
+        }
     }
 }
 
@@ -136,8 +173,9 @@ impl Guard for SqlStore {
     async fn insert_auth_event(&self, e: &AuthEvent) -> Result<()> {
         on_db!(&self.db, |pool| {
             sqlx::query(
-            "INSERT INTO auth_events (event_id, time_created, event, outcome, user_id, company_id, email, actor_id, client_addr) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            "INSERT INTO auth_events (event_id, time_created, event, outcome, user_id, company_id, email, actor_id, client_addr, \
+             object_type, object_id, value_before, value_after, comment) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         )
         .bind(e.event_id)
         .bind(e.time_created)
@@ -148,6 +186,11 @@ impl Guard for SqlStore {
         .bind(&e.email)
         .bind(e.actor_id)
         .bind(&e.client_addr)
+        .bind(e.object.as_ref().map(|o| o.object_type))
+        .bind(e.object.as_ref().map(|o| o.object_id))
+        .bind(e.object.as_ref().and_then(|o| o.before.as_deref()))
+        .bind(e.object.as_ref().and_then(|o| o.after.as_deref()))
+        .bind(e.object.as_ref().and_then(|o| o.comment.as_deref()))
         .execute(pool)
         .await
         .map(|_| ())
@@ -166,11 +209,19 @@ impl Guard for SqlStore {
     }
 
     async fn prune_auth_events(&self, before: f64) -> Result<u64> {
-        Ok(on_db!(&self.db, |pool| sqlx::query("DELETE FROM auth_events WHERE time_created < $1")
-            .bind(before)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?)
+        Ok(on_db!(&self.db, |pool| sqlx::query(
+            "DELETE FROM auth_events WHERE time_created < $1 AND object_id IS NULL"
+        )
+        .bind(before)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?)
+    }
+
+    async fn object_events(&self, object_id: Uuid) -> Result<Vec<StoredAuthEvent>> {
+        let sql = format!("{COLUMNS} FROM auth_events e WHERE e.object_id = $1 ORDER BY e.time_created, e.event_id");
+        let rows: Vec<EventRow> = on_db!(&self.db, |pool| sqlx::query_as(&sql).bind(object_id).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(StoredAuthEvent::from).collect())
     }
 
     async fn company_quota(&self, company: Uuid) -> Result<Option<CompanyQuota>> {

@@ -71,6 +71,20 @@ fn assert_score(v: &Value) -> f64 {
     x
 }
 
+/// Two different people with a BIOMETRY band from 0 to 0.999: an OPERATOR_REQUIRED case,
+/// (folder_id, analyse_id).
+async fn operator_required_case(app: &TestApp, token: &str, p: &[Vec<u8>]) -> (Uuid, String) {
+    let band = json!({"media:tags": {"a": ["photo_selfie"], "b": ["photo_selfie"]},
+        "analyses": [{"type": "biometry", "params": {"threshold_min": 0.0, "threshold_max": 0.999}}]})
+    .to_string();
+    let r = app
+        .upload("/api/folders/", token, vec![part("a", p[0].clone()), part("b", p[1].clone()), Part::Payload(band)])
+        .await;
+    r.assert_status(201);
+    assert_eq!(r.body["analyses"][0]["resolution_status"], "OPERATOR_REQUIRED", "{}", r.text);
+    (r.id("folder_id"), r.body["analyses"][0]["analyse_id"].as_str().unwrap().to_owned())
+}
+
 both_backends! {
     async fn quality_single_request_on_a_real_photo(app) {
         let Some(p) = ready(&app, &["obama.jpg"]) else { return };
@@ -149,14 +163,18 @@ both_backends! {
         let r = app.patch(&format!("/api/analyses/{collection}"), &operator, json!({"resolution_status": "SUCCESS"})).await;
         r.assert_error(400, 4);
         assert!(r.body["error_message"].as_str().unwrap().contains("FAILED"), "{}", r.text);
+        // Not awaiting a decision (the engine said SUCCESS): refused unless forced (GAP-3).
+        let r = app.patch(&url, &operator, json!({"resolution_status": "DECLINED"})).await;
+        r.assert_error(400, 4);
+        assert!(r.body["error_message"].as_str().unwrap().contains("not awaiting a decision"), "{}", r.text);
         // The decision, any letter case, with a comment.
-        let r = app.patch(&url, &operator, json!({"resolution_status": "declined", "resolution_comment": "a printed photo"})).await;
+        let r = app.patch(&url, &operator, json!({"resolution_status": "declined", "resolution_comment": "a printed photo", "force": true})).await;
         r.assert_status(200);
         assert_eq!(r.body["resolution_status"], "DECLINED", "{}", r.text);
         assert_eq!(r.body["resolution"], "DECLINED");
         assert_eq!(r.body["resolution_comment"], "a printed photo");
         assert_eq!(r.body["state"], "FINISHED");
-        let r = app.patch(&url, &global, json!({"resolution_status": "SUCCESS"})).await;
+        let r = app.patch(&url, &global, json!({"resolution_status": "SUCCESS", "force": true})).await;
         r.assert_status(200);
         assert_eq!(app.get(&url, &token).await.body["resolution_status"], "SUCCESS");
         // The folder's status follows (the FAILED COLLECTION still makes it FAILED).
@@ -196,6 +214,66 @@ both_backends! {
         assert_eq!(r.body["analyses"][0]["resolution_status"], "OPERATOR_REQUIRED", "{}", r.text);
         assert_eq!(r.body["system_resolution"], "OPERATOR_REQUIRED");
         assert_eq!(r.body["analyses"][0]["threshold"], json!(0.999));
+    }
+
+    async fn decisions_only_on_cases_awaiting_one_and_in_the_audit(app) {
+        let Some(p) = ready(&app, &["obama.jpg", "biden.jpg"]) else { return };
+        let (company, token) = client(&app).await;
+        let (operator_id, operator_email, operator) = app.user(Some(company), "CLIENT OPERATOR").await;
+        let (_, _, global) = app.user(None, "OPERATOR").await;
+        let (_, _, company_admin) = app.user(Some(company), "CLIENT ADMIN").await;
+        let (other, _) = client(&app).await;
+        let (_, _, other_admin) = app.user(Some(other), "CLIENT ADMIN").await;
+        let (folder_id, analyse_id) = operator_required_case(&app, &token, &p).await;
+        let url = format!("/api/analyses/{analyse_id}");
+        let r = app.patch(&url, &operator, json!({"resolution_status": "DECLINED", "resolution_comment": "not the same man"})).await;
+        r.assert_status(200);
+        assert_eq!(r.body["resolution_status"], "DECLINED");
+        assert_eq!(app.get(&format!("/api/folders/{folder_id}"), &token).await.body["system_resolution"], "DECLINED");
+        // Decided: a second decision is refused (code 4), unless it overrules with force.
+        let r = app.patch(&url, &global, json!({"resolution_status": "SUCCESS"})).await;
+        r.assert_error(400, 4);
+        assert!(r.body["error_message"].as_str().unwrap().contains("DECLINED"), "{}", r.text);
+        app.patch(&url, &global, json!({"resolution_status": "SUCCESS", "force": true})).await.assert_status(200);
+        // Both decisions are in the audit trail, with who, before, after and the comment.
+        let audit = app.get(&format!("/api/audit?object_id={analyse_id}&sorting=time_created{{asc}}"), &app.admin_token).await;
+        audit.assert_status(200);
+        assert_eq!(audit.body["total_count"], 2, "{}", audit.text);
+        let first = &audit.body["items"][0];
+        assert_eq!(first["event"], "decision");
+        assert_eq!(first["outcome"], "success");
+        assert_eq!(first["object_type"], "analysis");
+        assert_eq!(first["object_id"], analyse_id.as_str());
+        assert_eq!(first["user_id"], operator_id.to_string());
+        assert_eq!(first["email"], operator_email.to_lowercase());
+        assert_eq!(first["company_id"], company.to_string());
+        assert_eq!(first["before"], "OPERATOR_REQUIRED");
+        assert_eq!(first["after"], "DECLINED");
+        assert_eq!(first["comment"], "not the same man");
+        let second = &audit.body["items"][1];
+        assert_eq!((second["before"].as_str(), second["after"].as_str()), (Some("DECLINED"), Some("SUCCESS")));
+        assert!(second["comment"].is_null());
+        // Filter by event; the company's CLIENT ADMIN reads them, another company's does not.
+        let r = app.get("/api/audit?event=decision", &company_admin).await;
+        assert_eq!(r.assert_status(200).body["total_count"], 2, "{}", r.text);
+        assert_eq!(app.get("/api/audit?event=decision", &other_admin).await.body["total_count"], 0);
+        app.get("/api/audit", &operator).await.assert_error(403, 9);
+        // A refused decision records nothing.
+        let r = app.get(&format!("/api/audit?object_id={analyse_id}"), &app.admin_token).await;
+        assert_eq!(r.body["total_count"], 2);
+
+        // Two operators deciding the same case at once: exactly one wins.
+        let (_, analyse_id) = operator_required_case(&app, &token, &p).await;
+        let url = format!("/api/analyses/{analyse_id}");
+        let (a, b) = tokio::join!(
+            app.patch(&url, &operator, json!({"resolution_status": "SUCCESS"})),
+            app.patch(&url, &global, json!({"resolution_status": "DECLINED", "resolution_comment": "late"}))
+        );
+        let mut codes = [a.status.as_u16(), b.status.as_u16()];
+        codes.sort();
+        assert_eq!(codes, [200, 400], "{} / {}", a.text, b.text);
+        let r = app.get(&format!("/api/audit?object_id={analyse_id}"), &app.admin_token).await;
+        assert_eq!(r.body["total_count"], 1, "{}", r.text);
     }
 
     async fn biometry_takes_media_added_later_without_tags(app) {
@@ -596,7 +674,7 @@ both_backends! {
         let sent: Value = serde_json::from_slice(&first[0].body).unwrap();
         assert_eq!(sent["analyses"][0]["resolution_status"], "SUCCESS", "{sent}");
         // The operator overrules the engine: the integrator is told, with the new result.
-        app.patch(&format!("/api/analyses/{analyse_id}"), &operator, json!({"resolution_status": "DECLINED", "resolution_comment": "a mask"}))
+        app.patch(&format!("/api/analyses/{analyse_id}"), &operator, json!({"resolution_status": "DECLINED", "resolution_comment": "a mask", "force": true}))
             .await
             .assert_status(200);
         let hits = receiver.wait_for(2).await;

@@ -117,6 +117,51 @@ both_backends! {
         assert!(r.body["expire_date"].as_f64().unwrap() > now() + 4.0 * 365.0 * 86400.0);
         assert_eq!(r.body["user"]["is_service"], true);
     }
+
+    async fn logout_ends_only_the_session_of_the_token_used(app) {
+        let (user_id, email, first) = app.user(None, "OPERATOR").await;
+        let second = app.token_of(&email, PASSWORD).await;
+        let pair = app.login(&email, PASSWORD).await;
+        let third = pair.body["access_token"].as_str().unwrap().to_owned();
+        let expire = pair.body["expire_token"].as_str().unwrap().to_owned();
+        app.send(Method::POST, "/api/authorize/logout", None, None, None).await.assert_error(401, 6);
+        let r = app.send(Method::POST, "/api/authorize/logout", Some(&third), None, None).await;
+        r.assert_status(204);
+        assert!(r.text.is_empty(), "{}", r.text);
+        // That session is gone: its access token, and its refresh token with it.
+        app.get("/api/users/me", &third).await.assert_error(401, 7);
+        app.send(Method::POST, "/api/authorize/logout", Some(&third), None, None).await.assert_error(401, 7);
+        let refresh = json!({"expire_token": expire});
+        let r = app.send(Method::POST, "/api/authorize/refresh", Some(&third), Some(&refresh), Some("application/json")).await;
+        assert_eq!(r.status.as_u16(), 401, "{}", r.text);
+        // The user's other sessions still work.
+        app.get("/api/users/me", &first).await.assert_status(200);
+        app.get("/api/users/me", &second).await.assert_status(200);
+        // The audit shows it.
+        let events = app.get(&format!("/api/audit?user_id={user_id}&event=logout"), &app.admin_token).await;
+        assert_eq!(events.assert_status(200).body["total_count"], 1, "{}", events.text);
+        assert_eq!(events.body["items"][0]["outcome"], "success");
+    }
+
+    async fn users_me_is_the_user_of_the_token(app) {
+        let company = app.company("Me Co").await;
+        let (user_id, email, token) = app.user(Some(company), "CLIENT OPERATOR").await;
+        let r = app.get("/api/users/me", &token).await;
+        r.assert_status(200);
+        assert_eq!(r.body["user_id"], user_id.to_string());
+        assert_eq!(r.body["email"], email);
+        assert_eq!(r.body["user_type"], "CLIENT OPERATOR");
+        assert_eq!(r.body["company_id"], company.to_string());
+        assert!(r.body.get("password").is_none());
+        // With a trailing slash too, and it is the same object as /api/users/{id}.
+        let slash = app.get("/api/users/me/", &token).await;
+        assert_eq!(slash.assert_status(200).body, r.body);
+        assert_eq!(app.get(&format!("/api/users/{user_id}"), &token).await.body, r.body);
+        let admin = app.get("/api/users/me", &app.admin_token).await;
+        assert_eq!(admin.body["user_type"], "ADMIN");
+        app.send(Method::GET, "/api/users/me", None, None, None).await.assert_error(401, 6);
+        app.get("/api/users/me", "not-a-token").await.assert_error(401, 7);
+    }
 }
 
 mod expiry {

@@ -155,6 +155,22 @@ async fn every_post_needs_the_csrf_token_and_logout_ends_the_session() {
         .unwrap();
     assert_eq!(cross.status(), StatusCode::FORBIDDEN);
     assert!(cross.headers().get(SET_COOKIE).is_none());
+    // Our own form, as a browser posts it: Origin is this server (a real browser found that
+    // `Referrer-Policy: no-referrer` made it `null`: the pages now say `same-origin`).
+    let (_, headers, _) = console.get(&app, "/console/login").await;
+    assert_eq!(headers["referrer-policy"], "same-origin");
+    for (origin, expected) in
+        [(format!("http://{}", app.addr), StatusCode::SEE_OTHER), ("null".into(), StatusCode::FORBIDDEN)]
+    {
+        let res = browser()
+            .post(app.url("/console/login"))
+            .header("Origin", origin.as_str())
+            .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), expected, "Origin: {origin}");
+    }
 
     let csrf = console.csrf(&app).await;
     assert_eq!(console.post(&app, "/console/logout", &[("csrf", &csrf)]).await.0, StatusCode::SEE_OTHER);
@@ -278,16 +294,60 @@ async fn decisions_run_the_api_rules_and_the_console_can_be_switched_off_or_move
     let csrf = op.csrf(&app).await;
     let (status, _) = op.post(&app, &path, &[("csrf", &csrf), ("resolution", "DECLINED")]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "declining needs a comment");
-    let (status, body) =
-        op.post(&app, &path, &[("csrf", &csrf), ("resolution", "DECLINED"), ("comment", HOSTILE)]).await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
-    let a = app.get(&format!("/api/analyses/{analyse_id}"), &token).await;
-    assert_eq!(a.body["resolution_status"], "DECLINED", "the API shows the console's decision");
-    assert_eq!(a.body["resolution_comment"], HOSTILE);
+    // The engine's SUCCESS is not a case awaiting a decision (GAP-3): refused, no form shown.
+    let (status, body) = op.post(&app, &path, &[("csrf", &csrf), ("resolution", "DECLINED"), ("comment", "no")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("not awaiting a decision"), "{body}");
     let (_, _, page) = op.get(&app, &format!("/console/orders/{folder}")).await;
-    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !page.contains(HOSTILE), "{page}");
+    assert!(!page.contains("class=\"decision\"") && page.contains("No decision has been taken"), "{page}");
     let (_, _, review) = op.get(&app, "/console/review").await;
     assert!(review.contains("Review queue"), "{review}");
+
+    // A real OPERATOR_REQUIRED case (two different people, a BIOMETRY band): decided in the
+    // console, read back over /api, shown in the order's history and in the audit trail.
+    if let Some(p) = face_photos("console decision", &["obama.jpg", "biden.jpg"]) {
+        let band = json!({"media:tags": {"a": ["photo_selfie"], "b": ["photo_selfie"]},
+            "analyses": [{"type": "biometry", "params": {"threshold_min": 0.0, "threshold_max": 0.999}}]})
+        .to_string();
+        let r = app
+            .upload(
+                "/api/folders/",
+                &token,
+                vec![
+                    Part::File("a", "a.jpg", p[0].clone()),
+                    Part::File("b", "b.jpg", p[1].clone()),
+                    Part::Payload(band),
+                ],
+            )
+            .await;
+        r.assert_status(201);
+        assert_eq!(r.body["analyses"][0]["resolution_status"], "OPERATOR_REQUIRED", "{}", r.text);
+        let folder = r.id("folder_id");
+        let analyse_id = r.body["analyses"][0]["analyse_id"].as_str().unwrap().to_owned();
+        let (_, _, page) = op.get(&app, &format!("/console/orders/{folder}")).await;
+        assert!(page.contains("class=\"decision\""), "the decision form: {page}");
+        let (_, _, review) = op.get(&app, "/console/review").await;
+        assert!(review.contains(&folder.to_string()), "the case is in the queue: {review}");
+        let path = format!("/console/analyses/{analyse_id}/decision");
+        let (status, body) =
+            op.post(&app, &path, &[("csrf", &csrf), ("resolution", "DECLINED"), ("comment", HOSTILE)]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+        let a = app.get(&format!("/api/analyses/{analyse_id}"), &token).await;
+        assert_eq!(a.body["resolution_status"], "DECLINED", "the API shows the console's decision");
+        assert_eq!(a.body["resolution_comment"], HOSTILE);
+        // Decided: a second decision is refused.
+        let (status, _) = op.post(&app, &path, &[("csrf", &csrf), ("resolution", "SUCCESS")]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        // The order page's history: who, before → after, the comment escaped.
+        let (_, _, page) = op.get(&app, &format!("/console/orders/{folder}")).await;
+        let history = &page[page.find("id=\"history\"").expect("history section")..];
+        assert!(history.contains(&op_email) && history.contains("OPERATOR_REQUIRED") && history.contains("DECLINED"));
+        assert!(history.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !page.contains(HOSTILE), "{page}");
+        let audit = app.get(&format!("/api/audit?object_id={analyse_id}"), &app.admin_token).await;
+        assert_eq!(audit.body["total_count"], 1, "{}", audit.text);
+        assert_eq!(audit.body["items"][0]["comment"], HOSTILE);
+        assert_eq!(audit.body["items"][0]["after"], "DECLINED");
+    }
 
     let off = TestApp::spawn_with(Backend::Sqlite, |c| c.console = emerald::config::Switch::Off).await;
     assert_eq!(browser().get(off.url("/console/login")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
@@ -302,4 +362,172 @@ async fn decisions_run_the_api_rules_and_the_console_can_be_switched_off_or_move
     assert!(res.headers()[SET_COOKIE].to_str().unwrap().contains("Path=/ops/console;"));
     assert!(emerald::console::Settings::new("/api", None).is_err());
     assert!(emerald::console::Settings::new("console", None).is_err());
+}
+
+impl Console {
+    async fn post_multipart(
+        &self,
+        app: &TestApp,
+        path: &str,
+        form: reqwest::multipart::Form,
+    ) -> (StatusCode, String, String) {
+        let res = browser().post(app.url(path)).header("Cookie", &self.cookie).multipart(form).send().await.unwrap();
+        let location = res.headers().get(LOCATION).map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
+        (res.status(), location, res.text().await.unwrap())
+    }
+}
+
+fn file_part(name: &str, bytes: Vec<u8>) -> reqwest::multipart::Part {
+    reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()).mime_str("application/octet-stream").unwrap()
+}
+
+#[tokio::test]
+async fn sqlite_create_order_and_typed_delete() {
+    create_order_with_tags_and_analyses_then_delete_it_after_typing_its_id(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_create_order_and_typed_delete() {
+    if postgres_available() {
+        create_order_with_tags_and_analyses_then_delete_it_after_typing_its_id(Backend::Postgres).await;
+    }
+}
+
+async fn create_order_with_tags_and_analyses_then_delete_it_after_typing_its_id(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let company = app.company("Orders Co").await;
+    let (_, client_email, client_token) = app.user(Some(company), "CLIENT").await;
+    let (_, op_email, _) = app.user(Some(company), "CLIENT OPERATOR").await;
+    let client = console_login(&app, &client_email, PASSWORD).await.0;
+    let (status, _, form) = client.get(&app, "/console/orders/new").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(form.contains("enctype=\"multipart/form-data\"") && form.contains("name=\"file4\""), "{form}");
+    assert!(form.contains("<label for=\"kind1\">") && form.contains("value=\"video_scan\""), "labelled slots: {form}");
+    let csrf = client.csrf(&app).await;
+    let make = |csrf: &str| {
+        reqwest::multipart::Form::new()
+            .text("csrf", csrf.to_owned())
+            .part("file1", file_part("selfie.jpg", jpeg(64, 48)))
+            .text("kind1", "selfie")
+            .part("file2", file_part("front.jpg", jpeg(80, 50)))
+            .text("kind2", "id_front")
+            // Slots the browser sends empty are ignored.
+            .part("file3", file_part("", Vec::new()))
+            .text("kind3", "selfie")
+            .text("analysis", "quality")
+            .text("transaction_id", "tx-console-1")
+            .text("iin", "=1+1")
+    };
+    // Without the CSRF token nothing is created.
+    let (status, _, _) = client.post_multipart(&app, "/console/orders/new", make("wrong")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get("/api/folders/", &client_token).await.body["total_count"], 0);
+    let (status, location, body) = client.post_multipart(&app, "/console/orders/new", make(&csrf)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let folder_id = location.strip_prefix("/console/orders/").expect("to the new order").to_owned();
+    let f = app.get(&format!("/api/folders/{folder_id}?with_analyses=true"), &client_token).await;
+    f.assert_status(200);
+    assert_eq!(f.body["meta_data"], json!({"transaction_id": "tx-console-1", "iin": "=1+1"}));
+    let media = f.body["media"].as_array().unwrap();
+    assert_eq!(media.len(), 2, "{}", f.text);
+    let tags_of = |name: &str| media.iter().find(|m| m["original_name"] == name).unwrap()["tags"].clone();
+    assert_eq!(tags_of("selfie.jpg"), json!(["photo_selfie"]));
+    assert_eq!(tags_of("front.jpg"), json!(["photo_id", "photo_id_front"]));
+    assert_eq!(f.body["analyses"].as_array().unwrap().len(), 1);
+    assert_eq!(f.body["analyses"][0]["type"], "QUALITY");
+    // No file: the form again with a message; an unknown content type is refused.
+    let none = reqwest::multipart::Form::new().text("csrf", csrf.clone()).text("analysis", "quality");
+    let (status, _, body) = client.post_multipart(&app, "/console/orders/new", none).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("Choose at least one file") && body.contains("name=\"file1\""), "{body}");
+    let odd = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part("file1", file_part("x.jpg", jpeg(64, 48)))
+        .text("kind1", HOSTILE);
+    let (status, _, body) = client.post_multipart(&app, "/console/orders/new", odd).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("Unknown content type") && !body.contains(HOSTILE), "{body}");
+    assert_eq!(app.get("/api/folders/", &client_token).await.body["total_count"], 1);
+
+    // An operator does not create orders: no menu entry, the form is refused.
+    let op = console_login(&app, &op_email, PASSWORD).await.0;
+    let (_, _, home) = op.get(&app, "/console").await;
+    assert!(!home.contains("/console/orders/new"), "{home}");
+    assert_eq!(op.get(&app, "/console/orders/new").await.0, StatusCode::FORBIDDEN);
+
+    // Delete: not offered to the CLIENT (refused if tried); the ADMIN types the id's start.
+    let (_, _, page) = client.get(&app, &location).await;
+    assert!(!page.contains("/delete\""), "{page}");
+    let path = format!("/console/orders/{folder_id}/delete");
+    let (status, _) = client.post(&app, &path, &[("csrf", &csrf), ("confirm", &folder_id[..8])]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let admin = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await.0;
+    let admin_csrf = admin.csrf(&app).await;
+    let (_, _, page) = admin.get(&app, &location).await;
+    assert!(
+        page.contains(&format!("/console/orders/{folder_id}/delete\"")) && page.contains("name=\"confirm\""),
+        "{page}"
+    );
+    let (status, _) = admin.post(&app, &path, &[("csrf", &admin_csrf), ("confirm", "deadbeef")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = admin.post(&app, &path, &[("csrf", "x"), ("confirm", &folder_id[..8])]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    app.get(&format!("/api/folders/{folder_id}"), &client_token).await.assert_status(200);
+    let (status, _) = admin.post(&app, &path, &[("csrf", &admin_csrf), ("confirm", &folder_id[..8])]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    app.get(&format!("/api/folders/{folder_id}"), &client_token).await.assert_error(404, 10);
+    let (_, _, home) = admin.get(&app, &format!("/console?deleted={}", &folder_id[..8])).await;
+    assert!(home.contains(&format!("Order deleted: {}", &folder_id[..8])), "{home}");
+}
+
+#[tokio::test]
+async fn sqlite_statistics_and_system_page() {
+    statistics_count_within_the_window_and_the_system_page_is_for_admin(Backend::Sqlite, "sqlite").await;
+}
+
+#[tokio::test]
+async fn postgres_statistics_and_system_page() {
+    if postgres_available() {
+        statistics_count_within_the_window_and_the_system_page_is_for_admin(Backend::Postgres, "postgres").await;
+    }
+}
+
+async fn statistics_count_within_the_window_and_the_system_page_is_for_admin(backend: Backend, db: &str) {
+    let app = TestApp::spawn(backend).await;
+    let company = app.company("Stats Co").await;
+    let (_, client_email, token) = app.user(Some(company), "CLIENT").await;
+    let (_, _, stranger) = app.user(Some(app.company("Other Co").await), "CLIENT").await;
+    for iin in ["1", "1", "2"] {
+        folder_with(&app, &token, json!({"iin": iin}), "selfie.jpg").await;
+    }
+    folder_with(&app, &stranger, json!({}), "selfie.jpg").await;
+    let client = console_login(&app, &client_email, PASSWORD).await.0;
+    let (status, _, body) = client.get(&app, "/console/statistics").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("<dt>Orders created</dt><dd>3</dd>"), "its own 3 orders: {body}");
+    assert!(body.contains("<dt>Unique persons by iin</dt><dd>2 (3 orders carry an iin)</dd>"), "{body}");
+    assert!(body.contains("aria-label=\"INITIAL 3\""), "{body}");
+    assert!(body.contains("<th scope=\"row\">QUALITY</th>"), "{body}");
+    let (_, _, past) =
+        client.get(&app, "/console/statistics?time_created.min=2001-01-01&time_created.max=2001-01-31").await;
+    assert!(past.contains("<dt>Orders created</dt><dd>0</dd>"), "{past}");
+    let (status, _, bad) = client.get(&app, "/console/statistics?time_created.min=yesterday-ish").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(bad.contains("class=\"error\""), "{bad}");
+    let admin = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await.0;
+    let (_, _, all) = admin.get(&app, "/console/statistics").await;
+    assert!(all.contains("<dt>Orders created</dt><dd>4</dd>"), "{all}");
+
+    // The system page: ADMIN only, with the database, engine and decoder status.
+    let (_, _, home) = client.get(&app, "/console").await;
+    assert!(!home.contains("/console/system"), "{home}");
+    assert_eq!(client.get(&app, "/console/system").await.0, StatusCode::FORBIDDEN);
+    let (status, _, sys) = admin.get(&app, "/console/system").await;
+    assert_eq!(status, StatusCode::OK);
+    let answers = format!("{db} answers");
+    for needle in
+        ["Database", answers.as_str(), "Face engine", "Video decoder", "Jobs in the queue", env!("CARGO_PKG_VERSION")]
+    {
+        assert!(sys.contains(needle), "{needle} in {sys}");
+    }
 }

@@ -494,6 +494,14 @@ both_backends! {
         assert_eq!(r.body, json!({"key": "iin", "folders": 0, "unique_persons": 0, "folders_per_person": null}));
         assert_eq!(app.get("/api/statistics/unique_persons", &app.admin_token).await.body["unique_persons"], json!(4));
         app.get("/api/statistics/unique_persons?time_created.max=soon", &token).await.assert_error(400, 4);
+        // Cells a spreadsheet would run as a formula are defused with a leading quote.
+        folder_with_photo(&app, &stranger, json!({"iin": "=HYPERLINK(\"http://evil\",\"x\")", "transaction_id": "@SUM(A1)",
+            "n": "-2+3", "plus": "+1", "tab": "\tx", "plain": "a-b"})).await;
+        let res = app.client.get(app.url("/api/folders/?format=csv&meta_keys=iin,transaction_id,n,plus,tab,plain&sorting=time_created{desc}"))
+            .header("X-Forensic-Access-Token", &stranger).send().await.unwrap();
+        let text2 = res.text().await.unwrap();
+        let row = text2.split("\r\n").nth(1).unwrap();
+        assert!(row.ends_with(",\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\",'@SUM(A1),'-2+3,'+1,'\tx,a-b"), "{row}");
     }
 }
 

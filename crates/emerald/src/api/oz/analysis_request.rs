@@ -42,6 +42,10 @@ pub struct DecisionBody {
     pub resolution_status: String,
     #[serde(default)]
     pub resolution_comment: Option<String>,
+    /// Overrule an analysis that is not awaiting a decision (GAP-3's documented override);
+    /// without it only an OPERATOR_REQUIRED analysis is decided.
+    #[serde(default)]
+    pub force: bool,
 }
 
 impl DecisionBody {

@@ -36,6 +36,14 @@ pub struct OzUpload(pub Upload);
 /// A parsed upload request, its files held in memory (Instant mode: nothing touches the disk).
 pub struct OzMemoryUpload(pub Upload);
 
+/// A console form upload: the files spooled as for `POST /api/folders/`, plus the form's other
+/// text fields (which the Oz API ignores), in order. File inputs left empty by the browser
+/// (no file name, no bytes) are dropped.
+pub struct FormUpload(pub Upload, pub Vec<(String, String)>);
+
+/// Most text fields a console form upload may carry.
+const FORM_FIELDS_MAX: usize = 200;
+
 /// Where file parts go.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Sink {
@@ -165,7 +173,7 @@ impl FromRequest<AppState> for OzUpload {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
-        read_upload(req, state, Sink::Spool).await.map(OzUpload)
+        read_upload(req, state, Sink::Spool, None).await.map(OzUpload)
     }
 }
 
@@ -173,11 +181,26 @@ impl FromRequest<AppState> for OzMemoryUpload {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
-        read_upload(req, state, Sink::Memory).await.map(OzMemoryUpload)
+        read_upload(req, state, Sink::Memory, None).await.map(OzMemoryUpload)
     }
 }
 
-async fn read_upload(req: Request, state: &AppState, sink: Sink) -> Result<Upload, Error> {
+impl FromRequest<AppState> for FormUpload {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
+        let mut fields = Vec::new();
+        let upload = read_upload(req, state, Sink::Spool, Some(&mut fields)).await?;
+        Ok(FormUpload(upload, fields))
+    }
+}
+
+async fn read_upload(
+    req: Request,
+    state: &AppState,
+    sink: Sink,
+    mut form: Option<&mut Vec<(String, String)>>,
+) -> Result<Upload, Error> {
     {
         let is_multipart = req
             .headers()
@@ -233,8 +256,21 @@ async fn read_upload(req: Request, state: &AppState, sink: Sink) -> Result<Uploa
                         let s = String::from_utf8_lossy(&text).into_owned();
                         additional_info = Some(serde_json::from_str(&s).unwrap_or(Value::String(s)));
                     }
-                    _ => {} // Other form fields have no meaning in the Oz API.
+                    // Other form fields have no meaning in the Oz API; a console form keeps them.
+                    _ => {
+                        if let Some(form) = form.as_deref_mut() {
+                            if form.len() >= FORM_FIELDS_MAX {
+                                return Err(unreadable("too many form fields"));
+                            }
+                            form.push((name, String::from_utf8_lossy(&text).into_owned()));
+                        }
+                    }
                 }
+                continue;
+            }
+            // A console form's file input left empty (no file name): nothing to spool.
+            if form.is_some() && file_name.as_deref() == Some("") {
+                while field.chunk().await.map_err(unreadable)?.is_some() {}
                 continue;
             }
             if files.len() >= limits.max_files {

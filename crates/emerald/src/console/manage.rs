@@ -1,0 +1,513 @@
+//! The console's write and overview screens: create an order (the domain function of
+//! `POST /api/folders/`, then that of `POST /api/folders/{id}/analyses/`), delete an order after
+//! a typed confirmation (`DELETE /api/folders/{id}`), statistics over a time window (the list
+//! queries of `GET /api/folders/` and `GET /api/analyses/`, and `GET /api/statistics/unique_persons`),
+//! and the ADMIN's system page (what `GET /api/version` and the server's start-up log say).
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::html::Html;
+use super::pages::{badge, dl_row, folder_params, get, input, parse_query, utc};
+use super::{error_page, message_page, page, settings, text, Session};
+use crate::api::oz::analysis_request::parse_analyses;
+use crate::api::oz::multipart::FormUpload;
+use crate::api::AppState;
+use crate::domain::analyses::{AnalysisType, Resolution};
+use crate::domain::folders::FolderWith;
+use crate::domain::metadata::MetaData;
+use crate::domain::role::UserType;
+use crate::domain::store::ListParams;
+use crate::domain::Error;
+
+/// File inputs on the create-order form (each with its own content type).
+pub const FILE_SLOTS: usize = 4;
+
+/// The content types a file can be given, and the §6.7 tags each means.
+pub const CONTENT_TYPES: [(&str, &str, &[&str]); 11] = [
+    ("selfie", text::CT_SELFIE, &["photo_selfie"]),
+    ("id_front", text::CT_ID_FRONT, &["photo_id", "photo_id_front"]),
+    ("id_back", text::CT_ID_BACK, &["photo_id", "photo_id_back"]),
+    ("video_scan", text::CT_VIDEO_SCAN, &["video_selfie", "video_selfie_scan", "orientation_portrait"]),
+    ("video_blank", text::CT_VIDEO_BLANK, &["video_selfie", "video_selfie_blank", "orientation_portrait"]),
+    ("video_left", text::CT_VIDEO_LEFT, &["video_selfie", "video_selfie_left", "orientation_portrait"]),
+    ("video_right", text::CT_VIDEO_RIGHT, &["video_selfie", "video_selfie_right", "orientation_portrait"]),
+    ("video_down", text::CT_VIDEO_DOWN, &["video_selfie", "video_selfie_down", "orientation_portrait"]),
+    ("video_high", text::CT_VIDEO_HIGH, &["video_selfie", "video_selfie_high", "orientation_portrait"]),
+    ("video_smile", text::CT_VIDEO_SMILE, &["video_selfie", "video_selfie_smile", "orientation_portrait"]),
+    ("video_eyes", text::CT_VIDEO_EYES, &["video_selfie", "video_selfie_eyes", "orientation_portrait"]),
+];
+
+/// Roles that create orders (the domain refuses the others too).
+pub fn creates_orders(t: UserType) -> bool {
+    matches!(t, UserType::Admin | UserType::Client | UserType::ClientAdmin)
+}
+
+fn field<'a>(fields: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    fields.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
+}
+
+fn checkbox(h: &mut Html, name: &'static str, value: &'static str, label: &'static str, on: bool, enabled: bool) {
+    h.s("<label class=\"check\"><input type=\"checkbox\" name=\"").s(name).s("\" value=\"").s(value).s("\"");
+    if on && enabled {
+        h.s(" checked");
+    }
+    if !enabled {
+        h.s(" disabled");
+    }
+    h.s("> ").t(label).s("</label>");
+}
+
+/// The create-order form, with the values sent back after an error.
+async fn order_form(state: &AppState, session: &Session, fields: &[(String, String)], error: Option<&str>) -> Html {
+    let base = &settings(state).base;
+    let can = &session.user.can_start;
+    let mut b = Html::new();
+    b.el("<h1>", text::NEW_ORDER_TITLE, "</h1>");
+    if let Some(e) = error {
+        b.el("<p class=\"error\" role=\"alert\">", e, "</p>");
+    }
+    b.s("<form method=\"post\" enctype=\"multipart/form-data\" class=\"create\" hx-boost=\"false\" action=\"").t(base);
+    b.s("/orders/new\"><input type=\"hidden\" name=\"csrf\" value=\"").t(&session.csrf).s("\">");
+    b.s("<fieldset><legend>").t(text::FILES).s("</legend>");
+    b.el("<p class=\"note\">", text::FILES_NOTE, "</p>");
+    for i in 1..=FILE_SLOTS {
+        let chosen = field(fields, &format!("kind{i}")).unwrap_or("selfie");
+        b.s("<div class=\"slot\"><label for=\"file").t(i).s("\">").t(format!("{} {i}", text::FILE)).s("</label>");
+        b.s("<input id=\"file").t(i).s("\" name=\"file").t(i).s("\" type=\"file\" accept=\"image/*,video/*,.zip\">");
+        b.s("<label for=\"kind").t(i).s("\">").t(text::CONTENT_TYPE).s("</label><select id=\"kind").t(i);
+        b.s("\" name=\"kind").t(i).s("\">");
+        for (value, label, _) in CONTENT_TYPES {
+            b.s("<option value=\"").s(value).s("\"");
+            if chosen == value {
+                b.s(" selected");
+            }
+            b.s(">").t(label).s("</option>");
+        }
+        b.s("</select></div>");
+    }
+    b.s("</fieldset><fieldset><legend>").t(text::ANALYSES).s("</legend>");
+    // Liveness is ticked on a fresh form; the others need more than one selfie, so they are
+    // ticked by the user (the analyses are checked by the API's rules all the same).
+    let asked = |v: &str| fields.iter().any(|(k, x)| k == "analysis" && x == v);
+    checkbox(&mut b, "analysis", "quality", text::AN_QUALITY, fields.is_empty() || asked("quality"), can.quality);
+    checkbox(&mut b, "analysis", "biometry", text::AN_BIOMETRY, asked("biometry"), can.biometry);
+    checkbox(
+        &mut b,
+        "analysis",
+        "documents",
+        text::AN_DOCUMENTS,
+        fields.iter().any(|(_, x)| x == "documents"),
+        can.documents,
+    );
+    let collections = state
+        .domain
+        .list_collections(&session.caller, &ListParams(vec![("limit".into(), "200".into())]))
+        .await
+        .map(|p| p.items)
+        .unwrap_or_default();
+    checkbox(
+        &mut b,
+        "analysis",
+        "collection",
+        text::AN_COLLECTION,
+        fields.iter().any(|(_, x)| x == "collection"),
+        can.collection && !collections.is_empty(),
+    );
+    if !collections.is_empty() {
+        let chosen = field(fields, "collection_id");
+        b.s("<label for=\"collection_id\">")
+            .t(text::COLLECTION)
+            .s("</label><select id=\"collection_id\" name=\"collection_id\">");
+        for c in &collections {
+            let id = c.collection_id.to_string();
+            b.s("<option value=\"").t(&id).s("\"");
+            if chosen == Some(id.as_str()) {
+                b.s(" selected");
+            }
+            b.s(">").t(&c.alias).s("</option>");
+        }
+        b.s("</select>");
+    }
+    b.s("</fieldset><fieldset class=\"details\"><legend>").t(text::ORDER_DETAILS).s("</legend>");
+    input(&mut b, "transaction_id", "transaction_id", "text", field(fields, "transaction_id"));
+    input(&mut b, "iin", "iin", "text", field(fields, "iin"));
+    input(&mut b, "resolution_endpoint", text::WEBHOOK_URL, "url", field(fields, "resolution_endpoint"));
+    b.s("<div class=\"actions\"><button type=\"submit\">").t(text::CREATE_ORDER).s("</button></div>");
+    b.s("</fieldset></form>");
+    b
+}
+
+/// `GET {base}/orders/new`: the create-order form (ADMIN, CLIENT, CLIENT ADMIN).
+pub async fn new_order(State(state): State<AppState>, session: Session) -> Response {
+    let base = &settings(&state).base;
+    if !creates_orders(session.caller.user_type) {
+        return message_page(base, StatusCode::FORBIDDEN, text::ERROR_TITLE, text::CANNOT_CREATE);
+    }
+    let b = order_form(&state, &session, &[], None).await;
+    page(&state, &session, text::NEW_ORDER_TITLE, b)
+}
+
+/// `POST {base}/orders/new`: the files with their tags and the order's meta_data through
+/// `create_folder` (what `POST /api/folders/` runs), then the ticked analyses through
+/// `request_analyses` (what `POST /api/folders/{id}/analyses/` runs); then the order page.
+pub async fn create_order(
+    State(state): State<AppState>,
+    session: Session,
+    upload: Result<FormUpload, Error>,
+) -> Response {
+    let base = settings(&state).base.clone();
+    let FormUpload(mut upload, fields) = match upload {
+        Ok(u) => u,
+        Err(e) => {
+            let (_, status) = crate::api::oz::error::code_and_status(&e);
+            let b = order_form(&state, &session, &[], Some(&e.to_string())).await;
+            return (status, page(&state, &session, text::NEW_ORDER_TITLE, b)).into_response();
+        }
+    };
+    if let Err(r) = session.check_csrf(field(&fields, "csrf").unwrap_or("")) {
+        return r;
+    }
+    let fail = |status: StatusCode, msg: String| {
+        let state = state.clone();
+        let fields = fields.clone();
+        let session = &session;
+        async move {
+            let b = order_form(&state, session, &fields, Some(&msg)).await;
+            (status, page(&state, session, text::NEW_ORDER_TITLE, b)).into_response()
+        }
+    };
+    if upload.files.is_empty() {
+        return fail(StatusCode::BAD_REQUEST, text::NO_FILES.to_owned()).await;
+    }
+    // Each file's tags from its slot's content type.
+    let mut tags: HashMap<String, Vec<String>> = HashMap::new();
+    for f in &upload.files {
+        let kind = field(&fields, &f.key.replacen("file", "kind", 1)).unwrap_or("selfie");
+        let Some((_, _, t)) = CONTENT_TYPES.iter().find(|(v, _, _)| *v == kind) else {
+            return fail(StatusCode::BAD_REQUEST, format!("{} {kind:?}", text::UNKNOWN_CONTENT_TYPE)).await;
+        };
+        tags.insert(f.key.clone(), t.iter().map(|s| (*s).to_owned()).collect());
+    }
+    let mut meta = serde_json::Map::new();
+    for key in ["transaction_id", "iin"] {
+        if let Some(v) = field(&fields, key) {
+            meta.insert(key.into(), Value::String(v.to_owned()));
+        }
+    }
+    let folder_meta = match MetaData::parse(Value::Object(meta), "folder:meta_data") {
+        Ok(m) => m,
+        Err(e) => return fail(StatusCode::BAD_REQUEST, e.to_string()).await,
+    };
+    let mut requests = Vec::new();
+    for (k, v) in &fields {
+        if k != "analysis" {
+            continue;
+        }
+        let req = match v.as_str() {
+            "collection" => json!({"type": "collection", "collection_id": field(&fields, "collection_id")}),
+            t @ ("quality" | "biometry" | "documents") => json!({ "type": t }),
+            other => return fail(StatusCode::BAD_REQUEST, format!("{} {other:?}", text::UNKNOWN_ANALYSIS)).await,
+        };
+        requests.push(req);
+    }
+    let requests = if requests.is_empty() {
+        None
+    } else {
+        match parse_analyses(Value::Array(requests), "analyses") {
+            Ok(r) => Some(r),
+            Err(e) => return fail(StatusCode::BAD_REQUEST, e.to_string()).await,
+        }
+    };
+    let endpoint = field(&fields, "resolution_endpoint").map(str::to_owned);
+    upload.payload.media_tags = tags;
+    upload.payload.folder_meta = folder_meta;
+    upload.payload.analyses = None;
+    // The webhook target is stored on the folder by its creation (as over the API).
+    upload.payload.resolution_endpoint = endpoint;
+    let created = match state.domain.create_folder(&session.caller, upload).await {
+        Ok(c) => c,
+        Err(e) => {
+            let (_, status) = crate::api::oz::error::code_and_status(&e);
+            return fail(status, e.to_string()).await;
+        }
+    };
+    let folder_id = created.folder.folder_id;
+    if let Some(requests) = requests {
+        if let Err(e) = state.domain.request_analyses(&session.caller, folder_id, requests, None).await {
+            // The order exists with its media: say so (so that it is not sent twice), and why
+            // the analyses were refused.
+            let (_, status) = crate::api::oz::error::code_and_status(&e);
+            let mut b = Html::new();
+            b.el("<h1>", text::NEW_ORDER_TITLE, "</h1>");
+            b.el("<p class=\"error\" role=\"alert\">", format!("{} {e}", text::ANALYSES_REFUSED), "</p>");
+            b.s("<p><a href=\"").t(&base).s("/orders/").t(folder_id).s("\">").t(text::OPEN_CREATED_ORDER).s("</a></p>");
+            return (status, page(&state, &session, text::NEW_ORDER_TITLE, b)).into_response();
+        }
+    }
+    (StatusCode::SEE_OTHER, [(header::LOCATION, format!("{base}/orders/{folder_id}"))]).into_response()
+}
+
+/// The typed confirmation of a delete: the first 8 characters of the folder id.
+pub fn confirmation_of(id: Uuid) -> String {
+    id.to_string()[..8].to_owned()
+}
+
+/// The delete form on an order page (ADMIN, CLIENT ADMIN; the domain decides).
+pub fn delete_form(b: &mut Html, base: &str, session: &Session, id: Uuid) {
+    if !matches!(session.caller.user_type, UserType::Admin | UserType::ClientAdmin) {
+        return;
+    }
+    b.s("<section class=\"danger-zone\"><h2>").t(text::DELETE_ORDER).s("</h2>");
+    b.s("<form method=\"post\" action=\"").t(base).s("/orders/").t(id).s("/delete\">");
+    b.s("<input type=\"hidden\" name=\"csrf\" value=\"").t(&session.csrf).s("\">");
+    b.s("<label for=\"confirm\">")
+        .t(text::DELETE_CONFIRM_LABEL)
+        .s(" <code>")
+        .t(confirmation_of(id))
+        .s("</code></label>");
+    b.s("<input id=\"confirm\" name=\"confirm\" type=\"text\" autocomplete=\"off\" required> ");
+    b.s("<button type=\"submit\" class=\"danger\">").t(text::DELETE_BUTTON).s("</button></form></section>");
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// `POST {base}/orders/{id}/delete`: `delete_folder` (what `DELETE /api/folders/{id}` runs),
+/// only when the typed confirmation matches.
+pub async fn delete_order(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(f): Form<DeleteForm>,
+) -> Response {
+    let base = &settings(&state).base;
+    if let Err(r) = session.check_csrf(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = Uuid::parse_str(&id) else { return error_page(base, Error::not_exist("Folder")) };
+    let typed = f.confirm.trim();
+    if typed != confirmation_of(id) && typed != id.to_string() {
+        return message_page(base, StatusCode::BAD_REQUEST, text::ERROR_TITLE, text::DELETE_CONFIRM_WRONG);
+    }
+    match state.domain.delete_folder(&session.caller, id).await {
+        Ok(()) => (StatusCode::SEE_OTHER, [(header::LOCATION, format!("{base}?deleted={}", confirmation_of(id)))])
+            .into_response(),
+        Err(e) => error_page(base, e),
+    }
+}
+
+/// A count drawn as a bar against the largest of its table (SVG attributes: no inline style).
+fn count_row(h: &mut Html, label: &str, n: u64, max: u64, status: Option<&str>) {
+    let pct = if max == 0 { 0.0 } else { (n as f64 / max as f64 * 100.0 * 100.0).round() / 100.0 };
+    h.s("<tr><th scope=\"row\">");
+    match status {
+        Some(s) => badge(h, s),
+        None => {
+            h.t(label);
+        }
+    }
+    h.s("</th><td class=\"num\">").t(n).s("</td><td class=\"bar\"><svg viewBox=\"0 0 100 10\" ");
+    h.s("preserveAspectRatio=\"none\" role=\"img\" aria-label=\"").t(format!("{label} {n}")).s("\">");
+    h.s("<rect class=\"track\" x=\"0\" y=\"1\" width=\"100\" height=\"8\"/><rect class=\"fill below\" x=\"0\" ");
+    h.s("y=\"1\" height=\"8\" width=\"").t(pct).s("\"/></svg></td></tr>");
+}
+
+/// `GET {base}/statistics?time_created.min=YYYY-MM-DD&time_created.max=YYYY-MM-DD`: orders per
+/// status and analyses per type and result over a window (default the last 7 days), within
+/// what the user sees.
+pub async fn statistics(State(state): State<AppState>, session: Session, RawQuery(raw): RawQuery) -> Response {
+    let base = &settings(&state).base;
+    let mut q = parse_query(raw);
+    let now = crate::domain::time::now();
+    if get(&q, "time_created.min").is_none() {
+        q.push(("time_created.min".into(), utc(now - 6.0 * 86_400.0)[..10].to_owned()));
+    }
+    if get(&q, "time_created.max").is_none() {
+        q.push(("time_created.max".into(), utc(now)[..10].to_owned()));
+    }
+    let window: Vec<(String, String)> =
+        folder_params(&q).into_iter().filter(|(k, _)| k.starts_with("time_created.")).collect();
+    let mut b = Html::new();
+    b.el("<h1>", text::STATS_TITLE, "</h1>");
+    b.s("<form method=\"get\" action=\"").t(base).s("/statistics\" class=\"filters\"><fieldset><legend>");
+    b.t(text::PERIOD).s("</legend>");
+    input(&mut b, "time_created.min", text::FILTER_FROM, "date", get(&q, "time_created.min"));
+    input(&mut b, "time_created.max", text::FILTER_TO, "date", get(&q, "time_created.max"));
+    b.s("<div class=\"actions\"><button type=\"submit\">").t(text::APPLY).s("</button></div></fieldset></form>");
+    let count_folders = |extra: Vec<(String, String)>| {
+        let mut params = window.clone();
+        params.extend(extra);
+        params.push(("limit".into(), "1".into()));
+        let state = state.clone();
+        let caller = session.caller.clone();
+        async move {
+            let with = FolderWith { media: false, analyses: false, user: false, company: false };
+            state.domain.list_folders(&caller, &ListParams(params), with).await.map(|p| p.total.unwrap_or(0))
+        }
+    };
+    // Orders by status (the folder status, then the system resolution of the finished ones).
+    let statuses = ["INITIAL", "PROCESSING", "FAILED", "FINISHED", "SUCCESS", "DECLINED", "OPERATOR_REQUIRED"];
+    let mut counts = Vec::with_capacity(statuses.len());
+    let total = match count_folders(Vec::new()).await {
+        Ok(n) => n,
+        Err(e @ (Error::InvalidValue { .. } | Error::InvalidType { .. } | Error::InvalidStructure { .. })) => {
+            b.el("<p class=\"error\" role=\"alert\">", e.to_string(), "</p>");
+            return page(&state, &session, text::STATS_TITLE, b);
+        }
+        Err(e) => return error_page(base, e),
+    };
+    for s in statuses {
+        match count_folders(vec![("resolution_status".into(), s.into())]).await {
+            Ok(n) => counts.push((s, n)),
+            Err(e) => return error_page(base, e),
+        }
+    }
+    let get_n = |s: &str| counts.iter().find(|(k, _)| *k == s).map(|(_, n)| *n).unwrap_or(0);
+    let (ok, declined) = (get_n("SUCCESS"), get_n("DECLINED"));
+    b.s("<section><h2>").t(text::ORDERS_TITLE).s("</h2><dl>");
+    dl_row(&mut b, text::ORDERS_IN_WINDOW, total);
+    let rate = if ok + declined == 0 {
+        "–".to_owned()
+    } else {
+        format!("{:.1} %", declined as f64 * 100.0 / (ok + declined) as f64)
+    };
+    dl_row(&mut b, text::DECLINE_RATE, rate);
+    let backlog = state
+        .domain
+        .list_folders(
+            &session.caller,
+            &ListParams(vec![("resolution_status".into(), "OPERATOR_REQUIRED".into()), ("limit".into(), "1".into())]),
+            FolderWith { media: false, analyses: false, user: false, company: false },
+        )
+        .await
+        .map(|p| p.total.unwrap_or(0));
+    match backlog {
+        Ok(n) => dl_row(&mut b, text::REVIEW_BACKLOG, n),
+        Err(e) => return error_page(base, e),
+    }
+    let parse =
+        |k: &str| window.iter().find(|(x, _)| x == k).and_then(|(_, v)| emerald_query::parse_datetime(v, now).ok());
+    if let Ok(c) =
+        state.domain.count_persons(&session.caller, "iin", parse("time_created.min"), parse("time_created.max")).await
+    {
+        dl_row(&mut b, text::UNIQUE_PERSONS, format!("{} ({} {})", c.persons, c.folders, text::ORDERS_WITH_IIN));
+    }
+    b.s("</dl><div class=\"scroll\"><table class=\"counts\"><caption>")
+        .t(text::ORDERS_BY_STATUS)
+        .s("</caption><tbody>");
+    let max = counts.iter().map(|(_, n)| *n).max().unwrap_or(0);
+    for (s, n) in &counts {
+        count_row(&mut b, s, *n, max, Some(s));
+    }
+    b.s("</tbody></table></div></section>");
+    // Analyses by type and result.
+    b.s("<section><h2>")
+        .t(text::ANALYSES)
+        .s("</h2><div class=\"scroll\"><table class=\"counts\"><thead><tr><th scope=\"col\">");
+    b.t(text::FILTER_TYPE).s("</th>");
+    let results = [
+        Resolution::Success,
+        Resolution::Declined,
+        Resolution::OperatorRequired,
+        Resolution::Failed,
+        Resolution::Processing,
+    ];
+    for r in results {
+        b.s("<th scope=\"col\">");
+        badge(&mut b, r.as_str());
+        b.s("</th>");
+    }
+    b.s("</tr></thead><tbody>");
+    for t in AnalysisType::ALL {
+        b.s("<tr><th scope=\"row\">").t(t.as_str()).s("</th>");
+        for r in results {
+            let mut params = window.clone();
+            params.extend([
+                ("type".to_owned(), t.as_str().to_owned()),
+                ("resolution_status".to_owned(), r.as_str().to_owned()),
+                ("limit".to_owned(), "1".to_owned()),
+            ]);
+            match state.domain.list_analyses(&session.caller, &ListParams(params)).await {
+                Ok(p) => {
+                    b.el("<td class=\"num\">", p.total.unwrap_or(0), "</td>");
+                }
+                Err(e) => return error_page(base, e),
+            }
+        }
+        b.s("</tr>");
+    }
+    b.s("</tbody></table></div></section>");
+    page(&state, &session, text::STATS_TITLE, b)
+}
+
+/// `GET {base}/system` (ADMIN): version, database, face engine, collections, video decoder
+/// and the job queue.
+pub async fn system(State(state): State<AppState>, session: Session) -> Response {
+    let base = &settings(&state).base;
+    if session.caller.user_type != UserType::Admin {
+        return message_page(base, StatusCode::FORBIDDEN, text::ERROR_TITLE, text::ADMIN_ONLY);
+    }
+    let d = &state.domain;
+    let mut b = Html::new();
+    b.el("<h1>", text::SYSTEM_TITLE, "</h1><dl class=\"health\">");
+    dl_row(&mut b, text::VERSION, format!("Emerald {} (Oz API 6.0.1-compatible)", env!("CARGO_PKG_VERSION")));
+    let t0 = std::time::Instant::now();
+    let db = match d.store.ping().await {
+        Ok(()) => format!("{} {} ({} ms)", d.store.backend(), text::OK, t0.elapsed().as_millis()),
+        Err(e) => format!("{} {}: {e}", d.store.backend(), text::FAILING),
+    };
+    status_row(&mut b, text::DATABASE, &db, db.contains(text::OK));
+    match &d.faces {
+        Ok(f) => {
+            let m = f.models();
+            let s = format!("detector {}, embedder {}, liveness {}", m.detector, m.embedder, m.liveness);
+            status_row(&mut b, text::FACE_ENGINE, &s, true);
+        }
+        Err(why) => status_row(&mut b, text::FACE_ENGINE, why, false),
+    }
+    let collections = if d.blacklist.is_some() { text::AVAILABLE } else { text::NOT_AVAILABLE };
+    status_row(&mut b, text::COLLECTIONS_COMPONENT, collections, d.blacklist.is_some());
+    match emerald_vision::ffmpeg_status() {
+        Ok(ff) => {
+            status_row(&mut b, text::VIDEO_DECODER, &format!("ffmpeg {} ({})", ff.version, ff.path.display()), true)
+        }
+        Err(why) => status_row(&mut b, text::VIDEO_DECODER, &why, false),
+    }
+    match d.store.count_jobs().await {
+        Ok(n) => dl_row(&mut b, text::QUEUED_JOBS, n),
+        Err(e) => dl_row(&mut b, text::QUEUED_JOBS, e),
+    }
+    let processing = d
+        .list_analyses(
+            &session.caller,
+            &ListParams(vec![("state".into(), "PROCESSING".into()), ("limit".into(), "1".into())]),
+        )
+        .await
+        .map(|p| p.total.unwrap_or(0));
+    match processing {
+        Ok(n) => dl_row(&mut b, text::PROCESSING_ANALYSES, n),
+        Err(e) => dl_row(&mut b, text::PROCESSING_ANALYSES, e),
+    }
+    dl_row(&mut b, text::SERVER_TIME, utc(crate::domain::time::now()));
+    b.s("</dl>");
+    page(&state, &session, text::SYSTEM_TITLE, b)
+}
+
+fn status_row(h: &mut Html, label: &'static str, value: &str, ok: bool) {
+    h.el("<dt>", label, "</dt><dd>");
+    badge(h, if ok { "OK" } else { "FAILED" });
+    h.s(" ").t(value).s("</dd>");
+}

@@ -1,0 +1,210 @@
+// The web console in a real browser (issue #20): Debian's chromium driven by playwright-core,
+// against a server started by scripts/browser-test.sh. Nothing is downloaded: the browser is
+// /usr/bin/chromium (EMERALD_CHROMIUM), all traffic stays on loopback.
+//
+// Flows: ADMIN and CLIENT log in, open the orders list and an order; a CLIENT OPERATOR decides
+// an OPERATOR_REQUIRED case (BIOMETRY band 0.0–0.999 on two photos of different people) and
+// the decision shows in the order's history and in GET /api/audit. Screenshots go to
+// EMERALD_SHOTS_DIR. Any console error in the page (a CSP violation, a script error) fails.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.EMERALD_URL;
+const ADMIN_EMAIL = process.env.EMERALD_ADMIN_EMAIL;
+const ADMIN_PASSWORD = process.env.EMERALD_ADMIN_PASSWORD;
+const IMAGES = process.env.EMERALD_TEST_IMAGES_DIR;
+const SHOTS = process.env.EMERALD_SHOTS_DIR;
+const CHROMIUM = process.env.EMERALD_CHROMIUM || '/usr/bin/chromium';
+const PASSWORD = 'Browser-test-pass-1';
+
+let browser;
+const ctx = {};
+
+async function api(method, path, { token, json, form } = {}) {
+  const headers = {};
+  if (token) headers['X-Forensic-Access-Token'] = token;
+  let body;
+  if (json !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    body = JSON.stringify(json);
+  } else if (form) {
+    body = form;
+  }
+  const res = await fetch(BASE + path, { method, headers, body });
+  const text = await res.text();
+  let data = null;
+  try { data = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, data, text };
+}
+
+async function tokenOf(email, password) {
+  const r = await api('POST', '/api/authorize/auth', { json: { credentials: { email, password } } });
+  assert.equal(r.status, 200, r.text);
+  return r.data.access_token;
+}
+
+async function newUser(company_id, user_type) {
+  const email = `${user_type.replace(' ', '-').toLowerCase()}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+  const r = await api('POST', '/api/users/', {
+    token: ctx.admin,
+    json: { email, password: PASSWORD, user_type, company_id, first_name: 'Browser', last_name: user_type },
+  });
+  assert.equal(r.status, 201, r.text);
+  return email;
+}
+
+/// A page that fails the test on any console error or uncaught script error.
+async function newPage() {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  return page;
+}
+
+async function login(page, email, password) {
+  await page.goto(BASE + '/console/login');
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await Promise.all([page.waitForURL(/\/console$/), page.getByRole('button', { name: 'Log in' }).click()]);
+  await page.getByText(`Signed in as ${email.toLowerCase()}`, { exact: false }).waitFor();
+}
+
+async function shot(page, name) {
+  const path = join(SHOTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+before(async () => {
+  for (const [k, v] of Object.entries({ EMERALD_URL: BASE, EMERALD_ADMIN_EMAIL: ADMIN_EMAIL, EMERALD_ADMIN_PASSWORD: ADMIN_PASSWORD, EMERALD_TEST_IMAGES_DIR: IMAGES, EMERALD_SHOTS_DIR: SHOTS })) {
+    assert.ok(v, `${k} must be set (scripts/browser-test.sh sets it)`);
+  }
+  mkdirSync(SHOTS, { recursive: true });
+  // playwright gives every launch a fresh temporary profile (it refuses --user-data-dir here).
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  // Users and an OPERATOR_REQUIRED case, made over the API.
+  ctx.admin = await tokenOf(ADMIN_EMAIL, ADMIN_PASSWORD);
+  const c = await api('POST', '/api/companies/', { token: ctx.admin, json: { name: `Browser Co ${Date.now()}` } });
+  assert.equal(c.status, 201, c.text);
+  ctx.company = c.data.company_id;
+  ctx.clientEmail = await newUser(ctx.company, 'CLIENT');
+  ctx.operatorEmail = await newUser(ctx.company, 'CLIENT OPERATOR');
+  ctx.client = await tokenOf(ctx.clientEmail, PASSWORD);
+  const form = new FormData();
+  form.append('a', new Blob([readFileSync(join(IMAGES, 'obama.jpg'))], { type: 'image/jpeg' }), 'obama.jpg');
+  form.append('b', new Blob([readFileSync(join(IMAGES, 'biden.jpg'))], { type: 'image/jpeg' }), 'biden.jpg');
+  form.append('payload', JSON.stringify({
+    'folder:meta_data': { transaction_id: 'browser-tx-1' },
+    'media:tags': { a: ['photo_selfie'], b: ['photo_selfie'] },
+    analyses: [{ type: 'biometry', params: { threshold_min: 0.0, threshold_max: 0.999 } }],
+  }));
+  const f = await api('POST', '/api/folders/', { token: ctx.client, form });
+  assert.equal(f.status, 201, f.text);
+  assert.equal(f.data.analyses[0].resolution_status, 'OPERATOR_REQUIRED', f.text);
+  ctx.folder = f.data.folder_id;
+  ctx.analysis = f.data.analyses[0].analyse_id;
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  console.log(`browser test screenshots: ${SHOTS}`);
+});
+
+test('ADMIN logs in, opens the orders list and the order, cannot decide', async () => {
+  const page = await newPage();
+  await login(page, ADMIN_EMAIL, ADMIN_PASSWORD);
+  const link = page.locator(`a[href="/console/orders/${ctx.folder}"]`);
+  await link.waitFor();
+  assert.ok(await page.getByRole('link', { name: 'System' }).isVisible());
+  await shot(page, '01-admin-orders');
+  await link.click();
+  await page.waitForURL(`**/console/orders/${ctx.folder}`);
+  await page.getByRole('heading', { name: /BIOMETRY/ }).waitFor();
+  assert.ok(await page.getByText('browser-tx-1').first().isVisible());
+  assert.equal(await page.locator('form.decision').count(), 0, 'ADMIN has no decision form');
+  assert.ok(await page.locator('input[name="confirm"]').isVisible(), 'ADMIN may delete, after typing the id');
+  // Thumbnails come through the console's media route (the session cookie).
+  const img = page.locator('.card img').first();
+  await img.waitFor();
+  assert.ok(await img.evaluate((i) => i.complete && i.naturalWidth > 0), 'thumbnail loaded');
+  await shot(page, '02-admin-order');
+  await page.goto(BASE + '/console/system');
+  await page.getByRole('heading', { name: 'System' }).waitFor();
+  await shot(page, '03-admin-system');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('CLIENT logs in, sees its order, no review queue, creates an order', async () => {
+  const page = await newPage();
+  await login(page, ctx.clientEmail, PASSWORD);
+  await page.locator(`a[href="/console/orders/${ctx.folder}"]`).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Review queue' }).count(), 0);
+  await shot(page, '04-client-orders');
+  await page.getByRole('link', { name: 'New order' }).click();
+  await page.waitForURL('**/console/orders/new');
+  await page.locator('#file1').setInputFiles(join(IMAGES, 'obama2.jpg'));
+  await page.locator('#kind1').selectOption('selfie');
+  await page.getByLabel('transaction_id').fill('browser-tx-2');
+  await shot(page, '05-client-new-order');
+  await Promise.all([
+    page.waitForURL(/\/console\/orders\/[0-9a-f-]{36}$/),
+    page.getByRole('button', { name: 'Create the order' }).click(),
+  ]);
+  await page.getByRole('heading', { name: /QUALITY/ }).waitFor();
+  assert.ok(await page.getByText('browser-tx-2').first().isVisible());
+  // The QUALITY analysis finishes (the page re-polls itself while it runs).
+  await page.getByText('FINISHED').first().waitFor({ timeout: 60_000 });
+  await shot(page, '06-client-created-order');
+  await page.goto(BASE + '/console/statistics');
+  await page.getByRole('heading', { name: 'Statistics' }).waitFor();
+  await shot(page, '07-client-statistics');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('CLIENT OPERATOR decides the OPERATOR_REQUIRED case; the audit shows it', async () => {
+  const page = await newPage();
+  await login(page, ctx.operatorEmail, PASSWORD);
+  await page.getByRole('link', { name: 'Review queue' }).click();
+  await page.waitForURL('**/console/review');
+  await shot(page, '08-operator-review');
+  await page.getByRole('link', { name: 'Open the oldest case' }).click();
+  await page.waitForURL(`**/console/orders/${ctx.folder}`);
+  await page.locator('form.decision textarea').fill('Two different people');
+  await shot(page, '09-operator-case');
+  await Promise.all([
+    page.waitForURL(`**/console/orders/${ctx.folder}`),
+    page.getByRole('button', { name: 'Decline (DECLINED)' }).click(),
+  ]);
+  const history = page.locator('#history');
+  await history.getByText('Two different people').waitFor();
+  assert.ok(await history.getByText(ctx.operatorEmail.toLowerCase()).isVisible());
+  assert.equal(await page.locator('form.decision').count(), 0, 'decided: no form any more');
+  await shot(page, '10-operator-decided');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+
+  const a = await api('GET', `/api/analyses/${ctx.analysis}`, { token: ctx.client });
+  assert.equal(a.data.resolution_status, 'DECLINED', a.text);
+  const audit = await api('GET', `/api/audit?object_id=${ctx.analysis}`, { token: ctx.admin });
+  assert.equal(audit.status, 200, audit.text);
+  assert.equal(audit.data.total_count, 1, audit.text);
+  const e = audit.data.items[0];
+  assert.equal(e.event, 'decision');
+  assert.equal(e.before, 'OPERATOR_REQUIRED');
+  assert.equal(e.after, 'DECLINED');
+  assert.equal(e.comment, 'Two different people');
+  assert.equal(e.email, ctx.operatorEmail.toLowerCase());
+});
