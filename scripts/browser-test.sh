@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The console's browser test (issue #20, docs/console.md): Debian's chromium driven by npm
 # playwright-core (pinned by tests/browser/package-lock.json; no browser is ever downloaded),
-# against a server this script starts from the debug binary target/debug/emerald (which
+# against a server this script starts from the debug binary $CARGO_TARGET_DIR/debug/emerald (which
 # `cargo test` builds) on a free loopback port, with a fresh data directory and SQLite.
 # Skips, saying why, when chromium, node/npm, the binary, the face models or the test images
 # are missing. Screenshots: $EMERALD_SHOTS_DIR (default target/console-shots).
@@ -11,9 +11,14 @@ cd "$(dirname "$0")/.."
 skip() { echo "browser-test.sh: SKIPPED: $*"; exit 0; }
 
 CHROMIUM="${EMERALD_CHROMIUM:-$(command -v chromium || true)}"
+if [ -z "$CHROMIUM" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "browser-test.sh: installing Debian's chromium with apt-get (once)"
+  (apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; }) || true
+  CHROMIUM="$(command -v chromium || true)"
+fi
 [ -n "$CHROMIUM" ] && [ -x "$CHROMIUM" ] || skip "no chromium (as root: apt-get install -y chromium; or set EMERALD_CHROMIUM)"
 command -v node >/dev/null && command -v npm >/dev/null || skip "node and npm are needed (Debian: apt-get install -y nodejs npm)"
-BIN="${EMERALD_BIN:-target/debug/emerald}"
+BIN="${EMERALD_BIN:-${CARGO_TARGET_DIR:-target}/debug/emerald}"
 [ -x "$BIN" ] || skip "$BIN is missing: run 'cargo test --workspace --locked' (it builds it) or set EMERALD_BIN"
 IMAGES="${EMERALD_TEST_IMAGES_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/emerald/test-images}"
 for f in obama.jpg obama2.jpg biden.jpg; do
@@ -27,7 +32,7 @@ fi
 
 DATA=$(mktemp -d "${TMPDIR:-/tmp}/emerald-browser-XXXXXX")
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-SHOTS="${EMERALD_SHOTS_DIR:-$PWD/target/console-shots}"
+SHOTS="${EMERALD_SHOTS_DIR:-${CARGO_TARGET_DIR:-$PWD/target}/console-shots}"
 ADMIN_EMAIL="admin@browser.test"
 ADMIN_PASSWORD="Browser-admin-pass-1"
 SERVER_PID=

@@ -91,11 +91,12 @@ async fn get_analysis(
     Ok(ok(AnalysisView::new(a, &base.0)).into_response())
 }
 
-/// An operator's decision ("Make Decision", spec §8.9 [I], GAP-3): `{"resolution_status":
-/// "SUCCESS" | "DECLINED", "resolution_comment": "…"}` on a FINISHED analysis awaiting one
-/// (OPERATOR_REQUIRED; code 4 otherwise, also when another operator decided first), or on any
-/// FINISHED analysis with `"force": true`; OPERATOR, or CLIENT OPERATOR in its company. Answers
-/// the analysis; the folder status is recomputed; the decision is recorded in `GET /api/audit`.
+/// An operator's decision ("Make Decision", spec §8.9 [I]): `{"resolution_status": "SUCCESS" |
+/// "DECLINED", "resolution_comment": "…"}` on any FINISHED analysis, as the spec's contract says;
+/// with `"force": false` only on one still awaiting a decision (OPERATOR_REQUIRED; code 4
+/// otherwise, also when another operator decided first — GAP-3, what the console sends).
+/// OPERATOR, or CLIENT OPERATOR in its company. Answers the analysis; the folder status is
+/// recomputed; the decision is recorded in `GET /api/audit`.
 #[utoipa::path(patch, path = "/api/analyses/{analyse_id}", tag = "analyses",
     params(("analyse_id" = uuid::Uuid, Path)), request_body = Object,
     responses((status = 200, body = AnalysisView)), security(("token" = [])))]
@@ -108,7 +109,10 @@ async fn decide_analysis(
 ) -> Result<Response> {
     let id = parse_id("analyse_id", &id)?;
     let body = from_value::<DecisionBody>(body)?;
-    let a = s.domain.decide_analysis(&caller, id, body.resolution()?, body.resolution_comment, body.force).await?;
+    let a = s
+        .domain
+        .decide_analysis(&caller, id, body.resolution()?, body.resolution_comment, body.force.unwrap_or(true))
+        .await?;
     Ok(ok(AnalysisView::new(a, &base.0)).into_response())
 }
 

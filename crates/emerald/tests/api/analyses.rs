@@ -163,12 +163,13 @@ both_backends! {
         let r = app.patch(&format!("/api/analyses/{collection}"), &operator, json!({"resolution_status": "SUCCESS"})).await;
         r.assert_error(400, 4);
         assert!(r.body["error_message"].as_str().unwrap().contains("FAILED"), "{}", r.text);
-        // Not awaiting a decision (the engine said SUCCESS): refused unless forced (GAP-3).
-        let r = app.patch(&url, &operator, json!({"resolution_status": "DECLINED"})).await;
+        // Not awaiting a decision (the engine said SUCCESS): refused when the decision is made
+        // conditional on a pending case (GAP-3, what the console sends), allowed otherwise (§8.9).
+        let r = app.patch(&url, &operator, json!({"resolution_status": "DECLINED", "force": false})).await;
         r.assert_error(400, 4);
         assert!(r.body["error_message"].as_str().unwrap().contains("not awaiting a decision"), "{}", r.text);
         // The decision, any letter case, with a comment.
-        let r = app.patch(&url, &operator, json!({"resolution_status": "declined", "resolution_comment": "a printed photo", "force": true})).await;
+        let r = app.patch(&url, &operator, json!({"resolution_status": "declined", "resolution_comment": "a printed photo"})).await;
         r.assert_status(200);
         assert_eq!(r.body["resolution_status"], "DECLINED", "{}", r.text);
         assert_eq!(r.body["resolution"], "DECLINED");
@@ -230,8 +231,8 @@ both_backends! {
         r.assert_status(200);
         assert_eq!(r.body["resolution_status"], "DECLINED");
         assert_eq!(app.get(&format!("/api/folders/{folder_id}"), &token).await.body["system_resolution"], "DECLINED");
-        // Decided: a second decision is refused (code 4), unless it overrules with force.
-        let r = app.patch(&url, &global, json!({"resolution_status": "SUCCESS"})).await;
+        // Decided: a second, conditional decision is refused (code 4); an overruling one is taken.
+        let r = app.patch(&url, &global, json!({"resolution_status": "SUCCESS", "force": false})).await;
         r.assert_error(400, 4);
         assert!(r.body["error_message"].as_str().unwrap().contains("DECLINED"), "{}", r.text);
         app.patch(&url, &global, json!({"resolution_status": "SUCCESS", "force": true})).await.assert_status(200);

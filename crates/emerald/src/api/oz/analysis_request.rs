@@ -42,10 +42,12 @@ pub struct DecisionBody {
     pub resolution_status: String,
     #[serde(default)]
     pub resolution_comment: Option<String>,
-    /// Overrule an analysis that is not awaiting a decision (GAP-3's documented override);
-    /// without it only an OPERATOR_REQUIRED analysis is decided.
+    /// `false`: decide only if the analysis is still awaiting a decision (OPERATOR_REQUIRED;
+    /// the console's GAP-3 rule, so that two operators cannot both decide one case). Absent or
+    /// `true`: any FINISHED analysis, as the spec's §8.9 [I] contract says and existing Oz
+    /// clients expect (an operator overruling the engine).
     #[serde(default)]
-    pub force: bool,
+    pub force: Option<bool>,
 }
 
 impl DecisionBody {
