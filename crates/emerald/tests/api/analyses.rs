@@ -217,7 +217,7 @@ both_backends! {
         assert_eq!(r.body["analyses"][0]["threshold"], json!(0.999));
     }
 
-    async fn decisions_only_on_cases_awaiting_one_and_in_the_audit(app) {
+    async fn conditional_decisions_only_on_cases_awaiting_one_and_in_the_audit(app) {
         let Some(p) = ready(&app, &["obama.jpg", "biden.jpg"]) else { return };
         let (company, token) = client(&app).await;
         let (operator_id, operator_email, operator) = app.user(Some(company), "CLIENT OPERATOR").await;
@@ -263,12 +263,13 @@ both_backends! {
         let r = app.get(&format!("/api/audit?object_id={analyse_id}"), &app.admin_token).await;
         assert_eq!(r.body["total_count"], 2);
 
-        // Two operators deciding the same case at once: exactly one wins.
+        // Two operators deciding the same case at once, each only if it is still pending (what
+        // the console sends): exactly one wins.
         let (_, analyse_id) = operator_required_case(&app, &token, &p).await;
         let url = format!("/api/analyses/{analyse_id}");
         let (a, b) = tokio::join!(
-            app.patch(&url, &operator, json!({"resolution_status": "SUCCESS"})),
-            app.patch(&url, &global, json!({"resolution_status": "DECLINED", "resolution_comment": "late"}))
+            app.patch(&url, &operator, json!({"resolution_status": "SUCCESS", "force": false})),
+            app.patch(&url, &global, json!({"resolution_status": "DECLINED", "resolution_comment": "late", "force": false}))
         );
         let mut codes = [a.status.as_u16(), b.status.as_u16()];
         codes.sort();
