@@ -8,6 +8,8 @@
 #   bench/video.sh
 #   RUNS=15 SECONDS_PER_RUN=20 WARMUP=3 PORT=18433
 #   BIN=…/emerald     run this server binary instead of building one
+#   BUILD=dev         use the dev-profile binaries (the engine crates and every dependency are
+#                     optimised there, Cargo.toml) instead of a release build of the workspace
 # Output (the videos, server log) goes to bench/out/video/ (ignored by git).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,14 +50,20 @@ VIDEOS=(h264=$OUT/h264.mp4 h264_bframes=$OUT/h264_bframes.mp4 vp8=$OUT/vp8.webm 
 
 echo
 echo "== engine: decode and QUALITY, medians of $RUNS =="
-cargo build --release -q -p emerald-vision --example bench_video
-"$CARGO_TARGET_DIR/release/examples/bench_video" --runs "$RUNS" "${VIDEOS[@]}"
+if [ "${BUILD:-release}" = dev ]; then
+  cargo build --workspace --locked -q --examples --bins
+  PROFILE_DIR=$CARGO_TARGET_DIR/debug
+else
+  cargo build --release -q -p emerald-vision --example bench_video
+  PROFILE_DIR=$CARGO_TARGET_DIR/release
+fi
+"$PROFILE_DIR/examples/bench_video" --runs "$RUNS" "${VIDEOS[@]}"
 
 echo
 echo "== HTTP: single request QUALITY, one client, ${SECONDS_PER_RUN}s after ${WARMUP}s warm-up =="
 if [ -z "${BIN:-}" ]; then
-  cargo build --release -q -p emerald
-  BIN=$CARGO_TARGET_DIR/release/emerald
+  [ "${BUILD:-release}" = dev ] || cargo build --release -q -p emerald
+  BIN=$PROFILE_DIR/emerald
 fi
 data=$(mktemp -d)
 EMERALD_DATA_DIR="$data" EMERALD_LISTEN="127.0.0.1:$PORT" EMERALD_ADMIN_EMAIL=bench@bench.local \
