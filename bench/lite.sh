@@ -4,8 +4,8 @@
 #   * POST /v1/face/liveness/detect of one photo, closed loop at CONCURRENCY clients —
 #     photos per minute (goal ≥ 3,000 at 4 clients);
 #   * `serve --role lite`: time from start to the first answer of /v1/face/pattern/health
-#     (goal ≤ 1 s), with EMERALD_RUNTIME=auto (times tract and onnxruntime for every model at
-#     load) and =ort, and resident memory after the load (goal ≤ 300 MiB).
+#     (goal ≤ 1 s), with EMERALD_RUNTIME=auto (the default) and =tract (no onnxruntime), and
+#     resident memory after the load (goal ≤ 300 MiB).
 #
 #   bench/lite.sh
 #   SECONDS_PER_RUN=30 CONCURRENCY=4 WARMUP=5
@@ -56,7 +56,7 @@ start() {
 }
 trap 'kill $pid 2>/dev/null || true' EXIT
 echo "== --role lite start =="
-for rt in auto ort; do
+for rt in auto tract; do
     start "$rt"
     kill "$pid"; wait "$pid" 2>/dev/null || true
 done

@@ -7,8 +7,10 @@
 //!   time. `scripts/fetch-models.sh` puts it in the models cache.
 //!
 //! Choice: `EMERALD_RUNTIME` = `auto` (default), `tract` or `ort`. With `auto`, a model runs on
-//! onnxruntime when the library loads and a short timing at load shows it faster than tract;
-//! otherwise on tract. `ort` insists (a clear error when the library is missing).
+//! onnxruntime when the library loads, otherwise on tract. `ort` insists (a clear error when the
+//! library is missing). `auto` used to load every model on both runtimes and time them before
+//! choosing; onnxruntime won for every model on every host measured (2.2–4.5× faster, see
+//! docs/benchmarks.md), and the double load cost 1–4 s of start and ~130 MiB of memory.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -73,14 +75,7 @@ impl OnnxPlan {
         #[cfg(feature = "ort")]
         if pref != Preference::Tract {
             match ort_backend::Pool::load(name, path) {
-                Ok((pool, names)) => {
-                    let ort_plan = OnnxPlan { name, inner: Inner::Ort(pool), output_names: names };
-                    if pref == Preference::Ort {
-                        return Ok(ort_plan);
-                    }
-                    let tract_plan = Self::load_tract(name, path, input_shape)?;
-                    return Ok(faster_of(ort_plan, tract_plan, input_shape));
-                }
+                Ok((pool, names)) => return Ok(OnnxPlan { name, inner: Inner::Ort(pool), output_names: names }),
                 Err(e) if pref == Preference::Ort => return Err(e),
                 Err(_) => {}
             }
@@ -195,31 +190,6 @@ pub fn raw_inference_times(
         out.push((name, times[times.len() / 2]));
     }
     Ok(out)
-}
-
-/// Median wall time of a few runs on a zero input.
-#[cfg(feature = "ort")]
-fn median_run_time(plan: &OnnxPlan, shape: [usize; 4]) -> std::time::Duration {
-    let n: usize = shape.iter().product();
-    let mut times: Vec<std::time::Duration> = (0..5)
-        .map(|_| {
-            let t = std::time::Instant::now();
-            let _ = plan.run(shape, vec![0.0; n]);
-            t.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[2]
-}
-
-/// The faster of two plans of the same model, measured now on this machine.
-#[cfg(feature = "ort")]
-fn faster_of(a: OnnxPlan, b: OnnxPlan, shape: [usize; 4]) -> OnnxPlan {
-    if median_run_time(&a, shape) <= median_run_time(&b, shape) {
-        a
-    } else {
-        b
-    }
 }
 
 #[cfg(feature = "ort")]
