@@ -136,6 +136,12 @@ pub(super) fn access(caller: &Caller, company_id: Uuid) -> Access {
     }
 }
 
+/// Whether the caller may create, change and delete collections, persons and photos of this
+/// company (what the console shows its forms for; every action is checked again).
+pub fn manages_collections_of(caller: &Caller, company_id: Uuid) -> bool {
+    access(caller, company_id) == Access::Manage
+}
+
 /// `POST /api/collections/` as the domain sees it.
 #[derive(Debug, Clone)]
 pub struct NewCollection {
