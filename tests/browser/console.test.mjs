@@ -299,7 +299,7 @@ test('ADMIN creates a company and a user; the user changes its password', async 
   await page.getByRole('link', { name: 'Companies' }).click();
   await page.waitForURL('**/console/companies');
   const name = `Console Co ${Date.now()}`;
-  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Name', { exact: true }).fill(name);
   await Promise.all([
     page.waitForURL(/\/console\/companies\/[0-9a-f-]{36}\?done=company_created$/),
     page.getByRole('button', { name: 'Create the company' }).click(),

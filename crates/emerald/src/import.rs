@@ -389,13 +389,13 @@ mod tests {
     #[test]
     fn a_zip_unpacks_to_one_folder_per_person_and_nothing_leaves_it() {
         let zip = zip_of(&[
-            ("alice/1.jpg", b"a1"),
-            ("alice/person.json", b"{}"),
-            ("bob.jpg", b"b"),
-            ("../evil.jpg", b"x"),
-            ("deep/er/c.jpg", b"c"),
-            ("__MACOSX/alice/._1.jpg", b"junk"),
-            ("carol/big.jpg", &[0u8; 100]),
+            ("alice/1.jpg", &b"a1"[..]),
+            ("alice/person.json", &b"{}"[..]),
+            ("bob.jpg", &b"b"[..]),
+            ("../evil.jpg", &b"x"[..]),
+            ("deep/er/c.jpg", &b"c"[..]),
+            ("__MACOSX/alice/._1.jpg", &b"junk"[..]),
+            ("carol/big.jpg", &[0u8; 100][..]),
         ]);
         let dest = tempfile::tempdir().unwrap();
         let rejected = unpack_zip(zip.path(), dest.path(), 10).unwrap();
@@ -408,7 +408,7 @@ mod tests {
         assert!(!dest.path().parent().unwrap().join("evil.jpg").exists());
 
         // One folder around everything (a zipped directory) is not a person.
-        let wrapped = zip_of(&[("export/alice/1.jpg", b"a"), ("export/bob/2.jpg", b"b")]);
+        let wrapped = zip_of(&[("export/alice/1.jpg", &b"a"[..]), ("export/bob/2.jpg", &b"b"[..])]);
         let dest = tempfile::tempdir().unwrap();
         assert!(unpack_zip(wrapped.path(), dest.path(), 10).unwrap().is_empty());
         assert_eq!(files_under(dest.path()), ["alice/1.jpg", "bob/2.jpg"]);

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::collections::company_select;
 use super::forms::{
-    alert, checkbox, field, form_error, notice, parse_meta, post_form, see_other, submit, textarea, ticked,
+    alert, answer, checkbox, field, form_error, notice, parse_meta, post_form, see_other, submit, textarea, ticked,
     typed_delete, DeleteForm,
 };
 use super::html::Html;
@@ -424,13 +424,8 @@ pub async fn edit_user(
         },
         Err(e) => Err(e),
     };
-    match updated {
-        Ok(u) => see_other(format!("{}/users/{}?done=saved", session.base, u.user_id)),
-        Err(e) => match form_error(&session.base, e) {
-            Ok(err) => user_page(&state, &session, &id, &[], Some(err), Some(&f)).await,
-            Err(r) => r,
-        },
-    }
+    let to = |u: User| format!("{}/users/{}?done=saved", session.base, u.user_id);
+    answer(&session.base, updated, to, |err| user_page(&state, &session, &id, &[], Some(err), Some(&f))).await
 }
 
 /// The user's fields, then its meta_data replaced as typed (`POST /api/users/{id}/meta_data`),
@@ -479,16 +474,9 @@ pub async fn block_user(
         }
         Err(e) => Err(e),
     };
-    match outcome {
-        Ok(u) => {
-            let done = if active { "user_unblocked" } else { "user_blocked" };
-            see_other(format!("{}/users/{}?done={done}", session.base, u.user_id))
-        }
-        Err(e) => match form_error(&session.base, e) {
-            Ok(err) => user_page(&state, &session, &id, &[], Some(err), None).await,
-            Err(r) => r,
-        },
-    }
+    let done = if active { "user_unblocked" } else { "user_blocked" };
+    let to = |u: User| format!("{}/users/{}?done={done}", session.base, u.user_id);
+    answer(&session.base, outcome, to, |err| user_page(&state, &session, &id, &[], Some(err), None)).await
 }
 
 /// `POST {base}/users/{id}/delete`: `delete_user` (`DELETE /api/users/{id}`) after typing the
@@ -515,13 +503,9 @@ pub async fn delete_user(
     if let Err(r) = checked.check(&session, &[email.as_str()]) {
         return r;
     }
-    match state.domain.delete_user(&session.caller, u.user_id).await {
-        Ok(()) => see_other(format!("{}/users?done=user_deleted", session.base)),
-        Err(e) => match form_error(&session.base, e) {
-            Ok(err) => user_page(&state, &session, &id, &[], Some(err), None).await,
-            Err(r) => r,
-        },
-    }
+    let deleted = state.domain.delete_user(&session.caller, u.user_id).await;
+    let to = |()| format!("{}/users?done=user_deleted", session.base);
+    answer(&session.base, deleted, to, |err| user_page(&state, &session, &id, &[], Some(err), None)).await
 }
 
 #[derive(Deserialize, Default)]
@@ -596,13 +580,8 @@ pub async fn create_company(State(state): State<AppState>, session: Session, For
         Ok(meta) => state.domain.create_company(&session.caller, &f.name, meta).await,
         Err(e) => Err(e),
     };
-    match created {
-        Ok(c) => see_other(format!("{}/companies/{}?done=company_created", session.base, c.company_id)),
-        Err(e) => match form_error(&session.base, e) {
-            Ok(err) => companies_page(&state, &session, &[], Some(err), &f).await,
-            Err(r) => r,
-        },
-    }
+    let to = |c: Company| format!("{}/companies/{}?done=company_created", session.base, c.company_id);
+    answer(&session.base, created, to, |err| companies_page(&state, &session, &[], Some(err), &f)).await
 }
 
 /// `GET {base}/companies/{id}` (`GET /api/companies/{id}`): its users, and the rename and
@@ -692,13 +671,8 @@ pub async fn edit_company(
         }
         Err(e) => Err(e),
     };
-    match outcome {
-        Ok(c) => see_other(format!("{}/companies/{}?done=saved", session.base, c.company_id)),
-        Err(e) => match form_error(&session.base, e) {
-            Ok(err) => company_page(&state, &session, &id, &[], Some(err)).await,
-            Err(r) => r,
-        },
-    }
+    let to = |c: Company| format!("{}/companies/{}?done=saved", session.base, c.company_id);
+    answer(&session.base, outcome, to, |err| company_page(&state, &session, &id, &[], Some(err))).await
 }
 
 /// `POST {base}/companies/{id}/delete`: `delete_company` (`DELETE /api/companies/{id}`, ADMIN)
@@ -722,13 +696,9 @@ pub async fn delete_company(
     if let Err(r) = f.check(&session, &[c.name.as_str(), id.as_str()]) {
         return r;
     }
-    match state.domain.delete_company(&session.caller, c.company_id).await {
-        Ok(()) => see_other(format!("{}/companies?done=company_deleted", session.base)),
-        Err(e) => match form_error(&session.base, e) {
-            Ok(err) => company_page(&state, &session, &id, &[], Some(err)).await,
-            Err(r) => r,
-        },
-    }
+    let deleted = state.domain.delete_company(&session.caller, c.company_id).await;
+    let to = |()| format!("{}/companies?done=company_deleted", session.base);
+    answer(&session.base, deleted, to, |err| company_page(&state, &session, &id, &[], Some(err))).await
 }
 
 /// `GET {base}/profile`: the signed-in user's names and password.
@@ -805,13 +775,12 @@ pub async fn edit_profile(State(state): State<AppState>, session: Session, Form(
         Ok(p) => state.domain.update_user(&session.caller, session.caller.user_id, p).await,
         Err(e) => Err(e),
     };
-    match outcome {
-        Ok(_) => see_other(format!("{}/profile?done=saved", session.base)),
-        Err(e) => match form_error(&session.base, e) {
-            Ok((status, m)) => profile_page(&state, &session, &[], Some(("names", status, m))),
-            Err(r) => r,
-        },
-    }
+    let to = |_| format!("{}/profile?done=saved", session.base);
+    let (state, session) = (&state, &session);
+    answer(&session.base, outcome, to, |(status, m)| async move {
+        profile_page(state, session, &[], Some(("names", status, m)))
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -844,11 +813,10 @@ pub async fn change_password(State(state): State<AppState>, session: Session, Fo
         Ok(p) => state.domain.change_own_password(&session.caller, &f.current, p).await,
         Err(e) => Err(e),
     };
-    match outcome {
-        Ok(()) => see_other(format!("{}/profile?done=password_changed", session.base)),
-        Err(e) => match form_error(&session.base, e) {
-            Ok((status, m)) => profile_page(&state, &session, &[], Some(("password", status, m))),
-            Err(r) => r,
-        },
-    }
+    let to = |()| format!("{}/profile?done=password_changed", session.base);
+    let (state, session) = (&state, &session);
+    answer(&session.base, outcome, to, |(status, m)| async move {
+        profile_page(state, session, &[], Some(("password", status, m)))
+    })
+    .await
 }

@@ -14,12 +14,12 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::forms::{
-    alert, field, form_error, is_input_error, meta_text, notice, parse_meta, post_form, see_other, status_of, submit,
-    textarea, typed_delete, DeleteForm,
+    alert, answer, field, form_error, is_input_error, meta_text, notice, parse_meta, post_form, see_other, status_of,
+    submit, textarea, typed_delete, DeleteForm,
 };
 use super::html::Html;
 use super::pages::{dl_row, json_block, pager, parse_query, utc, PAGE_SIZE};
-use super::{error_page, page, settings, text, Session};
+use super::{error_page, page, text, Session};
 use crate::api::oz::multipart::FormUpload;
 use crate::api::AppState;
 use crate::domain::collections::{manages_collections_of, Collection, NewCollection, PersonDetails};
@@ -192,13 +192,8 @@ pub async fn create_collection(
         }
         Err(e) => Err(e),
     };
-    match created {
-        Ok(c) => see_other(format!("{}/collections/{}?done=collection_created", session.base, c.collection_id)),
-        Err(e) => match form_error(&session.base, e) {
-            Ok(err) => collections_page(&state, &session, &[], Some(err), &f).await,
-            Err(r) => r,
-        },
-    }
+    let to = |c: Collection| format!("{}/collections/{}?done=collection_created", session.base, c.collection_id);
+    answer(&session.base, created, to, |err| collections_page(&state, &session, &[], Some(err), &f)).await
 }
 
 /// `GET {base}/collections/{cid}`: its persons (`GET /api/collections/{cid}/persons/`) and, for

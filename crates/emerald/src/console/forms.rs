@@ -181,3 +181,23 @@ pub fn form_error(base: &str, e: Error) -> Result<(StatusCode, String), Response
 pub fn ticked(v: &Option<String>) -> bool {
     v.as_deref().is_some_and(|v| v == "on" || v == "true")
 }
+
+/// The answer to a write: a redirect to `to(value)` on success; the form's page again (`again`)
+/// with an input error or a refusal above it; any other error as its own page.
+pub async fn answer<T, Fut>(
+    base: &str,
+    result: Result<T, Error>,
+    to: impl FnOnce(T) -> String,
+    again: impl FnOnce((StatusCode, String)) -> Fut,
+) -> Response
+where
+    Fut: std::future::Future<Output = Response>,
+{
+    match result {
+        Ok(v) => see_other(to(v)),
+        Err(e) => match form_error(base, e) {
+            Ok(err) => again(err).await,
+            Err(r) => r,
+        },
+    }
+}

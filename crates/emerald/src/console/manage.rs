@@ -10,7 +10,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 

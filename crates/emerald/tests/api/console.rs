@@ -706,11 +706,11 @@ async fn collections_and_persons_run_the_api_rules_in_the_console() {
     // top and a folder whose only photo has no face; then again: the persons are skipped.
     let noface = jpeg(64, 48);
     let archive = zip_of(&[
-        ("alice/1.jpg", &p[0]),
-        ("alice/person.json", br#"{"person_info": {"first_name": "Alice"}}"#),
-        ("biden.jpg", &p[2]),
-        ("carol/x.jpg", &noface),
-        ("../escape.jpg", &noface),
+        ("alice/1.jpg", p[0].as_slice()),
+        ("alice/person.json", br#"{"person_info": {"first_name": "Alice"}}"#.as_slice()),
+        ("biden.jpg", p[2].as_slice()),
+        ("carol/x.jpg", noface.as_slice()),
+        ("../escape.jpg", noface.as_slice()),
     ]);
     let import = format!("/console/collections/{cid}/import");
     let form = |csrf: &str| {
