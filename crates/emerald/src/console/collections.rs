@@ -264,7 +264,9 @@ async fn collection_page(
         person_card(&mut b, base, cid, d);
     }
     b.s("</div>");
-    pager(&mut b, &format!("{base}/collections/{cid}"), "", offset, p.items.len(), p.total);
+    if !p.items.is_empty() {
+        pager(&mut b, &format!("{base}/collections/{cid}"), "", offset, p.items.len(), p.total);
+    }
     if manages {
         let path = format!("/collections/{cid}");
         b.s("<section id=\"add-person\"><h2>").t(text::ADD_PERSON).s("</h2>");

@@ -564,9 +564,20 @@ fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 #[tokio::test]
-async fn collections_and_persons_run_the_api_rules_in_the_console() {
+async fn sqlite_collections_and_persons() {
+    collections_and_persons_run_the_api_rules_in_the_console(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_collections_and_persons() {
+    if postgres_available() {
+        collections_and_persons_run_the_api_rules_in_the_console(Backend::Postgres).await;
+    }
+}
+
+async fn collections_and_persons_run_the_api_rules_in_the_console(backend: Backend) {
     // As production builds it: COLLECTION analyses search the collections gallery.
-    let app = TestApp::spawn(Backend::Sqlite).await.respawn_default().await;
+    let app = TestApp::spawn(backend).await.respawn_default().await;
     let (a, b) = (app.company("A").await, app.company("B").await);
     let (_, ca_email, ca_token) = app.user(Some(a), "CLIENT ADMIN").await;
     let (_, client_email, client_token) = app.user(Some(a), "CLIENT").await;
@@ -763,8 +774,19 @@ fn generated_password(page: &str) -> String {
 }
 
 #[tokio::test]
-async fn users_companies_and_the_profile_follow_the_role_matrix() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
+async fn sqlite_users_companies_and_profile() {
+    users_companies_and_the_profile_follow_the_role_matrix(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_users_companies_and_profile() {
+    if postgres_available() {
+        users_companies_and_the_profile_follow_the_role_matrix(Backend::Postgres).await;
+    }
+}
+
+async fn users_companies_and_the_profile_follow_the_role_matrix(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let admin = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await.0;
     let csrf = admin.csrf(&app).await;
     // ADMIN creates a company and its CLIENT ADMIN (the password made up and shown once).
