@@ -15,11 +15,11 @@ use uuid::Uuid;
 
 use super::collections::company_select;
 use super::forms::{
-    alert, answer, checkbox, field, form_error, notice, parse_meta, post_form, see_other, submit, textarea, ticked,
-    typed_delete, DeleteForm,
+    alert, answer, checkbox, field, form_error, list_head, notice, page_params, parse_meta, post_form, see_other,
+    submit, textarea, ticked, typed_delete, DeleteForm,
 };
 use super::html::Html;
-use super::pages::{dl_row, json_block, offset_of, pager, parse_query, utc, PAGE_SIZE};
+use super::pages::{dl_row, json_block, offset_of, pager, parse_query, utc};
 use super::{error_page, page, text, Session};
 use crate::api::AppState;
 use crate::domain::companies::CompanyPatch;
@@ -201,18 +201,13 @@ async fn users_page(
 ) -> Response {
     let base = &session.base;
     let offset = offset_of(q);
-    let params = ListParams(vec![("offset".into(), offset.to_string()), ("limit".into(), PAGE_SIZE.to_string())]);
-    let p = match state.domain.list_users(&session.caller, None, &params).await {
+    let p = match state.domain.list_users(&session.caller, None, &page_params(offset)).await {
         Ok(p) => p,
         Err(e) => return error_page(base, e),
     };
     let mut b = Html::new();
-    b.el("<h1>", text::USERS_TITLE, "</h1>");
-    notice(&mut b, q);
     let shows_form = creates_users(&session.caller);
-    if let (false, Some((_, m))) = (shows_form, &error) {
-        alert(&mut b, m);
-    }
+    list_head(&mut b, text::USERS_TITLE, q, error.as_ref(), shows_form);
     b.s("<div class=\"scroll\"><table><thead><tr>");
     for col in [text::EMAIL, text::NAME, text::ROLE, text::COMPANY, text::ACTIVE, text::SERVICE] {
         b.el("<th scope=\"col\">", col, "</th>");
@@ -533,18 +528,13 @@ async fn companies_page(
 ) -> Response {
     let base = &session.base;
     let offset = offset_of(q);
-    let params = ListParams(vec![("offset".into(), offset.to_string()), ("limit".into(), PAGE_SIZE.to_string())]);
-    let p = match state.domain.list_companies(&session.caller, None, &params).await {
+    let p = match state.domain.list_companies(&session.caller, None, &page_params(offset)).await {
         Ok(p) => p,
         Err(e) => return error_page(base, e),
     };
     let mut b = Html::new();
-    b.el("<h1>", text::COMPANIES_TITLE, "</h1>");
-    notice(&mut b, q);
     let shows_form = session.caller.user_type == UserType::Admin;
-    if let (false, Some((_, m))) = (shows_form, &error) {
-        alert(&mut b, m);
-    }
+    list_head(&mut b, text::COMPANIES_TITLE, q, error.as_ref(), shows_form);
     b.s("<div class=\"scroll\"><table><thead><tr>");
     for col in [text::NAME, "company_id", text::CREATED] {
         b.el("<th scope=\"col\">", col, "</th>");

@@ -14,11 +14,11 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::forms::{
-    alert, answer, field, form_error, is_input_error, meta_text, notice, parse_meta, post_form, see_other, status_of,
-    submit, textarea, typed_delete, DeleteForm,
+    alert, answer, field, form_error, is_input_error, list_head, meta_text, notice, page_params, parse_meta, post_form,
+    see_other, status_of, submit, textarea, typed_delete, DeleteForm,
 };
 use super::html::Html;
-use super::pages::{dl_row, json_block, pager, parse_query, utc, PAGE_SIZE};
+use super::pages::{dl_row, json_block, pager, parse_query, utc};
 use super::{error_page, page, text, Session};
 use crate::api::oz::multipart::FormUpload;
 use crate::api::AppState;
@@ -105,12 +105,8 @@ async fn collections_page(
         Err(e) => return error_page(base, e),
     };
     let mut b = Html::new();
-    b.el("<h1>", text::COLLECTIONS_TITLE, "</h1>");
-    notice(&mut b, q);
     let shows_form = creates_collections(session.caller.user_type);
-    if let (false, Some((_, m))) = (shows_form, &error) {
-        alert(&mut b, m);
-    }
+    list_head(&mut b, text::COLLECTIONS_TITLE, q, error.as_ref(), shows_form);
     let status = error.as_ref().map(|(s, _)| *s).unwrap_or(StatusCode::OK);
     if p.items.is_empty() {
         b.el("<p>", text::NO_COLLECTIONS, "</p>");
@@ -163,10 +159,6 @@ pub async fn company_select(h: &mut Html, state: &AppState, session: &Session, c
         h.s(">").t(&c.name).s("</option>");
     }
     h.s("</select>");
-}
-
-fn page_params(offset: u64) -> ListParams {
-    ListParams(vec![("offset".into(), offset.to_string()), ("limit".into(), PAGE_SIZE.to_string())])
 }
 
 /// `POST {base}/collections`: `create_collection` (`POST /api/collections/`).

@@ -201,3 +201,27 @@ where
         },
     }
 }
+
+/// The head of a list page: its title, the notice of a redirect, and an error when the form it
+/// belongs to is not on the page (the form shows its own error above it).
+pub fn list_head(
+    h: &mut Html,
+    title: &'static str,
+    q: &[(String, String)],
+    error: Option<&(StatusCode, String)>,
+    shows_form: bool,
+) {
+    h.el("<h1>", title, "</h1>");
+    notice(h, q);
+    if let (false, Some((_, m))) = (shows_form, error) {
+        alert(h, m);
+    }
+}
+
+/// One page of a list: `offset`, and the console's page size.
+pub fn page_params(offset: u64) -> crate::domain::store::ListParams {
+    crate::domain::store::ListParams(vec![
+        ("offset".into(), offset.to_string()),
+        ("limit".into(), super::pages::PAGE_SIZE.to_string()),
+    ])
+}
