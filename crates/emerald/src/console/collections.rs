@@ -22,7 +22,9 @@ use super::pages::{dl_row, json_block, pager, parse_query, utc};
 use super::{error_page, page, text, Session};
 use crate::api::oz::multipart::FormUpload;
 use crate::api::AppState;
-use crate::domain::collections::{manages_collections_of, Collection, NewCollection, PersonDetails};
+use crate::domain::collections::{
+    creates_collections, manages_collections_of, Collection, NewCollection, PersonDetails,
+};
 use crate::domain::media::{Upload, UploadPayload};
 use crate::domain::meta::MetaTarget;
 use crate::domain::metadata::{MetaChange, MetaData, ObjectKind};
@@ -67,11 +69,6 @@ fn parse_uuid(raw: &str, what: &str) -> Result<Uuid, Error> {
     Uuid::parse_str(raw).map_err(|_| Error::not_exist(what))
 }
 
-/// Roles that may create a collection at all (ADMIN for any company, CLIENT ADMIN for its own).
-fn creates_collections(t: UserType) -> bool {
-    matches!(t, UserType::Admin | UserType::ClientAdmin)
-}
-
 #[derive(Deserialize, Default)]
 pub struct CollectionForm {
     #[serde(default)]
@@ -105,7 +102,7 @@ async fn collections_page(
         Err(e) => return error_page(base, e),
     };
     let mut b = Html::new();
-    let shows_form = creates_collections(session.caller.user_type);
+    let shows_form = creates_collections(&session.caller);
     list_head(&mut b, text::COLLECTIONS_TITLE, q, error.as_ref(), shows_form);
     let status = error.as_ref().map(|(s, _)| *s).unwrap_or(StatusCode::OK);
     if p.items.is_empty() {
