@@ -4,8 +4,12 @@
 //
 // Flows: ADMIN and CLIENT log in, open the orders list and an order; a CLIENT OPERATOR decides
 // an OPERATOR_REQUIRED case (BIOMETRY band 0.0–0.999 on two photos of different people) and
-// the decision shows in the order's history and in GET /api/audit. Screenshots go to
-// EMERALD_SHOTS_DIR. Any console error in the page (a CSP violation, a script error) fails.
+// the decision shows in the order's history and in GET /api/audit; a CLIENT ADMIN creates a
+// collection, enrols a person from a photo, creates an order whose COLLECTION analysis hits
+// that person (the hit shows on the order page), is refused the person's deletion (the refusal
+// links the order) and downloads the orders CSV; ADMIN creates a company and a user (password
+// made up and shown once); the new user changes its password in its profile. Screenshots go
+// to EMERALD_SHOTS_DIR. Any console error in the page (a CSP violation, a script error) fails.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -207,4 +211,131 @@ test('CLIENT OPERATOR decides the OPERATOR_REQUIRED case; the audit shows it', a
   assert.equal(e.after, 'DECLINED');
   assert.equal(e.comment, 'Two different people');
   assert.equal(e.email, ctx.operatorEmail.toLowerCase());
+});
+
+test('CLIENT ADMIN enrols a person, a COLLECTION order hits it, the person is kept, CSV export', async () => {
+  const caEmail = await newUser(ctx.company, 'CLIENT ADMIN');
+  const page = await newPage();
+  await login(page, caEmail, PASSWORD);
+  await page.getByRole('link', { name: 'Collections' }).click();
+  await page.waitForURL('**/console/collections');
+  await page.getByLabel('Alias').fill('Browser blacklist');
+  await Promise.all([
+    page.waitForURL(/\/console\/collections\/[0-9a-f-]{36}\?done=collection_created$/),
+    page.getByRole('button', { name: 'Create the collection' }).click(),
+  ]);
+  await page.getByText('Collection created.').waitFor();
+  const collectionUrl = page.url().replace(/\?.*$/, '');
+  await page.getByLabel('First name').fill('Barack');
+  await page.getByLabel('Last name').fill('Obama');
+  await page.locator('#add-person input[type="file"]').setInputFiles(join(IMAGES, 'obama.jpg'));
+  await shot(page, '11-ca-collection');
+  await Promise.all([
+    page.waitForURL(/\/persons\/[0-9a-f-]{36}\?done=person_added$/),
+    page.getByRole('button', { name: 'Add a person' }).click(),
+  ]);
+  await page.getByRole('heading', { name: 'Person Barack Obama' }).waitFor();
+  const personUrl = page.url().replace(/\?.*$/, '');
+  const img = page.locator('.card img').first();
+  await img.waitFor();
+  assert.ok(await img.evaluate((i) => i.complete && i.naturalWidth > 0), 'the enrolled photo loads');
+  await shot(page, '12-ca-person');
+
+  // An order with another photo of him, searched against the collection.
+  await page.getByRole('link', { name: 'New order' }).click();
+  await page.waitForURL('**/console/orders/new');
+  await page.locator('#file1').setInputFiles(join(IMAGES, 'obama2.jpg'));
+  await page.getByLabel('Blacklist search (COLLECTION)').check();
+  await page.locator('#collection_id').selectOption({ label: 'Browser blacklist' });
+  await page.getByLabel('transaction_id').fill('browser-tx-collection');
+  await Promise.all([
+    page.waitForURL(/\/console\/orders\/[0-9a-f-]{36}$/),
+    page.getByRole('button', { name: 'Create the order' }).click(),
+  ]);
+  const orderUrl = page.url();
+  const orderId = orderUrl.split('/').pop();
+  const hit = page.locator(`.hit a[href="${new URL(personUrl).pathname}"]`);
+  await hit.waitFor({ timeout: 60_000 });
+  await page.getByRole('heading', { name: /COLLECTION/ }).waitFor();
+  await shot(page, '13-ca-order-collection-hit');
+
+  // The matched person cannot be deleted: the refusal links the order.
+  await hit.click();
+  await page.waitForURL(personUrl);
+  const short = personUrl.split('/').pop().slice(0, 8);
+  await page.locator('form.delete input[name="confirm"]').fill(short);
+  await page.getByRole('button', { name: 'Delete for good' }).click();
+  await page.getByText('Person has related analyses').waitFor();
+  assert.ok(await page.locator(`ul.matches a[href="/console/orders/${orderId}"]`).isVisible(), 'the order is linked');
+  // The refusal is a 400 page, which chromium reports as a failed load: expected here, once.
+  assert.deepEqual(page.errors, ['Failed to load resource: the server responded with a status of 400 (Bad Request)']);
+  page.errors.length = 0;
+  await shot(page, '14-ca-person-delete-refused');
+  const still = await api('GET', `${new URL(personUrl).pathname.replace('/console', '/api')}`,
+    { token: await tokenOf(caEmail, PASSWORD) });
+  assert.equal(still.status, 200, still.text);
+
+  // The orders CSV, as the browser downloads it.
+  await page.goto(BASE + '/console?meta_data=' + encodeURIComponent('transaction_id==browser-tx-collection'));
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'Export these orders (CSV)' }).click(),
+  ]);
+  const csv = readFileSync(await download.path(), 'utf8');
+  const [header, ...rows] = csv.trim().split('\r\n');
+  assert.ok(header.startsWith('folder_id,time_created,'), header);
+  const col = header.split(',').indexOf('COLLECTION.resolution');
+  assert.ok(col > 0, header);
+  assert.equal(rows.length, 1, csv);
+  assert.ok(rows[0].startsWith(orderId), csv);
+  assert.equal(rows[0].split(',')[col], 'DECLINED', csv);
+  assert.equal(download.suggestedFilename(), 'orders.csv');
+  await page.goto(collectionUrl);
+  await shot(page, '15-ca-collection-with-person');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('ADMIN creates a company and a user; the user changes its password', async () => {
+  const page = await newPage();
+  await login(page, ADMIN_EMAIL, ADMIN_PASSWORD);
+  await page.getByRole('link', { name: 'Companies' }).click();
+  await page.waitForURL('**/console/companies');
+  const name = `Console Co ${Date.now()}`;
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await Promise.all([
+    page.waitForURL(/\/console\/companies\/[0-9a-f-]{36}\?done=company_created$/),
+    page.getByRole('button', { name: 'Create the company' }).click(),
+  ]);
+  await shot(page, '16-admin-company');
+  await page.getByRole('link', { name: 'Users' }).click();
+  await page.waitForURL('**/console/users');
+  const email = `console-user-${Date.now()}@example.com`;
+  await page.locator('#u-email').fill(email);
+  await page.locator('#u-role').selectOption('CLIENT');
+  await page.locator('#company_id').selectOption({ label: name });
+  await shot(page, '17-admin-users');
+  await page.getByRole('button', { name: 'Create the user' }).click();
+  const generated = (await page.locator('#generated-password').textContent()).trim();
+  assert.equal(generated.length, 16);
+  await shot(page, '18-admin-user-created');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+
+  const user = await newPage();
+  await login(user, email, generated);
+  await user.getByRole('link', { name: /Signed in as/ }).click();
+  await user.waitForURL('**/console/profile');
+  await user.getByLabel('Current password').fill(generated);
+  await user.getByLabel('New password (8 characters or more)').fill('Changed-pass-9');
+  await user.getByLabel('New password again').fill('Changed-pass-9');
+  await Promise.all([
+    user.waitForURL('**/console/profile?done=password_changed'),
+    user.getByRole('button', { name: 'Change the password' }).click(),
+  ]);
+  await user.getByText('Password changed.').waitFor();
+  await shot(user, '19-user-profile');
+  assert.deepEqual(user.errors, []);
+  await user.context().close();
+  await tokenOf(email, 'Changed-pass-9');
 });

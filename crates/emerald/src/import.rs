@@ -137,14 +137,34 @@ pub async fn import_persons(
     dir: &Path,
     progress: bool,
 ) -> anyhow::Result<ImportReport> {
-    let caller = system_caller();
+    import_as(domain, &system_caller(), collection_id, dir, progress).await
+}
+
+/// The console's bulk import: the same walk, as the signed-in user, whose rights the domain
+/// checks on every person (`add_person`, what `POST /api/collections/{id}/persons/` runs).
+pub async fn import_persons_as(
+    domain: &Domain,
+    caller: &Caller,
+    collection_id: Uuid,
+    dir: &Path,
+) -> anyhow::Result<ImportReport> {
+    import_as(domain, caller, collection_id, dir, false).await
+}
+
+async fn import_as(
+    domain: &Domain,
+    caller: &Caller,
+    collection_id: Uuid,
+    dir: &Path,
+    progress: bool,
+) -> anyhow::Result<ImportReport> {
     let collection = domain
-        .get_collection(&caller, collection_id)
+        .get_collection(caller, collection_id)
         .await
         .map_err(|e| anyhow::anyhow!("collection {collection_id}: {e}"))?;
     domain.faces().map_err(|e| anyhow::anyhow!("{e}"))?;
     let done: HashSet<String> =
-        domain.person_meta_values(&caller, collection_id, IMPORT_KEY).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        domain.person_meta_values(caller, collection_id, IMPORT_KEY).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let folders = person_folders(dir)?;
     let spool = domain.spool_dir().map_err(|e| anyhow::anyhow!("{e}"))?.to_path_buf();
     let max_bytes = domain.upload_limits().max_file_bytes;
@@ -185,7 +205,7 @@ pub async fn import_persons(
         let media_tags = files.iter().map(|f| (f.key.clone(), tags.clone())).collect();
         let upload =
             Upload { files, payload: UploadPayload { person_meta: meta, media_tags, ..UploadPayload::default() } };
-        match domain.add_person(&caller, collection_id, upload, EnrolMode::SkipRejected).await {
+        match domain.add_person(caller, collection_id, upload, EnrolMode::SkipRejected).await {
             Ok(enrolled) => {
                 report.rejected.extend(enrolled.rejected.into_iter().map(|r| (folder.join(&r.file_name), r.reason)));
                 if let Some(person) = enrolled.persons.first() {
@@ -205,6 +225,110 @@ pub async fn import_persons(
     }
     bar.finish();
     Ok(report)
+}
+
+/// Most files one uploaded ZIP may unpack to.
+pub const ZIP_MAX_ENTRIES: usize = 10_000;
+/// Most bytes one uploaded ZIP may unpack to.
+pub const ZIP_MAX_UNPACKED_BYTES: u64 = 4 << 30;
+
+/// A file name fit to be a person's key or a photo's name: one visible path component.
+fn clean_component(name: &str) -> Option<&str> {
+    let name = name.rsplit(['/', '\\']).next()?.trim();
+    (!name.is_empty() && !name.starts_with('.') && name != "..").then_some(name)
+}
+
+/// Put one uploaded photo into the import layout under `dest`: `photo.jpg` becomes the person
+/// `photo` (its `import_key`) with that one photo. The source is moved or copied.
+pub fn place_photo(src: &Path, name: &str, dest: &Path) -> Result<(), String> {
+    let name = clean_component(name).ok_or_else(|| format!("{name:?} is not a usable file name"))?;
+    if name == PERSON_FILE {
+        return Err(format!("{PERSON_FILE} belongs in a person's folder"));
+    }
+    let stem = Path::new(name).file_stem().and_then(|s| s.to_str()).unwrap_or(name);
+    let folder = dest.join(stem);
+    std::fs::create_dir_all(&folder).map_err(|e| format!("unpacking: {e}"))?;
+    std::fs::copy(src, folder.join(name)).map_err(|e| format!("unpacking: {e}"))?;
+    Ok(())
+}
+
+/// Unpack an uploaded ZIP into the import layout under `dest`: `person/1.jpg` (and its
+/// `person/person.json`) as the directory import reads them, a photo at the top (`bob.jpg`) as
+/// a person of its own, one enclosing folder around everything dropped (`export/alice/1.jpg`).
+/// Entries that would leave `dest`, hidden files, deeper folders and files over `max_entry_bytes`
+/// are left out and reported; more than [`ZIP_MAX_ENTRIES`] files or
+/// [`ZIP_MAX_UNPACKED_BYTES`] in all fail the whole archive.
+pub fn unpack_zip(zip: &Path, dest: &Path, max_entry_bytes: u64) -> Result<Vec<(PathBuf, String)>, String> {
+    let file = std::fs::File::open(zip).map_err(|e| format!("cannot read the archive: {e}"))?;
+    let mut archive =
+        zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| format!("not a readable ZIP archive: {e}"))?;
+    // Every file entry's path components (directories are implied by their files).
+    let mut entries: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut rejected = Vec::new();
+    for i in 0..archive.len() {
+        let entry = archive.by_index_raw(i).map_err(|e| format!("not a readable ZIP archive: {e}"))?;
+        if entry.is_dir() {
+            continue;
+        }
+        let Some(path) = entry.enclosed_name() else {
+            rejected.push((PathBuf::from(entry.name()), "the path leaves the archive".to_owned()));
+            continue;
+        };
+        let parts: Vec<String> = path.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+        if parts.iter().any(|p| p.starts_with('.') || p == "__MACOSX") {
+            continue;
+        }
+        entries.push((i, parts));
+    }
+    if entries.len() > ZIP_MAX_ENTRIES {
+        return Err(format!(
+            "the archive holds {} files; at most {ZIP_MAX_ENTRIES} are imported at once",
+            entries.len()
+        ));
+    }
+    let root = entries.first().map(|(_, p)| p[0].clone());
+    let wrapped = entries.iter().any(|(_, p)| p.len() >= 3)
+        && entries.iter().all(|(_, p)| p.len() >= 2 && Some(&p[0]) == root.as_ref());
+    let mut total = 0u64;
+    for (i, mut parts) in entries {
+        if wrapped {
+            parts.remove(0);
+        }
+        let shown = PathBuf::from(parts.join("/"));
+        let target = match parts.as_slice() {
+            [name] if name.as_str() != PERSON_FILE => {
+                let stem = Path::new(name).file_stem().and_then(|s| s.to_str()).unwrap_or(name).to_owned();
+                dest.join(stem).join(name)
+            }
+            [person, name] => dest.join(person).join(name),
+            _ => {
+                rejected.push((shown, "a photo belongs at the top or in a person's folder, not deeper".to_owned()));
+                continue;
+            }
+        };
+        let mut entry = archive.by_index(i).map_err(|e| format!("not a readable ZIP archive: {e}"))?;
+        if entry.size() > max_entry_bytes {
+            rejected.push((shown, format!("the file is larger than the limit of {max_entry_bytes} bytes")));
+            continue;
+        }
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("unpacking: {e}"))?;
+        }
+        let mut out = std::fs::File::create(&target).map_err(|e| format!("unpacking: {e}"))?;
+        // The declared size may lie: copy at most one byte past the limit, and check.
+        let copied = std::io::copy(&mut (&mut entry).take(max_entry_bytes + 1), &mut out)
+            .map_err(|e| format!("unpacking {}: {e}", shown.display()))?;
+        total += copied;
+        if copied > max_entry_bytes {
+            drop(out);
+            let _ = std::fs::remove_file(&target);
+            rejected.push((shown, format!("the file is larger than the limit of {max_entry_bytes} bytes")));
+        }
+        if total > ZIP_MAX_UNPACKED_BYTES {
+            return Err(format!("the archive unpacks to more than {ZIP_MAX_UNPACKED_BYTES} bytes"));
+        }
+    }
+    Ok(rejected)
 }
 
 #[cfg(test)]
@@ -237,5 +361,72 @@ mod tests {
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, ["a.png", "b.jpg"]);
+    }
+
+    fn zip_of(entries: &[(&str, &[u8])]) -> tempfile::NamedTempFile {
+        let tmp = tempfile::NamedTempFile::new().unwrap();
+        let mut z = zip::ZipWriter::new(std::fs::File::create(tmp.path()).unwrap());
+        for (name, bytes) in entries {
+            z.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+            z.write_all(bytes).unwrap();
+        }
+        z.finish().unwrap();
+        tmp
+    }
+
+    fn files_under(dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        for person in person_folders(dir).unwrap() {
+            for f in std::fs::read_dir(&person).unwrap() {
+                let f = f.unwrap().path();
+                out.push(f.strip_prefix(dir).unwrap().to_string_lossy().into_owned());
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn a_zip_unpacks_to_one_folder_per_person_and_nothing_leaves_it() {
+        let zip = zip_of(&[
+            ("alice/1.jpg", &b"a1"[..]),
+            ("alice/person.json", &b"{}"[..]),
+            ("bob.jpg", &b"b"[..]),
+            ("../evil.jpg", &b"x"[..]),
+            ("deep/er/c.jpg", &b"c"[..]),
+            ("__MACOSX/alice/._1.jpg", &b"junk"[..]),
+            ("carol/big.jpg", &[0u8; 100][..]),
+        ]);
+        let dest = tempfile::tempdir().unwrap();
+        let rejected = unpack_zip(zip.path(), dest.path(), 10).unwrap();
+        assert_eq!(files_under(dest.path()), ["alice/1.jpg", "alice/person.json", "bob/bob.jpg"]);
+        let reasons: Vec<String> = rejected.iter().map(|(p, why)| format!("{}: {why}", p.display())).collect();
+        assert_eq!(rejected.len(), 3, "{reasons:?}");
+        assert!(reasons.iter().any(|r| r.contains("evil.jpg: the path leaves the archive")), "{reasons:?}");
+        assert!(reasons.iter().any(|r| r.starts_with("deep/er/c.jpg: ")), "{reasons:?}");
+        assert!(reasons.iter().any(|r| r.starts_with("carol/big.jpg: the file is larger")), "{reasons:?}");
+        assert!(!dest.path().parent().unwrap().join("evil.jpg").exists());
+
+        // One folder around everything (a zipped directory) is not a person.
+        let wrapped = zip_of(&[("export/alice/1.jpg", &b"a"[..]), ("export/bob/2.jpg", &b"b"[..])]);
+        let dest = tempfile::tempdir().unwrap();
+        assert!(unpack_zip(wrapped.path(), dest.path(), 10).unwrap().is_empty());
+        assert_eq!(files_under(dest.path()), ["alice/1.jpg", "bob/2.jpg"]);
+
+        let not_zip = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(not_zip.path(), b"plain text").unwrap();
+        assert!(unpack_zip(not_zip.path(), dest.path(), 10).unwrap_err().contains("not a readable ZIP"));
+    }
+
+    #[test]
+    fn a_loose_photo_is_a_person_named_after_it() {
+        let src = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(src.path(), b"x").unwrap();
+        let dest = tempfile::tempdir().unwrap();
+        place_photo(src.path(), "C:\\photos\\dave.jpg", dest.path()).unwrap();
+        assert_eq!(files_under(dest.path()), ["dave/dave.jpg"]);
+        assert!(place_photo(src.path(), "..", dest.path()).is_err());
+        assert!(place_photo(src.path(), ".hidden.jpg", dest.path()).is_err());
+        assert!(place_photo(src.path(), PERSON_FILE, dest.path()).is_err());
     }
 }

@@ -10,10 +10,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::forms::{see_other, typed_delete, DeleteForm};
 use super::html::Html;
 use super::pages::{badge, dl_row, folder_params, get, input, parse_query, utc};
 use super::{error_page, message_page, page, settings, text, Session};
@@ -261,28 +261,12 @@ pub fn confirmation_of(id: Uuid) -> String {
 }
 
 /// The delete form on an order page (ADMIN, CLIENT ADMIN; the domain decides).
-pub fn delete_form(b: &mut Html, base: &str, session: &Session, id: Uuid) {
+pub fn delete_form(b: &mut Html, session: &Session, id: Uuid) {
     if !matches!(session.caller.user_type, UserType::Admin | UserType::ClientAdmin) {
         return;
     }
-    b.s("<section class=\"danger-zone\"><h2>").t(text::DELETE_ORDER).s("</h2>");
-    b.s("<form method=\"post\" action=\"").t(base).s("/orders/").t(id).s("/delete\">");
-    b.s("<input type=\"hidden\" name=\"csrf\" value=\"").t(&session.csrf).s("\">");
-    b.s("<label for=\"confirm\">")
-        .t(text::DELETE_CONFIRM_LABEL)
-        .s(" <code>")
-        .t(confirmation_of(id))
-        .s("</code></label>");
-    b.s("<input id=\"confirm\" name=\"confirm\" type=\"text\" autocomplete=\"off\" required> ");
-    b.s("<button type=\"submit\" class=\"danger\">").t(text::DELETE_BUTTON).s("</button></form></section>");
-}
-
-#[derive(Deserialize)]
-pub struct DeleteForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    confirm: String,
+    let path = format!("/orders/{id}/delete");
+    typed_delete(b, session, &path, text::DELETE_ORDER, text::DELETE_CONFIRM_LABEL, &confirmation_of(id));
 }
 
 /// `POST {base}/orders/{id}/delete`: `delete_folder` (what `DELETE /api/folders/{id}` runs),
@@ -298,13 +282,11 @@ pub async fn delete_order(
         return r;
     }
     let Ok(id) = Uuid::parse_str(&id) else { return error_page(base, Error::not_exist("Folder")) };
-    let typed = f.confirm.trim();
-    if typed != confirmation_of(id) && typed != id.to_string() {
-        return message_page(base, StatusCode::BAD_REQUEST, text::ERROR_TITLE, text::DELETE_CONFIRM_WRONG);
+    if let Err(r) = f.check(&session, &[confirmation_of(id).as_str(), id.to_string().as_str()]) {
+        return r;
     }
     match state.domain.delete_folder(&session.caller, id).await {
-        Ok(()) => (StatusCode::SEE_OTHER, [(header::LOCATION, format!("{base}?deleted={}", confirmation_of(id)))])
-            .into_response(),
+        Ok(()) => see_other(format!("{base}?deleted={}", confirmation_of(id))),
         Err(e) => error_page(base, e),
     }
 }

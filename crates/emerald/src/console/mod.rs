@@ -7,6 +7,9 @@
 //! `/api` reads only the token headers, never this cookie. Every POST carries a CSRF token
 //! derived from the session. Responses carry a strict CSP: no inline script, no inline style.
 
+mod accounts;
+mod collections;
+mod forms;
 pub mod html;
 mod manage;
 mod pages;
@@ -87,12 +90,32 @@ pub fn routes(base: &str) -> Router<AppState> {
         .route(&p("/system"), get(manage::system))
         .route(&p("/analyses/{analyse_id}/decision"), post(pages::decide))
         .route(&p("/media/{folder_id}/{file}"), get(pages::media_file))
-        .route(&p("/collections"), get(pages::collections))
-        .route(&p("/collections/{collection_id}"), get(pages::collection))
-        .route(&p("/collections/{collection_id}/persons/{person_id}"), get(pages::person))
+        .route(&p("/collections"), get(collections::collections).post(collections::create_collection))
+        .route(&p("/collections/{collection_id}"), get(collections::collection))
+        .route(&p("/collections/{collection_id}/edit"), post(collections::edit_collection))
+        .route(&p("/collections/{collection_id}/delete"), post(collections::delete_collection))
+        .route(&p("/collections/{collection_id}/persons"), post(collections::add_person))
+        .route(&p("/collections/{collection_id}/import"), post(collections::import))
+        .route(&p("/collections/{collection_id}/persons/{person_id}"), get(collections::person))
+        .route(&p("/collections/{collection_id}/persons/{person_id}/edit"), post(collections::edit_person))
+        .route(&p("/collections/{collection_id}/persons/{person_id}/photos"), post(collections::add_photos))
+        .route(
+            &p("/collections/{collection_id}/persons/{person_id}/photos/{media_id}/delete"),
+            post(collections::delete_photo),
+        )
+        .route(&p("/collections/{collection_id}/persons/{person_id}/delete"), post(collections::delete_person))
         .route(&p("/collections/{collection_id}/images/{file}"), get(pages::person_image))
-        .route(&p("/users"), get(pages::users))
-        .route(&p("/companies"), get(pages::companies))
+        .route(&p("/users"), get(accounts::users).post(accounts::create_user))
+        .route(&p("/users/{user_id}"), get(accounts::user))
+        .route(&p("/users/{user_id}/edit"), post(accounts::edit_user))
+        .route(&p("/users/{user_id}/block"), post(accounts::block_user))
+        .route(&p("/users/{user_id}/delete"), post(accounts::delete_user))
+        .route(&p("/companies"), get(accounts::companies).post(accounts::create_company))
+        .route(&p("/companies/{company_id}"), get(accounts::company))
+        .route(&p("/companies/{company_id}/edit"), post(accounts::edit_company))
+        .route(&p("/companies/{company_id}/delete"), post(accounts::delete_company))
+        .route(&p("/profile"), get(accounts::profile).post(accounts::edit_profile))
+        .route(&p("/profile/password"), post(accounts::change_password))
         .route(&p("/export.csv"), get(pages::export_csv))
         .route(&p("/assets/htmx-2.0.11.min.js"), get(htmx_js))
         .route(&p("/assets/console.css"), get(console_css))
@@ -225,17 +248,19 @@ fn nav(h: &mut Html, base: &str, s: &Session) {
     }
     link(h, "/collections", text::NAV_COLLECTIONS);
     link(h, "/users", text::NAV_USERS);
-    if t.is_global() {
+    if t.is_global() || t == UserType::ClientAdmin {
         link(h, "/companies", text::NAV_COMPANIES);
     }
     link(h, "/statistics", text::NAV_STATISTICS);
-    link(h, "/export.csv", text::NAV_EXPORT);
+    // A download, not a page: htmx must not fetch it to swap it in.
+    h.s("<li><a hx-boost=\"false\" download href=\"").t(base).s("/export.csv\">").t(text::NAV_EXPORT).s("</a></li>");
     if t == UserType::Admin {
         link(h, "/system", text::NAV_SYSTEM);
     }
     h.s("</ul><form method=\"post\" action=\"").t(base).s("/logout\" class=\"logout\">");
     h.s("<input type=\"hidden\" name=\"csrf\" value=\"").t(&s.csrf).s("\">");
-    h.el("<span class=\"who\">", format!("{} {} ({})", text::SIGNED_IN_AS, s.user.email, t.as_str()), "</span>");
+    h.s("<a class=\"who\" href=\"").t(base).s("/profile\" title=\"").t(text::NAV_PROFILE).s("\">");
+    h.t(format!("{} {} ({})", text::SIGNED_IN_AS, s.user.email, t.as_str())).s("</a>");
     h.s("<button type=\"submit\">").t(text::LOGOUT_BUTTON).s("</button></form></nav>");
 }
 
@@ -244,7 +269,11 @@ fn document(session: Option<&Session>, base: &str, title: &str, body: Html) -> H
     let mut h = Html::new();
     h.s("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">");
     h.s("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
-    h.s("<meta name=\"htmx-config\" content='{\"allowEval\":false,\"includeIndicatorStyles\":false,\"allowScriptTags\":false}'>");
+    // Error pages (a refused delete, a form with a wrong value) are pages to show: htmx swaps
+    // them in like any other, without reporting a script error.
+    h.s("<meta name=\"htmx-config\" content='{\"allowEval\":false,\"includeIndicatorStyles\":false,");
+    h.s("\"allowScriptTags\":false,\"responseHandling\":[{\"code\":\"204\",\"swap\":false},");
+    h.s("{\"code\":\"[2345]..\",\"swap\":true,\"error\":false}]}'>");
     h.s("<title>").t(title).s(" · ").t(text::PRODUCT).s("</title>");
     // No favicon request (it would 404 outside the console's path).
     h.s("<link rel=\"icon\" href=\"data:,\">");

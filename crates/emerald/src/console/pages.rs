@@ -1,7 +1,7 @@
 //! The console's screens. Each one calls the domain function of the `/api` route it mirrors,
 //! with the session's caller: visibility and permissions are the API's.
 
-use axum::extract::{Path, Query, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
@@ -24,7 +24,7 @@ use crate::domain::store::ListParams;
 use crate::domain::Error;
 
 /// Rows per page of a list.
-const PAGE_SIZE: u64 = 25;
+pub(super) const PAGE_SIZE: u64 = 25;
 /// Most rows in one CSV export.
 pub const EXPORT_MAX_ROWS: u64 = 10_000;
 /// The folder-list filters the console passes to the API's list grammar (spec §6.3).
@@ -65,7 +65,7 @@ pub(super) fn get<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
     q.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).filter(|v| !v.trim().is_empty())
 }
 
-fn offset_of(q: &[(String, String)]) -> u64 {
+pub(super) fn offset_of(q: &[(String, String)]) -> u64 {
     get(q, "offset").and_then(|o| o.parse().ok()).unwrap_or(0)
 }
 
@@ -165,7 +165,7 @@ fn orders_table(h: &mut Html, base: &str, items: &[FolderDetails], waiting: bool
     h.s("</tbody></table></div>");
 }
 
-fn pager(h: &mut Html, path: &str, filters: &str, offset: u64, shown: usize, total: Option<u64>) {
+pub(super) fn pager(h: &mut Html, path: &str, filters: &str, offset: u64, shown: usize, total: Option<u64>) {
     h.s("<nav class=\"pager\" aria-label=\"pages\">");
     if offset > 0 {
         let prev = offset.saturating_sub(PAGE_SIZE);
@@ -237,6 +237,8 @@ pub async fn orders(State(state): State<AppState>, session: Session, RawQuery(ra
             b.el("<p>", text::NO_ORDERS, "</p>");
         }
         Ok(p) => {
+            b.s("<p><a class=\"export\" hx-boost=\"false\" download href=\"").t(base).s("/export.csv?");
+            b.t(filter_query(&q).trim_end_matches('&')).s("\">").t(text::EXPORT_FILTERED).s("</a></p>");
             orders_table(&mut b, base, &p.items, false);
             pager(&mut b, base, &filter_query(&q), offset, p.items.len(), p.total);
         }
@@ -320,6 +322,25 @@ fn number(v: Option<&Value>) -> Option<f64> {
     v.and_then(Value::as_f64)
 }
 
+/// A COLLECTION result's hits: each matched person linked to its page, with the collection's
+/// alias and the score (the person page checks who may see it).
+fn collection_hits(h: &mut Html, base: &str, m: &crate::domain::analyses::MediaResult) {
+    let matches = m.results_data.get("matches").and_then(Value::as_array).cloned().unwrap_or_default();
+    let id = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok());
+    let mut shown = false;
+    for hit in &matches {
+        let (Some(pid), Some(cid)) = (id(hit, "person_id"), id(hit, "collection_id")) else { continue };
+        let alias = hit.get("alias").and_then(Value::as_str).unwrap_or("");
+        let score = number(hit.get("confidence")).map(|c| format!(" ({c:.4})")).unwrap_or_default();
+        h.s("<p class=\"hit\">").t(text::HIT_PERSON).s(": <a href=\"").t(base).s("/collections/").t(cid);
+        h.s("/persons/").t(pid).s("\"><code>").t(pid).s("</code></a> ").t(alias).t(score).s("</p>");
+        shown = true;
+    }
+    if let (false, Some(pid)) = (shown, m.person_id) {
+        h.s("<p class=\"hit\">").t(text::HIT_PERSON).s(": <code>").t(pid).s("</code></p>");
+    }
+}
+
 fn analysis_panel(h: &mut Html, base: &str, session: &Session, d: &AnalysisDetails, can_decide: bool) {
     let a = &d.analysis;
     h.s("<section class=\"analysis\" aria-labelledby=\"a-").t(a.analyse_id).s("\"><h3 id=\"a-").t(a.analyse_id);
@@ -357,9 +378,7 @@ fn analysis_panel(h: &mut Html, base: &str, session: &Session, d: &AnalysisDetai
         AnalysisType::Collection => {
             score_bar(h, number(data.get("max_confidence")), a.threshold, "max_confidence");
             for m in &a.results_media {
-                if let Some(pid) = m.person_id {
-                    h.s("<p>").t(text::HIT_PERSON).s(": <code>").t(pid).s("</code></p>");
-                }
+                collection_hits(h, base, m);
             }
             text::RULE_COLLECTION
         }
@@ -426,11 +445,12 @@ pub async fn order(State(state): State<AppState>, session: Session, Path(id): Pa
         b.s("<figure class=\"card\">");
         let original = format!("{}.{}", m.media_id, m.extension);
         if m.has_thumb {
-            b.s("<a href=\"").t(base).s("/media/").t(m.folder_id).s("/").t(&original).s("\">");
+            b.s("<a hx-boost=\"false\" href=\"").t(base).s("/media/").t(m.folder_id).s("/").t(&original).s("\">");
             b.s("<img loading=\"lazy\" src=\"").t(base).s("/media/").t(m.folder_id).s("/").t(m.media_id);
             b.s("_thumb.jpg\" alt=\"").t(&m.original_name).s("\"></a>");
         } else {
-            b.s("<a href=\"").t(base).s("/media/").t(m.folder_id).s("/").t(&original).s("\">").t(text::ORIGINAL);
+            b.s("<a hx-boost=\"false\" href=\"").t(base).s("/media/").t(m.folder_id).s("/").t(&original).s("\">");
+            b.t(text::ORIGINAL);
             b.s("</a>");
         }
         b.s("<figcaption>").el("<strong>", &m.original_name, "</strong><br>").t(m.kind.as_str());
@@ -453,7 +473,7 @@ pub async fn order(State(state): State<AppState>, session: Session, Path(id): Pa
         Ok(events) => decision_history(&mut b, &f, &events),
         Err(e) => return error_page(base, e),
     }
-    super::manage::delete_form(&mut b, base, &session, id);
+    super::manage::delete_form(&mut b, &session, id);
     page(&state, &session, text::ORDER_TITLE, b)
 }
 
@@ -565,175 +585,6 @@ pub async fn person_image(
         Ok(blob) => private_file(file_response(blob)),
         Err(e) => error_page(base, e),
     }
-}
-
-#[derive(Deserialize, Default)]
-pub struct PageQuery {
-    #[serde(default)]
-    offset: Option<u64>,
-}
-
-fn page_params(offset: u64) -> ListParams {
-    ListParams(vec![("offset".into(), offset.to_string()), ("limit".into(), PAGE_SIZE.to_string())])
-}
-
-/// `GET {base}/collections` (`GET /api/collections/`).
-pub async fn collections(State(state): State<AppState>, session: Session, Query(q): Query<PageQuery>) -> Response {
-    let base = &settings(&state).base;
-    let offset = q.offset.unwrap_or(0);
-    let p = match state.domain.list_collections(&session.caller, &page_params(offset)).await {
-        Ok(p) => p,
-        Err(e) => return error_page(base, e),
-    };
-    let mut b = Html::new();
-    b.el("<h1>", text::COLLECTIONS_TITLE, "</h1><div class=\"scroll\"><table><thead><tr>");
-    for col in [text::ALIAS, text::COMPANY, text::CREATED] {
-        b.el("<th scope=\"col\">", col, "</th>");
-    }
-    b.s("</tr></thead><tbody>");
-    for c in &p.items {
-        b.s("<tr><td><a href=\"").t(base).s("/collections/").t(c.collection_id).s("\">").t(&c.alias).s("</a></td>");
-        b.s("<td><code>").t(c.company_id).s("</code></td>").el("<td>", utc(c.time_created), "</td></tr>");
-    }
-    b.s("</tbody></table></div>");
-    pager(&mut b, &format!("{base}/collections"), "", offset, p.items.len(), p.total);
-    page(&state, &session, text::COLLECTIONS_TITLE, b)
-}
-
-fn person_name(meta: &serde_json::Map<String, Value>) -> String {
-    for key in ["name", "full_name", "person_name"] {
-        let v = meta_str(meta, key);
-        if !v.is_empty() {
-            return v;
-        }
-    }
-    let first = meta_str(meta, "first_name");
-    let last = meta_str(meta, "last_name");
-    format!("{first} {last}").trim().to_owned()
-}
-
-/// `GET {base}/collections/{cid}`: its persons (`GET /api/collections/{cid}/persons/`).
-pub async fn collection(
-    State(state): State<AppState>,
-    session: Session,
-    Path(cid): Path<String>,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    let base = &settings(&state).base;
-    let Ok(cid) = Uuid::parse_str(&cid) else { return error_page(base, Error::not_exist("Collection")) };
-    let c = match state.domain.get_collection(&session.caller, cid).await {
-        Ok(c) => c,
-        Err(e) => return error_page(base, e),
-    };
-    let offset = q.offset.unwrap_or(0);
-    let p = match state.domain.list_persons(&session.caller, cid, &page_params(offset)).await {
-        Ok(p) => p,
-        Err(e) => return error_page(base, e),
-    };
-    let mut b = Html::new();
-    b.s("<h1>").t(text::COLLECTIONS_TITLE).s(": ").t(&c.alias).s("</h1>");
-    json_block(&mut b, &c.meta_data.to_value());
-    b.el("<h2>", text::PERSONS, "</h2><div class=\"cards\">");
-    for d in &p.items {
-        let person = &d.person;
-        b.s("<figure class=\"card\"><a href=\"").t(base).s("/collections/").t(cid).s("/persons/").t(person.person_id);
-        b.s("\">");
-        if let Some(img) = d.images.iter().find(|i| i.has_thumb) {
-            b.s("<img loading=\"lazy\" alt=\"\" src=\"").t(base).s("/collections/").t(cid).s("/images/");
-            b.t(img.media_id).s("_thumb.jpg\">");
-        }
-        let name = person_name(person.meta_data.as_map());
-        b.s("<figcaption>").t(if name.is_empty() { person.person_id.to_string() } else { name });
-        b.s("<br>").t(format!("{}: {}", text::PHOTOS, d.images.len())).s("</figcaption></a></figure>");
-    }
-    b.s("</div>");
-    pager(&mut b, &format!("{base}/collections/{cid}"), "", offset, p.items.len(), p.total);
-    page(&state, &session, text::COLLECTIONS_TITLE, b)
-}
-
-/// `GET {base}/collections/{cid}/persons/{pid}` (`GET /api/collections/{cid}/persons/{pid}`).
-pub async fn person(
-    State(state): State<AppState>,
-    session: Session,
-    Path((cid, pid)): Path<(String, String)>,
-) -> Response {
-    let base = &settings(&state).base;
-    let (Ok(cid), Ok(pid)) = (Uuid::parse_str(&cid), Uuid::parse_str(&pid)) else {
-        return error_page(base, Error::not_exist("Person"));
-    };
-    let d = match state.domain.get_person(&session.caller, cid, pid).await {
-        Ok(d) => d,
-        Err(e) => return error_page(base, e),
-    };
-    let mut b = Html::new();
-    let name = person_name(d.person.meta_data.as_map());
-    b.s("<h1>").t(text::PERSON).s(" ").t(if name.is_empty() { pid.to_string() } else { name }).s("</h1><dl>");
-    dl_row(&mut b, text::CREATED, utc(d.person.time_created));
-    b.s("</dl><h2>").t(text::META_DATA).s("</h2>");
-    json_block(&mut b, &d.person.meta_data.to_value());
-    b.el("<h2>", text::PHOTOS, "</h2><div class=\"cards\">");
-    for img in &d.images {
-        b.s("<figure class=\"card\">");
-        if img.has_thumb {
-            b.s("<img loading=\"lazy\" src=\"").t(base).s("/collections/").t(cid).s("/images/").t(img.media_id);
-            b.s("_thumb.jpg\" alt=\"").t(&img.original_name).s("\">");
-        }
-        b.el("<figcaption>", &img.original_name, "</figcaption></figure>");
-    }
-    b.s("</div>");
-    page(&state, &session, text::PERSON, b)
-}
-
-/// `GET {base}/users` (`GET /api/users/`: ADMIN all, company roles their company, CLIENT self).
-pub async fn users(State(state): State<AppState>, session: Session, Query(q): Query<PageQuery>) -> Response {
-    let base = &settings(&state).base;
-    let offset = q.offset.unwrap_or(0);
-    let p = match state.domain.list_users(&session.caller, None, &page_params(offset)).await {
-        Ok(p) => p,
-        Err(e) => return error_page(base, e),
-    };
-    let mut b = Html::new();
-    b.el("<h1>", text::USERS_TITLE, "</h1><div class=\"scroll\"><table><thead><tr>");
-    for col in [text::EMAIL, text::NAME, text::ROLE, text::COMPANY, text::ACTIVE, text::SERVICE] {
-        b.el("<th scope=\"col\">", col, "</th>");
-    }
-    b.s("</tr></thead><tbody>");
-    let yes_no = |v: bool| if v { text::YES } else { text::NO };
-    for u in &p.items {
-        b.el("<tr><td>", &u.email, "</td>").el("<td>", format!("{} {}", u.first_name, u.last_name), "</td>");
-        b.el("<td>", u.user_type.as_str(), "</td><td>");
-        match u.company_id {
-            Some(c) => b.el("<code>", c, "</code>"),
-            None => b.t(text::NONE),
-        };
-        b.s("</td>").el("<td>", yes_no(u.is_active), "</td>").el("<td>", yes_no(u.is_service), "</td></tr>");
-    }
-    b.s("</tbody></table></div>");
-    pager(&mut b, &format!("{base}/users"), "", offset, p.items.len(), p.total);
-    page(&state, &session, text::USERS_TITLE, b)
-}
-
-/// `GET {base}/companies` (`GET /api/companies/`).
-pub async fn companies(State(state): State<AppState>, session: Session, Query(q): Query<PageQuery>) -> Response {
-    let base = &settings(&state).base;
-    let offset = q.offset.unwrap_or(0);
-    let p = match state.domain.list_companies(&session.caller, None, &page_params(offset)).await {
-        Ok(p) => p,
-        Err(e) => return error_page(base, e),
-    };
-    let mut b = Html::new();
-    b.el("<h1>", text::COMPANIES_TITLE, "</h1><div class=\"scroll\"><table><thead><tr>");
-    for col in [text::NAME, "company_id", text::CREATED] {
-        b.el("<th scope=\"col\">", col, "</th>");
-    }
-    b.s("</tr></thead><tbody>");
-    for c in &p.items {
-        b.el("<tr><td>", &c.name, "</td>").el("<td><code>", c.company_id, "</code></td>");
-        b.el("<td>", utc(c.time_created), "</td></tr>");
-    }
-    b.s("</tbody></table></div>");
-    pager(&mut b, &format!("{base}/companies"), "", offset, p.items.len(), p.total);
-    page(&state, &session, text::COMPANIES_TITLE, b)
 }
 
 fn csv_row(out: &mut String, cells: &[String]) {

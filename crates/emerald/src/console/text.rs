@@ -25,6 +25,7 @@ pub const NAV_EXPORT: &str = "Export CSV";
 pub const NAV_NEW_ORDER: &str = "New order";
 pub const NAV_STATISTICS: &str = "Statistics";
 pub const NAV_SYSTEM: &str = "System";
+pub const NAV_PROFILE: &str = "Your profile";
 
 // Orders list
 pub const ORDERS_TITLE: &str = "Orders";
@@ -49,6 +50,7 @@ pub const COL_THUMB: &str = "Photo";
 pub const COL_TRANSACTION: &str = "transaction_id";
 pub const COL_WAITING: &str = "Waiting";
 pub const NO_ORDERS: &str = "No orders match.";
+pub const EXPORT_FILTERED: &str = "Export these orders (CSV)";
 pub const PREVIOUS: &str = "Previous";
 pub const NEXT: &str = "Next";
 pub const SHOWING: &str = "Showing";
@@ -159,7 +161,7 @@ pub const DELETE_ORDER: &str = "Delete this order";
 pub const DELETE_CONFIRM_LABEL: &str = "Deleting removes its files, analyses and results. Type the first 8 characters \
 of its id to confirm:";
 pub const DELETE_BUTTON: &str = "Delete for good";
-pub const DELETE_CONFIRM_WRONG: &str = "The confirmation did not match the order id: nothing was deleted.";
+pub const DELETE_CONFIRM_MISMATCH: &str = "The confirmation did not match what was asked: nothing was deleted.";
 pub const ORDER_DELETED: &str = "Order deleted:";
 
 // Statistics
@@ -187,3 +189,98 @@ pub const VIDEO_DECODER: &str = "Video decoder";
 pub const QUEUED_JOBS: &str = "Jobs in the queue";
 pub const PROCESSING_ANALYSES: &str = "Analyses processing";
 pub const SERVER_TIME: &str = "Server time (UTC)";
+
+// Notices after a change (`?done=code`: only these words can be shown)
+pub const NOTICES: [(&str, &str); 15] = [
+    ("saved", "Saved."),
+    ("collection_created", "Collection created."),
+    ("collection_deleted", "Collection deleted."),
+    ("person_added", "Person added."),
+    ("person_deleted", "Person deleted."),
+    ("photos_added", "Photos added."),
+    ("photo_deleted", "Photo deleted."),
+    ("user_created", "User created."),
+    ("user_deleted", "User deleted."),
+    ("user_blocked", "User blocked: its logins and tokens are refused."),
+    ("user_unblocked", "User unblocked."),
+    ("company_created", "Company created."),
+    ("company_deleted", "Company deleted."),
+    ("password_changed", "Password changed."),
+    ("imported", "Import finished."),
+];
+
+// Forms
+pub const SAVE: &str = "Save";
+pub const CHOOSE: &str = "Choose…";
+pub const META_DATA_JSON: &str = "meta_data (a JSON object, optional)";
+pub const FIRST_NAME: &str = "First name";
+pub const MIDDLE_NAME: &str = "Middle name";
+pub const LAST_NAME: &str = "Last name";
+pub const REASON: &str = "Reason";
+
+// Collections and persons (write)
+pub const NO_COLLECTIONS: &str = "No collection yet.";
+pub const NEW_COLLECTION: &str = "New collection";
+pub const CREATE_COLLECTION: &str = "Create the collection";
+pub const EDIT_COLLECTION: &str = "Edit the collection's meta_data";
+pub const DELETE_COLLECTION: &str = "Delete this collection";
+pub const DELETE_COLLECTION_NOT_EMPTY: &str = "A collection is deleted only when empty: delete its persons first.";
+pub const DELETE_COLLECTION_CONFIRM: &str = "Type the collection's alias to confirm:";
+pub const NO_PERSONS: &str = "No person in this collection yet.";
+pub const ADD_PERSON: &str = "Add a person";
+pub const PHOTOS_TO_ENROL: &str = "Photos (each must show exactly one face)";
+pub const OTHER_META_DATA: &str = "Other meta_data (a JSON object, optional; the names go in person_info)";
+pub const BULK_IMPORT: &str = "Bulk import";
+pub const BULK_IMPORT_NOTE: &str =
+    "A ZIP with one folder per person (the folder's name is the person's import_key; an \
+optional person.json in it holds the person's meta_data) and photos at its top level (one person each, named after the \
+file), or several photos (one person each). Persons already imported are skipped, so an interrupted import is simply \
+sent again. A photo without exactly one face is left out and listed.";
+pub const IMPORT_FILES: &str = "ZIP archives or photos";
+pub const IMPORT_BUTTON: &str = "Import";
+pub const IMPORT_TITLE: &str = "Import";
+pub const PERSONS_IMPORTED: &str = "Persons imported";
+pub const PHOTOS_IMPORTED: &str = "Photos enrolled";
+pub const PERSONS_SKIPPED: &str = "Persons skipped (imported before)";
+pub const FILES_REJECTED: &str = "Files left out";
+pub const BACK_TO_COLLECTION: &str = "Back to the collection";
+pub const ADD_PHOTOS: &str = "Add photos";
+pub const EDIT_PERSON: &str = "Edit the person";
+pub const DELETE_PHOTO: &str = "Delete this photo";
+pub const DELETE_PHOTO_CONFIRM: &str = "Type the first 8 characters of the photo id:";
+pub const DELETE_PERSON: &str = "Delete this person";
+pub const DELETE_PERSON_CONFIRM: &str =
+    "Deleting removes the person and its photos. Type the first 8 characters of its \
+id to confirm:";
+pub const MATCHED_IN_ORDERS: &str = "The matching analyses belong to these orders (delete them first):";
+
+// Users, companies, profile (write)
+pub const NEW_USER: &str = "New user";
+pub const CREATE_USER: &str = "Create the user";
+pub const EDIT_USER: &str = "Edit the user";
+pub const PASSWORD_OR_GENERATED: &str = "Password (leave empty to have one made up and shown once)";
+pub const NEW_PASSWORD_OPTIONAL: &str = "New password (leave empty to keep it)";
+pub const COMPANY_NOTE: &str = "ADMIN and OPERATOR belong to no company: the company is ignored for them.";
+pub const PERMISSIONS: &str = "Account and analyses it may start";
+pub const USER_CREATED: &str = "User created";
+pub const PASSWORD_SHOWN_ONCE: &str = "This password is shown only now: pass it on to the user, who can change it in \
+the profile.";
+pub const OPEN_USER: &str = "Open the user";
+pub const BLOCK_USER: &str = "Block this user";
+pub const UNBLOCK_USER: &str = "Unblock this user";
+pub const BLOCK_NOTE: &str = "A blocked user cannot log in, and its tokens are refused, until unblocked.";
+pub const UNBLOCK_NOTE: &str = "The user is blocked: its logins and tokens are refused.";
+pub const DELETE_USER: &str = "Delete this user";
+pub const DELETE_USER_CONFIRM: &str = "Type the user's e-mail to confirm:";
+pub const NEW_COMPANY: &str = "New company";
+pub const CREATE_COMPANY: &str = "Create the company";
+pub const RENAME_COMPANY: &str = "Rename the company";
+pub const DELETE_COMPANY: &str = "Delete this company";
+pub const DELETE_COMPANY_CONFIRM: &str = "A company is deleted only without users. Type its name to confirm:";
+pub const PROFILE_TITLE: &str = "Your profile";
+pub const YOUR_NAME: &str = "Your name";
+pub const CHANGE_PASSWORD: &str = "Change the password";
+pub const CURRENT_PASSWORD: &str = "Current password";
+pub const NEW_PASSWORD: &str = "New password (8 characters or more)";
+pub const REPEAT_PASSWORD: &str = "New password again";
+pub const PASSWORDS_DIFFER: &str = "The two new passwords differ.";

@@ -11,6 +11,7 @@ use super::caller::Caller;
 use super::error::{Error, Result};
 use super::model::{Session, User};
 use super::time::now;
+use super::users::{Password, UserPatch};
 use super::Domain;
 
 /// Token lifetimes (spec §2.3).
@@ -222,6 +223,26 @@ impl Domain {
     pub async fn logout(&self, caller: &Caller) -> Result<()> {
         self.store.delete_session(caller.session_id).await?;
         self.logged_out(caller).await;
+        Ok(())
+    }
+
+    /// The signed-in user changes its own password, giving the current one (GAP-12): a stolen
+    /// session alone cannot lock the owner out. A wrong current password counts as a failed
+    /// login for the account's throttle (code 101 once locked out), so it cannot be guessed
+    /// here either.
+    pub async fn change_own_password(&self, caller: &Caller, current: &str, new: Password) -> Result<()> {
+        let user = self.get_user(caller, caller.user_id).await?;
+        self.check_login_throttle(&user.email, None).await?;
+        let (_, hash) = self.store.get_login(&user.email).await?.ok_or_else(|| Error::not_exist("User"))?;
+        if !verify_password(current.to_owned(), hash).await? {
+            self.login_failed(&user.email, Some(&user), None).await?;
+            return Err(Error::invalid_value(
+                "The current password is wrong",
+                serde_json::json!({ "key_path": "old_password" }),
+            ));
+        }
+        let patch = UserPatch { password: Some(new), ..UserPatch::default() };
+        self.update_user(caller, caller.user_id, patch).await?;
         Ok(())
     }
 }

@@ -136,6 +136,18 @@ pub(super) fn access(caller: &Caller, company_id: Uuid) -> Access {
     }
 }
 
+/// Whether the caller may create, change and delete collections, persons and photos of this
+/// company (what the console shows its forms for; every action is checked again).
+pub fn manages_collections_of(caller: &Caller, company_id: Uuid) -> bool {
+    access(caller, company_id) == Access::Manage
+}
+
+/// Whether the caller may create collections at all: ADMIN (for any company), a CLIENT ADMIN
+/// (for its own).
+pub fn creates_collections(caller: &Caller) -> bool {
+    manages_collections_of(caller, caller.company_id.unwrap_or(Uuid::nil()))
+}
+
 /// `POST /api/collections/` as the domain sees it.
 #[derive(Debug, Clone)]
 pub struct NewCollection {
@@ -284,6 +296,17 @@ mod tests {
                 "{t} on {}",
                 if Some(target) == c { "own" } else { "other" }
             );
+        }
+    }
+
+    #[test]
+    fn admin_and_client_admin_create_collections() {
+        let mine = Uuid::new_v4();
+        assert!(creates_collections(&caller(UserType::Admin, None)));
+        assert!(creates_collections(&caller(UserType::ClientAdmin, Some(mine))));
+        for t in [UserType::Operator, UserType::Client, UserType::ClientOperator, UserType::ClientService] {
+            let company = (!t.is_global()).then_some(mine);
+            assert!(!creates_collections(&caller(t, company)), "{t}");
         }
     }
 

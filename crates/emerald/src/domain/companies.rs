@@ -68,7 +68,8 @@ impl Domain {
         self.store.list_companies(caller.scope(), search_text, params).await
     }
 
-    fn may_edit_company(caller: &Caller, id: Uuid) -> bool {
+    /// ADMIN any company, a CLIENT ADMIN its own (rename, meta_data).
+    pub fn may_edit_company(caller: &Caller, id: Uuid) -> bool {
         match caller.user_type {
             UserType::Admin => true,
             UserType::ClientAdmin => caller.company_id == Some(id),

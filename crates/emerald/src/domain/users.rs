@@ -154,6 +154,17 @@ fn access_to_user(caller: &Caller, user: &User) -> UserAccess {
     }
 }
 
+/// Whether the caller may change everything of this user (role, company, block, delete), as
+/// `PATCH`/`DELETE /api/users/{id}` allow it; a user editing itself is not managing.
+pub fn manages_user(caller: &Caller, user: &User) -> bool {
+    access_to_user(caller, user) == UserAccess::Manage
+}
+
+/// Whether the caller may create users at all (ADMIN; CLIENT ADMIN in its company).
+pub fn creates_users(caller: &Caller) -> bool {
+    matches!(caller.user_type, UserType::Admin | UserType::ClientAdmin)
+}
+
 impl Domain {
     /// `POST /api/users/`.
     pub async fn create_user(&self, caller: &Caller, new: NewUser) -> Result<User> {

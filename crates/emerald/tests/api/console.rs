@@ -531,3 +531,421 @@ async fn statistics_count_within_the_window_and_the_system_page_is_for_admin(bac
         assert!(sys.contains(needle), "{needle} in {sys}");
     }
 }
+
+impl Console {
+    /// A form post: status, `Location` (empty without one), body.
+    async fn submit(&self, app: &TestApp, path: &str, form: &[(&str, &str)]) -> (StatusCode, String, String) {
+        let res = browser().post(app.url(path)).header("Cookie", &self.cookie).form(form).send().await.unwrap();
+        let location = res.headers().get(LOCATION).map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
+        (res.status(), location, res.text().await.unwrap())
+    }
+}
+
+/// The id a redirect names after `prefix` (up to `?`).
+fn id_after(location: &str, prefix: &str) -> Uuid {
+    let rest = location.strip_prefix(prefix).unwrap_or_else(|| panic!("{location} starts with {prefix}"));
+    Uuid::parse_str(rest.split(['?', '/']).next().unwrap()).unwrap()
+}
+
+fn image_part(name: &str, bytes: Vec<u8>) -> reqwest::multipart::Part {
+    reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()).mime_str("image/jpeg").unwrap()
+}
+
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut z = zip::ZipWriter::new(&mut out);
+    for (name, bytes) in entries {
+        z.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        z.write_all(bytes).unwrap();
+    }
+    z.finish().unwrap();
+    out.into_inner()
+}
+
+#[tokio::test]
+async fn sqlite_collections_and_persons() {
+    collections_and_persons_run_the_api_rules_in_the_console(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_collections_and_persons() {
+    if postgres_available() {
+        collections_and_persons_run_the_api_rules_in_the_console(Backend::Postgres).await;
+    }
+}
+
+async fn collections_and_persons_run_the_api_rules_in_the_console(backend: Backend) {
+    // As production builds it: COLLECTION analyses search the collections gallery.
+    let app = TestApp::spawn(backend).await.respawn_default().await;
+    let (a, b) = (app.company("A").await, app.company("B").await);
+    let (_, ca_email, ca_token) = app.user(Some(a), "CLIENT ADMIN").await;
+    let (_, client_email, client_token) = app.user(Some(a), "CLIENT").await;
+    let (_, other_email, _) = app.user(Some(b), "CLIENT ADMIN").await;
+    let ca = console_login(&app, &ca_email, PASSWORD).await.0;
+    let csrf = ca.csrf(&app).await;
+    let (_, _, list) = ca.get(&app, "/console/collections").await;
+    assert!(list.contains("action=\"/console/collections\"") && list.contains("<label for=\"alias\">"), "{list}");
+
+    // Create: the CSRF token first, then the API's rules (meta_data must be an object).
+    let (status, _, _) = ca.submit(&app, "/console/collections", &[("alias", "x")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, body) =
+        ca.submit(&app, "/console/collections", &[("csrf", &csrf), ("alias", "x"), ("meta_data", "[1]")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("role=\"alert\"") && body.contains("meta_data"), "{body}");
+    assert_eq!(app.get("/api/collections/", &ca_token).await.body, json!([]));
+    let meta = json!({"note": HOSTILE}).to_string();
+    let (status, location, body) =
+        ca.submit(&app, "/console/collections", &[("csrf", &csrf), ("alias", HOSTILE), ("meta_data", &meta)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let cid = id_after(&location, "/console/collections/");
+    let c = app.get(&format!("/api/collections/{cid}"), &ca_token).await;
+    assert_eq!((c.body["alias"].clone(), c.body["company_id"].clone()), (json!(HOSTILE), json!(a.to_string())));
+    let (_, _, page) = ca.get(&app, &location).await;
+    assert!(page.contains("Collection created.") && !page.contains(HOSTILE), "escaped: {page}");
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    for form in ["/persons\"", "/import\"", "/edit\"", "/delete\""] {
+        assert!(page.contains(&format!("action=\"/console/collections/{cid}{form}")), "{form} in {page}");
+    }
+    // Edit replaces the meta_data, as POST …/meta_data does.
+    let path = format!("/console/collections/{cid}/edit");
+    let (status, _, _) = ca.submit(&app, &path, &[("csrf", &csrf), ("meta_data", "{\"list\": \"sanctions\"}")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get(&format!("/api/collections/{cid}"), &ca_token).await.body["meta_data"],
+        json!({"list": "sanctions"})
+    );
+
+    // A CLIENT reads its company's collection, with no form, and is refused a change; another
+    // company's CLIENT ADMIN does not see it.
+    let client = console_login(&app, &client_email, PASSWORD).await.0;
+    let client_csrf = client.csrf(&app).await;
+    let (status, _, page) = client.get(&app, &format!("/console/collections/{cid}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains("method=\"post\" class=\"edit\""), "no forms for a CLIENT: {page}");
+    let (_, _, list) = client.get(&app, "/console/collections").await;
+    assert!(list.contains(&cid.to_string()) && !list.contains("action=\"/console/collections\""), "{list}");
+    let (status, _, _) = client.submit(&app, &path, &[("csrf", &client_csrf), ("meta_data", "{}")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) =
+        client.submit(&app, "/console/collections", &[("csrf", &client_csrf), ("alias", "mine")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let other = console_login(&app, &other_email, PASSWORD).await.0;
+    assert_eq!(other.get(&app, &format!("/console/collections/{cid}")).await.0, StatusCode::NOT_FOUND);
+
+    // An empty collection is deleted after typing its alias.
+    let (_, location, _) = ca.submit(&app, "/console/collections", &[("csrf", &csrf), ("alias", "empty one")]).await;
+    let empty = id_after(&location, "/console/collections/");
+    let del = format!("/console/collections/{empty}/delete");
+    let (status, _, _) = ca.submit(&app, &del, &[("csrf", &csrf), ("confirm", "empty")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, location, _) = ca.submit(&app, &del, &[("csrf", &csrf), ("confirm", "empty one")]).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/console/collections?done=collection_deleted"));
+    app.get(&format!("/api/collections/{empty}"), &ca_token).await.assert_error(404, 10);
+
+    let Some(p) = face_photos("console persons", &["obama.jpg", "obama2.jpg", "biden.jpg"]) else { return };
+    // Add a person: names into person_info, the rest of the meta_data as typed, the photos
+    // tagged as enrolment photos.
+    let add = format!("/console/collections/{cid}/persons");
+    let person_form = |csrf: &str, photo: Vec<u8>, name: &str| {
+        reqwest::multipart::Form::new()
+            .text("csrf", csrf.to_owned())
+            .text("first_name", HOSTILE)
+            .text("last_name", "Obama")
+            .text("meta_data", "{\"iin\": \"770101\"}")
+            .part("photos", image_part(name, photo))
+    };
+    let (status, _, _) = ca.post_multipart(&app, &add, person_form("wrong", p[0].clone(), "obama.jpg")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // A photo without a face: nothing stored, the file named.
+    let (status, _, body) = ca.post_multipart(&app, &add, person_form(&csrf, jpeg(64, 48), "noface.jpg")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("noface.jpg") && body.contains("role=\"alert\""), "{body}");
+    assert_eq!(app.get(&format!("/api/collections/{cid}/persons/"), &ca_token).await.body, json!([]));
+    let (status, location, body) = ca.post_multipart(&app, &add, person_form(&csrf, p[0].clone(), "obama.jpg")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let pid = id_after(&location, &format!("/console/collections/{cid}/persons/"));
+    let person = app.get(&format!("/api/collections/{cid}/persons/{pid}"), &ca_token).await;
+    assert_eq!(
+        person.body["meta_data"],
+        json!({"iin": "770101", "person_info": {"first_name": HOSTILE, "last_name": "Obama"}})
+    );
+    assert_eq!(person.body["images"][0]["tags"], json!(["photo_selfie", "orientation_portrait"]), "{}", person.text);
+    let (_, _, page) = ca.get(&app, &location).await;
+    assert!(page.contains("Person added.") && !page.contains(HOSTILE), "{page}");
+    let (_, _, page) = client.get(&app, &format!("/console/collections/{cid}/persons/{pid}")).await;
+    assert!(!page.contains("name=\"confirm\""), "a CLIENT deletes nothing: {page}");
+
+    // A COLLECTION analysis on another photo of him hits the person: the order page links it,
+    // and the person cannot be deleted while the analysis exists (the refusal links the order).
+    let payload = json!({"media:tags": {"a": ["photo_selfie"]},
+        "analyses": [{"type": "collection", "collection_id": cid.to_string()}]})
+    .to_string();
+    let r = app
+        .upload(
+            "/api/folders/",
+            &client_token,
+            vec![Part::File("a", "probe.jpg", p[1].clone()), Part::Payload(payload)],
+        )
+        .await;
+    r.assert_status(201);
+    assert_eq!(r.body["analyses"][0]["results_media"][0]["person_id"], json!(pid.to_string()), "{}", r.text);
+    let folder = r.id("folder_id");
+    let analyse_id = r.body["analyses"][0]["analyse_id"].as_str().unwrap().to_owned();
+    let (_, _, order) = client.get(&app, &format!("/console/orders/{folder}")).await;
+    assert!(order.contains(&format!("href=\"/console/collections/{cid}/persons/{pid}\"")), "the hit: {order}");
+    let del = format!("/console/collections/{cid}/persons/{pid}/delete");
+    let short = pid.to_string()[..8].to_owned();
+    let (status, _, _) = ca.submit(&app, &del, &[("csrf", &csrf), ("confirm", "nope")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, _) = client.submit(&app, &del, &[("csrf", &client_csrf), ("confirm", &short)]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, body) = ca.submit(&app, &del, &[("csrf", &csrf), ("confirm", &short)]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body.contains("related analyses") && body.contains(&format!("href=\"/console/orders/{folder}\"")),
+        "{body}"
+    );
+    app.get(&format!("/api/collections/{cid}/persons/{pid}"), &ca_token).await.assert_status(200);
+    app.delete(&format!("/api/analyses/{analyse_id}"), &app.admin_token).await.assert_status(204);
+    let (status, location, _) = ca.submit(&app, &del, &[("csrf", &csrf), ("confirm", &short)]).await;
+    assert_eq!((status, location), (StatusCode::SEE_OTHER, format!("/console/collections/{cid}?done=person_deleted")));
+    app.get(&format!("/api/collections/{cid}/persons/{pid}"), &ca_token).await.assert_error(404, 10);
+
+    // Bulk import: a ZIP with a person folder (person.json for its meta_data), a photo at the
+    // top and a folder whose only photo has no face; then again: the persons are skipped.
+    let noface = jpeg(64, 48);
+    let archive = zip_of(&[
+        ("alice/1.jpg", p[0].as_slice()),
+        ("alice/person.json", br#"{"person_info": {"first_name": "Alice"}}"#.as_slice()),
+        ("biden.jpg", p[2].as_slice()),
+        ("carol/x.jpg", noface.as_slice()),
+        ("../escape.jpg", noface.as_slice()),
+    ]);
+    let import = format!("/console/collections/{cid}/import");
+    let form = |csrf: &str| {
+        reqwest::multipart::Form::new()
+            .text("csrf", csrf.to_owned())
+            .part("import", reqwest::multipart::Part::bytes(archive.clone()).file_name("persons.zip"))
+    };
+    let (status, _, _) = client.post_multipart(&app, &import, form(&client_csrf)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, report) = ca.post_multipart(&app, &import, form(&csrf)).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert!(report.contains("<dt>Persons imported</dt><dd>2</dd>"), "{report}");
+    assert!(report.contains("<dt>Files left out</dt><dd>2</dd>"), "carol's faceless photo, the escape: {report}");
+    assert!(report.contains("carol/x.jpg") && report.contains("the path leaves the archive"), "{report}");
+    let persons = app.get(&format!("/api/collections/{cid}/persons/"), &ca_token).await;
+    let mut keys: Vec<String> = persons
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["meta_data"]["import_key"].as_str().unwrap().into())
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["alice", "biden"]);
+    let alice = persons.body.as_array().unwrap().iter().find(|p| p["meta_data"]["import_key"] == "alice").unwrap();
+    assert_eq!(alice["meta_data"]["person_info"], json!({"first_name": "Alice"}));
+    let (_, _, again) = ca.post_multipart(&app, &import, form(&csrf)).await;
+    assert!(again.contains("<dt>Persons skipped (imported before)</dt><dd>2</dd>"), "{again}");
+    assert_eq!(app.get(&format!("/api/collections/{cid}/persons/"), &ca_token).await.body.as_array().unwrap().len(), 2);
+    // Loose photos: one person each, named after the file.
+    let loose = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part("import", image_part("obama-2.jpg", p[1].clone()));
+    let (_, _, report) = ca.post_multipart(&app, &import, loose).await;
+    assert!(report.contains("<dt>Persons imported</dt><dd>1</dd>"), "{report}");
+
+    // A collection with persons is not deleted: no typed form, and the domain's refusal.
+    let (_, _, page) = ca.get(&app, &format!("/console/collections/{cid}")).await;
+    assert!(!page.contains(&format!("/console/collections/{cid}/delete\"")), "{page}");
+    let (status, _, body) =
+        ca.submit(&app, &format!("/console/collections/{cid}/delete"), &[("csrf", &csrf), ("confirm", HOSTILE)]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("Collection is not empty"), "{body}");
+}
+
+/// The password the console made up, from the page that shows it once.
+fn generated_password(page: &str) -> String {
+    let at = page.find("id=\"generated-password\">").expect("generated password") + "id=\"generated-password\">".len();
+    page[at..at + page[at..].find('<').unwrap()].to_owned()
+}
+
+#[tokio::test]
+async fn sqlite_users_companies_and_profile() {
+    users_companies_and_the_profile_follow_the_role_matrix(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_users_companies_and_profile() {
+    if postgres_available() {
+        users_companies_and_the_profile_follow_the_role_matrix(Backend::Postgres).await;
+    }
+}
+
+async fn users_companies_and_the_profile_follow_the_role_matrix(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await.0;
+    let csrf = admin.csrf(&app).await;
+    // ADMIN creates a company and its CLIENT ADMIN (the password made up and shown once).
+    let (status, location, _) = admin.submit(&app, "/console/companies", &[("csrf", &csrf), ("name", HOSTILE)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let company = id_after(&location, "/console/companies/");
+    let (_, _, page) = admin.get(&app, "/console/companies").await;
+    assert!(page.contains(&company.to_string()) && !page.contains(HOSTILE), "{page}");
+    let (_, _, page) = admin.get(&app, "/console/users").await;
+    assert!(page.contains("<option>ADMIN</option>") && page.contains("name=\"company_id\""), "{page}");
+    let company_s = company.to_string();
+    let ca_email = format!("ca-{}@example.com", Uuid::new_v4().simple());
+    let new_ca = [
+        ("csrf", csrf.as_str()),
+        ("email", ca_email.as_str()),
+        ("password", ""),
+        ("user_type", "CLIENT ADMIN"),
+        ("company_id", company_s.as_str()),
+        ("first_name", "Carla"),
+        ("can_quality", "on"),
+    ];
+    let (status, _, _) = admin.submit(&app, "/console/users", &new_ca[1..]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "no CSRF token");
+    let (status, _, page) = admin.submit(&app, "/console/users", &new_ca).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let ca_password = generated_password(&page);
+    assert_eq!(ca_password.len(), 16);
+    let login = app.login(&ca_email, &ca_password).await;
+    login.assert_status(200);
+    let ca_id = Uuid::parse_str(login.body["user_id"].as_str().unwrap()).unwrap();
+    let u = app.get(&format!("/api/users/{ca_id}"), &app.admin_token).await;
+    assert_eq!(u.body["user_type"], "CLIENT ADMIN");
+    assert_eq!(u.body["company_id"], json!(company_s));
+    assert_eq!(
+        (u.body["can_start_analysis_quality"].clone(), u.body["can_start_analysis_biometry"].clone()),
+        (json!(true), json!(false))
+    );
+
+    // The CLIENT ADMIN creates CLIENT roles of its company only.
+    let ca = console_login(&app, &ca_email, &ca_password).await.0;
+    let ca_csrf = ca.csrf(&app).await;
+    let (_, _, page) = ca.get(&app, "/console/users").await;
+    assert!(!page.contains("<option>ADMIN</option>") && page.contains("<option>CLIENT OPERATOR</option>"), "{page}");
+    assert!(!page.contains("name=\"company_id\""), "its own company, no choice: {page}");
+    let client_email = format!("client-{}@example.com", Uuid::new_v4().simple());
+    let mut new_client = vec![
+        ("csrf", ca_csrf.as_str()),
+        ("email", client_email.as_str()),
+        ("password", "Client-pass-1"),
+        ("user_type", "ADMIN"),
+        ("first_name", HOSTILE),
+        ("last_name", "Client"),
+        ("can_quality", "on"),
+        ("can_documents", "on"),
+    ];
+    let (status, _, page) = ca.submit(&app, "/console/users", &new_client).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    assert!(page.contains("role=\"alert\""), "{page}");
+    new_client[3] = ("user_type", "CLIENT");
+    let (status, location, page) = ca.submit(&app, "/console/users", &new_client).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    let client_id = id_after(&location, "/console/users/");
+    let (_, _, page) = ca.get(&app, "/console/users").await;
+    assert!(page.contains(&client_email) && !page.contains(HOSTILE), "escaped: {page}");
+    app.token_of(&client_email, "Client-pass-1").await;
+
+    // Edit: every field of the form, meta_data replaced.
+    let edit = format!("/console/users/{client_id}/edit");
+    let changed = [
+        ("csrf", ca_csrf.as_str()),
+        ("email", client_email.as_str()),
+        ("user_type", "CLIENT OPERATOR"),
+        ("first_name", "Cleo"),
+        ("last_name", "Client"),
+        ("can_quality", "on"),
+        ("meta_data", "{\"desk\": \"7\"}"),
+    ];
+    let (status, _, page) = ca.submit(&app, &edit, &changed).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    let u = app.get(&format!("/api/users/{client_id}"), &app.admin_token).await;
+    assert_eq!(u.body["user_type"], "CLIENT OPERATOR");
+    assert_eq!(u.body["first_name"], "Cleo");
+    assert_eq!(u.body["can_start_analysis_documents"], false);
+    assert_eq!(u.body["meta_data"], json!({"desk": "7"}));
+    // Block, then unblock.
+    let block = format!("/console/users/{client_id}/block");
+    let (status, _, _) = ca.submit(&app, &block, &[("csrf", &ca_csrf), ("active", "false")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(app.login(&client_email, "Client-pass-1").await.body["error_code"], 211);
+    let (_, _, page) = ca.get(&app, &format!("/console/users/{client_id}")).await;
+    assert!(page.contains("Unblock this user"), "{page}");
+    ca.submit(&app, &block, &[("csrf", &ca_csrf), ("active", "true")]).await;
+    app.login(&client_email, "Client-pass-1").await.assert_status(200);
+
+    // A CLIENT: only itself, no create form, every change refused.
+    let (_, plain_email, _) = app.user(Some(company), "CLIENT").await;
+    let plain = console_login(&app, &plain_email, PASSWORD).await.0;
+    let plain_csrf = plain.csrf(&app).await;
+    let (_, _, page) = plain.get(&app, "/console/users").await;
+    assert!(!page.contains(&client_email) && !page.contains("action=\"/console/users\""), "{page}");
+    assert!(!page.contains("/console/companies\""), "no companies menu for a CLIENT: {page}");
+    assert_eq!(plain.get(&app, &format!("/console/users/{client_id}")).await.0, StatusCode::NOT_FOUND);
+    let (status, _, _) = plain.submit(&app, "/console/users", &new_client).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "another session's CSRF token");
+    let mut as_plain = new_client.clone();
+    as_plain[0] = ("csrf", plain_csrf.as_str());
+    let (status, _, _) = plain.submit(&app, "/console/users", &as_plain).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Companies: the CLIENT ADMIN renames its own, deletes none; ADMIN's delete is refused
+    // while the company has users.
+    let (_, _, page) = ca.get(&app, &format!("/console/companies/{company}")).await;
+    assert!(page.contains("/edit\"") && !page.contains("name=\"confirm\""), "{page}");
+    let (status, _, _) = ca
+        .submit(&app, &format!("/console/companies/{company}/edit"), &[("csrf", &ca_csrf), ("name", "Renamed Co")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(app.get(&format!("/api/companies/{company}"), &app.admin_token).await.body["name"], "Renamed Co");
+    let del_company = format!("/console/companies/{company}/delete");
+    let (status, _, _) = ca.submit(&app, &del_company, &[("csrf", &ca_csrf), ("confirm", "Renamed Co")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, page) = admin.submit(&app, &del_company, &[("csrf", &csrf), ("confirm", "Renamed Co")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("users; delete them first"), "{page}");
+
+    // Delete a user after typing its e-mail.
+    let del = format!("/console/users/{client_id}/delete");
+    let (status, _, _) = ca.submit(&app, &del, &[("csrf", &ca_csrf), ("confirm", "someone@else")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, location, _) = ca.submit(&app, &del, &[("csrf", &ca_csrf), ("confirm", &client_email)]).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/console/users?done=user_deleted"));
+    app.get(&format!("/api/users/{client_id}"), &app.admin_token).await.assert_error(404, 10);
+
+    // The profile: names, and a password change that needs the current password.
+    let (status, _, page) = plain.get(&app, "/console/profile").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<label for=\"p-current\">"), "{page}");
+    let (status, _, _) = plain
+        .submit(&app, "/console/profile", &[("csrf", &plain_csrf), ("first_name", "Pat"), ("last_name", HOSTILE)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, _, page) = plain.get(&app, "/console/profile").await;
+    assert!(page.contains("value=\"Pat\"") && !page.contains(HOSTILE), "{page}");
+    let pw = "/console/profile/password";
+    let new_pw = "Another-pass-2";
+    let (status, _, page) =
+        plain.submit(&app, pw, &[("csrf", &plain_csrf), ("current", PASSWORD), ("new", new_pw), ("repeat", "x")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("The two new passwords differ"), "{page}");
+    let (status, _, page) = plain
+        .submit(&app, pw, &[("csrf", &plain_csrf), ("current", "wrong-one"), ("new", new_pw), ("repeat", new_pw)])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("The current password is wrong"), "{page}");
+    app.login(&plain_email, PASSWORD).await.assert_status(200);
+    let (status, location, _) = plain
+        .submit(&app, pw, &[("csrf", &plain_csrf), ("current", PASSWORD), ("new", new_pw), ("repeat", new_pw)])
+        .await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/console/profile?done=password_changed"));
+    app.login(&plain_email, new_pw).await.assert_status(200);
+    assert_ne!(app.login(&plain_email, PASSWORD).await.status, StatusCode::OK);
+}

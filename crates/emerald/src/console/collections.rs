@@ -1,0 +1,871 @@
+//! Collections (blacklists) and their persons: list, create, edit meta_data, delete an empty
+//! collection; add a person with photos, edit, add and delete photos, delete a person (refused
+//! while COLLECTION analyses matched it, naming their orders); bulk import of a ZIP or of loose
+//! photos. Every action runs the domain function of its `/api/collections/…` route as the
+//! signed-in user; the forms are shown only to who may use them (ADMIN, CLIENT ADMIN in its
+//! company), and the domain checks every action again.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::forms::{
+    alert, answer, field, form_error, is_input_error, list_head, meta_text, notice, page_params, parse_meta, post_form,
+    see_other, status_of, submit, textarea, typed_delete, DeleteForm,
+};
+use super::html::Html;
+use super::pages::{dl_row, json_block, pager, parse_query, utc};
+use super::{error_page, page, text, Session};
+use crate::api::oz::multipart::FormUpload;
+use crate::api::AppState;
+use crate::domain::collections::{
+    creates_collections, manages_collections_of, Collection, NewCollection, PersonDetails,
+};
+use crate::domain::media::{Upload, UploadPayload};
+use crate::domain::meta::MetaTarget;
+use crate::domain::metadata::{MetaChange, MetaData, ObjectKind};
+use crate::domain::persons::EnrolMode;
+use crate::domain::role::UserType;
+use crate::domain::store::ListParams;
+use crate::domain::Error;
+use crate::import::{import_persons_as, place_photo, unpack_zip, ImportReport, PHOTO_TAGS};
+
+/// The meta_data key that holds a person's name (spec §12's examples).
+const PERSON_INFO: &str = "person_info";
+const NAME_KEYS: [&str; 3] = ["first_name", "middle_name", "last_name"];
+/// How many orders a refused person delete links to.
+const MATCHES_SHOWN: usize = 20;
+
+fn meta_str(meta: &Map<String, Value>, key: &str) -> String {
+    match meta.get(key) {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+    }
+}
+
+/// A person's display name: `person_info`'s names, else a `name`-like key.
+pub fn person_name(meta: &Map<String, Value>) -> String {
+    if let Some(Value::Object(info)) = meta.get(PERSON_INFO) {
+        let name: Vec<String> = NAME_KEYS.iter().map(|k| meta_str(info, k)).filter(|v| !v.is_empty()).collect();
+        if !name.is_empty() {
+            return name.join(" ");
+        }
+    }
+    for key in ["name", "full_name", "person_name", "import_key"] {
+        let v = meta_str(meta, key);
+        if !v.is_empty() {
+            return v;
+        }
+    }
+    format!("{} {}", meta_str(meta, "first_name"), meta_str(meta, "last_name")).trim().to_owned()
+}
+
+fn parse_uuid(raw: &str, what: &str) -> Result<Uuid, Error> {
+    Uuid::parse_str(raw).map_err(|_| Error::not_exist(what))
+}
+
+#[derive(Deserialize, Default)]
+pub struct CollectionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    alias: String,
+    #[serde(default)]
+    company_id: String,
+    #[serde(default)]
+    meta_data: String,
+}
+
+/// `GET {base}/collections` (`GET /api/collections/`), with the create form for ADMIN and
+/// CLIENT ADMIN.
+pub async fn collections(State(state): State<AppState>, session: Session, RawQuery(raw): RawQuery) -> Response {
+    let q = parse_query(raw);
+    collections_page(&state, &session, &q, None, &CollectionForm::default()).await
+}
+
+async fn collections_page(
+    state: &AppState,
+    session: &Session,
+    q: &[(String, String)],
+    error: Option<(StatusCode, String)>,
+    values: &CollectionForm,
+) -> Response {
+    let base = &session.base;
+    let offset = super::pages::offset_of(q);
+    let p = match state.domain.list_collections(&session.caller, &page_params(offset)).await {
+        Ok(p) => p,
+        Err(e) => return error_page(base, e),
+    };
+    let mut b = Html::new();
+    let shows_form = creates_collections(&session.caller);
+    list_head(&mut b, text::COLLECTIONS_TITLE, q, error.as_ref(), shows_form);
+    let status = error.as_ref().map(|(s, _)| *s).unwrap_or(StatusCode::OK);
+    if p.items.is_empty() {
+        b.el("<p>", text::NO_COLLECTIONS, "</p>");
+    } else {
+        b.s("<div class=\"scroll\"><table><thead><tr>");
+        for col in [text::ALIAS, text::COMPANY, text::CREATED] {
+            b.el("<th scope=\"col\">", col, "</th>");
+        }
+        b.s("</tr></thead><tbody>");
+        for c in &p.items {
+            b.s("<tr><td><a href=\"").t(base).s("/collections/").t(c.collection_id).s("\">").t(&c.alias);
+            b.s("</a></td><td><code>").t(c.company_id).s("</code></td>").el("<td>", utc(c.time_created), "</td></tr>");
+        }
+        b.s("</tbody></table></div>");
+        pager(&mut b, &format!("{base}/collections"), "", offset, p.items.len(), p.total);
+    }
+    if shows_form {
+        b.s("<section><h2>").t(text::NEW_COLLECTION).s("</h2>");
+        if let Some((_, message)) = &error {
+            alert(&mut b, message);
+        }
+        post_form(&mut b, session, "/collections", "edit", false);
+        field(&mut b, "alias", "alias", text::ALIAS, "text", &values.alias, true);
+        if session.caller.user_type == UserType::Admin {
+            company_select(&mut b, state, session, &values.company_id).await;
+        }
+        textarea(&mut b, "meta_data", "meta_data", text::META_DATA_JSON, &values.meta_data);
+        submit(&mut b, text::CREATE_COLLECTION, false);
+        b.s("</form></section>");
+    }
+    (status, page(state, session, text::COLLECTIONS_TITLE, b)).into_response()
+}
+
+/// The companies an ADMIN may put a collection (or a user) in.
+pub async fn company_select(h: &mut Html, state: &AppState, session: &Session, chosen: &str) {
+    let companies = state
+        .domain
+        .list_companies(&session.caller, None, &ListParams(vec![("limit".into(), "500".into())]))
+        .await
+        .map(|p| p.items)
+        .unwrap_or_default();
+    h.s("<label for=\"company_id\">").t(text::COMPANY).s("</label><select id=\"company_id\" name=\"company_id\">");
+    h.s("<option value=\"\">").t(text::CHOOSE).s("</option>");
+    for c in &companies {
+        let id = c.company_id.to_string();
+        h.s("<option value=\"").t(&id).s("\"");
+        if chosen == id {
+            h.s(" selected");
+        }
+        h.s(">").t(&c.name).s("</option>");
+    }
+    h.s("</select>");
+}
+
+/// `POST {base}/collections`: `create_collection` (`POST /api/collections/`).
+pub async fn create_collection(
+    State(state): State<AppState>,
+    session: Session,
+    Form(f): Form<CollectionForm>,
+) -> Response {
+    if let Err(r) = session.check_csrf(&f.csrf) {
+        return r;
+    }
+    let company_id = match f.company_id.trim() {
+        "" => None,
+        c => match parse_uuid(c, "Company") {
+            Ok(id) => Some(id),
+            Err(e) => return collections_page(&state, &session, &[], Some((status_of(&e), e.to_string())), &f).await,
+        },
+    };
+    let created = match parse_meta(&f.meta_data, "meta_data") {
+        Ok(meta_data) => {
+            let new = NewCollection { alias: f.alias.clone(), company_id, meta_data };
+            state.domain.create_collection(&session.caller, new).await
+        }
+        Err(e) => Err(e),
+    };
+    let to = |c: Collection| format!("{}/collections/{}?done=collection_created", session.base, c.collection_id);
+    answer(&session.base, created, to, |err| collections_page(&state, &session, &[], Some(err), &f)).await
+}
+
+/// `GET {base}/collections/{cid}`: its persons (`GET /api/collections/{cid}/persons/`) and, for
+/// who manages it, the edit, add-person, import and delete forms.
+pub async fn collection(
+    State(state): State<AppState>,
+    session: Session,
+    Path(cid): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let q = parse_query(raw);
+    collection_page(&state, &session, &cid, &q, None).await
+}
+
+/// What a form on the collection page sent back: the error and the form it belongs to.
+struct Refused {
+    status: StatusCode,
+    message: String,
+    /// The form's id on the page (`edit`, `person`, `import`, `delete`).
+    form: &'static str,
+}
+
+async fn collection_page(
+    state: &AppState,
+    session: &Session,
+    cid: &str,
+    q: &[(String, String)],
+    refused: Option<Refused>,
+) -> Response {
+    let base = &session.base;
+    let cid = match parse_uuid(cid, "Collection") {
+        Ok(id) => id,
+        Err(e) => return error_page(base, e),
+    };
+    let c = match state.domain.get_collection(&session.caller, cid).await {
+        Ok(c) => c,
+        Err(e) => return error_page(base, e),
+    };
+    let offset = super::pages::offset_of(q);
+    let p = match state.domain.list_persons(&session.caller, cid, &page_params(offset)).await {
+        Ok(p) => p,
+        Err(e) => return error_page(base, e),
+    };
+    let manages = manages_collections_of(&session.caller, c.company_id);
+    let error_for = |b: &mut Html, form: &str| {
+        if let Some(r) = refused.as_ref().filter(|r| r.form == form) {
+            alert(b, &r.message);
+        }
+    };
+    let mut b = Html::new();
+    b.s("<h1>").t(text::COLLECTION).s(": ").t(&c.alias).s("</h1>");
+    notice(&mut b, q);
+    if let (false, Some(r)) = (manages, refused.as_ref()) {
+        alert(&mut b, &r.message);
+    }
+    b.s("<dl>");
+    dl_row(&mut b, text::COMPANY, c.company_id);
+    dl_row(&mut b, text::CREATED, utc(c.time_created));
+    dl_row(&mut b, text::PERSONS, p.total.map(|t| t.to_string()).unwrap_or_else(|| p.items.len().to_string()));
+    b.s("</dl><h2>").t(text::META_DATA).s("</h2>");
+    json_block(&mut b, &c.meta_data.to_value());
+    b.el("<h2>", text::PERSONS, "</h2>");
+    if p.items.is_empty() {
+        b.el("<p>", text::NO_PERSONS, "</p>");
+    }
+    b.s("<div class=\"cards\">");
+    for d in &p.items {
+        person_card(&mut b, base, cid, d);
+    }
+    b.s("</div>");
+    if !p.items.is_empty() {
+        pager(&mut b, &format!("{base}/collections/{cid}"), "", offset, p.items.len(), p.total);
+    }
+    if manages {
+        let path = format!("/collections/{cid}");
+        b.s("<section id=\"add-person\"><h2>").t(text::ADD_PERSON).s("</h2>");
+        error_for(&mut b, "person");
+        post_form(&mut b, session, &format!("{path}/persons"), "edit", true);
+        person_fields(&mut b, &Map::new());
+        photo_input(&mut b, "photos", text::PHOTOS_TO_ENROL, "image/*");
+        submit(&mut b, text::ADD_PERSON, false);
+        b.s("</form></section><section id=\"import\"><h2>").t(text::BULK_IMPORT).s("</h2>");
+        b.el("<p class=\"note\">", text::BULK_IMPORT_NOTE, "</p>");
+        error_for(&mut b, "import");
+        post_form(&mut b, session, &format!("{path}/import"), "edit", true);
+        photo_input(&mut b, "import", text::IMPORT_FILES, ".zip,image/*");
+        submit(&mut b, text::IMPORT_BUTTON, false);
+        b.s("</form></section><section id=\"edit\"><h2>").t(text::EDIT_COLLECTION).s("</h2>");
+        error_for(&mut b, "edit");
+        post_form(&mut b, session, &format!("{path}/edit"), "edit", false);
+        textarea(&mut b, "c-meta", "meta_data", text::META_DATA_JSON, &meta_text(c.meta_data.as_map()));
+        submit(&mut b, text::SAVE, false);
+        b.s("</form></section>");
+        error_for(&mut b, "delete");
+        if p.total.unwrap_or(0) > 0 || !p.items.is_empty() {
+            b.s("<section class=\"danger-zone\"><h2>").t(text::DELETE_COLLECTION).s("</h2>");
+            b.el("<p class=\"muted\">", text::DELETE_COLLECTION_NOT_EMPTY, "</p></section>");
+        } else {
+            typed_delete(
+                &mut b,
+                session,
+                &format!("{path}/delete"),
+                text::DELETE_COLLECTION,
+                text::DELETE_COLLECTION_CONFIRM,
+                &c.alias,
+            );
+        }
+    }
+    let status = refused.map(|r| r.status).unwrap_or(StatusCode::OK);
+    (status, page(state, session, text::COLLECTIONS_TITLE, b)).into_response()
+}
+
+fn person_card(b: &mut Html, base: &str, cid: Uuid, d: &PersonDetails) {
+    let person = &d.person;
+    b.s("<figure class=\"card\"><a href=\"").t(base).s("/collections/").t(cid).s("/persons/").t(person.person_id);
+    b.s("\">");
+    if let Some(img) = d.images.iter().find(|i| i.has_thumb) {
+        b.s("<img loading=\"lazy\" alt=\"\" src=\"").t(base).s("/collections/").t(cid).s("/images/");
+        b.t(img.media_id).s("_thumb.jpg\">");
+    }
+    let name = person_name(person.meta_data.as_map());
+    b.s("<figcaption>").t(if name.is_empty() { person.person_id.to_string() } else { name });
+    b.s("<br>").t(format!("{}: {}", text::PHOTOS, d.images.len())).s("</figcaption></a></figure>");
+}
+
+/// The name inputs and the other meta_data of a person, from its current meta_data.
+fn person_fields(b: &mut Html, meta: &Map<String, Value>) {
+    let info = match meta.get(PERSON_INFO) {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    field(b, "p-first", "first_name", text::FIRST_NAME, "text", &meta_str(&info, "first_name"), false);
+    field(b, "p-middle", "middle_name", text::MIDDLE_NAME, "text", &meta_str(&info, "middle_name"), false);
+    field(b, "p-last", "last_name", text::LAST_NAME, "text", &meta_str(&info, "last_name"), false);
+    let mut rest = meta.clone();
+    if info.keys().all(|k| NAME_KEYS.contains(&k.as_str())) {
+        rest.shift_remove(PERSON_INFO);
+    }
+    textarea(b, "p-meta", "meta_data", text::OTHER_META_DATA, &meta_text(&rest));
+}
+
+fn photo_input(b: &mut Html, name: &'static str, label: &'static str, accept: &'static str) {
+    b.s("<label for=\"f-").s(name).s("\">").t(label).s("</label><input id=\"f-").s(name).s("\" name=\"").s(name);
+    b.s("\" type=\"file\" multiple required accept=\"").s(accept).s("\">");
+}
+
+/// A person's meta_data from the form: the other meta_data, with `person_info` holding the
+/// names typed (its other keys kept).
+fn person_meta(fields: &[(String, String)]) -> Result<MetaData, Error> {
+    let get = |k: &str| fields.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.trim()).unwrap_or("");
+    let mut meta = parse_meta(get("meta_data"), "meta_data")?.into_value();
+    let map = meta.as_object_mut().expect("meta_data is an object");
+    let mut info = match map.shift_remove(PERSON_INFO) {
+        Some(Value::Object(m)) => m,
+        Some(other) => {
+            map.insert(PERSON_INFO.into(), other);
+            Map::new()
+        }
+        None => Map::new(),
+    };
+    for key in NAME_KEYS {
+        let v = get(key);
+        if v.is_empty() {
+            info.shift_remove(key);
+        } else {
+            info.insert(key.into(), Value::String(v.to_owned()));
+        }
+    }
+    if !info.is_empty() {
+        map.insert(PERSON_INFO.into(), Value::Object(info));
+    }
+    MetaData::parse(meta, "person:meta_data")
+}
+
+/// The photos of a console upload, each tagged as an enrolment photo; parts renamed `photo1…`
+/// so that errors name them in order.
+fn enrolment_upload(mut upload: Upload, person_meta: MetaData) -> Upload {
+    let tags: Vec<String> = PHOTO_TAGS.iter().map(|t| (*t).to_owned()).collect();
+    for (i, f) in upload.files.iter_mut().enumerate() {
+        f.key = format!("photo{}", i + 1);
+    }
+    let media_tags = upload.files.iter().map(|f| (f.key.clone(), tags.clone())).collect();
+    Upload { files: upload.files, payload: UploadPayload { person_meta, media_tags, ..UploadPayload::default() } }
+}
+
+fn field_of<'a>(fields: &'a [(String, String)], key: &str) -> &'a str {
+    fields.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or("")
+}
+
+/// A refused write on the collection page: input errors above their form, others as a page.
+async fn refuse_on_collection(
+    state: &AppState,
+    session: &Session,
+    cid: &str,
+    form: &'static str,
+    e: Error,
+) -> Response {
+    match form_error(&session.base, e) {
+        Ok((status, message)) => {
+            collection_page(state, session, cid, &[], Some(Refused { status, message, form })).await
+        }
+        Err(r) => r,
+    }
+}
+
+/// `POST {base}/collections/{cid}/persons`: `add_person` (`POST /api/collections/{cid}/persons/`),
+/// all or nothing: a rejected photo stores nothing and names the file.
+pub async fn add_person(
+    State(state): State<AppState>,
+    session: Session,
+    Path(cid): Path<String>,
+    upload: Result<FormUpload, Error>,
+) -> Response {
+    let FormUpload(upload, fields) = match upload {
+        Ok(u) => u,
+        Err(e) => return refuse_on_collection(&state, &session, &cid, "person", e).await,
+    };
+    if let Err(r) = session.check_csrf(field_of(&fields, "csrf")) {
+        return r;
+    }
+    let id = match parse_uuid(&cid, "Collection") {
+        Ok(id) => id,
+        Err(e) => return error_page(&session.base, e),
+    };
+    let meta = match person_meta(&fields) {
+        Ok(m) => m,
+        Err(e) => return refuse_on_collection(&state, &session, &cid, "person", e).await,
+    };
+    let upload = enrolment_upload(upload, meta);
+    match state.domain.add_person(&session.caller, id, upload, EnrolMode::AllOrNothing).await {
+        Ok(enrolled) => match enrolled.persons.first() {
+            Some(p) => {
+                see_other(format!("{}/collections/{id}/persons/{}?done=person_added", session.base, p.person.person_id))
+            }
+            None => see_other(format!("{}/collections/{id}", session.base)),
+        },
+        Err(e) => refuse_on_collection(&state, &session, &cid, "person", e).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MetaForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    meta_data: String,
+}
+
+/// `POST {base}/collections/{cid}/edit`: replace its meta_data (`POST /api/collections/{cid}/meta_data`).
+pub async fn edit_collection(
+    State(state): State<AppState>,
+    session: Session,
+    Path(cid): Path<String>,
+    Form(f): Form<MetaForm>,
+) -> Response {
+    if let Err(r) = session.check_csrf(&f.csrf) {
+        return r;
+    }
+    let id = match parse_uuid(&cid, "Collection") {
+        Ok(id) => id,
+        Err(e) => return error_page(&session.base, e),
+    };
+    let target = MetaTarget { kind: ObjectKind::Collection, id, parent: None };
+    let changed = match parse_meta(&f.meta_data, "meta_data") {
+        Ok(m) => state.domain.change_meta(&session.caller, target, MetaChange::Replace(m)).await,
+        Err(e) => Err(e),
+    };
+    match changed {
+        Ok(_) => see_other(format!("{}/collections/{id}?done=saved", session.base)),
+        Err(e) => refuse_on_collection(&state, &session, &cid, "edit", e).await,
+    }
+}
+
+/// `POST {base}/collections/{cid}/delete`: `delete_collection` (`DELETE /api/collections/{cid}/`)
+/// after typing its alias; refused while persons remain.
+pub async fn delete_collection(
+    State(state): State<AppState>,
+    session: Session,
+    Path(cid): Path<String>,
+    Form(f): Form<DeleteForm>,
+) -> Response {
+    if let Err(r) = session.check_csrf(&f.csrf) {
+        return r;
+    }
+    let id = match parse_uuid(&cid, "Collection") {
+        Ok(id) => id,
+        Err(e) => return error_page(&session.base, e),
+    };
+    let c: Collection = match state.domain.get_collection(&session.caller, id).await {
+        Ok(c) => c,
+        Err(e) => return error_page(&session.base, e),
+    };
+    if let Err(r) = f.check(&session, &[c.alias.as_str(), cid.as_str()]) {
+        return r;
+    }
+    match state.domain.delete_collection(&session.caller, id).await {
+        Ok(()) => see_other(format!("{}/collections?done=collection_deleted", session.base)),
+        Err(e) => refuse_on_collection(&state, &session, &cid, "delete", e).await,
+    }
+}
+
+/// `POST {base}/collections/{cid}/import`: a ZIP (one folder per person, `person.json` for its
+/// meta_data: the layout of `emerald collections import`) or loose photos (one person each,
+/// named after the file), unpacked into a temporary directory and imported person by person
+/// with `add_person` as the signed-in user. Persons already imported (same `import_key`) are
+/// skipped, so a failed import is simply sent again.
+pub async fn import(
+    State(state): State<AppState>,
+    session: Session,
+    Path(cid): Path<String>,
+    upload: Result<FormUpload, Error>,
+) -> Response {
+    let FormUpload(upload, fields) = match upload {
+        Ok(u) => u,
+        Err(e) => return refuse_on_collection(&state, &session, &cid, "import", e).await,
+    };
+    if let Err(r) = session.check_csrf(field_of(&fields, "csrf")) {
+        return r;
+    }
+    let base = &session.base;
+    let id = match parse_uuid(&cid, "Collection") {
+        Ok(id) => id,
+        Err(e) => return error_page(base, e),
+    };
+    let c = match state.domain.get_collection(&session.caller, id).await {
+        Ok(c) => c,
+        Err(e) => return error_page(base, e),
+    };
+    // Refuse before unpacking anything (the domain refuses every person all the same).
+    if !manages_collections_of(&session.caller, c.company_id) {
+        return error_page(base, Error::Forbidden(None));
+    }
+    if upload.files.is_empty() {
+        let e = Error::invalid_value(text::NO_FILES, serde_json::json!({ "key_path": "import" }));
+        return refuse_on_collection(&state, &session, &cid, "import", e).await;
+    }
+    let spool = match state.domain.spool_dir() {
+        Ok(s) => s.to_path_buf(),
+        Err(e) => return error_page(base, e),
+    };
+    let max_bytes = state.domain.upload_limits().max_file_bytes;
+    let unpacked = tokio::task::spawn_blocking(move || -> Result<_, String> {
+        let dir =
+            tempfile::Builder::new().prefix("import-").tempdir_in(&spool).map_err(|e| format!("unpacking: {e}"))?;
+        let mut rejected = Vec::new();
+        for f in &upload.files {
+            let crate::domain::media::FileContent::Spooled(path) = &f.content else { continue };
+            let outcome = if f.original_name.to_ascii_lowercase().ends_with(".zip") {
+                unpack_zip(path, dir.path(), max_bytes).map(|r| rejected.extend(r))
+            } else {
+                place_photo(path, &f.original_name, dir.path())
+            };
+            if let Err(why) = outcome {
+                rejected.push((std::path::PathBuf::from(&f.original_name), why));
+            }
+        }
+        Ok((dir, rejected))
+    })
+    .await;
+    let (dir, mut rejected) = match unpacked {
+        Ok(Ok(x)) => x,
+        Ok(Err(why)) => return error_page(base, Error::internal(anyhow::anyhow!(why))),
+        Err(e) => return error_page(base, Error::internal(e)),
+    };
+    let report = match import_persons_as(&state.domain, &session.caller, id, dir.path()).await {
+        Ok(r) => r,
+        Err(e) => {
+            let e = Error::invalid_value(e.to_string(), serde_json::json!({ "key_path": "import" }));
+            return refuse_on_collection(&state, &session, &cid, "import", e).await;
+        }
+    };
+    rejected.extend(
+        report.rejected.iter().map(|(p, why)| (p.strip_prefix(dir.path()).unwrap_or(p).to_path_buf(), why.clone())),
+    );
+    drop(dir);
+    import_report(&state, &session, &c, &report, &rejected)
+}
+
+fn import_report(
+    state: &AppState,
+    session: &Session,
+    c: &Collection,
+    report: &ImportReport,
+    rejected: &[(std::path::PathBuf, String)],
+) -> Response {
+    let mut b = Html::new();
+    b.s("<h1>").t(text::IMPORT_TITLE).s(": ").t(&c.alias).s("</h1><dl class=\"report\">");
+    dl_row(&mut b, text::PERSONS_IMPORTED, report.persons_imported);
+    dl_row(&mut b, text::PHOTOS_IMPORTED, report.photos_imported);
+    dl_row(&mut b, text::PERSONS_SKIPPED, report.persons_skipped);
+    dl_row(&mut b, text::FILES_REJECTED, rejected.len());
+    b.s("</dl>");
+    if !rejected.is_empty() {
+        b.s("<div class=\"scroll\"><table id=\"rejected\"><thead><tr>");
+        b.el("<th scope=\"col\">", text::FILE, "</th>").el("<th scope=\"col\">", text::REASON, "</th>");
+        b.s("</tr></thead><tbody>");
+        for (path, why) in rejected {
+            b.el("<tr><td>", path.display(), "</td>").el("<td>", why, "</td></tr>");
+        }
+        b.s("</tbody></table></div>");
+    }
+    b.s("<p><a href=\"").t(&session.base).s("/collections/").t(c.collection_id).s("\">");
+    b.t(text::BACK_TO_COLLECTION).s("</a></p>");
+    page(state, session, text::IMPORT_TITLE, b)
+}
+
+/// `GET {base}/collections/{cid}/persons/{pid}` (`GET /api/collections/{cid}/persons/{pid}`).
+pub async fn person(
+    State(state): State<AppState>,
+    session: Session,
+    Path((cid, pid)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let q = parse_query(raw);
+    person_page(&state, &session, &cid, &pid, &q, None).await
+}
+
+/// A refused write on the person page; `orders` are the orders whose analyses matched it.
+struct PersonRefusal {
+    status: StatusCode,
+    message: String,
+    form: &'static str,
+    orders: Vec<Uuid>,
+}
+
+async fn person_page(
+    state: &AppState,
+    session: &Session,
+    cid: &str,
+    pid: &str,
+    q: &[(String, String)],
+    refused: Option<PersonRefusal>,
+) -> Response {
+    let base = &session.base;
+    let (cid, pid) = match (parse_uuid(cid, "Person"), parse_uuid(pid, "Person")) {
+        (Ok(c), Ok(p)) => (c, p),
+        (Err(e), _) | (_, Err(e)) => return error_page(base, e),
+    };
+    let d = match state.domain.get_person(&session.caller, cid, pid).await {
+        Ok(d) => d,
+        Err(e) => return error_page(base, e),
+    };
+    let manages = manages_collections_of(&session.caller, d.person.company_id);
+    let error_for = |b: &mut Html, form: &str| {
+        if let Some(r) = refused.as_ref().filter(|r| r.form == form) {
+            alert(b, &r.message);
+            if !r.orders.is_empty() {
+                b.s("<p>").t(text::MATCHED_IN_ORDERS).s("</p><ul class=\"matches\">");
+                for o in &r.orders {
+                    b.s("<li><a href=\"").t(base).s("/orders/").t(o).s("\"><code>").t(o).s("</code></a></li>");
+                }
+                b.s("</ul>");
+            }
+        }
+    };
+    let mut b = Html::new();
+    let name = person_name(d.person.meta_data.as_map());
+    b.s("<h1>").t(text::PERSON).s(" ").t(if name.is_empty() { pid.to_string() } else { name }).s("</h1>");
+    notice(&mut b, q);
+    if !manages {
+        error_for(&mut b, "photo");
+        error_for(&mut b, "photos");
+        error_for(&mut b, "edit");
+        error_for(&mut b, "delete");
+    }
+    b.s("<dl>");
+    b.s("<dt>").t(text::COLLECTION).s("</dt><dd><a href=\"").t(base).s("/collections/").t(cid).s("\"><code>");
+    b.t(cid).s("</code></a></dd>");
+    dl_row(&mut b, "person_id", pid);
+    dl_row(&mut b, text::CREATED, utc(d.person.time_created));
+    b.s("</dl><h2>").t(text::META_DATA).s("</h2>");
+    json_block(&mut b, &d.person.meta_data.to_value());
+    b.el("<h2>", text::PHOTOS, "</h2>");
+    if manages {
+        error_for(&mut b, "photo");
+    }
+    b.s("<div class=\"cards\">");
+    for img in &d.images {
+        b.s("<figure class=\"card\">");
+        if img.has_thumb {
+            b.s("<a hx-boost=\"false\" href=\"").t(base).s("/collections/").t(cid).s("/images/").t(img.media_id);
+            b.s(".").t(&img.extension);
+            b.s("\"><img loading=\"lazy\" src=\"").t(base).s("/collections/").t(cid).s("/images/").t(img.media_id);
+            b.s("_thumb.jpg\" alt=\"").t(&img.original_name).s("\"></a>");
+        }
+        b.el("<figcaption>", &img.original_name, "");
+        if manages && d.images.len() > 1 {
+            let short = img.media_id.to_string()[..8].to_owned();
+            post_form(
+                &mut b,
+                session,
+                &format!("/collections/{cid}/persons/{pid}/photos/{}/delete", img.media_id),
+                "photo-delete",
+                false,
+            );
+            let id = format!("confirm-{}", img.media_id);
+            b.s("<label for=\"")
+                .t(&id)
+                .s("\">")
+                .t(text::DELETE_PHOTO_CONFIRM)
+                .s(" <code>")
+                .t(&short)
+                .s("</code></label>");
+            b.s("<input id=\"").t(&id).s("\" name=\"confirm\" type=\"text\" autocomplete=\"off\" required> ");
+            b.s("<button type=\"submit\" class=\"danger\">").t(text::DELETE_PHOTO).s("</button></form>");
+        }
+        b.s("</figcaption></figure>");
+    }
+    b.s("</div>");
+    if manages {
+        let path = format!("/collections/{cid}/persons/{pid}");
+        b.s("<section id=\"add-photos\"><h2>").t(text::ADD_PHOTOS).s("</h2>");
+        error_for(&mut b, "photos");
+        post_form(&mut b, session, &format!("{path}/photos"), "edit", true);
+        photo_input(&mut b, "photos", text::PHOTOS_TO_ENROL, "image/*");
+        submit(&mut b, text::ADD_PHOTOS, false);
+        b.s("</form></section><section id=\"edit\"><h2>").t(text::EDIT_PERSON).s("</h2>");
+        error_for(&mut b, "edit");
+        post_form(&mut b, session, &format!("{path}/edit"), "edit", false);
+        person_fields(&mut b, d.person.meta_data.as_map());
+        submit(&mut b, text::SAVE, false);
+        b.s("</form></section>");
+        error_for(&mut b, "delete");
+        typed_delete(
+            &mut b,
+            session,
+            &format!("{path}/delete"),
+            text::DELETE_PERSON,
+            text::DELETE_PERSON_CONFIRM,
+            &pid.to_string()[..8],
+        );
+    }
+    let status = refused.map(|r| r.status).unwrap_or(StatusCode::OK);
+    (status, page(state, session, text::PERSON, b)).into_response()
+}
+
+/// A refused write on the person page. A refusal naming matched analyses (the API's
+/// `details.analyse_ids`) links the orders they belong to, as far as the user sees them.
+async fn refuse_on_person(
+    state: &AppState,
+    session: &Session,
+    (cid, pid): (&str, &str),
+    form: &'static str,
+    e: Error,
+) -> Response {
+    let mut orders = Vec::new();
+    if let Error::InvalidValue { details, .. } = &e {
+        let ids = details.get("analyse_ids").and_then(Value::as_array).cloned().unwrap_or_default();
+        for id in ids.iter().filter_map(Value::as_str).filter_map(|s| Uuid::parse_str(s).ok()).take(MATCHES_SHOWN) {
+            if let Ok(a) = state.domain.get_analysis(&session.caller, id).await {
+                if !orders.contains(&a.analysis.folder_id) {
+                    orders.push(a.analysis.folder_id);
+                }
+            }
+        }
+    }
+    match form_error(&session.base, e) {
+        Ok((status, message)) => {
+            let refusal = PersonRefusal { status, message, form, orders };
+            person_page(state, session, cid, pid, &[], Some(refusal)).await
+        }
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PersonForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    first_name: String,
+    #[serde(default)]
+    middle_name: String,
+    #[serde(default)]
+    last_name: String,
+    #[serde(default)]
+    meta_data: String,
+}
+
+/// `POST {base}/collections/{cid}/persons/{pid}/edit`: replace the person's meta_data
+/// (`POST /api/collections/{cid}/persons/{pid}/meta_data`) with the names and the rest typed.
+pub async fn edit_person(
+    State(state): State<AppState>,
+    session: Session,
+    Path((cid, pid)): Path<(String, String)>,
+    Form(f): Form<PersonForm>,
+) -> Response {
+    if let Err(r) = session.check_csrf(&f.csrf) {
+        return r;
+    }
+    let (id_c, id_p) = match (parse_uuid(&cid, "Person"), parse_uuid(&pid, "Person")) {
+        (Ok(c), Ok(p)) => (c, p),
+        (Err(e), _) | (_, Err(e)) => return error_page(&session.base, e),
+    };
+    let fields: Vec<(String, String)> = [
+        ("first_name", &f.first_name),
+        ("middle_name", &f.middle_name),
+        ("last_name", &f.last_name),
+        ("meta_data", &f.meta_data),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).clone()))
+    .collect();
+    let target = MetaTarget { kind: ObjectKind::Person, id: id_p, parent: Some(id_c) };
+    let changed = match person_meta(&fields) {
+        Ok(m) => state.domain.change_meta(&session.caller, target, MetaChange::Replace(m)).await,
+        Err(e) => Err(e),
+    };
+    match changed {
+        Ok(_) => see_other(format!("{}/collections/{id_c}/persons/{id_p}?done=saved", session.base)),
+        Err(e) => refuse_on_person(&state, &session, (&cid, &pid), "edit", e).await,
+    }
+}
+
+/// `POST {base}/collections/{cid}/persons/{pid}/photos`: `add_person_images`
+/// (`POST /api/collections/{cid}/persons/{pid}/images/`).
+pub async fn add_photos(
+    State(state): State<AppState>,
+    session: Session,
+    Path((cid, pid)): Path<(String, String)>,
+    upload: Result<FormUpload, Error>,
+) -> Response {
+    let FormUpload(upload, fields) = match upload {
+        Ok(u) => u,
+        Err(e) => return refuse_on_person(&state, &session, (&cid, &pid), "photos", e).await,
+    };
+    if let Err(r) = session.check_csrf(field_of(&fields, "csrf")) {
+        return r;
+    }
+    let (id_c, id_p) = match (parse_uuid(&cid, "Person"), parse_uuid(&pid, "Person")) {
+        (Ok(c), Ok(p)) => (c, p),
+        (Err(e), _) | (_, Err(e)) => return error_page(&session.base, e),
+    };
+    let upload = enrolment_upload(upload, MetaData::default());
+    match state.domain.add_person_images(&session.caller, id_c, id_p, upload).await {
+        Ok(_) => see_other(format!("{}/collections/{id_c}/persons/{id_p}?done=photos_added", session.base)),
+        Err(e) => refuse_on_person(&state, &session, (&cid, &pid), "photos", e).await,
+    }
+}
+
+/// `POST {base}/collections/{cid}/persons/{pid}/photos/{media_id}/delete`: `delete_person_image`
+/// (`DELETE …/images/{id}/`) after typing the photo id's start; refused while matched.
+pub async fn delete_photo(
+    State(state): State<AppState>,
+    session: Session,
+    Path((cid, pid, mid)): Path<(String, String, String)>,
+    Form(f): Form<DeleteForm>,
+) -> Response {
+    let short = mid.get(..8).unwrap_or(&mid).to_owned();
+    if let Err(r) = f.check(&session, &[short.as_str(), mid.as_str()]) {
+        return r;
+    }
+    let ids = (parse_uuid(&cid, "Person"), parse_uuid(&pid, "Person"), parse_uuid(&mid, "Person image"));
+    let (id_c, id_p, id_m) = match ids {
+        (Ok(c), Ok(p), Ok(m)) => (c, p, m),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return error_page(&session.base, e),
+    };
+    match state.domain.delete_person_image(&session.caller, id_c, id_p, id_m).await {
+        Ok(()) => see_other(format!("{}/collections/{id_c}/persons/{id_p}?done=photo_deleted", session.base)),
+        Err(e) => refuse_on_person(&state, &session, (&cid, &pid), "photo", e).await,
+    }
+}
+
+/// `POST {base}/collections/{cid}/persons/{pid}/delete`: `delete_person`
+/// (`DELETE /api/collections/{cid}/persons/{pid}`) after typing the id's start; refused while
+/// COLLECTION analyses matched the person, linking their orders.
+pub async fn delete_person(
+    State(state): State<AppState>,
+    session: Session,
+    Path((cid, pid)): Path<(String, String)>,
+    Form(f): Form<DeleteForm>,
+) -> Response {
+    let short = pid.get(..8).unwrap_or(&pid).to_owned();
+    if let Err(r) = f.check(&session, &[short.as_str(), pid.as_str()]) {
+        return r;
+    }
+    let (id_c, id_p) = match (parse_uuid(&cid, "Person"), parse_uuid(&pid, "Person")) {
+        (Ok(c), Ok(p)) => (c, p),
+        (Err(e), _) | (_, Err(e)) => return error_page(&session.base, e),
+    };
+    match state.domain.delete_person(&session.caller, id_c, id_p).await {
+        Ok(()) => see_other(format!("{}/collections/{id_c}?done=person_deleted", session.base)),
+        Err(e) if is_input_error(&e) => refuse_on_person(&state, &session, (&cid, &pid), "delete", e).await,
+        Err(e) => error_page(&session.base, e),
+    }
+}
