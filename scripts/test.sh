@@ -62,6 +62,9 @@ fi
 
 # The tree is formatted (rustfmt.toml): a formatting slip fails here, before the long build.
 cargo fmt --all -- --check || { echo "test.sh: run 'cargo fmt --all' (rustfmt.toml) and commit"; exit 1; }
+# Lints: clippy's defaults, every target, warnings are errors (a lint we disagree with is allowed
+# where it fires, with the reason beside it).
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 cargo test --workspace --locked "$@"
 

@@ -444,10 +444,8 @@ fn label_at(ws: &[(String, &str)]) -> Option<(&'static str, usize)> {
     let mut best: Option<(&'static str, usize, usize)> = None;
     for (field, labels) in LABELS {
         for label in labels.iter() {
-            let parts: Vec<String> = label
-                .split(|c: char| c == ' ' || c == '/')
-                .map(|p| p.chars().filter(|c| c.is_alphanumeric()).collect())
-                .collect();
+            let parts: Vec<String> =
+                label.split([' ', '/']).map(|p| p.chars().filter(|c| c.is_alphanumeric()).collect()).collect();
             if parts.len() > ws.len() || !parts.iter().zip(ws).all(|(p, (w, _))| word_is(w, p)) {
                 continue;
             }

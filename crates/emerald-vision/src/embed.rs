@@ -149,7 +149,8 @@ impl Fused {
     pub fn new(id: &'static str, parts: Vec<(Box<dyn FaceEmbedder>, f32)>) -> Result<Self, VisionError> {
         let first = parts.first().ok_or_else(|| VisionError::inference(id, "no embedder to fuse"))?;
         let total: f32 = parts.iter().map(|(_, w)| *w).sum();
-        if !(total > 0.0) || parts.iter().any(|(_, w)| !(*w > 0.0)) {
+        let positive = |w: f32| w.is_finite() && w > 0.0;
+        if !positive(total) || parts.iter().any(|(_, w)| !positive(*w)) {
             return Err(VisionError::inference(id, "fusion weights must be positive"));
         }
         let size = first.0.descriptor().input_size;

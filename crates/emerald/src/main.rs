@@ -361,6 +361,7 @@ fn bench_photo(out: &std::path::Path, target: usize) -> anyhow::Result<()> {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // one per flag of the hidden `bench-load` command
 async fn bench_load(
     url: String,
     token: Option<String>,

@@ -650,7 +650,7 @@ pub async fn export_csv(State(state): State<AppState>, session: Session, RawQuer
             ];
             for t in TYPES {
                 // The latest analysis of that type decides the row.
-                let last = f.analyses.iter().flatten().filter(|a| a.analysis.kind.as_str() == t).last();
+                let last = f.analyses.iter().flatten().rfind(|a| a.analysis.kind.as_str() == t);
                 match last {
                     Some(a) => {
                         let a = &a.analysis;
