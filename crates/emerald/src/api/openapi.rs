@@ -413,7 +413,7 @@ const ERROR_STATUSES: [(&str, &str); 9] = [
     ("400", "Bad request: error_code 3 (invalid structure), 4 (invalid value) or 5 (invalid type); `error_details.key_path` names the field."),
     ("401", "Not authenticated: error_code 6 (no token), 7 (invalid token or credentials) or 8 (expired token)."),
     ("403", "Forbidden: error_code 9 (the role may not do this) or 211 (the user is blocked)."),
-    ("404", "Not found: error_code 10 (no such object, or not visible to the caller)."),
+    ("404", "Not found: error_code 10 (no such object, or not visible to the caller; also an object a body refers to)."),
     ("413", "Request body too large: error_code 4; `error_details.limit` is the limit in bytes."),
     ("429", "Too many requests: error_code 101 (quota or login throttle); see `Retry-After`."),
     ("500", "Server error: error_code 0 (unexpected) or 12 (database)."),
@@ -443,7 +443,8 @@ fn error_statuses(path: &str, method: &str, op: &Operation) -> Vec<&'static str>
     if secured("token") || path == "/api/authorize/auth" {
         out.extend(["403", "429"]);
     }
-    if has_path_params {
+    // Path ids, and ids in bodies (`company_id`, `source_media`, `collection_ids` …).
+    if has_path_params || has_body {
         out.push("404");
     }
     if has_body {
@@ -504,6 +505,21 @@ fn resolve<'a>(v: &'a Value, schemas: &'a Value) -> &'a Value {
     }
 }
 
+/// Links that fill a request body: the next step of the usual flows (spec §8.2, §12).
+#[allow(clippy::type_complexity)]
+const BODY_LINKS: [(&str, &str, fn() -> Value); 2] = [
+    (
+        "create_company",
+        "create_collection",
+        || json!({ "alias": "blacklist", "company_id": "$response.body#/company_id" }),
+    ),
+    (
+        "create_folder",
+        "request_analyses",
+        || json!({ "analyses": [{ "type": "quality", "source_media": ["$response.body#/media/0/media_id"] }] }),
+    ),
+];
+
 fn path_params(path: &str) -> Vec<&str> {
     path.split('/').filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}'))).collect()
 }
@@ -526,6 +542,7 @@ fn add_links(openapi: &mut utoipa::openapi::OpenApi) {
     for (path, item) in openapi.paths.paths.iter_mut() {
         let Some(op) = item.post.as_mut() else { continue };
         let own = path_params(path);
+        let op_id = op.operation_id.clone();
         let Some(RefOr::T(created)) = op.responses.responses.get_mut("201") else { continue };
         let Some(body) = created.content.get("application/json").and_then(|c| c.schema.as_ref()) else { continue };
         let body = serde_json::to_value(body).unwrap_or_default();
@@ -548,6 +565,11 @@ fn add_links(openapi: &mut utoipa::openapi::OpenApi) {
             }
             if from_body && link.parameters.len() == params.len() {
                 links.insert(target.clone(), json!({ "operationId": target, "parameters": link.parameters }));
+            }
+        }
+        for (source, target, body) in BODY_LINKS {
+            if op_id.as_deref() == Some(source) {
+                links.insert(target.into(), json!({ "operationId": target, "requestBody": body() }));
             }
         }
         // utoipa 5.5 serialises `Link` with snake_case keys (`operation_id`), which OpenAPI
