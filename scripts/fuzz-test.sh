@@ -21,12 +21,8 @@ SECONDS_BUDGET="${EMERALD_FUZZ_SECONDS:-120}"
 SEED="${EMERALD_FUZZ_SEED:-22}"
 
 command -v python3 >/dev/null || skip "no python3"
-BIN="${EMERALD_BIN:-${CARGO_TARGET_DIR:-target}/debug/emerald}"
-[ -x "$BIN" ] || skip "$BIN is missing: run 'cargo test --workspace --locked' (it builds it) or set EMERALD_BIN"
-IMAGES="${EMERALD_TEST_IMAGES_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/emerald/test-images}"
-for f in obama.jpg obama2.jpg biden.jpg; do
-  [ -f "$IMAGES/$f" ] || skip "test image $IMAGES/$f is missing: run scripts/fetch-test-images.sh"
-done
+. scripts/lib/debug-server.sh
+find_binary_and_images
 
 VENV="${XDG_CACHE_HOME:-$HOME/.cache}/emerald/schemathesis-$SCHEMATHESIS_VERSION"
 if [ ! -x "$VENV/bin/schemathesis" ] || ! "$VENV/bin/python" -c 'import openapi_spec_validator' 2>/dev/null; then
@@ -36,36 +32,15 @@ if [ ! -x "$VENV/bin/schemathesis" ] || ! "$VENV/bin/python" -c 'import openapi_
     "openapi-spec-validator==$VALIDATOR_VERSION") >/dev/null 2>&1 || { rm -rf "$VENV"; skip "pip could not install them (no PyPI?)"; }
 fi
 
-DATA=$(mktemp -d "${TMPDIR:-/tmp}/emerald-fuzz-XXXXXX")
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-URL="http://127.0.0.1:$PORT"
 REPORT="${CARGO_TARGET_DIR:-$PWD/target}/fuzz-report"
 ADMIN_EMAIL="admin@fuzz.test"
 ADMIN_PASSWORD="Fuzz-admin-pass-1"
-SERVER_PID=
-cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-  rm -rf "$DATA"
-}
-trap cleanup EXIT
-
 # Quotas and login throttles off (the fuzzer is one client sending thousands of requests, many
-# of them failed logins); single-request waits short; webhooks never leave the machine.
-env -u EMERALD_DATABASE_URL EMERALD_LISTEN="127.0.0.1:$PORT" EMERALD_DATA_DIR="$DATA/data" \
-  EMERALD_ADMIN_EMAIL="$ADMIN_EMAIL" EMERALD_ADMIN_PASSWORD="$ADMIN_PASSWORD" EMERALD_WORKERS=2 \
-  EMERALD_LITE=on EMERALD_LOGIN_MAX_FAILURES=0 EMERALD_LOGIN_ADDRESS_MAX_FAILURES=0 \
+# of them failed logins); single-request waits short; webhooks are tried once.
+start_debug_server fuzz EMERALD_LITE=on EMERALD_LOGIN_MAX_FAILURES=0 EMERALD_LOGIN_ADDRESS_MAX_FAILURES=0 \
   EMERALD_QUOTA_TOKEN_REQUESTS=0 EMERALD_QUOTA_TOKEN_EXPENSIVE=0 EMERALD_QUOTA_COMPANY_REQUESTS=0 \
   EMERALD_QUOTA_COMPANY_EXPENSIVE=0 EMERALD_SINGLE_REQUEST_TIMEOUT=5 EMERALD_WEBHOOK_MAX_ATTEMPTS=1 \
-  EMERALD_LOG_FORMAT=json "$BIN" serve >"$DATA/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 600); do
-  curl -fsS "$URL/api/version" >/dev/null 2>&1 && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$DATA/server.log"; echo "fuzz-test.sh: the server did not start"; exit 1; }
-  sleep 0.1
-done
-if grep -q "face engine not loaded" "$DATA/server.log"; then
-  skip "the face models are not installed (run scripts/fetch-models.sh)"
-fi
+  EMERALD_LOG_FORMAT=json
 
 failed() {
   echo "fuzz-test.sh: FAILED: $*; the server's errors:"
