@@ -18,42 +18,18 @@ if [ -z "$CHROMIUM" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; th
 fi
 [ -n "$CHROMIUM" ] && [ -x "$CHROMIUM" ] || skip "no chromium (as root: apt-get install -y chromium; or set EMERALD_CHROMIUM)"
 command -v node >/dev/null && command -v npm >/dev/null || skip "node and npm are needed (Debian: apt-get install -y nodejs npm)"
-BIN="${EMERALD_BIN:-${CARGO_TARGET_DIR:-target}/debug/emerald}"
-[ -x "$BIN" ] || skip "$BIN is missing: run 'cargo test --workspace --locked' (it builds it) or set EMERALD_BIN"
-IMAGES="${EMERALD_TEST_IMAGES_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/emerald/test-images}"
-for f in obama.jpg obama2.jpg biden.jpg; do
-  [ -f "$IMAGES/$f" ] || skip "test image $IMAGES/$f is missing: run scripts/fetch-test-images.sh"
-done
+. scripts/lib/debug-server.sh
+find_binary_and_images
 
 # playwright-core from npm, exactly as locked; installed once under tests/browser/node_modules.
 if [ ! -d tests/browser/node_modules/playwright-core ]; then
   (cd tests/browser && npm ci --no-audit --no-fund --ignore-scripts) || skip "npm ci failed (no npm registry?)"
 fi
 
-DATA=$(mktemp -d "${TMPDIR:-/tmp}/emerald-browser-XXXXXX")
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 SHOTS="${EMERALD_SHOTS_DIR:-${CARGO_TARGET_DIR:-$PWD/target}/console-shots}"
 ADMIN_EMAIL="admin@browser.test"
 ADMIN_PASSWORD="Browser-admin-pass-1"
-SERVER_PID=
-cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-  rm -rf "$DATA"
-}
-trap cleanup EXIT
-
-env -u EMERALD_DATABASE_URL EMERALD_LISTEN="127.0.0.1:$PORT" EMERALD_DATA_DIR="$DATA" \
-  EMERALD_ADMIN_EMAIL="$ADMIN_EMAIL" EMERALD_ADMIN_PASSWORD="$ADMIN_PASSWORD" EMERALD_WORKERS=2 \
-  "$BIN" serve >"$DATA/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 300); do
-  curl -fsS "http://127.0.0.1:$PORT/api/version" >/dev/null 2>&1 && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$DATA/server.log"; echo "browser-test.sh: the server did not start"; exit 1; }
-  sleep 0.1
-done
-if grep -q "face engine not loaded" "$DATA/server.log"; then
-  skip "the face models are not installed (run scripts/fetch-models.sh)"
-fi
+start_debug_server browser
 
 status=0
 (cd tests/browser && EMERALD_URL="http://127.0.0.1:$PORT" EMERALD_ADMIN_EMAIL="$ADMIN_EMAIL" \

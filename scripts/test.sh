@@ -72,6 +72,11 @@ cargo test --workspace --locked "$@"
 # binary the tests above built); skips with the reason when chromium or npm is absent.
 scripts/browser-test.sh
 
+# The OpenAPI document validated (PyPI openapi-spec-validator) and a bounded schemathesis pass
+# (PyPI, pinned, installed once into the cache) against the debug binary; skips with the
+# reason when Python or PyPI is unavailable.
+scripts/fuzz-test.sh
+
 if [ -z "${DATABASE_URL:-}" ]; then
   echo "test.sh: reminder: PostgreSQL store tests were SKIPPED"
 fi

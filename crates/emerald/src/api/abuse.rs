@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use super::openapi::AuditListQuery;
 use super::oz::body::OzBody;
 use super::oz::ids::parse_id;
 use super::oz::json::ok;
@@ -95,11 +96,8 @@ impl From<StoredAuthEvent> for AuthEventView {
 /// `actor_id`, `event`, `outcome`, `email`, `client_addr`, `object_type`, `object_id`,
 /// `time_created.min/.max`. ADMIN sees every event, CLIENT ADMIN its company's.
 #[utoipa::path(get, path = "/api/audit", tag = "abuse",
-    params(("user_id" = Option<Uuid>, Query), ("event" = Option<String>, Query), ("outcome" = Option<String>, Query),
-        ("object_id" = Option<Uuid>, Query), ("object_type" = Option<String>, Query),
-        ("time_created.min" = Option<String>, Query), ("time_created.max" = Option<String>, Query),
-        ("offset" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
-    responses((status = 200, description = "page of auth events")), security(("token" = [])))]
+    params(AuditListQuery),
+    responses((status = 200, body = PageView<AuthEventView>)), security(("token" = [])))]
 async fn list_audit(State(s): State<AppState>, caller: Caller, q: OzQuery) -> Result<Response> {
     let page = s.domain.list_auth_events(&caller, &q.0).await?;
     Ok(ok(PageView::new(page, AuthEventView::from)).into_response())
@@ -128,9 +126,12 @@ async fn clear_throttle(State(s): State<AppState>, caller: Caller, q: OzQuery) -
 pub struct QuotaView {
     pub requests_per_minute: Option<u32>,
     pub expensive_per_minute: Option<u32>,
+    /// The rate in force (answers only).
     #[serde(default, skip_deserializing)]
+    #[schema(read_only)]
     pub effective_requests_per_minute: u32,
     #[serde(default, skip_deserializing)]
+    #[schema(read_only)]
     pub effective_expensive_per_minute: u32,
 }
 

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::openapi::{AnalysisListQuery, FolderAnalysisListQuery};
 use super::oz::analysis_request::{parse_analyses, AnalysesBody, DecisionBody};
 use super::oz::base_url::BaseUrl;
 use super::oz::body::{from_value, OzBody};
@@ -28,7 +29,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// "meta_data"}], "resolution_endpoint"}`. Answers the array of new analyses, all PROCESSING,
 /// sharing a `group_id`. Spec §8.2.
 #[utoipa::path(post, path = "/api/folders/{folder_id}/analyses", tag = "analyses",
-    params(("folder_id" = uuid::Uuid, Path)), request_body = Object,
+    params(("folder_id" = uuid::Uuid, Path)), request_body = AnalysesBody,
     responses((status = 201, body = [AnalysisView])), security(("token" = [])))]
 async fn request_analyses(
     State(s): State<AppState>,
@@ -52,8 +53,7 @@ async fn request_analyses(
 /// A folder's analyses (bare array, oldest first); filters `analyse_id`, `type`, `state`
 /// (matching `state` or `resolution_status`), each with `.exclude`. Spec §8.7.
 #[utoipa::path(get, path = "/api/folders/{folder_id}/analyses", tag = "analyses",
-    params(("folder_id" = uuid::Uuid, Path), ("type" = Option<String>, Query), ("state" = Option<String>, Query),
-        ("analyse_id" = Option<String>, Query)),
+    params(("folder_id" = uuid::Uuid, Path), FolderAnalysisListQuery),
     responses((status = 200, body = [AnalysisView])), security(("token" = [])))]
 async fn list_folder_analyses(
     State(s): State<AppState>,
@@ -70,9 +70,8 @@ async fn list_folder_analyses(
 /// `analyse_id`, `folder_id`, `group_id`, `type`, `state`, `resolution_status`, `time_*`,
 /// `meta_data`.
 #[utoipa::path(get, path = "/api/analyses", tag = "analyses",
-    params(("offset" = Option<i64>, Query), ("limit" = Option<i64>, Query), ("type" = Option<String>, Query),
-        ("state" = Option<String>, Query), ("folder_id" = Option<String>, Query), ("meta_data" = Option<String>, Query)),
-    responses((status = 200, description = "page of analyses")), security(("token" = [])))]
+    params(AnalysisListQuery),
+    responses((status = 200, body = PageView<AnalysisView>)), security(("token" = [])))]
 async fn list_analyses(State(s): State<AppState>, caller: Caller, base: BaseUrl, q: OzQuery) -> Result<Response> {
     let page = s.domain.list_analyses(&caller, &q.0).await?;
     Ok(ok(PageView::new(page, |a| AnalysisView::new(a, &base.0))).into_response())
@@ -98,7 +97,7 @@ async fn get_analysis(
 /// OPERATOR, or CLIENT OPERATOR in its company. Answers the analysis; the folder status is
 /// recomputed; the decision is recorded in `GET /api/audit`.
 #[utoipa::path(patch, path = "/api/analyses/{analyse_id}", tag = "analyses",
-    params(("analyse_id" = uuid::Uuid, Path)), request_body = Object,
+    params(("analyse_id" = uuid::Uuid, Path)), request_body = DecisionBody,
     responses((status = 200, body = AnalysisView)), security(("token" = [])))]
 async fn decide_analysis(
     State(s): State<AppState>,

@@ -10,6 +10,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::openapi::{Binary, CollectionListQuery, PersonListQuery, UploadForm};
 use super::oz::base_url::BaseUrl;
 use super::oz::body::OzBody;
 use super::oz::ids::parse_id;
@@ -47,8 +48,7 @@ fn person_ids(cid: &str, pid: &str) -> Result<(uuid::Uuid, uuid::Uuid)> {
 /// List collections (bare array): filters `alias`, `company_id`, `collection_id`,
 /// `time_created`/`time_updated` ranges, `meta_data`; `offset`, `limit`, `sorting`.
 #[utoipa::path(get, path = "/api/collections", tag = "collections",
-    params(("alias" = Option<String>, Query), ("company_id" = Option<uuid::Uuid>, Query), ("meta_data" = Option<String>, Query),
-        ("offset" = Option<i64>, Query), ("limit" = Option<i64>, Query), ("sorting" = Option<String>, Query)),
+    params(CollectionListQuery),
     responses((status = 200, body = [CollectionView])), security(("token" = [])))]
 async fn list_collections(State(s): State<AppState>, caller: Caller, q: OzQuery) -> Result<Response> {
     let page = s.domain.list_collections(&caller, &q.0).await?;
@@ -59,6 +59,7 @@ async fn list_collections(State(s): State<AppState>, caller: Caller, q: OzQuery)
 pub struct CollectionCreate {
     pub alias: String,
     /// Default: the caller's company (ADMIN must name one).
+    #[schema(value_type = Option<uuid::Uuid>)]
     pub company_id: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub meta_data: Option<Value>,
@@ -102,8 +103,7 @@ async fn delete_collection(State(s): State<AppState>, caller: Caller, Path(id): 
 /// `time_created`/`time_updated` ranges, `meta_data`; `offset`, `limit` (default 100), `sorting`.
 /// Spec §12 step 5.
 #[utoipa::path(get, path = "/api/collections/{collection_id}/persons", tag = "collections",
-    params(("collection_id" = uuid::Uuid, Path), ("meta_data" = Option<String>, Query), ("offset" = Option<i64>, Query),
-        ("limit" = Option<i64>, Query), ("sorting" = Option<String>, Query)),
+    params(("collection_id" = uuid::Uuid, Path), PersonListQuery),
     responses((status = 200, body = [PersonView])), security(("token" = [])))]
 async fn list_persons(
     State(s): State<AppState>,
@@ -121,7 +121,7 @@ async fn list_persons(
 /// rejected files). Spec §12 step 3.
 #[utoipa::path(post, path = "/api/collections/{collection_id}/persons", tag = "collections",
     params(("collection_id" = uuid::Uuid, Path)),
-    request_body(content_type = "multipart/form-data", description = "photo parts and a `payload` JSON part"),
+    request_body(content = UploadForm, content_type = "multipart/form-data", description = "photo parts and a `payload` JSON part"),
     responses((status = 201, body = PersonView)), security(("token" = [])))]
 async fn add_person(
     State(s): State<AppState>,
@@ -145,7 +145,7 @@ async fn add_person(
 /// `{"files": [file keys], "person:meta_data": {…}}`; `media:tags` as usual. All or nothing.
 #[utoipa::path(post, path = "/api/collections/{collection_id}/persons/batch", tag = "collections",
     params(("collection_id" = uuid::Uuid, Path)),
-    request_body(content_type = "multipart/form-data", description = "photo parts and a `payload` JSON part with `persons`"),
+    request_body(content = UploadForm, content_type = "multipart/form-data", description = "photo parts and a `payload` JSON part with `persons`"),
     responses((status = 201, body = [PersonView])), security(("token" = [])))]
 async fn add_persons(
     State(s): State<AppState>,
@@ -206,7 +206,7 @@ async fn list_person_images(
 /// More photos of a person (same multipart contract, same face rule) → 201 array. Spec §12 step 4.
 #[utoipa::path(post, path = "/api/collections/{collection_id}/persons/{person_id}/images", tag = "collections",
     params(("collection_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)),
-    request_body(content_type = "multipart/form-data", description = "photo parts and a `payload` JSON part"),
+    request_body(content = UploadForm, content_type = "multipart/form-data", description = "photo parts and a `payload` JSON part"),
     responses((status = 201, body = [PersonImageView])), security(("token" = [])))]
 async fn add_person_images(
     State(s): State<AppState>,
@@ -254,7 +254,7 @@ async fn delete_person_image(
 /// token; visible to whoever may see the collection.
 #[utoipa::path(get, path = "/static/collections/{collection_id}/{file}", tag = "collections",
     params(("collection_id" = uuid::Uuid, Path), ("file" = String, Path)),
-    responses((status = 200, description = "the file's bytes")), security(("token" = [])))]
+    responses((status = 200, description = "the file's bytes", content((Binary = "image/*")))), security(("token" = [])))]
 async fn person_image_file(
     State(s): State<AppState>,
     caller: Caller,

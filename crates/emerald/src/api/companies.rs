@@ -8,6 +8,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::openapi::CompanyListQuery;
 use super::oz::body::OzBody;
 use super::oz::ids::parse_id;
 use super::oz::json::{created, ok};
@@ -29,8 +30,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// List companies: a bare array; `search_text` matches any part of the name.
 #[utoipa::path(get, path = "/api/companies", tag = "companies",
-    params(("search_text" = Option<String>, Query), ("offset" = Option<i64>, Query), ("limit" = Option<i64>, Query),
-        ("sorting" = Option<String>, Query), ("meta_data" = Option<String>, Query)),
+    params(CompanyListQuery),
     responses((status = 200, body = [CompanyView])), security(("token" = [])))]
 async fn list_companies(State(s): State<AppState>, caller: Caller, q: OzQuery) -> Result<Response> {
     let page = s.domain.list_companies(&caller, q.text("search_text"), &q.0).await?;

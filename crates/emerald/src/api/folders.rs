@@ -4,11 +4,14 @@
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::openapi::{FolderListQuery, UploadForm};
 use super::oz::base_url::BaseUrl;
-use super::oz::body::OzBody;
+use super::oz::body::{double_option, from_value, OzBody};
 use super::oz::ids::parse_id;
 use super::oz::json::{created, ok, OzJson};
 use super::oz::multipart::OzUpload;
@@ -36,8 +39,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// answer waits for them: 201 with their results, or 202 with the folder still PROCESSING when
 /// `--single-request-timeout` ran out. Spec §6.1.
 #[utoipa::path(post, path = "/api/folders", tag = "folders",
-    request_body(content_type = "multipart/form-data", description = "file parts and a `payload` JSON part"),
-    responses((status = 201, body = FolderView)), security(("token" = [])))]
+    request_body(content = UploadForm, content_type = "multipart/form-data", description = "file parts and a `payload` JSON part"),
+    responses((status = 201, body = FolderView, description = "the new folder with its media (and, in single request mode, its finished analyses)"),
+        (status = 202, body = FolderView, description = "single request mode: the wait ran out, analyses are still PROCESSING")),
+    security(("token" = [])))]
 async fn create_folder(
     State(s): State<AppState>,
     caller: Caller,
@@ -60,12 +65,10 @@ async fn create_folder(
 /// `meta_data`, `analyse.type`; flags `with_media`, `with_analyses`. With `format=csv` or
 /// `Accept: text/csv`: a CSV report, `meta_keys=a,b` adding metadata columns. Spec §6.3, §16.
 #[utoipa::path(get, path = "/api/folders", tag = "folders",
-    params(("offset" = Option<i64>, Query), ("limit" = Option<i64>, Query), ("sorting" = Option<String>, Query),
-        ("time_created.min" = Option<String>, Query), ("time_created.max" = Option<String>, Query),
-        ("resolution_status" = Option<String>, Query), ("meta_data" = Option<String>, Query),
-        ("analyse.type" = Option<String>, Query), ("with_analyses" = Option<bool>, Query), ("with_media" = Option<bool>, Query),
-        ("format" = Option<String>, Query), ("meta_keys" = Option<String>, Query)),
-    responses((status = 200, description = "page of folders, or text/csv")), security(("token" = [])))]
+    params(FolderListQuery),
+    responses((status = 200, description = "a page of folders, or the CSV report",
+        content((PageView<FolderView> = "application/json"), (String = "text/csv")))),
+    security(("token" = [])))]
 async fn list_folders(
     State(s): State<AppState>,
     caller: Caller,
@@ -115,11 +118,20 @@ async fn get_folder(
     Ok(ok(FolderView::new(folder, &base.0)).into_response())
 }
 
+/// `PATCH /api/folders/{id}` body.
+#[derive(Deserialize, ToSchema)]
+pub struct FolderComment {
+    /// The comment; null or empty clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, required = true)]
+    pub resolution_comment: Option<Option<String>>,
+}
+
 /// An operator's comment on the folder's resolution (spec §8.9 [I]): `{"resolution_comment":
 /// "…"}` (null or empty clears it); OPERATOR, or CLIENT OPERATOR in its company. Answers the
 /// folder with its media.
 #[utoipa::path(patch, path = "/api/folders/{folder_id}", tag = "folders",
-    params(("folder_id" = uuid::Uuid, Path)), request_body = Object,
+    params(("folder_id" = uuid::Uuid, Path)), request_body = FolderComment,
     responses((status = 200, body = FolderView)), security(("token" = [])))]
 async fn comment_folder(
     State(s): State<AppState>,
@@ -129,19 +141,14 @@ async fn comment_folder(
     OzBody(body): OzBody<Value>,
 ) -> Result<Response> {
     let id = parse_id("folder_id", &id)?;
-    let Value::Object(fields) = body else {
+    if !body.is_object() {
         return Err(Error::InvalidStructure { message: "The body must be a JSON object".into(), details: Value::Null });
-    };
-    let comment = match fields.get("resolution_comment") {
-        None => {
-            return Err(Error::invalid_value(
-                "Nothing to change: resolution_comment is the folder field an operator sets",
-                serde_json::json!({ "key_path": "resolution_comment" }),
-            ))
-        }
-        Some(Value::Null) => None,
-        Some(Value::String(c)) => Some(c.clone()),
-        Some(_) => return Err(Error::invalid_type("resolution_comment")),
+    }
+    let Some(comment) = from_value::<FolderComment>(body)?.resolution_comment else {
+        return Err(Error::invalid_value(
+            "Nothing to change: resolution_comment is the folder field an operator sets",
+            serde_json::json!({ "key_path": "resolution_comment" }),
+        ));
     };
     let folder = s.domain.comment_folder(&caller, id, comment).await?;
     Ok(ok(FolderView::new(folder, &base.0)).into_response())
@@ -159,7 +166,7 @@ async fn delete_folder(State(s): State<AppState>, caller: Caller, Path(id): Path
 /// Add media to a folder (same multipart contract); answers the array of new media. Spec §6.2.
 #[utoipa::path(post, path = "/api/folders/{folder_id}/media", tag = "folders",
     params(("folder_id" = uuid::Uuid, Path)),
-    request_body(content_type = "multipart/form-data", description = "file parts and a `payload` JSON part"),
+    request_body(content = UploadForm, content_type = "multipart/form-data", description = "file parts and a `payload` JSON part"),
     responses((status = 201, body = [MediaView])), security(("token" = [])))]
 async fn add_media(
     State(s): State<AppState>,

@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::openapi::UploadForm;
 use super::oz::caller::access_token;
 use super::oz::json::ok;
 use super::oz::multipart::OzMemoryUpload;
@@ -44,7 +45,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// `media:tags`, `folder:meta_data`, `analyses`. Answers the folder with media and analyses in
 /// their final states; the `folder_id` was never stored; best shots are `data:` URIs.
 #[utoipa::path(post, path = "/api/instant/folders", tag = "instant",
-    request_body(content_type = "multipart/form-data", description = "file parts and a `payload` JSON part"),
+    request_body(content = UploadForm, content_type = "multipart/form-data", description = "file parts and a `payload` JSON part"),
     responses((status = 200, body = FolderView)), security(("token" = [])))]
 async fn instant_folder(
     State(s): State<AppState>,

@@ -28,6 +28,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::openapi::{
+    Binary, LitePhotoAndTemplate, LitePhotoN, LitePhotosN, LiteTemplateN, LiteTwoPhotos, LiteTwoTemplates,
+};
 use super::oz::json::{ok, OzJson};
 use super::oz::layers;
 use crate::domain::lite::{decode_template, encode_template, Comparison, Lite, Ranked, TEMPLATE_MAGIC};
@@ -101,7 +104,9 @@ pub fn routes() -> OpenApiRouter<LiteState> {
 
 /// The Lite OpenAPI document alone (what `--role lite` serves at `/openapi.json`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().split_for_parts().1
+    let mut doc = routes().split_for_parts().1;
+    super::openapi::Refine.modify(&mut doc);
+    doc
 }
 
 /// The Lite routes with their state, without fallbacks or layers (the full server merges them).
@@ -427,7 +432,7 @@ fn json<T: Serialize>(value: T) -> OzJson<T> {
 // Handlers
 
 /// Versions of Emerald and of the models it runs (API Lite 1.1.1).
-#[utoipa::path(get, path = "/version", tag = "lite", responses((status = 200, body = LiteVersionView)))]
+#[utoipa::path(get, path = "/version", tag = "lite", operation_id = "lite_version", responses((status = 200, body = LiteVersionView)))]
 async fn version(State(s): State<LiteState>) -> Response {
     let models = s
         .lite
@@ -469,8 +474,9 @@ async fn liveness_health(State(s): State<LiteState>) -> Response {
 /// show one usable face (as enrolment). Answers the template bytes (`application/octet-stream`),
 /// or their base64 text with `Content-Transfer-Encoding: base64`.
 #[utoipa::path(post, path = "/v1/face/pattern/extract", tag = "lite",
-    request_body(content_type = "image/jpeg", description = "the photo (image/jpeg or image/png; base64 text with Content-Transfer-Encoding: base64)"),
-    responses((status = 200, content_type = "application/octet-stream", description = "the template (opaque, versioned bytes)")),
+    request_body(description = "the photo (image/jpeg or image/png; base64 text with Content-Transfer-Encoding: base64)", content((Binary = "image/jpeg"), (Binary = "image/png"))),
+    responses((status = 200, description = "the template (opaque, versioned bytes); its base64 text with Content-Transfer-Encoding: base64",
+        content((Binary = "application/octet-stream"), (String = "text/plain")))),
     security((), ("lite_key" = [])))]
 async fn extract(State(s): State<LiteState>, _: LiteCaller, body: ImageBody) -> Result<Response> {
     let template = s.lite.extract(body.bytes, &body.part).await?;
@@ -479,7 +485,7 @@ async fn extract(State(s): State<LiteState>, _: LiteCaller, body: ImageBody) -> 
 
 /// 1:1 of two templates: multipart, parts `bio_feature` and `bio_template` (by position).
 #[utoipa::path(post, path = "/v1/face/pattern/compare", tag = "lite",
-    request_body(content_type = "multipart/form-data", description = "two templates"),
+    request_body(content = LiteTwoTemplates, content_type = "multipart/form-data", description = "two templates"),
     responses((status = 200, body = ComparisonView)), security((), ("lite_key" = [])))]
 async fn compare(State(s): State<LiteState>, _: LiteCaller, body: PartsBody) -> Result<Response> {
     let [a, b] = exactly::<2>(body.parts)?;
@@ -498,7 +504,7 @@ fn image_and_template(parts: Vec<Part>) -> Result<(Part, Part)> {
 /// 1:1 of a photo against a template (extract + compare in one): multipart, parts `sample`
 /// (the photo) and `bio_template`.
 #[utoipa::path(post, path = "/v1/face/pattern/verify", tag = "lite",
-    request_body(content_type = "multipart/form-data", description = "a photo and a template"),
+    request_body(content = LitePhotoAndTemplate, content_type = "multipart/form-data", description = "a photo and a template"),
     responses((status = 200, body = ComparisonView)), security((), ("lite_key" = [])))]
 async fn verify(State(s): State<LiteState>, _: LiteCaller, body: PartsBody) -> Result<Response> {
     let (image, template) = image_and_template(body.parts)?;
@@ -510,7 +516,7 @@ async fn verify(State(s): State<LiteState>, _: LiteCaller, body: PartsBody) -> R
 
 /// 1:1 of two photos: multipart, parts `sample_1` and `sample_2`.
 #[utoipa::path(post, path = "/v1/face/pattern/extract_and_compare", tag = "lite",
-    request_body(content_type = "multipart/form-data", description = "two photos"),
+    request_body(content = LiteTwoPhotos, content_type = "multipart/form-data", description = "two photos"),
     responses((status = 200, body = ComparisonView)), security((), ("lite_key" = [])))]
 async fn extract_and_compare(State(s): State<LiteState>, _: LiteCaller, body: PartsBody) -> Result<Response> {
     let [a, b] = exactly::<2>(body.parts)?;
@@ -538,7 +544,7 @@ fn templates_of(parts: &[Part]) -> Result<Vec<(crate::domain::faces::Template, S
 /// 1:N of a template against candidate templates: multipart, the probe template first, then
 /// the candidates. Answers every candidate, best first, with its `index`.
 #[utoipa::path(post, path = "/v1/face/pattern/compare_n", tag = "lite",
-    request_body(content_type = "multipart/form-data", description = "the probe template, then the candidate templates"),
+    request_body(content = LiteTemplateN, content_type = "multipart/form-data", description = "the probe template, then the candidate templates"),
     responses((status = 200, body = [RankedView])), security((), ("lite_key" = [])))]
 async fn compare_n(State(s): State<LiteState>, _: LiteCaller, body: PartsBody) -> Result<Response> {
     let (probe, candidates) = split_probe(body.parts)?;
@@ -552,7 +558,7 @@ async fn compare_n(State(s): State<LiteState>, _: LiteCaller, body: PartsBody) -
 /// 1:N of a photo against candidate templates: multipart, the photo first, then the candidate
 /// templates.
 #[utoipa::path(post, path = "/v1/face/pattern/verify_n", tag = "lite",
-    request_body(content_type = "multipart/form-data", description = "the probe photo, then the candidate templates"),
+    request_body(content = LitePhotoN, content_type = "multipart/form-data", description = "the probe photo, then the candidate templates"),
     responses((status = 200, body = [RankedView])), security((), ("lite_key" = [])))]
 async fn verify_n(State(s): State<LiteState>, _: LiteCaller, body: PartsBody) -> Result<Response> {
     let (probe, candidates) = split_probe(body.parts)?;
@@ -566,7 +572,7 @@ async fn verify_n(State(s): State<LiteState>, _: LiteCaller, body: PartsBody) ->
 /// 1:N of a photo against candidate photos: multipart, the probe photo first, then at most
 /// `EMERALD_MAX_FILES_PER_REQUEST` candidate photos.
 #[utoipa::path(post, path = "/v1/face/pattern/extract_and_compare_n", tag = "lite",
-    request_body(content_type = "multipart/form-data", description = "the probe photo, then the candidate photos"),
+    request_body(content = LitePhotosN, content_type = "multipart/form-data", description = "the probe photo, then the candidate photos"),
     responses((status = 200, body = [RankedView])), security((), ("lite_key" = [])))]
 async fn extract_and_compare_n(State(s): State<LiteState>, _: LiteCaller, body: PartsBody) -> Result<Response> {
     let (probe, candidates) = split_probe(body.parts)?;
@@ -591,7 +597,7 @@ async fn extract_and_compare_n(State(s): State<LiteState>, _: LiteCaller, body: 
 
 /// Passive liveness of a photo: raw image body (`image/jpeg`, `image/png`).
 #[utoipa::path(post, path = "/v1/face/liveness/detect", tag = "lite",
-    request_body(content_type = "image/jpeg", description = "the photo (image/jpeg or image/png; base64 text with Content-Transfer-Encoding: base64)"),
+    request_body(description = "the photo (image/jpeg or image/png; base64 text with Content-Transfer-Encoding: base64)", content((Binary = "image/jpeg"), (Binary = "image/png"))),
     responses((status = 200, body = LivenessView)), security((), ("lite_key" = [])))]
 async fn liveness_detect(State(s): State<LiteState>, _: LiteCaller, body: ImageBody) -> Result<Response> {
     let l = s.lite.liveness(body.bytes, &body.part).await?;

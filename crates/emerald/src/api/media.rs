@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::collections::file_response;
+use super::openapi::{Binary, MediaListQuery};
 use super::oz::base_url::BaseUrl;
 use super::oz::ids::parse_id;
 use super::oz::json::ok;
@@ -25,9 +26,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// List media: `{total_count, offset, limit, items}`; filters `media_id`, `folder_id`,
 /// `media_type` (short forms too), `time_created`/`time_updated` ranges, `meta_data`.
 #[utoipa::path(get, path = "/api/media", tag = "media",
-    params(("offset" = Option<i64>, Query), ("limit" = Option<i64>, Query), ("folder_id" = Option<uuid::Uuid>, Query),
-        ("media_type" = Option<String>, Query), ("meta_data" = Option<String>, Query)),
-    responses((status = 200, description = "page of media")), security(("token" = [])))]
+    params(MediaListQuery),
+    responses((status = 200, body = PageView<MediaView>)), security(("token" = [])))]
 async fn list_media(State(s): State<AppState>, caller: Caller, base: BaseUrl, q: OzQuery) -> Result<Response> {
     let page = s.domain.list_media(&caller, &q.0).await?;
     Ok(ok(PageView::new(page, |m| MediaView::new(m, &base.0))).into_response())
@@ -58,7 +58,9 @@ async fn delete_media(State(s): State<AppState>, caller: Caller, Path(id): Path<
 /// token; visible to whoever may see the folder.
 #[utoipa::path(get, path = "/static/{folder_id}/{file}", tag = "media",
     params(("folder_id" = uuid::Uuid, Path), ("file" = String, Path)),
-    responses((status = 200, description = "the file's bytes")), security(("token" = [])))]
+    responses((status = 200, description = "the file's bytes",
+        content((Binary = "image/*"), (Binary = "video/*"), (Binary = "application/*")))),
+    security(("token" = [])))]
 async fn media_file(
     State(s): State<AppState>,
     caller: Caller,

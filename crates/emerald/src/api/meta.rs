@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::openapi::MetaObject;
 use super::oz::body::OzBody;
 use super::oz::ids::parse_id;
 use super::oz::json::ok;
@@ -83,21 +84,21 @@ macro_rules! meta_endpoints {
     ($routes:ident, $kind:expr, $path:literal, [$($pkey:literal),+], $key:literal, $tag:literal, $get:ident, $post:ident, $patch:ident, $del:ident) => {
         /// Read the object's `meta_data`.
         #[utoipa::path(get, path = $path, tag = $tag, params($(($pkey = uuid::Uuid, Path)),+),
-            responses((status = 200, description = "meta_data object")), security(("token" = [])))]
+            responses((status = 200, body = MetaObject, description = "the meta_data object")), security(("token" = [])))]
         async fn $get(State(s): State<AppState>, caller: Caller, Path(path): Path<Vec<(String, String)>>) -> Result<Response> {
             read(s, caller, $kind, $key, path).await
         }
 
         /// Replace the object's `meta_data`.
-        #[utoipa::path(post, path = $path, tag = $tag, params($(($pkey = uuid::Uuid, Path)),+), request_body = Object,
-            responses((status = 200, description = "new meta_data object")), security(("token" = [])))]
+        #[utoipa::path(post, path = $path, tag = $tag, params($(($pkey = uuid::Uuid, Path)),+), request_body = MetaObject,
+            responses((status = 200, body = MetaObject, description = "the new meta_data object")), security(("token" = [])))]
         async fn $post(State(s): State<AppState>, caller: Caller, Path(path): Path<Vec<(String, String)>>, OzBody(body): OzBody<Value>) -> Result<Response> {
             write(s, caller, $kind, $key, path, MetaChange::Replace(MetaData::parse(body, "meta_data")?)).await
         }
 
         /// Merge into the object's `meta_data` (`null` removes a key).
-        #[utoipa::path(patch, path = $path, tag = $tag, params($(($pkey = uuid::Uuid, Path)),+), request_body = Object,
-            responses((status = 200, description = "new meta_data object")), security(("token" = [])))]
+        #[utoipa::path(patch, path = $path, tag = $tag, params($(($pkey = uuid::Uuid, Path)),+), request_body = MetaObject,
+            responses((status = 200, body = MetaObject, description = "the new meta_data object")), security(("token" = [])))]
         async fn $patch(State(s): State<AppState>, caller: Caller, Path(path): Path<Vec<(String, String)>>, OzBody(body): OzBody<Value>) -> Result<Response> {
             write(s, caller, $kind, $key, path, MetaChange::Merge(MetaData::parse(body, "meta_data")?)).await
         }

@@ -11,6 +11,7 @@ pub mod instant;
 pub mod lite;
 pub mod media;
 pub mod meta;
+pub mod openapi;
 pub mod oz;
 pub mod reports;
 pub mod system;
@@ -90,6 +91,7 @@ fn api_routes(lite: bool) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     if lite {
         doc.merge(lite::openapi());
     }
+    openapi::Refine.modify(&mut doc);
     (routes, doc)
 }
 

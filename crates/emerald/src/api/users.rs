@@ -8,7 +8,8 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::oz::body::OzBody;
+use super::openapi::UserListQuery;
+use super::oz::body::{double_option, OzBody};
 use super::oz::ids::parse_id;
 use super::oz::json::{created, ok};
 use super::oz::query::OzQuery;
@@ -40,8 +41,7 @@ async fn current_user(State(s): State<AppState>, caller: Caller) -> Result<Respo
 
 /// List users (bare array): filters `company_id`, `user_type`, `search_text`, `meta_data`.
 #[utoipa::path(get, path = "/api/users", tag = "users",
-    params(("company_id" = Option<uuid::Uuid>, Query), ("user_type" = Option<String>, Query), ("search_text" = Option<String>, Query),
-        ("offset" = Option<i64>, Query), ("limit" = Option<i64>, Query), ("sorting" = Option<String>, Query), ("meta_data" = Option<String>, Query)),
+    params(UserListQuery),
     responses((status = 200, body = [UserView])), security(("token" = [])))]
 async fn list_users(State(s): State<AppState>, caller: Caller, q: OzQuery) -> Result<Response> {
     let page = s.domain.list_users(&caller, q.text("search_text"), &q.0).await?;
@@ -66,7 +66,10 @@ pub struct UserCreate {
     pub email: String,
     pub password: String,
     /// Default CLIENT.
+    #[schema(schema_with = crate::api::openapi::user_type_request, required = false)]
     pub user_type: Option<String>,
+    /// Required for the CLIENT roles, absent for ADMIN and OPERATOR.
+    #[schema(value_type = Option<uuid::Uuid>)]
     pub company_id: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -153,7 +156,9 @@ async fn get_user(State(s): State<AppState>, caller: Caller, Path(id): Path<Stri
 pub struct UserUpdate {
     pub email: Option<String>,
     pub password: Option<String>,
+    #[schema(schema_with = crate::api::openapi::user_type_request, required = false)]
     pub user_type: Option<String>,
+    #[schema(value_type = Option<uuid::Uuid>)]
     pub company_id: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -170,10 +175,6 @@ pub struct UserUpdate {
     /// Merged into the stored metadata (`null` values remove keys).
     #[schema(value_type = Option<Object>)]
     pub meta_data: Option<Value>,
-}
-
-fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
 }
 
 impl TryFrom<UserUpdate> for UserPatch {

@@ -6,6 +6,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::openapi;
 use crate::domain::analyses::{Analysis, AnalysisError, AnalysisParams, AnalysisType, MediaResult, OutputImage};
 use crate::domain::analysis_service::AnalysisDetails;
 use crate::domain::auth::TokenPair;
@@ -43,6 +44,7 @@ impl From<Company> for CompanyView {
 #[derive(Serialize, ToSchema)]
 pub struct UserView {
     pub user_id: Uuid,
+    #[schema(schema_with = openapi::user_type)]
     pub user_type: String,
     pub email: String,
     pub first_name: String,
@@ -141,7 +143,7 @@ fn file_urls(stored: &dyn StoredFile, base: &str) -> (String, Option<String>) {
 pub struct MediaView {
     pub media_id: Uuid,
     pub folder_id: Uuid,
-    /// `IMAGE_FOLDER`, `VIDEO_FOLDER` or `SHOTS_SET_FOLDER`.
+    #[schema(schema_with = openapi::media_type)]
     pub media_type: String,
     pub original_name: String,
     /// Null in Instant mode (nothing is stored).
@@ -237,7 +239,7 @@ pub struct MediaResultView {
     pub source_media_id: Uuid,
     /// COLLECTION only: the best matching person at or above the threshold.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<Uuid>)]
     pub person_id: Option<Option<Uuid>>,
     #[schema(value_type = Object)]
     pub results_data: Value,
@@ -264,13 +266,16 @@ pub struct AnalysisView {
     pub folder_id: Uuid,
     pub company_id: Option<Uuid>,
     pub group_id: Uuid,
-    /// QUALITY, BIOMETRY, COLLECTION or DOCUMENTS.
     #[serde(rename = "type")]
+    #[schema(schema_with = openapi::analysis_type)]
     pub analysis_type: String,
-    /// PROCESSING, FAILED or FINISHED.
+    #[schema(schema_with = openapi::analysis_state)]
     pub state: String,
-    /// PROCESSING, FAILED, SUCCESS, DECLINED or OPERATOR_REQUIRED.
+    /// The outcome; mirrors `state` until the analysis has finished.
+    #[schema(schema_with = openapi::resolution)]
     pub resolution_status: String,
+    /// Always equal to `resolution_status` (older clients read this one).
+    #[schema(schema_with = openapi::resolution)]
     pub resolution: String,
     pub resolution_comment: Option<String>,
     pub threshold: Option<f64>,
@@ -279,7 +284,8 @@ pub struct AnalysisView {
     pub time_created: f64,
     pub time_updated: f64,
     pub source_media: Vec<MediaView>,
-    #[schema(value_type = Object)]
+    /// Null until the analysis has finished.
+    #[schema(value_type = Option<Object>)]
     pub results_data: Option<Value>,
     pub results_media: Vec<MediaResultView>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -388,8 +394,10 @@ pub struct FolderView {
     pub user_id: Uuid,
     pub time_created: f64,
     pub time_updated: f64,
-    /// INITIAL, PROCESSING, FAILED or FINISHED.
+    #[schema(schema_with = openapi::folder_status)]
     pub resolution_status: String,
+    /// The result of the last finished group of analyses (spec §8.6); null before one.
+    #[schema(schema_with = openapi::system_resolution)]
     pub system_resolution: Option<String>,
     pub resolution_comment: Option<String>,
     pub is_archive: bool,
@@ -491,6 +499,7 @@ pub struct PersonImageView {
     pub person_id: Uuid,
     pub collection_id: Uuid,
     /// Always `IMAGE_FOLDER`: only photos are enrolled.
+    #[schema(schema_with = openapi::media_type)]
     pub media_type: String,
     pub original_name: String,
     pub original_url: String,
@@ -591,10 +600,12 @@ impl PersonView {
 }
 
 /// Lamb's list envelope: exactly these four keys, in this order (spec §6.3).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PageView<T> {
+    /// Null with `total_omit=true`.
     pub total_count: Option<u64>,
     pub offset: u64,
+    /// Null with `limit=-1`.
     pub limit: Option<u64>,
     pub items: Vec<T>,
 }

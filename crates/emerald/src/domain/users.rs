@@ -257,6 +257,14 @@ impl Domain {
             UserAccess::EditSelf | UserAccess::Read | UserAccess::Invisible => return Err(Error::Forbidden(None)),
         }
         if let Some(t) = patch.user_type {
+            // As with blocking: nobody changes their own role (the last ADMIN would lock
+            // everyone out by demoting itself; found by the fuzz pass, issue #22).
+            if id == caller.user_id && t != user.user_type {
+                return Err(Error::invalid_value(
+                    "You cannot change your own role",
+                    serde_json::json!({ "key_path": "user_type" }),
+                ));
+            }
             if caller.user_type != UserType::Admin && t.is_global() {
                 return Err(Error::Forbidden(Some(format!("A CLIENT ADMIN cannot grant {t}"))));
             }

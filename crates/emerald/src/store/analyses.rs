@@ -32,7 +32,7 @@ pub(crate) const ANALYSIS_COLUMNS: &str = "SELECT a.analyse_id, a.folder_id, a.c
 
 /// `GET /api/analyses/` and a folder's analyses (spec §8.7). `state` is compiled by
 /// [`state_condition`]: it matches `state` or `resolution_status` (spec §8.7 [I]).
-static ANALYSIS_LIST: ListSpec = ListSpec {
+pub(crate) static ANALYSIS_LIST: ListSpec = ListSpec {
     fields: &[
         FieldSpec { key: "analyse_id", column: "a.analyse_id", kind: FieldKind::Uuid, ops: Ops::DEFAULT },
         FieldSpec { key: "analysis_id", column: "a.analyse_id", kind: FieldKind::Uuid, ops: Ops::DEFAULT },
@@ -63,7 +63,8 @@ static ANALYSIS_LIST: ListSpec = ListSpec {
 };
 
 /// Values a `state` filter accepts: states and results alike.
-const STATE_VALUES: [&str; 6] = ["PROCESSING", "FAILED", "FINISHED", "SUCCESS", "DECLINED", "OPERATOR_REQUIRED"];
+pub(crate) const STATE_VALUES: [&str; 6] =
+    ["PROCESSING", "FAILED", "FINISHED", "SUCCESS", "DECLINED", "OPERATOR_REQUIRED"];
 
 /// `state=` / `state.exclude=`: matches the analysis `state` or its `resolution_status`.
 fn state_condition(params: &ListParams) -> Result<Vec<(String, Vec<Param>)>> {

@@ -42,7 +42,7 @@ const READ_GENERATION: &str = "SELECT generation FROM gallery_state WHERE id = 1
 const TEMPLATES_PER_PAGE: i64 = 5000;
 
 /// `GET /api/collections/`.
-static COLLECTION_LIST: ListSpec = ListSpec {
+pub(crate) static COLLECTION_LIST: ListSpec = ListSpec {
     fields: &[
         FieldSpec { key: "collection_id", column: "c.collection_id", kind: FieldKind::Uuid, ops: Ops::DEFAULT },
         FieldSpec { key: "alias", column: "c.alias", kind: FieldKind::Text, ops: Ops::DEFAULT },
@@ -58,7 +58,7 @@ static COLLECTION_LIST: ListSpec = ListSpec {
 };
 
 /// `GET /api/collections/{id}/persons/`.
-static PERSON_LIST: ListSpec = ListSpec {
+pub(crate) static PERSON_LIST: ListSpec = ListSpec {
     fields: &[
         FieldSpec { key: "person_id", column: "p.person_id", kind: FieldKind::Uuid, ops: Ops::DEFAULT },
         FieldSpec { key: "time_created", column: "p.time_created", kind: FieldKind::Time, ops: Ops::ALL },

@@ -17,7 +17,7 @@ use crate::domain::{Error, Result};
 const COLUMNS: &str = "SELECT c.company_id, c.name, c.meta_data, c.technical_meta_data, c.time_created, c.time_updated";
 
 /// `GET /api/companies/` filters and sort keys.
-static LIST: ListSpec = ListSpec {
+pub(crate) static LIST: ListSpec = ListSpec {
     fields: &[
         FieldSpec { key: "company_id", column: "c.company_id", kind: FieldKind::Uuid, ops: Ops::DEFAULT },
         FieldSpec { key: "name", column: "c.name", kind: FieldKind::Text, ops: Ops::DEFAULT },

@@ -23,7 +23,7 @@ const MEDIA_COLUMNS: &str = "SELECT m.media_id, m.folder_id, m.company_id, m.use
 
 /// `GET /api/folders/` (spec §6.3). `resolution_status` and `analyse.type` are compiled here
 /// (see [`folder_conditions`]) because they are not plain column comparisons.
-static FOLDER_LIST: ListSpec = ListSpec {
+pub(crate) static FOLDER_LIST: ListSpec = ListSpec {
     fields: &[
         FieldSpec { key: "folder_id", column: "f.folder_id", kind: FieldKind::Uuid, ops: Ops::DEFAULT },
         FieldSpec { key: "user_id", column: "f.user_id", kind: FieldKind::Uuid, ops: Ops::DEFAULT },
@@ -39,7 +39,7 @@ static FOLDER_LIST: ListSpec = ListSpec {
 };
 
 /// `GET /api/media/`.
-static MEDIA_LIST: ListSpec = ListSpec {
+pub(crate) static MEDIA_LIST: ListSpec = ListSpec {
     fields: &[
         FieldSpec { key: "media_id", column: "m.media_id", kind: FieldKind::Uuid, ops: Ops::DEFAULT },
         FieldSpec { key: "folder_id", column: "m.folder_id", kind: FieldKind::Uuid, ops: Ops::DEFAULT },
@@ -70,8 +70,8 @@ static MEDIA_LIST: ListSpec = ListSpec {
 
 /// Folder statuses (`resolution_status`) and results (`system_resolution`) a folder filter accepts;
 /// results match `system_resolution` (spec §8.6 compatibility shim).
-const FOLDER_STATUSES: [&str; 4] = ["INITIAL", "PROCESSING", "FAILED", "FINISHED"];
-const FOLDER_RESULTS: [&str; 5] = ["SUCCESS", "DECLINED", "OPERATOR_REQUIRED", "FAILED", "PROCESSING"];
+pub(crate) const FOLDER_STATUSES: [&str; 4] = ["INITIAL", "PROCESSING", "FAILED", "FINISHED"];
+pub(crate) const FOLDER_RESULTS: [&str; 5] = ["SUCCESS", "DECLINED", "OPERATOR_REQUIRED", "FAILED", "PROCESSING"];
 /// Most values in one `analyse.type` / `resolution_status` filter.
 const ENUM_FILTER_MAX_VALUES: usize = 32;
 

@@ -16,7 +16,7 @@ use crate::domain::Result;
 /// `GET /api/audit/` filters and sort keys. `event` and `outcome` are stored lower-case
 /// (`login`, `refresh`, `block`, `unblock`, `throttle_clear`; `success`, `failure`,
 /// `throttled`, `blocked`); the list grammar's enums are upper-case, so they are text fields.
-static LIST: ListSpec = ListSpec {
+pub(crate) static LIST: ListSpec = ListSpec {
     fields: &[
         FieldSpec { key: "event_id", column: "e.event_id", kind: FieldKind::Uuid, ops: Ops::DEFAULT },
         FieldSpec { key: "user_id", column: "e.user_id", kind: FieldKind::Uuid, ops: Ops::DEFAULT },

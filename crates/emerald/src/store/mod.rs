@@ -18,4 +18,14 @@ mod sessions;
 mod users;
 
 pub use blob::ObjectBlobs;
+
+/// What each list endpoint accepts (the tables its parser reads), for the OpenAPI document.
+pub(crate) mod lists {
+    pub(crate) use super::analyses::{ANALYSIS_LIST as ANALYSES, STATE_VALUES as ANALYSIS_STATE_FILTER};
+    pub(crate) use super::collections::{COLLECTION_LIST as COLLECTIONS, PERSON_LIST as PERSONS};
+    pub(crate) use super::companies::LIST as COMPANIES;
+    pub(crate) use super::folders::{FOLDER_LIST as FOLDERS, FOLDER_RESULTS, FOLDER_STATUSES, MEDIA_LIST as MEDIA};
+    pub(crate) use super::guard::LIST as AUTH_EVENTS;
+    pub(crate) use super::users::LIST as USERS;
+}
 pub use sql::{connect, SqlStore};

@@ -23,7 +23,7 @@ const COLUMNS: &str =
 const USER_TYPES: &[&str] = &["ADMIN", "OPERATOR", "CLIENT", "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVICE"];
 
 /// `GET /api/users/` filters and sort keys.
-static LIST: ListSpec = ListSpec {
+pub(crate) static LIST: ListSpec = ListSpec {
     fields: &[
         FieldSpec { key: "user_id", column: "u.user_id", kind: FieldKind::Uuid, ops: Ops::DEFAULT },
         FieldSpec { key: "company_id", column: "u.company_id", kind: FieldKind::Uuid, ops: Ops::DEFAULT },

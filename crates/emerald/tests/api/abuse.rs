@@ -166,6 +166,13 @@ both_backends! {
         // Listed by the flag; nobody blocks themselves.
         let admin_id = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.id("user_id");
         app.patch(&format!("/api/users/{admin_id}"), &app.admin_token, json!({"is_active": false})).await.assert_error(400, 4);
+        // Nor changes their own role (the last ADMIN demoting itself locks everyone out).
+        let r = app.patch(&format!("/api/users/{admin_id}"), &app.admin_token, json!({"user_type": "OPERATOR"})).await;
+        r.assert_error(400, 4);
+        assert_eq!(r.body["error_details"]["key_path"], "user_type");
+        let r = app.patch(&format!("/api/users/{admin_id}"), &app.admin_token, json!({"user_type": "admin", "first_name": "Root"})).await;
+        r.assert_status(200);
+        assert_eq!(r.body["user_type"], "ADMIN");
         app.patch(&me, &app.admin_token, json!({"is_active": false})).await.assert_status(200);
         let listed = app.get(&format!("/api/users/?is_active=false&company_id={c}"), &app.admin_token).await;
         assert_eq!(listed.body.as_array().unwrap().len(), 1, "{}", listed.text);

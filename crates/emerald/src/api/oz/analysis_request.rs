@@ -5,6 +5,7 @@
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::body::from_value;
@@ -12,33 +13,78 @@ use crate::domain::analyses::{AnalysisParams, AnalysisRequest, AnalysisType, Res
 use crate::domain::metadata::MetaData;
 use crate::domain::Error;
 
-#[derive(Deserialize)]
-struct AnalysisWire {
+/// One requested analysis (spec §8.2).
+#[derive(Deserialize, ToSchema)]
+#[schema(as = AnalysisRequest)]
+pub(crate) struct AnalysisWire {
+    /// Any letter case; `liveness` is QUALITY.
     #[serde(rename = "type")]
+    #[schema(schema_with = crate::api::openapi::analysis_type_request)]
     kind: String,
+    /// The media to analyse (ids, or `{"media_id": …}` objects; also accepted inside
+    /// `params`); absent: every suitable media of the folder (spec §8.3).
     #[serde(default)]
+    #[schema(value_type = Option<Vec<Uuid>>)]
     source_media: Option<Value>,
     #[serde(default)]
+    #[schema(value_type = Option<AnalysisParamsDoc>)]
     params: Option<Map<String, Value>>,
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     meta_data: Option<Value>,
+    /// COLLECTION: search this collection only (also accepted inside `params`).
     #[serde(default)]
+    #[schema(value_type = Option<Uuid>)]
     collection_id: Option<Value>,
+    /// COLLECTION: search these collections only (also accepted inside `params`).
     #[serde(default)]
+    #[schema(value_type = Option<Vec<Uuid>>)]
     collection_ids: Option<Value>,
 }
 
-/// The body of `POST /api/folders/{id}/analyses/`.
-#[derive(Deserialize)]
+/// The `params` of a requested analysis as `AnalysisParams::from_raw` reads them; other keys
+/// are kept and echoed.
+#[derive(ToSchema)]
+#[schema(as = AnalysisParams)]
+#[allow(dead_code)]
+pub(crate) struct AnalysisParamsDoc {
+    /// QUALITY: extract the best shot (default true).
+    extract_best_shot: Option<bool>,
+    /// BIOMETRY: below this score the result is DECLINED, …
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    threshold_min: Option<f64>,
+    /// … at or above this one SUCCESS, between them OPERATOR_REQUIRED.
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    threshold_max: Option<f64>,
+    /// COLLECTION: how many best hits to report.
+    #[schema(minimum = 1, maximum = 100)]
+    decision_count: Option<u32>,
+    /// COLLECTION: the score from which a hit counts.
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    decision_threshold: Option<f64>,
+    /// DOCUMENTS: the document engine's capability bit mask (stored and echoed).
+    capabilities: Option<u64>,
+    collection_id: Option<Uuid>,
+    collection_ids: Option<Vec<Uuid>>,
+}
+
+/// The body of `POST /api/folders/{id}/analyses/` (a bare array of analyses is accepted too).
+#[derive(Deserialize, ToSchema)]
+#[schema(as = AnalysesRequest, example = json!({"analyses": [{"type": "quality", "params": {"extract_best_shot": true}}, {"type": "biometry"}]}))]
 pub struct AnalysesBody {
+    #[schema(value_type = Vec<AnalysisWire>)]
     pub analyses: Value,
+    /// A webhook: the folder with its analyses is POSTed here when they finish (spec §11.2).
     #[serde(default)]
     pub resolution_endpoint: Option<String>,
 }
 
 /// `PATCH /api/analyses/{id}` body (spec §8.9 [I]).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = AnalysisDecision)]
 pub struct DecisionBody {
+    /// SUCCESS or DECLINED, any letter case.
+    #[schema(schema_with = crate::api::openapi::decision)]
     pub resolution_status: String,
     #[serde(default)]
     pub resolution_comment: Option<String>,

@@ -5,6 +5,7 @@
 use axum::body::Body;
 use axum::extract::{FromRequest, Request};
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::domain::Error;
@@ -45,6 +46,12 @@ pub fn parse_json_bytes(bytes: &[u8]) -> Result<Value, Error> {
             details: Value::Null,
         }),
     }
+}
+
+/// A field where `null` means something (clear it) and absence another (leave it):
+/// `#[serde(default, deserialize_with = "double_option")]` on an `Option<Option<String>>`.
+pub fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 /// Deserialise, naming the offending key path the way Lamb does.

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::json::{json_bytes, to_vec};
 use crate::domain::Error;
@@ -52,13 +53,22 @@ fn details_of(err: &Error) -> Value {
     }
 }
 
-/// The wire envelope. Lamb names the third key `error_details`, the Oz docs `details`: both
-/// are sent with the same value.
-#[derive(Serialize)]
+/// The Oz error envelope (spec §15.2). Lamb names the third key `error_details`, the Oz docs
+/// `details`: both are sent with the same value.
+#[derive(Serialize, ToSchema)]
+#[schema(as = OzError, example = json!({"error_code": 10, "error_message": "Folder not found", "error_details": null, "details": null}))]
 pub struct ErrorBody {
+    /// The Oz error code (spec §15.3): 0 unknown, 1 method not allowed, 2 not realized,
+    /// 3 invalid structure, 4 invalid value, 5 invalid type, 6 no token, 7 invalid token or
+    /// credentials, 8 expired token, 9 forbidden, 10 not found, 11 external service,
+    /// 12 database, 101 too many requests, 211 user blocked.
     pub error_code: u16,
     pub error_message: String,
+    /// What the error concerns (`key_path`, `limit`, `retry_after`, `analyse_ids` …), or null.
+    #[schema(value_type = Option<Object>)]
     pub error_details: Value,
+    /// The same as `error_details`.
+    #[schema(value_type = Option<Object>)]
     pub details: Value,
 }
 

@@ -14,6 +14,7 @@ use axum::http::header::CONTENT_TYPE;
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
 
 use super::analysis_request::parse_analyses;
 use super::body::{from_value, parse_json_bytes, JSON_BODY_MAX_BYTES};
@@ -51,27 +52,42 @@ enum Sink {
     Memory,
 }
 
-/// The `payload` JSON as sent.
-#[derive(Deserialize, Default)]
-struct PayloadWire {
+/// The `payload` part of an upload (spec §6.1, §10, §12).
+#[derive(Deserialize, Default, ToSchema)]
+#[schema(as = UploadPayload, example = json!({"folder:meta_data": {"transaction_id": "abc-123"}, "media:tags": {"photo1": ["photo_selfie"]}, "media:meta_data": {"photo1": {"source": "mobile"}}}))]
+pub(crate) struct PayloadWire {
+    /// The new folder's metadata.
     #[serde(rename = "folder:meta_data")]
+    #[schema(value_type = Option<Object>)]
     folder_meta: Option<Value>,
+    /// Tags per file key (at most 64 per file, each 1 to 128 characters; spec §6.7).
     #[serde(rename = "media:tags")]
     media_tags: Option<HashMap<String, Option<Vec<String>>>>,
+    /// Metadata per file key.
     #[serde(rename = "media:meta_data")]
+    #[schema(value_type = Option<HashMap<String, Object>>)]
     media_meta: Option<HashMap<String, Option<Value>>>,
+    /// Single request mode (spec §10): analyses to run, answered with their results.
+    #[schema(value_type = Option<Vec<super::analysis_request::AnalysisWire>>)]
     analyses: Option<Value>,
+    /// A webhook for the analyses' results (spec §11.2).
     resolution_endpoint: Option<String>,
+    /// Adding a person: its metadata.
     #[serde(rename = "person:meta_data")]
+    #[schema(value_type = Option<Object>)]
     person_meta: Option<Value>,
+    /// `…/persons/batch`: the persons, each with its photos' file keys.
     persons: Option<Vec<PersonWire>>,
 }
 
 /// One person of a multi-person request ([I]): its photos' file keys and its metadata.
-#[derive(Deserialize)]
-struct PersonWire {
+#[derive(Deserialize, ToSchema)]
+#[schema(as = PersonPart)]
+pub(crate) struct PersonWire {
     files: Vec<String>,
+    /// Also accepted as `meta_data`.
     #[serde(rename = "person:meta_data", alias = "meta_data")]
+    #[schema(value_type = Option<Object>)]
     meta_data: Option<Value>,
 }
 
