@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fetch the default Emerald face models from their registry packages, verify their
+# Fetch the default Emerald face and document-OCR models from their registry packages, verify their
 # sha256 and cache them. Idempotent: when the cached files already verify, nothing is fetched.
 #
 #   scripts/fetch-models.sh [DIR]        DIR defaults to $EMERALD_MODELS_DIR or ~/.cache/emerald/models
@@ -12,6 +12,11 @@
 #        scripts/convert_mobilefacenet.py (no TensorFlow) in a venv with pinned PyPI packages,
 #        ${XDG_CACHE_HOME:-~/.cache}/emerald/convert-venv, created once; the ONNX output's sha256 is
 #        pinned below, so the conversion is checked to be byte-for-byte reproducible.
+#   PyPI rapidocr-onnxruntime==1.4.4 (wheel)     -> ch_PP-OCRv4_det_infer.onnx, ch_PP-OCRv4_rec_infer.onnx
+#        (Apache-2.0): PP-OCRv4 text detector and recogniser, the visual zone of DOCUMENTS
+#        (docs/documents.md); the recogniser's character dictionary is in its ONNX metadata
+#        (`character`), so it is covered by the model's sha256. The wheel is kept in
+#        ${XDG_CACHE_HOME:-~/.cache}/emerald/wheels.
 #   PyPI onnxruntime==1.31.1 (wheel, optional)    -> onnxruntime/libonnxruntime.so.1.31.1 (MIT):
 #        the faster inference backend, used when present; EMERALD_SKIP_ONNXRUNTIME=1 skips it,
 #        and a failure here only warns (the pure-Rust backend needs nothing).
@@ -25,6 +30,8 @@ declare -A SHA=(
   [fr_feature.onnx]=87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581
   [fr_liveness.onnx]=afa783b7e902fdfcf323a7240cac2a1c580c25314ea4161129dc1b0d100dc32d
   [mobilefacenet_sirius_192.onnx]=21f2591b1e021465efc4b4623223f20f5322ffee22f895f39ddbe1206cee7be9
+  [ch_PP-OCRv4_det_infer.onnx]=d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9
+  [ch_PP-OCRv4_rec_infer.onnx]=48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b
 )
 
 ok() { [ -f "$DIR/$1" ] && [ "$(sha256sum "$DIR/$1" | cut -d' ' -f1)" = "${SHA[$1]}" ]; }
@@ -105,6 +112,28 @@ fetch_mobilefacenet() {
   mv "$DIR/$f.part" "$DIR/$f"
 }
 
+PPOCR_WHEEL=rapidocr-onnxruntime==1.4.4
+PPOCR_WHEEL_SHA=971d7d5f223a7a808662229df1ef69893809d8457d834e6373d3854bc1782cbf
+WHEELS="${XDG_CACHE_HOME:-$HOME/.cache}/emerald/wheels"
+# PP-OCRv4 detector + recogniser: PyPI wheel (cached, sha256-checked) -> the two ONNX files.
+fetch_ppocr() {
+  local whl="$WHEELS/rapidocr_onnxruntime-1.4.4-py3-none-any.whl" got f
+  if [ ! -f "$whl" ] || [ "$(sha256sum "$whl" | cut -d' ' -f1)" != "$PPOCR_WHEEL_SHA" ]; then
+    echo "fetching PP-OCRv4 from PyPI $PPOCR_WHEEL ..." >&2
+    mkdir -p "$WHEELS"
+    local PIP="${PIP:-$(command -v pip3 || command -v pip)}"
+    "$PIP" download --quiet --no-deps --only-binary :all: -d "$TMP/ppocr" "$PPOCR_WHEEL" || die "pip download $PPOCR_WHEEL failed"
+    got="$(sha256sum "$TMP"/ppocr/rapidocr_onnxruntime-1.4.4-*.whl | cut -d' ' -f1)"
+    [ "$got" = "$PPOCR_WHEEL_SHA" ] || die "$PPOCR_WHEEL has sha256 $got, expected $PPOCR_WHEEL_SHA"
+    cp "$TMP"/ppocr/rapidocr_onnxruntime-1.4.4-*.whl "$whl.part" && mv "$whl.part" "$whl"
+  fi
+  for f in ch_PP-OCRv4_det_infer.onnx ch_PP-OCRv4_rec_infer.onnx; do
+    unzip -q -o -j "$whl" "rapidocr_onnxruntime/models/$f" -d "$TMP/ppocr-models" || die "$f not in $whl"
+    cp "$TMP/ppocr-models/$f" "$DIR/$f.part"
+    mv "$DIR/$f.part" "$DIR/$f"
+  done
+}
+
 if all_ok; then
   fetch_onnxruntime
   echo "emerald models: cached and verified in $DIR"
@@ -134,6 +163,10 @@ fi
 
 if ! ok mobilefacenet_sirius_192.onnx; then
   fetch_mobilefacenet
+fi
+
+if ! ok ch_PP-OCRv4_det_infer.onnx || ! ok ch_PP-OCRv4_rec_infer.onnx; then
+  fetch_ppocr
 fi
 
 for f in "${!SHA[@]}"; do
