@@ -11,14 +11,17 @@
 #
 #   bench/documents.sh
 #   ROUNDS=10 N_PHOTOS=11 WARMUP=3
+#   OCRS="ppocr tesseract"   the visual-zone OCRs measured, one server each (EMERALD_DOCUMENTS_OCR)
 #   BIN=…/emerald     run this binary instead of building the release one (a dev build measures
 #                     the server's own code unoptimised: say so with the figures)
+# Each measurement is made once per OCR of the visual zone (PP-OCRv4 in process, Tesseract).
 # Output (server log, answers) goes to bench/out/documents/ (ignored by git).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-10}
 N_PHOTOS=${N_PHOTOS:-11}
 WARMUP=${WARMUP:-3}
+OCRS=${OCRS:-ppocr tesseract}
 PORT=${PORT:-18434}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 OUT=bench/out/documents
@@ -43,15 +46,24 @@ if [ -z "${BIN:-}" ]; then
 fi
 echo "binary: $BIN"
 
-data=$(mktemp -d)
-EMERALD_DATA_DIR="$data" EMERALD_LISTEN="127.0.0.1:$PORT" EMERALD_LOG=warn \
-  EMERALD_ADMIN_EMAIL=bench@bench.local EMERALD_ADMIN_PASSWORD=bench-password-1 \
-  "$BIN" serve >"$OUT/server.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; rm -rf "$data"' EXIT
-for _ in $(seq 300); do curl -sf "http://127.0.0.1:$PORT/api/version" >/dev/null && break; sleep 0.2; done
-token=$(curl -s -d '{"credentials": {"email": "bench@bench.local", "password": "bench-password-1"}}' \
-  "http://127.0.0.1:$PORT/api/authorize/auth" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+# start OCR: a server reading the visual zone with EMERALD_DOCUMENTS_OCR=OCR.
+start() {
+  data=$(mktemp -d)
+  EMERALD_DATA_DIR="$data" EMERALD_LISTEN="127.0.0.1:$PORT" EMERALD_LOG=warn EMERALD_DOCUMENTS_OCR="$1" \
+    EMERALD_ADMIN_EMAIL=bench@bench.local EMERALD_ADMIN_PASSWORD=bench-password-1 \
+    "$BIN" serve >"$OUT/server-$1.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 300); do curl -sf "http://127.0.0.1:$PORT/api/version" >/dev/null && break; sleep 0.2; done
+  token=$(curl -s -d '{"credentials": {"email": "bench@bench.local", "password": "bench-password-1"}}' \
+    "http://127.0.0.1:$PORT/api/authorize/auth" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+}
+stop() {
+  [ -n "$pid" ] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
+  [ -n "$data" ] && rm -rf "$data"
+  pid= data=
+}
+pid= data=
+trap 'stop' EXIT
 
 # post PAYLOAD FILE…: one single request (files as name=path), prints the seconds it took;
 # fails unless every analysis ended (FINISHED, or QUALITY FAILED with code 4: an ID photo's face
@@ -87,17 +99,25 @@ for d in [d for d in m if d['valid']][:$N_PHOTOS]:
     print(d['file'] + ' ' + d['face_path'])")
 
 docs_payload='{"media:tags": {"doc": ["photo_id"]}, "analyses": [{"type": "documents"}]}'
-first=${photos[0]%% *}
-for _ in $(seq "$WARMUP"); do post "$docs_payload" "doc=$DOCS/$first" >/dev/null; done
-echo "== single request DOCUMENTS, one document photo (${#photos[@]} photos × $ROUNDS) =="
-for p in "${photos[@]}"; do
-  for _ in $(seq "$ROUNDS"); do post "$docs_payload" "doc=$DOCS/${p%% *}"; done
-done | stats
+for ocr in $OCRS; do
+  start "$ocr"
+  echo "#### EMERALD_DOCUMENTS_OCR=$ocr"
+  # The engine that read the zone (ppocr falls back to tesseract when its models are missing).
+  post "$docs_payload" "doc=$DOCS/${photos[0]%% *}" >/dev/null
+  echo "visual zone read by: $(python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["analyses"][0]; print(a["results_data"]["visual_zone"].get("ocr") or a["results_data"]["visual_zone"].get("reason"))' "$OUT/answer.json")"
+  first=${photos[0]%% *}
+  for _ in $(seq "$WARMUP"); do post "$docs_payload" "doc=$DOCS/$first" >/dev/null; done
+  echo "== single request DOCUMENTS, one document photo (${#photos[@]} photos × $ROUNDS) =="
+  for p in "${photos[@]}"; do
+    for _ in $(seq "$ROUNDS"); do post "$docs_payload" "doc=$DOCS/${p%% *}"; done
+  done | stats
 
-four='{"media:tags": {"selfie": ["photo_selfie"], "id": ["photo_id", "photo_id_front"]}, "analyses": [{"type": "quality"}, {"type": "documents", "params": {"capabilities": 492}}, {"type": "biometry"}, {"type": "collection"}]}'
-face=${photos[0]#* }
-selfie=${face%0001.jpg}0002.jpg
-for _ in $(seq "$WARMUP"); do post "$four" "selfie=$selfie" "id=$DOCS/$first" >/dev/null; done
-echo "== single request QUALITY + DOCUMENTS + BIOMETRY + COLLECTION, a selfie and an ID photo ($ROUNDS) =="
-for _ in $(seq "$ROUNDS"); do post "$four" "selfie=$selfie" "id=$DOCS/$first"; done | stats
+  four='{"media:tags": {"selfie": ["photo_selfie"], "id": ["photo_id", "photo_id_front"]}, "analyses": [{"type": "quality"}, {"type": "documents", "params": {"capabilities": 492}}, {"type": "biometry"}, {"type": "collection"}]}'
+  face=${photos[0]#* }
+  selfie=${face%0001.jpg}0002.jpg
+  for _ in $(seq "$WARMUP"); do post "$four" "selfie=$selfie" "id=$DOCS/$first" >/dev/null; done
+  echo "== single request QUALITY + DOCUMENTS + BIOMETRY + COLLECTION, a selfie and an ID photo ($ROUNDS) =="
+  for _ in $(seq "$ROUNDS"); do post "$four" "selfie=$selfie" "id=$DOCS/$first"; done | stats
+  stop
+done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,5 +1,6 @@
 //! The visual zone: the printed fields of a document (surname, given names, number, dates,
-//! nationality, sex), read by Tesseract and compared with the MRZ.
+//! nationality, sex), read by an OCR ([`VisualOcr`]: PP-OCRv4 in process, [`crate::ppocr`], or
+//! Tesseract) and compared with the MRZ.
 //!
 //! * [`Tesseract`]: the `tesseract` binary (Debian `tesseract-ocr` + `tesseract-ocr-eng`), run
 //!   as a bounded child process — an emptied environment, one thread, the image on its standard
@@ -95,6 +96,32 @@ impl Tesseract {
             return Err(format!("tesseract failed: {}", run.stderr.trim()));
         }
         Ok(columns(&tsv_lines(&run.stdout)))
+    }
+}
+
+/// The OCR that reads the visual zone: PP-OCRv4 in process ([`crate::ppocr`]) or Tesseract as
+/// a child process. Both give text lines for [`parse`].
+#[derive(Debug, Clone)]
+pub enum VisualOcr {
+    PpOcr(std::sync::Arc<crate::ppocr::PpOcr>),
+    Tesseract(Tesseract),
+}
+
+impl VisualOcr {
+    /// `ppocr` or `tesseract` (as `EMERALD_DOCUMENTS_OCR` names them).
+    pub fn name(&self) -> &'static str {
+        match self {
+            VisualOcr::PpOcr(_) => "ppocr",
+            VisualOcr::Tesseract(_) => "tesseract",
+        }
+    }
+
+    /// The text lines of a visual zone ([`zone`]), in reading order.
+    pub fn read(&self, img: &GrayImage) -> Result<Vec<String>, String> {
+        match self {
+            VisualOcr::PpOcr(p) => p.read(img),
+            VisualOcr::Tesseract(t) => t.read(img),
+        }
     }
 }
 
@@ -569,11 +596,50 @@ fn month_of(word: &str) -> Option<u32> {
     MONTHS.iter().position(|names| names.iter().any(|n| w.starts_with(n))).map(|i| i as u32 + 1)
 }
 
+/// A token mixing digits and a month's letters, as the OCR reads `14 OCT 1975` run together
+/// (`140CT1975`) or with the month's `O` as a zero (`0CT`): the digits before, the month (its
+/// first letter a digit the OCR confuses with it when the letters alone are no month), the digits
+/// after. Other tokens as they are.
+fn split_month(t: &str) -> Vec<String> {
+    let cs: Vec<char> = t.chars().collect();
+    let (Some(a), Some(b)) = (cs.iter().position(|c| c.is_alphabetic()), cs.iter().rposition(|c| c.is_alphabetic()))
+    else {
+        return vec![t.to_owned()];
+    };
+    if !cs.iter().any(char::is_ascii_digit) || !cs[a..=b].iter().all(|c| c.is_alphabetic()) {
+        return vec![t.to_owned()];
+    }
+    let letters: String = cs[a..=b].iter().collect();
+    let (start, month) = match (month_of(&letters), a.checked_sub(1).map(|i| cs[i])) {
+        (Some(_), _) => (a, letters),
+        (None, Some(d @ ('0' | '1' | '5' | '8'))) => {
+            let l = match d {
+                '0' => 'O',
+                '1' => 'I',
+                '5' => 'S',
+                _ => 'B',
+            };
+            let m = format!("{l}{letters}");
+            if month_of(&m).is_none() {
+                return vec![t.to_owned()];
+            }
+            (a - 1, m)
+        }
+        _ => return vec![t.to_owned()],
+    };
+    [cs[..start].iter().collect::<String>(), month, cs[b + 1..].iter().collect::<String>()]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
 /// A printed date: DD.MM.YYYY, DD/MM/YYYY, DD-MM-YYYY, DD MM YYYY, YYYY-MM-DD, DD MMM YYYY
 /// (English, French, German, Spanish months; bilingual `JAN/JAN` too), two-digit years as
 /// such. (year, month, day), checked to be a date.
 pub fn parse_date(s: &str) -> Option<(u32, u32, u32)> {
-    let tokens: Vec<&str> = s.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).collect();
+    let tokens: Vec<String> =
+        s.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).flat_map(split_month).collect();
+    let tokens: Vec<&str> = tokens.iter().map(String::as_str).collect();
     let nums: Vec<&str> = tokens.iter().copied().filter(|t| t.chars().all(|c| c.is_ascii_digit())).collect();
     let month = tokens.iter().filter(|t| t.chars().all(char::is_alphabetic)).find_map(|t| month_of(t));
     let n = |t: &str| t.parse::<u32>().ok();
@@ -749,6 +815,11 @@ mod tests {
             assert_eq!(parse_date(s), Some((1991, 8, 17)), "{s}");
         }
         assert_eq!(parse_date("17 AUG 91"), Some((91, 8, 17)));
+        // The OCR runs the date together or reads the month's O as a zero.
+        for s in ["14 0CT 1975", "140CT1975", "14OCT 1975", "14 OCT1975"] {
+            assert_eq!(parse_date(s), Some((1975, 10, 14)), "{s}");
+        }
+        assert_eq!(parse_date("14 0XT 1975"), None);
         assert_eq!(parse_date("31.02.1991"), None);
         // A year with its first digit lost is no date.
         assert_eq!(parse_date("027-03-22"), None);

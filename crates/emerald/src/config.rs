@@ -46,6 +46,19 @@ pub enum Embedder {
     Mobilefacenet,
 }
 
+/// The OCR of documents' visual zone (DOCUMENTS analyses; docs/documents.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentsOcr {
+    /// PP-OCRv4 detector + recogniser in process (models from `scripts/fetch-models.sh`); when
+    /// they are missing, Tesseract if found.
+    #[value(name = "ppocr")]
+    Ppocr,
+    /// The `tesseract` binary as a child process.
+    #[value(name = "tesseract")]
+    Tesseract,
+}
+
 /// How Instant mode (`POST /api/instant/folders/`) authenticates (spec §13.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -100,6 +113,10 @@ pub struct Config {
     /// default: `tesseract` on `PATH` (from `scripts/fetch-tesseract.sh`).
     #[arg(long, env = "EMERALD_TESSERACT")]
     pub tesseract: Option<PathBuf>,
+    /// The OCR of documents' visual zone: `ppocr` (default; PP-OCRv4 in process, Tesseract when
+    /// its models are missing) or `tesseract`.
+    #[arg(long, env = "EMERALD_DOCUMENTS_OCR", value_enum, default_value = "ppocr")]
+    pub documents_ocr: DocumentsOcr,
     /// `all`, `api`, `worker` or `lite` (Oz API Lite only: no database, no data directory).
     #[arg(long, env = "EMERALD_ROLE", value_enum, default_value = "all")]
     pub role: Role,
@@ -253,6 +270,7 @@ impl Default for Config {
             embedder: Embedder::Fused,
             ffmpeg: None,
             tesseract: None,
+            documents_ocr: DocumentsOcr::Ppocr,
             role: Role::All,
             lite: LiteMode::Off,
             lite_api_key: None,
@@ -313,6 +331,7 @@ struct FileConfig {
     embedder: Option<Embedder>,
     ffmpeg: Option<PathBuf>,
     tesseract: Option<PathBuf>,
+    documents_ocr: Option<DocumentsOcr>,
     role: Option<Role>,
     lite: Option<LiteMode>,
     lite_api_key: Option<String>,
@@ -374,6 +393,7 @@ impl Config {
             embedder,
             ffmpeg,
             tesseract,
+            documents_ocr,
             role,
             lite,
             lite_api_key,
@@ -443,6 +463,7 @@ impl Config {
         take!(embedder, embedder);
         take!(opt ffmpeg, ffmpeg);
         take!(opt tesseract, tesseract);
+        take!(documents_ocr, documents_ocr);
         take!(role, role);
         take!(lite, lite);
         take!(opt lite_api_key, lite_api_key);

@@ -364,9 +364,14 @@ pub async fn open_domain(config: &Config) -> anyhow::Result<Domain> {
         Ok(ff) => tracing::info!(ffmpeg = %ff.path.display(), version = %ff.version, "video decoder found"),
         Err(why) => tracing::warn!(%why, "no video decoder: analyses of videos will fail with this reason"),
     }
-    let tesseract = find_tesseract(config.tesseract.as_deref());
-    match &tesseract {
-        Ok(t) => tracing::info!(tesseract = %t.path.display(), version = %t.version, "document OCR found"),
+    let ocr = documents_ocr(config);
+    match &ocr {
+        Ok(emerald_documents::VisualOcr::PpOcr(p)) => {
+            tracing::info!(runtime = %p.backend(), "document OCR: PP-OCRv4 in process")
+        }
+        Ok(emerald_documents::VisualOcr::Tesseract(t)) => {
+            tracing::info!(tesseract = %t.path.display(), version = %t.version, "document OCR: Tesseract")
+        }
         Err(why) => tracing::warn!(%why, "no document OCR: DOCUMENTS analyses read the MRZ only and say so"),
     }
     let store: Arc<dyn domain::store::Store> = Arc::new(store);
@@ -380,7 +385,41 @@ pub async fn open_domain(config: &Config) -> anyhow::Result<Domain> {
         ..emerald_gallery::GalleryConfig::default()
     };
     let gallery = domain::gallery::FaceGallery::with_snapshot(gallery_config, snapshot);
-    Ok(Domain::new(store, auth).with_media(media).with_faces(faces).with_tesseract(tesseract).with_gallery(gallery))
+    Ok(Domain::new(store, auth).with_media(media).with_faces(faces).with_ocr(ocr).with_gallery(gallery))
+}
+
+/// The OCR of documents' visual zone `config` chooses: PP-OCRv4 (`ppocr`), or Tesseract when
+/// chosen or when PP-OCR's models are missing (the reason then names the missing file and the
+/// command that fetches it).
+fn documents_ocr(config: &Config) -> Result<emerald_documents::VisualOcr, String> {
+    use emerald_documents::VisualOcr;
+    let tesseract = || find_tesseract(config.tesseract.as_deref()).map(VisualOcr::Tesseract);
+    match config.documents_ocr {
+        config::DocumentsOcr::Tesseract => tesseract(),
+        config::DocumentsOcr::Ppocr => {
+            let dir = config.models_dir.clone().unwrap_or_else(emerald_vision::default_models_dir);
+            match load_ppocr(&dir) {
+                Ok(p) => Ok(VisualOcr::PpOcr(p)),
+                Err(why) => {
+                    tracing::warn!(%why, "PP-OCR not loaded: the visual zone of documents falls back to Tesseract");
+                    tesseract().map_err(|t| format!("{why}; and no Tesseract either: {t}"))
+                }
+            }
+        }
+    }
+}
+
+/// PP-OCRv4, loaded once per models dir and process.
+fn load_ppocr(dir: &std::path::Path) -> Result<Arc<emerald_documents::PpOcr>, String> {
+    type Loaded = (std::path::PathBuf, Result<Arc<emerald_documents::PpOcr>, String>);
+    static LOADED: std::sync::Mutex<Vec<Loaded>> = std::sync::Mutex::new(Vec::new());
+    let mut loaded = LOADED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, p)) = loaded.iter().find(|(d, _)| d == dir) {
+        return p.clone();
+    }
+    let p = emerald_documents::PpOcr::load(dir).map(Arc::new);
+    loaded.push((dir.to_path_buf(), p.clone()));
+    p
 }
 
 /// The `tesseract` binary (checked by running it), looked up once per setting and process.

@@ -58,8 +58,8 @@ pub fn decide(mrz: Option<&Mrz>, mismatches: &[&str], today: Date) -> (Resolutio
 /// What was read of the visual zone.
 #[derive(Debug, Clone)]
 pub enum VisualZone {
-    /// Read: the fields found and the OCR's lines.
-    Read { fields: VisualFields, lines: Vec<String> },
+    /// Read: the fields found, the OCR's lines and which OCR read them (`ppocr`, `tesseract`).
+    Read { fields: VisualFields, lines: Vec<String>, ocr: &'static str },
     /// Not read, and why (no OCR on this server, the OCR failed).
     NotRead(String),
 }
@@ -74,8 +74,9 @@ impl VisualZone {
 
     pub fn to_json(&self) -> Value {
         match self {
-            VisualZone::Read { fields, lines } => json!({
+            VisualZone::Read { fields, lines, ocr } => json!({
                 "read": true,
+                "ocr": ocr,
                 "fields_found": fields.fields.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
                 "lines": lines,
             }),
@@ -267,6 +268,7 @@ mod tests {
         VisualZone::Read {
             fields: VisualFields { fields: pairs.iter().map(|(n, v)| (*n, v.to_string())).collect() },
             lines: Vec::new(),
+            ocr: "ppocr",
         }
     }
 

@@ -578,11 +578,11 @@ impl Domain {
             visual = Some(match (visual.take(), v) {
                 (None, v) => v.clone(),
                 (
-                    Some(documents::VisualZone::Read { mut fields, lines }),
+                    Some(documents::VisualZone::Read { mut fields, lines, ocr }),
                     documents::VisualZone::Read { fields: f, .. },
                 ) => {
                     fields.fill_from(f);
-                    documents::VisualZone::Read { fields, lines }
+                    documents::VisualZone::Read { fields, lines, ocr }
                 }
                 (Some(documents::VisualZone::NotRead(_)), v @ documents::VisualZone::Read { .. }) => v.clone(),
                 (Some(kept), _) => kept,
@@ -657,7 +657,7 @@ impl Domain {
     }
 
     /// The visual zone of an upright grey document photo (above the MRZ, else the whole photo),
-    /// the portrait's `picture` blanked, read by Tesseract.
+    /// the portrait's `picture` blanked, read by the configured OCR.
     async fn visual_zone(
         &self,
         id: Uuid,
@@ -665,23 +665,24 @@ impl Domain {
         mrz_box: Option<[u32; 4]>,
         picture: Option<[u32; 4]>,
     ) -> documents::VisualZone {
-        let tesseract = match &self.tesseract {
-            Ok(t) => t.clone(),
+        let ocr = match &self.ocr {
+            Ok(o) => o.clone(),
             Err(why) => return documents::VisualZone::NotRead(format!("the visual zone was not read: {why}")),
         };
         let slot = self.engine_slots.clone().acquire_owned().await;
+        let engine = ocr.name();
         let joined = tokio::task::spawn_blocking(move || {
             let Some(zone) = emerald_documents::visual::zone(&gray, mrz_box, picture) else {
                 return Ok(Vec::new());
             };
-            tesseract.read(&zone)
+            ocr.read(&zone)
         })
         .await;
         drop(slot);
         match joined {
             Ok(Ok(lines)) => {
                 let fields = emerald_documents::visual::parse(&lines);
-                documents::VisualZone::Read { fields, lines }
+                documents::VisualZone::Read { fields, lines, ocr: engine }
             }
             Ok(Err(why)) => {
                 tracing::warn!(media_id = %id, %why, "the visual zone could not be read");

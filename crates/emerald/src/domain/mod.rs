@@ -56,9 +56,9 @@ pub struct Domain {
     pub face_cache: evaluate::FaceCache,
     /// Engine passes run by this process (also the `emerald_engine_runs_total` metric).
     pub engine_runs: Arc<std::sync::atomic::AtomicU64>,
-    /// The OCR of documents' visual zone, or why there is none (DOCUMENTS then reads the MRZ
-    /// only and says so).
-    pub tesseract: std::result::Result<emerald_documents::Tesseract, String>,
+    /// The OCR of documents' visual zone (PP-OCRv4 in process or Tesseract), or why there is
+    /// none (DOCUMENTS then reads the MRZ only and says so).
+    pub ocr: std::result::Result<emerald_documents::VisualOcr, String>,
     /// Login throttling, quotas and audit settings (docs/abuse.md).
     pub abuse: abuse::AbuseSettings,
     /// This node's quota buckets.
@@ -81,7 +81,7 @@ impl Domain {
             gallery: Arc::new(gallery::FaceGallery::default()),
             face_cache: evaluate::FaceCache::default(),
             engine_runs: Arc::default(),
-            tesseract: Err("no Tesseract is configured".to_owned()),
+            ocr: Err("no document OCR is configured".to_owned()),
             abuse: abuse::AbuseSettings::default(),
             quotas: Arc::default(),
         }
@@ -115,8 +115,8 @@ impl Domain {
         self
     }
 
-    pub fn with_tesseract(mut self, tesseract: std::result::Result<emerald_documents::Tesseract, String>) -> Self {
-        self.tesseract = tesseract;
+    pub fn with_ocr(mut self, ocr: std::result::Result<emerald_documents::VisualOcr, String>) -> Self {
+        self.ocr = ocr;
         self
     }
 

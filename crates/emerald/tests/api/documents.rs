@@ -8,6 +8,9 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use emerald::config::DocumentsOcr;
+use emerald_documents::VisualOcr;
+
 use crate::both_backends;
 use crate::helpers::*;
 
@@ -119,8 +122,8 @@ both_backends! {
         let birth = doc["birth"].as_str().unwrap();
         let year = doc["birth_year"].as_i64().unwrap();
         assert_eq!(field(d, "birth_date")["mrz"], json!(format!("{year}-{}-{}", &birth[2..4], &birth[4..6])));
-        // The visual zone agrees (read when Tesseract is installed).
-        if app.domain.tesseract.is_ok() {
+        // The visual zone agrees (read when an OCR is there: PP-OCR's models or Tesseract).
+        if app.domain.ocr.is_ok() {
             assert_eq!(d["results_data"]["visual_zone"]["read"], true, "{d}");
             assert_eq!(field(d, "surname")["status"], "match", "{d}");
             assert_eq!(field(d, "surname")["visual"], doc["visual"]["surname"]);
@@ -218,7 +221,7 @@ both_backends! {
 
     async fn documents_visual_zone_against_the_mrz(app) {
         let Some(docs) = manifest("documents_visual_zone_against_the_mrz") else { return };
-        if let Err(why) = &app.domain.tesseract {
+        if let Err(why) = &app.domain.ocr {
             println!("SKIPPED documents_visual_zone_against_the_mrz: {why}");
             return;
         }
@@ -251,11 +254,16 @@ both_backends! {
         assert_eq!(a["results_data"]["visual_mismatches"], json!(["surname"]));
         assert!(a["results_data"]["error_message"].as_str().unwrap().contains("surname"), "{a}");
         let _ = doc;
-        // Without Tesseract the MRZ still decides and the result says the zone was not read.
+        // Without an OCR the MRZ still decides and the result says the zone was not read.
         // In Instant mode: the analysis runs in the process that answers. (On PostgreSQL the
         // sibling shares the job queue, so a queued job could be run by the first server's
-        // workers, which have Tesseract.)
-        let app2 = app.sibling(|c| c.tesseract = Some("/nonexistent/tesseract".into())).await;
+        // workers, which have an OCR.)
+        let app2 = app
+            .sibling(|c| {
+                c.documents_ocr = DocumentsOcr::Tesseract;
+                c.tesseract = Some("/nonexistent/tesseract".into());
+            })
+            .await;
         let token = client(&app2).await;
         let (_, photo) = document(&docs, |d| d["visual_mismatch"] == true);
         let payload = json!({"media:tags": {"doc": ["photo_id"]}, "analyses": [{"type": "documents"}]}).to_string();
@@ -270,16 +278,82 @@ both_backends! {
     }
 }
 
-/// The share of the corpus whose visual fields are all found (and agree with the MRZ, but on
-/// the document printed to disagree), through the HTTP API in Instant mode, and DOCUMENTS'
-/// time per photo. `cargo test --test api -- documents_corpus --nocapture` prints the figures.
+/// PP-OCR's models missing: DOCUMENTS reads the visual zone with Tesseract when there is one,
+/// else says which model file is missing and the command that fetches it; the MRZ decides.
 #[tokio::test]
-async fn documents_corpus_visual_zone_share() {
-    let Some(docs) = manifest("documents_corpus_visual_zone_share") else { return };
-    let app = TestApp::spawn(Backend::Sqlite).await;
-    if let Err(why) = &app.domain.tesseract {
-        println!("SKIPPED documents_corpus_visual_zone_share: {why}");
-        return;
+async fn documents_without_the_ppocr_models() {
+    let Some(docs) = manifest("documents_without_the_ppocr_models") else { return };
+    // A models dir with the face models only.
+    let faces = emerald_vision::default_models_dir();
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(&faces).into_iter().flatten().flatten() {
+        let name = e.file_name();
+        if !name.to_string_lossy().starts_with("ch_PP-OCR") {
+            std::os::unix::fs::symlink(e.path(), dir.path().join(&name)).unwrap();
+        }
+    }
+    let models = dir.path().to_path_buf();
+    for tesseract in [None, Some(PathBuf::from("/nonexistent/tesseract"))] {
+        let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+            c.models_dir = Some(models.clone());
+            c.documents_ocr = DocumentsOcr::Ppocr;
+            c.tesseract = tesseract.clone();
+        })
+        .await;
+        match &app.domain.ocr {
+            Ok(ocr) => assert_eq!(ocr.name(), "tesseract"),
+            Err(why) => {
+                assert!(why.contains("ch_PP-OCRv4_det_infer.onnx") && why.contains("scripts/fetch-models.sh"), "{why}")
+            }
+        }
+        let token = client(&app).await;
+        let (_, photo) = document(&docs, |d| d["variant"] == "flat" && d["valid"] == true && d["expired"] == false);
+        let payload = json!({"media:tags": {"doc": ["photo_id"]}, "analyses": [{"type": "documents"}]}).to_string();
+        let r = app.upload("/api/instant/folders/", &token, vec![part("doc", photo), Part::Payload(payload)]).await;
+        r.assert_status(200);
+        let a = &r.body["analyses"][0];
+        assert_eq!(a["results_data"]["mrz_valid"], true, "{a}");
+        let zone = &a["results_data"]["visual_zone"];
+        if app.domain.ocr.is_ok() {
+            assert_eq!(zone["ocr"], "tesseract", "{a}");
+        } else {
+            assert_eq!(zone["read"], false, "{a}");
+            let why = zone["reason"].as_str().unwrap();
+            assert!(why.contains("ch_PP-OCRv4_det_infer.onnx") && why.contains("scripts/fetch-models.sh"), "{why}");
+        }
+    }
+}
+
+/// The share of the corpus whose visual fields are all found with PP-OCR, through the HTTP API
+/// (`cargo test --test api -- documents_corpus --nocapture` prints the figures of both OCRs).
+#[tokio::test]
+async fn documents_corpus_visual_zone_share_ppocr() {
+    corpus_visual_zone_share(DocumentsOcr::Ppocr, 0.9).await;
+}
+
+/// The same with Tesseract.
+#[tokio::test]
+async fn documents_corpus_visual_zone_share_tesseract() {
+    corpus_visual_zone_share(DocumentsOcr::Tesseract, 0.4).await;
+}
+
+/// The share of the corpus whose visual fields are all found (and agree with the MRZ, but on
+/// the document printed to disagree) with `engine`, through the HTTP API in Instant mode, and
+/// DOCUMENTS' time per photo; at least `min_share` of the documents.
+async fn corpus_visual_zone_share(engine: DocumentsOcr, min_share: f64) {
+    let test = format!("documents_corpus_visual_zone_share ({engine:?})");
+    let Some(docs) = manifest(&test) else { return };
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.documents_ocr = engine).await;
+    match (&app.domain.ocr, engine) {
+        (Ok(VisualOcr::PpOcr(_)), DocumentsOcr::Ppocr) | (Ok(VisualOcr::Tesseract(_)), DocumentsOcr::Tesseract) => {}
+        (Ok(other), _) => {
+            println!("SKIPPED {test}: {engine:?} is not available here ({} was loaded instead)", other.name());
+            return;
+        }
+        (Err(why), _) => {
+            println!("SKIPPED {test}: {why}");
+            return;
+        }
     }
     let token = client(&app).await;
     let fields = ["surname", "given_names", "document_number", "nationality", "birth_date", "sex", "expiry_date"];
@@ -323,7 +397,7 @@ async fn documents_corpus_visual_zone_share() {
     }
     times.sort_by(f64::total_cmp);
     println!(
-        "visual fields all found on {found} of {} documents ({:.1} %); false disagreements {false_mismatches}; portrait found on {portraits}; DOCUMENTS per photo (Instant, debug build) p50 {:.0} ms, max {:.0} ms",
+        "{engine:?}: visual fields all found on {found} of {} documents ({:.1} %); false disagreements {false_mismatches}; portrait found on {portraits}; DOCUMENTS per photo (Instant, debug build) p50 {:.0} ms, max {:.0} ms",
         docs.len(),
         100.0 * found as f64 / docs.len() as f64,
         times[times.len() / 2],
@@ -332,7 +406,8 @@ async fn documents_corpus_visual_zone_share() {
     for (f, n) in &per_field {
         println!("  {f}: found and agreeing on {n} of {}", docs.len());
     }
-    // Issue #19's target is 90 % (not reached: docs/documents.md); this guards what is reached.
-    assert!(found as f64 >= 0.4 * docs.len() as f64, "visual fields found on only {found} of {}", docs.len());
+    // Issue #19's target is 90 % (docs/documents.md has both OCRs' figures); this guards what
+    // each reaches.
+    assert!(found as f64 >= min_share * docs.len() as f64, "visual fields found on only {found} of {}", docs.len());
     assert!(false_mismatches <= 3, "{false_mismatches} valid documents sent to an operator on a misread field");
 }

@@ -1,0 +1,628 @@
+//! The visual zone read in process by PP-OCRv4 (PaddleOCR's mobile text detector and
+//! recogniser, the ONNX files of the PyPI wheel `rapidocr-onnxruntime==1.4.4`), on the runtime
+//! the face engine uses (onnxruntime when its library loads and is faster, else tract).
+//!
+//! 1. **Detection** (DB, "differentiable binarisation"): the zone, grey, is letterboxed into
+//!    [`DET_W`]×[`DET_H`] (white padding) and normalised to −1…1; the network answers a text
+//!    probability per pixel. [`boxes_from_map`] thresholds it at [`DET_THRESH`], labels the
+//!    connected regions, keeps those whose mean probability is at least [`BOX_THRESH`], fits each
+//!    one a rotated rectangle (its principal axis, from the region's second moments: that is the
+//!    line's skew) and grows it by the DB "unclip" distance (area × [`UNCLIP`] / perimeter: the
+//!    network marks a shrunk kernel of each line).
+//! 2. **Crop and deskew**: each rectangle is sampled along its own axis into a strip
+//!    [`REC_H`] pixels high ([`crop_line`]), so a tilted line comes out level.
+//! 3. **Recognition** (CTC): the line strips are packed left to right, a gap of [`GAP`] pixels
+//!    apart, into inputs of a fixed [`REC_H`]×[`REC_W`] (a line longer than that is squeezed to
+//!    fit), normalised like the detector's input, the padding at 0. The network answers, per
+//!    column of [`REC_W`] / T pixels, a probability over the blank, the 6,623 characters of the
+//!    dictionary (stored in the model's ONNX metadata, key `character`: [`onnx_metadata`]) and
+//!    the space. [`ctc_greedy`] takes the best class per column, splits the columns between the
+//!    packed lines by position, and in each drops repeats and blanks; a line's confidence is the
+//!    mean probability of its characters.
+//! 4. The lines, in reading order (top to bottom, left to right on a row), each box its own
+//!    line, go to the same field parser as Tesseract's ([`crate::visual::parse`]).
+//!
+//! Fixed input shapes let tract plan the models once; onnxruntime would take any.
+
+use std::path::{Path, PathBuf};
+
+use emerald_vision::{Backend, OnnxPlan};
+use image::GrayImage;
+
+/// The detector's file in the models dir.
+pub const DET_FILE: &str = "ch_PP-OCRv4_det_infer.onnx";
+/// Its sha256 (`scripts/fetch-models.sh` checks the same).
+pub const DET_SHA256: &str = "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9";
+/// The recogniser's file in the models dir (its dictionary is in its metadata).
+pub const REC_FILE: &str = "ch_PP-OCRv4_rec_infer.onnx";
+/// Its sha256.
+pub const REC_SHA256: &str = "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b";
+/// How to get the model files.
+pub const PPOCR_HINT: &str = "run `scripts/fetch-models.sh` (it takes them from the PyPI wheel \
+     rapidocr-onnxruntime==1.4.4), or set EMERALD_MODELS_DIR to a directory that holds them";
+
+/// Detector input width and height (multiples of 32; the zone of an ID card or passport page
+/// is about 1.4 times as wide as high).
+pub const DET_W: usize = 640;
+pub const DET_H: usize = 448;
+/// Text probability above which a pixel is text.
+pub const DET_THRESH: f32 = 0.3;
+/// Mean probability a region needs to be a line.
+pub const BOX_THRESH: f32 = 0.5;
+/// DB's unclip ratio.
+pub const UNCLIP: f32 = 1.6;
+/// Recogniser input height and width.
+pub const REC_H: usize = 48;
+pub const REC_W: usize = 640;
+/// Pixels between two lines packed into one recogniser input.
+pub const GAP: usize = 32;
+/// Lines read with a lower mean character probability are left out (noise read as letters).
+pub const MIN_LINE_CONFIDENCE: f32 = 0.5;
+
+/// A text line found by the detector: a rotated rectangle in pixels of the image it was found
+/// on — centre, unit vector along the line, half length and half height (unclipped) — and the
+/// region's mean text probability.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LineBox {
+    pub cx: f32,
+    pub cy: f32,
+    pub ux: f32,
+    pub uy: f32,
+    pub half_len: f32,
+    pub half_h: f32,
+    pub score: f32,
+}
+
+impl LineBox {
+    /// Top of its axis-aligned bounds.
+    fn top(&self) -> f32 {
+        self.cy - self.half_len * self.uy.abs() - self.half_h * self.ux.abs()
+    }
+    fn height(&self) -> f32 {
+        2.0 * (self.half_len * self.uy.abs() + self.half_h * self.ux.abs())
+    }
+    fn left(&self) -> f32 {
+        self.cx - self.half_len * self.ux.abs() - self.half_h * self.uy.abs()
+    }
+}
+
+/// A recognised line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub text: String,
+    /// Mean probability of its characters (0 when none).
+    pub confidence: f32,
+    pub bbox: LineBox,
+}
+
+/// The loaded detector and recogniser.
+pub struct PpOcr {
+    det: OnnxPlan,
+    rec: OnnxPlan,
+    /// Class k of the recogniser's output: 0 blank, 1..=n `chars[k - 1]`, n + 1 a space.
+    chars: Vec<String>,
+}
+
+impl std::fmt::Debug for PpOcr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PpOcr").field("backend", &self.backend()).field("chars", &self.chars.len()).finish()
+    }
+}
+
+impl PpOcr {
+    /// Load both models from `models_dir`, checked by sha256. `Err`: which file is missing or
+    /// wrong, and the command that fetches it.
+    pub fn load(models_dir: &Path) -> Result<PpOcr, String> {
+        let verified = |file: &str, sha: &str| -> Result<PathBuf, String> {
+            emerald_vision::verified_model_path(models_dir, file, sha).map_err(|e| match e {
+                emerald_vision::VisionError::ModelMissing { file, reason, .. } => {
+                    format!("PP-OCR model {} missing or unusable ({reason}); {PPOCR_HINT}", file.display())
+                }
+                other => other.to_string(),
+            })
+        };
+        let det_path = verified(DET_FILE, DET_SHA256)?;
+        let rec_path = verified(REC_FILE, REC_SHA256)?;
+        let bytes = std::fs::read(&rec_path).map_err(|e| format!("{}: {e}", rec_path.display()))?;
+        let dict = onnx_metadata(&bytes, "character")
+            .ok_or_else(|| format!("{}: no `character` dictionary in its metadata", rec_path.display()))?;
+        let chars: Vec<String> = dict.lines().map(str::to_owned).collect();
+        drop(bytes);
+        let det = OnnxPlan::load("ppocr_det", &det_path, [1, 3, DET_H, DET_W]).map_err(|e| e.to_string())?;
+        let rec = OnnxPlan::load("ppocr_rec", &rec_path, [1, 3, REC_H, REC_W]).map_err(|e| e.to_string())?;
+        Ok(PpOcr { det, rec, chars })
+    }
+
+    /// The runtime of the two models (`onnxruntime`, `tract`, or both named when they differ).
+    pub fn backend(&self) -> String {
+        match (self.det.backend(), self.rec.backend()) {
+            (a, b) if a == b => a.as_str().to_owned(),
+            (a, b) => format!("{} (detector), {} (recogniser)", a.as_str(), b.as_str()),
+        }
+    }
+
+    /// Whether both run on onnxruntime.
+    pub fn on_onnxruntime(&self) -> bool {
+        self.det.backend() == Backend::OnnxRuntime && self.rec.backend() == Backend::OnnxRuntime
+    }
+
+    /// The text lines of a grey image, in reading order, without the lines read with a
+    /// confidence under [`MIN_LINE_CONFIDENCE`].
+    pub fn read(&self, img: &GrayImage) -> Result<Vec<String>, String> {
+        Ok(self
+            .read_lines(img)?
+            .into_iter()
+            .filter(|l| l.confidence >= MIN_LINE_CONFIDENCE && !l.text.trim().is_empty())
+            .map(|l| l.text.trim().to_owned())
+            .collect())
+    }
+
+    /// Every line found, recognised, in reading order.
+    pub fn read_lines(&self, img: &GrayImage) -> Result<Vec<Line>, String> {
+        let boxes = reading_order(self.detect(img)?);
+        let strips: Vec<GrayImage> = boxes.iter().map(|b| crop_line(img, b)).collect();
+        let texts = self.recognise(&strips)?;
+        Ok(boxes.into_iter().zip(texts).map(|(bbox, (text, confidence))| Line { text, confidence, bbox }).collect())
+    }
+
+    /// The text line boxes of a grey image, in its pixels.
+    pub fn detect(&self, img: &GrayImage) -> Result<Vec<LineBox>, String> {
+        if img.width() == 0 || img.height() == 0 {
+            return Ok(Vec::new());
+        }
+        let (input, scale) = det_input(img);
+        let out = self.det.run([1, 3, DET_H, DET_W], input).map_err(|e| e.to_string())?;
+        let prob = out.into_iter().next().map(|(_, v)| v).unwrap_or_default();
+        if prob.len() != DET_W * DET_H {
+            return Err(format!("PP-OCR detector answered {} values, expected {}", prob.len(), DET_W * DET_H));
+        }
+        Ok(boxes_from_map(&prob, DET_W, DET_H)
+            .into_iter()
+            .map(|b| LineBox {
+                cx: b.cx / scale,
+                cy: b.cy / scale,
+                half_len: b.half_len / scale,
+                half_h: b.half_h / scale,
+                ..b
+            })
+            .collect())
+    }
+
+    /// The text of line strips ([`REC_H`] pixels high, as [`crop_line`] cuts them), with each
+    /// one's confidence. Inputs are read on up to two threads.
+    pub fn recognise(&self, strips: &[GrayImage]) -> Result<Vec<(String, f32)>, String> {
+        let packs = pack(strips);
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 2);
+        let run = |p: &Pack| -> Result<Vec<(usize, String, f32)>, String> {
+            let out = self.rec.run([1, 3, REC_H, REC_W], p.input.clone()).map_err(|e| e.to_string())?;
+            let probs = out.into_iter().next().map(|(_, v)| v).unwrap_or_default();
+            let classes = self.chars.len() + 2;
+            if probs.is_empty() || probs.len() % classes != 0 {
+                return Err(format!("PP-OCR recogniser answered {} values, not a multiple of {classes}", probs.len()));
+            }
+            let decoded = ctc_greedy(&probs, classes, &p.spans, REC_W, &self.chars);
+            Ok(p.lines.iter().zip(decoded).map(|(&i, (t, c))| (i, t, c)).collect())
+        };
+        let mut results: Vec<Result<Vec<(usize, String, f32)>, String>> = Vec::with_capacity(packs.len());
+        if threads < 2 || packs.len() < 2 {
+            results.extend(packs.iter().map(run));
+        } else {
+            std::thread::scope(|s| {
+                let (a, b): (Vec<(usize, &Pack)>, Vec<(usize, &Pack)>) =
+                    packs.iter().enumerate().partition(|(k, _)| k % 2 == 0);
+                let other = s.spawn(|| b.into_iter().map(|(_, p)| run(p)).collect::<Vec<_>>());
+                let mine: Vec<_> = a.into_iter().map(|(_, p)| run(p)).collect();
+                let theirs = other.join().unwrap_or_else(|_| vec![Err("PP-OCR recogniser thread panicked".into())]);
+                results.extend(mine);
+                results.extend(theirs);
+            });
+        }
+        let mut out = vec![(String::new(), 0.0f32); strips.len()];
+        for r in results {
+            for (i, t, c) in r? {
+                out[i] = (t, c);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The detector's input: `img` scaled to fit [`DET_W`]×[`DET_H`] (never enlarged more than
+/// twice), top left, white padding, (v / 255 − 0.5) / 0.5 in three equal channels; and the scale.
+pub fn det_input(img: &GrayImage) -> (Vec<f32>, f32) {
+    let (w, h) = (img.width() as f32, img.height() as f32);
+    let scale = (DET_W as f32 / w).min(DET_H as f32 / h).min(2.0);
+    let (nw, nh) =
+        (((w * scale).round() as u32).clamp(1, DET_W as u32), ((h * scale).round() as u32).clamp(1, DET_H as u32));
+    let resized = image::imageops::resize(img, nw, nh, image::imageops::FilterType::Triangle);
+    let mut plane = vec![1.0f32; DET_W * DET_H];
+    for (x, y, p) in resized.enumerate_pixels() {
+        plane[y as usize * DET_W + x as usize] = p.0[0] as f32 / 127.5 - 1.0;
+    }
+    let mut input = Vec::with_capacity(3 * DET_W * DET_H);
+    for _ in 0..3 {
+        input.extend_from_slice(&plane);
+    }
+    (input, scale)
+}
+
+/// DB post-processing of a `w`×`h` text probability map: connected regions above
+/// [`DET_THRESH`] (8-connected) whose mean probability is at least [`BOX_THRESH`], each as its
+/// rotated rectangle (principal axis of the region's pixels) grown by the unclip distance.
+/// Boxes in pixels of the map.
+pub fn boxes_from_map(prob: &[f32], w: usize, h: usize) -> Vec<LineBox> {
+    let mut seen = vec![false; w * h];
+    let mut stack = Vec::new();
+    let mut region: Vec<(u32, u32)> = Vec::new();
+    let mut out = Vec::new();
+    for start in 0..w * h {
+        if seen[start] || prob[start] <= DET_THRESH {
+            continue;
+        }
+        seen[start] = true;
+        stack.push(start);
+        region.clear();
+        let mut sum = 0.0f32;
+        while let Some(i) = stack.pop() {
+            let (x, y) = (i % w, i / w);
+            region.push((x as u32, y as u32));
+            sum += prob[i];
+            for (dx, dy) in [(-1i32, -1i32), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)] {
+                let (nx, ny) = (x as i32 + dx, y as i32 + dy);
+                if nx < 0 || ny < 0 || nx >= w as i32 || ny >= h as i32 {
+                    continue;
+                }
+                let j = ny as usize * w + nx as usize;
+                if !seen[j] && prob[j] > DET_THRESH {
+                    seen[j] = true;
+                    stack.push(j);
+                }
+            }
+        }
+        if region.len() < 6 || sum / (region.len() as f32) < BOX_THRESH {
+            continue;
+        }
+        if let Some(b) = rotated_box(&region, sum / region.len() as f32) {
+            out.push(b);
+        }
+    }
+    out
+}
+
+/// The rotated rectangle of a region's pixels along its principal axis, unclipped; None when
+/// it is thinner than 3 pixels.
+fn rotated_box(px: &[(u32, u32)], score: f32) -> Option<LineBox> {
+    let n = px.len() as f32;
+    let (mx, my) = px.iter().fold((0.0f32, 0.0f32), |(a, b), &(x, y)| (a + x as f32, b + y as f32));
+    let (mx, my) = (mx / n, my / n);
+    let (mut sxx, mut syy, mut sxy) = (0.0f32, 0.0f32, 0.0f32);
+    for &(x, y) in px {
+        let (dx, dy) = (x as f32 - mx, y as f32 - my);
+        sxx += dx * dx;
+        syy += dy * dy;
+        sxy += dx * dy;
+    }
+    let angle = 0.5 * (2.0 * sxy).atan2(sxx - syy);
+    let (mut ux, mut uy) = (angle.cos(), angle.sin());
+    // Lines run left to right: a region taller than wide (a lone `I`) keeps the horizontal.
+    if ux.abs() < 0.7 {
+        (ux, uy) = (1.0, 0.0);
+    }
+    if ux < 0.0 {
+        (ux, uy) = (-ux, -uy);
+    }
+    let (vx, vy) = (-uy, ux);
+    let (mut a0, mut a1, mut b0, mut b1) = (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
+    for &(x, y) in px {
+        let (dx, dy) = (x as f32 - mx, y as f32 - my);
+        let a = dx * ux + dy * uy;
+        let b = dx * vx + dy * vy;
+        a0 = a0.min(a);
+        a1 = a1.max(a);
+        b0 = b0.min(b);
+        b1 = b1.max(b);
+    }
+    // Pixel extents: half a pixel each side.
+    let (len, high) = (a1 - a0 + 1.0, b1 - b0 + 1.0);
+    if len.min(high) < 3.0 {
+        return None;
+    }
+    let d = len * high * UNCLIP / (2.0 * (len + high));
+    let (ca, cb) = ((a0 + a1) / 2.0, (b0 + b1) / 2.0);
+    Some(LineBox {
+        cx: mx + ca * ux + cb * vx,
+        cy: my + ca * uy + cb * vy,
+        ux,
+        uy,
+        half_len: len / 2.0 + d,
+        half_h: high / 2.0 + d,
+        score,
+    })
+}
+
+/// Boxes top to bottom; boxes whose vertical centres lie within half a line height of a row's
+/// first box are on its row, left to right.
+pub fn reading_order(mut boxes: Vec<LineBox>) -> Vec<LineBox> {
+    boxes.sort_by(|a, b| (a.top() + a.height() / 2.0).total_cmp(&(b.top() + b.height() / 2.0)));
+    let mut rows: Vec<Vec<LineBox>> = Vec::new();
+    for b in boxes {
+        let mid = b.top() + b.height() / 2.0;
+        match rows.last_mut() {
+            Some(row)
+                if (mid - (row[0].top() + row[0].height() / 2.0)).abs() < 0.5 * row[0].height().min(b.height()) =>
+            {
+                row.push(b)
+            }
+            _ => rows.push(vec![b]),
+        }
+    }
+    rows.into_iter()
+        .flat_map(|mut row| {
+            row.sort_by(|a, b| a.left().total_cmp(&b.left()));
+            row
+        })
+        .collect()
+}
+
+fn bilinear(g: &GrayImage, x: f32, y: f32) -> f32 {
+    let (w, h) = (g.width() as i32, g.height() as i32);
+    let (x0, y0) = (x.floor() as i32, y.floor() as i32);
+    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+    let p = |xx: i32, yy: i32| g.get_pixel(xx.clamp(0, w - 1) as u32, yy.clamp(0, h - 1) as u32).0[0] as f32;
+    let top = p(x0, y0) * (1.0 - fx) + p(x0 + 1, y0) * fx;
+    let bottom = p(x0, y0 + 1) * (1.0 - fx) + p(x0 + 1, y0 + 1) * fx;
+    top * (1.0 - fy) + bottom * fy
+}
+
+/// A line's strip: its rotated rectangle sampled along its axis, [`REC_H`] pixels high, as
+/// wide as its aspect ratio says (at least 8 pixels), edges replicated outside the image.
+pub fn crop_line(img: &GrayImage, b: &LineBox) -> GrayImage {
+    let (len, high) = (2.0 * b.half_len, (2.0 * b.half_h).max(1.0));
+    let out_w = ((len * REC_H as f32 / high).round() as u32).clamp(8, 4 * REC_W as u32);
+    let (vx, vy) = (-b.uy, b.ux);
+    // Supersample when the strip is much smaller than the box (a tall line): 2×2 per pixel.
+    let step_a = len / out_w as f32;
+    let step_b = high / REC_H as f32;
+    let taps: &[(f32, f32)] = if step_a.max(step_b) > 1.5 {
+        &[(-0.25, -0.25), (0.25, -0.25), (-0.25, 0.25), (0.25, 0.25)]
+    } else {
+        &[(0.0, 0.0)]
+    };
+    GrayImage::from_fn(out_w, REC_H as u32, |x, y| {
+        let mut v = 0.0;
+        for &(ta, tb) in taps {
+            let a = -b.half_len + (x as f32 + 0.5 + ta) * step_a;
+            let c = -b.half_h + (y as f32 + 0.5 + tb) * step_b;
+            v += bilinear(img, b.cx + a * b.ux + c * vx, b.cy + a * b.uy + c * vy);
+        }
+        image::Luma([(v / taps.len() as f32).round().clamp(0.0, 255.0) as u8])
+    })
+}
+
+/// Line strips packed into recogniser inputs.
+struct Pack {
+    /// [1, 3, REC_H, REC_W], normalised, 0 where no line is.
+    input: Vec<f32>,
+    /// Indices of the strips in it, left to right.
+    lines: Vec<usize>,
+    /// Their column ranges (x0, x1) in it.
+    spans: Vec<(usize, usize)>,
+}
+
+/// Strips packed left to right, [`GAP`] apart, into as few inputs as they fit; a strip wider
+/// than [`REC_W`] is squeezed to it, alone in its input.
+fn pack(strips: &[GrayImage]) -> Vec<Pack> {
+    let mut packs: Vec<Pack> = Vec::new();
+    let mut x = usize::MAX;
+    for (i, s) in strips.iter().enumerate() {
+        let sw = (s.width() as usize).min(REC_W);
+        if packs.is_empty() || x + sw > REC_W {
+            packs.push(Pack { input: vec![0.0; 3 * REC_H * REC_W], lines: Vec::new(), spans: Vec::new() });
+            x = 0;
+        }
+        let Some(p) = packs.last_mut() else { continue };
+        let strip = if s.width() as usize > REC_W {
+            image::imageops::resize(s, REC_W as u32, REC_H as u32, image::imageops::FilterType::Triangle)
+        } else {
+            s.clone()
+        };
+        for (sx, sy, v) in strip.enumerate_pixels() {
+            let val = v.0[0] as f32 / 127.5 - 1.0;
+            for c in 0..3 {
+                p.input[(c * REC_H + sy as usize) * REC_W + x + sx as usize] = val;
+            }
+        }
+        p.lines.push(i);
+        p.spans.push((x, x + sw));
+        x += sw + GAP;
+    }
+    packs
+}
+
+/// Greedy CTC decoding of one recogniser output (`T` × `classes` probabilities, T = len /
+/// classes, each step covering `width` / T input columns) for the lines at column ranges
+/// `spans`: in each line, the best class per step, repeats merged, blanks (class 0) dropped;
+/// class k in 1..=chars.len() is `chars[k − 1]`, the last class a space. (text, mean
+/// probability of its characters) per span.
+pub fn ctc_greedy(
+    probs: &[f32],
+    classes: usize,
+    spans: &[(usize, usize)],
+    width: usize,
+    chars: &[String],
+) -> Vec<(String, f32)> {
+    let steps = probs.len() / classes;
+    let per = width as f32 / steps.max(1) as f32;
+    spans
+        .iter()
+        .map(|&(x0, x1)| {
+            let (mut text, mut sum, mut n, mut prev) = (String::new(), 0.0f32, 0usize, 0usize);
+            for t in 0..steps {
+                let centre = (t as f32 + 0.5) * per;
+                if centre < x0 as f32 || centre >= x1 as f32 {
+                    continue;
+                }
+                let row = &probs[t * classes..(t + 1) * classes];
+                let (k, p) = row.iter().enumerate().fold((0, f32::MIN), |b, (k, &p)| if p > b.1 { (k, p) } else { b });
+                if k != 0 && k != prev {
+                    match chars.get(k - 1) {
+                        Some(c) => text.push_str(c),
+                        None => text.push(' '),
+                    }
+                    sum += p;
+                    n += 1;
+                }
+                prev = k;
+            }
+            let conf = if n == 0 { 0.0 } else { sum / n as f32 };
+            (text, conf)
+        })
+        .collect()
+}
+
+/// The value of `key` in an ONNX model's `metadata_props` (ModelProto field 14, entries of
+/// StringStringEntryProto: key 1, value 2), read from the file's bytes by walking the
+/// top-level protobuf fields (the graph is skipped, not parsed).
+pub fn onnx_metadata(bytes: &[u8], key: &str) -> Option<String> {
+    fn varint(b: &[u8], i: &mut usize) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = *b.get(*i)?;
+            *i += 1;
+            v |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+    /// The fields of a message: (field number, bytes of a length-delimited field).
+    fn fields(b: &[u8]) -> Option<Vec<(u64, &[u8])>> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            let tag = varint(b, &mut i)?;
+            match tag & 7 {
+                0 => {
+                    varint(b, &mut i)?;
+                }
+                1 => i += 8,
+                2 => {
+                    let len = usize::try_from(varint(b, &mut i)?).ok()?;
+                    let end = i.checked_add(len).filter(|&e| e <= b.len())?;
+                    out.push((tag >> 3, &b[i..end]));
+                    i = end;
+                }
+                5 => i += 4,
+                _ => return None,
+            }
+        }
+        (i == b.len()).then_some(out)
+    }
+    for (field, entry) in fields(bytes)? {
+        if field != 14 {
+            continue;
+        }
+        let kv = fields(entry)?;
+        let get = |n: u64| kv.iter().find(|(f, _)| *f == n).map(|(_, v)| String::from_utf8_lossy(v).into_owned());
+        if get(1).as_deref() == Some(key) {
+            return get(2);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_of_a_small_model() {
+        // ir_version 8, a "graph" (field 7) to skip, then metadata_props {key, value} twice.
+        let mut b = vec![0x08, 0x08, 0x3a, 0x03, 1, 2, 3];
+        for (k, v) in [("author", "x"), ("character", "a\nb\nc")] {
+            let mut e = vec![0x0a, k.len() as u8];
+            e.extend_from_slice(k.as_bytes());
+            e.push(0x12);
+            e.push(v.len() as u8);
+            e.extend_from_slice(v.as_bytes());
+            b.push(0x72);
+            b.push(e.len() as u8);
+            b.extend(e);
+        }
+        assert_eq!(onnx_metadata(&b, "character").as_deref(), Some("a\nb\nc"));
+        assert_eq!(onnx_metadata(&b, "author").as_deref(), Some("x"));
+        assert_eq!(onnx_metadata(&b, "nothing"), None);
+        // Truncated: no answer, no panic.
+        assert_eq!(onnx_metadata(&b[..b.len() - 3], "character"), None);
+    }
+
+    #[test]
+    fn ctc_merges_repeats_drops_blanks_and_splits_packed_lines() {
+        let chars: Vec<String> = ["A", "B", "C"].iter().map(|s| s.to_string()).collect();
+        let classes = 5; // blank, A, B, C, space
+                         // Eight steps over 80 columns: A A blank A | B space C C
+        let best = [1, 1, 0, 1, 2, 4, 3, 3];
+        let mut probs = vec![0.0f32; 8 * classes];
+        for (t, &k) in best.iter().enumerate() {
+            probs[t * classes + k] = 0.9;
+        }
+        let out = ctc_greedy(&probs, classes, &[(0, 40), (40, 80)], 80, &chars);
+        assert_eq!(out[0].0, "AA");
+        assert_eq!(out[1].0, "B C");
+        assert!((out[0].1 - 0.9).abs() < 1e-6);
+        // A line in no step reads nothing, with no confidence.
+        assert_eq!(ctc_greedy(&probs, classes, &[(200, 240)], 80, &chars), vec![(String::new(), 0.0)]);
+    }
+
+    #[test]
+    fn boxes_of_a_tilted_line_and_a_speck() {
+        let (w, h) = (200usize, 80usize);
+        let mut prob = vec![0.0f32; w * h];
+        // A line 120 × 8 pixels rising 1 pixel in 10 (≈ 5.7°), and a 2-pixel speck.
+        for x in 40..160usize {
+            let y0 = 40 - (x - 40) / 10;
+            for y in y0..y0 + 8 {
+                prob[y * w + x] = 0.9;
+            }
+        }
+        prob[5 * w + 5] = 0.9;
+        prob[5 * w + 6] = 0.9;
+        let boxes = boxes_from_map(&prob, w, h);
+        assert_eq!(boxes.len(), 1, "{boxes:?}");
+        let b = boxes[0];
+        let angle = b.uy.atan2(b.ux).to_degrees();
+        assert!((angle + 5.7).abs() < 1.5, "{angle}");
+        assert!((b.cx - 100.0).abs() < 2.0 && (b.cy - 38.0).abs() < 3.0, "{b:?}");
+        // Unclipped: longer and taller than the kernel.
+        assert!(b.half_len > 60.0 && b.half_h > 4.0, "{b:?}");
+        // The crop is level: REC_H high, about as wide as its aspect.
+        let img = GrayImage::from_pixel(w as u32, h as u32, image::Luma([200]));
+        let strip = crop_line(&img, &b);
+        assert_eq!(strip.height() as usize, REC_H);
+        let aspect = b.half_len / b.half_h;
+        assert!((strip.width() as f32 / REC_H as f32 - aspect).abs() < 0.2, "{} {aspect}", strip.width());
+    }
+
+    #[test]
+    fn reading_order_is_rows_then_columns() {
+        let b = |cx: f32, cy: f32| LineBox { cx, cy, ux: 1.0, uy: 0.0, half_len: 30.0, half_h: 10.0, score: 0.9 };
+        let order = reading_order(vec![b(300.0, 102.0), b(100.0, 40.0), b(100.0, 100.0), b(300.0, 42.0)]);
+        let got: Vec<(f32, f32)> = order.iter().map(|b| (b.cx, b.cy)).collect();
+        assert_eq!(got, vec![(100.0, 40.0), (300.0, 42.0), (100.0, 100.0), (300.0, 102.0)]);
+    }
+
+    #[test]
+    fn packing_fills_inputs_and_squeezes_long_lines() {
+        let s = |w: u32| GrayImage::from_pixel(w, REC_H as u32, image::Luma([0]));
+        let packs = pack(&[s(300), s(320), s(100), s(2000)]);
+        assert_eq!(packs.len(), 3);
+        assert_eq!(packs[0].spans, vec![(0, 300)]);
+        assert_eq!(packs[1].spans, vec![(0, 320), (352, 452)]);
+        assert_eq!(packs[1].lines, vec![1, 2]);
+        assert_eq!(packs[2].spans, vec![(0, REC_W)]);
+        // Ink is −1, padding 0.
+        assert_eq!(packs[1].input[10 * REC_W + 330], 0.0);
+        assert_eq!(packs[1].input[10 * REC_W + 360], -1.0);
+    }
+}
