@@ -43,8 +43,8 @@ pub const PPOCR_HINT: &str = "run `scripts/fetch-models.sh` (it takes them from 
 
 /// Detector input width and height (multiples of 32; the zone of an ID card or passport page
 /// is about 1.4 times as wide as high).
-pub const DET_W: usize = 640;
-pub const DET_H: usize = 448;
+pub const DET_W: usize = 960;
+pub const DET_H: usize = 672;
 /// Text probability above which a pixel is text.
 pub const DET_THRESH: f32 = 0.3;
 /// Mean probability a region needs to be a line.
@@ -83,6 +83,9 @@ impl LineBox {
     }
     fn left(&self) -> f32 {
         self.cx - self.half_len * self.ux.abs() - self.half_h * self.uy.abs()
+    }
+    fn right(&self) -> f32 {
+        self.cx + self.half_len * self.ux.abs() + self.half_h * self.uy.abs()
     }
 }
 
@@ -147,14 +150,15 @@ impl PpOcr {
     }
 
     /// The text lines of a grey image, in reading order, without the lines read with a
-    /// confidence under [`MIN_LINE_CONFIDENCE`].
+    /// confidence under [`MIN_LINE_CONFIDENCE`], boxes next to each other on a row joined
+    /// ([`join_rows`]).
     pub fn read(&self, img: &GrayImage) -> Result<Vec<String>, String> {
-        Ok(self
+        let kept: Vec<Line> = self
             .read_lines(img)?
             .into_iter()
             .filter(|l| l.confidence >= MIN_LINE_CONFIDENCE && !l.text.trim().is_empty())
-            .map(|l| l.text.trim().to_owned())
-            .collect())
+            .collect();
+        Ok(join_rows(&kept))
     }
 
     /// Every line found, recognised, in reading order.
@@ -165,8 +169,25 @@ impl PpOcr {
         Ok(boxes.into_iter().zip(texts).map(|(bbox, (text, confidence))| Line { text, confidence, bbox }).collect())
     }
 
-    /// The text line boxes of a grey image, in its pixels.
+    /// The text line boxes of a grey image, in its pixels: found on the whole image, then again
+    /// on the bounds of what was found when they are much smaller (a card's labels are a few
+    /// pixels high in the detector's input otherwise, and come out split or lost).
     pub fn detect(&self, img: &GrayImage) -> Result<Vec<LineBox>, String> {
+        let coarse = self.detect_once(img)?;
+        let Some([x0, y0, x1, y1]) = text_bounds(&coarse, img.width(), img.height()) else { return Ok(coarse) };
+        let fit = |w: u32, h: u32| (DET_W as f32 / w as f32).min(DET_H as f32 / h as f32).min(2.0);
+        if fit(x1 - x0, y1 - y0) < 1.3 * fit(img.width(), img.height()) {
+            return Ok(coarse);
+        }
+        let crop = image::imageops::crop_imm(img, x0, y0, x1 - x0, y1 - y0).to_image();
+        Ok(self
+            .detect_once(&crop)?
+            .into_iter()
+            .map(|b| LineBox { cx: b.cx + x0 as f32, cy: b.cy + y0 as f32, ..b })
+            .collect())
+    }
+
+    fn detect_once(&self, img: &GrayImage) -> Result<Vec<LineBox>, String> {
         if img.width() == 0 || img.height() == 0 {
             return Ok(Vec::new());
         }
@@ -304,8 +325,12 @@ fn rotated_box(px: &[(u32, u32)], score: f32) -> Option<LineBox> {
     }
     let angle = 0.5 * (2.0 * sxy).atan2(sxx - syy);
     let (mut ux, mut uy) = (angle.cos(), angle.sin());
-    // Lines run left to right: a region taller than wide (a lone `I`) keeps the horizontal.
-    if ux.abs() < 0.7 {
+    // The spread along and across the principal axis (eigenvalues of the covariance).
+    let (mean, diff) = ((sxx + syy) / 2.0, (((sxx - syy) / 2.0).powi(2) + sxy * sxy).sqrt());
+    let (along, across) = (mean + diff, (mean - diff).max(1e-6));
+    // Lines run left to right: a region about as tall as wide (a lone `M`: its axis says
+    // nothing) or taller (a lone `I`) keeps the horizontal.
+    if ux.abs() < 0.7 || along < 2.25 * across {
         (ux, uy) = (1.0, 0.0);
     }
     if ux < 0.0 {
@@ -340,6 +365,19 @@ fn rotated_box(px: &[(u32, u32)], score: f32) -> Option<LineBox> {
     })
 }
 
+/// The bounds (x0, y0, x1, y1) of the boxes, a line height of margin around, inside a `w`×`h`
+/// image; None without boxes.
+pub fn text_bounds(boxes: &[LineBox], w: u32, h: u32) -> Option<[u32; 4]> {
+    let margin = boxes.iter().map(|b| b.height()).fold(0.0f32, f32::max);
+    let x0 = boxes.iter().map(|b| b.left()).reduce(f32::min)? - margin;
+    let x1 = boxes.iter().map(|b| b.right()).reduce(f32::max)? + margin;
+    let y0 = boxes.iter().map(|b| b.top()).reduce(f32::min)? - margin;
+    let y1 = boxes.iter().map(|b| b.top() + b.height()).reduce(f32::max)? + margin;
+    let (x0, y0) = (x0.max(0.0) as u32, y0.max(0.0) as u32);
+    let (x1, y1) = ((x1.max(0.0) as u32).min(w), (y1.max(0.0) as u32).min(h));
+    (x1 > x0 + 8 && y1 > y0 + 8).then_some([x0, y0, x1, y1])
+}
+
 /// Boxes top to bottom; boxes whose vertical centres lie within half a line height of a row's
 /// first box are on its row, left to right.
 pub fn reading_order(mut boxes: Vec<LineBox>) -> Vec<LineBox> {
@@ -362,6 +400,32 @@ pub fn reading_order(mut boxes: Vec<LineBox>) -> Vec<LineBox> {
             row
         })
         .collect()
+}
+
+/// Lines in reading order as text, a box joined to the one before it (with a space) when it is
+/// on the same row and starts less than a line height after it ends: the detector splits a
+/// phrase at a wide word gap (`Document` `No.`), while boxes far apart on a row are columns.
+pub fn join_rows(lines: &[Line]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut prev: Option<&LineBox> = None;
+    for l in lines {
+        let b = &l.bbox;
+        let text = l.text.trim();
+        let joined = prev.is_some_and(|p| {
+            let h = p.height().min(b.height());
+            let same_row = ((p.top() + p.height() / 2.0) - (b.top() + b.height() / 2.0)).abs() < 0.5 * h;
+            same_row && b.left() > p.left() && b.left() - p.right() < h
+        });
+        match out.last_mut() {
+            Some(last) if joined => {
+                last.push(' ');
+                last.push_str(text);
+            }
+            _ => out.push(text.to_owned()),
+        }
+        prev = Some(b);
+    }
+    out
 }
 
 fn bilinear(g: &GrayImage, x: f32, y: f32) -> f32 {
@@ -610,6 +674,23 @@ mod tests {
         let order = reading_order(vec![b(300.0, 102.0), b(100.0, 40.0), b(100.0, 100.0), b(300.0, 42.0)]);
         let got: Vec<(f32, f32)> = order.iter().map(|b| (b.cx, b.cy)).collect();
         assert_eq!(got, vec![(100.0, 40.0), (300.0, 42.0), (100.0, 100.0), (300.0, 102.0)]);
+    }
+
+    #[test]
+    fn boxes_close_on_a_row_are_one_line() {
+        let line = |text: &str, cx: f32, cy: f32, half_len: f32| Line {
+            text: text.into(),
+            confidence: 0.9,
+            bbox: LineBox { cx, cy, ux: 1.0, uy: 0.0, half_len, half_h: 10.0, score: 0.9 },
+        };
+        // `Document` ends at 180, `No.` starts 10 px later; a column 200 px further is apart.
+        let lines = [
+            line("Document", 120.0, 50.0, 60.0),
+            line("No.", 210.0, 51.0, 20.0),
+            line("Sex", 500.0, 50.0, 20.0),
+            line("X123", 120.0, 90.0, 40.0),
+        ];
+        assert_eq!(join_rows(&lines), vec!["Document No.", "Sex", "X123"]);
     }
 
     #[test]

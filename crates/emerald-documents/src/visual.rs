@@ -116,7 +116,12 @@ impl VisualOcr {
         }
     }
 
-    /// The text lines of a visual zone ([`zone`]), in reading order.
+    /// The visual zone of an upright grey photo as this OCR reads it ([`zone_scaled`]).
+    pub fn zone(&self, gray: &GrayImage, mrz: Option<[u32; 4]>, portrait: Option<[u32; 4]>) -> Option<GrayImage> {
+        zone_scaled(gray, mrz, portrait, matches!(self, VisualOcr::Tesseract(_)))
+    }
+
+    /// The text lines of a visual zone ([`VisualOcr::zone`]), in reading order.
     pub fn read(&self, img: &GrayImage) -> Result<Vec<String>, String> {
         match self {
             VisualOcr::PpOcr(p) => p.read(img),
@@ -267,6 +272,17 @@ fn run_bounded(path: &Path, args: &[&str], input: Option<Vec<u8>>, wall: Duratio
 /// photo when no MRZ was read on it; the `portrait` cut (x0, y0, x1, y1) painted white; scaled
 /// to about [`ZONE_WIDTH`] pixels wide. None when nothing is left.
 pub fn zone(gray: &GrayImage, mrz: Option<[u32; 4]>, portrait: Option<[u32; 4]>) -> Option<GrayImage> {
+    zone_scaled(gray, mrz, portrait, true)
+}
+
+/// [`zone`], scaled to about [`ZONE_WIDTH`] pixels wide when `downscale`, else only enlarged
+/// to it (PP-OCR crops each line from the zone at the photo's own resolution).
+pub fn zone_scaled(
+    gray: &GrayImage,
+    mrz: Option<[u32; 4]>,
+    portrait: Option<[u32; 4]>,
+    downscale: bool,
+) -> Option<GrayImage> {
     let (w, h) = (gray.width() as f32, gray.height() as f32);
     let [x0, y0, x1, y1] = match mrz {
         Some([mx0, my0, mx1, _]) => {
@@ -288,7 +304,7 @@ pub fn zone(gray: &GrayImage, mrz: Option<[u32; 4]>, portrait: Option<[u32; 4]>)
             }
         }
     }
-    let scale = (ZONE_WIDTH / crop.width() as f32).clamp(0.3, 2.0);
+    let scale = (ZONE_WIDTH / crop.width() as f32).clamp(if downscale { 0.3 } else { 1.0 }, 2.0);
     if (scale - 1.0).abs() < 0.05 {
         return Some(crop);
     }
@@ -466,6 +482,25 @@ fn word_is(read: &str, label: &str) -> bool {
     read == label || (label.len() >= 5 && edit_distance(read, label) <= 1)
 }
 
+/// The number of words `ws` starts with that spell the label's `parts`, a word allowed to hold
+/// several parts run together (the OCR drops spaces: `Givennames`, `Dateof birth`).
+fn words_match(parts: &[String], ws: &[(String, &str)]) -> Option<usize> {
+    if parts.is_empty() {
+        return Some(0);
+    }
+    let (w, _) = ws.first()?;
+    let mut joined = String::new();
+    for (i, p) in parts.iter().enumerate() {
+        joined.push_str(p);
+        if word_is(w, &joined) {
+            if let Some(n) = words_match(&parts[i + 1..], &ws[1..]) {
+                return Some(n + 1);
+            }
+        }
+    }
+    None
+}
+
 /// The label the words start with: (field, number of words it takes). Longest labels first.
 fn label_at(ws: &[(String, &str)]) -> Option<(&'static str, usize)> {
     let mut best: Option<(&'static str, usize, usize)> = None;
@@ -473,12 +508,10 @@ fn label_at(ws: &[(String, &str)]) -> Option<(&'static str, usize)> {
         for label in labels.iter() {
             let parts: Vec<String> =
                 label.split([' ', '/']).map(|p| p.chars().filter(|c| c.is_alphanumeric()).collect()).collect();
-            if parts.len() > ws.len() || !parts.iter().zip(ws).all(|(p, (w, _))| word_is(w, p)) {
-                continue;
-            }
+            let Some(n) = words_match(&parts, ws) else { continue };
             let len = label.len();
             if best.is_none_or(|(_, _, l)| len > l) {
-                best = Some((field, parts.len(), len));
+                best = Some((field, n, len));
             }
         }
     }
@@ -790,6 +823,11 @@ mod tests {
         // Specks before a label, a label misread by one letter.
         assert_eq!(parse(&lines("7a Surname\n| NAKAMURA")).get("surname"), Some("NAKAMURA"));
         assert_eq!(parse(&lines("Surnane\nROSSI")).get("surname"), Some("ROSSI"));
+        // Spaces the OCR dropped.
+        let f = parse(&lines("Givennames\nANNA\nDateof birth\n12.03.1980\nDateofexpiry 01.02.2030"));
+        assert_eq!(f.get("given_names"), Some("ANNA"));
+        assert_eq!(f.get("birth_date"), Some("1980-03-12"));
+        assert_eq!(f.get("expiry_date"), Some("2030-02-01"));
     }
 
     #[test]

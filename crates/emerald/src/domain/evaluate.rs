@@ -672,7 +672,7 @@ impl Domain {
         let slot = self.engine_slots.clone().acquire_owned().await;
         let engine = ocr.name();
         let joined = tokio::task::spawn_blocking(move || {
-            let Some(zone) = emerald_documents::visual::zone(&gray, mrz_box, picture) else {
+            let Some(zone) = ocr.zone(&gray, mrz_box, picture) else {
                 return Ok(Vec::new());
             };
             ocr.read(&zone)
