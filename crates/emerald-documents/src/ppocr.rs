@@ -27,6 +27,8 @@
 use std::path::{Path, PathBuf};
 
 use emerald_vision::{Backend, OnnxPlan};
+
+use crate::reader::bilinear;
 use image::GrayImage;
 
 /// The detector's file in the models dir.
@@ -426,16 +428,6 @@ pub fn join_rows(lines: &[Line]) -> Vec<String> {
         prev = Some(b);
     }
     out
-}
-
-fn bilinear(g: &GrayImage, x: f32, y: f32) -> f32 {
-    let (w, h) = (g.width() as i32, g.height() as i32);
-    let (x0, y0) = (x.floor() as i32, y.floor() as i32);
-    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-    let p = |xx: i32, yy: i32| g.get_pixel(xx.clamp(0, w - 1) as u32, yy.clamp(0, h - 1) as u32).0[0] as f32;
-    let top = p(x0, y0) * (1.0 - fx) + p(x0 + 1, y0) * fx;
-    let bottom = p(x0, y0 + 1) * (1.0 - fx) + p(x0 + 1, y0 + 1) * fx;
-    top * (1.0 - fy) + bottom * fy
 }
 
 /// A line's strip: its rotated rectangle sampled along its axis, [`REC_H`] pixels high, as

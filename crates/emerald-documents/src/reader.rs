@@ -318,7 +318,8 @@ fn normalize(v: &mut [f32]) {
     }
 }
 
-fn bilinear(g: &image::GrayImage, x: f32, y: f32) -> f32 {
+/// The grey level at (x, y), bilinear, edges replicated.
+pub(crate) fn bilinear(g: &image::GrayImage, x: f32, y: f32) -> f32 {
     let (w, h) = (g.width() as i32, g.height() as i32);
     let (x0, y0) = (x.floor() as i32, y.floor() as i32);
     let (fx, fy) = (x - x0 as f32, y - y0 as f32);
