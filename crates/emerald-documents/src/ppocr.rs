@@ -1,6 +1,6 @@
 //! The visual zone read in process by PP-OCRv4 (PaddleOCR's mobile text detector and
 //! recogniser, the ONNX files of the PyPI wheel `rapidocr-onnxruntime==1.4.4`), on the runtime
-//! the face engine uses (onnxruntime when its library loads and is faster, else tract).
+//! the face engine uses (onnxruntime when its library loads, else tract).
 //!
 //! 1. **Detection** (DB, "differentiable binarisation"): the zone, grey, is letterboxed into
 //!    [`DET_W`]×[`DET_H`] (white padding) and normalised to −1…1; the network answers a text
