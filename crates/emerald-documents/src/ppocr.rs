@@ -216,7 +216,9 @@ impl PpOcr {
     pub fn recognise(&self, strips: &[GrayImage]) -> Result<Vec<(String, f32)>, String> {
         let packs = pack(strips);
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 2);
-        let run = |p: &Pack| -> Result<Vec<(usize, String, f32)>, String> {
+        // (index of the strip, text, confidence) of each line of a pack.
+        type Texts = Result<Vec<(usize, String, f32)>, String>;
+        let run = |p: &Pack| -> Texts {
             let out = self.rec.run([1, 3, REC_H, REC_W], p.input.clone()).map_err(|e| e.to_string())?;
             let probs = out.into_iter().next().map(|(_, v)| v).unwrap_or_default();
             let classes = self.chars.len() + 2;
@@ -226,15 +228,14 @@ impl PpOcr {
             let decoded = ctc_greedy(&probs, classes, &p.spans, REC_W, &self.chars);
             Ok(p.lines.iter().zip(decoded).map(|(&i, (t, c))| (i, t, c)).collect())
         };
-        let mut results: Vec<Result<Vec<(usize, String, f32)>, String>> = Vec::with_capacity(packs.len());
+        let mut results: Vec<Texts> = Vec::with_capacity(packs.len());
         if threads < 2 || packs.len() < 2 {
             results.extend(packs.iter().map(run));
         } else {
+            // Even packs here, odd ones on a second thread.
             std::thread::scope(|s| {
-                let (a, b): (Vec<(usize, &Pack)>, Vec<(usize, &Pack)>) =
-                    packs.iter().enumerate().partition(|(k, _)| k % 2 == 0);
-                let other = s.spawn(|| b.into_iter().map(|(_, p)| run(p)).collect::<Vec<_>>());
-                let mine: Vec<_> = a.into_iter().map(|(_, p)| run(p)).collect();
+                let other = s.spawn(|| packs.iter().skip(1).step_by(2).map(run).collect::<Vec<_>>());
+                let mine: Vec<Texts> = packs.iter().step_by(2).map(run).collect();
                 let theirs = other.join().unwrap_or_else(|_| vec![Err("PP-OCR recogniser thread panicked".into())]);
                 results.extend(mine);
                 results.extend(theirs);
