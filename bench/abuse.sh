@@ -13,8 +13,9 @@
 #
 #   bench/abuse.sh
 #   BACKENDS="sqlite postgres"   stores (default sqlite); PG_URL as in bench/analyses.sh
-#   GUESS_SECONDS=120 GUESS_THREADS=4 READ_SECONDS=10 CONN=32 REPEATS=3
+#   GUESS_SECONDS=120 GUESS_THREADS=4 READ_SECONDS=10 CONN=32 REPEATS=8
 #   BACKLOG=1000 SECONDS_PER_RUN=20 WARMUP=3   BIN=…/emerald (skip the release build)
+#   PARTS="1 2 3"                the parts to run
 # Output (server logs, wrk reports) goes to bench/out/abuse/ (ignored by git).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,8 +25,9 @@ GUESS_SECONDS=${GUESS_SECONDS:-120}
 GUESS_THREADS=${GUESS_THREADS:-4}
 READ_SECONDS=${READ_SECONDS:-10}
 CONN=${CONN:-32}
-REPEATS=${REPEATS:-3}
+REPEATS=${REPEATS:-8}
 BACKLOG=${BACKLOG:-1000}
+PARTS=${PARTS:-1 2 3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-20}
 WARMUP=${WARMUP:-3}
 PORT=${PORT:-18470}
@@ -91,6 +93,7 @@ run_backend() {
   SCHEMAS=()
   local url="http://127.0.0.1:$PORT"
 
+  if [[ " $PARTS " == *" 1 "* ]]; then
   echo "== $backend: 1. password guessing from one address, defaults (docs/abuse.md) =="
   start guess "$PORT" "$backend"
   local admin; admin=$(token_of "$PORT" bench@bench.local)
@@ -102,7 +105,9 @@ run_backend() {
   $TOOL spray "$url" "$GUESS_SECONDS" "$GUESS_THREADS"
   stop_all
   echo
+  fi
 
+  if [[ " $PARTS " == *" 2 "* ]]; then
   echo "== $backend: 2. authenticated read (wrk -c$CONN, ${READ_SECONDS}s x $REPEATS, interleaved), company user's token =="
   local off_port=$((PORT + 1)) on_port=$((PORT + 2))
   start quota-off "$off_port" "$backend" EMERALD_QUOTA_TOKEN_REQUESTS=0 EMERALD_QUOTA_COMPANY_REQUESTS=0
@@ -128,13 +133,20 @@ run_backend() {
   python3 - "$OUT" "$backend" "$REPEATS" <<'PY'
 import re, statistics, sys
 out, backend, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-rps = {l: statistics.median(float(re.search(r"Requests/sec:\s+([\d.]+)", open(f"{out}/read-{backend}-{l}-{i}.txt").read()).group(1))
-                            for i in range(1, n + 1)) for l in ("off", "on")}
-print(f"median req/s: quotas off {rps['off']:.0f}, on {rps['on']:.0f}: {100 * (rps['on'] / rps['off'] - 1):+.1f} % (target: within 5 %)")
+runs = {l: [float(re.search(r"Requests/sec:\s+([\d.]+)", open(f"{out}/read-{backend}-{l}-{i}.txt").read()).group(1))
+            for i in range(1, n + 1)] for l in ("off", "on")}
+sd = lambda v: statistics.stdev(v) if len(v) > 1 else 0.0
+for l, v in runs.items():
+    print(f"quotas {l}: mean {statistics.mean(v):.0f} req/s (sd {sd(v):.0f}), median {statistics.median(v):.0f}")
+off, on = statistics.mean(runs["off"]), statistics.mean(runs["on"])
+se = (sd(runs["off"]) ** 2 / n + sd(runs["on"]) ** 2 / n) ** 0.5
+print(f"quotas on against off: {100 * (on / off - 1):+.1f} % of the mean (+/- {100 * se / off:.1f} % standard error; target: within 5 %)")
 PY
   stop_all
   echo
+  fi
 
+  if [[ " $PARTS " == *" 3 "* ]]; then
   echo "== $backend: 3. fairness: company B's single-request QUALITY, idle and behind A's backlog of $BACKLOG =="
   # The expensive-request quotas are off here so that A can queue its backlog in seconds (the
   # quotas are measured above); fairness is the job queue's claiming order.
@@ -155,6 +167,7 @@ PY
     --concurrency 1 --analyses "$quality" --file "a=$OUT/a.jpg:photo_selfie"
   $TOOL drain "$url" "$ta"
   stop_all
+  fi
   for s in "${SCHEMAS[@]}"; do PGOPTIONS="-c client_min_messages=warning" psql "$PG_URL" -qc "DROP SCHEMA IF EXISTS $s CASCADE" >/dev/null; done
   echo
 }
