@@ -512,8 +512,8 @@ impl Config {
 
 impl Config {
     /// Login throttling, quotas and audit retention as the domain takes them.
-    pub fn abuse_settings(&self) -> crate::domain::abuse::AbuseSettings {
-        use crate::domain::abuse::{AbuseSettings, QuotaSettings, Rates, ThrottleSettings};
+    pub fn abuse_settings(&self) -> crate::domain::identity::abuse::AbuseSettings {
+        use crate::domain::identity::abuse::{AbuseSettings, QuotaSettings, Rates, ThrottleSettings};
         AbuseSettings {
             throttle: ThrottleSettings {
                 max_failures: self.login_max_failures,

@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 use emerald_vision::{Calibration, EmbedderChoice, Engine, MediaOptions, VisionError};
 
 use crate::config::Embedder;
-use crate::domain::faces::{
+use crate::domain::model::face::{
     AnalyzeOptions, EngineModels, Enrolment, FaceEngine, FaceError, FaceFound, GestureOutcome, MediaFaces, Template,
     COMPARABLE_FACE_RATIO,
 };
-use crate::domain::media::MediaKind;
+use crate::domain::model::media::MediaKind;
 
 /// Smallest face (shorter side of the detector box, pixels) accepted for enrolment. Below it
 /// the embedding is unreliable.

@@ -22,11 +22,11 @@ use anyhow::Context;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::domain::caller::Caller;
-use crate::domain::media::{FileContent, ReceivedFile, Upload, UploadPayload};
-use crate::domain::metadata::MetaData;
-use crate::domain::persons::EnrolMode;
-use crate::domain::role::UserType;
+use crate::domain::collections::persons::EnrolMode;
+use crate::domain::model::caller::Caller;
+use crate::domain::model::media::{FileContent, ReceivedFile, Upload, UploadPayload};
+use crate::domain::model::metadata::MetaData;
+use crate::domain::model::role::UserType;
 use crate::domain::{Domain, Error};
 
 /// The person metadata key that records which folder a person came from.

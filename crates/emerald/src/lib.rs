@@ -28,8 +28,8 @@ use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
 
 pub use config::Config;
-use domain::auth::AuthSettings;
-use domain::users::{Email, Password};
+use domain::identity::auth::AuthSettings;
+use domain::identity::users::{Email, Password};
 use domain::Domain;
 
 /// Length of a generated first-admin password.
@@ -49,7 +49,7 @@ pub struct FirstAdmin {
 pub struct Plugins {
     /// The 1:N search of COLLECTION analyses (the collections component); None = such
     /// analyses FAIL with a clear reason.
-    pub blacklist: Option<Arc<dyn domain::blacklist::Blacklist>>,
+    pub blacklist: Option<Arc<dyn domain::collections::blacklist::Blacklist>>,
 }
 
 pub struct App {
@@ -93,15 +93,15 @@ impl App {
         domain.sync_gallery().await.map_err(|e| anyhow::anyhow!("loading the 1:N gallery: {e}"))?;
         let blacklist = match plugins {
             Some(p) => p.blacklist,
-            None => Some(Arc::new(domain::blacklist::GalleryBlacklist::new(domain.clone()))
-                as Arc<dyn domain::blacklist::Blacklist>),
+            None => Some(Arc::new(domain::collections::blacklist::GalleryBlacklist::new(domain.clone()))
+                as Arc<dyn domain::collections::blacklist::Blacklist>),
         };
-        let thresholds = domain::analyses::Thresholds {
+        let thresholds = domain::model::analysis::Thresholds {
             quality: config.quality_threshold,
             biometry: config.biometry_threshold,
             collection: config.collection_threshold,
         };
-        let queue = domain::analysis_service::QueueSettings {
+        let queue = domain::analyses::service::QueueSettings {
             analysis_max_attempts: config.analysis_max_attempts.max(1),
             webhook_max_attempts: config.webhook_max_attempts.max(1),
             single_request_timeout: std::time::Duration::from_secs_f64(config.single_request_timeout.max(0.0)),
@@ -345,10 +345,10 @@ pub async fn open_domain(config: &Config) -> anyhow::Result<Domain> {
     let blobs = store::ObjectBlobs::open(config.blob_url.as_deref(), &config.data_dir, &config.blob_options)?;
     let spool_dir = config.data_dir.join("tmp");
     std::fs::create_dir_all(&spool_dir).with_context(|| format!("creating {}", spool_dir.display()))?;
-    let media = domain::folders::MediaServices {
+    let media = domain::folders::service::MediaServices {
         blobs: Arc::new(blobs),
         probe: Arc::new(media_probe::LightProbe),
-        limits: domain::media::UploadLimits {
+        limits: domain::model::media::UploadLimits {
             max_files: config.max_files_per_request,
             max_file_bytes: config.max_file_bytes,
         },
@@ -384,7 +384,7 @@ pub async fn open_domain(config: &Config) -> anyhow::Result<Domain> {
         ann_threshold: GALLERY_ANN_THRESHOLD,
         ..emerald_gallery::GalleryConfig::default()
     };
-    let gallery = domain::gallery::FaceGallery::with_snapshot(gallery_config, snapshot);
+    let gallery = domain::collections::gallery::FaceGallery::with_snapshot(gallery_config, snapshot);
     Ok(Domain::new(store, auth).with_media(media).with_faces(faces).with_ocr(ocr).with_gallery(gallery))
 }
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 mod bench_load;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
-use emerald::domain::users::{Email, Password};
+use emerald::domain::identity::users::{Email, Password};
 use emerald::{App, Config};
 
 #[derive(Parser)]
@@ -287,9 +287,9 @@ async fn bench_seed(
     email: &str,
     password: &str,
 ) -> anyhow::Result<()> {
-    use emerald::domain::caller::Caller;
-    use emerald::domain::role::UserType;
-    use emerald::domain::users::NewUser;
+    use emerald::domain::identity::users::NewUser;
+    use emerald::domain::model::caller::Caller;
+    use emerald::domain::model::role::UserType;
     let config = config.merge_file(matches)?;
     let store = emerald::store::connect(config.database_url.as_deref(), &config.data_dir).await?;
     let domain = emerald::domain::Domain::new(std::sync::Arc::new(store.clone()), Default::default());

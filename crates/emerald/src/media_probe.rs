@@ -28,7 +28,7 @@ use std::path::Path;
 use image::ImageReader;
 use serde_json::{json, Map, Value};
 
-use crate::domain::media::{MediaKind, MediaProbe, Probed, StreamProbe};
+use crate::domain::model::media::{MediaKind, MediaProbe, Probed, StreamProbe};
 
 mod jpeg;
 pub use jpeg::{jpeg_structure, JpegWalk};

@@ -16,8 +16,8 @@ use super::oz::json::ok;
 use super::oz::query::OzQuery;
 use super::views::PageView;
 use super::AppState;
-use crate::domain::abuse::{CompanyQuota, StoredAuthEvent};
-use crate::domain::caller::Caller;
+use crate::domain::identity::abuse::{CompanyQuota, StoredAuthEvent};
+use crate::domain::model::caller::Caller;
 use crate::domain::{Error, Result};
 
 pub fn routes() -> OpenApiRouter<AppState> {

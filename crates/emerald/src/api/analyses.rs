@@ -15,7 +15,7 @@ use super::oz::json::{created, ok};
 use super::oz::query::OzQuery;
 use super::views::{AnalysisView, PageView};
 use super::AppState;
-use crate::domain::caller::Caller;
+use crate::domain::model::caller::Caller;
 use crate::domain::Result;
 
 pub fn routes() -> OpenApiRouter<AppState> {

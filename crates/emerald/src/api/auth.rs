@@ -15,7 +15,7 @@ use super::oz::client::ClientAddr;
 use super::oz::json::ok;
 use super::views::AuthView;
 use super::AppState;
-use crate::domain::caller::Caller;
+use crate::domain::model::caller::Caller;
 use crate::domain::Result;
 
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -19,11 +19,11 @@ use super::oz::multipart::OzUpload;
 use super::oz::query::OzQuery;
 use super::views::{CollectionView, PersonImageView, PersonView};
 use super::AppState;
-use crate::domain::caller::Caller;
-use crate::domain::collections::NewCollection;
-use crate::domain::folders::BlobDownload;
-use crate::domain::metadata::MetaData;
-use crate::domain::persons::EnrolMode;
+use crate::domain::collections::persons::EnrolMode;
+use crate::domain::collections::service::NewCollection;
+use crate::domain::folders::service::BlobDownload;
+use crate::domain::model::caller::Caller;
+use crate::domain::model::metadata::MetaData;
 use crate::domain::Result;
 
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -15,9 +15,9 @@ use super::oz::json::{created, ok};
 use super::oz::query::OzQuery;
 use super::views::CompanyView;
 use super::AppState;
-use crate::domain::caller::Caller;
-use crate::domain::companies::CompanyPatch;
-use crate::domain::metadata::MetaData;
+use crate::domain::identity::companies::CompanyPatch;
+use crate::domain::model::caller::Caller;
+use crate::domain::model::metadata::MetaData;
 use crate::domain::Result;
 
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -19,8 +19,8 @@ use super::oz::query::OzQuery;
 use super::reports::folders_csv;
 use super::views::{FolderView, MediaView, PageView};
 use super::AppState;
-use crate::domain::caller::Caller;
-use crate::domain::folders::FolderWith;
+use crate::domain::folders::service::FolderWith;
+use crate::domain::model::caller::Caller;
 use crate::domain::{Error, Result};
 
 pub fn routes() -> OpenApiRouter<AppState> {

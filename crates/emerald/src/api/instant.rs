@@ -14,7 +14,7 @@ use super::oz::multipart::OzMemoryUpload;
 use super::views::FolderView;
 use super::AppState;
 use crate::config::InstantAuth;
-use crate::domain::caller::Caller;
+use crate::domain::model::caller::Caller;
 use crate::domain::{Error, Result};
 
 /// The caller of an Instant request, checked before the body is read.
@@ -30,7 +30,7 @@ impl FromRequestParts<AppState> for InstantCaller {
             InstantAuth::Token => {
                 let token = access_token(&parts.headers).ok_or(Error::AuthNotProvided)?;
                 let caller = state.domain.authenticate_read_only(token).await?;
-                state.domain.charge_quota(&caller, crate::domain::abuse::RequestClass::Expensive).await?;
+                state.domain.charge_quota(&caller, crate::domain::identity::abuse::RequestClass::Expensive).await?;
                 Ok(InstantCaller(Some(caller)))
             }
         }

@@ -414,7 +414,7 @@ pub struct LiteVersionView {
     pub models: Vec<ModelView>,
 }
 
-fn template_response(template: &crate::domain::faces::Template, base64: bool) -> Response {
+fn template_response(template: &crate::domain::model::face::Template, base64: bool) -> Response {
     let bytes = encode_template(template);
     if base64 {
         let text = base64::engine::general_purpose::STANDARD.encode(bytes);
@@ -537,7 +537,7 @@ fn split_probe(parts: Vec<Part>) -> Result<(Part, Vec<Part>)> {
     Ok((probe, candidates))
 }
 
-fn templates_of(parts: &[Part]) -> Result<Vec<(crate::domain::faces::Template, String)>> {
+fn templates_of(parts: &[Part]) -> Result<Vec<(crate::domain::model::face::Template, String)>> {
     parts.iter().map(|p| Ok((decode_template(&p.bytes, &p.name)?, p.name.clone()))).collect()
 }
 

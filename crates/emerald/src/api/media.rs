@@ -13,7 +13,7 @@ use super::oz::json::ok;
 use super::oz::query::OzQuery;
 use super::views::{MediaView, PageView};
 use super::AppState;
-use crate::domain::caller::Caller;
+use crate::domain::model::caller::Caller;
 use crate::domain::Result;
 
 pub fn routes() -> OpenApiRouter<AppState> {

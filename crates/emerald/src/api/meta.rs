@@ -16,9 +16,9 @@ use super::oz::ids::parse_id;
 use super::oz::json::ok;
 use super::oz::query::OzQuery;
 use super::AppState;
-use crate::domain::caller::Caller;
 use crate::domain::meta::MetaTarget;
-use crate::domain::metadata::{MetaChange, MetaData, ObjectKind};
+use crate::domain::model::caller::Caller;
+use crate::domain::model::metadata::{MetaChange, MetaData, ObjectKind};
 use crate::domain::{Error, Result};
 
 /// The addressed object from the path's ids: the one named `key`, and the other (its parent,

@@ -20,9 +20,9 @@ use utoipa::openapi::request_body::RequestBody;
 use utoipa::openapi::{RefOr, Required, Response, Schema};
 use utoipa::{IntoParams, Modify, PartialSchema, ToSchema};
 
-use crate::domain::analyses::{AnalysisState, AnalysisType, Resolution};
-use crate::domain::media::{FolderStatus, MediaKind};
-use crate::domain::role::UserType;
+use crate::domain::model::analysis::{AnalysisState, AnalysisType, Resolution};
+use crate::domain::model::media::{FolderStatus, MediaKind};
+use crate::domain::model::role::UserType;
 
 /// A schema from its JSON form (for the few schemas built from data rather than a type).
 fn schema(v: Value) -> Schema {

@@ -12,8 +12,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::oz::json::ok;
 use super::oz::query::OzQuery;
 use super::AppState;
-use crate::domain::caller::Caller;
-use crate::domain::folders::FolderDetails;
+use crate::domain::folders::service::FolderDetails;
+use crate::domain::model::caller::Caller;
 use crate::domain::{Error, Result};
 
 /// Most extra metadata columns in one report.

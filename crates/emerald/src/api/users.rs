@@ -15,11 +15,11 @@ use super::oz::json::{created, ok};
 use super::oz::query::OzQuery;
 use super::views::UserView;
 use super::AppState;
-use crate::domain::caller::Caller;
-use crate::domain::metadata::MetaData;
-use crate::domain::model::AnalysisPermissions;
-use crate::domain::role::UserType;
-use crate::domain::users::{check_name, Email, NewUser, Password, UserPatch};
+use crate::domain::identity::users::{check_name, Email, NewUser, Password, UserPatch};
+use crate::domain::model::account::AnalysisPermissions;
+use crate::domain::model::caller::Caller;
+use crate::domain::model::metadata::MetaData;
+use crate::domain::model::role::UserType;
 use crate::domain::{Error, Result};
 
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -7,13 +7,13 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::openapi;
-use crate::domain::analyses::{Analysis, AnalysisError, AnalysisParams, AnalysisType, MediaResult, OutputImage};
-use crate::domain::analysis_service::AnalysisDetails;
-use crate::domain::auth::TokenPair;
-use crate::domain::collections::{Collection, Person, PersonDetails, PersonImage};
-use crate::domain::folders::{FolderDetails, StoredFile};
-use crate::domain::media::{Folder, Media, MediaKind};
-use crate::domain::model::{AnalysisPermissions, Company, User};
+use crate::domain::analyses::service::AnalysisDetails;
+use crate::domain::collections::service::{Collection, Person, PersonDetails, PersonImage};
+use crate::domain::folders::service::{FolderDetails, StoredFile};
+use crate::domain::identity::auth::TokenPair;
+use crate::domain::model::account::{AnalysisPermissions, Company, User};
+use crate::domain::model::analysis::{Analysis, AnalysisError, AnalysisParams, AnalysisType, MediaResult, OutputImage};
+use crate::domain::model::media::{Folder, Media, MediaKind};
 use crate::domain::store::Page;
 
 /// Company (spec §4.2).
@@ -97,7 +97,7 @@ impl From<User> for UserView {
             company_id,
             is_admin: matches!(
                 user_type,
-                crate::domain::role::UserType::Admin | crate::domain::role::UserType::ClientAdmin
+                crate::domain::model::role::UserType::Admin | crate::domain::model::role::UserType::ClientAdmin
             ),
             is_service,
             is_active,

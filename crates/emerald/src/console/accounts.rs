@@ -22,11 +22,11 @@ use super::html::Html;
 use super::pages::{dl_row, json_block, offset_of, pager, parse_query, utc};
 use super::{error_page, page, text, Session};
 use crate::api::AppState;
-use crate::domain::companies::CompanyPatch;
-use crate::domain::model::{AnalysisPermissions, Company, User};
-use crate::domain::role::UserType;
+use crate::domain::identity::companies::CompanyPatch;
+use crate::domain::identity::users::{check_name, creates_users, manages_user, Email, NewUser, Password, UserPatch};
+use crate::domain::model::account::{AnalysisPermissions, Company, User};
+use crate::domain::model::role::UserType;
 use crate::domain::store::ListParams;
-use crate::domain::users::{check_name, creates_users, manages_user, Email, NewUser, Password, UserPatch};
 use crate::domain::{Domain, Error};
 
 /// Length of a password the console makes up when none is typed.
@@ -430,10 +430,10 @@ async fn replace_user(
     session: &Session,
     id: Uuid,
     patch: UserPatch,
-    meta: crate::domain::metadata::MetaData,
+    meta: crate::domain::model::metadata::MetaData,
 ) -> Result<User, Error> {
     use crate::domain::meta::MetaTarget;
-    use crate::domain::metadata::{MetaChange, ObjectKind};
+    use crate::domain::model::metadata::{MetaChange, ObjectKind};
     let user = domain.update_user(&session.caller, id, patch).await?;
     if user.meta_data.as_map() != meta.as_map() {
         let target = MetaTarget { kind: ObjectKind::User, id, parent: None };

@@ -22,14 +22,14 @@ use super::pages::{dl_row, json_block, pager, parse_query, utc};
 use super::{error_page, page, text, Session};
 use crate::api::oz::multipart::FormUpload;
 use crate::api::AppState;
-use crate::domain::collections::{
+use crate::domain::collections::persons::EnrolMode;
+use crate::domain::collections::service::{
     creates_collections, manages_collections_of, Collection, NewCollection, PersonDetails,
 };
-use crate::domain::media::{Upload, UploadPayload};
 use crate::domain::meta::MetaTarget;
-use crate::domain::metadata::{MetaChange, MetaData, ObjectKind};
-use crate::domain::persons::EnrolMode;
-use crate::domain::role::UserType;
+use crate::domain::model::media::{Upload, UploadPayload};
+use crate::domain::model::metadata::{MetaChange, MetaData, ObjectKind};
+use crate::domain::model::role::UserType;
 use crate::domain::store::ListParams;
 use crate::domain::Error;
 use crate::import::{import_persons_as, place_photo, unpack_zip, ImportReport, PHOTO_TAGS};
@@ -529,7 +529,7 @@ pub async fn import(
             tempfile::Builder::new().prefix("import-").tempdir_in(&spool).map_err(|e| format!("unpacking: {e}"))?;
         let mut rejected = Vec::new();
         for f in &upload.files {
-            let crate::domain::media::FileContent::Spooled(path) = &f.content else { continue };
+            let crate::domain::model::media::FileContent::Spooled(path) = &f.content else { continue };
             let outcome = if f.original_name.to_ascii_lowercase().ends_with(".zip") {
                 unpack_zip(path, dir.path(), max_bytes).map(|r| rejected.extend(r))
             } else {

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::html::Html;
 use super::{error_page, text, Session};
-use crate::domain::metadata::MetaData;
+use crate::domain::model::metadata::MetaData;
 use crate::domain::Error;
 
 /// `303 See Other` to a console path (after a successful POST).

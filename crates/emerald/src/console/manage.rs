@@ -20,10 +20,10 @@ use super::{error_page, message_page, page, settings, text, Session};
 use crate::api::oz::analysis_request::parse_analyses;
 use crate::api::oz::multipart::FormUpload;
 use crate::api::AppState;
-use crate::domain::analyses::{AnalysisType, Resolution};
-use crate::domain::folders::FolderWith;
-use crate::domain::metadata::MetaData;
-use crate::domain::role::UserType;
+use crate::domain::folders::service::FolderWith;
+use crate::domain::model::analysis::{AnalysisType, Resolution};
+use crate::domain::model::metadata::MetaData;
+use crate::domain::model::role::UserType;
 use crate::domain::store::ListParams;
 use crate::domain::Error;
 

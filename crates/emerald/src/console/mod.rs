@@ -31,10 +31,10 @@ use sha2::{Digest, Sha256};
 
 use crate::api::oz::client::ClientAddr;
 use crate::api::AppState;
-use crate::domain::abuse::RequestClass;
-use crate::domain::caller::Caller;
-use crate::domain::model::User;
-use crate::domain::role::UserType;
+use crate::domain::identity::abuse::RequestClass;
+use crate::domain::model::account::User;
+use crate::domain::model::caller::Caller;
+use crate::domain::model::role::UserType;
 use crate::domain::Error;
 use html::Html;
 

@@ -15,11 +15,11 @@ use crate::api::collections::file_response;
 /// One CSV cell, formula-guarded and quoted (the API report's rule).
 pub use crate::api::reports::csv_field as csv_cell;
 use crate::api::AppState;
-use crate::domain::abuse::StoredAuthEvent;
-use crate::domain::analyses::{AnalysisState, AnalysisType, Resolution};
-use crate::domain::analysis_service::AnalysisDetails;
-use crate::domain::folders::{FolderDetails, FolderWith};
-use crate::domain::role::UserType;
+use crate::domain::analyses::service::AnalysisDetails;
+use crate::domain::folders::service::{FolderDetails, FolderWith};
+use crate::domain::identity::abuse::StoredAuthEvent;
+use crate::domain::model::analysis::{AnalysisState, AnalysisType, Resolution};
+use crate::domain::model::role::UserType;
 use crate::domain::store::ListParams;
 use crate::domain::Error;
 
@@ -324,7 +324,7 @@ fn number(v: Option<&Value>) -> Option<f64> {
 
 /// A COLLECTION result's hits: each matched person linked to its page, with the collection's
 /// alias and the score (the person page checks who may see it).
-fn collection_hits(h: &mut Html, base: &str, m: &crate::domain::analyses::MediaResult) {
+fn collection_hits(h: &mut Html, base: &str, m: &crate::domain::model::analysis::MediaResult) {
     let matches = m.results_data.get("matches").and_then(Value::as_array).cloned().unwrap_or_default();
     let id = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok());
     let mut shown = false;

@@ -30,10 +30,12 @@ use std::sync::Arc;
 use serde_json::json;
 use tokio::sync::Semaphore;
 
-use super::analyses::{decide_biometry, decide_quality, Resolution};
-use super::error::{Error, Result};
-use super::evaluate::CANNOT_ASSESS;
-use super::faces::{AnalyzeOptions, EngineModels, FaceEngine, FaceError, FaceFound, Template, COMPARABLE_FACE_RATIO};
+use crate::domain::analyses::evaluate::CANNOT_ASSESS;
+use crate::domain::error::{Error, Result};
+use crate::domain::model::analysis::{decide_biometry, decide_quality, Resolution};
+use crate::domain::model::face::{
+    AnalyzeOptions, EngineModels, FaceEngine, FaceError, FaceFound, Template, COMPARABLE_FACE_RATIO,
+};
 
 /// The first four bytes of every template.
 pub const TEMPLATE_MAGIC: &[u8; 4] = b"EMTP";

@@ -3,11 +3,11 @@
 
 use uuid::Uuid;
 
-use super::caller::Caller;
-use super::error::{Error, Result};
-use super::metadata::{MetaChange, MetaData, ObjectKind};
-use super::time::now;
-use super::Domain;
+use crate::domain::error::{Error, Result};
+use crate::domain::model::caller::Caller;
+use crate::domain::model::metadata::{MetaChange, MetaData, ObjectKind};
+use crate::domain::time::now;
+use crate::domain::Domain;
 
 /// The object whose metadata is addressed.
 #[derive(Debug, Clone, Copy)]

@@ -1,34 +1,16 @@
 //! The rules: objects, permissions, tenancy, statuses. No HTTP and no SQL here; persistence is
 //! reached through the traits in [`store`].
 
-pub mod abuse;
 pub mod analyses;
-pub mod analysis_service;
-pub mod auth;
-pub mod blacklist;
-pub mod caller;
 pub mod collections;
-pub mod companies;
-pub mod documents;
 pub mod error;
-pub mod evaluate;
-pub mod faces;
 pub mod folders;
-pub mod gallery;
-pub mod instant;
+pub mod identity;
 pub mod lite;
-pub mod media;
 pub mod meta;
-pub mod metadata;
 pub mod model;
-pub mod persons;
-pub mod reindex;
-pub mod role;
 pub mod store;
 pub mod time;
-pub mod upload;
-pub mod users;
-pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -38,35 +20,35 @@ pub use error::{Error, Result};
 #[derive(Clone)]
 pub struct Domain {
     pub store: Arc<dyn store::Store>,
-    pub auth: auth::AuthSettings,
+    pub auth: identity::auth::AuthSettings,
     /// Blob store, probe and limits; None for tools that never touch media (`admin create`).
-    pub media: Option<folders::MediaServices>,
+    pub media: Option<folders::service::MediaServices>,
     /// The face engine, or why it is not loaded (a missing model file and how to fetch it).
-    pub faces: std::result::Result<Arc<dyn faces::FaceEngine>, String>,
+    pub faces: std::result::Result<Arc<dyn model::face::FaceEngine>, String>,
     /// The 1:N search of COLLECTION analyses; None when the collections component is absent.
-    pub blacklist: Option<Arc<dyn blacklist::Blacklist>>,
-    pub thresholds: analyses::Thresholds,
+    pub blacklist: Option<Arc<dyn collections::blacklist::Blacklist>>,
+    pub thresholds: model::analysis::Thresholds,
     /// Concurrent face-engine calls (workers and Instant requests share them).
     pub engine_slots: Arc<tokio::sync::Semaphore>,
-    pub queue: analysis_service::QueueSettings,
-    pub signals: analysis_service::Signals,
-    /// The in-memory 1:N gallery over the stored templates (see [`gallery`]).
-    pub gallery: Arc<gallery::FaceGallery>,
+    pub queue: analyses::service::QueueSettings,
+    pub signals: analyses::service::Signals,
+    /// The in-memory 1:N gallery over the stored templates (see [`collections::gallery`]).
+    pub gallery: Arc<collections::gallery::FaceGallery>,
     /// Engine results of media that several analyses of one request use.
-    pub face_cache: evaluate::FaceCache,
+    pub face_cache: analyses::evaluate::FaceCache,
     /// Engine passes run by this process (also the `emerald_engine_runs_total` metric).
     pub engine_runs: Arc<std::sync::atomic::AtomicU64>,
     /// The OCR of documents' visual zone (PP-OCRv4 in process or Tesseract), or why there is
     /// none (DOCUMENTS then reads the MRZ only and says so).
     pub ocr: std::result::Result<emerald_documents::VisualOcr, String>,
     /// Login throttling, quotas and audit settings (docs/abuse.md).
-    pub abuse: abuse::AbuseSettings,
+    pub abuse: identity::abuse::AbuseSettings,
     /// This node's quota buckets.
-    pub quotas: abuse::SharedQuotas,
+    pub quotas: identity::abuse::SharedQuotas,
 }
 
 impl Domain {
-    pub fn new(store: Arc<dyn store::Store>, auth: auth::AuthSettings) -> Self {
+    pub fn new(store: Arc<dyn store::Store>, auth: identity::auth::AuthSettings) -> Self {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         Domain {
             store,
@@ -74,25 +56,25 @@ impl Domain {
             media: None,
             faces: Err("the face engine is not loaded".to_owned()),
             blacklist: None,
-            thresholds: analyses::Thresholds::default(),
+            thresholds: model::analysis::Thresholds::default(),
             engine_slots: Arc::new(tokio::sync::Semaphore::new(cores)),
-            queue: analysis_service::QueueSettings::default(),
-            signals: analysis_service::Signals::default(),
-            gallery: Arc::new(gallery::FaceGallery::default()),
-            face_cache: evaluate::FaceCache::default(),
+            queue: analyses::service::QueueSettings::default(),
+            signals: analyses::service::Signals::default(),
+            gallery: Arc::new(collections::gallery::FaceGallery::default()),
+            face_cache: analyses::evaluate::FaceCache::default(),
             engine_runs: Arc::default(),
             ocr: Err("no document OCR is configured".to_owned()),
-            abuse: abuse::AbuseSettings::default(),
+            abuse: identity::abuse::AbuseSettings::default(),
             quotas: Arc::default(),
         }
     }
 
-    pub fn with_abuse(mut self, abuse: abuse::AbuseSettings) -> Self {
+    pub fn with_abuse(mut self, abuse: identity::abuse::AbuseSettings) -> Self {
         self.abuse = abuse;
         self
     }
 
-    pub fn with_blacklist(mut self, blacklist: Option<Arc<dyn blacklist::Blacklist>>) -> Self {
+    pub fn with_blacklist(mut self, blacklist: Option<Arc<dyn collections::blacklist::Blacklist>>) -> Self {
         self.blacklist = blacklist;
         self
     }
@@ -100,8 +82,8 @@ impl Domain {
     /// Thresholds, queue settings and the number of concurrent engine calls.
     pub fn with_analysis_settings(
         mut self,
-        thresholds: analyses::Thresholds,
-        queue: analysis_service::QueueSettings,
+        thresholds: model::analysis::Thresholds,
+        queue: analyses::service::QueueSettings,
         engine_slots: usize,
     ) -> Self {
         self.thresholds = thresholds;
@@ -110,7 +92,7 @@ impl Domain {
         self
     }
 
-    pub fn with_gallery(mut self, gallery: gallery::FaceGallery) -> Self {
+    pub fn with_gallery(mut self, gallery: collections::gallery::FaceGallery) -> Self {
         self.gallery = Arc::new(gallery);
         self
     }
@@ -120,17 +102,17 @@ impl Domain {
         self
     }
 
-    pub fn with_faces(mut self, faces: std::result::Result<Arc<dyn faces::FaceEngine>, String>) -> Self {
+    pub fn with_faces(mut self, faces: std::result::Result<Arc<dyn model::face::FaceEngine>, String>) -> Self {
         self.faces = faces;
         self
     }
 
     /// The face engine, or code 2 (not available on this server) saying which model is missing.
-    pub fn faces(&self) -> Result<&Arc<dyn faces::FaceEngine>> {
+    pub fn faces(&self) -> Result<&Arc<dyn model::face::FaceEngine>> {
         self.faces.as_ref().map_err(|why| Error::NotRealized(why.clone()))
     }
 
-    pub fn with_media(mut self, media: folders::MediaServices) -> Self {
+    pub fn with_media(mut self, media: folders::service::MediaServices) -> Self {
         self.media = Some(media);
         self
     }

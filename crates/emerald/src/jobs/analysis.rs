@@ -3,9 +3,9 @@
 
 use uuid::Uuid;
 
-use crate::domain::analyses::{best_shot_key, Analysis, AnalysisState, OutputImage};
-use crate::domain::collections::CollectionMatchRecord;
-use crate::domain::evaluate::{MediaInput, Outcome, Shared};
+use crate::domain::analyses::evaluate::{MediaInput, Outcome, Shared};
+use crate::domain::collections::service::CollectionMatchRecord;
+use crate::domain::model::analysis::{best_shot_key, Analysis, AnalysisState, OutputImage};
 use crate::domain::store::{AnalysisFinish, ClaimedJob, DeliveryPolicy};
 use crate::domain::time::now;
 use crate::domain::{Domain, Result};
@@ -47,7 +47,7 @@ pub async fn run(domain: &Domain, job: &ClaimedJob) -> Result<()> {
             },
             None => MediaInput {
                 media_id: *id,
-                kind: crate::domain::media::MediaKind::Image,
+                kind: crate::domain::model::media::MediaKind::Image,
                 tags: Vec::new(),
                 bytes: Err("the media was deleted".into()),
                 shared: None,

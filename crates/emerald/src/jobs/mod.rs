@@ -189,7 +189,7 @@ async fn on_error(domain: &Domain, job: &ClaimedJob, e: &crate::domain::Error) {
             JobKind::Webhook => webhook::give_up(domain, job, &message).await,
         }
     } else {
-        let wait = crate::domain::webhooks::backoff(RETRY_BASE_SECS, job.attempts);
+        let wait = crate::domain::analyses::webhooks::backoff(RETRY_BASE_SECS, job.attempts);
         domain.store.retry_job(job.job_id, now() + wait, &message).await
     };
     if let Err(e2) = result {

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use crate::api::oz::json::{to_vec, CONTENT_TYPE};
 use crate::api::views::FolderView;
-use crate::domain::folders::FolderWith;
+use crate::domain::analyses::webhooks::{backoff, signature, DELIVERY_HEADER, SIGNATURE_HEADER};
+use crate::domain::folders::service::FolderWith;
 use crate::domain::store::{ClaimedJob, DeliveryAttempt};
 use crate::domain::time::now;
-use crate::domain::webhooks::{backoff, signature, DELIVERY_HEADER, SIGNATURE_HEADER};
 use crate::domain::{Domain, Error, Result};
 
 /// How deliveries are made.

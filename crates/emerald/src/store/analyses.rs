@@ -15,15 +15,15 @@ use uuid::Uuid;
 use super::folders::{enum_values, id_list, placeholders, visibility_conditions, IDS_PER_QUERY};
 use super::meta::write_meta_index;
 use super::sql::{build_list_with, Db, SqlStore};
-use crate::domain::analyses::{
+use crate::domain::analyses::webhooks::endpoint_of;
+use crate::domain::model::analysis::{
     folder_status, Analysis, AnalysisError, AnalysisParams, AnalysisState, AnalysisStatusRow, AnalysisType,
     MediaResult, Resolution,
 };
-use crate::domain::metadata::{MetaData, ObjectKind};
+use crate::domain::model::metadata::{MetaData, ObjectKind};
 use crate::domain::store::{
     Analyses, AnalysisFinish, DeliveryPolicy, FinishEffect, JobKind, ListParams, NewJob, Page, Visibility,
 };
-use crate::domain::webhooks::endpoint_of;
 use crate::domain::{Error, Result};
 
 pub(crate) const ANALYSIS_COLUMNS: &str = "SELECT a.analyse_id, a.folder_id, a.company_id, a.user_id, a.group_id, a.type, a.state, \
@@ -331,7 +331,7 @@ impl Analyses for SqlStore {
                         .fetch_one(&mut *tx)
                         .await?;
                 let mut map = MetaData::from_stored(technical.0).as_map().clone();
-                map.insert(crate::domain::webhooks::ENDPOINT_KEY.into(), url.into());
+                map.insert(crate::domain::analyses::webhooks::ENDPOINT_KEY.into(), url.into());
                 sqlx::query("UPDATE folders SET technical_meta_data = $1 WHERE folder_id = $2")
                     .bind(Json(Value::Object(map)))
                     .bind(folder_id)
@@ -435,7 +435,7 @@ impl Analyses for SqlStore {
                 .execute(&mut *tx)
                 .await?;
             let (status, technical) = recompute_folder!(tx, folder_id, d.time);
-            let folder_done = status != crate::domain::media::FolderStatus::Processing;
+            let folder_done = status != crate::domain::model::media::FolderStatus::Processing;
             let delivery = match (folder_done, endpoint_of(&technical)) {
                 (true, Some(url)) => Some(queue_delivery(&mut tx, folder_id, &url, webhooks, d.time).await?),
                 _ => None,
@@ -503,7 +503,7 @@ impl Analyses for SqlStore {
             let (status, technical) = recompute_folder!(tx, folder_id, t);
             // The result the integrator was sent has changed: send the folder again, unless
             // analyses still running will send it when they finish.
-            let folder_done = status != crate::domain::media::FolderStatus::Processing;
+            let folder_done = status != crate::domain::model::media::FolderStatus::Processing;
             let delivery = match (folder_done, endpoint_of(&technical)) {
                 (true, Some(url)) => Some(queue_delivery(&mut tx, folder_id, &url, webhooks, t).await?),
                 _ => None,

@@ -8,9 +8,9 @@ use uuid::Uuid;
 
 use super::meta::{delete_meta_index, write_meta_index};
 use super::sql::{build_list, like_pattern, SqlStore};
-use crate::domain::caller::Scope;
-use crate::domain::metadata::{MetaData, ObjectKind};
-use crate::domain::model::Company;
+use crate::domain::model::account::Company;
+use crate::domain::model::caller::Scope;
+use crate::domain::model::metadata::{MetaData, ObjectKind};
 use crate::domain::store::{Companies, ListParams, Page};
 use crate::domain::{Error, Result};
 

@@ -8,10 +8,10 @@ use uuid::Uuid;
 
 use super::meta::write_meta_index;
 use super::sql::{build_list_with, number_placeholders, SqlStore};
-use crate::domain::analyses::Analysis;
-use crate::domain::caller::Scope;
-use crate::domain::media::{Folder, FolderStatus, Media, MediaKind};
-use crate::domain::metadata::{MetaData, ObjectKind};
+use crate::domain::model::analysis::Analysis;
+use crate::domain::model::caller::Scope;
+use crate::domain::model::media::{Folder, FolderStatus, Media, MediaKind};
+use crate::domain::model::metadata::{MetaData, ObjectKind};
 use crate::domain::store::{Folders, ListParams, Page, PersonCount, Visibility};
 use crate::domain::{Error, Result};
 

@@ -6,7 +6,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::sql::SqlStore;
-use crate::domain::metadata::{MetaData, ObjectKind};
+use crate::domain::model::metadata::{MetaData, ObjectKind};
 use crate::domain::store::Metadata;
 use crate::domain::Result;
 

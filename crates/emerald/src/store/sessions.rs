@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::sql::SqlStore;
-use crate::domain::model::{Session, SessionUser};
-use crate::domain::role::UserType;
+use crate::domain::model::account::{Session, SessionUser};
+use crate::domain::model::role::UserType;
 use crate::domain::store::Sessions;
 use crate::domain::{Error, Result};
 

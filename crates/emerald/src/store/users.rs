@@ -8,10 +8,10 @@ use uuid::Uuid;
 
 use super::meta::{delete_meta_index, write_meta_index};
 use super::sql::{build_list, like_pattern, on_unique, SqlStore};
-use crate::domain::caller::Scope;
-use crate::domain::metadata::{MetaData, ObjectKind};
-use crate::domain::model::{AnalysisPermissions, User};
-use crate::domain::role::UserType;
+use crate::domain::model::account::{AnalysisPermissions, User};
+use crate::domain::model::caller::Scope;
+use crate::domain::model::metadata::{MetaData, ObjectKind};
+use crate::domain::model::role::UserType;
 use crate::domain::store::{ListParams, Page, Users};
 use crate::domain::{Error, Result};
 

@@ -637,7 +637,7 @@ both_backends! {
         let ids: Vec<&str> = hits.iter().map(|h| h.delivery.as_str()).collect();
         assert!(ids.iter().all(|d| *d == ids[0]), "{ids:?}");
         for h in &hits {
-            assert_eq!(h.signature, emerald::domain::webhooks::signature(b"s3cret", &h.body));
+            assert_eq!(h.signature, emerald::domain::analyses::webhooks::signature(b"s3cret", &h.body));
         }
         let body: Value = serde_json::from_slice(&hits[2].body).unwrap();
         assert_eq!(body["folder_id"], json!(folder_id.to_string()));

@@ -12,7 +12,7 @@ use crate::both_backends;
 use crate::helpers::fixtures::*;
 use crate::helpers::*;
 use crate::meta::walk_meta_contract;
-use emerald::domain::collections::CollectionMatchRecord;
+use emerald::domain::collections::service::CollectionMatchRecord;
 
 /// A company with a CLIENT ADMIN: (company, token).
 async fn company_admin(app: &TestApp) -> (Uuid, String) {
@@ -78,7 +78,7 @@ fn two_faces(a: &[u8], b: &[u8]) -> Vec<u8> {
 }
 
 /// The template the engine makes of a photo (what a COLLECTION analysis would search with).
-fn template_of(app: &TestApp, photo: &[u8]) -> emerald::domain::faces::Template {
+fn template_of(app: &TestApp, photo: &[u8]) -> emerald::domain::model::face::Template {
     app.domain.faces().expect("engine").enrol(photo).expect("one usable face").template
 }
 
@@ -454,7 +454,7 @@ both_backends! {
     }
 
     async fn other_nodes_replay_the_change_feed_and_restarts_use_the_snapshot(app) {
-        use emerald::domain::gallery::GallerySync;
+        use emerald::domain::collections::gallery::GallerySync;
         let Some(p) = face_photos("other_nodes_replay_the_change_feed_and_restarts_use_the_snapshot", &["obama.jpg", "biden.jpg", "obama2.jpg"]) else { return };
         let (company, token) = company_admin(&app).await;
         let cid = collection(&app, &token, "blacklist").await;
@@ -510,7 +510,7 @@ async fn enrolment_without_models_answers_code_2() {
         .search_collections(
             None,
             None,
-            &emerald::domain::faces::Template { model_id: "m".into(), vector: vec![1.0; 512] },
+            &emerald::domain::model::face::Template { model_id: "m".into(), vector: vec![1.0; 512] },
             1,
             None
         )

@@ -204,7 +204,7 @@ both_backends! {
             assert_eq!(st.as_u16(), 200);
             assert_eq!(ct.as_deref(), Some("image/jpeg"));
             assert!(bytes.starts_with(&[0xFF, 0xD8]));
-            let faces = engine.analyze(&bytes, &emerald::domain::faces::AnalyzeOptions::default()).expect("a face in the portrait");
+            let faces = engine.analyze(&bytes, &emerald::domain::model::face::AnalyzeOptions::default()).expect("a face in the portrait");
             let face = faces.best_face.expect("a face in the portrait");
             let img = image::load_from_memory(&bytes).unwrap();
             // The face fills a good part of the cut: a portrait, not the whole card.

@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::body::from_value;
-use crate::domain::analyses::{AnalysisParams, AnalysisRequest, AnalysisType, Resolution};
-use crate::domain::metadata::MetaData;
+use crate::domain::model::analysis::{AnalysisParams, AnalysisRequest, AnalysisType, Resolution};
+use crate::domain::model::metadata::MetaData;
 use crate::domain::Error;
 
 /// One requested analysis (spec §8.2).

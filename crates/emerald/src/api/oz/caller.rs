@@ -7,8 +7,8 @@ use axum::http::HeaderMap;
 use axum::http::Method;
 
 use crate::api::AppState;
-use crate::domain::abuse::RequestClass;
-use crate::domain::caller::Caller;
+use crate::domain::identity::abuse::RequestClass;
+use crate::domain::model::caller::Caller;
 use crate::domain::Error;
 
 pub const TOKEN_HEADERS: [&str; 2] = ["x-forensic-access-token", "x-forensics-access-token"];

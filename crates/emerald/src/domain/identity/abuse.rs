@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-use super::caller::{Caller, Scope};
-use super::error::{Error, Result};
-use super::model::User;
-use super::role::UserType;
-use super::store::{ListParams, Page};
-use super::time::now;
-use super::Domain;
+use crate::domain::error::{Error, Result};
+use crate::domain::model::account::User;
+use crate::domain::model::caller::{Caller, Scope};
+use crate::domain::model::role::UserType;
+use crate::domain::store::{ListParams, Page};
+use crate::domain::time::now;
+use crate::domain::Domain;
 
 /// Login throttling (all durations in seconds).
 #[derive(Debug, Clone)]
@@ -165,7 +165,7 @@ fn address_label(ip: IpAddr) -> String {
 }
 
 fn clip_email(email: &str) -> String {
-    email.trim().to_lowercase().chars().take(super::users::EMAIL_MAX_CHARS).collect()
+    email.trim().to_lowercase().chars().take(crate::domain::identity::users::EMAIL_MAX_CHARS).collect()
 }
 
 fn retry_after(until: f64, t: f64) -> u64 {
@@ -257,7 +257,7 @@ pub type SharedQuotas = Arc<Quotas>;
 
 impl Domain {
     /// Record an audit event; a failure to record is logged, never fails the request.
-    pub(super) async fn audit(&self, event: AuthEvent) {
+    pub(in crate::domain) async fn audit(&self, event: AuthEvent) {
         metrics::counter!("emerald_auth_events_total", "event" => event.event, "outcome" => event.outcome).increment(1);
         if let Err(e) = self.store.insert_auth_event(&event).await {
             tracing::warn!(error = %e, event = event.event, "recording an auth audit event failed");
@@ -280,7 +280,7 @@ impl Domain {
     }
 
     /// Refuse a login attempt while its account or address is locked out.
-    pub(super) async fn check_login_throttle(&self, email: &str, client: Option<IpAddr>) -> Result<()> {
+    pub(in crate::domain) async fn check_login_throttle(&self, email: &str, client: Option<IpAddr>) -> Result<()> {
         let s = &self.abuse.throttle;
         if s.max_failures == 0 && s.address_max_failures == 0 {
             return Ok(());
@@ -303,7 +303,12 @@ impl Domain {
     }
 
     /// Count a failed login against its account and address; lock them once over the limit.
-    pub(super) async fn login_failed(&self, email: &str, user: Option<&User>, client: Option<IpAddr>) -> Result<()> {
+    pub(in crate::domain) async fn login_failed(
+        &self,
+        email: &str,
+        user: Option<&User>,
+        client: Option<IpAddr>,
+    ) -> Result<()> {
         metrics::counter!("emerald_login_failures_total").increment(1);
         let s = self.abuse.throttle.clone();
         let t = now();
@@ -333,7 +338,7 @@ impl Domain {
 
     /// A successful login forgets its account's failures (not its address's: one known
     /// account must not reset the count of a guessing address).
-    pub(super) async fn login_succeeded(&self, user: &User, client: Option<IpAddr>) -> Result<()> {
+    pub(in crate::domain) async fn login_succeeded(&self, user: &User, client: Option<IpAddr>) -> Result<()> {
         self.store.clear_login_failures(Some(&[account_key(&user.email)])).await?;
         let mut e = self.event("login", "success");
         e.user_id = Some(user.user_id);
@@ -344,7 +349,7 @@ impl Domain {
         Ok(())
     }
 
-    pub(super) async fn login_blocked(&self, user: &User, client: Option<IpAddr>) {
+    pub(in crate::domain) async fn login_blocked(&self, user: &User, client: Option<IpAddr>) {
         metrics::counter!("emerald_blocked_refusals_total").increment(1);
         let mut e = self.event("login", "blocked");
         e.user_id = Some(user.user_id);
@@ -354,7 +359,7 @@ impl Domain {
         self.audit(e).await;
     }
 
-    pub(super) async fn refreshed(&self, caller: &Caller, client: Option<IpAddr>) {
+    pub(in crate::domain) async fn refreshed(&self, caller: &Caller, client: Option<IpAddr>) {
         let mut e = self.event("refresh", "success");
         e.user_id = Some(caller.user_id);
         e.company_id = caller.company_id;
@@ -365,11 +370,11 @@ impl Domain {
     /// An operator's decision on an analysis (GAP-4): who, when, the resolution before and
     /// after, the comment. The event's company is the analysis's, so that company's CLIENT
     /// ADMIN reads it in `GET /api/audit`.
-    pub(super) async fn decision_recorded(
+    pub(in crate::domain) async fn decision_recorded(
         &self,
         caller: &Caller,
         email: Option<&str>,
-        analysis: &super::analyses::Analysis,
+        analysis: &crate::domain::model::analysis::Analysis,
         after: &str,
         comment: Option<&str>,
     ) {
@@ -390,7 +395,7 @@ impl Domain {
 
     /// The audited changes of these objects, oldest first, for a caller who may see them (the
     /// caller's visibility is checked by the caller of this function).
-    pub(super) async fn object_events(&self, ids: &[Uuid]) -> Result<Vec<StoredAuthEvent>> {
+    pub(in crate::domain) async fn object_events(&self, ids: &[Uuid]) -> Result<Vec<StoredAuthEvent>> {
         let mut all = Vec::new();
         for id in ids {
             all.extend(self.store.object_events(*id).await?);
@@ -399,14 +404,14 @@ impl Domain {
         Ok(all)
     }
 
-    pub(super) async fn logged_out(&self, caller: &Caller) {
+    pub(in crate::domain) async fn logged_out(&self, caller: &Caller) {
         let mut e = self.event("logout", "success");
         e.user_id = Some(caller.user_id);
         e.company_id = caller.company_id;
         self.audit(e).await;
     }
 
-    pub(super) async fn user_block_changed(&self, caller: &Caller, user: &User, active: bool) {
+    pub(in crate::domain) async fn user_block_changed(&self, caller: &Caller, user: &User, active: bool) {
         let mut e = self.event(if active { "unblock" } else { "block" }, "success");
         e.user_id = Some(user.user_id);
         e.company_id = user.company_id;

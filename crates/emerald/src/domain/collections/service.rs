@@ -9,14 +9,14 @@
 
 use uuid::Uuid;
 
-use super::caller::Caller;
-use super::error::{Error, Result};
-use super::faces::Template;
-use super::metadata::MetaData;
-use super::role::UserType;
-use super::store::{ListParams, Page};
-use super::time::now;
-use super::Domain;
+use crate::domain::error::{Error, Result};
+use crate::domain::model::caller::Caller;
+use crate::domain::model::face::Template;
+use crate::domain::model::metadata::MetaData;
+use crate::domain::model::role::UserType;
+use crate::domain::store::{ListParams, Page};
+use crate::domain::time::now;
+use crate::domain::Domain;
 
 /// Longest alias, in characters.
 pub const ALIAS_MAX_CHARS: usize = 256;
@@ -78,7 +78,7 @@ impl PersonImage {
     }
 }
 
-super::folders::stored_file!(PersonImage);
+crate::domain::folders::service::stored_file!(PersonImage);
 
 /// A photo to store with its template.
 #[derive(Debug, Clone)]
@@ -116,14 +116,14 @@ pub struct CollectionMatchRecord {
 
 /// What a caller may do with one company's collections, persons and photos.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum Access {
+pub(in crate::domain) enum Access {
     Invisible,
     Read,
     /// Create, change and delete.
     Manage,
 }
 
-pub(super) fn access(caller: &Caller, company_id: Uuid) -> Access {
+pub(in crate::domain) fn access(caller: &Caller, company_id: Uuid) -> Access {
     let same_company = caller.company_id == Some(company_id);
     match caller.user_type {
         UserType::Admin => Access::Manage,
@@ -169,7 +169,11 @@ fn check_alias(alias: &str) -> Result<String> {
 }
 
 impl Domain {
-    pub(super) async fn visible_collection(&self, caller: &Caller, id: Uuid) -> Result<(Collection, Access)> {
+    pub(in crate::domain) async fn visible_collection(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+    ) -> Result<(Collection, Access)> {
         let c = self.store.get_collection(id).await?.ok_or_else(|| Error::not_exist("Collection"))?;
         match access(caller, c.company_id) {
             Access::Invisible => Err(Error::not_exist("Collection")),
@@ -178,7 +182,7 @@ impl Domain {
     }
 
     /// A collection the caller may change.
-    pub(super) async fn managed_collection(&self, caller: &Caller, id: Uuid) -> Result<Collection> {
+    pub(in crate::domain) async fn managed_collection(&self, caller: &Caller, id: Uuid) -> Result<Collection> {
         let (c, access) = self.visible_collection(caller, id).await?;
         if access < Access::Manage {
             return Err(Error::Forbidden(None));
@@ -236,7 +240,12 @@ impl Domain {
         Ok(())
     }
 
-    pub(super) async fn collection_meta_access(&self, caller: &Caller, id: Uuid, write: bool) -> Result<MetaData> {
+    pub(in crate::domain) async fn collection_meta_access(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        write: bool,
+    ) -> Result<MetaData> {
         let c =
             if write { self.managed_collection(caller, id).await? } else { self.get_collection(caller, id).await? };
         Ok(c.meta_data)

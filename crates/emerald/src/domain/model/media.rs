@@ -10,8 +10,8 @@ use std::str::FromStr;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::error::Error;
-use super::metadata::MetaData;
+use crate::domain::error::Error;
+use crate::domain::model::metadata::MetaData;
 
 /// What a media file is (spec §4.5 [I]): decided from the content, never from the name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,7 +134,7 @@ pub struct UploadPayload {
     pub folder_meta: MetaData,
     pub media_tags: HashMap<String, Vec<String>>,
     pub media_meta: HashMap<String, MetaData>,
-    pub analyses: Option<Vec<super::analyses::AnalysisRequest>>,
+    pub analyses: Option<Vec<crate::domain::model::analysis::AnalysisRequest>>,
     pub resolution_endpoint: Option<String>,
     /// The Web SDK's `additional_info` form field, kept in `technical_meta_data`.
     pub additional_info: Option<Value>,

@@ -8,26 +8,26 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::analyses::parse_best_shot_file;
-use super::analysis_service::AnalysisDetails;
-use super::caller::Caller;
-use super::error::{Error, Result};
-use super::media::{Folder, FolderStatus, Media, MediaProbe, ReceivedFile, Upload, UploadLimits};
-use super::metadata::MetaData;
-use super::model::{Company, User};
-use super::role::UserType;
-use super::store::{BlobStream, Blobs, ListParams, Page, PersonCount, Visibility};
-use super::time::now;
-use super::upload::ProbedFile;
-use super::webhooks;
-use super::Domain;
+use crate::domain::analyses::service::AnalysisDetails;
+use crate::domain::analyses::webhooks;
+use crate::domain::error::{Error, Result};
+use crate::domain::folders::upload::ProbedFile;
+use crate::domain::model::account::{Company, User};
+use crate::domain::model::analysis::parse_best_shot_file;
+use crate::domain::model::caller::Caller;
+use crate::domain::model::media::{Folder, FolderStatus, Media, MediaProbe, ReceivedFile, Upload, UploadLimits};
+use crate::domain::model::metadata::MetaData;
+use crate::domain::model::role::UserType;
+use crate::domain::store::{BlobStream, Blobs, ListParams, Page, PersonCount, Visibility};
+use crate::domain::time::now;
+use crate::domain::Domain;
 
 /// The longest `resolution_comment` of a folder (and of an analysis decision).
 pub const COMMENT_MAX_CHARS: usize = 4096;
 
 /// An operator's `resolution_comment` as stored: trimmed, None when empty, at most
 /// [`COMMENT_MAX_CHARS`] (code 4 beyond).
-pub(super) fn clean_comment(comment: Option<String>) -> Result<Option<String>> {
+pub(in crate::domain) fn clean_comment(comment: Option<String>) -> Result<Option<String>> {
     let comment = comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
     if comment.as_ref().is_some_and(|c| c.chars().count() > COMMENT_MAX_CHARS) {
         return Err(Error::invalid_value(
@@ -52,7 +52,7 @@ pub struct MediaServices {
 
 /// What a caller may do with one folder (and its media).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum Access {
+pub(in crate::domain) enum Access {
     Invisible,
     Read,
     /// Read, add media, change metadata.
@@ -61,7 +61,7 @@ pub(super) enum Access {
     Manage,
 }
 
-pub(super) fn access(caller: &Caller, company_id: Option<Uuid>, user_id: Uuid) -> Access {
+pub(in crate::domain) fn access(caller: &Caller, company_id: Option<Uuid>, user_id: Uuid) -> Access {
     let same_company = caller.company_id.is_some() && caller.company_id == company_id;
     match caller.user_type {
         UserType::Admin => Access::Manage,
@@ -75,7 +75,7 @@ pub(super) fn access(caller: &Caller, company_id: Option<Uuid>, user_id: Uuid) -
     }
 }
 
-pub(super) fn visibility(caller: &Caller) -> Visibility {
+pub(in crate::domain) fn visibility(caller: &Caller) -> Visibility {
     let only_user = match caller.user_type {
         UserType::Client | UserType::ClientService => Some(caller.user_id),
         UserType::Admin | UserType::Operator | UserType::ClientAdmin | UserType::ClientOperator => None,
@@ -121,7 +121,7 @@ impl Domain {
     }
 
     /// A stream check for one file of an upload that is stored ([`MediaProbe::stream`]).
-    pub fn stream_probe(&self) -> Option<Box<dyn crate::domain::media::StreamProbe>> {
+    pub fn stream_probe(&self) -> Option<Box<dyn crate::domain::model::media::StreamProbe>> {
         self.media.as_ref().and_then(|m| m.probe.stream())
     }
 
@@ -135,7 +135,7 @@ impl Domain {
         self.media.as_ref().map(|m| m.limits).unwrap_or_default()
     }
 
-    pub(super) async fn visible_folder(&self, caller: &Caller, id: Uuid) -> Result<(Folder, Access)> {
+    pub(in crate::domain) async fn visible_folder(&self, caller: &Caller, id: Uuid) -> Result<(Folder, Access)> {
         let folder = self.store.get_folder(id).await?.ok_or_else(|| Error::not_exist("Folder"))?;
         match access(caller, folder.company_id, folder.user_id) {
             Access::Invisible => Err(Error::not_exist("Folder")),
@@ -201,7 +201,7 @@ impl Domain {
         let mut folder = folder;
         let analyses = (!analyses.is_empty()).then(|| {
             folder.resolution_status = FolderStatus::Processing;
-            folder.system_resolution = Some(super::analyses::Resolution::Processing.as_str().to_owned());
+            folder.system_resolution = Some(crate::domain::model::analysis::Resolution::Processing.as_str().to_owned());
             AnalysisDetails::attach(analyses, &media)
         });
         Ok(FolderDetails { folder, media: Some(media), analyses, user: None, company: None })
@@ -409,7 +409,7 @@ impl Domain {
 
     /// Stream one stored file of `stored`: its thumbnail, or its original when `file` is
     /// exactly `{media_id}.{ext}`.
-    pub(super) async fn open_stored_file(
+    pub(in crate::domain) async fn open_stored_file(
         &self,
         file: &str,
         thumb: bool,
@@ -465,7 +465,7 @@ impl Domain {
     }
 
     /// A whole blob in memory; `None` when it does not exist.
-    pub(super) async fn read_blob(&self, key: &str) -> Result<Option<bytes::Bytes>> {
+    pub(in crate::domain) async fn read_blob(&self, key: &str) -> Result<Option<bytes::Bytes>> {
         use futures::TryStreamExt;
         let Some((size, stream)) = self.media_services()?.blobs.get(key).await? else { return Ok(None) };
         let mut buf = Vec::with_capacity(size as usize);
@@ -485,7 +485,7 @@ impl Domain {
         media_id: Uuid,
     ) -> Result<BlobDownload> {
         let a = self.store.get_analysis(analyse_id).await?.ok_or_else(|| Error::not_exist("File"))?;
-        let key = super::analyses::best_shot_key(folder_id, analyse_id, media_id);
+        let key = crate::domain::model::analysis::best_shot_key(folder_id, analyse_id, media_id);
         if a.folder_id != folder_id
             || access(caller, a.company_id, a.user_id) == Access::Invisible
             || !a.stored_images().contains(&key)
@@ -513,7 +513,12 @@ impl Domain {
         self.store.count_persons(visibility(caller), key, min, max).await
     }
 
-    pub(super) async fn folder_meta_access(&self, caller: &Caller, id: Uuid, write: bool) -> Result<MetaData> {
+    pub(in crate::domain) async fn folder_meta_access(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        write: bool,
+    ) -> Result<MetaData> {
         let (folder, access) = self.visible_folder(caller, id).await?;
         if write && access < Access::Write {
             return Err(Error::Forbidden(None));
@@ -521,7 +526,12 @@ impl Domain {
         Ok(folder.meta_data)
     }
 
-    pub(super) async fn media_meta_access(&self, caller: &Caller, id: Uuid, write: bool) -> Result<MetaData> {
+    pub(in crate::domain) async fn media_meta_access(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        write: bool,
+    ) -> Result<MetaData> {
         let (media, access) = self.visible_media(caller, id).await?;
         if write && access < Access::Write {
             return Err(Error::Forbidden(None));
@@ -542,7 +552,7 @@ pub trait StoredFile {
 /// `StoredFile` for a type with `media_id`, `extension`, `has_thumb` and key methods.
 macro_rules! stored_file {
     ($t:ty) => {
-        impl $crate::domain::folders::StoredFile for $t {
+        impl $crate::domain::folders::service::StoredFile for $t {
             fn media_id(&self) -> uuid::Uuid {
                 self.media_id
             }
@@ -561,7 +571,7 @@ macro_rules! stored_file {
         }
     };
 }
-pub(super) use stored_file;
+pub(in crate::domain) use stored_file;
 
 stored_file!(Media);
 
@@ -571,7 +581,7 @@ fn missing_file() -> Error {
 
 /// The media id in a static file name, and whether the thumbnail is asked for:
 /// `{media_id}.{ext}` or `{media_id}_thumb.jpg`.
-pub(super) fn static_file_id(file: &str) -> Option<(Uuid, bool)> {
+pub(in crate::domain) fn static_file_id(file: &str) -> Option<(Uuid, bool)> {
     let (stem, thumb) = match file.strip_suffix("_thumb.jpg") {
         Some(stem) => (stem, true),
         None => (file.split_once('.').map(|(s, _)| s).unwrap_or(file), false),
@@ -597,14 +607,14 @@ fn content_type_of(ext: &str) -> &'static str {
 
 /// A media row for an uploaded file of `folder`, with what the probe learned and the
 /// payload's tags and metadata for its key.
-pub(super) fn new_media(
+pub(in crate::domain) fn new_media(
     folder: &Folder,
     file: &ReceivedFile,
-    payload: &super::media::UploadPayload,
-    probed: &super::media::Probed,
+    payload: &crate::domain::model::media::UploadPayload,
+    probed: &crate::domain::model::media::Probed,
     t: f64,
 ) -> Media {
-    let facts = super::upload::file_facts(file, probed);
+    let facts = crate::domain::folders::upload::file_facts(file, probed);
     Media {
         media_id: Uuid::new_v4(),
         folder_id: folder.folder_id,
@@ -624,5 +634,5 @@ pub(super) fn new_media(
     }
 }
 
-pub(super) use super::upload::bad_file;
-pub use super::upload::too_many_files;
+pub(in crate::domain) use crate::domain::folders::upload::bad_file;
+pub use crate::domain::folders::upload::too_many_files;

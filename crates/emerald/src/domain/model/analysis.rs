@@ -1,7 +1,7 @@
 //! Analyses (spec §4.6, §8): the object, its type, state and result enums, the request, the
 //! rules that assign media to an analysis (§8.3), the thresholds (§8.4) and the folder status
 //! computed from its analyses (§8.6). Pure rules, unit-tested here; running an analysis is in
-//! [`super::evaluate`], requesting and reading them in [`super::analysis_service`].
+//! [`crate::domain::analyses::evaluate`], requesting and reading them in [`crate::domain::analyses::service`].
 
 use std::fmt;
 use std::str::FromStr;
@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::error::{Error, Result};
-use super::media::{FolderStatus, MediaKind};
-use super::metadata::MetaData;
-use super::model::AnalysisPermissions;
+use crate::domain::error::{Error, Result};
+use crate::domain::model::account::AnalysisPermissions;
+use crate::domain::model::media::{FolderStatus, MediaKind};
+use crate::domain::model::metadata::MetaData;
 
 /// Analysis types (spec §8.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

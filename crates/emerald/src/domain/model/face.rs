@@ -5,11 +5,11 @@
 //! analysis uses) are testable and the engine can be swapped. Every call is blocking and
 //! CPU-bound: call it on the blocking pool (`tokio::task::spawn_blocking`).
 //!
-//! When the models are not installed the server still starts; [`super::Domain::faces`] then
+//! When the models are not installed the server still starts; [`crate::domain::Domain::faces`] then
 //! answers [`Error::NotRealized`] (code 2) naming the missing file and how to fetch it.
 
-use super::error::Error;
-use super::media::MediaKind;
+use crate::domain::error::Error;
+use crate::domain::model::media::MediaKind;
 
 /// A face template: an L2-normalised embedding and the id of the model that made it.
 /// Templates of different models are never compared.

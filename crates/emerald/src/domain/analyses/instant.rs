@@ -2,21 +2,21 @@
 //! written anywhere — no row, no blob, no temporary file, no log line with biometric data —
 //! and the answer carries a folder id that was never stored. Best shots come back inline.
 //! COLLECTION analyses search the persistent collections read-only through the same
-//! [`super::blacklist::Blacklist`].
+//! [`crate::domain::collections::blacklist::Blacklist`].
 
 use uuid::Uuid;
 
-use super::analyses::{folder_status, AnalysisStatusRow};
-use super::analysis_service::AnalysisDetails;
-use super::caller::Caller;
-use super::error::{Error, Result};
-use super::evaluate::{MediaInput, Shared};
-use super::folders::{bad_file, new_media, FolderDetails};
-use super::media::{FileContent, Folder, FolderStatus, Probed, Upload};
-use super::metadata::MetaData;
-use super::time::now;
-use super::upload::check_file_keys;
-use super::Domain;
+use crate::domain::analyses::evaluate::{MediaInput, Shared};
+use crate::domain::analyses::service::AnalysisDetails;
+use crate::domain::error::{Error, Result};
+use crate::domain::folders::service::{bad_file, new_media, FolderDetails};
+use crate::domain::folders::upload::check_file_keys;
+use crate::domain::model::analysis::{folder_status, AnalysisStatusRow};
+use crate::domain::model::caller::Caller;
+use crate::domain::model::media::{FileContent, Folder, FolderStatus, Probed, Upload};
+use crate::domain::model::metadata::MetaData;
+use crate::domain::time::now;
+use crate::domain::Domain;
 
 impl Domain {
     /// `POST /api/instant/folders/`: run the payload's analyses on the uploaded media and
@@ -26,7 +26,7 @@ impl Domain {
         let Upload { files, mut payload } = upload;
         let limits = self.upload_limits();
         if files.len() > limits.max_files {
-            return Err(super::folders::too_many_files(limits.max_files));
+            return Err(crate::domain::folders::service::too_many_files(limits.max_files));
         }
         check_file_keys(&files, &payload)?;
         let probe = self

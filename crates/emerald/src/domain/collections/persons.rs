@@ -15,20 +15,20 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::caller::Caller;
-use super::collections::{
+use crate::domain::collections::gallery::GalleryChange;
+use crate::domain::collections::service::{
     has_related_analyses, Access, Collection, EnrolledImage, Person, PersonDetails, PersonImage, StoredTemplate,
 };
-use super::error::{Error, Result};
-use super::faces::{Enrolment, FaceEngine, FaceError};
-use super::folders::{static_file_id, BlobDownload};
-use super::gallery::GalleryChange;
-use super::media::{MediaKind, PersonPart, ReceivedFile, Upload, UploadPayload};
-use super::metadata::MetaData;
-use super::store::{ListParams, Page};
-use super::time::now;
-use super::upload::{BlobPut, ProbedFile};
-use super::Domain;
+use crate::domain::error::{Error, Result};
+use crate::domain::folders::service::{static_file_id, BlobDownload};
+use crate::domain::folders::upload::{BlobPut, ProbedFile};
+use crate::domain::model::caller::Caller;
+use crate::domain::model::face::{Enrolment, FaceEngine, FaceError};
+use crate::domain::model::media::{MediaKind, PersonPart, ReceivedFile, Upload, UploadPayload};
+use crate::domain::model::metadata::MetaData;
+use crate::domain::store::{ListParams, Page};
+use crate::domain::time::now;
+use crate::domain::Domain;
 
 /// A photo that was not enrolled, and why (client-facing).
 #[derive(Debug, Clone, PartialEq)]
@@ -180,7 +180,7 @@ impl Domain {
                 }
             }
             let engine = engine.clone();
-            let path = super::upload::spooled_path(&file)?;
+            let path = crate::domain::folders::upload::spooled_path(&file)?;
             let outcome = tokio::task::spawn_blocking(move || {
                 let bytes =
                     std::fs::read(&path).map_err(|e| FaceError::Engine(format!("reading the spooled photo: {e}")))?;
@@ -497,7 +497,7 @@ impl Domain {
     }
 
     /// Metadata access of a person; `collection_id` is the collection named in the path.
-    pub(super) async fn person_meta_access(
+    pub(in crate::domain) async fn person_meta_access(
         &self,
         caller: &Caller,
         collection_id: Option<Uuid>,
@@ -535,7 +535,7 @@ mod tests {
         ReceivedFile {
             key: key.into(),
             original_name: format!("{key}.jpg"),
-            content: super::super::media::FileContent::Spooled(tmp.into_temp_path()),
+            content: crate::domain::model::media::FileContent::Spooled(tmp.into_temp_path()),
             size: 0,
             sha256: String::new(),
             streamed: None,

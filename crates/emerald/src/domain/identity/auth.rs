@@ -7,12 +7,12 @@ use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 use uuid::Uuid;
 
-use super::caller::Caller;
-use super::error::{Error, Result};
-use super::model::{Session, User};
-use super::time::now;
-use super::users::{Password, UserPatch};
-use super::Domain;
+use crate::domain::error::{Error, Result};
+use crate::domain::identity::users::{Password, UserPatch};
+use crate::domain::model::account::{Session, User};
+use crate::domain::model::caller::Caller;
+use crate::domain::time::now;
+use crate::domain::Domain;
 
 /// Token lifetimes (spec §2.3).
 #[derive(Debug, Clone)]
@@ -247,7 +247,7 @@ impl Domain {
     }
 }
 
-fn caller_of(found: &super::model::SessionUser) -> Caller {
+fn caller_of(found: &crate::domain::model::account::SessionUser) -> Caller {
     Caller {
         user_id: found.session.user_id,
         session_id: found.session.session_id,

@@ -8,19 +8,19 @@ use std::time::Duration;
 use tokio::sync::{broadcast, Notify};
 use uuid::Uuid;
 
-use super::analyses::{
+use crate::domain::error::{Error, Result};
+use crate::domain::folders::service::{access, clean_comment, visibility, Access};
+use crate::domain::model::account::AnalysisPermissions;
+use crate::domain::model::analysis::{
     assign_media, Analysis, AnalysisRequest, AnalysisState, MediaFacts, Resolution, ANALYSES_PER_REQUEST_MAX,
 };
-use super::caller::Caller;
-use super::error::{Error, Result};
-use super::folders::{access, clean_comment, visibility, Access};
-use super::media::{Folder, Media};
-use super::metadata::MetaData;
-use super::model::AnalysisPermissions;
-use super::role::UserType;
-use super::store::{DeliveryPolicy, JobKind, ListParams, NewJob, Page, Wakeup};
-use super::time::now;
-use super::Domain;
+use crate::domain::model::caller::Caller;
+use crate::domain::model::media::{Folder, Media};
+use crate::domain::model::metadata::MetaData;
+use crate::domain::model::role::UserType;
+use crate::domain::store::{DeliveryPolicy, JobKind, ListParams, NewJob, Page, Wakeup};
+use crate::domain::time::now;
+use crate::domain::Domain;
 
 /// How analysis and webhook jobs are retried.
 #[derive(Debug, Clone, Copy)]
@@ -90,7 +90,7 @@ impl Domain {
     /// Validate a request against the folder's media: types allowed to the caller, media
     /// assignment (§8.3), params. Returns the new analyses, all PROCESSING, one group.
     /// Without a caller (Instant mode with external authentication) every type is allowed.
-    pub(super) async fn plan_analyses(
+    pub(in crate::domain) async fn plan_analyses(
         &self,
         caller: Option<&Caller>,
         folder: &Folder,
@@ -152,7 +152,7 @@ impl Domain {
     }
 
     /// Rows, jobs and the folder status in one transaction; then wake the local workers.
-    pub(super) async fn enqueue_analyses(
+    pub(in crate::domain) async fn enqueue_analyses(
         &self,
         folder_id: Uuid,
         analyses: &[Analysis],
@@ -190,7 +190,7 @@ impl Domain {
             return Err(Error::Forbidden(None));
         }
         if let Some(url) = &resolution_endpoint {
-            super::webhooks::check_endpoint(url)?;
+            crate::domain::analyses::webhooks::check_endpoint(url)?;
         }
         let media = self.store.media_of(&[folder_id]).await?;
         let t = now();
@@ -387,7 +387,7 @@ impl Domain {
         &self,
         caller: &Caller,
         folder_id: Uuid,
-    ) -> Result<Vec<super::abuse::StoredAuthEvent>> {
+    ) -> Result<Vec<crate::domain::identity::abuse::StoredAuthEvent>> {
         self.visible_folder(caller, folder_id).await?;
         let mut params = ListParams::default();
         params.0.push(("limit".into(), "-1".into()));
@@ -397,7 +397,12 @@ impl Domain {
         Ok(events.into_iter().filter(|e| e.event == "decision").collect())
     }
 
-    pub(super) async fn analysis_meta_access(&self, caller: &Caller, id: Uuid, write: bool) -> Result<MetaData> {
+    pub(in crate::domain) async fn analysis_meta_access(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        write: bool,
+    ) -> Result<MetaData> {
         let (a, access) = self.visible_analysis(caller, id).await?;
         if write && access < Access::Write {
             return Err(Error::Forbidden(None));

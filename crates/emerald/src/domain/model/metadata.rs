@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::error::{Error, Result};
+use crate::domain::error::{Error, Result};
 
 /// Largest accepted `meta_data` object, serialised.
 pub const META_DATA_MAX_BYTES: usize = 64 * 1024;

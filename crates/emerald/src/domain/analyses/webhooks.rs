@@ -4,8 +4,8 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::error::{Error, Result};
-use super::metadata::MetaData;
+use crate::domain::error::{Error, Result};
+use crate::domain::model::metadata::MetaData;
 
 /// The folder's `technical_meta_data` key holding its webhook URL (spec §11.2 [I]).
 pub const ENDPOINT_KEY: &str = "resolution_endpoint";

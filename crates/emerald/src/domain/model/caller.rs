@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use super::role::UserType;
+use crate::domain::model::role::UserType;
 
 #[derive(Debug, Clone)]
 pub struct Caller {

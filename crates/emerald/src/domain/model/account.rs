@@ -2,8 +2,8 @@
 
 use uuid::Uuid;
 
-use super::metadata::MetaData;
-use super::role::UserType;
+use crate::domain::model::metadata::MetaData;
+use crate::domain::model::role::UserType;
 
 #[derive(Debug, Clone)]
 pub struct Company {

@@ -5,13 +5,13 @@
 
 use std::path::Path;
 
-use super::error::{Error, Result};
-use super::folders::{MediaServices, StoredFile};
-use super::media::{FileContent, Probed, ReceivedFile, UploadPayload};
-use super::Domain;
+use crate::domain::error::{Error, Result};
+use crate::domain::folders::service::{MediaServices, StoredFile};
+use crate::domain::model::media::{FileContent, Probed, ReceivedFile, UploadPayload};
+use crate::domain::Domain;
 
 /// A received file and what the probe learned about it.
-pub(super) struct ProbedFile {
+pub(in crate::domain) struct ProbedFile {
     pub file: ReceivedFile,
     pub probed: Probed,
 }
@@ -34,19 +34,19 @@ impl ProbedFile {
 }
 
 /// One blob to write: a spooled file streamed in, or bytes held in memory.
-pub(super) enum BlobPut<'a> {
+pub(in crate::domain) enum BlobPut<'a> {
     File { key: String, path: &'a Path },
     Bytes { key: String, bytes: Vec<u8> },
 }
 
 impl Domain {
-    pub(super) fn media_services(&self) -> Result<&MediaServices> {
+    pub(in crate::domain) fn media_services(&self) -> Result<&MediaServices> {
         self.media.as_ref().ok_or_else(|| Error::NotRealized("Media storage is not configured on this server".into()))
     }
 
     /// Check the count limit and that every file key the payload names was sent, then probe
     /// each file. The first bad file rejects the whole request.
-    pub(super) async fn probe_upload(
+    pub(in crate::domain) async fn probe_upload(
         &self,
         files: Vec<ReceivedFile>,
         payload: &UploadPayload,
@@ -63,7 +63,7 @@ impl Domain {
     }
 
     /// The count limit, and every file key named in `media:tags` / `media:meta_data` was sent.
-    pub(super) fn check_upload(&self, files: &[ReceivedFile], payload: &UploadPayload) -> Result<()> {
+    pub(in crate::domain) fn check_upload(&self, files: &[ReceivedFile], payload: &UploadPayload) -> Result<()> {
         let svc = self.media_services()?;
         if files.len() > svc.limits.max_files {
             return Err(too_many_files(svc.limits.max_files));
@@ -72,7 +72,10 @@ impl Domain {
     }
 
     /// Probe one file on the blocking pool: `Ok(Err(reason))` when the file is not acceptable.
-    pub(super) async fn probe_file(&self, file: &ReceivedFile) -> Result<std::result::Result<Probed, String>> {
+    pub(in crate::domain) async fn probe_file(
+        &self,
+        file: &ReceivedFile,
+    ) -> Result<std::result::Result<Probed, String>> {
         if let Some(verdict) = &file.streamed {
             return Ok(verdict.clone());
         }
@@ -82,7 +85,7 @@ impl Domain {
     }
 
     /// Write `blobs` in order, then run `commit`; on any failure delete what was written.
-    pub(super) async fn store_blobs_then<T, F, Fut>(&self, blobs: Vec<BlobPut<'_>>, commit: F) -> Result<T>
+    pub(in crate::domain) async fn store_blobs_then<T, F, Fut>(&self, blobs: Vec<BlobPut<'_>>, commit: F) -> Result<T>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
@@ -119,7 +122,7 @@ impl Domain {
 
     /// Delete blobs whose rows are gone (or were never written). A failure only leaves an
     /// unreachable file, so it is logged, not returned.
-    pub(super) async fn delete_blobs(&self, keys: &[String]) {
+    pub(in crate::domain) async fn delete_blobs(&self, keys: &[String]) {
         let Ok(svc) = self.media_services() else { return };
         for key in keys {
             if let Err(e) = svc.blobs.delete(key).await {
@@ -137,7 +140,7 @@ pub fn too_many_files(max: usize) -> Error {
 }
 
 /// A file the server will not take, named by file name and part name.
-pub(super) fn bad_file(file: &ReceivedFile, reason: &str) -> Error {
+pub(in crate::domain) fn bad_file(file: &ReceivedFile, reason: &str) -> Error {
     Error::invalid_value(
         format!("File {:?} (part {:?}) is rejected: {reason}", file.original_name, file.key),
         serde_json::json!({ "key_path": file.key, "file_name": file.original_name }),
@@ -145,7 +148,7 @@ pub(super) fn bad_file(file: &ReceivedFile, reason: &str) -> Error {
 }
 
 /// The spooled file of an upload that is to be stored (in-memory parts are Instant mode's).
-pub(super) fn spooled_path(file: &ReceivedFile) -> Result<std::path::PathBuf> {
+pub(in crate::domain) fn spooled_path(file: &ReceivedFile) -> Result<std::path::PathBuf> {
     match &file.content {
         FileContent::Spooled(path) => Ok(path.to_path_buf()),
         FileContent::Memory(_) => Err(Error::internal(anyhow::anyhow!("an in-memory upload cannot be stored"))),
@@ -153,7 +156,10 @@ pub(super) fn spooled_path(file: &ReceivedFile) -> Result<std::path::PathBuf> {
 }
 
 /// The technical metadata of a stored file: what the probe learned, its size and sha256.
-pub(super) fn file_facts(file: &ReceivedFile, probed: &Probed) -> serde_json::Map<String, serde_json::Value> {
+pub(in crate::domain) fn file_facts(
+    file: &ReceivedFile,
+    probed: &Probed,
+) -> serde_json::Map<String, serde_json::Value> {
     let mut facts = probed.facts.clone();
     facts.insert("size".into(), file.size.into());
     facts.insert("sha256".into(), file.sha256.clone().into());
@@ -161,7 +167,7 @@ pub(super) fn file_facts(file: &ReceivedFile, probed: &Probed) -> serde_json::Ma
 }
 
 /// Every file key named in `media:tags` and `media:meta_data` must have been sent.
-pub(super) fn check_file_keys(files: &[ReceivedFile], payload: &UploadPayload) -> Result<()> {
+pub(in crate::domain) fn check_file_keys(files: &[ReceivedFile], payload: &UploadPayload) -> Result<()> {
     for (what, keys) in [
         ("media:tags", payload.media_tags.keys().collect::<Vec<_>>()),
         ("media:meta_data", payload.media_meta.keys().collect()),

@@ -15,15 +15,15 @@ use serde_json::{json, Map, Value};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-use super::analyses::{
+use super::documents;
+use crate::domain::collections::blacklist::BlacklistHit;
+use crate::domain::model::analysis::{
     decide_biometry, decide_collection, decide_quality, Analysis, AnalysisError, AnalysisState, AnalysisType,
     MediaResult, OutputImage, Resolution, COLLECTION_DEFAULT_K,
 };
-use super::blacklist::BlacklistHit;
-use super::documents;
-use super::faces::{AnalyzeOptions, FaceError, MediaFaces, Template};
-use super::media::MediaKind;
-use super::Domain;
+use crate::domain::model::face::{AnalyzeOptions, FaceError, MediaFaces, Template};
+use crate::domain::model::media::MediaKind;
+use crate::domain::Domain;
 
 /// One media of an analysis: what it is and its bytes (or why they could not be read).
 #[derive(Debug, Clone)]
@@ -504,7 +504,7 @@ impl Domain {
     /// DOCUMENTS: per document photo, the MRZ, the portrait (the face engine's dominant face
     /// on the photo turned upright, cut out as an output image) and the visual zone (Tesseract,
     /// when configured); the decision on the best MRZ and every visual field
-    /// ([`super::documents::decide`]). The CPU work runs on the blocking pool, holding an engine
+    /// ([`crate::domain::analyses::documents::decide`]). The CPU work runs on the blocking pool, holding an engine
     /// slot.
     async fn evaluate_documents(&self, _a: &Analysis, inputs: Vec<MediaInput>) -> Outcome {
         let today = emerald_documents::Date::today();

@@ -10,9 +10,9 @@ use uuid::Uuid;
 
 use std::collections::HashSet;
 
-use super::error::Result;
-use super::faces::Template;
-use super::Domain;
+use crate::domain::error::Result;
+use crate::domain::model::face::Template;
+use crate::domain::Domain;
 
 /// One person found close to the probe face.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,7 +14,7 @@ use emerald_documents::visual::compare;
 use emerald_documents::{Date, Mrz, VisualFields};
 use serde_json::{json, Map, Value};
 
-use super::analyses::Resolution;
+use crate::domain::model::analysis::Resolution;
 
 /// `results_data.text_fields[].status`: both sources agree, disagree, or one only.
 pub const MATCH: &str = "match";

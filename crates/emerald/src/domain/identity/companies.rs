@@ -2,14 +2,14 @@
 
 use uuid::Uuid;
 
-use super::caller::Caller;
-use super::error::{Error, Result};
-use super::metadata::{MetaChange, MetaData};
-use super::model::Company;
-use super::role::UserType;
-use super::store::{ListParams, Page};
-use super::time::now;
-use super::Domain;
+use crate::domain::error::{Error, Result};
+use crate::domain::model::account::Company;
+use crate::domain::model::caller::Caller;
+use crate::domain::model::metadata::{MetaChange, MetaData};
+use crate::domain::model::role::UserType;
+use crate::domain::store::{ListParams, Page};
+use crate::domain::time::now;
+use crate::domain::Domain;
 
 pub const COMPANY_NAME_MAX_CHARS: usize = 256;
 
@@ -116,7 +116,12 @@ impl Domain {
         Ok(())
     }
 
-    pub(super) async fn company_meta_access(&self, caller: &Caller, id: Uuid, write: bool) -> Result<MetaData> {
+    pub(in crate::domain) async fn company_meta_access(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        write: bool,
+    ) -> Result<MetaData> {
         let company = self.get_company(caller, id).await?;
         if write && !Self::may_edit_company(caller, id) {
             return Err(Error::Forbidden(None));

@@ -9,10 +9,10 @@
 
 use uuid::Uuid;
 
-use super::error::{Error, Result};
-use super::faces::FaceError;
-use super::gallery::GalleryChange;
-use super::Domain;
+use crate::domain::collections::gallery::GalleryChange;
+use crate::domain::error::{Error, Result};
+use crate::domain::model::face::FaceError;
+use crate::domain::Domain;
 
 /// Photos read and re-embedded per page.
 const PAGE: i64 = 64;
@@ -64,7 +64,7 @@ impl Domain {
                     Ok(enrolment) => {
                         let id = image.person_image_id;
                         if let Some(generation) = self.store.replace_template(id, &enrolment.template).await? {
-                            let stored = super::collections::StoredTemplate {
+                            let stored = crate::domain::collections::service::StoredTemplate {
                                 person_image_id: id,
                                 person_id: image.person_id,
                                 collection_id: image.collection_id,

@@ -2,15 +2,15 @@
 
 use uuid::Uuid;
 
-use super::auth::hash_password;
-use super::caller::Caller;
-use super::error::{Error, Result};
-use super::metadata::{MetaChange, MetaData};
-use super::model::{AnalysisPermissions, User};
-use super::role::UserType;
-use super::store::{ListParams, Page};
-use super::time::now;
-use super::Domain;
+use crate::domain::error::{Error, Result};
+use crate::domain::identity::auth::hash_password;
+use crate::domain::model::account::{AnalysisPermissions, User};
+use crate::domain::model::caller::Caller;
+use crate::domain::model::metadata::{MetaChange, MetaData};
+use crate::domain::model::role::UserType;
+use crate::domain::store::{ListParams, Page};
+use crate::domain::time::now;
+use crate::domain::Domain;
 
 pub const PASSWORD_MIN_CHARS: usize = 8;
 pub const PASSWORD_MAX_CHARS: usize = 1024;
@@ -359,7 +359,7 @@ impl Domain {
     }
 
     /// Metadata access for `…/users/{id}/meta_data`: read when visible, write when editable.
-    pub(super) async fn user_meta_access(&self, caller: &Caller, id: Uuid, write: bool) -> Result<MetaData> {
+    pub(in crate::domain) async fn user_meta_access(&self, caller: &Caller, id: Uuid, write: bool) -> Result<MetaData> {
         let (user, access) = self.visible_user(caller, id).await?;
         if write && !matches!(access, UserAccess::Manage | UserAccess::EditSelf) {
             return Err(Error::Forbidden(None));

@@ -27,10 +27,10 @@ use std::sync::{Arc, RwLock};
 use emerald_gallery::{Applied, Change, Gallery, GalleryConfig, GalleryError, PersonFilter, Query, SearchMode};
 use uuid::Uuid;
 
-use super::collections::StoredTemplate;
-use super::error::{Error, Result};
-use super::faces::{FaceEngine, Template};
-use super::Domain;
+use crate::domain::collections::service::StoredTemplate;
+use crate::domain::error::{Error, Result};
+use crate::domain::model::face::{FaceEngine, Template};
+use crate::domain::Domain;
 
 /// Gallery candidates fetched per requested match, since one person may have several photos
 /// among the best templates, and some hits may have been deleted meanwhile.
@@ -92,7 +92,7 @@ pub enum GallerySync {
 
 /// A change to apply to the in-memory gallery after the store committed it.
 #[derive(Debug, Clone)]
-pub(super) enum GalleryChange {
+pub(in crate::domain) enum GalleryChange {
     Insert(Vec<StoredTemplate>),
     RemoveTemplate(Uuid),
     RemovePerson(Uuid),
@@ -338,7 +338,7 @@ impl Domain {
     /// Apply a change this process committed at `generation`. Applied when it is the next one;
     /// an older one is already in the gallery (a reload read it); after a gap (someone else
     /// committed in between) the next search reloads.
-    pub(super) async fn gallery_changed(&self, generation: i64, change: GalleryChange) {
+    pub(in crate::domain) async fn gallery_changed(&self, generation: i64, change: GalleryChange) {
         let mut known = self.gallery.generation.lock().await;
         match *known {
             Some(k) if generation == k + 1 => {}
@@ -498,7 +498,7 @@ fn best_per_person(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::faces::{AnalyzeOptions, EngineModels, Enrolment, FaceError, MediaFaces};
+    use crate::domain::model::face::{AnalyzeOptions, EngineModels, Enrolment, FaceError, MediaFaces};
 
     /// Confidence = the cosine, i.e. the stored one-component template's value against the
     /// query [1.0] (a stand-in calibration).
