@@ -24,9 +24,9 @@ use uuid::Uuid;
 
 use crate::domain::collections::persons::EnrolMode;
 use crate::domain::model::caller::Caller;
-use crate::domain::model::media::{FileContent, ReceivedFile, Upload, UploadPayload};
 use crate::domain::model::metadata::MetaData;
 use crate::domain::model::role::UserType;
+use crate::domain::model::upload::{FileContent, ReceivedFile, Upload, UploadPayload};
 use crate::domain::{Domain, Error};
 
 /// The person metadata key that records which folder a person came from.

@@ -29,7 +29,7 @@ use tower_http::normalize_path::NormalizePathLayer;
 
 pub use config::Config;
 use domain::identity::auth::AuthSettings;
-use domain::identity::users::{Email, Password};
+use domain::identity::credentials::{Email, Password};
 use domain::Domain;
 
 /// Length of a generated first-admin password.
@@ -49,7 +49,7 @@ pub struct FirstAdmin {
 pub struct Plugins {
     /// The 1:N search of COLLECTION analyses (the collections component); None = such
     /// analyses FAIL with a clear reason.
-    pub blacklist: Option<Arc<dyn domain::collections::blacklist::Blacklist>>,
+    pub blacklist: Option<Arc<dyn domain::model::blacklist::Blacklist>>,
 }
 
 pub struct App {
@@ -94,7 +94,7 @@ impl App {
         let blacklist = match plugins {
             Some(p) => p.blacklist,
             None => Some(Arc::new(domain::collections::blacklist::GalleryBlacklist::new(domain.clone()))
-                as Arc<dyn domain::collections::blacklist::Blacklist>),
+                as Arc<dyn domain::model::blacklist::Blacklist>),
         };
         let thresholds = domain::model::analysis::Thresholds {
             quality: config.quality_threshold,
@@ -345,7 +345,7 @@ pub async fn open_domain(config: &Config) -> anyhow::Result<Domain> {
     let blobs = store::ObjectBlobs::open(config.blob_url.as_deref(), &config.data_dir, &config.blob_options)?;
     let spool_dir = config.data_dir.join("tmp");
     std::fs::create_dir_all(&spool_dir).with_context(|| format!("creating {}", spool_dir.display()))?;
-    let media = domain::folders::service::MediaServices {
+    let media = domain::folders::upload::MediaServices {
         blobs: Arc::new(blobs),
         probe: Arc::new(media_probe::LightProbe),
         limits: domain::model::media::UploadLimits {

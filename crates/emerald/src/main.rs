@@ -6,7 +6,7 @@ use std::process::ExitCode;
 mod bench_load;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
-use emerald::domain::identity::users::{Email, Password};
+use emerald::domain::identity::credentials::{Email, Password};
 use emerald::{App, Config};
 
 #[derive(Parser)]

@@ -16,7 +16,7 @@ use super::oz::json::ok;
 use super::oz::query::OzQuery;
 use super::views::PageView;
 use super::AppState;
-use crate::domain::identity::abuse::{CompanyQuota, StoredAuthEvent};
+use crate::domain::model::audit::{CompanyQuota, StoredAuthEvent};
 use crate::domain::model::caller::Caller;
 use crate::domain::{Error, Result};
 

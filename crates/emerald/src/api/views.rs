@@ -7,13 +7,15 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::openapi;
-use crate::domain::analyses::service::AnalysisDetails;
-use crate::domain::collections::service::{Collection, Person, PersonDetails, PersonImage};
-use crate::domain::folders::service::{FolderDetails, StoredFile};
+use crate::domain::collections::service::PersonDetails;
+use crate::domain::folders::service::FolderDetails;
 use crate::domain::identity::auth::TokenPair;
 use crate::domain::model::account::{AnalysisPermissions, Company, User};
-use crate::domain::model::analysis::{Analysis, AnalysisError, AnalysisParams, AnalysisType, MediaResult, OutputImage};
-use crate::domain::model::media::{Folder, Media, MediaKind};
+use crate::domain::model::analysis::{
+    Analysis, AnalysisDetails, AnalysisError, AnalysisParams, AnalysisType, MediaResult, OutputImage,
+};
+use crate::domain::model::collection::{Collection, Person, PersonImage};
+use crate::domain::model::media::{Folder, Media, MediaKind, StoredFile};
 use crate::domain::store::Page;
 
 /// Company (spec §4.2).

@@ -23,13 +23,12 @@ use super::{error_page, page, text, Session};
 use crate::api::oz::multipart::FormUpload;
 use crate::api::AppState;
 use crate::domain::collections::persons::EnrolMode;
-use crate::domain::collections::service::{
-    creates_collections, manages_collections_of, Collection, NewCollection, PersonDetails,
-};
+use crate::domain::collections::service::{creates_collections, manages_collections_of, NewCollection, PersonDetails};
 use crate::domain::meta::MetaTarget;
-use crate::domain::model::media::{Upload, UploadPayload};
+use crate::domain::model::collection::Collection;
 use crate::domain::model::metadata::{MetaChange, MetaData, ObjectKind};
 use crate::domain::model::role::UserType;
+use crate::domain::model::upload::{Upload, UploadPayload};
 use crate::domain::store::ListParams;
 use crate::domain::Error;
 use crate::import::{import_persons_as, place_photo, unpack_zip, ImportReport, PHOTO_TAGS};
@@ -529,7 +528,7 @@ pub async fn import(
             tempfile::Builder::new().prefix("import-").tempdir_in(&spool).map_err(|e| format!("unpacking: {e}"))?;
         let mut rejected = Vec::new();
         for f in &upload.files {
-            let crate::domain::model::media::FileContent::Spooled(path) = &f.content else { continue };
+            let crate::domain::model::upload::FileContent::Spooled(path) = &f.content else { continue };
             let outcome = if f.original_name.to_ascii_lowercase().ends_with(".zip") {
                 unpack_zip(path, dir.path(), max_bytes).map(|r| rejected.extend(r))
             } else {

@@ -15,10 +15,9 @@ use crate::api::collections::file_response;
 /// One CSV cell, formula-guarded and quoted (the API report's rule).
 pub use crate::api::reports::csv_field as csv_cell;
 use crate::api::AppState;
-use crate::domain::analyses::service::AnalysisDetails;
 use crate::domain::folders::service::{FolderDetails, FolderWith};
-use crate::domain::identity::abuse::StoredAuthEvent;
-use crate::domain::model::analysis::{AnalysisState, AnalysisType, Resolution};
+use crate::domain::model::analysis::{AnalysisDetails, AnalysisState, AnalysisType, Resolution};
+use crate::domain::model::audit::StoredAuthEvent;
 use crate::domain::model::role::UserType;
 use crate::domain::store::ListParams;
 use crate::domain::Error;

@@ -1,5 +1,11 @@
 //! The rules: objects, permissions, tenancy, statuses. No HTTP and no SQL here; persistence is
 //! reached through the traits in [`store`].
+//!
+//! Layered, bottom up: [`error`] and [`time`]; [`model`], the plain objects, pure rules and
+//! engine ports; [`store`]; the subsystems [`identity`], then [`folders`], then [`analyses`] and
+//! [`collections`] side by side; then [`meta`] and [`lite`]. This file holds [`Domain`], the
+//! composition root: each subsystem keeps its state here and adds its operations in its own
+//! `impl Domain` block.
 
 pub mod analyses;
 pub mod collections;
@@ -22,11 +28,11 @@ pub struct Domain {
     pub store: Arc<dyn store::Store>,
     pub auth: identity::auth::AuthSettings,
     /// Blob store, probe and limits; None for tools that never touch media (`admin create`).
-    pub media: Option<folders::service::MediaServices>,
+    pub media: Option<folders::upload::MediaServices>,
     /// The face engine, or why it is not loaded (a missing model file and how to fetch it).
     pub faces: std::result::Result<Arc<dyn model::face::FaceEngine>, String>,
     /// The 1:N search of COLLECTION analyses; None when the collections component is absent.
-    pub blacklist: Option<Arc<dyn collections::blacklist::Blacklist>>,
+    pub blacklist: Option<Arc<dyn model::blacklist::Blacklist>>,
     pub thresholds: model::analysis::Thresholds,
     /// Concurrent face-engine calls (workers and Instant requests share them).
     pub engine_slots: Arc<tokio::sync::Semaphore>,
@@ -74,7 +80,7 @@ impl Domain {
         self
     }
 
-    pub fn with_blacklist(mut self, blacklist: Option<Arc<dyn collections::blacklist::Blacklist>>) -> Self {
+    pub fn with_blacklist(mut self, blacklist: Option<Arc<dyn model::blacklist::Blacklist>>) -> Self {
         self.blacklist = blacklist;
         self
     }
@@ -112,7 +118,7 @@ impl Domain {
         self.faces.as_ref().map_err(|why| Error::NotRealized(why.clone()))
     }
 
-    pub fn with_media(mut self, media: folders::service::MediaServices) -> Self {
+    pub fn with_media(mut self, media: folders::upload::MediaServices) -> Self {
         self.media = Some(media);
         self
     }

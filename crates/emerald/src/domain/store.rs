@@ -4,13 +4,15 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::domain::collections::service::{
-    Collection, CollectionMatchRecord, EnrolledImage, Person, PersonImage, StoredTemplate,
-};
-use crate::domain::error::Result;
+use crate::domain::error::{Error, Result};
 use crate::domain::model::account::{Company, Session, SessionUser, User};
 use crate::domain::model::analysis::{Analysis, AnalysisError, AnalysisState, MediaResult, Resolution};
+use crate::domain::model::audit::{AuthEvent, CompanyQuota, StoredAuthEvent};
 use crate::domain::model::caller::Scope;
+use crate::domain::model::collection::{
+    Collection, CollectionMatchRecord, EnrolledImage, GalleryFeed, Person, PersonImage, StoredTemplate,
+};
+use crate::domain::model::face::Template;
 use crate::domain::model::media::{Folder, Media};
 use crate::domain::model::metadata::{MetaData, ObjectKind};
 
@@ -206,11 +208,7 @@ pub trait Collections: Send + Sync {
     /// The gallery change feed after generation `after` up to the stored one, in order; None
     /// when the feed no longer reaches back that far (pruned) or holds more than `max_rows`
     /// rows (a full reload is then cheaper).
-    async fn gallery_changes_since(
-        &self,
-        after: i64,
-        max_rows: i64,
-    ) -> Result<Option<crate::domain::collections::gallery::GalleryFeed>>;
+    async fn gallery_changes_since(&self, after: i64, max_rows: i64) -> Result<Option<GalleryFeed>>;
     /// A random id of this database, made by its migrations (names the gallery snapshot file).
     async fn store_id(&self) -> Result<String>;
     /// Forget the feed of all but the latest `keep` generations.
@@ -226,11 +224,7 @@ pub trait Collections: Send + Sync {
     async fn foreign_template_images(&self, model_id: &str, after: Uuid, limit: i64) -> Result<Vec<PersonImage>>;
     /// Replace one photo's template (a reindex) → the new gallery generation; None when the
     /// photo is gone.
-    async fn replace_template(
-        &self,
-        person_image_id: Uuid,
-        template: &crate::domain::model::face::Template,
-    ) -> Result<Option<i64>>;
+    async fn replace_template(&self, person_image_id: Uuid, template: &Template) -> Result<Option<i64>>;
 }
 
 /// A blob's bytes as they arrive.
@@ -273,7 +267,7 @@ impl JobKind {
         match s {
             "analysis" => Ok(JobKind::Analysis),
             "webhook" => Ok(JobKind::Webhook),
-            other => Err(crate::domain::Error::internal(anyhow::anyhow!("stored job kind {other:?}"))),
+            other => Err(Error::internal(anyhow::anyhow!("stored job kind {other:?}"))),
         }
     }
 }
@@ -469,24 +463,16 @@ pub trait Guard: Send + Sync {
     async fn clear_login_failures(&self, keys: Option<&[String]>) -> Result<u64>;
     /// Forget counters whose last failure is before `before` and that are not locked.
     async fn prune_login_failures(&self, before: f64) -> Result<u64>;
-    async fn insert_auth_event(&self, event: &crate::domain::identity::abuse::AuthEvent) -> Result<()>;
+    async fn insert_auth_event(&self, event: &AuthEvent) -> Result<()>;
     /// Audit events with the list grammar, newest first; `Scope::Company` sees its own.
-    async fn list_auth_events(
-        &self,
-        scope: Scope,
-        params: &ListParams,
-    ) -> Result<Page<crate::domain::identity::abuse::StoredAuthEvent>>;
+    async fn list_auth_events(&self, scope: Scope, params: &ListParams) -> Result<Page<StoredAuthEvent>>;
     /// Delete auth events older than `before`; object changes (decisions) are kept.
     async fn prune_auth_events(&self, before: f64) -> Result<u64>;
     /// The audited changes of one object (decisions on an analysis), oldest first.
-    async fn object_events(&self, object_id: Uuid) -> Result<Vec<crate::domain::identity::abuse::StoredAuthEvent>>;
-    async fn company_quota(&self, company: Uuid) -> Result<Option<crate::domain::identity::abuse::CompanyQuota>>;
+    async fn object_events(&self, object_id: Uuid) -> Result<Vec<StoredAuthEvent>>;
+    async fn company_quota(&self, company: Uuid) -> Result<Option<CompanyQuota>>;
     /// False when the company does not exist.
-    async fn set_company_quota(
-        &self,
-        company: Uuid,
-        quota: &crate::domain::identity::abuse::CompanyQuota,
-    ) -> Result<bool>;
+    async fn set_company_quota(&self, company: Uuid, quota: &CompanyQuota) -> Result<bool>;
 }
 
 /// Everything the server persists, behind one handle.

@@ -4,8 +4,8 @@
 use uuid::Uuid;
 
 use crate::domain::analyses::evaluate::{MediaInput, Outcome, Shared};
-use crate::domain::collections::service::CollectionMatchRecord;
 use crate::domain::model::analysis::{best_shot_key, Analysis, AnalysisState, OutputImage};
+use crate::domain::model::collection::CollectionMatchRecord;
 use crate::domain::store::{AnalysisFinish, ClaimedJob, DeliveryPolicy};
 use crate::domain::time::now;
 use crate::domain::{Domain, Result};

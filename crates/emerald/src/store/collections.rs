@@ -15,11 +15,12 @@ use uuid::Uuid;
 use super::folders::{id_list, IDS_PER_QUERY};
 use super::meta::{delete_meta_index, write_meta_index};
 use super::sql::{build_list, on_foreign_key, on_unique, Db, SqlStore};
-use crate::domain::collections::gallery::{GalleryFeed, GalleryFeedItem, GalleryFeedKind};
-use crate::domain::collections::service::{
-    has_related_analyses, Collection, CollectionMatchRecord, EnrolledImage, Person, PersonImage, StoredTemplate,
-};
+use crate::domain::collections::service::has_related_analyses;
 use crate::domain::model::caller::Scope;
+use crate::domain::model::collection::{
+    Collection, CollectionMatchRecord, EnrolledImage, GalleryFeed, GalleryFeedItem, GalleryFeedKind, Person,
+    PersonImage, StoredTemplate,
+};
 use crate::domain::model::face::Template;
 use crate::domain::model::metadata::{MetaData, ObjectKind};
 use crate::domain::store::{Collections, ListParams, Page, TemplateSink};

@@ -8,7 +8,7 @@ use emerald_query::{FieldKind, FieldSpec, ListSpec, Ops, Param};
 use uuid::Uuid;
 
 use super::sql::{build_list, SqlStore};
-use crate::domain::identity::abuse::{AuthEvent, CompanyQuota, StoredAuthEvent};
+use crate::domain::model::audit::{AuthEvent, CompanyQuota, StoredAuthEvent};
 use crate::domain::model::caller::Scope;
 use crate::domain::store::{Guard, ListParams, Page};
 use crate::domain::Result;

@@ -31,11 +31,11 @@ macro_rules! on_db {
 }
 
 /// Record that a COLLECTION analysis matched a person: `$m` is a
-/// [`crate::domain::collections::service::CollectionMatchRecord`], `$exec` a pool or `&mut *tx`. The row's
+/// [`crate::domain::model::collection::CollectionMatchRecord`], `$exec` a pool or `&mut *tx`. The row's
 /// company is the matched collection's (the analysis may belong to an ADMIN without one).
 macro_rules! insert_collection_match {
     ($exec:expr, $m:expr) => {{
-        let m: &$crate::domain::collections::service::CollectionMatchRecord = $m;
+        let m: &$crate::domain::model::collection::CollectionMatchRecord = $m;
         sqlx::query(
             "INSERT INTO collection_matches (analyse_id, person_id, person_image_id, collection_id, company_id) \
              SELECT $1, $2, $3, collection_id, company_id FROM collections WHERE collection_id = $4",

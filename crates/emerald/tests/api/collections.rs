@@ -12,7 +12,7 @@ use crate::both_backends;
 use crate::helpers::fixtures::*;
 use crate::helpers::*;
 use crate::meta::walk_meta_contract;
-use emerald::domain::collections::service::CollectionMatchRecord;
+use emerald::domain::model::collection::CollectionMatchRecord;
 
 /// A company with a CLIENT ADMIN: (company, token).
 async fn company_admin(app: &TestApp) -> (Uuid, String) {

@@ -3,8 +3,9 @@
 //! multipart with any number of file parts under any names, in any order relative to the
 //! `payload` part (JSON text, with or without a filename or content type). Files are streamed
 //! chunk by chunk into temporary files (`crate::spool`), counted against the limits, hashed
-//! and, for JPEGs, checked as they arrive ([`MediaProbe::stream`](crate::domain::model::media::MediaProbe::stream)); nothing is held whole in
-//! memory. A body that is not multipart is an empty upload (old clients create empty
+//! and, for JPEGs, checked as they arrive
+//! ([`MediaProbe::stream`](crate::domain::model::media::MediaProbe::stream)); nothing is held
+//! whole in memory. A body that is not multipart is an empty upload (old clients create empty
 //! folders with a bare POST), or a JSON payload.
 
 use std::collections::HashMap;
@@ -21,8 +22,8 @@ use super::body::{from_value, parse_json_bytes, JSON_BODY_MAX_BYTES};
 use crate::api::AppState;
 use crate::domain::folders::service::{TAGS_MAX, TAG_MAX_CHARS};
 use crate::domain::folders::upload::too_many_files;
-use crate::domain::model::media::{FileContent, PersonPart, ReceivedFile, Upload, UploadPayload};
 use crate::domain::model::metadata::MetaData;
+use crate::domain::model::upload::{FileContent, PersonPart, ReceivedFile, Upload, UploadPayload};
 use crate::domain::Error;
 use crate::spool::SpoolWriter;
 

@@ -16,11 +16,11 @@ use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use super::documents;
-use crate::domain::collections::blacklist::BlacklistHit;
 use crate::domain::model::analysis::{
     decide_biometry, decide_collection, decide_quality, Analysis, AnalysisError, AnalysisState, AnalysisType,
     MediaResult, OutputImage, Resolution, COLLECTION_DEFAULT_K,
 };
+use crate::domain::model::blacklist::BlacklistHit;
 use crate::domain::model::face::{AnalyzeOptions, FaceError, MediaFaces, Template};
 use crate::domain::model::media::MediaKind;
 use crate::domain::Domain;

@@ -2,19 +2,19 @@
 //! written anywhere — no row, no blob, no temporary file, no log line with biometric data —
 //! and the answer carries a folder id that was never stored. Best shots come back inline.
 //! COLLECTION analyses search the persistent collections read-only through the same
-//! [`crate::domain::collections::blacklist::Blacklist`].
+//! [`crate::domain::model::blacklist::Blacklist`].
 
 use uuid::Uuid;
 
 use crate::domain::analyses::evaluate::{MediaInput, Shared};
-use crate::domain::analyses::service::AnalysisDetails;
 use crate::domain::error::{Error, Result};
-use crate::domain::folders::service::{bad_file, new_media, FolderDetails};
-use crate::domain::folders::upload::check_file_keys;
-use crate::domain::model::analysis::{folder_status, AnalysisStatusRow};
+use crate::domain::folders::service::{new_media, FolderDetails};
+use crate::domain::folders::upload::{bad_file, check_file_keys, too_many_files};
+use crate::domain::model::analysis::{folder_status, AnalysisDetails, AnalysisStatusRow};
 use crate::domain::model::caller::Caller;
-use crate::domain::model::media::{FileContent, Folder, FolderStatus, Probed, Upload};
+use crate::domain::model::media::{Folder, FolderStatus, Probed};
 use crate::domain::model::metadata::MetaData;
+use crate::domain::model::upload::{FileContent, Upload};
 use crate::domain::time::now;
 use crate::domain::Domain;
 
@@ -26,7 +26,7 @@ impl Domain {
         let Upload { files, mut payload } = upload;
         let limits = self.upload_limits();
         if files.len() > limits.max_files {
-            return Err(crate::domain::folders::service::too_many_files(limits.max_files));
+            return Err(too_many_files(limits.max_files));
         }
         check_file_keys(&files, &payload)?;
         let probe = self

@@ -1,10 +1,12 @@
-//! Analyses: requesting them (with a new folder in single request mode), running them on the
-//! face engine and the document reader, deciding, webhooks, and Instant mode. Depends on
-//! [`super::model`], [`super::store`], [`super::identity`] and [`super::folders`]; reaches the
-//! collections only through the [`crate::domain::model`] search port.
+//! Analyses (spec §8, §10, §11): requesting them (with a new folder in single request mode),
+//! evaluating media on the face engine and the document reader, deciding, webhooks, and
+//! Instant mode. May use [`super::model`], [`super::store`], [`super::identity`] and
+//! [`super::folders`]; never [`super::collections`]: COLLECTION analyses search through the
+//! [`super::model::blacklist::Blacklist`] port.
 
 pub mod documents;
 pub mod evaluate;
 pub mod instant;
 pub mod service;
+pub mod single_request;
 pub mod webhooks;

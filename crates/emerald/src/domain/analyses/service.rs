@@ -8,12 +8,15 @@ use std::time::Duration;
 use tokio::sync::{broadcast, Notify};
 use uuid::Uuid;
 
+use crate::domain::analyses::webhooks;
 use crate::domain::error::{Error, Result};
 use crate::domain::folders::service::{access, clean_comment, visibility, Access};
 use crate::domain::model::account::AnalysisPermissions;
 use crate::domain::model::analysis::{
-    assign_media, Analysis, AnalysisRequest, AnalysisState, MediaFacts, Resolution, ANALYSES_PER_REQUEST_MAX,
+    assign_media, Analysis, AnalysisDetails, AnalysisRequest, AnalysisState, MediaFacts, Resolution,
+    ANALYSES_PER_REQUEST_MAX,
 };
+use crate::domain::model::audit::StoredAuthEvent;
 use crate::domain::model::caller::Caller;
 use crate::domain::model::media::{Folder, Media};
 use crate::domain::model::metadata::MetaData;
@@ -62,27 +65,6 @@ pub struct Signals {
 impl Default for Signals {
     fn default() -> Self {
         Signals { enqueued: Arc::new(Notify::new()), finished: broadcast::channel(1024).0 }
-    }
-}
-
-/// An analysis with its source media objects, for rendering.
-#[derive(Debug, Clone)]
-pub struct AnalysisDetails {
-    pub analysis: Analysis,
-    pub source_media: Vec<Media>,
-}
-
-impl AnalysisDetails {
-    /// Attach each analysis' media, picked from `media` (its folder's).
-    pub fn attach(analyses: Vec<Analysis>, media: &[Media]) -> Vec<AnalysisDetails> {
-        analyses
-            .into_iter()
-            .map(|a| {
-                let source_media =
-                    a.source_media.iter().filter_map(|id| media.iter().find(|m| m.media_id == *id).cloned()).collect();
-                AnalysisDetails { analysis: a, source_media }
-            })
-            .collect()
     }
 }
 
@@ -190,7 +172,7 @@ impl Domain {
             return Err(Error::Forbidden(None));
         }
         if let Some(url) = &resolution_endpoint {
-            crate::domain::analyses::webhooks::check_endpoint(url)?;
+            webhooks::check_endpoint(url)?;
         }
         let media = self.store.media_of(&[folder_id]).await?;
         let t = now();
@@ -383,11 +365,7 @@ impl Domain {
 
     /// The decisions taken on a folder's analyses (the audit trail's `decision` events), oldest
     /// first; for whoever sees the folder.
-    pub async fn folder_decisions(
-        &self,
-        caller: &Caller,
-        folder_id: Uuid,
-    ) -> Result<Vec<crate::domain::identity::abuse::StoredAuthEvent>> {
+    pub async fn folder_decisions(&self, caller: &Caller, folder_id: Uuid) -> Result<Vec<StoredAuthEvent>> {
         self.visible_folder(caller, folder_id).await?;
         let mut params = ListParams::default();
         params.0.push(("limit".into(), "-1".into()));

@@ -27,8 +27,8 @@ use std::sync::{Arc, RwLock};
 use emerald_gallery::{Applied, Change, Gallery, GalleryConfig, GalleryError, PersonFilter, Query, SearchMode};
 use uuid::Uuid;
 
-use crate::domain::collections::service::StoredTemplate;
 use crate::domain::error::{Error, Result};
+use crate::domain::model::collection::{GalleryFeedKind, StoredTemplate};
 use crate::domain::model::face::{FaceEngine, Template};
 use crate::domain::Domain;
 
@@ -53,32 +53,6 @@ pub struct CollectionMatch {
 
 /// Feed rows replayed at most; a gallery further behind reloads (cheaper than many lookups).
 pub const MAX_FEED_REPLAY: i64 = 200_000;
-
-/// What one row of the gallery change feed did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GalleryFeedKind {
-    /// A photo was enrolled: `id` is its `person_image_id`.
-    Insert,
-    /// A photo was deleted: `id` is its `person_image_id`.
-    RemoveImage,
-    /// A person was deleted with all its photos: `id` is its `person_id`.
-    RemovePerson,
-}
-
-/// One row of the change feed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GalleryFeedItem {
-    pub generation: i64,
-    pub kind: GalleryFeedKind,
-    pub id: Uuid,
-}
-
-/// The feed's changes after some generation, oldest first, up to `generation`.
-#[derive(Debug, Clone)]
-pub struct GalleryFeed {
-    pub generation: i64,
-    pub changes: Vec<GalleryFeedItem>,
-}
 
 /// How the gallery reached the stored generation (logs and tests).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,7 @@
-//! Collections: collections, persons and their photos, the in-memory 1:N gallery, the search
-//! COLLECTION analyses use, and re-extraction of templates. Depends on [`super::model`],
-//! [`super::store`], [`super::identity`] and [`super::folders`] (stored photos); never on
-//! analyses.
+//! Collections (spec §12): collections, persons and their photos, the in-memory 1:N gallery,
+//! the search COLLECTION analyses use ([`blacklist::GalleryBlacklist`]), and re-extraction of
+//! templates. May use [`super::model`], [`super::store`], [`super::identity`] and
+//! [`super::folders`] (the upload pipeline, stored files); never [`super::analyses`].
 
 pub mod blacklist;
 pub mod gallery;

@@ -16,16 +16,16 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::domain::collections::gallery::GalleryChange;
-use crate::domain::collections::service::{
-    has_related_analyses, Access, Collection, EnrolledImage, Person, PersonDetails, PersonImage, StoredTemplate,
-};
+use crate::domain::collections::service::{has_related_analyses, Access, PersonDetails};
 use crate::domain::error::{Error, Result};
 use crate::domain::folders::service::{static_file_id, BlobDownload};
-use crate::domain::folders::upload::{BlobPut, ProbedFile};
+use crate::domain::folders::upload::{spooled_path, BlobPut, ProbedFile};
 use crate::domain::model::caller::Caller;
+use crate::domain::model::collection::{Collection, EnrolledImage, Person, PersonImage, StoredTemplate};
 use crate::domain::model::face::{Enrolment, FaceEngine, FaceError};
-use crate::domain::model::media::{MediaKind, PersonPart, ReceivedFile, Upload, UploadPayload};
+use crate::domain::model::media::MediaKind;
 use crate::domain::model::metadata::MetaData;
+use crate::domain::model::upload::{PersonPart, ReceivedFile, Upload, UploadPayload};
 use crate::domain::store::{ListParams, Page};
 use crate::domain::time::now;
 use crate::domain::Domain;
@@ -180,7 +180,7 @@ impl Domain {
                 }
             }
             let engine = engine.clone();
-            let path = crate::domain::folders::upload::spooled_path(&file)?;
+            let path = spooled_path(&file)?;
             let outcome = tokio::task::spawn_blocking(move || {
                 let bytes =
                     std::fs::read(&path).map_err(|e| FaceError::Engine(format!("reading the spooled photo: {e}")))?;
@@ -535,7 +535,7 @@ mod tests {
         ReceivedFile {
             key: key.into(),
             original_name: format!("{key}.jpg"),
-            content: crate::domain::model::media::FileContent::Spooled(tmp.into_temp_path()),
+            content: crate::domain::model::upload::FileContent::Spooled(tmp.into_temp_path()),
             size: 0,
             sha256: String::new(),
             streamed: None,

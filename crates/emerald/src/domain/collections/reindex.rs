@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::domain::collections::gallery::GalleryChange;
 use crate::domain::error::{Error, Result};
+use crate::domain::model::collection::StoredTemplate;
 use crate::domain::model::face::FaceError;
 use crate::domain::Domain;
 
@@ -64,7 +65,7 @@ impl Domain {
                     Ok(enrolment) => {
                         let id = image.person_image_id;
                         if let Some(generation) = self.store.replace_template(id, &enrolment.template).await? {
-                            let stored = crate::domain::collections::service::StoredTemplate {
+                            let stored = StoredTemplate {
                                 person_image_id: id,
                                 person_id: image.person_id,
                                 collection_id: image.collection_id,

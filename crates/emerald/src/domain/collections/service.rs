@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::domain::error::{Error, Result};
 use crate::domain::model::caller::Caller;
-use crate::domain::model::face::Template;
+use crate::domain::model::collection::{Collection, CollectionMatchRecord, Person, PersonImage};
 use crate::domain::model::metadata::MetaData;
 use crate::domain::model::role::UserType;
 use crate::domain::store::{ListParams, Page};
@@ -21,97 +21,11 @@ use crate::domain::Domain;
 /// Longest alias, in characters.
 pub const ALIAS_MAX_CHARS: usize = 256;
 
-#[derive(Debug, Clone)]
-pub struct Collection {
-    pub collection_id: Uuid,
-    pub company_id: Uuid,
-    pub alias: String,
-    pub meta_data: MetaData,
-    pub technical_meta_data: MetaData,
-    pub time_created: f64,
-    pub time_updated: f64,
-}
-
-#[derive(Debug, Clone)]
-pub struct Person {
-    pub person_id: Uuid,
-    pub collection_id: Uuid,
-    pub company_id: Uuid,
-    pub meta_data: MetaData,
-    pub technical_meta_data: MetaData,
-    pub time_created: f64,
-    pub time_updated: f64,
-}
-
-/// An enrolled photo of a person: a stored file like a media file, addressed by its
-/// `person_image_id` or its `media_id`. Its template is stored with it, read only for search.
-#[derive(Debug, Clone)]
-pub struct PersonImage {
-    pub person_image_id: Uuid,
-    pub media_id: Uuid,
-    pub person_id: Uuid,
-    pub collection_id: Uuid,
-    pub company_id: Uuid,
-    pub original_name: String,
-    pub extension: String,
-    pub has_thumb: bool,
-    pub size_bytes: i64,
-    pub sha256: String,
-    pub tags: Vec<String>,
-    pub meta_data: MetaData,
-    pub technical_meta_data: MetaData,
-    /// The embedder that made the template.
-    pub model_id: String,
-    pub time_created: f64,
-    pub time_updated: f64,
-}
-
-impl PersonImage {
-    /// Blob key of the original: `collections/{collection_id}/{media_id}.{ext}`.
-    pub fn original_key(&self) -> String {
-        format!("collections/{}/{}.{}", self.collection_id, self.media_id, self.extension)
-    }
-
-    /// Blob key of the JPEG thumbnail: `collections/{collection_id}/{media_id}_thumb.jpg`.
-    pub fn thumb_key(&self) -> String {
-        format!("collections/{}/{}_thumb.jpg", self.collection_id, self.media_id)
-    }
-}
-
-crate::domain::folders::service::stored_file!(PersonImage);
-
-/// A photo to store with its template.
-#[derive(Debug, Clone)]
-pub struct EnrolledImage {
-    pub image: PersonImage,
-    pub template: Template,
-}
-
-/// A stored template and whose it is (what the gallery holds).
-#[derive(Debug, Clone)]
-pub struct StoredTemplate {
-    pub person_image_id: Uuid,
-    pub person_id: Uuid,
-    pub collection_id: Uuid,
-    pub template: Template,
-}
-
 /// A person with its photos, oldest first.
 #[derive(Debug, Clone)]
 pub struct PersonDetails {
     pub person: Person,
     pub images: Vec<PersonImage>,
-}
-
-/// One row of `collection_matches`: a COLLECTION analysis matched this person (and photo).
-/// Written when the analysis finishes; it blocks deleting the person or photo (spec §12). The
-/// store files it under the collection's company.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CollectionMatchRecord {
-    pub analyse_id: Uuid,
-    pub person_id: Uuid,
-    pub person_image_id: Option<Uuid>,
-    pub collection_id: Uuid,
 }
 
 /// What a caller may do with one company's collections, persons and photos.

@@ -1,24 +1,23 @@
-//! Folders and media (spec §6): upload, reading, deletion, and who may do what (spec §3.2 [I]).
+//! Folders and media (spec §6): adding media, reading, deletion, and who may do what (spec §3.2
+//! [I]). A new folder is created by [`crate::domain::analyses::single_request`], since it may
+//! carry its analyses.
 //!
 //! An upload is all or nothing: every file is received into a temporary file and probed
 //! before anything is stored; then the blobs are written, then all rows in one transaction;
 //! if any step fails, the blobs already written are deleted again.
 
-use std::sync::Arc;
-
 use uuid::Uuid;
 
-use crate::domain::analyses::service::AnalysisDetails;
-use crate::domain::analyses::webhooks;
 use crate::domain::error::{Error, Result};
-use crate::domain::folders::upload::ProbedFile;
+use crate::domain::folders::upload::{file_facts, ProbedFile};
 use crate::domain::model::account::{Company, User};
-use crate::domain::model::analysis::parse_best_shot_file;
+use crate::domain::model::analysis::{best_shot_key, parse_best_shot_file, AnalysisDetails};
 use crate::domain::model::caller::Caller;
-use crate::domain::model::media::{Folder, FolderStatus, Media, MediaProbe, ReceivedFile, Upload, UploadLimits};
+use crate::domain::model::media::{Folder, Media, Probed, StoredFile, StreamProbe, UploadLimits};
 use crate::domain::model::metadata::MetaData;
 use crate::domain::model::role::UserType;
-use crate::domain::store::{BlobStream, Blobs, ListParams, Page, PersonCount, Visibility};
+use crate::domain::model::upload::{ReceivedFile, Upload, UploadPayload};
+use crate::domain::store::{BlobStream, ListParams, Page, PersonCount, Visibility};
 use crate::domain::time::now;
 use crate::domain::Domain;
 
@@ -36,18 +35,6 @@ pub(in crate::domain) fn clean_comment(comment: Option<String>) -> Result<Option
         ));
     }
     Ok(comment)
-}
-
-/// How media are stored and checked. Cheap to clone.
-#[derive(Clone)]
-pub struct MediaServices {
-    pub blobs: Arc<dyn Blobs>,
-    pub probe: Arc<dyn MediaProbe>,
-    pub limits: UploadLimits,
-    /// Where incoming files are spooled before they are checked (under the data dir).
-    pub spool_dir: std::path::PathBuf,
-    /// Whether spool files are written with direct I/O where the filesystem allows it.
-    pub spool_direct: bool,
 }
 
 /// What a caller may do with one folder (and its media).
@@ -120,8 +107,8 @@ impl Domain {
         Ok(&self.media_services()?.spool_dir)
     }
 
-    /// A stream check for one file of an upload that is stored ([`MediaProbe::stream`]).
-    pub fn stream_probe(&self) -> Option<Box<dyn crate::domain::model::media::StreamProbe>> {
+    /// A stream check for one file of an upload that is stored (`MediaProbe::stream`).
+    pub fn stream_probe(&self) -> Option<Box<dyn StreamProbe>> {
         self.media.as_ref().and_then(|m| m.probe.stream())
     }
 
@@ -151,85 +138,6 @@ impl Domain {
         }
     }
 
-    /// `POST /api/folders/` (spec §6.1): a folder with its media, and — single request mode
-    /// (spec §10) — its analyses, queued in the same request.
-    pub async fn create_folder(&self, caller: &Caller, mut upload: Upload) -> Result<FolderDetails> {
-        match caller.user_type {
-            UserType::Admin | UserType::Client | UserType::ClientAdmin | UserType::ClientService => {}
-            UserType::Operator | UserType::ClientOperator => return Err(Error::Forbidden(None)),
-        }
-        let t = now();
-        let mut technical = serde_json::Map::new();
-        if let Some(info) = upload.payload.additional_info.clone() {
-            technical.insert("additional_info".into(), info);
-        }
-        if let Some(url) = upload.payload.resolution_endpoint.take() {
-            webhooks::check_endpoint(&url)?;
-            technical.insert(webhooks::ENDPOINT_KEY.into(), url.into());
-        }
-        let requests = upload.payload.analyses.take();
-        let folder = Folder {
-            folder_id: Uuid::new_v4(),
-            company_id: if caller.user_type.is_global() { None } else { caller.company_id },
-            user_id: caller.user_id,
-            resolution_status: FolderStatus::Initial,
-            system_resolution: None,
-            resolution_comment: None,
-            is_archive: false,
-            meta_data: std::mem::take(&mut upload.payload.folder_meta),
-            technical_meta_data: MetaData::parse(serde_json::Value::Object(technical), "additional_info")?,
-            time_created: t,
-            time_updated: t,
-        };
-        let (media, analyses) = self
-            .store_media(&folder, upload, t, |media| {
-                let folder = folder.clone();
-                async move {
-                    // Validate the analyses against the media before anything is stored.
-                    let analyses = match &requests {
-                        Some(r) => self.plan_analyses(Some(caller), &folder, &media, r, t).await?,
-                        None => Vec::new(),
-                    };
-                    self.store.insert_folder(&folder, &media).await?;
-                    if !analyses.is_empty() {
-                        self.enqueue_analyses(folder.folder_id, &analyses, None, t).await?;
-                    }
-                    Ok((media, analyses))
-                }
-            })
-            .await?;
-        let mut folder = folder;
-        let analyses = (!analyses.is_empty()).then(|| {
-            folder.resolution_status = FolderStatus::Processing;
-            folder.system_resolution = Some(crate::domain::model::analysis::Resolution::Processing.as_str().to_owned());
-            AnalysisDetails::attach(analyses, &media)
-        });
-        Ok(FolderDetails { folder, media: Some(media), analyses, user: None, company: None })
-    }
-
-    /// Single request mode (spec §10): create the folder with its analyses, then wait for
-    /// them, at most `timeout`. Returns the folder with media and analyses as they are, and
-    /// whether every analysis finished.
-    pub async fn create_folder_and_wait(
-        &self,
-        caller: &Caller,
-        upload: Upload,
-        timeout: std::time::Duration,
-    ) -> Result<(FolderDetails, bool)> {
-        let created = self.create_folder(caller, upload).await?;
-        let Some(group) = created.analyses.as_ref().and_then(|a| a.first()).map(|a| a.analysis.group_id) else {
-            return Ok((created, true));
-        };
-        let done = self.wait_for_group(group, timeout).await?;
-        let with = FolderWith { media: true, analyses: true, user: false, company: false };
-        let mut details = self.with_related(vec![created.folder.clone()], with).await?;
-        let mut fresh = details.pop().ok_or_else(|| Error::not_exist("Folder"))?;
-        if let Some(f) = self.store.get_folder(created.folder.folder_id).await? {
-            fresh.folder = f;
-        }
-        Ok((fresh, done))
-    }
-
     /// `POST /api/folders/{id}/media/` (spec §6.2).
     pub async fn add_media(&self, caller: &Caller, folder_id: Uuid, upload: Upload) -> Result<Vec<Media>> {
         let (folder, access) = self.visible_folder(caller, folder_id).await?;
@@ -248,7 +156,13 @@ impl Domain {
     }
 
     /// Probe every file, then write blobs, then rows (via `commit`); undo the blobs on failure.
-    async fn store_media<F, Fut, T>(&self, folder: &Folder, upload: Upload, t: f64, commit: F) -> Result<T>
+    pub(in crate::domain) async fn store_media<F, Fut, T>(
+        &self,
+        folder: &Folder,
+        upload: Upload,
+        t: f64,
+        commit: F,
+    ) -> Result<T>
     where
         F: FnOnce(Vec<Media>) -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
@@ -485,7 +399,7 @@ impl Domain {
         media_id: Uuid,
     ) -> Result<BlobDownload> {
         let a = self.store.get_analysis(analyse_id).await?.ok_or_else(|| Error::not_exist("File"))?;
-        let key = crate::domain::model::analysis::best_shot_key(folder_id, analyse_id, media_id);
+        let key = best_shot_key(folder_id, analyse_id, media_id);
         if a.folder_id != folder_id
             || access(caller, a.company_id, a.user_id) == Access::Invisible
             || !a.stored_images().contains(&key)
@@ -540,41 +454,6 @@ impl Domain {
     }
 }
 
-/// A stored original with an optional JPEG thumbnail: folder media and person images.
-pub trait StoredFile {
-    fn media_id(&self) -> Uuid;
-    fn extension(&self) -> &str;
-    fn has_thumb(&self) -> bool;
-    fn original_key(&self) -> String;
-    fn thumb_key(&self) -> String;
-}
-
-/// `StoredFile` for a type with `media_id`, `extension`, `has_thumb` and key methods.
-macro_rules! stored_file {
-    ($t:ty) => {
-        impl $crate::domain::folders::service::StoredFile for $t {
-            fn media_id(&self) -> uuid::Uuid {
-                self.media_id
-            }
-            fn extension(&self) -> &str {
-                &self.extension
-            }
-            fn has_thumb(&self) -> bool {
-                self.has_thumb
-            }
-            fn original_key(&self) -> String {
-                <$t>::original_key(self)
-            }
-            fn thumb_key(&self) -> String {
-                <$t>::thumb_key(self)
-            }
-        }
-    };
-}
-pub(in crate::domain) use stored_file;
-
-stored_file!(Media);
-
 fn missing_file() -> Error {
     Error::not_exist("File")
 }
@@ -610,11 +489,11 @@ fn content_type_of(ext: &str) -> &'static str {
 pub(in crate::domain) fn new_media(
     folder: &Folder,
     file: &ReceivedFile,
-    payload: &crate::domain::model::media::UploadPayload,
-    probed: &crate::domain::model::media::Probed,
+    payload: &UploadPayload,
+    probed: &Probed,
     t: f64,
 ) -> Media {
-    let facts = crate::domain::folders::upload::file_facts(file, probed);
+    let facts = file_facts(file, probed);
     Media {
         media_id: Uuid::new_v4(),
         folder_id: folder.folder_id,
@@ -633,6 +512,3 @@ pub(in crate::domain) fn new_media(
         time_updated: t,
     }
 }
-
-pub(in crate::domain) use crate::domain::folders::upload::bad_file;
-pub use crate::domain::folders::upload::too_many_files;

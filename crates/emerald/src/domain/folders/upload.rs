@@ -4,11 +4,25 @@
 //! already written are deleted again, so no row dangles and no file is left behind.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::domain::error::{Error, Result};
-use crate::domain::folders::service::{MediaServices, StoredFile};
-use crate::domain::model::media::{FileContent, Probed, ReceivedFile, UploadPayload};
+use crate::domain::model::media::{MediaProbe, Probed, StoredFile, UploadLimits};
+use crate::domain::model::upload::{FileContent, ReceivedFile, UploadPayload};
+use crate::domain::store::Blobs;
 use crate::domain::Domain;
+
+/// How media are stored and checked. Cheap to clone.
+#[derive(Clone)]
+pub struct MediaServices {
+    pub blobs: Arc<dyn Blobs>,
+    pub probe: Arc<dyn MediaProbe>,
+    pub limits: UploadLimits,
+    /// Where incoming files are spooled before they are checked (under the data dir).
+    pub spool_dir: std::path::PathBuf,
+    /// Whether spool files are written with direct I/O where the filesystem allows it.
+    pub spool_direct: bool,
+}
 
 /// A received file and what the probe learned about it.
 pub(in crate::domain) struct ProbedFile {

@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 use crate::domain::error::{Error, Result};
+use crate::domain::identity::credentials::EMAIL_MAX_CHARS;
 use crate::domain::model::account::User;
+use crate::domain::model::analysis::Analysis;
+use crate::domain::model::audit::{AuthEvent, CompanyQuota, ObjectChange, StoredAuthEvent};
 use crate::domain::model::caller::{Caller, Scope};
 use crate::domain::model::role::UserType;
 use crate::domain::store::{ListParams, Page};
@@ -83,63 +86,6 @@ pub struct AbuseSettings {
     pub audit_retention: f64,
 }
 
-/// One auth audit record. Never a password or a token.
-#[derive(Debug, Clone)]
-pub struct AuthEvent {
-    pub event_id: Uuid,
-    pub time_created: f64,
-    /// `login`, `logout`, `refresh`, `block`, `unblock`, `throttle_clear`, `decision`.
-    pub event: &'static str,
-    /// `success`, `failure`, `throttled`, `blocked`.
-    pub outcome: &'static str,
-    pub user_id: Option<Uuid>,
-    pub company_id: Option<Uuid>,
-    /// The login as typed (lower-cased, at most 254 characters).
-    pub email: Option<String>,
-    /// Who did it when it was another user (a block, a decision).
-    pub actor_id: Option<Uuid>,
-    pub client_addr: Option<String>,
-    /// The object a change concerns (`analysis` for a decision), with its value before and
-    /// after and the comment given.
-    pub object: Option<ObjectChange>,
-}
-
-/// What an audited change did to one object.
-#[derive(Debug, Clone, Default)]
-pub struct ObjectChange {
-    pub object_type: &'static str,
-    pub object_id: Uuid,
-    pub before: Option<String>,
-    pub after: Option<String>,
-    pub comment: Option<String>,
-}
-
-/// A stored audit record as listed.
-#[derive(Debug, Clone)]
-pub struct StoredAuthEvent {
-    pub event_id: Uuid,
-    pub time_created: f64,
-    pub event: String,
-    pub outcome: String,
-    pub user_id: Option<Uuid>,
-    pub company_id: Option<Uuid>,
-    pub email: Option<String>,
-    pub actor_id: Option<Uuid>,
-    pub client_addr: Option<String>,
-    pub object_type: Option<String>,
-    pub object_id: Option<Uuid>,
-    pub before: Option<String>,
-    pub after: Option<String>,
-    pub comment: Option<String>,
-}
-
-/// A company's own request rates (None: the global ones).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CompanyQuota {
-    pub requests_per_minute: Option<u32>,
-    pub expensive_per_minute: Option<u32>,
-}
-
 /// The counter key of an account.
 pub fn account_key(email: &str) -> String {
     format!("account:{}", email.trim().to_lowercase())
@@ -165,7 +111,7 @@ fn address_label(ip: IpAddr) -> String {
 }
 
 fn clip_email(email: &str) -> String {
-    email.trim().to_lowercase().chars().take(crate::domain::identity::users::EMAIL_MAX_CHARS).collect()
+    email.trim().to_lowercase().chars().take(EMAIL_MAX_CHARS).collect()
 }
 
 fn retry_after(until: f64, t: f64) -> u64 {
@@ -374,7 +320,7 @@ impl Domain {
         &self,
         caller: &Caller,
         email: Option<&str>,
-        analysis: &crate::domain::model::analysis::Analysis,
+        analysis: &Analysis,
         after: &str,
         comment: Option<&str>,
     ) {

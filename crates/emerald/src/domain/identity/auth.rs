@@ -1,15 +1,14 @@
 //! Login, token check with sliding expiry, and renewal (spec §2).
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 use uuid::Uuid;
 
 use crate::domain::error::{Error, Result};
-use crate::domain::identity::users::{Password, UserPatch};
-use crate::domain::model::account::{Session, User};
+use crate::domain::identity::credentials::{dummy_hash, verify_password, Password};
+use crate::domain::identity::users::UserPatch;
+use crate::domain::model::account::{Session, SessionUser, User};
 use crate::domain::model::caller::Caller;
 use crate::domain::time::now;
 use crate::domain::Domain;
@@ -51,41 +50,6 @@ fn new_token() -> String {
 /// Tokens are stored only as SHA-256 hashes; they are long and random, so no salt is needed.
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// Argon2id with the crate's default (OWASP) parameters, off the async executor.
-pub async fn hash_password(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| Error::internal(anyhow::anyhow!("argon2: {e}")))
-    })
-    .await
-    .map_err(Error::internal)?
-}
-
-async fn verify_password(password: String, hash: String) -> Result<bool> {
-    tokio::task::spawn_blocking(move || {
-        let parsed = PasswordHash::new(&hash).map_err(|e| Error::internal(anyhow::anyhow!("stored hash: {e}")))?;
-        Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
-    })
-    .await
-    .map_err(Error::internal)?
-}
-
-/// A hash of a password nobody has, verified when the email is unknown so that a wrong email
-/// and a wrong password take the same time.
-static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-
-fn dummy_hash() -> String {
-    DUMMY_HASH
-        .get_or_init(|| {
-            let salt = SaltString::generate(&mut OsRng);
-            Argon2::default().hash_password(b"no such user", &salt).map(|h| h.to_string()).unwrap_or_default()
-        })
-        .clone()
 }
 
 impl Domain {
@@ -247,7 +211,7 @@ impl Domain {
     }
 }
 
-fn caller_of(found: &crate::domain::model::account::SessionUser) -> Caller {
+fn caller_of(found: &SessionUser) -> Caller {
     Caller {
         user_id: found.session.user_id,
         session_id: found.session.session_id,

@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use crate::domain::error::{Error, Result};
-use crate::domain::identity::auth::hash_password;
+use crate::domain::identity::credentials::{hash_password, Email, Password};
 use crate::domain::model::account::{AnalysisPermissions, User};
 use crate::domain::model::caller::Caller;
 use crate::domain::model::metadata::{MetaChange, MetaData};
@@ -12,59 +12,7 @@ use crate::domain::store::{ListParams, Page};
 use crate::domain::time::now;
 use crate::domain::Domain;
 
-pub const PASSWORD_MIN_CHARS: usize = 8;
-pub const PASSWORD_MAX_CHARS: usize = 1024;
 pub const NAME_MAX_CHARS: usize = 256;
-pub const EMAIL_MAX_CHARS: usize = 254;
-
-/// A validated e-mail address (the login).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Email(String);
-
-impl Email {
-    pub fn parse(s: &str) -> Result<Self> {
-        let s = s.trim();
-        let ok = s.len() <= EMAIL_MAX_CHARS
-            && !s.chars().any(char::is_whitespace)
-            && matches!(s.split_once('@'), Some((local, domain)) if !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
-        if ok {
-            Ok(Email(s.to_owned()))
-        } else {
-            Err(Error::invalid_value(format!("Invalid email value {s:?}"), serde_json::json!({ "key_path": "email" })))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A password that meets the length rules; never logged.
-#[derive(Clone)]
-pub struct Password(String);
-
-impl std::fmt::Debug for Password {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Password(***)")
-    }
-}
-
-impl Password {
-    pub fn parse(s: &str) -> Result<Self> {
-        let n = s.chars().count();
-        if !(PASSWORD_MIN_CHARS..=PASSWORD_MAX_CHARS).contains(&n) {
-            return Err(Error::invalid_value(
-                format!("Invalid password: it must have {PASSWORD_MIN_CHARS} to {PASSWORD_MAX_CHARS} characters"),
-                serde_json::json!({ "key_path": "password" }),
-            ));
-        }
-        Ok(Password(s.to_owned()))
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
 
 pub fn check_name(key: &str, s: &str) -> Result<String> {
     let s = s.trim();

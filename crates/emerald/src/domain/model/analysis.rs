@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::domain::error::{Error, Result};
 use crate::domain::model::account::AnalysisPermissions;
-use crate::domain::model::media::{FolderStatus, MediaKind};
+use crate::domain::model::media::{FolderStatus, Media, MediaKind};
 use crate::domain::model::metadata::MetaData;
 
 /// Analysis types (spec §8.1).
@@ -534,6 +534,27 @@ pub fn folder_status(rows: &[AnalysisStatusRow]) -> (FolderStatus, Option<Resolu
         rows.iter().filter(|r| Some(r.group_id) == last).map(|r| r.resolution).max().unwrap_or(Resolution::Success);
     let status = if worst == Resolution::Failed { FolderStatus::Failed } else { FolderStatus::Finished };
     (status, Some(worst))
+}
+
+/// An analysis with its source media objects, for rendering.
+#[derive(Debug, Clone)]
+pub struct AnalysisDetails {
+    pub analysis: Analysis,
+    pub source_media: Vec<Media>,
+}
+
+impl AnalysisDetails {
+    /// Attach each analysis' media, picked from `media` (its folder's).
+    pub fn attach(analyses: Vec<Analysis>, media: &[Media]) -> Vec<AnalysisDetails> {
+        analyses
+            .into_iter()
+            .map(|a| {
+                let source_media =
+                    a.source_media.iter().filter_map(|id| media.iter().find(|m| m.media_id == *id).cloned()).collect();
+                AnalysisDetails { analysis: a, source_media }
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

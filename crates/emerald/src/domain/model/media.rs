@@ -1,8 +1,7 @@
-//! Folders' media (spec §4.4, §4.5, §6): the objects, the media kinds, and what an upload
-//! carries into the domain. Deciding a file's kind from its bytes is behind [`MediaProbe`], so
+//! Folders' media (spec §4.4, §4.5, §6): the objects, the media kinds and the files' blob keys.
+//! What an upload carries is in [`super::upload`]. Deciding a file's kind from its bytes is behind [`MediaProbe`], so
 //! the face engine can replace the server's light probe later.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
@@ -106,58 +105,6 @@ impl Default for UploadLimits {
     }
 }
 
-/// Where a received file's bytes are.
-#[derive(Debug)]
-pub enum FileContent {
-    /// Spooled to a temporary file (deleted when dropped): uploads that are stored.
-    Spooled(tempfile::TempPath),
-    /// Held in memory: Instant mode, which writes nothing anywhere.
-    Memory(bytes::Bytes),
-}
-
-/// One received file part.
-#[derive(Debug)]
-pub struct ReceivedFile {
-    /// The multipart part name ("file key"), which binds tags and metadata in the payload.
-    pub key: String,
-    pub original_name: String,
-    pub content: FileContent,
-    pub size: u64,
-    pub sha256: String,
-    /// The probe's verdict from the bytes as they were received ([`StreamProbe`]), if it gave one.
-    pub streamed: Option<Result<Probed, String>>,
-}
-
-/// The `payload` part (spec §6.1, §12), validated; `analyses` makes a single request (spec §10).
-#[derive(Debug, Default)]
-pub struct UploadPayload {
-    pub folder_meta: MetaData,
-    pub media_tags: HashMap<String, Vec<String>>,
-    pub media_meta: HashMap<String, MetaData>,
-    pub analyses: Option<Vec<crate::domain::model::analysis::AnalysisRequest>>,
-    pub resolution_endpoint: Option<String>,
-    /// The Web SDK's `additional_info` form field, kept in `technical_meta_data`.
-    pub additional_info: Option<Value>,
-    /// `person:meta_data`: the new person's metadata (adding a person, spec §12).
-    pub person_meta: MetaData,
-    /// `persons`: several new persons in one request ([I], `…/persons/batch/`).
-    pub persons: Option<Vec<PersonPart>>,
-}
-
-/// One person of a multi-person request: the file keys of its photos and its metadata.
-#[derive(Debug, Clone, Default)]
-pub struct PersonPart {
-    pub files: Vec<String>,
-    pub meta_data: MetaData,
-}
-
-/// A whole upload request: files and payload.
-#[derive(Debug, Default)]
-pub struct Upload {
-    pub files: Vec<ReceivedFile>,
-    pub payload: UploadPayload,
-}
-
 #[derive(Debug, Clone)]
 pub struct Media {
     pub media_id: Uuid,
@@ -234,3 +181,38 @@ pub struct Folder {
     pub time_created: f64,
     pub time_updated: f64,
 }
+
+/// A stored original with an optional JPEG thumbnail: folder media and person images.
+pub trait StoredFile {
+    fn media_id(&self) -> Uuid;
+    fn extension(&self) -> &str;
+    fn has_thumb(&self) -> bool;
+    fn original_key(&self) -> String;
+    fn thumb_key(&self) -> String;
+}
+
+/// `StoredFile` for a type with `media_id`, `extension`, `has_thumb` and key methods.
+macro_rules! stored_file {
+    ($t:ty) => {
+        impl $crate::domain::model::media::StoredFile for $t {
+            fn media_id(&self) -> uuid::Uuid {
+                self.media_id
+            }
+            fn extension(&self) -> &str {
+                &self.extension
+            }
+            fn has_thumb(&self) -> bool {
+                self.has_thumb
+            }
+            fn original_key(&self) -> String {
+                <$t>::original_key(self)
+            }
+            fn thumb_key(&self) -> String {
+                <$t>::thumb_key(self)
+            }
+        }
+    };
+}
+pub(in crate::domain) use stored_file;
+
+stored_file!(Media);

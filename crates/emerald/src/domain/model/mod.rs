@@ -4,8 +4,12 @@
 
 pub mod account;
 pub mod analysis;
+pub mod audit;
+pub mod blacklist;
 pub mod caller;
+pub mod collection;
 pub mod face;
 pub mod media;
 pub mod metadata;
 pub mod role;
+pub mod upload;
