@@ -1,11 +1,11 @@
 //! The rules: objects, permissions, tenancy, statuses. No HTTP and no SQL here; persistence is
 //! reached through the traits in [`store`].
 //!
-//! Layered, bottom up: [`error`] and [`time`]; [`model`], the plain objects, pure rules and
-//! engine ports; [`store`]; the subsystems [`identity`], then [`folders`], then [`analyses`] and
-//! [`collections`] side by side; then [`meta`] and [`lite`]. This file holds [`Domain`], the
-//! composition root: each subsystem keeps its state here and adds its operations in its own
-//! `impl Domain` block.
+//! Layered, bottom up (docs/architecture.md; the `layers` test below checks it): [`error`] and
+//! [`time`]; [`model`], the plain objects, pure rules and engine ports; [`store`]; the
+//! subsystems [`identity`], then [`folders`], then [`analyses`] and [`collections`] side by
+//! side; then [`meta`] and [`lite`]. This file holds [`Domain`], the composition root: each
+//! subsystem keeps its state here and adds its operations in its own `impl Domain` block.
 
 pub mod analyses;
 pub mod collections;
@@ -121,5 +121,64 @@ impl Domain {
     pub fn with_media(mut self, media: folders::upload::MediaServices) -> Self {
         self.media = Some(media);
         self
+    }
+}
+
+/// The layers of `domain/` (docs/architecture.md, "The domain's layout"): a file may name only
+/// modules of its own layer or below, and `analyses` and `collections` never name each other.
+/// `mod.rs` (the composition root) is exempt. Calls of another subsystem's `impl Domain`
+/// methods are not seen here; they follow the same rule.
+#[cfg(test)]
+mod layers {
+    fn rank(module: &str) -> u8 {
+        match module {
+            "error" | "time" => 0,
+            "model" => 1,
+            "store" => 2,
+            "identity" => 3,
+            "folders" => 4,
+            "analyses" | "collections" => 5,
+            "meta" | "lite" => 6,
+            other => panic!("domain/{other}: give it a layer here and in docs/architecture.md"),
+        }
+    }
+
+    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn every_file_names_only_its_layer_and_below() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/domain");
+        let mut all = Vec::new();
+        files(&root, &mut all);
+        let mut wrong = Vec::new();
+        for path in all {
+            let rel = path.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+            if rel == "mod.rs" {
+                continue;
+            }
+            let own = rel.split(['/', '.']).next().unwrap().to_owned();
+            let text = std::fs::read_to_string(&path).unwrap();
+            for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                for used in line.split("crate::domain::").skip(1) {
+                    let target: String = used.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+                    if target.is_empty() || target == own {
+                        continue; // `Domain`, `Error`, `Result`, or its own subsystem
+                    }
+                    if rank(&target) >= rank(&own) {
+                        wrong.push(format!("domain/{rel} uses domain::{target}: {}", line.trim()));
+                    }
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "layer violations:\n{}", wrong.join("\n"));
     }
 }
