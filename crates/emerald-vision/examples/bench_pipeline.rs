@@ -18,7 +18,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use emerald_vision::{
-    decode_image, encode_jpeg, raw_inference_times, Backend, Engine, FaceEmbedder, FrFeature, FrLiveness, SpoofDetector,
+    decode_image, encode_jpeg, raw_inference_times, Backend, Engine, FaceEmbedder, FrFeature, FrLiveness,
+    SpoofDetector, YuNet,
 };
 use image::{imageops, DynamicImage};
 
@@ -181,6 +182,29 @@ fn main() {
             t2,
             dets.len()
         );
+    }
+    // The detector on the file's 640×640 letterbox against the photo's own aspect (what the
+    // engine does on onnxruntime), the two interleaved so that both see the same machine.
+    let yunet = YuNet::load(&dir).expect("yunet");
+    if yunet.takes_any_size() {
+        println!("\ndetector canvas, one thread, median of {runs} interleaved pairs (ms):");
+        for (label, jpeg) in photos() {
+            let img = decode_image(&jpeg).expect("decode");
+            let (mut square, mut fitted) = (Vec::new(), Vec::new());
+            for _ in 0..runs {
+                square.push(median(|| yunet.detect_on_canvas(&img, false).expect("square"), 1));
+                fitted.push(median(|| yunet.detect_on_canvas(&img, true).expect("fitted"), 1));
+            }
+            square.sort();
+            fitted.sort();
+            let (sq, fi) = (square[runs / 2], fitted[runs / 2]);
+            println!(
+                "  {label:<16} 640x640 {:>7}  fitted {:>7}  ({:.2}x)",
+                ms(sq),
+                ms(fi),
+                sq.as_secs_f64() / fi.as_secs_f64()
+            );
+        }
     }
     if let (Some(e2e), Some(sum)) = (e2e_small, ort_sum) {
         println!(

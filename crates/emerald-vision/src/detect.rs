@@ -1,10 +1,13 @@
 //! YuNet 2023mar: face boxes and 5 landmarks.
 //!
-//! Pre-processing: longest side scaled to 640, pasted top-left into a zero 640×640 canvas,
-//! BGR, raw 0..255. Post-processing: per stride s ∈ {8, 16, 32} and anchor i (row = i / (640/s),
-//! col = i % (640/s)), score = sqrt(cls·obj), box centre (col + b0)·s, (row + b1)·s, size
-//! exp(b2)·s × exp(b3)·s, landmark k = ((k0 + col)·s, (k1 + row)·s); score ≥ 0.6; greedy NMS
-//! at IoU 0.3 (see `/work/shared/design/models.md`).
+//! Pre-processing: longest side scaled to 640, pasted top-left into a zero canvas, BGR, raw
+//! 0..255. The canvas is the file's fixed 640×640 on tract; on onnxruntime the network is fully
+//! convolutional and takes the scaled image's own size rounded up to a multiple of 32 (640×480
+//! for a 640×480 photo: a quarter less work than the square, and the same faces — the padded
+//! band held nothing to find). Post-processing: per stride s ∈ {8, 16, 32} and anchor i (row =
+//! i / cols, col = i % cols, cols = canvas width / s), score = sqrt(cls·obj), box centre
+//! (col + b0)·s, (row + b1)·s, size exp(b2)·s × exp(b3)·s, landmark k = ((k0 + col)·s,
+//! (k1 + row)·s); score ≥ 0.6; greedy NMS at IoU 0.3 (see `/work/shared/design/models.md`).
 
 use std::path::Path;
 
@@ -17,7 +20,8 @@ use crate::provision::verified_model_path;
 use crate::resample::{resample_into, Canvas, ColourOrder, Normalisation};
 use crate::runtime::OnnxPlan;
 
-/// Input side of the fixed 640×640 network.
+/// Input side of the network as the file declares it (640×640), and the longest side images are
+/// scaled to.
 const SIDE: usize = 640;
 /// Minimum face score kept.
 pub const SCORE_THRESHOLD: f32 = 0.6;
@@ -44,23 +48,51 @@ pub struct YuNet {
 impl YuNet {
     pub fn load(models_dir: &Path) -> Result<Self, VisionError> {
         let path = verified_model_path(models_dir, YUNET.file, YUNET.sha256)?;
-        Ok(YuNet { plan: OnnxPlan::load("yunet", &path, [1, 3, SIDE, SIDE])? })
+        Ok(YuNet { plan: OnnxPlan::load_spatially_free("yunet", &path, [1, 3, SIDE, SIDE])? })
     }
 
-    /// The letterboxed network input and the scale applied to the image.
-    pub fn preprocess(img: &RgbImage) -> (Vec<f32>, f32) {
+    /// The network input: the image scaled so that its longest side is 640, pasted top-left on
+    /// a zero canvas, either the fixed 640×640 or (`fitted`) the scaled size rounded up to a
+    /// multiple of the largest stride. Returns (data, scale, (canvas width, height)).
+    pub fn preprocess(img: &RgbImage, fitted: bool) -> (Vec<f32>, f32, (usize, usize)) {
         let (w, h) = (img.width() as f32, img.height() as f32);
         let scale = SIDE as f32 / w.max(h);
         let nw = ((w * scale).round() as usize).clamp(1, SIDE);
         let nh = ((h * scale).round() as usize).clamp(1, SIDE);
-        let mut data = vec![0f32; 3 * SIDE * SIDE];
-        let mut canvas = Canvas { data: &mut data, width: SIDE, height: SIDE };
+        let stride = STRIDES[STRIDES.len() - 1];
+        let (cw, ch) = if fitted { (nw.div_ceil(stride) * stride, nh.div_ceil(stride) * stride) } else { (SIDE, SIDE) };
+        let mut data = vec![0f32; 3 * cw * ch];
+        let mut canvas = Canvas { data: &mut data, width: cw, height: ch };
         resample_into(img, [0.0, 0.0, w, h], (nw, nh), &mut canvas, YUNET.colour_order, YUNET.normalisation);
-        (data, scale)
+        (data, scale, (cw, ch))
+    }
+
+    /// Whether the network takes the photo's own aspect (onnxruntime), not only 640×640.
+    pub fn takes_any_size(&self) -> bool {
+        self.plan.spatially_free()
+    }
+
+    /// Detect on the fixed 640×640 canvas, or (`fitted`, only when [`YuNet::takes_any_size`])
+    /// on the scaled image's own size. `detect` picks the fitted canvas whenever it can; both
+    /// are public so that tests can hold them side by side.
+    pub fn detect_on_canvas(&self, img: &RgbImage, fitted: bool) -> Result<Vec<Detection>, VisionError> {
+        if img.width() == 0 || img.height() == 0 {
+            return Ok(Vec::new());
+        }
+        if fitted && !self.plan.spatially_free() {
+            return Err(VisionError::inference("yunet", "this runtime runs the detector at 640×640 only"));
+        }
+        let (data, scale, (cw, ch)) = Self::preprocess(img, fitted);
+        let outputs = self.plan.run([1, 3, ch, cw], data)?;
+        Ok(nms(Self::decode(&outputs, scale, (cw, ch))?, NMS_IOU))
     }
 
     /// Decode the raw outputs into detections in source pixels (before NMS).
-    fn decode(outputs: &[(String, Vec<f32>)], scale: f32) -> Result<Vec<Detection>, VisionError> {
+    fn decode(
+        outputs: &[(String, Vec<f32>)],
+        scale: f32,
+        canvas: (usize, usize),
+    ) -> Result<Vec<Detection>, VisionError> {
         let get = |name: String| {
             outputs
                 .iter()
@@ -70,8 +102,8 @@ impl YuNet {
         };
         let mut found = Vec::new();
         for s in STRIDES {
-            let cols = SIDE / s;
-            let n = cols * cols;
+            let cols = canvas.0 / s;
+            let n = cols * (canvas.1 / s);
             let (cls, obj) = (get(format!("cls_{s}"))?, get(format!("obj_{s}"))?);
             let (bbox, kps) = (get(format!("bbox_{s}"))?, get(format!("kps_{s}"))?);
             if cls.len() < n || obj.len() < n || bbox.len() < 4 * n || kps.len() < 10 * n {
@@ -128,8 +160,6 @@ impl FaceDetector for YuNet {
         if img.width() == 0 || img.height() == 0 {
             return Ok(Vec::new());
         }
-        let (data, scale) = Self::preprocess(img);
-        let outputs = self.plan.run([1, 3, SIDE, SIDE], data)?;
-        Ok(nms(Self::decode(&outputs, scale)?, NMS_IOU))
+        self.detect_on_canvas(img, self.plan.spatially_free())
     }
 }

@@ -65,6 +65,9 @@ enum Inner {
     Tract(Arc<TypedRunnableModel>),
     #[cfg(feature = "ort")]
     Ort(ort_backend::Pool),
+    /// onnxruntime with symbolic input height and width.
+    #[cfg(feature = "ort")]
+    OrtFree(ort_backend::Pool),
 }
 
 impl OnnxPlan {
@@ -89,6 +92,35 @@ impl OnnxPlan {
         Self::load_tract(name, path, input_shape)
     }
 
+    /// Load a fully convolutional model whose file declares a fixed input size (`input_shape`)
+    /// so that it takes any height and width. On onnxruntime the declared input height and
+    /// width (and the outputs' shapes) are made symbolic in memory before the session is built
+    /// — the file and its sha256 stay as fetched; `spatially_free()` is then true. tract plans
+    /// stay at `input_shape` (it optimises for one concrete shape).
+    pub fn load_spatially_free(name: &'static str, path: &Path, input_shape: [usize; 4]) -> Result<Self, VisionError> {
+        let pref = preference()?;
+        #[cfg(feature = "ort")]
+        if pref != Preference::Tract {
+            let bytes = std::fs::read(path).map_err(|e| VisionError::inference(name, e))?;
+            let bytes = free_spatial_dims(&bytes).map_err(|e| VisionError::inference(name, e))?;
+            match ort_backend::Pool::load_bytes(name, &bytes) {
+                Ok((pool, names)) => return Ok(OnnxPlan { name, inner: Inner::OrtFree(pool), output_names: names }),
+                Err(e) if pref == Preference::Ort => return Err(e),
+                Err(_) => {}
+            }
+        }
+        Self::load(name, path, input_shape)
+    }
+
+    /// Whether `run` takes any input height and width (see [`OnnxPlan::load_spatially_free`]).
+    pub fn spatially_free(&self) -> bool {
+        match self.inner {
+            #[cfg(feature = "ort")]
+            Inner::OrtFree(_) => true,
+            _ => false,
+        }
+    }
+
     /// Load on tract whatever the environment says (benchmarks compare both).
     pub fn load_tract(name: &'static str, path: &Path, input_shape: [usize; 4]) -> Result<Self, VisionError> {
         let err = |e: TractError| VisionError::inference(name, format!("{e:#}"));
@@ -108,7 +140,7 @@ impl OnnxPlan {
         match self.inner {
             Inner::Tract(_) => Backend::Tract,
             #[cfg(feature = "ort")]
-            Inner::Ort(_) => Backend::OnnxRuntime,
+            Inner::Ort(_) | Inner::OrtFree(_) => Backend::OnnxRuntime,
         }
     }
 
@@ -129,9 +161,36 @@ impl OnnxPlan {
                     .collect()
             }
             #[cfg(feature = "ort")]
-            Inner::Ort(pool) => pool.run(self.name, &self.output_names, shape, data),
+            Inner::Ort(pool) | Inner::OrtFree(pool) => pool.run(self.name, &self.output_names, shape, data),
         }
     }
+}
+
+/// The ONNX model `bytes` with the first input's height and width (dimensions 2 and 3) made
+/// symbolic and the outputs' declared shapes dropped, so that onnxruntime takes any spatial
+/// size. Only for fully convolutional graphs whose reshapes use -1 (YuNet): the runtime checks
+/// the rest when it builds the session.
+#[cfg(feature = "ort")]
+fn free_spatial_dims(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    use prost::Message;
+    use tract_onnx::pb::tensor_shape_proto::dimension::Value;
+    use tract_onnx::pb::type_proto::Value as TypeValue;
+
+    let mut model = tract_onnx::pb::ModelProto::decode(bytes).map_err(|e| format!("not an ONNX model: {e}"))?;
+    let graph = model.graph.as_mut().ok_or("the model has no graph")?;
+    let input = graph.input.first_mut().ok_or("the model has no input")?;
+    let Some(TypeValue::TensorType(tensor)) = input.r#type.as_mut().and_then(|t| t.value.as_mut()) else {
+        return Err("the first input is not a tensor".into());
+    };
+    let dims = tensor.shape.as_mut().map(|s| &mut s.dim).filter(|d| d.len() == 4).ok_or("the input is not NCHW")?;
+    dims[2].value = Some(Value::DimParam("height".into()));
+    dims[3].value = Some(Value::DimParam("width".into()));
+    for output in &mut graph.output {
+        if let Some(TypeValue::TensorType(t)) = output.r#type.as_mut().and_then(|t| t.value.as_mut()) {
+            t.shape = None;
+        }
+    }
+    Ok(model.encode_to_vec())
 }
 
 /// Median wall time of one raw inference (no pre- or post-processing) of each default model on
@@ -201,6 +260,7 @@ mod ort_backend {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Mutex, OnceLock};
 
+    use ort::session::builder::SessionBuilder;
     use ort::session::Session;
     use ort::value::Tensor;
 
@@ -257,18 +317,30 @@ mod ort_backend {
 
         /// `n` single-threaded sessions.
         pub fn load_sized(name: &'static str, path: &Path, n: usize) -> Result<(Pool, Vec<String>), VisionError> {
+            Self::build(name, n, |mut b| b.commit_from_file(path))
+        }
+
+        /// One single-threaded session per core (at most 8) of an in-memory model.
+        pub fn load_bytes(name: &'static str, bytes: &[u8]) -> Result<(Pool, Vec<String>), VisionError> {
+            let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
+            Self::build(name, n, |mut b| b.commit_from_memory(bytes))
+        }
+
+        fn build(
+            name: &'static str,
+            n: usize,
+            commit: impl Fn(SessionBuilder) -> ort::Result<Session>,
+        ) -> Result<(Pool, Vec<String>), VisionError> {
             let env = init()?;
             let err = |e: ort::Error| VisionError::inference(name, e);
             let n = n.max(1);
             let mut sessions = Vec::with_capacity(n);
             for _ in 0..n {
-                let session = Session::builder(env)
+                let builder = Session::builder(env)
                     .map_err(err)?
                     .with_intra_threads(1)
-                    .map_err(|e| VisionError::inference(name, e))?
-                    .commit_from_file(path)
-                    .map_err(err)?;
-                sessions.push(Mutex::new(session));
+                    .map_err(|e| VisionError::inference(name, e))?;
+                sessions.push(Mutex::new(commit(builder).map_err(err)?));
             }
             let names = sessions[0]
                 .lock()
