@@ -20,7 +20,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BACKENDS=${BACKENDS:-sqlite}
-PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 GUESS_SECONDS=${GUESS_SECONDS:-120}
 GUESS_THREADS=${GUESS_THREADS:-4}
 READ_SECONDS=${READ_SECONDS:-10}
@@ -31,53 +30,21 @@ PARTS=${PARTS:-1 2 3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-20}
 WARMUP=${WARMUP:-3}
 PORT=${PORT:-18470}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 OUT=bench/out/abuse
-IMAGES=${EMERALD_TEST_IMAGES:-$HOME/.cache/emerald/test-images}
 TOOL="python3 bench/abuse_tool.py"
-PW=bench-password-1
 mkdir -p "$OUT"
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install -y wrk"; exit 1; }
+. bench/lib.sh
+PW=$BENCH_PW
 
-scripts/fetch-models.sh >/dev/null
-scripts/fetch-test-images.sh >/dev/null
-if [ -z "${BIN:-}" ]; then
-  cargo build --release -q --locked -p emerald
-  BIN=$CARGO_TARGET_DIR/release/emerald
-fi
-"$BIN" bench-fit --in "$IMAGES/obama.jpg" --out "$OUT/a.jpg" --width 640 --height 480 >/dev/null
-
-echo "== machine =="
-grep -m1 'model name' /proc/cpuinfo || true
-echo "cpus: $(nproc); mem: $(free -g | awk '/Mem:/{print $2}') GiB; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "binary: $BIN"
-echo
-
-SERVER_PIDS=()
-cleanup() { for p in "${SERVER_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
+bench_server_bin
+bench_photos "$OUT"
+bench_machine "binary: $BIN"
 
 # start NAME PORT BACKEND [ENV=VALUE…]: a server with a fresh data directory (and schema).
-start() {
-  local name=$1 port=$2 backend=$3; shift 3
-  local data url_env=()
-  data=$(mktemp -d)
-  if [ "$backend" = postgres ]; then
-    local schema="bench_abuse_${name//-/_}_$$"
-    PGOPTIONS="-c client_min_messages=warning" psql "$PG_URL" -qc "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema" >/dev/null
-    url_env=(EMERALD_DATABASE_URL="$PG_URL?options=-c%20search_path%3D$schema")
-    SCHEMAS+=("$schema")
-  fi
-  env "${url_env[@]}" "$@" EMERALD_DATA_DIR="$data" EMERALD_LISTEN="127.0.0.1:$port" \
-    EMERALD_ADMIN_EMAIL=bench@bench.local EMERALD_ADMIN_PASSWORD=$PW EMERALD_LOG=warn \
-    "$BIN" serve >"$OUT/server-$name.log" 2>&1 &
-  SERVER_PIDS+=($!)
-  for _ in $(seq 150); do curl -sf "http://127.0.0.1:$port/api/version" >/dev/null && return; sleep 0.2; done
-  echo "the server $name did not start:"; cat "$OUT/server-$name.log"; exit 1
-}
-stop_all() { for p in "${SERVER_PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; SERVER_PIDS=(); }
+start() { local name=$1; shift; bench_start "$OUT/server-$name.log" "$@"; }
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-token_of() { curl -sf -d "{\"credentials\": {\"email\": \"$2\", \"password\": \"$PW\"}}" "http://127.0.0.1:$1/api/authorize/auth" | json '["access_token"]'; }
+token_of() { bench_token "$@"; }
 # company_user PORT ADMIN_TOKEN NAME: creates a company and a CLIENT user in it; prints "user_id email".
 company_user() {
   local cid email uid
@@ -90,7 +57,6 @@ company_user() {
 
 run_backend() {
   local backend=$1
-  SCHEMAS=()
   local url="http://127.0.0.1:$PORT"
 
   if [[ " $PARTS " == *" 1 "* ]]; then
@@ -103,7 +69,7 @@ run_backend() {
   curl -sf -X DELETE -H "X-Forensic-Access-Token: $admin" "$url/api/authorize/throttle" >/dev/null
   echo "-- spray: a new account each attempt, $GUESS_THREADS clients, ${GUESS_SECONDS}s"
   $TOOL spray "$url" "$GUESS_SECONDS" "$GUESS_THREADS"
-  stop_all
+  bench_stop_all
   echo
   fi
 
@@ -142,7 +108,7 @@ off, on = statistics.mean(runs["off"]), statistics.mean(runs["on"])
 se = (sd(runs["off"]) ** 2 / n + sd(runs["on"]) ** 2 / n) ** 0.5
 print(f"quotas on against off: {100 * (on / off - 1):+.1f} % of the mean (+/- {100 * se / off:.1f} % standard error; target: within 5 %)")
 PY
-  stop_all
+  bench_stop_all
   echo
   fi
 
@@ -166,9 +132,8 @@ PY
   "$BIN" bench-load --url "$url/api/folders/" --token "$tb" --seconds "$SECONDS_PER_RUN" --warmup "$WARMUP" \
     --concurrency 1 --analyses "$quality" --file "a=$OUT/a.jpg:photo_selfie"
   $TOOL drain "$url" "$ta"
-  stop_all
+  bench_stop_all
   fi
-  for s in "${SCHEMAS[@]}"; do PGOPTIONS="-c client_min_messages=warning" psql "$PG_URL" -qc "DROP SCHEMA IF EXISTS $s CASCADE" >/dev/null; done
   echo
 }
 

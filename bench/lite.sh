@@ -18,27 +18,13 @@ SECONDS_PER_RUN=${SECONDS_PER_RUN:-30}
 CONCURRENCY=${CONCURRENCY:-4}
 WARMUP=${WARMUP:-5}
 PORT=${PORT:-18433}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 OUT=bench/out/lite
-IMAGES=${EMERALD_TEST_IMAGES:-$HOME/.cache/emerald/test-images}
 mkdir -p "$OUT"
+. bench/lib.sh
 
-scripts/fetch-models.sh >/dev/null
-scripts/fetch-test-images.sh >/dev/null
-
-echo "== machine =="
-grep -m1 'model name' /proc/cpuinfo || true
-echo "cpus: $(nproc); mem: $(free -g | awk '/Mem:/{print $2}') GiB; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-rustc -V
-echo "runs of ${SECONDS_PER_RUN}s after ${WARMUP}s warm-up"
-echo
-
-if [ -z "${BIN:-}" ]; then
-    cargo build --release -q -p emerald
-    BIN=$CARGO_TARGET_DIR/release/emerald
-fi
-"$BIN" bench-fit --in "$IMAGES/obama.jpg" --out "$OUT/a.jpg" --width 640 --height 480
-"$BIN" bench-fit --in "$IMAGES/obama2.jpg" --out "$OUT/b.jpg" --width 640 --height 480
+bench_machine "runs of ${SECONDS_PER_RUN}s after ${WARMUP}s warm-up"
+bench_server_bin
+bench_photos "$OUT"
 
 # start RUNTIME: start `serve --role lite` on that runtime; prints the time from the exec to the
 # first health answer with status 0 (models loaded) and the RSS then; leaves $pid running.
@@ -47,6 +33,7 @@ start() {
     start_ns=$(date +%s%N)
     EMERALD_RUNTIME=$1 EMERALD_LISTEN="127.0.0.1:$PORT" EMERALD_LOG=warn "$BIN" serve --role lite >"$OUT/server-$1.log" 2>&1 &
     pid=$!
+    SERVER_PIDS+=("$pid")
     for _ in $(seq 3000); do
         curl -sf "http://127.0.0.1:$PORT/v1/face/pattern/health" >/dev/null && break
         sleep 0.01
@@ -54,7 +41,6 @@ start() {
     ready_ns=$(date +%s%N)
     echo "EMERALD_RUNTIME=$1: ready in $(( (ready_ns - start_ns) / 1000000 )) ms (goal <= 1000 ms); RSS $(( $(awk '/VmRSS/{print $2}' /proc/$pid/status) / 1024 )) MiB"
 }
-trap 'kill $pid 2>/dev/null || true' EXIT
 echo "== --role lite start =="
 for rt in auto tract; do
     start "$rt"

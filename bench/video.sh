@@ -27,10 +27,8 @@ scripts/fetch-test-images.sh >/dev/null
 scripts/fetch-ffmpeg.sh >/dev/null
 FF=${EMERALD_FFMPEG:-$HOME/.cache/emerald/ffmpeg/ffmpeg}
 
-echo "== machine =="
-grep -m1 'model name' /proc/cpuinfo || true
-echo "cpus: $(nproc); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-"$FF" -hide_banner -version | head -1
+. bench/lib.sh
+bench_machine "$("$FF" -hide_banner -version | head -1)"
 
 # The selfie: 5 s, 720×1280, 30 fps; then one file per codec, encoded as the clients do.
 ff() { "$FF" -hide_banner -nostdin -loglevel error -y "$@" 2>&1 | { grep -v '^Svt\[' || true; } >&2; }
@@ -65,14 +63,8 @@ if [ -z "${BIN:-}" ]; then
   [ "${BUILD:-release}" = dev ] || cargo build --release -q -p emerald
   BIN=$PROFILE_DIR/emerald
 fi
-data=$(mktemp -d)
-EMERALD_DATA_DIR="$data" EMERALD_LISTEN="127.0.0.1:$PORT" EMERALD_ADMIN_EMAIL=bench@bench.local \
-  EMERALD_ADMIN_PASSWORD=bench-password-1 EMERALD_LOG=warn "$BIN" serve >"$OUT/server.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; rm -rf "$data"' EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/api/version" >/dev/null && break; sleep 0.2; done
-token=$(curl -s -d '{"credentials": {"email": "bench@bench.local", "password": "bench-password-1"}}' \
-  "http://127.0.0.1:$PORT/api/authorize/auth" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+bench_start "$OUT/server.log" "$PORT" sqlite
+token=$(bench_token "$PORT")
 for v in "${VIDEOS[@]}"; do
   label=${v%%=*}
   path=${v#*=}
