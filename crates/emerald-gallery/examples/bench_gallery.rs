@@ -11,6 +11,13 @@
 //! int8 walk. `--graph-cache PATH` saves the built graph to PATH, or loads it from there when the
 //! file exists (data, ids and probes are deterministic), so a rerun skips a 20-minute build at
 //! 1M; `--bits-only` sweeps only the default walk; `--segment N` sets the graph segment size.
+//!
+//! `--data DIR` benchmarks a given set instead of the synthetic one: `DIR/base.f32` and
+//! `DIR/queries.f32` (native f32 rows of `--dim`), with `base_labels.txt` / `query_labels.txt`
+//! (one identity per row) when present, as the face engine's `template_set` example writes them.
+//! Every search is scored against the f32 brute force (recall@1, recall@10) and, with labels, for
+//! the identity of the first hit. The ef sweep (`EFS`) is the one the FAISS and hnswlib anchors
+//! run, so the curves line up.
 
 #[path = "../tests/common/synthetic.rs"]
 mod synthetic;
@@ -43,7 +50,14 @@ struct Args {
     graph_cache: Option<PathBuf>,
     /// Sweep only the default one-bit walk.
     bits_only: bool,
+    /// Read the templates, queries and labels from this directory instead of generating them.
+    data: Option<PathBuf>,
 }
+
+/// The ef sweep of every graph index (ours and the anchors').
+const EFS: [usize; 11] = [16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512];
+/// Results per search (recall@10 is measured against the exact top 10).
+const K: usize = 10;
 
 fn parse_args() -> Args {
     let mut a = Args {
@@ -61,6 +75,7 @@ fn parse_args() -> Args {
         segment: GalleryConfig::default().graph_segment,
         graph_cache: None,
         bits_only: false,
+        data: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -78,6 +93,7 @@ fn parse_args() -> Args {
             "--noise" => a.noise = v.parse().expect("--noise"),
             "--segment" => a.segment = v.parse().expect("--segment"),
             "--graph-cache" => a.graph_cache = Some(PathBuf::from(v)),
+            "--data" => a.data = Some(PathBuf::from(v)),
             "--bits-only" => {
                 a.bits_only = true;
                 i += 1;
@@ -166,24 +182,31 @@ fn generate(n: usize, dim: usize, isotropic: bool, threads: usize) -> Vec<Vec<f3
     })
 }
 
-/// Exact top-1 by f32 dot products over all vectors (blocked: every query against a block).
-fn ground_truth(data: &[Vec<f32>], queries: &[Vec<f32>], threads: usize) -> Vec<(usize, f32)> {
+/// Exact top `k` by f32 dot products over all vectors, best first (blocked: every query against a
+/// block).
+fn ground_truth(data: &[Vec<f32>], queries: &[Vec<f32>], threads: usize, k: usize) -> Vec<Vec<(usize, f32)>> {
+    // Keeps the best k of `top` sorted best first.
+    fn offer(top: &mut Vec<(usize, f32)>, k: usize, cand: (usize, f32)) {
+        if top.len() == k && cand.1 <= top[k - 1].1 {
+            return;
+        }
+        let at = top.partition_point(|e| e.1 >= cand.1);
+        top.insert(at, cand);
+        top.truncate(k);
+    }
     let per = data.len().div_ceil(threads);
-    let parts: Vec<Vec<(usize, f32)>> = std::thread::scope(|s| {
+    let parts: Vec<Vec<Vec<(usize, f32)>>> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..threads)
             .map(|t| {
                 s.spawn(move || {
                     let lo = (t * per).min(data.len());
                     let hi = ((t + 1) * per).min(data.len());
-                    let mut best = vec![(usize::MAX, f32::NEG_INFINITY); queries.len()];
+                    let mut best = vec![Vec::with_capacity(k + 1); queries.len()];
                     for block in (lo..hi).step_by(512) {
                         let end = (block + 512).min(hi);
                         for (qi, q) in queries.iter().enumerate() {
                             for (i, v) in data[block..end].iter().enumerate() {
-                                let s = emerald_gallery::simd::dot_f32(v, q);
-                                if s > best[qi].1 {
-                                    best[qi] = (block + i, s);
-                                }
+                                offer(&mut best[qi], k, (block + i, emerald_gallery::simd::dot_f32(v, q)));
                             }
                         }
                     }
@@ -195,7 +218,9 @@ fn ground_truth(data: &[Vec<f32>], queries: &[Vec<f32>], threads: usize) -> Vec<
     });
     (0..queries.len())
         .map(|qi| {
-            parts.iter().map(|p| p[qi]).fold((usize::MAX, f32::NEG_INFINITY), |a, b| if b.1 > a.1 { b } else { a })
+            let mut top = Vec::with_capacity(k + 1);
+            parts.iter().flat_map(|p| &p[qi]).for_each(|&c| offer(&mut top, k, c));
+            top
         })
         .collect()
 }
@@ -203,30 +228,49 @@ fn ground_truth(data: &[Vec<f32>], queries: &[Vec<f32>], threads: usize) -> Vec<
 struct Timed {
     p50: f64,
     p95: f64,
+    p99: f64,
     recall: f64,
+    /// Share of the exact top 10 among the top 10 returned.
+    recall10: f64,
+    /// Share of queries whose first hit has the query's identity (with labels).
+    hit1: Option<f64>,
     /// CPU ms per query, all threads (contention-independent work measure).
     cpu_ms: f64,
+}
+
+/// What a search is scored against: the exact top 10 and, when known, the identities.
+struct Truth<'a> {
+    gt: &'a [Vec<(usize, f32)>],
+    base_labels: Option<&'a [u32]>,
+    query_labels: Option<&'a [u32]>,
+}
+
+/// Row index of a benchmark template id (`Uuid::from_u128(i + 1)`).
+fn row(id: Uuid) -> usize {
+    (id.as_u128() - 1) as usize
 }
 
 fn run_queries(
     g: &Gallery,
     queries: &[Vec<f32>],
-    gt: &[(usize, f32)],
-    ids: &[Uuid],
+    truth: &Truth<'_>,
     mode: SearchMode,
     ef: Option<usize>,
     walk: GraphWalk,
 ) -> Timed {
     let mut lat = Vec::with_capacity(queries.len());
-    let mut hits1 = 0;
+    let (mut hits1, mut hits10, mut same) = (0, 0, 0);
     let cpu0 = process_cpu_s();
-    for (q, (want, _)) in queries.iter().zip(gt) {
+    for (qi, (q, want)) in queries.iter().zip(truth.gt).enumerate() {
         let t = Instant::now();
         let hits =
-            g.search(&Query { mode, ef_search: ef, walk: Some(walk), ..Query::new(q, MODEL, 10) }).expect("search");
+            g.search(&Query { mode, ef_search: ef, walk: Some(walk), ..Query::new(q, MODEL, K) }).expect("search");
         lat.push(ms(t.elapsed()));
-        if hits.first().is_some_and(|h| h.template_id == ids[*want]) {
-            hits1 += 1;
+        let first = hits.first().map(|h| row(h.template_id));
+        hits1 += usize::from(first == Some(want[0].0));
+        hits10 += hits.iter().filter(|h| want.iter().any(|w| w.0 == row(h.template_id))).count();
+        if let (Some(f), Some(b), Some(ql)) = (first, truth.base_labels, truth.query_labels) {
+            same += usize::from(b[f] == ql[qi]);
         }
     }
     let cpu1 = process_cpu_s();
@@ -235,7 +279,10 @@ fn run_queries(
         cpu_ms: (cpu1 - cpu0) * 1e3 / nq,
         p50: percentile(&mut lat, 0.5),
         p95: percentile(&mut lat, 0.95),
-        recall: hits1 as f64 / queries.len() as f64,
+        p99: percentile(&mut lat, 0.99),
+        recall: hits1 as f64 / nq,
+        recall10: hits10 as f64 / truth.gt.iter().map(|w| w.len()).sum::<usize>().max(1) as f64,
+        hit1: truth.base_labels.map(|_| same as f64 / nq),
     }
 }
 
@@ -256,16 +303,87 @@ fn build(cfg: GalleryConfig, data: &[Vec<f32>], ids: &[Uuid], persons: &[Uuid], 
     g
 }
 
+/// Native f32 rows of `dim` from `path`.
+fn read_f32(path: &Path, dim: usize) -> Vec<Vec<f32>> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(bytes.len().is_multiple_of(dim * 4), "{}: not rows of {dim} f32 (--dim)", path.display());
+    bytes
+        .chunks_exact(dim * 4)
+        .map(|r| r.chunks_exact(4).map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]])).collect())
+        .collect()
+}
+
+fn read_labels(path: &Path) -> Option<Vec<u32>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(text.lines().map(|l| l.trim().parse().expect("label")).collect())
+}
+
+fn write_lines<T: std::fmt::Display>(path: &Path, rows: impl Iterator<Item = T>) {
+    let text: Vec<String> = rows.map(|r| r.to_string()).collect();
+    std::fs::write(path, text.join("\n")).expect("write");
+}
+
+/// The templates, queries and identity labels of the run: read from `--data`, or synthetic
+/// (each template its own identity; a query is a probe of `enrolled_of`).
+struct DataSet {
+    desc: String,
+    data: Vec<Vec<f32>>,
+    queries: Vec<Vec<f32>>,
+    base_labels: Vec<u32>,
+    query_labels: Vec<u32>,
+}
+
+fn data_set(a: &mut Args) -> DataSet {
+    if let Some(dir) = a.data.clone() {
+        let data = read_f32(&dir.join("base.f32"), a.dim);
+        let mut queries = read_f32(&dir.join("queries.f32"), a.dim);
+        let mut query_labels = read_labels(&dir.join("query_labels.txt")).unwrap_or_default();
+        let base_labels = read_labels(&dir.join("base_labels.txt")).unwrap_or_default();
+        queries.truncate(a.queries);
+        query_labels.truncate(a.queries);
+        a.n = data.len();
+        a.ann_n = a.ann_n.min(a.n);
+        a.queries = queries.len();
+        let info = std::fs::read_to_string(dir.join("info.txt")).unwrap_or_default();
+        let desc = format!("{} ({})", dir.display(), info.lines().next().unwrap_or("no info.txt"));
+        return DataSet { desc, data, queries, base_labels, query_labels };
+    }
+    let desc =
+        if a.isotropic { Synthetic::isotropic(a.dim, 0).describe() } else { Synthetic::faces(a.dim, 7).describe() };
+    let desc = format!(
+        "{desc}; probe noise {} (cos to own template ≈ {:.2})",
+        a.noise,
+        1.0 / (1.0 + a.noise * a.noise).sqrt()
+    );
+    let data = generate(a.n, a.dim, a.isotropic, a.threads);
+    let mut qsyn = if a.isotropic { Synthetic::isotropic(a.dim, 99) } else { Synthetic::faces(a.dim, 7) };
+    qsyn.rng = rand::SeedableRng::seed_from_u64(99);
+    let enrolled_of: Vec<usize> = (0..a.queries).map(|i| (i * 7_919 + 13) % a.ann_n).collect();
+    let queries = enrolled_of.iter().map(|&i| qsyn.probe(&data[i], a.noise)).collect();
+    let base_labels = (0..a.n as u32).collect();
+    let query_labels = enrolled_of.iter().map(|&i| i as u32).collect();
+    DataSet { desc, data, queries, base_labels, query_labels }
+}
+
+/// A new template for the enrol-to-searchable figures: a probe of a stored one (a new photo of an
+/// enrolled person), so that it lands where the data set's templates are, synthetic or real.
+fn enrolment(syn: &mut Synthetic, data: &[Vec<f32>], i: usize) -> Vec<f32> {
+    syn.probe(&data[(i * 7_919 + 101) % data.len()], 0.5)
+}
+
 fn main() {
-    let a = parse_args();
+    let mut a = parse_args();
     std::fs::create_dir_all(&a.out).expect("out dir");
     let mut json: Vec<(String, String)> = Vec::new();
     let mut put = |k: &str, v: String| json.push((k.to_string(), v));
 
-    let model_desc =
-        if a.isotropic { Synthetic::isotropic(a.dim, 0).describe() } else { Synthetic::faces(a.dim, 7).describe() };
     println!("== emerald-gallery benchmark ==");
     println!("load average at start: {}", std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim());
+    let t = Instant::now();
+    let DataSet { desc, data, queries, base_labels, query_labels } = data_set(&mut a);
+    let labelled = base_labels.len() == data.len() && query_labels.len() == queries.len();
+    // Draws for the enrol-to-searchable figures (see `enrolment`).
+    let mut qsyn = Synthetic::isotropic(a.dim, 4242);
     println!(
         "kernels: {} (one-bit walk: {}); threads: {}; n = {}; ann n = {}; queries = {}",
         emerald_gallery::simd::isa(),
@@ -275,47 +393,67 @@ fn main() {
         a.ann_n,
         a.queries
     );
-    println!(
-        "data model: {model_desc}; probe noise {} (cos to own template ≈ {:.2})",
-        a.noise,
-        1.0 / (1.0 + a.noise * a.noise).sqrt()
-    );
+    println!("data: {desc}; {} templates in {:.1} s", a.n, t.elapsed().as_secs_f64());
     put("n", a.n.to_string());
     put("ann_n", a.ann_n.to_string());
     put("dim", a.dim.to_string());
     put("queries", a.queries.to_string());
     put("isa", format!("\"{}\"", emerald_gallery::simd::isa()));
-    put("data_model", format!("\"{model_desc}\""));
-
-    let t = Instant::now();
-    let data = generate(a.n, a.dim, a.isotropic, a.threads);
-    let mut qsyn = if a.isotropic { Synthetic::isotropic(a.dim, 99) } else { Synthetic::faces(a.dim, 7) };
-    qsyn.rng = rand::SeedableRng::seed_from_u64(99);
-    let enrolled_of: Vec<usize> = (0..a.queries).map(|i| (i * 7_919 + 13) % a.ann_n).collect();
-    let queries: Vec<Vec<f32>> = enrolled_of.iter().map(|&i| qsyn.probe(&data[i], a.noise)).collect();
-    println!("generated {} templates in {:.1} s", a.n, t.elapsed().as_secs_f64());
+    put("data_model", format!("{:?}", desc));
+    put("m", a.m.to_string());
+    put("ef_construction", a.ef_construction.to_string());
+    put("k", K.to_string());
+    put("efs", format!("{EFS:?}"));
+    put("threads", a.threads.to_string());
     {
-        // Impostor statistics of the data model (cosine of unrelated templates).
-        let s: Vec<f32> = (0..2000).map(|i| emerald_gallery::simd::dot_f32(&data[i], &data[i + 2000])).collect();
-        let mean = s.iter().sum::<f32>() / s.len() as f32;
-        let sd = (s.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / s.len() as f32).sqrt();
-        let gen: Vec<f32> =
-            queries.iter().zip(&enrolled_of).map(|(q, &i)| emerald_gallery::simd::dot_f32(q, &data[i])).collect();
-        let gmean = gen.iter().sum::<f32>() / gen.len() as f32;
-        println!("impostor cosine mean {mean:.3} sd {sd:.3}; genuine (probe vs own template) mean {gmean:.3}");
+        // Impostor statistics (cosine of unrelated templates) and genuine ones (query against the
+        // best template of its identity).
+        let pairs = (data.len() / 2).min(2000);
+        let s: Vec<f32> = (0..pairs)
+            .filter(|&i| !labelled || base_labels[i] != base_labels[i + pairs])
+            .map(|i| emerald_gallery::simd::dot_f32(&data[i], &data[i + pairs]))
+            .collect();
+        let mean = s.iter().sum::<f32>() / s.len().max(1) as f32;
+        let sd = (s.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / s.len().max(1) as f32).sqrt();
+        print!("impostor cosine mean {mean:.3} sd {sd:.3}");
+        if labelled {
+            let gen: Vec<f32> = queries
+                .iter()
+                .zip(&query_labels)
+                .filter_map(|(q, l)| {
+                    let own = (0..data.len()).filter(|&i| base_labels[i] == *l);
+                    own.map(|i| emerald_gallery::simd::dot_f32(q, &data[i])).reduce(f32::max)
+                })
+                .collect();
+            let gmean = gen.iter().sum::<f32>() / gen.len().max(1) as f32;
+            print!("; genuine (query vs the closest template of its identity) mean {gmean:.3}");
+        }
+        println!();
     }
     let t = Instant::now();
-    let gt = ground_truth(&data, &queries, a.threads);
-    let gt_ann = ground_truth(&data[..a.ann_n], &queries, a.threads);
+    let gt = ground_truth(&data, &queries, a.threads, 1);
+    let gt_ann = ground_truth(&data[..a.ann_n], &queries, a.threads, K);
     println!("ground truth (f32 brute force) in {:.1} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
     write_f32(&a.out.join("base.f32"), &data);
     write_f32(&a.out.join("queries.f32"), &queries);
-    let gt_txt: Vec<String> = gt.iter().map(|(i, _)| i.to_string()).collect();
-    std::fs::write(a.out.join("gt.txt"), gt_txt.join("\n")).expect("gt");
-    let gt_txt: Vec<String> = gt_ann.iter().map(|(i, _)| i.to_string()).collect();
-    std::fs::write(a.out.join("gt_ann.txt"), gt_txt.join("\n")).expect("gt");
+    write_lines(&a.out.join("gt.txt"), gt.iter().map(|g| g[0].0));
+    write_lines(&a.out.join("gt_ann.txt"), gt_ann.iter().map(|g| g[0].0));
+    write_lines(
+        &a.out.join("gt_ann10.txt"),
+        gt_ann.iter().map(|g| g.iter().map(|(i, _)| i.to_string()).collect::<Vec<_>>().join(" ")),
+    );
+    for (name, labels) in [("base_labels.txt", &base_labels), ("query_labels.txt", &query_labels)] {
+        if labelled {
+            write_lines(&a.out.join(name), labels.iter());
+        } else {
+            let _ = std::fs::remove_file(a.out.join(name));
+        }
+    }
     println!("wrote vectors for FAISS in {:.1} s", t.elapsed().as_secs_f64());
+    let (bl, ql) = (labelled.then_some(base_labels.as_slice()), labelled.then_some(query_labels.as_slice()));
+    let truth = Truth { gt: &gt, base_labels: bl, query_labels: ql };
+    let truth_ann = Truth { gt: &gt_ann, base_labels: bl, query_labels: ql };
 
     // Deterministic ids: a cached graph (--graph-cache) matches the regenerated data.
     let ids: Vec<Uuid> = (0..a.n).map(|i| Uuid::from_u128(i as u128 + 1)).collect();
@@ -345,19 +483,29 @@ fn main() {
         );
         put("exact_mem_gib_per_million_heap", format!("{:.4}", per_m(heap, a.n)));
         put("exact_mem_gib_per_million_rss", format!("{:.4}", per_m(rss1.saturating_sub(rss0), a.n)));
-        let _ = run_queries(&g, &queries[..10.min(queries.len())], &gt, &ids, SearchMode::Exact, None, GraphWalk::Bits);
-        let ex = run_queries(&g, &queries, &gt, &ids, SearchMode::Exact, None, GraphWalk::Bits);
-        println!("exact search: p50 {:.2} ms, p95 {:.2} ms, recall@1 vs f32 brute force {:.4}; CPU per query {:.2} ms (all threads)", ex.p50, ex.p95, ex.recall, ex.cpu_ms);
+        let _ = run_queries(&g, &queries[..10.min(queries.len())], &truth, SearchMode::Exact, None, GraphWalk::Bits);
+        let ex = run_queries(&g, &queries, &truth, SearchMode::Exact, None, GraphWalk::Bits);
+        println!(
+            "exact search: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, recall@1 vs f32 brute force {:.4}{}; CPU per query {:.2} ms (all threads)",
+            ex.p50,
+            ex.p95,
+            ex.p99,
+            ex.recall,
+            ex.hit1.map_or(String::new(), |h| format!(", identity of the first hit right {h:.4}")),
+            ex.cpu_ms
+        );
         put("exact_cpu_ms", format!("{:.4}", ex.cpu_ms));
         put("exact_p50_ms", format!("{:.4}", ex.p50));
         put("exact_p95_ms", format!("{:.4}", ex.p95));
+        put("exact_p99_ms", format!("{:.4}", ex.p99));
         put("exact_recall1", format!("{:.4}", ex.recall));
+        put("exact_hit1", ex.hit1.map_or("null".into(), |h| format!("{h:.4}")));
 
         // Enrol-to-searchable: insert one template, then the first search that can see it.
         let mut enrol = Vec::new();
         let mut enrol_search = Vec::new();
         for i in 0..20 {
-            let v = qsyn.identity();
+            let v = enrolment(&mut qsyn, &data[..a.ann_n], i);
             let id = Uuid::new_v4();
             let t = Instant::now();
             g.insert(Template {
@@ -444,11 +592,7 @@ fn main() {
     put("ann_build_s", format!("{build_s:.2}"));
     put("ann_mem_gib_per_million_heap", format!("{:.4}", per_m(heap, a.ann_n)));
     put("ann_mem_gib_per_million_rss", format!("{:.4}", per_m(rss1.saturating_sub(rss0), a.ann_n)));
-    let sweeps = [
-        (GraphWalk::Bits, "bits", &[32, 48, 64, 96, 128, 160, 192, 256, 384][..]),
-        (GraphWalk::Int8, "int8", &[32, 48, 64, 96, 128, 192, 256][..]),
-    ];
-    for (walk, name, efs) in sweeps {
+    for (walk, name) in [(GraphWalk::Bits, "bits"), (GraphWalk::Int8, "int8")] {
         if a.bits_only && walk == GraphWalk::Int8 {
             continue;
         }
@@ -460,16 +604,17 @@ fn main() {
             }
         );
         let mut sweep = Vec::new();
-        for &ef in efs {
-            let _ = run_queries(&g, &queries[..10.min(queries.len())], &gt_ann, &ids, SearchMode::Ann, Some(ef), walk);
-            let r = run_queries(&g, &queries, &gt_ann, &ids, SearchMode::Ann, Some(ef), walk);
+        for ef in EFS {
+            let _ = run_queries(&g, &queries[..10.min(queries.len())], &truth_ann, SearchMode::Ann, Some(ef), walk);
+            let r = run_queries(&g, &queries, &truth_ann, SearchMode::Ann, Some(ef), walk);
+            let hit1 = r.hit1.map_or("null".to_string(), |h| format!("{h:.4}"));
             println!(
-                "  ef_search {ef:>4}: p50 {:.3} ms, p95 {:.3} ms, recall@1 {:.4}; CPU per query {:.3} ms (all threads)",
-                r.p50, r.p95, r.recall, r.cpu_ms
+                "  ef_search {ef:>4}: p50 {:.3} ms, p99 {:.3} ms, recall@1 {:.4}, recall@10 {:.4}, identity {hit1}; CPU per query {:.3} ms (all threads)",
+                r.p50, r.p99, r.recall, r.recall10, r.cpu_ms
             );
             sweep.push(format!(
-                "{{\"ef\": {ef}, \"p50_ms\": {:.4}, \"p95_ms\": {:.4}, \"recall1\": {:.4}, \"cpu_ms\": {:.4}}}",
-                r.p50, r.p95, r.recall, r.cpu_ms
+                "{{\"ef\": {ef}, \"p50_ms\": {:.4}, \"p95_ms\": {:.4}, \"p99_ms\": {:.4}, \"recall1\": {:.4}, \"recall10\": {:.4}, \"hit1\": {hit1}, \"cpu_ms\": {:.4}}}",
+                r.p50, r.p95, r.p99, r.recall, r.recall10, r.cpu_ms
             ));
         }
         let key = if walk == GraphWalk::Bits { "ann_sweep".to_string() } else { format!("ann_sweep_{name}") };
@@ -481,8 +626,8 @@ fn main() {
     g.save_snapshot(&snap).expect("save");
     let save = t.elapsed();
     let mut enrol = Vec::new();
-    for _ in 0..20 {
-        let v = qsyn.identity();
+    for i in 0..20 {
+        let v = enrolment(&mut qsyn, &data[..a.ann_n], i);
         let id = Uuid::new_v4();
         let t = Instant::now();
         g.insert(Template {
