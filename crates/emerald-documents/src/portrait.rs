@@ -3,7 +3,7 @@
 
 use image::RgbImage;
 
-/// JPEG quality of the portrait and of the upright photo handed to the face engine.
+/// JPEG quality of the portrait.
 pub const JPEG_QUALITY: u8 = 90;
 
 /// `img` as a JPEG.

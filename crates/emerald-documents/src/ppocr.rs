@@ -2,8 +2,11 @@
 //! recogniser, the ONNX files of the PyPI wheel `rapidocr-onnxruntime==1.4.4`), on the runtime
 //! the face engine uses (onnxruntime when its library loads, else tract).
 //!
-//! 1. **Detection** (DB, "differentiable binarisation"): the zone, grey, is letterboxed into
-//!    [`DET_W`]×[`DET_H`] (white padding) and normalised to −1…1; the network answers a text
+//! 1. **Detection** (DB, "differentiable binarisation"): the zone, grey, is scaled to
+//!    [`DET_MAX_SIDE`] pixels on its longest side at its own aspect (sides rounded up to
+//!    multiples of 32; on tract, whose plan has one shape, letterboxed into [`DET_W`]×[`DET_H`]),
+//!    white padding, normalised to −1…1 (and again on the text's bounds when they are much
+//!    smaller than the zone); the network answers a text
 //!    probability per pixel. [`boxes_from_map`] thresholds it at [`DET_THRESH`], labels the
 //!    connected regions, keeps those whose mean probability is at least [`BOX_THRESH`], fits each
 //!    one a rotated rectangle (its principal axis, from the region's second moments: that is the
@@ -12,9 +15,10 @@
 //! 2. **Crop and deskew**: each rectangle is sampled along its own axis into a strip
 //!    [`REC_H`] pixels high ([`crop_line`]), so a tilted line comes out level.
 //! 3. **Recognition** (CTC): the line strips are packed left to right, a gap of [`GAP`] pixels
-//!    apart, into inputs of a fixed [`REC_H`]×[`REC_W`] (a line longer than that is squeezed to
-//!    fit), normalised like the detector's input, the padding at 0. The network answers, per
-//!    column of [`REC_W`] / T pixels, a probability over the blank, the 6,623 characters of the
+//!    apart, into inputs [`REC_H`] high and up to [`REC_W`] wide (a line longer than that is
+//!    squeezed to fit; on onnxruntime an input is only as wide as its lines, on tract always
+//!    [`REC_W`]), normalised like the detector's input, the padding at 0. The network answers,
+//!    per 8 columns, a probability over the blank, the 6,623 characters of the
 //!    dictionary (stored in the model's ONNX metadata, key `character`: [`onnx_metadata`]) and
 //!    the space. [`ctc_greedy`] takes the best class per column, splits the columns between the
 //!    packed lines by position, and in each drops repeats and blanks; a line's confidence is the
@@ -22,7 +26,8 @@
 //! 4. The lines, in reading order (top to bottom, left to right on a row), each box its own
 //!    line, go to the same field parser as Tesseract's ([`crate::visual::parse`]).
 //!
-//! Fixed input shapes let tract plan the models once; onnxruntime would take any.
+//! Tract plans the models once for fixed input shapes; onnxruntime takes any, and is given
+//! inputs no larger than their content.
 
 use std::path::{Path, PathBuf};
 
@@ -43,8 +48,11 @@ pub const REC_SHA256: &str = "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c3
 pub const PPOCR_HINT: &str = "run `scripts/fetch-models.sh` (it takes them from the PyPI wheel \
      rapidocr-onnxruntime==1.4.4), or set EMERALD_MODELS_DIR to a directory that holds them";
 
-/// Detector input width and height (multiples of 32; the zone of an ID card or passport page
-/// is about 1.4 times as wide as high).
+/// Longest side of the detector's input on onnxruntime (the image's own aspect, sides rounded
+/// up to multiples of 32): PaddleOCR's own default limit. 736 loses an ID-1 card's labels.
+pub const DET_MAX_SIDE: usize = 960;
+/// Detector input width and height on tract, whose plan has one shape (multiples of 32; the
+/// zone of an ID card or passport page is about 1.4 times as wide as high).
 pub const DET_W: usize = 960;
 pub const DET_H: usize = 672;
 /// Text probability above which a pixel is text.
@@ -56,8 +64,9 @@ pub const UNCLIP: f32 = 1.6;
 /// Recogniser input height and width.
 pub const REC_H: usize = 48;
 pub const REC_W: usize = 640;
-/// Pixels between two lines packed into one recogniser input.
-pub const GAP: usize = 32;
+/// Pixels between two lines packed into one recogniser input (two of the recogniser's 8-px
+/// steps).
+pub const GAP: usize = 16;
 /// Lines read with a lower mean character probability are left out (noise read as letters).
 pub const MIN_LINE_CONFIDENCE: f32 = 0.5;
 
@@ -173,12 +182,12 @@ impl PpOcr {
 
     /// The text line boxes of a grey image, in its pixels: found on the whole image, then again
     /// on the bounds of what was found when they are much smaller (a card's labels are a few
-    /// pixels high in the detector's input otherwise, and come out split or lost).
+    /// pixels high in the detector's input otherwise, and come out split or lost; measured: one
+    /// pass alone misreads the labels of a blurred ID-1 card).
     pub fn detect(&self, img: &GrayImage) -> Result<Vec<LineBox>, String> {
         let coarse = self.detect_once(img)?;
         let Some([x0, y0, x1, y1]) = text_bounds(&coarse, img.width(), img.height()) else { return Ok(coarse) };
-        let fit = |w: u32, h: u32| (DET_W as f32 / w as f32).min(DET_H as f32 / h as f32).min(2.0);
-        if fit(x1 - x0, y1 - y0) < 1.3 * fit(img.width(), img.height()) {
+        if self.det_geometry(x1 - x0, y1 - y0).2 < 1.3 * self.det_geometry(img.width(), img.height()).2 {
             return Ok(coarse);
         }
         let crop = image::imageops::crop_imm(img, x0, y0, x1 - x0, y1 - y0).to_image();
@@ -189,17 +198,32 @@ impl PpOcr {
             .collect())
     }
 
+    /// The detector's input width and height for a `w`×`h` image, and the image's scale in it
+    /// (never enlarged more than twice).
+    fn det_geometry(&self, w: u32, h: u32) -> (usize, usize, f32) {
+        if self.det.backend() == Backend::OnnxRuntime {
+            // Any shape: the image's own aspect, sides rounded up to multiples of 32.
+            let scale = (DET_MAX_SIDE as f32 / w.max(h).max(1) as f32).min(2.0);
+            let up = |v: u32| (((v as f32 * scale).round() as usize).div_ceil(32) * 32).max(32);
+            (up(w), up(h), scale)
+        } else {
+            let scale = (DET_W as f32 / w.max(1) as f32).min(DET_H as f32 / h.max(1) as f32).min(2.0);
+            (DET_W, DET_H, scale)
+        }
+    }
+
     fn detect_once(&self, img: &GrayImage) -> Result<Vec<LineBox>, String> {
         if img.width() == 0 || img.height() == 0 {
             return Ok(Vec::new());
         }
-        let (input, scale) = det_input(img);
-        let out = self.det.run([1, 3, DET_H, DET_W], input).map_err(|e| e.to_string())?;
+        let (dw, dh, scale) = self.det_geometry(img.width(), img.height());
+        let input = det_input(img, dw, dh, scale);
+        let out = self.det.run([1, 3, dh, dw], input).map_err(|e| e.to_string())?;
         let prob = out.into_iter().next().map(|(_, v)| v).unwrap_or_default();
-        if prob.len() != DET_W * DET_H {
-            return Err(format!("PP-OCR detector answered {} values, expected {}", prob.len(), DET_W * DET_H));
+        if prob.len() != dw * dh {
+            return Err(format!("PP-OCR detector answered {} values, expected {}", prob.len(), dw * dh));
         }
-        Ok(boxes_from_map(&prob, DET_W, DET_H)
+        Ok(boxes_from_map(&prob, dw, dh)
             .into_iter()
             .map(|b| LineBox {
                 cx: b.cx / scale,
@@ -214,18 +238,19 @@ impl PpOcr {
     /// The text of line strips ([`REC_H`] pixels high, as [`crop_line`] cuts them), with each
     /// one's confidence. Inputs are read on up to two threads.
     pub fn recognise(&self, strips: &[GrayImage]) -> Result<Vec<(String, f32)>, String> {
-        let packs = pack(strips);
+        // onnxruntime takes inputs as wide as their lines; tract's plan has one shape.
+        let packs = pack(strips, self.rec.backend() == Backend::OnnxRuntime);
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 2);
         // (index of the strip, text, confidence) of each line of a pack.
         type Texts = Result<Vec<(usize, String, f32)>, String>;
         let run = |p: &Pack| -> Texts {
-            let out = self.rec.run([1, 3, REC_H, REC_W], p.input.clone()).map_err(|e| e.to_string())?;
+            let out = self.rec.run([1, 3, REC_H, p.width], p.input.clone()).map_err(|e| e.to_string())?;
             let probs = out.into_iter().next().map(|(_, v)| v).unwrap_or_default();
             let classes = self.chars.len() + 2;
             if probs.is_empty() || probs.len() % classes != 0 {
                 return Err(format!("PP-OCR recogniser answered {} values, not a multiple of {classes}", probs.len()));
             }
-            let decoded = ctc_greedy(&probs, classes, &p.spans, REC_W, &self.chars);
+            let decoded = ctc_greedy(&probs, classes, &p.spans, p.width, &self.chars);
             Ok(p.lines.iter().zip(decoded).map(|(&i, (t, c))| (i, t, c)).collect())
         };
         let mut results: Vec<Texts> = Vec::with_capacity(packs.len());
@@ -251,23 +276,21 @@ impl PpOcr {
     }
 }
 
-/// The detector's input: `img` scaled to fit [`DET_W`]×[`DET_H`] (never enlarged more than
-/// twice), top left, white padding, (v / 255 − 0.5) / 0.5 in three equal channels; and the scale.
-pub fn det_input(img: &GrayImage) -> (Vec<f32>, f32) {
+/// The detector's `dw`×`dh` input: `img` scaled by `scale`, top left, white padding,
+/// (v / 255 − 0.5) / 0.5 in three equal channels.
+pub fn det_input(img: &GrayImage, dw: usize, dh: usize, scale: f32) -> Vec<f32> {
     let (w, h) = (img.width() as f32, img.height() as f32);
-    let scale = (DET_W as f32 / w).min(DET_H as f32 / h).min(2.0);
-    let (nw, nh) =
-        (((w * scale).round() as u32).clamp(1, DET_W as u32), ((h * scale).round() as u32).clamp(1, DET_H as u32));
+    let (nw, nh) = (((w * scale).round() as u32).clamp(1, dw as u32), ((h * scale).round() as u32).clamp(1, dh as u32));
     let resized = image::imageops::resize(img, nw, nh, image::imageops::FilterType::Triangle);
-    let mut plane = vec![1.0f32; DET_W * DET_H];
+    let mut plane = vec![1.0f32; dw * dh];
     for (x, y, p) in resized.enumerate_pixels() {
-        plane[y as usize * DET_W + x as usize] = p.0[0] as f32 / 127.5 - 1.0;
+        plane[y as usize * dw + x as usize] = p.0[0] as f32 / 127.5 - 1.0;
     }
-    let mut input = Vec::with_capacity(3 * DET_W * DET_H);
+    let mut input = Vec::with_capacity(3 * dw * dh);
     for _ in 0..3 {
         input.extend_from_slice(&plane);
     }
-    (input, scale)
+    input
 }
 
 /// DB post-processing of a `w`×`h` text probability map: connected regions above
@@ -458,40 +481,57 @@ pub fn crop_line(img: &GrayImage, b: &LineBox) -> GrayImage {
 
 /// Line strips packed into recogniser inputs.
 struct Pack {
-    /// [1, 3, REC_H, REC_W], normalised, 0 where no line is.
+    /// [1, 3, REC_H, width], normalised, 0 where no line is.
     input: Vec<f32>,
     /// Indices of the strips in it, left to right.
     lines: Vec<usize>,
     /// Their column ranges (x0, x1) in it.
     spans: Vec<(usize, usize)>,
+    /// Its width.
+    width: usize,
 }
 
 /// Strips packed left to right, [`GAP`] apart, into as few inputs as they fit; a strip wider
-/// than [`REC_W`] is squeezed to it, alone in its input.
-fn pack(strips: &[GrayImage]) -> Vec<Pack> {
+/// than [`REC_W`] is squeezed to it, alone in its input. `trim`: each input only as wide as its
+/// lines (rounded up to a multiple of 32), else [`REC_W`].
+fn pack(strips: &[GrayImage], trim: bool) -> Vec<Pack> {
+    let (h, w, gap) = (REC_H, REC_W, GAP);
     let mut packs: Vec<Pack> = Vec::new();
     let mut x = usize::MAX;
     for (i, s) in strips.iter().enumerate() {
-        let sw = (s.width() as usize).min(REC_W);
-        if packs.is_empty() || x + sw > REC_W {
-            packs.push(Pack { input: vec![0.0; 3 * REC_H * REC_W], lines: Vec::new(), spans: Vec::new() });
+        let sw = (s.width() as usize).min(w);
+        if packs.is_empty() || x + sw > w {
+            packs.push(Pack { input: vec![0.0; 3 * h * w], lines: Vec::new(), spans: Vec::new(), width: w });
             x = 0;
         }
         let Some(p) = packs.last_mut() else { continue };
-        let strip = if s.width() as usize > REC_W {
-            image::imageops::resize(s, REC_W as u32, REC_H as u32, image::imageops::FilterType::Triangle)
+        let strip = if s.width() as usize > w {
+            image::imageops::resize(s, w as u32, h as u32, image::imageops::FilterType::Triangle)
         } else {
             s.clone()
         };
         for (sx, sy, v) in strip.enumerate_pixels() {
             let val = v.0[0] as f32 / 127.5 - 1.0;
             for c in 0..3 {
-                p.input[(c * REC_H + sy as usize) * REC_W + x + sx as usize] = val;
+                p.input[(c * h + sy as usize) * w + x + sx as usize] = val;
             }
         }
         p.lines.push(i);
         p.spans.push((x, x + sw));
-        x += sw + GAP;
+        x += sw + gap;
+    }
+    if trim {
+        for p in &mut packs {
+            let used = (p.spans.last().map(|s| s.1).unwrap_or(0).div_ceil(32).max(1) * 32).min(w);
+            if used < w {
+                let mut input = vec![0.0; 3 * h * used];
+                for row in 0..3 * h {
+                    input[row * used..(row + 1) * used].copy_from_slice(&p.input[row * w..row * w + used]);
+                }
+                p.input = input;
+                p.width = used;
+            }
+        }
     }
     packs
 }
@@ -689,14 +729,23 @@ mod tests {
     #[test]
     fn packing_fills_inputs_and_squeezes_long_lines() {
         let s = |w: u32| GrayImage::from_pixel(w, REC_H as u32, image::Luma([0]));
-        let packs = pack(&[s(300), s(320), s(100), s(2000)]);
+        let packs = pack(&[s(300), s(330), s(100), s(2000)], false);
         assert_eq!(packs.len(), 3);
         assert_eq!(packs[0].spans, vec![(0, 300)]);
-        assert_eq!(packs[1].spans, vec![(0, 320), (352, 452)]);
+        assert_eq!(packs[1].spans, vec![(0, 330), (346, 446)]);
         assert_eq!(packs[1].lines, vec![1, 2]);
         assert_eq!(packs[2].spans, vec![(0, REC_W)]);
         // Ink is −1, padding 0.
-        assert_eq!(packs[1].input[10 * REC_W + 330], 0.0);
-        assert_eq!(packs[1].input[10 * REC_W + 360], -1.0);
+        assert_eq!(packs[1].input[10 * REC_W + 335], 0.0);
+        assert_eq!(packs[1].input[10 * REC_W + 350], -1.0);
+        assert!(packs.iter().all(|p| p.width == REC_W && p.input.len() == 3 * REC_H * REC_W));
+        // Trimmed: as wide as the lines, in multiples of 32, the rows cut not shifted.
+        let trimmed = pack(&[s(300), s(330), s(100), s(2000)], true);
+        let widths: Vec<usize> = trimmed.iter().map(|p| p.width).collect();
+        assert_eq!(widths, vec![320, 448, REC_W]);
+        assert_eq!(trimmed[1].input.len(), 3 * REC_H * 448);
+        assert_eq!(trimmed[1].input[10 * 448 + 335], 0.0);
+        assert_eq!(trimmed[1].input[10 * 448 + 350], -1.0);
+        assert_eq!(trimmed[1].input[(2 * REC_H + 47) * 448 + 445], -1.0);
     }
 }

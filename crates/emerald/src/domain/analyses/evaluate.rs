@@ -615,31 +615,24 @@ impl Domain {
             Ok(e) => e.clone(),
             Err(e) => return (documents::Portrait::NotFound(e.to_string()), None, None),
         };
-        let opts = AnalyzeOptions { tags: Vec::new(), want_best_shot: false, want_template: false, want_spoof: false };
         let slot = self.engine_slots.clone().acquire_owned().await;
         self.engine_runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         metrics::counter!("emerald_engine_runs_total").increment(1);
         let joined = tokio::task::spawn_blocking(move || {
-            let jpeg = emerald_documents::portrait::jpeg(&upright, emerald_documents::portrait::JPEG_QUALITY);
-            let faces = engine.analyze(&jpeg, &opts)?;
-            let Some(face) = faces.best_face else { return Ok(None) };
-            let picture = emerald_documents::portrait::picture(face.bbox, upright.width(), upright.height());
+            let Some((face, det_score)) = engine.dominant_face(&upright)? else { return Ok(None) };
+            let picture = emerald_documents::portrait::picture(face, upright.width(), upright.height());
             Ok::<_, FaceError>(
-                emerald_documents::portrait::portrait(&upright, face.bbox)
-                    .map(|(jpeg, cut)| (face, jpeg, cut, picture)),
+                emerald_documents::portrait::portrait(&upright, face)
+                    .map(|(jpeg, cut)| (face, det_score, jpeg, cut, picture)),
             )
         })
         .await;
         drop(slot);
         let unscale = |r: [f32; 4]| r.map(|v| v / scale);
         match joined {
-            Ok(Ok(Some((face, jpeg, cut, picture)))) => {
+            Ok(Ok(Some((face, det_score, jpeg, cut, picture)))) => {
                 let cut_box = [cut[0], cut[1], cut[2] - cut[0], cut[3] - cut[1]].map(|v| v as f32);
-                let p = documents::Portrait::Found {
-                    face_box: unscale(face.bbox),
-                    cut: unscale(cut_box),
-                    det_score: face.det_score,
-                };
+                let p = documents::Portrait::Found { face_box: unscale(face), cut: unscale(cut_box), det_score };
                 (p, Some(jpeg), Some(picture))
             }
             Ok(Ok(None) | Err(FaceError::NoFace | FaceError::Unusable(_))) => {

@@ -491,6 +491,9 @@ mod tests {
         fn enrol(&self, _: &[u8]) -> std::result::Result<Enrolment, FaceError> {
             Err(FaceError::NoFace)
         }
+        fn dominant_face(&self, _: &image::RgbImage) -> std::result::Result<Option<([f32; 4], f32)>, FaceError> {
+            Ok(None)
+        }
         fn confidence(&self, a: &Template, b: &Template) -> Option<f32> {
             a.cosine(b)
         }

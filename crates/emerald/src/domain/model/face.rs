@@ -160,6 +160,10 @@ pub trait FaceEngine: Send + Sync + 'static {
     /// Enrolment check: one dominant, usable face (size, quality; no comparably dominant
     /// second face) → its template.
     fn enrol(&self, bytes: &[u8]) -> Result<Enrolment, FaceError>;
+    /// The dominant face (large × central) of a decoded image taken as it is (not turned):
+    /// its box `[x, y, width, height]` in the image's pixels and the detector's score; None
+    /// without a face. Detection only — what DOCUMENTS needs to cut out a document's portrait.
+    fn dominant_face(&self, img: &image::RgbImage) -> Result<Option<([f32; 4], f32)>, FaceError>;
     /// Oz 0..1 confidence (1:1) that two templates show the same person (calibrated,
     /// monotonic in the cosine). None when the templates come from different models.
     fn confidence(&self, a: &Template, b: &Template) -> Option<f32>;
