@@ -157,9 +157,6 @@ impl FaceDetector for YuNet {
     }
 
     fn detect(&self, img: &RgbImage) -> Result<Vec<Detection>, VisionError> {
-        if img.width() == 0 || img.height() == 0 {
-            return Ok(Vec::new());
-        }
         self.detect_on_canvas(img, self.plan.spatially_free())
     }
 }

@@ -59,27 +59,55 @@ pub struct OnnxPlan {
     name: &'static str,
     inner: Inner,
     output_names: Vec<String>,
+    /// `run` takes any input height and width (see [`OnnxPlan::load_spatially_free`]).
+    spatially_free: bool,
 }
 
 enum Inner {
     Tract(Arc<TypedRunnableModel>),
     #[cfg(feature = "ort")]
     Ort(ort_backend::Pool),
-    /// onnxruntime with symbolic input height and width.
-    #[cfg(feature = "ort")]
-    OrtFree(ort_backend::Pool),
 }
 
 impl OnnxPlan {
     /// Load `path` for a single NCHW f32 input of `input_shape`, on the runtime chosen by
     /// `EMERALD_RUNTIME` (see the module docs).
     pub fn load(name: &'static str, path: &Path, input_shape: [usize; 4]) -> Result<Self, VisionError> {
+        Self::load_with(name, path, input_shape, false)
+    }
+
+    /// Load a fully convolutional model whose file declares a fixed input size (`input_shape`)
+    /// so that it takes any height and width. On onnxruntime the declared input height and
+    /// width (and the outputs' shapes) are made symbolic in memory before the session is built
+    /// — the file and its sha256 stay as fetched; `spatially_free()` is then true. When that
+    /// session cannot be built the model loads as [`OnnxPlan::load`] would; tract plans stay at
+    /// `input_shape` (it optimises for one concrete shape).
+    pub fn load_spatially_free(name: &'static str, path: &Path, input_shape: [usize; 4]) -> Result<Self, VisionError> {
+        Self::load_with(name, path, input_shape, true)
+    }
+
+    /// `load` (`free` false) or `load_spatially_free` (`free` true); without onnxruntime support
+    /// both load the fixed shape on tract.
+    #[cfg_attr(not(feature = "ort"), allow(unused_variables))]
+    fn load_with(name: &'static str, path: &Path, input_shape: [usize; 4], free: bool) -> Result<Self, VisionError> {
         let pref = preference()?;
         #[cfg(feature = "ort")]
         if pref != Preference::Tract {
-            match ort_backend::Pool::load(name, path) {
-                Ok((pool, names)) => return Ok(OnnxPlan { name, inner: Inner::Ort(pool), output_names: names }),
+            let loaded = if free {
+                std::fs::read(path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|bytes| free_spatial_dims(&bytes))
+                    .map_err(|e| VisionError::inference(name, e))
+                    .and_then(|bytes| ort_backend::Pool::load_bytes(name, &bytes))
+            } else {
+                ort_backend::Pool::load(name, path)
+            };
+            match loaded {
+                Ok((pool, names)) => {
+                    return Ok(OnnxPlan { name, inner: Inner::Ort(pool), output_names: names, spatially_free: free })
+                }
                 Err(e) if pref == Preference::Ort => return Err(e),
+                Err(_) if free => return Self::load_with(name, path, input_shape, false),
                 Err(_) => {}
             }
         }
@@ -92,33 +120,9 @@ impl OnnxPlan {
         Self::load_tract(name, path, input_shape)
     }
 
-    /// Load a fully convolutional model whose file declares a fixed input size (`input_shape`)
-    /// so that it takes any height and width. On onnxruntime the declared input height and
-    /// width (and the outputs' shapes) are made symbolic in memory before the session is built
-    /// — the file and its sha256 stay as fetched; `spatially_free()` is then true. tract plans
-    /// stay at `input_shape` (it optimises for one concrete shape).
-    pub fn load_spatially_free(name: &'static str, path: &Path, input_shape: [usize; 4]) -> Result<Self, VisionError> {
-        let pref = preference()?;
-        #[cfg(feature = "ort")]
-        if pref != Preference::Tract {
-            let bytes = std::fs::read(path).map_err(|e| VisionError::inference(name, e))?;
-            let bytes = free_spatial_dims(&bytes).map_err(|e| VisionError::inference(name, e))?;
-            match ort_backend::Pool::load_bytes(name, &bytes) {
-                Ok((pool, names)) => return Ok(OnnxPlan { name, inner: Inner::OrtFree(pool), output_names: names }),
-                Err(e) if pref == Preference::Ort => return Err(e),
-                Err(_) => {}
-            }
-        }
-        Self::load(name, path, input_shape)
-    }
-
     /// Whether `run` takes any input height and width (see [`OnnxPlan::load_spatially_free`]).
     pub fn spatially_free(&self) -> bool {
-        match self.inner {
-            #[cfg(feature = "ort")]
-            Inner::OrtFree(_) => true,
-            _ => false,
-        }
+        self.spatially_free
     }
 
     /// Load on tract whatever the environment says (benchmarks compare both).
@@ -133,14 +137,14 @@ impl OnnxPlan {
             .map(|o| model.outlet_label(*o).map(str::to_owned).unwrap_or_else(|| model.node(o.node).name.clone()))
             .collect();
         let plan = model.into_optimized().map_err(err)?.into_runnable().map_err(err)?;
-        Ok(OnnxPlan { name, inner: Inner::Tract(plan), output_names })
+        Ok(OnnxPlan { name, inner: Inner::Tract(plan), output_names, spatially_free: false })
     }
 
     pub fn backend(&self) -> Backend {
         match self.inner {
             Inner::Tract(_) => Backend::Tract,
             #[cfg(feature = "ort")]
-            Inner::Ort(_) | Inner::OrtFree(_) => Backend::OnnxRuntime,
+            Inner::Ort(_) => Backend::OnnxRuntime,
         }
     }
 
@@ -161,7 +165,7 @@ impl OnnxPlan {
                     .collect()
             }
             #[cfg(feature = "ort")]
-            Inner::Ort(pool) | Inner::OrtFree(pool) => pool.run(self.name, &self.output_names, shape, data),
+            Inner::Ort(pool) => pool.run(self.name, &self.output_names, shape, data),
         }
     }
 }
@@ -215,7 +219,7 @@ pub fn raw_inference_times(
             #[cfg(feature = "ort")]
             Backend::OnnxRuntime => {
                 let (pool, output_names) = ort_backend::Pool::load_sized(name, &path, 1)?;
-                OnnxPlan { name, inner: Inner::Ort(pool), output_names }
+                OnnxPlan { name, inner: Inner::Ort(pool), output_names, spatially_free: false }
             }
             #[cfg(not(feature = "ort"))]
             Backend::OnnxRuntime => {
@@ -303,6 +307,11 @@ mod ort_backend {
         .map_err(|e| VisionError::Inference(e.clone()))
     }
 
+    /// Sessions of a pool: one per core, at most 8.
+    fn per_core() -> usize {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8)
+    }
+
     pub struct Pool {
         sessions: Vec<Mutex<Session>>,
         next: AtomicUsize,
@@ -311,8 +320,7 @@ mod ort_backend {
     impl Pool {
         /// One single-threaded session per core (at most 8).
         pub fn load(name: &'static str, path: &Path) -> Result<(Pool, Vec<String>), VisionError> {
-            let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
-            Self::load_sized(name, path, n)
+            Self::load_sized(name, path, per_core())
         }
 
         /// `n` single-threaded sessions.
@@ -322,8 +330,7 @@ mod ort_backend {
 
         /// One single-threaded session per core (at most 8) of an in-memory model.
         pub fn load_bytes(name: &'static str, bytes: &[u8]) -> Result<(Pool, Vec<String>), VisionError> {
-            let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
-            Self::build(name, n, |mut b| b.commit_from_memory(bytes))
+            Self::build(name, per_core(), |mut b| b.commit_from_memory(bytes))
         }
 
         fn build(
