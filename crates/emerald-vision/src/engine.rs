@@ -338,6 +338,13 @@ impl Engine {
         self.detector.detect(img)
     }
 
+    /// Detection only: the most [`dominant`](dominance) face of the image as it is (not
+    /// turned), by the rule every single-face analysis uses; None without a face.
+    pub fn dominant_detection(&self, img: &RgbImage) -> Result<Option<Detection>, VisionError> {
+        let dets = by_dominance(self.detector.detect(img)?, img.width(), img.height());
+        Ok(dets.into_iter().next().map(|(d, _)| d))
+    }
+
     /// The embedder's aligned crop of one detected face.
     pub fn align(&self, img: &RgbImage, landmarks: &Landmarks) -> RgbImage {
         let (side, _) = self.embedder.descriptor().input_size;

@@ -175,14 +175,8 @@ impl FaceEngine for VisionEngine {
     }
 
     fn dominant_face(&self, img: &image::RgbImage) -> Result<Option<([f32; 4], f32)>, FaceError> {
-        let (w, h) = (img.width(), img.height());
-        let dets = self.engine.detect(img).map_err(face_error)?;
-        // The engine's rule for the face of a photo: most dominant, ties to the higher score.
-        let best = dets
-            .iter()
-            .map(|d| (emerald_vision::dominance(&d.bbox, w, h), d))
-            .max_by(|a, b| a.0.total_cmp(&b.0).then(a.1.score.total_cmp(&b.1.score)));
-        Ok(best.map(|(_, d)| (bbox(&d.bbox), d.score)))
+        let best = self.engine.dominant_detection(img).map_err(face_error)?;
+        Ok(best.map(|d| (bbox(&d.bbox), d.score)))
     }
 
     fn confidence(&self, a: &Template, b: &Template) -> Option<f32> {
