@@ -17,6 +17,7 @@ pub mod reports;
 pub mod system;
 pub mod users;
 pub mod views;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -77,6 +78,7 @@ fn api_routes(lite: bool) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(meta::user_routes())
         .merge(folders::routes())
         .merge(meta::folder_routes())
+        .merge(webhooks::routes())
         .merge(media::routes())
         .merge(meta::media_routes())
         .merge(analyses::routes())

@@ -280,6 +280,10 @@ pub struct AnalysisView {
     #[schema(schema_with = openapi::resolution)]
     pub resolution: String,
     pub resolution_comment: Option<String>,
+    /// [I] The user who took the latest operator decision on it (GAP-3); null before one.
+    pub decided_by: Option<Uuid>,
+    /// [I] When that decision was taken.
+    pub decided_at: Option<f64>,
     pub threshold: Option<f64>,
     #[schema(value_type = Object)]
     pub params: Value,
@@ -342,6 +346,8 @@ impl AnalysisView {
             time_created,
             time_updated,
             time_finished: _,
+            decided_by,
+            decided_at,
         } = analysis;
         let AnalysisParams { raw, .. } = params;
         let is_collection = kind == AnalysisType::Collection;
@@ -368,6 +374,8 @@ impl AnalysisView {
             resolution_status: resolution_status.as_str().to_owned(),
             resolution: resolution_status.as_str().to_owned(),
             resolution_comment,
+            decided_by,
+            decided_at,
             threshold,
             params: Value::Object(raw),
             time_created,

@@ -2,7 +2,7 @@
 //! `POST /api/folders/`, then that of `POST /api/folders/{id}/analyses/`), delete an order after
 //! a typed confirmation (`DELETE /api/folders/{id}`), statistics over a time window (the list
 //! queries of `GET /api/folders/` and `GET /api/analyses/`, and `GET /api/statistics/unique_persons`),
-//! and the ADMIN's system page (what `GET /api/version` and the server's start-up log say).
+//! and nothing else (the ADMIN's system page is in `super::ops`, beside the audit screen).
 
 use std::collections::HashMap;
 
@@ -433,63 +433,4 @@ pub async fn statistics(State(state): State<AppState>, session: Session, RawQuer
     }
     b.s("</tbody></table></div></section>");
     page(&state, &session, text::STATS_TITLE, b)
-}
-
-/// `GET {base}/system` (ADMIN): version, database, face engine, collections, video decoder
-/// and the job queue.
-pub async fn system(State(state): State<AppState>, session: Session) -> Response {
-    let base = &settings(&state).base;
-    if session.caller.user_type != UserType::Admin {
-        return message_page(base, StatusCode::FORBIDDEN, text::ERROR_TITLE, text::ADMIN_ONLY);
-    }
-    let d = &state.domain;
-    let mut b = Html::new();
-    b.el("<h1>", text::SYSTEM_TITLE, "</h1><dl class=\"health\">");
-    dl_row(&mut b, text::VERSION, format!("Emerald {} (Oz API 6.0.1-compatible)", env!("CARGO_PKG_VERSION")));
-    let t0 = std::time::Instant::now();
-    let db = match d.store.ping().await {
-        Ok(()) => format!("{} {} ({} ms)", d.store.backend(), text::OK, t0.elapsed().as_millis()),
-        Err(e) => format!("{} {}: {e}", d.store.backend(), text::FAILING),
-    };
-    status_row(&mut b, text::DATABASE, &db, db.contains(text::OK));
-    match &d.faces {
-        Ok(f) => {
-            let m = f.models();
-            let s = format!("detector {}, embedder {}, liveness {}", m.detector, m.embedder, m.liveness);
-            status_row(&mut b, text::FACE_ENGINE, &s, true);
-        }
-        Err(why) => status_row(&mut b, text::FACE_ENGINE, why, false),
-    }
-    let collections = if d.blacklist.is_some() { text::AVAILABLE } else { text::NOT_AVAILABLE };
-    status_row(&mut b, text::COLLECTIONS_COMPONENT, collections, d.blacklist.is_some());
-    match emerald_vision::ffmpeg_status() {
-        Ok(ff) => {
-            status_row(&mut b, text::VIDEO_DECODER, &format!("ffmpeg {} ({})", ff.version, ff.path.display()), true)
-        }
-        Err(why) => status_row(&mut b, text::VIDEO_DECODER, &why, false),
-    }
-    match d.store.count_jobs().await {
-        Ok(n) => dl_row(&mut b, text::QUEUED_JOBS, n),
-        Err(e) => dl_row(&mut b, text::QUEUED_JOBS, e),
-    }
-    let processing = d
-        .list_analyses(
-            &session.caller,
-            &ListParams(vec![("state".into(), "PROCESSING".into()), ("limit".into(), "1".into())]),
-        )
-        .await
-        .map(|p| p.total.unwrap_or(0));
-    match processing {
-        Ok(n) => dl_row(&mut b, text::PROCESSING_ANALYSES, n),
-        Err(e) => dl_row(&mut b, text::PROCESSING_ANALYSES, e),
-    }
-    dl_row(&mut b, text::SERVER_TIME, utc(crate::domain::time::now()));
-    b.s("</dl>");
-    page(&state, &session, text::SYSTEM_TITLE, b)
-}
-
-fn status_row(h: &mut Html, label: &'static str, value: &str, ok: bool) {
-    h.el("<dt>", label, "</dt><dd>");
-    badge(h, if ok { "OK" } else { "FAILED" });
-    h.s(" ").t(value).s("</dd>");
 }

@@ -16,6 +16,7 @@ mod collections;
 mod forms;
 pub mod html;
 mod manage;
+mod ops;
 mod pages;
 pub mod text;
 
@@ -91,7 +92,9 @@ pub fn routes(base: &str) -> Router<AppState> {
         .route(&p("/orders/{folder_id}"), get(pages::order))
         .route(&p("/orders/{folder_id}/delete"), post(manage::delete_order))
         .route(&p("/statistics"), get(manage::statistics))
-        .route(&p("/system"), get(manage::system))
+        .route(&p("/system"), get(ops::system))
+        .route(&p("/audit"), get(ops::audit))
+        .route(&p("/orders/{folder_id}/redeliver"), post(ops::redeliver))
         .route(&p("/analyses/{analyse_id}/decision"), post(pages::decide))
         .route(&p("/media/{folder_id}/{file}"), get(pages::media_file))
         .route(&p("/collections"), get(collections::collections).post(collections::create_collection))
@@ -258,6 +261,9 @@ fn nav(h: &mut Html, base: &str, s: &Session) {
     link(h, "/statistics", text::NAV_STATISTICS);
     // A download, not a page: htmx must not fetch it to swap it in.
     h.s("<li><a hx-boost=\"false\" download href=\"").t(base).s("/export.csv\">").t(text::NAV_EXPORT).s("</a></li>");
+    if t == UserType::Admin || t == UserType::ClientAdmin {
+        link(h, "/audit", text::NAV_AUDIT);
+    }
     if t == UserType::Admin {
         link(h, "/system", text::NAV_SYSTEM);
     }

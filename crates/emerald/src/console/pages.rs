@@ -472,6 +472,10 @@ pub async fn order(State(state): State<AppState>, session: Session, Path(id): Pa
         Ok(events) => decision_history(&mut b, &f, &events),
         Err(e) => return error_page(base, e),
     }
+    match state.domain.webhook_deliveries(&session.caller, id).await {
+        Ok(list) => super::ops::deliveries(&mut b, &session, folder, &list),
+        Err(e) => return error_page(base, e),
+    }
     super::manage::delete_form(&mut b, &session, id);
     page(&state, &session, text::ORDER_TITLE, b)
 }

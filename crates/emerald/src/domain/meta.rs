@@ -4,6 +4,7 @@
 use uuid::Uuid;
 
 use crate::domain::error::{Error, Result};
+use crate::domain::model::audit::ObjectChange;
 use crate::domain::model::caller::Caller;
 use crate::domain::model::metadata::{MetaChange, MetaData, ObjectKind};
 use crate::domain::time::now;
@@ -40,10 +41,16 @@ impl Domain {
     /// `POST`, `PATCH` and `DELETE …/meta_data`.
     pub async fn change_meta(&self, caller: &Caller, target: MetaTarget, change: MetaChange) -> Result<MetaData> {
         let current = self.meta_access(caller, target, true).await?;
+        let before = current.to_value().to_string();
         let next = change.apply(current)?;
         if !self.store.set_meta(target.kind, target.id, &next, now()).await? {
             return Err(Error::not_exist(target.kind.display_name()));
         }
+        // The caller's company: the one whose CLIENT ADMIN reads the event (an ADMIN's edit is
+        // the ADMIN's).
+        let audited =
+            ObjectChange::of(target.kind.as_str(), target.id).before(before).after(next.to_value().to_string());
+        self.object_audited(Some(caller), "update", "success", caller.company_id, audited.comment("meta_data")).await;
         Ok(next)
     }
 }

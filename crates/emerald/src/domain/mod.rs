@@ -16,6 +16,7 @@ pub mod lite;
 pub mod meta;
 pub mod model;
 pub mod store;
+pub mod system;
 pub mod time;
 
 use std::sync::Arc;
@@ -138,7 +139,7 @@ mod layers {
             "identity" => 3,
             "folders" => 4,
             "analyses" | "collections" => 5,
-            "meta" | "lite" => 6,
+            "meta" | "lite" | "system" => 6,
             other => panic!("domain/{other}: give it a layer here and in docs/architecture.md"),
         }
     }

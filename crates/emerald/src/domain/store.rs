@@ -316,12 +316,29 @@ pub trait JobQueue: Send + Sync {
     async fn retry_job(&self, job_id: Uuid, run_after: f64, error: &str) -> Result<()>;
     /// Jobs in the queue (queued or running).
     async fn count_jobs(&self) -> Result<u64>;
+    /// The queue's depth and age at `now` (the health check).
+    async fn queue_stats(&self, now: f64) -> Result<QueueStats>;
     /// Tell the other processes on this database (PostgreSQL `NOTIFY`); nothing where the
     /// store has no such channel (SQLite: they find out by polling).
     async fn announce(&self, wakeup: Wakeup) -> Result<()>;
     /// What the other processes announce, from now on (PostgreSQL `LISTEN`, on a connection
     /// of its own); None where the store has no such channel.
     async fn wakeups(&self) -> Result<Option<WakeupStream>>;
+}
+
+/// How deep and how old the job queue is.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct QueueStats {
+    /// Waiting for a worker or for their retry time.
+    pub queued: u64,
+    /// Held by a worker.
+    pub running: u64,
+    /// Claimable now: queued and due, or running with an expired lease.
+    pub due: u64,
+    /// `time_created` of the oldest queued job.
+    pub oldest_queued: Option<f64>,
+    /// Since when the longest-waiting claimable job has been due.
+    pub oldest_due: Option<f64>,
 }
 
 /// A wake-up between processes sharing one database.
@@ -361,6 +378,18 @@ pub struct FinishEffect {
     pub folder_done: bool,
     /// The webhook delivery queued for the folder, if it has a `resolution_endpoint`.
     pub delivery: Option<Uuid>,
+}
+
+/// An operator's decision to record on an analysis.
+#[derive(Debug, Clone, Copy)]
+pub struct Decision<'a> {
+    pub resolution: Resolution,
+    pub comment: Option<&'a str>,
+    /// Only when its resolution is still this one (None: any FINISHED analysis).
+    pub only_from: Option<Resolution>,
+    /// Who decides (`decided_by`), and when (`decided_at`).
+    pub decided_by: Uuid,
+    pub time: f64,
 }
 
 /// How webhook deliveries are queued.
@@ -405,11 +434,8 @@ pub trait Analyses: Send + Sync {
     async fn decide_analysis(
         &self,
         id: Uuid,
-        resolution: Resolution,
-        comment: Option<&str>,
-        only_from: Option<Resolution>,
+        decision: &Decision<'_>,
         webhooks: DeliveryPolicy,
-        t: f64,
     ) -> Result<Option<FinishEffect>>;
     /// Analyses of the group still PROCESSING.
     async fn group_pending(&self, group_id: Uuid) -> Result<u64>;
@@ -435,18 +461,59 @@ pub struct WebhookDelivery {
 /// One delivery attempt's outcome.
 #[derive(Debug, Clone)]
 pub struct DeliveryAttempt {
-    /// `pending` (will be retried), `delivered` or `failed` (given up).
+    /// The delivery's status after it: `pending` (will be retried), `delivered` or `failed`
+    /// (given up).
     pub status: &'static str,
+    /// 1-based (the job's claim count).
+    pub attempt: u32,
+    pub folder_id: Uuid,
+    pub url: String,
     pub http_status: Option<u16>,
     pub error: Option<String>,
+    /// When the request was sent, and seconds until its answer or error (0 when none was sent).
     pub time: f64,
+    pub duration: f64,
+}
+
+/// A recorded delivery attempt (GAP-5).
+#[derive(Debug, Clone)]
+pub struct WebhookAttempt {
+    pub delivery_id: Uuid,
+    pub folder_id: Uuid,
+    pub attempt: u32,
+    pub url: String,
+    pub time_created: f64,
+    pub duration: f64,
+    pub http_status: Option<u16>,
+    pub error: Option<String>,
+    /// `delivered`, `retrying` or `failed`.
+    pub outcome: String,
+}
+
+/// Webhook failures since some time (the health check).
+#[derive(Debug, Clone, Default)]
+pub struct WebhookFailures {
+    /// Attempts that did not deliver (retried or not).
+    pub attempts: u64,
+    /// Deliveries given up.
+    pub deliveries: u64,
+    /// The latest failed attempts, newest first.
+    pub recent: Vec<WebhookAttempt>,
 }
 
 #[async_trait]
 pub trait Webhooks: Send + Sync {
     async fn get_delivery(&self, id: Uuid) -> Result<Option<WebhookDelivery>>;
+    /// Update the delivery and add the attempt to its history, in one transaction.
     async fn record_delivery_attempt(&self, id: Uuid, attempt: &DeliveryAttempt) -> Result<()>;
+    /// A folder's deliveries, oldest first.
     async fn deliveries_of(&self, folder_id: Uuid) -> Result<Vec<WebhookDelivery>>;
+    /// Every attempt of a folder's deliveries, oldest first.
+    async fn attempts_of(&self, folder_id: Uuid) -> Result<Vec<WebhookAttempt>>;
+    /// Queue a new delivery of the folder to `url` with its job (a redelivery); its id.
+    async fn queue_redelivery(&self, folder_id: Uuid, url: &str, webhooks: DeliveryPolicy, t: f64) -> Result<Uuid>;
+    /// Failed attempts and given-up deliveries since `since`, with the latest `limit` failures.
+    async fn webhook_failures(&self, since: f64, limit: u32) -> Result<WebhookFailures>;
 }
 
 /// Login throttle counters, the auth audit and per-company quota overrides (issue #23).
@@ -463,10 +530,11 @@ pub trait Guard: Send + Sync {
     async fn clear_login_failures(&self, keys: Option<&[String]>) -> Result<u64>;
     /// Forget counters whose last failure is before `before` and that are not locked.
     async fn prune_login_failures(&self, before: f64) -> Result<u64>;
-    async fn insert_auth_event(&self, event: &AuthEvent) -> Result<()>;
+    /// Record audit events, all or none.
+    async fn insert_auth_events(&self, events: &[AuthEvent]) -> Result<()>;
     /// Audit events with the list grammar, newest first; `Scope::Company` sees its own.
     async fn list_auth_events(&self, scope: Scope, params: &ListParams) -> Result<Page<StoredAuthEvent>>;
-    /// Delete auth events older than `before`; object changes (decisions) are kept.
+    /// Delete audit events older than `before`; operators' decisions are kept.
     async fn prune_auth_events(&self, before: f64) -> Result<u64>;
     /// The audited changes of one object (decisions on an analysis), oldest first.
     async fn object_events(&self, object_id: Uuid) -> Result<Vec<StoredAuthEvent>>;

@@ -68,40 +68,63 @@ pub async fn run(domain: &Domain, settings: &WebhookSettings, job: &ClaimedJob) 
         .await?;
     let details = details.pop().ok_or_else(|| Error::not_exist("Folder"))?;
     let body = to_vec(&FolderView::new(details, &settings.base_url)).map_err(Error::internal)?;
+    let sent_at = now();
+    let started = std::time::Instant::now();
     let result = send(settings, &delivery.url, delivery.delivery_id, body).await;
-    let t = now();
-    let (attempt, retry) = match result {
-        Ok(status) if (200..300).contains(&status) => {
-            (DeliveryAttempt { status: "delivered", http_status: Some(status), error: None, time: t }, false)
-        }
-        Ok(status) => (
-            attempt_failed(job, Some(status), format!("the endpoint answered HTTP {status}"), t),
-            job.attempts < job.max_attempts,
-        ),
-        Err(Refused(why)) => {
-            (DeliveryAttempt { status: "failed", http_status: None, error: Some(why), time: t }, false)
-        }
-        Err(Transient(why)) => (attempt_failed(job, None, why, t), job.attempts < job.max_attempts),
+    let duration = started.elapsed().as_secs_f64();
+    let more = job.attempts < job.max_attempts;
+    let (status, http_status, error, retry) = match result {
+        Ok(status) if (200..300).contains(&status) => ("delivered", Some(status), None, false),
+        Ok(status) => (retrying(more), Some(status), Some(format!("the endpoint answered HTTP {status}")), more),
+        Err(Refused(why)) => ("failed", None, Some(why), false),
+        Err(Transient(why)) => (retrying(more), None, Some(why), more),
     };
-    tracing::info!(delivery_id = %delivery.delivery_id, folder_id = %delivery.folder_id, status = attempt.status, http_status = ?attempt.http_status, "webhook attempt");
+    let attempt = DeliveryAttempt {
+        status,
+        attempt: job.attempts,
+        folder_id: delivery.folder_id,
+        url: delivery.url.clone(),
+        http_status,
+        error,
+        time: sent_at,
+        duration,
+    };
+    tracing::info!(delivery_id = %delivery.delivery_id, folder_id = %delivery.folder_id, status = attempt.status, http_status = ?attempt.http_status, attempt = job.attempts, "webhook attempt");
     domain.store.record_delivery_attempt(delivery.delivery_id, &attempt).await?;
+    domain.webhook_attempted(&delivery, &attempt).await;
     if retry {
         let wait = backoff(settings.backoff_secs, job.attempts);
-        domain.store.retry_job(job.job_id, t + wait, attempt.error.as_deref().unwrap_or("")).await
+        domain.store.retry_job(job.job_id, now() + wait, attempt.error.as_deref().unwrap_or("")).await
     } else {
         domain.store.complete_job(job.job_id).await
     }
 }
 
-fn attempt_failed(job: &ClaimedJob, http_status: Option<u16>, error: String, time: f64) -> DeliveryAttempt {
-    let status = if job.attempts < job.max_attempts { "pending" } else { "failed" };
-    DeliveryAttempt { status, http_status, error: Some(error), time }
+/// The delivery's status after a failed attempt: retried while attempts remain.
+fn retrying(more: bool) -> &'static str {
+    if more {
+        "pending"
+    } else {
+        "failed"
+    }
 }
 
 /// Give the delivery up as `failed` and drop its job.
 pub async fn give_up(domain: &Domain, job: &ClaimedJob, why: &str) -> Result<()> {
-    let attempt = DeliveryAttempt { status: "failed", http_status: None, error: Some(why.to_owned()), time: now() };
-    domain.store.record_delivery_attempt(job.ref_id, &attempt).await?;
+    if let Some(delivery) = domain.store.get_delivery(job.ref_id).await? {
+        let attempt = DeliveryAttempt {
+            status: "failed",
+            attempt: job.attempts,
+            folder_id: delivery.folder_id,
+            url: delivery.url.clone(),
+            http_status: None,
+            error: Some(why.to_owned()),
+            time: now(),
+            duration: 0.0,
+        };
+        domain.store.record_delivery_attempt(job.ref_id, &attempt).await?;
+        domain.webhook_attempted(&delivery, &attempt).await;
+    }
     domain.store.complete_job(job.job_id).await
 }
 

@@ -22,13 +22,14 @@ use crate::domain::model::analysis::{
 };
 use crate::domain::model::metadata::{MetaData, ObjectKind};
 use crate::domain::store::{
-    Analyses, AnalysisFinish, DeliveryPolicy, FinishEffect, JobKind, ListParams, NewJob, Page, Visibility,
+    Analyses, AnalysisFinish, Decision, DeliveryPolicy, FinishEffect, JobKind, ListParams, NewJob, Page, Visibility,
 };
 use crate::domain::{Error, Result};
 
 pub(crate) const ANALYSIS_COLUMNS: &str = "SELECT a.analyse_id, a.folder_id, a.company_id, a.user_id, a.group_id, a.type, a.state, \
     a.resolution_status, a.resolution_comment, a.threshold, a.params, a.source_media, a.results_data, a.results_media, a.error, \
-    a.collection_alias, a.meta_data, a.technical_meta_data, a.time_created, a.time_updated, a.time_finished";
+    a.collection_alias, a.meta_data, a.technical_meta_data, a.time_created, a.time_updated, a.time_finished, \
+    a.decided_by, a.decided_at";
 
 /// `GET /api/analyses/` and a folder's analyses (spec §8.7). `state` is compiled by
 /// [`state_condition`]: it matches `state` or `resolution_status` (spec §8.7 [I]).
@@ -114,6 +115,8 @@ pub(crate) struct AnalysisRow {
     time_created: f64,
     time_updated: f64,
     time_finished: Option<f64>,
+    decided_by: Option<Uuid>,
+    decided_at: Option<f64>,
 }
 
 fn stored<T>(what: &str) -> impl FnOnce(T) -> Error + '_
@@ -149,6 +152,8 @@ impl TryFrom<AnalysisRow> for Analysis {
             time_created,
             time_updated,
             time_finished,
+            decided_by,
+            decided_at,
         } = r;
         let params = match params.0 {
             Value::Object(m) => AnalysisParams::from_raw(m, "params").map_err(stored("params"))?,
@@ -186,6 +191,8 @@ impl TryFrom<AnalysisRow> for Analysis {
             time_created,
             time_updated,
             time_finished,
+            decided_by,
+            decided_at,
         })
     }
 }
@@ -283,7 +290,7 @@ macro_rules! insert_jobs {
 
 tx_fn! {
     /// Queue a webhook delivery of the folder to `url`, with its job; returns its id.
-    async fn queue_delivery(tx, folder_id: Uuid, url: &str, webhooks: DeliveryPolicy, t: f64) -> Result<Uuid> {
+    pub(super) async fn queue_delivery(tx, folder_id: Uuid, url: &str, webhooks: DeliveryPolicy, t: f64) -> Result<Uuid> {
         let id = Uuid::new_v4();
         sqlx::query(
             "INSERT INTO webhook_deliveries (delivery_id, folder_id, url, status, attempts, time_created, time_updated) \
@@ -473,12 +480,10 @@ impl Analyses for SqlStore {
     async fn decide_analysis(
         &self,
         id: Uuid,
-        resolution: Resolution,
-        comment: Option<&str>,
-        only_from: Option<Resolution>,
+        decision: &Decision<'_>,
         webhooks: DeliveryPolicy,
-        t: f64,
     ) -> Result<Option<FinishEffect>> {
+        let Decision { resolution, comment, only_from, decided_by, time: t } = *decision;
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             // Lock the folder first (see the module doc).
@@ -488,7 +493,7 @@ impl Analyses for SqlStore {
                 .execute(&mut *tx)
                 .await?;
             let row: Option<(Uuid, Uuid)> = sqlx::query_as(
-                "UPDATE analyses SET resolution_status = $1, resolution_comment = $2, time_updated = $3 \
+                "UPDATE analyses SET resolution_status = $1, resolution_comment = $2, time_updated = $3, decided_by = $6, decided_at = $3 \
                  WHERE analyse_id = $4 AND state = 'FINISHED' AND ($5 IS NULL OR resolution_status = $5) \
                  RETURNING folder_id, group_id",
             )
@@ -497,6 +502,7 @@ impl Analyses for SqlStore {
             .bind(t)
             .bind(id)
             .bind(only_from.map(|r| r.as_str()))
+            .bind(decided_by)
             .fetch_optional(&mut *tx)
             .await?;
             let Some((folder_id, group_id)) = row else { return Ok(None) };

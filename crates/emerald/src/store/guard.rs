@@ -170,30 +170,34 @@ impl Guard for SqlStore {
         .map(|r| r.rows_affected()))?)
     }
 
-    async fn insert_auth_event(&self, e: &AuthEvent) -> Result<()> {
+    async fn insert_auth_events(&self, events: &[AuthEvent]) -> Result<()> {
         on_db!(&self.db, |pool| {
-            sqlx::query(
-            "INSERT INTO auth_events (event_id, time_created, event, outcome, user_id, company_id, email, actor_id, client_addr, \
-             object_type, object_id, value_before, value_after, comment) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-        )
-        .bind(e.event_id)
-        .bind(e.time_created)
-        .bind(e.event)
-        .bind(e.outcome)
-        .bind(e.user_id)
-        .bind(e.company_id)
-        .bind(&e.email)
-        .bind(e.actor_id)
-        .bind(&e.client_addr)
-        .bind(e.object.as_ref().map(|o| o.object_type))
-        .bind(e.object.as_ref().map(|o| o.object_id))
-        .bind(e.object.as_ref().and_then(|o| o.before.as_deref()))
-        .bind(e.object.as_ref().and_then(|o| o.after.as_deref()))
-        .bind(e.object.as_ref().and_then(|o| o.comment.as_deref()))
-        .execute(pool)
-        .await
-        .map(|_| ())
+            // One transaction: a request's objects are recorded together (one commit).
+            let mut tx = pool.begin().await?;
+            for e in events {
+                sqlx::query(
+                    "INSERT INTO auth_events (event_id, time_created, event, outcome, user_id, company_id, email, actor_id, client_addr, \
+                     object_type, object_id, value_before, value_after, comment) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                )
+                .bind(e.event_id)
+                .bind(e.time_created)
+                .bind(e.event)
+                .bind(e.outcome)
+                .bind(e.user_id)
+                .bind(e.company_id)
+                .bind(&e.email)
+                .bind(e.actor_id)
+                .bind(&e.client_addr)
+                .bind(e.object.as_ref().map(|o| o.object_type))
+                .bind(e.object.as_ref().map(|o| o.object_id))
+                .bind(e.object.as_ref().and_then(|o| o.before.as_deref()))
+                .bind(e.object.as_ref().and_then(|o| o.after.as_deref()))
+                .bind(e.object.as_ref().and_then(|o| o.comment.as_deref()))
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await
         })?;
         Ok(())
     }
@@ -210,7 +214,7 @@ impl Guard for SqlStore {
 
     async fn prune_auth_events(&self, before: f64) -> Result<u64> {
         Ok(on_db!(&self.db, |pool| sqlx::query(
-            "DELETE FROM auth_events WHERE time_created < $1 AND object_id IS NULL"
+            "DELETE FROM auth_events WHERE time_created < $1 AND event <> 'decision'"
         )
         .bind(before)
         .execute(pool)

@@ -11,7 +11,8 @@ use uuid::Uuid;
 
 use super::sql::{Db, SqlStore};
 use crate::domain::store::{
-    ClaimedJob, DeliveryAttempt, JobKind, JobQueue, Wakeup, WakeupStream, WebhookDelivery, Webhooks,
+    ClaimedJob, DeliveryAttempt, DeliveryPolicy, JobKind, JobQueue, QueueStats, Wakeup, WakeupStream, WebhookAttempt,
+    WebhookDelivery, WebhookFailures, Webhooks,
 };
 use crate::domain::{Error, Result};
 
@@ -99,6 +100,27 @@ impl JobQueue for SqlStore {
         Ok(n as u64)
     }
 
+    async fn queue_stats(&self, now: f64) -> Result<QueueStats> {
+        const SQL: &str = "SELECT \
+            COALESCE(SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END), 0), \
+            COALESCE(SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END), 0), \
+            COALESCE(SUM(CASE WHEN (status = 'queued' AND run_after <= $1) OR (status = 'running' AND lease_until < $1) \
+                THEN 1 ELSE 0 END), 0), \
+            MIN(CASE WHEN status = 'queued' THEN time_created END), \
+            MIN(CASE WHEN status = 'queued' AND run_after <= $1 THEN run_after \
+                WHEN status = 'running' AND lease_until < $1 THEN lease_until END) \
+            FROM jobs";
+        let (queued, running, due, oldest_queued, oldest_due): (i64, i64, i64, Option<f64>, Option<f64>) =
+            on_db!(&self.db, |pool| sqlx::query_as(SQL).bind(now).fetch_one(pool).await)?;
+        Ok(QueueStats {
+            queued: queued.max(0) as u64,
+            running: running.max(0) as u64,
+            due: due.max(0) as u64,
+            oldest_queued,
+            oldest_due,
+        })
+    }
+
     async fn announce(&self, wakeup: Wakeup) -> Result<()> {
         let Db::Postgres(pool) = &self.db else { return Ok(()) };
         let (channel, payload) = match wakeup {
@@ -163,7 +185,12 @@ impl Webhooks for SqlStore {
     }
 
     async fn record_delivery_attempt(&self, id: Uuid, a: &DeliveryAttempt) -> Result<()> {
+        let outcome = match a.status {
+            "pending" => "retrying",
+            other => other,
+        };
         on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
             sqlx::query(
                 "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, last_http_status = $2, last_error = $3, time_updated = $4 \
                  WHERE delivery_id = $5",
@@ -171,11 +198,28 @@ impl Webhooks for SqlStore {
             .bind(a.status)
             .bind(a.http_status.map(i32::from))
             .bind(&a.error)
-            .bind(a.time)
+            .bind(a.time + a.duration)
             .bind(id)
-            .execute(pool)
-            .await
-            .map(|_| ())
+            .execute(&mut *tx)
+            .await?;
+            // Only while the delivery exists (its folder may have been deleted meanwhile).
+            sqlx::query(
+                "INSERT INTO webhook_attempts (attempt_id, delivery_id, folder_id, attempt, url, time_created, duration, http_status, error, outcome) \
+                 SELECT $1, delivery_id, $2, $3, $4, $5, $6, $7, $8, $9 FROM webhook_deliveries WHERE delivery_id = $10",
+            )
+            .bind(Uuid::new_v4())
+            .bind(a.folder_id)
+            .bind(i32::try_from(a.attempt).unwrap_or(i32::MAX))
+            .bind(&a.url)
+            .bind(a.time)
+            .bind(a.duration)
+            .bind(a.http_status.map(i32::from))
+            .bind(&a.error)
+            .bind(outcome)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
         })?;
         Ok(())
     }
@@ -185,5 +229,64 @@ impl Webhooks for SqlStore {
         let rows: Vec<DeliveryRow> =
             on_db!(&self.db, |pool| sqlx::query_as(&sql).bind(folder_id).fetch_all(pool).await)?;
         Ok(rows.into_iter().map(delivery).collect())
+    }
+
+    async fn attempts_of(&self, folder_id: Uuid) -> Result<Vec<WebhookAttempt>> {
+        let sql = format!("{ATTEMPT_COLUMNS} WHERE folder_id = $1 ORDER BY time_created, attempt");
+        let rows: Vec<AttemptRow> =
+            on_db!(&self.db, |pool| sqlx::query_as(&sql).bind(folder_id).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(attempt).collect())
+    }
+
+    async fn queue_redelivery(&self, folder_id: Uuid, url: &str, webhooks: DeliveryPolicy, t: f64) -> Result<Uuid> {
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let id = super::analyses::queue_delivery(&mut tx, folder_id, url, webhooks, t).await?;
+            tx.commit().await?;
+            Ok::<_, Error>(id)
+        })
+    }
+
+    async fn webhook_failures(&self, since: f64, limit: u32) -> Result<WebhookFailures> {
+        let (attempts, deliveries): (i64, i64) = on_db!(&self.db, |pool| {
+            sqlx::query_as(
+                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN outcome = 'failed' THEN 1 ELSE 0 END), 0) \
+                 FROM webhook_attempts WHERE time_created >= $1 AND outcome <> 'delivered'",
+            )
+            .bind(since)
+            .fetch_one(pool)
+            .await
+        })?;
+        let sql = format!(
+            "{ATTEMPT_COLUMNS} WHERE time_created >= $1 AND outcome <> 'delivered' ORDER BY time_created DESC LIMIT $2"
+        );
+        let rows: Vec<AttemptRow> =
+            on_db!(&self.db, |pool| sqlx::query_as(&sql).bind(since).bind(i64::from(limit)).fetch_all(pool).await)?;
+        Ok(WebhookFailures {
+            attempts: attempts.max(0) as u64,
+            deliveries: deliveries.max(0) as u64,
+            recent: rows.into_iter().map(attempt).collect(),
+        })
+    }
+}
+
+type AttemptRow = (Uuid, Uuid, i32, String, f64, f64, Option<i32>, Option<String>, String);
+
+const ATTEMPT_COLUMNS: &str =
+    "SELECT delivery_id, folder_id, attempt, url, time_created, duration, http_status, error, outcome \
+    FROM webhook_attempts";
+
+fn attempt(r: AttemptRow) -> WebhookAttempt {
+    let (delivery_id, folder_id, attempt, url, time_created, duration, http_status, error, outcome) = r;
+    WebhookAttempt {
+        delivery_id,
+        folder_id,
+        attempt: attempt.max(0) as u32,
+        url,
+        time_created,
+        duration,
+        http_status: http_status.map(|s| s.clamp(0, u16::MAX as i32) as u16),
+        error,
+        outcome,
     }
 }

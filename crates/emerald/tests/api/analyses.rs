@@ -142,8 +142,8 @@ both_backends! {
     async fn operators_decide_finished_analyses(app) {
         let Some(p) = ready(&app, &["obama.jpg"]) else { return };
         let (company, token) = client(&app).await;
-        let (_, _, operator) = app.user(Some(company), "CLIENT OPERATOR").await;
-        let (_, _, global) = app.user(None, "OPERATOR").await;
+        let (operator_id, _, operator) = app.user(Some(company), "CLIENT OPERATOR").await;
+        let (global_id, _, global) = app.user(None, "OPERATOR").await;
         let (_, other_company) = client(&app).await;
         // A finished QUALITY and a FAILED COLLECTION (no collections component in this app).
         let payload = json!({"media:tags": {"a": ["photo_selfie"]}, "analyses": [{"type": "quality"}, {"type": "collection"}]}).to_string();
@@ -152,6 +152,7 @@ both_backends! {
         let quality = r.body["analyses"].as_array().unwrap().iter().find(|a| a["type"] == "QUALITY").unwrap()["analyse_id"].as_str().unwrap().to_owned();
         let collection = r.body["analyses"].as_array().unwrap().iter().find(|a| a["type"] == "COLLECTION").unwrap()["analyse_id"].as_str().unwrap().to_owned();
         let url = format!("/api/analyses/{quality}");
+        assert_eq!((r.body["analyses"][0]["decided_by"].clone(), r.body["analyses"][0]["decided_at"].clone()), (Value::Null, Value::Null));
         // Who decides: OPERATOR and CLIENT OPERATOR only; another company does not see it.
         app.patch(&url, &token, json!({"resolution_status": "DECLINED"})).await.assert_error(403, 9);
         app.patch(&url, &app.admin_token, json!({"resolution_status": "DECLINED"})).await.assert_error(403, 9);
@@ -175,9 +176,16 @@ both_backends! {
         assert_eq!(r.body["resolution"], "DECLINED");
         assert_eq!(r.body["resolution_comment"], "a printed photo");
         assert_eq!(r.body["state"], "FINISHED");
+        // Who decided and when are fields of the analysis (GAP-3).
+        assert_eq!(r.body["decided_by"], json!(operator_id.to_string()), "{}", r.text);
+        let first_at = r.body["decided_at"].as_f64().unwrap();
+        assert!((r.body["time_updated"].as_f64().unwrap() - first_at).abs() < 1e-6, "{}", r.text);
         let r = app.patch(&url, &global, json!({"resolution_status": "SUCCESS", "force": true})).await;
         r.assert_status(200);
-        assert_eq!(app.get(&url, &token).await.body["resolution_status"], "SUCCESS");
+        let now = app.get(&url, &token).await.body;
+        assert_eq!(now["resolution_status"], "SUCCESS");
+        assert_eq!(now["decided_by"], json!(global_id.to_string()));
+        assert!(now["decided_at"].as_f64().unwrap() >= first_at);
         // The folder's status follows (the FAILED COLLECTION still makes it FAILED).
         let f = app.get(&format!("/api/folders/{folder_id}?with_analyses=true"), &token).await;
         assert_eq!(f.body["resolution_status"], "FAILED", "{}", f.text);
@@ -237,7 +245,7 @@ both_backends! {
         assert!(r.body["error_message"].as_str().unwrap().contains("DECLINED"), "{}", r.text);
         app.patch(&url, &global, json!({"resolution_status": "SUCCESS", "force": true})).await.assert_status(200);
         // Both decisions are in the audit trail, with who, before, after and the comment.
-        let audit = app.get(&format!("/api/audit?object_id={analyse_id}&sorting=time_created{{asc}}"), &app.admin_token).await;
+        let audit = app.get(&format!("/api/audit?object_id={analyse_id}&event=decision&sorting=time_created{{asc}}"), &app.admin_token).await;
         audit.assert_status(200);
         assert_eq!(audit.body["total_count"], 2, "{}", audit.text);
         let first = &audit.body["items"][0];
@@ -260,7 +268,7 @@ both_backends! {
         assert_eq!(app.get("/api/audit?event=decision", &other_admin).await.body["total_count"], 0);
         app.get("/api/audit", &operator).await.assert_error(403, 9);
         // A refused decision records nothing.
-        let r = app.get(&format!("/api/audit?object_id={analyse_id}"), &app.admin_token).await;
+        let r = app.get(&format!("/api/audit?object_id={analyse_id}&event=decision"), &app.admin_token).await;
         assert_eq!(r.body["total_count"], 2);
 
         // Two operators deciding the same case at once, each only if it is still pending (what
@@ -274,7 +282,7 @@ both_backends! {
         let mut codes = [a.status.as_u16(), b.status.as_u16()];
         codes.sort();
         assert_eq!(codes, [200, 400], "{} / {}", a.text, b.text);
-        let r = app.get(&format!("/api/audit?object_id={analyse_id}"), &app.admin_token).await;
+        let r = app.get(&format!("/api/audit?object_id={analyse_id}&event=decision"), &app.admin_token).await;
         assert_eq!(r.body["total_count"], 1, "{}", r.text);
     }
 
@@ -868,21 +876,21 @@ both_backends! {
 
 /// A webhook receiver on a random local port: answers 500 to the first `failures` requests,
 /// then 200; records every request.
-struct Receiver {
+pub(crate) struct Receiver {
     addr: std::net::SocketAddr,
     hits: Arc<Mutex<Vec<Hit>>>,
     _server: tokio::task::JoinHandle<()>,
 }
 
 #[derive(Clone, Debug)]
-struct Hit {
-    body: Vec<u8>,
-    signature: String,
-    delivery: String,
+pub(crate) struct Hit {
+    pub(crate) body: Vec<u8>,
+    pub(crate) signature: String,
+    pub(crate) delivery: String,
 }
 
 impl Receiver {
-    async fn start(failures: usize) -> Receiver {
+    pub(crate) async fn start(failures: usize) -> Receiver {
         use axum::http::{HeaderMap, StatusCode};
         let hits: Arc<Mutex<Vec<Hit>>> = Arc::default();
         let seen = hits.clone();
@@ -912,15 +920,15 @@ impl Receiver {
         Receiver { addr, hits, _server: server }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}/hook", self.addr)
     }
 
-    fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.hits.lock().unwrap().len()
     }
 
-    async fn wait_for(&self, n: usize) -> Vec<Hit> {
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<Hit> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
             let hits = self.hits.lock().unwrap().clone();

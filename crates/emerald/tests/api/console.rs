@@ -13,16 +13,16 @@ use crate::helpers::*;
 const HOSTILE: &str = "<script>alert(1)</script>";
 
 /// A client that does not follow redirects (the tests look at them).
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
-struct Console {
+pub(crate) struct Console {
     cookie: String,
 }
 
 /// Log in through the console's form; the session cookie (`name=value`).
-async fn console_login(app: &TestApp, email: &str, password: &str) -> (Console, reqwest::Response) {
+pub(crate) async fn console_login(app: &TestApp, email: &str, password: &str) -> (Console, reqwest::Response) {
     let res = browser()
         .post(app.url("/console/login"))
         .form(&[("email", email), ("password", password), ("next", "/console/users")])
@@ -36,19 +36,19 @@ async fn console_login(app: &TestApp, email: &str, password: &str) -> (Console, 
 }
 
 impl Console {
-    async fn get(&self, app: &TestApp, path: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    pub(crate) async fn get(&self, app: &TestApp, path: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
         let res = browser().get(app.url(path)).header("Cookie", &self.cookie).send().await.unwrap();
         let (status, headers) = (res.status(), res.headers().clone());
         (status, headers, res.text().await.unwrap())
     }
 
-    async fn post(&self, app: &TestApp, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
+    pub(crate) async fn post(&self, app: &TestApp, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
         let res = browser().post(app.url(path)).header("Cookie", &self.cookie).form(form).send().await.unwrap();
         (res.status(), res.text().await.unwrap())
     }
 
     /// The CSRF token of this session, from the logout form of any page.
-    async fn csrf(&self, app: &TestApp) -> String {
+    pub(crate) async fn csrf(&self, app: &TestApp) -> String {
         let (_, _, body) = self.get(app, "/console").await;
         let at = body.find("name=\"csrf\" value=\"").expect("csrf field") + "name=\"csrf\" value=\"".len();
         body[at..at + 32].to_owned()
@@ -343,7 +343,7 @@ async fn decisions_run_the_api_rules_and_the_console_can_be_switched_off_or_move
         let history = &page[page.find("id=\"history\"").expect("history section")..];
         assert!(history.contains(&op_email) && history.contains("OPERATOR_REQUIRED") && history.contains("DECLINED"));
         assert!(history.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !page.contains(HOSTILE), "{page}");
-        let audit = app.get(&format!("/api/audit?object_id={analyse_id}"), &app.admin_token).await;
+        let audit = app.get(&format!("/api/audit?object_id={analyse_id}&event=decision"), &app.admin_token).await;
         assert_eq!(audit.body["total_count"], 1, "{}", audit.text);
         assert_eq!(audit.body["items"][0]["comment"], HOSTILE);
         assert_eq!(audit.body["items"][0]["after"], "DECLINED");

@@ -14,6 +14,7 @@ mod folders;
 mod lite;
 mod media;
 mod meta;
+mod ops;
 mod s3;
 mod users;
 mod videos;

@@ -16,12 +16,12 @@ use crate::domain::model::analysis::{
     assign_media, Analysis, AnalysisDetails, AnalysisRequest, AnalysisState, MediaFacts, Resolution,
     ANALYSES_PER_REQUEST_MAX,
 };
-use crate::domain::model::audit::StoredAuthEvent;
+use crate::domain::model::audit::{analysis_created, ObjectChange, StoredAuthEvent};
 use crate::domain::model::caller::Caller;
 use crate::domain::model::media::{Folder, Media};
 use crate::domain::model::metadata::MetaData;
 use crate::domain::model::role::UserType;
-use crate::domain::store::{DeliveryPolicy, JobKind, ListParams, NewJob, Page, Wakeup};
+use crate::domain::store::{Decision, DeliveryPolicy, JobKind, ListParams, NewJob, Page, Wakeup};
 use crate::domain::time::now;
 use crate::domain::Domain;
 
@@ -128,6 +128,8 @@ impl Domain {
                 time_created: t,
                 time_updated: t,
                 time_finished: None,
+                decided_by: None,
+                decided_at: None,
             });
         }
         Ok(out)
@@ -178,6 +180,8 @@ impl Domain {
         let t = now();
         let analyses = self.plan_analyses(Some(caller), &folder, &media, &requests, t).await?;
         self.enqueue_analyses(folder_id, &analyses, resolution_endpoint.as_deref(), t).await?;
+        let changes = analyses.iter().map(analysis_created).collect();
+        self.objects_audited(Some(caller), "create", "success", folder.company_id, changes).await;
         Ok(AnalysisDetails::attach(analyses, &media))
     }
 
@@ -295,6 +299,10 @@ impl Domain {
         }
         let gone = self.store.delete_analysis(id).await?.ok_or_else(|| Error::not_exist("Analysis"))?;
         self.forget_keys(&gone.stored_images()).await;
+        let change = ObjectChange::of("analysis", id)
+            .before(format!("{} {}", gone.kind.as_str(), gone.resolution_status.as_str()))
+            .comment(format!("folder {}", gone.folder_id));
+        self.object_audited(Some(caller), "delete", "success", gone.company_id, change).await;
         Ok(())
     }
 
@@ -348,9 +356,9 @@ impl Domain {
         let comment = clean_comment(comment)?;
         let policy = DeliveryPolicy { max_attempts: self.queue.webhook_max_attempts };
         let only_from = (!force).then_some(Resolution::OperatorRequired);
-        let Some(effect) =
-            self.store.decide_analysis(id, resolution, comment.as_deref(), only_from, policy, now()).await?
-        else {
+        let decision =
+            Decision { resolution, comment: comment.as_deref(), only_from, decided_by: caller.user_id, time: now() };
+        let Some(effect) = self.store.decide_analysis(id, &decision, policy).await? else {
             // Changed since it was read (another operator decided it, or it was re-run).
             let now_a = self.store.get_analysis(id).await?.ok_or_else(|| Error::not_exist("Analysis"))?;
             return Err(refused(&now_a));

@@ -8,6 +8,7 @@ use crate::domain::analyses::webhooks;
 use crate::domain::error::{Error, Result};
 use crate::domain::folders::service::{FolderDetails, FolderWith};
 use crate::domain::model::analysis::{AnalysisDetails, Resolution};
+use crate::domain::model::audit::{analysis_created, media_created, ObjectChange};
 use crate::domain::model::caller::Caller;
 use crate::domain::model::media::{Folder, FolderStatus};
 use crate::domain::model::metadata::MetaData;
@@ -64,6 +65,11 @@ impl Domain {
                 }
             })
             .await?;
+        let changes = std::iter::once(ObjectChange::of("folder", folder.folder_id))
+            .chain(media.iter().map(media_created))
+            .chain(analyses.iter().map(analysis_created))
+            .collect();
+        self.objects_audited(Some(caller), "create", "success", folder.company_id, changes).await;
         let mut folder = folder;
         let analyses = (!analyses.is_empty()).then(|| {
             folder.resolution_status = FolderStatus::Processing;

@@ -3,9 +3,16 @@
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use uuid::Uuid;
 
 use crate::domain::error::{Error, Result};
+use crate::domain::folders::service::Access;
+use crate::domain::model::audit::ObjectChange;
+use crate::domain::model::caller::Caller;
 use crate::domain::model::metadata::MetaData;
+use crate::domain::store::{DeliveryAttempt, DeliveryPolicy, WebhookAttempt, WebhookDelivery};
+use crate::domain::time::now;
+use crate::domain::Domain;
 
 /// The folder's `technical_meta_data` key holding its webhook URL (spec §11.2 [I]).
 pub const ENDPOINT_KEY: &str = "resolution_endpoint";
@@ -52,6 +59,96 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
 /// capped.
 pub fn backoff(base_secs: f64, attempt: u32) -> f64 {
     (base_secs * 2f64.powi(attempt.saturating_sub(1).min(30) as i32)).min(BACKOFF_MAX_SECS)
+}
+
+/// A delivery with every attempt made so far (GAP-5).
+#[derive(Debug, Clone)]
+pub struct DeliveryHistory {
+    pub delivery: WebhookDelivery,
+    /// Oldest first.
+    pub attempts: Vec<WebhookAttempt>,
+}
+
+impl Domain {
+    /// `GET /api/folders/{id}/webhook_deliveries` (GAP-5): the folder's deliveries, oldest
+    /// first, each with its attempts; for whoever sees the folder.
+    pub async fn webhook_deliveries(&self, caller: &Caller, folder_id: Uuid) -> Result<Vec<DeliveryHistory>> {
+        self.visible_folder(caller, folder_id).await?;
+        let mut attempts = self.store.attempts_of(folder_id).await?;
+        let deliveries = self.store.deliveries_of(folder_id).await?;
+        Ok(deliveries
+            .into_iter()
+            .map(|delivery| {
+                let (mine, rest): (Vec<_>, Vec<_>) =
+                    attempts.drain(..).partition(|a| a.delivery_id == delivery.delivery_id);
+                attempts = rest;
+                DeliveryHistory { delivery, attempts: mine }
+            })
+            .collect())
+    }
+
+    /// `POST /api/folders/{id}/webhook_deliveries/redeliver` (GAP-5): send the folder as it is
+    /// now to its `resolution_endpoint` again, as a new delivery with its own retries; whoever
+    /// may request analyses on the folder (ADMIN, CLIENT ADMIN in its company, its CLIENT or
+    /// CLIENT SERVICE owner). Code 4 when the folder has no `resolution_endpoint`.
+    pub async fn redeliver_webhook(&self, caller: &Caller, folder_id: Uuid) -> Result<DeliveryHistory> {
+        let (folder, access) = self.visible_folder(caller, folder_id).await?;
+        if access < Access::Write {
+            return Err(Error::Forbidden(None));
+        }
+        let Some(url) = endpoint_of(&folder.technical_meta_data) else {
+            return Err(Error::invalid_value(
+                "The folder has no resolution_endpoint to deliver to",
+                serde_json::json!({ "key_path": ENDPOINT_KEY }),
+            ));
+        };
+        let policy = DeliveryPolicy { max_attempts: self.queue.webhook_max_attempts };
+        let id = self.store.queue_redelivery(folder_id, &url, policy, now()).await?;
+        self.jobs_queued().await;
+        let change = ObjectChange {
+            object_type: "folder",
+            object_id: folder_id,
+            before: None,
+            after: Some("pending".to_owned()),
+            comment: Some(format!("delivery {id} to {url}")),
+        };
+        self.object_audited(Some(caller), "redeliver", "success", folder.company_id, change).await;
+        let delivery = self.store.get_delivery(id).await?.ok_or_else(|| Error::not_exist("Folder"))?;
+        Ok(DeliveryHistory { delivery, attempts: Vec::new() })
+    }
+
+    /// A delivery attempt was recorded: count it, and audit a delivery's end (delivered or
+    /// given up; retried attempts are in its history only).
+    pub async fn webhook_attempted(&self, delivery: &WebhookDelivery, attempt: &DeliveryAttempt) {
+        metrics::counter!("emerald_webhook_attempts_total", "status" => attempt.status).increment(1);
+        if attempt.status == "pending" {
+            return;
+        }
+        let company_id = match self.store.get_folder(delivery.folder_id).await {
+            Ok(f) => f.and_then(|f| f.company_id),
+            Err(_) => None,
+        };
+        let change = ObjectChange {
+            object_type: "folder",
+            object_id: delivery.folder_id,
+            before: None,
+            after: Some(attempt.status.to_owned()),
+            comment: Some(match (attempt.http_status, &attempt.error) {
+                (Some(code), _) => format!(
+                    "delivery {} attempt {}: HTTP {code} from {}",
+                    delivery.delivery_id, attempt.attempt, attempt.url
+                ),
+                (None, Some(e)) => {
+                    format!("delivery {} attempt {}: {e} ({})", delivery.delivery_id, attempt.attempt, attempt.url)
+                }
+                (None, None) => {
+                    format!("delivery {} attempt {}: {}", delivery.delivery_id, attempt.attempt, attempt.url)
+                }
+            }),
+        };
+        let outcome = if attempt.status == "delivered" { "success" } else { "failure" };
+        self.object_audited(None, "webhook", outcome, company_id, change).await;
+    }
 }
 
 #[cfg(test)]

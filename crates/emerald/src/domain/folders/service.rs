@@ -12,6 +12,7 @@ use crate::domain::error::{Error, Result};
 use crate::domain::folders::upload::{file_facts, ProbedFile};
 use crate::domain::model::account::{Company, User};
 use crate::domain::model::analysis::{best_shot_key, parse_best_shot_file, AnalysisDetails};
+use crate::domain::model::audit::{media_created, ObjectChange};
 use crate::domain::model::caller::Caller;
 use crate::domain::model::media::{Folder, Media, Probed, StoredFile, StreamProbe, UploadLimits};
 use crate::domain::model::metadata::MetaData;
@@ -145,14 +146,18 @@ impl Domain {
             return Err(Error::Forbidden(None));
         }
         let t = now();
-        self.store_media(&folder, upload, t, |media| async move {
-            if self.store.insert_media(folder_id, &media, t).await? {
-                Ok(media)
-            } else {
-                Err(Error::not_exist("Folder"))
-            }
-        })
-        .await
+        let media = self
+            .store_media(&folder, upload, t, |media| async move {
+                if self.store.insert_media(folder_id, &media, t).await? {
+                    Ok(media)
+                } else {
+                    Err(Error::not_exist("Folder"))
+                }
+            })
+            .await?;
+        let changes = media.iter().map(media_created).collect();
+        self.objects_audited(Some(caller), "create", "success", folder.company_id, changes).await;
+        Ok(media)
     }
 
     /// Probe every file, then write blobs, then rows (via `commit`); undo the blobs on failure.
@@ -252,15 +257,21 @@ impl Domain {
 
     /// `DELETE /api/folders/{id}/` (spec §6.6): ADMIN, or CLIENT ADMIN in its company.
     pub async fn delete_folder(&self, caller: &Caller, id: Uuid) -> Result<()> {
-        let (_, access) = self.visible_folder(caller, id).await?;
+        let (folder, access) = self.visible_folder(caller, id).await?;
         if access < Access::Manage {
             return Err(Error::Forbidden(None));
         }
-        let best_shots: Vec<String> =
-            self.store.analyses_of(&[id]).await?.iter().flat_map(|a| a.stored_images()).collect();
+        let analyses = self.store.analyses_of(&[id]).await?;
+        let best_shots: Vec<String> = analyses.iter().flat_map(|a| a.stored_images()).collect();
         let media = self.store.delete_folder(id).await?.ok_or_else(|| Error::not_exist("Folder"))?;
         self.forget_blobs(&media).await;
         self.forget_keys(&best_shots).await;
+        let change = ObjectChange::of("folder", id).before(folder.resolution_status.as_str()).comment(format!(
+            "{} media, {} analyses",
+            media.len(),
+            analyses.len()
+        ));
+        self.object_audited(Some(caller), "delete", "success", folder.company_id, change).await;
         Ok(())
     }
 
@@ -304,7 +315,11 @@ impl Domain {
         if !self.store.delete_media(id).await? {
             return Err(Error::not_exist("Media"));
         }
+        let change = media_created(&media);
+        let change = ObjectChange { before: change.after, after: None, ..change };
+        let company_id = media.company_id;
         self.forget_blobs(&[media]).await;
+        self.object_audited(Some(caller), "delete", "success", company_id, change).await;
         Ok(())
     }
 

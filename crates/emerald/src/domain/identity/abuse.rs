@@ -204,9 +204,19 @@ pub type SharedQuotas = Arc<Quotas>;
 impl Domain {
     /// Record an audit event; a failure to record is logged, never fails the request.
     pub(in crate::domain) async fn audit(&self, event: AuthEvent) {
-        metrics::counter!("emerald_auth_events_total", "event" => event.event, "outcome" => event.outcome).increment(1);
-        if let Err(e) = self.store.insert_auth_event(&event).await {
-            tracing::warn!(error = %e, event = event.event, "recording an auth audit event failed");
+        self.audit_all(vec![event]).await;
+    }
+
+    /// Record audit events in one transaction; a failure to record is logged.
+    async fn audit_all(&self, events: Vec<AuthEvent>) {
+        for e in &events {
+            metrics::counter!("emerald_auth_events_total", "event" => e.event, "outcome" => e.outcome).increment(1);
+        }
+        if events.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.insert_auth_events(&events).await {
+            tracing::warn!(error = %e, event = events[0].event, n = events.len(), "recording audit events failed");
         }
     }
 
@@ -337,6 +347,44 @@ impl Domain {
             comment: comment.map(str::to_owned),
         });
         self.audit(e).await;
+    }
+
+    /// A change to an object (GAP-4): `event` is `create`, `update`, `delete`, `redeliver` or
+    /// `webhook`; `caller` None when the server did it (a webhook delivery). The event's company
+    /// is the object's, so that company's CLIENT ADMIN reads it in `GET /api/audit`.
+    pub(in crate::domain) async fn object_audited(
+        &self,
+        caller: Option<&Caller>,
+        event: &'static str,
+        outcome: &'static str,
+        company_id: Option<Uuid>,
+        change: ObjectChange,
+    ) {
+        self.objects_audited(caller, event, outcome, company_id, vec![change]).await;
+    }
+
+    /// Several objects changed by one request (a folder with its media and analyses), recorded
+    /// together.
+    pub(in crate::domain) async fn objects_audited(
+        &self,
+        caller: Option<&Caller>,
+        event: &'static str,
+        outcome: &'static str,
+        company_id: Option<Uuid>,
+        changes: Vec<ObjectChange>,
+    ) {
+        let events = changes
+            .into_iter()
+            .map(|change| {
+                let mut e = self.event(event, outcome);
+                e.user_id = caller.map(|c| c.user_id);
+                e.actor_id = caller.map(|c| c.user_id);
+                e.company_id = company_id;
+                e.object = Some(change);
+                e
+            })
+            .collect();
+        self.audit_all(events).await;
     }
 
     /// The audited changes of these objects, oldest first, for a caller who may see them (the

@@ -370,6 +370,9 @@ pub struct Analysis {
     pub time_created: f64,
     pub time_updated: f64,
     pub time_finished: Option<f64>,
+    /// The operator who took the latest decision on it, and when (GAP-3); None before one.
+    pub decided_by: Option<Uuid>,
+    pub decided_at: Option<f64>,
 }
 
 impl Analysis {

@@ -3,6 +3,9 @@
 
 use uuid::Uuid;
 
+use super::analysis::Analysis;
+use super::media::Media;
+
 /// One auth audit record. Never a password or a token.
 #[derive(Debug, Clone)]
 pub struct AuthEvent {
@@ -32,6 +35,50 @@ pub struct ObjectChange {
     pub before: Option<String>,
     pub after: Option<String>,
     pub comment: Option<String>,
+}
+
+/// Longest `before` / `after` / `comment` kept (a metadata edit's JSON is cut there).
+pub const VALUE_MAX_CHARS: usize = 4096;
+
+impl ObjectChange {
+    pub fn of(object_type: &'static str, object_id: Uuid) -> Self {
+        ObjectChange { object_type, object_id, before: None, after: None, comment: None }
+    }
+
+    pub fn before(mut self, value: impl Into<String>) -> Self {
+        self.before = Some(clip(value.into()));
+        self
+    }
+
+    pub fn after(mut self, value: impl Into<String>) -> Self {
+        self.after = Some(clip(value.into()));
+        self
+    }
+
+    pub fn comment(mut self, value: impl Into<String>) -> Self {
+        self.comment = Some(clip(value.into()));
+        self
+    }
+}
+
+/// A new media, as its creation is audited.
+pub fn media_created(m: &Media) -> ObjectChange {
+    ObjectChange::of("media", m.media_id)
+        .after(m.kind.as_str())
+        .comment(format!("folder {}: {}", m.folder_id, m.original_name))
+}
+
+/// A requested analysis, as its creation is audited.
+pub fn analysis_created(a: &Analysis) -> ObjectChange {
+    ObjectChange::of("analysis", a.analyse_id).after(a.kind.as_str()).comment(format!("folder {}", a.folder_id))
+}
+
+fn clip(mut s: String) -> String {
+    if let Some((at, _)) = s.char_indices().nth(VALUE_MAX_CHARS) {
+        s.truncate(at);
+        s.push('…');
+    }
+    s
 }
 
 /// A stored audit record as listed.

@@ -1,0 +1,322 @@
+//! Operations over HTTP (issue #20): webhook delivery history and redelivery (GAP-5) against a
+//! real local receiver that fails first, `GET /api/health` (GAP-15), the audit of creations,
+//! edits, deletions and deliveries (GAP-4), and the console screens that show them; per role,
+//! on SQLite and (with `DATABASE_URL`) PostgreSQL.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::analyses::Receiver;
+use crate::both_backends;
+use crate::console::console_login;
+use crate::helpers::fixtures::*;
+use crate::helpers::*;
+
+/// A folder with one photo, made by `token`, sending its results to `endpoint` when given.
+async fn folder(app: &TestApp, token: &str, endpoint: Option<&str>) -> Uuid {
+    let mut payload = json!({"media:tags": {"a": ["photo_selfie"]}});
+    if let Some(url) = endpoint {
+        payload["resolution_endpoint"] = json!(url);
+    }
+    let parts = vec![Part::File("a", "a.jpg", jpeg(64, 48)), Part::Payload(payload.to_string())];
+    app.upload("/api/folders/", token, parts).await.assert_status(201).id("folder_id")
+}
+
+/// Poll the folder's deliveries until `done` holds (at most 30 s).
+async fn deliveries_until(app: &TestApp, token: &str, folder_id: Uuid, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = app.get(&format!("/api/folders/{folder_id}/webhook_deliveries"), token).await;
+        r.assert_status(200);
+        if done(&r.body) {
+            return r.body;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "deliveries never reached the state awaited: {}", r.text);
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The audit events `GET /api/audit?{query}` lists to `token`.
+async fn audit(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
+    let r = app.get(&format!("/api/audit?{query}&limit=100"), token).await;
+    r.assert_status(200);
+    r.body["items"].as_array().unwrap().clone()
+}
+
+/// The same, once there are `n` (a delivery's end is audited just after it is recorded).
+async fn audit_until(app: &TestApp, token: &str, query: &str, n: usize) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let events = audit(app, token, query).await;
+        if events.len() >= n {
+            return events;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{n} events awaited for {query}: {events:?}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+both_backends! {
+    async fn webhook_deliveries_keep_every_attempt_and_can_be_sent_again(app) {
+        let receiver = Receiver::start(1).await;
+        let app = app.restart(|c| {
+            c.webhook_allow_private = true;
+            c.webhook_backoff = 0.05;
+        }).await;
+        let company = app.company(&format!("Hooks {}", Uuid::new_v4().simple())).await;
+        let (_, _, client) = app.user(Some(company), "CLIENT").await;
+        let (_, _, client_operator) = app.user(Some(company), "CLIENT_OPERATOR").await;
+        let (_, _, operator) = app.user(None, "OPERATOR").await;
+        let (_, _, stranger) = app.user(Some(app.company(&format!("Other {}", Uuid::new_v4().simple())).await), "CLIENT").await;
+        let folder_id = folder(&app, &client, Some(&receiver.url())).await;
+        let path = format!("/api/folders/{folder_id}/webhook_deliveries");
+        // Nothing sent yet: a folder without analyses has not finished anything.
+        assert_eq!(app.get(&path, &client).await.assert_status(200).body, json!([]));
+        // Redelivery is for whoever may request analyses on the folder.
+        app.post(&format!("{path}/redeliver"), &operator, json!({})).await.assert_error(403, 9);
+        app.post(&format!("{path}/redeliver"), &client_operator, json!({})).await.assert_error(403, 9);
+        app.post(&format!("{path}/redeliver"), &stranger, json!({})).await.assert_error(404, 10);
+        app.get(&path, &stranger).await.assert_error(404, 10);
+        let r = app.post(&format!("{path}/redeliver/"), &client, json!({})).await;
+        r.assert_status(201);
+        let delivery_id = r.id("delivery_id");
+        assert_eq!(r.body["status"], "pending", "{}", r.text);
+        assert_eq!(r.body["url"], json!(receiver.url()));
+        assert_eq!(r.body["attempt_count"], 0);
+        assert_eq!(r.body["attempts"], json!([]));
+        // The receiver answers 500 once, then 200: two attempts, the same delivery id.
+        let hits = receiver.wait_for(2).await;
+        assert!(hits.iter().all(|h| h.delivery == delivery_id.to_string()), "{hits:?}");
+        let sent: Value = serde_json::from_slice(&hits[1].body).unwrap();
+        assert_eq!(sent["folder_id"], json!(folder_id.to_string()));
+        let list = deliveries_until(&app, &client, folder_id, |b| b[0]["status"] == "delivered").await;
+        let d = &list[0];
+        assert_eq!(list.as_array().unwrap().len(), 1);
+        assert_eq!(d["delivery_id"], json!(delivery_id.to_string()));
+        assert_eq!(d["attempt_count"], 2);
+        assert_eq!(d["last_http_status"], 200);
+        let attempts = d["attempts"].as_array().unwrap();
+        assert_eq!(attempts.len(), 2, "{d}");
+        assert_eq!((attempts[0]["attempt"].clone(), attempts[0]["http_status"].clone()), (json!(1), json!(500)));
+        assert_eq!(attempts[0]["outcome"], "retrying");
+        assert_eq!(attempts[0]["error"], "the endpoint answered HTTP 500");
+        assert_eq!((attempts[1]["attempt"].clone(), attempts[1]["http_status"].clone()), (json!(2), json!(200)));
+        assert_eq!(attempts[1]["outcome"], "delivered");
+        assert_eq!(attempts[1]["error"], Value::Null);
+        for a in attempts {
+            assert_eq!(a["url"], json!(receiver.url()));
+            assert!(a["duration"].as_f64().unwrap() >= 0.0 && a["duration"].as_f64().unwrap() < 30.0, "{a}");
+            assert!(a["time_created"].as_f64().unwrap() >= d["time_created"].as_f64().unwrap(), "{d}");
+        }
+        // Readers of the folder read its deliveries: an OPERATOR, the company's CLIENT OPERATOR.
+        assert_eq!(app.get(&path, &operator).await.assert_status(200).body, list);
+        assert_eq!(app.get(&path, &client_operator).await.assert_status(200).body, list);
+        // Sent again: a second delivery, delivered at the first attempt.
+        let again = app.post(&format!("{path}/redeliver"), &app.admin_token, json!({})).await;
+        again.assert_status(201);
+        receiver.wait_for(3).await;
+        let list = deliveries_until(&app, &client, folder_id, |b| b.as_array().unwrap().len() == 2 && b[1]["status"] == "delivered").await;
+        assert_eq!(list[1]["delivery_id"], again.body["delivery_id"]);
+        assert_eq!(list[1]["attempts"].as_array().unwrap().len(), 1);
+        // The redeliveries and the deliveries' ends are in the audit trail, for the ADMIN and
+        // for the company's CLIENT ADMIN.
+        let (_, _, client_admin) = app.user(Some(company), "CLIENT_ADMIN").await;
+        for token in [&app.admin_token, &client_admin] {
+            let events = audit(&app, token, &format!("object_id={folder_id}&event=redeliver")).await;
+            assert_eq!(events.len(), 2, "{events:?}");
+            assert_eq!(events[1]["object_type"], "folder");
+            assert_eq!(events[1]["after"], "pending");
+            let ended = audit_until(&app, token, &format!("object_id={folder_id}&event=webhook"), 2).await;
+            assert_eq!(ended.len(), 2, "{ended:?}");
+            assert!(ended.iter().all(|e| e["outcome"] == "success" && e["after"] == "delivered"), "{ended:?}");
+        }
+        // A folder without a resolution_endpoint has nowhere to send to.
+        let plain = folder(&app, &client, None).await;
+        app.post(&format!("/api/folders/{plain}/webhook_deliveries/redeliver"), &client, json!({})).await.assert_error(400, 4);
+        app.get(&format!("/api/folders/{}/webhook_deliveries", Uuid::new_v4()), &client).await.assert_error(404, 10);
+        app.get("/api/folders/not-an-id/webhook_deliveries", &client).await.assert_error(400, 4);
+        // Deleting the folder deletes its deliveries and their attempts.
+        app.delete(&format!("/api/folders/{folder_id}"), &app.admin_token).await.assert_status(204);
+        app.get(&path, &app.admin_token).await.assert_error(404, 10);
+    }
+
+    async fn health_is_for_the_admin_and_reports_the_checks(app) {
+        let company = app.company(&format!("Health {}", Uuid::new_v4().simple())).await;
+        for role in ["CLIENT", "CLIENT_ADMIN", "CLIENT_OPERATOR"] {
+            let (_, _, token) = app.user(Some(company), role).await;
+            app.get("/api/health", &token).await.assert_error(403, 9);
+        }
+        let (_, _, operator) = app.user(None, "OPERATOR").await;
+        app.get("/api/health", &operator).await.assert_error(403, 9);
+        let r = app.send(reqwest::Method::GET, "/api/health", None, None, None).await;
+        r.assert_error(401, 6);
+        let h = app.get("/api/health/", &app.admin_token).await;
+        h.assert_status(200);
+        let b = &h.body;
+        let backend = match app.backend { Backend::Sqlite => "sqlite", Backend::Postgres => "postgres" };
+        assert_eq!(b["database"]["ok"], true, "{}", h.text);
+        assert_eq!(b["database"]["backend"], backend);
+        assert_eq!(b["blob_store"]["ok"], true, "{}", h.text);
+        assert_eq!(b["blob_store"]["error"], Value::Null);
+        assert_eq!(b["version"], env!("CARGO_PKG_VERSION"));
+        assert!(b["disk"]["free_bytes"].as_u64().unwrap() > 0, "{}", h.text);
+        assert!(b["disk"]["total_bytes"].as_u64().unwrap() >= b["disk"]["free_bytes"].as_u64().unwrap());
+        assert_eq!(b["disk"]["path"], json!(app.data_dir.path().display().to_string()));
+        assert_eq!(b["job_queue"]["ok"], true, "{}", h.text);
+        assert_eq!(b["job_queue"]["queued"], 0);
+        assert_eq!(b["job_queue"]["processing_analyses"], 0);
+        assert_eq!(b["webhooks"]["ok"], true);
+        assert_eq!(b["webhooks"]["failed_deliveries"], 0);
+        assert_eq!(b["webhooks"]["recent_failures"], json!([]));
+        assert_eq!(b["models"]["collections"], json!(app.domain.blacklist.is_some()));
+        assert_eq!(b["models"]["ok"], json!(app.domain.faces().is_ok()));
+        let expected = if app.domain.faces().is_ok() && b["disk"]["ok"] == true { "ok" } else { "degraded" };
+        assert_eq!(b["status"], expected, "{}", h.text);
+        // The blob probe leaves nothing behind.
+        assert!(app.blob_files().iter().all(|f| !f.to_string_lossy().contains("health")), "{:?}", app.blob_files());
+
+        // A webhook to a private address is refused at once (not allowed here): a failure
+        // the health check reports, with the folder to look at.
+        let (_, _, client) = app.user(Some(company), "CLIENT").await;
+        let folder_id = folder(&app, &client, Some("http://127.0.0.1:9/hook")).await;
+        app.post(&format!("/api/folders/{folder_id}/webhook_deliveries/redeliver"), &client, json!({})).await.assert_status(201);
+        let list = deliveries_until(&app, &client, folder_id, |b| b[0]["status"] == "failed").await;
+        let attempt = &list[0]["attempts"][0];
+        assert_eq!(attempt["outcome"], "failed");
+        assert_eq!(attempt["http_status"], Value::Null);
+        assert!(attempt["error"].as_str().unwrap().contains("non-public address"), "{attempt}");
+        let b = app.get("/api/health", &app.admin_token).await.body;
+        assert_eq!(b["webhooks"]["ok"], false);
+        assert_eq!(b["webhooks"]["failed_deliveries"], 1);
+        assert_eq!(b["webhooks"]["failed_attempts"], 1);
+        assert_eq!(b["webhooks"]["recent_failures"][0]["folder_id"], json!(folder_id.to_string()));
+        assert_eq!(b["status"], "degraded");
+        let ended = audit_until(&app, &app.admin_token, &format!("object_id={folder_id}&event=webhook"), 1).await;
+        assert_eq!(ended.len(), 1);
+        assert_eq!((ended[0]["outcome"].clone(), ended[0]["after"].clone()), (json!("failure"), json!("failed")));
+
+        // The routes are in the OpenAPI document.
+        let doc = app.send(reqwest::Method::GET, "/openapi.json", None, None, None).await.body;
+        for (path, method) in [("/api/health", "get"), ("/api/folders/{folder_id}/webhook_deliveries", "get"),
+            ("/api/folders/{folder_id}/webhook_deliveries/redeliver", "post")] {
+            assert!(doc["paths"][path][method].is_object(), "{method} {path} in /openapi.json");
+        }
+        assert!(doc["paths"]["/api/health"]["get"]["responses"]["403"].is_object());
+
+        // The console's system page shows the same checks, to the ADMIN only.
+        let admin = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await.0;
+        let (status, _, page) = admin.get(&app, "/console/system").await;
+        assert_eq!(status, StatusCode::OK);
+        for needle in ["Media storage", "writable and readable", "Free storage", "Webhook failures (24 h)",
+            "1 failed attempts, 1 deliveries given up", "data-status=\"degraded\"", &format!("/console/orders/{folder_id}#webhooks")] {
+            assert!(page.contains(needle), "{needle} in {page}");
+        }
+    }
+
+    async fn creations_edits_and_deletions_are_audited(app) {
+        let company = app.company(&format!("Audit {}", Uuid::new_v4().simple())).await;
+        let (client_id, _, client) = app.user(Some(company), "CLIENT").await;
+        let (_, _, client_admin) = app.user(Some(company), "CLIENT_ADMIN").await;
+        let (_, _, other_admin) = app.user(Some(app.company(&format!("Else {}", Uuid::new_v4().simple())).await), "CLIENT_ADMIN").await;
+        let r = app.upload("/api/folders/", &client, vec![Part::File("a", "a.jpg", jpeg(64, 48)),
+            Part::Payload(json!({"media:tags": {"a": ["photo_selfie"]}}).to_string())]).await;
+        r.assert_status(201);
+        let folder_id = r.id("folder_id");
+        let media_id = r.body["media"][0]["media_id"].as_str().unwrap().to_owned();
+        let created = audit(&app, &client_admin, &format!("object_id={folder_id}&event=create")).await;
+        assert_eq!(created.len(), 1, "{created:?}");
+        assert_eq!(created[0]["user_id"], json!(client_id.to_string()));
+        assert_eq!(created[0]["object_type"], "folder");
+        let m = audit(&app, &app.admin_token, &format!("object_id={media_id}")).await;
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert_eq!((m[0]["event"].clone(), m[0]["after"].clone()), (json!("create"), json!("IMAGE_FOLDER")));
+        assert!(m[0]["comment"].as_str().unwrap().contains(&folder_id.to_string()), "{m:?}");
+        // Another company's CLIENT ADMIN sees none of it.
+        assert!(audit(&app, &other_admin, &format!("object_id={folder_id}")).await.is_empty());
+        // Media added later, analyses requested.
+        let added = app.upload(&format!("/api/folders/{folder_id}/media"), &client,
+            vec![Part::File("b", "b.jpg", jpeg(64, 48)), Part::Payload(json!({"media:tags": {"b": ["photo_selfie"]}}).to_string())]).await;
+        added.assert_status(201);
+        let second = added.body[0]["media_id"].as_str().unwrap().to_owned();
+        assert_eq!(audit(&app, &client_admin, &format!("object_id={second}&event=create")).await.len(), 1);
+        let a = app.post(&format!("/api/folders/{folder_id}/analyses"), &client, json!({"analyses": [{"type": "quality"}]})).await;
+        a.assert_status(201);
+        let analyse_id = a.body[0]["analyse_id"].as_str().unwrap().to_owned();
+        let ev = audit(&app, &client_admin, &format!("object_id={analyse_id}")).await;
+        assert_eq!((ev[0]["event"].clone(), ev[0]["after"].clone()), (json!("create"), json!("QUALITY")), "{ev:?}");
+        // A meta_data edit: before and after.
+        app.post(&format!("/api/folders/{folder_id}/meta_data"), &client, json!({"iin": "123"})).await.assert_status(200);
+        app.patch(&format!("/api/folders/{folder_id}/meta_data"), &client, json!({"iin": "456"})).await.assert_status(200);
+        let mut edits = audit(&app, &client_admin, &format!("object_id={folder_id}&event=update")).await;
+        edits.reverse();
+        assert_eq!(edits.len(), 2, "{edits:?}");
+        assert_eq!((edits[0]["before"].clone(), edits[0]["after"].clone()), (json!("{}"), json!("{\"iin\":\"123\"}")));
+        assert_eq!((edits[1]["before"].clone(), edits[1]["after"].clone()), (json!("{\"iin\":\"123\"}"), json!("{\"iin\":\"456\"}")));
+        assert_eq!(edits[1]["comment"], "meta_data");
+        // Deletions: a media, then the folder.
+        app.delete(&format!("/api/media/{second}"), &client_admin).await.assert_status(204);
+        let gone = audit(&app, &client_admin, &format!("object_id={second}&event=delete")).await;
+        assert_eq!(gone.len(), 1);
+        assert_eq!(gone[0]["before"], "IMAGE_FOLDER");
+        app.delete(&format!("/api/folders/{folder_id}"), &client_admin).await.assert_status(204);
+        let gone = audit(&app, &app.admin_token, &format!("object_id={folder_id}&event=delete")).await;
+        assert_eq!(gone.len(), 1);
+        assert_eq!(gone[0]["comment"], "1 media, 1 analyses");
+        // The history stays after the objects are gone, and filters by action and user.
+        let mine = audit(&app, &app.admin_token, &format!("user_id={client_id}&event=create")).await;
+        assert_eq!(mine.len(), 4, "folder, two media, one analysis: {mine:?}");
+
+        // The console's audit screen reads the same list, with the same filters.
+        let admin = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await.0;
+        let (status, _, page) = admin.get(&app, &format!("/console/audit?object_id={folder_id}&event=delete")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("1 media, 1 analyses"), "{page}");
+        assert!(page.contains(&format!("/console/orders/{folder_id}")), "{page}");
+        assert!(!page.contains("meta_data</td>"), "only deletions: {page}");
+        let (_, _, bad) = admin.get(&app, "/console/audit?object_id=nope").await;
+        assert!(bad.contains("class=\"error\""), "{bad}");
+        let (_, client_email, _) = app.user(Some(company), "CLIENT").await;
+        let client_console = console_login(&app, &client_email, PASSWORD).await.0;
+        assert_eq!(client_console.get(&app, "/console/audit").await.0, StatusCode::FORBIDDEN);
+        let (_, _, home) = client_console.get(&app, "/console").await;
+        assert!(!home.contains("/console/audit"), "{home}");
+    }
+
+    async fn the_order_page_lists_deliveries_and_redelivers_with_csrf(app) {
+        let receiver = Receiver::start(0).await;
+        let app = app.restart(|c| c.webhook_allow_private = true).await;
+        let company = app.company(&format!("Console hooks {}", Uuid::new_v4().simple())).await;
+        let (_, client_email, client) = app.user(Some(company), "CLIENT").await;
+        let (_, operator_email, _) = app.user(None, "OPERATOR").await;
+        let folder_id = folder(&app, &client, Some(&receiver.url())).await;
+        let console = console_login(&app, &client_email, PASSWORD).await.0;
+        let order = format!("/console/orders/{folder_id}");
+        let (status, _, page) = console.get(&app, &order).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("Webhook deliveries") && page.contains("Nothing has been sent"), "{page}");
+        assert!(page.contains(&format!("{order}/redeliver")), "{page}");
+        // Without the CSRF token nothing is sent.
+        let (status, _) = console.post(&app, &format!("{order}/redeliver"), &[("csrf", "x")]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(receiver.count(), 0);
+        let csrf = console.csrf(&app).await;
+        let (status, _) = console.post(&app, &format!("{order}/redeliver"), &[("csrf", &csrf)]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        receiver.wait_for(1).await;
+        deliveries_until(&app, &client, folder_id, |b| b[0]["status"] == "delivered").await;
+        let (_, _, page) = console.get(&app, &order).await;
+        assert!(page.contains("HTTP 200") && page.contains("data-status=\"delivered\""), "{page}");
+        // An OPERATOR reads the deliveries but gets no button, and the server refuses the post.
+        let operator = console_login(&app, &operator_email, PASSWORD).await.0;
+        let (_, _, page) = operator.get(&app, &order).await;
+        assert!(page.contains("HTTP 200"), "{page}");
+        assert!(!page.contains(&format!("{order}/redeliver")), "{page}");
+        let csrf = operator.csrf(&app).await;
+        let (status, _) = operator.post(&app, &format!("{order}/redeliver"), &[("csrf", &csrf)]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(receiver.count(), 1);
+    }
+}
