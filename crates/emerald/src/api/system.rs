@@ -55,7 +55,7 @@ pub async fn openapi(State(s): State<AppState>) -> Response {
 /// `GET /api/health`: `status` is `ok` (every check passes), `degraded` (one needs attention)
 /// or `failing` (the database or the blob store fails).
 #[derive(Serialize, ToSchema)]
-pub struct HealthView {
+pub struct ServerHealthView {
     pub status: &'static str,
     pub time: f64,
     pub version: &'static str,
@@ -164,7 +164,7 @@ fn split<T, U>(r: std::result::Result<T, String>, f: impl FnOnce(T) -> U) -> (Op
     }
 }
 
-impl From<Health> for HealthView {
+impl From<Health> for ServerHealthView {
     fn from(h: Health) -> Self {
         let Health { status, time, backend, database, blob_store, queue, processing_analyses, models, disk, webhooks } =
             h;
@@ -238,7 +238,7 @@ impl From<Health> for HealthView {
                 error: Some(e),
             },
         };
-        HealthView {
+        ServerHealthView {
             status: status.as_str(),
             time,
             version: env!("CARGO_PKG_VERSION"),
@@ -266,9 +266,9 @@ impl From<Health> for HealthView {
 /// loaded models, the data directory's free space, webhook failures over the last day. Always
 /// 200 for an ADMIN; `status` says `ok`, `degraded` or `failing`. `GET /api/version` stays the
 /// unauthenticated liveness check.
-#[utoipa::path(get, path = "/api/health", tag = "system", responses((status = 200, body = HealthView)),
+#[utoipa::path(get, path = "/api/health", tag = "system", responses((status = 200, body = ServerHealthView)),
     security(("token" = [])))]
 async fn get_health(State(s): State<AppState>, caller: Caller) -> Result<Response> {
     let h = s.domain.health(&caller).await?;
-    Ok(ok(HealthView::from(h)).into_response())
+    Ok(ok(ServerHealthView::from(h)).into_response())
 }

@@ -205,6 +205,8 @@ both_backends! {
             assert!(doc["paths"][path][method].is_object(), "{method} {path} in /openapi.json");
         }
         assert!(doc["paths"]["/api/health"]["get"]["responses"]["403"].is_object());
+        // Its own schema name: Oz API Lite's `HealthView` is another object.
+        assert!(doc["components"]["schemas"]["ServerHealthView"]["properties"]["job_queue"].is_object(), "{doc}");
 
         // The console's system page shows the same checks, to the ADMIN only.
         let admin = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await.0;
