@@ -271,6 +271,19 @@ both_backends! {
         let mine = audit(&app, &app.admin_token, &format!("user_id={client_id}&event=create")).await;
         assert_eq!(mine.len(), 4, "folder, two media, one analysis: {mine:?}");
 
+        // Users and companies, created and deleted by the ADMIN.
+        let co = app.company(&format!("Gone {}", Uuid::new_v4().simple())).await;
+        let (uid, email, _) = app.user(Some(co), "CLIENT").await;
+        app.delete(&format!("/api/users/{uid}"), &app.admin_token).await.assert_status(204);
+        app.delete(&format!("/api/companies/{co}"), &app.admin_token).await.assert_status(204);
+        let u = audit(&app, &app.admin_token, &format!("object_id={uid}")).await;
+        let seen: Vec<(&str, &str)> = u.iter().map(|e| (e["event"].as_str().unwrap(), e["comment"].as_str().unwrap())).collect();
+        assert_eq!(seen, [("delete", email.as_str()), ("create", email.as_str())], "{u:?}");
+        assert_eq!((u[1]["after"].clone(), u[0]["before"].clone()), (json!("CLIENT"), json!("CLIENT")));
+        let c = audit(&app, &app.admin_token, &format!("object_id={co}")).await;
+        let seen: Vec<&str> = c.iter().map(|e| e["event"].as_str().unwrap()).collect();
+        assert_eq!(seen, ["delete", "create"], "{c:?}");
+
         // The console's audit screen reads the same list, with the same filters.
         let admin = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await.0;
         let (status, _, page) = admin.get(&app, &format!("/console/audit?object_id={folder_id}&event=delete")).await;

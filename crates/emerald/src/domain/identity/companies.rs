@@ -4,6 +4,7 @@ use uuid::Uuid;
 
 use crate::domain::error::{Error, Result};
 use crate::domain::model::account::Company;
+use crate::domain::model::audit::ObjectChange;
 use crate::domain::model::caller::Caller;
 use crate::domain::model::metadata::{MetaChange, MetaData};
 use crate::domain::model::role::UserType;
@@ -47,6 +48,8 @@ impl Domain {
             time_updated: t,
         };
         self.store.insert_company(&company).await?;
+        let change = ObjectChange::of("company", company.company_id).comment(&company.name);
+        self.object_audited(Some(caller), "create", "success", Some(company.company_id), change).await;
         Ok(company)
     }
 
@@ -99,7 +102,7 @@ impl Domain {
     /// `DELETE /api/companies/{id}`: ADMIN only, and only a company without users, so that
     /// deleting a company never silently deletes anybody's data.
     pub async fn delete_company(&self, caller: &Caller, id: Uuid) -> Result<()> {
-        self.get_company(caller, id).await?;
+        let company = self.get_company(caller, id).await?;
         if caller.user_type != UserType::Admin {
             return Err(Error::Forbidden(None));
         }
@@ -113,6 +116,9 @@ impl Domain {
         if !self.store.delete_company(id).await? {
             return Err(Error::not_exist("Company"));
         }
+        // Not in the company's own list: its CLIENT ADMINs are gone with it.
+        let change = ObjectChange::of("company", id).comment(&company.name);
+        self.object_audited(Some(caller), "delete", "success", None, change).await;
         Ok(())
     }
 

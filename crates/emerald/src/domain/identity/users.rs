@@ -5,6 +5,7 @@ use uuid::Uuid;
 use crate::domain::error::{Error, Result};
 use crate::domain::identity::credentials::{hash_password, Email, Password};
 use crate::domain::model::account::{AnalysisPermissions, User};
+use crate::domain::model::audit::ObjectChange;
 use crate::domain::model::caller::Caller;
 use crate::domain::model::metadata::{MetaChange, MetaData};
 use crate::domain::model::role::UserType;
@@ -166,6 +167,8 @@ impl Domain {
         };
         let hash = hash_password(new.password.expose().to_owned()).await?;
         self.store.insert_user(&user, &hash).await?;
+        let change = ObjectChange::of("user", user.user_id).after(user.user_type.as_str()).comment(&user.email);
+        self.object_audited(Some(caller), "create", "success", user.company_id, change).await;
         Ok(user)
     }
 
@@ -290,7 +293,7 @@ impl Domain {
 
     /// `DELETE /api/users/{id}`.
     pub async fn delete_user(&self, caller: &Caller, id: Uuid) -> Result<()> {
-        let (_, access) = self.visible_user(caller, id).await?;
+        let (user, access) = self.visible_user(caller, id).await?;
         if access != UserAccess::Manage {
             return Err(Error::Forbidden(None));
         }
@@ -303,6 +306,8 @@ impl Domain {
         if !self.store.delete_user(id).await? {
             return Err(Error::not_exist("User"));
         }
+        let change = ObjectChange::of("user", id).before(user.user_type.as_str()).comment(&user.email);
+        self.object_audited(Some(caller), "delete", "success", user.company_id, change).await;
         Ok(())
     }
 
