@@ -79,7 +79,8 @@ impl Settings {
     }
 }
 
-/// The console's routes under `base`; every response gets the security headers.
+/// The console's routes under `base`; every response gets the security headers, and pages,
+/// CSS and JS go gzip-compressed to browsers that accept it (images are sent as they are).
 pub fn routes(base: &str) -> Router<AppState> {
     let p = |tail: &str| format!("{base}{tail}");
     Router::new()
@@ -124,6 +125,7 @@ pub fn routes(base: &str) -> Router<AppState> {
         .route(&p("/assets/htmx-2.0.11.min.js"), get(htmx_js))
         .route(&p("/assets/console.css"), get(console_css))
         .layer(from_fn(security_headers))
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
 }
 
 async fn security_headers(req: axum::extract::Request, next: Next) -> Response {

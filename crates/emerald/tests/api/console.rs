@@ -232,6 +232,52 @@ async fn each_role_sees_what_the_api_shows_it() {
 }
 
 #[tokio::test]
+async fn the_orders_list_pages_without_counting_and_pages_go_compressed() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let a = app.company("A").await;
+    let (_, email, token) = app.user(Some(a), "CLIENT").await;
+    let mut folders = Vec::new();
+    for i in 0..26 {
+        folders.push(folder_with(&app, &token, json!({"transaction_id": format!("tx-{i}")}), "selfie.jpg").await);
+    }
+    let (console, _) = console_login(&app, &email, PASSWORD).await;
+    let rows = |body: &str| body.matches("<tr><td>").count();
+    // Newest first, 25 a page: the first page offers "next" without a total (nothing counted).
+    let (_, _, first) = console.get(&app, "/console").await;
+    assert_eq!(rows(&first), 25, "{first}");
+    assert!(first.contains(&folders[25].to_string()[..8]) && !first.contains(&folders[0].to_string()[..8]));
+    assert!(first.contains("rel=\"next\" href=\"/console?offset=25\""), "{first}");
+    assert!(!first.contains("rel=\"prev\"") && !first.contains("Showing 1–25 of"), "{first}");
+    // The last page: the oldest folder, a way back, no way on.
+    let (_, _, last) = console.get(&app, "/console?offset=25").await;
+    assert_eq!(rows(&last), 1, "{last}");
+    assert!(last.contains(&folders[0].to_string()[..8]));
+    assert!(last.contains("rel=\"prev\"") && !last.contains("rel=\"next\""), "{last}");
+    // A filter whose answer fits on the first page shows its total; filters stay in the links.
+    let (_, _, one) = console.get(&app, "/console?meta_data=transaction_id%3D%3Dtx-3").await;
+    assert_eq!(rows(&one), 1, "{one}");
+    assert!(one.contains("Showing 1–1 of 1") && one.contains(&folders[3].to_string()[..8]), "{one}");
+
+    // Pages, CSS and JS go gzip-compressed to a browser that accepts it; images as they are.
+    for path in ["/console", "/console/assets/console.css", "/console/assets/htmx-2.0.11.min.js"] {
+        let res = browser()
+            .get(app.url(path))
+            .header("Cookie", &console.cookie)
+            .header("Accept-Encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert_eq!(res.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"), "{path}");
+        let zipped = res.bytes().await.unwrap();
+        let plain = browser().get(app.url(path)).header("Cookie", &console.cookie).send().await.unwrap();
+        assert!(plain.headers().get("content-encoding").is_none(), "{path}: only when asked");
+        let plain = plain.bytes().await.unwrap();
+        assert!(zipped.len() * 2 < plain.len(), "{path}: {} gzipped of {} bytes", zipped.len(), plain.len());
+    }
+}
+
+#[tokio::test]
 async fn hostile_values_are_escaped_and_csv_cells_cannot_be_formulas() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let (_, email, token) = app.user(Some(app.company("A").await), "CLIENT").await;
