@@ -82,7 +82,8 @@ async fn create_collection(
         meta_data: meta_data.map(|m| MetaData::parse(m, "meta_data")).transpose()?.unwrap_or_default(),
     };
     let collection = s.domain.create_collection(&caller, new).await?;
-    Ok(created(CollectionView::from(collection)).into_response())
+    // A new collection has no person yet: the same shape as the list and the single read.
+    Ok(created(CollectionView::counted(collection, &[])).into_response())
 }
 
 /// One collection.

@@ -474,7 +474,7 @@ pub struct CollectionView {
     pub meta_data: Value,
     #[schema(value_type = Object)]
     pub technical_meta_data: Value,
-    /// Persons in the collection (GAP-9; the list and the single read).
+    /// Persons in the collection (GAP-9).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub persons_count: Option<u64>,
 }
