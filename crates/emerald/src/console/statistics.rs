@@ -406,7 +406,11 @@ fn histograms(b: &mut Html, perf: &Performance) {
         }
         let x = format!("{:.1}", hist.threshold.clamp(0.0, 1.0) * 200.0);
         b.s("<line class=\"threshold\" x1=\"").t(&x).s("\" x2=\"").t(&x).s("\" y1=\"0\" y2=\"100\"/>");
-        b.s("<line class=\"axis\" x1=\"0\" y1=\"100\" x2=\"200\" y2=\"100\"/></svg><figcaption>");
+        b.s("<line class=\"axis\" x1=\"0\" y1=\"100\" x2=\"200\" y2=\"100\"/>");
+        b.s("<text x=\"0\" y=\"110\">0</text><text x=\"200\" y=\"110\" text-anchor=\"end\">1</text>");
+        b.s("<text x=\"200\" y=\"9\" text-anchor=\"end\">")
+            .t(format!("max {}", top as u64))
+            .s("</text></svg><figcaption>");
         b.t(format!("{} · {} · {count} · {} {:.2}", hist.analysis_type, hist.score, text::THRESHOLD, hist.threshold));
         b.s("</figcaption></figure>");
     }
