@@ -17,6 +17,7 @@ mod forms;
 pub mod html;
 mod manage;
 mod pages;
+mod statistics;
 pub mod text;
 
 use axum::extract::{FromRequestParts, State};
@@ -91,7 +92,8 @@ pub fn routes(base: &str) -> Router<AppState> {
         .route(&p("/orders/new"), get(manage::new_order).post(manage::create_order))
         .route(&p("/orders/{folder_id}"), get(pages::order))
         .route(&p("/orders/{folder_id}/delete"), post(manage::delete_order))
-        .route(&p("/statistics"), get(manage::statistics))
+        .route(&p("/statistics"), get(statistics::statistics))
+        .route(&p("/statistics.csv"), get(statistics::statistics_csv))
         .route(&p("/system"), get(manage::system))
         .route(&p("/analyses/{analyse_id}/decision"), post(pages::decide))
         .route(&p("/media/{folder_id}/{file}"), get(pages::media_file))

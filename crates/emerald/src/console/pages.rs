@@ -291,13 +291,27 @@ pub async fn review(State(state): State<AppState>, session: Session, RawQuery(ra
     if session.caller.user_type == UserType::Admin {
         b.el("<p class=\"note\">", text::ADMIN_CANNOT_DECIDE, "</p>");
     }
+    // "Next case" passes by the cases other operators hold (GAP-10).
+    let ids: Vec<Uuid> = items.iter().map(|f| f.folder.folder_id).collect();
+    let claims = match state.domain.folder_claims(&session.caller, &ids).await {
+        Ok(c) => c,
+        Err(e) => return error_page(base, e),
+    };
+    let held = |id: Uuid| claims.iter().any(|c| c.folder_id == id && c.user_id != session.caller.user_id);
+    let next = items.iter().find(|f| !held(f.folder.folder_id));
     match items.first() {
         None => {
             b.el("<p>", text::REVIEW_EMPTY, "</p>");
         }
-        Some(first) => {
-            b.s("<p><a class=\"button\" href=\"").t(base).s("/orders/").t(first.folder.folder_id).s("\">");
-            b.t(text::NEXT_CASE).s("</a></p>");
+        Some(_) => {
+            if let Some(next) = next {
+                b.s("<p><a class=\"button\" href=\"").t(base).s("/orders/").t(next.folder.folder_id).s("\">");
+                b.t(text::NEXT_CASE).s("</a></p>");
+            }
+            let n_held = ids.iter().filter(|id| held(**id)).count();
+            if n_held > 0 {
+                b.el("<p class=\"note\">", format!("{n_held} {}", text::HELD_BY_OTHERS), "</p>");
+            }
             orders_table(&mut b, base, &items, true);
             pager_with(&mut b, &format!("{base}/review"), "", offset, items.len(), total, more);
         }
@@ -439,7 +453,9 @@ pub async fn order(State(state): State<AppState>, session: Session, Path(id): Pa
         b.s("hx-target=\"#main\" hx-swap=\"outerHTML\"></div>");
         b.el("<p class=\"note\" role=\"status\">", text::PROCESSING_NOTE, "</p>");
     }
-    b.s("<h1>").t(text::ORDER_TITLE).s(" <code>").t(id).s("</code></h1><section><h2>").t(text::SUMMARY).s("</h2><dl>");
+    b.s("<h1>").t(text::ORDER_TITLE).s(" <code>").t(id).s("</code></h1>");
+    review_claim(&mut b, &state, &session, folder).await;
+    b.s("<section><h2>").t(text::SUMMARY).s("</h2><dl>");
     b.s("<dt>").t(text::COL_STATUS).s("</dt><dd>");
     badge(&mut b, folder.resolution_status.as_str());
     b.s("</dd><dt>").t(text::COL_SYSTEM).s("</dt><dd>");
@@ -566,10 +582,32 @@ pub async fn decide(
     }
     match state.domain.decide_analysis(&session.caller, id, resolution, comment, false).await {
         Ok(d) => {
+            // The decision releases the case (the order page claims it again while another
+            // of its analyses still awaits a decision).
+            let _ = state.domain.release_folder(&session.caller, d.analysis.folder_id).await;
             let to = format!("{base}/orders/{}", d.analysis.folder_id);
             (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
         }
         Err(e) => error_page(base, e),
+    }
+}
+
+/// Opening a case that awaits a decision claims it for an operator (GAP-10,
+/// `POST /api/folders/{id}/claim`); the page says who holds it.
+async fn review_claim(b: &mut Html, state: &AppState, session: &Session, folder: &crate::domain::model::media::Folder) {
+    let decides = matches!(session.caller.user_type, UserType::Operator | UserType::ClientOperator);
+    if !decides || folder.system_resolution.as_deref() != Some("OPERATOR_REQUIRED") {
+        return;
+    }
+    match state.domain.claim_folder(&session.caller, folder.folder_id).await {
+        Ok(c) => {
+            b.el("<p class=\"note\" role=\"status\">", format!("{} {}", text::CASE_CLAIMED, utc(c.expires_at)), "</p>");
+        }
+        Err(Error::Conflict { details, .. }) => {
+            let until = details.get("expires_at").and_then(Value::as_f64).map(utc).unwrap_or_default();
+            b.el("<p class=\"error\" role=\"alert\">", format!("{} {until}", text::CASE_HELD), "</p>");
+        }
+        Err(e) => tracing::warn!(error = %e, "claiming a case for review"),
     }
 }
 

@@ -15,6 +15,7 @@ mod lite;
 mod media;
 mod meta;
 mod s3;
+mod statistics;
 mod users;
 mod videos;
 mod wire;
