@@ -5,8 +5,8 @@
 #   . bench/lib.sh            from the repository root, after `set -euo pipefail`
 #
 # Reads: BIN (a binary to run instead of building the release one), CARGO_TARGET_DIR, PG_URL,
-# EMERALD_TEST_IMAGES. Sets: BIN, IMAGES, BENCH_PW, SERVER_PIDS, SCHEMAS, DATA_DIRS; an EXIT trap
-# stops the servers.
+# EMERALD_TEST_IMAGES. Sets: BIN, IMAGES, BENCH_PW, BENCH_DATA, BENCH_DB_URL, SERVER_PIDS, SCHEMAS,
+# DATA_DIRS; an EXIT trap stops the servers.
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 IMAGES=${EMERALD_TEST_IMAGES:-${XDG_CACHE_HOME:-$HOME/.cache}/emerald/test-images}
@@ -43,25 +43,40 @@ bench_photos() {
   "$BIN" bench-fit --in "$IMAGES/obama2.jpg" --out "$1/b.jpg" --width 640 --height 480 >/dev/null
 }
 
-# bench_start LOG PORT BACKEND [ENV=VALUE…]: `emerald serve` with a fresh data directory (and a
-# fresh schema on postgres) and the bench admin; waits for /api/version; the pid joins SERVER_PIDS.
-bench_start() {
-  local log=$1 port=$2 backend=$3; shift 3
-  local data url_env=()
-  data=$(mktemp -d)
-  DATA_DIRS+=("$data")
+# bench_place PORT BACKEND: a fresh data directory (and a fresh schema on postgres) for a server
+# on PORT, removed by bench_stop_all. Sets BENCH_DATA and BENCH_DB_URL (empty for SQLite).
+bench_place() {
+  local port=$1 backend=$2
+  BENCH_DATA=$(mktemp -d)
+  BENCH_DB_URL=
+  DATA_DIRS+=("$BENCH_DATA")
   if [ "$backend" = postgres ]; then
     local schema="bench_${port}_$$"
     PGOPTIONS="-c client_min_messages=warning" psql "$PG_URL" -qc "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema" >/dev/null
-    url_env=(EMERALD_DATABASE_URL="$PG_URL?options=-c%20search_path%3D$schema")
+    BENCH_DB_URL="$PG_URL?options=-c%20search_path%3D$schema"
     SCHEMAS+=("$schema")
   fi
-  env "${url_env[@]}" "$@" EMERALD_DATA_DIR="$data" EMERALD_LISTEN="127.0.0.1:$port" \
+}
+
+# bench_serve LOG PORT [ENV=VALUE…]: `emerald serve` on the place bench_place made, with the
+# bench admin; waits for /api/version; the pid joins SERVER_PIDS.
+bench_serve() {
+  local log=$1 port=$2; shift 2
+  local url_env=()
+  if [ -n "$BENCH_DB_URL" ]; then url_env=(EMERALD_DATABASE_URL="$BENCH_DB_URL"); fi
+  env "${url_env[@]}" "$@" EMERALD_DATA_DIR="$BENCH_DATA" EMERALD_LISTEN="127.0.0.1:$port" \
     EMERALD_ADMIN_EMAIL=bench@bench.local EMERALD_ADMIN_PASSWORD=$BENCH_PW EMERALD_LOG=warn \
     "$BIN" serve >"$log" 2>&1 &
   SERVER_PIDS+=($!)
   for _ in $(seq 150); do curl -sf "http://127.0.0.1:$port/api/version" >/dev/null && return; sleep 0.2; done
   echo "the server on port $port did not start:"; cat "$log"; exit 1
+}
+
+# bench_start LOG PORT BACKEND [ENV=VALUE…]: bench_place, then bench_serve.
+bench_start() {
+  local log=$1 port=$2 backend=$3; shift 3
+  bench_place "$port" "$backend"
+  bench_serve "$log" "$port" "$@"
 }
 
 # bench_stop_all: stops every server bench_start started and drops their schemas.

@@ -385,8 +385,9 @@ fn main() {
     // Draws for the enrol-to-searchable figures (see `enrolment`).
     let mut qsyn = Synthetic::isotropic(a.dim, 4242);
     println!(
-        "kernels: {} (one-bit walk: {}); threads: {}; n = {}; ann n = {}; queries = {}",
+        "kernels: {} (exact scan: {}; one-bit walk: {}); threads: {}; n = {}; ann n = {}; queries = {}",
         emerald_gallery::simd::isa(),
+        emerald_gallery::simd::scan_isa(),
         emerald_gallery::simd::popcount_isa(),
         a.threads,
         a.n,

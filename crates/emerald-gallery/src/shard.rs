@@ -15,6 +15,9 @@ use crate::hnsw::{BitProbe, Cand, Probe};
 use crate::segments::Segments;
 use crate::types::{GalleryConfig, GraphWalk, Hit, ModelId, PersonFilter, SearchMode};
 
+/// Codes per call of the exact scan's kernel: their scores fit in 1 KiB of stack.
+const SCAN_BLOCK: usize = 256;
+
 pub(crate) struct Shard {
     pub(crate) model_id: ModelId,
     pub(crate) collection_id: Uuid,
@@ -285,22 +288,31 @@ impl Shard {
         let mut floor = f32::NEG_INFINITY;
         let dim = self.codes.dim;
         let qc = &q.pq.code[..];
-        for (i, code) in self.codes.codes[lo * dim..hi * dim].chunks_exact(dim).enumerate() {
-            let slot = (lo + i) as u32;
-            let sim = crate::simd::dot_i8(qc, code) as f32 * (q.pq.scale * self.codes.scale(slot));
-            if sim <= floor && heap.len() >= want {
-                continue;
+        // Blocks of codes through the scan kernel, then the heap over the block's scores.
+        let mut dots = [0i32; SCAN_BLOCK];
+        let mut start = lo;
+        while start < hi {
+            let end = (start + SCAN_BLOCK).min(hi);
+            let dots = &mut dots[..end - start];
+            crate::simd::dots_i8(qc, &self.codes.codes[start * dim..end * dim], dots);
+            for (i, &dot) in dots.iter().enumerate() {
+                let slot = (start + i) as u32;
+                let sim = dot as f32 * (q.pq.scale * self.codes.scale(slot));
+                if sim <= floor && heap.len() >= want {
+                    continue;
+                }
+                if self.template_ids[slot as usize].is_nil() || !q.persons.allows(self.person_ids[slot as usize]) {
+                    continue;
+                }
+                heap.push(Reverse(Cand { sim, slot }));
+                if heap.len() > want {
+                    heap.pop();
+                }
+                if heap.len() >= want {
+                    floor = heap.peek().map_or(f32::NEG_INFINITY, |c| c.0.sim);
+                }
             }
-            if self.template_ids[slot as usize].is_nil() || !q.persons.allows(self.person_ids[slot as usize]) {
-                continue;
-            }
-            heap.push(Reverse(Cand { sim, slot }));
-            if heap.len() > want {
-                heap.pop();
-            }
-            if heap.len() >= want {
-                floor = heap.peek().map_or(f32::NEG_INFINITY, |c| c.0.sim);
-            }
+            start = end;
         }
         heap.into_iter().map(|r| r.0).collect()
     }

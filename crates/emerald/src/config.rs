@@ -180,6 +180,9 @@ pub struct Config {
     /// How often expired analyses are looked for, seconds (`OZ_ANALYSE_EXPIRE_BEAT_PERIOD`).
     #[arg(long, env = "EMERALD_ANALYSIS_EXPIRE_BEAT", default_value_t = 60.0)]
     pub analysis_expire_beat: f64,
+    /// Seconds a review claim holds a case for the operator who opened it (GAP-10).
+    #[arg(long, env = "EMERALD_REVIEW_CLAIM_TIMEOUT", default_value_t = 900.0)]
+    pub review_claim_timeout: f64,
     /// Longest wait of a single request (`POST /api/folders/` with `analyses`), seconds.
     #[arg(long, env = "EMERALD_SINGLE_REQUEST_TIMEOUT", default_value_t = 120.0)]
     pub single_request_timeout: f64,
@@ -290,6 +293,7 @@ impl Default for Config {
             analysis_max_attempts: 3,
             analysis_expire_timeout: 900.0,
             analysis_expire_beat: 60.0,
+            review_claim_timeout: 900.0,
             single_request_timeout: 120.0,
             quality_threshold: 0.5,
             biometry_threshold: 0.85,
@@ -351,6 +355,7 @@ struct FileConfig {
     analysis_max_attempts: Option<u32>,
     analysis_expire_timeout: Option<f64>,
     analysis_expire_beat: Option<f64>,
+    review_claim_timeout: Option<f64>,
     single_request_timeout: Option<f64>,
     quality_threshold: Option<f64>,
     biometry_threshold: Option<f64>,
@@ -413,6 +418,7 @@ impl Config {
             analysis_max_attempts,
             analysis_expire_timeout,
             analysis_expire_beat,
+            review_claim_timeout,
             single_request_timeout,
             quality_threshold,
             biometry_threshold,
@@ -483,6 +489,7 @@ impl Config {
         take!(analysis_max_attempts, analysis_max_attempts);
         take!(analysis_expire_timeout, analysis_expire_timeout);
         take!(analysis_expire_beat, analysis_expire_beat);
+        take!(review_claim_timeout, review_claim_timeout);
         take!(single_request_timeout, single_request_timeout);
         take!(quality_threshold, quality_threshold);
         take!(biometry_threshold, biometry_threshold);

@@ -112,7 +112,8 @@ impl App {
         let domain = domain
             .with_blacklist(blacklist)
             .with_analysis_settings(thresholds, queue, worker_count.max(cores))
-            .with_abuse(config.abuse_settings());
+            .with_abuse(config.abuse_settings())
+            .with_review_claim(config.review_claim_timeout);
         let trusted_proxies = api::oz::client::TrustedProxies::parse(config.trusted_proxies.as_deref().unwrap_or(""))
             .map_err(|e| anyhow::anyhow!("EMERALD_TRUSTED_PROXIES: {e}"))?;
         let console = match config.console {

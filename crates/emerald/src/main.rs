@@ -42,6 +42,12 @@ enum Command {
         email: String,
         #[arg(long, default_value = "bench-password-1")]
         password: String,
+        /// Seconds between two folders' creation times (the last one is now).
+        #[arg(long, default_value_t = 1.0)]
+        step: f64,
+        /// Give every folder finished analyses and a result (a production-like mix).
+        #[arg(long)]
+        analyses: bool,
         #[command(flatten)]
         config: Config,
     },
@@ -154,8 +160,9 @@ async fn main() -> ExitCode {
         Command::Admin(AdminCommand::Create { email, password, config }) => {
             admin_create(config, sub_matches(&matches, &["admin", "create"]), &email, &password).await
         }
-        Command::BenchSeed { folders, start, email, password, config } => {
-            bench_seed(config, sub_matches(&matches, &["bench-seed"]), folders, start, &email, &password).await
+        Command::BenchSeed { folders, start, email, password, step, analyses, config } => {
+            let shape = emerald::store::seed::SeedShape { step, analyses };
+            bench_seed(config, sub_matches(&matches, &["bench-seed"]), folders, start, shape, &email, &password).await
         }
         Command::Collections(CollectionsCommand::Import { collection, dir, max_photos_per_person, quiet, config }) => {
             let matches = sub_matches(&matches, &["collections", "import"]);
@@ -284,6 +291,7 @@ async fn bench_seed(
     matches: &ArgMatches,
     n: u64,
     start: u64,
+    shape: emerald::store::seed::SeedShape,
     email: &str,
     password: &str,
 ) -> anyhow::Result<()> {
@@ -319,11 +327,11 @@ async fn bench_seed(
             domain.create_user(&admin, new).await.map_err(|e| anyhow::anyhow!("{e}"))?
         }
     };
-    // One folder a second, ending now.
-    let t0 = emerald::domain::time::now() - (start + n) as f64;
+    // One folder every `step` seconds, ending now.
+    let t0 = emerald::domain::time::now() - (start + n) as f64 * shape.step;
     let started = std::time::Instant::now();
     let mut last = 0;
-    let plan = emerald::store::seed::SeedPlan { company: user.company_id, user: user.user_id, start, n, t0, step: 1.0 };
+    let plan = emerald::store::seed::SeedPlan { company: user.company_id, user: user.user_id, start, n, t0, shape };
     emerald::store::seed::seed_folders(&store, plan, |done| {
         if done - last >= 100_000 || done == n {
             last = done;

@@ -68,7 +68,7 @@ async fn list_folder_analyses(
 
 /// All visible analyses: `{total_count, offset, limit, items}`; list grammar plus
 /// `analyse_id`, `folder_id`, `group_id`, `type`, `state`, `resolution_status`, `time_*`,
-/// `meta_data`.
+/// `meta_data`, and `person_id` (COLLECTION analyses that matched the person, GAP-9).
 #[utoipa::path(get, path = "/api/analyses", tag = "analyses",
     params(AnalysisListQuery),
     responses((status = 200, body = PageView<AnalysisView>)), security(("token" = [])))]

@@ -45,14 +45,16 @@ fn person_ids(cid: &str, pid: &str) -> Result<(uuid::Uuid, uuid::Uuid)> {
     Ok((parse_id("collection_id", cid)?, parse_id("person_id", pid)?))
 }
 
-/// List collections (bare array): filters `alias`, `company_id`, `collection_id`,
-/// `time_created`/`time_updated` ranges, `meta_data`; `offset`, `limit`, `sorting`.
+/// List collections (bare array) with each one's `persons_count` (GAP-9): filters `alias`,
+/// `company_id`, `collection_id`, `time_created`/`time_updated` ranges, `meta_data`;
+/// `offset`, `limit`, `sorting`.
 #[utoipa::path(get, path = "/api/collections", tag = "collections",
     params(CollectionListQuery),
     responses((status = 200, body = [CollectionView])), security(("token" = [])))]
 async fn list_collections(State(s): State<AppState>, caller: Caller, q: OzQuery) -> Result<Response> {
     let page = s.domain.list_collections(&caller, &q.0).await?;
-    Ok(ok(page.items.into_iter().map(CollectionView::from).collect::<Vec<_>>()).into_response())
+    let counts = s.domain.persons_per_collection(&page.items).await?;
+    Ok(ok(page.items.into_iter().map(|c| CollectionView::counted(c, &counts)).collect::<Vec<_>>()).into_response())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -80,7 +82,8 @@ async fn create_collection(
         meta_data: meta_data.map(|m| MetaData::parse(m, "meta_data")).transpose()?.unwrap_or_default(),
     };
     let collection = s.domain.create_collection(&caller, new).await?;
-    Ok(created(CollectionView::from(collection)).into_response())
+    // A new collection has no person yet: the same shape as the list and the single read.
+    Ok(created(CollectionView::counted(collection, &[])).into_response())
 }
 
 /// One collection.
@@ -88,7 +91,8 @@ async fn create_collection(
     params(("collection_id" = uuid::Uuid, Path)), responses((status = 200, body = CollectionView)), security(("token" = [])))]
 async fn get_collection(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response> {
     let collection = s.domain.get_collection(&caller, parse_id("collection_id", &id)?).await?;
-    Ok(ok(CollectionView::from(collection)).into_response())
+    let counts = s.domain.persons_per_collection(std::slice::from_ref(&collection)).await?;
+    Ok(ok(CollectionView::counted(collection, &counts)).into_response())
 }
 
 /// Delete an empty collection (code 4 while persons remain). Spec §12 step 8.
@@ -100,7 +104,8 @@ async fn delete_collection(State(s): State<AppState>, caller: Caller, Path(id): 
 }
 
 /// A collection's persons with their photos (bare array): filters `person_id`,
-/// `time_created`/`time_updated` ranges, `meta_data`; `offset`, `limit` (default 100), `sorting`.
+/// `time_created`/`time_updated` ranges, `meta_data`, `search_text` (any metadata text value
+/// containing it, GAP-9); `offset`, `limit` (default 100), `sorting`.
 /// Spec §12 step 5.
 #[utoipa::path(get, path = "/api/collections/{collection_id}/persons", tag = "collections",
     params(("collection_id" = uuid::Uuid, Path), PersonListQuery),

@@ -28,6 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_folders, create_folder))
         .routes(routes!(get_folder, comment_folder, delete_folder))
         .routes(routes!(list_folder_media, add_media))
+        .routes(routes!(claim_folder, release_folder))
         // Uploads are bounded per file and per count by the upload extractor, not by a
         // whole-body limit.
         .layer(axum::extract::DefaultBodyLimit::disable())
@@ -191,4 +192,41 @@ async fn list_folder_media(
 ) -> Result<Response> {
     let media = s.domain.folder_media(&caller, parse_id("folder_id", &id)?).await?;
     Ok(ok(MediaView::list(media, &base.0)).into_response())
+}
+
+/// A review claim (GAP-10): who holds the case, until when.
+#[derive(serde::Serialize, ToSchema)]
+pub struct ClaimView {
+    pub folder_id: uuid::Uuid,
+    pub user_id: uuid::Uuid,
+    pub time_created: f64,
+    pub expires_at: f64,
+}
+
+/// Claim a case for review (OPERATOR, CLIENT OPERATOR): the caller holds it until
+/// `expires_at` (`EMERALD_REVIEW_CLAIM_TIMEOUT`, default 15 min); claiming again extends it.
+/// 409 (code 4, the holder in `error_details`) while another operator holds it. GAP-10 [I].
+#[utoipa::path(post, path = "/api/folders/{folder_id}/claim", tag = "folders",
+    params(("folder_id" = uuid::Uuid, Path)),
+    responses((status = 200, body = ClaimView), (status = 409, description = "held by another operator")),
+    security(("token" = [])))]
+async fn claim_folder(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response> {
+    let c = s.domain.claim_folder(&caller, parse_id("folder_id", &id)?).await?;
+    let view = ClaimView {
+        folder_id: c.folder_id,
+        user_id: c.user_id,
+        time_created: c.time_created,
+        expires_at: c.expires_at,
+    };
+    Ok(ok(view).into_response())
+}
+
+/// Release the caller's claim (204, also when there was none); 409 while another operator
+/// holds the case. GAP-10 [I].
+#[utoipa::path(delete, path = "/api/folders/{folder_id}/claim", tag = "folders",
+    params(("folder_id" = uuid::Uuid, Path)),
+    responses((status = 204), (status = 409, description = "held by another operator")), security(("token" = [])))]
+async fn release_folder(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response> {
+    s.domain.release_folder(&caller, parse_id("folder_id", &id)?).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

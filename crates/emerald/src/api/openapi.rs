@@ -378,6 +378,7 @@ list_query!(
     AnalysisListQuery, &lists::ANALYSES, paged = true, [
     enum_param("state", &lists::ANALYSIS_STATE_FILTER, "State or result (matched on `state` or `resolution_status`); comma-separated: any of them."),
     enum_param("state.exclude", &lists::ANALYSIS_STATE_FILTER, "Neither this state nor result."),
+    text_param("person_id", "COLLECTION analyses that matched this person (comma-separated: any of them)."),
 ]);
 list_query!(
     /// `GET /api/folders/{folder_id}/analyses/`: the same filters, every analysis unless paged.
@@ -400,7 +401,9 @@ list_query!(
     CollectionListQuery, &lists::COLLECTIONS, paged = true, []);
 list_query!(
     /// `GET /api/collections/{collection_id}/persons/`.
-    PersonListQuery, &lists::PERSONS, paged = true, []);
+    PersonListQuery, &lists::PERSONS, paged = true, [
+    text_param("search_text", "Persons with a metadata text value (a name in `person_info`, an id …) containing this text."),
+]);
 list_query!(
     /// `GET /api/audit`.
     AuditListQuery, &lists::AUTH_EVENTS, paged = true, []);

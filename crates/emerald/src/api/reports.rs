@@ -13,14 +13,21 @@ use super::oz::json::ok;
 use super::oz::query::OzQuery;
 use super::AppState;
 use crate::domain::folders::service::FolderDetails;
+use crate::domain::folders::statistics::{
+    parse_granularity, Performance, PeriodCounts, LATENCY_P90_TARGET_SECS, PERSON_KEY_DEFAULT, QUEUE_TARGET, SCORE_BINS,
+};
 use crate::domain::model::caller::Caller;
+use crate::domain::store::{Granularity, Percentiles};
 use crate::domain::{Error, Result};
 
 /// Most extra metadata columns in one report.
 pub const META_KEYS_MAX: usize = 50;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(unique_persons))
+    OpenApiRouter::new()
+        .routes(routes!(unique_persons))
+        .routes(routes!(order_statistics))
+        .routes(routes!(performance_statistics))
 }
 
 /// The fixed columns of the folder report, then one per requested metadata key.
@@ -148,4 +155,198 @@ async fn unique_persons(State(s): State<AppState>, caller: Caller, q: OzQuery) -
     let per = (c.persons > 0).then(|| c.folders as f64 / c.persons as f64);
     Ok(ok(UniquePersonsView { key, folders: c.folders, unique_persons: c.persons, folders_per_person: per })
         .into_response())
+}
+
+/// One period of `GET /api/statistics/orders` (spec §16 [I]): orders by summary status, or —
+/// with `group_by=type` — analyses of one type by result.
+#[derive(Serialize, ToSchema)]
+pub struct PeriodView {
+    /// First day of the period (UTC), `YYYY-MM-DD`.
+    pub period: String,
+    /// The analysis type (`group_by=type` only).
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub analysis_type: Option<String>,
+    pub total: u64,
+    #[serde(rename = "SUCCESS")]
+    pub success: u64,
+    #[serde(rename = "DECLINED")]
+    pub declined: u64,
+    #[serde(rename = "OPERATOR_REQUIRED")]
+    pub operator_required: u64,
+    #[serde(rename = "FAILED")]
+    pub failed: u64,
+    #[serde(rename = "PROCESSING")]
+    pub processing: u64,
+    /// Orders without analyses (orders only).
+    #[serde(rename = "INITIAL", skip_serializing_if = "Option::is_none")]
+    pub initial: Option<u64>,
+    /// Distinct values of `person_key` among the period's orders (orders only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unique_persons: Option<u64>,
+}
+
+impl From<PeriodCounts> for PeriodView {
+    fn from(p: PeriodCounts) -> Self {
+        let orders = p.analysis_type.is_none();
+        PeriodView {
+            success: p.count("SUCCESS"),
+            declined: p.count("DECLINED"),
+            operator_required: p.count("OPERATOR_REQUIRED"),
+            failed: p.count("FAILED"),
+            processing: p.count("PROCESSING"),
+            initial: orders.then(|| p.count("INITIAL")),
+            unique_persons: p.unique_persons,
+            period: p.period,
+            analysis_type: p.analysis_type,
+            total: p.total,
+        }
+    }
+}
+
+/// `granularity=day|week|month` (or the spec's `group_by=day|week|month`; default day), and
+/// whether `group_by=type` asks for counts per analysis type.
+pub fn statistics_grouping(q: &OzQuery) -> Result<(Granularity, bool)> {
+    let by_type = q.text("group_by").is_some_and(|g| g.trim().eq_ignore_ascii_case("type"));
+    let g = match (q.text("granularity").filter(|v| !v.trim().is_empty()), q.text("group_by")) {
+        (Some(v), _) => parse_granularity("granularity", v)?,
+        (None, Some(v)) if !by_type && !v.trim().is_empty() => parse_granularity("group_by", v)?,
+        _ => Granularity::Day,
+    };
+    Ok((g, by_type))
+}
+
+/// Orders per day, week or month by summary status, with unique persons by a folder metadata
+/// key (`person_key`, default `iin`); with `group_by=type`, analyses per period, type and
+/// result. Takes the folder list's filters (§6.3: `time_created.min/max`, `company_id`,
+/// `user_id`, `resolution_status`, `analyse.type`, `meta_data`) within what the caller sees.
+/// Periods without orders are left out. Spec §16 [I], GAP-6.
+#[utoipa::path(get, path = "/api/statistics/orders", tag = "statistics",
+    params(("group_by" = Option<String>, Query, description = "day, week, month or type"),
+        ("granularity" = Option<String>, Query, description = "day (default), week or month"),
+        ("person_key" = Option<String>, Query, description = "folder metadata key of a person (default iin)"),
+        ("time_created.min" = Option<String>, Query), ("time_created.max" = Option<String>, Query),
+        ("company_id" = Option<String>, Query), ("user_id" = Option<String>, Query)),
+    responses((status = 200, body = Vec<PeriodView>)), security(("token" = [])))]
+async fn order_statistics(State(s): State<AppState>, caller: Caller, q: OzQuery) -> Result<Response> {
+    let (g, by_type) = statistics_grouping(&q)?;
+    let rows = if by_type {
+        s.domain.analysis_statistics(&caller, &q.0, g).await?
+    } else {
+        let key = q.text("person_key").or(q.text("key")).map(str::trim).filter(|k| !k.is_empty());
+        s.domain.order_statistics(&caller, &q.0, g, key.unwrap_or(PERSON_KEY_DEFAULT)).await?
+    };
+    Ok(ok(rows.into_iter().map(PeriodView::from).collect::<Vec<_>>()).into_response())
+}
+
+/// Nearest-rank percentiles of durations, seconds (null without any).
+#[derive(Serialize, ToSchema)]
+pub struct PercentilesView {
+    pub count: u64,
+    pub p50: Option<f64>,
+    pub p90: Option<f64>,
+    pub max: Option<f64>,
+}
+
+impl From<&Percentiles> for PercentilesView {
+    fn from(p: &Percentiles) -> Self {
+        PercentilesView { count: p.count, p50: p.p50, p90: p.p90, max: p.max }
+    }
+}
+
+/// One analysis type's processing time.
+#[derive(Serialize, ToSchema)]
+pub struct TypeLatencyView {
+    #[serde(rename = "type")]
+    pub analysis_type: String,
+    #[serde(flatten)]
+    pub latency: PercentilesView,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QueueView {
+    /// Analyses PROCESSING now (whatever the time filters).
+    pub unfinished: u64,
+    /// Seconds since the oldest of them was requested.
+    pub oldest_age: Option<f64>,
+}
+
+/// The monitoring targets of spec §18.6 and whether they are met.
+#[derive(Serialize, ToSchema)]
+pub struct TargetsView {
+    pub latency_p90: f64,
+    pub latency_p90_met: bool,
+    pub queue: u64,
+    pub queue_met: bool,
+}
+
+/// One type's score distribution: `counts[i]` analyses scored in `[i, i + 1) * bin_width`.
+#[derive(Serialize, ToSchema)]
+pub struct HistogramView {
+    #[serde(rename = "type")]
+    pub analysis_type: String,
+    /// The `results_data` key read.
+    pub score: String,
+    pub threshold: f64,
+    pub bin_width: f64,
+    pub counts: Vec<u64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PerformanceView {
+    /// Processing time (`time_finished - time_created`) of all analyses.
+    pub latency: PercentilesView,
+    pub by_type: Vec<TypeLatencyView>,
+    /// From the result to the first operator decision.
+    pub decision: PercentilesView,
+    pub queue: QueueView,
+    pub targets: TargetsView,
+    pub histograms: Vec<HistogramView>,
+}
+
+impl From<Performance> for PerformanceView {
+    fn from(p: Performance) -> Self {
+        let all = p.latency.iter().find(|(t, _)| t == "ALL").map(|(_, l)| l.clone()).unwrap_or_default();
+        let met = all.p90.is_none_or(|v| v < LATENCY_P90_TARGET_SECS);
+        PerformanceView {
+            latency: (&all).into(),
+            by_type: p
+                .latency
+                .iter()
+                .filter(|(t, _)| t != "ALL")
+                .map(|(t, l)| TypeLatencyView { analysis_type: t.clone(), latency: l.into() })
+                .collect(),
+            decision: (&p.decision).into(),
+            queue: QueueView { unfinished: p.unfinished, oldest_age: p.oldest_unfinished_age },
+            targets: TargetsView {
+                latency_p90: LATENCY_P90_TARGET_SECS,
+                latency_p90_met: met,
+                queue: QUEUE_TARGET,
+                queue_met: p.unfinished < QUEUE_TARGET,
+            },
+            histograms: p
+                .histograms
+                .into_iter()
+                .map(|h| HistogramView {
+                    analysis_type: h.analysis_type.to_owned(),
+                    score: h.score.to_owned(),
+                    threshold: h.threshold,
+                    bin_width: 1.0 / SCORE_BINS as f64,
+                    counts: h.bins,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Performance of the selected folders' analyses: p50/p90/max processing time overall and
+/// per type, time from result to operator decision, the unfinished queue against the §18.6
+/// targets (p90 < 20 s, queue < 20), and QUALITY/BIOMETRY/COLLECTION score histograms with
+/// the thresholds. Same filters as `/api/statistics/orders`. Spec §16 [I], GAP-6.
+#[utoipa::path(get, path = "/api/statistics/performance", tag = "statistics",
+    params(("time_created.min" = Option<String>, Query), ("time_created.max" = Option<String>, Query),
+        ("company_id" = Option<String>, Query), ("user_id" = Option<String>, Query)),
+    responses((status = 200, body = PerformanceView)), security(("token" = [])))]
+async fn performance_statistics(State(s): State<AppState>, caller: Caller, q: OzQuery) -> Result<Response> {
+    let p = s.domain.performance(&caller, &q.0).await?;
+    Ok(ok(PerformanceView::from(p)).into_response())
 }

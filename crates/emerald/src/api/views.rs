@@ -482,6 +482,17 @@ pub struct CollectionView {
     pub meta_data: Value,
     #[schema(value_type = Object)]
     pub technical_meta_data: Value,
+    /// Persons in the collection (GAP-9).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persons_count: Option<u64>,
+}
+
+impl CollectionView {
+    /// With `persons_count` from `(collection_id, persons)` pairs (absent = 0).
+    pub fn counted(c: Collection, counts: &[(Uuid, u64)]) -> Self {
+        let n = counts.iter().find(|(id, _)| *id == c.collection_id).map(|(_, n)| *n).unwrap_or(0);
+        CollectionView { persons_count: Some(n), ..CollectionView::from(c) }
+    }
 }
 
 impl From<Collection> for CollectionView {
@@ -496,6 +507,7 @@ impl From<Collection> for CollectionView {
             time_updated,
             meta_data: meta_data.into_value(),
             technical_meta_data: technical_meta_data.into_value(),
+            persons_count: None,
         }
     }
 }

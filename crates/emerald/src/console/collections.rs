@@ -100,6 +100,10 @@ async fn collections_page(
         Ok(p) => p,
         Err(e) => return error_page(base, e),
     };
+    let counts = match state.domain.persons_per_collection(&p.items).await {
+        Ok(c) => c,
+        Err(e) => return error_page(base, e),
+    };
     let mut b = Html::new();
     let shows_form = creates_collections(&session.caller);
     list_head(&mut b, text::COLLECTIONS_TITLE, q, error.as_ref(), shows_form);
@@ -108,13 +112,15 @@ async fn collections_page(
         b.el("<p>", text::NO_COLLECTIONS, "</p>");
     } else {
         b.s("<div class=\"scroll\"><table><thead><tr>");
-        for col in [text::ALIAS, text::COMPANY, text::CREATED] {
+        for col in [text::ALIAS, text::COMPANY, text::PERSONS, text::CREATED] {
             b.el("<th scope=\"col\">", col, "</th>");
         }
         b.s("</tr></thead><tbody>");
         for c in &p.items {
             b.s("<tr><td><a href=\"").t(base).s("/collections/").t(c.collection_id).s("\">").t(&c.alias);
-            b.s("</a></td><td><code>").t(c.company_id).s("</code></td>").el("<td>", utc(c.time_created), "</td></tr>");
+            let n = counts.iter().find(|(id, _)| *id == c.collection_id).map(|(_, n)| *n).unwrap_or(0);
+            b.s("</a></td><td><code>").t(c.company_id).s("</code></td>").el("<td class=\"num\">", n, "</td>");
+            b.el("<td>", utc(c.time_created), "</td></tr>");
         }
         b.s("</tbody></table></div>");
         pager(&mut b, &format!("{base}/collections"), "", offset, p.items.len(), p.total);
@@ -221,8 +227,18 @@ async fn collection_page(
         Err(e) => return error_page(base, e),
     };
     let offset = super::pages::offset_of(q);
-    let p = match state.domain.list_persons(&session.caller, cid, &page_params(offset)).await {
+    // Name search over the persons' meta_data (GAP-9's `search_text`).
+    let search = super::pages::get(q, "search_text").map(str::trim).unwrap_or("").to_owned();
+    let mut params = page_params(offset);
+    if !search.is_empty() {
+        params.0.push(("search_text".into(), search.clone()));
+    }
+    let p = match state.domain.list_persons(&session.caller, cid, &params).await {
         Ok(p) => p,
+        Err(e) => return error_page(base, e),
+    };
+    let persons = match state.domain.persons_per_collection(std::slice::from_ref(&c)).await {
+        Ok(counts) => counts.first().map(|(_, n)| *n).unwrap_or(0),
         Err(e) => return error_page(base, e),
     };
     let manages = manages_collections_of(&session.caller, c.company_id);
@@ -240,10 +256,14 @@ async fn collection_page(
     b.s("<dl>");
     dl_row(&mut b, text::COMPANY, c.company_id);
     dl_row(&mut b, text::CREATED, utc(c.time_created));
-    dl_row(&mut b, text::PERSONS, p.total.map(|t| t.to_string()).unwrap_or_else(|| p.items.len().to_string()));
+    dl_row(&mut b, text::PERSONS, persons);
     b.s("</dl><h2>").t(text::META_DATA).s("</h2>");
     json_block(&mut b, &c.meta_data.to_value());
     b.el("<h2>", text::PERSONS, "</h2>");
+    b.s("<form method=\"get\" action=\"").t(base).s("/collections/").t(cid).s("\" class=\"filters\"><fieldset>");
+    b.s("<label for=\"f-search\">").t(text::SEARCH_PERSONS).s("</label>");
+    b.s("<input id=\"f-search\" name=\"search_text\" type=\"search\" value=\"").t(&search).s("\">");
+    b.s("<div class=\"actions\"><button type=\"submit\">").t(text::SEARCH).s("</button></div></fieldset></form>");
     if p.items.is_empty() {
         b.el("<p>", text::NO_PERSONS, "</p>");
     }
@@ -253,7 +273,12 @@ async fn collection_page(
     }
     b.s("</div>");
     if !p.items.is_empty() {
-        pager(&mut b, &format!("{base}/collections/{cid}"), "", offset, p.items.len(), p.total);
+        let filters = if search.is_empty() {
+            String::new()
+        } else {
+            format!("search_text={}&", super::html::query_value(&search))
+        };
+        pager(&mut b, &format!("{base}/collections/{cid}"), &filters, offset, p.items.len(), p.total);
     }
     if manages {
         let path = format!("/collections/{cid}");
@@ -276,7 +301,7 @@ async fn collection_page(
         submit(&mut b, text::SAVE, false);
         b.s("</form></section>");
         error_for(&mut b, "delete");
-        if p.total.unwrap_or(0) > 0 || !p.items.is_empty() {
+        if persons > 0 {
             b.s("<section class=\"danger-zone\"><h2>").t(text::DELETE_COLLECTION).s("</h2>");
             b.el("<p class=\"muted\">", text::DELETE_COLLECTION_NOT_EMPTY, "</p></section>");
         } else {
@@ -691,6 +716,7 @@ async fn person_page(
         b.s("</figcaption></figure>");
     }
     b.s("</div>");
+    person_hits(&mut b, state, session, (cid, pid), q).await;
     if manages {
         let path = format!("/collections/{cid}/persons/{pid}");
         b.s("<section id=\"add-photos\"><h2>").t(text::ADD_PHOTOS).s("</h2>");
@@ -716,6 +742,56 @@ async fn person_page(
     }
     let status = refused.map(|r| r.status).unwrap_or(StatusCode::OK);
     (status, page(state, session, text::PERSON, b)).into_response()
+}
+
+/// The person's "Hits" (GAP-9): the orders whose COLLECTION analysis matched it
+/// (`GET /api/analyses/?person_id=`), as far as the user sees them, newest first, paged.
+async fn person_hits(
+    b: &mut Html,
+    state: &AppState,
+    session: &Session,
+    (cid, pid): (Uuid, Uuid),
+    q: &[(String, String)],
+) {
+    let base = &session.base;
+    let offset = super::pages::offset_of(q);
+    let mut params = page_params(offset);
+    params.0.extend([("person_id".to_owned(), pid.to_string()), ("type".to_owned(), "COLLECTION".to_owned())]);
+    b.s("<section id=\"hits\"><h2>").t(text::HITS).s("</h2>");
+    let page = match state.domain.list_analyses(&session.caller, &params).await {
+        Ok(p) => p,
+        Err(e) => {
+            alert(b, &e.to_string());
+            b.s("</section>");
+            return;
+        }
+    };
+    if page.items.is_empty() {
+        b.el("<p>", text::NO_HITS, "</p></section>");
+        return;
+    }
+    b.s("<div class=\"scroll\"><table><thead><tr>");
+    for col in [text::COL_FOLDER, text::COL_CREATED, text::COL_STATUS, "max_confidence"] {
+        b.el("<th scope=\"col\">", col, "</th>");
+    }
+    b.s("</tr></thead><tbody>");
+    for d in &page.items {
+        let a = &d.analysis;
+        let score = a.results_data.as_ref().and_then(|r| r.get("max_confidence")).and_then(Value::as_f64);
+        b.s("<tr><td><a href=\"")
+            .t(base)
+            .s("/orders/")
+            .t(a.folder_id)
+            .s("\"><code>")
+            .t(a.folder_id)
+            .s("</code></a></td>");
+        b.el("<td>", utc(a.time_created), "</td><td>");
+        super::pages::badge(b, a.resolution_status.as_str());
+        b.el("</td><td class=\"num\">", score.map(|s| format!("{s:.4}")).unwrap_or_default(), "</td></tr>");
+    }
+    b.s("</tbody></table></div>");
+    pager(b, &format!("{base}/collections/{cid}/persons/{pid}"), "", offset, page.items.len(), page.total);
+    b.s("</section>");
 }
 
 /// A refused write on the person page. A refusal naming matched analyses (the API's

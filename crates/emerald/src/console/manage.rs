@@ -1,12 +1,11 @@
 //! The console's write and overview screens: create an order (the domain function of
 //! `POST /api/folders/`, then that of `POST /api/folders/{id}/analyses/`), delete an order after
-//! a typed confirmation (`DELETE /api/folders/{id}`), statistics over a time window (the list
-//! queries of `GET /api/folders/` and `GET /api/analyses/`, and `GET /api/statistics/unique_persons`),
-//! and nothing else (the ADMIN's system page is in `super::ops`, beside the audit screen).
+//! a typed confirmation (`DELETE /api/folders/{id}`). Statistics live in `statistics`, the
+//! ADMIN's system page in `ops` (beside the audit screen and webhook redelivery).
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
@@ -15,13 +14,11 @@ use uuid::Uuid;
 
 use super::forms::{see_other, typed_delete, DeleteForm};
 use super::html::Html;
-use super::pages::{badge, dl_row, folder_params, get, input, parse_query, utc};
+use super::pages::input;
 use super::{error_page, message_page, page, settings, text, Session};
 use crate::api::oz::analysis_request::parse_analyses;
 use crate::api::oz::multipart::FormUpload;
 use crate::api::AppState;
-use crate::domain::folders::service::FolderWith;
-use crate::domain::model::analysis::{AnalysisType, Resolution};
 use crate::domain::model::metadata::MetaData;
 use crate::domain::model::role::UserType;
 use crate::domain::store::ListParams;
@@ -289,148 +286,4 @@ pub async fn delete_order(
         Ok(()) => see_other(format!("{base}?deleted={}", confirmation_of(id))),
         Err(e) => error_page(base, e),
     }
-}
-
-/// A count drawn as a bar against the largest of its table (SVG attributes: no inline style).
-fn count_row(h: &mut Html, label: &str, n: u64, max: u64, status: Option<&str>) {
-    let pct = if max == 0 { 0.0 } else { (n as f64 / max as f64 * 100.0 * 100.0).round() / 100.0 };
-    h.s("<tr><th scope=\"row\">");
-    match status {
-        Some(s) => badge(h, s),
-        None => {
-            h.t(label);
-        }
-    }
-    h.s("</th><td class=\"num\">").t(n).s("</td><td class=\"bar\"><svg viewBox=\"0 0 100 10\" ");
-    h.s("preserveAspectRatio=\"none\" role=\"img\" aria-label=\"").t(format!("{label} {n}")).s("\">");
-    h.s("<rect class=\"track\" x=\"0\" y=\"1\" width=\"100\" height=\"8\"/><rect class=\"fill below\" x=\"0\" ");
-    h.s("y=\"1\" height=\"8\" width=\"").t(pct).s("\"/></svg></td></tr>");
-}
-
-/// `GET {base}/statistics?time_created.min=YYYY-MM-DD&time_created.max=YYYY-MM-DD`: orders per
-/// status and analyses per type and result over a window (default the last 7 days), within
-/// what the user sees.
-pub async fn statistics(State(state): State<AppState>, session: Session, RawQuery(raw): RawQuery) -> Response {
-    let base = &settings(&state).base;
-    let mut q = parse_query(raw);
-    let now = crate::domain::time::now();
-    if get(&q, "time_created.min").is_none() {
-        q.push(("time_created.min".into(), utc(now - 6.0 * 86_400.0)[..10].to_owned()));
-    }
-    if get(&q, "time_created.max").is_none() {
-        q.push(("time_created.max".into(), utc(now)[..10].to_owned()));
-    }
-    let window: Vec<(String, String)> =
-        folder_params(&q).into_iter().filter(|(k, _)| k.starts_with("time_created.")).collect();
-    let mut b = Html::new();
-    b.el("<h1>", text::STATS_TITLE, "</h1>");
-    b.s("<form method=\"get\" action=\"").t(base).s("/statistics\" class=\"filters\"><fieldset><legend>");
-    b.t(text::PERIOD).s("</legend>");
-    input(&mut b, "time_created.min", text::FILTER_FROM, "date", get(&q, "time_created.min"));
-    input(&mut b, "time_created.max", text::FILTER_TO, "date", get(&q, "time_created.max"));
-    b.s("<div class=\"actions\"><button type=\"submit\">").t(text::APPLY).s("</button></div></fieldset></form>");
-    let count_folders = |extra: Vec<(String, String)>| {
-        let mut params = window.clone();
-        params.extend(extra);
-        params.push(("limit".into(), "1".into()));
-        let state = state.clone();
-        let caller = session.caller.clone();
-        async move {
-            let with = FolderWith { media: false, analyses: false, user: false, company: false };
-            state.domain.list_folders(&caller, &ListParams(params), with).await.map(|p| p.total.unwrap_or(0))
-        }
-    };
-    // Orders by status (the folder status, then the system resolution of the finished ones).
-    let statuses = ["INITIAL", "PROCESSING", "FAILED", "FINISHED", "SUCCESS", "DECLINED", "OPERATOR_REQUIRED"];
-    let mut counts = Vec::with_capacity(statuses.len());
-    let total = match count_folders(Vec::new()).await {
-        Ok(n) => n,
-        Err(e @ (Error::InvalidValue { .. } | Error::InvalidType { .. } | Error::InvalidStructure { .. })) => {
-            b.el("<p class=\"error\" role=\"alert\">", e.to_string(), "</p>");
-            return page(&state, &session, text::STATS_TITLE, b);
-        }
-        Err(e) => return error_page(base, e),
-    };
-    for s in statuses {
-        match count_folders(vec![("resolution_status".into(), s.into())]).await {
-            Ok(n) => counts.push((s, n)),
-            Err(e) => return error_page(base, e),
-        }
-    }
-    let get_n = |s: &str| counts.iter().find(|(k, _)| *k == s).map(|(_, n)| *n).unwrap_or(0);
-    let (ok, declined) = (get_n("SUCCESS"), get_n("DECLINED"));
-    b.s("<section><h2>").t(text::ORDERS_TITLE).s("</h2><dl>");
-    dl_row(&mut b, text::ORDERS_IN_WINDOW, total);
-    let rate = if ok + declined == 0 {
-        "–".to_owned()
-    } else {
-        format!("{:.1} %", declined as f64 * 100.0 / (ok + declined) as f64)
-    };
-    dl_row(&mut b, text::DECLINE_RATE, rate);
-    let backlog = state
-        .domain
-        .list_folders(
-            &session.caller,
-            &ListParams(vec![("resolution_status".into(), "OPERATOR_REQUIRED".into()), ("limit".into(), "1".into())]),
-            FolderWith { media: false, analyses: false, user: false, company: false },
-        )
-        .await
-        .map(|p| p.total.unwrap_or(0));
-    match backlog {
-        Ok(n) => dl_row(&mut b, text::REVIEW_BACKLOG, n),
-        Err(e) => return error_page(base, e),
-    }
-    let parse =
-        |k: &str| window.iter().find(|(x, _)| x == k).and_then(|(_, v)| emerald_query::parse_datetime(v, now).ok());
-    if let Ok(c) =
-        state.domain.count_persons(&session.caller, "iin", parse("time_created.min"), parse("time_created.max")).await
-    {
-        dl_row(&mut b, text::UNIQUE_PERSONS, format!("{} ({} {})", c.persons, c.folders, text::ORDERS_WITH_IIN));
-    }
-    b.s("</dl><div class=\"scroll\"><table class=\"counts\"><caption>")
-        .t(text::ORDERS_BY_STATUS)
-        .s("</caption><tbody>");
-    let max = counts.iter().map(|(_, n)| *n).max().unwrap_or(0);
-    for (s, n) in &counts {
-        count_row(&mut b, s, *n, max, Some(s));
-    }
-    b.s("</tbody></table></div></section>");
-    // Analyses by type and result.
-    b.s("<section><h2>")
-        .t(text::ANALYSES)
-        .s("</h2><div class=\"scroll\"><table class=\"counts\"><thead><tr><th scope=\"col\">");
-    b.t(text::FILTER_TYPE).s("</th>");
-    let results = [
-        Resolution::Success,
-        Resolution::Declined,
-        Resolution::OperatorRequired,
-        Resolution::Failed,
-        Resolution::Processing,
-    ];
-    for r in results {
-        b.s("<th scope=\"col\">");
-        badge(&mut b, r.as_str());
-        b.s("</th>");
-    }
-    b.s("</tr></thead><tbody>");
-    for t in AnalysisType::ALL {
-        b.s("<tr><th scope=\"row\">").t(t.as_str()).s("</th>");
-        for r in results {
-            let mut params = window.clone();
-            params.extend([
-                ("type".to_owned(), t.as_str().to_owned()),
-                ("resolution_status".to_owned(), r.as_str().to_owned()),
-                ("limit".to_owned(), "1".to_owned()),
-            ]);
-            match state.domain.list_analyses(&session.caller, &ListParams(params)).await {
-                Ok(p) => {
-                    b.el("<td class=\"num\">", p.total.unwrap_or(0), "</td>");
-                }
-                Err(e) => return error_page(base, e),
-            }
-        }
-        b.s("</tr>");
-    }
-    b.s("</tbody></table></div></section>");
-    page(&state, &session, text::STATS_TITLE, b)
 }

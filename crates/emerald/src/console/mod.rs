@@ -18,6 +18,7 @@ pub mod html;
 mod manage;
 mod ops;
 mod pages;
+mod statistics;
 pub mod text;
 
 use axum::extract::{FromRequestParts, State};
@@ -80,7 +81,8 @@ impl Settings {
     }
 }
 
-/// The console's routes under `base`; every response gets the security headers.
+/// The console's routes under `base`; every response gets the security headers, and pages,
+/// CSS and JS go gzip-compressed to browsers that accept it (images are sent as they are).
 pub fn routes(base: &str) -> Router<AppState> {
     let p = |tail: &str| format!("{base}{tail}");
     Router::new()
@@ -91,7 +93,8 @@ pub fn routes(base: &str) -> Router<AppState> {
         .route(&p("/orders/new"), get(manage::new_order).post(manage::create_order))
         .route(&p("/orders/{folder_id}"), get(pages::order))
         .route(&p("/orders/{folder_id}/delete"), post(manage::delete_order))
-        .route(&p("/statistics"), get(manage::statistics))
+        .route(&p("/statistics"), get(statistics::statistics))
+        .route(&p("/statistics.csv"), get(statistics::statistics_csv))
         .route(&p("/system"), get(ops::system))
         .route(&p("/audit"), get(ops::audit))
         .route(&p("/orders/{folder_id}/redeliver"), post(ops::redeliver))
@@ -127,6 +130,7 @@ pub fn routes(base: &str) -> Router<AppState> {
         .route(&p("/assets/htmx-2.0.11.min.js"), get(htmx_js))
         .route(&p("/assets/console.css"), get(console_css))
         .layer(from_fn(security_headers))
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
 }
 
 async fn security_headers(req: axum::extract::Request, next: Next) -> Response {

@@ -165,6 +165,12 @@ fn orders_table(h: &mut Html, base: &str, items: &[FolderDetails], waiting: bool
 }
 
 pub(super) fn pager(h: &mut Html, path: &str, filters: &str, offset: u64, shown: usize, total: Option<u64>) {
+    let more = total.is_some_and(|t| offset + (shown as u64) < t);
+    pager_with(h, path, filters, offset, shown, total, more);
+}
+
+/// The pager of a list whose total is not counted: "next" when the page was followed by more.
+fn pager_with(h: &mut Html, path: &str, filters: &str, offset: u64, shown: usize, total: Option<u64>, more: bool) {
     h.s("<nav class=\"pager\" aria-label=\"pages\">");
     if offset > 0 {
         let prev = offset.saturating_sub(PAGE_SIZE);
@@ -176,11 +182,34 @@ pub(super) fn pager(h: &mut Html, path: &str, filters: &str, offset: u64, shown:
     if let Some(t) = total {
         h.t(format!(" {} {t}", text::OF));
     }
-    if total.is_some_and(|t| end < t) {
+    if more {
         h.s(" <a rel=\"next\" href=\"").t(path).s("?").t(filters).t(format!("offset={end}")).s("\">");
         h.t(text::NEXT).s("</a>");
     }
     h.s("</nav>");
+}
+
+/// One page of folders for the orders list and the review queue, without counting them all:
+/// a COUNT over a million folders with a filter costs more than the page itself (a full
+/// scan), so the page asks for one row more than it shows and offers "next" when it came.
+/// The total is known only when it is all on this first page.
+async fn folder_page(
+    state: &AppState,
+    session: &Session,
+    mut params: Vec<(String, String)>,
+    offset: u64,
+) -> Result<(Vec<FolderDetails>, Option<u64>, bool), Error> {
+    params.extend([
+        ("offset".into(), offset.to_string()),
+        ("limit".into(), (PAGE_SIZE + 1).to_string()),
+        ("total_omit".into(), "true".into()),
+    ]);
+    let with = FolderWith { media: false, analyses: true, user: false, company: false };
+    let mut items = state.domain.list_folders(&session.caller, &ListParams(params), with).await?.items;
+    let more = items.len() as u64 > PAGE_SIZE;
+    items.truncate(PAGE_SIZE as usize);
+    let total = (offset == 0 && !more).then_some(items.len() as u64);
+    Ok((items, total, more))
 }
 
 fn select(h: &mut Html, name: &'static str, label: &'static str, options: &[&str], current: Option<&str>) {
@@ -207,12 +236,7 @@ pub async fn orders(State(state): State<AppState>, session: Session, RawQuery(ra
     let q = parse_query(raw);
     let offset = offset_of(&q);
     let mut params = folder_params(&q);
-    params.extend([
-        ("sorting".into(), "time_created{desc}".into()),
-        ("offset".into(), offset.to_string()),
-        ("limit".into(), PAGE_SIZE.to_string()),
-    ]);
-    let with = FolderWith { media: false, analyses: true, user: false, company: false };
+    params.push(("sorting".into(), "time_created{desc}".into()));
     let mut b = Html::new();
     b.el("<h1>", text::ORDERS_TITLE, "</h1>");
     if let Some(d) = get(&q, "deleted").filter(|d| d.len() == 8 && d.chars().all(|c| c.is_ascii_hexdigit())) {
@@ -231,15 +255,15 @@ pub async fn orders(State(state): State<AppState>, session: Session, RawQuery(ra
     input(&mut b, "folder_id", text::FILTER_FOLDER, "text", get(&q, "folder_id"));
     b.s("<div class=\"actions\"><button type=\"submit\">").t(text::APPLY).s("</button> <a href=\"").t(base);
     b.s("\">").t(text::RESET).s("</a></div></fieldset></form>");
-    match state.domain.list_folders(&session.caller, &ListParams(params), with).await {
-        Ok(p) if p.items.is_empty() => {
+    match folder_page(&state, &session, params, offset).await {
+        Ok((items, _, _)) if items.is_empty() && offset == 0 => {
             b.el("<p>", text::NO_ORDERS, "</p>");
         }
-        Ok(p) => {
+        Ok((items, total, more)) => {
             b.s("<p><a class=\"export\" hx-boost=\"false\" download href=\"").t(base).s("/export.csv?");
             b.t(filter_query(&q).trim_end_matches('&')).s("\">").t(text::EXPORT_FILTERED).s("</a></p>");
-            orders_table(&mut b, base, &p.items, false);
-            pager(&mut b, base, &filter_query(&q), offset, p.items.len(), p.total);
+            orders_table(&mut b, base, &items, false);
+            pager_with(&mut b, base, &filter_query(&q), offset, items.len(), total, more);
         }
         Err(e @ (Error::InvalidValue { .. } | Error::InvalidType { .. } | Error::InvalidStructure { .. })) => {
             b.el("<p class=\"error\" role=\"alert\">", e.to_string(), "</p>");
@@ -257,11 +281,8 @@ pub async fn review(State(state): State<AppState>, session: Session, RawQuery(ra
     let params = vec![
         ("resolution_status".to_owned(), "OPERATOR_REQUIRED".to_owned()),
         ("sorting".into(), "time_created{asc}".into()),
-        ("offset".into(), offset.to_string()),
-        ("limit".into(), PAGE_SIZE.to_string()),
     ];
-    let with = FolderWith { media: false, analyses: true, user: false, company: false };
-    let page_items = match state.domain.list_folders(&session.caller, &ListParams(params), with).await {
+    let (items, total, more) = match folder_page(&state, &session, params, offset).await {
         Ok(p) => p,
         Err(e) => return error_page(base, e),
     };
@@ -270,15 +291,29 @@ pub async fn review(State(state): State<AppState>, session: Session, RawQuery(ra
     if session.caller.user_type == UserType::Admin {
         b.el("<p class=\"note\">", text::ADMIN_CANNOT_DECIDE, "</p>");
     }
-    match page_items.items.first() {
+    // "Next case" passes by the cases other operators hold (GAP-10).
+    let ids: Vec<Uuid> = items.iter().map(|f| f.folder.folder_id).collect();
+    let claims = match state.domain.folder_claims(&session.caller, &ids).await {
+        Ok(c) => c,
+        Err(e) => return error_page(base, e),
+    };
+    let held = |id: Uuid| claims.iter().any(|c| c.folder_id == id && c.user_id != session.caller.user_id);
+    let next = items.iter().find(|f| !held(f.folder.folder_id));
+    match items.first() {
         None => {
             b.el("<p>", text::REVIEW_EMPTY, "</p>");
         }
-        Some(first) => {
-            b.s("<p><a class=\"button\" href=\"").t(base).s("/orders/").t(first.folder.folder_id).s("\">");
-            b.t(text::NEXT_CASE).s("</a></p>");
-            orders_table(&mut b, base, &page_items.items, true);
-            pager(&mut b, &format!("{base}/review"), "", offset, page_items.items.len(), page_items.total);
+        Some(_) => {
+            if let Some(next) = next {
+                b.s("<p><a class=\"button\" href=\"").t(base).s("/orders/").t(next.folder.folder_id).s("\">");
+                b.t(text::NEXT_CASE).s("</a></p>");
+            }
+            let n_held = ids.iter().filter(|id| held(**id)).count();
+            if n_held > 0 {
+                b.el("<p class=\"note\">", format!("{n_held} {}", text::HELD_BY_OTHERS), "</p>");
+            }
+            orders_table(&mut b, base, &items, true);
+            pager_with(&mut b, &format!("{base}/review"), "", offset, items.len(), total, more);
         }
     }
     page(&state, &session, text::NAV_REVIEW, b)
@@ -418,7 +453,9 @@ pub async fn order(State(state): State<AppState>, session: Session, Path(id): Pa
         b.s("hx-target=\"#main\" hx-swap=\"outerHTML\"></div>");
         b.el("<p class=\"note\" role=\"status\">", text::PROCESSING_NOTE, "</p>");
     }
-    b.s("<h1>").t(text::ORDER_TITLE).s(" <code>").t(id).s("</code></h1><section><h2>").t(text::SUMMARY).s("</h2><dl>");
+    b.s("<h1>").t(text::ORDER_TITLE).s(" <code>").t(id).s("</code></h1>");
+    review_claim(&mut b, &state, &session, folder).await;
+    b.s("<section><h2>").t(text::SUMMARY).s("</h2><dl>");
     b.s("<dt>").t(text::COL_STATUS).s("</dt><dd>");
     badge(&mut b, folder.resolution_status.as_str());
     b.s("</dd><dt>").t(text::COL_SYSTEM).s("</dt><dd>");
@@ -549,10 +586,32 @@ pub async fn decide(
     }
     match state.domain.decide_analysis(&session.caller, id, resolution, comment, false).await {
         Ok(d) => {
+            // The decision releases the case (the order page claims it again while another
+            // of its analyses still awaits a decision).
+            let _ = state.domain.release_folder(&session.caller, d.analysis.folder_id).await;
             let to = format!("{base}/orders/{}", d.analysis.folder_id);
             (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
         }
         Err(e) => error_page(base, e),
+    }
+}
+
+/// Opening a case that awaits a decision claims it for an operator (GAP-10,
+/// `POST /api/folders/{id}/claim`); the page says who holds it.
+async fn review_claim(b: &mut Html, state: &AppState, session: &Session, folder: &crate::domain::model::media::Folder) {
+    let decides = matches!(session.caller.user_type, UserType::Operator | UserType::ClientOperator);
+    if !decides || folder.system_resolution.as_deref() != Some("OPERATOR_REQUIRED") {
+        return;
+    }
+    match state.domain.claim_folder(&session.caller, folder.folder_id).await {
+        Ok(c) => {
+            b.el("<p class=\"note\" role=\"status\">", format!("{} {}", text::CASE_CLAIMED, utc(c.expires_at)), "</p>");
+        }
+        Err(Error::Conflict { details, .. }) => {
+            let until = details.get("expires_at").and_then(Value::as_f64).map(utc).unwrap_or_default();
+            b.el("<p class=\"error\" role=\"alert\">", format!("{} {until}", text::CASE_HELD), "</p>");
+        }
+        Err(e) => tracing::warn!(error = %e, "claiming a case for review"),
     }
 }
 

@@ -173,6 +173,34 @@ pub const REVIEW_BACKLOG: &str = "Waiting for a decision now";
 pub const UNIQUE_PERSONS: &str = "Unique persons by iin";
 pub const ORDERS_WITH_IIN: &str = "orders carry an iin";
 pub const ORDERS_BY_STATUS: &str = "Orders by status";
+// Statistics from the aggregate API (GAP-6), review claims (GAP-10), person lists (GAP-9)
+pub const STATS_COMMON: &str = "Common info";
+pub const STATS_PERFORMANCE: &str = "Performance";
+pub const GRANULARITY: &str = "Per";
+pub const BY_DAY: &str = "day";
+pub const BY_WEEK: &str = "week (from Monday)";
+pub const BY_MONTH: &str = "month";
+pub const CHART_CSV: &str = "This chart's data as CSV";
+pub const ORDERS_OVER_TIME: &str = "Orders over time by status";
+pub const TOTAL: &str = "Total";
+pub const DECISION_MEDIAN: &str = "Time to decision (median)";
+pub const DECISIONS: &str = "decisions";
+pub const ATTEMPTS_PER_PERSON: &str = "Orders per person";
+pub const PERSONS_SUCCEEDED: &str = "Persons with a SUCCESS order";
+pub const SCORE_HISTOGRAMS: &str = "Scores (the line is the threshold)";
+pub const LATENCY: &str = "Processing time of analyses";
+pub const LATENCY_NOTE: &str = "From the request to the result, per analysis type, for the orders of the period; \
+the target (spec §18.6) is p90 under 20 s and fewer than 20 analyses unfinished.";
+pub const TARGET: &str = "Target";
+pub const QUEUE_NOW: &str = "Analyses unfinished now";
+pub const OLDEST: &str = "oldest";
+pub const CASE_HELD: &str = "Another operator is reviewing this case until";
+pub const CASE_CLAIMED: &str = "You hold this case for review until";
+pub const HELD_BY_OTHERS: &str = "cases on this page are held by other operators; \"Next case\" passes them by.";
+pub const HITS: &str = "Hits: orders whose COLLECTION analysis matched this person";
+pub const NO_HITS: &str = "No COLLECTION analysis matched this person.";
+pub const SEARCH_PERSONS: &str = "Search names and meta_data";
+pub const SEARCH: &str = "Search";
 
 // System
 pub const SYSTEM_TITLE: &str = "System";

@@ -49,6 +49,9 @@ pub enum Error {
     /// Code 211: the account is blocked (its logins and tokens are refused).
     #[error("User profile is blocked")]
     UserBlocked,
+    /// Code 4 with HTTP 409: the object is held by someone else (a review claim, GAP-10).
+    #[error("{message}")]
+    Conflict { message: String, details: Value },
     /// Code 12: the database failed. The cause is logged, never sent.
     #[error("Database error occurred")]
     Database(#[source] anyhow::Error),

@@ -52,6 +52,8 @@ pub struct Domain {
     pub abuse: identity::abuse::AbuseSettings,
     /// This node's quota buckets.
     pub quotas: identity::abuse::SharedQuotas,
+    /// Seconds a review claim holds a case (GAP-10, `EMERALD_REVIEW_CLAIM_TIMEOUT`).
+    pub review_claim_secs: f64,
 }
 
 impl Domain {
@@ -73,7 +75,13 @@ impl Domain {
             ocr: Err("no document OCR is configured".to_owned()),
             abuse: identity::abuse::AbuseSettings::default(),
             quotas: Arc::default(),
+            review_claim_secs: folders::claims::CLAIM_SECS_DEFAULT,
         }
+    }
+
+    pub fn with_review_claim(mut self, secs: f64) -> Self {
+        self.review_claim_secs = secs.max(1.0);
+        self
     }
 
     pub fn with_abuse(mut self, abuse: identity::abuse::AbuseSettings) -> Self {

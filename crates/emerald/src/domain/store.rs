@@ -166,6 +166,9 @@ pub trait Collections: Send + Sync {
     /// False when it was gone; `InvalidValue` when persons remain.
     async fn delete_collection(&self, id: Uuid) -> Result<bool>;
     async fn count_collection_persons(&self, id: Uuid) -> Result<u64>;
+    /// `(collection_id, persons)` of these collections (GAP-9's `persons_count`); a
+    /// collection without persons is absent.
+    async fn persons_per_collection(&self, ids: &[Uuid]) -> Result<Vec<(Uuid, u64)>>;
     /// `(collection_id, alias)` of a company's collections, or of all when `company` is None.
     async fn collection_aliases(&self, company: Option<Uuid>) -> Result<Vec<(Uuid, String)>>;
 
@@ -543,6 +546,87 @@ pub trait Guard: Send + Sync {
     async fn set_company_quota(&self, company: Uuid, quota: &CompanyQuota) -> Result<bool>;
 }
 
+/// Time buckets of the statistics (spec §16 [I], GAP-6): UTC days, ISO weeks (from Monday)
+/// or calendar months, each named by its first day (`YYYY-MM-DD`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Granularity {
+    Day,
+    Week,
+    Month,
+    /// One bucket over the whole selection, named `total` (unique persons over a window).
+    Total,
+}
+
+/// Nearest-rank percentiles of a set of durations, in seconds (None when the set is empty).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Percentiles {
+    pub count: u64,
+    pub p50: Option<f64>,
+    pub p90: Option<f64>,
+    pub max: Option<f64>,
+}
+
+/// Aggregates over the folders a caller sees that match the folder list's filters (§6.3),
+/// computed by the database (GROUP BY, window functions), never by loading rows.
+#[async_trait]
+pub trait Statistics: Send + Sync {
+    /// `(period, summary status, folders)`: the summary status is `system_resolution`, or
+    /// `INITIAL` for a folder without analyses.
+    async fn order_counts(
+        &self,
+        vis: Visibility,
+        params: &ListParams,
+        g: Granularity,
+    ) -> Result<Vec<(String, String, u64)>>;
+    /// `(period, folders carrying the metadata key, distinct values of it)`.
+    async fn person_counts(
+        &self,
+        vis: Visibility,
+        params: &ListParams,
+        g: Granularity,
+        key: &str,
+    ) -> Result<Vec<(String, u64, u64)>>;
+    /// `(period, analysis type, resolution_status, analyses)` of the matching folders.
+    async fn analysis_counts(
+        &self,
+        vis: Visibility,
+        params: &ListParams,
+        g: Granularity,
+    ) -> Result<Vec<(String, String, String, u64)>>;
+    /// Processing time (`time_finished - time_created`) of the matching folders' analyses, per
+    /// type, and over all types under the key `ALL`.
+    async fn analysis_latency(&self, vis: Visibility, params: &ListParams) -> Result<Vec<(String, Percentiles)>>;
+    /// Time from an analysis' result to the first operator decision on it.
+    async fn decision_latency(&self, vis: Visibility, params: &ListParams) -> Result<Percentiles>;
+    /// `(type, bin, analyses)`: FINISHED analyses by score (`confidence_spoofing` of QUALITY,
+    /// `min_confidence` of BIOMETRY, `max_confidence` of COLLECTION) in `bins` equal bins of [0, 1].
+    async fn score_histogram(&self, vis: Visibility, params: &ListParams, bins: u32)
+        -> Result<Vec<(String, u32, u64)>>;
+    /// Analyses PROCESSING now (whatever the filters) and the creation time of the oldest.
+    async fn unfinished(&self, vis: Visibility) -> Result<(u64, Option<f64>)>;
+}
+
+/// Who holds a folder under review (GAP-10).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FolderClaim {
+    pub folder_id: Uuid,
+    pub user_id: Uuid,
+    pub time_created: f64,
+    pub expires_at: f64,
+}
+
+/// Review claims: one holder per folder until it expires (GAP-10).
+#[async_trait]
+pub trait Claims: Send + Sync {
+    /// Take or extend the claim for `claim.user_id` unless another user holds an unexpired
+    /// one (at `now`) → the claim that stands afterwards (the other holder's, when refused).
+    async fn claim_folder(&self, claim: &FolderClaim, now: f64) -> Result<FolderClaim>;
+    /// Release `user_id`'s claim → false when another user holds an unexpired claim.
+    async fn release_folder(&self, folder_id: Uuid, user_id: Uuid, now: f64) -> Result<bool>;
+    /// Unexpired claims of these folders.
+    async fn folder_claims(&self, folder_ids: &[Uuid], now: f64) -> Result<Vec<FolderClaim>>;
+}
+
 /// Everything the server persists, behind one handle.
 #[async_trait]
 pub trait Store:
@@ -556,6 +640,8 @@ pub trait Store:
     + Analyses
     + JobQueue
     + Webhooks
+    + Statistics
+    + Claims
     + Send
     + Sync
     + 'static

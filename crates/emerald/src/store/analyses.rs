@@ -91,6 +91,28 @@ fn state_condition(params: &ListParams) -> Result<Vec<(String, Vec<Param>)>> {
     Ok(out)
 }
 
+/// `person_id=` (GAP-9): COLLECTION analyses that matched one of these persons.
+fn person_condition(params: &ListParams) -> Result<Vec<(String, Vec<Param>)>> {
+    let mut ids = Vec::new();
+    for v in enum_values(params, "person_id")? {
+        let id = Uuid::parse_str(&v).map_err(|_| {
+            Error::invalid_value(
+                format!("Invalid person_id value {v}: expected a UUID"),
+                json!({ "key_path": "person_id" }),
+            )
+        })?;
+        ids.push(Param::Uuid(id));
+    }
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cond = format!(
+        "EXISTS (SELECT 1 FROM collection_matches cm WHERE cm.analyse_id = a.analyse_id AND cm.person_id IN ({}))",
+        placeholders(ids.len())
+    );
+    Ok(vec![(cond, ids)])
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct AnalysisRow {
     analyse_id: Uuid,
@@ -401,6 +423,7 @@ impl Analyses for SqlStore {
             base.push(("a.folder_id = ?".into(), vec![Param::Uuid(f)]));
         }
         base.extend(state_condition(params)?);
+        base.extend(person_condition(params)?);
         let l = build_list_with(self.dialect(), &ANALYSIS_LIST, params, ANALYSIS_COLUMNS, "FROM analyses a", base)?;
         Ok(fetch_page!(&self.db, l, AnalysisRow, Analysis::try_from))
     }

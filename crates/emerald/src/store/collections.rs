@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::folders::{id_list, IDS_PER_QUERY};
 use super::meta::{delete_meta_index, write_meta_index};
-use super::sql::{build_list, on_foreign_key, on_unique, Db, SqlStore};
+use super::sql::{build_list, like_pattern, on_foreign_key, on_unique, Db, SqlStore};
 use crate::domain::collections::service::has_related_analyses;
 use crate::domain::model::caller::Scope;
 use crate::domain::model::collection::{
@@ -69,7 +69,7 @@ pub(crate) static PERSON_LIST: ListSpec = ListSpec {
     default_sort: &[("time_created", false)],
     tiebreak_column: "p.person_id",
     meta: Some(MetaSpec { object_kind: "person", id_column: "p.person_id" }),
-    ignore_keys: &[],
+    ignore_keys: &["search_text"],
 };
 
 fn template_bytes(vector: &[f32]) -> Vec<u8> {
@@ -394,6 +394,16 @@ impl Collections for SqlStore {
         })
     }
 
+    async fn persons_per_collection(&self, ids: &[Uuid]) -> Result<Vec<(Uuid, u64)>> {
+        let rows: Vec<(Uuid, i64)> = self
+            .by_ids(
+                |ids| format!("SELECT collection_id, COUNT(*) FROM persons WHERE collection_id IN ({ids}) GROUP BY collection_id"),
+                ids,
+            )
+            .await?;
+        Ok(rows.into_iter().map(|(id, n)| (id, n.max(0) as u64)).collect())
+    }
+
     async fn count_collection_persons(&self, id: Uuid) -> Result<u64> {
         let n: i64 =
             on_db!(&self.db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM persons WHERE collection_id = $1")
@@ -478,7 +488,16 @@ impl Collections for SqlStore {
     }
 
     async fn list_persons(&self, collection_id: Uuid, params: &ListParams) -> Result<Page<Person>> {
-        let base = vec![("p.collection_id = ?", Param::Uuid(collection_id))];
+        let mut base = vec![("p.collection_id = ?", Param::Uuid(collection_id))];
+        // `search_text` (GAP-9): any metadata text value of the person (names in
+        // `person_info`, ids …) containing it, case-insensitively.
+        if let Some(text) = params.get("search_text").map(str::trim).filter(|t| !t.is_empty()) {
+            base.push((
+                "EXISTS (SELECT 1 FROM meta_index mi WHERE mi.object_id = p.person_id AND mi.object_kind = 'person' \
+                 AND lower(mi.value_text) LIKE ? ESCAPE '\\')",
+                Param::Text(like_pattern(text)),
+            ));
+        }
         let l = build_list(self.dialect(), &PERSON_LIST, params, PERSON_COLUMNS, "FROM persons p", base)?;
         Ok(self.fetch_page::<PersonRow>(&l).await?.map(Person::from))
     }

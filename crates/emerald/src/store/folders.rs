@@ -112,7 +112,7 @@ pub(crate) fn placeholders(n: usize) -> String {
 }
 
 /// `resolution_status=` and `analyse.type=` as conditions.
-fn folder_conditions(params: &ListParams) -> Result<Vec<(String, Vec<Param>)>> {
+pub(crate) fn folder_conditions(params: &ListParams) -> Result<Vec<(String, Vec<Param>)>> {
     let mut out = Vec::new();
     let statuses = enum_values(params, "resolution_status")?;
     if !statuses.is_empty() {

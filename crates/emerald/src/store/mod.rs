@@ -15,6 +15,7 @@ mod jobs;
 mod meta;
 pub mod seed;
 mod sessions;
+mod statistics;
 mod users;
 
 pub use blob::ObjectBlobs;

@@ -109,7 +109,7 @@ both_backends! {
         r.assert_status(201);
         let cid = r.id("collection_id");
         let keys: Vec<&str> = r.body.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, ["collection_id", "alias", "company_id", "time_created", "time_updated", "meta_data", "technical_meta_data"]);
+        assert_eq!(keys, ["collection_id", "alias", "company_id", "time_created", "time_updated", "meta_data", "technical_meta_data", "persons_count"]);
         assert_eq!((r.body["alias"].clone(), r.body["company_id"].clone(), r.body["meta_data"].clone()), (json!("blacklist"), json!(company), json!({"purpose": "fraud"})));
         assert_eq!(app.get(&format!("/api/collections/{cid}"), &token).await.assert_status(200).body, r.body);
         let list = app.get("/api/collections", &token).await;

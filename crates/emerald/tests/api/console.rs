@@ -232,6 +232,52 @@ async fn each_role_sees_what_the_api_shows_it() {
 }
 
 #[tokio::test]
+async fn the_orders_list_pages_without_counting_and_pages_go_compressed() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let a = app.company("A").await;
+    let (_, email, token) = app.user(Some(a), "CLIENT").await;
+    let mut folders = Vec::new();
+    for i in 0..26 {
+        folders.push(folder_with(&app, &token, json!({"transaction_id": format!("tx-{i}")}), "selfie.jpg").await);
+    }
+    let (console, _) = console_login(&app, &email, PASSWORD).await;
+    let rows = |body: &str| body.matches("<tr><td>").count();
+    // Newest first, 25 a page: the first page offers "next" without a total (nothing counted).
+    let (_, _, first) = console.get(&app, "/console").await;
+    assert_eq!(rows(&first), 25, "{first}");
+    assert!(first.contains(&folders[25].to_string()[..8]) && !first.contains(&folders[0].to_string()[..8]));
+    assert!(first.contains("rel=\"next\" href=\"/console?offset=25\""), "{first}");
+    assert!(!first.contains("rel=\"prev\"") && !first.contains("Showing 1–25 of"), "{first}");
+    // The last page: the oldest folder, a way back, no way on.
+    let (_, _, last) = console.get(&app, "/console?offset=25").await;
+    assert_eq!(rows(&last), 1, "{last}");
+    assert!(last.contains(&folders[0].to_string()[..8]));
+    assert!(last.contains("rel=\"prev\"") && !last.contains("rel=\"next\""), "{last}");
+    // A filter whose answer fits on the first page shows its total; filters stay in the links.
+    let (_, _, one) = console.get(&app, "/console?meta_data=transaction_id%3D%3Dtx-3").await;
+    assert_eq!(rows(&one), 1, "{one}");
+    assert!(one.contains("Showing 1–1 of 1") && one.contains(&folders[3].to_string()[..8]), "{one}");
+
+    // Pages, CSS and JS go gzip-compressed to a browser that accepts it; images as they are.
+    for path in ["/console", "/console/assets/console.css", "/console/assets/htmx-2.0.11.min.js"] {
+        let res = browser()
+            .get(app.url(path))
+            .header("Cookie", &console.cookie)
+            .header("Accept-Encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert_eq!(res.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"), "{path}");
+        let zipped = res.bytes().await.unwrap();
+        let plain = browser().get(app.url(path)).header("Cookie", &console.cookie).send().await.unwrap();
+        assert!(plain.headers().get("content-encoding").is_none(), "{path}: only when asked");
+        let plain = plain.bytes().await.unwrap();
+        assert!(zipped.len() * 2 < plain.len(), "{path}: {} gzipped of {} bytes", zipped.len(), plain.len());
+    }
+}
+
+#[tokio::test]
 async fn hostile_values_are_escaped_and_csv_cells_cannot_be_formulas() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let (_, email, token) = app.user(Some(app.company("A").await), "CLIENT").await;
@@ -328,12 +374,27 @@ async fn decisions_run_the_api_rules_and_the_console_can_be_switched_off_or_move
         assert!(page.contains("class=\"decision\""), "the decision form: {page}");
         let (_, _, review) = op.get(&app, "/console/review").await;
         assert!(review.contains(&folder.to_string()), "the case is in the queue: {review}");
+        // GAP-10: opening the case claimed it; another operator's queue passes it by, and its
+        // order page says who holds it.
+        assert!(page.contains("You hold this case for review until"), "{page}");
+        let (_, op2_email, op2_token) = app.user(Some(company), "CLIENT OPERATOR").await;
+        let op2 = console_login(&app, &op2_email, PASSWORD).await.0;
+        let (_, _, review2) = op2.get(&app, "/console/review").await;
+        assert!(
+            review2.contains("1 cases on this page are held") && !review2.contains("Open the oldest case"),
+            "{review2}"
+        );
+        let (_, _, held) = op2.get(&app, &format!("/console/orders/{folder}")).await;
+        assert!(held.contains("Another operator is reviewing this case until"), "{held}");
+        app.post(&format!("/api/folders/{folder}/claim"), &op2_token, json!({})).await.assert_error(409, 4);
         let path = format!("/console/analyses/{analyse_id}/decision");
         let (status, body) =
             op.post(&app, &path, &[("csrf", &csrf), ("resolution", "DECLINED"), ("comment", HOSTILE)]).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
         let a = app.get(&format!("/api/analyses/{analyse_id}"), &token).await;
         assert_eq!(a.body["resolution_status"], "DECLINED", "the API shows the console's decision");
+        // The decision released the case.
+        app.post(&format!("/api/folders/{folder}/claim"), &op2_token, json!({})).await.assert_status(200);
         assert_eq!(a.body["resolution_comment"], HOSTILE);
         // Decided: a second decision is refused.
         let (status, _) = op.post(&app, &path, &[("csrf", &csrf), ("resolution", "SUCCESS")]).await;
@@ -517,6 +578,31 @@ async fn statistics_count_within_the_window_and_the_system_page_is_for_admin(bac
     let admin = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await.0;
     let (_, _, all) = admin.get(&app, "/console/statistics").await;
     assert!(all.contains("<dt>Orders created</dt><dd>4</dd>"), "{all}");
+    // GAP-6: the figures come from /api/statistics/*: bars over the 7 days with their CSV, a
+    // company filter for ADMIN, a user filter for a CLIENT ADMIN, weeks, the performance tab.
+    let (_, _, one) = admin.get(&app, &format!("/console/statistics?company_id={company}")).await;
+    assert!(one.contains("<dt>Orders created</dt><dd>3</dd>") && one.contains("name=\"company_id\""), "{one}");
+    assert!(body.contains("<svg class=\"chart\"") && body.contains("<rect data-status=\"INITIAL\""), "{body}");
+    assert!(body.contains("/console/statistics.csv?") && !body.contains("name=\"company_id\""), "{body}");
+    let (status, headers, csv) = client.get(&app, "/console/statistics.csv?chart=orders").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "text/csv; charset=utf-8");
+    let lines: Vec<&str> = csv.trim_end().split("\r\n").collect();
+    assert_eq!(lines[0], "period,total,SUCCESS,DECLINED,OPERATOR_REQUIRED,FAILED,PROCESSING,INITIAL,unique_persons");
+    assert_eq!(lines.len(), 8, "a row for each of the 7 days: {csv}");
+    assert!(lines[7].ends_with(",3,0,0,0,0,0,3,2"), "{csv}");
+    let (_, _, weeks) = client.get(&app, "/console/statistics?granularity=week").await;
+    assert!(weeks.contains("<option value=\"week\" selected>"), "{weeks}");
+    let (_, _, perf) = client.get(&app, "/console/statistics?tab=performance").await;
+    assert!(perf.contains("Processing time of analyses") && perf.contains("Analyses unfinished now"), "{perf}");
+    let (_, _, latency) = client.get(&app, "/console/statistics.csv?chart=latency").await;
+    assert!(latency.starts_with("type,count,p50_s,p90_s,max_s\r\n"), "{latency}");
+    let (_, _, scores) = client.get(&app, "/console/statistics.csv?chart=scores").await;
+    assert_eq!(scores.trim_end().split("\r\n").count(), 61, "20 bins of 3 types: {scores}");
+    let (_, cadmin_email, _) = app.user(Some(company), "CLIENT ADMIN").await;
+    let cadmin = console_login(&app, &cadmin_email, PASSWORD).await.0;
+    let (_, _, by_user) = cadmin.get(&app, "/console/statistics").await;
+    assert!(by_user.contains("name=\"user_id\"") && by_user.contains(&client_email), "{by_user}");
 
     // The system page: ADMIN only, with the database, engine and decoder status.
     let (_, _, home) = client.get(&app, "/console").await;
@@ -695,6 +781,18 @@ async fn collections_and_persons_run_the_api_rules_in_the_console(backend: Backe
     let analyse_id = r.body["analyses"][0]["analyse_id"].as_str().unwrap().to_owned();
     let (_, _, order) = client.get(&app, &format!("/console/orders/{folder}")).await;
     assert!(order.contains(&format!("href=\"/console/collections/{cid}/persons/{pid}\"")), "the hit: {order}");
+    // GAP-9: the person page's Hits list that order; the collections list counts persons; the
+    // persons grid searches names (a search that finds nobody still offers no delete).
+    let (_, _, page) = ca.get(&app, &format!("/console/collections/{cid}/persons/{pid}")).await;
+    let hits = &page[page.find("id=\"hits\"").expect("the hits section")..];
+    assert!(hits.contains(&format!("href=\"/console/orders/{folder}\"")), "{hits}");
+    let (_, _, list) = ca.get(&app, "/console/collections").await;
+    assert!(list.contains("<td class=\"num\">1</td>"), "{list}");
+    let (_, _, found) = ca.get(&app, &format!("/console/collections/{cid}?search_text=OBAMA")).await;
+    assert!(found.contains(&format!("/persons/{pid}\"")) && found.contains("value=\"OBAMA\""), "{found}");
+    let (_, _, nobody) = ca.get(&app, &format!("/console/collections/{cid}?search_text=nobody")).await;
+    assert!(!nobody.contains(&format!("/persons/{pid}\"")), "{nobody}");
+    assert!(!nobody.contains(&format!("action=\"/console/collections/{cid}/delete\"")), "{nobody}");
     let del = format!("/console/collections/{cid}/persons/{pid}/delete");
     let short = pid.to_string()[..8].to_owned();
     let (status, _, _) = ca.submit(&app, &del, &[("csrf", &csrf), ("confirm", "nope")]).await;

@@ -16,6 +16,7 @@ mod media;
 mod meta;
 mod ops;
 mod s3;
+mod statistics;
 mod users;
 mod videos;
 mod wire;

@@ -74,6 +74,9 @@ both_backends! {
             ("/api/users", &["get", "post"]),
             ("/api/users/{user_id}", &["get", "patch", "delete"]),
             ("/api/users/{user_id}/meta_data", &["get", "post", "patch", "delete"]),
+            ("/api/statistics/orders", &["get"]),
+            ("/api/statistics/performance", &["get"]),
+            ("/api/folders/{folder_id}/claim", &["post", "delete"]),
         ] {
             for m in methods {
                 assert!(paths[path].get(*m).is_some(), "{m} {path} in the OpenAPI document");

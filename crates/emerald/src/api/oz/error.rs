@@ -29,6 +29,7 @@ pub fn code_and_status(err: &Error) -> (u16, StatusCode) {
         Error::BodyTooBig { .. } => (4, StatusCode::PAYLOAD_TOO_LARGE),
         Error::Throttled { .. } => (101, StatusCode::TOO_MANY_REQUESTS),
         Error::UserBlocked => (211, StatusCode::FORBIDDEN),
+        Error::Conflict { .. } => (4, StatusCode::CONFLICT),
     }
 }
 
@@ -36,7 +37,8 @@ fn details_of(err: &Error) -> Value {
     match err {
         Error::InvalidStructure { details, .. }
         | Error::InvalidValue { details, .. }
-        | Error::InvalidType { details, .. } => details.clone(),
+        | Error::InvalidType { details, .. }
+        | Error::Conflict { details, .. } => details.clone(),
         Error::BodyTooBig { limit } => serde_json::json!({ "limit": limit }),
         Error::Throttled { retry_after } => serde_json::json!({ "retry_after": retry_after }),
         Error::Internal(_)

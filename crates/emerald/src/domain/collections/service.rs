@@ -136,6 +136,15 @@ impl Domain {
         self.store.list_collections(caller.scope(), params).await
     }
 
+    /// `persons_count` of collections the caller has read (GAP-9): `(collection_id, persons)`.
+    pub async fn persons_per_collection(&self, collections: &[Collection]) -> Result<Vec<(Uuid, u64)>> {
+        let ids: Vec<Uuid> = collections.iter().map(|c| c.collection_id).collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.store.persons_per_collection(&ids).await
+    }
+
     /// `GET /api/collections/{id}/`.
     pub async fn get_collection(&self, caller: &Caller, id: Uuid) -> Result<Collection> {
         Ok(self.visible_collection(caller, id).await?.0)

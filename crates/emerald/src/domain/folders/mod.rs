@@ -3,5 +3,7 @@
 //! [`super::model`], [`super::store`] and [`super::identity`]; analyses and collections build
 //! on it, never the other way round.
 
+pub mod claims;
 pub mod service;
+pub mod statistics;
 pub mod upload;

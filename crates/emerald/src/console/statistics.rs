@@ -1,0 +1,563 @@
+//! `GET {base}/statistics` and its chart CSVs: the same domain functions as
+//! `GET /api/statistics/orders` (also `group_by=type`) and `GET /api/statistics/performance`
+//! (the database aggregates; nothing is counted here), over a period of UTC days, by day, week
+//! or month, for a company (ADMIN, OPERATOR) or a user (CLIENT ADMIN, CLIENT OPERATOR) as the
+//! role allows. Charts are SVG drawn here (no script), each with its data as CSV.
+
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::html::{query_value, Html};
+use super::pages::{badge, dl_row, get, input, parse_query, utc};
+use super::{error_page, page, settings, text, Session};
+use crate::api::reports::csv_field;
+use crate::api::AppState;
+use crate::domain::folders::service::FolderWith;
+use crate::domain::folders::statistics::{
+    Performance, PeriodCounts, ANALYSIS_STATUSES, LATENCY_P90_TARGET_SECS, ORDER_STATUSES, PERSON_KEY_DEFAULT,
+    QUEUE_TARGET, SCORE_BINS,
+};
+use crate::domain::model::role::UserType;
+use crate::domain::store::{Granularity, ListParams, Percentiles};
+use crate::domain::Error;
+
+/// Most periods a chart fills in (a longer range shows only the periods with orders).
+const PERIODS_FILLED_MAX: usize = 400;
+const DAY: f64 = 86_400.0;
+
+/// The page's filters, as the form sent them (dates `YYYY-MM-DD`).
+struct Filters {
+    min: String,
+    max: String,
+    granularity: Granularity,
+    company_id: Option<String>,
+    user_id: Option<String>,
+    performance: bool,
+}
+
+fn granularity_name(g: Granularity) -> &'static str {
+    match g {
+        Granularity::Day => "day",
+        Granularity::Week => "week",
+        Granularity::Month | Granularity::Total => "month",
+    }
+}
+
+impl Filters {
+    /// From the query; the last 7 days by default (as Oz's "this week").
+    fn of(q: &[(String, String)]) -> Filters {
+        let now = crate::domain::time::now();
+        let granularity = match get(q, "granularity") {
+            Some("week") => Granularity::Week,
+            Some("month") => Granularity::Month,
+            _ => Granularity::Day,
+        };
+        Filters {
+            min: get(q, "time_created.min").map(str::to_owned).unwrap_or_else(|| utc(now - 6.0 * DAY)[..10].to_owned()),
+            max: get(q, "time_created.max").map(str::to_owned).unwrap_or_else(|| utc(now)[..10].to_owned()),
+            granularity,
+            company_id: get(q, "company_id").map(str::to_owned),
+            user_id: get(q, "user_id").map(str::to_owned),
+            performance: get(q, "tab") == Some("performance"),
+        }
+    }
+
+    /// The folder-list parameters of the API calls (the end date as the whole day).
+    fn params(&self) -> ListParams {
+        let max = if self.max.len() == 10 { format!("{}T23:59:59.999999", self.max) } else { self.max.clone() };
+        let mut p = vec![("time_created.min".to_owned(), self.min.clone()), ("time_created.max".to_owned(), max)];
+        if let Some(c) = &self.company_id {
+            p.push(("company_id".into(), c.clone()));
+        }
+        if let Some(u) = &self.user_id {
+            p.push(("user_id".into(), u.clone()));
+        }
+        ListParams(p)
+    }
+
+    /// The filters as a query string (for tabs and CSV links), ending with `&`.
+    fn query(&self) -> String {
+        let mut out = format!(
+            "time_created.min={}&time_created.max={}&granularity={}&",
+            query_value(&self.min),
+            query_value(&self.max),
+            granularity_name(self.granularity)
+        );
+        for (k, v) in [("company_id", &self.company_id), ("user_id", &self.user_id)] {
+            if let Some(v) = v {
+                out.push_str(&format!("{k}={}&", query_value(v)));
+            }
+        }
+        out
+    }
+
+    /// Every period from the start to the end, when there are not too many.
+    fn periods(&self) -> Option<Vec<String>> {
+        let now = crate::domain::time::now();
+        let start = emerald_query::parse_datetime(&self.min, now).ok()?;
+        let end = emerald_query::parse_datetime(&self.max, now).ok()?;
+        let mut out = Vec::new();
+        let mut t = period_start(start, self.granularity);
+        while t <= end {
+            out.push(utc(t)[..10].to_owned());
+            if out.len() > PERIODS_FILLED_MAX {
+                return None;
+            }
+            t = next_period(t, self.granularity)?;
+        }
+        Some(out)
+    }
+}
+
+/// The UNIX time of the start of `t`'s period (UTC; weeks from Monday).
+fn period_start(t: f64, g: Granularity) -> f64 {
+    let day = (t / DAY).floor();
+    match g {
+        Granularity::Day | Granularity::Total => day * DAY,
+        // 1970-01-01 was a Thursday: Monday is 3 days before.
+        Granularity::Week => (day - (day + 3.0).rem_euclid(7.0)) * DAY,
+        Granularity::Month => {
+            let first = format!("{}-01", &utc(t)[..7]);
+            emerald_query::parse_datetime(&first, 0.0).unwrap_or(day * DAY)
+        }
+    }
+}
+
+fn next_period(t: f64, g: Granularity) -> Option<f64> {
+    match g {
+        Granularity::Day | Granularity::Total => Some(t + DAY),
+        Granularity::Week => Some(t + 7.0 * DAY),
+        // Some day of the next month, back to its first.
+        Granularity::Month => Some(period_start(t + 32.0 * DAY, Granularity::Month)),
+    }
+}
+
+/// Seconds as a short duration.
+fn duration(secs: Option<f64>) -> String {
+    match secs {
+        None => "–".to_owned(),
+        Some(s) if s < 120.0 => format!("{s:.1} s"),
+        Some(s) if s < 7_200.0 => format!("{:.1} min", s / 60.0),
+        Some(s) => format!("{:.1} h", s / 3_600.0),
+    }
+}
+
+fn is_input_error(e: &Error) -> bool {
+    matches!(e, Error::InvalidValue { .. } | Error::InvalidType { .. } | Error::InvalidStructure { .. })
+}
+
+/// `GET {base}/statistics?time_created.min=&time_created.max=&granularity=&company_id=&user_id=&tab=`.
+pub async fn statistics(State(state): State<AppState>, session: Session, RawQuery(raw): RawQuery) -> Response {
+    let base = &settings(&state).base;
+    let q = parse_query(raw);
+    let f = Filters::of(&q);
+    let mut b = Html::new();
+    b.el("<h1>", text::STATS_TITLE, "</h1>");
+    b.s("<nav class=\"tabs\" aria-label=\"").t(text::STATS_TITLE).s("\"><a href=\"").t(base).s("/statistics?");
+    b.t(f.query()).s("\"").s(if f.performance { "" } else { " aria-current=\"page\"" }).s(">");
+    b.t(text::STATS_COMMON).s("</a> <a href=\"").t(base).s("/statistics?").t(f.query()).s("tab=performance\"");
+    b.s(if f.performance { " aria-current=\"page\"" } else { "" }).s(">").t(text::STATS_PERFORMANCE).s("</a></nav>");
+    filter_form(&mut b, &state, &session, &f).await;
+    let params = f.params();
+    let result = if f.performance {
+        performance_tab(&mut b, &state, &session, &f, &params).await
+    } else {
+        common_tab(&mut b, &state, &session, &f, &params).await
+    };
+    match result {
+        Ok(()) => {}
+        Err(e) if is_input_error(&e) => {
+            b.el("<p class=\"error\" role=\"alert\">", e.to_string(), "</p>");
+        }
+        Err(e) => return error_page(base, e),
+    }
+    page(&state, &session, text::STATS_TITLE, b)
+}
+
+async fn filter_form(b: &mut Html, state: &AppState, session: &Session, f: &Filters) {
+    b.s("<form method=\"get\" action=\"").t(&session.base).s("/statistics\" class=\"filters\"><fieldset><legend>");
+    b.t(text::PERIOD).s("</legend>");
+    if f.performance {
+        b.s("<input type=\"hidden\" name=\"tab\" value=\"performance\">");
+    }
+    input(b, "time_created.min", text::FILTER_FROM, "date", Some(&f.min));
+    input(b, "time_created.max", text::FILTER_TO, "date", Some(&f.max));
+    b.s("<label for=\"f-granularity\">").t(text::GRANULARITY).s("</label>");
+    b.s("<select id=\"f-granularity\" name=\"granularity\">");
+    for (value, label) in [("day", text::BY_DAY), ("week", text::BY_WEEK), ("month", text::BY_MONTH)] {
+        b.s("<option value=\"").s(value).s("\"");
+        if granularity_name(f.granularity) == value {
+            b.s(" selected");
+        }
+        b.s(">").t(label).s("</option>");
+    }
+    b.s("</select>");
+    let t = session.caller.user_type;
+    if t.is_global() {
+        super::collections::company_select(b, state, session, f.company_id.as_deref().unwrap_or("")).await;
+    } else if matches!(t, UserType::ClientAdmin | UserType::ClientOperator) {
+        let users = state
+            .domain
+            .list_users(&session.caller, None, &ListParams(vec![("limit".into(), "500".into())]))
+            .await
+            .map(|p| p.items)
+            .unwrap_or_default();
+        b.s("<label for=\"f-user_id\">").t(text::USER).s("</label><select id=\"f-user_id\" name=\"user_id\">");
+        b.s("<option value=\"\">").t(text::FILTER_ANY).s("</option>");
+        for u in users {
+            let id = u.user_id.to_string();
+            b.s("<option value=\"").t(&id).s("\"").s(if f.user_id.as_deref() == Some(&id) { " selected" } else { "" });
+            b.s(">").t(&u.email).s("</option>");
+        }
+        b.s("</select>");
+    }
+    b.s("<div class=\"actions\"><button type=\"submit\">").t(text::APPLY).s("</button></div></fieldset></form>");
+}
+
+fn csv_link(b: &mut Html, base: &str, f: &Filters, chart: &'static str) {
+    b.s("<p><a hx-boost=\"false\" download href=\"").t(base).s("/statistics.csv?").t(f.query()).s("chart=");
+    b.s(chart).s("\">").t(text::CHART_CSV).s("</a></p>");
+}
+
+async fn common_tab(
+    b: &mut Html,
+    state: &AppState,
+    session: &Session,
+    f: &Filters,
+    params: &ListParams,
+) -> Result<(), Error> {
+    let d = &state.domain;
+    let caller = &session.caller;
+    let orders = d.order_statistics(caller, params, f.granularity, PERSON_KEY_DEFAULT).await?;
+    let types = d.analysis_statistics(caller, params, f.granularity).await?;
+    let perf = d.performance(caller, params).await?;
+    let persons = d.unique_persons(caller, params, PERSON_KEY_DEFAULT).await?;
+    let mut succeeded = params.clone();
+    succeeded.0.push(("resolution_status".into(), "SUCCESS".into()));
+    let succeeded = d.unique_persons(caller, &succeeded, PERSON_KEY_DEFAULT).await?;
+    let waiting =
+        ListParams(vec![("resolution_status".into(), "OPERATOR_REQUIRED".into()), ("limit".into(), "1".into())]);
+    let with = FolderWith { media: false, analyses: false, user: false, company: false };
+    let backlog = d.list_folders(caller, &waiting, with).await?.total.unwrap_or(0);
+
+    let sum = |s: &str| orders.iter().map(|p| p.count(s)).sum::<u64>();
+    let total: u64 = orders.iter().map(|p| p.total).sum();
+    let (ok, declined) = (sum("SUCCESS"), sum("DECLINED"));
+    b.s("<section><h2>").t(text::ORDERS_TITLE).s("</h2><dl>");
+    dl_row(b, text::ORDERS_IN_WINDOW, total);
+    let rate = if ok + declined == 0 {
+        "–".to_owned()
+    } else {
+        format!("{:.1} %", declined as f64 * 100.0 / (ok + declined) as f64)
+    };
+    dl_row(b, text::DECLINE_RATE, rate);
+    dl_row(b, text::REVIEW_BACKLOG, backlog);
+    dl_row(
+        b,
+        text::DECISION_MEDIAN,
+        format!("{} ({} {})", duration(perf.decision.p50), perf.decision.count, text::DECISIONS),
+    );
+    dl_row(b, text::UNIQUE_PERSONS, format!("{} ({} {})", persons.persons, persons.folders, text::ORDERS_WITH_IIN));
+    if persons.persons > 0 {
+        dl_row(b, text::ATTEMPTS_PER_PERSON, format!("{:.2}", persons.folders as f64 / persons.persons as f64));
+        let share = succeeded.persons as f64 * 100.0 / persons.persons as f64;
+        dl_row(b, text::PERSONS_SUCCEEDED, format!("{} ({share:.1} %)", succeeded.persons));
+    }
+    b.s("</dl>");
+
+    // Orders over time: stacked bars, then the same numbers as a table.
+    b.s("<h3>").t(text::ORDERS_OVER_TIME).s("</h3>");
+    let filled = fill_periods(f, &orders);
+    stacked_bars(b, &filled);
+    csv_link(b, &session.base, f, "orders");
+    b.s("<div class=\"scroll\"><table class=\"counts\"><caption>").t(text::ORDERS_BY_STATUS).s("</caption><tbody>");
+    let max = ORDER_STATUSES.iter().map(|s| sum(s)).max().unwrap_or(0);
+    for s in ORDER_STATUSES {
+        count_row(b, s, sum(s), max, Some(s));
+    }
+    b.s("</tbody></table></div></section>");
+
+    // Analyses by type and result over the period.
+    b.s("<section><h2>").t(text::ANALYSES).s("</h2><div class=\"scroll\"><table class=\"counts\"><thead><tr>");
+    b.s("<th scope=\"col\">").t(text::FILTER_TYPE).s("</th><th scope=\"col\">").t(text::TOTAL).s("</th>");
+    for r in ANALYSIS_STATUSES {
+        b.s("<th scope=\"col\">");
+        badge(b, r);
+        b.s("</th>");
+    }
+    b.s("</tr></thead><tbody>");
+    for t in ["QUALITY", "BIOMETRY", "COLLECTION", "DOCUMENTS"] {
+        let of_type: Vec<&PeriodCounts> = types.iter().filter(|p| p.analysis_type.as_deref() == Some(t)).collect();
+        b.s("<tr><th scope=\"row\">").t(t).s("</th>");
+        b.el("<td class=\"num\">", of_type.iter().map(|p| p.total).sum::<u64>(), "</td>");
+        for r in ANALYSIS_STATUSES {
+            b.el("<td class=\"num\">", of_type.iter().map(|p| p.count(r)).sum::<u64>(), "</td>");
+        }
+        b.s("</tr>");
+    }
+    b.s("</tbody></table></div>");
+    csv_link(b, &session.base, f, "types");
+    b.s("</section>");
+    histograms(b, &perf);
+    csv_link(b, &session.base, f, "scores");
+    Ok(())
+}
+
+/// The orders of every period of the range (zeros where none), or only those with orders
+/// when the range has too many periods.
+fn fill_periods(f: &Filters, rows: &[PeriodCounts]) -> Vec<PeriodCounts> {
+    let Some(all) = f.periods() else { return rows.to_vec() };
+    let mut out: Vec<PeriodCounts> = all
+        .into_iter()
+        .map(|period| {
+            rows.iter().find(|r| r.period == period).cloned().unwrap_or(PeriodCounts {
+                period,
+                analysis_type: None,
+                total: 0,
+                counts: ORDER_STATUSES.iter().map(|s| (*s, 0)).collect(),
+                unique_persons: Some(0),
+            })
+        })
+        .collect();
+    // Rows outside the computed range (none expected) are kept rather than lost.
+    for r in rows {
+        if !out.iter().any(|o| o.period == r.period) {
+            out.push(r.clone());
+        }
+    }
+    out
+}
+
+/// Orders per period as stacked bars by status (SVG; colours from the stylesheet).
+fn stacked_bars(b: &mut Html, periods: &[PeriodCounts]) {
+    let (w, h) = (720.0, 180.0);
+    let n = periods.len().max(1) as f64;
+    let top = periods.iter().map(|p| p.total).max().unwrap_or(0).max(1) as f64;
+    let slot = w / n;
+    let bar = (slot * 0.8).max(1.0);
+    b.s("<figure class=\"chart\"><svg class=\"chart\" viewBox=\"0 0 720 200\" role=\"img\" aria-label=\"");
+    b.t(text::ORDERS_OVER_TIME).s("\">");
+    for (i, p) in periods.iter().enumerate() {
+        let x = i as f64 * slot + (slot - bar) / 2.0;
+        let mut y = h;
+        for (status, count) in &p.counts {
+            if *count == 0 {
+                continue;
+            }
+            let height = *count as f64 / top * (h - 10.0);
+            y -= height;
+            b.s("<rect data-status=\"").t(status).s("\" x=\"").t(format!("{x:.1}")).s("\" y=\"");
+            b.t(format!("{y:.1}")).s("\" width=\"").t(format!("{bar:.1}")).s("\" height=\"");
+            b.t(format!("{height:.1}"))
+                .s("\"><title>")
+                .t(format!("{} {status} {count}", p.period))
+                .s("</title></rect>");
+        }
+    }
+    b.s("<line class=\"axis\" x1=\"0\" y1=\"180\" x2=\"720\" y2=\"180\"/>");
+    if let (Some(first), Some(last)) = (periods.first(), periods.last()) {
+        b.s("<text x=\"0\" y=\"196\">").t(&first.period).s("</text>");
+        b.s("<text x=\"720\" y=\"196\" text-anchor=\"end\">").t(&last.period).s("</text>");
+    }
+    b.s("<text x=\"0\" y=\"10\">").t(format!("max {}", top as u64)).s("</text></svg><figcaption>");
+    for s in ORDER_STATUSES {
+        badge(b, s);
+        b.s(" ");
+    }
+    b.s("</figcaption></figure>");
+}
+
+/// A count drawn as a bar against the largest of its table (SVG attributes: no inline style).
+fn count_row(h: &mut Html, label: &str, n: u64, max: u64, status: Option<&str>) {
+    let pct = if max == 0 { 0.0 } else { (n as f64 / max as f64 * 100.0 * 100.0).round() / 100.0 };
+    h.s("<tr><th scope=\"row\">");
+    match status {
+        Some(s) => badge(h, s),
+        None => {
+            h.t(label);
+        }
+    }
+    h.s("</th><td class=\"num\">").t(n).s("</td><td class=\"bar\"><svg viewBox=\"0 0 100 10\" ");
+    h.s("preserveAspectRatio=\"none\" role=\"img\" aria-label=\"").t(format!("{label} {n}")).s("\">");
+    h.s("<rect class=\"track\" x=\"0\" y=\"1\" width=\"100\" height=\"8\"/><rect class=\"fill below\" x=\"0\" ");
+    h.s("y=\"1\" height=\"8\" width=\"").t(pct).s("\"/></svg></td></tr>");
+}
+
+/// Score histograms with the threshold line (the tuning view Oz lacks).
+fn histograms(b: &mut Html, perf: &Performance) {
+    b.s("<section><h2>").t(text::SCORE_HISTOGRAMS).s("</h2><div class=\"cards\">");
+    for hist in &perf.histograms {
+        let count: u64 = hist.bins.iter().sum();
+        let top = hist.bins.iter().copied().max().unwrap_or(0).max(1) as f64;
+        let bar = 200.0 / SCORE_BINS as f64;
+        b.s("<figure class=\"chart\"><svg class=\"chart\" viewBox=\"0 0 200 110\" role=\"img\" aria-label=\"");
+        b.t(format!("{} {} ({count})", hist.analysis_type, hist.score)).s("\">");
+        for (i, n) in hist.bins.iter().enumerate() {
+            if *n == 0 {
+                continue;
+            }
+            let height = *n as f64 / top * 95.0;
+            let lo = i as f64 / SCORE_BINS as f64;
+            b.s("<rect class=\"fill below\" x=\"").t(format!("{:.1}", i as f64 * bar)).s("\" y=\"");
+            b.t(format!("{:.1}", 100.0 - height)).s("\" width=\"").t(format!("{:.1}", bar - 1.0)).s("\" height=\"");
+            b.t(format!("{height:.1}")).s("\"><title>");
+            b.t(format!("{lo:.2}–{:.2}: {n}", lo + 1.0 / SCORE_BINS as f64)).s("</title></rect>");
+        }
+        let x = format!("{:.1}", hist.threshold.clamp(0.0, 1.0) * 200.0);
+        b.s("<line class=\"threshold\" x1=\"").t(&x).s("\" x2=\"").t(&x).s("\" y1=\"0\" y2=\"100\"/>");
+        b.s("<line class=\"axis\" x1=\"0\" y1=\"100\" x2=\"200\" y2=\"100\"/>");
+        b.s("<text x=\"0\" y=\"110\">0</text><text x=\"200\" y=\"110\" text-anchor=\"end\">1</text>");
+        b.s("<text x=\"200\" y=\"9\" text-anchor=\"end\">")
+            .t(format!("max {}", top as u64))
+            .s("</text></svg><figcaption>");
+        b.t(format!("{} · {} · {count} · {} {:.2}", hist.analysis_type, hist.score, text::THRESHOLD, hist.threshold));
+        b.s("</figcaption></figure>");
+    }
+    b.s("</div></section>");
+}
+
+async fn performance_tab(
+    b: &mut Html,
+    state: &AppState,
+    session: &Session,
+    f: &Filters,
+    params: &ListParams,
+) -> Result<(), Error> {
+    let perf = state.domain.performance(&session.caller, params).await?;
+    b.s("<section><h2>").t(text::LATENCY).s("</h2>");
+    b.el("<p class=\"note\">", text::LATENCY_NOTE, "</p>");
+    b.s("<div class=\"scroll\"><table class=\"counts\"><thead><tr>");
+    for col in [text::FILTER_TYPE, text::TOTAL, "p50", "p90", "max"] {
+        b.el("<th scope=\"col\">", col, "</th>");
+    }
+    b.el("<th scope=\"col\">", text::TARGET, "</th></tr></thead><tbody>");
+    for (t, l) in &perf.latency {
+        latency_row(b, t, l);
+    }
+    b.s("</tbody></table></div>");
+    csv_link(b, &session.base, f, "latency");
+    b.s("<dl>");
+    b.s("<dt>").t(text::QUEUE_NOW).s("</dt><dd>");
+    badge(b, if perf.unfinished < QUEUE_TARGET { "OK" } else { "FAILED" });
+    b.t(format!(" {} (< {QUEUE_TARGET}) · {} {}", perf.unfinished, text::OLDEST, duration(perf.oldest_unfinished_age)));
+    b.s("</dd>");
+    let dec = &perf.decision;
+    dl_row(
+        b,
+        text::DECISION_MEDIAN,
+        format!("p50 {} · p90 {} ({} {})", duration(dec.p50), duration(dec.p90), dec.count, text::DECISIONS),
+    );
+    b.s("</dl></section>");
+    Ok(())
+}
+
+fn latency_row(b: &mut Html, t: &str, l: &Percentiles) {
+    b.s("<tr><th scope=\"row\">").t(t).s("</th>").el("<td class=\"num\">", l.count, "</td>");
+    for v in [l.p50, l.p90, l.max] {
+        b.el("<td class=\"num\">", duration(v), "</td>");
+    }
+    b.s("<td>");
+    badge(b, if l.p90.is_none_or(|p| p < LATENCY_P90_TARGET_SECS) { "OK" } else { "FAILED" });
+    b.t(format!(" p90 < {LATENCY_P90_TARGET_SECS} s")).s("</td></tr>");
+}
+
+/// `GET {base}/statistics.csv?chart=orders|types|scores|latency&<the page's filters>`: a
+/// chart's numbers (cells guarded against formulas like every export).
+pub async fn statistics_csv(State(state): State<AppState>, session: Session, RawQuery(raw): RawQuery) -> Response {
+    let base = &settings(&state).base;
+    let q = parse_query(raw);
+    let f = Filters::of(&q);
+    let params = f.params();
+    let (d, caller) = (&state.domain, &session.caller);
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let chart = get(&q, "chart").unwrap_or("orders");
+    let result: Result<(), Error> = async {
+        match chart {
+            "types" => {
+                let types = d.analysis_statistics(caller, &params, f.granularity).await?;
+                rows.push(
+                    ["period", "type", "total"].into_iter().chain(ANALYSIS_STATUSES).map(str::to_owned).collect(),
+                );
+                for p in types {
+                    let mut r =
+                        vec![p.period.clone(), p.analysis_type.clone().unwrap_or_default(), p.total.to_string()];
+                    r.extend(ANALYSIS_STATUSES.iter().map(|s| p.count(s).to_string()));
+                    rows.push(r);
+                }
+            }
+            "scores" => {
+                let perf = d.performance(caller, &params).await?;
+                rows.push(["type", "score", "threshold", "bin_from", "bin_to", "analyses"].map(str::to_owned).to_vec());
+                for h in perf.histograms {
+                    for (i, n) in h.bins.iter().enumerate() {
+                        let lo = i as f64 / SCORE_BINS as f64;
+                        rows.push(vec![
+                            h.analysis_type.to_owned(),
+                            h.score.to_owned(),
+                            h.threshold.to_string(),
+                            format!("{lo:.2}"),
+                            format!("{:.2}", lo + 1.0 / SCORE_BINS as f64),
+                            n.to_string(),
+                        ]);
+                    }
+                }
+            }
+            "latency" => {
+                let perf = d.performance(caller, &params).await?;
+                rows.push(["type", "count", "p50_s", "p90_s", "max_s"].map(str::to_owned).to_vec());
+                let num = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_default();
+                for (t, l) in
+                    perf.latency.iter().chain(std::iter::once(&("DECISION".to_owned(), perf.decision.clone())))
+                {
+                    rows.push(vec![t.clone(), l.count.to_string(), num(l.p50), num(l.p90), num(l.max)]);
+                }
+            }
+            _ => {
+                let orders = d.order_statistics(caller, &params, f.granularity, PERSON_KEY_DEFAULT).await?;
+                rows.push(
+                    ["period", "total"]
+                        .into_iter()
+                        .chain(ORDER_STATUSES)
+                        .chain(["unique_persons"])
+                        .map(str::to_owned)
+                        .collect(),
+                );
+                for p in fill_periods(&f, &orders) {
+                    let mut r = vec![p.period.clone(), p.total.to_string()];
+                    r.extend(ORDER_STATUSES.iter().map(|s| p.count(s).to_string()));
+                    r.push(p.unique_persons.unwrap_or(0).to_string());
+                    rows.push(r);
+                }
+            }
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        return error_page(base, e);
+    }
+    let mut out = String::new();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            csv_field(&mut out, c);
+        }
+        out.push_str("\r\n");
+    }
+    let name = match chart {
+        "types" => "statistics-types.csv",
+        "scores" => "statistics-scores.csv",
+        "latency" => "statistics-latency.csv",
+        _ => "statistics-orders.csv",
+    };
+    let mut res = (StatusCode::OK, out).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    res
+}

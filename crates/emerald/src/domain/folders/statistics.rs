@@ -1,0 +1,186 @@
+//! Statistics over the folders a caller sees (spec §16 [I], the console spec's GAP-6): orders
+//! by summary status per day, week or month with the unique persons among them, the same per
+//! analysis type, and performance — processing latency, time to decision, the unfinished
+//! queue and score histograms. The store computes every figure with aggregate queries.
+
+use crate::domain::error::{Error, Result};
+use crate::domain::folders::service::visibility;
+use crate::domain::model::caller::Caller;
+use crate::domain::store::{Granularity, ListParams, Percentiles, PersonCount};
+use crate::domain::time::now;
+use crate::domain::Domain;
+
+/// An order's summary status (`system_resolution`; INITIAL before any analysis), in the
+/// order the statistics list them.
+pub const ORDER_STATUSES: [&str; 6] = ["SUCCESS", "DECLINED", "OPERATOR_REQUIRED", "FAILED", "PROCESSING", "INITIAL"];
+/// An analysis' `resolution_status`, in the order the statistics list them.
+pub const ANALYSIS_STATUSES: [&str; 5] = ["SUCCESS", "DECLINED", "OPERATOR_REQUIRED", "FAILED", "PROCESSING"];
+/// The monitoring targets of spec §18.6: p90 latency under 20 s, fewer than 20 unfinished.
+pub const LATENCY_P90_TARGET_SECS: f64 = 20.0;
+pub const QUEUE_TARGET: u64 = 20;
+/// Bins of the score histograms (each 0.05 wide).
+pub const SCORE_BINS: u32 = 20;
+/// The metadata key unique persons are counted by unless another is asked for.
+pub const PERSON_KEY_DEFAULT: &str = "iin";
+
+/// `granularity=` (or the spec's `group_by=`): day, week or month, case-insensitive.
+pub fn parse_granularity(key: &str, value: &str) -> Result<Granularity> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "day" => Ok(Granularity::Day),
+        "week" => Ok(Granularity::Week),
+        "month" => Ok(Granularity::Month),
+        _ => Err(Error::invalid_value(
+            format!("Invalid {key} value {value}: expected day, week or month"),
+            serde_json::json!({ "key_path": key }),
+        )),
+    }
+}
+
+/// Counts per status over one period (and analysis type).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeriodCounts {
+    /// The first day of the period, `YYYY-MM-DD` (UTC).
+    pub period: String,
+    /// The analysis type, for counts per type.
+    pub analysis_type: Option<String>,
+    pub total: u64,
+    /// `(status, count)` for every status of [`ORDER_STATUSES`] or [`ANALYSIS_STATUSES`].
+    pub counts: Vec<(&'static str, u64)>,
+    /// Distinct values of the person key among the period's folders (orders only).
+    pub unique_persons: Option<u64>,
+}
+
+impl PeriodCounts {
+    pub fn count(&self, status: &str) -> u64 {
+        self.counts.iter().find(|(s, _)| *s == status).map(|(_, n)| *n).unwrap_or(0)
+    }
+}
+
+/// One type's score distribution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoreHistogram {
+    pub analysis_type: &'static str,
+    /// The `results_data` key the score is read from.
+    pub score: &'static str,
+    /// The installation's threshold for the type.
+    pub threshold: f64,
+    /// Analyses per bin of width `1 / SCORE_BINS`, from 0 up.
+    pub bins: Vec<u64>,
+}
+
+/// `GET /api/statistics/performance`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Performance {
+    /// Processing time per analysis type, and `ALL`.
+    pub latency: Vec<(String, Percentiles)>,
+    /// From the result to the first operator decision.
+    pub decision: Percentiles,
+    /// Analyses PROCESSING now.
+    pub unfinished: u64,
+    /// Age of the oldest of them, seconds.
+    pub oldest_unfinished_age: Option<f64>,
+    pub histograms: Vec<ScoreHistogram>,
+}
+
+impl Domain {
+    /// Orders per period and summary status, with the unique persons by `person_key`, over
+    /// the folders `params` selects (the folder list's filters) among those the caller sees.
+    /// Periods without orders are left out.
+    pub async fn order_statistics(
+        &self,
+        caller: &Caller,
+        params: &ListParams,
+        g: Granularity,
+        person_key: &str,
+    ) -> Result<Vec<PeriodCounts>> {
+        let vis = visibility(caller);
+        let rows = self.store.order_counts(vis, params, g).await?;
+        let persons = self.store.person_counts(vis, params, g, person_key).await?;
+        let mut out: Vec<PeriodCounts> = Vec::new();
+        for (period, status, n) in rows {
+            if out.last().is_none_or(|p| p.period != period) {
+                let unique = persons.iter().find(|(p, _, _)| *p == period).map(|(_, _, n)| *n).unwrap_or(0);
+                out.push(PeriodCounts {
+                    period: period.clone(),
+                    analysis_type: None,
+                    total: 0,
+                    counts: ORDER_STATUSES.iter().map(|s| (*s, 0)).collect(),
+                    unique_persons: Some(unique),
+                });
+            }
+            let p = out.last_mut().expect("pushed above");
+            p.total += n;
+            if let Some(c) = p.counts.iter_mut().find(|(s, _)| *s == status) {
+                c.1 += n;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Unique persons by `person_key` over all the selected folders.
+    pub async fn unique_persons(&self, caller: &Caller, params: &ListParams, person_key: &str) -> Result<PersonCount> {
+        let rows = self.store.person_counts(visibility(caller), params, Granularity::Total, person_key).await?;
+        let (folders, persons) = rows.first().map(|(_, f, n)| (*f, *n)).unwrap_or((0, 0));
+        Ok(PersonCount { folders, persons })
+    }
+
+    /// Analyses per period, type and result (`group_by=type`) of the selected folders.
+    pub async fn analysis_statistics(
+        &self,
+        caller: &Caller,
+        params: &ListParams,
+        g: Granularity,
+    ) -> Result<Vec<PeriodCounts>> {
+        let rows = self.store.analysis_counts(visibility(caller), params, g).await?;
+        let mut out: Vec<PeriodCounts> = Vec::new();
+        for (period, t, status, n) in rows {
+            if out.last().is_none_or(|p| p.period != period || p.analysis_type.as_deref() != Some(t.as_str())) {
+                out.push(PeriodCounts {
+                    period: period.clone(),
+                    analysis_type: Some(t.clone()),
+                    total: 0,
+                    counts: ANALYSIS_STATUSES.iter().map(|s| (*s, 0)).collect(),
+                    unique_persons: None,
+                });
+            }
+            let p = out.last_mut().expect("pushed above");
+            p.total += n;
+            if let Some(c) = p.counts.iter_mut().find(|(s, _)| *s == status) {
+                c.1 += n;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Latency percentiles, time to decision, the unfinished queue and score histograms of
+    /// the selected folders' analyses.
+    pub async fn performance(&self, caller: &Caller, params: &ListParams) -> Result<Performance> {
+        let vis = visibility(caller);
+        let latency = self.store.analysis_latency(vis, params).await?;
+        let decision = self.store.decision_latency(vis, params).await?;
+        let (unfinished, oldest) = self.store.unfinished(vis).await?;
+        let scores = self.store.score_histogram(vis, params, SCORE_BINS).await?;
+        let th = self.thresholds;
+        let histograms = [
+            ("QUALITY", "confidence_spoofing", th.quality),
+            ("BIOMETRY", "min_confidence", th.biometry),
+            ("COLLECTION", "max_confidence", th.collection),
+        ]
+        .into_iter()
+        .map(|(t, score, threshold)| {
+            let mut bins = vec![0; SCORE_BINS as usize];
+            for (_, b, n) in scores.iter().filter(|(ty, _, _)| ty == t) {
+                bins[(*b as usize).min(SCORE_BINS as usize - 1)] += n;
+            }
+            ScoreHistogram { analysis_type: t, score, threshold, bins }
+        })
+        .collect();
+        Ok(Performance {
+            latency,
+            decision,
+            unfinished,
+            oldest_unfinished_age: oldest.map(|t| (now() - t).max(0.0)),
+            histograms,
+        })
+    }
+}

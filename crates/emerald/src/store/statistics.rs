@@ -1,0 +1,284 @@
+//! Statistics (spec §16 [I], GAP-6) and review claims (GAP-10) on both backends. Every figure
+//! is an aggregate query: GROUP BY over time buckets, percentiles by window functions
+//! (nearest rank), histograms by a computed bin — no rows are loaded to count them.
+
+use async_trait::async_trait;
+use emerald_query::{Dialect, Param};
+use uuid::Uuid;
+
+use super::folders::{folder_conditions, id_list, visibility_conditions, FOLDER_LIST, IDS_PER_QUERY};
+use super::sql::{number_placeholders, SqlStore};
+use crate::domain::store::{Claims, FolderClaim, Granularity, ListParams, Percentiles, Statistics, Visibility};
+use crate::domain::Result;
+
+/// The folder list's filters (§6.3, `resolution_status`, `analyse.type`) and the caller's
+/// visibility as one condition on `folders f`, its placeholders numbered from `first`.
+fn folder_where(dialect: Dialect, vis: Visibility, params: &ListParams, first: usize) -> Result<(String, Vec<Param>)> {
+    let query = emerald_query::parse(&params.0, &FOLDER_LIST, crate::domain::time::now())?;
+    let mut base = visibility_conditions(vis, "f");
+    base.extend(folder_conditions(params)?);
+    let mut conds = Vec::with_capacity(base.len() + 1);
+    let mut binds = Vec::new();
+    for (frag, ps) in base {
+        conds.push(number_placeholders(&frag, first + binds.len()));
+        binds.extend(ps);
+    }
+    let (filter, ps) = query.where_sql(&FOLDER_LIST, dialect, first + binds.len());
+    conds.push(filter);
+    binds.extend(ps);
+    Ok((format!("({})", conds.join(") AND (")), binds))
+}
+
+/// The first day (`YYYY-MM-DD`, UTC) of the bucket of the UNIX time `col`.
+fn bucket(dialect: Dialect, g: Granularity, col: &str) -> String {
+    match (dialect, g) {
+        (_, Granularity::Total) => "'total'".to_owned(),
+        (Dialect::Sqlite, Granularity::Day) => format!("strftime('%Y-%m-%d', {col}, 'unixepoch')"),
+        // Back six days, then forward to a Monday (a Monday stays itself).
+        (Dialect::Sqlite, Granularity::Week) => format!("date({col}, 'unixepoch', '-6 days', 'weekday 1')"),
+        (Dialect::Sqlite, Granularity::Month) => format!("strftime('%Y-%m-01', {col}, 'unixepoch')"),
+        (Dialect::Postgres, g) => {
+            let unit = match g {
+                Granularity::Day => "day",
+                Granularity::Week => "week",
+                Granularity::Month | Granularity::Total => "month",
+            };
+            format!("to_char(date_trunc('{unit}', to_timestamp({col}) AT TIME ZONE 'UTC'), 'YYYY-MM-DD')")
+        }
+    }
+}
+
+/// Nearest-rank p50/p90, the count and the maximum of `v` per `t`, over `source` (a SELECT of
+/// `t` and `v`).
+fn percentile_sql(source: &str) -> String {
+    format!(
+        "WITH u AS ({source}), r AS (SELECT t, v, ROW_NUMBER() OVER (PARTITION BY t ORDER BY v) AS rn, \
+         COUNT(*) OVER (PARTITION BY t) AS n FROM u) \
+         SELECT t, MAX(n), MAX(CASE WHEN rn = (n * 50 + 99) / 100 THEN v END), \
+         MAX(CASE WHEN rn = (n * 90 + 99) / 100 THEN v END), MAX(v) FROM r GROUP BY t ORDER BY t"
+    )
+}
+
+type PercentileRow = (String, i64, Option<f64>, Option<f64>, Option<f64>);
+
+fn percentiles((t, n, p50, p90, max): PercentileRow) -> (String, Percentiles) {
+    (t, Percentiles { count: n.max(0) as u64, p50, p90, max })
+}
+
+/// The score an analysis of each type is judged by, as a float (NULL when absent).
+fn score_expr(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => {
+            "CASE a.type WHEN 'QUALITY' THEN json_extract(a.results_data, '$.confidence_spoofing') \
+             WHEN 'BIOMETRY' THEN json_extract(a.results_data, '$.min_confidence') \
+             WHEN 'COLLECTION' THEN json_extract(a.results_data, '$.max_confidence') END"
+        }
+        Dialect::Postgres => {
+            "CASE a.type WHEN 'QUALITY' THEN (a.results_data->>'confidence_spoofing')::float8 \
+             WHEN 'BIOMETRY' THEN (a.results_data->>'min_confidence')::float8 \
+             WHEN 'COLLECTION' THEN (a.results_data->>'max_confidence')::float8 END"
+        }
+    }
+}
+
+impl SqlStore {
+    async fn percentile_rows(&self, sql: &str, params: &[Param]) -> Result<Vec<(String, Percentiles)>> {
+        let rows: Vec<PercentileRow> =
+            on_db!(&self.db, |pool| bind_params!(sqlx::query_as(sql), params).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(percentiles).collect())
+    }
+}
+
+const ANALYSES_OF_FOLDERS: &str = "FROM analyses a JOIN folders f ON f.folder_id = a.folder_id";
+
+#[async_trait]
+impl Statistics for SqlStore {
+    async fn order_counts(
+        &self,
+        vis: Visibility,
+        params: &ListParams,
+        g: Granularity,
+    ) -> Result<Vec<(String, String, u64)>> {
+        let (w, binds) = folder_where(self.dialect(), vis, params, 1)?;
+        let sql = format!(
+            "SELECT {} AS period, COALESCE(f.system_resolution, 'INITIAL') AS status, COUNT(*) FROM folders f \
+             WHERE {w} GROUP BY 1, 2 ORDER BY 1, 2",
+            bucket(self.dialect(), g, "f.time_created")
+        );
+        let rows: Vec<(String, String, i64)> =
+            on_db!(&self.db, |pool| bind_params!(sqlx::query_as(&sql), &binds).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(|(p, s, n)| (p, s, n.max(0) as u64)).collect())
+    }
+
+    async fn person_counts(
+        &self,
+        vis: Visibility,
+        params: &ListParams,
+        g: Granularity,
+        key: &str,
+    ) -> Result<Vec<(String, u64, u64)>> {
+        let (w, mut binds) = folder_where(self.dialect(), vis, params, 2)?;
+        binds.insert(0, Param::Text(key.to_owned()));
+        // The total is one aggregate row (also over no folders), not a group by a constant.
+        let group = if g == Granularity::Total { "" } else { " GROUP BY 1 ORDER BY 1" };
+        let sql = format!(
+            "SELECT {} AS period, COUNT(*), COUNT(DISTINCT mi.value_text) FROM folders f JOIN meta_index mi \
+             ON mi.object_id = f.folder_id AND mi.object_kind = 'folder' AND mi.path = $1 AND mi.value_text IS NOT NULL \
+             WHERE {w}{group}",
+            bucket(self.dialect(), g, "f.time_created")
+        );
+        let rows: Vec<(String, i64, i64)> =
+            on_db!(&self.db, |pool| bind_params!(sqlx::query_as(&sql), &binds).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(|(p, f, n)| (p, f.max(0) as u64, n.max(0) as u64)).collect())
+    }
+
+    async fn analysis_counts(
+        &self,
+        vis: Visibility,
+        params: &ListParams,
+        g: Granularity,
+    ) -> Result<Vec<(String, String, String, u64)>> {
+        let (w, binds) = folder_where(self.dialect(), vis, params, 1)?;
+        let sql = format!(
+            "SELECT {} AS period, a.type, a.resolution_status, COUNT(*) {ANALYSES_OF_FOLDERS} \
+             WHERE {w} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+            bucket(self.dialect(), g, "f.time_created")
+        );
+        let rows: Vec<(String, String, String, i64)> =
+            on_db!(&self.db, |pool| bind_params!(sqlx::query_as(&sql), &binds).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(|(p, t, r, n)| (p, t, r, n.max(0) as u64)).collect())
+    }
+
+    async fn analysis_latency(&self, vis: Visibility, params: &ListParams) -> Result<Vec<(String, Percentiles)>> {
+        let (w, binds) = folder_where(self.dialect(), vis, params, 1)?;
+        let mut out = Vec::new();
+        // Per type, then over all types (a second pass: the same rows under one key).
+        for t in ["a.type", "'ALL'"] {
+            let source = format!(
+                "SELECT {t} AS t, a.time_finished - a.time_created AS v {ANALYSES_OF_FOLDERS} \
+                 WHERE a.time_finished IS NOT NULL AND {w}"
+            );
+            out.extend(self.percentile_rows(&percentile_sql(&source), &binds).await?);
+        }
+        Ok(out)
+    }
+
+    async fn decision_latency(&self, vis: Visibility, params: &ListParams) -> Result<Percentiles> {
+        let (w, binds) = folder_where(self.dialect(), vis, params, 1)?;
+        let source = format!(
+            "SELECT 'ALL' AS t, MIN(e.time_created) - MAX(a.time_finished) AS v {ANALYSES_OF_FOLDERS} \
+             JOIN auth_events e ON e.object_id = a.analyse_id AND e.event = 'decision' \
+             WHERE a.time_finished IS NOT NULL AND {w} GROUP BY a.analyse_id"
+        );
+        let rows = self.percentile_rows(&percentile_sql(&source), &binds).await?;
+        Ok(rows.into_iter().next().map(|(_, p)| p).unwrap_or_default())
+    }
+
+    async fn score_histogram(
+        &self,
+        vis: Visibility,
+        params: &ListParams,
+        bins: u32,
+    ) -> Result<Vec<(String, u32, u64)>> {
+        let (w, binds) = folder_where(self.dialect(), vis, params, 1)?;
+        let top = bins.max(1) - 1;
+        let bin = match self.dialect() {
+            Dialect::Sqlite => format!("MAX(MIN(CAST(s * {bins} AS INTEGER), {top}), 0)"),
+            Dialect::Postgres => format!("GREATEST(LEAST(FLOOR(s * {bins})::bigint, {top}), 0)"),
+        };
+        let sql = format!(
+            "SELECT t, {bin} AS b, COUNT(*) FROM (SELECT a.type AS t, {} AS s {ANALYSES_OF_FOLDERS} \
+             WHERE a.state = 'FINISHED' AND {w}) x WHERE s IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2",
+            score_expr(self.dialect())
+        );
+        let rows: Vec<(String, i64, i64)> =
+            on_db!(&self.db, |pool| bind_params!(sqlx::query_as(&sql), &binds).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(|(t, b, n)| (t, b.clamp(0, top as i64) as u32, n.max(0) as u64)).collect())
+    }
+
+    async fn unfinished(&self, vis: Visibility) -> Result<(u64, Option<f64>)> {
+        let mut sql = String::from("SELECT COUNT(*), MIN(a.time_created) FROM analyses a WHERE a.state = 'PROCESSING'");
+        let mut binds = Vec::new();
+        for (frag, ps) in visibility_conditions(vis, "a") {
+            sql.push_str(" AND ");
+            sql.push_str(&number_placeholders(&frag, binds.len() + 1));
+            binds.extend(ps);
+        }
+        let (n, oldest): (i64, Option<f64>) =
+            on_db!(&self.db, |pool| bind_params!(sqlx::query_as(&sql), &binds).fetch_one(pool).await)?;
+        Ok((n.max(0) as u64, oldest))
+    }
+}
+
+#[async_trait]
+impl Claims for SqlStore {
+    async fn claim_folder(&self, c: &FolderClaim, now: f64) -> Result<FolderClaim> {
+        // One statement: a claim of another user that has not expired is left as it is.
+        let upsert =
+            "INSERT INTO folder_claims (folder_id, user_id, time_created, expires_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (folder_id) DO UPDATE SET user_id = excluded.user_id, expires_at = excluded.expires_at, \
+             time_created = CASE WHEN folder_claims.user_id = excluded.user_id AND folder_claims.expires_at > $5 \
+             THEN folder_claims.time_created ELSE excluded.time_created END \
+             WHERE folder_claims.user_id = excluded.user_id OR folder_claims.expires_at <= $5";
+        let read = "SELECT folder_id, user_id, time_created, expires_at FROM folder_claims WHERE folder_id = $1";
+        let row: (Uuid, Uuid, f64, f64) = on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(upsert)
+                .bind(c.folder_id)
+                .bind(c.user_id)
+                .bind(c.time_created)
+                .bind(c.expires_at)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let row = sqlx::query_as(read).bind(c.folder_id).fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(row)
+        })?;
+        Ok(FolderClaim { folder_id: row.0, user_id: row.1, time_created: row.2, expires_at: row.3 })
+    }
+
+    async fn release_folder(&self, folder_id: Uuid, user_id: Uuid, now: f64) -> Result<bool> {
+        let free = on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM folder_claims WHERE folder_id = $1 AND (user_id = $2 OR expires_at <= $3)")
+                .bind(folder_id)
+                .bind(user_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM folder_claims WHERE folder_id = $1")
+                .bind(folder_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(held == 0)
+        })?;
+        Ok(free)
+    }
+
+    async fn folder_claims(&self, folder_ids: &[Uuid], now: f64) -> Result<Vec<FolderClaim>> {
+        let mut out = Vec::new();
+        for chunk in folder_ids.chunks(IDS_PER_QUERY) {
+            let sql = format!(
+                "SELECT folder_id, user_id, time_created, expires_at FROM folder_claims \
+                 WHERE expires_at > $1 AND folder_id IN ({})",
+                id_list(chunk.len(), 2)
+            );
+            let rows: Vec<(Uuid, Uuid, f64, f64)> = on_db!(&self.db, |pool| {
+                let mut q = sqlx::query_as(&sql).bind(now);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(pool).await
+            })?;
+            out.extend(rows.into_iter().map(|(folder_id, user_id, time_created, expires_at)| FolderClaim {
+                folder_id,
+                user_id,
+                time_created,
+                expires_at,
+            }));
+        }
+        Ok(out)
+    }
+}
