@@ -59,17 +59,17 @@ pub struct ServerHealthView {
     pub status: &'static str,
     pub time: f64,
     pub version: &'static str,
-    pub database: ProbeView,
-    pub blob_store: ProbeView,
-    pub job_queue: QueueView,
-    pub models: ModelsView,
-    pub disk: DiskView,
-    pub webhooks: WebhooksView,
+    pub database: HealthProbeView,
+    pub blob_store: HealthProbeView,
+    pub job_queue: HealthQueueView,
+    pub models: HealthModelsView,
+    pub disk: HealthDiskView,
+    pub webhooks: HealthWebhooksView,
 }
 
 /// A round trip: the database answers; the blob store keeps a probe written, read back, deleted.
 #[derive(Serialize, ToSchema)]
-pub struct ProbeView {
+pub struct HealthProbeView {
     pub ok: bool,
     /// `sqlite` or `postgres` for the database.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -81,7 +81,7 @@ pub struct ProbeView {
 /// The job queue (analyses and webhook deliveries); `ok` while fewer than 20 claimable jobs
 /// wait and none has waited over 20 s (spec §18.6).
 #[derive(Serialize, ToSchema)]
-pub struct QueueView {
+pub struct HealthQueueView {
     pub ok: bool,
     /// Waiting for a worker or for their retry time.
     pub queued: Option<u64>,
@@ -99,10 +99,10 @@ pub struct QueueView {
 
 /// Loaded models; `ok` when the face engine is loaded.
 #[derive(Serialize, ToSchema)]
-pub struct ModelsView {
+pub struct HealthModelsView {
     pub ok: bool,
     /// The face engine's model ids, or null with `face_engine_error`.
-    pub face_engine: Option<FaceModelsView>,
+    pub face_engine: Option<HealthFaceModelsView>,
     pub face_engine_error: Option<String>,
     /// `ppocr` or `tesseract`, or null with `documents_ocr_error` (DOCUMENTS reads the MRZ only).
     pub documents_ocr: Option<&'static str>,
@@ -115,7 +115,7 @@ pub struct ModelsView {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct FaceModelsView {
+pub struct HealthFaceModelsView {
     pub detector: String,
     pub embedder: String,
     pub liveness: String,
@@ -123,7 +123,7 @@ pub struct FaceModelsView {
 
 /// Free space of the data directory's filesystem; `ok` at 10 % free or more (spec §18.6).
 #[derive(Serialize, ToSchema)]
-pub struct DiskView {
+pub struct HealthDiskView {
     pub ok: bool,
     pub path: String,
     pub free_bytes: Option<u64>,
@@ -134,18 +134,18 @@ pub struct DiskView {
 
 /// Webhook attempts that did not deliver over the last day; `ok` when no delivery was given up.
 #[derive(Serialize, ToSchema)]
-pub struct WebhooksView {
+pub struct HealthWebhooksView {
     pub ok: bool,
     pub window_secs: f64,
     pub failed_attempts: Option<u64>,
     pub failed_deliveries: Option<u64>,
     /// The latest failed attempts, newest first.
-    pub recent_failures: Vec<WebhookFailureView>,
+    pub recent_failures: Vec<HealthWebhookFailureView>,
     pub error: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct WebhookFailureView {
+pub struct HealthWebhookFailureView {
     pub folder_id: uuid::Uuid,
     pub delivery_id: uuid::Uuid,
     pub url: String,
@@ -168,7 +168,7 @@ impl From<Health> for ServerHealthView {
     fn from(h: Health) -> Self {
         let Health { status, time, backend, database, blob_store, queue, processing_analyses, models, disk, webhooks } =
             h;
-        let probe = |p: health::Probe, backend: Option<&'static str>| ProbeView {
+        let probe = |p: health::Probe, backend: Option<&'static str>| HealthProbeView {
             ok: p.ok,
             backend,
             latency_ms: p.latency_ms,
@@ -176,7 +176,7 @@ impl From<Health> for ServerHealthView {
         };
         let (processing_analyses, processing_error) = split(processing_analyses, |n| n);
         let job_queue = match queue {
-            Ok(q) => QueueView {
+            Ok(q) => HealthQueueView {
                 ok: q.ok,
                 queued: Some(q.stats.queued),
                 running: Some(q.stats.running),
@@ -186,7 +186,7 @@ impl From<Health> for ServerHealthView {
                 processing_analyses,
                 error: processing_error,
             },
-            Err(e) => QueueView {
+            Err(e) => HealthQueueView {
                 ok: false,
                 queued: None,
                 running: None,
@@ -200,14 +200,14 @@ impl From<Health> for ServerHealthView {
         let health::ModelsHealth { ok: models_ok, face_engine, documents_ocr, video_decoder, collections } = models;
         let (face_engine, face_engine_error) = split(face_engine, |m| {
             let EngineModels { detector, embedder, liveness } = m;
-            FaceModelsView { detector, embedder, liveness }
+            HealthFaceModelsView { detector, embedder, liveness }
         });
         let (documents_ocr, documents_ocr_error) = split(documents_ocr, |o| o);
         let (video_decoder, video_decoder_error) = split(video_decoder, |v| v);
         let free_ratio = disk.free_ratio();
         let health::DiskHealth { ok: disk_ok, path, free_bytes, total_bytes, error: disk_error } = disk;
         let webhooks = match webhooks {
-            Ok(w) => WebhooksView {
+            Ok(w) => HealthWebhooksView {
                 ok: w.ok,
                 window_secs: w.window_secs,
                 failed_attempts: Some(w.failures.attempts),
@@ -216,7 +216,7 @@ impl From<Health> for ServerHealthView {
                     .failures
                     .recent
                     .into_iter()
-                    .map(|a| WebhookFailureView {
+                    .map(|a| HealthWebhookFailureView {
                         folder_id: a.folder_id,
                         delivery_id: a.delivery_id,
                         url: a.url,
@@ -229,7 +229,7 @@ impl From<Health> for ServerHealthView {
                     .collect(),
                 error: None,
             },
-            Err(e) => WebhooksView {
+            Err(e) => HealthWebhooksView {
                 ok: false,
                 window_secs: health::WEBHOOK_WINDOW_SECS,
                 failed_attempts: None,
@@ -245,7 +245,7 @@ impl From<Health> for ServerHealthView {
             database: probe(database, Some(backend)),
             blob_store: probe(blob_store, None),
             job_queue,
-            models: ModelsView {
+            models: HealthModelsView {
                 ok: models_ok,
                 face_engine,
                 face_engine_error,
@@ -255,7 +255,7 @@ impl From<Health> for ServerHealthView {
                 video_decoder_error,
                 collections,
             },
-            disk: DiskView { ok: disk_ok, path, free_bytes, total_bytes, free_ratio, error: disk_error },
+            disk: HealthDiskView { ok: disk_ok, path, free_bytes, total_bytes, free_ratio, error: disk_error },
             webhooks,
         }
     }

@@ -205,8 +205,11 @@ both_backends! {
             assert!(doc["paths"][path][method].is_object(), "{method} {path} in /openapi.json");
         }
         assert!(doc["paths"]["/api/health"]["get"]["responses"]["403"].is_object());
-        // Its own schema name: Oz API Lite's `HealthView` is another object.
+        // Its own schema names: Oz API Lite's `HealthView` and the statistics' `QueueView` are
+        // other objects.
         assert!(doc["components"]["schemas"]["ServerHealthView"]["properties"]["job_queue"].is_object(), "{doc}");
+        assert!(doc["components"]["schemas"]["HealthQueueView"]["properties"]["due"].is_object(), "{doc}");
+        assert!(doc["components"]["schemas"]["QueueView"]["properties"]["unfinished"].is_object(), "{doc}");
 
         // The console's system page shows the same checks, to the ADMIN only.
         let admin = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await.0;

@@ -74,8 +74,10 @@ impl Domain {
     /// first, each with its attempts; for whoever sees the folder.
     pub async fn webhook_deliveries(&self, caller: &Caller, folder_id: Uuid) -> Result<Vec<DeliveryHistory>> {
         self.visible_folder(caller, folder_id).await?;
-        let mut attempts = self.store.attempts_of(folder_id).await?;
+        // Deliveries first: an attempt recorded in between then shows beside a status that has
+        // not caught up, never a final status without its attempt.
         let deliveries = self.store.deliveries_of(folder_id).await?;
+        let mut attempts = self.store.attempts_of(folder_id).await?;
         Ok(deliveries
             .into_iter()
             .map(|delivery| {
