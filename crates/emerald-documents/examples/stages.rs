@@ -8,7 +8,7 @@
 //!
 //!   cargo run --release -p emerald-documents --example stages -- [ROUNDS] [VARIANT…]
 //!
-//! Variants: `det1` (PP-OCR's detector on one thread), `det2` (on two, as the server loads it);
+//! Variants: `det1` (PP-OCR's detector on one thread, as the server loads it), `det2` (on two);
 //! default both. Prints each stage's mean and p50 per photo, and the MRZ and visual-zone scores.
 //! EMERALD_TEST_DOCUMENTS_DIR names another corpus.
 

@@ -51,16 +51,14 @@ pub const PPOCR_HINT: &str = "run `scripts/fetch-models.sh` (it takes them from 
 /// Longest side of the detector's input on onnxruntime (the image's own aspect, sides rounded
 /// up to multiples of 32): PaddleOCR's own default limit. 736 loses an ID-1 card's labels.
 pub const DET_MAX_SIDE: usize = 960;
-/// Longest side of the detector's coarse first pass on onnxruntime, which only finds where the
-/// text is (a quarter of a full pass's work; 640 was measured as accurate and no faster).
-pub const COARSE_MAX_SIDE: usize = 480;
 /// Detector input width and height on tract, whose plan has one shape (multiples of 32; the
 /// zone of an ID card or passport page is about 1.4 times as wide as high).
 pub const DET_W: usize = 960;
 pub const DET_H: usize = 672;
-/// Threads the detector's one run is split over at most (one image, run alone: the
-/// recogniser's many inputs are spread over two threads instead).
-pub const DET_THREADS: usize = 2;
+/// Threads the detector's one run is split over. One: on the shared 2-core machine (load
+/// average 6) two onnxruntime intra-operator threads made detection slower (665 against 611
+/// ms); on a quiet machine they are to be measured (`--example stages`, variants det1, det2).
+pub const DET_THREADS: usize = 1;
 /// Text probability above which a pixel is text.
 pub const DET_THRESH: f32 = 0.3;
 /// Mean probability a region needs to be a line.
@@ -130,12 +128,11 @@ impl std::fmt::Debug for PpOcr {
 }
 
 impl PpOcr {
-    /// Load both models from `models_dir`, checked by sha256, the detector on up to two cores
-    /// ([`PpOcr::load_with`]). `Err`: which file is missing or wrong, and the command that
-    /// fetches it.
+    /// Load both models from `models_dir`, checked by sha256, the detector on
+    /// [`DET_THREADS`] threads ([`PpOcr::load_with`]). `Err`: which file is missing or wrong,
+    /// and the command that fetches it.
     pub fn load(models_dir: &Path) -> Result<PpOcr, String> {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        Self::load_with(models_dir, cores.clamp(1, DET_THREADS))
+        Self::load_with(models_dir, DET_THREADS)
     }
 
     /// [`PpOcr::load`] with the detector's one run split over `det_threads` threads (on
@@ -195,24 +192,17 @@ impl PpOcr {
         Ok(boxes.into_iter().zip(texts).map(|(bbox, (text, confidence))| Line { text, confidence, bbox }).collect())
     }
 
-    /// The text line boxes of a grey image, in its pixels. On onnxruntime: a coarse pass at
-    /// [`COARSE_MAX_SIDE`] finds the text's bounds, the detector then runs on them alone at
-    /// [`DET_MAX_SIDE`] (on a whole image without text found, on it). On tract (one input shape):
-    /// found on the whole image, then again on the bounds of what was found when they are much
-    /// smaller. Either way a card's labels are not left a few pixels high in the detector's
-    /// input (they come out split or lost: one pass on the whole zone misreads the labels of a
-    /// blurred ID-1 card).
+    /// The text line boxes of a grey image, in its pixels: found on the whole image, then again
+    /// on the bounds of what was found when they are much smaller (a card's labels are a few
+    /// pixels high in the detector's input otherwise, and come out split or lost; measured: one
+    /// pass alone misreads the labels of a blurred ID-1 card).
     pub fn detect(&self, img: &GrayImage) -> Result<Vec<LineBox>, String> {
-        let free = self.det.backend() == Backend::OnnxRuntime;
-        let first = self.detect_at(img, if free { COARSE_MAX_SIDE } else { DET_MAX_SIDE })?;
-        let Some([x0, y0, x1, y1]) = text_bounds(&first, img.width(), img.height()) else {
-            return if free { self.detect_at(img, DET_MAX_SIDE) } else { Ok(first) };
-        };
-        if !free
-            && self.det_geometry(x1 - x0, y1 - y0, DET_MAX_SIDE).2
-                < 1.3 * self.det_geometry(img.width(), img.height(), DET_MAX_SIDE).2
+        let coarse = self.detect_at(img, DET_MAX_SIDE)?;
+        let Some([x0, y0, x1, y1]) = text_bounds(&coarse, img.width(), img.height()) else { return Ok(coarse) };
+        if self.det_geometry(x1 - x0, y1 - y0, DET_MAX_SIDE).2
+            < 1.3 * self.det_geometry(img.width(), img.height(), DET_MAX_SIDE).2
         {
-            return Ok(first);
+            return Ok(coarse);
         }
         let crop = image::imageops::crop_imm(img, x0, y0, x1 - x0, y1 - y0).to_image();
         Ok(self
