@@ -55,6 +55,10 @@ pub const DET_MAX_SIDE: usize = 960;
 /// zone of an ID card or passport page is about 1.4 times as wide as high).
 pub const DET_W: usize = 960;
 pub const DET_H: usize = 672;
+/// Threads the detector's one run is split over. One: on the shared 2-core machine (load
+/// average 6) two onnxruntime intra-operator threads made detection slower (665 against 611
+/// ms); on a quiet machine they are to be measured (`--example stages`, variants det1, det2).
+pub const DET_THREADS: usize = 1;
 /// Text probability above which a pixel is text.
 pub const DET_THRESH: f32 = 0.3;
 /// Mean probability a region needs to be a line.
@@ -124,9 +128,16 @@ impl std::fmt::Debug for PpOcr {
 }
 
 impl PpOcr {
-    /// Load both models from `models_dir`, checked by sha256. `Err`: which file is missing or
-    /// wrong, and the command that fetches it.
+    /// Load both models from `models_dir`, checked by sha256, the detector on
+    /// [`DET_THREADS`] threads ([`PpOcr::load_with`]). `Err`: which file is missing or wrong,
+    /// and the command that fetches it.
     pub fn load(models_dir: &Path) -> Result<PpOcr, String> {
+        Self::load_with(models_dir, DET_THREADS)
+    }
+
+    /// [`PpOcr::load`] with the detector's one run split over `det_threads` threads (on
+    /// onnxruntime; the recogniser runs its inputs on two threads itself).
+    pub fn load_with(models_dir: &Path, det_threads: usize) -> Result<PpOcr, String> {
         let verified = |file: &str, sha: &str| -> Result<PathBuf, String> {
             emerald_vision::verified_model_path(models_dir, file, sha).map_err(|e| match e {
                 emerald_vision::VisionError::ModelMissing { file, reason, .. } => {
@@ -142,7 +153,8 @@ impl PpOcr {
             .ok_or_else(|| format!("{}: no `character` dictionary in its metadata", rec_path.display()))?;
         let chars: Vec<String> = dict.lines().map(str::to_owned).collect();
         drop(bytes);
-        let det = OnnxPlan::load("ppocr_det", &det_path, [1, 3, DET_H, DET_W]).map_err(|e| e.to_string())?;
+        let det = OnnxPlan::load_threaded("ppocr_det", &det_path, [1, 3, DET_H, DET_W], det_threads)
+            .map_err(|e| e.to_string())?;
         let rec = OnnxPlan::load("ppocr_rec", &rec_path, [1, 3, REC_H, REC_W]).map_err(|e| e.to_string())?;
         Ok(PpOcr { det, rec, chars })
     }
@@ -185,25 +197,27 @@ impl PpOcr {
     /// pixels high in the detector's input otherwise, and come out split or lost; measured: one
     /// pass alone misreads the labels of a blurred ID-1 card).
     pub fn detect(&self, img: &GrayImage) -> Result<Vec<LineBox>, String> {
-        let coarse = self.detect_once(img)?;
+        let coarse = self.detect_at(img, DET_MAX_SIDE)?;
         let Some([x0, y0, x1, y1]) = text_bounds(&coarse, img.width(), img.height()) else { return Ok(coarse) };
-        if self.det_geometry(x1 - x0, y1 - y0).2 < 1.3 * self.det_geometry(img.width(), img.height()).2 {
+        if self.det_geometry(x1 - x0, y1 - y0, DET_MAX_SIDE).2
+            < 1.3 * self.det_geometry(img.width(), img.height(), DET_MAX_SIDE).2
+        {
             return Ok(coarse);
         }
         let crop = image::imageops::crop_imm(img, x0, y0, x1 - x0, y1 - y0).to_image();
         Ok(self
-            .detect_once(&crop)?
+            .detect_at(&crop, DET_MAX_SIDE)?
             .into_iter()
             .map(|b| LineBox { cx: b.cx + x0 as f32, cy: b.cy + y0 as f32, ..b })
             .collect())
     }
 
     /// The detector's input width and height for a `w`×`h` image, and the image's scale in it
-    /// (never enlarged more than twice).
-    fn det_geometry(&self, w: u32, h: u32) -> (usize, usize, f32) {
+    /// (never enlarged more than twice): on onnxruntime `max_side` on the longest side.
+    fn det_geometry(&self, w: u32, h: u32, max_side: usize) -> (usize, usize, f32) {
         if self.det.backend() == Backend::OnnxRuntime {
             // Any shape: the image's own aspect, sides rounded up to multiples of 32.
-            let scale = (DET_MAX_SIDE as f32 / w.max(h).max(1) as f32).min(2.0);
+            let scale = (max_side as f32 / w.max(h).max(1) as f32).min(2.0);
             let up = |v: u32| (((v as f32 * scale).round() as usize).div_ceil(32) * 32).max(32);
             (up(w), up(h), scale)
         } else {
@@ -212,11 +226,12 @@ impl PpOcr {
         }
     }
 
-    fn detect_once(&self, img: &GrayImage) -> Result<Vec<LineBox>, String> {
+    /// One detector pass, the image scaled to `max_side` on its longest side (onnxruntime).
+    fn detect_at(&self, img: &GrayImage, max_side: usize) -> Result<Vec<LineBox>, String> {
         if img.width() == 0 || img.height() == 0 {
             return Ok(Vec::new());
         }
-        let (dw, dh, scale) = self.det_geometry(img.width(), img.height());
+        let (dw, dh, scale) = self.det_geometry(img.width(), img.height(), max_side);
         let input = det_input(img, dw, dh, scale);
         let out = self.det.run([1, 3, dh, dw], input).map_err(|e| e.to_string())?;
         let prob = out.into_iter().next().map(|(_, v)| v).unwrap_or_default();
@@ -257,10 +272,23 @@ impl PpOcr {
         if threads < 2 || packs.len() < 2 {
             results.extend(packs.iter().map(run));
         } else {
-            // Even packs here, odd ones on a second thread.
+            // Widest packs first, each to the thread with fewer columns to read so far: here
+            // and on a second thread.
+            let mut by_width: Vec<&Pack> = packs.iter().collect();
+            by_width.sort_by_key(|p| std::cmp::Reverse(p.width));
+            let (mut here, mut there, mut load) = (Vec::new(), Vec::new(), [0usize; 2]);
+            for p in by_width {
+                let k = usize::from(load[1] < load[0]);
+                load[k] += p.width;
+                if k == 0 {
+                    here.push(p);
+                } else {
+                    there.push(p);
+                }
+            }
             std::thread::scope(|s| {
-                let other = s.spawn(|| packs.iter().skip(1).step_by(2).map(run).collect::<Vec<_>>());
-                let mine: Vec<Texts> = packs.iter().step_by(2).map(run).collect();
+                let other = s.spawn(|| there.into_iter().map(run).collect::<Vec<_>>());
+                let mine: Vec<Texts> = here.into_iter().map(run).collect();
                 let theirs = other.join().unwrap_or_else(|_| vec![Err("PP-OCR recogniser thread panicked".into())]);
                 results.extend(mine);
                 results.extend(theirs);

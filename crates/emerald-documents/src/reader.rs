@@ -108,12 +108,25 @@ pub fn read_mrz(bytes: &[u8]) -> Result<MrzReading, ReadError> {
     Ok(read_gray(Photo::decode(bytes)?.gray()))
 }
 
-/// Read the MRZ of a grey photo.
+/// Read the MRZ of a grey photo. Ink is separated and its blobs labelled once; each
+/// orientation tried turns the blobs, not the photo (the local threshold's window is square and
+/// centred, so the ink of a turned photo is the turned ink), and the photo is turned only for an
+/// orientation whose blobs chain into lines long enough for an MRZ.
 pub fn read_gray(gray: image::GrayImage) -> MrzReading {
+    let (w, h) = (gray.width(), gray.height());
+    let found = blobs(&binarize(&gray), w as usize, h as usize);
     let mut best: Option<(Mrz, u8, image::GrayImage, [u32; 4])> = None;
     for turns in [0u8, 2, 1, 3] {
+        let mut turned: Vec<Blob> = found.iter().map(|b| b.turned(turns, w, h)).collect();
+        // The order in which labelling the turned photo would have found them.
+        turned.sort_by_key(|b| b.first[usize::from(turns)]);
+        let th = if turns % 2 == 1 { w } else { h };
+        let lines = candidate_lines(&turned, th);
+        if lines.len() < 2 {
+            continue;
+        }
         let g = turn(&gray, turns);
-        if let Some((m, bx)) = read_upright(&g) {
+        if let Some((m, bx)) = read_lines(&g, &lines) {
             let better = best.as_ref().is_none_or(|(b, ..)| rank(&m) > rank(b));
             let done = m.valid();
             if better {
@@ -144,9 +157,28 @@ struct Blob {
     x1: u32,
     y1: u32,
     area: u32,
+    /// Per quarter turn of the photo (clockwise), the raster index of the blob's first pixel
+    /// in the turned photo: the order labelling it would find the blob in.
+    first: [u64; 4],
 }
 
 impl Blob {
+    /// The blob in the photo (`w`×`h`) turned `quarter_turns` clockwise, as
+    /// [`image::imageops::rotate90`] and its kin turn it.
+    fn turned(&self, quarter_turns: u8, w: u32, h: u32) -> Blob {
+        let Blob { x0, y0, x1, y1, .. } = *self;
+        let (x0, y0, x1, y1) = match quarter_turns % 4 {
+            0 => (x0, y0, x1, y1),
+            // (x, y) → (h − 1 − y, x)
+            1 => (h - y1, x0, h - y0, x1),
+            // (x, y) → (w − 1 − x, h − 1 − y)
+            2 => (w - x1, h - y1, w - x0, h - y0),
+            // (x, y) → (y, w − 1 − x)
+            _ => (y0, w - x1, y1, w - x0),
+        };
+        Blob { x0, y0, x1, y1, ..*self }
+    }
+
     fn cx(&self) -> f32 {
         (self.x0 + self.x1) as f32 / 2.0
     }
@@ -202,6 +234,7 @@ fn blobs(mask: &[bool], w: usize, h: usize) -> Vec<Blob> {
         seen[start] = true;
         stack.push(start);
         let (mut x0, mut y0, mut x1, mut y1, mut area) = (u32::MAX, u32::MAX, 0u32, 0u32, 0u32);
+        let mut first = [u64::MAX; 4];
         while let Some(i) = stack.pop() {
             let (x, y) = (i % w, i / w);
             x0 = x0.min(x as u32);
@@ -209,6 +242,14 @@ fn blobs(mask: &[bool], w: usize, h: usize) -> Vec<Blob> {
             x1 = x1.max(x as u32 + 1);
             y1 = y1.max(y as u32 + 1);
             area += 1;
+            // Raster index of (x, y) in the photo turned 0, 1, 2, 3 quarter turns (see
+            // `Blob::turned`; a quarter-turned photo is `h` wide).
+            let (xu, yu, wu, hu) = (x as u64, y as u64, w as u64, h as u64);
+            let at =
+                [yu * wu + xu, xu * hu + (hu - 1 - yu), (hu - 1 - yu) * wu + (wu - 1 - xu), (wu - 1 - xu) * hu + yu];
+            for (f, a) in first.iter_mut().zip(at) {
+                *f = (*f).min(a);
+            }
             for dy in -1i32..=1 {
                 for dx in -1i32..=1 {
                     let (nx, ny) = (x as i32 + dx, y as i32 + dy);
@@ -223,7 +264,7 @@ fn blobs(mask: &[bool], w: usize, h: usize) -> Vec<Blob> {
                 }
             }
         }
-        out.push(Blob { x0, y0, x1, y1, area });
+        out.push(Blob { x0, y0, x1, y1, area, first });
     }
     out
 }
@@ -411,18 +452,24 @@ fn recognize(g: &image::GrayImage, chain: &[Blob]) -> String {
     out
 }
 
-/// The MRZ of an upright grey photo, and the box of its lines (x0, y0, x1, y1).
-fn read_upright(g: &image::GrayImage) -> Option<(Mrz, [u32; 4])> {
-    let (w, h) = (g.width() as usize, g.height() as usize);
-    let mask = binarize(g);
+/// The lines of blobs (in the photo as turned, `h` pixels high) that may be MRZ lines: blobs
+/// of text size chained at a regular pitch, at least 24 long, top to bottom.
+fn candidate_lines(found: &[Blob], h: u32) -> Vec<Vec<Blob>> {
     let min_h = 6.0f32;
     let max_h = h as f32 / 8.0;
-    let all: Vec<Blob> = blobs(&mask, w, h)
-        .into_iter()
+    let all: Vec<Blob> = found
+        .iter()
         .filter(|b| b.h() >= min_h && b.h() <= max_h && b.w() <= 3.5 * b.h() + 2.0 && b.area >= 12)
+        .copied()
         .collect();
     let mut lines: Vec<Vec<Blob>> = chains(&all, 24);
     lines.sort_by(|a, b| a[0].cy().total_cmp(&b[0].cy()));
+    lines
+}
+
+/// The MRZ read from candidate `lines` of an upright grey photo, and the box of its lines (x0,
+/// y0, x1, y1).
+fn read_lines(g: &image::GrayImage, lines: &[Vec<Blob>]) -> Option<(Mrz, [u32; 4])> {
     let texts: Vec<String> = lines.iter().map(|c| recognize(g, c)).collect();
     let mut best: Option<(Mrz, [u32; 4])> = None;
     for format in Format::ALL {

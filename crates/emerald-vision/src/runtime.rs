@@ -73,7 +73,20 @@ impl OnnxPlan {
     /// Load `path` for a single NCHW f32 input of `input_shape`, on the runtime chosen by
     /// `EMERALD_RUNTIME` (see the module docs).
     pub fn load(name: &'static str, path: &Path, input_shape: [usize; 4]) -> Result<Self, VisionError> {
-        Self::load_with(name, path, input_shape, false)
+        Self::load_with(name, path, input_shape, false, 1)
+    }
+
+    /// [`OnnxPlan::load`] for a model whose one run is worth splitting over `threads` cores (a
+    /// large input run alone, a text detector): on onnxruntime each session runs an operator
+    /// on up to `threads` threads (no spinning between operators: the cores are shared), same
+    /// results; tract runs it on one.
+    pub fn load_threaded(
+        name: &'static str,
+        path: &Path,
+        input_shape: [usize; 4],
+        threads: usize,
+    ) -> Result<Self, VisionError> {
+        Self::load_with(name, path, input_shape, false, threads)
     }
 
     /// Load a fully convolutional model whose file declares a fixed input size (`input_shape`)
@@ -83,13 +96,19 @@ impl OnnxPlan {
     /// session cannot be built the model loads as [`OnnxPlan::load`] would; tract plans stay at
     /// `input_shape` (it optimises for one concrete shape).
     pub fn load_spatially_free(name: &'static str, path: &Path, input_shape: [usize; 4]) -> Result<Self, VisionError> {
-        Self::load_with(name, path, input_shape, true)
+        Self::load_with(name, path, input_shape, true, 1)
     }
 
-    /// `load` (`free` false) or `load_spatially_free` (`free` true); without onnxruntime support
-    /// both load the fixed shape on tract.
+    /// `load` (`free` false) or `load_spatially_free` (`free` true), each onnxruntime session
+    /// on `threads` threads; without onnxruntime support both load the fixed shape on tract.
     #[cfg_attr(not(feature = "ort"), allow(unused_variables))]
-    fn load_with(name: &'static str, path: &Path, input_shape: [usize; 4], free: bool) -> Result<Self, VisionError> {
+    fn load_with(
+        name: &'static str,
+        path: &Path,
+        input_shape: [usize; 4],
+        free: bool,
+        threads: usize,
+    ) -> Result<Self, VisionError> {
         let pref = preference()?;
         #[cfg(feature = "ort")]
         if pref != Preference::Tract {
@@ -100,14 +119,14 @@ impl OnnxPlan {
                     .map_err(|e| VisionError::inference(name, e))
                     .and_then(|bytes| ort_backend::Pool::load_bytes(name, &bytes))
             } else {
-                ort_backend::Pool::load(name, path)
+                ort_backend::Pool::load_threaded(name, path, threads)
             };
             match loaded {
                 Ok((pool, names)) => {
                     return Ok(OnnxPlan { name, inner: Inner::Ort(pool), output_names: names, spatially_free: free })
                 }
                 Err(e) if pref == Preference::Ort => return Err(e),
-                Err(_) if free => return Self::load_with(name, path, input_shape, false),
+                Err(_) if free => return Self::load_with(name, path, input_shape, false, threads),
                 Err(_) => {}
             }
         }
@@ -318,24 +337,29 @@ mod ort_backend {
     }
 
     impl Pool {
-        /// One single-threaded session per core (at most 8).
-        pub fn load(name: &'static str, path: &Path) -> Result<(Pool, Vec<String>), VisionError> {
-            Self::load_sized(name, path, per_core())
+        /// One session per core (at most 8), each running on `threads` threads.
+        pub fn load_threaded(
+            name: &'static str,
+            path: &Path,
+            threads: usize,
+        ) -> Result<(Pool, Vec<String>), VisionError> {
+            Self::build(name, per_core(), threads, |mut b| b.commit_from_file(path))
         }
 
         /// `n` single-threaded sessions.
         pub fn load_sized(name: &'static str, path: &Path, n: usize) -> Result<(Pool, Vec<String>), VisionError> {
-            Self::build(name, n, |mut b| b.commit_from_file(path))
+            Self::build(name, n, 1, |mut b| b.commit_from_file(path))
         }
 
         /// One single-threaded session per core (at most 8) of an in-memory model.
         pub fn load_bytes(name: &'static str, bytes: &[u8]) -> Result<(Pool, Vec<String>), VisionError> {
-            Self::build(name, per_core(), |mut b| b.commit_from_memory(bytes))
+            Self::build(name, per_core(), 1, |mut b| b.commit_from_memory(bytes))
         }
 
         fn build(
             name: &'static str,
             n: usize,
+            threads: usize,
             commit: impl Fn(SessionBuilder) -> ort::Result<Session>,
         ) -> Result<(Pool, Vec<String>), VisionError> {
             let env = init()?;
@@ -343,10 +367,13 @@ mod ort_backend {
             let n = n.max(1);
             let mut sessions = Vec::with_capacity(n);
             for _ in 0..n {
-                let builder = Session::builder(env)
+                let mut builder = Session::builder(env)
                     .map_err(err)?
-                    .with_intra_threads(1)
+                    .with_intra_threads(threads.max(1))
                     .map_err(|e| VisionError::inference(name, e))?;
+                if threads > 1 {
+                    builder = builder.with_intra_op_spinning(false).map_err(|e| VisionError::inference(name, e))?;
+                }
                 sessions.push(Mutex::new(commit(builder).map_err(err)?));
             }
             let names = sessions[0]
