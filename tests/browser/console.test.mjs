@@ -202,7 +202,7 @@ test('CLIENT OPERATOR decides the OPERATOR_REQUIRED case; the audit shows it', a
 
   const a = await api('GET', `/api/analyses/${ctx.analysis}`, { token: ctx.client });
   assert.equal(a.data.resolution_status, 'DECLINED', a.text);
-  const audit = await api('GET', `/api/audit?object_id=${ctx.analysis}`, { token: ctx.admin });
+  const audit = await api('GET', `/api/audit?object_id=${ctx.analysis}&event=decision`, { token: ctx.admin });
   assert.equal(audit.status, 200, audit.text);
   assert.equal(audit.data.total_count, 1, audit.text);
   const e = audit.data.items[0];
