@@ -7,6 +7,10 @@
 #
 #   scripts/make-test-documents.sh [DIR]     DIR defaults to ~/.cache/emerald/test-documents/v2
 #
+# A second corpus, DIR-columns (22 documents), lays the visual zone out differently: labels side
+# by side in two columns, bilingual name labels (EMERALD_TEST_DOCUMENTS_LAYOUT=columns): the
+# field parser is checked on a layout it was not written against.
+#
 # Needs python3 with PIL and the two fonts: installed with apt-get when root (python3-pil,
 # fonts-ocr-b, fonts-dejavu-core), else the script says what is missing and exits 0 (the corpus
 # tests then print SKIPPED). Remade only when the generator changes.
@@ -18,8 +22,9 @@ FACES="${EMERALD_FACES_DEV:-../shared/data/faces-dev/faces}"
 [ -d "$FACES" ] || FACES=/work/shared/data/faces-dev/faces
 GEN=scripts/make_test_documents.py
 STAMP="$(sha256sum "$GEN" | cut -c1-16)"
-if [ "$(cat "$DIR/.stamp" 2>/dev/null)" = "$STAMP" ] && [ -f "$DIR/manifest.json" ]; then
-  echo "test documents: cached in $DIR"
+cached() { [ "$(cat "$1/.stamp" 2>/dev/null)" = "$STAMP" ] && [ -f "$1/manifest.json" ]; }
+if cached "$DIR" && cached "$DIR-columns"; then
+  echo "test documents: cached in $DIR and $DIR-columns"
   exit 0
 fi
 
@@ -46,7 +51,12 @@ fi
 # The first photo of each of the first people with two or more (sorted, deterministic): the
 # second photo is the selfie of the tests.
 mapfile -t faces < <(find "$FACES" -name '0002.jpg' | sort | sed 's/0002.jpg$/0001.jpg/' | while read -r f; do [ -f "$f" ] && echo "$f"; done | head -40)
-rm -rf "$DIR.tmp" && mkdir -p "$DIR.tmp"
-"$PY" "$GEN" "$DIR.tmp" "${faces[@]}"
-echo "$STAMP" >"$DIR.tmp/.stamp"
-rm -rf "$DIR" && mv "$DIR.tmp" "$DIR"
+# make_corpus DIR LAYOUT COUNT
+make_corpus() {
+  rm -rf "$1.tmp" && mkdir -p "$1.tmp"
+  EMERALD_TEST_DOCUMENTS_LAYOUT="$2" EMERALD_TEST_DOCUMENTS="$3" "$PY" "$GEN" "$1.tmp" "${faces[@]}"
+  echo "$STAMP" >"$1.tmp/.stamp"
+  rm -rf "$1" && mv "$1.tmp" "$1"
+}
+cached "$DIR" || make_corpus "$DIR" stacked "${EMERALD_TEST_DOCUMENTS:-44}"
+cached "$DIR-columns" || make_corpus "$DIR-columns" columns 22

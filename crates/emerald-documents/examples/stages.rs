@@ -8,33 +8,47 @@
 //!
 //!   cargo run --release -p emerald-documents --example stages -- [ROUNDS] [VARIANT…]
 //!
-//! Variants: `det1` (PP-OCR's detector on one thread, as the server loads it), `det2` (on two);
-//! default both. Prints each stage's mean and p50 per photo, and the MRZ and visual-zone scores.
+//! Variants: `det1` (PP-OCR's detector on one thread, as the server loads it), `det2` (on two),
+//! `cNNNfMMM` (the first detector pass at NNN pixels, the second at MMM:
+//! [`PpOcr::detect_with`]), `sNNN` (line strips squeezed NNN / 100 times along the line), joined
+//! `split` / `whole` (the second pass on each cluster of text, or on all of it), joined by `-`
+//! (`c480f960-split-s125-det2`); default `det1` and `det2`. Prints each stage's mean and p50 wall time
+//! per photo and the process's CPU time (all threads: what an idle machine's wall time would be
+//! for the single-threaded stages), and the MRZ and visual-zone scores.
 //! EMERALD_TEST_DOCUMENTS_DIR names another corpus.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use emerald_documents::ppocr::{crop_line, join_rows, reading_order, Line, PpOcr, MIN_LINE_CONFIDENCE};
+use emerald_documents::ppocr::{
+    crop_line_squeezed, join_rows_placed, reading_order, DetectPlan, Line, PpOcr, DETECT_PLAN, MIN_LINE_CONFIDENCE,
+};
 use emerald_documents::visual::{self, FIELDS};
 use emerald_documents::{Date, Mrz, Photo};
 
 fn corpus_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("EMERALD_TEST_DOCUMENTS_DIR").filter(|d| !d.is_empty()) {
-        return d.into();
-    }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache"));
-    cache.join("emerald/test-documents/v2")
+    emerald_documents::test_corpus_dir()
 }
 
 /// One way of running the steps.
 struct Variant {
-    name: &'static str,
+    name: String,
     ocr: PpOcr,
+    /// How the detector finds the lines.
+    plan: DetectPlan,
+    /// Line strips squeezed this many times along the line.
+    squeeze: f32,
+}
+
+/// CPU time of the whole process so far (every thread, ended ones too), in ms. The one unsafe
+/// call of this timing program: std has no process CPU clock.
+#[allow(unsafe_code)]
+fn cpu_ms() -> f64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid timespec for the call to write.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 * 1000.0 + ts.tv_nsec as f64 / 1e6
 }
 
 const STAGES: [&str; 7] = ["decode", "mrz", "face", "zone", "detect", "crop", "recognise"];
@@ -42,6 +56,7 @@ const STAGES: [&str; 7] = ["decode", "mrz", "face", "zone", "detect", "crop", "r
 /// What one photo gave through one variant.
 struct Run {
     ms: [f64; STAGES.len()],
+    cpu: [f64; STAGES.len()],
     mrz: Option<Mrz>,
     fields: visual::VisualFields,
     portrait: bool,
@@ -50,10 +65,15 @@ struct Run {
 
 fn run(v: &Variant, engine: &emerald_vision::Engine, bytes: &[u8]) -> Run {
     let mut ms = [0.0; STAGES.len()];
+    let mut cpu = [0.0; STAGES.len()];
     let mut t = Instant::now();
+    let mut c = cpu_ms();
     let mut lap = |k: usize, t: &mut Instant| {
         ms[k] += t.elapsed().as_secs_f64() * 1000.0;
         *t = Instant::now();
+        let now = cpu_ms();
+        cpu[k] += now - c;
+        c = now;
     };
     let photo = Photo::decode(bytes).expect("a photo");
     lap(0, &mut t);
@@ -71,11 +91,11 @@ fn run(v: &Variant, engine: &emerald_vision::Engine, bytes: &[u8]) -> Run {
     lap(2, &mut t);
     let zone = visual::zone_scaled(&reading.upright, reading.mrz_box, picture, false);
     lap(3, &mut t);
-    let mut lines = Vec::new();
+    let mut rows = Vec::new();
     if let Some(zone) = zone {
-        let boxes = reading_order(v.ocr.detect(&zone).expect("the detector"));
+        let boxes = reading_order(v.ocr.detect_with(&zone, v.plan).expect("the detector"));
         lap(4, &mut t);
-        let strips: Vec<_> = boxes.iter().map(|b| crop_line(&zone, b)).collect();
+        let strips: Vec<_> = boxes.iter().map(|b| crop_line_squeezed(&zone, b, v.squeeze)).collect();
         lap(5, &mut t);
         let texts = v.ocr.recognise(&strips).expect("the recogniser");
         let kept: Vec<Line> = boxes
@@ -84,11 +104,12 @@ fn run(v: &Variant, engine: &emerald_vision::Engine, bytes: &[u8]) -> Run {
             .map(|(bbox, (text, confidence))| Line { text, confidence, bbox })
             .filter(|l| l.confidence >= MIN_LINE_CONFIDENCE && !l.text.trim().is_empty())
             .collect();
-        lines = join_rows(&kept);
+        rows = join_rows_placed(&kept);
     }
-    let fields = visual::parse(&lines);
+    let fields = visual::parse_placed(&rows);
+    let lines = rows.into_iter().map(|r| r.text).collect();
     lap(6, &mut t);
-    Run { ms, mrz: reading.mrz, fields, portrait: face.is_some(), lines }
+    Run { ms, cpu, mrz: reading.mrz, fields, portrait: face.is_some(), lines }
 }
 
 /// The MRZ's value of a visual field, as `text_fields[]` shows it (dates ISO 8601).
@@ -109,6 +130,7 @@ fn mrz_value(m: &Mrz, field: &str, today: Date) -> Option<String> {
 #[derive(Default)]
 struct Tally {
     times: Vec<[f64; STAGES.len()]>,
+    cpu: Vec<[f64; STAGES.len()]>,
     mrz_correct: usize,
     valid: usize,
     broken_read_valid: usize,
@@ -130,11 +152,32 @@ fn main() {
     let models = emerald_vision::default_models_dir();
     let engine = emerald_vision::Engine::load(&models).expect("the face engine");
     let mut variants = Vec::new();
-    for (name, det_threads) in [("det1", 1), ("det2", 2)] {
-        if wanted.is_empty() || wanted.contains(&name) {
-            let ocr = PpOcr::load_with(&models, det_threads).expect("PP-OCR's models");
-            variants.push(Variant { name, ocr });
+
+    let names: Vec<&str> = if wanted.is_empty() { vec!["det1", "det2"] } else { wanted.clone() };
+    for name in names {
+        // Tokens joined by `-`: det1 / det2 (detector threads), cNNNfMMM (detector passes),
+        // sNNN (line strips squeezed NNN / 100 times along the line).
+        let (mut threads, mut plan, mut squeeze) = (1, DETECT_PLAN, 1.0f32);
+        for token in name.split('-') {
+            match token {
+                "det1" => threads = 1,
+                "det2" => threads = 2,
+                "split" => plan.clusters = true,
+                "whole" => plan.clusters = false,
+                t if t.starts_with('c') => {
+                    (plan.coarse_side, plan.fine_side) = t[1..]
+                        .split_once('f')
+                        .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+                        .unwrap_or_else(|| panic!("{t}: cNNNfMMM"))
+                }
+                t if t.starts_with('s') => {
+                    squeeze = t[1..].parse::<f32>().unwrap_or_else(|_| panic!("{t}: sNNN")) / 100.0
+                }
+                other => panic!("unknown variant token {other}: det1, det2, cNNNfMMM, split, whole or sNNN"),
+            }
         }
+        let ocr = PpOcr::load_with(&models, threads).expect("PP-OCR's models");
+        variants.push(Variant { name: name.to_owned(), ocr, plan, squeeze });
     }
     let today = Date::today();
     let photos: Vec<(serde_json::Value, Vec<u8>)> = docs
@@ -161,6 +204,7 @@ fn main() {
                 readings[k] = r.mrz.as_ref().map(|m| m.lines.clone());
                 let tally = &mut tallies[k];
                 tally.times.push(r.ms);
+                tally.cpu.push(r.cpu);
                 if round > 0 {
                     continue;
                 }
@@ -172,7 +216,7 @@ fn main() {
         }
     }
     for (v, t) in variants.iter().zip(&tallies) {
-        report(v.name, t);
+        report(&v.name, t);
     }
 }
 
@@ -229,8 +273,20 @@ fn report(name: &str, t: &Tally) {
     for (k, stage) in STAGES.iter().enumerate() {
         let mut v: Vec<f64> = t.times.iter().map(|s| s[k]).collect();
         v.sort_by(f64::total_cmp);
-        println!("  {stage:<10} mean {:>6.1} ms  p50 {:>6.1} ms", v.iter().sum::<f64>() / n, v[v.len() / 2]);
+        let cpu = t.cpu.iter().map(|s| s[k]).sum::<f64>() / n;
+        println!(
+            "  {stage:<10} mean {:>6.1} ms  p50 {:>6.1} ms  cpu {cpu:>6.1} ms",
+            v.iter().sum::<f64>() / n,
+            v[v.len() / 2]
+        );
     }
+    let mut cpu_totals: Vec<f64> = t.cpu.iter().map(|s| s.iter().sum()).collect();
+    cpu_totals.sort_by(f64::total_cmp);
+    println!(
+        "  cpu total  mean {:>6.1} ms  p50 {:>6.1} ms",
+        cpu_totals.iter().sum::<f64>() / n,
+        cpu_totals[cpu_totals.len() / 2]
+    );
     println!(
         "  total      mean {:>6.1} ms  p50 {:>6.1} ms  p90 {:>6.1} ms",
         totals.iter().sum::<f64>() / n,

@@ -2,16 +2,21 @@
 //! recogniser, the ONNX files of the PyPI wheel `rapidocr-onnxruntime==1.4.4`), on the runtime
 //! the face engine uses (onnxruntime when its library loads, else tract).
 //!
-//! 1. **Detection** (DB, "differentiable binarisation"): the zone, grey, is scaled to
-//!    [`DET_MAX_SIDE`] pixels on its longest side at its own aspect (sides rounded up to
-//!    multiples of 32; on tract, whose plan has one shape, letterboxed into [`DET_W`]×[`DET_H`]),
-//!    white padding, normalised to −1…1 (and again on the text's bounds when they are much
-//!    smaller than the zone); the network answers a text
+//! 1. **Detection** (DB, "differentiable binarisation"), in two passes ([`DETECT_PLAN`]): the
+//!    zone, grey, scaled to [`COARSE_SIDE`] pixels on its longest side, only to find where the
+//!    text is; then each cluster of that text ([`text_clusters`]: a card's title band, its
+//!    column of fields) at the scale that puts [`DET_MAX_SIDE`] pixels on the longest side of
+//!    all the text's bounds — the portrait and the blank card between the clusters are not
+//!    run through the network again. An input is at the image's own aspect, sides rounded up
+//!    to multiples of 32 (on tract, whose plan has one shape, letterboxed into
+//!    [`DET_W`]×[`DET_H`], the text's bounds in one pass), white padding, normalised to −1…1;
+//!    the network answers a text
 //!    probability per pixel. [`boxes_from_map`] thresholds it at [`DET_THRESH`], labels the
 //!    connected regions, keeps those whose mean probability is at least [`BOX_THRESH`], fits each
 //!    one a rotated rectangle (its principal axis, from the region's second moments: that is the
 //!    line's skew) and grows it by the DB "unclip" distance (area × [`UNCLIP`] / perimeter: the
-//!    network marks a shrunk kernel of each line).
+//!    network marks a shrunk kernel of each line). The models' spelled-out hard-swish
+//!    activations and scalar affines are fused in memory at load (`emerald_vision::fuse`).
 //! 2. **Crop and deskew**: each rectangle is sampled along its own axis into a strip
 //!    [`REC_H`] pixels high ([`crop_line`]), so a tilted line comes out level.
 //! 3. **Recognition** (CTC): the line strips are packed left to right, a gap of [`GAP`] pixels
@@ -23,8 +28,9 @@
 //!    the space. [`ctc_greedy`] takes the best class per column, splits the columns between the
 //!    packed lines by position, and in each drops repeats and blanks; a line's confidence is the
 //!    mean probability of its characters.
-//! 4. The lines, in reading order (top to bottom, left to right on a row), each box its own
-//!    line, go to the same field parser as Tesseract's ([`crate::visual::parse`]).
+//! 4. The lines, in reading order (top to bottom, left to right on a row), boxes close on a row
+//!    joined ([`join_rows_placed`]), go with their places to the field parser
+//!    ([`crate::visual::parse_placed`]: a label's value under it or to its right).
 //!
 //! Tract plans the models once for fixed input shapes; onnxruntime takes any, and is given
 //! inputs no larger than their content.
@@ -55,6 +61,26 @@ pub const DET_MAX_SIDE: usize = 960;
 /// zone of an ID card or passport page is about 1.4 times as wide as high).
 pub const DET_W: usize = 960;
 pub const DET_H: usize = 672;
+/// How [`PpOcr::detect`] finds the lines ([`PpOcr::detect_with`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DetectPlan {
+    /// Longest side of the first pass's input.
+    pub coarse_side: usize,
+    /// Longest side of the text's bounds in the second pass's input.
+    pub fine_side: usize,
+    /// The second pass on each cluster of text rather than on all the text's bounds.
+    pub clusters: bool,
+}
+
+/// How far, in its own heights, a box reaches to join a cluster of text ([`text_clusters`]).
+pub const CLUSTER_GROWTH: f32 = 0.5;
+
+/// The server's plan: see docs/documents.md for the measurements behind it.
+pub const DETECT_PLAN: DetectPlan = DetectPlan { coarse_side: COARSE_SIDE, fine_side: DET_MAX_SIDE, clusters: true };
+
+/// Longest side of the detector's first pass, which only finds where the text is.
+pub const COARSE_SIDE: usize = 480;
+
 /// Threads the detector's one run is split over. One: on the shared 2-core machine (load
 /// average 6) two onnxruntime intra-operator threads made detection slower (665 against 611
 /// ms); on a quiet machine they are to be measured (`--example stages`, variants det1, det2).
@@ -153,9 +179,10 @@ impl PpOcr {
             .ok_or_else(|| format!("{}: no `character` dictionary in its metadata", rec_path.display()))?;
         let chars: Vec<String> = dict.lines().map(str::to_owned).collect();
         drop(bytes);
-        let det = OnnxPlan::load_threaded("ppocr_det", &det_path, [1, 3, DET_H, DET_W], det_threads)
+        // PP-LCNet's spelled-out activations fused in memory (`emerald_vision::fuse`).
+        let det = OnnxPlan::load_fused("ppocr_det", &det_path, [1, 3, DET_H, DET_W], det_threads)
             .map_err(|e| e.to_string())?;
-        let rec = OnnxPlan::load("ppocr_rec", &rec_path, [1, 3, REC_H, REC_W]).map_err(|e| e.to_string())?;
+        let rec = OnnxPlan::load_fused("ppocr_rec", &rec_path, [1, 3, REC_H, REC_W], 1).map_err(|e| e.to_string())?;
         Ok(PpOcr { det, rec, chars })
     }
 
@@ -176,12 +203,17 @@ impl PpOcr {
     /// confidence under [`MIN_LINE_CONFIDENCE`], boxes next to each other on a row joined
     /// ([`join_rows`]).
     pub fn read(&self, img: &GrayImage) -> Result<Vec<String>, String> {
+        Ok(self.read_placed(img)?.into_iter().map(|r| r.text).collect())
+    }
+
+    /// [`PpOcr::read`], each row with its bounds (for [`crate::visual::parse_placed`]).
+    pub fn read_placed(&self, img: &GrayImage) -> Result<Vec<crate::visual::Placed>, String> {
         let kept: Vec<Line> = self
             .read_lines(img)?
             .into_iter()
             .filter(|l| l.confidence >= MIN_LINE_CONFIDENCE && !l.text.trim().is_empty())
             .collect();
-        Ok(join_rows(&kept))
+        Ok(join_rows_placed(&kept))
     }
 
     /// Every line found, recognised, in reading order.
@@ -192,24 +224,50 @@ impl PpOcr {
         Ok(boxes.into_iter().zip(texts).map(|(bbox, (text, confidence))| Line { text, confidence, bbox }).collect())
     }
 
-    /// The text line boxes of a grey image, in its pixels: found on the whole image, then again
-    /// on the bounds of what was found when they are much smaller (a card's labels are a few
-    /// pixels high in the detector's input otherwise, and come out split or lost; measured: one
-    /// pass alone misreads the labels of a blurred ID-1 card).
+    /// The text line boxes of a grey image, in its pixels, as [`DETECT_PLAN`] finds them.
+    /// On tract, whose plan has one input shape, a coarse first pass would cost a full one:
+    /// there both passes are at [`DET_MAX_SIDE`], the second only where it enlarges the text.
     pub fn detect(&self, img: &GrayImage) -> Result<Vec<LineBox>, String> {
-        let coarse = self.detect_at(img, DET_MAX_SIDE)?;
-        let Some([x0, y0, x1, y1]) = text_bounds(&coarse, img.width(), img.height()) else { return Ok(coarse) };
-        if self.det_geometry(x1 - x0, y1 - y0, DET_MAX_SIDE).2
-            < 1.3 * self.det_geometry(img.width(), img.height(), DET_MAX_SIDE).2
-        {
+        if self.det.backend() == Backend::OnnxRuntime {
+            self.detect_with(img, DETECT_PLAN)
+        } else {
+            self.detect_with(img, DetectPlan { coarse_side: DET_MAX_SIDE, fine_side: DET_MAX_SIDE, clusters: false })
+        }
+    }
+
+    /// The text line boxes of a grey image, in its pixels: a first pass at
+    /// `plan.coarse_side` pixels on the image's longest side, then a second at the scale that
+    /// puts `plan.fine_side` pixels on the longest side of the text's bounds (a card's labels
+    /// are a few pixels high in the first pass's input, and come out split or lost: measured,
+    /// one pass alone misreads the labels of a blurred ID-1 card). When the two sides are equal
+    /// the second pass runs only where it enlarges the text at least 1.3 times (else the first
+    /// pass's boxes are kept); a coarser first pass only finds where the text is. With
+    /// `plan.clusters` (onnxruntime, which takes any input shape) the second pass runs on each
+    /// cluster of text separately — a card's title band, its column of fields — at that same
+    /// scale, and not on the portrait and the blank card between them.
+    pub fn detect_with(&self, img: &GrayImage, plan: DetectPlan) -> Result<Vec<LineBox>, String> {
+        let (coarse_side, fine_side) = (plan.coarse_side, plan.fine_side);
+        let coarse = self.detect_at(img, coarse_side)?;
+        let Some([x0, y0, x1, y1]) = text_bounds(&coarse, img.width(), img.height()) else {
+            return if coarse_side == fine_side { Ok(coarse) } else { self.detect_at(img, fine_side) };
+        };
+        let fine_scale = self.det_geometry(x1 - x0, y1 - y0, fine_side).2;
+        if coarse_side == fine_side && fine_scale < 1.3 * self.det_geometry(img.width(), img.height(), coarse_side).2 {
             return Ok(coarse);
         }
-        let crop = image::imageops::crop_imm(img, x0, y0, x1 - x0, y1 - y0).to_image();
-        Ok(self
-            .detect_at(&crop, DET_MAX_SIDE)?
-            .into_iter()
-            .map(|b| LineBox { cx: b.cx + x0 as f32, cy: b.cy + y0 as f32, ..b })
-            .collect())
+        let regions = if plan.clusters && self.det.backend() == Backend::OnnxRuntime {
+            text_clusters(&coarse, img.width(), img.height())
+        } else {
+            vec![[x0, y0, x1, y1]]
+        };
+        let mut out = Vec::new();
+        for [x0, y0, x1, y1] in regions {
+            let crop = image::imageops::crop_imm(img, x0, y0, x1 - x0, y1 - y0).to_image();
+            let found =
+                if plan.clusters { self.detect_scaled(&crop, fine_scale)? } else { self.detect_at(&crop, fine_side)? };
+            out.extend(found.into_iter().map(|b| LineBox { cx: b.cx + x0 as f32, cy: b.cy + y0 as f32, ..b }));
+        }
+        Ok(out)
     }
 
     /// The detector's input width and height for a `w`×`h` image, and the image's scale in it
@@ -228,10 +286,25 @@ impl PpOcr {
 
     /// One detector pass, the image scaled to `max_side` on its longest side (onnxruntime).
     fn detect_at(&self, img: &GrayImage, max_side: usize) -> Result<Vec<LineBox>, String> {
+        let (dw, dh, scale) = self.det_geometry(img.width(), img.height(), max_side);
+        self.detect_in(img, dw, dh, scale)
+    }
+
+    /// One detector pass, the image scaled by `scale` (onnxruntime: any shape, sides rounded up
+    /// to multiples of 32; tract: its one shape, as [`PpOcr::detect_at`]).
+    fn detect_scaled(&self, img: &GrayImage, scale: f32) -> Result<Vec<LineBox>, String> {
+        if self.det.backend() != Backend::OnnxRuntime {
+            return self.detect_at(img, DET_MAX_SIDE);
+        }
+        let up = |v: u32| (((v as f32 * scale).round() as usize).div_ceil(32) * 32).max(32);
+        self.detect_in(img, up(img.width()), up(img.height()), scale)
+    }
+
+    /// One detector pass on `img` scaled by `scale` into a `dw`×`dh` input.
+    fn detect_in(&self, img: &GrayImage, dw: usize, dh: usize, scale: f32) -> Result<Vec<LineBox>, String> {
         if img.width() == 0 || img.height() == 0 {
             return Ok(Vec::new());
         }
-        let (dw, dh, scale) = self.det_geometry(img.width(), img.height(), max_side);
         let input = det_input(img, dw, dh, scale);
         let out = self.det.run([1, 3, dh, dw], input).map_err(|e| e.to_string())?;
         let prob = out.into_iter().next().map(|(_, v)| v).unwrap_or_default();
@@ -432,6 +505,45 @@ pub fn text_bounds(boxes: &[LineBox], w: u32, h: u32) -> Option<[u32; 4]> {
     (x1 > x0 + 8 && y1 > y0 + 8).then_some([x0, y0, x1, y1])
 }
 
+/// The text's clusters (x0, y0, x1, y1) in a `w`×`h` image: each box grown by
+/// [`CLUSTER_GROWTH`] times its own height on every side; grown boxes that touch belong
+/// together, and a cluster is the bounds of its grown boxes, inside the image. Clusters do not
+/// overlap (so that no line is found twice).
+pub fn text_clusters(boxes: &[LineBox], w: u32, h: u32) -> Vec<[u32; 4]> {
+    let grown = |b: &LineBox| {
+        let m = CLUSTER_GROWTH * b.height();
+        [b.left() - m, b.top() - m, b.right() + m, b.top() + b.height() + m]
+    };
+    let touch = |a: &[f32; 4], b: &[f32; 4]| a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3];
+    let mut rects: Vec<[f32; 4]> = boxes.iter().map(grown).collect();
+    // Merge touching rectangles until none touch.
+    loop {
+        let mut merged = false;
+        'outer: for i in 0..rects.len() {
+            for j in i + 1..rects.len() {
+                if touch(&rects[i], &rects[j]) {
+                    let b = rects.swap_remove(j);
+                    let a = &mut rects[i];
+                    *a = [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])];
+                    merged = true;
+                    break 'outer;
+                }
+            }
+        }
+        if !merged {
+            break;
+        }
+    }
+    rects
+        .into_iter()
+        .filter_map(|[x0, y0, x1, y1]| {
+            let (x0, y0) = (x0.max(0.0) as u32, y0.max(0.0) as u32);
+            let (x1, y1) = ((x1.max(0.0) as u32).min(w), (y1.max(0.0) as u32).min(h));
+            (x1 > x0 + 8 && y1 > y0 + 8).then_some([x0, y0, x1, y1])
+        })
+        .collect()
+}
+
 /// Boxes top to bottom; boxes whose vertical centres lie within half a line height of a row's
 /// first box are on its row, left to right.
 pub fn reading_order(mut boxes: Vec<LineBox>) -> Vec<LineBox> {
@@ -460,7 +572,12 @@ pub fn reading_order(mut boxes: Vec<LineBox>) -> Vec<LineBox> {
 /// on the same row and starts less than a line height after it ends: the detector splits a
 /// phrase at a wide word gap (`Document` `No.`), while boxes far apart on a row are columns.
 pub fn join_rows(lines: &[Line]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+    join_rows_placed(lines).into_iter().map(|r| r.text).collect()
+}
+
+/// [`join_rows`], each row with its bounds in the image.
+pub fn join_rows_placed(lines: &[Line]) -> Vec<crate::visual::Placed> {
+    let mut out: Vec<crate::visual::Placed> = Vec::new();
     let mut prev: Option<&LineBox> = None;
     for l in lines {
         let b = &l.bbox;
@@ -470,12 +587,19 @@ pub fn join_rows(lines: &[Line]) -> Vec<String> {
             let same_row = ((p.top() + p.height() / 2.0) - (b.top() + b.height() / 2.0)).abs() < 0.5 * h;
             same_row && b.left() > p.left() && b.left() - p.right() < h
         });
+        let bounds = [b.left(), b.top(), b.right(), b.top() + b.height()];
         match out.last_mut() {
             Some(last) if joined => {
-                last.push(' ');
-                last.push_str(text);
+                last.text.push(' ');
+                last.text.push_str(text);
+                last.bounds = [
+                    last.bounds[0].min(bounds[0]),
+                    last.bounds[1].min(bounds[1]),
+                    last.bounds[2].max(bounds[2]),
+                    last.bounds[3].max(bounds[3]),
+                ];
             }
-            _ => out.push(text.to_owned()),
+            _ => out.push(crate::visual::Placed { text: text.to_owned(), bounds }),
         }
         prev = Some(b);
     }
@@ -485,8 +609,13 @@ pub fn join_rows(lines: &[Line]) -> Vec<String> {
 /// A line's strip: its rotated rectangle sampled along its axis, [`REC_H`] pixels high, as
 /// wide as its aspect ratio says (at least 8 pixels), edges replicated outside the image.
 pub fn crop_line(img: &GrayImage, b: &LineBox) -> GrayImage {
+    crop_line_squeezed(img, b, 1.0)
+}
+
+/// [`crop_line`], the strip `squeeze` times narrower than its aspect ratio says.
+pub fn crop_line_squeezed(img: &GrayImage, b: &LineBox, squeeze: f32) -> GrayImage {
     let (len, high) = (2.0 * b.half_len, (2.0 * b.half_h).max(1.0));
-    let out_w = ((len * REC_H as f32 / high).round() as u32).clamp(8, 4 * REC_W as u32);
+    let out_w = ((len * REC_H as f32 / high / squeeze.max(0.1)).round() as u32).clamp(8, 4 * REC_W as u32);
     let (vx, vy) = (-b.uy, b.ux);
     // Supersample when the strip is much smaller than the box (a tall line): 2×2 per pixel.
     let step_a = len / out_w as f32;

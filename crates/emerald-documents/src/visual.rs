@@ -128,6 +128,23 @@ impl VisualOcr {
             VisualOcr::Tesseract(t) => t.read(img),
         }
     }
+
+    /// The text lines of a visual zone and the fields in them: by the lines' places where the
+    /// OCR gives them (PP-OCR: [`parse_placed`]), else by their order ([`parse`]).
+    pub fn read_fields(&self, img: &GrayImage) -> Result<(Vec<String>, VisualFields), String> {
+        match self {
+            VisualOcr::PpOcr(p) => {
+                let rows = p.read_placed(img)?;
+                let fields = parse_placed(&rows);
+                Ok((rows.into_iter().map(|r| r.text).collect(), fields))
+            }
+            VisualOcr::Tesseract(t) => {
+                let lines = t.read(img)?;
+                let fields = parse(&lines);
+                Ok((lines, fields))
+            }
+        }
+    }
 }
 
 /// A word Tesseract read: its left and right edges (pixels), confidence (0–100) and text.
@@ -477,9 +494,12 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// Whether a word read is a label's word: equal, or one edit off for words of 5 letters or more.
+/// Whether a word read is a label's word: equal, or one edit off for words of 5 letters or more
+/// once the OCR's classic letter-pair confusions are undone (`rn` read as `m`, `vv` as `w`:
+/// `Sumame` is `Surname` on a blurred card).
 fn word_is(read: &str, label: &str) -> bool {
-    read == label || (label.len() >= 5 && edit_distance(read, label) <= 1)
+    let pairs = |s: &str| s.replace("rn", "m").replace("vv", "w");
+    read == label || (label.len() >= 5 && edit_distance(&pairs(read), &pairs(label)) <= 1)
 }
 
 /// The number of words `ws` starts with that spell the label's `parts`, a word allowed to hold
@@ -573,6 +593,69 @@ pub fn parse(lines: &[String]) -> VisualFields {
     out
 }
 
+/// A row of text and where it is: left, top, right, bottom (pixels of the zone).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placed {
+    pub text: String,
+    pub bounds: [f32; 4],
+}
+
+/// The fields in placed rows (reading order): a label's value is the rest of its row, else the
+/// nearest row that is no label and stands under the label (starting at most a line height
+/// left of it and overlapping it, its top within two line heights of the label's bottom), else
+/// the nearest on the label's row to its right (within eight line heights). Layouts with
+/// labels side by side (`Sex   Nationality` above `M   D`) read as well as one field per line;
+/// what this finds nothing for, [`parse`] looks for in the rows' order.
+pub fn parse_placed(rows: &[Placed]) -> VisualFields {
+    let labels: Vec<Option<(&'static str, String)>> = rows.iter().map(|r| label_of(&r.text)).collect();
+    let mut out = VisualFields::default();
+    for (i, label) in labels.iter().enumerate() {
+        let Some((field, rest)) = label else { continue };
+        if out.get(field).is_some() {
+            continue;
+        }
+        let value = if !rest.is_empty() {
+            Some(rest.clone())
+        } else {
+            value_near(rows, &labels, i).map(|j| clean_value(&rows[j].text))
+        };
+        if let Some(v) = value.as_deref().and_then(|v| normalized(field, v)) {
+            out.fields.push((field, v));
+        }
+    }
+    let by_order = parse(&rows.iter().map(|r| r.text.clone()).collect::<Vec<_>>());
+    out.fill_from(&by_order);
+    out
+}
+
+/// The row holding the value of the label row `i` ([`parse_placed`]).
+fn value_near(rows: &[Placed], labels: &[Option<(&'static str, String)>], i: usize) -> Option<usize> {
+    let [l0, t0, r0, b0] = rows[i].bounds;
+    let h = (b0 - t0).max(1.0);
+    let mid = (t0 + b0) / 2.0;
+    let mut below: Option<(f32, usize)> = None;
+    let mut right: Option<(f32, usize)> = None;
+    for (j, r) in rows.iter().enumerate() {
+        if j == i || labels[j].is_some() {
+            continue;
+        }
+        let [l, t, rr, b] = r.bounds;
+        let hj = (b - t).max(1.0);
+        let gap_down = t - b0;
+        if (t + b) / 2.0 > mid + 0.5 * h && gap_down < 2.0 * h.max(hj) && l > l0 - h && l < r0 && rr > l0 {
+            if below.is_none_or(|(d, _)| gap_down < d) {
+                below = Some((gap_down, j));
+            }
+        } else if ((t + b) / 2.0 - mid).abs() < 0.5 * h.min(hj) && l >= r0 - 0.5 * h && l - r0 < 8.0 * h {
+            let gap = l - r0;
+            if right.is_none_or(|(d, _)| gap < d) {
+                right = Some((gap, j));
+            }
+        }
+    }
+    below.or(right).map(|(_, j)| j)
+}
+
 /// A visual value in a form that can be compared with the MRZ's, or None when it cannot be
 /// (a date that is no date, a nationality written as a country name, a sex that is not M, F
 /// or X): names and numbers as printed (upper case), dates as YYYY-MM-DD (or the text when the
@@ -598,7 +681,22 @@ pub fn normalized(field: &str, value: &str) -> Option<String> {
             }
         }
         "nationality" => {
-            let code: String = v.chars().filter(|c| c.is_ascii_alphabetic()).collect::<String>().to_uppercase();
+            // Codes are letters only (ICAO 9303): a digit in a code-sized word is the OCR's
+            // look-alike (`P0L`, `UT0`).
+            let word = v.split_whitespace().next().unwrap_or("");
+            let letters = |c: char| match c {
+                '0' => 'O',
+                '1' => 'I',
+                '5' => 'S',
+                '8' => 'B',
+                c => c,
+            };
+            let code: String =
+                if (2..=3).contains(&word.chars().count()) && word.chars().all(|c| c.is_ascii_alphanumeric()) {
+                    word.chars().map(letters).filter(|c| c.is_ascii_alphabetic()).collect::<String>().to_uppercase()
+                } else {
+                    v.chars().filter(|c| c.is_ascii_alphabetic()).collect::<String>().to_uppercase()
+                };
             (1..=3).contains(&code.len()).then_some(code)
         }
         "document_number" => {
@@ -811,6 +909,55 @@ mod tests {
         assert_eq!(f.get("birth_date"), Some("1991-08-17"));
         assert_eq!(f.get("sex"), Some("M"));
         assert_eq!(f.get("expiry_date"), Some("2035-07-07"));
+    }
+
+    #[test]
+    fn nationality_codes_are_letters() {
+        assert_eq!(normalized("nationality", "P0L").as_deref(), Some("POL"));
+        assert_eq!(normalized("nationality", "UT0").as_deref(), Some("UTO"));
+        assert_eq!(normalized("nationality", "D").as_deref(), Some("D"));
+        assert_eq!(normalized("nationality", "ESP").as_deref(), Some("ESP"));
+    }
+
+    #[test]
+    fn labels_read_with_a_letter_pair_confused() {
+        let f = parse(&lines("Sumame\nKOWALSKI\nGivennames\nSEAN"));
+        assert_eq!(f.get("surname"), Some("KOWALSKI"));
+        assert_eq!(f.get("given_names"), Some("SEAN"));
+        // Two slips are still no label.
+        assert_eq!(parse(&lines("Sumone\nKOWALSKI")).get("surname"), None);
+    }
+
+    #[test]
+    fn labels_side_by_side_take_the_values_under_them() {
+        let row = |text: &str, l: f32, t: f32, r: f32| Placed { text: text.into(), bounds: [l, t, r, t + 20.0] };
+        // Two columns: labels on one row, values on the next; a value right of its label; a
+        // value under the wrong column is not taken.
+        let rows = [
+            row("Surname", 300.0, 100.0, 400.0),
+            row("GARCIA", 300.0, 125.0, 420.0),
+            row("Sex", 300.0, 160.0, 340.0),
+            row("Nationality", 500.0, 160.0, 640.0),
+            row("F", 300.0, 185.0, 315.0),
+            row("ESP", 500.0, 185.0, 560.0),
+            row("Date of birth", 300.0, 220.0, 450.0),
+            row("12.03.1980", 520.0, 220.0, 650.0),
+            row("Date of expiry", 300.0, 260.0, 460.0),
+            row("Document No.", 700.0, 260.0, 860.0),
+            row("X123456", 700.0, 285.0, 800.0),
+        ];
+        let f = parse_placed(&rows);
+        assert_eq!(f.get("surname"), Some("GARCIA"));
+        assert_eq!(f.get("sex"), Some("F"));
+        assert_eq!(f.get("nationality"), Some("ESP"));
+        assert_eq!(f.get("birth_date"), Some("1980-03-12"));
+        assert_eq!(f.get("document_number"), Some("X123456"));
+        // Nothing under or right of the expiry label: not taken from the other column.
+        assert_eq!(f.get("expiry_date"), None);
+        // Read by order alone, the side-by-side labels lose their values.
+        let by_order = parse(&rows.iter().map(|r| r.text.clone()).collect::<Vec<_>>());
+        assert_eq!(by_order.get("sex"), None);
+        assert_ne!(by_order.get("nationality"), Some("ESP"));
     }
 
     #[test]

@@ -11,14 +11,7 @@ use emerald_documents::ppocr::{crop_line, reading_order, PpOcr, REC_H};
 use emerald_documents::{read_mrz, visual};
 
 fn corpus_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("EMERALD_TEST_DOCUMENTS_DIR").filter(|d| !d.is_empty()) {
-        return d.into();
-    }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache"));
-    cache.join("emerald/test-documents/v2")
+    emerald_documents::test_corpus_dir()
 }
 
 #[test]
@@ -220,5 +213,37 @@ fn recogniser_reads_labels_and_values() {
             visual::compare("document_number", fields.get("document_number").unwrap_or(""), number),
             "{variant}: {texts:?}"
         );
+    }
+}
+
+/// PP-OCR's models as the server loads them — hard-swish activations and scalar affines fused
+/// in memory (`emerald_vision::fuse`) — answer as the files do, on a real document's zone and
+/// on its line strips.
+#[test]
+fn fused_models_answer_as_the_files_do() {
+    use emerald_documents::ppocr::{det_input, DET_FILE, REC_FILE};
+    use emerald_vision::{Backend, OnnxPlan};
+    let Some((_, docs)) = setup("fused_models_answer_as_the_files_do") else { return };
+    let models = emerald_vision::default_models_dir();
+    let zone = zone_of(docs.iter().find(|d| d["variant"] == "flat").unwrap());
+    let (dw, dh) = (640usize, 448usize);
+    let scale = (dw as f32 / zone.width() as f32).min(dh as f32 / zone.height() as f32);
+    let det_in = det_input(&zone, dw, dh, scale);
+    let rec_in: Vec<f32> = det_in[..3 * REC_H * 320].to_vec();
+    for (file, shape, input) in [(DET_FILE, [1, 3, dh, dw], det_in), (REC_FILE, [1, 3, REC_H, 320], rec_in)] {
+        let path = models.join(file);
+        let plain = OnnxPlan::load("plain", &path, shape).unwrap();
+        if plain.backend() != Backend::OnnxRuntime {
+            println!("SKIPPED fused_models_answer_as_the_files_do: onnxruntime is not loaded here (tract does its own fusing)");
+            return;
+        }
+        let fused = OnnxPlan::load_fused("fused", &path, shape, 1).unwrap();
+        let a = plain.run(shape, input.clone()).unwrap().remove(0).1;
+        let b = fused.run(shape, input).unwrap().remove(0).1;
+        assert_eq!(a.len(), b.len());
+        let diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+        let peak = a.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        println!("{file}: max difference {diff:e} (outputs up to {peak})");
+        assert!(peak > 0.1 && diff < 1e-4, "{file}: fused output differs by {diff}");
     }
 }

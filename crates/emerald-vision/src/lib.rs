@@ -48,6 +48,8 @@ mod embed;
 mod engine;
 mod error;
 mod ffmpeg;
+#[cfg(feature = "ort")]
+pub mod fuse;
 mod geometry;
 mod gesture;
 mod liveness;

@@ -63,6 +63,16 @@ pub struct OnnxPlan {
     spatially_free: bool,
 }
 
+/// What is done to a model's graph in memory before onnxruntime loads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rewrite {
+    None,
+    /// [`OnnxPlan::load_spatially_free`].
+    FreeSpatial,
+    /// [`OnnxPlan::load_fused`].
+    Fuse,
+}
+
 enum Inner {
     Tract(Arc<TypedRunnableModel>),
     #[cfg(feature = "ort")]
@@ -73,7 +83,20 @@ impl OnnxPlan {
     /// Load `path` for a single NCHW f32 input of `input_shape`, on the runtime chosen by
     /// `EMERALD_RUNTIME` (see the module docs).
     pub fn load(name: &'static str, path: &Path, input_shape: [usize; 4]) -> Result<Self, VisionError> {
-        Self::load_with(name, path, input_shape, false, 1)
+        Self::load_with(name, path, input_shape, Rewrite::None, 1)
+    }
+
+    /// [`OnnxPlan::load_threaded`] with the graph's spelled-out hard-swish activations and
+    /// scalar affines after convolutions fused on onnxruntime ([`crate::fuse`]; PP-OCR's
+    /// PP-LCNet models), in memory: the file and its sha256 stay as fetched. When the rewrite
+    /// fails the file loads as it is.
+    pub fn load_fused(
+        name: &'static str,
+        path: &Path,
+        input_shape: [usize; 4],
+        threads: usize,
+    ) -> Result<Self, VisionError> {
+        Self::load_with(name, path, input_shape, Rewrite::Fuse, threads)
     }
 
     /// [`OnnxPlan::load`] for a model whose one run is worth splitting over `threads` cores (a
@@ -86,7 +109,7 @@ impl OnnxPlan {
         input_shape: [usize; 4],
         threads: usize,
     ) -> Result<Self, VisionError> {
-        Self::load_with(name, path, input_shape, false, threads)
+        Self::load_with(name, path, input_shape, Rewrite::None, threads)
     }
 
     /// Load a fully convolutional model whose file declares a fixed input size (`input_shape`)
@@ -96,37 +119,45 @@ impl OnnxPlan {
     /// session cannot be built the model loads as [`OnnxPlan::load`] would; tract plans stay at
     /// `input_shape` (it optimises for one concrete shape).
     pub fn load_spatially_free(name: &'static str, path: &Path, input_shape: [usize; 4]) -> Result<Self, VisionError> {
-        Self::load_with(name, path, input_shape, true, 1)
+        Self::load_with(name, path, input_shape, Rewrite::FreeSpatial, 1)
     }
 
-    /// `load` (`free` false) or `load_spatially_free` (`free` true), each onnxruntime session
-    /// on `threads` threads; without onnxruntime support both load the fixed shape on tract.
+    /// `load`, `load_spatially_free` or `load_fused` (`rewrite`), each onnxruntime session on
+    /// `threads` threads; without onnxruntime support all load the file's fixed shape on tract.
     #[cfg_attr(not(feature = "ort"), allow(unused_variables))]
     fn load_with(
         name: &'static str,
         path: &Path,
         input_shape: [usize; 4],
-        free: bool,
+        rewrite: Rewrite,
         threads: usize,
     ) -> Result<Self, VisionError> {
         let pref = preference()?;
+        let free = rewrite == Rewrite::FreeSpatial;
         #[cfg(feature = "ort")]
         if pref != Preference::Tract {
-            let loaded = if free {
-                std::fs::read(path)
+            let loaded = match rewrite {
+                Rewrite::FreeSpatial => std::fs::read(path)
                     .map_err(|e| e.to_string())
                     .and_then(|bytes| free_spatial_dims(&bytes))
                     .map_err(|e| VisionError::inference(name, e))
-                    .and_then(|bytes| ort_backend::Pool::load_bytes(name, &bytes))
-            } else {
-                ort_backend::Pool::load_threaded(name, path, threads)
+                    .and_then(|bytes| ort_backend::Pool::load_bytes(name, &bytes)),
+                // A graph that cannot be rewritten loads as it is (below, on the error).
+                Rewrite::Fuse => std::fs::read(path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|bytes| crate::fuse::fuse_elementwise(&bytes))
+                    .map_err(|e| VisionError::inference(name, e))
+                    .and_then(|(bytes, _)| ort_backend::Pool::load_bytes_threaded(name, &bytes, threads)),
+                Rewrite::None => ort_backend::Pool::load_threaded(name, path, threads),
             };
             match loaded {
                 Ok((pool, names)) => {
                     return Ok(OnnxPlan { name, inner: Inner::Ort(pool), output_names: names, spatially_free: free })
                 }
                 Err(e) if pref == Preference::Ort => return Err(e),
-                Err(_) if free => return Self::load_with(name, path, input_shape, false, threads),
+                Err(_) if rewrite != Rewrite::None => {
+                    return Self::load_with(name, path, input_shape, Rewrite::None, threads)
+                }
                 Err(_) => {}
             }
         }
@@ -344,6 +375,15 @@ mod ort_backend {
             threads: usize,
         ) -> Result<(Pool, Vec<String>), VisionError> {
             Self::build(name, per_core(), threads, |mut b| b.commit_from_file(path))
+        }
+
+        /// One session per core (at most 8) of an in-memory model, each on `threads` threads.
+        pub fn load_bytes_threaded(
+            name: &'static str,
+            bytes: &[u8],
+            threads: usize,
+        ) -> Result<(Pool, Vec<String>), VisionError> {
+            Self::build(name, per_core(), threads, |mut b| b.commit_from_memory(bytes))
         }
 
         /// `n` single-threaded sessions.

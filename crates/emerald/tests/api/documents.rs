@@ -15,14 +15,7 @@ use crate::both_backends;
 use crate::helpers::*;
 
 fn corpus_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("EMERALD_TEST_DOCUMENTS_DIR").filter(|d| !d.is_empty()) {
-        return d.into();
-    }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache"));
-    cache.join("emerald/test-documents/v2")
+    emerald_documents::test_corpus_dir()
 }
 
 /// The corpus manifest, or None (SKIPPED printed).
@@ -328,21 +321,34 @@ async fn documents_without_the_ppocr_models() {
 /// (`cargo test --test api -- documents_corpus --nocapture` prints the figures of both OCRs).
 #[tokio::test]
 async fn documents_corpus_visual_zone_share_ppocr() {
-    corpus_visual_zone_share(DocumentsOcr::Ppocr, 0.8).await;
+    corpus_visual_zone_share(DocumentsOcr::Ppocr, 0.8, &corpus_dir()).await;
+}
+
+/// The same on the second layout's corpus (labels side by side in two columns, bilingual name
+/// labels): the field parser on a layout it was not written against.
+#[tokio::test]
+async fn documents_corpus_visual_zone_share_ppocr_two_columns() {
+    corpus_visual_zone_share(DocumentsOcr::Ppocr, 0.8, &emerald_documents::test_corpus_dir_columns()).await;
 }
 
 /// The same with Tesseract.
 #[tokio::test]
 async fn documents_corpus_visual_zone_share_tesseract() {
-    corpus_visual_zone_share(DocumentsOcr::Tesseract, 0.4).await;
+    corpus_visual_zone_share(DocumentsOcr::Tesseract, 0.4, &corpus_dir()).await;
 }
 
 /// The share of the corpus whose visual fields are all found (and agree with the MRZ, but on
 /// the document printed to disagree) with `engine`, through the HTTP API in Instant mode, and
 /// DOCUMENTS' time per photo; at least `min_share` of the documents.
-async fn corpus_visual_zone_share(engine: DocumentsOcr, min_share: f64) {
-    let test = format!("documents_corpus_visual_zone_share ({engine:?})");
-    let Some(docs) = manifest(&test) else { return };
+async fn corpus_visual_zone_share(engine: DocumentsOcr, min_share: f64, dir: &std::path::Path) {
+    let test = format!("documents_corpus_visual_zone_share ({engine:?}, {})", dir.display());
+    let docs: Vec<Value> = match std::fs::read_to_string(dir.join("manifest.json")) {
+        Ok(m) => serde_json::from_str(&m).unwrap(),
+        Err(_) => {
+            println!("SKIPPED {test}: no test documents in {}; run scripts/make-test-documents.sh", dir.display());
+            return;
+        }
+    };
     let app = TestApp::spawn_with(Backend::Sqlite, |c| c.documents_ocr = engine).await;
     match (&app.domain.ocr, engine) {
         (Ok(VisualOcr::PpOcr(_)), DocumentsOcr::Ppocr) | (Ok(VisualOcr::Tesseract(_)), DocumentsOcr::Tesseract) => {}
@@ -360,7 +366,7 @@ async fn corpus_visual_zone_share(engine: DocumentsOcr, min_share: f64) {
     let (mut found, mut portraits, mut false_mismatches, mut times) = (0usize, 0usize, 0usize, Vec::new());
     let mut per_field = std::collections::BTreeMap::new();
     for d in &docs {
-        let photo = std::fs::read(corpus_dir().join(d["file"].as_str().unwrap())).unwrap();
+        let photo = std::fs::read(dir.join(d["file"].as_str().unwrap())).unwrap();
         let payload = json!({"media:tags": {"doc": ["photo_id"]}, "analyses": [{"type": "documents"}]}).to_string();
         let t = std::time::Instant::now();
         let r = app.upload("/api/instant/folders/", &token, vec![part("doc", photo), Part::Payload(payload)]).await;
@@ -397,7 +403,8 @@ async fn corpus_visual_zone_share(engine: DocumentsOcr, min_share: f64) {
     }
     times.sort_by(f64::total_cmp);
     println!(
-        "{engine:?}: visual fields all found on {found} of {} documents ({:.1} %); false disagreements {false_mismatches}; portrait found on {portraits}; DOCUMENTS per photo (Instant, debug build) p50 {:.0} ms, max {:.0} ms",
+        "{engine:?} on {}: visual fields all found on {found} of {} documents ({:.1} %); false disagreements {false_mismatches}; portrait found on {portraits}; DOCUMENTS per photo (Instant, debug build) p50 {:.0} ms, max {:.0} ms",
+        dir.display(),
         docs.len(),
         100.0 * found as f64 / docs.len() as f64,
         times[times.len() / 2],

@@ -666,17 +666,14 @@ impl Domain {
         let engine = ocr.name();
         let joined = tokio::task::spawn_blocking(move || {
             let Some(zone) = ocr.zone(&gray, mrz_box, picture) else {
-                return Ok(Vec::new());
+                return Ok((Vec::new(), emerald_documents::visual::VisualFields::default()));
             };
-            ocr.read(&zone)
+            ocr.read_fields(&zone)
         })
         .await;
         drop(slot);
         match joined {
-            Ok(Ok(lines)) => {
-                let fields = emerald_documents::visual::parse(&lines);
-                documents::VisualZone::Read { fields, lines, ocr: engine }
-            }
+            Ok(Ok((lines, fields))) => documents::VisualZone::Read { fields, lines, ocr: engine },
             Ok(Err(why)) => {
                 tracing::warn!(media_id = %id, %why, "the visual zone could not be read");
                 documents::VisualZone::NotRead(format!("the visual zone could not be read: {why}"))
