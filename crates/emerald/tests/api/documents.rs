@@ -273,6 +273,69 @@ both_backends! {
 
 /// PP-OCR's models missing: DOCUMENTS reads the visual zone with Tesseract when there is one,
 /// else says which model file is missing and the command that fetches it; the MRZ decides.
+/// BIOMETRY compares the selfie with the face on an ID photographed sideways or upside down as
+/// it does with the same ID upright (the engine turns a photo whose face it does not find
+/// standing upright), and DOCUMENTS reads the turned ID and says how it turned it.
+#[tokio::test]
+async fn biometry_finds_the_face_on_a_turned_document() {
+    let test = "biometry_finds_the_face_on_a_turned_document";
+    let Some(docs) = manifest(test) else { return };
+    let Some(_) = face_photos(test, &[]) else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let token = client(&app).await;
+    let biometry = |selfie: Vec<u8>, id: Vec<u8>| {
+        let (app, token) = (&app, &token);
+        async move {
+            let payload = json!({
+                "media:tags": {"selfie": ["photo_selfie"], "id": ["photo_id_front"]},
+                "analyses": [{"type": "biometry"}, {"type": "documents"}]
+            });
+            let r = app
+                .upload(
+                    "/api/folders/",
+                    token,
+                    vec![part("selfie", selfie), part("id", id), Part::Payload(payload.to_string())],
+                )
+                .await;
+            r.assert_status(201);
+            let analyses = r.body["analyses"].as_array().unwrap().clone();
+            let by = |t: &str| {
+                analyses.iter().find(|a| a["type"] == t).cloned().unwrap_or_else(|| panic!("no {t} in {}", r.text))
+            };
+            (by("BIOMETRY"), by("DOCUMENTS"))
+        }
+    };
+    for (variant, turned) in [("rot90", 90u32), ("rot180", 180), ("rot270", 270)] {
+        let (doc, id_photo) = document(&docs, |d| d["variant"] == variant && d["valid"] == true);
+        let selfie =
+            std::fs::read(PathBuf::from(doc["face_path"].as_str().unwrap()).with_file_name("0002.jpg")).unwrap();
+        // The same photo turned upright here (PIL turned it anticlockwise; turned back clockwise).
+        let img = image::load_from_memory(&id_photo).unwrap();
+        let upright = match turned {
+            90 => img.rotate90(),
+            180 => img.rotate180(),
+            _ => img.rotate270(),
+        };
+        let mut upright_jpeg = Vec::new();
+        upright.write_to(&mut std::io::Cursor::new(&mut upright_jpeg), image::ImageFormat::Jpeg).unwrap();
+        let (b_turned, d_turned) = biometry(selfie.clone(), id_photo).await;
+        let (b_upright, _) = biometry(selfie, upright_jpeg).await;
+        for b in [&b_turned, &b_upright] {
+            assert_eq!(b["state"], "FINISHED", "{variant}: {b}");
+            assert!(b["results_data"]["min_confidence"].is_number(), "{variant}: a face on both: {b}");
+        }
+        let (ct, cu) = (
+            b_turned["results_data"]["min_confidence"].as_f64().unwrap(),
+            b_upright["results_data"]["min_confidence"].as_f64().unwrap(),
+        );
+        println!("{variant}: BIOMETRY {ct:.4} turned, {cu:.4} upright");
+        assert!((ct - cu).abs() < 0.05, "{variant}: {ct} turned against {cu} upright");
+        assert_eq!(b_turned["resolution_status"], b_upright["resolution_status"], "{variant}");
+        assert_eq!(d_turned["results_media"][0]["results_data"]["orientation"], turned, "{variant}: {d_turned}");
+        assert_eq!(d_turned["results_data"]["portrait"]["found"], true, "{variant}: {d_turned}");
+    }
+}
+
 #[tokio::test]
 async fn documents_without_the_ppocr_models() {
     let Some(docs) = manifest("documents_without_the_ppocr_models") else { return };
