@@ -132,6 +132,11 @@ crate::both_backends! {
         let p = &r.assert_status(200).body;
         assert_eq!(p["latency"]["count"], json!(finished), "{}", r.text);
         assert_eq!(p["decision"]["count"], json!(finished / 2));
+        // The same with a window start (the queries then look each folder's analyses up).
+        let since = emerald::domain::time::now() - 3600.0;
+        let w = app.get(&format!("/api/statistics/performance?time_created.min={since}"), &token).await;
+        assert_eq!((w.body["latency"].clone(), w.body["decision"].clone()), (p["latency"].clone(), p["decision"].clone()), "{}", w.text);
+        assert_eq!(w.body["histograms"], p["histograms"]);
         assert_eq!(p["queue"], json!({"unfinished": 0, "oldest_age": null}));
         assert_eq!(p["targets"]["latency_p90"], json!(20.0));
         assert_eq!(p["targets"]["queue_met"], json!(true));
