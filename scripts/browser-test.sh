@@ -29,7 +29,8 @@ fi
 SHOTS="${EMERALD_SHOTS_DIR:-${CARGO_TARGET_DIR:-$PWD/target}/console-shots}"
 ADMIN_EMAIL="admin@browser.test"
 ADMIN_PASSWORD="Browser-admin-pass-1"
-start_debug_server browser
+# Webhooks to the test's loopback receiver, retried soon.
+start_debug_server browser EMERALD_WEBHOOK_ALLOW_PRIVATE=true EMERALD_WEBHOOK_BACKOFF=0.2
 
 status=0
 (cd tests/browser && EMERALD_URL="http://127.0.0.1:$PORT" EMERALD_ADMIN_EMAIL="$ADMIN_EMAIL" \

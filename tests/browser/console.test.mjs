@@ -8,12 +8,15 @@
 // collection, enrols a person from a photo, creates an order whose COLLECTION analysis hits
 // that person (the hit shows on the order page), is refused the person's deletion (the refusal
 // links the order) and downloads the orders CSV; ADMIN creates a company and a user (password
-// made up and shown once); the new user changes its password in its profile. Screenshots go
-// to EMERALD_SHOTS_DIR. Any console error in the page (a CSP violation, a script error) fails.
+// made up and shown once); the new user changes its password in its profile; ADMIN follows an
+// order's webhook deliveries (a local receiver failing once) and redelivers it, reads the
+// audit screen, the statistics charts and the performance tab. Screenshots go to
+// EMERALD_SHOTS_DIR. Any console error in the page (a CSP violation, a script error) fails.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -338,4 +341,90 @@ test('ADMIN creates a company and a user; the user changes its password', async 
   assert.deepEqual(user.errors, []);
   await user.context().close();
   await tokenOf(email, 'Changed-pass-9');
+});
+
+test('ADMIN follows webhook deliveries and redelivers, reads the audit and the statistics charts', async () => {
+  // A local receiver: 500 to the first delivery, 200 afterwards (the server is started with
+  // EMERALD_WEBHOOK_ALLOW_PRIVATE and a short back-off by scripts/browser-test.sh).
+  const received = [];
+  const receiver = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      received.push(req.headers['x-emerald-delivery'] || '');
+      res.writeHead(received.length === 1 ? 500 : 200).end('ok');
+    });
+  });
+  await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const endpoint = `http://127.0.0.1:${receiver.address().port}/hook`;
+  const until = async (what, done) => {
+    const deadline = Date.now() + 60_000;
+    while (!done()) {
+      assert.ok(Date.now() < deadline, `waited too long for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  try {
+    const form = new FormData();
+    form.append('a', new Blob([readFileSync(join(IMAGES, 'obama2.jpg'))], { type: 'image/jpeg' }), 'obama2.jpg');
+    form.append('payload', JSON.stringify({
+      'folder:meta_data': { transaction_id: 'browser-tx-webhook', iin: '770101300123' },
+      'media:tags': { a: ['photo_selfie'] },
+      resolution_endpoint: endpoint,
+      analyses: [{ type: 'quality' }],
+    }));
+    const f = await api('POST', '/api/folders/', { token: ctx.client, form });
+    assert.equal(f.status, 201, f.text);
+    const folder = f.data.folder_id;
+    await until('the delivery and its retry', () => received.length >= 2);
+
+    const page = await newPage();
+    await login(page, ADMIN_EMAIL, ADMIN_PASSWORD);
+    await page.goto(`${BASE}/console/orders/${folder}`);
+    const hooks = page.locator('#webhooks');
+    await hooks.getByText(endpoint).waitFor();
+    await hooks.getByText('HTTP 500').waitFor();
+    await hooks.getByText('HTTP 200').waitFor();
+    await hooks.scrollIntoViewIfNeeded();
+    await shot(page, '20-admin-order-webhooks');
+    // The answer sends back to the order's deliveries (the POST's 303, then the page).
+    await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith(`/console/orders/${folder}`) && r.request().method() === 'GET'),
+      page.getByRole('button', { name: 'Send the order to its webhook again' }).click(),
+    ]);
+    await until('the redelivery', () => received.length >= 3);
+    await page.goto(`${BASE}/console/orders/${folder}`);
+    assert.equal(await page.locator('#webhooks').getByText('HTTP 200').count(), 2, 'the retry and the redelivery');
+    await shot(page, '21-admin-order-redelivered');
+
+    // The audit screen: the creation, the deliveries and the redelivery of the order.
+    await page.getByRole('link', { name: 'Audit', exact: true }).click();
+    await page.waitForURL('**/console/audit');
+    await page.goto(`${BASE}/console/audit?object_id=${folder}`);
+    const rows = page.locator('table tbody tr');
+    await rows.first().waitFor();
+    const events = await rows.locator('td:nth-child(2)').allTextContents();
+    for (const e of ['create', 'webhook', 'redeliver']) {
+      assert.ok(events.some((t) => t.includes(e)), `${e} in ${events}`);
+    }
+    assert.ok(await page.locator(`a[href="/console/orders/${folder}"]`).first().isVisible(), 'the order is linked');
+    await shot(page, '22-admin-audit');
+
+    // Statistics: the common tab's charts, then the performance tab.
+    await page.getByRole('link', { name: 'Statistics', exact: true }).click();
+    await page.waitForURL('**/console/statistics');
+    await page.getByRole('heading', { name: 'Statistics' }).waitFor();
+    const bars = page.locator('svg.chart').first();
+    await bars.waitFor();
+    assert.ok((await bars.locator('rect').count()) > 0, 'the orders-over-time bars');
+    assert.ok((await page.locator('svg.chart').count()) >= 4, 'the bars and three score histograms');
+    assert.ok(await page.getByText('Unique persons').first().isVisible());
+    await shot(page, '23-admin-statistics');
+    await page.goto(`${BASE}/console/statistics?tab=performance`);
+    await page.getByText('Processing time of analyses').first().waitFor();
+    await shot(page, '24-admin-statistics-performance');
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  } finally {
+    receiver.close();
+  }
 });

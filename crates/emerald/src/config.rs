@@ -224,6 +224,10 @@ pub struct Config {
     /// The console's path on this server.
     #[arg(long, env = "EMERALD_CONSOLE_BASE_PATH", default_value = "/console")]
     pub console_base_path: String,
+    /// A listen address of its own for the console (port 0 picks a free port): the console is
+    /// then served there only, not on `listen` beside the API.
+    #[arg(long, env = "EMERALD_CONSOLE_LISTEN")]
+    pub console_listen: Option<String>,
     /// Failed logins of one account before its logins are refused for a while (code 101); 0 = off.
     #[arg(long, env = "EMERALD_LOGIN_MAX_FAILURES", default_value_t = 5)]
     pub login_max_failures: u32,
@@ -307,6 +311,7 @@ impl Default for Config {
             trusted_proxies: None,
             console: Switch::On,
             console_base_path: "/console".into(),
+            console_listen: None,
             login_max_failures: 5,
             login_address_max_failures: 20,
             login_backoff: 2.0,
@@ -369,6 +374,7 @@ struct FileConfig {
     trusted_proxies: Option<String>,
     console: Option<Switch>,
     console_base_path: Option<String>,
+    console_listen: Option<String>,
     login_max_failures: Option<u32>,
     login_address_max_failures: Option<u32>,
     login_backoff: Option<f64>,
@@ -432,6 +438,7 @@ impl Config {
             trusted_proxies,
             console,
             console_base_path,
+            console_listen,
             login_max_failures,
             login_address_max_failures,
             login_backoff,
@@ -503,6 +510,7 @@ impl Config {
         take!(opt trusted_proxies, trusted_proxies);
         take!(console, console);
         take!(console_base_path, console_base_path);
+        take!(opt console_listen, console_listen);
         take!(login_max_failures, login_max_failures);
         take!(login_address_max_failures, login_address_max_failures);
         take!(login_backoff, login_backoff);

@@ -63,6 +63,8 @@ pub struct App {
     wakeups: Option<domain::store::WakeupStream>,
     /// The console's base path, when it is on.
     console_path: Option<String>,
+    /// The console's own listener and router (`EMERALD_CONSOLE_LISTEN`), when it has one.
+    console_apart: Option<(TcpListener, SocketAddr, axum::Router)>,
 }
 
 impl App {
@@ -130,17 +132,32 @@ impl App {
                 domain::lite::Lite::new(domain.faces.clone(), lite_settings(&config), domain.engine_slots.clone());
             api::lite::LiteState::new(lite, config.lite_api_key.as_deref(), telemetry::metrics_handle())
         });
-        let router = api::router(
+        let place = match (&console, &config.console_listen) {
+            (Some(_), Some(_)) => api::ConsolePlace::Apart,
+            _ => api::ConsolePlace::WithApi,
+        };
+        let routers = api::router(
             domain.clone(),
             telemetry::metrics_handle(),
             config.public_url.clone(),
             config.instant_auth,
             trusted_proxies,
             console,
+            place,
             lite,
         );
+        let router = routers.api;
         let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
+        let console_apart = match (routers.console, &config.console_listen) {
+            (Some(router), Some(at)) => {
+                let listener =
+                    TcpListener::bind(at).await.with_context(|| format!("binding {at} (EMERALD_CONSOLE_LISTEN)"))?;
+                let addr = listener.local_addr()?;
+                Some((listener, addr, router))
+            }
+            _ => None,
+        };
         if config.webhook_secret.is_none() {
             tracing::info!("EMERALD_WEBHOOK_SECRET is not set: webhook deliveries are not signed");
         }
@@ -165,7 +182,7 @@ impl App {
             .wakeups()
             .await
             .map_err(|e| anyhow::anyhow!("listening for other processes' wake-ups: {e}"))?;
-        Ok(App { listener, addr, router, domain, first_admin, workers, wakeups, console_path })
+        Ok(App { listener, addr, router, domain, first_admin, workers, wakeups, console_path, console_apart })
     }
 
     /// How this app's workers run (tests drive the queue with [`jobs::run_one`]).
@@ -181,10 +198,20 @@ impl App {
         &self.domain
     }
 
-    /// The console's URL, when it is on.
+    /// The address of the console's own listener, when it has one (`EMERALD_CONSOLE_LISTEN`).
+    pub fn console_addr(&self) -> Option<SocketAddr> {
+        self.console_apart.as_ref().map(|(_, addr, _)| *addr)
+    }
+
+    /// The console's URL, when it is on: on its own listener when it has one, else at
+    /// `public_url` (or the API's address).
     pub fn console_url(&self, public_url: Option<&str>) -> Option<String> {
-        let origin =
-            public_url.map(|u| u.trim_end_matches('/').to_owned()).unwrap_or_else(|| format!("http://{}", self.addr));
+        let origin = match self.console_addr() {
+            Some(addr) => format!("http://{addr}"),
+            None => public_url
+                .map(|u| u.trim_end_matches('/').to_owned())
+                .unwrap_or_else(|| format!("http://{}", self.addr)),
+        };
         self.console_path.as_ref().map(|p| format!("{origin}{p}/"))
     }
 
@@ -204,13 +231,15 @@ impl App {
         }
         let relay = self.wakeups.map(|w| tokio::spawn(jobs::relay_wakeups(self.domain.clone(), w)));
         let workers = jobs::Workers::start(self.domain.clone(), self.workers.clone());
-        let app = NormalizePathLayer::trim_trailing_slash().layer(self.router);
-        // Peer addresses reach the handlers: login throttling counts per client address.
-        let served =
-            axum::serve(self.listener, ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app))
-                .with_graceful_shutdown(shutdown)
-                .await
-                .context("HTTP server");
+        let shutdown = futures::FutureExt::shared(Box::pin(shutdown));
+        // The console's own listener, when it has one, stops with the API's.
+        let console =
+            self.console_apart.map(|(listener, _, router)| tokio::spawn(serve(listener, router, shutdown.clone())));
+        let mut served = serve(self.listener, self.router, shutdown).await.context("HTTP server");
+        if let Some(console) = console {
+            let console = console.await.context("console server task").and_then(|r| r.context("console HTTP server"));
+            served = served.and(console);
+        }
         sweeper.abort();
         workers.stop().await;
         if let Some(relay) = relay {
@@ -218,6 +247,19 @@ impl App {
         }
         served
     }
+}
+
+/// Serve `router` on `listener` until `shutdown` resolves. Peer addresses reach the handlers:
+/// login throttling counts per client address.
+async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = NormalizePathLayer::trim_trailing_slash().layer(router);
+    axum::serve(listener, ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Oz API Lite's settings from the configuration (the full API's thresholds and limits).

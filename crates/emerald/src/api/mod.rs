@@ -103,8 +103,24 @@ pub fn openapi_json() -> String {
     api_routes(true).1.to_pretty_json().unwrap_or_default()
 }
 
-/// The whole router. Trailing slashes are trimmed before routing by the caller's
-/// `NormalizePathLayer`, so routes are declared once, without them.
+/// Where the console is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsolePlace {
+    /// Beside the API, on its listener.
+    WithApi,
+    /// On a listener of its own (`EMERALD_CONSOLE_LISTEN`), not on the API's.
+    Apart,
+}
+
+/// The routers to serve: the API's, and the console's own when it has a listener of its own.
+pub struct Routers {
+    pub api: Router,
+    pub console: Option<Router>,
+}
+
+/// The whole router, or the API's and the console's apart. Trailing slashes are trimmed before
+/// routing by the caller's `NormalizePathLayer`, so routes are declared once, without them.
+#[allow(clippy::too_many_arguments)]
 pub fn router(
     domain: Domain,
     metrics: PrometheusHandle,
@@ -112,8 +128,9 @@ pub fn router(
     instant_auth: crate::config::InstantAuth,
     trusted_proxies: oz::client::TrustedProxies,
     console: Option<crate::console::Settings>,
+    place: ConsolePlace,
     lite: Option<lite::LiteState>,
-) -> Router {
+) -> Routers {
     let (routes, openapi) = api_routes(lite.is_some());
     let state = AppState {
         domain,
@@ -124,15 +141,24 @@ pub fn router(
         trusted_proxies: Arc::new(trusted_proxies),
         console: console.map(Arc::new),
     };
-    let routes = match &state.console {
-        Some(c) => routes.merge(crate::console::routes(&c.base)),
-        None => routes,
+    let console_routes = state.console.as_ref().map(|c| crate::console::routes(&c.base));
+    let (routes, apart) = match (console_routes, place) {
+        (Some(c), ConsolePlace::WithApi) => (routes.merge(c), None),
+        (Some(c), ConsolePlace::Apart) => (routes, Some(c)),
+        (None, _) => (routes, None),
     };
-    let mut app =
-        routes.route("/metrics", get(system::metrics)).route("/openapi.json", get(system::openapi)).with_state(state);
+    let mut app = routes
+        .route("/metrics", get(system::metrics))
+        .route("/openapi.json", get(system::openapi))
+        .with_state(state.clone());
     if let Some(lite) = lite {
         app = app.merge(lite::service(lite));
     }
+    Routers { api: finish(app), console: apart.map(|c| finish(c.with_state(state))) }
+}
+
+/// The Oz answers to unknown routes and methods, metrics and request tracing.
+fn finish(app: Router) -> Router {
     app.fallback(oz::layers::not_found)
         .method_not_allowed_fallback(oz::layers::method_not_allowed)
         .route_layer(from_fn(oz::layers::track_metrics))

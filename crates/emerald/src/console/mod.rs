@@ -284,8 +284,12 @@ fn document(session: Option<&Session>, base: &str, title: &str, body: Html) -> H
     h.s("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">");
     h.s("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
     // Error pages (a refused delete, a form with a wrong value) are pages to show: htmx swaps
-    // them in like any other, without reporting a script error.
+    // them in like any other, without reporting a script error. Settling leaves `style` alone:
+    // htmx's default copies it between elements of the same id across a swap, an inline style
+    // write that the CSP refuses (seen in the browser test after a boosted redeliver and on the
+    // statistics page).
     h.s("<meta name=\"htmx-config\" content='{\"allowEval\":false,\"includeIndicatorStyles\":false,");
+    h.s("\"attributesToSettle\":[\"class\",\"width\",\"height\"],");
     h.s("\"allowScriptTags\":false,\"responseHandling\":[{\"code\":\"204\",\"swap\":false},");
     h.s("{\"code\":\"[2345]..\",\"swap\":true,\"error\":false}]}'>");
     h.s("<title>").t(title).s(" · ").t(text::PRODUCT).s("</title>");

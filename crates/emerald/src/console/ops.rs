@@ -316,10 +316,19 @@ pub async fn audit(State(state): State<AppState>, session: Session, RawQuery(raw
                 b.el("</td><td>", who, "</td><td>");
                 if let (Some(kind), Some(id)) = (&e.object_type, e.object_id) {
                     b.t(kind).s(" ");
-                    if kind == "folder" {
-                        b.s("<a href=\"").t(base).s("/orders/").t(id).s("\"><code>").t(id).s("</code></a>");
-                    } else {
-                        b.el("<code>", id, "</code>");
+                    // Orders and collections have a page of their own to link.
+                    let page = match kind.as_str() {
+                        "folder" => Some("/orders/"),
+                        "collection" => Some("/collections/"),
+                        _ => None,
+                    };
+                    match page {
+                        Some(p) => {
+                            b.s("<a href=\"").t(base).s(p).t(id).s("\"><code>").t(id).s("</code></a>");
+                        }
+                        None => {
+                            b.el("<code>", id, "</code>");
+                        }
                     }
                 }
                 b.s("</td><td>");

@@ -469,9 +469,10 @@ impl Folders for SqlStore {
             conds.push(("f.time_created <= ?".into(), vec![Param::Float(t)]));
         }
         let mut params = vec![Param::Text(key.to_owned())];
-        let mut sql = String::from(
-            "SELECT COUNT(*), COUNT(DISTINCT mi.value_text) FROM folders f JOIN meta_index mi \
-             ON mi.object_id = f.folder_id AND mi.object_kind = 'folder' AND mi.path = $1 AND mi.value_text IS NOT NULL",
+        // Driven from the window's folders (see `store::statistics`).
+        let mut sql = format!(
+            "SELECT COUNT(*), COUNT(DISTINCT mi.value_text) {}",
+            super::statistics::folders_with_meta(self.dialect(), min.is_some())
         );
         for (i, (frag, ps)) in conds.into_iter().enumerate() {
             sql.push_str(if i == 0 { " WHERE " } else { " AND " });

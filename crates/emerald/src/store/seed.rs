@@ -74,7 +74,7 @@ pub fn folder_outcome(i: u64) -> (&'static str, Vec<&'static str>) {
     (result, types)
 }
 
-/// Analyses rows per multi-row INSERT (6 parameters each, under SQLite's variable limit).
+/// Analyses rows per multi-row INSERT (7 parameters each, under SQLite's variable limit).
 const ANALYSES_BATCH: usize = 2000;
 
 /// Insert the planned folders; calls `progress` after every batch with the number done.
@@ -155,9 +155,12 @@ pub async fn seed_folders(store: &SqlStore, plan: SeedPlan, mut progress: impl F
                     let sql = analyses_insert(chunk);
                     let mut q = sqlx::query(&sql);
                     for (folder, _, kind, result) in chunk {
+                        // The analysis' own results_data (what the score histograms read) and
+                        // the same per media, as the engine writes them.
+                        let results = synthetic_result(kind, result);
                         let media = serde_json::json!([{
                             "source_media_id": Uuid::new_v4(),
-                            "results_data": synthetic_result(kind, result),
+                            "results_data": results,
                             "output_images": [],
                         }]);
                         q = q
@@ -166,7 +169,8 @@ pub async fn seed_folders(store: &SqlStore, plan: SeedPlan, mut progress: impl F
                             .bind(company)
                             .bind(user)
                             .bind(Uuid::new_v4())
-                            .bind(sqlx::types::Json(media));
+                            .bind(sqlx::types::Json(media))
+                            .bind(sqlx::types::Json(results));
                     }
                     q.execute(&mut *tx).await?;
                 }
@@ -180,27 +184,28 @@ pub async fn seed_folders(store: &SqlStore, plan: SeedPlan, mut progress: impl F
     Ok(())
 }
 
-/// The multi-row INSERT of `rows` finished analyses: ids, owner and results bound (6 each),
+/// The multi-row INSERT of `rows` finished analyses: ids, owner and results bound (7 each),
 /// the kind, outcome and times as literals (they come from [`folder_outcome`], not input).
 fn analyses_insert(rows: &[(Uuid, f64, &str, &str)]) -> String {
     let mut sql = String::from(
         "INSERT INTO analyses (analyse_id, folder_id, company_id, user_id, group_id, results_media, type, state, \
-         resolution_status, threshold, time_created, time_updated, time_finished) VALUES ",
+         results_data, resolution_status, threshold, time_created, time_updated, time_finished) VALUES ",
     );
     for (k, (_, t, kind, result)) in rows.iter().enumerate() {
-        let b = k * 6;
+        let b = k * 7;
         let state = if *result == "FAILED" { "FAILED" } else { "FINISHED" };
         if k > 0 {
             sql.push_str(", ");
         }
         sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, ${}, '{kind}', '{state}', '{result}', 0.5, {t}, {}, {})",
+            "(${}, ${}, ${}, ${}, ${}, ${}, '{kind}', '{state}', ${}, '{result}', 0.5, {t}, {}, {})",
             b + 1,
             b + 2,
             b + 3,
             b + 4,
             b + 5,
             b + 6,
+            b + 7,
             t + 2.0,
             t + 2.0
         ));

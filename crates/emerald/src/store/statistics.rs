@@ -1,6 +1,18 @@
 //! Statistics (spec §16 [I], GAP-6) and review claims (GAP-10) on both backends. Every figure
 //! is an aggregate query: GROUP BY over time buckets, percentiles by window functions
 //! (nearest rank), histograms by a computed bin — no rows are loaded to count them.
+//!
+//! Every query with a window start (`time_created.min`; the console always gives one) costs
+//! what the window holds, not what the tables hold: at 1M folders, joining `meta_index` or
+//! `analyses` the other way round read every row of the person key or every analysis ever made
+//! (seconds for the console's 7 days). SQLite walks the window's folders (the time index, or the
+//! tenancy index with its time column) and looks their metadata and analyses up per folder —
+//! the order of a `CROSS JOIN` is kept. PostgreSQL's planner, told only the folders' time range,
+//! hashed the whole `analyses` or `meta_index` table for a window of a few thousand folders; so
+//! the analyses get their own lower time bound (an analysis is never older than its folder) and
+//! the person key is looked up per folder by a `LATERAL` subquery that `OFFSET 0` keeps from
+//! being flattened. Without a window start every folder is asked for, and both planners' usual
+//! choice (the other table first, a hash join or a Bloom filter on the folders) is the fastest.
 
 use async_trait::async_trait;
 use emerald_query::{Dialect, Param};
@@ -89,7 +101,58 @@ impl SqlStore {
     }
 }
 
-const ANALYSES_OF_FOLDERS: &str = "FROM analyses a JOIN folders f ON f.folder_id = a.folder_id";
+/// Seconds an analysis may seem older than its folder (the clocks of several nodes disagree):
+/// an analysis is requested after its folder was created, so none of a window's analyses was
+/// created before the window's start less this.
+const ANALYSIS_CLOCK_SLACK: f64 = 3600.0;
+
+/// The window's start when the parameters give one (`time_created.min` or `.greater`; the
+/// latest when several): no folder of the window was created before it.
+pub(crate) fn window_start(params: &ListParams) -> Option<f64> {
+    let now = crate::domain::time::now();
+    params
+        .0
+        .iter()
+        .filter(|(k, _)| k == "time_created.min" || k == "time_created.greater")
+        .filter_map(|(_, v)| emerald_query::parse_datetime(v, now).ok())
+        .reduce(f64::max)
+}
+
+/// `FROM` the folders `f` with their analyses `a`. With a window start, SQLite walks the
+/// window's folders and looks their analyses up (`analyses_folder`), and PostgreSQL is told the
+/// analyses' own lower time bound, so that it reads the analyses of the window's time range
+/// (`analyses_time`) instead of every analysis ever made. Without one, all are asked for.
+fn analyses_of_folders(dialect: Dialect, params: &ListParams) -> String {
+    match (dialect, window_start(params)) {
+        (Dialect::Sqlite, Some(_)) => "FROM folders f CROSS JOIN analyses a ON a.folder_id = f.folder_id".to_owned(),
+        (Dialect::Postgres, Some(t)) => format!(
+            "FROM folders f JOIN analyses a ON a.folder_id = f.folder_id AND a.time_created >= {}",
+            t - ANALYSIS_CLOCK_SLACK
+        ),
+        (_, None) => "FROM folders f JOIN analyses a ON a.folder_id = f.folder_id".to_owned(),
+    }
+}
+
+/// `FROM` the folders `f`, each with its text value `mi.value_text` of the metadata path `$1`.
+/// With a window start (`bounded`) the value is looked up for each folder of the window in
+/// `meta_index_object_path` (migration 0018; a covering index). Without one the planners join
+/// the other way (the key's rows, then their folders), which is faster for all of history.
+pub(crate) fn folders_with_meta(dialect: Dialect, bounded: bool) -> &'static str {
+    match (dialect, bounded) {
+        (Dialect::Sqlite, true) => {
+            "FROM folders f CROSS JOIN meta_index mi ON mi.object_id = f.folder_id AND mi.path = $1 \
+             AND mi.object_kind = 'folder' AND mi.value_text IS NOT NULL"
+        }
+        (Dialect::Postgres, true) => {
+            "FROM folders f CROSS JOIN LATERAL (SELECT mi.value_text FROM meta_index mi WHERE mi.object_id = f.folder_id \
+             AND mi.path = $1 AND mi.object_kind = 'folder' AND mi.value_text IS NOT NULL OFFSET 0) mi"
+        }
+        (_, false) => {
+            "FROM folders f JOIN meta_index mi ON mi.object_id = f.folder_id AND mi.path = $1 \
+             AND mi.object_kind = 'folder' AND mi.value_text IS NOT NULL"
+        }
+    }
+}
 
 #[async_trait]
 impl Statistics for SqlStore {
@@ -122,10 +185,9 @@ impl Statistics for SqlStore {
         // The total is one aggregate row (also over no folders), not a group by a constant.
         let group = if g == Granularity::Total { "" } else { " GROUP BY 1 ORDER BY 1" };
         let sql = format!(
-            "SELECT {} AS period, COUNT(*), COUNT(DISTINCT mi.value_text) FROM folders f JOIN meta_index mi \
-             ON mi.object_id = f.folder_id AND mi.object_kind = 'folder' AND mi.path = $1 AND mi.value_text IS NOT NULL \
-             WHERE {w}{group}",
-            bucket(self.dialect(), g, "f.time_created")
+            "SELECT {} AS period, COUNT(*), COUNT(DISTINCT mi.value_text) {} WHERE {w}{group}",
+            bucket(self.dialect(), g, "f.time_created"),
+            folders_with_meta(self.dialect(), window_start(params).is_some())
         );
         let rows: Vec<(String, i64, i64)> =
             on_db!(&self.db, |pool| bind_params!(sqlx::query_as(&sql), &binds).fetch_all(pool).await)?;
@@ -140,9 +202,10 @@ impl Statistics for SqlStore {
     ) -> Result<Vec<(String, String, String, u64)>> {
         let (w, binds) = folder_where(self.dialect(), vis, params, 1)?;
         let sql = format!(
-            "SELECT {} AS period, a.type, a.resolution_status, COUNT(*) {ANALYSES_OF_FOLDERS} \
+            "SELECT {} AS period, a.type, a.resolution_status, COUNT(*) {} \
              WHERE {w} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-            bucket(self.dialect(), g, "f.time_created")
+            bucket(self.dialect(), g, "f.time_created"),
+            analyses_of_folders(self.dialect(), params)
         );
         let rows: Vec<(String, String, String, i64)> =
             on_db!(&self.db, |pool| bind_params!(sqlx::query_as(&sql), &binds).fetch_all(pool).await)?;
@@ -151,11 +214,12 @@ impl Statistics for SqlStore {
 
     async fn analysis_latency(&self, vis: Visibility, params: &ListParams) -> Result<Vec<(String, Percentiles)>> {
         let (w, binds) = folder_where(self.dialect(), vis, params, 1)?;
+        let from = analyses_of_folders(self.dialect(), params);
         let mut out = Vec::new();
         // Per type, then over all types (a second pass: the same rows under one key).
         for t in ["a.type", "'ALL'"] {
             let source = format!(
-                "SELECT {t} AS t, a.time_finished - a.time_created AS v {ANALYSES_OF_FOLDERS} \
+                "SELECT {t} AS t, a.time_finished - a.time_created AS v {from} \
                  WHERE a.time_finished IS NOT NULL AND {w}"
             );
             out.extend(self.percentile_rows(&percentile_sql(&source), &binds).await?);
@@ -165,11 +229,23 @@ impl Statistics for SqlStore {
 
     async fn decision_latency(&self, vis: Visibility, params: &ListParams) -> Result<Percentiles> {
         let (w, binds) = folder_where(self.dialect(), vis, params, 1)?;
-        let source = format!(
-            "SELECT 'ALL' AS t, MIN(e.time_created) - MAX(a.time_finished) AS v {ANALYSES_OF_FOLDERS} \
-             JOIN auth_events e ON e.object_id = a.analyse_id AND e.event = 'decision' \
-             WHERE a.time_finished IS NOT NULL AND {w} GROUP BY a.analyse_id"
-        );
+        let from = analyses_of_folders(self.dialect(), params);
+        // From each analysis's result to its first decision (analyses never decided are left
+        // out). Each analysis's decision is looked up (`auth_events_object`): joined, SQLite
+        // scans the whole audit table (every login and creation), and so does PostgreSQL's
+        // hash join — which is the faster for all of history, without a window start.
+        let source = match (self.dialect(), window_start(params)) {
+            (Dialect::Postgres, None) => format!(
+                "SELECT 'ALL' AS t, MIN(e.time_created) - MAX(a.time_finished) AS v {from} \
+                 JOIN auth_events e ON e.object_id = a.analyse_id AND e.event = 'decision' \
+                 WHERE a.time_finished IS NOT NULL AND {w} GROUP BY a.analyse_id"
+            ),
+            _ => format!(
+                "SELECT 'ALL' AS t, v FROM (SELECT (SELECT MIN(e.time_created) FROM auth_events e \
+                 WHERE e.object_id = a.analyse_id AND e.event = 'decision') - a.time_finished AS v {from} \
+                 WHERE a.time_finished IS NOT NULL AND {w}) d WHERE v IS NOT NULL"
+            ),
+        };
         let rows = self.percentile_rows(&percentile_sql(&source), &binds).await?;
         Ok(rows.into_iter().next().map(|(_, p)| p).unwrap_or_default())
     }
@@ -187,9 +263,10 @@ impl Statistics for SqlStore {
             Dialect::Postgres => format!("GREATEST(LEAST(FLOOR(s * {bins})::bigint, {top}), 0)"),
         };
         let sql = format!(
-            "SELECT t, {bin} AS b, COUNT(*) FROM (SELECT a.type AS t, {} AS s {ANALYSES_OF_FOLDERS} \
+            "SELECT t, {bin} AS b, COUNT(*) FROM (SELECT a.type AS t, {} AS s {} \
              WHERE a.state = 'FINISHED' AND {w}) x WHERE s IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2",
-            score_expr(self.dialect())
+            score_expr(self.dialect()),
+            analyses_of_folders(self.dialect(), params)
         );
         let rows: Vec<(String, i64, i64)> =
             on_db!(&self.db, |pool| bind_params!(sqlx::query_as(&sql), &binds).fetch_all(pool).await)?;

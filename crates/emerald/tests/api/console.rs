@@ -425,6 +425,63 @@ async fn decisions_run_the_api_rules_and_the_console_can_be_switched_off_or_move
     assert!(emerald::console::Settings::new("console", None).is_err());
 }
 
+#[tokio::test]
+async fn the_console_can_listen_apart_from_the_api() {
+    // EMERALD_CONSOLE_LISTEN: the console on its own port, and not on the API's.
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.console_listen = Some("127.0.0.1:0".into())).await;
+    let at = app.console_addr.expect("the console's own listener");
+    assert_ne!(at.port(), app.addr.port());
+    let url = |path: &str| format!("http://{at}{path}");
+    for (method, path) in [
+        (reqwest::Method::GET, "/console/login"),
+        (reqwest::Method::POST, "/console/login"),
+        (reqwest::Method::GET, "/console"),
+    ] {
+        let res = browser().request(method, app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path} on the API's listener");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error_code"], json!(10), "the Oz 404: {body}");
+    }
+    // The API is still there (the helper logged in over it), and only there.
+    app.get("/api/folders/", &app.admin_token).await.assert_status(200);
+    for path in ["/api/folders/", "/api/authorize/auth", "/metrics", "/openapi.json"] {
+        let res = browser().get(url(path)).header("X-Forensic-Access-Token", &app.admin_token).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path} on the console's listener");
+    }
+    // The console works on its listener: the login form, a session, a page, its assets.
+    let form = browser().get(url("/console/login")).send().await.unwrap();
+    assert_eq!(form.status(), StatusCode::OK);
+    assert!(form.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap().contains("default-src 'self'"));
+    let res = browser()
+        .post(url("/console/login"))
+        .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()[LOCATION], "/console");
+    let cookie = res.headers()[SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let page = browser().get(url("/console/")).header("Cookie", &cookie).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains(ADMIN_EMAIL), "logged in");
+    let css = browser().get(url("/console/assets/console.css")).send().await.unwrap();
+    assert_eq!(css.status(), StatusCode::OK);
+
+    // With the console off, the setting opens no listener.
+    let off = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.console = emerald::config::Switch::Off;
+        c.console_listen = Some("127.0.0.1:0".into());
+    })
+    .await;
+    assert!(off.console_addr.is_none());
+    // A listen address that cannot be bound fails the start with its name.
+    let mut config = app.config.clone();
+    config.listen = "127.0.0.1:0".into();
+    config.console_listen = Some(app.addr.to_string());
+    let err = emerald::App::build(config).await.err().expect("the port is taken");
+    assert!(format!("{err:#}").contains("EMERALD_CONSOLE_LISTEN"), "{err:#}");
+}
+
 impl Console {
     async fn post_multipart(
         &self,

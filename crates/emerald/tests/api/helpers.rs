@@ -61,6 +61,8 @@ pub fn postgres_available() -> bool {
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The console's own listener (`EMERALD_CONSOLE_LISTEN`), when it has one.
+    pub console_addr: Option<SocketAddr>,
     pub backend: Backend,
     pub client: reqwest::Client,
     pub admin_token: String,
@@ -158,6 +160,7 @@ impl TestApp {
             None => App::build(config.clone()).await.expect("App::build"),
         };
         let addr = app.addr();
+        let console_addr = app.console_addr();
         let domain = app.domain().clone();
         let workers = app.worker_settings().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -167,6 +170,7 @@ impl TestApp {
         let client = reqwest::Client::builder().build().unwrap();
         let mut t = TestApp {
             addr,
+            console_addr,
             backend,
             client,
             admin_token: String::new(),

@@ -303,6 +303,69 @@ both_backends! {
         assert!(!home.contains("/console/audit"), "{home}");
     }
 
+    async fn collections_persons_and_their_photos_are_audited(app) {
+        let company = app.company(&format!("Audit coll {}", Uuid::new_v4().simple())).await;
+        let (admin_id, _, admin) = app.user(Some(company), "CLIENT_ADMIN").await;
+        let (_, _, other_admin) = app.user(Some(app.company(&format!("Else {}", Uuid::new_v4().simple())).await), "CLIENT_ADMIN").await;
+        let cid = app.post("/api/collections/", &admin, json!({"alias": "watch"})).await.assert_status(201).id("collection_id");
+        let created = audit(&app, &admin, &format!("object_id={cid}")).await;
+        assert_eq!(created.len(), 1, "{created:?}");
+        assert_eq!((created[0]["event"].clone(), created[0]["object_type"].clone()), (json!("create"), json!("collection")));
+        assert_eq!((created[0]["comment"].clone(), created[0]["user_id"].clone()), (json!("watch"), json!(admin_id.to_string())));
+        assert!(audit(&app, &other_admin, &format!("object_id={cid}")).await.is_empty(), "another company's");
+
+        // Persons and photos need the face models; without them the collection's deletion
+        // is still audited.
+        if let Some(p) = face_photos("collections_persons_and_their_photos_are_audited", &["obama.jpg", "obama2.jpg", "obama3.jpg"]) {
+            let tags = json!({"image1": ["photo_selfie"], "image2": ["photo_selfie"]});
+            let parts = vec![Part::File("image1", "obama.jpg", p[0].clone()), Part::File("image2", "obama2.jpg", p[1].clone()),
+                Part::Payload(json!({"media:tags": tags}).to_string())];
+            let r = app.upload(&format!("/api/collections/{cid}/persons/"), &admin, parts).await;
+            r.assert_status(201);
+            let pid = r.id("person_id");
+            let images: Vec<String> = r.body["images"].as_array().unwrap().iter().map(|i| i["person_image_id"].as_str().unwrap().to_owned()).collect();
+            let person = audit(&app, &admin, &format!("object_id={pid}")).await;
+            assert_eq!(person.len(), 1, "{person:?}");
+            assert_eq!((person[0]["event"].clone(), person[0]["object_type"].clone()), (json!("create"), json!("person")));
+            assert_eq!(person[0]["comment"], json!(format!("collection {cid}: 2 photos")));
+            let photo = audit(&app, &admin, &format!("object_id={}", images[1])).await;
+            assert_eq!((photo[0]["event"].clone(), photo[0]["object_type"].clone()), (json!("create"), json!("person_image")));
+            assert_eq!(photo[0]["comment"], json!(format!("person {pid} of collection {cid}: obama2.jpg")));
+            assert!(audit(&app, &other_admin, &format!("object_id={pid}")).await.is_empty());
+            // A photo added, then one deleted, then the person with what is left.
+            let added = app.upload(&format!("/api/collections/{cid}/persons/{pid}/images/"), &admin, vec![Part::File("image1", "obama3.jpg", p[2].clone())]).await;
+            added.assert_status(201);
+            let third = added.body[0]["person_image_id"].as_str().unwrap().to_owned();
+            assert_eq!(audit(&app, &admin, &format!("object_id={third}&event=create")).await.len(), 1);
+            app.delete(&format!("/api/collections/{cid}/persons/{pid}/images/{}", images[0]), &admin).await.assert_status(204);
+            let gone = audit(&app, &admin, &format!("object_id={}&event=delete", images[0])).await;
+            assert_eq!(gone.len(), 1, "{gone:?}");
+            assert_eq!(gone[0]["comment"], json!(format!("person {pid} of collection {cid}: obama.jpg")));
+            app.delete(&format!("/api/collections/{cid}/persons/{pid}"), &admin).await.assert_status(204);
+            let gone = audit(&app, &admin, &format!("object_id={pid}&event=delete")).await;
+            assert_eq!(gone.len(), 1, "{gone:?}");
+            assert_eq!(gone[0]["comment"], json!(format!("collection {cid}: 2 photos")));
+            for id in [&images[1], &third] {
+                assert_eq!(audit(&app, &admin, &format!("object_id={id}&event=delete")).await.len(), 1, "{id} went with the person");
+            }
+            let by_type = audit(&app, &admin, &format!("user_id={admin_id}&object_type=person_image")).await;
+            assert_eq!(by_type.len(), 6, "three photos created, three deleted: {by_type:?}");
+        }
+        app.delete(&format!("/api/collections/{cid}"), &admin).await.assert_status(204);
+        let events = audit(&app, &admin, &format!("object_id={cid}")).await;
+        let seen: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+        assert_eq!(seen, ["delete", "create"], "{events:?}");
+        assert_eq!(events[0]["comment"], "watch");
+        // The console's audit screen links the collection.
+        let console = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await.0;
+        let (_, _, page) = console.get(&app, &format!("/console/audit?object_id={cid}")).await;
+        assert!(page.contains(&format!("/console/collections/{cid}")) && page.contains("watch"), "{page}");
+        // A refused deletion records nothing.
+        let kept = app.post("/api/collections/", &admin, json!({"alias": "kept"})).await.assert_status(201).id("collection_id");
+        app.delete(&format!("/api/collections/{kept}"), &other_admin).await.assert_error(404, 10);
+        assert!(audit(&app, &admin, &format!("object_id={kept}&event=delete")).await.is_empty());
+    }
+
     async fn the_order_page_lists_deliveries_and_redelivers_with_csrf(app) {
         let receiver = Receiver::start(0).await;
         let app = app.restart(|c| c.webhook_allow_private = true).await;

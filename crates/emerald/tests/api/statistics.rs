@@ -132,6 +132,11 @@ crate::both_backends! {
         let p = &r.assert_status(200).body;
         assert_eq!(p["latency"]["count"], json!(finished), "{}", r.text);
         assert_eq!(p["decision"]["count"], json!(finished / 2));
+        // The same with a window start (the queries then look each folder's analyses up).
+        let since = emerald::domain::time::now() - 3600.0;
+        let w = app.get(&format!("/api/statistics/performance?time_created.min={since}"), &token).await;
+        assert_eq!((w.body["latency"].clone(), w.body["decision"].clone()), (p["latency"].clone(), p["decision"].clone()), "{}", w.text);
+        assert_eq!(w.body["histograms"], p["histograms"]);
         assert_eq!(p["queue"], json!({"unfinished": 0, "oldest_age": null}));
         assert_eq!(p["targets"]["latency_p90"], json!(20.0));
         assert_eq!(p["targets"]["queue_met"], json!(true));
@@ -165,6 +170,80 @@ crate::both_backends! {
         app.get("/api/statistics/performance?company_id=nope", &token).await.assert_status(400);
         let anon = app.send(reqwest::Method::GET, "/api/statistics/orders", None, None, None).await;
         anon.assert_error(401, 6);
+    }
+
+    async fn statistics_count_only_the_folders_of_their_time_window(app) {
+        // Six synthetic folders with finished analyses (bench-seed's mix), one a day from 400
+        // days ago, and two orders made now: the statistics of a window count only its own
+        // folders — their analyses, scores and persons — however they reach them.
+        let company = app.company("Stats window").await;
+        let (user, _, token) = app.user(Some(company), "CLIENT").await;
+        let store = emerald::store::connect(app.config.database_url.as_deref(), &app.config.data_dir).await.unwrap();
+        let now = emerald::domain::time::now();
+        let old = 6u64;
+        let shape = emerald::store::seed::SeedShape { step: 86_400.0, analyses: true };
+        let plan = emerald::store::seed::SeedPlan { company: Some(company), user, start: 0, n: old, t0: now - 400.0 * 86_400.0, shape };
+        emerald::store::seed::seed_folders(&store, plan, |_| {}).await.unwrap();
+        // The old folders' iin are 000000000000 (three) and 000000000001 (three); one order of
+        // now shares the first.
+        plain_folder(&app, &token, json!({"iin": "000000000000"})).await;
+        plain_folder(&app, &token, json!({"iin": "now"})).await;
+        let outcomes: Vec<_> = (0..old).map(emerald::store::seed::folder_outcome).collect();
+        let analyses: usize = outcomes.iter().map(|(_, t)| t.len()).sum();
+        // Scored: finished (the first, QUALITY, carries a FAILED result) and of a scored type.
+        let scored: usize = outcomes
+            .iter()
+            .map(|(r, t)| t.iter().enumerate().filter(|(k, ty)| **ty != "DOCUMENTS" && !(*k == 0 && *r == "FAILED")).count())
+            .sum();
+        let recent = format!("time_created.min={}", now - 30.0 * 86_400.0);
+        let past = format!("time_created.min={}&time_created.max={}", now - 500.0 * 86_400.0, now - 100.0 * 86_400.0);
+
+        // Orders and unique persons.
+        let window = rows(&app.get(&format!("/api/statistics/orders?{recent}"), &token).await);
+        assert_eq!(window.len(), 1, "{window:?}");
+        assert_eq!((window[0]["total"].clone(), window[0]["INITIAL"].clone()), (json!(2), json!(2)));
+        assert_eq!(window[0]["unique_persons"], json!(2));
+        let before = rows(&app.get(&format!("/api/statistics/orders?{past}"), &token).await);
+        assert_eq!((before.len(), sum(&before, "total"), sum(&before, "INITIAL")), (old as usize, old, 0), "{before:?}");
+        assert_eq!(sum(&before, "unique_persons"), old, "one folder, one person a day");
+        let months = rows(&app.get(&format!("/api/statistics/orders?{past}&granularity=month"), &token).await);
+        assert_eq!(sum(&months, "total"), old);
+        assert_eq!(sum(&rows(&app.get("/api/statistics/orders", &token).await), "total"), old + 2);
+        let persons = |q: String| {
+            let app = &app;
+            let token = &token;
+            async move {
+                let r = app.get(&format!("/api/statistics/unique_persons?{q}"), token).await;
+                (r.body["folders"].clone(), r.body["unique_persons"].clone())
+            }
+        };
+        assert_eq!(persons(recent.clone()).await, (json!(2), json!(2)));
+        assert_eq!(persons(past.clone()).await, (json!(old), json!(2)));
+        assert_eq!(persons(String::new()).await, (json!(old + 2), json!(3)));
+
+        // Analyses per type: none among the orders of now.
+        assert!(rows(&app.get(&format!("/api/statistics/orders?group_by=type&{recent}"), &token).await).is_empty());
+        let types = rows(&app.get(&format!("/api/statistics/orders?group_by=type&{past}"), &token).await);
+        assert_eq!(sum(&types, "total"), analyses as u64, "{types:?}");
+        let everything = rows(&app.get("/api/statistics/orders?group_by=type", &token).await);
+        assert_eq!(sum(&everything, "total"), analyses as u64);
+
+        // Performance: latency, decisions and score histograms of the window's analyses only.
+        let perf = |q: String| {
+            let app = &app;
+            let token = &token;
+            async move { app.get(&format!("/api/statistics/performance?{q}"), token).await.body }
+        };
+        let scores = |p: &Value| -> u64 {
+            p["histograms"].as_array().unwrap().iter().flat_map(|h| h["counts"].as_array().unwrap().clone()).map(|n| n.as_u64().unwrap()).sum()
+        };
+        let p = perf(recent.clone()).await;
+        assert_eq!((p["latency"]["count"].clone(), p["decision"]["count"].clone(), scores(&p)), (json!(0), json!(0), 0), "{p}");
+        let p = perf(past.clone()).await;
+        assert_eq!(p["latency"]["count"], json!(analyses), "{p}");
+        assert_eq!(p["latency"]["p50"], json!(2.0), "the seed finishes every analysis in 2 s");
+        assert_eq!(scores(&p), scored as u64, "{p}");
+        assert_eq!(perf(String::new()).await["latency"]["count"], json!(analyses));
     }
 
     async fn review_claims_hold_a_case_for_one_operator(app) {

@@ -20,6 +20,7 @@ use crate::domain::collections::service::{has_related_analyses, Access, PersonDe
 use crate::domain::error::{Error, Result};
 use crate::domain::folders::service::{static_file_id, BlobDownload};
 use crate::domain::folders::upload::{spooled_path, BlobPut, ProbedFile};
+use crate::domain::model::audit::{person_change, person_image_change};
 use crate::domain::model::caller::Caller;
 use crate::domain::model::collection::{Collection, EnrolledImage, Person, PersonImage, StoredTemplate};
 use crate::domain::model::face::{Enrolment, FaceEngine, FaceError};
@@ -334,6 +335,15 @@ impl Domain {
             self.store_blobs_then(Self::image_blobs(pairs), || self.store.insert_persons(&persons)).await?;
         let templates = persons.iter().flat_map(|(_, images)| images.iter().map(stored_template)).collect();
         self.gallery_changed(generation, GalleryChange::Insert(templates)).await;
+        // Each person, then its photos, as one request's changes.
+        let changes = persons
+            .iter()
+            .flat_map(|(person, images)| {
+                std::iter::once(person_change(person, images.len()))
+                    .chain(images.iter().map(|e| person_image_change(&e.image)))
+            })
+            .collect();
+        self.objects_audited(Some(caller), "create", "success", Some(collection.company_id), changes).await;
         let persons = persons
             .into_iter()
             .map(|(person, images)| PersonDetails { person, images: images.into_iter().map(|e| e.image).collect() })
@@ -360,6 +370,8 @@ impl Domain {
             })
             .await?;
         self.gallery_changed(generation, GalleryChange::Insert(images.iter().map(stored_template).collect())).await;
+        let changes = images.iter().map(|e| person_image_change(&e.image)).collect();
+        self.objects_audited(Some(caller), "create", "success", Some(person.company_id), changes).await;
         Ok(images.into_iter().map(|e| e.image).collect())
     }
 
@@ -423,7 +435,7 @@ impl Domain {
     /// `DELETE /api/collections/{cid}/persons/{pid}` (spec §12 step 6): the person and all its
     /// photos, refused while COLLECTION analyses reference it.
     pub async fn delete_person(&self, caller: &Caller, collection_id: Uuid, person_id: Uuid) -> Result<()> {
-        self.managed_person(caller, collection_id, person_id).await?;
+        let person = self.managed_person(caller, collection_id, person_id).await?;
         let analyses = self.store.analyses_matching_person(person_id).await?;
         if !analyses.is_empty() {
             return Err(has_related_analyses("Person", &analyses));
@@ -432,6 +444,11 @@ impl Domain {
             self.store.delete_person(person_id).await?.ok_or_else(|| Error::not_exist("Person"))?;
         self.gallery_changed(generation, GalleryChange::RemovePerson(person_id)).await;
         self.forget_images(&images).await;
+        // The person, then the photos that went with it.
+        let changes = std::iter::once(person_change(&person, images.len()))
+            .chain(images.iter().map(person_image_change))
+            .collect();
+        self.objects_audited(Some(caller), "delete", "success", Some(person.company_id), changes).await;
         Ok(())
     }
 
@@ -444,7 +461,7 @@ impl Domain {
         person_id: Uuid,
         id: Uuid,
     ) -> Result<()> {
-        self.managed_person(caller, collection_id, person_id).await?;
+        let person = self.managed_person(caller, collection_id, person_id).await?;
         let image =
             self.store.find_person_image(person_id, id).await?.ok_or_else(|| Error::not_exist("Person image"))?;
         let analyses = self.store.analyses_matching_image(image.person_image_id).await?;
@@ -458,6 +475,8 @@ impl Domain {
             .ok_or_else(|| Error::not_exist("Person image"))?;
         self.gallery_changed(generation, GalleryChange::RemoveTemplate(image.person_image_id)).await;
         self.forget_images(std::slice::from_ref(&image)).await;
+        let change = person_image_change(&image);
+        self.objects_audited(Some(caller), "delete", "success", Some(person.company_id), vec![change]).await;
         Ok(())
     }
 

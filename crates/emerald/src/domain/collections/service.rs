@@ -10,6 +10,7 @@
 use uuid::Uuid;
 
 use crate::domain::error::{Error, Result};
+use crate::domain::model::audit::collection_change;
 use crate::domain::model::caller::Caller;
 use crate::domain::model::collection::{Collection, CollectionMatchRecord, Person, PersonImage};
 use crate::domain::model::metadata::MetaData;
@@ -128,6 +129,8 @@ impl Domain {
             time_updated: t,
         };
         self.store.insert_collection(&collection).await?;
+        let change = collection_change(&collection);
+        self.object_audited(Some(caller), "create", "success", Some(company_id), change).await;
         Ok(collection)
     }
 
@@ -152,7 +155,7 @@ impl Domain {
 
     /// `DELETE /api/collections/{id}/` (spec §12 step 8): only an empty collection.
     pub async fn delete_collection(&self, caller: &Caller, id: Uuid) -> Result<()> {
-        self.managed_collection(caller, id).await?;
+        let collection = self.managed_collection(caller, id).await?;
         let persons = self.store.count_collection_persons(id).await?;
         if persons > 0 {
             return Err(collection_not_empty(persons));
@@ -160,6 +163,8 @@ impl Domain {
         if !self.store.delete_collection(id).await? {
             return Err(Error::not_exist("Collection"));
         }
+        let change = collection_change(&collection);
+        self.object_audited(Some(caller), "delete", "success", Some(collection.company_id), change).await;
         Ok(())
     }
 

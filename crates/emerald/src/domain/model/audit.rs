@@ -4,6 +4,7 @@
 use uuid::Uuid;
 
 use super::analysis::Analysis;
+use super::collection::{Collection, Person, PersonImage};
 use super::media::Media;
 
 /// One auth audit record. Never a password or a token.
@@ -71,6 +72,22 @@ pub fn media_created(m: &Media) -> ObjectChange {
 /// A requested analysis, as its creation is audited.
 pub fn analysis_created(a: &Analysis) -> ObjectChange {
     ObjectChange::of("analysis", a.analyse_id).after(a.kind.as_str()).comment(format!("folder {}", a.folder_id))
+}
+
+/// A collection, as its creation and deletion are audited: its alias in the comment.
+pub fn collection_change(c: &Collection) -> ObjectChange {
+    ObjectChange::of("collection", c.collection_id).comment(&c.alias)
+}
+
+/// A person of a collection with `photos` photos, as its creation and deletion are audited.
+pub fn person_change(p: &Person, photos: usize) -> ObjectChange {
+    ObjectChange::of("person", p.person_id).comment(format!("collection {}: {photos} photos", p.collection_id))
+}
+
+/// A person's photo, as its enrolment and deletion are audited.
+pub fn person_image_change(i: &PersonImage) -> ObjectChange {
+    ObjectChange::of("person_image", i.person_image_id)
+        .comment(format!("person {} of collection {}: {}", i.person_id, i.collection_id, i.original_name))
 }
 
 fn clip(mut s: String) -> String {
