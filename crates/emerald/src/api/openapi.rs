@@ -371,6 +371,13 @@ list_query!(
     text_param("meta_keys", "CSV report: comma-separated metadata keys added as columns (at most 50)."),
 ]);
 list_query!(
+    /// `GET /api/reports/folders.csv`: the folder list's filters and sorting, unpaged.
+    FolderReportQuery, &lists::FOLDERS, paged = false, [
+    enum_param("resolution_status", &folder_status_filter(), "Folder status (INITIAL … FINISHED) or result (SUCCESS, DECLINED, OPERATOR_REQUIRED: matched on `system_resolution`); comma-separated: any of them."),
+    query("analyse.type", json!({ "type": "string", "enum": AnalysisType::ALL.map(AnalysisType::as_str) }), "Only folders with an analysis of this type."),
+    text_param("meta_keys", "Comma-separated metadata keys added as columns (at most 50)."),
+]);
+list_query!(
     /// `GET /api/media/`.
     MediaListQuery, &lists::MEDIA, paged = true, []);
 list_query!(

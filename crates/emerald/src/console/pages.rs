@@ -12,8 +12,7 @@ use uuid::Uuid;
 use super::html::{query_value, Html};
 use super::{error_page, page, settings, text, Session};
 use crate::api::collections::file_response;
-/// One CSV cell, formula-guarded and quoted (the API report's rule).
-pub use crate::api::reports::csv_field as csv_cell;
+use crate::api::reports::{csv_line, stream_folder_report, RowWriter};
 use crate::api::AppState;
 use crate::domain::folders::service::{FolderDetails, FolderWith};
 use crate::domain::model::analysis::{AnalysisDetails, AnalysisState, AnalysisType, Resolution};
@@ -24,8 +23,6 @@ use crate::domain::Error;
 
 /// Rows per page of a list.
 pub(super) const PAGE_SIZE: u64 = 25;
-/// Most rows in one CSV export.
-pub const EXPORT_MAX_ROWS: u64 = 10_000;
 /// The folder-list filters the console passes to the API's list grammar (spec §6.3).
 const FOLDER_FILTERS: [&str; 7] = [
     "resolution_status",
@@ -649,18 +646,10 @@ pub async fn person_image(
     }
 }
 
-fn csv_row(out: &mut String, cells: &[String]) {
-    for (i, c) in cells.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        csv_cell(out, c);
-    }
-    out.push_str("\r\n");
-}
-
-/// `GET {base}/export.csv?<the orders filters>`: the orders the user sees, one row each, with
-/// every analysis type's outcome, score and threshold (at most [`EXPORT_MAX_ROWS`] rows).
+/// `GET {base}/export.csv?<the orders filters>`: every order the user sees among the filters,
+/// one row each, with every analysis type's outcome, score and threshold. Streamed in chunks
+/// by the API report's machinery (`GET /api/reports/folders.csv`, GAP-7), so it has no row
+/// cap and constant memory.
 pub async fn export_csv(State(state): State<AppState>, session: Session, RawQuery(raw): RawQuery) -> Response {
     let base = &settings(&state).base;
     let q = parse_query(raw);
@@ -680,77 +669,66 @@ pub async fn export_csv(State(state): State<AppState>, session: Session, RawQuer
     for t in TYPES {
         header_row.extend([format!("{t}.resolution"), format!("{t}.score"), format!("{t}.threshold")]);
     }
-    let mut out = String::new();
-    csv_row(&mut out, &header_row);
+    let mut header_line = String::new();
+    csv_line(&mut header_line, &header_row);
     let with = FolderWith { media: false, analyses: true, user: false, company: false };
-    let mut offset = 0u64;
-    let chunk = 500u64;
-    while offset < EXPORT_MAX_ROWS {
-        let mut params = folder_params(&q);
-        params.extend([
-            ("sorting".into(), "time_created{desc}".into()),
-            ("offset".into(), offset.to_string()),
-            ("limit".into(), chunk.min(EXPORT_MAX_ROWS - offset).to_string()),
-            ("total_omit".into(), "true".into()),
-        ]);
-        let p = match state.domain.list_folders(&session.caller, &ListParams(params), with).await {
-            Ok(p) => p,
-            Err(e) => return error_page(base, e),
-        };
-        let n = p.items.len() as u64;
-        for f in &p.items {
-            let folder = &f.folder;
-            let mut row = vec![
-                folder.folder_id.to_string(),
-                utc(folder.time_created),
-                folder.company_id.map(|c| c.to_string()).unwrap_or_default(),
-                folder.user_id.to_string(),
-                folder.resolution_status.as_str().to_owned(),
-                folder.system_resolution.clone().unwrap_or_default(),
-                folder.resolution_comment.clone().unwrap_or_default(),
-                meta_str(folder.meta_data.as_map(), "transaction_id"),
-            ];
-            for t in TYPES {
-                // The latest analysis of that type decides the row.
-                let last = f.analyses.iter().flatten().rfind(|a| a.analysis.kind.as_str() == t);
-                match last {
-                    Some(a) => {
-                        let a = &a.analysis;
-                        let data = a.results_data.clone().unwrap_or_default();
-                        let score = ["confidence_spoofing", "min_confidence", "max_confidence"]
-                            .iter()
-                            .find_map(|k| number(data.get(*k)))
-                            .map(|s| s.to_string())
-                            .unwrap_or_default();
-                        row.extend([
-                            a.resolution_status.as_str().to_owned(),
-                            score,
-                            a.threshold.map(|t| t.to_string()).unwrap_or_default(),
-                        ]);
-                    }
-                    None => row.extend([String::new(), String::new(), String::new()]),
+    let mut params = folder_params(&q);
+    params.push(("sorting".into(), "time_created{desc}".into()));
+    let write_row: RowWriter = Box::new(|out: &mut String, f: &FolderDetails| {
+        let folder = &f.folder;
+        let mut row = vec![
+            folder.folder_id.to_string(),
+            utc(folder.time_created),
+            folder.company_id.map(|c| c.to_string()).unwrap_or_default(),
+            folder.user_id.to_string(),
+            folder.resolution_status.as_str().to_owned(),
+            folder.system_resolution.clone().unwrap_or_default(),
+            folder.resolution_comment.clone().unwrap_or_default(),
+            meta_str(folder.meta_data.as_map(), "transaction_id"),
+        ];
+        for t in TYPES {
+            // The latest analysis of that type decides the row.
+            let last = f.analyses.iter().flatten().rfind(|a| a.analysis.kind.as_str() == t);
+            match last {
+                Some(a) => {
+                    let a = &a.analysis;
+                    let data = a.results_data.clone().unwrap_or_default();
+                    let score = ["confidence_spoofing", "min_confidence", "max_confidence"]
+                        .iter()
+                        .find_map(|k| number(data.get(*k)))
+                        .map(|s| s.to_string())
+                        .unwrap_or_default();
+                    row.extend([
+                        a.resolution_status.as_str().to_owned(),
+                        score,
+                        a.threshold.map(|t| t.to_string()).unwrap_or_default(),
+                    ]);
                 }
+                None => row.extend([String::new(), String::new(), String::new()]),
             }
-            csv_row(&mut out, &row);
         }
-        if n < chunk {
-            break;
-        }
-        offset += n;
+        csv_line(out, &row);
+    });
+    let caller = session.caller.clone();
+    let report = stream_folder_report(
+        state.domain.clone(),
+        caller,
+        ListParams(params),
+        with,
+        header_line,
+        write_row,
+        "orders.csv",
+    );
+    match report.await {
+        Ok(res) => res,
+        Err(e) => error_page(base, e),
     }
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"orders.csv\""),
-        ],
-        out,
-    )
-        .into_response()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::reports::csv_field as csv_cell;
 
     #[test]
     fn utc_formats_unix_seconds() {

@@ -108,6 +108,20 @@ pub struct Visibility {
     pub only_user: Option<Uuid>,
 }
 
+/// Where a keyset-paged folder listing stands: the sort values of the last folder read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FolderCursor {
+    pub folder_id: Uuid,
+    pub time_created: f64,
+    pub time_updated: f64,
+}
+
+impl From<&Folder> for FolderCursor {
+    fn from(f: &Folder) -> Self {
+        FolderCursor { folder_id: f.folder_id, time_created: f.time_created, time_updated: f.time_updated }
+    }
+}
+
 /// Unique persons by a metadata key over a time window (spec §16 [I]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PersonCount {
@@ -127,6 +141,16 @@ pub trait Folders: Send + Sync {
     async fn get_folder(&self, id: Uuid) -> Result<Option<Folder>>;
     /// `GET /api/folders/` with the list grammar, `resolution_status` and `analyse.type`.
     async fn list_folders(&self, vis: Visibility, params: &ListParams) -> Result<Page<Folder>>;
+    /// Up to `limit` folders matching `params`' filters (as `list_folders`), in its `sorting`
+    /// order, after `after` (keyset paging: the last folder of the previous chunk; `offset`,
+    /// `limit` and `total_omit` in `params` are ignored). Never counts.
+    async fn folders_after(
+        &self,
+        vis: Visibility,
+        params: &ListParams,
+        after: Option<&FolderCursor>,
+        limit: u64,
+    ) -> Result<Vec<Folder>>;
     /// Media of these folders, oldest first.
     async fn media_of(&self, folder_ids: &[Uuid]) -> Result<Vec<Media>>;
     /// Analyses of these folders, oldest first.

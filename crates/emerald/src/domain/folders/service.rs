@@ -18,7 +18,7 @@ use crate::domain::model::media::{Folder, Media, Probed, StoredFile, StreamProbe
 use crate::domain::model::metadata::MetaData;
 use crate::domain::model::role::UserType;
 use crate::domain::model::upload::{ReceivedFile, Upload, UploadPayload};
-use crate::domain::store::{BlobStream, ListParams, Page, PersonCount, Visibility};
+use crate::domain::store::{BlobStream, FolderCursor, ListParams, Page, PersonCount, Visibility};
 use crate::domain::time::now;
 use crate::domain::Domain;
 
@@ -202,6 +202,22 @@ impl Domain {
         let page = self.store.list_folders(visibility(caller), params).await?;
         let items = self.with_related(page.items, with).await?;
         Ok(Page { total: page.total, offset: page.offset, limit: page.limit, items })
+    }
+
+    /// One chunk of a folder report (`GET /api/reports/folders.csv`, GAP-7): up to `limit`
+    /// folders the caller sees (as in `GET /api/folders/`), matching the list's filters
+    /// (§6.3), in its `sorting` order, after `after` (the last folder of the previous chunk).
+    /// Keyset paging: every chunk costs the same however deep the report is.
+    pub async fn folder_report_chunk(
+        &self,
+        caller: &Caller,
+        params: &ListParams,
+        with: FolderWith,
+        after: Option<&FolderCursor>,
+        limit: u64,
+    ) -> Result<Vec<FolderDetails>> {
+        let folders = self.store.folders_after(visibility(caller), params, after, limit).await?;
+        self.with_related(folders, with).await
     }
 
     pub async fn with_related(&self, folders: Vec<Folder>, with: FolderWith) -> Result<Vec<FolderDetails>> {
