@@ -372,6 +372,43 @@ fn collection_hits(h: &mut Html, base: &str, m: &crate::domain::model::analysis:
     }
 }
 
+/// A BIOMETRY analysis' compared pairs (`results_data.pairs`, GAP-11): both media by file
+/// name, the confidence, and whether it reaches the threshold.
+fn biometry_pairs(h: &mut Html, d: &AnalysisDetails, data: &serde_json::Map<String, Value>) {
+    let Some(pairs) = data.get("pairs").and_then(Value::as_array).filter(|p| !p.is_empty()) else { return };
+    let name = |id: &str| {
+        let m = d.source_media.iter().find(|m| m.media_id.to_string() == id);
+        m.map(|m| format!("{} ({})", m.original_name, &id[..8.min(id.len())])).unwrap_or_else(|| id.to_owned())
+    };
+    h.s("<table class=\"pairs\"><caption>").t(text::PAIRS).s("</caption><thead><tr>");
+    for col in [text::PAIR_MEDIA, text::PAIR_MEDIA, text::PAIR_CONFIDENCE] {
+        h.el("<th scope=\"col\">", col, "</th>");
+    }
+    h.s("</tr></thead><tbody>");
+    let threshold = d.analysis.threshold;
+    for p in pairs {
+        let ids: Vec<&str> = p
+            .get("media_ids")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let [a, b] = ids[..] else { continue };
+        let c = number(p.get("confidence"));
+        let status = match (c, threshold) {
+            (Some(c), Some(t)) if c >= t => "SUCCESS",
+            (Some(_), Some(_)) => "DECLINED",
+            _ => "",
+        };
+        h.el("<tr><td>", name(a), "</td>").el("<td>", name(b), "</td>");
+        h.s("<td data-status=\"")
+            .t(status)
+            .s("\">")
+            .t(c.map(|c| format!("{c:.4}")).unwrap_or_default())
+            .s("</td></tr>");
+    }
+    h.s("</tbody></table>");
+}
+
 fn analysis_panel(h: &mut Html, base: &str, session: &Session, d: &AnalysisDetails, can_decide: bool) {
     let a = &d.analysis;
     h.s("<section class=\"analysis\" aria-labelledby=\"a-").t(a.analyse_id).s("\"><h3 id=\"a-").t(a.analyse_id);
@@ -404,6 +441,7 @@ fn analysis_panel(h: &mut Html, base: &str, session: &Session, d: &AnalysisDetai
         AnalysisType::Biometry => {
             score_bar(h, number(data.get("min_confidence")), a.threshold, "min_confidence");
             score_bar(h, number(data.get("max_confidence")), a.threshold, "max_confidence");
+            biometry_pairs(h, d, &data);
             text::RULE_BIOMETRY
         }
         AnalysisType::Collection => {
