@@ -124,7 +124,15 @@ fn first_thumb(h: &mut Html, base: &str, f: &FolderDetails) {
 /// The orders table shared by the list and the review queue.
 fn orders_table(h: &mut Html, base: &str, items: &[FolderDetails], waiting: bool) {
     h.s("<div class=\"scroll\"><table><thead><tr>");
-    for col in [text::COL_THUMB, text::COL_FOLDER, text::COL_CREATED, text::COL_STATUS, text::COL_SYSTEM] {
+    for col in [
+        text::COL_THUMB,
+        text::COL_FOLDER,
+        text::COL_CREATED,
+        text::COL_COMPANY,
+        text::COL_USER,
+        text::COL_STATUS,
+        text::COL_SYSTEM,
+    ] {
         h.el("<th scope=\"col\">", col, "</th>");
     }
     h.el("<th scope=\"col\">", text::COL_ANALYSES, "</th>").el("<th scope=\"col\">", text::COL_TRANSACTION, "</th>");
@@ -139,7 +147,12 @@ fn orders_table(h: &mut Html, base: &str, items: &[FolderDetails], waiting: bool
         first_thumb(h, base, f);
         h.s("</td><td>");
         folder_link(h, base, folder.folder_id);
-        h.s("</td>").el("<td>", utc(folder.time_created), "</td><td>");
+        h.s("</td>").el("<td>", utc(folder.time_created), "</td>");
+        // The page's owners and companies, read once for the page (GAP-9).
+        let company = f.company.as_ref().and_then(|c| c.as_ref()).map(|c| c.name.as_str());
+        let user = f.user.as_ref().and_then(|u| u.as_ref()).map(|u| u.email.as_str());
+        h.el("<td class=\"company\">", company.unwrap_or(""), "</td>");
+        h.el("<td class=\"user\">", user.unwrap_or(""), "</td><td>");
         badge(h, folder.resolution_status.as_str());
         h.s("</td><td>");
         if let Some(r) = &folder.system_resolution {
@@ -201,7 +214,7 @@ async fn folder_page(
         ("limit".into(), (PAGE_SIZE + 1).to_string()),
         ("total_omit".into(), "true".into()),
     ]);
-    let with = FolderWith { media: false, analyses: true, user: false, company: false };
+    let with = FolderWith { media: false, analyses: true, user: true, company: true };
     let mut items = state.domain.list_folders(&session.caller, &ListParams(params), with).await?.items;
     let more = items.len() as u64 > PAGE_SIZE;
     items.truncate(PAGE_SIZE as usize);

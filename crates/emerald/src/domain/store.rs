@@ -47,6 +47,8 @@ impl<T> Page<T> {
 pub trait Companies: Send + Sync {
     async fn insert_company(&self, company: &Company) -> Result<()>;
     async fn get_company(&self, id: Uuid) -> Result<Option<Company>>;
+    /// The companies among these ids that exist (any order; one query per 1000 ids).
+    async fn companies_by_ids(&self, ids: &[Uuid]) -> Result<Vec<Company>>;
     /// `search_text` matches any part of the name, case-insensitively.
     async fn list_companies(
         &self,
@@ -65,6 +67,8 @@ pub trait Users: Send + Sync {
     /// Fails with `InvalidValue` when the email is taken (case-insensitive).
     async fn insert_user(&self, user: &User, password_hash: &str) -> Result<()>;
     async fn get_user(&self, id: Uuid) -> Result<Option<User>>;
+    /// The users among these ids that exist (any order; one query per 1000 ids).
+    async fn users_by_ids(&self, ids: &[Uuid]) -> Result<Vec<User>>;
     /// The user and its password hash, by email (case-insensitive).
     async fn get_login(&self, email: &str) -> Result<Option<(User, String)>>;
     /// `only_user` restricts the list to one user (a CLIENT sees only itself).
