@@ -398,6 +398,7 @@ pub async fn edit_user(
             UserPatch {
                 email: Some(Email::parse(&f.email)?),
                 password: Some(f.password.as_str()).filter(|p| !p.is_empty()).map(Password::parse).transpose()?,
+                old_password: None,
                 user_type: Some(f.user_type.parse()?),
                 company_id: f.company()?,
                 first_name: Some(check_name("first_name", &f.first_name)?),
