@@ -612,6 +612,11 @@ async fn company_page(
     b.s("<dl>");
     dl_row(&mut b, "company_id", c.company_id);
     dl_row(&mut b, text::CREATED, utc(c.time_created));
+    // GAP-14: the thresholds its analyses get (read-only: the installation's settings).
+    if let Ok(t) = state.domain.company_thresholds(&session.caller, c.company_id).await {
+        let shown = format!("QUALITY {} · BIOMETRY {} · COLLECTION {}", t.quality, t.biometry, t.collection);
+        dl_row(&mut b, text::THRESHOLDS, format!("{shown} ({})", text::THRESHOLDS_SOURCE));
+    }
     b.s("</dl><h2>").t(text::META_DATA).s("</h2>");
     json_block(&mut b, &c.meta_data.to_value());
     let params = ListParams(vec![("company_id".into(), c.company_id.to_string()), ("limit".into(), "100".into())]);
