@@ -216,7 +216,10 @@ pub async fn stream_folder_report(
         c.after = chunk.last().map(|d| FolderCursor::from(&d.folder));
         Some((Ok(Bytes::from(out)), more.then_some(c)))
     });
-    let body = futures::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(header_line)) }).chain(chunks);
+    // Fused: a layer may poll again after the end (the console's gzip does), which a bare
+    // `unfold` answers with a panic.
+    let body =
+        futures::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(header_line)) }).chain(chunks).fuse();
     Ok(csv_response(Body::from_stream(body), filename))
 }
 

@@ -92,6 +92,20 @@ both_backends! {
         assert!(headers["content-type"].to_str().unwrap().starts_with("text/csv"));
         assert!(text.starts_with("folder_id,time_created,company_id,user_id,"), "{}", &text[..100]);
         assert_eq!(csv_ids(&text), ids, "every order, newest first");
+        // Gzip-compressed to a browser that accepts it, complete: the gzip trailer's ISIZE is
+        // the plain export's length (a stream polled past its end once killed the response).
+        let res = crate::console::browser()
+            .get(app.url("/console/export.csv"))
+            .header("Cookie", console.cookie())
+            .header("Accept-Encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"));
+        let zipped = res.bytes().await.expect("the whole compressed export");
+        assert_eq!(&zipped[..2], &[0x1f, 0x8b]);
+        let isize = u32::from_le_bytes(zipped[zipped.len() - 4..].try_into().unwrap());
+        assert_eq!(isize as usize, text.len(), "{} gzipped bytes", zipped.len());
         let (_, _, text) = console.get(&app, "/console/export.csv?resolution_status=DECLINED&meta_data=iin%3D%3D1").await;
         assert_eq!(csv_ids(&text), list_ids(&app, "resolution_status=DECLINED&meta_data=iin==1", &ta).await);
 
