@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -21,11 +21,10 @@ use crate::domain::model::metadata::MetaData;
 use crate::domain::Result;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_companies, create_company)).routes(routes!(
-        get_company,
-        update_company,
-        delete_company
-    ))
+    OpenApiRouter::new()
+        .routes(routes!(list_companies, create_company))
+        .routes(routes!(get_company, update_company, delete_company))
+        .routes(routes!(company_thresholds))
 }
 
 /// List companies: a bare array; `search_text` matches any part of the name.
@@ -95,4 +94,37 @@ async fn update_company(
 async fn delete_company(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response> {
     s.domain.delete_company(&caller, parse_id("company_id", &id)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The decision thresholds a company's new analyses get (GAP-14 [I], read-only). Each analysis
+/// also carries the one it was decided with (`threshold`: request params override these; null
+/// for DOCUMENTS, which has no score).
+#[derive(Serialize, ToSchema)]
+pub struct ThresholdsView {
+    pub company_id: uuid::Uuid,
+    /// QUALITY: `confidence_spoofing` at or above it is an attack (DECLINED).
+    pub quality: f64,
+    /// BIOMETRY: `min_confidence` at or above it is SUCCESS (a request's `threshold_max` wins).
+    pub biometry: f64,
+    /// COLLECTION: a match at or above it is a hit (a request's `decision_threshold` wins).
+    pub collection: f64,
+    /// Where the values come from: `installation` (the server's `--quality-threshold`,
+    /// `--biometry-threshold`, `--collection-threshold`; there is no per-company override).
+    pub source: String,
+}
+
+/// A company's decision thresholds (GAP-14 [I], read-only): whoever sees the company.
+#[utoipa::path(get, path = "/api/companies/{company_id}/thresholds", tag = "companies",
+    params(("company_id" = uuid::Uuid, Path)), responses((status = 200, body = ThresholdsView)), security(("token" = [])))]
+async fn company_thresholds(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response> {
+    let id = parse_id("company_id", &id)?;
+    let t = s.domain.company_thresholds(&caller, id).await?;
+    Ok(ok(ThresholdsView {
+        company_id: id,
+        quality: t.quality,
+        biometry: t.biometry,
+        collection: t.collection,
+        source: "installation".to_owned(),
+    })
+    .into_response())
 }

@@ -63,8 +63,11 @@ async fn create_folder(
 
 /// List folders: `{total_count, offset, limit, items}`; filters `time_created.min/.max`,
 /// `time_updated.min/.max`, `resolution_status`, `folder_id`, `user_id`, `company_id`,
-/// `meta_data`, `analyse.type`; flags `with_media`, `with_analyses`. With `format=csv` or
-/// `Accept: text/csv`: a CSV report, `meta_keys=a,b` adding metadata columns. Spec §6.3, §16.
+/// `meta_data`, `analyse.type`; flags `with_media`, `with_analyses`, and [I] `with_user` /
+/// `with_company` (each folder carries its owner as `user` and its company as `company`, the
+/// objects of `GET /api/folders/{id}`, read for the page's folders only: GAP-9). With
+/// `format=csv` or `Accept: text/csv`: a CSV report, `meta_keys=a,b` adding metadata columns;
+/// every matching folder, streamed: `GET /api/reports/folders.csv`. Spec §6.3, §16.
 #[utoipa::path(get, path = "/api/folders", tag = "folders",
     params(FolderListQuery),
     responses((status = 200, description = "a page of folders, or the CSV report",
@@ -77,8 +80,12 @@ async fn list_folders(
     headers: HeaderMap,
     q: OzQuery,
 ) -> Result<Response> {
-    let with =
-        FolderWith { media: q.flag("with_media")?, analyses: q.flag("with_analyses")?, user: false, company: false };
+    let with = FolderWith {
+        media: q.flag("with_media")?,
+        analyses: q.flag("with_analyses")?,
+        user: q.flag("with_user")?,
+        company: q.flag("with_company")?,
+    };
     let page = s.domain.list_folders(&caller, &q.0, with).await?;
     if wants_csv(&q, &headers) {
         return folders_csv(page.items, q.text("meta_keys").unwrap_or_default());

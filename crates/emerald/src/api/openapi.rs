@@ -367,8 +367,17 @@ list_query!(
     query("analyse.type", json!({ "type": "string", "enum": AnalysisType::ALL.map(AnalysisType::as_str) }), "Only folders with an analysis of this type."),
     flag("with_media", "Embed each folder's media."),
     flag("with_analyses", "Embed each folder's analyses."),
+    flag("with_user", "[I] Embed each folder's owner as `user` (null when the account is gone); read for the page's folders only."),
+    flag("with_company", "[I] Embed each folder's company as `company` (null without one); read for the page's folders only."),
     enum_param("format", &["csv", "json"], "`csv`: the list as a CSV report (also with `Accept: text/csv`)."),
     text_param("meta_keys", "CSV report: comma-separated metadata keys added as columns (at most 50)."),
+]);
+list_query!(
+    /// `GET /api/reports/folders.csv`: the folder list's filters and sorting, unpaged.
+    FolderReportQuery, &lists::FOLDERS, paged = false, [
+    enum_param("resolution_status", &folder_status_filter(), "Folder status (INITIAL … FINISHED) or result (SUCCESS, DECLINED, OPERATOR_REQUIRED: matched on `system_resolution`); comma-separated: any of them."),
+    query("analyse.type", json!({ "type": "string", "enum": AnalysisType::ALL.map(AnalysisType::as_str) }), "Only folders with an analysis of this type."),
+    text_param("meta_keys", "Comma-separated metadata keys added as columns (at most 50)."),
 ]);
 list_query!(
     /// `GET /api/media/`.

@@ -1,30 +1,36 @@
 //! Reports and statistics (spec §16 [I]): the folder list as CSV with chosen metadata keys as
-//! extra columns, and the count of unique persons by a metadata key over a time window.
+//! extra columns (one page, or every matching folder streamed), and the count of unique
+//! persons by a metadata key over a time window.
 
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::openapi::FolderReportQuery;
 use super::oz::json::ok;
 use super::oz::query::OzQuery;
 use super::AppState;
-use crate::domain::folders::service::FolderDetails;
+use crate::domain::folders::service::{FolderDetails, FolderWith};
 use crate::domain::folders::statistics::{
     parse_granularity, Performance, PeriodCounts, LATENCY_P90_TARGET_SECS, PERSON_KEY_DEFAULT, QUEUE_TARGET, SCORE_BINS,
 };
 use crate::domain::model::caller::Caller;
-use crate::domain::store::{Granularity, Percentiles};
-use crate::domain::{Error, Result};
+use crate::domain::store::{FolderCursor, Granularity, ListParams, Percentiles};
+use crate::domain::{Domain, Error, Result};
 
 /// Most extra metadata columns in one report.
 pub const META_KEYS_MAX: usize = 50;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(folders_report))
         .routes(routes!(unique_persons))
         .routes(routes!(order_statistics))
         .routes(routes!(performance_statistics))
@@ -80,52 +86,160 @@ fn meta_cell(meta: &serde_json::Map<String, Value>, path: &str) -> String {
     }
 }
 
-/// `GET /api/folders/?format=csv&meta_keys=iin,transaction_id`.
-pub fn folders_csv(folders: Vec<FolderDetails>, meta_keys: &str) -> Result<Response> {
-    let keys: Vec<&str> = meta_keys.split(',').map(str::trim).filter(|k| !k.is_empty()).collect();
+/// `meta_keys=a,b`: the metadata columns asked for (at most [`META_KEYS_MAX`], code 4 beyond).
+pub fn parse_meta_keys(meta_keys: &str) -> Result<Vec<String>> {
+    let keys: Vec<String> = meta_keys.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_owned).collect();
     if keys.len() > META_KEYS_MAX {
         return Err(Error::invalid_value(
             format!("At most {META_KEYS_MAX} meta_keys"),
             serde_json::json!({ "key_path": "meta_keys" }),
         ));
     }
-    let mut out = String::new();
-    let header_row: Vec<String> =
-        FOLDER_COLUMNS.iter().map(|c| c.to_string()).chain(keys.iter().map(|k| format!("meta_data.{k}"))).collect();
-    for (i, h) in header_row.iter().enumerate() {
+    Ok(keys)
+}
+
+/// One CSV line (CRLF-terminated) of these cells, each through [`csv_field`].
+pub fn csv_line<S: AsRef<str>>(out: &mut String, cells: &[S]) {
+    for (i, c) in cells.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        csv_field(&mut out, h);
+        csv_field(out, c.as_ref());
     }
     out.push_str("\r\n");
-    for d in folders {
-        let f = &d.folder;
-        let opt = |u: Option<uuid::Uuid>| u.map(|u| u.to_string()).unwrap_or_default();
-        let mut cells = vec![
-            f.folder_id.to_string(),
-            f.time_created.to_string(),
-            f.time_updated.to_string(),
-            f.user_id.to_string(),
-            opt(f.company_id),
-            f.resolution_status.as_str().to_owned(),
-            f.system_resolution.clone().unwrap_or_default(),
-            d.media.as_ref().map(|m| m.len().to_string()).unwrap_or_default(),
-        ];
-        cells.extend(keys.iter().map(|k| meta_cell(f.meta_data.as_map(), k)));
-        for (i, c) in cells.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            csv_field(&mut out, c);
-        }
-        out.push_str("\r\n");
-    }
-    let mut res = (StatusCode::OK, out).into_response();
+}
+
+/// The folder report's header line: the fixed columns, then `meta_data.<key>` per key.
+pub fn folder_csv_header(out: &mut String, keys: &[String]) {
+    let cells: Vec<String> =
+        FOLDER_COLUMNS.iter().map(|c| c.to_string()).chain(keys.iter().map(|k| format!("meta_data.{k}"))).collect();
+    csv_line(out, &cells);
+}
+
+/// One folder's line of the report (`media_count` is empty unless its media were read).
+pub fn folder_csv_row(out: &mut String, d: &FolderDetails, keys: &[String]) {
+    let f = &d.folder;
+    let opt = |u: Option<uuid::Uuid>| u.map(|u| u.to_string()).unwrap_or_default();
+    let mut cells = vec![
+        f.folder_id.to_string(),
+        f.time_created.to_string(),
+        f.time_updated.to_string(),
+        f.user_id.to_string(),
+        opt(f.company_id),
+        f.resolution_status.as_str().to_owned(),
+        f.system_resolution.clone().unwrap_or_default(),
+        d.media.as_ref().map(|m| m.len().to_string()).unwrap_or_default(),
+    ];
+    cells.extend(keys.iter().map(|k| meta_cell(f.meta_data.as_map(), k)));
+    csv_line(out, &cells);
+}
+
+fn csv_response(body: Body, filename: &'static str) -> Response {
+    let mut res = (StatusCode::OK, body).into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"folders.csv\""));
-    Ok(res)
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    res
+}
+
+/// `GET /api/folders/?format=csv&meta_keys=iin,transaction_id`: one page of the list.
+pub fn folders_csv(folders: Vec<FolderDetails>, meta_keys: &str) -> Result<Response> {
+    let keys = parse_meta_keys(meta_keys)?;
+    let mut out = String::new();
+    folder_csv_header(&mut out, &keys);
+    for d in &folders {
+        folder_csv_row(&mut out, d, &keys);
+    }
+    Ok(csv_response(Body::from(out), "folders.csv"))
+}
+
+/// Folders per chunk of a streamed report (one query for the folders, one for their media or
+/// analyses): what the server holds of a report at any time, whatever its length.
+pub const REPORT_CHUNK: u64 = 500;
+
+/// Writes one folder's CSV line.
+pub type RowWriter = Box<dyn Fn(&mut String, &FolderDetails) + Send + Sync>;
+
+/// A streamed folder report: `header`, then one line per folder the caller sees among
+/// `params`' filters, read [`REPORT_CHUNK`] at a time with keyset paging
+/// ([`crate::domain::Domain::folder_report_chunk`]), each chunk sent before the next is read
+/// (the body is pulled as the client reads it: memory stays constant however many folders
+/// match). The first chunk is read before answering, so bad filters get the error envelope; a
+/// failure later cuts the response short (the client sees an incomplete chunked body) and is
+/// logged. Used by `GET /api/reports/folders.csv` and the console's export.
+pub async fn stream_folder_report(
+    domain: Domain,
+    caller: Caller,
+    params: ListParams,
+    with: FolderWith,
+    header_line: String,
+    write_row: RowWriter,
+    filename: &'static str,
+) -> Result<Response> {
+    let first = domain.folder_report_chunk(&caller, &params, with, None, REPORT_CHUNK).await?;
+    struct Cursor {
+        domain: Domain,
+        caller: Caller,
+        params: ListParams,
+        with: FolderWith,
+        write_row: RowWriter,
+        pending: Option<Vec<FolderDetails>>,
+        after: Option<FolderCursor>,
+    }
+    let start = Cursor { domain, caller, params, with, write_row, pending: Some(first), after: None };
+    let chunks = futures::stream::unfold(Some(start), |state| async move {
+        let mut c = state?;
+        let chunk = match c.pending.take() {
+            Some(chunk) => chunk,
+            None => {
+                match c.domain.folder_report_chunk(&c.caller, &c.params, c.with, c.after.as_ref(), REPORT_CHUNK).await {
+                    Ok(chunk) => chunk,
+                    Err(e) => {
+                        tracing::error!(error = %e, "folder report: reading the next chunk failed; the response is cut short");
+                        return Some((Err(std::io::Error::other(e.to_string())), None));
+                    }
+                }
+            }
+        };
+        if chunk.is_empty() {
+            return None;
+        }
+        let mut out = String::with_capacity(chunk.len() * 160);
+        for d in &chunk {
+            (c.write_row)(&mut out, d);
+        }
+        // A short chunk was the last one; after a full one, the next query says.
+        let more = (chunk.len() as u64) == REPORT_CHUNK;
+        c.after = chunk.last().map(|d| FolderCursor::from(&d.folder));
+        Some((Ok(Bytes::from(out)), more.then_some(c)))
+    });
+    // Fused: a layer may poll again after the end (the console's gzip does), which a bare
+    // `unfold` answers with a panic.
+    let body =
+        futures::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(header_line)) }).chain(chunks).fuse();
+    Ok(csv_response(Body::from_stream(body), filename))
+}
+
+/// The folder list's filters (§6.3: `time_created`/`time_updated` `.min/.max`,
+/// `resolution_status`, `folder_id`, `user_id`, `company_id`, `meta_data`, `analyse.type`) and
+/// `sorting` (default `time_created{desc}`) as a CSV report of every matching folder the
+/// caller sees, streamed: `offset`, `limit` and `total_omit` are ignored. The columns and the
+/// CSV-injection guard are those of `GET /api/folders/?format=csv`; `meta_keys=a,b` adds
+/// metadata columns (at most 50). Visibility as in the folder list. Spec §16 [I], GAP-7.
+#[utoipa::path(get, path = "/api/reports/folders.csv", tag = "statistics",
+    params(FolderReportQuery),
+    responses((status = 200, description = "the report, streamed (chunked)", content_type = "text/csv", body = String)),
+    security(("token" = [])))]
+async fn folders_report(State(s): State<AppState>, caller: Caller, q: OzQuery) -> Result<Response> {
+    let keys = parse_meta_keys(q.text("meta_keys").unwrap_or_default())?;
+    let mut header_line = String::new();
+    folder_csv_header(&mut header_line, &keys);
+    let with = FolderWith { media: true, analyses: false, user: false, company: false };
+    let write_row: RowWriter = Box::new(move |out: &mut String, d: &FolderDetails| folder_csv_row(out, d, &keys));
+    stream_folder_report(s.domain.clone(), caller, q.0, with, header_line, write_row, "folders.csv").await
 }
 
 /// Unique persons among folders, by a metadata key.

@@ -157,6 +157,10 @@ async fn get_user(State(s): State<AppState>, caller: Caller, Path(id): Path<Stri
 pub struct UserUpdate {
     pub email: Option<String>,
     pub password: Option<String>,
+    /// [I] The caller's current password (GAP-12), optional: when given it is checked before
+    /// anything changes (wrong: code 4, counted as a failed login for the account's
+    /// throttle); only on the caller's own account (code 4 on another's).
+    pub old_password: Option<String>,
     #[schema(schema_with = crate::api::openapi::user_type_request, required = false)]
     pub user_type: Option<String>,
     #[schema(value_type = Option<uuid::Uuid>)]
@@ -185,6 +189,7 @@ impl TryFrom<UserUpdate> for UserPatch {
         let UserUpdate {
             email,
             password,
+            old_password,
             user_type,
             company_id,
             first_name,
@@ -205,6 +210,7 @@ impl TryFrom<UserUpdate> for UserPatch {
         Ok(UserPatch {
             email: email.as_deref().map(Email::parse).transpose()?,
             password: password.as_deref().map(Password::parse).transpose()?,
+            old_password: old_password.as_deref().map(Password::current),
             user_type: role_of(user_type.as_deref(), is_admin)?,
             company_id: company_id.as_deref().map(|c| parse_id("company_id", c)).transpose()?,
             first_name: first_name.as_deref().map(|v| check_name("first_name", v)).transpose()?,
@@ -225,7 +231,9 @@ impl TryFrom<UserUpdate> for UserPatch {
     }
 }
 
-/// Change a user (partial; `password` write-only; `meta_data` merged).
+/// Change a user (partial; `password` write-only; `meta_data` merged). With `old_password`
+/// [I] (GAP-12) the caller's current password is checked first: a client that changes its own
+/// password this way cannot be locked out by whoever holds its token.
 #[utoipa::path(patch, path = "/api/users/{user_id}", tag = "users", request_body = UserUpdate,
     params(("user_id" = uuid::Uuid, Path)), responses((status = 200, body = UserView)), security(("token" = [])))]
 async fn update_user(

@@ -398,6 +398,7 @@ pub async fn edit_user(
             UserPatch {
                 email: Some(Email::parse(&f.email)?),
                 password: Some(f.password.as_str()).filter(|p| !p.is_empty()).map(Password::parse).transpose()?,
+                old_password: None,
                 user_type: Some(f.user_type.parse()?),
                 company_id: f.company()?,
                 first_name: Some(check_name("first_name", &f.first_name)?),
@@ -611,6 +612,11 @@ async fn company_page(
     b.s("<dl>");
     dl_row(&mut b, "company_id", c.company_id);
     dl_row(&mut b, text::CREATED, utc(c.time_created));
+    // GAP-14: the thresholds its analyses get (read-only: the installation's settings).
+    if let Ok(t) = state.domain.company_thresholds(&session.caller, c.company_id).await {
+        let shown = format!("QUALITY {} · BIOMETRY {} · COLLECTION {}", t.quality, t.biometry, t.collection);
+        dl_row(&mut b, text::THRESHOLDS, format!("{shown} ({})", text::THRESHOLDS_SOURCE));
+    }
     b.s("</dl><h2>").t(text::META_DATA).s("</h2>");
     json_block(&mut b, &c.meta_data.to_value());
     let params = ListParams(vec![("company_id".into(), c.company_id.to_string()), ("limit".into(), "100".into())]);

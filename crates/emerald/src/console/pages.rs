@@ -12,8 +12,7 @@ use uuid::Uuid;
 use super::html::{query_value, Html};
 use super::{error_page, page, settings, text, Session};
 use crate::api::collections::file_response;
-/// One CSV cell, formula-guarded and quoted (the API report's rule).
-pub use crate::api::reports::csv_field as csv_cell;
+use crate::api::reports::{csv_line, stream_folder_report, RowWriter};
 use crate::api::AppState;
 use crate::domain::folders::service::{FolderDetails, FolderWith};
 use crate::domain::model::analysis::{AnalysisDetails, AnalysisState, AnalysisType, Resolution};
@@ -24,8 +23,6 @@ use crate::domain::Error;
 
 /// Rows per page of a list.
 pub(super) const PAGE_SIZE: u64 = 25;
-/// Most rows in one CSV export.
-pub const EXPORT_MAX_ROWS: u64 = 10_000;
 /// The folder-list filters the console passes to the API's list grammar (spec §6.3).
 const FOLDER_FILTERS: [&str; 7] = [
     "resolution_status",
@@ -127,7 +124,15 @@ fn first_thumb(h: &mut Html, base: &str, f: &FolderDetails) {
 /// The orders table shared by the list and the review queue.
 fn orders_table(h: &mut Html, base: &str, items: &[FolderDetails], waiting: bool) {
     h.s("<div class=\"scroll\"><table><thead><tr>");
-    for col in [text::COL_THUMB, text::COL_FOLDER, text::COL_CREATED, text::COL_STATUS, text::COL_SYSTEM] {
+    for col in [
+        text::COL_THUMB,
+        text::COL_FOLDER,
+        text::COL_CREATED,
+        text::COL_COMPANY,
+        text::COL_USER,
+        text::COL_STATUS,
+        text::COL_SYSTEM,
+    ] {
         h.el("<th scope=\"col\">", col, "</th>");
     }
     h.el("<th scope=\"col\">", text::COL_ANALYSES, "</th>").el("<th scope=\"col\">", text::COL_TRANSACTION, "</th>");
@@ -142,7 +147,12 @@ fn orders_table(h: &mut Html, base: &str, items: &[FolderDetails], waiting: bool
         first_thumb(h, base, f);
         h.s("</td><td>");
         folder_link(h, base, folder.folder_id);
-        h.s("</td>").el("<td>", utc(folder.time_created), "</td><td>");
+        h.s("</td>").el("<td>", utc(folder.time_created), "</td>");
+        // The page's owners and companies, read once for the page (GAP-9).
+        let company = f.company.as_ref().and_then(|c| c.as_ref()).map(|c| c.name.as_str());
+        let user = f.user.as_ref().and_then(|u| u.as_ref()).map(|u| u.email.as_str());
+        h.el("<td class=\"company\">", company.unwrap_or(""), "</td>");
+        h.el("<td class=\"user\">", user.unwrap_or(""), "</td><td>");
         badge(h, folder.resolution_status.as_str());
         h.s("</td><td>");
         if let Some(r) = &folder.system_resolution {
@@ -204,7 +214,7 @@ async fn folder_page(
         ("limit".into(), (PAGE_SIZE + 1).to_string()),
         ("total_omit".into(), "true".into()),
     ]);
-    let with = FolderWith { media: false, analyses: true, user: false, company: false };
+    let with = FolderWith { media: false, analyses: true, user: true, company: true };
     let mut items = state.domain.list_folders(&session.caller, &ListParams(params), with).await?.items;
     let more = items.len() as u64 > PAGE_SIZE;
     items.truncate(PAGE_SIZE as usize);
@@ -375,6 +385,43 @@ fn collection_hits(h: &mut Html, base: &str, m: &crate::domain::model::analysis:
     }
 }
 
+/// A BIOMETRY analysis' compared pairs (`results_data.pairs`, GAP-11): both media by file
+/// name, the confidence, and whether it reaches the threshold.
+fn biometry_pairs(h: &mut Html, d: &AnalysisDetails, data: &serde_json::Map<String, Value>) {
+    let Some(pairs) = data.get("pairs").and_then(Value::as_array).filter(|p| !p.is_empty()) else { return };
+    let name = |id: &str| {
+        let m = d.source_media.iter().find(|m| m.media_id.to_string() == id);
+        m.map(|m| format!("{} ({})", m.original_name, &id[..8.min(id.len())])).unwrap_or_else(|| id.to_owned())
+    };
+    h.s("<table class=\"pairs\"><caption>").t(text::PAIRS).s("</caption><thead><tr>");
+    for col in [text::PAIR_MEDIA, text::PAIR_MEDIA, text::PAIR_CONFIDENCE] {
+        h.el("<th scope=\"col\">", col, "</th>");
+    }
+    h.s("</tr></thead><tbody>");
+    let threshold = d.analysis.threshold;
+    for p in pairs {
+        let ids: Vec<&str> = p
+            .get("media_ids")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let [a, b] = ids[..] else { continue };
+        let c = number(p.get("confidence"));
+        let status = match (c, threshold) {
+            (Some(c), Some(t)) if c >= t => "SUCCESS",
+            (Some(_), Some(_)) => "DECLINED",
+            _ => "",
+        };
+        h.el("<tr><td>", name(a), "</td>").el("<td>", name(b), "</td>");
+        h.s("<td data-status=\"")
+            .t(status)
+            .s("\">")
+            .t(c.map(|c| format!("{c:.4}")).unwrap_or_default())
+            .s("</td></tr>");
+    }
+    h.s("</tbody></table>");
+}
+
 fn analysis_panel(h: &mut Html, base: &str, session: &Session, d: &AnalysisDetails, can_decide: bool) {
     let a = &d.analysis;
     h.s("<section class=\"analysis\" aria-labelledby=\"a-").t(a.analyse_id).s("\"><h3 id=\"a-").t(a.analyse_id);
@@ -407,6 +454,7 @@ fn analysis_panel(h: &mut Html, base: &str, session: &Session, d: &AnalysisDetai
         AnalysisType::Biometry => {
             score_bar(h, number(data.get("min_confidence")), a.threshold, "min_confidence");
             score_bar(h, number(data.get("max_confidence")), a.threshold, "max_confidence");
+            biometry_pairs(h, d, &data);
             text::RULE_BIOMETRY
         }
         AnalysisType::Collection => {
@@ -649,18 +697,10 @@ pub async fn person_image(
     }
 }
 
-fn csv_row(out: &mut String, cells: &[String]) {
-    for (i, c) in cells.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        csv_cell(out, c);
-    }
-    out.push_str("\r\n");
-}
-
-/// `GET {base}/export.csv?<the orders filters>`: the orders the user sees, one row each, with
-/// every analysis type's outcome, score and threshold (at most [`EXPORT_MAX_ROWS`] rows).
+/// `GET {base}/export.csv?<the orders filters>`: every order the user sees among the filters,
+/// one row each, with every analysis type's outcome, score and threshold. Streamed in chunks
+/// by the API report's machinery (`GET /api/reports/folders.csv`, GAP-7), so it has no row
+/// cap and constant memory.
 pub async fn export_csv(State(state): State<AppState>, session: Session, RawQuery(raw): RawQuery) -> Response {
     let base = &settings(&state).base;
     let q = parse_query(raw);
@@ -680,77 +720,66 @@ pub async fn export_csv(State(state): State<AppState>, session: Session, RawQuer
     for t in TYPES {
         header_row.extend([format!("{t}.resolution"), format!("{t}.score"), format!("{t}.threshold")]);
     }
-    let mut out = String::new();
-    csv_row(&mut out, &header_row);
+    let mut header_line = String::new();
+    csv_line(&mut header_line, &header_row);
     let with = FolderWith { media: false, analyses: true, user: false, company: false };
-    let mut offset = 0u64;
-    let chunk = 500u64;
-    while offset < EXPORT_MAX_ROWS {
-        let mut params = folder_params(&q);
-        params.extend([
-            ("sorting".into(), "time_created{desc}".into()),
-            ("offset".into(), offset.to_string()),
-            ("limit".into(), chunk.min(EXPORT_MAX_ROWS - offset).to_string()),
-            ("total_omit".into(), "true".into()),
-        ]);
-        let p = match state.domain.list_folders(&session.caller, &ListParams(params), with).await {
-            Ok(p) => p,
-            Err(e) => return error_page(base, e),
-        };
-        let n = p.items.len() as u64;
-        for f in &p.items {
-            let folder = &f.folder;
-            let mut row = vec![
-                folder.folder_id.to_string(),
-                utc(folder.time_created),
-                folder.company_id.map(|c| c.to_string()).unwrap_or_default(),
-                folder.user_id.to_string(),
-                folder.resolution_status.as_str().to_owned(),
-                folder.system_resolution.clone().unwrap_or_default(),
-                folder.resolution_comment.clone().unwrap_or_default(),
-                meta_str(folder.meta_data.as_map(), "transaction_id"),
-            ];
-            for t in TYPES {
-                // The latest analysis of that type decides the row.
-                let last = f.analyses.iter().flatten().rfind(|a| a.analysis.kind.as_str() == t);
-                match last {
-                    Some(a) => {
-                        let a = &a.analysis;
-                        let data = a.results_data.clone().unwrap_or_default();
-                        let score = ["confidence_spoofing", "min_confidence", "max_confidence"]
-                            .iter()
-                            .find_map(|k| number(data.get(*k)))
-                            .map(|s| s.to_string())
-                            .unwrap_or_default();
-                        row.extend([
-                            a.resolution_status.as_str().to_owned(),
-                            score,
-                            a.threshold.map(|t| t.to_string()).unwrap_or_default(),
-                        ]);
-                    }
-                    None => row.extend([String::new(), String::new(), String::new()]),
+    let mut params = folder_params(&q);
+    params.push(("sorting".into(), "time_created{desc}".into()));
+    let write_row: RowWriter = Box::new(|out: &mut String, f: &FolderDetails| {
+        let folder = &f.folder;
+        let mut row = vec![
+            folder.folder_id.to_string(),
+            utc(folder.time_created),
+            folder.company_id.map(|c| c.to_string()).unwrap_or_default(),
+            folder.user_id.to_string(),
+            folder.resolution_status.as_str().to_owned(),
+            folder.system_resolution.clone().unwrap_or_default(),
+            folder.resolution_comment.clone().unwrap_or_default(),
+            meta_str(folder.meta_data.as_map(), "transaction_id"),
+        ];
+        for t in TYPES {
+            // The latest analysis of that type decides the row.
+            let last = f.analyses.iter().flatten().rfind(|a| a.analysis.kind.as_str() == t);
+            match last {
+                Some(a) => {
+                    let a = &a.analysis;
+                    let data = a.results_data.clone().unwrap_or_default();
+                    let score = ["confidence_spoofing", "min_confidence", "max_confidence"]
+                        .iter()
+                        .find_map(|k| number(data.get(*k)))
+                        .map(|s| s.to_string())
+                        .unwrap_or_default();
+                    row.extend([
+                        a.resolution_status.as_str().to_owned(),
+                        score,
+                        a.threshold.map(|t| t.to_string()).unwrap_or_default(),
+                    ]);
                 }
+                None => row.extend([String::new(), String::new(), String::new()]),
             }
-            csv_row(&mut out, &row);
         }
-        if n < chunk {
-            break;
-        }
-        offset += n;
+        csv_line(out, &row);
+    });
+    let caller = session.caller.clone();
+    let report = stream_folder_report(
+        state.domain.clone(),
+        caller,
+        ListParams(params),
+        with,
+        header_line,
+        write_row,
+        "orders.csv",
+    );
+    match report.await {
+        Ok(res) => res,
+        Err(e) => error_page(base, e),
     }
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"orders.csv\""),
-        ],
-        out,
-    )
-        .into_response()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::reports::csv_field as csv_cell;
 
     #[test]
     fn utc_formats_unix_seconds() {

@@ -47,6 +47,8 @@ impl<T> Page<T> {
 pub trait Companies: Send + Sync {
     async fn insert_company(&self, company: &Company) -> Result<()>;
     async fn get_company(&self, id: Uuid) -> Result<Option<Company>>;
+    /// The companies among these ids that exist (any order; one query per 1000 ids).
+    async fn companies_by_ids(&self, ids: &[Uuid]) -> Result<Vec<Company>>;
     /// `search_text` matches any part of the name, case-insensitively.
     async fn list_companies(
         &self,
@@ -65,6 +67,8 @@ pub trait Users: Send + Sync {
     /// Fails with `InvalidValue` when the email is taken (case-insensitive).
     async fn insert_user(&self, user: &User, password_hash: &str) -> Result<()>;
     async fn get_user(&self, id: Uuid) -> Result<Option<User>>;
+    /// The users among these ids that exist (any order; one query per 1000 ids).
+    async fn users_by_ids(&self, ids: &[Uuid]) -> Result<Vec<User>>;
     /// The user and its password hash, by email (case-insensitive).
     async fn get_login(&self, email: &str) -> Result<Option<(User, String)>>;
     /// `only_user` restricts the list to one user (a CLIENT sees only itself).
@@ -108,6 +112,20 @@ pub struct Visibility {
     pub only_user: Option<Uuid>,
 }
 
+/// Where a keyset-paged folder listing stands: the sort values of the last folder read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FolderCursor {
+    pub folder_id: Uuid,
+    pub time_created: f64,
+    pub time_updated: f64,
+}
+
+impl From<&Folder> for FolderCursor {
+    fn from(f: &Folder) -> Self {
+        FolderCursor { folder_id: f.folder_id, time_created: f.time_created, time_updated: f.time_updated }
+    }
+}
+
 /// Unique persons by a metadata key over a time window (spec §16 [I]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PersonCount {
@@ -127,6 +145,16 @@ pub trait Folders: Send + Sync {
     async fn get_folder(&self, id: Uuid) -> Result<Option<Folder>>;
     /// `GET /api/folders/` with the list grammar, `resolution_status` and `analyse.type`.
     async fn list_folders(&self, vis: Visibility, params: &ListParams) -> Result<Page<Folder>>;
+    /// Up to `limit` folders matching `params`' filters (as `list_folders`), in its `sorting`
+    /// order, after `after` (keyset paging: the last folder of the previous chunk; `offset`,
+    /// `limit` and `total_omit` in `params` are ignored). Never counts.
+    async fn folders_after(
+        &self,
+        vis: Visibility,
+        params: &ListParams,
+        after: Option<&FolderCursor>,
+        limit: u64,
+    ) -> Result<Vec<Folder>>;
     /// Media of these folders, oldest first.
     async fn media_of(&self, folder_ids: &[Uuid]) -> Result<Vec<Media>>;
     /// Analyses of these folders, oldest first.

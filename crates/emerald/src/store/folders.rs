@@ -1,7 +1,7 @@
 //! Folders, media and the minimal analyses table on both backends (spec §6).
 
 use async_trait::async_trait;
-use emerald_query::{FieldKind, FieldSpec, ListSpec, MetaSpec, Ops, Param};
+use emerald_query::{FieldKind, FieldSpec, ListSpec, MetaSpec, Ops, Param, Sort};
 use serde_json::Value;
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -12,7 +12,7 @@ use crate::domain::model::analysis::Analysis;
 use crate::domain::model::caller::Scope;
 use crate::domain::model::media::{Folder, FolderStatus, Media, MediaKind};
 use crate::domain::model::metadata::{MetaData, ObjectKind};
-use crate::domain::store::{Folders, ListParams, Page, PersonCount, Visibility};
+use crate::domain::store::{FolderCursor, Folders, ListParams, Page, PersonCount, Visibility};
 use crate::domain::{Error, Result};
 
 const FOLDER_COLUMNS: &str = "SELECT f.folder_id, f.company_id, f.user_id, f.resolution_status, f.system_resolution, \
@@ -149,6 +149,39 @@ pub(crate) fn folder_conditions(params: &ListParams) -> Result<Vec<(String, Vec<
         ));
     }
     Ok(out)
+}
+
+/// Folders strictly after `c` in the order `sorting`, then `folder_id` (the tiebreak, in the
+/// last term's direction, as [`emerald_query::ListQuery::order_sql`] orders): the keyset
+/// condition of a chunked listing. The first term is also bounded on its own (redundant), so
+/// an index on it (`folders_time`, or the tenancy indexes' `time_created`) serves a range scan
+/// instead of a walk from the start.
+fn after_condition(sorting: &[Sort], c: &FolderCursor) -> (String, Vec<Param>) {
+    let tiebreak = FOLDER_LIST.tiebreak_column;
+    let value = |column: &str| match column {
+        "f.time_created" => Param::Float(c.time_created),
+        "f.time_updated" => Param::Float(c.time_updated),
+        _ => Param::Uuid(c.folder_id),
+    };
+    let mut terms: Vec<(&str, bool)> = sorting.iter().map(|s| (s.column, s.desc)).collect();
+    if !terms.iter().any(|(column, _)| *column == tiebreak) {
+        terms.push((tiebreak, terms.last().is_some_and(|(_, desc)| *desc)));
+    }
+    let (first, first_desc) = terms[0];
+    let mut params = vec![value(first)];
+    let mut alternatives = Vec::with_capacity(terms.len());
+    for (i, &(column, desc)) in terms.iter().enumerate() {
+        let mut all: Vec<String> = Vec::with_capacity(i + 1);
+        for &(equal, _) in &terms[..i] {
+            all.push(format!("{equal} = ?"));
+            params.push(value(equal));
+        }
+        all.push(format!("{column} {} ?", if desc { "<" } else { ">" }));
+        params.push(value(column));
+        alternatives.push(all.join(" AND "));
+    }
+    let bound = if first_desc { "<=" } else { ">=" };
+    (format!("{first} {bound} ? AND (({}))", alternatives.join(") OR (")), params)
 }
 
 #[derive(sqlx::FromRow)]
@@ -365,6 +398,31 @@ impl Folders for SqlStore {
         base.extend(folder_conditions(params)?);
         let l = build_list_with(self.dialect(), &FOLDER_LIST, params, FOLDER_COLUMNS, "FROM folders f", base)?;
         Ok(fetch_page!(&self.db, l, FolderRow, Folder::try_from))
+    }
+
+    async fn folders_after(
+        &self,
+        vis: Visibility,
+        params: &ListParams,
+        after: Option<&FolderCursor>,
+        limit: u64,
+    ) -> Result<Vec<Folder>> {
+        let mut pairs: Vec<(String, String)> = params
+            .0
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "offset" | "limit" | "total_omit"))
+            .cloned()
+            .collect();
+        pairs.extend([("limit".to_owned(), limit.to_string()), ("total_omit".to_owned(), "true".to_owned())]);
+        let params = ListParams(pairs);
+        let mut base = visibility_conditions(vis, "f");
+        base.extend(folder_conditions(&params)?);
+        if let Some(c) = after {
+            let query = emerald_query::parse(&params.0, &FOLDER_LIST, crate::domain::time::now())?;
+            base.push(after_condition(&query.sorting, c));
+        }
+        let l = build_list_with(self.dialect(), &FOLDER_LIST, &params, FOLDER_COLUMNS, "FROM folders f", base)?;
+        Ok(fetch_page!(&self.db, l, FolderRow, Folder::try_from).items)
     }
 
     async fn media_of(&self, folder_ids: &[Uuid]) -> Result<Vec<Media>> {

@@ -225,6 +225,57 @@ both_backends! {
         assert_eq!(r.body["analyses"][0]["threshold"], json!(0.999));
     }
 
+    async fn biometry_results_list_every_compared_pair(app) {
+        // GAP-11 [I]: `results_data.pairs[]` = {media_ids: [a, b], confidence} per compared pair,
+        // in media order; min/max_confidence are their extremes; a faceless media is in none.
+        let Some(p) = ready(&app, &["obama.jpg", "obama2.jpg", "biden.jpg"]) else { return };
+        let c = app.company(&format!("Co {}", Uuid::new_v4().simple())).await;
+        let (_, email, token) = app.user(Some(c), "CLIENT").await;
+        let payload = json!({"media:tags": {"a": ["photo_selfie"], "b": ["photo_selfie"], "c": ["photo_selfie"], "d": ["photo_selfie"]},
+            "analyses": [{"type": "biometry"}]}).to_string();
+        let r = app.upload("/api/folders/", &token, vec![part("a", p[0].clone()), part("b", p[1].clone()), part("c", p[2].clone()),
+            Part::File("d", "blank.jpg", jpeg(64, 48)), Part::Payload(payload)]).await;
+        r.assert_status(201);
+        let folder_id = r.id("folder_id");
+        let a = r.body["analyses"][0].clone();
+        let m: Vec<String> = a["source_media"].as_array().unwrap().iter().map(|m| m["media_id"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(m.len(), 4, "{}", r.text);
+        let pairs = a["results_data"]["pairs"].as_array().unwrap_or_else(|| panic!("pairs: {}", r.text)).clone();
+        let named: Vec<(String, String)> = pairs.iter().map(|p| {
+            let ids = p["media_ids"].as_array().unwrap();
+            assert_eq!(ids.len(), 2, "{p}");
+            (ids[0].as_str().unwrap().to_owned(), ids[1].as_str().unwrap().to_owned())
+        }).collect();
+        let pair = |i: usize, j: usize| (m[i].clone(), m[j].clone());
+        assert_eq!(named, vec![pair(0, 1), pair(0, 2), pair(1, 2)], "the blank photo is compared with nothing");
+        let conf: Vec<f64> = pairs.iter().map(|p| assert_score(&p["confidence"])).collect();
+        assert!(conf[0] >= 0.85, "the same man: {conf:?}");
+        assert!(conf[1] < 0.85 && conf[2] < 0.85, "another man: {conf:?}");
+        let (lo, hi) = (conf.iter().cloned().fold(f64::MAX, f64::min), conf.iter().cloned().fold(f64::MIN, f64::max));
+        assert_eq!(a["results_data"]["min_confidence"], json!(lo));
+        assert_eq!(a["results_data"]["max_confidence"], json!(hi));
+        // Per media, min/max over the pairs it is in.
+        for (i, id) in m.iter().enumerate().take(3) {
+            let mine: Vec<f64> = named.iter().zip(&conf).filter(|((x, y), _)| x == id || y == id).map(|(_, c)| *c).collect();
+            let rd = &a["results_media"][i]["results_data"];
+            assert_eq!(rd["min_confidence"], json!(mine.iter().cloned().fold(f64::MAX, f64::min)), "{rd}");
+            assert_eq!(rd["max_confidence"], json!(mine.iter().cloned().fold(f64::MIN, f64::max)), "{rd}");
+        }
+        // Stored: the analysis read back carries the same pairs.
+        let stored = app.get(&format!("/api/analyses/{}", a["analyse_id"].as_str().unwrap()), &token).await;
+        assert_eq!(stored.body["results_data"]["pairs"], json!(pairs));
+        // The console's order page shows them as a table, by file name.
+        let (console, _) = crate::console::console_login(&app, &email, PASSWORD).await;
+        let (status, _, page) = console.get(&app, &format!("/console/orders/{folder_id}")).await;
+        assert_eq!(status, 200);
+        let at = page.find("<table class=\"pairs\">").unwrap_or_else(|| panic!("no pairs table: {page}"));
+        let table = &page[at..at + page[at..].find("</table>").unwrap()];
+        assert_eq!(table.matches("<tr><td>").count(), 3, "{table}");
+        assert!(table.contains(&format!("photo.jpg ({})", &m[0][..8])), "{table}");
+        assert!(table.contains(&format!("{:.4}", conf[0])), "{table}");
+        assert!(!table.contains(&m[3][..8]), "{table}");
+    }
+
     async fn conditional_decisions_only_on_cases_awaiting_one_and_in_the_audit(app) {
         let Some(p) = ready(&app, &["obama.jpg", "biden.jpg"]) else { return };
         let (company, token) = client(&app).await;

@@ -1,9 +1,10 @@
 //! Spec §7.1 and §3: companies, ADMIN-managed, each company seeing only itself.
 
-use serde_json::json;
+use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::both_backends;
+use crate::helpers::fixtures::*;
 use crate::helpers::*;
 
 both_backends! {
@@ -87,4 +88,76 @@ both_backends! {
         app.delete(&format!("/api/users/{uid}"), &app.admin_token).await.assert_status(204);
         app.delete(&format!("/api/companies/{c}"), &app.admin_token).await.assert_status(204);
     }
+}
+
+/// GAP-14 [I]: a company's decision thresholds, read-only, are the ones its analyses get; every
+/// analysis carries its `threshold` (a request's params override; null for DOCUMENTS).
+async fn thresholds_are_readable_per_company_and_on_every_analysis(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.quality_threshold = 0.4;
+        c.biometry_threshold = 0.8;
+        c.collection_threshold = 0.9;
+    })
+    .await;
+    let c = app.company("Thresholds").await;
+    let other = app.company("Thresholds other").await;
+    let (_, _, token) = app.user(Some(c), "CLIENT").await;
+    let (_, _, stranger) = app.user(Some(other), "CLIENT").await;
+    let url = format!("/api/companies/{c}/thresholds");
+    let r = app.get(&url, &token).await;
+    r.assert_status(200);
+    assert_eq!(
+        r.body,
+        json!({"company_id": c.to_string(), "quality": 0.4, "biometry": 0.8, "collection": 0.9, "source": "installation"})
+    );
+    assert_eq!(app.get(&url, &app.admin_token).await.body, r.body);
+    app.get(&url, &stranger).await.assert_error(404, 10);
+    app.get(&format!("/api/companies/{}/thresholds", Uuid::new_v4()), &app.admin_token).await.assert_error(404, 10);
+    app.get("/api/companies/nope/thresholds", &token).await.assert_error(400, 4);
+    let r =
+        app.client.put(app.url(&url)).header("X-Forensic-Access-Token", &app.admin_token).json(&json!({})).send().await;
+    assert_eq!(r.unwrap().status().as_u16(), 405, "read-only");
+
+    // The analyses of that company: the same values, or the request's.
+    let payload = json!({"media:tags": {"a": ["photo_selfie"], "b": ["photo_selfie"]}}).to_string();
+    let folder = app
+        .upload(
+            "/api/folders/",
+            &token,
+            vec![
+                Part::File("a", "a.jpg", jpeg(64, 48)),
+                Part::File("b", "b.jpg", jpeg(64, 48)),
+                Part::Payload(payload),
+            ],
+        )
+        .await
+        .assert_status(201)
+        .id("folder_id");
+    let r = app
+        .post(
+            &format!("/api/folders/{folder}/analyses/"),
+            &token,
+            json!({"analyses": [{"type": "QUALITY"}, {"type": "BIOMETRY"}, {"type": "BIOMETRY", "params": {"threshold_max": 0.95}}]}),
+        )
+        .await;
+    r.assert_status(201);
+    let got: Vec<Value> = r.body.as_array().unwrap().iter().map(|a| a["threshold"].clone()).collect();
+    assert_eq!(got, [json!(0.4), json!(0.8), json!(0.95)], "{}", r.text);
+    let list = app.get(&format!("/api/analyses/?folder_id={folder}"), &token).await;
+    for a in list.body["items"].as_array().unwrap() {
+        assert!(a.as_object().unwrap().contains_key("threshold"), "{a}");
+    }
+}
+
+#[tokio::test]
+async fn sqlite_thresholds_are_readable_per_company_and_on_every_analysis() {
+    thresholds_are_readable_per_company_and_on_every_analysis(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_thresholds_are_readable_per_company_and_on_every_analysis() {
+    if !postgres_available() {
+        return;
+    }
+    thresholds_are_readable_per_company_and_on_every_analysis(Backend::Postgres).await;
 }

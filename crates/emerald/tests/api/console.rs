@@ -36,6 +36,11 @@ pub(crate) async fn console_login(app: &TestApp, email: &str, password: &str) ->
 }
 
 impl Console {
+    /// The session cookie (`name=value`), for requests built by hand.
+    pub(crate) fn cookie(&self) -> &str {
+        &self.cookie
+    }
+
     pub(crate) async fn get(&self, app: &TestApp, path: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
         let res = browser().get(app.url(path)).header("Cookie", &self.cookie).send().await.unwrap();
         let (status, headers) = (res.status(), res.headers().clone());

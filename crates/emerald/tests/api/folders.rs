@@ -245,6 +245,61 @@ both_backends! {
         app.get("/api/folders/?with_media=maybe", &token).await.assert_error(400, 5);
     }
 
+    async fn folder_list_embeds_owner_and_company_for_the_page(app) {
+        // GAP-9 [I]: `with_user` / `with_company` on the list embed each folder's owner as
+        // `user` and its company as `company` (the detail's objects), for the page's folders.
+        let acme = app.company(&format!("Acme {}", Uuid::new_v4().simple())).await;
+        let beta = app.company(&format!("Beta {}", Uuid::new_v4().simple())).await;
+        let (_, e1, t1) = app.user(Some(acme), "CLIENT").await;
+        let (_, e2, t2) = app.user(Some(acme), "CLIENT").await;
+        let (_, e3, t3) = app.user(Some(beta), "CLIENT").await;
+        let (_, op_email, op) = app.user(Some(acme), "CLIENT OPERATOR").await;
+        for (t, k) in [(&t1, 1), (&t1, 2), (&t2, 3), (&t3, 4), (&app.admin_token, 5)] {
+            folder_with_photo(&app, t, json!({"k": k})).await;
+        }
+        let acme_name = app.get(&format!("/api/companies/{acme}"), &app.admin_token).await.body["name"].clone();
+        let beta_name = app.get(&format!("/api/companies/{beta}"), &app.admin_token).await.body["name"].clone();
+        let r = app.get("/api/folders/?with_user=true&with_company=true&sorting=time_created{asc}", &app.admin_token).await;
+        r.assert_status(200);
+        let items = r.body["items"].as_array().unwrap();
+        let want = [(e1.as_str(), &acme_name), (&e1, &acme_name), (&e2, &acme_name), (&e3, &beta_name), (ADMIN_EMAIL, &Value::Null)];
+        assert_eq!(items.len(), want.len(), "{}", r.text);
+        for (item, (email, company)) in items.iter().zip(want) {
+            assert_eq!(item["user"]["email"], json!(email.to_lowercase()), "{item}");
+            assert_eq!(item["user"]["user_id"], item["user_id"]);
+            assert!(item["user"].get("password").is_none());
+            assert_eq!(item["company"]["name"], *company, "{item}");
+            if company.is_null() {
+                assert_eq!(item["company"], Value::Null, "a folder without a company: company null");
+            } else {
+                assert_eq!(item["company"]["company_id"], item["company_id"]);
+            }
+        }
+        // Without the flags neither key; with one, only its key.
+        let r = app.get("/api/folders/", &app.admin_token).await;
+        assert!(r.body["items"].as_array().unwrap().iter().all(|f| f.get("user").is_none() && f.get("company").is_none()));
+        let r = app.get("/api/folders/?with_company=1&limit=2&offset=1&sorting=time_created{asc}", &app.admin_token).await;
+        let items = r.body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 2);
+        assert!(items.iter().all(|f| f.get("user").is_none() && f["company"]["name"] == acme_name), "{}", r.text);
+        // A CLIENT OPERATOR: its company's folders with their owners; a CLIENT: its own.
+        let r = app.get("/api/folders/?with_user=true&with_company=true&sorting=time_created{asc}", &op).await;
+        let emails: Vec<String> = r.body["items"].as_array().unwrap().iter().map(|f| f["user"]["email"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(emails, [&e1, &e1, &e2].map(|e| e.to_lowercase()));
+        let r = app.get("/api/folders/?with_user=true&with_company=true", &t3).await;
+        assert_eq!(r.body["items"][0]["user"]["email"], json!(e3.to_lowercase()));
+        assert_eq!(r.body["items"][0]["company"]["name"], beta_name);
+        // The console's orders list shows both columns.
+        let (console, _) = crate::console::console_login(&app, &op_email, PASSWORD).await;
+        let (_, _, page) = console.get(&app, "/console").await;
+        let acme_name = acme_name.as_str().unwrap();
+        assert_eq!(page.matches(&format!("<td class=\"company\">{acme_name}</td>")).count(), 3, "{page}");
+        assert_eq!(page.matches(&format!("<td class=\"user\">{}</td>", e1.to_lowercase())).count(), 2, "{page}");
+        assert!(!page.contains(&e3.to_lowercase()));
+        app.get("/api/folders/?with_user=maybe", &t1).await.assert_error(400, 5);
+        app.get("/api/folders/?with_company=maybe", &t1).await.assert_error(400, 5);
+    }
+
     async fn list_grammar(app) {
         let (_, _, token) = client(&app).await;
         let mut ids = Vec::new();

@@ -15,6 +15,7 @@ mod lite;
 mod media;
 mod meta;
 mod ops;
+mod reports;
 mod s3;
 mod statistics;
 mod users;

@@ -125,6 +125,38 @@ both_backends! {
         app.patch(&format!("/api/users/{id}"), &token, json!({"password": "short"})).await.assert_error(400, 4);
     }
 
+    async fn own_password_change_checks_old_password(app) {
+        // GAP-12 [I]: `old_password` on PATCH /api/users/{own id} is checked before anything
+        // changes; wrong ones count against the account's login throttle (5 by default).
+        let c = app.company("Old password").await;
+        let (id, email, token) = app.user(Some(c), "CLIENT").await;
+        let (other, _, _) = app.user(Some(c), "CLIENT").await;
+        let url = format!("/api/users/{id}");
+        let r = app.patch(&url, &token, json!({"password": "next-password-1", "old_password": "wrong-password", "first_name": "Changed"})).await;
+        r.assert_error(400, 4);
+        assert_eq!(r.body["error_details"]["key_path"], "old_password", "{}", r.text);
+        // Nothing changed.
+        app.login(&email, "next-password-1").await.assert_error(401, 7);
+        assert_eq!(app.get(&url, &token).await.body["first_name"], "Test");
+        app.login(&email, PASSWORD).await.assert_status(200);
+        // The right one: the change is made.
+        let r = app.patch(&url, &token, json!({"password": "next-password-1", "old_password": PASSWORD})).await;
+        r.assert_status(200);
+        app.login(&email, PASSWORD).await.assert_error(401, 7);
+        app.login(&email, "next-password-1").await.assert_status(200);
+        // Only for the caller's own account (an ADMIN resetting another's gives none).
+        let r = app.patch(&format!("/api/users/{other}"), &app.admin_token, json!({"password": "next-password-2", "old_password": ADMIN_PASSWORD})).await;
+        r.assert_error(400, 4);
+        assert_eq!(r.body["error_details"]["key_path"], "old_password");
+        app.patch(&format!("/api/users/{other}"), &app.admin_token, json!({"password": "next-password-2"})).await.assert_status(200);
+        // Wrong guesses lock the account out like failed logins (code 101), here and at login.
+        for _ in 0..5 {
+            app.patch(&url, &token, json!({"password": "next-password-3", "old_password": "guess"})).await.assert_error(400, 4);
+        }
+        app.patch(&url, &token, json!({"password": "next-password-3", "old_password": "next-password-1"})).await.assert_error(429, 101);
+        app.login(&email, "next-password-1").await.assert_error(429, 101);
+    }
+
     async fn client_admin_manages_its_company_users(app) {
         let mine = app.company("Mine").await;
         let other = app.company("Other").await;

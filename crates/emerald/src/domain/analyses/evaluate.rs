@@ -365,6 +365,8 @@ impl Domain {
         // Per media: (min, max) confidence against every other media with a face.
         let mut per: Vec<Option<(f32, f32)>> = vec![None; n];
         let (mut lo, mut hi): (Option<f32>, Option<f32>) = (None, None);
+        // Every compared pair, in media order (GAP-11 [I]).
+        let mut pairs: Vec<Value> = Vec::new();
         for i in 0..n {
             for j in (i + 1)..n {
                 let (Some(ta), Some(tb)) = (&templates[i], &templates[j]) else { continue };
@@ -376,6 +378,10 @@ impl Domain {
                 }
                 lo = Some(lo.map_or(c, |l| l.min(c)));
                 hi = Some(hi.map_or(c, |h| h.max(c)));
+                pairs.push(json!({
+                    "media_ids": [inputs[i].media_id.to_string(), inputs[j].media_id.to_string()],
+                    "confidence": round(c),
+                }));
             }
         }
         let faceless = templates.iter().filter(|t| t.is_none()).count();
@@ -402,6 +408,7 @@ impl Domain {
         let mut data = map(json!({
             "max_confidence": hi.map(round).unwrap_or(Value::Null),
             "min_confidence": lo.map(round).unwrap_or(Value::Null),
+            "pairs": pairs,
         }));
         let resolution = match lo {
             Some(min) if faceless == 0 => decide_biometry(min as f64, threshold, a.params.threshold_min),

@@ -6,6 +6,8 @@
 //! before anything is stored; then the blobs are written, then all rows in one transaction;
 //! if any step fails, the blobs already written are deleted again.
 
+use std::collections::HashMap;
+
 use uuid::Uuid;
 
 use crate::domain::error::{Error, Result};
@@ -18,7 +20,7 @@ use crate::domain::model::media::{Folder, Media, Probed, StoredFile, StreamProbe
 use crate::domain::model::metadata::MetaData;
 use crate::domain::model::role::UserType;
 use crate::domain::model::upload::{ReceivedFile, Upload, UploadPayload};
-use crate::domain::store::{BlobStream, ListParams, Page, PersonCount, Visibility};
+use crate::domain::store::{BlobStream, FolderCursor, ListParams, Page, PersonCount, Visibility};
 use crate::domain::time::now;
 use crate::domain::Domain;
 
@@ -204,6 +206,22 @@ impl Domain {
         Ok(Page { total: page.total, offset: page.offset, limit: page.limit, items })
     }
 
+    /// One chunk of a folder report (`GET /api/reports/folders.csv`, GAP-7): up to `limit`
+    /// folders the caller sees (as in `GET /api/folders/`), matching the list's filters
+    /// (§6.3), in its `sorting` order, after `after` (the last folder of the previous chunk).
+    /// Keyset paging: every chunk costs the same however deep the report is.
+    pub async fn folder_report_chunk(
+        &self,
+        caller: &Caller,
+        params: &ListParams,
+        with: FolderWith,
+        after: Option<&FolderCursor>,
+        limit: u64,
+    ) -> Result<Vec<FolderDetails>> {
+        let folders = self.store.folders_after(visibility(caller), params, after, limit).await?;
+        self.with_related(folders, with).await
+    }
+
     pub async fn with_related(&self, folders: Vec<Folder>, with: FolderWith) -> Result<Vec<FolderDetails>> {
         let ids: Vec<Uuid> = folders.iter().map(|f| f.folder_id).collect();
         // Analyses show their source media, so media are read for them too.
@@ -214,12 +232,31 @@ impl Domain {
         };
         let mut analyses =
             if with.analyses && !ids.is_empty() { self.store.analyses_of(&ids).await? } else { Vec::new() };
+        // Owners and companies of these folders only, each read once (GAP-9: a page of the
+        // list costs one query per kind, whatever the number of folders stored).
+        let distinct = |ids: Vec<Uuid>| {
+            let mut ids = ids;
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let mut users: HashMap<Uuid, User> = HashMap::new();
+        if with.user && !ids.is_empty() {
+            let found = self.store.users_by_ids(&distinct(folders.iter().map(|f| f.user_id).collect())).await?;
+            users.extend(found.into_iter().map(|u| (u.user_id, u)));
+        }
+        let mut companies: HashMap<Uuid, Company> = HashMap::new();
+        if with.company && !ids.is_empty() {
+            let found =
+                self.store.companies_by_ids(&distinct(folders.iter().filter_map(|f| f.company_id).collect())).await?;
+            companies.extend(found.into_iter().map(|c| (c.company_id, c)));
+        }
         let mut out = Vec::with_capacity(folders.len());
         for folder in folders {
             let id = folder.folder_id;
-            let user = if with.user { Some(self.store.get_user(folder.user_id).await?) } else { None };
+            let user = with.user.then(|| users.get(&folder.user_id).cloned());
             let company = match (with.company, folder.company_id) {
-                (true, Some(c)) => Some(self.store.get_company(c).await?),
+                (true, Some(c)) => Some(companies.get(&c).cloned()),
                 (true, None) => Some(None),
                 (false, _) => None,
             };

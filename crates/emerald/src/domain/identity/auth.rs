@@ -191,22 +191,28 @@ impl Domain {
     }
 
     /// The signed-in user changes its own password, giving the current one (GAP-12): a stolen
-    /// session alone cannot lock the owner out. A wrong current password counts as a failed
-    /// login for the account's throttle (code 101 once locked out), so it cannot be guessed
-    /// here either.
+    /// session alone cannot lock the owner out. `PATCH /api/users/{id}` with `old_password`,
+    /// which [`Self::check_own_password`] checks.
     pub async fn change_own_password(&self, caller: &Caller, current: &str, new: Password) -> Result<()> {
-        let user = self.get_user(caller, caller.user_id).await?;
+        let patch =
+            UserPatch { password: Some(new), old_password: Some(Password::current(current)), ..UserPatch::default() };
+        self.update_user(caller, caller.user_id, patch).await?;
+        Ok(())
+    }
+
+    /// Whether `current` is `user`'s password (the caller's own, GAP-12). A wrong one counts as
+    /// a failed login for the account's throttle (code 101 once locked out), so it cannot be
+    /// guessed here either; code 4 on `old_password` otherwise.
+    pub(in crate::domain) async fn check_own_password(&self, user: &User, current: &str) -> Result<()> {
         self.check_login_throttle(&user.email, None).await?;
         let (_, hash) = self.store.get_login(&user.email).await?.ok_or_else(|| Error::not_exist("User"))?;
         if !verify_password(current.to_owned(), hash).await? {
-            self.login_failed(&user.email, Some(&user), None).await?;
+            self.login_failed(&user.email, Some(user), None).await?;
             return Err(Error::invalid_value(
                 "The current password is wrong",
                 serde_json::json!({ "key_path": "old_password" }),
             ));
         }
-        let patch = UserPatch { password: Some(new), ..UserPatch::default() };
-        self.update_user(caller, caller.user_id, patch).await?;
         Ok(())
     }
 }

@@ -4,6 +4,7 @@ use uuid::Uuid;
 
 use crate::domain::error::{Error, Result};
 use crate::domain::model::account::Company;
+use crate::domain::model::analysis::Thresholds;
 use crate::domain::model::audit::ObjectChange;
 use crate::domain::model::caller::Caller;
 use crate::domain::model::metadata::{MetaChange, MetaData};
@@ -59,6 +60,14 @@ impl Domain {
             return Err(Error::not_exist("Company"));
         }
         self.store.get_company(id).await?.ok_or_else(|| Error::not_exist("Company"))
+    }
+
+    /// `GET /api/companies/{id}/thresholds` (GAP-14 [I]): the decision thresholds the
+    /// company's new analyses get. Installation-wide today; read here per company so that the
+    /// console and clients read them where a per-company override would live.
+    pub async fn company_thresholds(&self, caller: &Caller, id: Uuid) -> Result<Thresholds> {
+        self.get_company(caller, id).await?;
+        Ok(self.thresholds)
     }
 
     /// `GET /api/companies/?search_text=`.

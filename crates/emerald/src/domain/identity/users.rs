@@ -45,6 +45,9 @@ pub struct NewUser {
 pub struct UserPatch {
     pub email: Option<Email>,
     pub password: Option<Password>,
+    /// The caller's current password (GAP-12): checked before anything changes; only on the
+    /// caller's own account.
+    pub old_password: Option<Password>,
     pub user_type: Option<UserType>,
     pub company_id: Option<Uuid>,
     pub first_name: Option<String>,
@@ -206,6 +209,15 @@ impl Domain {
             UserAccess::Manage => {}
             UserAccess::EditSelf if !patch.touches_privileges() => {}
             UserAccess::EditSelf | UserAccess::Read | UserAccess::Invisible => return Err(Error::Forbidden(None)),
+        }
+        if let Some(current) = &patch.old_password {
+            if id != caller.user_id {
+                return Err(Error::invalid_value(
+                    "old_password is the caller's own password: it goes with a change of your own account",
+                    serde_json::json!({ "key_path": "old_password" }),
+                ));
+            }
+            self.check_own_password(&user, current.expose()).await?;
         }
         if let Some(t) = patch.user_type {
             // As with blocking: nobody changes their own role (the last ADMIN would lock
