@@ -8,7 +8,7 @@
 //!
 //!   cargo run --release -p emerald-documents --example stages -- [ROUNDS] [VARIANT…]
 //!
-//! Variants: `det1` (PP-OCR's detector on one thread, as the server loads it), `det2` (on two),
+//! Variants: `det1` (PP-OCR's detector on one thread), `det2` (on two, as the server loads it),
 //! `cNNNfMMM` (the first detector pass at NNN pixels, the second at MMM:
 //! [`PpOcr::detect_with`]), `sNNN` (line strips squeezed NNN / 100 times along the line), joined
 //! `split` / `whole` (the second pass on each cluster of text, or on all of it), joined by `-`

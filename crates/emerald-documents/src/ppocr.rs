@@ -81,10 +81,11 @@ pub const DETECT_PLAN: DetectPlan = DetectPlan { coarse_side: COARSE_SIDE, fine_
 /// Longest side of the detector's first pass, which only finds where the text is.
 pub const COARSE_SIDE: usize = 480;
 
-/// Threads the detector's one run is split over. One: on the shared 2-core machine (load
-/// average 6) two onnxruntime intra-operator threads made detection slower (665 against 611
-/// ms); on a quiet machine they are to be measured (`--example stages`, variants det1, det2).
-pub const DET_THREADS: usize = 1;
+/// Threads the detector's one run is split over (onnxruntime intra-operator threads, no
+/// spinning). Two: on a quiet 2-core machine detection took 116 against 143 ms wall (the whole
+/// document p50 308 against 333 ms) for 15 % more CPU (`--example stages -- 2 det1 det2`); on a
+/// machine loaded by other work they were even (load 4) or 9 % slower (load 6).
+pub const DET_THREADS: usize = 2;
 /// Text probability above which a pixel is text.
 pub const DET_THRESH: f32 = 0.3;
 /// Mean probability a region needs to be a line.
