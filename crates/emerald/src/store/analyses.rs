@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::folders::{enum_values, id_list, placeholders, visibility_conditions, IDS_PER_QUERY};
+use super::folders::{enum_values, placeholders, rows_by_ids, visibility_conditions};
 use super::meta::write_meta_index;
 use super::sql::{build_list_with, Db, SqlStore};
 use crate::domain::analyses::webhooks::endpoint_of;
@@ -229,24 +229,10 @@ fn results_media_json(m: &[MediaResult]) -> Result<Json<Value>> {
 
 /// Analyses of these folders, oldest first.
 pub(crate) async fn analyses_of(db: &Db, folder_ids: &[Uuid]) -> Result<Vec<Analysis>> {
-    let mut out = Vec::new();
-    for chunk in folder_ids.chunks(IDS_PER_QUERY) {
-        let sql = format!(
-            "{ANALYSIS_COLUMNS} FROM analyses a WHERE a.folder_id IN ({}) ORDER BY a.time_created, a.analyse_id",
-            id_list(chunk.len(), 1)
-        );
-        let rows: Vec<AnalysisRow> = on_db!(db, |pool| {
-            let mut q = sqlx::query_as(&sql);
-            for id in chunk {
-                q = q.bind(*id);
-            }
-            q.fetch_all(pool).await
-        })?;
-        for r in rows {
-            out.push(Analysis::try_from(r)?);
-        }
-    }
-    Ok(out)
+    let sql = |ids: &str| {
+        format!("{ANALYSIS_COLUMNS} FROM analyses a WHERE a.folder_id IN ({ids}) ORDER BY a.time_created, a.analyse_id")
+    };
+    rows_by_ids::<AnalysisRow>(db, sql, folder_ids).await?.into_iter().map(Analysis::try_from).collect()
 }
 
 /// Inside an open transaction `$tx`: recompute the folder's status from its analyses and

@@ -12,7 +12,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::folders::{id_list, IDS_PER_QUERY};
+use super::folders::{id_list, rows_by_ids, IDS_PER_QUERY};
 use super::meta::{delete_meta_index, write_meta_index};
 use super::sql::{build_list, like_pattern, on_foreign_key, on_unique, Db, SqlStore};
 use crate::domain::collections::service::has_related_analyses;
@@ -300,31 +300,6 @@ fn alias_taken() -> Error {
     )
 }
 
-impl SqlStore {
-    /// Rows of `sql`, built around one `IN (…)` list of ids, for every chunk of `ids`.
-    async fn by_ids<R>(&self, sql: impl Fn(&str) -> String, ids: &[Uuid]) -> Result<Vec<R>>
-    where
-        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-            + Send
-            + Unpin,
-    {
-        let mut out = Vec::new();
-        for chunk in ids.chunks(IDS_PER_QUERY) {
-            let sql = sql(&id_list(chunk.len(), 1));
-            let rows: Vec<R> = on_db!(&self.db, |pool| {
-                let mut q = sqlx::query_as(&sql);
-                for id in chunk {
-                    q = q.bind(*id);
-                }
-                q.fetch_all(pool).await
-            })?;
-            out.extend(rows);
-        }
-        Ok(out)
-    }
-}
-
 #[async_trait]
 impl Collections for SqlStore {
     async fn insert_collection(&self, c: &Collection) -> Result<()> {
@@ -395,12 +370,16 @@ impl Collections for SqlStore {
     }
 
     async fn persons_per_collection(&self, ids: &[Uuid]) -> Result<Vec<(Uuid, u64)>> {
-        let rows: Vec<(Uuid, i64)> = self
-            .by_ids(
-                |ids| format!("SELECT collection_id, COUNT(*) FROM persons WHERE collection_id IN ({ids}) GROUP BY collection_id"),
-                ids,
-            )
-            .await?;
+        let rows: Vec<(Uuid, i64)> = rows_by_ids(
+            &self.db,
+            |ids| {
+                format!(
+                    "SELECT collection_id, COUNT(*) FROM persons WHERE collection_id IN ({ids}) GROUP BY collection_id"
+                )
+            },
+            ids,
+        )
+        .await?;
         Ok(rows.into_iter().map(|(id, n)| (id, n.max(0) as u64)).collect())
     }
 
@@ -503,8 +482,7 @@ impl Collections for SqlStore {
     }
 
     async fn images_of(&self, person_ids: &[Uuid]) -> Result<Vec<PersonImage>> {
-        let rows: Vec<ImageRow> = self
-            .by_ids(
+        let rows: Vec<ImageRow> = rows_by_ids(&self.db,
                 |ids| format!("{IMAGE_COLUMNS} FROM person_images i WHERE i.person_id IN ({ids}) ORDER BY i.time_created, i.upload_index, i.person_image_id"),
                 person_ids,
             )
@@ -686,12 +664,12 @@ impl Collections for SqlStore {
     }
 
     async fn stored_templates(&self, person_image_ids: &[Uuid]) -> Result<Vec<StoredTemplate>> {
-        let rows: Vec<TemplateRow> = self
-            .by_ids(
-                |ids| format!("{TEMPLATE_COLUMNS} FROM person_images i WHERE i.person_image_id IN ({ids})"),
-                person_image_ids,
-            )
-            .await?;
+        let rows: Vec<TemplateRow> = rows_by_ids(
+            &self.db,
+            |ids| format!("{TEMPLATE_COLUMNS} FROM person_images i WHERE i.person_image_id IN ({ids})"),
+            person_image_ids,
+        )
+        .await?;
         rows.into_iter().map(StoredTemplate::try_from).collect()
     }
 

@@ -6,7 +6,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::folders::{id_list, IDS_PER_QUERY};
+use super::folders::rows_by_ids;
 use super::meta::{delete_meta_index, write_meta_index};
 use super::sql::{build_list, like_pattern, SqlStore};
 use crate::domain::model::account::Company;
@@ -87,19 +87,8 @@ impl Companies for SqlStore {
     }
 
     async fn companies_by_ids(&self, ids: &[Uuid]) -> Result<Vec<Company>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(IDS_PER_QUERY) {
-            let sql = format!("{COLUMNS} FROM companies c WHERE c.company_id IN ({})", id_list(chunk.len(), 1));
-            let rows: Vec<CompanyRow> = on_db!(&self.db, |pool| {
-                let mut q = sqlx::query_as(&sql);
-                for id in chunk {
-                    q = q.bind(*id);
-                }
-                q.fetch_all(pool).await
-            })?;
-            out.extend(rows.into_iter().map(Company::from));
-        }
-        Ok(out)
+        let sql = |list: &str| format!("{COLUMNS} FROM companies c WHERE c.company_id IN ({list})");
+        Ok(rows_by_ids::<CompanyRow>(&self.db, sql, ids).await?.into_iter().map(Company::from).collect())
     }
 
     async fn list_companies(

@@ -7,7 +7,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::meta::write_meta_index;
-use super::sql::{build_list_with, number_placeholders, SqlStore};
+use super::sql::{build_list_with, number_placeholders, Db, SqlStore};
 use crate::domain::model::analysis::Analysis;
 use crate::domain::model::caller::Scope;
 use crate::domain::model::media::{Folder, FolderStatus, Media, MediaKind};
@@ -339,6 +339,30 @@ pub(crate) fn id_list(n: usize, first: usize) -> String {
 /// Rows per `IN (…)` of ids (well under both backends' parameter limits).
 pub(crate) const IDS_PER_QUERY: usize = 1000;
 
+/// Rows of `sql`, built around one `IN (…)` list of ids whose only binds are those ids
+/// (`sql` gets the placeholders, [`id_list`]), for every chunk of [`IDS_PER_QUERY`] ids.
+pub(crate) async fn rows_by_ids<R>(db: &Db, sql: impl Fn(&str) -> String, ids: &[Uuid]) -> Result<Vec<R>>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
+{
+    let mut out = Vec::new();
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        let sql = sql(&id_list(chunk.len(), 1));
+        let rows: Vec<R> = on_db!(db, |pool| {
+            let mut q = sqlx::query_as(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.fetch_all(pool).await
+        })?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 #[async_trait]
 impl Folders for SqlStore {
     async fn insert_folder(&self, f: &Folder, media: &[Media]) -> Result<()> {
@@ -426,24 +450,10 @@ impl Folders for SqlStore {
     }
 
     async fn media_of(&self, folder_ids: &[Uuid]) -> Result<Vec<Media>> {
-        let mut out = Vec::new();
-        for chunk in folder_ids.chunks(IDS_PER_QUERY) {
-            let sql = format!(
-                "{MEDIA_COLUMNS} FROM media m WHERE m.folder_id IN ({}) ORDER BY m.time_created, m.upload_index, m.media_id",
-                id_list(chunk.len(), 1)
-            );
-            let rows: Vec<MediaRow> = on_db!(&self.db, |pool| {
-                let mut q = sqlx::query_as(&sql);
-                for id in chunk {
-                    q = q.bind(*id);
-                }
-                q.fetch_all(pool).await
-            })?;
-            for r in rows {
-                out.push(Media::try_from(r)?);
-            }
-        }
-        Ok(out)
+        let sql = |ids: &str| {
+            format!("{MEDIA_COLUMNS} FROM media m WHERE m.folder_id IN ({ids}) ORDER BY m.time_created, m.upload_index, m.media_id")
+        };
+        rows_by_ids::<MediaRow>(&self.db, sql, folder_ids).await?.into_iter().map(Media::try_from).collect()
     }
 
     async fn analyses_of(&self, folder_ids: &[Uuid]) -> Result<Vec<Analysis>> {

@@ -6,7 +6,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::folders::{id_list, IDS_PER_QUERY};
+use super::folders::rows_by_ids;
 use super::meta::{delete_meta_index, write_meta_index};
 use super::sql::{build_list, like_pattern, on_unique, SqlStore};
 use crate::domain::model::account::{AnalysisPermissions, User};
@@ -168,21 +168,8 @@ impl Users for SqlStore {
     }
 
     async fn users_by_ids(&self, ids: &[Uuid]) -> Result<Vec<User>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(IDS_PER_QUERY) {
-            let sql = format!("{COLUMNS} FROM users u WHERE u.user_id IN ({})", id_list(chunk.len(), 1));
-            let rows: Vec<UserRow> = on_db!(&self.db, |pool| {
-                let mut q = sqlx::query_as(&sql);
-                for id in chunk {
-                    q = q.bind(*id);
-                }
-                q.fetch_all(pool).await
-            })?;
-            for r in rows {
-                out.push(User::try_from(r)?);
-            }
-        }
-        Ok(out)
+        let sql = |list: &str| format!("{COLUMNS} FROM users u WHERE u.user_id IN ({list})");
+        rows_by_ids::<UserRow>(&self.db, sql, ids).await?.into_iter().map(User::try_from).collect()
     }
 
     async fn get_login(&self, email: &str) -> Result<Option<(User, String)>> {
