@@ -100,7 +100,7 @@ impl Tesseract {
 }
 
 /// The OCR that reads the visual zone: PP-OCRv4 in process ([`crate::ppocr`]) or Tesseract as
-/// a child process. Both give text lines for [`parse`].
+/// a child process ([`VisualOcr::read_fields`]: PP-OCR's lines with their places, Tesseract's in order).
 #[derive(Debug, Clone)]
 pub enum VisualOcr {
     PpOcr(std::sync::Arc<crate::ppocr::PpOcr>),
@@ -121,15 +121,7 @@ impl VisualOcr {
         zone_scaled(gray, mrz, portrait, matches!(self, VisualOcr::Tesseract(_)))
     }
 
-    /// The text lines of a visual zone ([`VisualOcr::zone`]), in reading order.
-    pub fn read(&self, img: &GrayImage) -> Result<Vec<String>, String> {
-        match self {
-            VisualOcr::PpOcr(p) => p.read(img),
-            VisualOcr::Tesseract(t) => t.read(img),
-        }
-    }
-
-    /// The text lines of a visual zone and the fields in them: by the lines' places where the
+    /// The text lines of a visual zone ([`VisualOcr::zone`]), in reading order, and the fields in them: by the lines' places where the
     /// OCR gives them (PP-OCR: [`parse_placed`]), else by their order ([`parse`]).
     pub fn read_fields(&self, img: &GrayImage) -> Result<(Vec<String>, VisualFields), String> {
         match self {
