@@ -106,6 +106,10 @@ impl Domain {
         };
         let policy = DeliveryPolicy { max_attempts: self.queue.webhook_max_attempts };
         let id = self.store.queue_redelivery(folder_id, &url, policy, now()).await?;
+        // The delivery as queued, read before the workers are woken: once woken, one may have
+        // made its first attempt before this answer is written (seen under load: a 201 saying
+        // `attempt_count: 1` with no attempts).
+        let delivery = self.store.get_delivery(id).await?.ok_or_else(|| Error::not_exist("Folder"))?;
         self.jobs_queued().await;
         let change = ObjectChange {
             object_type: "folder",
@@ -115,7 +119,6 @@ impl Domain {
             comment: Some(format!("delivery {id} to {url}")),
         };
         self.object_audited(Some(caller), "redeliver", "success", folder.company_id, change).await;
-        let delivery = self.store.get_delivery(id).await?.ok_or_else(|| Error::not_exist("Folder"))?;
         Ok(DeliveryHistory { delivery, attempts: Vec::new() })
     }
 
