@@ -17,6 +17,7 @@ mod forms;
 pub mod html;
 mod manage;
 mod ops;
+mod orders;
 mod pages;
 mod statistics;
 pub mod text;
@@ -93,6 +94,11 @@ pub fn routes(base: &str) -> Router<AppState> {
         .route(&p("/orders/new"), get(manage::new_order).post(manage::create_order).layer(uploads()))
         .route(&p("/orders/{folder_id}"), get(pages::order))
         .route(&p("/orders/{folder_id}/delete"), post(manage::delete_order))
+        .route(&p("/orders/{folder_id}/media"), post(orders::add_media).layer(uploads()))
+        .route(&p("/orders/{folder_id}/analyses"), post(orders::rerun))
+        .route(&p("/orders/{folder_id}/meta"), post(orders::edit_meta))
+        .route(&p("/orders/{folder_id}/media/{media_id}/delete"), post(orders::delete_media))
+        .route(&p("/orders/{folder_id}/analyses/{analyse_id}/delete"), post(orders::delete_analysis))
         .route(&p("/statistics"), get(statistics::statistics))
         .route(&p("/statistics.csv"), get(statistics::statistics_csv))
         .route(&p("/system"), get(ops::system))
