@@ -140,7 +140,7 @@ test('ADMIN logs in, opens the orders list and the order, cannot decide', async 
   await page.getByRole('heading', { name: /BIOMETRY/ }).waitFor();
   assert.ok(await page.getByText('browser-tx-1').first().isVisible());
   assert.equal(await page.locator('form.decision').count(), 0, 'ADMIN has no decision form');
-  assert.ok(await page.locator('input[name="confirm"]').isVisible(), 'ADMIN may delete, after typing the id');
+  assert.ok(await page.locator('form.delete input[name="confirm"]').isVisible(), 'ADMIN may delete, after typing the id');
   // Thumbnails come through the console's media route (the session cookie).
   const img = page.locator('.card img').first();
   await img.waitFor();

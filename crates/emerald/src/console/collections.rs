@@ -450,9 +450,9 @@ pub async fn add_person(
 #[derive(Deserialize)]
 pub struct MetaForm {
     #[serde(default)]
-    csrf: String,
+    pub(super) csrf: String,
     #[serde(default)]
-    meta_data: String,
+    pub(super) meta_data: String,
 }
 
 /// `POST {base}/collections/{cid}/edit`: replace its meta_data (`POST /api/collections/{cid}/meta_data`).

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
@@ -14,18 +14,25 @@ use uuid::Uuid;
 
 use super::forms::{see_other, typed_delete, DeleteForm};
 use super::html::Html;
-use super::pages::input;
+use super::pages::{get, input, parse_query};
 use super::{error_page, message_page, page, settings, text, Session};
 use crate::api::oz::analysis_request::parse_analyses;
 use crate::api::oz::multipart::FormUpload;
 use crate::api::AppState;
+use crate::domain::model::analysis::{AnalysisRequest, COLLECTION_DEFAULT_K, COLLECTION_MAX_K};
+use crate::domain::model::media::UploadLimits;
 use crate::domain::model::metadata::MetaData;
 use crate::domain::model::role::UserType;
+use crate::domain::model::upload::ReceivedFile;
 use crate::domain::store::ListParams;
 use crate::domain::Error;
 
-/// File inputs on the create-order form (each with its own content type).
+/// File inputs on a fresh create-order form; `?slots=N` (the "more file inputs" link) asks for
+/// more, up to the upload limit. Each input takes several files (`multiple`), all of its content
+/// type; the server counts the files against `OZ_ATTACHMENT_MAX_COUNT` whatever the inputs.
 pub const FILE_SLOTS: usize = 4;
+/// File inputs of the order page's add-media form.
+pub const ADD_MEDIA_SLOTS: usize = 2;
 
 /// The content types a file can be given, and the §6.7 tags each means.
 pub const CONTENT_TYPES: [(&str, &str, &[&str]); 11] = [
@@ -62,23 +69,39 @@ fn checkbox(h: &mut Html, name: &'static str, value: &'static str, label: &'stat
     h.s("> ").t(label).s("</label>");
 }
 
-/// The create-order form, with the values sent back after an error.
-async fn order_form(state: &AppState, session: &Session, fields: &[(String, String)], error: Option<&str>) -> Html {
-    let base = &settings(state).base;
-    let can = &session.user.can_start;
-    let mut b = Html::new();
-    b.el("<h1>", text::NEW_ORDER_TITLE, "</h1>");
-    if let Some(e) = error {
-        b.el("<p class=\"error\" role=\"alert\">", e, "</p>");
+/// How many file inputs a form shows: `asked` (`?slots=`), or as many as the form sent back,
+/// or `default`; never more than the upload's file limit.
+pub(super) fn slot_count(asked: Option<&str>, fields: &[(String, String)], default: usize, max_files: usize) -> usize {
+    let sent = fields.iter().filter(|(k, _)| k.starts_with("kind")).count();
+    let asked = asked.and_then(|s| s.trim().parse::<usize>().ok()).unwrap_or(0);
+    asked.max(sent).max(default).min(max_files.max(1))
+}
+
+/// `n` bytes in MiB (or KiB below one MiB), for the limits note.
+fn size_text(n: u64) -> String {
+    if n >= 1 << 20 {
+        format!("{:.0} MiB", n as f64 / f64::from(1u32 << 20))
+    } else {
+        format!("{:.0} KiB", (n as f64 / 1024.0).ceil())
     }
-    b.s("<form method=\"post\" enctype=\"multipart/form-data\" class=\"create\" hx-boost=\"false\" action=\"").t(base);
-    b.s("/orders/new\"><input type=\"hidden\" name=\"csrf\" value=\"").t(&session.csrf).s("\">");
-    b.s("<fieldset><legend>").t(text::FILES).s("</legend>");
+}
+
+/// The file inputs, each with its content type (mapped to the §6.7 tags); the limits note.
+pub(super) fn file_slots(b: &mut Html, fields: &[(String, String)], count: usize, limits: UploadLimits) {
     b.el("<p class=\"note\">", text::FILES_NOTE, "</p>");
-    for i in 1..=FILE_SLOTS {
+    let limit = format!(
+        "{} {} {} {}.",
+        text::FILES_LIMIT_BEFORE,
+        limits.max_files,
+        text::FILES_LIMIT_MIDDLE,
+        size_text(limits.max_file_bytes)
+    );
+    b.el("<p class=\"note\">", limit, "</p>");
+    for i in 1..=count {
         let chosen = field(fields, &format!("kind{i}")).unwrap_or("selfie");
         b.s("<div class=\"slot\"><label for=\"file").t(i).s("\">").t(format!("{} {i}", text::FILE)).s("</label>");
-        b.s("<input id=\"file").t(i).s("\" name=\"file").t(i).s("\" type=\"file\" accept=\"image/*,video/*,.zip\">");
+        b.s("<input id=\"file").t(i).s("\" name=\"file").t(i);
+        b.s("\" type=\"file\" multiple accept=\"image/*,video/*,.zip\">");
         b.s("<label for=\"kind").t(i).s("\">").t(text::CONTENT_TYPE).s("</label><select id=\"kind").t(i);
         b.s("\" name=\"kind").t(i).s("\">");
         for (value, label, _) in CONTENT_TYPES {
@@ -90,20 +113,73 @@ async fn order_form(state: &AppState, session: &Session, fields: &[(String, Stri
         }
         b.s("</select></div>");
     }
-    b.s("</fieldset><fieldset><legend>").t(text::ANALYSES).s("</legend>");
+}
+
+/// Each received file's tags from the content type of its input (`fileN` → `kindN`). The files
+/// of one input (a `multiple` input sends them under one name) get keys of their own
+/// (`file1`, `file1.2`, …), so that each carries its tags. An unknown content type is refused.
+pub(super) fn tag_files(
+    files: &mut [ReceivedFile],
+    fields: &[(String, String)],
+) -> Result<HashMap<String, Vec<String>>, String> {
+    let mut tags: HashMap<String, Vec<String>> = HashMap::new();
+    for f in files.iter_mut() {
+        let kind = field(fields, &f.key.replacen("file", "kind", 1)).unwrap_or("selfie");
+        let Some((_, _, t)) = CONTENT_TYPES.iter().find(|(v, _, _)| *v == kind) else {
+            return Err(format!("{} {kind:?}", text::UNKNOWN_CONTENT_TYPE));
+        };
+        let mut key = f.key.clone();
+        let mut n = 1;
+        while tags.contains_key(&key) {
+            n += 1;
+            key = format!("{}.{n}", f.key);
+        }
+        f.key = key.clone();
+        tags.insert(key, t.iter().map(|s| (*s).to_owned()).collect());
+    }
+    Ok(tags)
+}
+
+/// A labelled number input of the analysis options, with the value sent back.
+fn number_input(
+    b: &mut Html,
+    name: &'static str,
+    label: &'static str,
+    step: &'static str,
+    fields: &[(String, String)],
+    placeholder: Option<f64>,
+) {
+    b.s("<div class=\"slot\"><label for=\"").s(name).s("\">").t(label).s("</label><input id=\"").s(name);
+    b.s("\" name=\"").s(name).s("\" type=\"number\" step=\"").s(step);
+    b.s(if name == "decision_count" {
+        "\" inputmode=\"numeric\" min=\"1\" max=\"100\""
+    } else {
+        "\" inputmode=\"decimal\" min=\"0\" max=\"1\""
+    });
+    if let Some(p) = placeholder {
+        b.s(" placeholder=\"").t(p).s("\"");
+    }
+    b.s(" value=\"").t(field(fields, name).unwrap_or("")).s("\"></div>");
+}
+
+/// The analyses to request, with their options: shared by the create form and the order page's
+/// "request analyses" form. Boxes are disabled without `can_start_analysis_*`; `fresh` ticks
+/// liveness and its best shot (a form sent back shows what was sent).
+pub(super) async fn analyses_fieldset(
+    state: &AppState,
+    session: &Session,
+    fields: &[(String, String)],
+    fresh: bool,
+) -> Html {
+    let can = &session.user.can_start;
+    let mut b = Html::new();
+    b.s("<fieldset><legend>").t(text::ANALYSES).s("</legend>");
     // Liveness is ticked on a fresh form; the others need more than one selfie, so they are
     // ticked by the user (the analyses are checked by the API's rules all the same).
     let asked = |v: &str| fields.iter().any(|(k, x)| k == "analysis" && x == v);
-    checkbox(&mut b, "analysis", "quality", text::AN_QUALITY, fields.is_empty() || asked("quality"), can.quality);
+    checkbox(&mut b, "analysis", "quality", text::AN_QUALITY, fresh || asked("quality"), can.quality);
     checkbox(&mut b, "analysis", "biometry", text::AN_BIOMETRY, asked("biometry"), can.biometry);
-    checkbox(
-        &mut b,
-        "analysis",
-        "documents",
-        text::AN_DOCUMENTS,
-        fields.iter().any(|(_, x)| x == "documents"),
-        can.documents,
-    );
+    checkbox(&mut b, "analysis", "documents", text::AN_DOCUMENTS, asked("documents"), can.documents);
     let collections = state
         .domain
         .list_collections(&session.caller, &ListParams(vec![("limit".into(), "200".into())]))
@@ -115,7 +191,7 @@ async fn order_form(state: &AppState, session: &Session, fields: &[(String, Stri
         "analysis",
         "collection",
         text::AN_COLLECTION,
-        fields.iter().any(|(_, x)| x == "collection"),
+        asked("collection"),
         can.collection && !collections.is_empty(),
     );
     if !collections.is_empty() {
@@ -133,7 +209,125 @@ async fn order_form(state: &AppState, session: &Session, fields: &[(String, Stri
         }
         b.s("</select>");
     }
-    b.s("</fieldset><fieldset class=\"details\"><legend>").t(text::ORDER_DETAILS).s("</legend>");
+    b.s("</fieldset><fieldset class=\"options\"><legend>").t(text::ANALYSIS_OPTIONS).s("</legend>");
+    b.s("<label class=\"check\"><input type=\"checkbox\" name=\"extract_best_shot\" value=\"on\"");
+    if fresh || field(fields, "extract_best_shot").is_some() {
+        b.s(" checked");
+    }
+    b.s("> ").t(text::EXTRACT_BEST_SHOT).s("</label>");
+    b.el("<p class=\"note\">", text::BAND_NOTE, "</p>");
+    let defaults = state.domain.thresholds;
+    number_input(&mut b, "threshold_min", text::THRESHOLD_MIN, "any", fields, None);
+    number_input(&mut b, "threshold_max", text::THRESHOLD_MAX, "any", fields, Some(defaults.biometry));
+    number_input(&mut b, "decision_threshold", text::DECISION_THRESHOLD, "any", fields, Some(defaults.collection));
+    number_input(&mut b, "decision_count", text::DECISION_COUNT, "1", fields, Some(COLLECTION_DEFAULT_K as f64));
+    b.s("</fieldset>");
+    b
+}
+
+/// A threshold typed in the options: empty is none; otherwise a number from 0 to 1.
+fn unit_number(fields: &[(String, String)], name: &str) -> Result<Option<f64>, String> {
+    let Some(raw) = field(fields, name) else { return Ok(None) };
+    let v: f64 = raw.parse().map_err(|_| format!("{name} {} {raw:?}", text::NOT_A_NUMBER))?;
+    if !v.is_finite() || !(0.0..=1.0).contains(&v) {
+        return Err(format!("{name} {}", text::NOT_IN_UNIT_RANGE));
+    }
+    Ok(Some(v))
+}
+
+/// The ticked analyses with their options, as `POST /api/folders/{id}/analyses/` takes them
+/// (then checked by the API's parser, `parse_analyses`). `Ok(None)` when none is ticked. The
+/// options are checked here first, so that the message names the field as the form shows it;
+/// an option for an analysis that is not ticked is refused rather than dropped.
+pub(super) fn analysis_requests(fields: &[(String, String)]) -> Result<Option<Vec<AnalysisRequest>>, String> {
+    let threshold_min = unit_number(fields, "threshold_min")?;
+    let threshold_max = unit_number(fields, "threshold_max")?;
+    if let (Some(lo), Some(hi)) = (threshold_min, threshold_max) {
+        if lo > hi {
+            return Err(text::BAND_REVERSED.to_owned());
+        }
+    }
+    let decision_threshold = unit_number(fields, "decision_threshold")?;
+    let decision_count = match field(fields, "decision_count") {
+        None => None,
+        Some(raw) => match raw.parse::<u64>() {
+            Ok(k) if (1..=COLLECTION_MAX_K as u64).contains(&k) => Some(k),
+            _ => return Err(text::COUNT_OUT_OF_RANGE.to_owned()),
+        },
+    };
+    let asked = |v: &str| fields.iter().any(|(k, x)| k == "analysis" && x == v);
+    if (threshold_min.is_some() || threshold_max.is_some()) && !asked("biometry") {
+        return Err(text::BAND_WITHOUT_BIOMETRY.to_owned());
+    }
+    if (decision_threshold.is_some() || decision_count.is_some()) && !asked("collection") {
+        return Err(text::COLLECTION_PARAMS_WITHOUT.to_owned());
+    }
+    let mut requests = Vec::new();
+    for (k, v) in fields {
+        if k != "analysis" {
+            continue;
+        }
+        let mut params = serde_json::Map::new();
+        let req = match v.as_str() {
+            "quality" => {
+                params.insert("extract_best_shot".into(), Value::Bool(field(fields, "extract_best_shot").is_some()));
+                json!({"type": "quality", "params": params})
+            }
+            "biometry" => {
+                for (name, v) in [("threshold_min", threshold_min), ("threshold_max", threshold_max)] {
+                    if let Some(v) = v {
+                        params.insert(name.into(), json!(v));
+                    }
+                }
+                json!({"type": "biometry", "params": params})
+            }
+            "collection" => {
+                if let Some(t) = decision_threshold {
+                    params.insert("decision_threshold".into(), json!(t));
+                }
+                if let Some(k) = decision_count {
+                    params.insert("decision_count".into(), json!(k));
+                }
+                json!({"type": "collection", "collection_id": field(fields, "collection_id"), "params": params})
+            }
+            "documents" => json!({"type": "documents"}),
+            other => return Err(format!("{} {other:?}", text::UNKNOWN_ANALYSIS)),
+        };
+        requests.push(req);
+    }
+    if requests.is_empty() {
+        return Ok(None);
+    }
+    parse_analyses(Value::Array(requests), "analyses").map(Some).map_err(|e| e.to_string())
+}
+
+/// The create-order form, with the values sent back after an error.
+async fn order_form(
+    state: &AppState,
+    session: &Session,
+    fields: &[(String, String)],
+    slots: usize,
+    error: Option<&str>,
+) -> Html {
+    let base = &settings(state).base;
+    let limits = state.domain.upload_limits();
+    let mut b = Html::new();
+    b.el("<h1>", text::NEW_ORDER_TITLE, "</h1>");
+    if let Some(e) = error {
+        b.el("<p class=\"error\" role=\"alert\">", e, "</p>");
+    }
+    b.s("<form method=\"post\" enctype=\"multipart/form-data\" class=\"create\" hx-boost=\"false\" action=\"").t(base);
+    b.s("/orders/new\"><input type=\"hidden\" name=\"csrf\" value=\"").t(&session.csrf).s("\">");
+    b.s("<fieldset><legend>").t(text::FILES).s("</legend>");
+    file_slots(&mut b, fields, slots, limits);
+    if slots < limits.max_files {
+        let more = (slots + FILE_SLOTS).min(limits.max_files);
+        b.s("<p class=\"note\"><a href=\"").t(base).s("/orders/new?slots=").t(more).s("\">");
+        b.t(text::MORE_FILE_INPUTS).s("</a></p>");
+    }
+    b.s("</fieldset>");
+    b.fragment(analyses_fieldset(state, session, fields, fields.is_empty()).await);
+    b.s("<fieldset class=\"details\"><legend>").t(text::ORDER_DETAILS).s("</legend>");
     input(&mut b, "transaction_id", "transaction_id", "text", field(fields, "transaction_id"));
     input(&mut b, "iin", "iin", "text", field(fields, "iin"));
     input(&mut b, "resolution_endpoint", text::WEBHOOK_URL, "url", field(fields, "resolution_endpoint"));
@@ -143,29 +337,33 @@ async fn order_form(state: &AppState, session: &Session, fields: &[(String, Stri
 }
 
 /// `GET {base}/orders/new`: the create-order form (ADMIN, CLIENT, CLIENT ADMIN).
-pub async fn new_order(State(state): State<AppState>, session: Session) -> Response {
+pub async fn new_order(State(state): State<AppState>, session: Session, RawQuery(raw): RawQuery) -> Response {
     let base = &settings(&state).base;
     if !creates_orders(session.caller.user_type) {
         return message_page(base, StatusCode::FORBIDDEN, text::ERROR_TITLE, text::CANNOT_CREATE);
     }
-    let b = order_form(&state, &session, &[], None).await;
+    let q = parse_query(raw);
+    let slots = slot_count(get(&q, "slots"), &[], FILE_SLOTS, state.domain.upload_limits().max_files);
+    let b = order_form(&state, &session, &[], slots, None).await;
     page(&state, &session, text::NEW_ORDER_TITLE, b)
 }
 
 /// `POST {base}/orders/new`: the files with their tags and the order's meta_data through
 /// `create_folder` (what `POST /api/folders/` runs), then the ticked analyses through
 /// `request_analyses` (what `POST /api/folders/{id}/analyses/` runs); then the order page.
+/// The analyses and their options are checked before anything is stored.
 pub async fn create_order(
     State(state): State<AppState>,
     session: Session,
     upload: Result<FormUpload, Error>,
 ) -> Response {
     let base = settings(&state).base.clone();
+    let max_files = state.domain.upload_limits().max_files;
     let FormUpload(mut upload, fields) = match upload {
         Ok(u) => u,
         Err(e) => {
             let (_, status) = crate::api::oz::error::code_and_status(&e);
-            let b = order_form(&state, &session, &[], Some(&e.to_string())).await;
+            let b = order_form(&state, &session, &[], FILE_SLOTS.min(max_files), Some(&e.to_string())).await;
             return (status, page(&state, &session, text::NEW_ORDER_TITLE, b)).into_response();
         }
     };
@@ -177,22 +375,18 @@ pub async fn create_order(
         let fields = fields.clone();
         let session = &session;
         async move {
-            let b = order_form(&state, session, &fields, Some(&msg)).await;
+            let slots = slot_count(None, &fields, FILE_SLOTS, max_files);
+            let b = order_form(&state, session, &fields, slots, Some(&msg)).await;
             (status, page(&state, session, text::NEW_ORDER_TITLE, b)).into_response()
         }
     };
     if upload.files.is_empty() {
         return fail(StatusCode::BAD_REQUEST, text::NO_FILES.to_owned()).await;
     }
-    // Each file's tags from its slot's content type.
-    let mut tags: HashMap<String, Vec<String>> = HashMap::new();
-    for f in &upload.files {
-        let kind = field(&fields, &f.key.replacen("file", "kind", 1)).unwrap_or("selfie");
-        let Some((_, _, t)) = CONTENT_TYPES.iter().find(|(v, _, _)| *v == kind) else {
-            return fail(StatusCode::BAD_REQUEST, format!("{} {kind:?}", text::UNKNOWN_CONTENT_TYPE)).await;
-        };
-        tags.insert(f.key.clone(), t.iter().map(|s| (*s).to_owned()).collect());
-    }
+    let tags = match tag_files(&mut upload.files, &fields) {
+        Ok(t) => t,
+        Err(msg) => return fail(StatusCode::BAD_REQUEST, msg).await,
+    };
     let mut meta = serde_json::Map::new();
     for key in ["transaction_id", "iin"] {
         if let Some(v) = field(&fields, key) {
@@ -203,25 +397,9 @@ pub async fn create_order(
         Ok(m) => m,
         Err(e) => return fail(StatusCode::BAD_REQUEST, e.to_string()).await,
     };
-    let mut requests = Vec::new();
-    for (k, v) in &fields {
-        if k != "analysis" {
-            continue;
-        }
-        let req = match v.as_str() {
-            "collection" => json!({"type": "collection", "collection_id": field(&fields, "collection_id")}),
-            t @ ("quality" | "biometry" | "documents") => json!({ "type": t }),
-            other => return fail(StatusCode::BAD_REQUEST, format!("{} {other:?}", text::UNKNOWN_ANALYSIS)).await,
-        };
-        requests.push(req);
-    }
-    let requests = if requests.is_empty() {
-        None
-    } else {
-        match parse_analyses(Value::Array(requests), "analyses") {
-            Ok(r) => Some(r),
-            Err(e) => return fail(StatusCode::BAD_REQUEST, e.to_string()).await,
-        }
+    let requests = match analysis_requests(&fields) {
+        Ok(r) => r,
+        Err(msg) => return fail(StatusCode::BAD_REQUEST, msg).await,
     };
     let endpoint = field(&fields, "resolution_endpoint").map(str::to_owned);
     upload.payload.media_tags = tags;
@@ -285,5 +463,99 @@ pub async fn delete_order(
     match state.domain.delete_folder(&session.caller, id).await {
         Ok(()) => see_other(format!("{base}?deleted={}", confirmation_of(id))),
         Err(e) => error_page(base, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::model::upload::FileContent;
+
+    fn file(key: &str) -> ReceivedFile {
+        ReceivedFile {
+            key: key.to_owned(),
+            original_name: format!("{key}.jpg"),
+            content: FileContent::Memory(bytes::Bytes::from_static(b"x")),
+            size: 1,
+            sha256: String::new(),
+            streamed: None,
+        }
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn files_of_one_input_get_keys_of_their_own_and_its_tags() {
+        let mut files = vec![file("file1"), file("file1"), file("file2"), file("file1.2"), file("file1")];
+        let tags = tag_files(&mut files, &pairs(&[("kind1", "id_back"), ("kind2", "video_smile")])).unwrap();
+        let keys: Vec<&str> = files.iter().map(|f| f.key.as_str()).collect();
+        assert_eq!(keys, ["file1", "file1.2", "file2", "file1.2.2", "file1.3"]);
+        assert_eq!(tags.len(), 5);
+        assert_eq!(tags["file1.3"], ["photo_id", "photo_id_back"]);
+        assert_eq!(tags["file2"], ["video_selfie", "video_selfie_smile", "orientation_portrait"]);
+        // No content type chosen: a selfie; an unknown one is refused.
+        assert_eq!(tag_files(&mut [file("x")], &[]).unwrap()["x"], ["photo_selfie"]);
+        assert!(tag_files(&mut [file("file1")], &pairs(&[("kind1", "dna")])).is_err());
+    }
+
+    #[test]
+    fn slots_are_asked_sent_back_or_the_default_within_the_file_limit() {
+        assert_eq!(slot_count(None, &[], FILE_SLOTS, 10), 4);
+        assert_eq!(slot_count(Some("8"), &[], FILE_SLOTS, 10), 8);
+        assert_eq!(slot_count(Some("99"), &[], FILE_SLOTS, 10), 10);
+        assert_eq!(slot_count(Some("x"), &[], FILE_SLOTS, 2), 2);
+        let sent = pairs(&[
+            ("kind1", "selfie"),
+            ("kind2", "selfie"),
+            ("kind3", "selfie"),
+            ("kind4", "selfie"),
+            ("kind5", "selfie"),
+        ]);
+        assert_eq!(slot_count(None, &sent, FILE_SLOTS, 10), 5);
+        assert_eq!(slot_count(None, &[], FILE_SLOTS, 0), 1);
+    }
+
+    #[test]
+    fn analysis_options_are_checked_and_reach_the_requests() {
+        let ok = analysis_requests(&pairs(&[
+            ("analysis", "biometry"),
+            ("analysis", "quality"),
+            ("threshold_min", "0.6"),
+            ("threshold_max", " 0.9 "),
+            ("extract_best_shot", "on"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(ok[0].params.threshold_min, Some(0.6));
+        assert_eq!(ok[0].params.threshold_max, Some(0.9));
+        assert!(ok[1].params.extract_best_shot);
+        let c = uuid::Uuid::new_v4().to_string();
+        let coll = analysis_requests(&pairs(&[
+            ("analysis", "collection"),
+            ("collection_id", &c),
+            ("decision_threshold", "0.7"),
+            ("decision_count", "5"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(coll[0].params.decision_threshold, Some(0.7));
+        assert_eq!(coll[0].params.decision_count, Some(5));
+        assert!(analysis_requests(&pairs(&[("csrf", "x")])).unwrap().is_none());
+        for (bad, says) in [
+            (vec![("analysis", "biometry"), ("threshold_min", "NaN")], text::NOT_IN_UNIT_RANGE),
+            (vec![("analysis", "biometry"), ("threshold_max", "1e3")], text::NOT_IN_UNIT_RANGE),
+            (vec![("analysis", "biometry"), ("threshold_min", "x")], text::NOT_A_NUMBER),
+            (vec![("analysis", "biometry"), ("threshold_min", "0.8"), ("threshold_max", "0.7")], text::BAND_REVERSED),
+            (vec![("analysis", "quality"), ("threshold_max", "0.7")], text::BAND_WITHOUT_BIOMETRY),
+            (vec![("analysis", "biometry"), ("decision_threshold", "0.7")], text::COLLECTION_PARAMS_WITHOUT),
+            (vec![("analysis", "collection"), ("decision_count", "101")], text::COUNT_OUT_OF_RANGE),
+            (vec![("analysis", "collection"), ("decision_count", "2.5")], text::COUNT_OUT_OF_RANGE),
+            (vec![("analysis", "dna")], text::UNKNOWN_ANALYSIS),
+        ] {
+            let e = analysis_requests(&pairs(&bad)).unwrap_err();
+            assert!(e.contains(says), "{bad:?}: {e}");
+        }
     }
 }

@@ -17,6 +17,7 @@ mod forms;
 pub mod html;
 mod manage;
 mod ops;
+mod orders;
 mod pages;
 mod statistics;
 pub mod text;
@@ -90,9 +91,14 @@ pub fn routes(base: &str) -> Router<AppState> {
         .route(&p("/login"), get(login_page).post(login))
         .route(&p("/logout"), post(logout))
         .route(&p("/review"), get(pages::review))
-        .route(&p("/orders/new"), get(manage::new_order).post(manage::create_order))
+        .route(&p("/orders/new"), get(manage::new_order).post(manage::create_order).layer(uploads()))
         .route(&p("/orders/{folder_id}"), get(pages::order))
         .route(&p("/orders/{folder_id}/delete"), post(manage::delete_order))
+        .route(&p("/orders/{folder_id}/media"), post(orders::add_media).layer(uploads()))
+        .route(&p("/orders/{folder_id}/analyses"), post(orders::rerun))
+        .route(&p("/orders/{folder_id}/meta"), post(orders::edit_meta))
+        .route(&p("/orders/{folder_id}/media/{media_id}/delete"), post(orders::delete_media))
+        .route(&p("/orders/{folder_id}/analyses/{analyse_id}/delete"), post(orders::delete_analysis))
         .route(&p("/statistics"), get(statistics::statistics))
         .route(&p("/statistics.csv"), get(statistics::statistics_csv))
         .route(&p("/system"), get(ops::system))
@@ -104,11 +110,14 @@ pub fn routes(base: &str) -> Router<AppState> {
         .route(&p("/collections/{collection_id}"), get(collections::collection))
         .route(&p("/collections/{collection_id}/edit"), post(collections::edit_collection))
         .route(&p("/collections/{collection_id}/delete"), post(collections::delete_collection))
-        .route(&p("/collections/{collection_id}/persons"), post(collections::add_person))
-        .route(&p("/collections/{collection_id}/import"), post(collections::import))
+        .route(&p("/collections/{collection_id}/persons"), post(collections::add_person).layer(uploads()))
+        .route(&p("/collections/{collection_id}/import"), post(collections::import).layer(uploads()))
         .route(&p("/collections/{collection_id}/persons/{person_id}"), get(collections::person))
         .route(&p("/collections/{collection_id}/persons/{person_id}/edit"), post(collections::edit_person))
-        .route(&p("/collections/{collection_id}/persons/{person_id}/photos"), post(collections::add_photos))
+        .route(
+            &p("/collections/{collection_id}/persons/{person_id}/photos"),
+            post(collections::add_photos).layer(uploads()),
+        )
         .route(
             &p("/collections/{collection_id}/persons/{person_id}/photos/{media_id}/delete"),
             post(collections::delete_photo),
@@ -131,6 +140,13 @@ pub fn routes(base: &str) -> Router<AppState> {
         .route(&p("/assets/console.css"), get(console_css))
         .layer(from_fn(security_headers))
         .layer(tower_http::compression::CompressionLayer::new().gzip(true))
+}
+
+/// The upload forms' bodies are not capped as a whole (axum's default is 2 MiB): the upload
+/// reader bounds each file (`OZ_ATTACHMENT_MAX_SIZE`) and their number
+/// (`OZ_ATTACHMENT_MAX_COUNT`), as on the API's upload routes.
+fn uploads() -> axum::extract::DefaultBodyLimit {
+    axum::extract::DefaultBodyLimit::disable()
 }
 
 async fn security_headers(req: axum::extract::Request, next: Next) -> Response {

@@ -9,7 +9,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::forms::notice;
 use super::html::{query_value, Html};
+use super::orders::{self, Refusal};
 use super::{error_page, page, settings, text, Session};
 use crate::api::collections::file_response;
 use crate::api::reports::{csv_line, stream_folder_report, RowWriter};
@@ -432,6 +434,10 @@ fn analysis_panel(h: &mut Html, base: &str, session: &Session, d: &AnalysisDetai
     if let Some(t) = a.threshold {
         dl_row(h, text::THRESHOLD, t);
     }
+    if let (AnalysisType::Biometry, Some(lo)) = (a.kind, a.params.threshold_min) {
+        let hi = a.threshold.map(|t| t.to_string()).unwrap_or_default();
+        dl_row(h, text::BAND, format!("{lo} – {hi}"));
+    }
     if let Some(c) = &a.resolution_comment {
         dl_row(h, text::COMMENT, c);
     }
@@ -480,29 +486,52 @@ fn analysis_panel(h: &mut Html, base: &str, session: &Session, d: &AnalysisDetai
         h.t(text::DECIDE_SUCCESS).s("</button> <button type=\"submit\" name=\"resolution\" value=\"DECLINED\" ");
         h.s("accesskey=\"d\" class=\"danger\">").t(text::DECIDE_DECLINED).s("</button></div></fieldset></form>");
     }
+    super::orders::analysis_delete(h, session, a);
     h.s("</section>");
 }
 
-/// `GET {base}/orders/{id}`: one folder with its media and analyses (`GET /api/folders/{id}`).
-pub async fn order(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Response {
-    let base = &settings(&state).base;
-    let Ok(id) = Uuid::parse_str(&id) else { return error_page(base, Error::not_exist("Folder")) };
+/// `GET {base}/orders/{id}`: one folder with its media and analyses (`GET /api/folders/{id}`),
+/// and the forms that change it (`orders`).
+pub async fn order(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let Ok(id) = Uuid::parse_str(&id) else { return error_page(&session.base, Error::not_exist("Folder")) };
+    order_page(&state, &session, id, &parse_query(raw), None).await
+}
+
+/// The order page; a refused change shows above its form, with its status.
+pub(super) async fn order_page(
+    state: &AppState,
+    session: &Session,
+    id: Uuid,
+    q: &[(String, String)],
+    refused: Option<Refusal>,
+) -> Response {
+    let base = &settings(state).base;
     let with = FolderWith { media: true, analyses: true, user: true, company: true };
     let f = match state.domain.get_folder(&session.caller, id, with).await {
         Ok(f) => f,
         Err(e) => return error_page(base, e),
     };
     let folder = &f.folder;
+    let refused = refused.as_ref();
     let mut b = Html::new();
     let processing = f.analyses.iter().flatten().any(|a| a.analysis.state == AnalysisState::Processing);
-    if processing {
-        // htmx reloads the page body while analyses run (no script of ours).
+    // A refusal stays on screen until the user acts (no refresh would clear its message).
+    if processing && refused.is_none() {
+        // htmx reloads the page body while analyses run (no script of ours); the forms keep
+        // what is typed in them (`hx-preserve`).
         b.s("<div hx-get=\"").t(base).s("/orders/").t(id).s("\" hx-trigger=\"every 3s\" hx-select=\"#main\" ");
         b.s("hx-target=\"#main\" hx-swap=\"outerHTML\"></div>");
         b.el("<p class=\"note\" role=\"status\">", text::PROCESSING_NOTE, "</p>");
     }
     b.s("<h1>").t(text::ORDER_TITLE).s(" <code>").t(id).s("</code></h1>");
-    review_claim(&mut b, &state, &session, folder).await;
+    notice(&mut b, q);
+    orders::refusal_on_top(&mut b, session, refused);
+    review_claim(&mut b, state, session, folder).await;
     b.s("<section><h2>").t(text::SUMMARY).s("</h2><dl>");
     b.s("<dt>").t(text::COL_STATUS).s("</dt><dd>");
     badge(&mut b, folder.resolution_status.as_str());
@@ -524,6 +553,7 @@ pub async fn order(State(state): State<AppState>, session: Session, Path(id): Pa
     }
     b.s("</dl><h3>").t(text::META_DATA).s("</h3>");
     json_block(&mut b, &folder.meta_data.to_value());
+    orders::meta_form(&mut b, session, folder, refused);
     b.s("</section><section><h2>").t(text::EVIDENCE).s("</h2><div class=\"cards\">");
     for m in f.media.iter().flatten() {
         b.s("<figure class=\"card\">");
@@ -545,24 +575,30 @@ pub async fn order(State(state): State<AppState>, session: Session, Path(id): Pa
         if !m.meta_data.as_map().is_empty() {
             json_block(&mut b, &m.meta_data.to_value());
         }
-        b.s("</figcaption></figure>");
+        b.s("</figcaption>");
+        orders::media_delete(&mut b, session, m);
+        b.s("</figure>");
     }
-    b.s("</div></section><section><h2>").t(text::ANALYSES).s("</h2>");
+    b.s("</div>");
+    orders::add_media_form(&mut b, state, session, id, refused);
+    b.s("</section><section><h2>").t(text::ANALYSES).s("</h2>");
     let can_decide = matches!(session.caller.user_type, UserType::Operator | UserType::ClientOperator);
     for a in f.analyses.iter().flatten() {
-        analysis_panel(&mut b, base, &session, a, can_decide);
+        analysis_panel(&mut b, base, session, a, can_decide);
     }
     b.s("</section>");
+    orders::rerun_form(&mut b, state, session, id, refused).await;
     match state.domain.folder_decisions(&session.caller, id).await {
         Ok(events) => decision_history(&mut b, &f, &events),
         Err(e) => return error_page(base, e),
     }
     match state.domain.webhook_deliveries(&session.caller, id).await {
-        Ok(list) => super::ops::deliveries(&mut b, &session, folder, &list),
+        Ok(list) => super::ops::deliveries(&mut b, session, folder, &list),
         Err(e) => return error_page(base, e),
     }
-    super::manage::delete_form(&mut b, &session, id);
-    page(&state, &session, text::ORDER_TITLE, b)
+    super::manage::delete_form(&mut b, session, id);
+    let status = refused.map(|r| r.status).unwrap_or(StatusCode::OK);
+    (status, page(state, session, text::ORDER_TITLE, b)).into_response()
 }
 
 /// The audit trail's decisions on this order's analyses: who, when, before → after, comment.

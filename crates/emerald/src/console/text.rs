@@ -161,6 +161,46 @@ pub const UNKNOWN_ANALYSIS: &str = "Unknown analysis";
 pub const ANALYSES_REFUSED: &str = "The order was created with its files, but the analyses were refused:";
 pub const OPEN_CREATED_ORDER: &str = "Open the order";
 
+// Files on the forms, analysis options (create form and the order page)
+pub const FILES_LIMIT_BEFORE: &str = "Each file input takes one or more files of its content type. At most";
+pub const FILES_LIMIT_MIDDLE: &str = "files in one upload, each at most";
+pub const MORE_FILE_INPUTS: &str = "More file inputs (for other content types)";
+pub const ANALYSIS_OPTIONS: &str = "Analysis options (empty: the server's settings)";
+pub const EXTRACT_BEST_SHOT: &str = "Liveness: keep the best frame (extract_best_shot)";
+pub const BAND_NOTE: &str = "Face match operator band: below threshold_min DECLINED, at or above threshold_max \
+SUCCESS, in between OPERATOR_REQUIRED (an operator decides). Without threshold_min there is no band.";
+pub const THRESHOLD_MIN: &str = "Face match threshold_min (0 to 1)";
+pub const THRESHOLD_MAX: &str = "Face match threshold_max (0 to 1)";
+pub const DECISION_THRESHOLD: &str = "Blacklist decision_threshold (0 to 1)";
+pub const DECISION_COUNT: &str = "Blacklist decision_count (best hits reported, 1 to 100)";
+pub const NOT_A_NUMBER: &str = "is not a number:";
+pub const NOT_IN_UNIT_RANGE: &str = "must be a number from 0 to 1.";
+pub const BAND_REVERSED: &str = "threshold_min must not be above threshold_max.";
+pub const COUNT_OUT_OF_RANGE: &str = "decision_count must be a whole number from 1 to 100.";
+pub const BAND_WITHOUT_BIOMETRY: &str = "threshold_min and threshold_max apply to the face match (BIOMETRY): tick it, \
+or leave them empty.";
+pub const COLLECTION_PARAMS_WITHOUT: &str = "decision_threshold and decision_count apply to the blacklist search \
+(COLLECTION): tick it, or leave them empty.";
+pub const BAND: &str = "Operator band (threshold_min to threshold_max)";
+
+// Editing an order (its page)
+pub const ADD_MEDIA: &str = "Add files to this order";
+pub const ADD_MEDIA_NOTE: &str = "The files join the order with the tags of their content type. Analyses already \
+made are not run again: request new ones below.";
+pub const ADD_MEDIA_BUTTON: &str = "Add the files";
+pub const RERUN: &str = "Request analyses";
+pub const RERUN_NOTE: &str = "New analyses of the order's files as they are now (each takes the files its rule \
+matches); the earlier analyses and their results stay.";
+pub const RERUN_BUTTON: &str = "Request these analyses";
+pub const NO_ANALYSIS_CHOSEN: &str = "Tick at least one analysis.";
+pub const EDIT_ORDER_META: &str = "Edit the order's meta_data";
+pub const DELETE_MEDIA: &str = "Delete this file";
+pub const DELETE_MEDIA_CONFIRM: &str = "The file leaves the order and the storage; analyses already made keep their \
+results. Type the first 8 characters of the file's id:";
+pub const DELETE_ANALYSIS: &str = "Delete this analysis";
+pub const DELETE_ANALYSIS_CONFIRM: &str = "The order's status is computed again without it. Type the first 8 \
+characters of the analysis id:";
+
 // Delete
 pub const DELETE_ORDER: &str = "Delete this order";
 pub const DELETE_CONFIRM_LABEL: &str = "Deleting removes its files, analyses and results. Type the first 8 characters \
@@ -224,8 +264,12 @@ pub const PROCESSING_ANALYSES: &str = "Analyses processing";
 pub const SERVER_TIME: &str = "Server time (UTC)";
 
 // Notices after a change (`?done=code`: only these words can be shown)
-pub const NOTICES: [(&str, &str); 15] = [
+pub const NOTICES: [(&str, &str); 19] = [
     ("saved", "Saved."),
+    ("media_added", "Files added to the order."),
+    ("analyses_requested", "Analyses requested."),
+    ("media_deleted", "File deleted."),
+    ("analysis_deleted", "Analysis deleted."),
     ("collection_created", "Collection created."),
     ("collection_deleted", "Collection deleted."),
     ("person_added", "Person added."),

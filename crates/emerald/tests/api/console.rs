@@ -603,6 +603,408 @@ async fn create_order_with_tags_and_analyses_then_delete_it_after_typing_its_id(
     assert!(home.contains(&format!("Order deleted: {}", &folder_id[..8])), "{home}");
 }
 
+async fn media_count(app: &TestApp, folder: Uuid, token: &str) -> usize {
+    app.get(&format!("/api/folders/{folder}/media"), token).await.body.as_array().unwrap().len()
+}
+
+async fn meta_now(app: &TestApp, folder: Uuid, token: &str) -> serde_json::Value {
+    app.get(&format!("/api/folders/{folder}/meta_data"), token).await.body
+}
+
+async fn analyses_now(app: &TestApp, folder: Uuid, token: &str) -> Vec<serde_json::Value> {
+    app.get(&format!("/api/folders/{folder}/analyses"), token).await.body.as_array().unwrap().clone()
+}
+
+/// The number of orders `token` sees over the API.
+async fn orders_seen(app: &TestApp, token: &str) -> u64 {
+    app.get("/api/folders/", token).await.body["total_count"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn sqlite_create_order_with_options_and_many_files() {
+    create_form_takes_the_band_the_options_and_more_than_four_files(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_create_order_with_options_and_many_files() {
+    if postgres_available() {
+        create_form_takes_the_band_the_options_and_more_than_four_files(Backend::Postgres).await;
+    }
+}
+
+async fn create_form_takes_the_band_the_options_and_more_than_four_files(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let company = app.company("Options Co").await;
+    let (_, email, token) = app.user(Some(company), "CLIENT").await;
+    let client = console_login(&app, &email, PASSWORD).await.0;
+    let (status, _, form) = client.get(&app, "/console/orders/new").await;
+    assert_eq!(status, StatusCode::OK);
+    for name in ["threshold_min", "threshold_max", "decision_threshold", "decision_count", "extract_best_shot"] {
+        assert!(form.contains(&format!("name=\"{name}\"")), "{name}: {form}");
+        assert!(name == "extract_best_shot" || form.contains(&format!("<label for=\"{name}\">")), "labelled {name}");
+    }
+    assert!(form.contains("name=\"file1\" type=\"file\" multiple"), "several files per input: {form}");
+    assert!(form.contains("At most 10 files in one upload, each at most 10 MiB."), "{form}");
+    assert!(form.contains("/console/orders/new?slots=8\"") && !form.contains("name=\"file5\""), "{form}");
+    let (_, _, more) = client.get(&app, "/console/orders/new?slots=8").await;
+    assert!(more.contains("name=\"file8\"") && more.contains("name=\"kind8\"") && !more.contains("name=\"file9\""));
+    // Never more inputs than the upload takes files.
+    let (_, _, most) = client.get(&app, "/console/orders/new?slots=99").await;
+    assert!(most.contains("name=\"file10\"") && !most.contains("name=\"file11\"") && !most.contains("?slots="));
+
+    let csrf = client.csrf(&app).await;
+    let with_options = |opts: &[(&'static str, &'static str)]| {
+        let mut f = reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .part("file1", file_part("a.jpg", jpeg(64, 48)))
+            .text("kind1", "selfie")
+            .part("file2", file_part("b.jpg", jpeg(66, 48)))
+            .text("kind2", "selfie")
+            .text("transaction_id", "tx-options");
+        for (k, v) in opts {
+            f = f.text(*k, *v);
+        }
+        f
+    };
+    // Bad options: the form again with a clear message and what was typed; nothing stored.
+    let bad: [(&[(&'static str, &'static str)], &str); 7] = [
+        (&[("analysis", "biometry"), ("threshold_min", "abc")], "threshold_min is not a number: &quot;abc&quot;"),
+        (&[("analysis", "biometry"), ("threshold_max", "1.5")], "threshold_max must be a number from 0 to 1."),
+        (
+            &[("analysis", "biometry"), ("threshold_min", "0.9"), ("threshold_max", "0.5")],
+            "threshold_min must not be above threshold_max.",
+        ),
+        (
+            &[("analysis", "quality"), ("threshold_min", "0.5")],
+            "threshold_min and threshold_max apply to the face match",
+        ),
+        (
+            &[("analysis", "quality"), ("decision_count", "5")],
+            "decision_threshold and decision_count apply to the blacklist",
+        ),
+        (
+            &[("analysis", "collection"), ("decision_count", "0")],
+            "decision_count must be a whole number from 1 to 100.",
+        ),
+        (&[("analysis", "biometry"), ("threshold_min", "-0.1")], "threshold_min must be a number from 0 to 1."),
+    ];
+    for (opts, message) in bad {
+        let (status, _, body) = client.post_multipart(&app, "/console/orders/new", with_options(opts)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{opts:?}: {body}");
+        assert!(body.contains("role=\"alert\"") && body.contains(message), "{opts:?}: {body}");
+        assert!(body.contains("value=\"tx-options\""), "the typed values come back: {body}");
+        let (k, v) = opts[1];
+        assert!(body.contains(&format!("name=\"{k}\"")) && body.contains(&format!("value=\"{v}\"")), "{k}={v} kept");
+    }
+    assert_eq!(orders_seen(&app, &token).await, 0, "nothing was created");
+
+    // Six files, three of them in one input: each carries its input's tags; the band and the
+    // options reach the analyses.
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part("file1", file_part("s1.jpg", jpeg(64, 48)))
+        .part("file1", file_part("s2.jpg", jpeg(66, 48)))
+        .part("file1", file_part("s3.jpg", jpeg(68, 48)))
+        .text("kind1", "selfie")
+        .part("file2", file_part("front.jpg", jpeg(80, 50)))
+        .text("kind2", "id_front")
+        .text("kind3", "selfie")
+        .text("kind4", "selfie")
+        .part("file5", file_part("back.jpg", jpeg(80, 52)))
+        .part("file5", file_part("back2.jpg", jpeg(80, 54)))
+        .text("kind5", "id_back")
+        .text("analysis", "quality")
+        .text("analysis", "biometry")
+        .text("threshold_min", "0.6")
+        .text("threshold_max", "0.9");
+    let (status, location, body) = client.post_multipart(&app, "/console/orders/new", form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let folder_id = location.strip_prefix("/console/orders/").expect("to the new order").to_owned();
+    let f = app.get(&format!("/api/folders/{folder_id}?with_analyses=true"), &token).await;
+    let media = f.body["media"].as_array().unwrap();
+    assert_eq!(media.len(), 6, "{}", f.text);
+    let tags_of = |name: &str| media.iter().find(|m| m["original_name"] == name).unwrap()["tags"].clone();
+    for name in ["s1.jpg", "s2.jpg", "s3.jpg"] {
+        assert_eq!(tags_of(name), json!(["photo_selfie"]), "{name}");
+    }
+    assert_eq!(tags_of("front.jpg"), json!(["photo_id", "photo_id_front"]));
+    for name in ["back.jpg", "back2.jpg"] {
+        assert_eq!(tags_of(name), json!(["photo_id", "photo_id_back"]), "{name}");
+    }
+    let analyses = f.body["analyses"].as_array().unwrap();
+    let of = |t: &str| analyses.iter().find(|a| a["type"] == t).unwrap_or_else(|| panic!("{t} in {}", f.text));
+    assert_eq!(of("BIOMETRY")["params"]["threshold_min"], json!(0.6));
+    assert_eq!(of("BIOMETRY")["threshold"], json!(0.9));
+    // The best shot checkbox was not sent: off.
+    assert_eq!(of("QUALITY")["params"]["extract_best_shot"], json!(false));
+    let (_, _, page) = client.get(&app, &location).await;
+    assert!(page.contains("Operator band (threshold_min to threshold_max)") && page.contains("0.6 – 0.9"), "{page}");
+
+    // Over the file limit (10): refused before anything is stored, with the limit named.
+    let mut form = reqwest::multipart::Form::new().text("csrf", csrf.clone()).text("kind1", "selfie");
+    for i in 0..11 {
+        form = form.part("file1", file_part(&format!("m{i}.jpg"), jpeg(64, 48)));
+    }
+    let (status, _, body) = client.post_multipart(&app, "/console/orders/new", form).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("Too many files: at most 10 files per request") && body.contains("name=\"file1\""), "{body}");
+    assert_eq!(orders_seen(&app, &token).await, 1);
+
+    // An upload of more than 2 MiB in all (axum's default body limit) goes through: files are
+    // bounded per file and per count instead.
+    let big = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part("file1", file_part("n1.jpg", noisy_jpeg(1000, 900)))
+        .part("file1", file_part("n2.jpg", noisy_jpeg(1000, 900)))
+        .text("kind1", "selfie");
+    let (status, _, body) = client.post_multipart(&app, "/console/orders/new", big).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(orders_seen(&app, &token).await, 2);
+}
+
+#[tokio::test]
+async fn sqlite_order_editing() {
+    order_page_edits_follow_the_api_rules(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_order_editing() {
+    if postgres_available() {
+        order_page_edits_follow_the_api_rules(Backend::Postgres).await;
+    }
+}
+
+async fn order_page_edits_follow_the_api_rules(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (a, b) = (app.company("Edit A").await, app.company("Edit B").await);
+    let (_, client_email, token) = app.user(Some(a), "CLIENT").await;
+    let (_, cadmin_email, _) = app.user(Some(a), "CLIENT ADMIN").await;
+    let (_, cop_email, _) = app.user(Some(a), "CLIENT OPERATOR").await;
+    let (_, op_email, _) = app.user(None, "OPERATOR").await;
+    let (_, other_email, _) = app.user(Some(b), "CLIENT ADMIN").await;
+    let folder = folder_with(&app, &token, json!({"transaction_id": "tx-edit"}), "first.jpg").await;
+    let other_folder = folder_with(&app, &token, json!({}), "elsewhere.jpg").await;
+    let page_path = format!("/console/orders/{folder}");
+
+    let client = console_login(&app, &client_email, PASSWORD).await.0;
+    let cadmin = console_login(&app, &cadmin_email, PASSWORD).await.0;
+    let cop = console_login(&app, &cop_email, PASSWORD).await.0;
+    let op = console_login(&app, &op_email, PASSWORD).await.0;
+    let other = console_login(&app, &other_email, PASSWORD).await.0;
+    let (csrf, cadmin_csrf) = (client.csrf(&app).await, cadmin.csrf(&app).await);
+
+    // Who gets which form: the owner CLIENT and the company's CLIENT ADMIN add files, request
+    // analyses and edit meta_data; only the CLIENT ADMIN deletes files and analyses; the
+    // operators get none; another company's CLIENT ADMIN does not see the order.
+    let add = format!("action=\"/console/orders/{folder}/media\"");
+    let rerun = format!("action=\"/console/orders/{folder}/analyses\"");
+    let meta = format!("action=\"/console/orders/{folder}/meta\"");
+    let media_delete = format!("/console/orders/{folder}/media/");
+    for (who, console, writes, deletes) in [
+        ("client", &client, true, false),
+        ("client admin", &cadmin, true, true),
+        ("client operator", &cop, false, false),
+        ("operator", &op, false, false),
+    ] {
+        let (status, _, page) = console.get(&app, &page_path).await;
+        assert_eq!(status, StatusCode::OK, "{who}");
+        assert_eq!(page.contains(&add), writes, "{who}: add media");
+        assert_eq!(page.contains(&rerun), writes, "{who}: request analyses");
+        assert_eq!(page.contains(&meta), writes, "{who}: meta_data");
+        assert_eq!(page.contains(&media_delete), deletes, "{who}: delete a file");
+        if writes {
+            assert!(page.contains("enctype=\"multipart/form-data\"") && page.contains("name=\"kind2\""), "{who}");
+            assert!(page.contains("name=\"threshold_min\"") && page.contains("hx-preserve"), "{who}");
+        }
+    }
+    assert_eq!(other.get(&app, &page_path).await.0, StatusCode::NOT_FOUND);
+
+    // Add files: CSRF first; the operators and the other company are refused; nothing added.
+    let files = |csrf: &str, name: &str| {
+        reqwest::multipart::Form::new()
+            .text("csrf", csrf.to_owned())
+            .part("file1", file_part(name, jpeg(70, 50)))
+            .text("kind1", "id_front")
+    };
+    let add_path = format!("/console/orders/{folder}/media");
+    assert_eq!(client.post_multipart(&app, &add_path, files("nope", "x.jpg")).await.0, StatusCode::FORBIDDEN);
+    let cop_csrf = cop.csrf(&app).await;
+    let (status, _, body) = cop.post_multipart(&app, &add_path, files(&cop_csrf, "x.jpg")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("role=\"alert\""), "the refusal is said: {body}");
+    let other_csrf = other.csrf(&app).await;
+    assert_eq!(other.post_multipart(&app, &add_path, files(&other_csrf, "x.jpg")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(media_count(&app, folder, &token).await, 1);
+    // Bad input: no file, an unknown content type, a file that is no image; nothing added.
+    let (status, _, body) =
+        client.post_multipart(&app, &add_path, reqwest::multipart::Form::new().text("csrf", csrf.clone())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("Choose at least one file") && body.contains(&add), "{body}");
+    let odd = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part("file1", file_part("x.jpg", jpeg(64, 48)))
+        .text("kind1", HOSTILE);
+    let (status, _, body) = client.post_multipart(&app, &add_path, odd).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("Unknown content type") && !body.contains(HOSTILE), "{body}");
+    let junk = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part("file1", file_part("ok.jpg", jpeg(64, 48)))
+        .part("file2", file_part(HOSTILE, b"not an image at all".to_vec()))
+        .text("kind1", "selfie")
+        .text("kind2", "selfie");
+    let (status, _, body) = client.post_multipart(&app, &add_path, junk).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("is rejected") && !body.contains(HOSTILE), "{body}");
+    assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "the file is named, escaped: {body}");
+    assert_eq!(media_count(&app, folder, &token).await, 1, "all or nothing");
+    // A hostile file name goes in with its input's tags and shows escaped.
+    let (status, location, body) = client.post_multipart(&app, &add_path, files(&csrf, HOSTILE)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert!(location.starts_with(&format!("/console/orders/{folder}?done=media_added")), "{location}");
+    let media = app.get(&format!("/api/folders/{folder}/media"), &token).await.body;
+    let added = media.as_array().unwrap().iter().find(|m| m["original_name"] == HOSTILE).expect("added").clone();
+    assert_eq!(added["tags"], json!(["photo_id", "photo_id_front"]));
+    let (_, _, page) = client.get(&app, &location).await;
+    assert!(page.contains("Files added to the order.") && !page.contains(HOSTILE), "{page}");
+    assert_eq!(page.matches("<script").count(), 1, "only the htmx script element");
+    // The company's CLIENT ADMIN adds files to the CLIENT's order too.
+    let (status, _, _) = cadmin.post_multipart(&app, &add_path, files(&cadmin_csrf, "by-admin.jpg")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(media_count(&app, folder, &token).await, 3);
+
+    // Request analyses: CSRF, roles, bad options and none ticked refused, the options kept.
+    let rerun_path = format!("/console/orders/{folder}/analyses");
+    let biometry = [("analysis", "biometry"), ("threshold_min", "0.55"), ("threshold_max", "0.95")];
+    let with = |csrf: &str, extra: &[(&'static str, &'static str)]| {
+        let mut v: Vec<(&'static str, String)> = vec![("csrf", csrf.to_owned())];
+        v.extend(extra.iter().map(|(k, x)| (*k, (*x).to_owned())));
+        v
+    };
+    let post = |c: &Console, path: String, form: Vec<(&'static str, String)>| {
+        let cookie = c.cookie().to_owned();
+        let url = app.url(&path);
+        async move {
+            let res = browser().post(url).header("Cookie", cookie).form(&form).send().await.unwrap();
+            let location = res.headers().get(LOCATION).map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
+            (res.status(), location, res.text().await.unwrap())
+        }
+    };
+    assert_eq!(post(&client, rerun_path.clone(), with("bad", &biometry)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(post(&cop, rerun_path.clone(), with(&cop_csrf, &biometry)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(post(&other, rerun_path.clone(), with(&other_csrf, &biometry)).await.0, StatusCode::NOT_FOUND);
+    let (status, _, body) = post(&client, rerun_path.clone(), with(&csrf, &[])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("Tick at least one analysis.") && body.contains(&rerun), "{body}");
+    let reversed = [("analysis", "biometry"), ("threshold_min", "0.97"), ("threshold_max", "0.95")];
+    let (status, _, body) = post(&client, rerun_path.clone(), with(&csrf, &reversed)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("threshold_min must not be above threshold_max."), "{body}");
+    assert!(body.contains("value=\"0.97\"") && body.contains("value=\"biometry\" checked"), "what was sent: {body}");
+    assert!(analyses_now(&app, folder, &token).await.is_empty());
+    let (status, location, body) = post(&client, rerun_path.clone(), with(&csrf, &biometry)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(location, format!("/console/orders/{folder}?done=analyses_requested"));
+    let list = analyses_now(&app, folder, &token).await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["type"], "BIOMETRY");
+    assert_eq!(list[0]["params"]["threshold_min"], json!(0.55));
+    assert_eq!(list[0]["threshold"], json!(0.95));
+    let (_, _, page) = client.get(&app, &location).await;
+    assert!(page.contains("Analyses requested.") && page.contains("0.55 – 0.95"), "{page}");
+    // Twice: a new analysis beside the first.
+    let (status, _, _) = post(&cadmin, rerun_path.clone(), with(&cadmin_csrf, &[("analysis", "quality")])).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(analyses_now(&app, folder, &token).await.len(), 2);
+
+    // meta_data: replaced as typed; bad JSON or not an object is refused with the text kept.
+    let meta_path = format!("/console/orders/{folder}/meta");
+    let hostile = json!({"transaction_id": "tx-edited", "note": HOSTILE, HOSTILE: "\"><img src=x>"}).to_string();
+    let (status, _) = client.post(&app, &meta_path, &[("csrf", "x"), ("meta_data", &hostile)]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = op.post(&app, &meta_path, &[("csrf", &op.csrf(&app).await), ("meta_data", &hostile)]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _) = other.post(&app, &meta_path, &[("csrf", &other_csrf), ("meta_data", &hostile)]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let broken = format!("{{\"note\": \"{HOSTILE}\", ");
+    let (status, body) = client.post(&app, &meta_path, &[("csrf", &csrf), ("meta_data", &broken)]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("meta_data is not valid JSON") && !body.contains(HOSTILE), "{body}");
+    assert!(body.contains("{&quot;note&quot;: &quot;&lt;script&gt;"), "the typed text comes back: {body}");
+    let (status, body) = client.post(&app, &meta_path, &[("csrf", &csrf), ("meta_data", "[1, 2]")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("role=\"alert\"") && body.contains("[1, 2]</textarea>"), "{body}");
+    assert_eq!(meta_now(&app, folder, &token).await, json!({"transaction_id": "tx-edit"}), "unchanged");
+    let (status, body) = client.post(&app, &meta_path, &[("csrf", &csrf), ("meta_data", &hostile)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(meta_now(&app, folder, &token).await, serde_json::from_str::<serde_json::Value>(&hostile).unwrap());
+    let (_, _, page) = client.get(&app, &format!("{page_path}?done=saved")).await;
+    assert!(page.contains("Saved.") && !page.contains(HOSTILE) && !page.contains("<img src=x>"), "{page}");
+    assert_eq!(page.matches("<script").count(), 1);
+    // Emptied: {}.
+    let (status, _) = cadmin.post(&app, &meta_path, &[("csrf", &cadmin_csrf), ("meta_data", "")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(meta_now(&app, folder, &token).await, json!({}));
+
+    // Delete a file: the CLIENT ADMIN, after typing the start of its id.
+    let first = media.as_array().unwrap().iter().find(|m| m["original_name"] == "first.jpg").unwrap()["media_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let del = format!("/console/orders/{folder}/media/{first}/delete");
+    let (status, _) = client.post(&app, &del, &[("csrf", &csrf), ("confirm", &first[..8])]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a CLIENT does not delete");
+    let (status, _) = cadmin.post(&app, &del, &[("csrf", "x"), ("confirm", &first[..8])]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "CSRF");
+    let (status, body) = cadmin.post(&app, &del, &[("csrf", &cadmin_csrf), ("confirm", "deadbeef")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("nothing was deleted"), "{body}");
+    let (status, _) = other.post(&app, &del, &[("csrf", &other_csrf), ("confirm", &first[..8])]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // A file of another order through this order's path: not found, still there.
+    let elsewhere = app.get(&format!("/api/folders/{other_folder}/media"), &token).await.body[0]["media_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let wrong = format!("/console/orders/{folder}/media/{elsewhere}/delete");
+    let (status, _) = cadmin.post(&app, &wrong, &[("csrf", &cadmin_csrf), ("confirm", &elsewhere[..8])]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    app.get(&format!("/api/media/{elsewhere}"), &token).await.assert_status(200);
+    assert_eq!(media_count(&app, folder, &token).await, 3);
+    let (_, _, page) = cadmin.get(&app, &page_path).await;
+    assert!(page.contains(&format!("{del}\"")) && page.contains(&format!("id=\"confirm-{first}\"")), "{page}");
+    let (status, body) = cadmin.post(&app, &del, &[("csrf", &cadmin_csrf), ("confirm", &first[..8])]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    app.get(&format!("/api/media/{first}"), &token).await.assert_error(404, 10);
+    assert_eq!(media_count(&app, folder, &token).await, 2);
+
+    // Delete an analysis: the same rules; the order keeps the other one.
+    let quality = analyses_now(&app, folder, &token).await.into_iter().find(|a| a["type"] == "QUALITY").unwrap();
+    let aid = quality["analyse_id"].as_str().unwrap().to_owned();
+    let del = format!("/console/orders/{folder}/analyses/{aid}/delete");
+    let (status, _) = client.post(&app, &del, &[("csrf", &csrf), ("confirm", &aid[..8])]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = cadmin.post(&app, &del, &[("csrf", "x"), ("confirm", &aid[..8])]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = cadmin.post(&app, &del, &[("csrf", &cadmin_csrf), ("confirm", "0000")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let wrong = format!("/console/orders/{other_folder}/analyses/{aid}/delete");
+    let (status, _) = cadmin.post(&app, &wrong, &[("csrf", &cadmin_csrf), ("confirm", &aid[..8])]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(analyses_now(&app, folder, &token).await.len(), 2);
+    let (status, location) = {
+        let (s, _) = cadmin.post(&app, &del, &[("csrf", &cadmin_csrf), ("confirm", &aid)]).await;
+        (s, format!("{page_path}?done=analysis_deleted"))
+    };
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    app.get(&format!("/api/analyses/{aid}"), &token).await.assert_error(404, 10);
+    let left = analyses_now(&app, folder, &token).await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["type"], "BIOMETRY");
+    let (_, _, page) = cadmin.get(&app, &location).await;
+    assert!(page.contains("Analysis deleted.") && !page.contains(&aid), "{page}");
+}
+
 #[tokio::test]
 async fn sqlite_statistics_and_system_page() {
     statistics_count_within_the_window_and_the_system_page_is_for_admin(Backend::Sqlite, "sqlite").await;

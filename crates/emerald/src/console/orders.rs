@@ -1,0 +1,354 @@
+//! Editing an order on its page (issue #20): add files (`add_media`, what
+//! `POST /api/folders/{id}/media/` runs), request analyses again (`request_analyses`, what
+//! `POST /api/folders/{id}/analyses/` runs), replace the folder's meta_data (`change_meta`, what
+//! `POST /api/folders/{id}/meta_data` runs), and delete a file or an analysis after a typed
+//! confirmation (`delete_media` / `delete_analysis`, what `DELETE /api/media/{id}` and
+//! `DELETE /api/analyses/{id}` run). Each runs as the signed-in user; the forms show only to
+//! the roles the domain lets do it (the folder's `Access`: ADMIN, CLIENT ADMIN of its company,
+//! the CLIENT who owns it write; ADMIN and CLIENT ADMIN delete), and the domain checks again.
+//!
+//! The order page re-polls while an analysis runs (htmx swaps `#main`): the forms carry
+//! `hx-preserve` and an id unique to the order, so what a user is typing survives the refresh.
+
+use axum::extract::{Path, RawForm, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Form;
+use uuid::Uuid;
+
+use super::collections::MetaForm;
+use super::forms::{alert, form_error, is_input_error, meta_text, parse_meta, see_other, submit, textarea, DeleteForm};
+use super::html::Html;
+use super::manage::ADD_MEDIA_SLOTS;
+use super::manage::{analyses_fieldset, analysis_requests, creates_orders, file_slots, slot_count, tag_files};
+use super::pages::order_page;
+use super::{error_page, text, Session};
+use crate::api::oz::multipart::FormUpload;
+use crate::api::AppState;
+use crate::domain::meta::MetaTarget;
+use crate::domain::model::analysis::Analysis;
+use crate::domain::model::media::{Folder, Media};
+use crate::domain::model::metadata::{MetaChange, ObjectKind};
+use crate::domain::model::role::UserType;
+use crate::domain::model::upload::{Upload, UploadPayload};
+use crate::domain::Error;
+
+/// A refused change, shown on the order page above its form, with what was sent (so that
+/// nothing typed is lost).
+pub struct Refusal {
+    pub status: StatusCode,
+    pub message: String,
+    /// The form: `meta`, `media`, `rerun`, `delete`.
+    pub form: &'static str,
+    pub fields: Vec<(String, String)>,
+}
+
+/// Whether the role changes orders it sees (add files, analyses, meta_data): the domain's
+/// `Access::Write`, which every role but the operators has on the orders it sees.
+pub fn edits_orders(t: UserType) -> bool {
+    creates_orders(t)
+}
+
+/// Whether the role deletes files and analyses of orders it sees (`Access::Manage`).
+pub fn deletes_in_orders(t: UserType) -> bool {
+    matches!(t, UserType::Admin | UserType::ClientAdmin)
+}
+
+impl Refusal {
+    fn of(&self, form: &str) -> Option<&Refusal> {
+        (self.form == form).then_some(self)
+    }
+}
+
+/// The refusal's message when its form is not on the page (a role without the form that
+/// posted anyway, or a delete): at the top.
+pub fn refusal_on_top(b: &mut Html, session: &Session, refused: Option<&Refusal>) {
+    let Some(r) = refused else { return };
+    let shown = match r.form {
+        "meta" | "media" | "rerun" => edits_orders(session.caller.user_type),
+        _ => false,
+    };
+    if !shown {
+        alert(b, &r.message);
+    }
+}
+
+fn field<'a>(fields: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    fields.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// The folder's meta_data as a JSON textarea (replaced as typed), under the shown meta_data.
+pub fn meta_form(b: &mut Html, session: &Session, folder: &Folder, refused: Option<&Refusal>) {
+    if !edits_orders(session.caller.user_type) {
+        return;
+    }
+    let id = folder.folder_id;
+    let refused = refused.and_then(|r| r.of("meta"));
+    // The message stays outside the preserved element, so that htmx shows it.
+    if let Some(r) = refused {
+        alert(b, &r.message);
+    }
+    b.s("<details class=\"edit\" hx-preserve=\"true\" id=\"meta-").t(id).s("\"");
+    if refused.is_some() {
+        b.s(" open");
+    }
+    b.s("><summary>").t(text::EDIT_ORDER_META).s("</summary>");
+    let typed = match refused {
+        Some(r) => field(&r.fields, "meta_data").unwrap_or("").to_owned(),
+        None => meta_text(folder.meta_data.as_map()),
+    };
+    super::forms::post_form(b, session, &format!("/orders/{id}/meta"), "edit", false);
+    textarea(b, &format!("m-{id}"), "meta_data", text::META_DATA_JSON, &typed);
+    submit(b, text::SAVE, false);
+    b.s("</form></details>");
+}
+
+/// The typed delete of one file or analysis, folded under its card or panel.
+fn inline_delete(b: &mut Html, session: &Session, path: &str, id: Uuid, summary: &'static str, explain: &'static str) {
+    let short = id.to_string()[..8].to_owned();
+    b.s("<details class=\"inline-delete\" hx-preserve=\"true\" id=\"del-").t(id).s("\"><summary>").t(summary);
+    b.s("</summary>");
+    super::forms::post_form(b, session, path, "photo-delete", false);
+    b.s("<label for=\"confirm-").t(id).s("\">").t(explain).s(" <code>").t(&short).s("</code></label>");
+    b.s("<input id=\"confirm-").t(id).s("\" name=\"confirm\" type=\"text\" autocomplete=\"off\" required> ");
+    b.s("<button type=\"submit\" class=\"danger\">").t(summary).s("</button></form></details>");
+}
+
+/// A file card's delete (ADMIN, CLIENT ADMIN).
+pub fn media_delete(b: &mut Html, session: &Session, m: &Media) {
+    if deletes_in_orders(session.caller.user_type) {
+        let path = format!("/orders/{}/media/{}/delete", m.folder_id, m.media_id);
+        inline_delete(b, session, &path, m.media_id, text::DELETE_MEDIA, text::DELETE_MEDIA_CONFIRM);
+    }
+}
+
+/// An analysis panel's delete (ADMIN, CLIENT ADMIN).
+pub fn analysis_delete(b: &mut Html, session: &Session, a: &Analysis) {
+    if deletes_in_orders(session.caller.user_type) {
+        let path = format!("/orders/{}/analyses/{}/delete", a.folder_id, a.analyse_id);
+        inline_delete(b, session, &path, a.analyse_id, text::DELETE_ANALYSIS, text::DELETE_ANALYSIS_CONFIRM);
+    }
+}
+
+/// The add-files form: file inputs with their content types, as on the create form.
+pub fn add_media_form(b: &mut Html, state: &AppState, session: &Session, id: Uuid, refused: Option<&Refusal>) {
+    if !edits_orders(session.caller.user_type) {
+        return;
+    }
+    let refused = refused.and_then(|r| r.of("media"));
+    let fields = refused.map(|r| r.fields.as_slice()).unwrap_or(&[]);
+    let limits = state.domain.upload_limits();
+    b.s("<section id=\"add-media\"><h2>").t(text::ADD_MEDIA).s("</h2>");
+    b.el("<p class=\"note\">", text::ADD_MEDIA_NOTE, "</p>");
+    if let Some(r) = refused {
+        alert(b, &r.message);
+    }
+    b.s("<form method=\"post\" class=\"create\" enctype=\"multipart/form-data\" hx-boost=\"false\" ");
+    b.s("hx-preserve=\"true\" id=\"media-").t(id).s("\" action=\"").t(&session.base).s("/orders/").t(id);
+    b.s("/media\">");
+    super::forms::csrf_field(b, session);
+    b.s("<fieldset><legend>").t(text::FILES).s("</legend>");
+    file_slots(b, fields, slot_count(None, fields, ADD_MEDIA_SLOTS, limits.max_files), limits);
+    b.s("<div class=\"actions\"><button type=\"submit\">").t(text::ADD_MEDIA_BUTTON).s("</button></div>");
+    b.s("</fieldset></form></section>");
+}
+
+/// The request-analyses form: the create form's analyses and options.
+pub async fn rerun_form(b: &mut Html, state: &AppState, session: &Session, id: Uuid, refused: Option<&Refusal>) {
+    if !edits_orders(session.caller.user_type) {
+        return;
+    }
+    let refused = refused.and_then(|r| r.of("rerun"));
+    let fields = refused.map(|r| r.fields.as_slice()).unwrap_or(&[]);
+    b.s("<section id=\"rerun\"><h2>").t(text::RERUN).s("</h2>");
+    b.el("<p class=\"note\">", text::RERUN_NOTE, "</p>");
+    if let Some(r) = refused {
+        alert(b, &r.message);
+    }
+    b.s("<form method=\"post\" class=\"create\" hx-preserve=\"true\" id=\"rerun-").t(id).s("\" action=\"");
+    b.t(&session.base).s("/orders/").t(id).s("/analyses\">");
+    super::forms::csrf_field(b, session);
+    b.fragment(analyses_fieldset(state, session, fields, refused.is_none()).await);
+    b.s("<fieldset class=\"details\"><legend>").t(text::ORDER_DETAILS).s("</legend>");
+    super::pages::input(b, "resolution_endpoint", text::WEBHOOK_URL, "url", field(fields, "resolution_endpoint"));
+    b.s("<div class=\"actions\"><button type=\"submit\">").t(text::RERUN_BUTTON).s("</button></div>");
+    b.s("</fieldset></form></section>");
+}
+
+fn parse_id(raw: &str, what: &str) -> Result<Uuid, Error> {
+    Uuid::parse_str(raw).map_err(|_| Error::not_exist(what))
+}
+
+/// A refused change: input errors and refusals on the order page above their form (status of
+/// the API's answer); anything else as its own page.
+async fn refuse(
+    state: &AppState,
+    session: &Session,
+    id: Uuid,
+    form: &'static str,
+    fields: Vec<(String, String)>,
+    e: Error,
+) -> Response {
+    match form_error(&session.base, e) {
+        Ok((status, message)) => refuse_with(state, session, id, Refusal { status, message, form, fields }).await,
+        Err(r) => r,
+    }
+}
+
+async fn refuse_with(state: &AppState, session: &Session, id: Uuid, refusal: Refusal) -> Response {
+    order_page(state, session, id, &[], Some(refusal)).await
+}
+
+/// `POST {base}/orders/{id}/media`: the files, tagged by their content type, through
+/// `add_media` (what `POST /api/folders/{id}/media/` runs): all or nothing.
+pub async fn add_media(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    upload: Result<FormUpload, Error>,
+) -> Response {
+    let Ok(id) = parse_id(&id, "Folder") else { return error_page(&session.base, Error::not_exist("Folder")) };
+    let FormUpload(mut upload, fields) = match upload {
+        Ok(u) => u,
+        Err(e) => return refuse(&state, &session, id, "media", Vec::new(), e).await,
+    };
+    if let Err(r) = session.check_csrf(field(&fields, "csrf").unwrap_or("")) {
+        return r;
+    }
+    if upload.files.is_empty() {
+        let refusal =
+            Refusal { status: StatusCode::BAD_REQUEST, message: text::NO_FILES.to_owned(), form: "media", fields };
+        return refuse_with(&state, &session, id, refusal).await;
+    }
+    let media_tags = match tag_files(&mut upload.files, &fields) {
+        Ok(t) => t,
+        Err(message) => {
+            let refusal = Refusal { status: StatusCode::BAD_REQUEST, message, form: "media", fields };
+            return refuse_with(&state, &session, id, refusal).await;
+        }
+    };
+    // Only the tags of the form: nothing else of a crafted `payload` part is taken.
+    let upload = Upload { files: upload.files, payload: UploadPayload { media_tags, ..UploadPayload::default() } };
+    match state.domain.add_media(&session.caller, id, upload).await {
+        Ok(_) => see_other(format!("{}/orders/{id}?done=media_added#add-media", session.base)),
+        Err(e) => refuse(&state, &session, id, "media", fields, e).await,
+    }
+}
+
+/// `POST {base}/orders/{id}/analyses`: the ticked analyses with their options through
+/// `request_analyses` (what `POST /api/folders/{id}/analyses/` runs).
+pub async fn rerun(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    RawForm(body): RawForm,
+) -> Response {
+    // The analyses are a repeated field: read the form as pairs.
+    let fields: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    if let Err(r) = session.check_csrf(field(&fields, "csrf").unwrap_or("")) {
+        return r;
+    }
+    let Ok(id) = parse_id(&id, "Folder") else { return error_page(&session.base, Error::not_exist("Folder")) };
+    let bad = |message: String, fields: Vec<(String, String)>| Refusal {
+        status: StatusCode::BAD_REQUEST,
+        message,
+        form: "rerun",
+        fields,
+    };
+    let requests = match analysis_requests(&fields) {
+        Ok(Some(r)) => r,
+        Ok(None) => return refuse_with(&state, &session, id, bad(text::NO_ANALYSIS_CHOSEN.to_owned(), fields)).await,
+        Err(message) => return refuse_with(&state, &session, id, bad(message, fields)).await,
+    };
+    let endpoint = field(&fields, "resolution_endpoint").map(str::trim).filter(|u| !u.is_empty()).map(str::to_owned);
+    match state.domain.request_analyses(&session.caller, id, requests, endpoint).await {
+        Ok(_) => see_other(format!("{}/orders/{id}?done=analyses_requested", session.base)),
+        Err(e) => refuse(&state, &session, id, "rerun", fields, e).await,
+    }
+}
+
+/// `POST {base}/orders/{id}/meta`: the folder's meta_data replaced as typed (`change_meta`,
+/// what `POST /api/folders/{id}/meta_data` runs); the typed text comes back with an error.
+pub async fn edit_meta(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(f): Form<MetaForm>,
+) -> Response {
+    if let Err(r) = session.check_csrf(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = parse_id(&id, "Folder") else { return error_page(&session.base, Error::not_exist("Folder")) };
+    let target = MetaTarget { kind: ObjectKind::Folder, id, parent: None };
+    let changed = match parse_meta(&f.meta_data, "meta_data") {
+        Ok(m) => state.domain.change_meta(&session.caller, target, MetaChange::Replace(m)).await,
+        Err(e) => Err(e),
+    };
+    match changed {
+        Ok(_) => see_other(format!("{}/orders/{id}?done=saved", session.base)),
+        Err(e) => {
+            let fields = vec![("meta_data".to_owned(), f.meta_data.clone())];
+            refuse(&state, &session, id, "meta", fields, e).await
+        }
+    }
+}
+
+/// `POST {base}/orders/{id}/media/{media_id}/delete`: `delete_media` (what
+/// `DELETE /api/media/{id}` runs) after typing the start of the file's id; only a file of
+/// this order.
+pub async fn delete_media(
+    State(state): State<AppState>,
+    session: Session,
+    Path((id, mid)): Path<(String, String)>,
+    Form(f): Form<DeleteForm>,
+) -> Response {
+    let short = mid.get(..8).unwrap_or(&mid).to_owned();
+    if let Err(r) = f.check(&session, &[short.as_str(), mid.as_str()]) {
+        return r;
+    }
+    let (Ok(id), Ok(mid)) = (parse_id(&id, "Folder"), parse_id(&mid, "Media")) else {
+        return error_page(&session.base, Error::not_exist("Media"));
+    };
+    let deleted = match state.domain.get_media(&session.caller, mid).await {
+        Ok(m) if m.folder_id == id => state.domain.delete_media(&session.caller, mid).await,
+        Ok(_) => Err(Error::not_exist("Media")),
+        Err(e) => Err(e),
+    };
+    match deleted {
+        Ok(()) => see_other(format!("{}/orders/{id}?done=media_deleted", session.base)),
+        Err(e) if is_input_error(&e) || matches!(e, Error::Forbidden(_)) => {
+            refuse(&state, &session, id, "delete", Vec::new(), e).await
+        }
+        Err(e) => error_page(&session.base, e),
+    }
+}
+
+/// `POST {base}/orders/{id}/analyses/{analyse_id}/delete`: `delete_analysis` (what
+/// `DELETE /api/analyses/{id}` runs; the folder's status is computed again) after typing the
+/// start of its id; only an analysis of this order.
+pub async fn delete_analysis(
+    State(state): State<AppState>,
+    session: Session,
+    Path((id, aid)): Path<(String, String)>,
+    Form(f): Form<DeleteForm>,
+) -> Response {
+    let short = aid.get(..8).unwrap_or(&aid).to_owned();
+    if let Err(r) = f.check(&session, &[short.as_str(), aid.as_str()]) {
+        return r;
+    }
+    let (Ok(id), Ok(aid)) = (parse_id(&id, "Folder"), parse_id(&aid, "Analysis")) else {
+        return error_page(&session.base, Error::not_exist("Analysis"));
+    };
+    let deleted = match state.domain.get_analysis(&session.caller, aid).await {
+        Ok(a) if a.analysis.folder_id == id => state.domain.delete_analysis(&session.caller, aid).await,
+        Ok(_) => Err(Error::not_exist("Analysis")),
+        Err(e) => Err(e),
+    };
+    match deleted {
+        Ok(()) => see_other(format!("{}/orders/{id}?done=analysis_deleted", session.base)),
+        Err(e) if is_input_error(&e) || matches!(e, Error::Forbidden(_)) => {
+            refuse(&state, &session, id, "delete", Vec::new(), e).await
+        }
+        Err(e) => error_page(&session.base, e),
+    }
+}
