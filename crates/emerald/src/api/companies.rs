@@ -15,16 +15,17 @@ use super::oz::json::{created, ok};
 use super::oz::query::OzQuery;
 use super::views::CompanyView;
 use super::AppState;
-use crate::domain::identity::companies::CompanyPatch;
+use crate::domain::identity::companies::{CompanyPatch, CompanyThresholds};
+use crate::domain::model::analysis::{ThresholdChange, ThresholdPatch, THRESHOLD_KEYS};
 use crate::domain::model::caller::Caller;
 use crate::domain::model::metadata::MetaData;
-use crate::domain::Result;
+use crate::domain::{Error, Result};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_companies, create_company))
         .routes(routes!(get_company, update_company, delete_company))
-        .routes(routes!(company_thresholds))
+        .routes(routes!(company_thresholds, update_company_thresholds))
 }
 
 /// List companies: a bare array; `search_text` matches any part of the name.
@@ -96,8 +97,16 @@ async fn delete_company(State(s): State<AppState>, caller: Caller, Path(id): Pat
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// The decision thresholds a company's new analyses get (GAP-14 [I], read-only). Each analysis
-/// also carries the one it was decided with (`threshold`: request params override these; null
+/// One value per analysis type that has a threshold (DOCUMENTS has no score).
+#[derive(Serialize)]
+pub struct ThresholdValues<T> {
+    pub quality: T,
+    pub biometry: T,
+    pub collection: T,
+}
+
+/// The decision thresholds a company's new analyses get (GAP-14 [I]). Each analysis also
+/// carries the one it was created with (`threshold`: a request's params override these; null
 /// for DOCUMENTS, which has no score).
 #[derive(Serialize, ToSchema)]
 pub struct ThresholdsView {
@@ -108,23 +117,124 @@ pub struct ThresholdsView {
     pub biometry: f64,
     /// COLLECTION: a match at or above it is a hit (a request's `decision_threshold` wins).
     pub collection: f64,
-    /// Where the values come from: `installation` (the server's `--quality-threshold`,
-    /// `--biometry-threshold`, `--collection-threshold`; there is no per-company override).
-    pub source: String,
+    /// `company` when at least one value is the company's own (set by an ADMIN with
+    /// `PATCH`), else `installation` (the server's `--quality-threshold`,
+    /// `--biometry-threshold`, `--collection-threshold`).
+    #[schema(example = "installation")]
+    pub source: &'static str,
+    /// Where each value comes from: `installation` or `company`.
+    #[schema(value_type = ThresholdSources)]
+    pub sources: ThresholdValues<&'static str>,
+    /// The installation's settings, which a `null` in `PATCH` returns to.
+    #[schema(value_type = InstallationThresholds)]
+    pub installation: ThresholdValues<f64>,
 }
 
-/// A company's decision thresholds (GAP-14 [I], read-only): whoever sees the company.
+/// `sources` of [`ThresholdsView`] (for the schema).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ThresholdSources {
+    #[schema(example = "company")]
+    quality: String,
+    #[schema(example = "installation")]
+    biometry: String,
+    #[schema(example = "installation")]
+    collection: String,
+}
+
+/// `installation` of [`ThresholdsView`] (for the schema).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct InstallationThresholds {
+    quality: f64,
+    biometry: f64,
+    collection: f64,
+}
+
+impl ThresholdsView {
+    fn of(company_id: uuid::Uuid, t: &CompanyThresholds) -> Self {
+        let CompanyThresholds { effective, overrides: _, installation } = t;
+        let source = |k: &str| t.source(k).as_str();
+        ThresholdsView {
+            company_id,
+            quality: effective.quality,
+            biometry: effective.biometry,
+            collection: effective.collection,
+            source: t.overall_source().as_str(),
+            sources: ThresholdValues {
+                quality: source("quality"),
+                biometry: source("biometry"),
+                collection: source("collection"),
+            },
+            installation: ThresholdValues {
+                quality: installation.quality,
+                biometry: installation.biometry,
+                collection: installation.collection,
+            },
+        }
+    }
+}
+
+/// A company's decision thresholds (GAP-14 [I]): whoever sees the company.
 #[utoipa::path(get, path = "/api/companies/{company_id}/thresholds", tag = "companies",
     params(("company_id" = uuid::Uuid, Path)), responses((status = 200, body = ThresholdsView)), security(("token" = [])))]
 async fn company_thresholds(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response> {
     let id = parse_id("company_id", &id)?;
     let t = s.domain.company_thresholds(&caller, id).await?;
-    Ok(ok(ThresholdsView {
-        company_id: id,
-        quality: t.quality,
-        biometry: t.biometry,
-        collection: t.collection,
-        source: "installation".to_owned(),
-    })
-    .into_response())
+    Ok(ok(ThresholdsView::of(id, &t)).into_response())
+}
+
+/// `PATCH /api/companies/{id}/thresholds`: any of `quality`, `biometry`, `collection`, each a
+/// number in [0, 1] (the company's own) or `null` (back to the installation's); absent keys
+/// keep their value.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ThresholdsUpdate {
+    #[schema(example = 0.4)]
+    quality: Option<f64>,
+    #[schema(example = 0.9)]
+    biometry: Option<f64>,
+    collection: Option<f64>,
+}
+
+/// The body of a thresholds `PATCH` as the domain's change: only the three keys, each a number
+/// or `null`; anything else is refused, naming the key.
+fn threshold_patch(body: Value) -> Result<ThresholdPatch> {
+    let Value::Object(map) = body else {
+        return Err(Error::InvalidStructure {
+            message: "JSON body of request should be an object of thresholds".into(),
+            details: Value::Null,
+        });
+    };
+    let mut patch = ThresholdPatch::default();
+    for (key, value) in map {
+        let change = match &value {
+            Value::Null => ThresholdChange::Clear,
+            Value::Number(n) => ThresholdChange::Set(n.as_f64().ok_or_else(|| Error::invalid_type(&key))?),
+            _ => return Err(Error::invalid_type(&key)),
+        };
+        if !patch.set(&key, change) {
+            return Err(Error::invalid_value(
+                format!("Unknown threshold {key:?}: expected {}", THRESHOLD_KEYS.join(", ")),
+                serde_json::json!({ "key_path": key }),
+            ));
+        }
+    }
+    Ok(patch)
+}
+
+/// Set or clear a company's own decision thresholds (GAP-14 [I], ADMIN only); answers what
+/// `GET` answers afterwards. Analyses created before keep their `threshold`.
+#[utoipa::path(patch, path = "/api/companies/{company_id}/thresholds", tag = "companies",
+    request_body = ThresholdsUpdate, params(("company_id" = uuid::Uuid, Path)),
+    responses((status = 200, body = ThresholdsView)), security(("token" = [])))]
+async fn update_company_thresholds(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    OzBody(body): OzBody<Value>,
+) -> Result<Response> {
+    let id = parse_id("company_id", &id)?;
+    let t = s.domain.set_company_thresholds(&caller, id, threshold_patch(body)?).await?;
+    Ok(ok(ThresholdsView::of(id, &t)).into_response())
 }

@@ -1,9 +1,10 @@
 //! Users, companies and the signed-in user's profile. Users: list, create (ADMIN any role and
 //! company; CLIENT ADMIN the CLIENT roles of its company), edit, block/unblock, delete; companies:
-//! list, create and delete (ADMIN), rename (ADMIN, a CLIENT ADMIN its own); profile: names and
-//! a password change that needs the current password. Every action runs the domain function of
-//! its `/api/users…` or `/api/companies…` route as the signed-in user. No open sign-up: users
-//! exist only when an ADMIN or CLIENT ADMIN creates them.
+//! list, create and delete (ADMIN), name and meta_data (ADMIN, a CLIENT ADMIN its own), the
+//! company's decision thresholds (ADMIN; GAP-14), its collections and links to its orders and
+//! statistics; profile: names and a password change that needs the current password. Every
+//! action runs the domain function of its `/api/users…` or `/api/companies…` route as the
+//! signed-in user. No open sign-up: users exist only when an ADMIN or CLIENT ADMIN creates them.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -15,17 +16,20 @@ use uuid::Uuid;
 
 use super::collections::company_select;
 use super::forms::{
-    alert, answer, checkbox, field, form_error, list_head, notice, page_params, parse_meta, post_form, see_other,
-    submit, textarea, ticked, typed_delete, DeleteForm,
+    alert, answer, checkbox, field, form_error, list_head, meta_text, notice, page_params, parse_meta, post_form,
+    see_other, submit, textarea, ticked, typed_delete, DeleteForm,
 };
 use super::html::Html;
 use super::pages::{dl_row, json_block, offset_of, pager, parse_query, utc};
 use super::{error_page, page, text, Session};
 use crate::api::AppState;
-use crate::domain::identity::companies::CompanyPatch;
+use crate::domain::identity::companies::{CompanyPatch, CompanyThresholds, ThresholdSource};
 use crate::domain::identity::credentials::{Email, Password};
 use crate::domain::identity::users::{check_name, creates_users, manages_user, NewUser, UserPatch};
+use crate::domain::meta::MetaTarget;
 use crate::domain::model::account::{AnalysisPermissions, Company, User};
+use crate::domain::model::analysis::{ThresholdChange, ThresholdPatch, THRESHOLD_KEYS};
+use crate::domain::model::metadata::{MetaChange, ObjectKind};
 use crate::domain::model::role::UserType;
 use crate::domain::store::ListParams;
 use crate::domain::{Domain, Error};
@@ -121,7 +125,7 @@ impl UserForm {
             can_quality: on(u.can_start.quality),
             can_collection: on(u.can_start.collection),
             can_documents: on(u.can_start.documents),
-            meta_data: super::forms::meta_text(u.meta_data.as_map()),
+            meta_data: meta_text(u.meta_data.as_map()),
         }
     }
 
@@ -434,8 +438,6 @@ async fn replace_user(
     patch: UserPatch,
     meta: crate::domain::model::metadata::MetaData,
 ) -> Result<User, Error> {
-    use crate::domain::meta::MetaTarget;
-    use crate::domain::model::metadata::{MetaChange, ObjectKind};
     let user = domain.update_user(&session.caller, id, patch).await?;
     if user.meta_data.as_map() != meta.as_map() {
         let target = MetaTarget { kind: ObjectKind::User, id, parent: None };
@@ -576,7 +578,8 @@ pub async fn create_company(State(state): State<AppState>, session: Session, For
     answer(&session.base, created, to, |err| companies_page(&state, &session, &[], Some(err), &f)).await
 }
 
-/// `GET {base}/companies/{id}` (`GET /api/companies/{id}`): its users, and the rename and
+/// `GET {base}/companies/{id}` (`GET /api/companies/{id}`): its decision thresholds, meta_data,
+/// users and collections, links to its orders and statistics, and the edit, thresholds and
 /// delete forms for who may use them.
 pub async fn company(
     State(state): State<AppState>,
@@ -588,12 +591,19 @@ pub async fn company(
     company_page(&state, &session, &id, &q, None).await
 }
 
+/// Which form of the company page an error (and the values typed into it) belongs to.
+enum CompanyFormError<'a> {
+    Edit(&'a EditCompanyForm),
+    Thresholds(&'a ThresholdsForm),
+    Delete,
+}
+
 async fn company_page(
     state: &AppState,
     session: &Session,
     id: &str,
     q: &[(String, String)],
-    error: Option<(StatusCode, String)>,
+    error: Option<(CompanyFormError<'_>, (StatusCode, String))>,
 ) -> Response {
     let base = &session.base;
     let c: Company = match parse_uuid(id, "Company") {
@@ -603,21 +613,35 @@ async fn company_page(
         },
         Err(e) => return error_page(base, e),
     };
+    let error_of = |which: fn(&CompanyFormError<'_>) -> bool| {
+        error.as_ref().filter(|(f, _)| which(f)).map(|(_, (_, m))| m.as_str())
+    };
     let mut b = Html::new();
     b.s("<h1>").t(text::COMPANY).s(" ").t(&c.name).s("</h1>");
     notice(&mut b, q);
-    if let Some((_, m)) = &error {
+    if let Some(m) = error_of(|f| matches!(f, CompanyFormError::Delete)) {
         alert(&mut b, m);
     }
     b.s("<dl>");
     dl_row(&mut b, "company_id", c.company_id);
     dl_row(&mut b, text::CREATED, utc(c.time_created));
-    // GAP-14: the thresholds its analyses get (read-only: the installation's settings).
-    if let Ok(t) = state.domain.company_thresholds(&session.caller, c.company_id).await {
-        let shown = format!("QUALITY {} · BIOMETRY {} · COLLECTION {}", t.quality, t.biometry, t.collection);
-        dl_row(&mut b, text::THRESHOLDS, format!("{shown} ({})", text::THRESHOLDS_SOURCE));
+    b.s("</dl><p>");
+    // The orders list filtered by company (for a company's own users the list is theirs anyway).
+    b.s("<a href=\"").t(base).s("?company_id=").t(c.company_id).s("\">").t(text::COMPANY_ORDERS).s("</a>");
+    if session.caller.user_type.is_global() {
+        b.s(" · <a href=\"").t(base).s("/statistics?company_id=").t(c.company_id).s("\">");
+        b.t(text::COMPANY_STATISTICS).s("</a>");
     }
-    b.s("</dl><h2>").t(text::META_DATA).s("</h2>");
+    b.s("</p>");
+    // GAP-14: the thresholds its new analyses get, and where each comes from.
+    if let Ok(t) = state.domain.company_thresholds(&session.caller, c.company_id).await {
+        let typed = match &error {
+            Some((CompanyFormError::Thresholds(f), _)) => Some(*f),
+            _ => None,
+        };
+        thresholds_section(&mut b, session, &c, &t, typed, error_of(|f| matches!(f, CompanyFormError::Thresholds(_))));
+    }
+    b.s("<h2>").t(text::META_DATA).s("</h2>");
     json_block(&mut b, &c.meta_data.to_value());
     let params = ListParams(vec![("company_id".into(), c.company_id.to_string()), ("limit".into(), "100".into())]);
     if let Ok(users) = state.domain.list_users(&session.caller, None, &params).await {
@@ -629,11 +653,37 @@ async fn company_page(
         }
         b.s("</ul>");
     }
+    if let Ok(collections) = state.domain.list_collections(&session.caller, &params).await {
+        b.s("<h2>").t(text::COLLECTIONS_TITLE).s("</h2>");
+        if collections.items.is_empty() {
+            b.el("<p>", text::NO_COLLECTIONS, "</p>");
+        } else {
+            b.s("<ul>");
+            for col in &collections.items {
+                b.s("<li><a href=\"").t(base).s("/collections/").t(col.collection_id).s("\">").t(&col.alias);
+                b.s("</a></li>");
+            }
+            b.s("</ul>");
+        }
+    }
     let path = format!("/companies/{}", c.company_id);
     if Domain::may_edit_company(&session.caller, c.company_id) {
-        b.s("<section id=\"edit\"><h2>").t(text::RENAME_COMPANY).s("</h2>");
+        b.s("<section id=\"edit\"><h2>").t(text::EDIT_COMPANY).s("</h2>");
+        let typed = match &error {
+            Some((CompanyFormError::Edit(f), _)) => Some(*f),
+            _ => None,
+        };
+        if let Some(m) = error_of(|f| matches!(f, CompanyFormError::Edit(_))) {
+            alert(&mut b, m);
+        }
         post_form(&mut b, session, &format!("{path}/edit"), "edit", false);
-        field(&mut b, "c-name", "name", text::NAME, "text", &c.name, true);
+        let meta = meta_text(c.meta_data.as_map());
+        let (name, meta) = match typed {
+            Some(f) => (f.name.as_str(), f.meta_data.as_deref().unwrap_or(&meta)),
+            None => (c.name.as_str(), meta.as_str()),
+        };
+        field(&mut b, "c-name", "name", text::NAME, "text", name, true);
+        textarea(&mut b, "c-meta", "meta_data", text::META_DATA_JSON, meta);
         submit(&mut b, text::SAVE, false);
         b.s("</form></section>");
     }
@@ -647,29 +697,169 @@ async fn company_page(
             &c.name,
         );
     }
-    let status = error.map(|(s, _)| s).unwrap_or(StatusCode::OK);
+    let status = error.map(|(_, (s, _))| s).unwrap_or(StatusCode::OK);
     (status, page(state, session, text::COMPANY, b)).into_response()
 }
 
-/// `POST {base}/companies/{id}/edit`: `update_company` (`PATCH /api/companies/{id}` `{name}`).
+/// The thresholds table (GAP-14), with the form that changes them for ADMIN (the domain
+/// refuses everyone else too); `typed` are the values of a refused submission.
+fn thresholds_section(
+    b: &mut Html,
+    session: &Session,
+    c: &Company,
+    t: &CompanyThresholds,
+    typed: Option<&ThresholdsForm>,
+    error: Option<&str>,
+) {
+    b.s("<section id=\"thresholds\"><h2>").t(text::THRESHOLDS).s("</h2>");
+    b.el("<p class=\"note\">", text::THRESHOLDS_NOTE, "</p>");
+    b.s("<div class=\"scroll\"><table><thead><tr>");
+    for col in [text::FILTER_TYPE, text::THRESHOLD_APPLIES, text::THRESHOLD_FROM, text::THRESHOLD_SERVER] {
+        b.el("<th scope=\"col\">", col, "</th>");
+    }
+    b.s("</tr></thead><tbody>");
+    let rows = [
+        ("QUALITY", "quality", t.effective.quality, t.installation.quality),
+        ("BIOMETRY", "biometry", t.effective.biometry, t.installation.biometry),
+        ("COLLECTION", "collection", t.effective.collection, t.installation.collection),
+    ];
+    for (kind, key, effective, installation) in rows {
+        let from = match t.source(key) {
+            ThresholdSource::Company => text::FROM_COMPANY,
+            ThresholdSource::Installation => text::FROM_INSTALLATION,
+        };
+        b.el("<tr><th scope=\"row\">", kind, "</th>").el("<td>", effective, "</td>").el("<td>", from, "</td>");
+        b.el("<td>", installation, "</td></tr>");
+    }
+    b.s("</tbody></table></div>");
+    // Also a refusal shown to a role without the form (a forced POST).
+    if let Some(m) = error {
+        alert(b, m);
+    }
+    if session.caller.user_type == UserType::Admin {
+        b.el("<h3>", text::EDIT_THRESHOLDS, "</h3>");
+        post_form(b, session, &format!("/companies/{}/thresholds", c.company_id), "edit", false);
+        b.el("<p class=\"note\">", text::THRESHOLDS_FORM_NOTE, "</p>");
+        for (kind, key, _, installation) in rows {
+            let value = match typed {
+                Some(f) => f.value(key).to_owned(),
+                None => t.overrides.get(key).map(|v| v.to_string()).unwrap_or_default(),
+            };
+            let id = format!("t-{key}");
+            b.s("<label for=\"").t(&id).s("\">").t(kind).s("</label><input id=\"").t(&id).s("\" name=\"").t(key);
+            b.s("\" type=\"number\" step=\"any\" min=\"0\" max=\"1\" inputmode=\"decimal\" value=\"").t(&value);
+            b.s("\" placeholder=\"").t(installation).s("\">");
+        }
+        submit(b, text::SAVE_THRESHOLDS, false);
+        b.s("</form>");
+    }
+    b.s("</section>");
+}
+
+#[derive(Deserialize)]
+pub struct EditCompanyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    /// Absent (an older form) keeps the meta_data; present replaces it (empty is `{}`).
+    meta_data: Option<String>,
+}
+
+/// `POST {base}/companies/{id}/edit`: `update_company` (`PATCH /api/companies/{id}` `{name}`),
+/// then the meta_data replaced as typed (`change_meta`, what `POST
+/// /api/companies/{id}/meta_data` runs), both as the caller; nothing changes when the
+/// meta_data is not a JSON object.
 pub async fn edit_company(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<String>,
-    Form(f): Form<CompanyForm>,
+    Form(f): Form<EditCompanyForm>,
 ) -> Response {
     if let Err(r) = session.check_csrf(&f.csrf) {
         return r;
     }
-    let outcome = match parse_uuid(&id, "Company") {
-        Ok(cid) => {
-            let patch = CompanyPatch { name: Some(f.name.clone()), meta_data: None };
-            state.domain.update_company(&session.caller, cid, patch).await
+    let outcome = async {
+        let cid = parse_uuid(&id, "Company")?;
+        let meta = f.meta_data.as_deref().map(|m| parse_meta(m, "meta_data")).transpose()?;
+        let patch = CompanyPatch { name: Some(f.name.clone()), meta_data: None };
+        let company = state.domain.update_company(&session.caller, cid, patch).await?;
+        if let Some(meta) = meta.filter(|m| m.as_map() != company.meta_data.as_map()) {
+            let target = MetaTarget { kind: ObjectKind::Company, id: cid, parent: None };
+            state.domain.change_meta(&session.caller, target, MetaChange::Replace(meta)).await?;
         }
-        Err(e) => Err(e),
-    };
+        Ok::<Company, Error>(company)
+    }
+    .await;
     let to = |c: Company| format!("{}/companies/{}?done=saved", session.base, c.company_id);
-    answer(&session.base, outcome, to, |err| company_page(&state, &session, &id, &[], Some(err))).await
+    answer(&session.base, outcome, to, |err| {
+        company_page(&state, &session, &id, &[], Some((CompanyFormError::Edit(&f), err)))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct ThresholdsForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    quality: String,
+    #[serde(default)]
+    biometry: String,
+    #[serde(default)]
+    collection: String,
+}
+
+impl ThresholdsForm {
+    fn value(&self, key: &str) -> &str {
+        match key {
+            "quality" => &self.quality,
+            "biometry" => &self.biometry,
+            _ => &self.collection,
+        }
+    }
+
+    /// Every field as typed: a number sets the company's own, empty clears it.
+    fn patch(&self) -> Result<ThresholdPatch, Error> {
+        let mut patch = ThresholdPatch::default();
+        for key in THRESHOLD_KEYS {
+            let raw = self.value(key).trim();
+            let change = if raw.is_empty() {
+                ThresholdChange::Clear
+            } else {
+                ThresholdChange::Set(raw.parse::<f64>().map_err(|_| {
+                    Error::invalid_value(
+                        format!("{key} {raw:?} {}", text::NOT_A_NUMBER),
+                        serde_json::json!({ "key_path": key }),
+                    )
+                })?)
+            };
+            patch.set(key, change);
+        }
+        Ok(patch)
+    }
+}
+
+/// `POST {base}/companies/{id}/thresholds`: `set_company_thresholds` (`PATCH
+/// /api/companies/{id}/thresholds`, ADMIN) with the three values of the form.
+pub async fn company_thresholds(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(f): Form<ThresholdsForm>,
+) -> Response {
+    if let Err(r) = session.check_csrf(&f.csrf) {
+        return r;
+    }
+    let outcome = match (parse_uuid(&id, "Company"), f.patch()) {
+        (Ok(cid), Ok(patch)) => state.domain.set_company_thresholds(&session.caller, cid, patch).await.map(|_| cid),
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
+    let to = |cid: Uuid| format!("{}/companies/{cid}?done=thresholds_saved#thresholds", session.base);
+    answer(&session.base, outcome, to, |err| {
+        company_page(&state, &session, &id, &[], Some((CompanyFormError::Thresholds(&f), err)))
+    })
+    .await
 }
 
 /// `POST {base}/companies/{id}/delete`: `delete_company` (`DELETE /api/companies/{id}`, ADMIN)
@@ -695,7 +885,10 @@ pub async fn delete_company(
     }
     let deleted = state.domain.delete_company(&session.caller, c.company_id).await;
     let to = |()| format!("{}/companies?done=company_deleted", session.base);
-    answer(&session.base, deleted, to, |err| company_page(&state, &session, &id, &[], Some(err))).await
+    answer(&session.base, deleted, to, |err| {
+        company_page(&state, &session, &id, &[], Some((CompanyFormError::Delete, err)))
+    })
+    .await
 }
 
 /// `GET {base}/profile`: the signed-in user's names and password.

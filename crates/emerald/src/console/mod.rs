@@ -132,6 +132,7 @@ pub fn routes(base: &str) -> Router<AppState> {
         .route(&p("/companies"), get(accounts::companies).post(accounts::create_company))
         .route(&p("/companies/{company_id}"), get(accounts::company))
         .route(&p("/companies/{company_id}/edit"), post(accounts::edit_company))
+        .route(&p("/companies/{company_id}/thresholds"), post(accounts::company_thresholds))
         .route(&p("/companies/{company_id}/delete"), post(accounts::delete_company))
         .route(&p("/profile"), get(accounts::profile).post(accounts::edit_profile))
         .route(&p("/profile/password"), post(accounts::change_password))

@@ -264,7 +264,7 @@ pub const PROCESSING_ANALYSES: &str = "Analyses processing";
 pub const SERVER_TIME: &str = "Server time (UTC)";
 
 // Notices after a change (`?done=code`: only these words can be shown)
-pub const NOTICES: [(&str, &str); 19] = [
+pub const NOTICES: [(&str, &str); 20] = [
     ("saved", "Saved."),
     ("media_added", "Files added to the order."),
     ("analyses_requested", "Analyses requested."),
@@ -282,6 +282,7 @@ pub const NOTICES: [(&str, &str); 19] = [
     ("user_unblocked", "User unblocked."),
     ("company_created", "Company created."),
     ("company_deleted", "Company deleted."),
+    ("thresholds_saved", "Thresholds saved: the company's new analyses get them."),
     ("password_changed", "Password changed."),
     ("imported", "Import finished."),
 ];
@@ -351,9 +352,24 @@ pub const DELETE_USER: &str = "Delete this user";
 pub const DELETE_USER_CONFIRM: &str = "Type the user's e-mail to confirm:";
 pub const NEW_COMPANY: &str = "New company";
 pub const THRESHOLDS: &str = "Decision thresholds";
-pub const THRESHOLDS_SOURCE: &str = "the server's settings, for every company; a request's params override them";
+pub const THRESHOLDS_NOTE: &str =
+    "What new analyses of this company's orders are decided with. A request's own params \
+(threshold_max, decision_threshold) win; analyses made before a change keep the threshold they were made with.";
+pub const THRESHOLD_APPLIES: &str = "Applies";
+pub const THRESHOLD_FROM: &str = "From";
+pub const THRESHOLD_SERVER: &str = "Server's setting";
+pub const FROM_INSTALLATION: &str = "the server's setting";
+pub const FROM_COMPANY: &str = "this company";
+pub const EDIT_THRESHOLDS: &str = "Change the thresholds";
+pub const THRESHOLDS_FORM_NOTE: &str =
+    "A number from 0 to 1 (e.g. 0.85) is this company's own; empty returns to the server's setting.";
+pub const SAVE_THRESHOLDS: &str = "Save the thresholds";
+pub const NOT_A_NUMBER: &str = "is not a number: type one from 0 to 1 (e.g. 0.85), or leave it empty for the \
+server's setting";
+pub const COMPANY_ORDERS: &str = "Orders of this company";
+pub const COMPANY_STATISTICS: &str = "Statistics of this company";
 pub const CREATE_COMPANY: &str = "Create the company";
-pub const RENAME_COMPANY: &str = "Rename the company";
+pub const EDIT_COMPANY: &str = "Edit the company";
 pub const DELETE_COMPANY: &str = "Delete this company";
 pub const DELETE_COMPANY_CONFIRM: &str = "A company is deleted only without users. Type its name to confirm:";
 pub const PROFILE_TITLE: &str = "Your profile";

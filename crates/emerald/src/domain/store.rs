@@ -6,7 +6,9 @@ use uuid::Uuid;
 
 use crate::domain::error::{Error, Result};
 use crate::domain::model::account::{Company, Session, SessionUser, User};
-use crate::domain::model::analysis::{Analysis, AnalysisError, AnalysisState, MediaResult, Resolution};
+use crate::domain::model::analysis::{
+    Analysis, AnalysisError, AnalysisState, MediaResult, Resolution, ThresholdOverrides,
+};
 use crate::domain::model::audit::{AuthEvent, CompanyQuota, StoredAuthEvent};
 use crate::domain::model::caller::Scope;
 use crate::domain::model::collection::{
@@ -60,6 +62,15 @@ pub trait Companies: Send + Sync {
     async fn update_company(&self, company: &Company) -> Result<bool>;
     async fn delete_company(&self, id: Uuid) -> Result<bool>;
     async fn count_company_users(&self, id: Uuid) -> Result<u64>;
+    /// The company's own decision thresholds (GAP-14); None when the company is gone.
+    async fn company_threshold_overrides(&self, id: Uuid) -> Result<Option<ThresholdOverrides>>;
+    /// Replace them (and `time_updated`); false when the company is gone.
+    async fn set_company_threshold_overrides(
+        &self,
+        id: Uuid,
+        overrides: &ThresholdOverrides,
+        time_updated: f64,
+    ) -> Result<bool>;
 }
 
 #[async_trait]

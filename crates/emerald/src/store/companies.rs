@@ -10,6 +10,7 @@ use super::folders::rows_by_ids;
 use super::meta::{delete_meta_index, write_meta_index};
 use super::sql::{build_list, like_pattern, SqlStore};
 use crate::domain::model::account::Company;
+use crate::domain::model::analysis::ThresholdOverrides;
 use crate::domain::model::caller::Scope;
 use crate::domain::model::metadata::{MetaData, ObjectKind};
 use crate::domain::store::{Companies, ListParams, Page};
@@ -156,5 +157,39 @@ impl Companies for SqlStore {
             .fetch_one(pool)
             .await)?;
         Ok(n as u64)
+    }
+
+    async fn company_threshold_overrides(&self, id: Uuid) -> Result<Option<ThresholdOverrides>> {
+        let row: Option<(Option<f64>, Option<f64>, Option<f64>)> = on_db!(&self.db, |pool| {
+            sqlx::query_as(
+            "SELECT threshold_quality, threshold_biometry, threshold_collection FROM companies WHERE company_id = $1"
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+        })?;
+        Ok(row.map(|(quality, biometry, collection)| ThresholdOverrides { quality, biometry, collection }))
+    }
+
+    async fn set_company_threshold_overrides(
+        &self,
+        id: Uuid,
+        overrides: &ThresholdOverrides,
+        time_updated: f64,
+    ) -> Result<bool> {
+        let ThresholdOverrides { quality, biometry, collection } = *overrides;
+        let n = on_db!(&self.db, |pool| sqlx::query(
+            "UPDATE companies SET threshold_quality = $1, threshold_biometry = $2, threshold_collection = $3, \
+             time_updated = $4 WHERE company_id = $5"
+        )
+        .bind(quality)
+        .bind(biometry)
+        .bind(collection)
+        .bind(time_updated)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(n > 0)
     }
 }

@@ -90,8 +90,8 @@ both_backends! {
     }
 }
 
-/// GAP-14 [I]: a company's decision thresholds, read-only, are the ones its analyses get; every
-/// analysis carries its `threshold` (a request's params override; null for DOCUMENTS).
+/// GAP-14 [I]: a company's decision thresholds are the ones its analyses get; every analysis
+/// carries its `threshold` (a request's params override; null for DOCUMENTS).
 async fn thresholds_are_readable_per_company_and_on_every_analysis(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| {
         c.quality_threshold = 0.4;
@@ -108,7 +108,9 @@ async fn thresholds_are_readable_per_company_and_on_every_analysis(backend: Back
     r.assert_status(200);
     assert_eq!(
         r.body,
-        json!({"company_id": c.to_string(), "quality": 0.4, "biometry": 0.8, "collection": 0.9, "source": "installation"})
+        json!({"company_id": c.to_string(), "quality": 0.4, "biometry": 0.8, "collection": 0.9, "source": "installation",
+            "sources": {"quality": "installation", "biometry": "installation", "collection": "installation"},
+            "installation": {"quality": 0.4, "biometry": 0.8, "collection": 0.9}})
     );
     assert_eq!(app.get(&url, &app.admin_token).await.body, r.body);
     app.get(&url, &stranger).await.assert_error(404, 10);
@@ -116,7 +118,7 @@ async fn thresholds_are_readable_per_company_and_on_every_analysis(backend: Back
     app.get("/api/companies/nope/thresholds", &token).await.assert_error(400, 4);
     let r =
         app.client.put(app.url(&url)).header("X-Forensic-Access-Token", &app.admin_token).json(&json!({})).send().await;
-    assert_eq!(r.unwrap().status().as_u16(), 405, "read-only");
+    assert_eq!(r.unwrap().status().as_u16(), 405, "PATCH changes them, PUT does not exist");
 
     // The analyses of that company: the same values, or the request's.
     let payload = json!({"media:tags": {"a": ["photo_selfie"], "b": ["photo_selfie"]}}).to_string();
@@ -160,4 +162,276 @@ async fn postgres_thresholds_are_readable_per_company_and_on_every_analysis() {
         return;
     }
     thresholds_are_readable_per_company_and_on_every_analysis(Backend::Postgres).await;
+}
+
+/// A folder of two selfies of `token`'s company with these analyses (not waited for): the
+/// `threshold` of each new analysis, in order, and their ids.
+async fn new_analyses(app: &TestApp, token: &str, analyses: Value) -> (Vec<Value>, Vec<String>) {
+    let payload = json!({"media:tags": {"a": ["photo_selfie"], "b": ["photo_selfie"]}}).to_string();
+    let parts =
+        vec![Part::File("a", "a.jpg", jpeg(64, 48)), Part::File("b", "b.jpg", jpeg(64, 48)), Part::Payload(payload)];
+    let folder = app.upload("/api/folders/", token, parts).await.assert_status(201).id("folder_id");
+    let r = app.post(&format!("/api/folders/{folder}/analyses/"), token, json!({ "analyses": analyses })).await;
+    r.assert_status(201);
+    let items = r.body.as_array().unwrap();
+    let ids = items.iter().map(|a| a["analyse_id"].as_str().unwrap().to_owned()).collect();
+    (items.iter().map(|a| a["threshold"].clone()).collect(), ids)
+}
+
+/// GAP-14 [I]: an ADMIN gives a company its own thresholds; its new analyses get them (a
+/// request's own params still win), other companies and older analyses keep theirs, `null`
+/// returns to the installation's, absent keys are kept, and each change is audited.
+async fn company_overrides_decide_new_analyses_of_that_company_only(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.quality_threshold = 0.4;
+        c.biometry_threshold = 0.8;
+        c.collection_threshold = 0.9;
+    })
+    .await;
+    let (a, b) = (app.company("Override A").await, app.company("Override B").await);
+    let (_, _, ta) = app.user(Some(a), "CLIENT").await;
+    let (_, _, tb) = app.user(Some(b), "CLIENT").await;
+    let two = json!([{"type": "QUALITY"}, {"type": "BIOMETRY"}]);
+    let (before, old_ids) = new_analyses(&app, &ta, two.clone()).await;
+    assert_eq!(before, [json!(0.4), json!(0.8)]);
+
+    let url = format!("/api/companies/{a}/thresholds");
+    let r = app.patch(&url, &app.admin_token, json!({"biometry": 0.9, "quality": 0.3})).await;
+    r.assert_status(200);
+    assert_eq!(
+        r.body,
+        json!({"company_id": a.to_string(), "quality": 0.3, "biometry": 0.9, "collection": 0.9, "source": "company",
+            "sources": {"quality": "company", "biometry": "company", "collection": "installation"},
+            "installation": {"quality": 0.4, "biometry": 0.8, "collection": 0.9}})
+    );
+    assert_eq!(app.get(&url, &ta).await.body, r.body, "the company's users read what applies to them");
+    assert_eq!(app.get(&url, &app.admin_token).await.body, r.body);
+
+    // The score histograms draw the line a company's analyses get: its own for its users and
+    // for an ADMIN filtering on it, the installation's otherwise.
+    let line = |token: String, query: String| {
+        let app = &app;
+        async move {
+            let r = app.get(&format!("/api/statistics/performance{query}"), &token).await;
+            r.assert_status(200);
+            r.body["histograms"].as_array().unwrap().iter().map(|h| h["threshold"].clone()).collect::<Vec<_>>()
+        }
+    };
+    let own = [json!(0.3), json!(0.9), json!(0.9)];
+    assert_eq!(line(ta.clone(), String::new()).await, own);
+    assert_eq!(line(app.admin_token.clone(), format!("?company_id={a}")).await, own);
+    assert_eq!(line(app.admin_token.clone(), String::new()).await, [json!(0.4), json!(0.8), json!(0.9)]);
+    assert_eq!(line(tb.clone(), String::new()).await, [json!(0.4), json!(0.8), json!(0.9)]);
+
+    // New analyses of A get the company's values; the request's threshold_max still wins.
+    let three =
+        json!([{"type": "QUALITY"}, {"type": "BIOMETRY"}, {"type": "BIOMETRY", "params": {"threshold_max": 0.95}}]);
+    assert_eq!(new_analyses(&app, &ta, three.clone()).await.0, [json!(0.3), json!(0.9), json!(0.95)]);
+    // B is untouched, and so are A's analyses made before the change.
+    assert_eq!(new_analyses(&app, &tb, three).await.0, [json!(0.4), json!(0.8), json!(0.95)]);
+    assert_eq!(app.get(&format!("/api/companies/{b}/thresholds"), &tb).await.body["source"], "installation");
+    for (id, t) in old_ids.iter().zip(&before) {
+        assert_eq!(&app.get(&format!("/api/analyses/{id}"), &ta).await.body["threshold"], t);
+    }
+
+    // null returns to the installation's; an absent key keeps its value; {} changes nothing.
+    let r = app.patch(&url, &app.admin_token, json!({"quality": null, "collection": 0.97})).await;
+    r.assert_status(200);
+    assert_eq!(
+        (r.body["quality"].clone(), r.body["biometry"].clone(), r.body["collection"].clone()),
+        (json!(0.4), json!(0.9), json!(0.97))
+    );
+    assert_eq!(r.body["sources"], json!({"quality": "installation", "biometry": "company", "collection": "company"}));
+    assert_eq!(app.patch(&url, &app.admin_token, json!({})).await.body, r.body);
+    assert_eq!(new_analyses(&app, &ta, two.clone()).await.0, [json!(0.4), json!(0.9)]);
+    let r = app.patch(&url, &app.admin_token, json!({"biometry": null, "collection": null})).await;
+    assert_eq!((r.body["source"].clone(), r.body["biometry"].clone()), (json!("installation"), json!(0.8)));
+    assert_eq!(new_analyses(&app, &ta, two).await.0, [json!(0.4), json!(0.8)]);
+
+    // Each change is in the audit trail, with before and after, for the company's CLIENT ADMIN too.
+    let (_, _, ca) = app.user(Some(a), "CLIENT ADMIN").await;
+    let audit = app.get(&format!("/api/audit?object_id={a}&limit=100"), &ca).await;
+    audit.assert_status(200);
+    let changes: Vec<(Value, Value)> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["object_type"] == "company_thresholds")
+        .map(|e| (e["before"].clone(), e["after"].clone()))
+        .collect();
+    assert_eq!(changes.len(), 3, "{}", audit.text);
+    assert!(changes.contains(&(
+        json!("quality=installation, biometry=installation, collection=installation"),
+        json!("quality=0.3, biometry=0.9, collection=installation")
+    )));
+}
+
+#[tokio::test]
+async fn sqlite_company_overrides_decide_new_analyses_of_that_company_only() {
+    company_overrides_decide_new_analyses_of_that_company_only(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_company_overrides_decide_new_analyses_of_that_company_only() {
+    if !postgres_available() {
+        return;
+    }
+    company_overrides_decide_new_analyses_of_that_company_only(Backend::Postgres).await;
+}
+
+/// Only an ADMIN sets thresholds (403 code 9 for every other role that sees the company, 404
+/// for one that does not); bad input is an Oz error and changes nothing.
+async fn company_thresholds_are_set_by_an_admin_only_and_checked(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c = app.company("Guarded").await;
+    let other = app.company("Guarded other").await;
+    let url = format!("/api/companies/{c}/thresholds");
+    for role in ["CLIENT ADMIN", "CLIENT", "CLIENT OPERATOR", "CLIENT SERVICE"] {
+        let (_, _, token) = app.user(Some(c), role).await;
+        app.get(&url, &token).await.assert_status(200);
+        app.patch(&url, &token, json!({"biometry": 0.5})).await.assert_error(403, 9);
+        let (_, _, stranger) = app.user(Some(other), role).await;
+        app.patch(&url, &stranger, json!({"biometry": 0.5})).await.assert_error(404, 10);
+    }
+    let (_, _, operator) = app.user(None, "OPERATOR").await;
+    app.get(&url, &operator).await.assert_status(200);
+    app.patch(&url, &operator, json!({"biometry": 0.5})).await.assert_error(403, 9);
+    let anonymous = app.client.patch(app.url(&url)).json(&json!({"biometry": 0.5})).send().await.unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+
+    let admin = &app.admin_token;
+    let r = app.patch(&url, admin, json!({"biometry": 1.5})).await;
+    r.assert_error(400, 4);
+    assert_eq!(r.body["error_details"]["key_path"], "biometry", "{}", r.text);
+    app.patch(&url, admin, json!({"quality": -0.1})).await.assert_error(400, 4);
+    // All or nothing: the valid key of a refused change is not stored.
+    app.patch(&url, admin, json!({"quality": 0.2, "collection": 1.01})).await.assert_error(400, 4);
+    let r = app.patch(&url, admin, json!({"speed": 0.5})).await;
+    r.assert_error(400, 4);
+    assert!(r.body["error_message"].as_str().unwrap().contains("speed"), "{}", r.text);
+    app.patch(&url, admin, json!({"documents": 0.5})).await.assert_error(400, 4);
+    app.patch(&url, admin, json!({"quality": "0.5"})).await.assert_error(400, 5);
+    app.patch(&url, admin, json!({"quality": true})).await.assert_error(400, 5);
+    app.patch(&url, admin, json!([0.5])).await.assert_error(400, 3);
+    let raw =
+        app.client.patch(app.url(&url)).header("X-Forensic-Access-Token", admin).body("{nope").send().await.unwrap();
+    into_res(raw).await.assert_error(400, 3);
+    app.patch("/api/companies/nope/thresholds", admin, json!({"quality": 0.5})).await.assert_error(400, 4);
+    let gone = format!("/api/companies/{}/thresholds", Uuid::new_v4());
+    app.patch(&gone, admin, json!({"quality": 0.5})).await.assert_error(404, 10);
+    let r = app.get(&url, admin).await;
+    assert_eq!(
+        (r.body["source"].clone(), r.body["quality"].clone()),
+        (json!("installation"), json!(0.5)),
+        "{}",
+        r.text
+    );
+
+    // The bounds are allowed; the overrides go with the company.
+    let r = app.patch(&url, admin, json!({"quality": 0, "biometry": 1})).await;
+    assert_eq!((r.body["quality"].clone(), r.body["biometry"].clone()), (json!(0.0), json!(1.0)), "{}", r.text);
+    let empty = app.company("Guarded empty").await;
+    let url = format!("/api/companies/{empty}/thresholds");
+    app.patch(&url, admin, json!({"collection": 0.7})).await.assert_status(200);
+    app.delete(&format!("/api/companies/{empty}"), admin).await.assert_status(204);
+    app.get(&url, admin).await.assert_error(404, 10);
+}
+
+#[tokio::test]
+async fn sqlite_company_thresholds_are_set_by_an_admin_only_and_checked() {
+    company_thresholds_are_set_by_an_admin_only_and_checked(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_company_thresholds_are_set_by_an_admin_only_and_checked() {
+    if !postgres_available() {
+        return;
+    }
+    company_thresholds_are_set_by_an_admin_only_and_checked(Backend::Postgres).await;
+}
+
+/// A company's thresholds decide its analyses on real photos (GAP-14): QUALITY at 0 declines
+/// every photo and at 1 passes it; BIOMETRY of two photos of one person at 1 declines and at 0
+/// succeeds; the request's `threshold_max` overrides the company's; a company without
+/// overrides decides with the installation's.
+async fn company_thresholds_change_the_decision(backend: Backend) {
+    let Some(p) = face_photos("company_thresholds_change_the_decision", &["obama.jpg", "obama2.jpg"]) else { return };
+    let app = TestApp::spawn(backend).await;
+    let (strict, lenient, plain) =
+        (app.company("Strict").await, app.company("Lenient").await, app.company("Plain").await);
+    app.patch(
+        &format!("/api/companies/{strict}/thresholds"),
+        &app.admin_token,
+        json!({"quality": 0.0, "biometry": 1.0}),
+    )
+    .await
+    .assert_status(200);
+    app.patch(
+        &format!("/api/companies/{lenient}/thresholds"),
+        &app.admin_token,
+        json!({"quality": 1.0, "biometry": 0.0}),
+    )
+    .await
+    .assert_status(200);
+    let decide = |company: Uuid, analyses: Value| {
+        let app = &app;
+        let p = &p;
+        async move {
+            let (_, _, token) = app.user(Some(company), "CLIENT").await;
+            let payload = json!({"media:tags": {"a": ["photo_selfie"], "b": ["photo_selfie"]}, "analyses": analyses});
+            let parts = vec![
+                Part::File("a", "a.jpg", p[0].clone()),
+                Part::File("b", "b.jpg", p[1].clone()),
+                Part::Payload(payload.to_string()),
+            ];
+            let r = app.upload("/api/folders/", &token, parts).await;
+            r.assert_status(201);
+            // QUALITY first (the folder lists its analyses in no particular order).
+            let mut analyses = r.body["analyses"].as_array().unwrap().clone();
+            analyses.sort_by_key(|a| a["type"] != "QUALITY");
+            let out: Vec<(Value, Value, Value)> = analyses
+                .iter()
+                .map(|a| {
+                    assert_eq!(a["state"], "FINISHED", "{a}");
+                    let score = match a["type"].as_str().unwrap() {
+                        "QUALITY" => a["results_data"]["confidence_spoofing"].clone(),
+                        _ => a["results_data"]["min_confidence"].clone(),
+                    };
+                    (a["resolution_status"].clone(), a["threshold"].clone(), score)
+                })
+                .collect();
+            out
+        }
+    };
+    let both = json!([{"type": "QUALITY"}, {"type": "BIOMETRY"}]);
+    let s = decide(strict, both.clone()).await;
+    assert_eq!((s[0].0.clone(), s[0].1.clone()), (json!("DECLINED"), json!(0.0)), "{s:?}");
+    assert!(s[1].2.as_f64().unwrap() < 1.0, "two different photos: {s:?}");
+    assert_eq!((s[1].0.clone(), s[1].1.clone()), (json!("DECLINED"), json!(1.0)), "{s:?}");
+    let l = decide(lenient, both.clone()).await;
+    assert!(l[0].2.as_f64().unwrap() < 1.0, "{l:?}");
+    assert_eq!((l[0].0.clone(), l[0].1.clone()), (json!("SUCCESS"), json!(1.0)), "{l:?}");
+    assert_eq!((l[1].0.clone(), l[1].1.clone()), (json!("SUCCESS"), json!(0.0)), "{l:?}");
+    // The request's own threshold wins over the company's.
+    let own = decide(strict, json!([{"type": "BIOMETRY", "params": {"threshold_max": 0.0}}])).await;
+    assert_eq!((own[0].0.clone(), own[0].1.clone()), (json!("SUCCESS"), json!(0.0)), "{own:?}");
+    // Without overrides: the installation's (0.5 and 0.85), decided by the same rule.
+    let d = decide(plain, both).await;
+    let (q, bio) = (d[0].2.as_f64().unwrap(), d[1].2.as_f64().unwrap());
+    assert_eq!((d[0].1.clone(), d[1].1.clone()), (json!(0.5), json!(0.85)));
+    assert_eq!(d[0].0, json!(if q >= 0.5 { "DECLINED" } else { "SUCCESS" }), "{d:?}");
+    assert_eq!(d[1].0, json!(if bio >= 0.85 { "SUCCESS" } else { "DECLINED" }), "{d:?}");
+}
+
+#[tokio::test]
+async fn sqlite_company_thresholds_change_the_decision() {
+    company_thresholds_change_the_decision(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_company_thresholds_change_the_decision() {
+    if !postgres_available() {
+        return;
+    }
+    company_thresholds_change_the_decision(Backend::Postgres).await;
 }

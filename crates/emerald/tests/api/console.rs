@@ -1511,3 +1511,150 @@ async fn users_companies_and_the_profile_follow_the_role_matrix(backend: Backend
     app.login(&plain_email, new_pw).await.assert_status(200);
     assert_ne!(app.login(&plain_email, PASSWORD).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn sqlite_company_page_thresholds_meta_data_and_links() {
+    company_page_thresholds_meta_data_and_links(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_company_page_thresholds_meta_data_and_links() {
+    if postgres_available() {
+        company_page_thresholds_meta_data_and_links(Backend::Postgres).await;
+    }
+}
+
+/// The company page (GAP-14, issue #20): ADMIN reads and changes the decision thresholds
+/// (CSRF, typed values checked, errors shown with what was typed), edits the name and
+/// meta_data, and follows links to the company's collections, orders and statistics; a CLIENT
+/// ADMIN and an OPERATOR read the thresholds and are refused their change, as over the API.
+async fn company_page_thresholds_meta_data_and_links(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let company = app.company("Page Co").await;
+    let (_, ca_email, ca_token) = app.user(Some(company), "CLIENT ADMIN").await;
+    let (_, op_email, _) = app.user(None, "OPERATOR").await;
+    let cid =
+        app.post("/api/collections", &ca_token, json!({"alias": HOSTILE})).await.assert_status(201).id("collection_id");
+    let admin = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await.0;
+    let csrf = admin.csrf(&app).await;
+    let page_path = format!("/console/companies/{company}");
+    let (status, _, page) = admin.get(&app, &page_path).await;
+    assert_eq!(status, StatusCode::OK);
+    for part in [
+        "id=\"thresholds\"".to_owned(),
+        format!("action=\"/console/companies/{company}/thresholds\""),
+        "name=\"biometry\" type=\"number\" step=\"any\" min=\"0\" max=\"1\"".to_owned(),
+        "placeholder=\"0.85\"".to_owned(),
+        format!("href=\"/console?company_id={company}\""),
+        format!("href=\"/console/statistics?company_id={company}\""),
+        format!("href=\"/console/collections/{cid}\">&lt;script&gt;alert(1)&lt;/script&gt;</a>"),
+        "<textarea id=\"c-meta\" name=\"meta_data\"".to_owned(),
+    ] {
+        assert!(page.contains(&part), "{part} in {page}");
+    }
+    assert!(!page.contains(HOSTILE), "escaped: {page}");
+    let thresholds = || {
+        let (app, url) = (&app, format!("/api/companies/{company}/thresholds"));
+        async move { app.get(&url, &app.admin_token).await.body }
+    };
+    let untouched = thresholds().await;
+    assert_eq!(untouched["source"], "installation");
+
+    // The CSRF token first; then every value is checked and the form shown again as typed.
+    let path = format!("{page_path}/thresholds");
+    let good = [("quality", "0.3"), ("biometry", ""), ("collection", "0.95")];
+    let (status, _, _) = admin.submit(&app, &path, &good).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = admin.submit(&app, &path, &[&[("csrf", "0".repeat(32).as_str())][..], &good].concat()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "another token");
+    let (status, _, page) = admin
+        .submit(&app, &path, &[("csrf", &csrf), ("quality", HOSTILE), ("biometry", "0.9"), ("collection", "")])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("role=\"alert\"") && page.contains("is not a number"), "{page}");
+    assert!(!page.contains(HOSTILE) && page.contains("value=\"&lt;script&gt;"), "typed value kept, escaped: {page}");
+    let (status, _, page) = admin
+        .submit(&app, &path, &[("csrf", &csrf), ("quality", "0.3"), ("biometry", "1.5"), ("collection", "")])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("expected a number in [0, 1]") && page.contains("value=\"1.5\""), "{page}");
+    assert_eq!(thresholds().await, untouched, "nothing stored");
+    let (status, location, _) = admin.submit(&app, &path, &[&[("csrf", csrf.as_str())][..], &good].concat()).await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, format!("{page_path}?done=thresholds_saved#thresholds").as_str())
+    );
+    let t = thresholds().await;
+    assert_eq!(
+        (t["quality"].clone(), t["biometry"].clone(), t["collection"].clone()),
+        (json!(0.3), json!(0.85), json!(0.95))
+    );
+    assert_eq!(t["sources"], json!({"quality": "company", "biometry": "installation", "collection": "company"}));
+    let (_, _, page) = admin.get(&app, &format!("{page_path}?done=thresholds_saved")).await;
+    assert!(page.contains("Thresholds saved") && page.contains("<td>this company</td>"), "{page}");
+    assert!(
+        page.contains(
+            "name=\"quality\" type=\"number\" step=\"any\" min=\"0\" max=\"1\" inputmode=\"decimal\" value=\"0.3\""
+        ),
+        "{page}"
+    );
+
+    // Name and meta_data in one form: bad JSON changes nothing, an object replaces it.
+    let edit = format!("{page_path}/edit");
+    let (status, _, page) =
+        admin.submit(&app, &edit, &[("csrf", &csrf), ("name", "Renamed"), ("meta_data", "[1]")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("role=\"alert\"") && page.contains("value=\"Renamed\""), "{page}");
+    assert_eq!(app.get(&format!("/api/companies/{company}"), &app.admin_token).await.body["name"], "Page Co");
+    let meta = json!({"tier": HOSTILE}).to_string();
+    let (status, _, _) = admin.submit(&app, &edit, &[("csrf", &csrf), ("name", "Page Co"), ("meta_data", &meta)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let c = app.get(&format!("/api/companies/{company}"), &app.admin_token).await;
+    assert_eq!(c.body["meta_data"], json!({"tier": HOSTILE}));
+    let (_, _, page) = admin.get(&app, &page_path).await;
+    assert!(!page.contains(HOSTILE) && page.contains("&lt;script&gt;"), "escaped: {page}");
+    // A form without the meta_data field (the rename only) keeps it.
+    admin.submit(&app, &edit, &[("csrf", &csrf), ("name", "Page Co")]).await;
+    assert_eq!(
+        app.get(&format!("/api/companies/{company}"), &app.admin_token).await.body["meta_data"],
+        json!({"tier": HOSTILE})
+    );
+
+    // The CLIENT ADMIN reads the thresholds, has no form for them and is refused; it edits its
+    // own company's meta_data, as over the API.
+    let ca = console_login(&app, &ca_email, PASSWORD).await.0;
+    let ca_csrf = ca.csrf(&app).await;
+    let (_, _, page) = ca.get(&app, &page_path).await;
+    assert!(page.contains("id=\"thresholds\"") && page.contains("<td>0.95</td>"), "{page}");
+    assert!(!page.contains("name=\"biometry\"") && !page.contains("/thresholds\""), "no form: {page}");
+    assert!(
+        page.contains(&format!("href=\"/console?company_id={company}\""))
+            && !page.contains("/console/statistics?company_id"),
+        "{page}"
+    );
+    let (status, _, page) =
+        ca.submit(&app, &path, &[("csrf", &ca_csrf), ("quality", "0.9"), ("biometry", ""), ("collection", "")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        page.contains("role=\"alert\"") && !page.contains("name=\"quality\""),
+        "the refusal shown, no form: {page}"
+    );
+    let (status, _, _) =
+        ca.submit(&app, &edit, &[("csrf", &ca_csrf), ("name", "Page Co"), ("meta_data", "{\"by\": \"ca\"}")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get(&format!("/api/companies/{company}"), &app.admin_token).await.body["meta_data"],
+        json!({"by": "ca"})
+    );
+    // An OPERATOR reads, and is refused too.
+    let op = console_login(&app, &op_email, PASSWORD).await.0;
+    let op_csrf = op.csrf(&app).await;
+    let (status, _, page) = op.get(&app, &page_path).await;
+    assert!(status == StatusCode::OK && !page.contains("name=\"quality\""), "{page}");
+    let (status, _, _) =
+        op.submit(&app, &path, &[("csrf", &op_csrf), ("quality", "0.9"), ("biometry", ""), ("collection", "")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = op.submit(&app, &edit, &[("csrf", &op_csrf), ("name", "x")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(thresholds().await, t, "unchanged by the refused");
+}

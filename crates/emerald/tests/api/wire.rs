@@ -71,6 +71,7 @@ both_backends! {
             ("/api/companies", &["get", "post"]),
             ("/api/companies/{company_id}", &["get", "patch", "delete"]),
             ("/api/companies/{company_id}/meta_data", &["get", "post", "patch", "delete"]),
+            ("/api/companies/{company_id}/thresholds", &["get", "patch"]),
             ("/api/users", &["get", "post"]),
             ("/api/users/{user_id}", &["get", "patch", "delete"]),
             ("/api/users/{user_id}/meta_data", &["get", "post", "patch", "delete"]),
@@ -83,6 +84,14 @@ both_backends! {
             }
         }
         assert!(r.body["components"]["securitySchemes"]["token"].is_object());
+        // GAP-14: the thresholds' answer names each value's source and the installation's.
+        let schemas = &r.body["components"]["schemas"];
+        for (schema, field) in [("ThresholdsView", "sources"), ("ThresholdsView", "installation"), ("ThresholdsUpdate", "biometry")] {
+            assert!(schemas[schema]["properties"][field].is_object(), "{schema}.{field}: {}", schemas[schema]);
+        }
+        for schema in ["ThresholdSources", "InstallationThresholds"] {
+            assert!(schemas[schema]["properties"]["quality"].is_object(), "{schema} in the OpenAPI document");
+        }
     }
 
     async fn metrics_count_requests_per_route(app) {

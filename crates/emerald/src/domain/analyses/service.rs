@@ -98,6 +98,8 @@ impl Domain {
         };
         let facts: Vec<MediaFacts> =
             media.iter().map(|m| MediaFacts { media_id: m.media_id, kind: m.kind, tags: &m.tags }).collect();
+        // GAP-14: the company's thresholds, unless the request names its own.
+        let thresholds = self.thresholds_for(folder.company_id).await?;
         let group_id = Uuid::new_v4();
         let mut out = Vec::with_capacity(requests.len());
         for (i, r) in requests.iter().enumerate() {
@@ -116,7 +118,7 @@ impl Domain {
                 state: AnalysisState::Processing,
                 resolution_status: Resolution::Processing,
                 resolution_comment: None,
-                threshold: r.params.threshold(r.kind, &self.thresholds),
+                threshold: r.params.threshold(r.kind, &thresholds),
                 params: r.params.clone(),
                 source_media,
                 results_data: None,

@@ -3,6 +3,8 @@
 //! analysis type, and performance — processing latency, time to decision, the unfinished
 //! queue and score histograms. The store computes every figure with aggregate queries.
 
+use uuid::Uuid;
+
 use crate::domain::error::{Error, Result};
 use crate::domain::folders::service::visibility;
 use crate::domain::model::caller::Caller;
@@ -62,7 +64,8 @@ pub struct ScoreHistogram {
     pub analysis_type: &'static str,
     /// The `results_data` key the score is read from.
     pub score: &'static str,
-    /// The installation's threshold for the type.
+    /// The threshold new analyses of the type get: the company's (GAP-14) when the folders are
+    /// one company's, else the installation's.
     pub threshold: f64,
     /// Analyses per bin of width `1 / SCORE_BINS`, from 0 up.
     pub bins: Vec<u64>,
@@ -160,7 +163,15 @@ impl Domain {
         let decision = self.store.decision_latency(vis, params).await?;
         let (unfinished, oldest) = self.store.unfinished(vis).await?;
         let scores = self.store.score_histogram(vis, params, SCORE_BINS).await?;
-        let th = self.thresholds;
+        // The line of one company's thresholds (GAP-14) when the folders are one company's: the
+        // caller's own, or the one filtered on; otherwise the installation's.
+        let company = caller.company_id.or_else(|| {
+            params
+                .get("company_id")
+                .and_then(|c| Uuid::parse_str(c.trim()).ok())
+                .filter(|_| caller.user_type.is_global())
+        });
+        let th = self.thresholds_for(company).await?;
         let histograms = [
             ("QUALITY", "confidence_spoofing", th.quality),
             ("BIOMETRY", "min_confidence", th.biometry),

@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use crate::domain::error::{Error, Result};
 use crate::domain::model::account::Company;
-use crate::domain::model::analysis::Thresholds;
+use crate::domain::model::analysis::{ThresholdOverrides, ThresholdPatch, Thresholds, THRESHOLD_KEYS};
 use crate::domain::model::audit::ObjectChange;
 use crate::domain::model::caller::Caller;
 use crate::domain::model::metadata::{MetaChange, MetaData};
@@ -24,6 +24,68 @@ fn check_company_name(name: &str) -> Result<String> {
         ));
     }
     Ok(name.to_owned())
+}
+
+/// Where a threshold a company's analyses get comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThresholdSource {
+    /// The server's `--quality-threshold`, `--biometry-threshold`, `--collection-threshold`.
+    Installation,
+    /// The company's own (set by an ADMIN).
+    Company,
+}
+
+impl ThresholdSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThresholdSource::Installation => "installation",
+            ThresholdSource::Company => "company",
+        }
+    }
+}
+
+/// A company's decision thresholds (GAP-14): what its new analyses get, its own overrides,
+/// and the installation's settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CompanyThresholds {
+    pub effective: Thresholds,
+    pub overrides: ThresholdOverrides,
+    pub installation: Thresholds,
+}
+
+impl CompanyThresholds {
+    pub fn new(overrides: ThresholdOverrides, installation: Thresholds) -> Self {
+        CompanyThresholds { effective: overrides.over(&installation), overrides, installation }
+    }
+
+    /// The source of one of [`THRESHOLD_KEYS`].
+    pub fn source(&self, key: &str) -> ThresholdSource {
+        match self.overrides.get(key) {
+            Some(_) => ThresholdSource::Company,
+            None => ThresholdSource::Installation,
+        }
+    }
+
+    /// `company` when any threshold is the company's own, else `installation`.
+    pub fn overall_source(&self) -> ThresholdSource {
+        if THRESHOLD_KEYS.iter().any(|k| self.source(k) == ThresholdSource::Company) {
+            ThresholdSource::Company
+        } else {
+            ThresholdSource::Installation
+        }
+    }
+}
+
+/// `quality=0.4, biometry=installation, …` for the audit trail.
+fn describe_overrides(o: &ThresholdOverrides) -> String {
+    THRESHOLD_KEYS
+        .iter()
+        .map(|k| match o.get(k) {
+            Some(v) => format!("{k}={v}"),
+            None => format!("{k}=installation"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[derive(Debug, Clone, Default)]
@@ -63,11 +125,51 @@ impl Domain {
     }
 
     /// `GET /api/companies/{id}/thresholds` (GAP-14 [I]): the decision thresholds the
-    /// company's new analyses get. Installation-wide today; read here per company so that the
-    /// console and clients read them where a per-company override would live.
-    pub async fn company_thresholds(&self, caller: &Caller, id: Uuid) -> Result<Thresholds> {
+    /// company's new analyses get, with the company's own overrides and the installation's
+    /// settings they replace. Whoever sees the company.
+    pub async fn company_thresholds(&self, caller: &Caller, id: Uuid) -> Result<CompanyThresholds> {
         self.get_company(caller, id).await?;
-        Ok(self.thresholds)
+        let overrides = self.store.company_threshold_overrides(id).await?.ok_or_else(|| Error::not_exist("Company"))?;
+        Ok(CompanyThresholds::new(overrides, self.thresholds))
+    }
+
+    /// `PATCH /api/companies/{id}/thresholds` (GAP-14 [I]): ADMIN only (a company's users
+    /// read theirs, they do not set them); a value in [0, 1] sets the company's own, `Clear`
+    /// returns to the installation's. Analyses created afterwards get them; existing ones keep
+    /// the threshold they were created with.
+    pub async fn set_company_thresholds(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        patch: ThresholdPatch,
+    ) -> Result<CompanyThresholds> {
+        self.get_company(caller, id).await?;
+        if caller.user_type != UserType::Admin {
+            return Err(Error::Forbidden(None));
+        }
+        patch.validate()?;
+        let before = self.store.company_threshold_overrides(id).await?.ok_or_else(|| Error::not_exist("Company"))?;
+        let after = patch.apply(before);
+        if !self.store.set_company_threshold_overrides(id, &after, now()).await? {
+            return Err(Error::not_exist("Company"));
+        }
+        if after != before {
+            let change = ObjectChange::of("company_thresholds", id)
+                .before(describe_overrides(&before))
+                .after(describe_overrides(&after));
+            self.object_audited(Some(caller), "update", "success", Some(id), change).await;
+        }
+        Ok(CompanyThresholds::new(after, self.thresholds))
+    }
+
+    /// The rule of GAP-14: the thresholds an analysis of a folder of `company` gets (before
+    /// its request's own `threshold_max` / `decision_threshold`, which win): the company's own
+    /// where it has one, else the installation's. A folder without a company (an ADMIN's) and a
+    /// company gone since get the installation's.
+    pub(in crate::domain) async fn thresholds_for(&self, company: Option<Uuid>) -> Result<Thresholds> {
+        let Some(id) = company else { return Ok(self.thresholds) };
+        let overrides = self.store.company_threshold_overrides(id).await?.unwrap_or_default();
+        Ok(overrides.over(&self.thresholds))
     }
 
     /// `GET /api/companies/?search_text=`.

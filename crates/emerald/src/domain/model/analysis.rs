@@ -161,6 +161,108 @@ impl Default for Thresholds {
     }
 }
 
+/// The decision thresholds that have one (DOCUMENTS has no score), as named on the wire
+/// (`GET /api/companies/{id}/thresholds`) and in the console.
+pub const THRESHOLD_KEYS: [&str; 3] = ["quality", "biometry", "collection"];
+
+/// A company's own decision thresholds (GAP-14 [I]): `None` follows the installation's.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ThresholdOverrides {
+    pub quality: Option<f64>,
+    pub biometry: Option<f64>,
+    pub collection: Option<f64>,
+}
+
+impl ThresholdOverrides {
+    /// The thresholds a company's new analyses get: its own where it has one, else the
+    /// installation's.
+    pub fn over(&self, installation: &Thresholds) -> Thresholds {
+        let ThresholdOverrides { quality, biometry, collection } = *self;
+        Thresholds {
+            quality: quality.unwrap_or(installation.quality),
+            biometry: biometry.unwrap_or(installation.biometry),
+            collection: collection.unwrap_or(installation.collection),
+        }
+    }
+
+    /// The override of one of [`THRESHOLD_KEYS`].
+    pub fn get(&self, key: &str) -> Option<f64> {
+        match key {
+            "quality" => self.quality,
+            "biometry" => self.biometry,
+            "collection" => self.collection,
+            _ => None,
+        }
+    }
+}
+
+/// One threshold of a change (PATCH semantics: absent keeps, `null` clears).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum ThresholdChange {
+    #[default]
+    Keep,
+    /// Back to the installation's setting.
+    Clear,
+    Set(f64),
+}
+
+impl ThresholdChange {
+    fn apply(self, current: Option<f64>) -> Option<f64> {
+        match self {
+            ThresholdChange::Keep => current,
+            ThresholdChange::Clear => None,
+            ThresholdChange::Set(v) => Some(v),
+        }
+    }
+}
+
+/// A change to a company's thresholds (`PATCH /api/companies/{id}/thresholds`).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ThresholdPatch {
+    pub quality: ThresholdChange,
+    pub biometry: ThresholdChange,
+    pub collection: ThresholdChange,
+}
+
+impl ThresholdPatch {
+    /// The change of one of [`THRESHOLD_KEYS`]; false for any other key.
+    pub fn set(&mut self, key: &str, change: ThresholdChange) -> bool {
+        let slot = match key {
+            "quality" => &mut self.quality,
+            "biometry" => &mut self.biometry,
+            "collection" => &mut self.collection,
+            _ => return false,
+        };
+        *slot = change;
+        true
+    }
+
+    /// Every value set is a number in [0, 1] (the same range as a request's params).
+    pub fn validate(&self) -> Result<()> {
+        let ThresholdPatch { quality, biometry, collection } = *self;
+        for (key, change) in [("quality", quality), ("biometry", biometry), ("collection", collection)] {
+            if let ThresholdChange::Set(v) = change {
+                if !(0.0..=1.0).contains(&v) {
+                    return Err(Error::invalid_value(
+                        format!("Invalid value for {key}: expected a number in [0, 1] or null"),
+                        serde_json::json!({ "key_path": key }),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn apply(&self, current: ThresholdOverrides) -> ThresholdOverrides {
+        let ThresholdPatch { quality, biometry, collection } = *self;
+        ThresholdOverrides {
+            quality: quality.apply(current.quality),
+            biometry: biometry.apply(current.biometry),
+            collection: collection.apply(current.collection),
+        }
+    }
+}
+
 /// Most matches asked of a blacklist search per media unless `params.decision_count` says.
 pub const COLLECTION_DEFAULT_K: usize = 10;
 /// Largest `decision_count` accepted.
@@ -636,6 +738,34 @@ mod tests {
         assert!(bad.validate("a").is_err());
         let out = AnalysisParams { threshold_max: Some(1.5), ..Default::default() };
         assert!(out.validate("a").is_err());
+    }
+
+    #[test]
+    fn company_thresholds_over_the_installation() {
+        let installation = Thresholds { quality: 0.5, biometry: 0.85, collection: 0.8 };
+        let own = ThresholdOverrides { quality: None, biometry: Some(0.9), collection: None };
+        let t = own.over(&installation);
+        assert_eq!(t, Thresholds { quality: 0.5, biometry: 0.9, collection: 0.8 });
+        // The request's params still win over the company's.
+        let p = AnalysisParams { threshold_max: Some(0.95), ..Default::default() };
+        assert_eq!(p.threshold(AnalysisType::Biometry, &t), Some(0.95));
+        assert_eq!(AnalysisParams::default().threshold(AnalysisType::Biometry, &t), Some(0.9));
+        assert_eq!(AnalysisParams::default().threshold(AnalysisType::Documents, &t), None);
+
+        let mut patch = ThresholdPatch::default();
+        assert!(patch.set("quality", ThresholdChange::Set(0.3)));
+        assert!(patch.set("biometry", ThresholdChange::Clear));
+        assert!(!patch.set("documents", ThresholdChange::Set(0.3)));
+        assert!(patch.validate().is_ok());
+        let next = patch.apply(ThresholdOverrides { collection: Some(0.7), ..own });
+        assert_eq!(next, ThresholdOverrides { quality: Some(0.3), biometry: None, collection: Some(0.7) });
+        for bad in [-0.01, 1.01, f64::NAN, f64::INFINITY] {
+            let p = ThresholdPatch { collection: ThresholdChange::Set(bad), ..Default::default() };
+            assert!(p.validate().is_err(), "{bad}");
+        }
+        for edge in [0.0, 1.0] {
+            assert!(ThresholdPatch { quality: ThresholdChange::Set(edge), ..Default::default() }.validate().is_ok());
+        }
     }
 
     fn row(
