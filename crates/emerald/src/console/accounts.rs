@@ -829,7 +829,7 @@ impl ThresholdsForm {
             } else {
                 ThresholdChange::Set(raw.parse::<f64>().map_err(|_| {
                     Error::invalid_value(
-                        format!("{key} {raw:?} {}", text::NOT_A_NUMBER),
+                        format!("{key} {raw:?} {}", text::THRESHOLD_NOT_A_NUMBER),
                         serde_json::json!({ "key_path": key }),
                     )
                 })?)
