@@ -364,7 +364,8 @@ pub const EDIT_THRESHOLDS: &str = "Change the thresholds";
 pub const THRESHOLDS_FORM_NOTE: &str =
     "A number from 0 to 1 (e.g. 0.85) is this company's own; empty returns to the server's setting.";
 pub const SAVE_THRESHOLDS: &str = "Save the thresholds";
-pub const THRESHOLD_NOT_A_NUMBER: &str = "is not a number: type one from 0 to 1 (e.g. 0.85), or leave it empty for the \
+pub const THRESHOLD_NOT_A_NUMBER: &str =
+    "is not a number: type one from 0 to 1 (e.g. 0.85), or leave it empty for the \
 server's setting";
 pub const COMPANY_ORDERS: &str = "Orders of this company";
 pub const COMPANY_STATISTICS: &str = "Statistics of this company";
@@ -407,6 +408,7 @@ pub const RECENT_FAILURES: &str = "Latest failures";
 pub const NAV_AUDIT: &str = "Audit";
 pub const AUDIT_TITLE: &str = "Audit trail";
 pub const AUDIT_EMPTY: &str = "No event matches.";
+pub const AUDIT_EXPORT: &str = "Export these events (CSV)";
 pub const FILTER_OBJECT: &str = "Object id";
 pub const FILTER_USER: &str = "User id";
 pub const FILTER_ACTION: &str = "Action";

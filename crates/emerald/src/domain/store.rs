@@ -75,8 +75,9 @@ pub trait Companies: Send + Sync {
 
 #[async_trait]
 pub trait Users: Send + Sync {
-    /// Fails with `InvalidValue` when the email is taken (case-insensitive).
-    async fn insert_user(&self, user: &User, password_hash: &str) -> Result<()>;
+    /// Fails with `InvalidValue` when the email is taken (case-insensitive). `audit`: the
+    /// events recording the creation, inserted in the same transaction.
+    async fn insert_user(&self, user: &User, password_hash: &str, audit: &[AuthEvent]) -> Result<()>;
     async fn get_user(&self, id: Uuid) -> Result<Option<User>>;
     /// The users among these ids that exist (any order; one query per 1000 ids).
     async fn users_by_ids(&self, ids: &[Uuid]) -> Result<Vec<User>>;
@@ -90,9 +91,13 @@ pub trait Users: Send + Sync {
         search_text: Option<&str>,
         params: &ListParams,
     ) -> Result<Page<User>>;
-    /// Everything but the password; a new password hash when given. False when the user is gone.
-    async fn update_user(&self, user: &User, password_hash: Option<&str>) -> Result<bool>;
-    async fn delete_user(&self, id: Uuid) -> Result<bool>;
+    /// Everything but the password; a new password hash when given. False when the user is gone
+    /// (and `audit` is not recorded). `audit`: the events recording the change, inserted in the
+    /// same transaction.
+    async fn update_user(&self, user: &User, password_hash: Option<&str>, audit: &[AuthEvent]) -> Result<bool>;
+    /// False when the user is gone (and `audit` is not recorded); else `audit` is inserted in
+    /// the deletion's transaction.
+    async fn delete_user(&self, id: Uuid, audit: &[AuthEvent]) -> Result<bool>;
     async fn count_users(&self) -> Result<u64>;
 }
 
@@ -111,9 +116,17 @@ pub trait Sessions: Send + Sync {
 
 #[async_trait]
 pub trait Metadata: Send + Sync {
-    /// Replace an object's metadata and its search-index rows in one transaction.
-    /// False when the object does not exist.
-    async fn set_meta(&self, kind: ObjectKind, id: Uuid, meta: &MetaData, time_updated: f64) -> Result<bool>;
+    /// Replace an object's metadata and its search-index rows, and insert the `audit` events
+    /// recording the edit, in one transaction. False when the object does not exist (nothing
+    /// is recorded then).
+    async fn set_meta(
+        &self,
+        kind: ObjectKind,
+        id: Uuid,
+        meta: &MetaData,
+        time_updated: f64,
+        audit: &[AuthEvent],
+    ) -> Result<bool>;
 }
 
 /// Whose folders and media a caller sees: a company's (or all), and maybe only its own.
@@ -576,6 +589,16 @@ pub trait Guard: Send + Sync {
     async fn insert_auth_events(&self, events: &[AuthEvent]) -> Result<()>;
     /// Audit events with the list grammar, newest first; `Scope::Company` sees its own.
     async fn list_auth_events(&self, scope: Scope, params: &ListParams) -> Result<Page<StoredAuthEvent>>;
+    /// Up to `limit` audit events among `params`' filters and sorting (its `offset`, `limit`
+    /// and `total_omit` ignored), after `after` (the `time_created` and `event_id` of the last
+    /// event read) in that order: keyset paging for the streamed CSV export.
+    async fn auth_events_after(
+        &self,
+        scope: Scope,
+        params: &ListParams,
+        after: Option<(f64, Uuid)>,
+        limit: u64,
+    ) -> Result<Vec<StoredAuthEvent>>;
     /// Delete audit events older than `before`; operators' decisions are kept.
     async fn prune_auth_events(&self, before: f64) -> Result<u64>;
     /// The audited changes of one object (decisions on an analysis), oldest first.

@@ -390,7 +390,7 @@ impl Domain {
         caller: &Caller,
         id: Uuid,
         write: bool,
-    ) -> Result<MetaData> {
+    ) -> Result<(MetaData, Option<Uuid>)> {
         let (a, access) = self.visible_analysis(caller, id).await?;
         if write && access < Access::Write {
             return Err(Error::Forbidden(None));
@@ -399,6 +399,6 @@ impl Domain {
         if write && matches!(caller.user_type, UserType::Operator | UserType::ClientOperator) {
             return Err(Error::Forbidden(None));
         }
-        Ok(a.meta_data)
+        Ok((a.meta_data, a.company_id))
     }
 }

@@ -522,7 +522,7 @@ impl Domain {
         collection_id: Option<Uuid>,
         person_id: Uuid,
         write: bool,
-    ) -> Result<MetaData> {
+    ) -> Result<(MetaData, Option<Uuid>)> {
         let collection_id = match collection_id {
             Some(c) => c,
             None => self.store.get_person(person_id).await?.ok_or_else(|| Error::not_exist("Person"))?.collection_id,
@@ -532,7 +532,7 @@ impl Domain {
         } else {
             self.visible_person(caller, collection_id, person_id).await?.1
         };
-        Ok(person.meta_data)
+        Ok((person.meta_data, Some(person.company_id)))
     }
 }
 

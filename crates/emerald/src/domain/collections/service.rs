@@ -173,10 +173,10 @@ impl Domain {
         caller: &Caller,
         id: Uuid,
         write: bool,
-    ) -> Result<MetaData> {
+    ) -> Result<(MetaData, Option<Uuid>)> {
         let c =
             if write { self.managed_collection(caller, id).await? } else { self.get_collection(caller, id).await? };
-        Ok(c.meta_data)
+        Ok((c.meta_data, Some(c.company_id)))
     }
 
     /// Record that a COLLECTION analysis matched a person (and photo). The analyses work calls

@@ -484,12 +484,12 @@ impl Domain {
         caller: &Caller,
         id: Uuid,
         write: bool,
-    ) -> Result<MetaData> {
+    ) -> Result<(MetaData, Option<Uuid>)> {
         let (folder, access) = self.visible_folder(caller, id).await?;
         if write && access < Access::Write {
             return Err(Error::Forbidden(None));
         }
-        Ok(folder.meta_data)
+        Ok((folder.meta_data, folder.company_id))
     }
 
     pub(in crate::domain) async fn media_meta_access(
@@ -497,12 +497,12 @@ impl Domain {
         caller: &Caller,
         id: Uuid,
         write: bool,
-    ) -> Result<MetaData> {
+    ) -> Result<(MetaData, Option<Uuid>)> {
         let (media, access) = self.visible_media(caller, id).await?;
         if write && access < Access::Write {
             return Err(Error::Forbidden(None));
         }
-        Ok(media.meta_data)
+        Ok((media.meta_data, media.company_id))
     }
 }
 

@@ -238,11 +238,11 @@ impl Domain {
         caller: &Caller,
         id: Uuid,
         write: bool,
-    ) -> Result<MetaData> {
+    ) -> Result<(MetaData, Option<Uuid>)> {
         let company = self.get_company(caller, id).await?;
         if write && !Self::may_edit_company(caller, id) {
             return Err(Error::Forbidden(None));
         }
-        Ok(company.meta_data)
+        Ok((company.meta_data, Some(id)))
     }
 }
