@@ -131,6 +131,36 @@ async fn audit_csv(app: &TestApp, token: &str, query: &str) -> Vec<std::collecti
         .collect()
 }
 
+/// Make every insert into `auth_events` fail (`on`), or stop doing so, with a trigger in the
+/// app's own database: a change whose audit event cannot be stored must not happen.
+async fn refuse_audit_inserts(app: &TestApp, on: bool) {
+    use sqlx::Connection;
+    match app.backend {
+        Backend::Sqlite => {
+            let url = format!("sqlite://{}", app.data_dir.path().join("emerald.db").display());
+            let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            let sql = if on {
+                "CREATE TRIGGER refuse_audit BEFORE INSERT ON auth_events BEGIN SELECT RAISE(ABORT, 'audit refused'); END"
+            } else {
+                "DROP TRIGGER refuse_audit"
+            };
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        }
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(app.config.database_url.as_deref().unwrap()).await.unwrap();
+            let sqls: &[&str] = if on {
+                &["CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$",
+                  "CREATE TRIGGER refuse_audit BEFORE INSERT ON auth_events FOR EACH ROW EXECUTE FUNCTION refuse_audit()"]
+            } else {
+                &["DROP TRIGGER refuse_audit ON auth_events", "DROP FUNCTION refuse_audit()"]
+            };
+            for sql in sqls {
+                sqlx::query(sql).execute(&mut c).await.unwrap();
+            }
+        }
+    }
+}
+
 both_backends! {
     async fn webhook_deliveries_keep_every_attempt_and_can_be_sent_again(app) {
         let receiver = Receiver::start(1).await;
@@ -623,5 +653,33 @@ both_backends! {
         let (_, client_email, _) = app.user(Some(company), "CLIENT").await;
         let client_console = console_login(&app, &client_email, PASSWORD).await.0;
         assert_eq!(client_console.get(&app, "/console/audit.csv").await.0, StatusCode::FORBIDDEN);
+    }
+
+    async fn a_change_and_its_audit_event_are_stored_together_or_not_at_all(app) {
+        let company = app.company(&format!("Tx {}", Uuid::new_v4().simple())).await;
+        let (uid, email, _) = app.user(Some(company), "CLIENT").await;
+        let (_, _, client_admin) = app.user(Some(company), "CLIENT_ADMIN").await;
+        let f = folder(&app, &client_admin, None).await;
+        let user_url = format!("/api/users/{uid}");
+        refuse_audit_inserts(&app, true).await;
+        // The audit cannot be written: the changes fail, and nothing of them is stored.
+        app.patch(&user_url, &client_admin, json!({"first_name": "Never"})).await.assert_status(500);
+        assert_eq!(app.get(&user_url, &client_admin).await.body["first_name"], "Test");
+        app.post(&format!("/api/folders/{f}/meta_data"), &client_admin, json!({"k": "v"})).await.assert_status(500);
+        assert_eq!(app.get(&format!("/api/folders/{f}/meta_data"), &client_admin).await.body, json!({}));
+        app.delete(&format!("/api/folders/{f}"), &client_admin).await.assert_status(500);
+        app.get(&format!("/api/folders/{f}"), &client_admin).await.assert_status(200);
+        app.post(&format!("/api/folders/{f}/analyses"), &client_admin, json!({"analyses": [{"type": "quality"}]})).await.assert_status(500);
+        let analyses = app.get(&format!("/api/folders/{f}/analyses"), &client_admin).await;
+        assert_eq!(analyses.body.as_array().map(Vec::len), Some(0), "{}", analyses.text);
+        // An auth event that cannot be recorded is logged, and the login goes on.
+        app.login(&email, PASSWORD).await.assert_status(200);
+        refuse_audit_inserts(&app, false).await;
+        app.patch(&user_url, &client_admin, json!({"first_name": "Now"})).await.assert_status(200);
+        let ev = audit(&app, &client_admin, &format!("object_id={uid}&event=update")).await;
+        assert_eq!(ev.len(), 1, "only the edit that happened: {ev:?}");
+        assert_eq!(ev[0]["after"], "first_name=Now");
+        assert!(audit(&app, &client_admin, &format!("object_id={f}&event=update")).await.is_empty());
+        assert!(audit(&app, &client_admin, &format!("object_id={f}&event=delete")).await.is_empty());
     }
 }

@@ -331,15 +331,15 @@ impl Domain {
 
     /// An operator's decision on an analysis (GAP-4): who, when, the resolution before and
     /// after, the comment. The event's company is the analysis's, so that company's CLIENT
-    /// ADMIN reads it in `GET /api/audit`.
-    pub(in crate::domain) async fn decision_recorded(
+    /// ADMIN reads it in `GET /api/audit`. Built for the decision's own store transaction.
+    pub(in crate::domain) fn decision_event(
         &self,
         caller: &Caller,
         email: Option<&str>,
         analysis: &Analysis,
         after: &str,
         comment: Option<&str>,
-    ) {
+    ) -> AuthEvent {
         let mut e = self.event("decision", "success");
         e.user_id = Some(caller.user_id);
         e.actor_id = Some(caller.user_id);
@@ -352,7 +352,7 @@ impl Domain {
             after: Some(after.to_owned()),
             comment: comment.map(str::to_owned),
         });
-        self.audit(e).await;
+        e
     }
 
     /// A change to an object (GAP-4): `event` is `create`, `update`, `delete`, `redeliver` or
@@ -424,13 +424,14 @@ impl Domain {
         self.audit(e).await;
     }
 
-    pub(in crate::domain) async fn user_block_changed(&self, caller: &Caller, user: &User, active: bool) {
+    /// A block or unblock of `user` by `caller`, built for the change's own store transaction.
+    pub(in crate::domain) fn user_block_event(&self, caller: &Caller, user: &User, active: bool) -> AuthEvent {
         let mut e = self.event(if active { "unblock" } else { "block" }, "success");
         e.user_id = Some(user.user_id);
         e.company_id = user.company_id;
         e.email = Some(clip_email(&user.email));
         e.actor_id = Some(caller.user_id);
-        self.audit(e).await;
+        e
     }
 
     /// `DELETE /api/authorize/throttle`: forget the failures of one account, one address, or

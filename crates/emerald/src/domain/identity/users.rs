@@ -204,8 +204,8 @@ impl Domain {
     }
 
     /// `PATCH /api/users/{id}`.
-    /// Audited (`event=update`, `object_type=user`) in the change's transaction when anything
-    /// but `is_active` changed (a block has its own event): [`user_change`].
+    /// Audited in the change's transaction: `event=update`, `object_type=user` when anything
+    /// but `is_active` changed ([`user_change`]); `block` / `unblock` when `is_active` did.
     pub async fn update_user(&self, caller: &Caller, id: Uuid, patch: UserPatch) -> Result<User> {
         let (mut user, access) = self.visible_user(caller, id).await?;
         let was = user.clone();
@@ -306,13 +306,13 @@ impl Domain {
             }
             events.extend(self.object_events_of(Some(caller), "update", "success", user.company_id, vec![change]));
         }
+        if let Some(active) = block_change {
+            events.push(self.user_block_event(caller, &user, active));
+        }
         if !self.store.update_user(&user, hash.as_deref(), &events).await? {
             return Err(Error::not_exist("User"));
         }
         self.audit_committed(&events);
-        if let Some(active) = block_change {
-            self.user_block_changed(caller, &user, active).await;
-        }
         Ok(user)
     }
 
