@@ -33,7 +33,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct AuthEventView {
     pub event_id: Uuid,
     pub time_created: f64,
-    /// `login`, `logout`, `refresh`, `block`, `unblock`, `throttle_clear`, `decision`.
+    /// `login`, `logout`, `refresh`, `block`, `unblock`, `throttle_clear`, `decision`,
+    /// `create`, `update`, `delete`, `redeliver`, `webhook`.
     pub event: String,
     /// `success`, `failure`, `throttled`, `blocked`.
     pub outcome: String,
@@ -45,13 +46,16 @@ pub struct AuthEventView {
     pub actor_id: Option<Uuid>,
     /// The client address (an IPv6 client by its /64).
     pub client_addr: Option<String>,
-    /// The object a change concerns: `analysis` for a decision (else null).
+    /// The object a change concerns (`folder`, `media`, `analysis`, `user`, `company`,
+    /// `company_thresholds`, `collection`, `person`, `person_image`); null for auth events.
     pub object_type: Option<String>,
     pub object_id: Option<Uuid>,
-    /// A decision's `resolution_status` before and after.
+    /// The object's value before and after: a decision's `resolution_status`, a `meta_data`
+    /// edit's JSON, a user or company edit's changed fields as `key=value; …`.
     pub before: Option<String>,
     pub after: Option<String>,
-    /// A decision's `resolution_comment`.
+    /// A decision's `resolution_comment`; for other changes a description (a user's e-mail,
+    /// with `; password changed` when it was).
     pub comment: Option<String>,
 }
 
@@ -93,8 +97,10 @@ impl From<StoredAuthEvent> for AuthEventView {
 }
 
 /// The audit trail, newest first: `{total_count, offset, limit, items}`; logins, logouts,
-/// refreshes, blocks, throttle clears and operators' decisions (`event=decision`, with
-/// `object_type`, `object_id`, `before`, `after`, `comment`). Filters `user_id`, `company_id`,
+/// refreshes, blocks, throttle clears, operators' decisions (`event=decision`) and object
+/// changes (`create`, `update` — `meta_data`, user and company edits —, `delete`, `redeliver`,
+/// `webhook`), with `object_type`, `object_id`, `before`, `after`, `comment`, each under the
+/// object's company. Filters `user_id`, `company_id`,
 /// `actor_id`, `event`, `outcome`, `email`, `client_addr`, `object_type`, `object_id`,
 /// `time_created.min/.max`. ADMIN sees every event, CLIENT ADMIN its company's.
 #[utoipa::path(get, path = "/api/audit", tag = "abuse",
