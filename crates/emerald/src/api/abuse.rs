@@ -9,11 +9,12 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::openapi::AuditListQuery;
+use super::openapi::{AuditListQuery, AuditReportQuery};
 use super::oz::body::OzBody;
 use super::oz::ids::parse_id;
 use super::oz::json::ok;
 use super::oz::query::OzQuery;
+use super::reports::stream_audit_report;
 use super::views::PageView;
 use super::AppState;
 use crate::domain::model::audit::{CompanyQuota, StoredAuthEvent};
@@ -23,6 +24,7 @@ use crate::domain::{Error, Result};
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_audit))
+        .routes(routes!(audit_csv))
         .routes(routes!(clear_throttle))
         .routes(routes!(get_company_quota, set_company_quota))
 }
@@ -31,7 +33,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct AuthEventView {
     pub event_id: Uuid,
     pub time_created: f64,
-    /// `login`, `logout`, `refresh`, `block`, `unblock`, `throttle_clear`, `decision`.
+    /// `login`, `logout`, `refresh`, `block`, `unblock`, `throttle_clear`, `decision`,
+    /// `create`, `update`, `delete`, `redeliver`, `webhook`.
     pub event: String,
     /// `success`, `failure`, `throttled`, `blocked`.
     pub outcome: String,
@@ -43,13 +46,16 @@ pub struct AuthEventView {
     pub actor_id: Option<Uuid>,
     /// The client address (an IPv6 client by its /64).
     pub client_addr: Option<String>,
-    /// The object a change concerns: `analysis` for a decision (else null).
+    /// The object a change concerns (`folder`, `media`, `analysis`, `user`, `company`,
+    /// `company_thresholds`, `collection`, `person`, `person_image`); null for auth events.
     pub object_type: Option<String>,
     pub object_id: Option<Uuid>,
-    /// A decision's `resolution_status` before and after.
+    /// The object's value before and after: a decision's `resolution_status`, a `meta_data`
+    /// edit's JSON, a user or company edit's changed fields as `key=value; …`.
     pub before: Option<String>,
     pub after: Option<String>,
-    /// A decision's `resolution_comment`.
+    /// A decision's `resolution_comment`; for other changes a description (a user's e-mail,
+    /// with `; password changed` when it was).
     pub comment: Option<String>,
 }
 
@@ -91,8 +97,10 @@ impl From<StoredAuthEvent> for AuthEventView {
 }
 
 /// The audit trail, newest first: `{total_count, offset, limit, items}`; logins, logouts,
-/// refreshes, blocks, throttle clears and operators' decisions (`event=decision`, with
-/// `object_type`, `object_id`, `before`, `after`, `comment`). Filters `user_id`, `company_id`,
+/// refreshes, blocks, throttle clears, operators' decisions (`event=decision`) and object
+/// changes (`create`, `update` — `meta_data`, user and company edits —, `delete`, `redeliver`,
+/// `webhook`), with `object_type`, `object_id`, `before`, `after`, `comment`, each under the
+/// object's company. Filters `user_id`, `company_id`,
 /// `actor_id`, `event`, `outcome`, `email`, `client_addr`, `object_type`, `object_id`,
 /// `time_created.min/.max`. ADMIN sees every event, CLIENT ADMIN its company's.
 #[utoipa::path(get, path = "/api/audit", tag = "abuse",
@@ -101,6 +109,19 @@ impl From<StoredAuthEvent> for AuthEventView {
 async fn list_audit(State(s): State<AppState>, caller: Caller, q: OzQuery) -> Result<Response> {
     let page = s.domain.list_auth_events(&caller, &q.0).await?;
     Ok(ok(PageView::new(page, AuthEventView::from)).into_response())
+}
+
+/// The audit trail as CSV, every matching event streamed (GAP-4): the filters, sorting
+/// (default newest first) and permissions of `GET /api/audit` (ADMIN every event, CLIENT ADMIN
+/// its company's, others 403), `offset`, `limit` and `total_omit` ignored. One line per event
+/// with the list's fields as columns; cells starting with `= + - @` get a leading `'` (the
+/// CSV-injection guard of `GET /api/reports/folders.csv`).
+#[utoipa::path(get, path = "/api/audit.csv", tag = "abuse",
+    params(AuditReportQuery),
+    responses((status = 200, description = "the audit trail, streamed (chunked)", content_type = "text/csv", body = String)),
+    security(("token" = [])))]
+async fn audit_csv(State(s): State<AppState>, caller: Caller, q: OzQuery) -> Result<Response> {
+    stream_audit_report(s.domain.clone(), caller, q.0).await
 }
 
 /// Forget failed logins (ADMIN): of the account `email`, of the client `address`, or — with

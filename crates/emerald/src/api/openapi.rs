@@ -416,6 +416,9 @@ list_query!(
 list_query!(
     /// `GET /api/audit`.
     AuditListQuery, &lists::AUTH_EVENTS, paged = true, []);
+list_query!(
+    /// `GET /api/audit.csv`: the audit list's filters and sorting, unpaged.
+    AuditReportQuery, &lists::AUTH_EVENTS, paged = false, []);
 
 // ---------------------------------------------------------------------------------------------
 // The document-wide pass

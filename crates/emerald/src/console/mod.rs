@@ -103,6 +103,7 @@ pub fn routes(base: &str) -> Router<AppState> {
         .route(&p("/statistics.csv"), get(statistics::statistics_csv))
         .route(&p("/system"), get(ops::system))
         .route(&p("/audit"), get(ops::audit))
+        .route(&p("/audit.csv"), get(ops::audit_csv))
         .route(&p("/orders/{folder_id}/redeliver"), post(ops::redeliver))
         .route(&p("/analyses/{analyse_id}/decision"), post(pages::decide))
         .route(&p("/media/{folder_id}/{file}"), get(pages::media_file))

@@ -408,6 +408,7 @@ pub const RECENT_FAILURES: &str = "Latest failures";
 pub const NAV_AUDIT: &str = "Audit";
 pub const AUDIT_TITLE: &str = "Audit trail";
 pub const AUDIT_EMPTY: &str = "No event matches.";
+pub const AUDIT_EXPORT: &str = "Export these events (CSV)";
 pub const FILTER_OBJECT: &str = "Object id";
 pub const FILTER_USER: &str = "User id";
 pub const FILTER_ACTION: &str = "Action";

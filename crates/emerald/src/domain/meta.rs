@@ -20,7 +20,8 @@ pub struct MetaTarget {
 }
 
 impl Domain {
-    async fn meta_access(&self, caller: &Caller, target: MetaTarget, write: bool) -> Result<MetaData> {
+    /// The object's metadata and its company (the one an edit's audit event belongs to).
+    async fn meta_access(&self, caller: &Caller, target: MetaTarget, write: bool) -> Result<(MetaData, Option<Uuid>)> {
         let MetaTarget { kind, id, parent } = target;
         match kind {
             ObjectKind::Company => self.company_meta_access(caller, id, write).await,
@@ -35,22 +36,25 @@ impl Domain {
 
     /// `GET …/meta_data`.
     pub async fn get_meta(&self, caller: &Caller, target: MetaTarget) -> Result<MetaData> {
-        self.meta_access(caller, target, false).await
+        Ok(self.meta_access(caller, target, false).await?.0)
     }
 
     /// `POST`, `PATCH` and `DELETE …/meta_data`.
     pub async fn change_meta(&self, caller: &Caller, target: MetaTarget, change: MetaChange) -> Result<MetaData> {
-        let current = self.meta_access(caller, target, true).await?;
+        let (current, company_id) = self.meta_access(caller, target, true).await?;
         let before = current.to_value().to_string();
         let next = change.apply(current)?;
-        if !self.store.set_meta(target.kind, target.id, &next, now()).await? {
+        // The object's company: the one whose CLIENT ADMIN reads the event (an ADMIN editing a
+        // company's folder shows in that company's audit). Recorded in the edit's transaction.
+        let audited = ObjectChange::of(target.kind.as_str(), target.id)
+            .before(before)
+            .after(next.to_value().to_string())
+            .comment("meta_data");
+        let events = self.object_events_of(Some(caller), "update", "success", company_id, vec![audited]);
+        if !self.store.set_meta(target.kind, target.id, &next, now(), &events).await? {
             return Err(Error::not_exist(target.kind.display_name()));
         }
-        // The caller's company: the one whose CLIENT ADMIN reads the event (an ADMIN's edit is
-        // the ADMIN's).
-        let audited =
-            ObjectChange::of(target.kind.as_str(), target.id).before(before).after(next.to_value().to_string());
-        self.object_audited(Some(caller), "update", "success", caller.company_id, audited.comment("meta_data")).await;
+        self.audit_committed(&events);
         Ok(next)
     }
 }

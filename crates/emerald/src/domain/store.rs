@@ -47,7 +47,8 @@ impl<T> Page<T> {
 
 #[async_trait]
 pub trait Companies: Send + Sync {
-    async fn insert_company(&self, company: &Company) -> Result<()>;
+    /// `audit`: the events recording the creation, inserted in the same transaction.
+    async fn insert_company(&self, company: &Company, audit: &[AuthEvent]) -> Result<()>;
     async fn get_company(&self, id: Uuid) -> Result<Option<Company>>;
     /// The companies among these ids that exist (any order; one query per 1000 ids).
     async fn companies_by_ids(&self, ids: &[Uuid]) -> Result<Vec<Company>>;
@@ -58,25 +59,31 @@ pub trait Companies: Send + Sync {
         search_text: Option<&str>,
         params: &ListParams,
     ) -> Result<Page<Company>>;
-    /// Name and metadata; false when the company is gone.
-    async fn update_company(&self, company: &Company) -> Result<bool>;
-    async fn delete_company(&self, id: Uuid) -> Result<bool>;
+    /// Name and metadata, and `audit`, in one transaction; false when the company is gone
+    /// (nothing recorded).
+    async fn update_company(&self, company: &Company, audit: &[AuthEvent]) -> Result<bool>;
+    /// False when it was gone (nothing recorded); else `audit` is inserted in the deletion's
+    /// transaction.
+    async fn delete_company(&self, id: Uuid, audit: &[AuthEvent]) -> Result<bool>;
     async fn count_company_users(&self, id: Uuid) -> Result<u64>;
     /// The company's own decision thresholds (GAP-14); None when the company is gone.
     async fn company_threshold_overrides(&self, id: Uuid) -> Result<Option<ThresholdOverrides>>;
-    /// Replace them (and `time_updated`); false when the company is gone.
+    /// Replace them (and `time_updated`) and insert `audit`, in one transaction; false when the
+    /// company is gone (nothing recorded).
     async fn set_company_threshold_overrides(
         &self,
         id: Uuid,
         overrides: &ThresholdOverrides,
         time_updated: f64,
+        audit: &[AuthEvent],
     ) -> Result<bool>;
 }
 
 #[async_trait]
 pub trait Users: Send + Sync {
-    /// Fails with `InvalidValue` when the email is taken (case-insensitive).
-    async fn insert_user(&self, user: &User, password_hash: &str) -> Result<()>;
+    /// Fails with `InvalidValue` when the email is taken (case-insensitive). `audit`: the
+    /// events recording the creation, inserted in the same transaction.
+    async fn insert_user(&self, user: &User, password_hash: &str, audit: &[AuthEvent]) -> Result<()>;
     async fn get_user(&self, id: Uuid) -> Result<Option<User>>;
     /// The users among these ids that exist (any order; one query per 1000 ids).
     async fn users_by_ids(&self, ids: &[Uuid]) -> Result<Vec<User>>;
@@ -90,9 +97,13 @@ pub trait Users: Send + Sync {
         search_text: Option<&str>,
         params: &ListParams,
     ) -> Result<Page<User>>;
-    /// Everything but the password; a new password hash when given. False when the user is gone.
-    async fn update_user(&self, user: &User, password_hash: Option<&str>) -> Result<bool>;
-    async fn delete_user(&self, id: Uuid) -> Result<bool>;
+    /// Everything but the password; a new password hash when given. False when the user is gone
+    /// (and `audit` is not recorded). `audit`: the events recording the change, inserted in the
+    /// same transaction.
+    async fn update_user(&self, user: &User, password_hash: Option<&str>, audit: &[AuthEvent]) -> Result<bool>;
+    /// False when the user is gone (and `audit` is not recorded); else `audit` is inserted in
+    /// the deletion's transaction.
+    async fn delete_user(&self, id: Uuid, audit: &[AuthEvent]) -> Result<bool>;
     async fn count_users(&self) -> Result<u64>;
 }
 
@@ -111,9 +122,17 @@ pub trait Sessions: Send + Sync {
 
 #[async_trait]
 pub trait Metadata: Send + Sync {
-    /// Replace an object's metadata and its search-index rows in one transaction.
-    /// False when the object does not exist.
-    async fn set_meta(&self, kind: ObjectKind, id: Uuid, meta: &MetaData, time_updated: f64) -> Result<bool>;
+    /// Replace an object's metadata and its search-index rows, and insert the `audit` events
+    /// recording the edit, in one transaction. False when the object does not exist (nothing
+    /// is recorded then).
+    async fn set_meta(
+        &self,
+        kind: ObjectKind,
+        id: Uuid,
+        meta: &MetaData,
+        time_updated: f64,
+        audit: &[AuthEvent],
+    ) -> Result<bool>;
 }
 
 /// Whose folders and media a caller sees: a company's (or all), and maybe only its own.
@@ -148,11 +167,18 @@ pub struct PersonCount {
 
 #[async_trait]
 pub trait Folders: Send + Sync {
-    /// A folder and its media (and their metadata index rows) in one transaction.
-    async fn insert_folder(&self, folder: &Folder, media: &[Media]) -> Result<()>;
-    /// More media into an existing folder, touching its `time_updated`, in one transaction.
-    /// False when the folder is gone.
-    async fn insert_media(&self, folder_id: Uuid, media: &[Media], time_updated: f64) -> Result<bool>;
+    /// A folder and its media (and their metadata index rows), and the `audit` events
+    /// recording them, in one transaction.
+    async fn insert_folder(&self, folder: &Folder, media: &[Media], audit: &[AuthEvent]) -> Result<()>;
+    /// More media into an existing folder, touching its `time_updated`, with `audit`, in one
+    /// transaction. False when the folder is gone (nothing recorded).
+    async fn insert_media(
+        &self,
+        folder_id: Uuid,
+        media: &[Media],
+        time_updated: f64,
+        audit: &[AuthEvent],
+    ) -> Result<bool>;
     async fn get_folder(&self, id: Uuid) -> Result<Option<Folder>>;
     /// `GET /api/folders/` with the list grammar, `resolution_status` and `analyse.type`.
     async fn list_folders(&self, vis: Visibility, params: &ListParams) -> Result<Page<Folder>>;
@@ -170,12 +196,15 @@ pub trait Folders: Send + Sync {
     async fn media_of(&self, folder_ids: &[Uuid]) -> Result<Vec<Media>>;
     /// Analyses of these folders, oldest first.
     async fn analyses_of(&self, folder_ids: &[Uuid]) -> Result<Vec<Analysis>>;
-    /// Delete a folder with its media, analyses and index rows; returns the deleted media (for
-    /// their blobs), None when the folder was gone.
-    async fn delete_folder(&self, id: Uuid) -> Result<Option<Vec<Media>>>;
+    /// Delete a folder with its media, analyses and index rows, inserting `audit` in the same
+    /// transaction; returns the deleted media (for their blobs), None when the folder was gone
+    /// (nothing recorded).
+    async fn delete_folder(&self, id: Uuid, audit: &[AuthEvent]) -> Result<Option<Vec<Media>>>;
     async fn get_media(&self, id: Uuid) -> Result<Option<Media>>;
     async fn list_media(&self, vis: Visibility, params: &ListParams) -> Result<Page<Media>>;
-    async fn delete_media(&self, id: Uuid) -> Result<bool>;
+    /// Delete a media and its index rows, inserting `audit` in the same transaction; false
+    /// when it was gone (nothing recorded).
+    async fn delete_media(&self, id: Uuid, audit: &[AuthEvent]) -> Result<bool>;
     /// Set (or clear) a folder's `resolution_comment`, touching `time_updated`. False when the
     /// folder is gone.
     async fn set_folder_comment(&self, id: Uuid, comment: Option<&str>, time_updated: f64) -> Result<bool>;
@@ -199,11 +228,13 @@ pub type TemplateSink<'a> = &'a mut (dyn FnMut(Vec<StoredTemplate>) + Send);
 #[async_trait]
 pub trait Collections: Send + Sync {
     /// Fails with `InvalidValue` when the company already has a collection with this alias.
-    async fn insert_collection(&self, collection: &Collection) -> Result<()>;
+    /// `audit`: the events recording the creation, inserted in the same transaction.
+    async fn insert_collection(&self, collection: &Collection, audit: &[AuthEvent]) -> Result<()>;
     async fn get_collection(&self, id: Uuid) -> Result<Option<Collection>>;
     async fn list_collections(&self, scope: Scope, params: &ListParams) -> Result<Page<Collection>>;
-    /// False when it was gone; `InvalidValue` when persons remain.
-    async fn delete_collection(&self, id: Uuid) -> Result<bool>;
+    /// False when it was gone (nothing recorded); `InvalidValue` when persons remain; else
+    /// `audit` is inserted in the deletion's transaction.
+    async fn delete_collection(&self, id: Uuid, audit: &[AuthEvent]) -> Result<bool>;
     async fn count_collection_persons(&self, id: Uuid) -> Result<u64>;
     /// `(collection_id, persons)` of these collections (GAP-9's `persons_count`); a
     /// collection without persons is absent.
@@ -211,14 +242,17 @@ pub trait Collections: Send + Sync {
     /// `(collection_id, alias)` of a company's collections, or of all when `company` is None.
     async fn collection_aliases(&self, company: Option<Uuid>) -> Result<Vec<(Uuid, String)>>;
 
-    /// Persons and their photos (with metadata index rows) in one transaction → generation.
-    async fn insert_persons(&self, persons: &[(Person, Vec<EnrolledImage>)]) -> Result<i64>;
-    /// More photos of a person, touching its `time_updated`; None when the person is gone.
+    /// Persons and their photos (with metadata index rows) and the `audit` events recording
+    /// them in one transaction → generation.
+    async fn insert_persons(&self, persons: &[(Person, Vec<EnrolledImage>)], audit: &[AuthEvent]) -> Result<i64>;
+    /// More photos of a person, touching its `time_updated`, with `audit`, in one
+    /// transaction; None when the person is gone (nothing recorded).
     async fn insert_person_images(
         &self,
         person_id: Uuid,
         images: &[EnrolledImage],
         time_updated: f64,
+        audit: &[AuthEvent],
     ) -> Result<Option<i64>>;
     async fn get_person(&self, id: Uuid) -> Result<Option<Person>>;
     /// A collection's persons with the list grammar (`person_id`, times, `meta_data`).
@@ -229,11 +263,12 @@ pub trait Collections: Send + Sync {
     async fn find_person_image(&self, person_id: Uuid, id: Uuid) -> Result<Option<PersonImage>>;
     /// The photo whose file has this media id.
     async fn person_image_by_media(&self, media_id: Uuid) -> Result<Option<PersonImage>>;
-    /// Delete a person with its photos → (the photos, for their blobs; generation); None when
-    /// it was gone; `InvalidValue` naming no analysis when a match row appeared meanwhile.
-    async fn delete_person(&self, id: Uuid) -> Result<Option<(Vec<PersonImage>, i64)>>;
-    /// Delete one photo → generation; None when it was gone.
-    async fn delete_person_image(&self, person_image_id: Uuid) -> Result<Option<i64>>;
+    /// Delete a person with its photos and insert `audit`, in one transaction → (the photos,
+    /// for their blobs; generation); None when it was gone (nothing recorded); `InvalidValue` naming no analysis when a match row appeared meanwhile.
+    async fn delete_person(&self, id: Uuid, audit: &[AuthEvent]) -> Result<Option<(Vec<PersonImage>, i64)>>;
+    /// Delete one photo and insert `audit`, in one transaction → generation; None when it was
+    /// gone (nothing recorded).
+    async fn delete_person_image(&self, person_image_id: Uuid, audit: &[AuthEvent]) -> Result<Option<i64>>;
     /// Values of a top-level metadata key over a collection's persons (`import_key`).
     async fn person_meta_values(&self, collection_id: Uuid, key: &str) -> Result<Vec<String>>;
 
@@ -443,8 +478,8 @@ pub struct DeliveryPolicy {
 #[async_trait]
 pub trait Analyses: Send + Sync {
     /// New analyses with their metadata index rows and their jobs; the folder becomes
-    /// PROCESSING and remembers `resolution_endpoint` when given. One transaction; false when
-    /// the folder is gone.
+    /// PROCESSING and remembers `resolution_endpoint` when given; the `audit` events recording
+    /// them. One transaction; false when the folder is gone (nothing recorded).
     async fn insert_analyses(
         &self,
         folder_id: Uuid,
@@ -452,6 +487,7 @@ pub trait Analyses: Send + Sync {
         jobs: &[NewJob],
         resolution_endpoint: Option<&str>,
         time: f64,
+        audit: &[AuthEvent],
     ) -> Result<bool>;
     async fn get_analysis(&self, id: Uuid) -> Result<Option<Analysis>>;
     /// `GET /api/analyses/` and, with `folder_id`, `GET /api/folders/{id}/analyses/`.
@@ -466,18 +502,21 @@ pub trait Analyses: Send + Sync {
     /// a `resolution_endpoint` — queue a webhook delivery. One transaction. None when the
     /// analysis is gone or no longer PROCESSING.
     async fn finish_analysis(&self, done: &AnalysisFinish, webhooks: DeliveryPolicy) -> Result<Option<FinishEffect>>;
-    /// Delete an analysis with its index rows, matches and job; recompute the folder status.
-    async fn delete_analysis(&self, id: Uuid) -> Result<Option<Analysis>>;
+    /// Delete an analysis with its index rows, matches and job; recompute the folder status;
+    /// insert `audit`. One transaction; None when it was gone (nothing recorded).
+    async fn delete_analysis(&self, id: Uuid, audit: &[AuthEvent]) -> Result<Option<Analysis>>;
     /// An operator's decision on a FINISHED analysis: set its `resolution_status` and
     /// `resolution_comment`, recompute the folder status and — when the folder is not
     /// processing and has a `resolution_endpoint` — queue a webhook delivery, as a finished
-    /// analysis does. One transaction. None when it is not FINISHED (or gone), or — with
-    /// `only_from` — when its resolution is not that one any more.
+    /// analysis does; insert `audit` (the decision's event). One transaction. None when it is
+    /// not FINISHED (or gone), or — with `only_from` — when its resolution is not that one any
+    /// more (nothing recorded then).
     async fn decide_analysis(
         &self,
         id: Uuid,
         decision: &Decision<'_>,
         webhooks: DeliveryPolicy,
+        audit: &[AuthEvent],
     ) -> Result<Option<FinishEffect>>;
     /// Analyses of the group still PROCESSING.
     async fn group_pending(&self, group_id: Uuid) -> Result<u64>;
@@ -576,6 +615,16 @@ pub trait Guard: Send + Sync {
     async fn insert_auth_events(&self, events: &[AuthEvent]) -> Result<()>;
     /// Audit events with the list grammar, newest first; `Scope::Company` sees its own.
     async fn list_auth_events(&self, scope: Scope, params: &ListParams) -> Result<Page<StoredAuthEvent>>;
+    /// Up to `limit` audit events among `params`' filters and sorting (its `offset`, `limit`
+    /// and `total_omit` ignored), after `after` (the `time_created` and `event_id` of the last
+    /// event read) in that order: keyset paging for the streamed CSV export.
+    async fn auth_events_after(
+        &self,
+        scope: Scope,
+        params: &ListParams,
+        after: Option<(f64, Uuid)>,
+        limit: u64,
+    ) -> Result<Vec<StoredAuthEvent>>;
     /// Delete audit events older than `before`; operators' decisions are kept.
     async fn prune_auth_events(&self, before: f64) -> Result<u64>;
     /// The audited changes of one object (decisions on an analysis), oldest first.

@@ -13,6 +13,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::folders::{enum_values, placeholders, rows_by_ids, visibility_conditions};
+use super::guard::insert_events;
 use super::meta::write_meta_index;
 use super::sql::{build_list_with, Db, SqlStore};
 use crate::domain::analyses::webhooks::endpoint_of;
@@ -20,6 +21,7 @@ use crate::domain::model::analysis::{
     folder_status, Analysis, AnalysisError, AnalysisParams, AnalysisState, AnalysisStatusRow, AnalysisType,
     MediaResult, Resolution,
 };
+use crate::domain::model::audit::AuthEvent;
 use crate::domain::model::metadata::{MetaData, ObjectKind};
 use crate::domain::store::{
     Analyses, AnalysisFinish, Decision, DeliveryPolicy, FinishEffect, JobKind, ListParams, NewJob, Page, Visibility,
@@ -325,6 +327,7 @@ impl Analyses for SqlStore {
         jobs: &[NewJob],
         resolution_endpoint: Option<&str>,
         t: f64,
+        audit: &[AuthEvent],
     ) -> Result<bool> {
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
@@ -386,6 +389,7 @@ impl Analyses for SqlStore {
                 write_meta_index(&mut tx, ObjectKind::Analysis, a.analyse_id, &a.meta_data).await?;
             }
             insert_jobs!(tx, jobs, t);
+            insert_events(&mut tx, audit).await?;
             tx.commit().await?;
             Ok(true)
         })
@@ -461,7 +465,7 @@ impl Analyses for SqlStore {
         })
     }
 
-    async fn delete_analysis(&self, id: Uuid) -> Result<Option<Analysis>> {
+    async fn delete_analysis(&self, id: Uuid, audit: &[AuthEvent]) -> Result<Option<Analysis>> {
         let Some(a) = self.get_analysis(id).await? else { return Ok(None) };
         let t = crate::domain::time::now();
         let gone = on_db!(&self.db, |pool| {
@@ -480,6 +484,9 @@ impl Analyses for SqlStore {
                 .await?
                 .rows_affected();
             recompute_folder!(tx, a.folder_id, t);
+            if n > 0 {
+                insert_events(&mut tx, audit).await?;
+            }
             tx.commit().await?;
             Ok::<_, Error>(n > 0)
         })?;
@@ -491,6 +498,7 @@ impl Analyses for SqlStore {
         id: Uuid,
         decision: &Decision<'_>,
         webhooks: DeliveryPolicy,
+        audit: &[AuthEvent],
     ) -> Result<Option<FinishEffect>> {
         let Decision { resolution, comment, only_from, decided_by, time: t } = *decision;
         on_db!(&self.db, |pool| {
@@ -523,6 +531,7 @@ impl Analyses for SqlStore {
                 (true, Some(url)) => Some(queue_delivery(&mut tx, folder_id, &url, webhooks, t).await?),
                 _ => None,
             };
+            insert_events(&mut tx, audit).await?;
             tx.commit().await?;
             Ok::<_, Error>(Some(FinishEffect { folder_id, group_id, folder_done, delivery }))
         })

@@ -13,9 +13,11 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::folders::{id_list, rows_by_ids, IDS_PER_QUERY};
+use super::guard::insert_events;
 use super::meta::{delete_meta_index, write_meta_index};
 use super::sql::{build_list, like_pattern, on_foreign_key, on_unique, Db, SqlStore};
 use crate::domain::collections::service::has_related_analyses;
+use crate::domain::model::audit::AuthEvent;
 use crate::domain::model::caller::Scope;
 use crate::domain::model::collection::{
     Collection, CollectionMatchRecord, EnrolledImage, GalleryFeed, GalleryFeedItem, GalleryFeedKind, Person,
@@ -302,7 +304,7 @@ fn alias_taken() -> Error {
 
 #[async_trait]
 impl Collections for SqlStore {
-    async fn insert_collection(&self, c: &Collection) -> Result<()> {
+    async fn insert_collection(&self, c: &Collection, audit: &[AuthEvent]) -> Result<()> {
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query(
@@ -326,6 +328,7 @@ impl Collections for SqlStore {
                 }
             })?;
             write_meta_index(&mut tx, ObjectKind::Collection, c.collection_id, &c.meta_data).await?;
+            insert_events(&mut tx, audit).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -347,7 +350,7 @@ impl Collections for SqlStore {
         Ok(self.fetch_page::<CollectionRow>(&l).await?.map(Collection::from))
     }
 
-    async fn delete_collection(&self, id: Uuid) -> Result<bool> {
+    async fn delete_collection(&self, id: Uuid, audit: &[AuthEvent]) -> Result<bool> {
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             let n = sqlx::query("DELETE FROM collections WHERE collection_id = $1")
@@ -364,6 +367,9 @@ impl Collections for SqlStore {
                 })?
                 .rows_affected();
             delete_meta_index(&mut tx, id).await?;
+            if n > 0 {
+                insert_events(&mut tx, audit).await?;
+            }
             tx.commit().await?;
             Ok(n > 0)
         })
@@ -404,7 +410,7 @@ impl Collections for SqlStore {
         Ok(rows)
     }
 
-    async fn insert_persons(&self, persons: &[(Person, Vec<EnrolledImage>)]) -> Result<i64> {
+    async fn insert_persons(&self, persons: &[(Person, Vec<EnrolledImage>)], audit: &[AuthEvent]) -> Result<i64> {
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             for (p, images) in persons {
@@ -429,6 +435,7 @@ impl Collections for SqlStore {
             let ids: Vec<Uuid> =
                 persons.iter().flat_map(|(_, images)| images.iter().map(|e| e.image.person_image_id)).collect();
             record_gallery_changes(&mut tx, generation, "insert", &ids).await?;
+            insert_events(&mut tx, audit).await?;
             tx.commit().await?;
             Ok(generation)
         })
@@ -439,6 +446,7 @@ impl Collections for SqlStore {
         person_id: Uuid,
         images: &[EnrolledImage],
         time_updated: f64,
+        audit: &[AuthEvent],
     ) -> Result<Option<i64>> {
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
@@ -455,6 +463,7 @@ impl Collections for SqlStore {
             let generation: i64 = sqlx::query_scalar(BUMP_GENERATION).fetch_one(&mut *tx).await?;
             let ids: Vec<Uuid> = images.iter().map(|e| e.image.person_image_id).collect();
             record_gallery_changes(&mut tx, generation, "insert", &ids).await?;
+            insert_events(&mut tx, audit).await?;
             tx.commit().await?;
             Ok(Some(generation))
         })
@@ -504,7 +513,7 @@ impl Collections for SqlStore {
         Ok(row.map(PersonImage::from))
     }
 
-    async fn delete_person(&self, id: Uuid) -> Result<Option<(Vec<PersonImage>, i64)>> {
+    async fn delete_person(&self, id: Uuid, audit: &[AuthEvent]) -> Result<Option<(Vec<PersonImage>, i64)>> {
         let images = self.images_of(&[id]).await?;
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
@@ -521,12 +530,13 @@ impl Collections for SqlStore {
             }
             let generation: i64 = sqlx::query_scalar(BUMP_GENERATION).fetch_one(&mut *tx).await?;
             record_gallery_changes(&mut tx, generation, "remove_person", &[id]).await?;
+            insert_events(&mut tx, audit).await?;
             tx.commit().await?;
             Ok(Some((images, generation)))
         })
     }
 
-    async fn delete_person_image(&self, person_image_id: Uuid) -> Result<Option<i64>> {
+    async fn delete_person_image(&self, person_image_id: Uuid, audit: &[AuthEvent]) -> Result<Option<i64>> {
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             let n = sqlx::query("DELETE FROM person_images WHERE person_image_id = $1")
@@ -540,6 +550,7 @@ impl Collections for SqlStore {
             }
             let generation: i64 = sqlx::query_scalar(BUMP_GENERATION).fetch_one(&mut *tx).await?;
             record_gallery_changes(&mut tx, generation, "remove_image", &[person_image_id]).await?;
+            insert_events(&mut tx, audit).await?;
             tx.commit().await?;
             Ok(Some(generation))
         })

@@ -7,10 +7,12 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::folders::rows_by_ids;
+use super::guard::insert_events;
 use super::meta::{delete_meta_index, write_meta_index};
 use super::sql::{build_list, like_pattern, SqlStore};
 use crate::domain::model::account::Company;
 use crate::domain::model::analysis::ThresholdOverrides;
+use crate::domain::model::audit::AuthEvent;
 use crate::domain::model::caller::Scope;
 use crate::domain::model::metadata::{MetaData, ObjectKind};
 use crate::domain::store::{Companies, ListParams, Page};
@@ -59,7 +61,7 @@ impl From<CompanyRow> for Company {
 
 #[async_trait]
 impl Companies for SqlStore {
-    async fn insert_company(&self, c: &Company) -> Result<()> {
+    async fn insert_company(&self, c: &Company, audit: &[AuthEvent]) -> Result<()> {
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query(
@@ -75,6 +77,7 @@ impl Companies for SqlStore {
             .execute(&mut *tx)
             .await?;
             write_meta_index(&mut tx, ObjectKind::Company, c.company_id, &c.meta_data).await?;
+            insert_events(&mut tx, audit).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -109,7 +112,7 @@ impl Companies for SqlStore {
         Ok(fetch_page!(&self.db, l, CompanyRow, |r| Ok(Company::from(r))))
     }
 
-    async fn update_company(&self, c: &Company) -> Result<bool> {
+    async fn update_company(&self, c: &Company, audit: &[AuthEvent]) -> Result<bool> {
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             let n =
@@ -123,13 +126,14 @@ impl Companies for SqlStore {
                     .rows_affected();
             if n > 0 {
                 write_meta_index(&mut tx, ObjectKind::Company, c.company_id, &c.meta_data).await?;
+                insert_events(&mut tx, audit).await?;
             }
             tx.commit().await?;
             Ok(n > 0)
         })
     }
 
-    async fn delete_company(&self, id: Uuid) -> Result<bool> {
+    async fn delete_company(&self, id: Uuid, audit: &[AuthEvent]) -> Result<bool> {
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             let n = sqlx::query("DELETE FROM companies WHERE company_id = $1")
@@ -146,6 +150,9 @@ impl Companies for SqlStore {
                 })?
                 .rows_affected();
             delete_meta_index(&mut tx, id).await?;
+            if n > 0 {
+                insert_events(&mut tx, audit).await?;
+            }
             tx.commit().await?;
             Ok(n > 0)
         })
@@ -176,20 +183,28 @@ impl Companies for SqlStore {
         id: Uuid,
         overrides: &ThresholdOverrides,
         time_updated: f64,
+        audit: &[AuthEvent],
     ) -> Result<bool> {
         let ThresholdOverrides { quality, biometry, collection } = *overrides;
-        let n = on_db!(&self.db, |pool| sqlx::query(
-            "UPDATE companies SET threshold_quality = $1, threshold_biometry = $2, threshold_collection = $3, \
-             time_updated = $4 WHERE company_id = $5"
-        )
-        .bind(quality)
-        .bind(biometry)
-        .bind(collection)
-        .bind(time_updated)
-        .bind(id)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-        Ok(n > 0)
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query(
+                "UPDATE companies SET threshold_quality = $1, threshold_biometry = $2, threshold_collection = $3, \
+                 time_updated = $4 WHERE company_id = $5",
+            )
+            .bind(quality)
+            .bind(biometry)
+            .bind(collection)
+            .bind(time_updated)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n > 0 {
+                insert_events(&mut tx, audit).await?;
+            }
+            tx.commit().await?;
+            Ok(n > 0)
+        })
     }
 }

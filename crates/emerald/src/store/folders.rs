@@ -6,9 +6,11 @@ use serde_json::Value;
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use super::guard::insert_events;
 use super::meta::write_meta_index;
 use super::sql::{build_list_with, number_placeholders, Db, SqlStore};
 use crate::domain::model::analysis::Analysis;
+use crate::domain::model::audit::AuthEvent;
 use crate::domain::model::caller::Scope;
 use crate::domain::model::media::{Folder, FolderStatus, Media, MediaKind};
 use crate::domain::model::metadata::{MetaData, ObjectKind};
@@ -365,7 +367,7 @@ where
 
 #[async_trait]
 impl Folders for SqlStore {
-    async fn insert_folder(&self, f: &Folder, media: &[Media]) -> Result<()> {
+    async fn insert_folder(&self, f: &Folder, media: &[Media], audit: &[AuthEvent]) -> Result<()> {
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query(
@@ -388,12 +390,19 @@ impl Folders for SqlStore {
             .await?;
             write_meta_index(&mut tx, ObjectKind::Folder, f.folder_id, &f.meta_data).await?;
             insert_media_rows(&mut tx, media).await?;
+            insert_events(&mut tx, audit).await?;
             tx.commit().await?;
             Ok(())
         })
     }
 
-    async fn insert_media(&self, folder_id: Uuid, media: &[Media], time_updated: f64) -> Result<bool> {
+    async fn insert_media(
+        &self,
+        folder_id: Uuid,
+        media: &[Media],
+        time_updated: f64,
+        audit: &[AuthEvent],
+    ) -> Result<bool> {
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             let n = sqlx::query("UPDATE folders SET time_updated = $1 WHERE folder_id = $2")
@@ -406,6 +415,7 @@ impl Folders for SqlStore {
                 return Ok(false);
             }
             insert_media_rows(&mut tx, media).await?;
+            insert_events(&mut tx, audit).await?;
             tx.commit().await?;
             Ok(true)
         })
@@ -460,7 +470,7 @@ impl Folders for SqlStore {
         super::analyses::analyses_of(&self.db, folder_ids).await
     }
 
-    async fn delete_folder(&self, id: Uuid) -> Result<Option<Vec<Media>>> {
+    async fn delete_folder(&self, id: Uuid, audit: &[AuthEvent]) -> Result<Option<Vec<Media>>> {
         let media = self.media_of(&[id]).await?;
         let gone = on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
@@ -481,6 +491,9 @@ impl Folders for SqlStore {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+            if n > 0 {
+                insert_events(&mut tx, audit).await?;
+            }
             tx.commit().await?;
             Ok::<_, Error>(n == 0)
         })?;
@@ -499,12 +512,15 @@ impl Folders for SqlStore {
         Ok(fetch_page!(&self.db, l, MediaRow, Media::try_from))
     }
 
-    async fn delete_media(&self, id: Uuid) -> Result<bool> {
+    async fn delete_media(&self, id: Uuid, audit: &[AuthEvent]) -> Result<bool> {
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             let n =
                 sqlx::query("DELETE FROM media WHERE media_id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
             sqlx::query("DELETE FROM meta_index WHERE object_id = $1").bind(id).execute(&mut *tx).await?;
+            if n > 0 {
+                insert_events(&mut tx, audit).await?;
+            }
             tx.commit().await?;
             Ok(n > 0)
         })

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use emerald_query::{FieldKind, FieldSpec, ListSpec, Ops, Param};
 use uuid::Uuid;
 
-use super::sql::{build_list, SqlStore};
+use super::sql::{build_list, build_list_with, SqlStore};
 use crate::domain::model::audit::{AuthEvent, CompanyQuota, StoredAuthEvent};
 use crate::domain::model::caller::Scope;
 use crate::domain::store::{Guard, ListParams, Page};
@@ -95,6 +95,38 @@ impl From<EventRow> for StoredAuthEvent {
     }
 }
 
+tx_fn! {
+    /// Insert audit events inside an open transaction: the change they record commits (or rolls
+    /// back) with them.
+    pub(crate) async fn insert_events(tx, events: &[AuthEvent]) -> Result<()> {
+        for e in events {
+            let object = e.object.as_ref();
+            sqlx::query(
+                "INSERT INTO auth_events (event_id, time_created, event, outcome, user_id, company_id, email, actor_id, client_addr, \
+                 object_type, object_id, value_before, value_after, comment) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            )
+            .bind(e.event_id)
+            .bind(e.time_created)
+            .bind(e.event)
+            .bind(e.outcome)
+            .bind(e.user_id)
+            .bind(e.company_id)
+            .bind(e.email.clone())
+            .bind(e.actor_id)
+            .bind(e.client_addr.clone())
+            .bind(object.map(|o| o.object_type.to_owned()))
+            .bind(object.map(|o| o.object_id))
+            .bind(object.and_then(|o| o.before.clone()))
+            .bind(object.and_then(|o| o.after.clone()))
+            .bind(object.and_then(|o| o.comment.clone()))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Guard for SqlStore {
     async fn login_locked_until(&self, keys: &[String]) -> Result<f64> {
@@ -174,32 +206,10 @@ impl Guard for SqlStore {
         on_db!(&self.db, |pool| {
             // One transaction: a request's objects are recorded together (one commit).
             let mut tx = pool.begin().await?;
-            for e in events {
-                sqlx::query(
-                    "INSERT INTO auth_events (event_id, time_created, event, outcome, user_id, company_id, email, actor_id, client_addr, \
-                     object_type, object_id, value_before, value_after, comment) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-                )
-                .bind(e.event_id)
-                .bind(e.time_created)
-                .bind(e.event)
-                .bind(e.outcome)
-                .bind(e.user_id)
-                .bind(e.company_id)
-                .bind(&e.email)
-                .bind(e.actor_id)
-                .bind(&e.client_addr)
-                .bind(e.object.as_ref().map(|o| o.object_type))
-                .bind(e.object.as_ref().map(|o| o.object_id))
-                .bind(e.object.as_ref().and_then(|o| o.before.as_deref()))
-                .bind(e.object.as_ref().and_then(|o| o.after.as_deref()))
-                .bind(e.object.as_ref().and_then(|o| o.comment.as_deref()))
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await
-        })?;
-        Ok(())
+            insert_events(&mut tx, events).await?;
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     async fn list_auth_events(&self, scope: Scope, params: &ListParams) -> Result<Page<StoredAuthEvent>> {
@@ -210,6 +220,40 @@ impl Guard for SqlStore {
         let l = build_list(self.dialect(), &LIST, params, COLUMNS, "FROM auth_events e", base)?;
         let page: Page<EventRow> = self.fetch_page(&l).await?;
         Ok(page.map(StoredAuthEvent::from))
+    }
+
+    async fn auth_events_after(
+        &self,
+        scope: Scope,
+        params: &ListParams,
+        after: Option<(f64, Uuid)>,
+        limit: u64,
+    ) -> Result<Vec<StoredAuthEvent>> {
+        let mut pairs: Vec<(String, String)> = params
+            .0
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "offset" | "limit" | "total_omit"))
+            .cloned()
+            .collect();
+        pairs.extend([("limit".to_owned(), limit.to_string()), ("total_omit".to_owned(), "true".to_owned())]);
+        let params = ListParams(pairs);
+        let mut base: Vec<(String, Vec<Param>)> = Vec::new();
+        if let Scope::Company(c) = scope {
+            base.push(("e.company_id = ?".to_owned(), vec![Param::Uuid(c)]));
+        }
+        if let Some((t, id)) = after {
+            // One sort key (`time_created`), then the tiebreak `event_id` in the same direction.
+            let query = emerald_query::parse(&params.0, &LIST, crate::domain::time::now())?;
+            let desc = query.sorting.first().is_none_or(|s| s.desc);
+            let op = if desc { "<" } else { ">" };
+            base.push((
+                format!("(e.time_created {op} ? OR (e.time_created = ? AND e.event_id {op} ?))"),
+                vec![Param::Float(t), Param::Float(t), Param::Uuid(id)],
+            ));
+        }
+        let l = build_list_with(self.dialect(), &LIST, &params, COLUMNS, "FROM auth_events e", base)?;
+        let page: Page<EventRow> = self.fetch_page(&l).await?;
+        Ok(page.items.into_iter().map(StoredAuthEvent::from).collect())
     }
 
     async fn prune_auth_events(&self, before: f64) -> Result<u64> {

@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use super::guard::insert_events;
 use super::sql::SqlStore;
+use crate::domain::model::audit::AuthEvent;
 use crate::domain::model::metadata::{MetaData, ObjectKind};
 use crate::domain::store::Metadata;
 use crate::domain::Result;
@@ -61,7 +63,14 @@ tx_fn! {
 
 #[async_trait]
 impl Metadata for SqlStore {
-    async fn set_meta(&self, kind: ObjectKind, id: Uuid, meta: &MetaData, time_updated: f64) -> Result<bool> {
+    async fn set_meta(
+        &self,
+        kind: ObjectKind,
+        id: Uuid,
+        meta: &MetaData,
+        time_updated: f64,
+        audit: &[AuthEvent],
+    ) -> Result<bool> {
         let (table, id_col) = table_of(kind);
         let sql = format!("UPDATE {table} SET meta_data = $1, time_updated = $2 WHERE {id_col} = $3");
         on_db!(&self.db, |pool| {
@@ -75,6 +84,7 @@ impl Metadata for SqlStore {
                 .rows_affected();
             if n > 0 {
                 write_meta_index(&mut tx, kind, id, meta).await?;
+                insert_events(&mut tx, audit).await?;
             }
             tx.commit().await?;
             Ok(n > 0)

@@ -7,9 +7,11 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::folders::rows_by_ids;
+use super::guard::insert_events;
 use super::meta::{delete_meta_index, write_meta_index};
 use super::sql::{build_list, like_pattern, on_unique, SqlStore};
 use crate::domain::model::account::{AnalysisPermissions, User};
+use crate::domain::model::audit::AuthEvent;
 use crate::domain::model::caller::Scope;
 use crate::domain::model::metadata::{MetaData, ObjectKind};
 use crate::domain::model::role::UserType;
@@ -124,7 +126,7 @@ fn email_taken(email: &str) -> Error {
 
 #[async_trait]
 impl Users for SqlStore {
-    async fn insert_user(&self, u: &User, password_hash: &str) -> Result<()> {
+    async fn insert_user(&self, u: &User, password_hash: &str, audit: &[AuthEvent]) -> Result<()> {
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query(
@@ -156,6 +158,7 @@ impl Users for SqlStore {
             .await
             .map_err(|e| on_unique(e, || email_taken(&u.email)))?;
             write_meta_index(&mut tx, ObjectKind::User, u.user_id, &u.meta_data).await?;
+            insert_events(&mut tx, audit).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -212,7 +215,7 @@ impl Users for SqlStore {
         Ok(fetch_page!(&self.db, l, UserRow, User::try_from))
     }
 
-    async fn update_user(&self, u: &User, password_hash: Option<&str>) -> Result<bool> {
+    async fn update_user(&self, u: &User, password_hash: Option<&str>, audit: &[AuthEvent]) -> Result<bool> {
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             let n = sqlx::query(
@@ -244,18 +247,22 @@ impl Users for SqlStore {
             .rows_affected();
             if n > 0 {
                 write_meta_index(&mut tx, ObjectKind::User, u.user_id, &u.meta_data).await?;
+                insert_events(&mut tx, audit).await?;
             }
             tx.commit().await?;
             Ok(n > 0)
         })
     }
 
-    async fn delete_user(&self, id: Uuid) -> Result<bool> {
+    async fn delete_user(&self, id: Uuid, audit: &[AuthEvent]) -> Result<bool> {
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             let n =
                 sqlx::query("DELETE FROM users WHERE user_id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
             delete_meta_index(&mut tx, id).await?;
+            if n > 0 {
+                insert_events(&mut tx, audit).await?;
+            }
             tx.commit().await?;
             Ok(n > 0)
         })

@@ -9,6 +9,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use emerald::domain::model::audit::AuthEvent;
+
 use crate::analyses::Receiver;
 use crate::both_backends;
 use crate::console::console_login;
@@ -56,6 +58,106 @@ async fn audit_until(app: &TestApp, token: &str, query: &str, n: usize) -> Vec<V
         }
         assert!(tokio::time::Instant::now() < deadline, "{n} events awaited for {query}: {events:?}");
         tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// `GET {path}` as text with `token`: (status, content-type, body).
+async fn get_csv(app: &TestApp, path: &str, token: &str) -> (u16, String, String) {
+    let res = app.client.get(app.url(path)).header("X-Forensic-Access-Token", token).send().await.unwrap();
+    let status = res.status().as_u16();
+    let ctype = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    (status, ctype, res.text().await.unwrap())
+}
+
+/// The records of an RFC 4180 CSV text (quoted fields, `""` escapes, CRLF lines).
+fn csv_records(text: &str) -> Vec<Vec<String>> {
+    let (mut rows, mut row, mut cell) = (Vec::new(), Vec::new(), String::new());
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                cell.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => cell.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut cell)),
+            (false, '\r') => {}
+            (false, '\n') => {
+                row.push(std::mem::take(&mut cell));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => cell.push(c),
+        }
+    }
+    assert!(!quoted && cell.is_empty() && row.is_empty(), "the CSV ends with a full line: {text:?}");
+    rows
+}
+
+/// The audit CSV `GET /api/audit.csv?{query}` gives `token`, as maps of column → cell.
+async fn audit_csv(app: &TestApp, token: &str, query: &str) -> Vec<std::collections::HashMap<String, String>> {
+    let (status, ctype, text) = get_csv(app, &format!("/api/audit.csv?{query}"), token).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(ctype, "text/csv; charset=utf-8");
+    let mut records = csv_records(&text);
+    let header = records.remove(0);
+    assert_eq!(
+        header,
+        [
+            "event_id",
+            "time_created",
+            "event",
+            "outcome",
+            "user_id",
+            "company_id",
+            "email",
+            "actor_id",
+            "client_addr",
+            "object_type",
+            "object_id",
+            "before",
+            "after",
+            "comment"
+        ]
+    );
+    records
+        .into_iter()
+        .map(|r| {
+            assert_eq!(r.len(), header.len(), "{r:?}");
+            header.iter().cloned().zip(r).collect()
+        })
+        .collect()
+}
+
+/// Make every insert into `auth_events` fail (`on`), or stop doing so, with a trigger in the
+/// app's own database: a change whose audit event cannot be stored must not happen.
+async fn refuse_audit_inserts(app: &TestApp, on: bool) {
+    use sqlx::Connection;
+    match app.backend {
+        Backend::Sqlite => {
+            let url = format!("sqlite://{}", app.data_dir.path().join("emerald.db").display());
+            let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            let sql = if on {
+                "CREATE TRIGGER refuse_audit BEFORE INSERT ON auth_events BEGIN SELECT RAISE(ABORT, 'audit refused'); END"
+            } else {
+                "DROP TRIGGER refuse_audit"
+            };
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        }
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(app.config.database_url.as_deref().unwrap()).await.unwrap();
+            let sqls: &[&str] = if on {
+                &["CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$",
+                  "CREATE TRIGGER refuse_audit BEFORE INSERT ON auth_events FOR EACH ROW EXECUTE FUNCTION refuse_audit()"]
+            } else {
+                &["DROP TRIGGER refuse_audit ON auth_events", "DROP FUNCTION refuse_audit()"]
+            };
+            for sql in sqls {
+                sqlx::query(sql).execute(&mut c).await.unwrap();
+            }
+        }
     }
 }
 
@@ -399,5 +501,185 @@ both_backends! {
         let (status, _) = operator.post(&app, &format!("{order}/redeliver"), &[("csrf", &csrf)]).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert_eq!(receiver.count(), 1);
+    }
+
+    async fn user_edits_and_meta_edits_are_audited_under_the_objects_company(app) {
+        let company = app.company(&format!("Edits {}", Uuid::new_v4().simple())).await;
+        let other = app.company(&format!("Other {}", Uuid::new_v4().simple())).await;
+        let (uid, email, client) = app.user(Some(company), "CLIENT").await;
+        let (ca_id, _, client_admin) = app.user(Some(company), "CLIENT_ADMIN").await;
+        let (_, _, other_admin) = app.user(Some(other), "CLIENT_ADMIN").await;
+        let admin_id = app.get("/api/users/me", &app.admin_token).await.assert_status(200).id("user_id");
+        let url = format!("/api/users/{uid}");
+        let docs = app.get(&url, &client_admin).await.assert_status(200).body["can_start_analysis_documents"].as_bool().unwrap();
+
+        // A CLIENT ADMIN edits names, a flag and meta_data: one event, the changed fields only.
+        app.patch(&url, &client_admin, json!({"first_name": "Renamed", "last_name": "CLIENT",
+            "can_start_analysis_documents": !docs, "meta_data": {"k": "v"}})).await.assert_status(200);
+        let ev = audit(&app, &client_admin, &format!("object_id={uid}&event=update")).await;
+        assert_eq!(ev.len(), 1, "{ev:?}");
+        let e = &ev[0];
+        assert_eq!((e["user_id"].clone(), e["actor_id"].clone()), (json!(ca_id), json!(ca_id)));
+        assert_eq!((e["company_id"].clone(), e["object_type"].clone()), (json!(company), json!("user")));
+        assert_eq!(e["before"], json!(format!("first_name=Test; can_start_analysis_documents={docs}; meta_data={{}}")));
+        assert_eq!(e["after"], json!(format!("first_name=Renamed; can_start_analysis_documents={}; meta_data={{\"k\":\"v\"}}", !docs)));
+        assert_eq!(e["comment"], json!(email));
+
+        // The user changes its own password: recorded that it changed, never the password.
+        let secret = "a-new-secret-password-9";
+        app.patch(&url, &client, json!({"password": secret, "old_password": PASSWORD})).await.assert_status(200);
+        let r = app.get(&format!("/api/audit?object_id={uid}&event=update"), &app.admin_token).await;
+        assert!(!r.text.contains(secret) && !r.text.contains(PASSWORD), "{}", r.text);
+        let e = &r.body["items"][0];
+        assert_eq!((e["user_id"].clone(), e["before"].clone(), e["after"].clone()), (json!(uid), Value::Null, Value::Null));
+        assert_eq!(e["comment"], json!(format!("{email}; password changed")));
+
+        // A block has its own event (no update); a patch that changes nothing records nothing.
+        app.patch(&url, &client_admin, json!({"is_active": false, "first_name": "Renamed"})).await.assert_status(200);
+        app.patch(&url, &client_admin, json!({"is_active": true})).await.assert_status(200);
+        assert_eq!(audit(&app, &client_admin, &format!("object_id={uid}&event=update")).await.len(), 2);
+        // A refused edit (the email is taken) records nothing either.
+        app.patch(&url, &client_admin, json!({"email": ADMIN_EMAIL})).await.assert_error(400, 4);
+        assert_eq!(audit(&app, &client_admin, &format!("object_id={uid}&event=update")).await.len(), 2);
+
+        // The ADMIN changes the role, then moves the user to another company: both companies'
+        // CLIENT ADMINs read the move.
+        let role = app.patch(&url, &app.admin_token, json!({"user_type": "CLIENT OPERATOR"})).await;
+        role.assert_status(200);
+        let ev = audit(&app, &client_admin, &format!("object_id={uid}&event=update")).await;
+        assert_eq!(ev[0]["actor_id"], json!(admin_id));
+        assert_eq!((ev[0]["before"].clone(), ev[0]["after"].clone()),
+            (json!("user_type=CLIENT"), json!(format!("user_type={}", role.body["user_type"].as_str().unwrap()))));
+        assert!(audit(&app, &other_admin, &format!("object_id={uid}")).await.is_empty(), "not yet the other company's");
+        app.patch(&url, &app.admin_token, json!({"company_id": other})).await.assert_status(200);
+        for token in [&client_admin, &other_admin] {
+            let ev = audit(&app, token, &format!("object_id={uid}&event=update")).await;
+            assert_eq!(ev[0]["before"], json!(format!("company_id={company}")), "{ev:?}");
+            assert_eq!(ev[0]["after"], json!(format!("company_id={other}")));
+        }
+
+        // An ADMIN's meta_data edit of a company's folder is that company's event.
+        let f = folder(&app, &client_admin, None).await;
+        app.post(&format!("/api/folders/{f}/meta_data"), &app.admin_token, json!({"iin": "7"})).await.assert_status(200);
+        let ev = audit(&app, &client_admin, &format!("object_id={f}&event=update")).await;
+        assert_eq!(ev.len(), 1, "{ev:?}");
+        assert_eq!((ev[0]["user_id"].clone(), ev[0]["company_id"].clone()), (json!(admin_id), json!(company)));
+        assert_eq!((ev[0]["before"].clone(), ev[0]["after"].clone()), (json!("{}"), json!("{\"iin\":\"7\"}")));
+        assert!(audit(&app, &other_admin, &format!("object_id={f}")).await.is_empty());
+        // The same for the company's own meta_data.
+        app.patch(&format!("/api/companies/{company}/meta_data"), &app.admin_token, json!({"tier": "gold"})).await.assert_status(200);
+        let ev = audit(&app, &client_admin, &format!("object_id={company}&event=update")).await;
+        assert_eq!((ev[0]["company_id"].clone(), ev[0]["object_type"].clone()), (json!(company), json!("company")), "{ev:?}");
+    }
+
+    async fn the_audit_csv_has_the_lists_rows_guarded_and_scoped(app) {
+        let company = app.company(&format!("Csv {}", Uuid::new_v4().simple())).await;
+        let (_, _, client) = app.user(Some(company), "CLIENT").await;
+        let (_, _, client_admin) = app.user(Some(company), "CLIENT_ADMIN").await;
+        let (_, _, other_admin) = app.user(Some(app.company(&format!("Else {}", Uuid::new_v4().simple())).await), "CLIENT_ADMIN").await;
+        let f = folder(&app, &client, None).await;
+        app.post(&format!("/api/folders/{f}/meta_data"), &client, json!({"note": "a, \"quoted\"\nline"})).await.assert_status(200);
+        // A company named like a formula: its creation's comment starts with `=`.
+        let evil = app.company(&format!("=HYPERLINK(\"http://x\",\"y\") {}", Uuid::new_v4().simple())).await;
+
+        let listed = audit(&app, &client_admin, &format!("object_id={f}")).await;
+        let rows = audit_csv(&app, &client_admin, &format!("object_id={f}&offset=1&limit=1")).await;
+        assert_eq!(rows.len(), 2, "create and update, offset and limit ignored: {rows:?}");
+        for (row, e) in rows.iter().zip(&listed) {
+            for key in ["event_id", "event", "outcome", "user_id", "company_id", "object_type", "object_id", "comment"] {
+                assert_eq!(row[key], e[key].as_str().unwrap_or(""), "{key}");
+            }
+            assert_eq!(row["time_created"].parse::<f64>().unwrap(), e["time_created"].as_f64().unwrap());
+        }
+        assert_eq!(rows[0]["after"], "{\"note\":\"a, \\\"quoted\\\"\\nline\"}", "quoting survives");
+        assert_eq!(rows[1]["event"], "create");
+        // The injection guard: the cell starts with `'`.
+        let admin_rows = audit_csv(&app, &app.admin_token, &format!("object_id={evil}")).await;
+        assert_eq!(admin_rows.len(), 1);
+        assert!(admin_rows[0]["comment"].starts_with("'=HYPERLINK("), "{admin_rows:?}");
+        // Sorting is the list's.
+        let asc = audit_csv(&app, &client_admin, &format!("object_id={f}&sorting=time_created{{asc}}")).await;
+        assert_eq!(asc.iter().map(|r| r["event"].as_str()).collect::<Vec<_>>(), ["create", "update"]);
+
+        // Permissions: a CLIENT is refused, a CLIENT ADMIN reads only its company's rows,
+        // another company's nothing of this one.
+        let (status, _, text) = get_csv(&app, "/api/audit.csv", &client).await;
+        assert_eq!(status, 403, "{text}");
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["error_code"], 9);
+        let own = audit_csv(&app, &client_admin, "").await;
+        assert!(!own.is_empty() && own.iter().all(|r| r["company_id"] == company.to_string()), "{own:?}");
+        assert!(audit_csv(&app, &other_admin, &format!("object_id={f}")).await.is_empty());
+        assert!(audit_csv(&app, &app.admin_token, "").await.iter().any(|r| r["object_id"] == evil.to_string()));
+        // Bad filters: the error envelope, before any CSV.
+        let (status, _, text) = get_csv(&app, "/api/audit.csv?object_id=nope", &client_admin).await;
+        assert_eq!(status, 400, "{text}");
+
+        // Many events, several chunks, ties on time_created: every one once, in the list's order.
+        let t0 = 1_700_000_000.0;
+        let events: Vec<AuthEvent> = (0..1203)
+            .map(|i| AuthEvent {
+                event_id: Uuid::new_v4(),
+                time_created: t0 + (i / 7) as f64,
+                event: "update",
+                outcome: "success",
+                user_id: None,
+                company_id: Some(company),
+                email: None,
+                actor_id: None,
+                client_addr: None,
+                object: None,
+            })
+            .collect();
+        app.domain.store.insert_auth_events(&events).await.unwrap();
+        let window = format!("time_created.max={}", t0 + 1000.0);
+        for sorting in ["", "&sorting=time_created{asc}"] {
+            let rows = audit_csv(&app, &client_admin, &format!("{window}{sorting}")).await;
+            let r = app.get(&format!("/api/audit?{window}{sorting}&limit=-1&total_omit=true"), &client_admin).await;
+            r.assert_status(200);
+            let ids: Vec<&str> = r.body["items"].as_array().unwrap().iter().map(|e| e["event_id"].as_str().unwrap()).collect();
+            assert_eq!(ids.len(), 1203);
+            assert_eq!(rows.iter().map(|r| r["event_id"].as_str()).collect::<Vec<_>>(), ids, "{sorting}");
+        }
+
+        // The console's audit screen links the export of its filters; the export is the same CSV.
+        let admin = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await.0;
+        let (_, _, page) = admin.get(&app, &format!("/console/audit?object_id={f}")).await;
+        assert!(page.contains(&format!("/console/audit.csv?object_id={f}\"")), "{page}");
+        let (status, headers, text) = admin.get(&app, &format!("/console/audit.csv?object_id={f}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+        let ids: Vec<String> = csv_records(&text).into_iter().skip(1).map(|r| r[0].clone()).collect();
+        assert_eq!(ids, listed.iter().map(|e| e["event_id"].as_str().unwrap().to_owned()).collect::<Vec<_>>());
+        let (_, client_email, _) = app.user(Some(company), "CLIENT").await;
+        let client_console = console_login(&app, &client_email, PASSWORD).await.0;
+        assert_eq!(client_console.get(&app, "/console/audit.csv").await.0, StatusCode::FORBIDDEN);
+    }
+
+    async fn a_change_and_its_audit_event_are_stored_together_or_not_at_all(app) {
+        let company = app.company(&format!("Tx {}", Uuid::new_v4().simple())).await;
+        let (uid, email, _) = app.user(Some(company), "CLIENT").await;
+        let (_, _, client_admin) = app.user(Some(company), "CLIENT_ADMIN").await;
+        let f = folder(&app, &client_admin, None).await;
+        let user_url = format!("/api/users/{uid}");
+        refuse_audit_inserts(&app, true).await;
+        // The audit cannot be written: the changes fail, and nothing of them is stored.
+        app.patch(&user_url, &client_admin, json!({"first_name": "Never"})).await.assert_status(500);
+        assert_eq!(app.get(&user_url, &client_admin).await.body["first_name"], "Test");
+        app.post(&format!("/api/folders/{f}/meta_data"), &client_admin, json!({"k": "v"})).await.assert_status(500);
+        assert_eq!(app.get(&format!("/api/folders/{f}/meta_data"), &client_admin).await.body, json!({}));
+        app.delete(&format!("/api/folders/{f}"), &client_admin).await.assert_status(500);
+        app.get(&format!("/api/folders/{f}"), &client_admin).await.assert_status(200);
+        app.post(&format!("/api/folders/{f}/analyses"), &client_admin, json!({"analyses": [{"type": "quality"}]})).await.assert_status(500);
+        let analyses = app.get(&format!("/api/folders/{f}/analyses"), &client_admin).await;
+        assert_eq!(analyses.body.as_array().map(Vec::len), Some(0), "{}", analyses.text);
+        // An auth event that cannot be recorded is logged, and the login goes on.
+        app.login(&email, PASSWORD).await.assert_status(200);
+        refuse_audit_inserts(&app, false).await;
+        app.patch(&user_url, &client_admin, json!({"first_name": "Now"})).await.assert_status(200);
+        let ev = audit(&app, &client_admin, &format!("object_id={uid}&event=update")).await;
+        assert_eq!(ev.len(), 1, "only the edit that happened: {ev:?}");
+        assert_eq!(ev[0]["after"], "first_name=Now");
+        assert!(audit(&app, &client_admin, &format!("object_id={f}&event=update")).await.is_empty());
+        assert!(audit(&app, &client_admin, &format!("object_id={f}&event=delete")).await.is_empty());
     }
 }

@@ -33,7 +33,7 @@ async fn seed(app: &TestApp, company: Uuid, user: Uuid, n: usize, t0: f64) {
             time_created: t0 + (i / 7) as f64,
             time_updated: t0 + ((i * 13) % 101) as f64,
         };
-        app.domain.store.insert_folder(&f, &[]).await.unwrap();
+        app.domain.store.insert_folder(&f, &[], &[]).await.unwrap();
     }
 }
 
@@ -161,7 +161,7 @@ both_backends! {
             time_created: 1_700_000_000.0,
             time_updated: 1_700_000_000.0,
         };
-        app.domain.store.insert_folder(&f, &[]).await.unwrap();
+        app.domain.store.insert_folder(&f, &[], &[]).await.unwrap();
         let (status, _, _, text) =
             get_text(&app, "/api/reports/folders.csv?meta_keys=iin,tx,n,plain,nested.k.1,nested", &token).await;
         assert_eq!(status, 200);

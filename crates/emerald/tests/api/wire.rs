@@ -68,6 +68,7 @@ both_backends! {
             ("/api/authorize/logout", &["post"]),
             ("/api/users/me", &["get"]),
             ("/api/audit", &["get"]),
+            ("/api/audit.csv", &["get"]),
             ("/api/companies", &["get", "post"]),
             ("/api/companies/{company_id}", &["get", "patch", "delete"]),
             ("/api/companies/{company_id}/meta_data", &["get", "post", "patch", "delete"]),

@@ -16,7 +16,7 @@ use crate::domain::model::analysis::{
     assign_media, Analysis, AnalysisDetails, AnalysisRequest, AnalysisState, MediaFacts, Resolution,
     ANALYSES_PER_REQUEST_MAX,
 };
-use crate::domain::model::audit::{analysis_created, ObjectChange, StoredAuthEvent};
+use crate::domain::model::audit::{analysis_created, AuthEvent, ObjectChange, StoredAuthEvent};
 use crate::domain::model::caller::Caller;
 use crate::domain::model::media::{Folder, Media};
 use crate::domain::model::metadata::MetaData;
@@ -137,13 +137,15 @@ impl Domain {
         Ok(out)
     }
 
-    /// Rows, jobs and the folder status in one transaction; then wake the local workers.
+    /// Rows, jobs, the folder status and the `audit` events recording the creations in one
+    /// transaction; then wake the local workers.
     pub(in crate::domain) async fn enqueue_analyses(
         &self,
         folder_id: Uuid,
         analyses: &[Analysis],
         resolution_endpoint: Option<&str>,
         t: f64,
+        audit: &[AuthEvent],
     ) -> Result<()> {
         let jobs: Vec<NewJob> = analyses
             .iter()
@@ -156,9 +158,10 @@ impl Domain {
                 company_id: a.company_id,
             })
             .collect();
-        if !self.store.insert_analyses(folder_id, analyses, &jobs, resolution_endpoint, t).await? {
+        if !self.store.insert_analyses(folder_id, analyses, &jobs, resolution_endpoint, t, audit).await? {
             return Err(Error::not_exist("Folder"));
         }
+        self.audit_committed(audit);
         self.jobs_queued().await;
         Ok(())
     }
@@ -181,9 +184,9 @@ impl Domain {
         let media = self.store.media_of(&[folder_id]).await?;
         let t = now();
         let analyses = self.plan_analyses(Some(caller), &folder, &media, &requests, t).await?;
-        self.enqueue_analyses(folder_id, &analyses, resolution_endpoint.as_deref(), t).await?;
         let changes = analyses.iter().map(analysis_created).collect();
-        self.objects_audited(Some(caller), "create", "success", folder.company_id, changes).await;
+        let events = self.object_events_of(Some(caller), "create", "success", folder.company_id, changes);
+        self.enqueue_analyses(folder_id, &analyses, resolution_endpoint.as_deref(), t, &events).await?;
         Ok(AnalysisDetails::attach(analyses, &media))
     }
 
@@ -295,16 +298,18 @@ impl Domain {
     /// `DELETE /api/analyses/{id}` (spec §12: frees the persons a COLLECTION analysis
     /// references): ADMIN, or CLIENT ADMIN in its company; the folder status is recomputed.
     pub async fn delete_analysis(&self, caller: &Caller, id: Uuid) -> Result<()> {
-        let (_, access) = self.visible_analysis(caller, id).await?;
+        let (a, access) = self.visible_analysis(caller, id).await?;
         if access < Access::Manage {
             return Err(Error::Forbidden(None));
         }
-        let gone = self.store.delete_analysis(id).await?.ok_or_else(|| Error::not_exist("Analysis"))?;
-        self.forget_keys(&gone.stored_images()).await;
+        // As read just before the deletion (the event goes in its transaction).
         let change = ObjectChange::of("analysis", id)
-            .before(format!("{} {}", gone.kind.as_str(), gone.resolution_status.as_str()))
-            .comment(format!("folder {}", gone.folder_id));
-        self.object_audited(Some(caller), "delete", "success", gone.company_id, change).await;
+            .before(format!("{} {}", a.kind.as_str(), a.resolution_status.as_str()))
+            .comment(format!("folder {}", a.folder_id));
+        let events = self.object_events_of(Some(caller), "delete", "success", a.company_id, vec![change]);
+        let gone = self.store.delete_analysis(id, &events).await?.ok_or_else(|| Error::not_exist("Analysis"))?;
+        self.audit_committed(&events);
+        self.forget_keys(&gone.stored_images()).await;
         Ok(())
     }
 
@@ -360,16 +365,18 @@ impl Domain {
         let only_from = (!force).then_some(Resolution::OperatorRequired);
         let decision =
             Decision { resolution, comment: comment.as_deref(), only_from, decided_by: caller.user_id, time: now() };
-        let Some(effect) = self.store.decide_analysis(id, &decision, policy).await? else {
+        let email = self.store.get_user(caller.user_id).await.ok().flatten().map(|u| u.email);
+        let event = self.decision_event(caller, email.as_deref(), &a, resolution.as_str(), comment.as_deref());
+        let events = [event];
+        let Some(effect) = self.store.decide_analysis(id, &decision, policy, &events).await? else {
             // Changed since it was read (another operator decided it, or it was re-run).
             let now_a = self.store.get_analysis(id).await?.ok_or_else(|| Error::not_exist("Analysis"))?;
             return Err(refused(&now_a));
         };
+        self.audit_committed(&events);
         if effect.delivery.is_some() {
             self.jobs_queued().await;
         }
-        let email = self.store.get_user(caller.user_id).await.ok().flatten().map(|u| u.email);
-        self.decision_recorded(caller, email.as_deref(), &a, resolution.as_str(), comment.as_deref()).await;
         self.get_analysis(caller, id).await
     }
 
@@ -390,7 +397,7 @@ impl Domain {
         caller: &Caller,
         id: Uuid,
         write: bool,
-    ) -> Result<MetaData> {
+    ) -> Result<(MetaData, Option<Uuid>)> {
         let (a, access) = self.visible_analysis(caller, id).await?;
         if write && access < Access::Write {
             return Err(Error::Forbidden(None));
@@ -399,6 +406,6 @@ impl Domain {
         if write && matches!(caller.user_type, UserType::Operator | UserType::ClientOperator) {
             return Err(Error::Forbidden(None));
         }
-        Ok(a.meta_data)
+        Ok((a.meta_data, a.company_id))
     }
 }

@@ -57,19 +57,24 @@ impl Domain {
                         Some(r) => self.plan_analyses(Some(caller), &folder, &media, r, t).await?,
                         None => Vec::new(),
                     };
-                    self.store.insert_folder(&folder, &media).await?;
+                    // The folder and its media with their events in one transaction, the
+                    // analyses with theirs in the next (as they are stored).
+                    let changes = std::iter::once(ObjectChange::of("folder", folder.folder_id))
+                        .chain(media.iter().map(media_created))
+                        .collect();
+                    let events = self.object_events_of(Some(caller), "create", "success", folder.company_id, changes);
+                    self.store.insert_folder(&folder, &media, &events).await?;
+                    self.audit_committed(&events);
                     if !analyses.is_empty() {
-                        self.enqueue_analyses(folder.folder_id, &analyses, None, t).await?;
+                        let changes = analyses.iter().map(analysis_created).collect();
+                        let events =
+                            self.object_events_of(Some(caller), "create", "success", folder.company_id, changes);
+                        self.enqueue_analyses(folder.folder_id, &analyses, None, t, &events).await?;
                     }
                     Ok((media, analyses))
                 }
             })
             .await?;
-        let changes = std::iter::once(ObjectChange::of("folder", folder.folder_id))
-            .chain(media.iter().map(media_created))
-            .chain(analyses.iter().map(analysis_created))
-            .collect();
-        self.objects_audited(Some(caller), "create", "success", folder.company_id, changes).await;
         let mut folder = folder;
         let analyses = (!analyses.is_empty()).then(|| {
             folder.resolution_status = FolderStatus::Processing;

@@ -331,11 +331,7 @@ impl Domain {
             return Ok(Enrolled { persons: Vec::new(), rejected });
         }
         let pairs = sources.iter().zip(&persons).flat_map(|(srcs, (_, images))| srcs.iter().copied().zip(images));
-        let generation =
-            self.store_blobs_then(Self::image_blobs(pairs), || self.store.insert_persons(&persons)).await?;
-        let templates = persons.iter().flat_map(|(_, images)| images.iter().map(stored_template)).collect();
-        self.gallery_changed(generation, GalleryChange::Insert(templates)).await;
-        // Each person, then its photos, as one request's changes.
+        // Each person, then its photos, as one request's changes, in the rows' transaction.
         let changes = persons
             .iter()
             .flat_map(|(person, images)| {
@@ -343,7 +339,12 @@ impl Domain {
                     .chain(images.iter().map(|e| person_image_change(&e.image)))
             })
             .collect();
-        self.objects_audited(Some(caller), "create", "success", Some(collection.company_id), changes).await;
+        let events = self.object_events_of(Some(caller), "create", "success", Some(collection.company_id), changes);
+        let generation =
+            self.store_blobs_then(Self::image_blobs(pairs), || self.store.insert_persons(&persons, &events)).await?;
+        self.audit_committed(&events);
+        let templates = persons.iter().flat_map(|(_, images)| images.iter().map(stored_template)).collect();
+        self.gallery_changed(generation, GalleryChange::Insert(templates)).await;
         let persons = persons
             .into_iter()
             .map(|(person, images)| PersonDetails { person, images: images.into_iter().map(|e| e.image).collect() })
@@ -364,14 +365,18 @@ impl Domain {
         let (accepted, _) = self.enrol_request(files, &payload, EnrolMode::AllOrNothing).await?;
         let t = now();
         let images: Vec<EnrolledImage> = accepted.iter().map(|a| Self::person_image(&person, a, &payload, t)).collect();
+        let changes = images.iter().map(|e| person_image_change(&e.image)).collect();
+        let events = self.object_events_of(Some(caller), "create", "success", Some(person.company_id), changes);
         let generation = self
             .store_blobs_then(Self::image_blobs(accepted.iter().zip(&images)), || async {
-                self.store.insert_person_images(person_id, &images, t).await?.ok_or_else(|| Error::not_exist("Person"))
+                self.store
+                    .insert_person_images(person_id, &images, t, &events)
+                    .await?
+                    .ok_or_else(|| Error::not_exist("Person"))
             })
             .await?;
+        self.audit_committed(&events);
         self.gallery_changed(generation, GalleryChange::Insert(images.iter().map(stored_template).collect())).await;
-        let changes = images.iter().map(|e| person_image_change(&e.image)).collect();
-        self.objects_audited(Some(caller), "create", "success", Some(person.company_id), changes).await;
         Ok(images.into_iter().map(|e| e.image).collect())
     }
 
@@ -440,15 +445,18 @@ impl Domain {
         if !analyses.is_empty() {
             return Err(has_related_analyses("Person", &analyses));
         }
+        // The person, then its photos as read just before the deletion (the events go in its
+        // transaction).
+        let photos = self.store.images_of(&[person_id]).await?;
+        let changes = std::iter::once(person_change(&person, photos.len()))
+            .chain(photos.iter().map(person_image_change))
+            .collect();
+        let events = self.object_events_of(Some(caller), "delete", "success", Some(person.company_id), changes);
         let (images, generation) =
-            self.store.delete_person(person_id).await?.ok_or_else(|| Error::not_exist("Person"))?;
+            self.store.delete_person(person_id, &events).await?.ok_or_else(|| Error::not_exist("Person"))?;
+        self.audit_committed(&events);
         self.gallery_changed(generation, GalleryChange::RemovePerson(person_id)).await;
         self.forget_images(&images).await;
-        // The person, then the photos that went with it.
-        let changes = std::iter::once(person_change(&person, images.len()))
-            .chain(images.iter().map(person_image_change))
-            .collect();
-        self.objects_audited(Some(caller), "delete", "success", Some(person.company_id), changes).await;
         Ok(())
     }
 
@@ -468,15 +476,16 @@ impl Domain {
         if !analyses.is_empty() {
             return Err(has_related_analyses("Person image", &analyses));
         }
+        let change = person_image_change(&image);
+        let events = self.object_events_of(Some(caller), "delete", "success", Some(person.company_id), vec![change]);
         let generation = self
             .store
-            .delete_person_image(image.person_image_id)
+            .delete_person_image(image.person_image_id, &events)
             .await?
             .ok_or_else(|| Error::not_exist("Person image"))?;
+        self.audit_committed(&events);
         self.gallery_changed(generation, GalleryChange::RemoveTemplate(image.person_image_id)).await;
         self.forget_images(std::slice::from_ref(&image)).await;
-        let change = person_image_change(&image);
-        self.objects_audited(Some(caller), "delete", "success", Some(person.company_id), vec![change]).await;
         Ok(())
     }
 
@@ -522,7 +531,7 @@ impl Domain {
         collection_id: Option<Uuid>,
         person_id: Uuid,
         write: bool,
-    ) -> Result<MetaData> {
+    ) -> Result<(MetaData, Option<Uuid>)> {
         let collection_id = match collection_id {
             Some(c) => c,
             None => self.store.get_person(person_id).await?.ok_or_else(|| Error::not_exist("Person"))?.collection_id,
@@ -532,7 +541,7 @@ impl Domain {
         } else {
             self.visible_person(caller, collection_id, person_id).await?.1
         };
-        Ok(person.meta_data)
+        Ok((person.meta_data, Some(person.company_id)))
     }
 }
 

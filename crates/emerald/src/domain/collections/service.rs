@@ -128,9 +128,10 @@ impl Domain {
             time_created: t,
             time_updated: t,
         };
-        self.store.insert_collection(&collection).await?;
         let change = collection_change(&collection);
-        self.object_audited(Some(caller), "create", "success", Some(company_id), change).await;
+        let events = self.object_events_of(Some(caller), "create", "success", Some(company_id), vec![change]);
+        self.store.insert_collection(&collection, &events).await?;
+        self.audit_committed(&events);
         Ok(collection)
     }
 
@@ -160,11 +161,13 @@ impl Domain {
         if persons > 0 {
             return Err(collection_not_empty(persons));
         }
-        if !self.store.delete_collection(id).await? {
+        let change = collection_change(&collection);
+        let events =
+            self.object_events_of(Some(caller), "delete", "success", Some(collection.company_id), vec![change]);
+        if !self.store.delete_collection(id, &events).await? {
             return Err(Error::not_exist("Collection"));
         }
-        let change = collection_change(&collection);
-        self.object_audited(Some(caller), "delete", "success", Some(collection.company_id), change).await;
+        self.audit_committed(&events);
         Ok(())
     }
 
@@ -173,10 +176,10 @@ impl Domain {
         caller: &Caller,
         id: Uuid,
         write: bool,
-    ) -> Result<MetaData> {
+    ) -> Result<(MetaData, Option<Uuid>)> {
         let c =
             if write { self.managed_collection(caller, id).await? } else { self.get_collection(caller, id).await? };
-        Ok(c.meta_data)
+        Ok((c.meta_data, Some(c.company_id)))
     }
 
     /// Record that a COLLECTION analysis matched a person (and photo). The analyses work calls

@@ -148,17 +148,19 @@ impl Domain {
             return Err(Error::Forbidden(None));
         }
         let t = now();
-        let media = self
+        let company_id = folder.company_id;
+        let (media, events) = self
             .store_media(&folder, upload, t, |media| async move {
-                if self.store.insert_media(folder_id, &media, t).await? {
-                    Ok(media)
+                let changes = media.iter().map(media_created).collect();
+                let events = self.object_events_of(Some(caller), "create", "success", company_id, changes);
+                if self.store.insert_media(folder_id, &media, t, &events).await? {
+                    Ok((media, events))
                 } else {
                     Err(Error::not_exist("Folder"))
                 }
             })
             .await?;
-        let changes = media.iter().map(media_created).collect();
-        self.objects_audited(Some(caller), "create", "success", folder.company_id, changes).await;
+        self.audit_committed(&events);
         Ok(media)
     }
 
@@ -300,15 +302,16 @@ impl Domain {
         }
         let analyses = self.store.analyses_of(&[id]).await?;
         let best_shots: Vec<String> = analyses.iter().flat_map(|a| a.stored_images()).collect();
-        let media = self.store.delete_folder(id).await?.ok_or_else(|| Error::not_exist("Folder"))?;
+        // The counts as read just before the deletion (the event goes in its transaction).
+        let media_count = self.store.media_of(&[id]).await?.len();
+        let change = ObjectChange::of("folder", id)
+            .before(folder.resolution_status.as_str())
+            .comment(format!("{media_count} media, {} analyses", analyses.len()));
+        let events = self.object_events_of(Some(caller), "delete", "success", folder.company_id, vec![change]);
+        let media = self.store.delete_folder(id, &events).await?.ok_or_else(|| Error::not_exist("Folder"))?;
+        self.audit_committed(&events);
         self.forget_blobs(&media).await;
         self.forget_keys(&best_shots).await;
-        let change = ObjectChange::of("folder", id).before(folder.resolution_status.as_str()).comment(format!(
-            "{} media, {} analyses",
-            media.len(),
-            analyses.len()
-        ));
-        self.object_audited(Some(caller), "delete", "success", folder.company_id, change).await;
         Ok(())
     }
 
@@ -349,14 +352,14 @@ impl Domain {
         if access < Access::Manage {
             return Err(Error::Forbidden(None));
         }
-        if !self.store.delete_media(id).await? {
-            return Err(Error::not_exist("Media"));
-        }
         let change = media_created(&media);
         let change = ObjectChange { before: change.after, after: None, ..change };
-        let company_id = media.company_id;
+        let events = self.object_events_of(Some(caller), "delete", "success", media.company_id, vec![change]);
+        if !self.store.delete_media(id, &events).await? {
+            return Err(Error::not_exist("Media"));
+        }
+        self.audit_committed(&events);
         self.forget_blobs(&[media]).await;
-        self.object_audited(Some(caller), "delete", "success", company_id, change).await;
         Ok(())
     }
 
@@ -484,12 +487,12 @@ impl Domain {
         caller: &Caller,
         id: Uuid,
         write: bool,
-    ) -> Result<MetaData> {
+    ) -> Result<(MetaData, Option<Uuid>)> {
         let (folder, access) = self.visible_folder(caller, id).await?;
         if write && access < Access::Write {
             return Err(Error::Forbidden(None));
         }
-        Ok(folder.meta_data)
+        Ok((folder.meta_data, folder.company_id))
     }
 
     pub(in crate::domain) async fn media_meta_access(
@@ -497,12 +500,12 @@ impl Domain {
         caller: &Caller,
         id: Uuid,
         write: bool,
-    ) -> Result<MetaData> {
+    ) -> Result<(MetaData, Option<Uuid>)> {
         let (media, access) = self.visible_media(caller, id).await?;
         if write && access < Access::Write {
             return Err(Error::Forbidden(None));
         }
-        Ok(media.meta_data)
+        Ok((media.meta_data, media.company_id))
     }
 }
 

@@ -207,16 +207,22 @@ impl Domain {
         self.audit_all(vec![event]).await;
     }
 
-    /// Record audit events in one transaction; a failure to record is logged.
+    /// Record audit events in one transaction of their own; a failure to record is logged.
     async fn audit_all(&self, events: Vec<AuthEvent>) {
-        for e in &events {
-            metrics::counter!("emerald_auth_events_total", "event" => e.event, "outcome" => e.outcome).increment(1);
-        }
+        self.audit_committed(&events);
         if events.is_empty() {
             return;
         }
         if let Err(e) = self.store.insert_auth_events(&events).await {
             tracing::warn!(error = %e, event = events[0].event, n = events.len(), "recording audit events failed");
+        }
+    }
+
+    /// Count audit events (the metric) once they are stored: by [`Self::audit_all`], or by the
+    /// store transaction of the change they describe (the caller passes them to the store).
+    pub(in crate::domain) fn audit_committed(&self, events: &[AuthEvent]) {
+        for e in events {
+            metrics::counter!("emerald_auth_events_total", "event" => e.event, "outcome" => e.outcome).increment(1);
         }
     }
 
@@ -325,15 +331,15 @@ impl Domain {
 
     /// An operator's decision on an analysis (GAP-4): who, when, the resolution before and
     /// after, the comment. The event's company is the analysis's, so that company's CLIENT
-    /// ADMIN reads it in `GET /api/audit`.
-    pub(in crate::domain) async fn decision_recorded(
+    /// ADMIN reads it in `GET /api/audit`. Built for the decision's own store transaction.
+    pub(in crate::domain) fn decision_event(
         &self,
         caller: &Caller,
         email: Option<&str>,
         analysis: &Analysis,
         after: &str,
         comment: Option<&str>,
-    ) {
+    ) -> AuthEvent {
         let mut e = self.event("decision", "success");
         e.user_id = Some(caller.user_id);
         e.actor_id = Some(caller.user_id);
@@ -346,7 +352,7 @@ impl Domain {
             after: Some(after.to_owned()),
             comment: comment.map(str::to_owned),
         });
-        self.audit(e).await;
+        e
     }
 
     /// A change to an object (GAP-4): `event` is `create`, `update`, `delete`, `redeliver` or
@@ -373,7 +379,21 @@ impl Domain {
         company_id: Option<Uuid>,
         changes: Vec<ObjectChange>,
     ) {
-        let events = changes
+        let events = self.object_events_of(caller, event, outcome, company_id, changes);
+        self.audit_all(events).await;
+    }
+
+    /// The events [`Self::objects_audited`] records, built but not stored: for a store method
+    /// that inserts them in the change's own transaction (then [`Self::audit_committed`]).
+    pub(in crate::domain) fn object_events_of(
+        &self,
+        caller: Option<&Caller>,
+        event: &'static str,
+        outcome: &'static str,
+        company_id: Option<Uuid>,
+        changes: Vec<ObjectChange>,
+    ) -> Vec<AuthEvent> {
+        changes
             .into_iter()
             .map(|change| {
                 let mut e = self.event(event, outcome);
@@ -383,8 +403,7 @@ impl Domain {
                 e.object = Some(change);
                 e
             })
-            .collect();
-        self.audit_all(events).await;
+            .collect()
     }
 
     /// The audited changes of these objects, oldest first, for a caller who may see them (the
@@ -405,13 +424,14 @@ impl Domain {
         self.audit(e).await;
     }
 
-    pub(in crate::domain) async fn user_block_changed(&self, caller: &Caller, user: &User, active: bool) {
+    /// A block or unblock of `user` by `caller`, built for the change's own store transaction.
+    pub(in crate::domain) fn user_block_event(&self, caller: &Caller, user: &User, active: bool) -> AuthEvent {
         let mut e = self.event(if active { "unblock" } else { "block" }, "success");
         e.user_id = Some(user.user_id);
         e.company_id = user.company_id;
         e.email = Some(clip_email(&user.email));
         e.actor_id = Some(caller.user_id);
-        self.audit(e).await;
+        e
     }
 
     /// `DELETE /api/authorize/throttle`: forget the failures of one account, one address, or
@@ -443,12 +463,20 @@ impl Domain {
 
     /// `GET /api/audit/`: every event for ADMIN, its company's for CLIENT ADMIN.
     pub async fn list_auth_events(&self, caller: &Caller, params: &ListParams) -> Result<Page<StoredAuthEvent>> {
-        let scope = match caller.user_type {
-            UserType::Admin => Scope::All,
-            UserType::ClientAdmin => caller.scope(),
-            _ => return Err(Error::Forbidden(None)),
-        };
-        self.store.list_auth_events(scope, params).await
+        self.store.list_auth_events(audit_scope(caller)?, params).await
+    }
+
+    /// `GET /api/audit.csv` and the console's audit export: the next `limit` events the caller
+    /// may read among `params`' filters and sorting, after `after` (the `time_created` and
+    /// `event_id` of the last event of the previous chunk). Same permissions as the list.
+    pub async fn audit_report_chunk(
+        &self,
+        caller: &Caller,
+        params: &ListParams,
+        after: Option<(f64, Uuid)>,
+        limit: u64,
+    ) -> Result<Vec<StoredAuthEvent>> {
+        self.store.auth_events_after(audit_scope(caller)?, params, after, limit).await
     }
 
     /// Take this request from the caller's token and company quotas: code 101 with the seconds
@@ -534,6 +562,15 @@ impl Domain {
         }
         self.quotas.remember_override(company, quota);
         Ok(())
+    }
+}
+
+/// Whose audit events a caller reads: ADMIN every event, CLIENT ADMIN its company's; others 403.
+fn audit_scope(caller: &Caller) -> Result<Scope> {
+    match caller.user_type {
+        UserType::Admin => Ok(Scope::All),
+        UserType::ClientAdmin => Ok(caller.scope()),
+        _ => Err(Error::Forbidden(None)),
     }
 }
 

@@ -110,9 +110,10 @@ impl Domain {
             time_created: t,
             time_updated: t,
         };
-        self.store.insert_company(&company).await?;
         let change = ObjectChange::of("company", company.company_id).comment(&company.name);
-        self.object_audited(Some(caller), "create", "success", Some(company.company_id), change).await;
+        let events = self.object_events_of(Some(caller), "create", "success", Some(company.company_id), vec![change]);
+        self.store.insert_company(&company, &events).await?;
+        self.audit_committed(&events);
         Ok(company)
     }
 
@@ -150,15 +151,17 @@ impl Domain {
         patch.validate()?;
         let before = self.store.company_threshold_overrides(id).await?.ok_or_else(|| Error::not_exist("Company"))?;
         let after = patch.apply(before);
-        if !self.store.set_company_threshold_overrides(id, &after, now()).await? {
-            return Err(Error::not_exist("Company"));
-        }
+        let mut events = Vec::new();
         if after != before {
             let change = ObjectChange::of("company_thresholds", id)
                 .before(describe_overrides(&before))
                 .after(describe_overrides(&after));
-            self.object_audited(Some(caller), "update", "success", Some(id), change).await;
+            events = self.object_events_of(Some(caller), "update", "success", Some(id), vec![change]);
         }
+        if !self.store.set_company_threshold_overrides(id, &after, now(), &events).await? {
+            return Err(Error::not_exist("Company"));
+        }
+        self.audit_committed(&events);
         Ok(CompanyThresholds::new(after, self.thresholds))
     }
 
@@ -191,9 +194,12 @@ impl Domain {
         }
     }
 
-    /// `PATCH /api/companies/{id}`: ADMIN, or a CLIENT ADMIN for its own company.
+    /// `PATCH /api/companies/{id}`: ADMIN, or a CLIENT ADMIN for its own company. Audited
+    /// (`event=update`, `object_type=company`, the changed `name` / `meta_data` as `key=value`)
+    /// in the change's transaction when something changed.
     pub async fn update_company(&self, caller: &Caller, id: Uuid, patch: CompanyPatch) -> Result<Company> {
         let mut company = self.get_company(caller, id).await?;
+        let was = company.clone();
         if !Self::may_edit_company(caller, id) {
             return Err(Error::Forbidden(None));
         }
@@ -204,9 +210,26 @@ impl Domain {
             company.meta_data = MetaChange::Merge(m).apply(std::mem::take(&mut company.meta_data))?;
         }
         company.time_updated = now();
-        if !self.store.update_company(&company).await? {
+        let mut events = Vec::new();
+        let fields = |c: &Company| [("name", c.name.clone()), ("meta_data", c.meta_data.to_value().to_string())];
+        let (mut before, mut after) = (Vec::new(), Vec::new());
+        for ((key, old), (_, new)) in fields(&was).into_iter().zip(fields(&company)) {
+            if old != new {
+                before.push(format!("{key}={old}"));
+                after.push(format!("{key}={new}"));
+            }
+        }
+        if !before.is_empty() {
+            let change = ObjectChange::of("company", id)
+                .before(before.join("; "))
+                .after(after.join("; "))
+                .comment(&company.name);
+            events = self.object_events_of(Some(caller), "update", "success", Some(id), vec![change]);
+        }
+        if !self.store.update_company(&company, &events).await? {
             return Err(Error::not_exist("Company"));
         }
+        self.audit_committed(&events);
         Ok(company)
     }
 
@@ -224,12 +247,13 @@ impl Domain {
                 serde_json::json!({ "key_path": "company_id", "users": users }),
             ));
         }
-        if !self.store.delete_company(id).await? {
-            return Err(Error::not_exist("Company"));
-        }
         // Not in the company's own list: its CLIENT ADMINs are gone with it.
         let change = ObjectChange::of("company", id).comment(&company.name);
-        self.object_audited(Some(caller), "delete", "success", None, change).await;
+        let events = self.object_events_of(Some(caller), "delete", "success", None, vec![change]);
+        if !self.store.delete_company(id, &events).await? {
+            return Err(Error::not_exist("Company"));
+        }
+        self.audit_committed(&events);
         Ok(())
     }
 
@@ -238,11 +262,11 @@ impl Domain {
         caller: &Caller,
         id: Uuid,
         write: bool,
-    ) -> Result<MetaData> {
+    ) -> Result<(MetaData, Option<Uuid>)> {
         let company = self.get_company(caller, id).await?;
         if write && !Self::may_edit_company(caller, id) {
             return Err(Error::Forbidden(None));
         }
-        Ok(company.meta_data)
+        Ok((company.meta_data, Some(id)))
     }
 }

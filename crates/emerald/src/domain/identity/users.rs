@@ -169,9 +169,10 @@ impl Domain {
             time_updated: t,
         };
         let hash = hash_password(new.password.expose().to_owned()).await?;
-        self.store.insert_user(&user, &hash).await?;
         let change = ObjectChange::of("user", user.user_id).after(user.user_type.as_str()).comment(&user.email);
-        self.object_audited(Some(caller), "create", "success", user.company_id, change).await;
+        let events = self.object_events_of(Some(caller), "create", "success", user.company_id, vec![change]);
+        self.store.insert_user(&user, &hash, &events).await?;
+        self.audit_committed(&events);
         Ok(user)
     }
 
@@ -203,8 +204,11 @@ impl Domain {
     }
 
     /// `PATCH /api/users/{id}`.
+    /// Audited in the change's transaction: `event=update`, `object_type=user` when anything
+    /// but `is_active` changed ([`user_change`]); `block` / `unblock` when `is_active` did.
     pub async fn update_user(&self, caller: &Caller, id: Uuid, patch: UserPatch) -> Result<User> {
         let (mut user, access) = self.visible_user(caller, id).await?;
+        let was = user.clone();
         match access {
             UserAccess::Manage => {}
             UserAccess::EditSelf if !patch.touches_privileges() => {}
@@ -294,12 +298,21 @@ impl Domain {
             None => None,
         };
         user.time_updated = now();
-        if !self.store.update_user(&user, hash.as_deref()).await? {
-            return Err(Error::not_exist("User"));
+        let mut events = Vec::new();
+        if let Some(change) = user_change(&was, &user, hash.is_some()) {
+            // The company's CLIENT ADMIN reads it; a user moved between companies shows in both.
+            if was.company_id.is_some() && was.company_id != user.company_id {
+                events = self.object_events_of(Some(caller), "update", "success", was.company_id, vec![change.clone()]);
+            }
+            events.extend(self.object_events_of(Some(caller), "update", "success", user.company_id, vec![change]));
         }
         if let Some(active) = block_change {
-            self.user_block_changed(caller, &user, active).await;
+            events.push(self.user_block_event(caller, &user, active));
         }
+        if !self.store.update_user(&user, hash.as_deref(), &events).await? {
+            return Err(Error::not_exist("User"));
+        }
+        self.audit_committed(&events);
         Ok(user)
     }
 
@@ -315,21 +328,27 @@ impl Domain {
                 serde_json::json!({ "key_path": "user_id" }),
             ));
         }
-        if !self.store.delete_user(id).await? {
+        let change = ObjectChange::of("user", id).before(user.user_type.as_str()).comment(&user.email);
+        let events = self.object_events_of(Some(caller), "delete", "success", user.company_id, vec![change]);
+        if !self.store.delete_user(id, &events).await? {
             return Err(Error::not_exist("User"));
         }
-        let change = ObjectChange::of("user", id).before(user.user_type.as_str()).comment(&user.email);
-        self.object_audited(Some(caller), "delete", "success", user.company_id, change).await;
+        self.audit_committed(&events);
         Ok(())
     }
 
     /// Metadata access for `…/users/{id}/meta_data`: read when visible, write when editable.
-    pub(in crate::domain) async fn user_meta_access(&self, caller: &Caller, id: Uuid, write: bool) -> Result<MetaData> {
+    pub(in crate::domain) async fn user_meta_access(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        write: bool,
+    ) -> Result<(MetaData, Option<Uuid>)> {
         let (user, access) = self.visible_user(caller, id).await?;
         if write && !matches!(access, UserAccess::Manage | UserAccess::EditSelf) {
             return Err(Error::Forbidden(None));
         }
-        Ok(user.meta_data)
+        Ok((user.meta_data, user.company_id))
     }
 
     /// First start: create an ADMIN when there is no user at all. Returns the user if created.
@@ -360,7 +379,49 @@ impl Domain {
             time_updated: t,
         };
         let hash = hash_password(password.expose().to_owned()).await?;
-        self.store.insert_user(&user, &hash).await?;
+        self.store.insert_user(&user, &hash, &[]).await?;
         Ok(user)
     }
+}
+
+/// A user's audited fields, as the API names them (never the password; `is_active` has its own
+/// `block` / `unblock` events).
+fn user_fields(u: &User) -> [(&'static str, String); 12] {
+    let flag = |b: bool| b.to_string();
+    [
+        ("email", u.email.clone()),
+        ("user_type", u.user_type.as_str().to_owned()),
+        ("company_id", u.company_id.map(|c| c.to_string()).unwrap_or_default()),
+        ("first_name", u.first_name.clone()),
+        ("last_name", u.last_name.clone()),
+        ("middle_name", u.middle_name.clone().unwrap_or_default()),
+        ("is_service", flag(u.is_service)),
+        ("can_start_analysis_biometry", flag(u.can_start.biometry)),
+        ("can_start_analysis_quality", flag(u.can_start.quality)),
+        ("can_start_analysis_collection", flag(u.can_start.collection)),
+        ("can_start_analysis_documents", flag(u.can_start.documents)),
+        ("meta_data", u.meta_data.to_value().to_string()),
+    ]
+}
+
+/// What an edit did to a user, as audited: `before` / `after` list the changed fields as
+/// `key=value`, separated by `; `; the comment is the email, with `; password changed` when the
+/// password was (its value is never recorded). None when nothing audited changed.
+pub(crate) fn user_change(was: &User, now: &User, password_changed: bool) -> Option<ObjectChange> {
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    for ((key, old), (_, new)) in user_fields(was).into_iter().zip(user_fields(now)) {
+        if old != new {
+            before.push(format!("{key}={old}"));
+            after.push(format!("{key}={new}"));
+        }
+    }
+    if before.is_empty() && !password_changed {
+        return None;
+    }
+    let mut change = ObjectChange::of("user", now.user_id);
+    if !before.is_empty() {
+        change = change.before(before.join("; ")).after(after.join("; "));
+    }
+    let comment = if password_changed { format!("{}; password changed", now.email) } else { now.email.clone() };
+    Some(change.comment(comment))
 }
