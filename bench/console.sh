@@ -56,21 +56,14 @@ LUA
 
 # day D days ago, as the console's date inputs send it.
 day() { date -u -d "@$(( $(date +%s) - $1 * 86400 ))" +%F; }
-# The seed spreads the folders over about a year (STEP seconds apart, the newest now).
-STEP=$(python3 -c "print(max(1.0, 365 * 86400 / $N))")
 
 SUMMARY=$OUT/summary.txt
 : > "$SUMMARY"
 for backend in $BACKENDS; do
   echo "== $backend =="
   bench_place "$PORT" "$backend"
-  db=()
-  if [ -n "$BENCH_DB_URL" ]; then db=(--database-url "$BENCH_DB_URL"); fi
-  # The bench admin first: a server whose store already has users makes no first admin.
-  "$BIN" admin create --email bench@bench.local --password "$BENCH_PW" --data-dir "$BENCH_DATA" "${db[@]}" >/dev/null
-  start=$(date +%s.%N)
-  "$BIN" bench-seed --folders "$N" --analyses --step "$STEP" --email client@bench.local --data-dir "$BENCH_DATA" "${db[@]}"
-  seed_s=$(printf '%.0f' "$(echo "$(date +%s.%N) - $start" | bc)")
+  bench_seed "$N" --analyses
+  seed_s=$SEED_S
   bench_serve "$OUT/server-$backend.log" "$PORT" EMERALD_SESSION_TTL=86400
   url="http://127.0.0.1:$PORT"
   if [ "$REAL_ORDERS_SECONDS" != 0 ]; then

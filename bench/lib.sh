@@ -5,7 +5,7 @@
 #   . bench/lib.sh            from the repository root, after `set -euo pipefail`
 #
 # Reads: BIN (a binary to run instead of building the release one), CARGO_TARGET_DIR, PG_URL,
-# EMERALD_TEST_IMAGES. Sets: BIN, IMAGES, BENCH_PW, BENCH_DATA, BENCH_DB_URL, SERVER_PIDS, SCHEMAS,
+# EMERALD_TEST_IMAGES. Sets: BIN, IMAGES, BENCH_PW, BENCH_DATA, BENCH_DB_URL, SEED_S, SERVER_PIDS, SCHEMAS,
 # DATA_DIRS; an EXIT trap stops the servers.
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
@@ -56,6 +56,21 @@ bench_place() {
     BENCH_DB_URL="$PG_URL?options=-c%20search_path%3D$schema"
     SCHEMAS+=("$schema")
   fi
+}
+
+# bench_seed N [BENCH-SEED ARGS…]: on the place bench_place made, the bench admin (a store that
+# already has users makes no first admin on start), then N folders of client@bench.local spread
+# over a year, the newest now (`emerald bench-seed`; e.g. `--analyses`). Sets SEED_S (seconds).
+bench_seed() {
+  local n=$1; shift
+  local db=() step start
+  if [ -n "$BENCH_DB_URL" ]; then db=(--database-url "$BENCH_DB_URL"); fi
+  "$BIN" admin create --email bench@bench.local --password "$BENCH_PW" --data-dir "$BENCH_DATA" "${db[@]}" >/dev/null
+  step=$(python3 -c "print(max(1.0, 365 * 86400 / $n))")
+  start=$(date +%s.%N)
+  "$BIN" bench-seed --folders "$n" --step "$step" --email client@bench.local --password "$BENCH_PW" \
+    --data-dir "$BENCH_DATA" "${db[@]}" "$@"
+  SEED_S=$(printf '%.0f' "$(echo "$(date +%s.%N) - $start" | bc)")
 }
 
 # bench_serve LOG PORT [ENV=VALUE…]: `emerald serve` on the place bench_place made, with the

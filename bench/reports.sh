@@ -37,18 +37,13 @@ watch_rss() {
   echo "$start $peak"
 }
 
-STEP=$(python3 -c "print(max(1.0, 365 * 86400 / $N))")
 SUMMARY=$OUT/summary.txt
 : > "$SUMMARY"
 for backend in $BACKENDS; do
   echo "== $backend =="
   bench_place "$PORT" "$backend"
-  db=()
-  if [ -n "$BENCH_DB_URL" ]; then db=(--database-url "$BENCH_DB_URL"); fi
-  "$BIN" admin create --email bench@bench.local --password "$BENCH_PW" --data-dir "$BENCH_DATA" "${db[@]}" >/dev/null
-  start=$(date +%s.%N)
-  "$BIN" bench-seed --folders "$N" --step "$STEP" --email client@bench.local --data-dir "$BENCH_DATA" "${db[@]}" >/dev/null
-  seed_s=$(printf '%.0f' "$(echo "$(date +%s.%N) - $start" | bc)")
+  bench_seed "$N" >/dev/null
+  seed_s=$SEED_S
   bench_serve "$OUT/server-$backend.log" "$PORT" EMERALD_SESSION_TTL=86400
   pid=${SERVER_PIDS[-1]}
   url="http://127.0.0.1:$PORT"

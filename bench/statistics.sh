@@ -36,15 +36,9 @@ if [ -n "${PLACE:-}" ]; then
 else
   bench_place "$PORT" "$BACKEND"
 fi
-db=()
-if [ -n "$BENCH_DB_URL" ]; then db=(--database-url "$BENCH_DB_URL"); fi
 if [ ! -f "${PLACE:-$BENCH_DATA}/seeded-$N" ]; then
-  "$BIN" admin create --email bench@bench.local --password "$BENCH_PW" --data-dir "$BENCH_DATA" "${db[@]}" >/dev/null
-  STEP=$(python3 -c "print(max(1.0, 365 * 86400 / $N))")
-  start=$(date +%s.%N)
-  "$BIN" bench-seed --folders "$N" --analyses --step "$STEP" --email client@bench.local --password "$BENCH_PW" \
-    --data-dir "$BENCH_DATA" "${db[@]}"
-  echo "seeded in $(printf '%.0f' "$(echo "$(date +%s.%N) - $start" | bc)") s"
+  bench_seed "$N" --analyses
+  echo "seeded in $SEED_S s"
   touch "${PLACE:-$BENCH_DATA}/seeded-$N"
 fi
 
