@@ -13,6 +13,10 @@ pub const LOGOUT_BUTTON: &str = "Log out";
 pub const LOGIN_FAILED: &str = "Wrong e-mail or password.";
 pub const LOGIN_SERVICE_REFUSED: &str = "Service accounts cannot log in to the console.";
 pub const SIGNED_IN_AS: &str = "Signed in as";
+pub const SESSION_EXPIRED: &str =
+    "Your session expired (no activity for a while). Log in again to go on where you were.";
+pub const SESSION_ENDED: &str =
+    "Your session has ended (logged out elsewhere or closed). Log in again to go on where you were.";
 pub const CSRF_REFUSED: &str = "The form expired or did not come from this console. Reload the page and try again.";
 
 // Navigation
@@ -364,7 +368,8 @@ pub const EDIT_THRESHOLDS: &str = "Change the thresholds";
 pub const THRESHOLDS_FORM_NOTE: &str =
     "A number from 0 to 1 (e.g. 0.85) is this company's own; empty returns to the server's setting.";
 pub const SAVE_THRESHOLDS: &str = "Save the thresholds";
-pub const THRESHOLD_NOT_A_NUMBER: &str = "is not a number: type one from 0 to 1 (e.g. 0.85), or leave it empty for the \
+pub const THRESHOLD_NOT_A_NUMBER: &str =
+    "is not a number: type one from 0 to 1 (e.g. 0.85), or leave it empty for the \
 server's setting";
 pub const COMPANY_ORDERS: &str = "Orders of this company";
 pub const COMPANY_STATISTICS: &str = "Statistics of this company";
