@@ -30,8 +30,10 @@ fi
 SHOTS="${EMERALD_SHOTS_DIR:-${CARGO_TARGET_DIR:-$PWD/target}/console-shots}"
 ADMIN_EMAIL="admin@browser.test"
 ADMIN_PASSWORD="Browser-admin-pass-1"
-# The session-expiry test's own server: console sessions last 3 s there (no face engine needed).
-NO_MODELS=1 start_debug_server browser-ttl EMERALD_SESSION_TTL=3
+# The session-expiry test's own server (no face engine needed): console sessions last 5 s there.
+# A request extends a session once the gain is 1 s or more, so 4 to 5 s without a request are
+# allowed between the test's steps: room for a loaded machine; the test idles 6.5 s to expire.
+NO_MODELS=1 start_debug_server browser-ttl EMERALD_SESSION_TTL=5
 SHORT_URL="$URL"; SHORT_DATA="$DATA"
 # Webhooks to the test's loopback receiver, retried soon.
 start_debug_server browser EMERALD_WEBHOOK_ALLOW_PRIVATE=true EMERALD_WEBHOOK_BACKOFF=0.2
@@ -39,7 +41,7 @@ start_debug_server browser EMERALD_WEBHOOK_ALLOW_PRIVATE=true EMERALD_WEBHOOK_BA
 status=0
 started=$(date +%s)
 (cd tests/browser && EMERALD_URL="http://127.0.0.1:$PORT" EMERALD_SHORT_SESSION_URL="$SHORT_URL" \
-  EMERALD_SHORT_SESSION_TTL=3 EMERALD_ADMIN_EMAIL="$ADMIN_EMAIL" \
+  EMERALD_SHORT_SESSION_TTL=5 EMERALD_ADMIN_EMAIL="$ADMIN_EMAIL" \
   EMERALD_ADMIN_PASSWORD="$ADMIN_PASSWORD" EMERALD_TEST_IMAGES_DIR="$IMAGES" EMERALD_SHOTS_DIR="$SHOTS" \
   EMERALD_CHROMIUM="$CHROMIUM" node --test --test-reporter=spec console.test.mjs) || status=$?
 if [ "$status" != 0 ]; then

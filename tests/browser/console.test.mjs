@@ -38,7 +38,7 @@ const CHROMIUM = process.env.EMERALD_CHROMIUM || '/usr/bin/chromium';
 const PASSWORD = 'Browser-test-pass-1';
 // The session-expiry test's server and its session lifetime in seconds (scripts/browser-test.sh).
 const SHORT_URL = process.env.EMERALD_SHORT_SESSION_URL;
-const SHORT_TTL = Number(process.env.EMERALD_SHORT_SESSION_TTL || '4');
+const SHORT_TTL = Number(process.env.EMERALD_SHORT_SESSION_TTL || '5');
 
 let browser;
 const ctx = {};
