@@ -21,23 +21,33 @@ command -v node >/dev/null && command -v npm >/dev/null || skip "node and npm ar
 . scripts/lib/debug-server.sh
 find_binary_and_images
 
-# playwright-core from npm, exactly as locked; installed once under tests/browser/node_modules.
-if [ ! -d tests/browser/node_modules/playwright-core ]; then
+# playwright-core and @axe-core/playwright from npm, exactly as locked; installed once under
+# tests/browser/node_modules.
+if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/node_modules/@axe-core/playwright ]; then
   (cd tests/browser && npm ci --no-audit --no-fund --ignore-scripts) || skip "npm ci failed (no npm registry?)"
 fi
 
 SHOTS="${EMERALD_SHOTS_DIR:-${CARGO_TARGET_DIR:-$PWD/target}/console-shots}"
 ADMIN_EMAIL="admin@browser.test"
 ADMIN_PASSWORD="Browser-admin-pass-1"
+# The session-expiry test's own server (no face engine needed): console sessions last 5 s there.
+# A request extends a session once the gain is 1 s or more, so 4 to 5 s without a request are
+# allowed between the test's steps: room for a loaded machine; the test idles 6.5 s to expire.
+NO_MODELS=1 start_debug_server browser-ttl EMERALD_SESSION_TTL=5
+SHORT_URL="$URL"; SHORT_DATA="$DATA"
 # Webhooks to the test's loopback receiver, retried soon.
 start_debug_server browser EMERALD_WEBHOOK_ALLOW_PRIVATE=true EMERALD_WEBHOOK_BACKOFF=0.2
 
 status=0
-(cd tests/browser && EMERALD_URL="http://127.0.0.1:$PORT" EMERALD_ADMIN_EMAIL="$ADMIN_EMAIL" \
+started=$(date +%s)
+(cd tests/browser && EMERALD_URL="http://127.0.0.1:$PORT" EMERALD_SHORT_SESSION_URL="$SHORT_URL" \
+  EMERALD_SHORT_SESSION_TTL=5 EMERALD_ADMIN_EMAIL="$ADMIN_EMAIL" \
   EMERALD_ADMIN_PASSWORD="$ADMIN_PASSWORD" EMERALD_TEST_IMAGES_DIR="$IMAGES" EMERALD_SHOTS_DIR="$SHOTS" \
   EMERALD_CHROMIUM="$CHROMIUM" node --test --test-reporter=spec console.test.mjs) || status=$?
 if [ "$status" != 0 ]; then
   echo "browser-test.sh: FAILED; the server's log:"; tail -50 "$DATA/server.log"
+  echo "browser-test.sh: the short-session server's log:"; tail -20 "$SHORT_DATA/server.log"
 fi
+echo "browser-test.sh: the browser test took $(($(date +%s) - started)) s"
 echo "browser-test.sh: screenshots in $SHOTS"
 exit "$status"

@@ -24,7 +24,7 @@ pub mod text;
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{from_fn, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -221,15 +221,14 @@ impl FromRequestParts<AppState> for Session {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let base = &settings(state).base;
-        let to_login = || {
-            let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or(base);
-            let location = format!("{base}/login?next={}", html::query_value(next));
-            (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
-        };
-        let Some(token) = cookie_token(&parts.headers) else { return Err(to_login()) };
+        let to_login = |why: Option<&str>| login_redirect(base, parts, why);
+        let Some(token) = cookie_token(&parts.headers) else { return Err(to_login(None)) };
         let caller = match state.domain.authenticate(&token, false).await {
             Ok(c) => c,
-            Err(Error::AuthInvalid(_) | Error::AuthExpired | Error::UserBlocked) => return Err(to_login()),
+            // The login page says why the session is gone (the cookie was sent, so there was one).
+            Err(Error::AuthExpired) => return Err(to_login(Some(WHY_EXPIRED))),
+            Err(Error::AuthInvalid(_)) => return Err(to_login(Some(WHY_ENDED))),
+            Err(Error::UserBlocked) => return Err(to_login(None)),
             Err(e) => return Err(error_page(base, e)),
         };
         if caller.user_type == UserType::ClientService {
@@ -239,6 +238,44 @@ impl FromRequestParts<AppState> for Session {
         let user = state.domain.get_user(&caller, caller.user_id).await.map_err(|e| error_page(base, e))?;
         Ok(Session { caller, user, csrf: csrf_of(&token), base: base.clone() })
     }
+}
+
+/// `?why=` values of the login page: the session ran out (`EMERALD_SESSION_TTL` without a
+/// request) or is no longer known (logged out elsewhere, the user's sessions revoked).
+const WHY_EXPIRED: &str = "expired";
+const WHY_ENDED: &str = "ended";
+
+/// To the login page, and back afterwards: to the page asked for, or for a form sent with a
+/// gone session (a POST cannot be replayed by a redirect) to the page the form was on (its
+/// same-origin `Referer`), where the user sends it again. An htmx request (a boosted link or
+/// form, the order page's re-polling) gets `HX-Redirect`, so that the whole page goes to the
+/// login form instead of the form being swapped into the page it was on.
+fn login_redirect(base: &str, parts: &Parts, why: Option<&str>) -> Response {
+    let asked = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or(base).to_owned();
+    let next = if parts.method == axum::http::Method::GET || parts.method == axum::http::Method::HEAD {
+        asked
+    } else {
+        referer_path(&parts.headers).unwrap_or_else(|| base.to_owned())
+    };
+    let mut location = format!("{base}/login?next={}", html::query_value(&safe_next(base, Some(&next))));
+    if let Some(why) = why {
+        location.push_str("&why=");
+        location.push_str(why);
+    }
+    if parts.headers.contains_key("hx-request") {
+        return (StatusCode::OK, [(HeaderName::from_static("hx-redirect"), location)]).into_response();
+    }
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+}
+
+/// The path and query of a same-origin `Referer` (our pages send it: `Referrer-Policy:
+/// same-origin`).
+fn referer_path(headers: &HeaderMap) -> Option<String> {
+    let referer = headers.get(header::REFERER)?.to_str().ok()?;
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let rest = referer.split_once("://")?.1;
+    let (origin_host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    (origin_host == host).then_some(path)
 }
 
 /// A domain error as a page, with the status the API would answer.
@@ -334,6 +371,9 @@ pub fn page(state: &AppState, s: &Session, title: &str, body: Html) -> Response 
 pub struct LoginQuery {
     #[serde(default)]
     next: Option<String>,
+    /// Why the user was sent here (`WHY_EXPIRED`, `WHY_ENDED`); anything else shows nothing.
+    #[serde(default)]
+    why: Option<String>,
 }
 
 /// Only a path inside the console is a place to return to after login.
@@ -351,9 +391,17 @@ fn safe_next(base: &str, next: Option<&str>) -> String {
     }
 }
 
-fn login_form(base: &str, next: &str, error: Option<&str>) -> Html {
+fn login_form(base: &str, next: &str, error: Option<&str>, why: Option<&str>) -> Html {
     let mut b = Html::new();
     b.el("<h1>", text::LOGIN_TITLE, "</h1>");
+    let reason = match why {
+        Some(WHY_EXPIRED) => Some(text::SESSION_EXPIRED),
+        Some(WHY_ENDED) => Some(text::SESSION_ENDED),
+        _ => None,
+    };
+    if let Some(r) = reason.filter(|_| error.is_none()) {
+        b.el("<p class=\"note\" role=\"status\">", r, "</p>");
+    }
     if let Some(e) = error {
         b.el("<p class=\"error\" role=\"alert\">", e, "</p>");
     }
@@ -373,7 +421,7 @@ async fn login_page(
 ) -> Response {
     let base = &settings(&state).base;
     let next = safe_next(base, q.next.as_deref());
-    html_response(document(None, base, text::LOGIN_TITLE, login_form(base, &next, None)))
+    html_response(document(None, base, text::LOGIN_TITLE, login_form(base, &next, None, q.why.as_deref())))
 }
 
 #[derive(Deserialize)]
@@ -412,7 +460,7 @@ async fn login(
         return message_page(base, StatusCode::FORBIDDEN, text::ERROR_TITLE, text::CSRF_REFUSED);
     }
     let fail = |status: StatusCode, msg: &str| {
-        (status, html_response(document(None, base, text::LOGIN_TITLE, login_form(base, &next, Some(msg)))))
+        (status, html_response(document(None, base, text::LOGIN_TITLE, login_form(base, &next, Some(msg), None))))
             .into_response()
     };
     let pair = match state.domain.login_from(&f.email, &f.password, client).await {

@@ -13,6 +13,10 @@ pub const LOGOUT_BUTTON: &str = "Log out";
 pub const LOGIN_FAILED: &str = "Wrong e-mail or password.";
 pub const LOGIN_SERVICE_REFUSED: &str = "Service accounts cannot log in to the console.";
 pub const SIGNED_IN_AS: &str = "Signed in as";
+pub const SESSION_EXPIRED: &str =
+    "Your session expired (no activity for a while). Log in again to go on where you were.";
+pub const SESSION_ENDED: &str =
+    "Your session has ended (logged out elsewhere or closed). Log in again to go on where you were.";
 pub const CSRF_REFUSED: &str = "The form expired or did not come from this console. Reload the page and try again.";
 
 // Navigation

@@ -183,6 +183,72 @@ async fn every_post_needs_the_csrf_token_and_logout_ends_the_session() {
     assert_eq!(other.get(&app, "/console").await.0, StatusCode::OK, "only that session");
 }
 
+/// A session that ran out (`EMERALD_SESSION_TTL` of 0: every session is expired at once) or was
+/// logged out sends to the login form with `why=`, which the form words; a form posted with a
+/// gone session comes back to the page it was on (its same-origin `Referer`), never to the
+/// POST's path; an htmx request gets `HX-Redirect` so that the whole page goes to the form.
+#[tokio::test]
+async fn a_gone_session_sends_to_the_login_form_saying_why() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.session_ttl = 0.0).await;
+    let (console, _) = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (status, headers, _) = console.get(&app, "/console/users?offset=25").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[LOCATION], "/console/login?next=%2Fconsole%2Fusers%3Foffset%3D25&why=expired");
+    let login = |path: &str| browser().get(app.url(path)).send();
+    let page = login("/console/login?next=%2Fconsole%2Fusers&why=expired").await.unwrap().text().await.unwrap();
+    assert!(page.contains("<p class=\"note\" role=\"status\">Your session expired"), "{page}");
+    assert!(page.contains("name=\"next\" value=\"/console/users\""), "{page}");
+    let page = login("/console/login?why=ended").await.unwrap().text().await.unwrap();
+    assert!(page.contains("Your session has ended"), "{page}");
+    for why in ["", "?why=%3Cscript%3E", "?why=expired2"] {
+        let page = login(&format!("/console/login{why}")).await.unwrap().text().await.unwrap();
+        assert!(!page.contains("role=\"status\"") && !page.contains("&lt;script"), "{why}: {page}");
+    }
+
+    // htmx (a boosted link, the order page's re-polling): HX-Redirect, no swap of the form.
+    let res = browser()
+        .get(app.url("/console/statistics"))
+        .header("Cookie", console.cookie())
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["hx-redirect"], "/console/login?next=%2Fconsole%2Fstatistics&why=expired");
+    assert!(res.text().await.unwrap().is_empty());
+
+    // A form: back to the page it was sent from, if that page is ours.
+    let host = app.url("").trim_start_matches("http://").to_owned();
+    for (referer, next) in [
+        (Some(format!("http://{host}/console/companies?x=1")), "%2Fconsole%2Fcompanies%3Fx%3D1"),
+        (Some("http://evil.example/console/companies".to_owned()), "%2Fconsole"),
+        (Some(format!("http://{host}/elsewhere")), "%2Fconsole"),
+        (None, "%2Fconsole"),
+    ] {
+        let mut req = browser().post(app.url("/console/companies")).header("Cookie", console.cookie());
+        if let Some(r) = &referer {
+            req = req.header("Referer", r);
+        }
+        let res = req.form(&[("name", "Never made"), ("csrf", "x")]).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{referer:?}");
+        assert_eq!(res.headers()[LOCATION], format!("/console/login?next={next}&why=expired"), "{referer:?}");
+    }
+    // The same setting expires the API's tokens at once.
+    let token = app.token_of(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(app.get("/api/companies/", &token).await.status, StatusCode::UNAUTHORIZED, "the token is expired too");
+
+    // A session logged out (or unknown): "ended". Without a cookie: no reason.
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (console, _) = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let csrf = console.csrf(&app).await;
+    assert_eq!(console.post(&app, "/console/logout", &[("csrf", &csrf)]).await.0, StatusCode::SEE_OTHER);
+    let (status, headers, _) = console.get(&app, "/console").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[LOCATION], "/console/login?next=%2Fconsole&why=ended");
+    let res = browser().get(app.url("/console")).send().await.unwrap();
+    assert_eq!(res.headers()[LOCATION], "/console/login?next=%2Fconsole");
+}
+
 #[tokio::test]
 async fn each_role_sees_what_the_api_shows_it() {
     let app = TestApp::spawn(Backend::Sqlite).await;
