@@ -39,8 +39,6 @@ struct Variant {
     plan: DetectPlan,
     /// Line strips squeezed this many times along the line.
     squeeze: f32,
-    /// Detection and recognition overlapped ([`PpOcr::read_lines_with`]; timed as detection).
-    pipe: bool,
 }
 
 /// CPU time of the whole process so far (every thread, ended ones too), in ms. The one unsafe
@@ -94,13 +92,7 @@ fn run(v: &Variant, engine: &emerald_vision::Engine, bytes: &[u8]) -> Run {
     let zone = visual::zone_scaled(&reading.upright, reading.mrz_box, picture, false);
     lap(3, &mut t);
     let mut rows = Vec::new();
-    if let (Some(zone), true) = (&zone, v.pipe) {
-        let lines = v.ocr.read_lines_with(zone, v.plan).expect("PP-OCR");
-        lap(4, &mut t);
-        let kept: Vec<Line> =
-            lines.into_iter().filter(|l| l.confidence >= MIN_LINE_CONFIDENCE && !l.text.trim().is_empty()).collect();
-        rows = join_rows_placed(&kept);
-    } else if let Some(zone) = zone {
+    if let Some(zone) = zone {
         let boxes = reading_order(v.ocr.detect_with(&zone, v.plan).expect("the detector"));
         lap(4, &mut t);
         let strips: Vec<_> = boxes.iter().map(|b| crop_line_squeezed(&zone, b, v.squeeze)).collect();
@@ -165,14 +157,13 @@ fn main() {
     for name in names {
         // Tokens joined by `-`: det1 / det2 (detector threads), cNNNfMMM (detector passes),
         // sNNN (line strips squeezed NNN / 100 times along the line).
-        let (mut threads, mut plan, mut squeeze, mut pipe) = (1, DETECT_PLAN, 1.0f32, false);
+        let (mut threads, mut plan, mut squeeze) = (1, DETECT_PLAN, 1.0f32);
         for token in name.split('-') {
             match token {
                 "det1" => threads = 1,
                 "det2" => threads = 2,
                 "split" => plan.clusters = true,
                 "whole" => plan.clusters = false,
-                "pipe" => pipe = true,
                 t if t.starts_with('c') => {
                     (plan.coarse_side, plan.fine_side) = t[1..]
                         .split_once('f')
@@ -182,11 +173,11 @@ fn main() {
                 t if t.starts_with('s') => {
                     squeeze = t[1..].parse::<f32>().unwrap_or_else(|_| panic!("{t}: sNNN")) / 100.0
                 }
-                other => panic!("unknown variant token {other}: det1, det2, cNNNfMMM, split, whole, pipe or sNNN"),
+                other => panic!("unknown variant token {other}: det1, det2, cNNNfMMM, split, whole or sNNN"),
             }
         }
         let ocr = PpOcr::load_with(&models, threads).expect("PP-OCR's models");
-        variants.push(Variant { name: name.to_owned(), ocr, plan, squeeze, pipe });
+        variants.push(Variant { name: name.to_owned(), ocr, plan, squeeze });
     }
     let today = Date::today();
     let photos: Vec<(serde_json::Value, Vec<u8>)> = docs

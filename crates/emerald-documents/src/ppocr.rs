@@ -217,25 +217,22 @@ impl PpOcr {
         Ok(join_rows_placed(&kept))
     }
 
-    /// Every line found ([`PpOcr::detect`]'s plan), recognised, in reading order; each
-    /// region read while the next is detected ([`PpOcr::read_lines_with`]).
+    /// Every line found, recognised, in reading order.
     pub fn read_lines(&self, img: &GrayImage) -> Result<Vec<Line>, String> {
-        self.read_lines_with(img, self.plan())
+        let boxes = reading_order(self.detect(img)?);
+        let strips: Vec<GrayImage> = boxes.iter().map(|b| crop_line(img, b)).collect();
+        let texts = self.recognise(&strips)?;
+        Ok(boxes.into_iter().zip(texts).map(|(bbox, (text, confidence))| Line { text, confidence, bbox }).collect())
     }
 
     /// The text line boxes of a grey image, in its pixels, as [`DETECT_PLAN`] finds them.
     /// On tract, whose plan has one input shape, a coarse first pass would cost a full one:
     /// there both passes are at [`DET_MAX_SIDE`], the second only where it enlarges the text.
     pub fn detect(&self, img: &GrayImage) -> Result<Vec<LineBox>, String> {
-        self.detect_with(img, self.plan())
-    }
-
-    /// [`DETECT_PLAN`] on onnxruntime; on tract both passes at [`DET_MAX_SIDE`], on all the text.
-    fn plan(&self) -> DetectPlan {
         if self.det.backend() == Backend::OnnxRuntime {
-            DETECT_PLAN
+            self.detect_with(img, DETECT_PLAN)
         } else {
-            DetectPlan { coarse_side: DET_MAX_SIDE, fine_side: DET_MAX_SIDE, clusters: false }
+            self.detect_with(img, DetectPlan { coarse_side: DET_MAX_SIDE, fine_side: DET_MAX_SIDE, clusters: false })
         }
     }
 
@@ -250,74 +247,28 @@ impl PpOcr {
     /// cluster of text separately — a card's title band, its column of fields — at that same
     /// scale, and not on the portrait and the blank card between them.
     pub fn detect_with(&self, img: &GrayImage, plan: DetectPlan) -> Result<Vec<LineBox>, String> {
-        let mut out = Vec::new();
-        self.detect_regions(img, plan, |found| out.extend(found))?;
-        Ok(out)
-    }
-
-    /// [`PpOcr::detect_with`], the boxes handed to `each` as each pass finds them: once for
-    /// the first pass's when it is the only one, else once per region of the second.
-    fn detect_regions(
-        &self,
-        img: &GrayImage,
-        plan: DetectPlan,
-        mut each: impl FnMut(Vec<LineBox>),
-    ) -> Result<(), String> {
         let (coarse_side, fine_side) = (plan.coarse_side, plan.fine_side);
         let coarse = self.detect_at(img, coarse_side)?;
         let Some([x0, y0, x1, y1]) = text_bounds(&coarse, img.width(), img.height()) else {
-            each(if coarse_side == fine_side { coarse } else { self.detect_at(img, fine_side)? });
-            return Ok(());
+            return if coarse_side == fine_side { Ok(coarse) } else { self.detect_at(img, fine_side) };
         };
         let fine_scale = self.det_geometry(x1 - x0, y1 - y0, fine_side).2;
         if coarse_side == fine_side && fine_scale < 1.3 * self.det_geometry(img.width(), img.height(), coarse_side).2 {
-            each(coarse);
-            return Ok(());
+            return Ok(coarse);
         }
         let regions = if plan.clusters && self.det.backend() == Backend::OnnxRuntime {
             text_clusters(&coarse, img.width(), img.height())
         } else {
             vec![[x0, y0, x1, y1]]
         };
+        let mut out = Vec::new();
         for [x0, y0, x1, y1] in regions {
             let crop = image::imageops::crop_imm(img, x0, y0, x1 - x0, y1 - y0).to_image();
             let found =
                 if plan.clusters { self.detect_scaled(&crop, fine_scale)? } else { self.detect_at(&crop, fine_side)? };
-            each(found.into_iter().map(|b| LineBox { cx: b.cx + x0 as f32, cy: b.cy + y0 as f32, ..b }).collect());
+            out.extend(found.into_iter().map(|b| LineBox { cx: b.cx + x0 as f32, cy: b.cy + y0 as f32, ..b }));
         }
-        Ok(())
-    }
-
-    /// Every line `plan` finds, recognised, in reading order — each region's lines cropped and
-    /// read on a thread of their own while the detector goes on with the next region (the
-    /// detector alone keeps about one and a half cores busy: the rest of two goes to reading).
-    /// Each region's lines are packed into recogniser inputs by themselves.
-    pub fn read_lines_with(&self, img: &GrayImage, plan: DetectPlan) -> Result<Vec<Line>, String> {
-        std::thread::scope(|s| {
-            let (tx, rx) = std::sync::mpsc::channel::<Vec<LineBox>>();
-            let reader = s.spawn(move || -> Result<Vec<Line>, String> {
-                let mut lines = Vec::new();
-                for boxes in rx {
-                    let boxes = reading_order(boxes);
-                    let strips: Vec<GrayImage> = boxes.iter().map(|b| crop_line(img, b)).collect();
-                    let texts = self.recognise(&strips)?;
-                    lines.extend(boxes.into_iter().zip(texts).map(|(bbox, (text, confidence))| Line {
-                        text,
-                        confidence,
-                        bbox,
-                    }));
-                }
-                Ok(lines)
-            });
-            // A send fails only when the reader has stopped on an error, which it returns.
-            let detected = self.detect_regions(img, plan, |boxes| {
-                let _ = tx.send(boxes);
-            });
-            drop(tx);
-            let read = reader.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-            detected?;
-            Ok(reading_order_by(read?, |l| &l.bbox))
-        })
+        Ok(out)
     }
 
     /// The detector's input width and height for a `w`×`h` image, and the image's scale in it
@@ -596,27 +547,23 @@ pub fn text_clusters(boxes: &[LineBox], w: u32, h: u32) -> Vec<[u32; 4]> {
 
 /// Boxes top to bottom; boxes whose vertical centres lie within half a line height of a row's
 /// first box are on its row, left to right.
-pub fn reading_order(boxes: Vec<LineBox>) -> Vec<LineBox> {
-    reading_order_by(boxes, |b| b)
-}
-
-/// [`reading_order`] of things with a box.
-fn reading_order_by<T>(mut items: Vec<T>, bbox: impl Fn(&T) -> &LineBox) -> Vec<T> {
-    let mid = |b: &LineBox| b.top() + b.height() / 2.0;
-    items.sort_by(|a, b| mid(bbox(a)).total_cmp(&mid(bbox(b))));
-    let mut rows: Vec<Vec<T>> = Vec::new();
-    for item in items {
-        let b = *bbox(&item);
+pub fn reading_order(mut boxes: Vec<LineBox>) -> Vec<LineBox> {
+    boxes.sort_by(|a, b| (a.top() + a.height() / 2.0).total_cmp(&(b.top() + b.height() / 2.0)));
+    let mut rows: Vec<Vec<LineBox>> = Vec::new();
+    for b in boxes {
+        let mid = b.top() + b.height() / 2.0;
         match rows.last_mut() {
-            Some(row) if (mid(&b) - mid(bbox(&row[0]))).abs() < 0.5 * bbox(&row[0]).height().min(b.height()) => {
-                row.push(item)
+            Some(row)
+                if (mid - (row[0].top() + row[0].height() / 2.0)).abs() < 0.5 * row[0].height().min(b.height()) =>
+            {
+                row.push(b)
             }
-            _ => rows.push(vec![item]),
+            _ => rows.push(vec![b]),
         }
     }
     rows.into_iter()
         .flat_map(|mut row| {
-            row.sort_by(|a, b| bbox(a).left().total_cmp(&bbox(b).left()));
+            row.sort_by(|a, b| a.left().total_cmp(&b.left()));
             row
         })
         .collect()

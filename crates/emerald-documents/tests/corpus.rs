@@ -247,21 +247,3 @@ fn fused_models_answer_as_the_files_do() {
         assert!(peak > 0.1 && diff < 1e-4, "{file}: fused output differs by {diff}");
     }
 }
-
-/// Reading each region while the next is detected finds the same lines, in the same order, as
-/// detecting everything first; each region's strips are packed by themselves, so a line's
-/// reading may differ by its neighbours in a recogniser input — not here.
-#[test]
-fn pipelined_reading_is_detect_then_read() {
-    let Some((ocr, docs)) = setup("pipelined_reading_is_detect_then_read") else { return };
-    for variant in ["flat", "tilt", "perspective", "blur"] {
-        let doc = docs.iter().find(|d| d["variant"] == variant && d["valid"] == true).unwrap();
-        let zone = zone_of(doc);
-        let boxes = reading_order(ocr.detect(&zone).unwrap());
-        let strips: Vec<_> = boxes.iter().map(|b| crop_line(&zone, b)).collect();
-        let texts: Vec<String> = ocr.recognise(&strips).unwrap().into_iter().map(|(t, _)| t).collect();
-        let lines = ocr.read_lines(&zone).unwrap();
-        assert_eq!(lines.iter().map(|l| l.bbox).collect::<Vec<_>>(), boxes, "{variant}");
-        assert_eq!(lines.iter().map(|l| l.text.clone()).collect::<Vec<_>>(), texts, "{variant}");
-    }
-}
