@@ -4,6 +4,7 @@
 //! portrait ([`portrait`]). No HTTP, no SQL.
 
 pub mod mrz;
+mod par;
 pub mod portrait;
 pub mod ppocr;
 pub mod reader;

@@ -261,12 +261,15 @@ impl PpOcr {
         } else {
             vec![[x0, y0, x1, y1]]
         };
-        let mut out = Vec::new();
-        for [x0, y0, x1, y1] in regions {
+        let pass = |&[x0, y0, x1, y1]: &[u32; 4]| -> Result<Vec<LineBox>, String> {
             let crop = image::imageops::crop_imm(img, x0, y0, x1 - x0, y1 - y0).to_image();
             let found =
                 if plan.clusters { self.detect_scaled(&crop, fine_scale)? } else { self.detect_at(&crop, fine_side)? };
-            out.extend(found.into_iter().map(|b| LineBox { cx: b.cx + x0 as f32, cy: b.cy + y0 as f32, ..b }));
+            Ok(found.into_iter().map(|b| LineBox { cx: b.cx + x0 as f32, cy: b.cy + y0 as f32, ..b }).collect())
+        };
+        let mut out = Vec::new();
+        for found in crate::par::on_two_threads(&regions, |r| u64::from(r[2] - r[0]) * u64::from(r[3] - r[1]), pass) {
+            out.extend(found?);
         }
         Ok(out)
     }
@@ -329,7 +332,6 @@ impl PpOcr {
     pub fn recognise(&self, strips: &[GrayImage]) -> Result<Vec<(String, f32)>, String> {
         // onnxruntime takes inputs as wide as their lines; tract's plan has one shape.
         let packs = pack(strips, self.rec.backend() == Backend::OnnxRuntime);
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 2);
         // (index of the strip, text, confidence) of each line of a pack.
         type Texts = Result<Vec<(usize, String, f32)>, String>;
         let run = |p: &Pack| -> Texts {
@@ -342,32 +344,8 @@ impl PpOcr {
             let decoded = ctc_greedy(&probs, classes, &p.spans, p.width, &self.chars);
             Ok(p.lines.iter().zip(decoded).map(|(&i, (t, c))| (i, t, c)).collect())
         };
-        let mut results: Vec<Texts> = Vec::with_capacity(packs.len());
-        if threads < 2 || packs.len() < 2 {
-            results.extend(packs.iter().map(run));
-        } else {
-            // Widest packs first, each to the thread with fewer columns to read so far: here
-            // and on a second thread.
-            let mut by_width: Vec<&Pack> = packs.iter().collect();
-            by_width.sort_by_key(|p| std::cmp::Reverse(p.width));
-            let (mut here, mut there, mut load) = (Vec::new(), Vec::new(), [0usize; 2]);
-            for p in by_width {
-                let k = usize::from(load[1] < load[0]);
-                load[k] += p.width;
-                if k == 0 {
-                    here.push(p);
-                } else {
-                    there.push(p);
-                }
-            }
-            std::thread::scope(|s| {
-                let other = s.spawn(|| there.into_iter().map(run).collect::<Vec<_>>());
-                let mine: Vec<Texts> = here.into_iter().map(run).collect();
-                let theirs = other.join().unwrap_or_else(|_| vec![Err("PP-OCR recogniser thread panicked".into())]);
-                results.extend(mine);
-                results.extend(theirs);
-            });
-        }
+        // The widest inputs first, each to the thread with fewer columns to read so far.
+        let results: Vec<Texts> = crate::par::on_two_threads(&packs, |p| p.width as u64, run);
         let mut out = vec![(String::new(), 0.0f32); strips.len()];
         for r in results {
             for (i, t, c) in r? {

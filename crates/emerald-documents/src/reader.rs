@@ -569,39 +569,13 @@ fn read_lines(g: &image::GrayImage, lines: &[Vec<Blob>]) -> Option<(Mrz, [u32; 4
     best
 }
 
-/// [`recognize`] on every line that has cells, split over two threads by cell count (on one
-/// when there is one line to read, or one core).
+/// [`recognize`] on every line that has cells, split over two threads by cell count.
 fn recognize_all(g: &image::GrayImage, cells: &[Option<Cells>]) -> Vec<Option<String>> {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let read = |i: usize| cells[i].as_ref().map(|c| recognize(g, c));
-    let size = |i: usize| cells[i].as_ref().map_or(0, |c| c.centres.len());
-    let mut order: Vec<usize> = (0..cells.len()).filter(|&i| cells[i].is_some()).collect();
-    if threads < 2 || order.len() < 2 {
-        return (0..cells.len()).map(read).collect();
-    }
-    // Longest lines first, each to the side with fewer cells so far.
-    order.sort_by_key(|&i| std::cmp::Reverse(size(i)));
-    let (mut here, mut there, mut load) = (Vec::new(), Vec::new(), [0usize; 2]);
-    for i in order {
-        let k = usize::from(load[1] < load[0]);
-        load[k] += size(i);
-        if k == 0 {
-            here.push(i);
-        } else {
-            there.push(i);
-        }
-    }
-    let mut out: Vec<Option<String>> = vec![None; cells.len()];
-    std::thread::scope(|s| {
-        let other = s.spawn(|| there.iter().map(|&i| (i, read(i))).collect::<Vec<_>>());
-        let mine: Vec<(usize, Option<String>)> = here.iter().map(|&i| (i, read(i))).collect();
-        // A panic there is a panic here, as it would have been on one thread.
-        let theirs = other.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-        for (i, t) in mine.into_iter().chain(theirs) {
-            out[i] = t;
-        }
-    });
-    out
+    crate::par::on_two_threads(
+        cells,
+        |c| c.as_ref().map_or(0, |c| c.centres.len() as u64),
+        |c| c.as_ref().map(|c| recognize(g, c)),
+    )
 }
 
 #[cfg(test)]
