@@ -220,7 +220,8 @@ impl PpOcr {
     /// Every line found, recognised, in reading order.
     pub fn read_lines(&self, img: &GrayImage) -> Result<Vec<Line>, String> {
         let boxes = reading_order(self.detect(img)?);
-        let strips: Vec<GrayImage> = boxes.iter().map(|b| crop_line(img, b)).collect();
+        let strips: Vec<GrayImage> =
+            crate::par::on_two_threads(&boxes, |b| (b.half_len * b.half_h) as u64, |b| crop_line(img, b));
         let texts = self.recognise(&strips)?;
         Ok(boxes.into_iter().zip(texts).map(|(bbox, (text, confidence))| Line { text, confidence, bbox }).collect())
     }
