@@ -27,6 +27,15 @@ impl ListParams {
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
+
+    /// The same filters and sorting for one keyset chunk of a streamed report: the page
+    /// (`offset`, `limit`, `total_omit`) replaced by `limit` rows and no count.
+    pub fn chunk(&self, limit: u64) -> ListParams {
+        let mut pairs: Vec<(String, String)> =
+            self.0.iter().filter(|(k, _)| !matches!(k.as_str(), "offset" | "limit" | "total_omit")).cloned().collect();
+        pairs.extend([("limit".to_owned(), limit.to_string()), ("total_omit".to_owned(), "true".to_owned())]);
+        ListParams(pairs)
+    }
 }
 
 /// A page of a list: `total` is None when the caller asked for `total_omit`.

@@ -441,14 +441,7 @@ impl Folders for SqlStore {
         after: Option<&FolderCursor>,
         limit: u64,
     ) -> Result<Vec<Folder>> {
-        let mut pairs: Vec<(String, String)> = params
-            .0
-            .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "offset" | "limit" | "total_omit"))
-            .cloned()
-            .collect();
-        pairs.extend([("limit".to_owned(), limit.to_string()), ("total_omit".to_owned(), "true".to_owned())]);
-        let params = ListParams(pairs);
+        let params = params.chunk(limit);
         let mut base = visibility_conditions(vis, "f");
         base.extend(folder_conditions(&params)?);
         if let Some(c) = after {

@@ -229,14 +229,7 @@ impl Guard for SqlStore {
         after: Option<(f64, Uuid)>,
         limit: u64,
     ) -> Result<Vec<StoredAuthEvent>> {
-        let mut pairs: Vec<(String, String)> = params
-            .0
-            .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "offset" | "limit" | "total_omit"))
-            .cloned()
-            .collect();
-        pairs.extend([("limit".to_owned(), limit.to_string()), ("total_omit".to_owned(), "true".to_owned())]);
-        let params = ListParams(pairs);
+        let params = params.chunk(limit);
         let mut base: Vec<(String, Vec<Param>)> = Vec::new();
         if let Scope::Company(c) = scope {
             base.push(("e.company_id = ?".to_owned(), vec![Param::Uuid(c)]));
