@@ -181,47 +181,72 @@ pub async fn stream_folder_report(
     filename: &'static str,
 ) -> Result<Response> {
     let first = domain.folder_report_chunk(&caller, &params, with, None, REPORT_CHUNK).await?;
-    struct Cursor {
-        domain: Domain,
-        caller: Caller,
-        params: ListParams,
-        with: FolderWith,
-        write_row: RowWriter,
-        pending: Option<Vec<FolderDetails>>,
-        after: Option<FolderCursor>,
+    let read = move |after: FolderCursor| {
+        let (domain, caller, params) = (domain.clone(), caller.clone(), params.clone());
+        async move { domain.folder_report_chunk(&caller, &params, with, Some(&after), REPORT_CHUNK).await }
+    };
+    let chunks =
+        report_chunks(first, read, |d: &FolderDetails| FolderCursor::from(&d.folder), write_row, "folder report");
+    Ok(csv_response(csv_body(header_line, chunks), filename))
+}
+
+/// The CSV lines of a keyset-paged report: `first` (the chunk read before answering), then
+/// `read(key of the last row)` after every full chunk, each chunk's rows written by
+/// `write_row` and sent before the next is read. A failure to read cuts the stream short with
+/// an error, logged as `what`'s.
+fn report_chunks<T, K, R, Fut>(
+    first: Vec<T>,
+    read: R,
+    key: fn(&T) -> K,
+    write_row: impl Fn(&mut String, &T) + Send + 'static,
+    what: &'static str,
+) -> impl futures::Stream<Item = std::io::Result<Bytes>> + Send
+where
+    T: Send + 'static,
+    K: Send + 'static,
+    R: Fn(K) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<Vec<T>>> + Send,
+{
+    struct State<T, K, R, W> {
+        read: R,
+        write_row: W,
+        pending: Option<Vec<T>>,
+        after: Option<K>,
     }
-    let start = Cursor { domain, caller, params, with, write_row, pending: Some(first), after: None };
-    let chunks = futures::stream::unfold(Some(start), |state| async move {
+    let start = State { read, write_row, pending: Some(first), after: None };
+    futures::stream::unfold(Some(start), move |state| async move {
         let mut c = state?;
-        let chunk = match c.pending.take() {
-            Some(chunk) => chunk,
-            None => {
-                match c.domain.folder_report_chunk(&c.caller, &c.params, c.with, c.after.as_ref(), REPORT_CHUNK).await {
-                    Ok(chunk) => chunk,
-                    Err(e) => {
-                        tracing::error!(error = %e, "folder report: reading the next chunk failed; the response is cut short");
-                        return Some((Err(std::io::Error::other(e.to_string())), None));
-                    }
+        let chunk = match (c.pending.take(), c.after.take()) {
+            (Some(chunk), _) => chunk,
+            (None, Some(after)) => match (c.read)(after).await {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    tracing::error!(error = %e, "{what}: reading the next chunk failed; the response is cut short");
+                    return Some((Err(std::io::Error::other(e.to_string())), None));
                 }
-            }
+            },
+            (None, None) => return None,
         };
         if chunk.is_empty() {
             return None;
         }
-        let mut out = String::with_capacity(chunk.len() * 160);
-        for d in &chunk {
-            (c.write_row)(&mut out, d);
+        let mut out = String::with_capacity(chunk.len() * 192);
+        for row in &chunk {
+            (c.write_row)(&mut out, row);
         }
         // A short chunk was the last one; after a full one, the next query says.
         let more = (chunk.len() as u64) == REPORT_CHUNK;
-        c.after = chunk.last().map(|d| FolderCursor::from(&d.folder));
+        c.after = chunk.last().map(key);
         Some((Ok(Bytes::from(out)), more.then_some(c)))
-    });
-    // Fused: a layer may poll again after the end (the console's gzip does), which a bare
-    // `unfold` answers with a panic.
+    })
+}
+
+/// `header_line`, then the report's chunks. Fused: a layer may poll again after the end (the
+/// console's gzip does), which a bare `unfold` answers with a panic.
+fn csv_body(header_line: String, chunks: impl futures::Stream<Item = std::io::Result<Bytes>> + Send + 'static) -> Body {
     let body =
         futures::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(header_line)) }).chain(chunks).fuse();
-    Ok(csv_response(Body::from_stream(body), filename))
+    Body::from_stream(body)
 }
 
 /// The columns of the audit CSV: those of `GET /api/audit`'s items, in order.
@@ -275,42 +300,15 @@ fn audit_csv_row(out: &mut String, e: &StoredAuthEvent) {
 /// audit export.
 pub async fn stream_audit_report(domain: Domain, caller: Caller, params: ListParams) -> Result<Response> {
     let first = domain.audit_report_chunk(&caller, &params, None, REPORT_CHUNK).await?;
-    struct Cursor {
-        domain: Domain,
-        caller: Caller,
-        params: ListParams,
-        pending: Option<Vec<StoredAuthEvent>>,
-        after: Option<(f64, uuid::Uuid)>,
-    }
-    let start = Cursor { domain, caller, params, pending: Some(first), after: None };
-    let chunks = futures::stream::unfold(Some(start), |state| async move {
-        let mut c = state?;
-        let chunk = match c.pending.take() {
-            Some(chunk) => chunk,
-            None => match c.domain.audit_report_chunk(&c.caller, &c.params, c.after, REPORT_CHUNK).await {
-                Ok(chunk) => chunk,
-                Err(e) => {
-                    tracing::error!(error = %e, "audit report: reading the next chunk failed; the response is cut short");
-                    return Some((Err(std::io::Error::other(e.to_string())), None));
-                }
-            },
-        };
-        if chunk.is_empty() {
-            return None;
-        }
-        let mut out = String::with_capacity(chunk.len() * 200);
-        for e in &chunk {
-            audit_csv_row(&mut out, e);
-        }
-        let more = (chunk.len() as u64) == REPORT_CHUNK;
-        c.after = chunk.last().map(|e| (e.time_created, e.event_id));
-        Some((Ok(Bytes::from(out)), more.then_some(c)))
-    });
+    let read = move |after: (f64, uuid::Uuid)| {
+        let (domain, caller, params) = (domain.clone(), caller.clone(), params.clone());
+        async move { domain.audit_report_chunk(&caller, &params, Some(after), REPORT_CHUNK).await }
+    };
+    let chunks =
+        report_chunks(first, read, |e: &StoredAuthEvent| (e.time_created, e.event_id), audit_csv_row, "audit report");
     let mut header_line = String::new();
     csv_line(&mut header_line, &AUDIT_COLUMNS);
-    let body =
-        futures::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(header_line)) }).chain(chunks).fuse();
-    Ok(csv_response(Body::from_stream(body), "audit.csv"))
+    Ok(csv_response(csv_body(header_line, chunks), "audit.csv"))
 }
 
 /// The folder list's filters (§6.3: `time_created`/`time_updated` `.min/.max`,
