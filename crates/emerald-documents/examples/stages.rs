@@ -22,7 +22,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use emerald_documents::ppocr::{
-    crop_line_squeezed, join_rows_placed, reading_order, DetectPlan, Line, PpOcr, DETECT_PLAN, MIN_LINE_CONFIDENCE,
+    crop_line_squeezed, join_rows_placed, reading_order, split_headings, DetectPlan, Line, PpOcr, DETECT_PLAN,
+    MIN_LINE_CONFIDENCE,
 };
 use emerald_documents::visual::{self, FIELDS};
 use emerald_documents::{Date, Mrz, Photo};
@@ -39,6 +40,8 @@ struct Variant {
     plan: DetectPlan,
     /// Line strips squeezed this many times along the line.
     squeeze: f32,
+    /// Headings read only when the other lines miss a field (as the server does).
+    lazy: bool,
 }
 
 /// CPU time of the whole process so far (every thread, ended ones too), in ms. The one unsafe
@@ -92,21 +95,48 @@ fn run(v: &Variant, engine: &emerald_vision::Engine, bytes: &[u8]) -> Run {
     let zone = visual::zone_scaled(&reading.upright, reading.mrz_box, picture, false);
     lap(3, &mut t);
     let mut rows = Vec::new();
+    let mut fields = visual::VisualFields::default();
     if let Some(zone) = zone {
         let boxes = reading_order(v.ocr.detect_with(&zone, v.plan).expect("the detector"));
+        let (body, headings) = if v.lazy { split_headings(boxes) } else { (boxes, Vec::new()) };
         lap(4, &mut t);
-        let strips: Vec<_> = boxes.iter().map(|b| crop_line_squeezed(&zone, b, v.squeeze)).collect();
-        lap(5, &mut t);
-        let texts = v.ocr.recognise(&strips).expect("the recogniser");
-        let kept: Vec<Line> = boxes
-            .into_iter()
-            .zip(texts)
-            .map(|(bbox, (text, confidence))| Line { text, confidence, bbox })
-            .filter(|l| l.confidence >= MIN_LINE_CONFIDENCE && !l.text.trim().is_empty())
-            .collect();
-        rows = join_rows_placed(&kept);
+        let read = |boxes: Vec<emerald_documents::ppocr::LineBox>,
+                    lap: &mut dyn FnMut(usize, &mut Instant),
+                    t: &mut Instant| {
+            let strips: Vec<_> = boxes.iter().map(|b| crop_line_squeezed(&zone, b, v.squeeze)).collect();
+            lap(5, t);
+            let texts = v.ocr.recognise(&strips).expect("the recogniser");
+            if std::env::var_os("EMERALD_DEBUG_LINES").is_some() {
+                let total: u32 = strips.iter().map(|s| s.width()).sum();
+                eprintln!("zone {}x{} strips {} total width {total}", zone.width(), zone.height(), strips.len());
+                for ((s, (t, c)), b) in strips.iter().zip(&texts).zip(&boxes) {
+                    eprintln!("  {:>5} h{:>5.1} {c:.2} {t:?}", s.width(), 2.0 * b.half_h);
+                }
+            }
+            boxes
+                .into_iter()
+                .zip(texts)
+                .map(|(bbox, (text, confidence))| Line { text, confidence, bbox })
+                .collect::<Vec<_>>()
+        };
+        let placed = |lines: &[Line]| {
+            let kept: Vec<Line> = lines
+                .iter()
+                .filter(|l| l.confidence >= MIN_LINE_CONFIDENCE && !l.text.trim().is_empty())
+                .cloned()
+                .collect();
+            join_rows_placed(&kept)
+        };
+        let body = read(body, &mut lap, &mut t);
+        rows = placed(&body);
+        fields = visual::parse_placed(&rows);
+        if !headings.is_empty() && FIELDS.iter().any(|f| fields.get(f).is_none()) {
+            let mut all = read(headings, &mut lap, &mut t);
+            all.extend(body);
+            rows = placed(&all);
+            fields = visual::parse_placed(&rows);
+        }
     }
-    let fields = visual::parse_placed(&rows);
     let lines = rows.into_iter().map(|r| r.text).collect();
     lap(6, &mut t);
     Run { ms, cpu, mrz: reading.mrz, fields, portrait: face.is_some(), lines }
@@ -157,18 +187,22 @@ fn main() {
     for name in names {
         // Tokens joined by `-`: det1 / det2 (detector threads), cNNNfMMM (detector passes),
         // sNNN (line strips squeezed NNN / 100 times along the line).
-        let (mut threads, mut plan, mut squeeze) = (1, DETECT_PLAN, 1.0f32);
+        let (mut threads, mut plan, mut squeeze, mut lazy) = (1, DETECT_PLAN, 1.0f32, false);
         for token in name.split('-') {
             match token {
                 "det1" => threads = 1,
                 "det2" => threads = 2,
                 "split" => plan.clusters = true,
+                "lazy" => lazy = true,
                 "whole" => plan.clusters = false,
                 t if t.starts_with('c') => {
                     (plan.coarse_side, plan.fine_side) = t[1..]
                         .split_once('f')
                         .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
                         .unwrap_or_else(|| panic!("{t}: cNNNfMMM"))
+                }
+                t if t.starts_with('h') => {
+                    plan.line_px = Some(t[1..].parse::<u32>().unwrap_or_else(|_| panic!("{t}: hNN")))
                 }
                 t if t.starts_with('s') => {
                     squeeze = t[1..].parse::<f32>().unwrap_or_else(|_| panic!("{t}: sNNN")) / 100.0
@@ -177,7 +211,7 @@ fn main() {
             }
         }
         let ocr = PpOcr::load_with(&models, threads).expect("PP-OCR's models");
-        variants.push(Variant { name: name.to_owned(), ocr, plan, squeeze });
+        variants.push(Variant { name: name.to_owned(), ocr, plan, squeeze, lazy });
     }
     let today = Date::today();
     let photos: Vec<(serde_json::Value, Vec<u8>)> = docs

@@ -70,13 +70,23 @@ pub struct DetectPlan {
     pub fine_side: usize,
     /// The second pass on each cluster of text rather than on all the text's bounds.
     pub clusters: bool,
+    /// With `clusters`: each cluster's scale no larger than the one that makes its lowest line
+    /// (as the first pass found it) this many pixels high ([`cluster_scale`]).
+    pub line_px: Option<u32>,
 }
 
 /// How far, in its own heights, a box reaches to join a cluster of text ([`text_clusters`]).
 pub const CLUSTER_GROWTH: f32 = 0.5;
 
 /// The server's plan: see docs/documents.md for the measurements behind it.
-pub const DETECT_PLAN: DetectPlan = DetectPlan { coarse_side: COARSE_SIDE, fine_side: DET_MAX_SIDE, clusters: true };
+pub const DETECT_PLAN: DetectPlan =
+    DetectPlan { coarse_side: COARSE_SIDE, fine_side: DET_MAX_SIDE, clusters: true, line_px: Some(LINE_PX) };
+
+/// Highest a cluster's lowest line is made in the second pass (pixels across the line, the
+/// detector's unclipped box): a title band in large type is detected at a smaller scale than
+/// the fields' column. At 32 the detector CPU fell 12 % with the same lines found on both
+/// synthetic corpora; at 24 a field was lost (docs/documents.md).
+pub const LINE_PX: u32 = 32;
 
 /// Longest side of the detector's first pass, which only finds where the text is.
 pub const COARSE_SIDE: usize = 480;
@@ -219,11 +229,45 @@ impl PpOcr {
 
     /// Every line found, recognised, in reading order.
     pub fn read_lines(&self, img: &GrayImage) -> Result<Vec<Line>, String> {
-        let boxes = reading_order(self.detect(img)?);
+        self.read_boxes(img, reading_order(self.detect(img)?))
+    }
+
+    /// The lines of `boxes` (in `img`'s pixels) recognised, in their order.
+    pub fn read_boxes(&self, img: &GrayImage, boxes: Vec<LineBox>) -> Result<Vec<Line>, String> {
         let strips: Vec<GrayImage> =
             crate::par::on_two_threads(&boxes, |b| (b.half_len * b.half_h) as u64, |b| crop_line(img, b));
         let texts = self.recognise(&strips)?;
         Ok(boxes.into_iter().zip(texts).map(|(bbox, (text, confidence))| Line { text, confidence, bbox }).collect())
+    }
+
+    /// A visual zone's rows and fields, its headings ([`split_headings`]) read only when the
+    /// other lines do not give every field of [`crate::visual::FIELDS`]: a document's title
+    /// band is about a fifth of the recogniser's work and holds no field.
+    pub fn read_zone(
+        &self,
+        img: &GrayImage,
+    ) -> Result<(Vec<crate::visual::Placed>, crate::visual::VisualFields), String> {
+        let (body, headings) = split_headings(reading_order(self.detect(img)?));
+        let body = self.read_boxes(img, body)?;
+        let placed = |lines: &[Line]| {
+            let kept: Vec<Line> = lines
+                .iter()
+                .filter(|l| l.confidence >= MIN_LINE_CONFIDENCE && !l.text.trim().is_empty())
+                .cloned()
+                .collect();
+            join_rows_placed(&kept)
+        };
+        let rows = placed(&body);
+        let fields = crate::visual::parse_placed(&rows);
+        if headings.is_empty() || crate::visual::FIELDS.iter().all(|f| fields.get(f).is_some()) {
+            return Ok((rows, fields));
+        }
+        // Headings are above every other line: read first, they stay in reading order.
+        let mut all = self.read_boxes(img, headings)?;
+        all.extend(body);
+        let rows = placed(&all);
+        let fields = crate::visual::parse_placed(&rows);
+        Ok((rows, fields))
     }
 
     /// The text line boxes of a grey image, in its pixels, as [`DETECT_PLAN`] finds them.
@@ -233,7 +277,10 @@ impl PpOcr {
         if self.det.backend() == Backend::OnnxRuntime {
             self.detect_with(img, DETECT_PLAN)
         } else {
-            self.detect_with(img, DetectPlan { coarse_side: DET_MAX_SIDE, fine_side: DET_MAX_SIDE, clusters: false })
+            self.detect_with(
+                img,
+                DetectPlan { coarse_side: DET_MAX_SIDE, fine_side: DET_MAX_SIDE, clusters: false, line_px: None },
+            )
         }
     }
 
@@ -262,14 +309,21 @@ impl PpOcr {
         } else {
             vec![[x0, y0, x1, y1]]
         };
-        let pass = |&[x0, y0, x1, y1]: &[u32; 4]| -> Result<Vec<LineBox>, String> {
+        // Each region with its scale; the work is its area at that scale.
+        let regions: Vec<([u32; 4], f32)> = regions
+            .into_iter()
+            .map(|r| (r, if plan.clusters { cluster_scale(&coarse, r, fine_scale, plan.line_px) } else { fine_scale }))
+            .collect();
+        let pass = |&([x0, y0, x1, y1], scale): &([u32; 4], f32)| -> Result<Vec<LineBox>, String> {
             let crop = image::imageops::crop_imm(img, x0, y0, x1 - x0, y1 - y0).to_image();
             let found =
-                if plan.clusters { self.detect_scaled(&crop, fine_scale)? } else { self.detect_at(&crop, fine_side)? };
+                if plan.clusters { self.detect_scaled(&crop, scale)? } else { self.detect_at(&crop, fine_side)? };
             Ok(found.into_iter().map(|b| LineBox { cx: b.cx + x0 as f32, cy: b.cy + y0 as f32, ..b }).collect())
         };
+        let work =
+            |(r, scale): &([u32; 4], f32)| (f64::from((r[2] - r[0]) * (r[3] - r[1])) * f64::from(scale * scale)) as u64;
         let mut out = Vec::new();
-        for found in crate::par::on_two_threads(&regions, |r| u64::from(r[2] - r[0]) * u64::from(r[3] - r[1]), pass) {
+        for found in crate::par::on_two_threads(&regions, work, pass) {
             out.extend(found?);
         }
         Ok(out)
@@ -522,6 +576,40 @@ pub fn text_clusters(boxes: &[LineBox], w: u32, h: u32) -> Vec<[u32; 4]> {
             (x1 > x0 + 8 && y1 > y0 + 8).then_some([x0, y0, x1, y1])
         })
         .collect()
+}
+
+/// The second detector pass's scale on the cluster `region`: `fine_scale`, or less when the
+/// lowest of the first pass's lines in it (centre inside; height across the line) would be more
+/// than `line_px` pixels high at that scale. Never more than `fine_scale`.
+pub fn cluster_scale(coarse: &[LineBox], region: [u32; 4], fine_scale: f32, line_px: Option<u32>) -> f32 {
+    let Some(px) = line_px else { return fine_scale };
+    let [x0, y0, x1, y1] = region.map(|v| v as f32);
+    let low = coarse
+        .iter()
+        .filter(|b| b.cx >= x0 && b.cx < x1 && b.cy >= y0 && b.cy < y1)
+        .map(|b| 2.0 * b.half_h)
+        .fold(f32::INFINITY, f32::min);
+    if low.is_finite() && low > 0.0 {
+        fine_scale.min(px as f32 / low)
+    } else {
+        fine_scale
+    }
+}
+
+/// How much higher than the median line a heading's line is ([`split_headings`]).
+pub const HEADING_HEIGHT: f32 = 1.25;
+
+/// `boxes` (in reading order) split into the body and the headings: the lines at least
+/// [`HEADING_HEIGHT`] times as high (their own height, across the line) as the median line
+/// that lie wholly above every other line — a document's title band. Both keep their order.
+pub fn split_headings(boxes: Vec<LineBox>) -> (Vec<LineBox>, Vec<LineBox>) {
+    let mut heights: Vec<f32> = boxes.iter().map(|b| 2.0 * b.half_h).collect();
+    heights.sort_by(f32::total_cmp);
+    let Some(&median) = heights.get(heights.len() / 2) else { return (boxes, Vec::new()) };
+    let tall = |b: &LineBox| 2.0 * b.half_h >= HEADING_HEIGHT * median;
+    // The top of the highest line that is not tall: headings end above it.
+    let first = boxes.iter().filter(|b| !tall(b)).map(|b| b.top()).fold(f32::INFINITY, f32::min);
+    boxes.into_iter().partition(|b| !(tall(b) && b.top() + b.height() <= first))
 }
 
 /// Boxes top to bottom; boxes whose vertical centres lie within half a line height of a row's
@@ -836,6 +924,39 @@ mod tests {
         assert_eq!(strip.height() as usize, REC_H);
         let aspect = b.half_len / b.half_h;
         assert!((strip.width() as f32 / REC_H as f32 - aspect).abs() < 0.2, "{} {aspect}", strip.width());
+    }
+
+    #[test]
+    fn headings_are_tall_lines_above_every_other_line() {
+        let b = |cy: f32, half_h: f32| LineBox { cx: 200.0, cy, ux: 1.0, uy: 0.0, half_len: 100.0, half_h, score: 0.9 };
+        // A title band (two lines of 40 px), then labels (24 px) and values (30 px).
+        let zone = vec![b(30.0, 20.0), b(80.0, 20.0), b(140.0, 12.0), b(175.0, 15.0), b(215.0, 12.0), b(250.0, 15.0)];
+        let (body, headings) = split_headings(zone.clone());
+        assert_eq!(headings.iter().map(|b| b.cy).collect::<Vec<_>>(), vec![30.0, 80.0]);
+        assert_eq!(body.iter().map(|b| b.cy).collect::<Vec<_>>(), vec![140.0, 175.0, 215.0, 250.0]);
+        // A tall value below a label is body, not a heading; so is a tall line beside the top label.
+        let (body, headings) = split_headings(vec![b(140.0, 12.0), b(180.0, 20.0), b(215.0, 12.0), b(250.0, 15.0)]);
+        assert!(headings.is_empty());
+        assert_eq!(body.len(), 4);
+        let (_, headings) = split_headings(vec![b(30.0, 20.0), b(35.0, 12.0), b(140.0, 12.0), b(175.0, 15.0)]);
+        assert!(headings.is_empty(), "a tall line overlapping a label's row is not above it");
+        // Lines of one height: no heading; no lines: nothing.
+        assert!(split_headings(vec![b(30.0, 15.0), b(80.0, 15.0), b(130.0, 15.0)]).1.is_empty());
+        assert_eq!(split_headings(Vec::new()), (Vec::new(), Vec::new()));
+    }
+
+    #[test]
+    fn a_cluster_of_large_type_is_detected_at_a_smaller_scale() {
+        let b =
+            |cx: f32, cy: f32, half_h: f32| LineBox { cx, cy, ux: 1.0, uy: 0.0, half_len: 50.0, half_h, score: 0.9 };
+        let coarse = vec![b(100.0, 50.0, 30.0), b(300.0, 50.0, 25.0), b(100.0, 300.0, 10.0), b(100.0, 350.0, 14.0)];
+        // Title band: lowest line 50 px high → 32 / 50.
+        assert!((cluster_scale(&coarse, [0, 0, 500, 120], 1.2, Some(32)) - 0.64).abs() < 1e-6);
+        // Fields: lowest line 20 px: 1.6 would enlarge beyond the fine scale, which stays.
+        assert_eq!(cluster_scale(&coarse, [0, 250, 500, 400], 1.2, Some(32)), 1.2);
+        // No line inside, or no cap: the fine scale.
+        assert_eq!(cluster_scale(&coarse, [600, 0, 700, 100], 1.2, Some(32)), 1.2);
+        assert_eq!(cluster_scale(&coarse, [0, 0, 500, 120], 1.2, None), 1.2);
     }
 
     #[test]

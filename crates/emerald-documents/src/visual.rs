@@ -126,8 +126,7 @@ impl VisualOcr {
     pub fn read_fields(&self, img: &GrayImage) -> Result<(Vec<String>, VisualFields), String> {
         match self {
             VisualOcr::PpOcr(p) => {
-                let rows = p.read_placed(img)?;
-                let fields = parse_placed(&rows);
+                let (rows, fields) = p.read_zone(img)?;
                 Ok((rows.into_iter().map(|r| r.text).collect(), fields))
             }
             VisualOcr::Tesseract(t) => {

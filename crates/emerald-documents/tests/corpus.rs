@@ -247,3 +247,29 @@ fn fused_models_answer_as_the_files_do() {
         assert!(peak > 0.1 && diff < 1e-4, "{file}: fused output differs by {diff}");
     }
 }
+
+/// A document's title band is read only when the other lines miss a field: on a whole zone
+/// every field is found without it; with the zone's lower half cut off (the dates gone) the
+/// title is read too.
+#[test]
+fn headings_are_read_only_when_a_field_is_missing() {
+    let Some((ocr, docs)) = setup("headings_are_read_only_when_a_field_is_missing") else { return };
+    let doc = docs.iter().find(|d| d["variant"] == "flat" && d["format"] == "TD3" && d["valid"] == true).unwrap();
+    let zone = zone_of(doc);
+    // Every line, the title's first.
+    let every = ocr.read(&zone).unwrap();
+    let title = every.first().expect("lines").clone();
+    let (rows, fields) = ocr.read_zone(&zone).unwrap();
+    let texts: Vec<&str> = rows.iter().map(|r| r.text.as_str()).collect();
+    for f in visual::FIELDS {
+        assert!(fields.get(f).is_some(), "{f} not found in {texts:?}");
+    }
+    assert!(!texts.contains(&title.as_str()), "the title {title:?} was read: {texts:?}");
+    assert!(rows.len() < every.len(), "{texts:?} against {every:?}");
+
+    let top = image::imageops::crop_imm(&zone, 0, 0, zone.width(), zone.height() / 2).to_image();
+    let (rows, fields) = ocr.read_zone(&top).unwrap();
+    let texts: Vec<&str> = rows.iter().map(|r| r.text.as_str()).collect();
+    assert!(fields.get("expiry_date").is_none(), "{texts:?}");
+    assert!(texts.contains(&title.as_str()), "the title {title:?} was not read: {texts:?}");
+}
