@@ -3,16 +3,18 @@
 // /usr/bin/chromium (EMERALD_CHROMIUM), all traffic stays on loopback.
 //
 // Flows: ADMIN and CLIENT log in, open the orders list and an order; a CLIENT OPERATOR decides
-// an OPERATOR_REQUIRED case (BIOMETRY band 0.0–0.999 on two photos of different people) and
-// the decision shows in the order's history and in GET /api/audit; a CLIENT ADMIN creates a
+// an OPERATOR_REQUIRED case (BIOMETRY band 0.0–0.999 on two photos of different people), with
+// a comment on the order, and the decision shows in the order's history and in GET /api/audit;
+// a CLIENT ADMIN creates a
 // collection, enrols a person from a photo, creates an order whose COLLECTION analysis hits
 // that person (the hit shows on the order page), is refused the person's deletion (the refusal
-// links the order) and downloads the orders CSV; ADMIN creates a company and a user (password
+// links the order and offers to delete the analysis first) and downloads the orders CSV; ADMIN creates a company and a user (password
 // made up and shown once); the new user changes its password in its profile; ADMIN follows an
 // order's webhook deliveries (a local receiver failing once) and redelivers it, reads the
 // audit screen, the statistics charts and the performance tab. Two CLIENT OPERATORs of one
 // company: the first opens the oldest case from the review queue (its claim), the second's queue
-// passes that case by and its page says another operator holds it. A CLIENT ADMIN edits an
+// passes that case by and its page says another operator holds it; its decision there without
+// "decide anyway" is refused (409). A CLIENT ADMIN edits an
 // order: adds a file, requests a BIOMETRY analysis and watches it finish, replaces the
 // meta_data, deletes a file after typing its id. A console session that expired (a second
 // server with EMERALD_SESSION_TTL of a few seconds, EMERALD_SHORT_SESSION_URL) sends a link and
@@ -224,7 +226,9 @@ test('CLIENT OPERATOR decides the OPERATOR_REQUIRED case; the audit shows it', a
   await shot(page, '08-operator-review');
   await page.getByRole('link', { name: 'Open the oldest case' }).click();
   await page.waitForURL(`**/console/orders/${ctx.folder}`);
-  await page.locator('form.decision textarea').fill('Two different people');
+  await page.locator('form.decision textarea[name="comment"]').fill('Two different people');
+  // The same form sets the order's own comment (PATCH /api/folders/{id}'s function).
+  await page.locator('form.decision textarea[name="folder_comment"]').fill('Reviewed in the browser');
   await shot(page, '09-operator-case');
   await Promise.all([
     page.waitForURL(`**/console/orders/${ctx.folder}`),
@@ -248,6 +252,10 @@ test('CLIENT OPERATOR decides the OPERATOR_REQUIRED case; the audit shows it', a
   assert.equal(e.before, 'OPERATOR_REQUIRED');
   assert.equal(e.after, 'DECLINED');
   assert.equal(e.comment, 'Two different people');
+  const f = await api('GET', `/api/folders/${ctx.folder}`, { token: ctx.client });
+  assert.equal(f.data.resolution_comment, 'Reviewed in the browser', f.text);
+  const fAudit = await api('GET', `/api/audit?object_id=${ctx.folder}&event=update`, { token: ctx.admin });
+  assert.equal(fAudit.data.items.filter((x) => x.comment === 'resolution_comment').length, 1, fAudit.text);
   assert.equal(e.email, ctx.operatorEmail.toLowerCase());
 });
 
@@ -305,6 +313,8 @@ test('CLIENT ADMIN enrols a person, a COLLECTION order hits it, the person is ke
   await page.getByRole('button', { name: 'Delete for good' }).click();
   await page.getByText('Person has related analyses').waitFor();
   assert.ok(await page.locator(`ul.matches a[href="/console/orders/${orderId}"]`).isVisible(), 'the order is linked');
+  // A CLIENT ADMIN deletes analyses: it is offered to delete the matching one, then the person.
+  assert.ok(await page.getByRole('button', { name: 'Delete these 1 analyses, then the person' }).isVisible());
   // The refusal is a 400 page, which chromium reports as a failed load: expected here, once.
   assert.deepEqual(page.errors, ['Failed to load resource: the server responded with a status of 400 (Bad Request)']);
   page.errors.length = 0;
@@ -496,12 +506,21 @@ test('two CLIENT OPERATORs: the first holds the case it opened, the second is st
   assert.equal(await b.locator(`table a[href="/console/orders/${first}"]`).count(), 1, 'the held case is still listed');
   await shot(b, '26-operator-b-queue');
   // Opened anyway (a link, a bookmark): its page says another operator holds it; the decision
-  // form stays (claims steer the queue; a decision has its own guard against two deciders).
+  // form stays, with a "decide anyway" box: without it the decision is refused (409).
   await b.goto(`${BASE}/console/orders/${first}`);
   await b.getByText('Another operator is reviewing this case until').waitFor();
   assert.equal(await b.locator('form.decision').count(), 1);
+  assert.ok(await b.getByLabel('Decide anyway (another operator holds this case)').isVisible());
   await axeCheck(b, 'an order page held by another operator (CLIENT OPERATOR)');
   await shot(b, '27-operator-b-case-held');
+  await b.locator('form.decision textarea[name="comment"]').fill('Not my case');
+  await b.getByRole('button', { name: 'Accept (SUCCESS)' }).click();
+  await b.getByText('This case is held by another operator').waitFor();
+  // The refusal is a 409 page, which chromium reports as a failed load: expected here, once.
+  assert.deepEqual(b.errors, ['Failed to load resource: the server responded with a status of 409 (Conflict)']);
+  b.errors.length = 0;
+  const stillOpen = await api('GET', `/api/folders/${first}`, { token: client });
+  assert.equal(stillOpen.data.system_resolution, 'OPERATOR_REQUIRED', stillOpen.text);
   const bToken = await tokenOf(bEmail, PASSWORD);
   const refused = await api('POST', `/api/folders/${first}/claim`, { token: bToken });
   assert.equal(refused.status, 409, refused.text);
@@ -512,7 +531,7 @@ test('two CLIENT OPERATORs: the first holds the case it opened, the second is st
   await b.getByText('You hold this case for review until').waitFor();
 
   // The first operator decides: the claim is released, the case leaves every queue.
-  await a.locator('form.decision textarea').fill('Checked by operator A');
+  await a.locator('form.decision textarea[name="comment"]').fill('Checked by operator A');
   await Promise.all([
     a.waitForURL(`**/console/orders/${first}`),
     a.getByRole('button', { name: 'Accept (SUCCESS)' }).click(),

@@ -13,8 +13,13 @@
 //! collection and is skipped, so an interrupted run is simply started again. A person is stored
 //! with the photos that pass the face check; the others are reported at the end with their
 //! reasons, and a person none of whose photos pass is not created (and is retried next run).
+//!
+//! The console's import also takes a meta_data CSV beside the ZIP ([`MetaCsv`]): a header of
+//! the person column then meta_data keys, one row per person folder; each row's non-empty
+//! cells are merged over the folder's `person.json`. The CSV is checked whole before anything
+//! is imported.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -85,8 +90,131 @@ fn photo_files(folder: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// `person.json` as metadata (empty when absent) with `import_key` set to the folder name.
-fn person_meta(folder: &Path, key: &str) -> Result<MetaData, String> {
+/// Most persons (rows) a meta_data CSV may have.
+pub const META_CSV_MAX_ROWS: usize = 100_000;
+
+/// A meta_data CSV's rows: person folder name → the meta_data keys and values to merge into
+/// that person's (text values; empty cells are left out).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct MetaCsv {
+    pub rows: HashMap<String, serde_json::Map<String, serde_json::Value>>,
+}
+
+impl MetaCsv {
+    /// Parse an RFC 4180 CSV (quoted cells, `""` escapes, CRLF or LF, an optional UTF-8 BOM):
+    /// a header (the person column, then at least one meta_data key: non-empty, unique, not
+    /// `import_key`), then one row per person (its folder name, unique; as many cells as the
+    /// header). Every row's meta_data is checked as the API checks meta_data. The error says
+    /// which line and why.
+    pub fn parse(text: &str) -> Result<MetaCsv, String> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let records = csv_records(text)?;
+        let mut records = records.into_iter().filter(|(_, r)| !(r.len() == 1 && r[0].trim().is_empty()));
+        let Some((_, header)) = records.next() else { return Err("the meta_data CSV is empty".into()) };
+        if header.len() < 2 {
+            return Err("the meta_data CSV's header needs the person column, then at least one meta_data key".into());
+        }
+        let keys: Vec<String> = header[1..].iter().map(|k| k.trim().to_owned()).collect();
+        let mut seen = HashSet::new();
+        for (i, k) in keys.iter().enumerate() {
+            if k.is_empty() {
+                return Err(format!("line 1: column {} has no meta_data key", i + 2));
+            }
+            if k == IMPORT_KEY {
+                return Err(format!("line 1: {IMPORT_KEY} is set by the import (the person folder's name)"));
+            }
+            if !seen.insert(k.as_str()) {
+                return Err(format!("line 1: the key {k:?} is repeated"));
+            }
+        }
+        let mut rows = HashMap::new();
+        for (line, record) in records {
+            if rows.len() >= META_CSV_MAX_ROWS {
+                return Err(format!("more than {META_CSV_MAX_ROWS} persons in the meta_data CSV"));
+            }
+            if record.len() != header.len() {
+                return Err(format!("line {line}: {} cells, the header has {}", record.len(), header.len()));
+            }
+            let name = record[0].trim();
+            if clean_component(name) != Some(name) {
+                return Err(format!("line {line}: {name:?} is not a person folder name"));
+            }
+            let mut map = serde_json::Map::new();
+            for (k, v) in keys.iter().zip(&record[1..]) {
+                if !v.is_empty() {
+                    map.insert(k.clone(), serde_json::Value::String(v.clone()));
+                }
+            }
+            MetaData::parse(serde_json::Value::Object(map.clone()), "meta_data")
+                .map_err(|e| format!("line {line}: {e}"))?;
+            if rows.insert(name.to_owned(), map).is_some() {
+                return Err(format!("line {line}: the person {name:?} is repeated"));
+            }
+        }
+        Ok(MetaCsv { rows })
+    }
+}
+
+/// The records of a CSV text, each with the line it starts on.
+fn csv_records(text: &str) -> Result<Vec<(usize, Vec<String>)>, String> {
+    let (mut out, mut row, mut cell) = (Vec::new(), Vec::new(), String::new());
+    let (mut line, mut start, mut quoted, mut was_quoted) = (1usize, 1usize, false, false);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                cell.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => {
+                if c == '\n' {
+                    line += 1;
+                }
+                cell.push(c);
+            }
+            (false, '"') if cell.is_empty() && !was_quoted => {
+                quoted = true;
+                was_quoted = true;
+            }
+            (false, '"') => return Err(format!("line {line}: a quote inside an unquoted cell")),
+            (false, ',') => {
+                row.push(std::mem::take(&mut cell));
+                was_quoted = false;
+            }
+            (false, '\r') if chars.peek() == Some(&'\n') => {}
+            (false, '\n') => {
+                row.push(std::mem::take(&mut cell));
+                out.push((start, std::mem::take(&mut row)));
+                was_quoted = false;
+                line += 1;
+                start = line;
+            }
+            (false, c) => {
+                if was_quoted {
+                    return Err(format!("line {line}: text after a closing quote"));
+                }
+                cell.push(c);
+            }
+        }
+    }
+    if quoted {
+        return Err(format!("line {start}: a quoted cell is not closed"));
+    }
+    if !cell.is_empty() || !row.is_empty() || was_quoted {
+        row.push(cell);
+        out.push((start, row));
+    }
+    Ok(out)
+}
+
+/// `person.json` as metadata (empty when absent) with `import_key` set to the folder name and
+/// `extra` (a meta_data CSV's row) merged over it.
+fn person_meta(
+    folder: &Path,
+    key: &str,
+    extra: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> Result<MetaData, String> {
     let file = folder.join(PERSON_FILE);
     let mut value = match std::fs::read(&file) {
         Ok(bytes) => serde_json::from_slice::<serde_json::Value>(&bytes)
@@ -95,6 +223,9 @@ fn person_meta(folder: &Path, key: &str) -> Result<MetaData, String> {
         Err(e) => return Err(format!("cannot read {PERSON_FILE}: {e}")),
     };
     let Some(map) = value.as_object_mut() else { return Err(format!("{PERSON_FILE} must hold a JSON object")) };
+    for (k, v) in extra.into_iter().flatten() {
+        map.insert(k.clone(), v.clone());
+    }
     map.insert(IMPORT_KEY.into(), key.into());
     MetaData::parse(value, PERSON_FILE).map_err(|e| e.to_string())
 }
@@ -137,18 +268,21 @@ pub async fn import_persons(
     dir: &Path,
     progress: bool,
 ) -> anyhow::Result<ImportReport> {
-    import_as(domain, &system_caller(), collection_id, dir, progress).await
+    import_as(domain, &system_caller(), collection_id, dir, None, progress).await
 }
 
 /// The console's bulk import: the same walk, as the signed-in user, whose rights the domain
-/// checks on every person (`add_person`, what `POST /api/collections/{id}/persons/` runs).
+/// checks on every person (`add_person`, what `POST /api/collections/{id}/persons/` runs),
+/// with an optional meta_data CSV merged into the persons' meta_data. A CSV row naming no
+/// person folder of `dir` is an error before anything is imported.
 pub async fn import_persons_as(
     domain: &Domain,
     caller: &Caller,
     collection_id: Uuid,
     dir: &Path,
+    meta: Option<&MetaCsv>,
 ) -> anyhow::Result<ImportReport> {
-    import_as(domain, caller, collection_id, dir, false).await
+    import_as(domain, caller, collection_id, dir, meta, false).await
 }
 
 async fn import_as(
@@ -156,6 +290,7 @@ async fn import_as(
     caller: &Caller,
     collection_id: Uuid,
     dir: &Path,
+    meta: Option<&MetaCsv>,
     progress: bool,
 ) -> anyhow::Result<ImportReport> {
     let collection = domain
@@ -166,6 +301,15 @@ async fn import_as(
     let done: HashSet<String> =
         domain.person_meta_values(caller, collection_id, IMPORT_KEY).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let folders = person_folders(dir)?;
+    if let Some(meta) = meta {
+        let names: HashSet<String> =
+            folders.iter().filter_map(|f| f.file_name()).map(|n| n.to_string_lossy().into_owned()).collect();
+        let mut unknown: Vec<&str> = meta.rows.keys().filter(|k| !names.contains(*k)).map(String::as_str).collect();
+        if !unknown.is_empty() {
+            unknown.sort_unstable();
+            anyhow::bail!("the meta_data CSV names persons the upload does not have: {}", unknown.join(", "));
+        }
+    }
     let spool = domain.spool_dir().map_err(|e| anyhow::anyhow!("{e}"))?.to_path_buf();
     let max_bytes = domain.upload_limits().max_file_bytes;
     let bar =
@@ -183,7 +327,8 @@ async fn import_as(
             report.persons_skipped += 1;
             continue;
         }
-        let meta = match person_meta(&folder, &key) {
+        let extra = meta.and_then(|m| m.rows.get(&key));
+        let meta = match person_meta(&folder, &key, extra) {
             Ok(m) => m,
             Err(why) => {
                 report.rejected.push((folder.join(PERSON_FILE), why));
@@ -336,17 +481,60 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_meta_data_csv_is_parsed_whole_or_refused_with_its_line() {
+        let csv = "\u{feff}person,iin,note\r\nalice,770101,\"a, \"\"quoted\"\"\nline\"\r\nbob,,x\r\n\r\n";
+        let m = MetaCsv::parse(csv).unwrap();
+        assert_eq!(m.rows.len(), 2);
+        assert_eq!(
+            serde_json::Value::Object(m.rows["alice"].clone()),
+            serde_json::json!({"iin": "770101", "note": "a, \"quoted\"\nline"})
+        );
+        assert_eq!(serde_json::Value::Object(m.rows["bob"].clone()), serde_json::json!({"note": "x"}));
+        for (bad, why) in [
+            ("", "empty"),
+            ("person\nalice\n", "at least one meta_data key"),
+            ("person,iin,iin\n", "repeated"),
+            ("person,,x\n", "column 2"),
+            ("person,import_key\n", "set by the import"),
+            ("person,iin\nalice,1,2\n", "line 2: 3 cells"),
+            ("person,iin\nalice,1\nalice,2\n", "line 3: the person \"alice\" is repeated"),
+            ("person,iin\n../x,1\n", "not a person folder name"),
+            ("person,iin\nalice,\"1\n", "not closed"),
+            ("person,iin\nali\"ce,1\n", "quote inside"),
+        ] {
+            let e = MetaCsv::parse(bad).unwrap_err();
+            assert!(e.contains(why), "{bad:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_csv_row_is_merged_over_person_json() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(PERSON_FILE), br#"{"iin": "1", "city": "Almaty"}"#).unwrap();
+        let mut extra = serde_json::Map::new();
+        extra.insert("iin".into(), "2".into());
+        extra.insert(IMPORT_KEY.into(), "not this".into());
+        assert_eq!(
+            person_meta(dir.path(), "alice", Some(&extra)).unwrap().into_value(),
+            serde_json::json!({"iin": "2", "city": "Almaty", "import_key": "alice"})
+        );
+    }
+
+    #[test]
     fn person_json_becomes_meta_data_with_the_import_key() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(person_meta(dir.path(), "alice").unwrap().into_value(), serde_json::json!({"import_key": "alice"}));
+        assert_eq!(
+            person_meta(dir.path(), "alice", None).unwrap().into_value(),
+            serde_json::json!({"import_key": "alice"})
+        );
         std::fs::write(dir.path().join(PERSON_FILE), r#"{"person_info": {"last_name": "Doe"}, "import_key": "x"}"#)
             .unwrap();
         assert_eq!(
-            person_meta(dir.path(), "alice").unwrap().into_value(),
+            person_meta(dir.path(), "alice", None).unwrap().into_value(),
             serde_json::json!({"person_info": {"last_name": "Doe"}, "import_key": "alice"})
         );
         std::fs::write(dir.path().join(PERSON_FILE), "[1]").unwrap();
-        assert!(person_meta(dir.path(), "alice").unwrap_err().contains("JSON object"));
+        assert!(person_meta(dir.path(), "alice", None).unwrap_err().contains("JSON object"));
     }
 
     #[test]

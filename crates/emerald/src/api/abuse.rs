@@ -97,9 +97,10 @@ impl From<StoredAuthEvent> for AuthEventView {
 }
 
 /// The audit trail, newest first: `{total_count, offset, limit, items}`; logins, logouts,
-/// refreshes, blocks, throttle clears, operators' decisions (`event=decision`) and object
-/// changes (`create`, `update` — `meta_data`, user and company edits —, `delete`, `redeliver`,
-/// `webhook`), with `object_type`, `object_id`, `before`, `after`, `comment`, each under the
+/// refreshes, blocks, throttle clears, operators' decisions (`event=decision`), review claims
+/// taken and released (`claim`, `release`) and object changes (`create`, `update` —
+/// `meta_data`, user and company edits, a folder's `resolution_comment`, quota overrides
+/// (`object_type=company_quota`) —, `delete`, `redeliver`, `webhook`), with `object_type`, `object_id`, `before`, `after`, `comment`, each under the
 /// object's company. Filters `user_id`, `company_id`,
 /// `actor_id`, `event`, `outcome`, `email`, `client_addr`, `object_type`, `object_id`,
 /// `time_created.min/.max`. ADMIN sees every event, CLIENT ADMIN its company's.
@@ -114,7 +115,8 @@ async fn list_audit(State(s): State<AppState>, caller: Caller, q: OzQuery) -> Re
 /// The audit trail as CSV, every matching event streamed (GAP-4): the filters, sorting
 /// (default newest first) and permissions of `GET /api/audit` (ADMIN every event, CLIENT ADMIN
 /// its company's, others 403), `offset`, `limit` and `total_omit` ignored. One line per event
-/// with the list's fields as columns; cells starting with `= + - @` get a leading `'` (the
+/// with the list's fields as columns, and `time_created_utc` (ISO 8601, UTC, microseconds)
+/// after `time_created`; cells starting with `= + - @` get a leading `'` (the
 /// CSV-injection guard of `GET /api/reports/folders.csv`).
 #[utoipa::path(get, path = "/api/audit.csv", tag = "abuse",
     params(AuditReportQuery),

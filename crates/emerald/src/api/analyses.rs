@@ -94,6 +94,9 @@ async fn get_analysis(
 /// "DECLINED", "resolution_comment": "…"}` on any FINISHED analysis, as the spec's contract says;
 /// with `"force": false` only on one still awaiting a decision (OPERATOR_REQUIRED; code 4
 /// otherwise, also when another operator decided first — GAP-3, what the console sends).
+/// A case another operator holds (an unexpired review claim, `POST /api/folders/{id}/claim`,
+/// GAP-10) is refused with code 4 (HTTP 409, the holder in `error_details`) unless
+/// `"force": true` is sent explicitly (absent, the claim holds).
 /// OPERATOR, or CLIENT OPERATOR in its company. Answers the analysis; the folder status is
 /// recomputed; the decision is recorded in `GET /api/audit`.
 #[utoipa::path(patch, path = "/api/analyses/{analyse_id}", tag = "analyses",
@@ -108,10 +111,8 @@ async fn decide_analysis(
 ) -> Result<Response> {
     let id = parse_id("analyse_id", &id)?;
     let body = from_value::<DecisionBody>(body)?;
-    let a = s
-        .domain
-        .decide_analysis(&caller, id, body.resolution()?, body.resolution_comment, body.force.unwrap_or(true))
-        .await?;
+    let (resolution, overrides) = (body.resolution()?, body.overrides());
+    let a = s.domain.decide_analysis(&caller, id, resolution, body.resolution_comment, overrides).await?;
     Ok(ok(AnalysisView::new(a, &base.0)).into_response())
 }
 

@@ -24,6 +24,7 @@ use crate::domain::folders::statistics::{
 use crate::domain::model::audit::StoredAuthEvent;
 use crate::domain::model::caller::Caller;
 use crate::domain::store::{FolderCursor, Granularity, ListParams, Percentiles};
+use crate::domain::time::iso8601;
 use crate::domain::{Domain, Error, Result};
 
 /// Most extra metadata columns in one report.
@@ -249,10 +250,12 @@ fn csv_body(header_line: String, chunks: impl futures::Stream<Item = std::io::Re
     Body::from_stream(body)
 }
 
-/// The columns of the audit CSV: those of `GET /api/audit`'s items, in order.
-pub const AUDIT_COLUMNS: [&str; 14] = [
+/// The columns of the audit CSV: those of `GET /api/audit`'s items, in order, with
+/// `time_created_utc` (ISO 8601, UTC, microseconds) beside the UNIX seconds.
+pub const AUDIT_COLUMNS: [&str; 15] = [
     "event_id",
     "time_created",
+    "time_created_utc",
     "event",
     "outcome",
     "user_id",
@@ -276,6 +279,7 @@ fn audit_csv_row(out: &mut String, e: &StoredAuthEvent) {
         &[
             e.event_id.to_string(),
             e.time_created.to_string(),
+            iso8601(e.time_created),
             e.event.clone(),
             e.outcome.clone(),
             id(e.user_id),

@@ -30,8 +30,8 @@ use crate::domain::model::metadata::{MetaChange, MetaData, ObjectKind};
 use crate::domain::model::role::UserType;
 use crate::domain::model::upload::{Upload, UploadPayload};
 use crate::domain::store::ListParams;
-use crate::domain::Error;
-use crate::import::{import_persons_as, place_photo, unpack_zip, ImportReport, PHOTO_TAGS};
+use crate::domain::{Domain, Error};
+use crate::import::{import_persons_as, place_photo, unpack_zip, ImportReport, MetaCsv, PHOTO_TAGS};
 
 /// The meta_data key that holds a person's name (spec §12's examples).
 const PERSON_INFO: &str = "person_info";
@@ -293,6 +293,8 @@ async fn collection_page(
         error_for(&mut b, "import");
         post_form(&mut b, session, &format!("{path}/import"), "edit", true);
         photo_input(&mut b, "import", text::IMPORT_FILES, ".zip,image/*");
+        b.s("<label for=\"f-meta_data_csv\">").t(text::IMPORT_META_CSV).s("</label>");
+        b.s("<input id=\"f-meta_data_csv\" name=\"meta_data_csv\" type=\"file\" accept=\".csv,text/csv\">");
         submit(&mut b, text::IMPORT_BUTTON, false);
         b.s("</form></section><section id=\"edit\"><h2>").t(text::EDIT_COLLECTION).s("</h2>");
         error_for(&mut b, "edit");
@@ -519,7 +521,7 @@ pub async fn import(
     Path(cid): Path<String>,
     upload: Result<FormUpload, Error>,
 ) -> Response {
-    let FormUpload(upload, fields) = match upload {
+    let FormUpload(mut upload, fields) = match upload {
         Ok(u) => u,
         Err(e) => return refuse_on_collection(&state, &session, &cid, "import", e).await,
     };
@@ -527,6 +529,11 @@ pub async fn import(
         return r;
     }
     let base = &session.base;
+    // The meta_data CSV beside the ZIP (an empty file input sends an empty, nameless part).
+    let (csv_files, files): (Vec<_>, Vec<_>) =
+        std::mem::take(&mut upload.files).into_iter().partition(|f| f.key == "meta_data_csv");
+    upload.files = files;
+    let csv_files: Vec<_> = csv_files.into_iter().filter(|f| f.size > 0 || !f.original_name.is_empty()).collect();
     let id = match parse_uuid(&cid, "Collection") {
         Ok(id) => id,
         Err(e) => return error_page(base, e),
@@ -543,6 +550,17 @@ pub async fn import(
         let e = Error::invalid_value(text::NO_FILES, serde_json::json!({ "key_path": "import" }));
         return refuse_on_collection(&state, &session, &cid, "import", e).await;
     }
+    // A bad CSV is refused before anything is unpacked or imported.
+    let meta_csv = match meta_csv_of(&csv_files).await {
+        Ok(m) => m,
+        Err(why) => {
+            let e = Error::invalid_value(
+                format!("{}: {why}", text::IMPORT_META_CSV_BAD),
+                serde_json::json!({ "key_path": "meta_data_csv" }),
+            );
+            return refuse_on_collection(&state, &session, &cid, "import", e).await;
+        }
+    };
     let spool = match state.domain.spool_dir() {
         Ok(s) => s.to_path_buf(),
         Err(e) => return error_page(base, e),
@@ -571,7 +589,7 @@ pub async fn import(
         Ok(Err(why)) => return error_page(base, Error::internal(anyhow::anyhow!(why))),
         Err(e) => return error_page(base, Error::internal(e)),
     };
-    let report = match import_persons_as(&state.domain, &session.caller, id, dir.path()).await {
+    let report = match import_persons_as(&state.domain, &session.caller, id, dir.path(), meta_csv.as_ref()).await {
         Ok(r) => r,
         Err(e) => {
             let e = Error::invalid_value(e.to_string(), serde_json::json!({ "key_path": "import" }));
@@ -583,6 +601,22 @@ pub async fn import(
     );
     drop(dir);
     import_report(&state, &session, &c, &report, &rejected)
+}
+
+/// The meta_data CSV of an import, parsed whole (at most one; UTF-8).
+async fn meta_csv_of(files: &[crate::domain::model::upload::ReceivedFile]) -> Result<Option<MetaCsv>, String> {
+    use crate::domain::model::upload::FileContent;
+    let file = match files {
+        [] => return Ok(None),
+        [f] => f,
+        _ => return Err("send one meta_data CSV".into()),
+    };
+    let bytes = match &file.content {
+        FileContent::Memory(b) => b.to_vec(),
+        FileContent::Spooled(path) => tokio::fs::read(path).await.map_err(|e| format!("cannot read it: {e}"))?,
+    };
+    let text = String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_owned())?;
+    MetaCsv::parse(&text).map(Some)
 }
 
 fn import_report(
@@ -624,12 +658,14 @@ pub async fn person(
     person_page(&state, &session, &cid, &pid, &q, None).await
 }
 
-/// A refused write on the person page; `orders` are the orders whose analyses matched it.
+/// A refused write on the person page; `orders` are the orders whose analyses matched it,
+/// `analyses` all those analyses (the API's `details.analyse_ids`).
 struct PersonRefusal {
     status: StatusCode,
     message: String,
     form: &'static str,
     orders: Vec<Uuid>,
+    analyses: Vec<Uuid>,
 }
 
 async fn person_page(
@@ -731,6 +767,12 @@ async fn person_page(
         submit(&mut b, text::SAVE, false);
         b.s("</form></section>");
         error_for(&mut b, "delete");
+        // Refused for its matches: a role that deletes analyses is offered to delete them
+        // first, then the person, behind the same typed confirmation (console spec §4.6).
+        let matched = refused.as_ref().filter(|r| r.form == "delete").map(|r| &r.analyses);
+        if let Some(ids) = matched.filter(|ids| !ids.is_empty() && Domain::deletes_analyses(&session.caller)) {
+            delete_with_analyses_form(&mut b, session, &path, ids, &pid.to_string()[..8]);
+        }
         typed_delete(
             &mut b,
             session,
@@ -804,9 +846,11 @@ async fn refuse_on_person(
     e: Error,
 ) -> Response {
     let mut orders = Vec::new();
-    if let Error::InvalidValue { details, .. } = &e {
+    let mut analyses = Vec::new();
+    if let Error::InvalidValue { details, .. } | Error::Conflict { details, .. } = &e {
         let ids = details.get("analyse_ids").and_then(Value::as_array).cloned().unwrap_or_default();
-        for id in ids.iter().filter_map(Value::as_str).filter_map(|s| Uuid::parse_str(s).ok()).take(MATCHES_SHOWN) {
+        analyses = ids.iter().filter_map(Value::as_str).filter_map(|s| Uuid::parse_str(s).ok()).collect();
+        for id in analyses.iter().copied().take(MATCHES_SHOWN) {
             if let Ok(a) = state.domain.get_analysis(&session.caller, id).await {
                 if !orders.contains(&a.analysis.folder_id) {
                     orders.push(a.analysis.folder_id);
@@ -814,9 +858,15 @@ async fn refuse_on_person(
             }
         }
     }
-    match form_error(&session.base, e) {
+    // The matches changed under a "delete these N analyses" form: the page again, with the
+    // current ones offered.
+    let answered = match e {
+        Error::Conflict { .. } => Ok((StatusCode::CONFLICT, e.to_string())),
+        e => form_error(&session.base, e),
+    };
+    match answered {
         Ok((status, message)) => {
-            let refusal = PersonRefusal { status, message, form, orders };
+            let refusal = PersonRefusal { status, message, form, orders, analyses };
             person_page(state, session, cid, pid, &[], Some(refusal)).await
         }
         Err(r) => r,
@@ -941,6 +991,69 @@ pub async fn delete_person(
     match state.domain.delete_person(&session.caller, id_c, id_p).await {
         Ok(()) => see_other(format!("{}/collections/{id_c}?done=person_deleted", session.base)),
         Err(e) if is_input_error(&e) => refuse_on_person(&state, &session, (&cid, &pid), "delete", e).await,
+        Err(e) => error_page(&session.base, e),
+    }
+}
+
+/// "Delete these N analyses, then the person": the analyses' ids travel with the form, so
+/// what is deleted is what the user saw (the domain refuses when the matches changed).
+fn delete_with_analyses_form(b: &mut Html, session: &Session, path: &str, ids: &[Uuid], expected: &str) {
+    let list: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    let heading =
+        format!("{} {} {}", text::DELETE_ANALYSES_THEN_PERSON_1, ids.len(), text::DELETE_ANALYSES_THEN_PERSON_2);
+    b.s("<section class=\"danger-zone\" id=\"delete-with-analyses\"><h2>").t(&heading).s("</h2>");
+    post_form(b, session, &format!("{path}/delete-with-analyses"), "delete", false);
+    b.s("<input type=\"hidden\" name=\"analyses\" value=\"").t(list.join(",")).s("\">");
+    b.s("<label for=\"confirm-with-analyses\">").t(text::DELETE_PERSON_CONFIRM).s(" <code>").t(expected);
+    b.s("</code></label><input id=\"confirm-with-analyses\" name=\"confirm\" type=\"text\" autocomplete=\"off\" required> ");
+    b.s("<button type=\"submit\" class=\"danger\">").t(&heading).s("</button></form></section>");
+}
+
+#[derive(Deserialize)]
+pub struct DeleteWithAnalysesForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    confirm: String,
+    /// The analyses shown, comma-separated.
+    #[serde(default)]
+    analyses: String,
+}
+
+/// `POST {base}/collections/{cid}/persons/{pid}/delete-with-analyses`:
+/// `delete_person_with_analyses` — each analysis through `delete_analysis`
+/// (`DELETE /api/analyses/{id}`), then `delete_person`, after typing the person id's start.
+pub async fn delete_person_with_analyses(
+    State(state): State<AppState>,
+    session: Session,
+    Path((cid, pid)): Path<(String, String)>,
+    Form(f): Form<DeleteWithAnalysesForm>,
+) -> Response {
+    let short = pid.get(..8).unwrap_or(&pid).to_owned();
+    let confirm = DeleteForm { csrf: f.csrf, confirm: f.confirm };
+    if let Err(r) = confirm.check(&session, &[short.as_str(), pid.as_str()]) {
+        return r;
+    }
+    let (id_c, id_p) = match (parse_uuid(&cid, "Person"), parse_uuid(&pid, "Person")) {
+        (Ok(c), Ok(p)) => (c, p),
+        (Err(e), _) | (_, Err(e)) => return error_page(&session.base, e),
+    };
+    let mut shown = Vec::new();
+    for raw in f.analyses.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        match Uuid::parse_str(raw) {
+            Ok(id) => shown.push(id),
+            Err(_) => {
+                let e = Error::invalid_value(
+                    format!("Invalid analysis id {raw:?}"),
+                    serde_json::json!({ "key_path": "analyses" }),
+                );
+                return error_page(&session.base, e);
+            }
+        }
+    }
+    match state.domain.delete_person_with_analyses(&session.caller, id_c, id_p, &shown).await {
+        Ok(_) => see_other(format!("{}/collections/{id_c}?done=person_deleted", session.base)),
+        Err(e @ Error::Conflict { .. }) => refuse_on_person(&state, &session, (&cid, &pid), "delete", e).await,
         Err(e) => error_page(&session.base, e),
     }
 }

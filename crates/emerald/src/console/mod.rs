@@ -124,6 +124,10 @@ pub fn routes(base: &str) -> Router<AppState> {
             post(collections::delete_photo),
         )
         .route(&p("/collections/{collection_id}/persons/{person_id}/delete"), post(collections::delete_person))
+        .route(
+            &p("/collections/{collection_id}/persons/{person_id}/delete-with-analyses"),
+            post(collections::delete_person_with_analyses),
+        )
         .route(&p("/collections/{collection_id}/images/{file}"), get(pages::person_image))
         .route(&p("/users"), get(accounts::users).post(accounts::create_user))
         .route(&p("/users/{user_id}"), get(accounts::user))

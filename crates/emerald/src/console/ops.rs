@@ -230,7 +230,7 @@ pub async fn system(State(state): State<AppState>, session: Session) -> Response
 /// The audit filters the console passes to the list grammar of `GET /api/audit`.
 const AUDIT_FILTERS: [&str; 5] = ["object_id", "user_id", "event", "time_created.min", "time_created.max"];
 /// The audited events, for the filter's choices.
-const EVENTS: [&str; 12] = [
+const EVENTS: [&str; 14] = [
     "login",
     "logout",
     "refresh",
@@ -238,6 +238,8 @@ const EVENTS: [&str; 12] = [
     "unblock",
     "throttle_clear",
     "decision",
+    "claim",
+    "release",
     "create",
     "update",
     "delete",

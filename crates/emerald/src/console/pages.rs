@@ -16,6 +16,7 @@ use super::{error_page, page, settings, text, Session};
 use crate::api::collections::file_response;
 use crate::api::reports::{csv_line, stream_folder_report, RowWriter};
 use crate::api::AppState;
+use crate::domain::analyses::service::Overrides;
 use crate::domain::folders::service::{FolderDetails, FolderWith};
 use crate::domain::model::analysis::{AnalysisDetails, AnalysisState, AnalysisType, Resolution};
 use crate::domain::model::audit::StoredAuthEvent;
@@ -40,19 +41,8 @@ const TYPES: [&str; 4] = ["QUALITY", "BIOMETRY", "COLLECTION", "DOCUMENTS"];
 
 /// UTC `YYYY-MM-DD HH:MM:SS` of UNIX seconds.
 pub fn utc(t: f64) -> String {
-    let secs = t.floor() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+    let (y, m, d, h, mi, s) = crate::domain::time::civil(t.floor() as i64);
+    format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}")
 }
 
 pub(super) fn parse_query(raw: Option<String>) -> Vec<(String, String)> {
@@ -310,14 +300,18 @@ pub async fn review(State(state): State<AppState>, session: Session, RawQuery(ra
         Err(e) => return error_page(base, e),
     };
     let held = |id: Uuid| claims.iter().any(|c| c.folder_id == id && c.user_id != session.caller.user_id);
-    let next = items.iter().find(|f| !held(f.folder.folder_id));
+    // The oldest case nobody else holds in the whole queue, not only on this page.
+    let next = match state.domain.next_case(&session.caller).await {
+        Ok(n) => n,
+        Err(e) => return error_page(base, e),
+    };
     match items.first() {
         None => {
             b.el("<p>", text::REVIEW_EMPTY, "</p>");
         }
         Some(_) => {
             if let Some(next) = next {
-                b.s("<p><a class=\"button\" href=\"").t(base).s("/orders/").t(next.folder.folder_id).s("\">");
+                b.s("<p><a class=\"button\" href=\"").t(base).s("/orders/").t(next).s("\">");
                 b.t(text::NEXT_CASE).s("</a></p>");
             }
             let n_held = ids.iter().filter(|id| held(**id)).count();
@@ -424,7 +418,15 @@ fn biometry_pairs(h: &mut Html, d: &AnalysisDetails, data: &serde_json::Map<Stri
     h.s("</tbody></table>");
 }
 
-fn analysis_panel(h: &mut Html, base: &str, session: &Session, d: &AnalysisDetails, can_decide: bool) {
+/// What the decision form of a case shows: the order's comment as it stands (editable), and
+/// whether another operator holds the case (then a "decide anyway" box, `force`).
+#[derive(Clone, Copy)]
+struct DecisionContext<'a> {
+    folder_comment: Option<&'a str>,
+    held_by_other: bool,
+}
+
+fn analysis_panel(h: &mut Html, base: &str, session: &Session, d: &AnalysisDetails, decide: Option<DecisionContext>) {
     let a = &d.analysis;
     h.s("<section class=\"analysis\" aria-labelledby=\"a-").t(a.analyse_id).s("\"><h3 id=\"a-").t(a.analyse_id);
     h.s("\">").t(a.kind.as_str()).s(" ");
@@ -476,12 +478,21 @@ fn analysis_panel(h: &mut Html, base: &str, session: &Session, d: &AnalysisDetai
     h.s("<details><summary>results_data</summary>");
     json_block(h, &Value::Object(data));
     h.s("</details>");
-    if can_decide && a.state == AnalysisState::Finished && a.resolution_status == Resolution::OperatorRequired {
+    let decide =
+        decide.filter(|_| a.state == AnalysisState::Finished && a.resolution_status == Resolution::OperatorRequired);
+    if let Some(ctx) = decide {
         h.s("<form method=\"post\" class=\"decision\" action=\"").t(base).s("/analyses/").t(a.analyse_id);
         h.s("/decision\"><fieldset><legend>").t(text::DECISION).s("</legend>");
         h.s("<input type=\"hidden\" name=\"csrf\" value=\"").t(&session.csrf).s("\">");
         h.s("<label for=\"c-").t(a.analyse_id).s("\">").t(text::DECISION_COMMENT).s("</label>");
         h.s("<textarea id=\"c-").t(a.analyse_id).s("\" name=\"comment\" rows=\"2\"></textarea>");
+        // The order's own comment (`PATCH /api/folders/{id}`), as it stands.
+        h.s("<label for=\"fc-").t(a.analyse_id).s("\">").t(text::ORDER_COMMENT).s("</label>");
+        h.s("<textarea id=\"fc-").t(a.analyse_id).s("\" name=\"folder_comment\" rows=\"2\">");
+        h.t(ctx.folder_comment.unwrap_or("")).s("</textarea>");
+        if ctx.held_by_other {
+            h.s("<label><input type=\"checkbox\" name=\"force\" value=\"true\"> ").t(text::DECIDE_ANYWAY).s("</label>");
+        }
         h.s("<div class=\"actions\"><button type=\"submit\" name=\"resolution\" value=\"SUCCESS\" accesskey=\"a\">");
         h.t(text::DECIDE_SUCCESS).s("</button> <button type=\"submit\" name=\"resolution\" value=\"DECLINED\" ");
         h.s("accesskey=\"d\" class=\"danger\">").t(text::DECIDE_DECLINED).s("</button></div></fieldset></form>");
@@ -531,7 +542,7 @@ pub(super) async fn order_page(
     b.s("<h1>").t(text::ORDER_TITLE).s(" <code>").t(id).s("</code></h1>");
     notice(&mut b, q);
     orders::refusal_on_top(&mut b, session, refused);
-    review_claim(&mut b, state, session, folder).await;
+    let held_by_other = review_claim(&mut b, state, session, folder).await;
     b.s("<section><h2>").t(text::SUMMARY).s("</h2><dl>");
     b.s("<dt>").t(text::COL_STATUS).s("</dt><dd>");
     badge(&mut b, folder.resolution_status.as_str());
@@ -583,8 +594,10 @@ pub(super) async fn order_page(
     orders::add_media_form(&mut b, state, session, id, refused);
     b.s("</section><section><h2>").t(text::ANALYSES).s("</h2>");
     let can_decide = matches!(session.caller.user_type, UserType::Operator | UserType::ClientOperator);
+    let decide =
+        can_decide.then_some(DecisionContext { folder_comment: folder.resolution_comment.as_deref(), held_by_other });
     for a in f.analyses.iter().flatten() {
-        analysis_panel(&mut b, base, session, a, can_decide);
+        analysis_panel(&mut b, base, session, a, decide);
     }
     b.s("</section>");
     orders::rerun_form(&mut b, state, session, id, refused).await;
@@ -636,6 +649,12 @@ pub struct DecisionForm {
     resolution: String,
     #[serde(default)]
     comment: String,
+    /// The order's `resolution_comment` as the form shows it (absent: left as it is).
+    #[serde(default)]
+    folder_comment: Option<String>,
+    /// "Decide anyway" on a case another operator holds.
+    #[serde(default)]
+    force: Option<String>,
 }
 
 /// `POST {base}/analyses/{id}/decision`: the operator's decision, through the domain function
@@ -668,8 +687,16 @@ pub async fn decide(
     if resolution == Resolution::Declined && comment.is_none() {
         return super::message_page(base, StatusCode::BAD_REQUEST, text::ERROR_TITLE, text::DECISION_COMMENT_REQUIRED);
     }
-    match state.domain.decide_analysis(&session.caller, id, resolution, comment, false).await {
+    let overrides = Overrides { decided: false, claim: f.force.as_deref() == Some("true") };
+    match state.domain.decide_analysis(&session.caller, id, resolution, comment, overrides).await {
         Ok(d) => {
+            // The order's comment, through `PATCH /api/folders/{id}`'s function (unchanged:
+            // nothing is written or audited).
+            if let Some(c) = f.folder_comment {
+                if let Err(e) = state.domain.comment_folder(&session.caller, d.analysis.folder_id, Some(c)).await {
+                    return error_page(base, e);
+                }
+            }
             // The decision releases the case (the order page claims it again while another
             // of its analyses still awaits a decision).
             let _ = state.domain.release_folder(&session.caller, d.analysis.folder_id).await;
@@ -681,21 +708,32 @@ pub async fn decide(
 }
 
 /// Opening a case that awaits a decision claims it for an operator (GAP-10,
-/// `POST /api/folders/{id}/claim`); the page says who holds it.
-async fn review_claim(b: &mut Html, state: &AppState, session: &Session, folder: &crate::domain::model::media::Folder) {
+/// `POST /api/folders/{id}/claim`); the page says who holds it. True when another operator
+/// holds it (a decision is then refused unless forced).
+async fn review_claim(
+    b: &mut Html,
+    state: &AppState,
+    session: &Session,
+    folder: &crate::domain::model::media::Folder,
+) -> bool {
     let decides = matches!(session.caller.user_type, UserType::Operator | UserType::ClientOperator);
     if !decides || folder.system_resolution.as_deref() != Some("OPERATOR_REQUIRED") {
-        return;
+        return false;
     }
     match state.domain.claim_folder(&session.caller, folder.folder_id).await {
         Ok(c) => {
             b.el("<p class=\"note\" role=\"status\">", format!("{} {}", text::CASE_CLAIMED, utc(c.expires_at)), "</p>");
+            false
         }
         Err(Error::Conflict { details, .. }) => {
             let until = details.get("expires_at").and_then(Value::as_f64).map(utc).unwrap_or_default();
             b.el("<p class=\"error\" role=\"alert\">", format!("{} {until}", text::CASE_HELD), "</p>");
+            true
         }
-        Err(e) => tracing::warn!(error = %e, "claiming a case for review"),
+        Err(e) => {
+            tracing::warn!(error = %e, "claiming a case for review");
+            false
+        }
     }
 }
 

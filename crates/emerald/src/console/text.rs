@@ -244,6 +244,8 @@ pub const TARGET: &str = "Target";
 pub const QUEUE_NOW: &str = "Analyses unfinished now";
 pub const OLDEST: &str = "oldest";
 pub const CASE_HELD: &str = "Another operator is reviewing this case until";
+pub const DECIDE_ANYWAY: &str = "Decide anyway (another operator holds this case)";
+pub const ORDER_COMMENT: &str = "Comment on the order (resolution_comment; empty clears it)";
 pub const CASE_CLAIMED: &str = "You hold this case for review until";
 pub const HELD_BY_OTHERS: &str = "cases on this page are held by other operators; \"Next case\" passes them by.";
 pub const HITS: &str = "Hits: orders whose COLLECTION analysis matched this person";
@@ -319,6 +321,10 @@ optional person.json in it holds the person's meta_data) and photos at its top l
 file), or several photos (one person each). Persons already imported are skipped, so an interrupted import is simply \
 sent again. A photo without exactly one face is left out and listed.";
 pub const IMPORT_FILES: &str = "ZIP archives or photos";
+pub const IMPORT_META_CSV: &str =
+    "meta_data CSV (optional): a header of the person column, then meta_data keys; one row \
+per person folder (its name first)";
+pub const IMPORT_META_CSV_BAD: &str = "The meta_data CSV was refused, nothing was imported";
 pub const IMPORT_BUTTON: &str = "Import";
 pub const IMPORT_TITLE: &str = "Import";
 pub const PERSONS_IMPORTED: &str = "Persons imported";
@@ -331,6 +337,8 @@ pub const EDIT_PERSON: &str = "Edit the person";
 pub const DELETE_PHOTO: &str = "Delete this photo";
 pub const DELETE_PHOTO_CONFIRM: &str = "Type the first 8 characters of the photo id:";
 pub const DELETE_PERSON: &str = "Delete this person";
+pub const DELETE_ANALYSES_THEN_PERSON_1: &str = "Delete these";
+pub const DELETE_ANALYSES_THEN_PERSON_2: &str = "analyses, then the person";
 pub const DELETE_PERSON_CONFIRM: &str =
     "Deleting removes the person and its photos. Type the first 8 characters of its \
 id to confirm:";

@@ -215,8 +215,14 @@ pub trait Folders: Send + Sync {
     /// when it was gone (nothing recorded).
     async fn delete_media(&self, id: Uuid, audit: &[AuthEvent]) -> Result<bool>;
     /// Set (or clear) a folder's `resolution_comment`, touching `time_updated`. False when the
-    /// folder is gone.
-    async fn set_folder_comment(&self, id: Uuid, comment: Option<&str>, time_updated: f64) -> Result<bool>;
+    /// folder is gone. `audit` is stored in the same transaction.
+    async fn set_folder_comment(
+        &self,
+        id: Uuid,
+        comment: Option<&str>,
+        time_updated: f64,
+        audit: &[AuthEvent],
+    ) -> Result<bool>;
     /// Folders created in `[min, max]` carrying metadata `key`, and its distinct values.
     async fn count_persons(
         &self,
@@ -473,6 +479,9 @@ pub struct Decision<'a> {
     pub comment: Option<&'a str>,
     /// Only when its resolution is still this one (None: any FINISHED analysis).
     pub only_from: Option<Resolution>,
+    /// Only when no other user than `decided_by` holds an unexpired review claim on its
+    /// folder at `time` (false: whoever holds it, `force`).
+    pub unless_held: bool,
     /// Who decides (`decided_by`), and when (`decided_at`).
     pub decided_by: Uuid,
     pub time: f64,
@@ -639,8 +648,8 @@ pub trait Guard: Send + Sync {
     /// The audited changes of one object (decisions on an analysis), oldest first.
     async fn object_events(&self, object_id: Uuid) -> Result<Vec<StoredAuthEvent>>;
     async fn company_quota(&self, company: Uuid) -> Result<Option<CompanyQuota>>;
-    /// False when the company does not exist.
-    async fn set_company_quota(&self, company: Uuid, quota: &CompanyQuota) -> Result<bool>;
+    /// False when the company does not exist. `audit` is stored in the same transaction.
+    async fn set_company_quota(&self, company: Uuid, quota: &CompanyQuota, audit: &[AuthEvent]) -> Result<bool>;
 }
 
 /// Time buckets of the statistics (spec §16 [I], GAP-6): UTC days, ISO weeks (from Monday)
@@ -717,11 +726,24 @@ pub struct FolderClaim {
 pub trait Claims: Send + Sync {
     /// Take or extend the claim for `claim.user_id` unless another user holds an unexpired
     /// one (at `now`) → the claim that stands afterwards (the other holder's, when refused).
-    async fn claim_folder(&self, claim: &FolderClaim, now: f64) -> Result<FolderClaim>;
-    /// Release `user_id`'s claim → false when another user holds an unexpired claim.
-    async fn release_folder(&self, folder_id: Uuid, user_id: Uuid, now: f64) -> Result<bool>;
+    /// A claim newly taken (none of this user's stood) keeps `claim.time_created`, an extended
+    /// one its first; `audit` is stored in the same transaction when the claim was taken.
+    async fn claim_folder(&self, claim: &FolderClaim, now: f64, audit: &[AuthEvent]) -> Result<FolderClaim>;
+    /// Release `user_id`'s claim → (the folder is free: false when another user holds an
+    /// unexpired claim, whether an unexpired claim of `user_id` was released). `audit` is
+    /// stored in the same transaction when one was.
+    async fn release_folder(
+        &self,
+        folder_id: Uuid,
+        user_id: Uuid,
+        now: f64,
+        audit: &[AuthEvent],
+    ) -> Result<(bool, bool)>;
     /// Unexpired claims of these folders.
     async fn folder_claims(&self, folder_ids: &[Uuid], now: f64) -> Result<Vec<FolderClaim>>;
+    /// The oldest folder awaiting a decision (`OPERATOR_REQUIRED`) among `vis` that no user
+    /// but `user_id` holds an unexpired claim on (at `now`): the review queue's "next case".
+    async fn next_unclaimed(&self, vis: Visibility, user_id: Uuid, now: f64) -> Result<Option<Uuid>>;
 }
 
 /// Everything the server persists, behind one handle.

@@ -500,7 +500,7 @@ impl Analyses for SqlStore {
         webhooks: DeliveryPolicy,
         audit: &[AuthEvent],
     ) -> Result<Option<FinishEffect>> {
-        let Decision { resolution, comment, only_from, decided_by, time: t } = *decision;
+        let Decision { resolution, comment, only_from, unless_held, decided_by, time: t } = *decision;
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             // Lock the folder first (see the module doc).
@@ -512,6 +512,8 @@ impl Analyses for SqlStore {
             let row: Option<(Uuid, Uuid)> = sqlx::query_as(
                 "UPDATE analyses SET resolution_status = $1, resolution_comment = $2, time_updated = $3, decided_by = $6, decided_at = $3 \
                  WHERE analyse_id = $4 AND state = 'FINISHED' AND ($5 IS NULL OR resolution_status = $5) \
+                 AND (NOT $7 OR NOT EXISTS (SELECT 1 FROM folder_claims c WHERE c.folder_id = analyses.folder_id \
+                 AND c.user_id <> $6 AND c.expires_at > $3)) \
                  RETURNING folder_id, group_id",
             )
             .bind(resolution.as_str())
@@ -520,6 +522,7 @@ impl Analyses for SqlStore {
             .bind(id)
             .bind(only_from.map(|r| r.as_str()))
             .bind(decided_by)
+            .bind(unless_held)
             .fetch_optional(&mut *tx)
             .await?;
             let Some((folder_id, group_id)) = row else { return Ok(None) };

@@ -519,16 +519,23 @@ impl Folders for SqlStore {
         })
     }
 
-    async fn set_folder_comment(&self, id: Uuid, comment: Option<&str>, time_updated: f64) -> Result<bool> {
+    async fn set_folder_comment(
+        &self,
+        id: Uuid,
+        comment: Option<&str>,
+        time_updated: f64,
+        audit: &[AuthEvent],
+    ) -> Result<bool> {
         let sql = "UPDATE folders SET resolution_comment = $1, time_updated = $2 WHERE folder_id = $3";
-        let n = on_db!(&self.db, |pool| sqlx::query(sql)
-            .bind(comment)
-            .bind(time_updated)
-            .bind(id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(n > 0)
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query(sql).bind(comment).bind(time_updated).bind(id).execute(&mut *tx).await?.rows_affected();
+            if n > 0 {
+                insert_events(&mut tx, audit).await?;
+            }
+            tx.commit().await?;
+            Ok(n > 0)
+        })
     }
 
     async fn count_persons(

@@ -276,35 +276,37 @@ impl Guard for SqlStore {
         Ok(row.map(|(r, e)| CompanyQuota { requests_per_minute: to_u32(r), expensive_per_minute: to_u32(e) }))
     }
 
-    async fn set_company_quota(&self, company: Uuid, q: &CompanyQuota) -> Result<bool> {
-        let exists: Option<i32> =
-            on_db!(&self.db, |pool| sqlx::query_scalar("SELECT 1 FROM companies WHERE company_id = $1")
-                .bind(company)
-                .fetch_optional(pool)
-                .await)?;
-        if exists.is_none() {
-            return Ok(false);
-        }
-        if q.requests_per_minute.is_none() && q.expensive_per_minute.is_none() {
-            on_db!(&self.db, |pool| sqlx::query("DELETE FROM company_quotas WHERE company_id = $1")
-                .bind(company)
-                .execute(pool)
-                .await
-                .map(|_| ()))?;
-            return Ok(true);
-        }
+    async fn set_company_quota(&self, company: Uuid, q: &CompanyQuota, audit: &[AuthEvent]) -> Result<bool> {
         let to_i32 = |v: Option<u32>| v.map(|n| n.min(i32::MAX as u32) as i32);
         let (r, e) = (to_i32(q.requests_per_minute), to_i32(q.expensive_per_minute));
-        on_db!(&self.db, |pool| sqlx::query(
-            "INSERT INTO company_quotas (company_id, requests_per_minute, expensive_per_minute) VALUES ($1, $2, $3) \
-             ON CONFLICT (company_id) DO UPDATE SET requests_per_minute = $2, expensive_per_minute = $3"
-        )
-        .bind(company)
-        .bind(r)
-        .bind(e)
-        .execute(pool)
-        .await
-        .map(|_| ()))?;
-        Ok(true)
+        let clear = r.is_none() && e.is_none();
+        // The override and its audit event in one transaction.
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM companies WHERE company_id = $1")
+                .bind(company)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if exists.is_none() {
+                return Ok(false);
+            }
+            if clear {
+                sqlx::query("DELETE FROM company_quotas WHERE company_id = $1").bind(company).execute(&mut *tx).await?;
+            } else {
+                sqlx::query(
+                    "INSERT INTO company_quotas (company_id, requests_per_minute, expensive_per_minute) \
+                     VALUES ($1, $2, $3) \
+                     ON CONFLICT (company_id) DO UPDATE SET requests_per_minute = $2, expensive_per_minute = $3",
+                )
+                .bind(company)
+                .bind(r)
+                .bind(e)
+                .execute(&mut *tx)
+                .await?;
+            }
+            insert_events(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 }

@@ -19,7 +19,9 @@ use emerald_query::{Dialect, Param};
 use uuid::Uuid;
 
 use super::folders::{folder_conditions, id_list, visibility_conditions, FOLDER_LIST, IDS_PER_QUERY};
+use super::guard::insert_events;
 use super::sql::{number_placeholders, SqlStore};
+use crate::domain::model::audit::AuthEvent;
 use crate::domain::store::{Claims, FolderClaim, Granularity, ListParams, Percentiles, Statistics, Visibility};
 use crate::domain::Result;
 
@@ -289,7 +291,7 @@ impl Statistics for SqlStore {
 
 #[async_trait]
 impl Claims for SqlStore {
-    async fn claim_folder(&self, c: &FolderClaim, now: f64) -> Result<FolderClaim> {
+    async fn claim_folder(&self, c: &FolderClaim, now: f64, audit: &[AuthEvent]) -> Result<FolderClaim> {
         // One statement: a claim of another user that has not expired is left as it is.
         let upsert =
             "INSERT INTO folder_claims (folder_id, user_id, time_created, expires_at) VALUES ($1, $2, $3, $4) \
@@ -308,16 +310,35 @@ impl Claims for SqlStore {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            let row = sqlx::query_as(read).bind(c.folder_id).fetch_one(&mut *tx).await?;
+            let row: (Uuid, Uuid, f64, f64) = sqlx::query_as(read).bind(c.folder_id).fetch_one(&mut *tx).await?;
+            // Taken now (not an extension, not refused): the audit event goes with it.
+            if row.1 == c.user_id && row.2 == c.time_created {
+                insert_events(&mut tx, audit).await?;
+            }
             tx.commit().await?;
-            Ok::<_, sqlx::Error>(row)
+            Ok::<_, crate::domain::Error>(row)
         })?;
         Ok(FolderClaim { folder_id: row.0, user_id: row.1, time_created: row.2, expires_at: row.3 })
     }
 
-    async fn release_folder(&self, folder_id: Uuid, user_id: Uuid, now: f64) -> Result<bool> {
-        let free = on_db!(&self.db, |pool| {
+    async fn release_folder(
+        &self,
+        folder_id: Uuid,
+        user_id: Uuid,
+        now: f64,
+        audit: &[AuthEvent],
+    ) -> Result<(bool, bool)> {
+        on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
+            let released =
+                sqlx::query("DELETE FROM folder_claims WHERE folder_id = $1 AND user_id = $2 AND expires_at > $3")
+                    .bind(folder_id)
+                    .bind(user_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    > 0;
             sqlx::query("DELETE FROM folder_claims WHERE folder_id = $1 AND (user_id = $2 OR expires_at <= $3)")
                 .bind(folder_id)
                 .bind(user_id)
@@ -328,10 +349,26 @@ impl Claims for SqlStore {
                 .bind(folder_id)
                 .fetch_one(&mut *tx)
                 .await?;
+            if released {
+                insert_events(&mut tx, audit).await?;
+            }
             tx.commit().await?;
-            Ok::<_, sqlx::Error>(held == 0)
+            Ok((held == 0, released))
+        })
+    }
+
+    async fn next_unclaimed(&self, vis: Visibility, user_id: Uuid, now: f64) -> Result<Option<Uuid>> {
+        let params = ListParams(vec![("resolution_status".into(), "OPERATOR_REQUIRED".into())]);
+        let (w, binds) = folder_where(self.dialect(), vis, &params, 3)?;
+        let sql = format!(
+            "SELECT f.folder_id FROM folders f WHERE {w} AND NOT EXISTS (SELECT 1 FROM folder_claims c \
+             WHERE c.folder_id = f.folder_id AND c.user_id <> $1 AND c.expires_at > $2) \
+             ORDER BY f.time_created, f.folder_id LIMIT 1"
+        );
+        let id: Option<Uuid> = on_db!(&self.db, |pool| {
+            bind_params!(sqlx::query_scalar(&sql).bind(user_id).bind(now), &binds).fetch_optional(pool).await
         })?;
-        Ok(free)
+        Ok(id)
     }
 
     async fn folder_claims(&self, folder_ids: &[Uuid], now: f64) -> Result<Vec<FolderClaim>> {

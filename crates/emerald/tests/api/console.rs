@@ -1724,3 +1724,167 @@ async fn company_page_thresholds_meta_data_and_links(backend: Backend) {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(thresholds().await, t, "unchanged by the refused");
 }
+
+/// Console spec §4.6: a person refused deletion for its COLLECTION matches; a role that deletes
+/// analyses is offered "delete these N analyses, then the person" (typed confirmation), which
+/// runs `DELETE /api/analyses/{id}`'s and the person deletion's domain functions, audited; a
+/// role that may not is neither offered it nor let through when it posts anyway.
+#[tokio::test]
+async fn a_person_is_deleted_with_its_matching_analyses_by_a_role_that_deletes_analyses() {
+    let app = TestApp::spawn(Backend::Sqlite).await.respawn_default().await;
+    let Some(p) = face_photos("delete with analyses", &["obama.jpg", "obama2.jpg", "obama3.jpg"]) else { return };
+    let company = app.company("Matches").await;
+    let (_, ca_email, ca_token) = app.user(Some(company), "CLIENT ADMIN").await;
+    let (_, client_email, client_token) = app.user(Some(company), "CLIENT").await;
+    let (_, cop_email, _) = app.user(Some(company), "CLIENT OPERATOR").await;
+    let (_, op_email, _) = app.user(None, "OPERATOR").await;
+    let ca = console_login(&app, &ca_email, PASSWORD).await.0;
+    let csrf = ca.csrf(&app).await;
+    let (status, location, body) =
+        ca.submit(&app, "/console/collections", &[("csrf", &csrf), ("alias", "watch"), ("meta_data", "")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let cid = id_after(&location, "/console/collections/");
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .text("first_name", "Barack")
+        .part("photos", image_part("obama.jpg", p[0].clone()));
+    let (status, location, body) = ca.post_multipart(&app, &format!("/console/collections/{cid}/persons"), form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let pid = id_after(&location, &format!("/console/collections/{cid}/persons/"));
+    // Two orders whose COLLECTION analyses match him.
+    let mut analyses = Vec::new();
+    for photo in [&p[1], &p[2]] {
+        let payload = json!({"media:tags": {"a": ["photo_selfie"]},
+            "analyses": [{"type": "collection", "collection_id": cid.to_string()}]})
+        .to_string();
+        let r = app
+            .upload(
+                "/api/folders/",
+                &client_token,
+                vec![Part::File("a", "probe.jpg", photo.clone()), Part::Payload(payload)],
+            )
+            .await;
+        r.assert_status(201);
+        assert_eq!(r.body["analyses"][0]["results_media"][0]["person_id"], json!(pid.to_string()), "{}", r.text);
+        analyses.push(r.body["analyses"][0]["analyse_id"].as_str().unwrap().to_owned());
+    }
+    let person_url = format!("/api/collections/{cid}/persons/{pid}");
+    let del = format!("/console/collections/{cid}/persons/{pid}/delete");
+    let both = format!("/console/collections/{cid}/persons/{pid}/delete-with-analyses");
+    let short = pid.to_string()[..8].to_owned();
+    let ids = analyses.join(",");
+
+    // The CLIENT ADMIN is refused the plain deletion and offered the combined one, with both ids.
+    let (status, _, body) = ca.submit(&app, &del, &[("csrf", &csrf), ("confirm", &short)]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body.contains("Delete these 2 analyses, then the person") && body.contains(&format!("action=\"{both}\"")),
+        "{body}"
+    );
+    for a in &analyses {
+        assert!(body.contains(a.as_str()), "{a} in {body}");
+    }
+
+    // Roles that may not delete analyses: no offer (no deletion at all), refused when posting.
+    for (email, label) in [(&client_email, "CLIENT"), (&cop_email, "CLIENT OPERATOR"), (&op_email, "OPERATOR")] {
+        let c = console_login(&app, email, PASSWORD).await.0;
+        let c_csrf = c.csrf(&app).await;
+        let (_, _, page) = c.get(&app, &format!("/console/collections/{cid}/persons/{pid}")).await;
+        assert!(!page.contains("delete-with-analyses"), "{label}: {page}");
+        let (status, _, body) =
+            c.submit(&app, &both, &[("csrf", &c_csrf), ("confirm", &short), ("analyses", &ids)]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{label}: {body}");
+    }
+    // Without CSRF, with a wrong confirmation, with the analyses shown not the current ones
+    // (the page again with the current ones offered): nothing deleted.
+    let (status, _, _) = ca.submit(&app, &both, &[("confirm", &short), ("analyses", &ids)]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = ca.submit(&app, &both, &[("csrf", &csrf), ("confirm", "nope"), ("analyses", &ids)]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, body) =
+        ca.submit(&app, &both, &[("csrf", &csrf), ("confirm", &short), ("analyses", analyses[0].as_str())]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("nothing was deleted") && body.contains("Delete these 2 analyses"), "{body}");
+    let (status, _, _) = ca.submit(&app, &both, &[("csrf", &csrf), ("confirm", &short), ("analyses", "x")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    for a in &analyses {
+        app.get(&format!("/api/analyses/{a}"), &ca_token).await.assert_status(200);
+    }
+    app.get(&person_url, &ca_token).await.assert_status(200);
+
+    // Confirmed: the analyses, then the person, are gone, each deletion in the audit.
+    let (status, location, body) =
+        ca.submit(&app, &both, &[("csrf", &csrf), ("confirm", &short), ("analyses", &ids)]).await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, format!("/console/collections/{cid}?done=person_deleted").as_str()),
+        "{body}"
+    );
+    for a in &analyses {
+        app.get(&format!("/api/analyses/{a}"), &ca_token).await.assert_error(404, 10);
+        let ev = app.get(&format!("/api/audit?object_id={a}&event=delete"), &ca_token).await;
+        assert_eq!(ev.body["total_count"], 1, "{}", ev.text);
+    }
+    app.get(&person_url, &ca_token).await.assert_error(404, 10);
+    let ev = app.get(&format!("/api/audit?object_id={pid}&event=delete"), &ca_token).await;
+    assert_eq!(ev.body["total_count"], 1, "{}", ev.text);
+}
+
+/// Console spec §4.6: the bulk import takes a meta_data CSV beside the ZIP (the person column,
+/// then meta_data keys), merged into each person's meta_data over its `person.json`; a bad CSV,
+/// or one naming a person the upload lacks, is refused before anything is imported.
+#[tokio::test]
+async fn the_bulk_import_merges_a_meta_data_csv_or_refuses_it_before_importing() {
+    let app = TestApp::spawn(Backend::Sqlite).await.respawn_default().await;
+    let Some(p) = face_photos("import meta_data csv", &["obama.jpg", "biden.jpg"]) else { return };
+    let company = app.company("Imports").await;
+    let (_, ca_email, ca_token) = app.user(Some(company), "CLIENT ADMIN").await;
+    let ca = console_login(&app, &ca_email, PASSWORD).await.0;
+    let csrf = ca.csrf(&app).await;
+    let (status, location, body) =
+        ca.submit(&app, "/console/collections", &[("csrf", &csrf), ("alias", "csv"), ("meta_data", "")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let cid = id_after(&location, "/console/collections/");
+    let (_, _, page) = ca.get(&app, &location).await;
+    assert!(page.contains("name=\"meta_data_csv\""), "the CSV input: {page}");
+    let archive = zip_of(&[
+        ("alice/1.jpg", p[0].as_slice()),
+        ("alice/person.json", br#"{"iin": "0", "city": "Astana"}"#.as_slice()),
+        ("biden.jpg", p[1].as_slice()),
+    ]);
+    let import = format!("/console/collections/{cid}/import");
+    let form = |csv: &str| {
+        reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .part("import", reqwest::multipart::Part::bytes(archive.clone()).file_name("persons.zip"))
+            .part("meta_data_csv", reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("meta.csv"))
+    };
+    let persons = || async { app.get(&format!("/api/collections/{cid}/persons/"), &ca_token).await.body };
+    // Refused before anything is imported, the line and reason said.
+    for (csv, why) in [
+        ("person,iin\nalice,1,extra\n", "line 2: 3 cells, the header has 2"),
+        ("person\nalice\n", "at least one meta_data key"),
+        ("person,iin\nalice,\"1\n", "not closed"),
+        ("person,import_key\nalice,x\n", "set by the import"),
+        ("person,iin\ncarol,3\n", "persons the upload does not have: carol"),
+    ] {
+        let (status, _, body) = ca.post_multipart(&app, &import, form(csv)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{csv:?}: {body}");
+        assert!(body.contains(why) && body.contains("role=\"alert\""), "{csv:?}: {body}");
+        assert_eq!(persons().await, json!([]), "nothing imported for {csv:?}");
+    }
+    // Merged: the CSV's cells over person.json's keys; an empty cell leaves the key out.
+    let csv = "\u{feff}person,iin,note\r\nalice,770101,\"=a, \"\"b\"\"\"\r\nbiden,,vip\r\n";
+    let (status, _, report) = ca.post_multipart(&app, &import, form(csv)).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert!(report.contains("<dt>Persons imported</dt><dd>2</dd>"), "{report}");
+    let list = persons().await;
+    let meta_of = |key: &str| {
+        list.as_array().unwrap().iter().find(|p| p["meta_data"]["import_key"] == key).unwrap()["meta_data"].clone()
+    };
+    assert_eq!(
+        meta_of("alice"),
+        json!({"iin": "770101", "city": "Astana", "note": "=a, \"b\"", "import_key": "alice"})
+    );
+    assert_eq!(meta_of("biden"), json!({"note": "vip", "import_key": "biden"}));
+}

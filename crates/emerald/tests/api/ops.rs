@@ -108,6 +108,7 @@ async fn audit_csv(app: &TestApp, token: &str, query: &str) -> Vec<std::collecti
         [
             "event_id",
             "time_created",
+            "time_created_utc",
             "event",
             "outcome",
             "user_id",
@@ -159,6 +160,50 @@ async fn refuse_audit_inserts(app: &TestApp, on: bool) {
             }
         }
     }
+}
+
+/// Run one statement with one id bound on the test server's database (to put a case in a
+/// state the engine would take a real photo pair to reach).
+async fn exec_with_id(app: &TestApp, sql: &str, id: Uuid) {
+    use sqlx::Connection;
+    match app.backend {
+        Backend::Sqlite => {
+            let url = format!("sqlite://{}", app.data_dir.path().join("emerald.db").display());
+            let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            sqlx::query(sql).bind(id).execute(&mut c).await.unwrap();
+        }
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(app.config.database_url.as_deref().unwrap()).await.unwrap();
+            sqlx::query(sql).bind(id).execute(&mut c).await.unwrap();
+        }
+    }
+}
+
+/// A case awaiting a decision: a folder of `token`'s with a QUALITY analysis, run by the
+/// workers, then marked FINISHED / OPERATOR_REQUIRED (as a score in the operator band leaves
+/// it), created at `time_created`: (folder_id, analyse_id).
+async fn review_case(app: &TestApp, token: &str, time_created: f64) -> (Uuid, Uuid) {
+    let f = folder(app, token, None).await;
+    let r = app.post(&format!("/api/folders/{f}/analyses"), token, json!({"analyses": [{"type": "quality"}]})).await;
+    r.assert_status(201);
+    let a: Uuid = r.body[0]["analyse_id"].as_str().unwrap().parse().unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while app.get(&format!("/api/analyses/{a}"), token).await.body["state"] == "PROCESSING" {
+        assert!(tokio::time::Instant::now() < deadline, "the analysis never finished");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    exec_with_id(
+        app,
+        "UPDATE analyses SET state = 'FINISHED', resolution_status = 'OPERATOR_REQUIRED' WHERE analyse_id = $1",
+        a,
+    )
+    .await;
+    let sql = format!(
+        "UPDATE folders SET resolution_status = 'FINISHED', system_resolution = 'OPERATOR_REQUIRED', \
+         time_created = {time_created} WHERE folder_id = $1"
+    );
+    exec_with_id(app, &sql, f).await;
+    (f, a)
 }
 
 both_backends! {
@@ -653,6 +698,231 @@ both_backends! {
         let (_, client_email, _) = app.user(Some(company), "CLIENT").await;
         let client_console = console_login(&app, &client_email, PASSWORD).await.0;
         assert_eq!(client_console.get(&app, "/console/audit.csv").await.0, StatusCode::FORBIDDEN);
+    }
+
+    async fn folder_comments_review_claims_and_quota_overrides_are_audited(app) {
+        let company = app.company(&format!("Trail {}", Uuid::new_v4().simple())).await;
+        let (_, _, client) = app.user(Some(company), "CLIENT").await;
+        let (op_id, _, op) = app.user(Some(company), "CLIENT_OPERATOR").await;
+        let (op2_id, _, op2) = app.user(Some(company), "CLIENT_OPERATOR").await;
+        let (_, _, client_admin) = app.user(Some(company), "CLIENT_ADMIN").await;
+        let (_, _, other_admin) = app.user(Some(app.company(&format!("Else {}", Uuid::new_v4().simple())).await), "CLIENT_ADMIN").await;
+        let f = folder(&app, &client, None).await;
+        let folder_url = format!("/api/folders/{f}");
+        let claim_url = format!("/api/folders/{f}/claim");
+
+        // The folder's resolution_comment: set, the same again (nothing), changed, cleared.
+        app.patch(&folder_url, &op, json!({"resolution_comment": "looks fine"})).await.assert_status(200);
+        app.patch(&folder_url, &op, json!({"resolution_comment": " looks fine "})).await.assert_status(200);
+        app.patch(&folder_url, &op, json!({"resolution_comment": "=not fine"})).await.assert_status(200);
+        app.patch(&folder_url, &op, json!({"resolution_comment": null})).await.assert_status(200);
+        // A refused edit records nothing.
+        app.patch(&folder_url, &client, json!({"resolution_comment": "mine"})).await.assert_error(403, 9);
+        let ev = audit(&app, &client_admin, &format!("object_id={f}&event=update&sorting=time_created{{asc}}")).await;
+        let seen: Vec<(Value, Value, Value, Value)> = ev
+            .iter()
+            .map(|e| (e["object_type"].clone(), e["comment"].clone(), e["before"].clone(), e["after"].clone()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (json!("folder"), json!("resolution_comment"), Value::Null, json!("looks fine")),
+                (json!("folder"), json!("resolution_comment"), json!("looks fine"), json!("=not fine")),
+                (json!("folder"), json!("resolution_comment"), json!("=not fine"), Value::Null),
+            ],
+            "{ev:?}"
+        );
+        for e in &ev {
+            assert_eq!((e["user_id"].clone(), e["company_id"].clone()), (json!(op_id), json!(company)), "{e}");
+        }
+
+        // Review claims: taking one is audited, extending it is not, a refused one is not;
+        // releasing it is, releasing nothing is not.
+        let taken = app.post(&claim_url, &op, json!({})).await;
+        taken.assert_status(200);
+        app.post(&claim_url, &op, json!({})).await.assert_status(200);
+        app.post(&claim_url, &op2, json!({})).await.assert_error(409, 4);
+        app.delete(&claim_url, &op2).await.assert_error(409, 4);
+        let claims = audit(&app, &client_admin, &format!("object_id={f}&event=claim")).await;
+        assert_eq!(claims.len(), 1, "{claims:?}");
+        assert_eq!((claims[0]["user_id"].clone(), claims[0]["company_id"].clone()), (json!(op_id), json!(company)));
+        assert_eq!((claims[0]["object_type"].clone(), claims[0]["outcome"].clone()), (json!("folder"), json!("success")));
+        assert_eq!(claims[0]["after"].as_str().unwrap().parse::<f64>().unwrap(), taken.body["expires_at"].as_f64().unwrap());
+        app.delete(&claim_url, &op).await.assert_status(204);
+        app.delete(&claim_url, &op).await.assert_status(204);
+        let releases = audit(&app, &client_admin, &format!("object_id={f}&event=release")).await;
+        assert_eq!(releases.len(), 1, "{releases:?}");
+        assert_eq!(releases[0]["user_id"], json!(op_id));
+        // The other operator takes it now: its own event.
+        app.post(&claim_url, &op2, json!({})).await.assert_status(200);
+        let claims = audit(&app, &client_admin, &format!("object_id={f}&event=claim")).await;
+        assert_eq!(claims.iter().map(|e| e["user_id"].clone()).collect::<Vec<_>>(), [json!(op2_id), json!(op_id)]);
+        assert!(audit(&app, &other_admin, &format!("object_id={f}")).await.is_empty());
+
+        // Quota overrides: set, the same again (nothing), cleared; a refused one records nothing.
+        let quota_url = format!("/api/companies/{company}/quotas");
+        let put = |token: &str, body: Value| {
+            let (app, url, token) = (&app, quota_url.clone(), token.to_owned());
+            async move { app.send(reqwest::Method::PUT, &url, Some(&token), Some(&body), None).await }
+        };
+        put(&app.admin_token, json!({"requests_per_minute": 500})).await.assert_status(200);
+        put(&app.admin_token, json!({"requests_per_minute": 500})).await.assert_status(200);
+        put(&client_admin, json!({"requests_per_minute": 1})).await.assert_error(403, 9);
+        put(&app.admin_token, json!({"requests_per_minute": null, "expensive_per_minute": null})).await.assert_status(200);
+        let q = audit(&app, &client_admin, &format!("object_id={company}&object_type=company_quota&sorting=time_created{{asc}}")).await;
+        let seen: Vec<(Value, Value, Value)> =
+            q.iter().map(|e| (e["event"].clone(), e["before"].clone(), e["after"].clone())).collect();
+        let (none, five) = (
+            "requests_per_minute=default, expensive_per_minute=default",
+            "requests_per_minute=500, expensive_per_minute=default",
+        );
+        assert_eq!(seen, [(json!("update"), json!(none), json!(five)), (json!("update"), json!(five), json!(none))], "{q:?}");
+        let admin_id = app.get("/api/users/me", &app.admin_token).await.assert_status(200).id("user_id");
+        assert_eq!((q[0]["user_id"].clone(), q[0]["company_id"].clone()), (json!(admin_id), json!(company)));
+
+        // The audit cannot be written: each change fails and nothing of it is stored.
+        refuse_audit_inserts(&app, true).await;
+        app.patch(&folder_url, &op, json!({"resolution_comment": "never"})).await.assert_status(500);
+        app.delete(&claim_url, &op2).await.assert_status(500);
+        put(&app.admin_token, json!({"expensive_per_minute": 7})).await.assert_status(500);
+        refuse_audit_inserts(&app, false).await;
+        assert_eq!(app.get(&folder_url, &op).await.body["resolution_comment"], Value::Null);
+        app.post(&claim_url, &op, json!({})).await.assert_error(409, 4);
+        let r = app.get(&quota_url, &app.admin_token).await;
+        assert_eq!((r.body["requests_per_minute"].clone(), r.body["expensive_per_minute"].clone()), (Value::Null, Value::Null));
+        // A claim whose event cannot be written is not taken either.
+        app.delete(&claim_url, &op2).await.assert_status(204);
+        refuse_audit_inserts(&app, true).await;
+        app.post(&claim_url, &op, json!({})).await.assert_status(500);
+        refuse_audit_inserts(&app, false).await;
+        app.post(&claim_url, &op2, json!({})).await.assert_status(200);
+        assert_eq!(audit(&app, &client_admin, &format!("object_id={f}&event=update")).await.len(), 3);
+        assert_eq!(audit(&app, &client_admin, &format!("object_id={f}&event=claim")).await.len(), 3);
+        assert_eq!(audit(&app, &client_admin, &format!("object_id={f}&event=release")).await.len(), 2);
+        assert_eq!(audit(&app, &client_admin, &format!("object_id={company}&object_type=company_quota")).await.len(), 2);
+
+        // The CSV carries each event's time as ISO 8601 UTC beside its UNIX seconds.
+        let known = Uuid::new_v4();
+        let at = AuthEvent {
+            event_id: known,
+            time_created: 1_709_210_096.5,
+            event: "update",
+            outcome: "success",
+            user_id: None,
+            company_id: Some(company),
+            email: None,
+            actor_id: None,
+            client_addr: None,
+            object: None,
+        };
+        app.domain.store.insert_auth_events(&[at]).await.unwrap();
+        let rows = audit_csv(&app, &client_admin, "time_created.max=1709210097").await;
+        let row = rows.iter().find(|r| r["event_id"] == known.to_string()).expect("the inserted event");
+        assert_eq!((row["time_created"].as_str(), row["time_created_utc"].as_str()), ("1709210096.5", "2024-02-29T12:34:56.500000Z"));
+        for row in audit_csv(&app, &client_admin, &format!("object_id={f}")).await {
+            let t: f64 = row["time_created"].parse().unwrap();
+            let utc = &row["time_created_utc"];
+            assert!(utc.len() == 27 && utc.ends_with('Z') && &utc[10..11] == "T", "{utc}");
+            // The date and time of day, counted from the seconds independently.
+            let secs = t.floor() as i64;
+            let hms = format!("{:02}:{:02}:{:02}", secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
+            assert_eq!(&utc[11..19], hms, "{row:?}");
+        }
+    }
+
+    async fn a_held_case_is_decided_by_its_holder_or_by_force_and_next_case_spans_the_queue(app) {
+        let company = app.company(&format!("Held {}", Uuid::new_v4().simple())).await;
+        let (_, _, client) = app.user(Some(company), "CLIENT").await;
+        let (op_id, op_email, op) = app.user(Some(company), "CLIENT_OPERATOR").await;
+        let (_, op2_email, op2) = app.user(Some(company), "CLIENT_OPERATOR").await;
+        let (_, _, client_admin) = app.user(Some(company), "CLIENT_ADMIN").await;
+        let t0 = 1_600_000_000.0;
+        // 31 cases, oldest first: 26 are left after the five decided below, more than a page
+        // of the review queue (25).
+        let mut cases = Vec::new();
+        for i in 0..31 {
+            cases.push(review_case(&app, &client, t0 + f64::from(i)).await);
+        }
+        let decide = |token: &str, a: Uuid, body: Value| {
+            let (app, token) = (&app, token.to_owned());
+            async move { app.patch(&format!("/api/analyses/{a}"), &token, body).await }
+        };
+
+        // The first operator holds the oldest case: the second is refused over /api (code 4,
+        // 409, the holder named), also with `force: false`; the holder's claim stands.
+        let (f0, a0) = cases[0];
+        app.post(&format!("/api/folders/{f0}/claim"), &op, json!({})).await.assert_status(200);
+        let r = decide(&op2, a0, json!({"resolution_status": "SUCCESS"})).await;
+        r.assert_error(409, 4);
+        assert_eq!(r.body["error_details"]["user_id"], json!(op_id), "{}", r.text);
+        decide(&op2, a0, json!({"resolution_status": "SUCCESS", "force": false})).await.assert_error(409, 4);
+        assert_eq!(app.get(&format!("/api/analyses/{a0}"), &client).await.body["resolution_status"], "OPERATOR_REQUIRED");
+        // The holder decides as before.
+        decide(&op, a0, json!({"resolution_status": "SUCCESS", "force": false})).await.assert_status(200);
+
+        // An unclaimed case: anyone who decides decides.
+        let (_, a1) = cases[1];
+        decide(&op2, a1, json!({"resolution_status": "DECLINED", "resolution_comment": "no"})).await.assert_status(200);
+
+        // Held by the first operator: an explicit `force: true` decides it anyway.
+        let (f2, a2) = cases[2];
+        app.post(&format!("/api/folders/{f2}/claim"), &op, json!({})).await.assert_status(200);
+        decide(&op2, a2, json!({"resolution_status": "SUCCESS", "force": true})).await.assert_status(200);
+        let ev = audit(&app, &client_admin, &format!("object_id={a2}&event=decision")).await;
+        assert_eq!(ev.len(), 1, "{ev:?}");
+
+        // In the console: the held case's page offers "decide anyway"; without it the decision
+        // is refused (409), with it taken. The order's comment is set by the same form.
+        let (f3, a3) = cases[3];
+        let console_op = console_login(&app, &op_email, PASSWORD).await.0;
+        let console_op2 = console_login(&app, &op2_email, PASSWORD).await.0;
+        let (_, _, page) = console_op.get(&app, &format!("/console/orders/{f3}")).await;
+        assert!(page.contains("You hold this case") && page.contains("name=\"folder_comment\""), "{page}");
+        assert!(!page.contains("name=\"force\""), "the holder is not offered to force: {page}");
+        let (_, _, held) = console_op2.get(&app, &format!("/console/orders/{f3}")).await;
+        assert!(held.contains("Another operator is reviewing this case") && held.contains("name=\"force\""), "{held}");
+        let csrf = console_op2.csrf(&app).await;
+        let path = format!("/console/analyses/{a3}/decision");
+        let form = [("csrf", csrf.as_str()), ("resolution", "SUCCESS"), ("folder_comment", "checked by two")];
+        let (status, body) = console_op2.post(&app, &path, &form).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        assert!(body.contains("held by another operator"), "{body}");
+        let f3_now = app.get(&format!("/api/folders/{f3}"), &client).await;
+        assert_eq!(f3_now.body["resolution_comment"], Value::Null, "nothing changed: {}", f3_now.text);
+        let forced = [("csrf", csrf.as_str()), ("resolution", "SUCCESS"), ("folder_comment", " checked by two "), ("force", "true")];
+        let (status, body) = console_op2.post(&app, &path, &forced).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+        assert_eq!(app.get(&format!("/api/analyses/{a3}"), &client).await.body["resolution_status"], "SUCCESS");
+        assert_eq!(app.get(&format!("/api/folders/{f3}"), &client).await.body["resolution_comment"], "checked by two");
+        let ev = audit(&app, &client_admin, &format!("object_id={f3}&event=update")).await;
+        assert_eq!((ev.len(), ev[0]["after"].clone()), (1, json!("checked by two")), "{ev:?}");
+        // The holder's own form, the comment unchanged: decided, nothing more audited.
+        let (f4, a4) = cases[4];
+        console_op.get(&app, &format!("/console/orders/{f4}")).await;
+        let csrf_op = console_op.csrf(&app).await;
+        let form = [("csrf", csrf_op.as_str()), ("resolution", "SUCCESS"), ("folder_comment", "")];
+        let (status, body) = console_op.post(&app, &format!("/console/analyses/{a4}/decision"), &form).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+        assert!(audit(&app, &client_admin, &format!("object_id={f4}&event=update")).await.is_empty());
+
+        // "Next case" looks at the whole queue, not its page: 26 cases remain (5..31), the
+        // second operator holds the first page's 25; the link opens the 26th, on page 2.
+        for (f, _) in &cases[5..30] {
+            app.post(&format!("/api/folders/{f}/claim"), &op2, json!({})).await.assert_status(200);
+        }
+        let (_, _, review) = console_op.get(&app, "/console/review").await;
+        assert!(review.contains("25 cases on this page are held"), "{review}");
+        let next = format!("/console/orders/{}\"", cases[30].0);
+        assert!(review.contains("Open the oldest case") && review.contains(&next), "{review}");
+        // The second operator's next case is the oldest, which it holds itself.
+        let (_, _, review2) = console_op2.get(&app, "/console/review").await;
+        let first = review2.find("Open the oldest case").expect("a next case");
+        let link = format!("/console/orders/{}\"", cases[5].0);
+        assert!(review2[..first].ends_with(&format!("{link}>")), "{review2}");
+        // Once the second operator holds the last one too, the first has no next case.
+        app.post(&format!("/api/folders/{}/claim", cases[30].0), &op2, json!({})).await.assert_status(200);
+        let (_, _, review) = console_op.get(&app, "/console/review").await;
+        assert!(!review.contains("Open the oldest case"), "{review}");
     }
 
     async fn a_change_and_its_audit_event_are_stored_together_or_not_at_all(app) {

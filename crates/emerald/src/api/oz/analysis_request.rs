@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::body::from_value;
+use crate::domain::analyses::service::Overrides;
 use crate::domain::model::analysis::{AnalysisParams, AnalysisRequest, AnalysisType, Resolution};
 use crate::domain::model::metadata::MetaData;
 use crate::domain::Error;
@@ -91,12 +92,22 @@ pub struct DecisionBody {
     /// `false`: decide only if the analysis is still awaiting a decision (OPERATOR_REQUIRED;
     /// the console's GAP-3 rule, so that two operators cannot both decide one case). Absent or
     /// `true`: any FINISHED analysis, as the spec's §8.9 [I] contract says and existing Oz
-    /// clients expect (an operator overruling the engine).
+    /// clients expect (an operator overruling the engine). Only an explicit `true` decides a
+    /// case another operator holds (an unexpired review claim, GAP-10; code 4 otherwise).
     #[serde(default)]
     pub force: Option<bool>,
 }
 
 impl DecisionBody {
+    /// What the decision may override: absent `force` overrules a decided analysis (the Oz
+    /// contract) but not another operator's claim; `true` both; `false` neither.
+    pub fn overrides(&self) -> Overrides {
+        match self.force {
+            None => Overrides { decided: true, claim: false },
+            Some(f) => Overrides { decided: f, claim: f },
+        }
+    }
+
     /// The decided resolution, any letter case: SUCCESS or DECLINED (other values are refused
     /// by the domain with a clear message).
     pub fn resolution(&self) -> Result<Resolution, Error> {

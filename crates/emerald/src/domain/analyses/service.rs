@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::domain::analyses::webhooks;
 use crate::domain::error::{Error, Result};
+use crate::domain::folders::claims::held;
 use crate::domain::folders::service::{access, clean_comment, visibility, Access};
 use crate::domain::model::account::AnalysisPermissions;
 use crate::domain::model::analysis::{
@@ -66,6 +67,15 @@ impl Default for Signals {
     fn default() -> Self {
         Signals { enqueued: Arc::new(Notify::new()), finished: broadcast::channel(1024).0 }
     }
+}
+
+/// What a decision may override (`PATCH /api/analyses/{id}`'s `force`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// Decide a FINISHED analysis whatever its resolution (not only OPERATOR_REQUIRED).
+    pub decided: bool,
+    /// Decide a case another operator holds (an unexpired review claim).
+    pub claim: bool,
 }
 
 impl Domain {
@@ -295,6 +305,25 @@ impl Domain {
         self.attach_media(page.items).await
     }
 
+    /// The roles that delete analyses (`DELETE /api/analyses/{id}`): ADMIN, and CLIENT ADMIN in
+    /// its company (checked per analysis by [`Self::delete_analysis`]).
+    pub fn deletes_analyses(caller: &Caller) -> bool {
+        match caller.user_type {
+            UserType::Admin | UserType::ClientAdmin => true,
+            UserType::Operator | UserType::Client | UserType::ClientOperator | UserType::ClientService => false,
+        }
+    }
+
+    /// Refuse as [`Self::delete_analysis`] would, without deleting: not visible (404) or not
+    /// the caller's to delete (403).
+    pub(in crate::domain) async fn check_analysis_deletable(&self, caller: &Caller, id: Uuid) -> Result<()> {
+        let (_, access) = self.visible_analysis(caller, id).await?;
+        if access < Access::Manage {
+            return Err(Error::Forbidden(None));
+        }
+        Ok(())
+    }
+
     /// `DELETE /api/analyses/{id}` (spec §12: frees the persons a COLLECTION analysis
     /// references): ADMIN, or CLIENT ADMIN in its company; the folder status is recomputed.
     pub async fn delete_analysis(&self, caller: &Caller, id: Uuid) -> Result<()> {
@@ -316,8 +345,13 @@ impl Domain {
     /// `PATCH /api/analyses/{id}` (spec §8.9 [I], "Make Decision"; the console spec's GAP-3):
     /// an OPERATOR (any company) or a CLIENT OPERATOR (its company) sets the final result of a
     /// FINISHED analysis that awaits a decision (OPERATOR_REQUIRED) to SUCCESS or DECLINED, with
-    /// an optional comment; `force` overrules any FINISHED analysis. The check is made in the
+    /// an optional comment; `overrides.decided` overrules any FINISHED analysis. The check is made in the
     /// same UPDATE, so of two operators deciding one case at once the second is refused (code 4).
+    /// `overrides.decided` overrules any FINISHED analysis (the API's `force`, absent or true).
+    /// A case another operator holds (an unexpired review claim, GAP-10) is refused with code 4
+    /// (HTTP 409, the holder in `error_details`) unless `overrides.claim` (the API's explicit
+    /// `"force": true`); checked in that UPDATE too. The claimer, and anyone on an unclaimed
+    /// case, decides as before.
     /// The folder's status is recomputed and the decision is recorded in the audit trail.
     /// Other roles: code 9.
     pub async fn decide_analysis(
@@ -326,8 +360,9 @@ impl Domain {
         id: Uuid,
         resolution: Resolution,
         comment: Option<String>,
-        force: bool,
+        overrides: Overrides,
     ) -> Result<AnalysisDetails> {
+        let Overrides { decided: force, claim: past_claim } = overrides;
         let (a, _) = self.visible_analysis(caller, id).await?;
         if !matches!(caller.user_type, UserType::Operator | UserType::ClientOperator) {
             return Err(Error::Forbidden(Some(
@@ -360,16 +395,33 @@ impl Domain {
         if a.state != AnalysisState::Finished || (!force && a.resolution_status != Resolution::OperatorRequired) {
             return Err(refused(&a));
         }
+        if !past_claim {
+            if let Some(claim) = self.held_by_other(caller, a.folder_id).await? {
+                return Err(held(&claim));
+            }
+        }
         let comment = clean_comment(comment)?;
         let policy = DeliveryPolicy { max_attempts: self.queue.webhook_max_attempts };
         let only_from = (!force).then_some(Resolution::OperatorRequired);
-        let decision =
-            Decision { resolution, comment: comment.as_deref(), only_from, decided_by: caller.user_id, time: now() };
+        let decision = Decision {
+            resolution,
+            comment: comment.as_deref(),
+            only_from,
+            unless_held: !past_claim,
+            decided_by: caller.user_id,
+            time: now(),
+        };
         let email = self.store.get_user(caller.user_id).await.ok().flatten().map(|u| u.email);
         let event = self.decision_event(caller, email.as_deref(), &a, resolution.as_str(), comment.as_deref());
         let events = [event];
         let Some(effect) = self.store.decide_analysis(id, &decision, policy, &events).await? else {
-            // Changed since it was read (another operator decided it, or it was re-run).
+            // Changed since it was read (another operator decided it, or it was re-run, or
+            // another operator took the case meanwhile).
+            if !past_claim {
+                if let Some(claim) = self.held_by_other(caller, a.folder_id).await? {
+                    return Err(held(&claim));
+                }
+            }
             let now_a = self.store.get_analysis(id).await?.ok_or_else(|| Error::not_exist("Analysis"))?;
             return Err(refused(&now_a));
         };

@@ -460,6 +460,48 @@ impl Domain {
         Ok(())
     }
 
+    /// The console's "delete these N analyses, then the person" (console spec §4.6): the
+    /// COLLECTION analyses that matched the person are deleted one by one through
+    /// [`Domain::delete_analysis`] (what `DELETE /api/analyses/{id}` runs, each audited), then
+    /// the person through [`Domain::delete_person`]. `confirmed` are the analyses the user was
+    /// shown: when the person's matches differ now, nothing is deleted (code 4, the current
+    /// ones in `details.analyse_ids`). Every analysis is checked deletable by the caller before
+    /// the first is deleted (403 / 404 otherwise, nothing deleted). → how many were deleted.
+    pub async fn delete_person_with_analyses(
+        &self,
+        caller: &Caller,
+        collection_id: Uuid,
+        person_id: Uuid,
+        confirmed: &[Uuid],
+    ) -> Result<usize> {
+        self.managed_person(caller, collection_id, person_id).await?;
+        let mut now_matching = self.store.analyses_matching_person(person_id).await?;
+        let mut shown = confirmed.to_vec();
+        now_matching.sort();
+        now_matching.dedup();
+        shown.sort();
+        shown.dedup();
+        if now_matching != shown {
+            let list: Vec<String> = now_matching.iter().map(Uuid::to_string).collect();
+            return Err(Error::Conflict {
+                message: format!(
+                    "The analyses that matched this person changed ({} now, {} confirmed); nothing was deleted",
+                    now_matching.len(),
+                    shown.len()
+                ),
+                details: serde_json::json!({ "analyse_ids": list }),
+            });
+        }
+        for id in &now_matching {
+            self.check_analysis_deletable(caller, *id).await?;
+        }
+        for id in &now_matching {
+            self.delete_analysis(caller, *id).await?;
+        }
+        self.delete_person(caller, collection_id, person_id).await?;
+        Ok(now_matching.len())
+    }
+
     /// `DELETE /api/collections/{cid}/persons/{pid}/images/{id}/` (spec §12 step 7): one photo,
     /// addressed by `media_id` or `person_image_id`, refused while analyses reference it.
     pub async fn delete_person_image(

@@ -280,16 +280,30 @@ impl Domain {
     /// `PATCH /api/folders/{id}` (spec §8.9 [I]): an OPERATOR (any folder) or a CLIENT OPERATOR
     /// (its company's) sets the folder's `resolution_comment`, or clears it with `None`; the
     /// reviewers who decide analyses are the ones who comment on the folder. Other roles: code 9.
+    /// A change is audited (`event=update`, `object_type=folder`, `comment=resolution_comment`,
+    /// the comment before and after) in its transaction, under the folder's company; the same
+    /// comment again changes nothing (neither the folder's `time_updated` nor the audit).
     pub async fn comment_folder(&self, caller: &Caller, id: Uuid, comment: Option<String>) -> Result<FolderDetails> {
-        self.visible_folder(caller, id).await?;
+        let (folder, _) = self.visible_folder(caller, id).await?;
         if !matches!(caller.user_type, UserType::Operator | UserType::ClientOperator) {
             return Err(Error::Forbidden(Some(
                 "only an OPERATOR or CLIENT OPERATOR comments on a folder's resolution".into(),
             )));
         }
         let comment = clean_comment(comment)?;
-        if !self.store.set_folder_comment(id, comment.as_deref(), now()).await? {
-            return Err(Error::not_exist("Folder"));
+        if folder.resolution_comment != comment {
+            let mut change = ObjectChange::of("folder", id).comment("resolution_comment");
+            if let Some(before) = &folder.resolution_comment {
+                change = change.before(before.as_str());
+            }
+            if let Some(after) = &comment {
+                change = change.after(after.as_str());
+            }
+            let events = self.object_events_of(Some(caller), "update", "success", folder.company_id, vec![change]);
+            if !self.store.set_folder_comment(id, comment.as_deref(), now(), &events).await? {
+                return Err(Error::not_exist("Folder"));
+            }
+            self.audit_committed(&events);
         }
         self.get_folder(caller, id, FolderWith { media: true, analyses: false, user: false, company: false }).await
     }

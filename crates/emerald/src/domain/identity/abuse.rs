@@ -552,17 +552,35 @@ impl Domain {
     }
 
     /// `PUT /api/companies/{id}/quotas` (ADMIN): set or (None) clear a company's override.
-    /// Other nodes see it within their cache period.
+    /// Other nodes see it within their cache period. A change is audited (`event=update`,
+    /// `object_type=company_quota`, the override before and after) in its transaction, under
+    /// the company; the same override again records nothing.
     pub async fn set_company_quota(&self, caller: &Caller, company: Uuid, quota: CompanyQuota) -> Result<()> {
         if caller.user_type != UserType::Admin {
             return Err(Error::Forbidden(None));
         }
-        if !self.store.set_company_quota(company, &quota).await? {
+        let before = self.store.company_quota(company).await?.unwrap_or_default();
+        let mut events = Vec::new();
+        if before != quota {
+            let change = ObjectChange::of("company_quota", company)
+                .before(describe_quota(&before))
+                .after(describe_quota(&quota));
+            events = self.object_events_of(Some(caller), "update", "success", Some(company), vec![change]);
+        }
+        if !self.store.set_company_quota(company, &quota, &events).await? {
             return Err(Error::not_exist("Company"));
         }
+        self.audit_committed(&events);
         self.quotas.remember_override(company, quota);
         Ok(())
     }
+}
+
+/// A quota override as audited: `requests_per_minute=N, expensive_per_minute=N`, `default`
+/// for the global rate.
+fn describe_quota(q: &CompanyQuota) -> String {
+    let n = |v: Option<u32>| v.map(|n| n.to_string()).unwrap_or_else(|| "default".into());
+    format!("requests_per_minute={}, expensive_per_minute={}", n(q.requests_per_minute), n(q.expensive_per_minute))
 }
 
 /// Whose audit events a caller reads: ADMIN every event, CLIENT ADMIN its company's; others 403.
