@@ -11,7 +11,8 @@
 // links the order and offers to delete the analysis first) and downloads the orders CSV; ADMIN creates a company and a user (password
 // made up and shown once); the new user changes its password in its profile; ADMIN follows an
 // order's webhook deliveries (a local receiver failing once) and redelivers it, reads the
-// audit screen, the statistics charts and the performance tab. Two CLIENT OPERATORs of one
+// audit screen, the statistics charts and the performance tab; chooses a line chart, which the
+// browser keeps (localStorage) when the page is opened again, and saves a chart as a PNG. Two CLIENT OPERATORs of one
 // company: the first opens the oldest case from the review queue (its claim), the second's queue
 // passes that case by and its page says another operator holds it; its decision there without
 // "decide anyway" is refused (409). A CLIENT ADMIN edits an
@@ -472,6 +473,50 @@ test('ADMIN follows webhook deliveries and redelivers, reads the audit and the s
   } finally {
     receiver.close();
   }
+});
+
+test('statistics: the chart type chosen is kept by the browser, a chart is saved as a PNG', async () => {
+  const page = await newPage();
+  const offsite = [];
+  page.on('request', (r) => {
+    const u = r.url();
+    if (!u.startsWith(BASE) && !u.startsWith('blob:') && !u.startsWith('data:')) offsite.push(u);
+  });
+  await login(page, ADMIN_EMAIL, ADMIN_PASSWORD);
+  await page.getByRole('link', { name: 'Statistics', exact: true }).click();
+  await page.waitForURL('**/console/statistics');
+  const chooser = page.locator('#kind-orders');
+  await chooser.waitFor();
+  assert.equal(await chooser.inputValue(), 'bars');
+  assert.ok((await page.locator('#chart-orders rect').count()) > 0, 'bars by default');
+  // Choosing sends the chart's form (statistics.js); the server draws a line.
+  await Promise.all([page.waitForURL(/chart_orders=line/), chooser.selectOption('line')]);
+  await page.locator('#chart-orders polyline').first().waitFor();
+  // Opened again without a choice in its address (the menu's link), and reloaded: still a line.
+  await page.goto(`${BASE}/console/statistics`);
+  await page.waitForURL(/chart_orders=line/);
+  await page.locator('#chart-orders polyline').first().waitFor();
+  assert.equal(await page.locator('#kind-orders').inputValue(), 'line');
+  await page.reload();
+  await page.locator('#chart-orders polyline').first().waitFor();
+  assert.equal(await page.locator('#kind-orders').inputValue(), 'line');
+  // The per-type results as donuts, chosen the same way.
+  await Promise.all([page.waitForURL(/chart_types=donut/), page.locator('#kind-types').selectOption('donut')]);
+  await page.locator('#chart-types path').first().waitFor({ state: 'attached' });
+  assert.equal(await page.locator('#kind-orders').inputValue(), 'line', 'the other chart keeps its type');
+  await shot(page, '25-admin-statistics-line-donut');
+  // PNG: drawn in the browser, downloaded from a blob: URL.
+  const png = page.locator('button.png[data-chart="orders"]');
+  await png.waitFor();
+  const [download] = await Promise.all([page.waitForEvent('download'), png.click()]);
+  assert.equal(download.suggestedFilename(), 'statistics-orders.png');
+  const bytes = readFileSync(await download.path());
+  assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'the PNG signature');
+  assert.equal(bytes.readUInt32BE(16), 1440, 'width: the 720-unit chart at twice its size');
+  assert.equal(bytes.readUInt32BE(20), 400, 'height');
+  assert.deepEqual(offsite, [], 'no request off the server');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
 });
 
 test('two CLIENT OPERATORs: the first holds the case it opened, the second is steered past it', async () => {

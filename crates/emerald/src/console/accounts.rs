@@ -629,7 +629,7 @@ async fn company_page(
     // The orders list filtered by company (for a company's own users the list is theirs anyway).
     b.s("<a href=\"").t(base).s("?company_id=").t(c.company_id).s("\">").t(text::COMPANY_ORDERS).s("</a>");
     if session.caller.user_type.is_global() {
-        b.s(" · <a href=\"").t(base).s("/statistics?company_id=").t(c.company_id).s("\">");
+        b.s(" · <a hx-boost=\"false\" href=\"").t(base).s("/statistics?company_id=").t(c.company_id).s("\">");
         b.t(text::COMPANY_STATISTICS).s("</a>");
     }
     b.s("</p>");

@@ -12,6 +12,7 @@
 #![allow(clippy::result_large_err)]
 
 mod accounts;
+mod charts;
 mod collections;
 mod forms;
 pub mod html;
@@ -49,6 +50,8 @@ media-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; 
 
 const HTMX_JS: &str = include_str!("../../assets/htmx.min.js");
 const CONSOLE_CSS: &str = include_str!("../../assets/console.css");
+/// The statistics page's own script (chart choices per browser, PNG export); no other page loads it.
+const STATISTICS_JS: &str = include_str!("../../assets/statistics.js");
 /// sha256 of the vendored htmx (npm htmx.org@2.0.11, dist/htmx.min.js; see NOTICE).
 pub const HTMX_SHA256: &str = "d6fdc75f204e6bdefa99b69bf1e6d4ac69b8a364f77929f45c13476b4000f717";
 
@@ -144,6 +147,7 @@ pub fn routes(base: &str) -> Router<AppState> {
         .route(&p("/export.csv"), get(pages::export_csv))
         .route(&p("/assets/htmx-2.0.11.min.js"), get(htmx_js))
         .route(&p("/assets/console.css"), get(console_css))
+        .route(&p(statistics::STATISTICS_JS_PATH), get(statistics_js))
         .layer(from_fn(security_headers))
         .layer(tower_http::compression::CompressionLayer::new().gzip(true))
 }
@@ -176,6 +180,10 @@ async fn htmx_js() -> Response {
 
 async fn console_css() -> Response {
     asset("text/css; charset=utf-8", CONSOLE_CSS)
+}
+
+async fn statistics_js() -> Response {
+    asset("text/javascript; charset=utf-8", STATISTICS_JS)
 }
 
 pub(crate) fn settings(s: &AppState) -> &Settings {
@@ -321,7 +329,8 @@ fn nav(h: &mut Html, base: &str, s: &Session) {
     if t.is_global() || t == UserType::ClientAdmin {
         link(h, "/companies", text::NAV_COMPANIES);
     }
-    link(h, "/statistics", text::NAV_STATISTICS);
+    // A whole page load: its own script comes with it (htmx's boost swaps only the body).
+    h.s("<li><a hx-boost=\"false\" href=\"").t(base).s("/statistics\">").t(text::NAV_STATISTICS).s("</a></li>");
     // A download, not a page: htmx must not fetch it to swap it in.
     h.s("<li><a hx-boost=\"false\" download href=\"").t(base).s("/export.csv\">").t(text::NAV_EXPORT).s("</a></li>");
     if t == UserType::Admin || t == UserType::ClientAdmin {
@@ -339,6 +348,11 @@ fn nav(h: &mut Html, base: &str, s: &Session) {
 
 /// The whole document around a page body.
 fn document(session: Option<&Session>, base: &str, title: &str, body: Html) -> Html {
+    document_with(session, base, title, body, None)
+}
+
+/// The document, with a page's own script (a path under `{base}`) when it has one.
+fn document_with(session: Option<&Session>, base: &str, title: &str, body: Html, script: Option<&'static str>) -> Html {
     let mut h = Html::new();
     h.s("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">");
     h.s("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
@@ -356,6 +370,9 @@ fn document(session: Option<&Session>, base: &str, title: &str, body: Html) -> H
     h.s("<link rel=\"icon\" href=\"data:,\">");
     h.s("<link rel=\"stylesheet\" href=\"").t(base).s("/assets/console.css\">");
     h.s("<script src=\"").t(base).s("/assets/htmx-2.0.11.min.js\" defer></script>");
+    if let Some(path) = script {
+        h.s("<script src=\"").t(base).s(path).s("\" defer></script>");
+    }
     h.s("</head><body hx-boost=\"true\"><a class=\"skip\" href=\"#main\">").t(text::SKIP_TO_CONTENT).s("</a>");
     h.s("<header><a class=\"brand\" href=\"").t(base).s("\">").t(text::PRODUCT).s("</a>");
     if let Some(s) = session {
@@ -369,6 +386,12 @@ fn document(session: Option<&Session>, base: &str, title: &str, body: Html) -> H
 /// A full page for a logged-in user.
 pub fn page(state: &AppState, s: &Session, title: &str, body: Html) -> Response {
     html_response(document(Some(s), &settings(state).base, title, body))
+}
+
+/// A full page with its own script (loaded on a whole page load: links to such a page carry
+/// `hx-boost="false"`).
+pub fn page_with_script(state: &AppState, s: &Session, title: &str, body: Html, script: &'static str) -> Response {
+    html_response(document_with(Some(s), &settings(state).base, title, body, Some(script)))
 }
 
 #[derive(Deserialize, Default)]

@@ -2,15 +2,18 @@
 //! `GET /api/statistics/orders` (also `group_by=type`) and `GET /api/statistics/performance`
 //! (the database aggregates; nothing is counted here), over a period of UTC days, by day, week
 //! or month, for a company (ADMIN, OPERATOR) or a user (CLIENT ADMIN, CLIENT OPERATOR) as the
-//! role allows. Charts are SVG drawn here (no script), each with its data as CSV.
+//! role allows. Charts are SVG drawn here (console/charts.rs: bars, lines or donuts, chosen
+//! per chart by a GET form), each with its data as a table and as CSV; the page's own script
+//! (assets/statistics.js) keeps the choices per browser and exports a chart as PNG.
 
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use super::charts::{Chart, Kind, SeriesAttr};
 use super::html::{query_value, Html};
 use super::pages::{badge, dl_row, get, input, parse_query, utc};
-use super::{error_page, page, settings, text, Session};
+use super::{error_page, page_with_script, settings, text, Session};
 use crate::api::reports::csv_field;
 use crate::api::AppState;
 use crate::domain::folders::service::FolderWith;
@@ -34,7 +37,14 @@ struct Filters {
     company_id: Option<String>,
     user_id: Option<String>,
     performance: bool,
+    /// The folders' meta_data key that names a person (`person_key`, `iin` by default).
+    person_key: String,
+    chart_orders: Kind,
+    chart_types: Kind,
 }
+
+/// The analysis types, in the order the page shows them.
+const TYPES: [&str; 4] = ["QUALITY", "BIOMETRY", "COLLECTION", "DOCUMENTS"];
 
 fn granularity_name(g: Granularity) -> &'static str {
     match g {
@@ -60,6 +70,13 @@ impl Filters {
             company_id: get(q, "company_id").map(str::to_owned),
             user_id: get(q, "user_id").map(str::to_owned),
             performance: get(q, "tab") == Some("performance"),
+            person_key: get(q, "person_key")
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .unwrap_or(PERSON_KEY_DEFAULT)
+                .to_owned(),
+            chart_orders: Kind::of(get(q, "chart_orders")),
+            chart_types: Kind::of(get(q, "chart_types")),
         }
     }
 
@@ -76,20 +93,29 @@ impl Filters {
         ListParams(p)
     }
 
-    /// The filters as a query string (for tabs and CSV links), ending with `&`.
-    fn query(&self) -> String {
-        let mut out = format!(
-            "time_created.min={}&time_created.max={}&granularity={}&",
-            query_value(&self.min),
-            query_value(&self.max),
-            granularity_name(self.granularity)
-        );
+    /// The filters and chart choices as name-value pairs (the tab aside).
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut out = vec![
+            ("time_created.min", self.min.clone()),
+            ("time_created.max", self.max.clone()),
+            ("granularity", granularity_name(self.granularity).to_owned()),
+        ];
         for (k, v) in [("company_id", &self.company_id), ("user_id", &self.user_id)] {
             if let Some(v) = v {
-                out.push_str(&format!("{k}={}&", query_value(v)));
+                out.push((k, v.clone()));
             }
         }
+        if self.person_key != PERSON_KEY_DEFAULT {
+            out.push(("person_key", self.person_key.clone()));
+        }
+        out.push(("chart_orders", self.chart_orders.name().to_owned()));
+        out.push(("chart_types", self.chart_types.name().to_owned()));
         out
+    }
+
+    /// The filters as a query string (for tabs and CSV links), ending with `&`.
+    fn query(&self) -> String {
+        self.pairs().into_iter().map(|(k, v)| format!("{k}={}&", query_value(&v))).collect()
     }
 
     /// Every period from the start to the end, when there are not too many.
@@ -172,8 +198,11 @@ pub async fn statistics(State(state): State<AppState>, session: Session, RawQuer
         }
         Err(e) => return error_page(base, e),
     }
-    page(&state, &session, text::STATS_TITLE, b)
+    page_with_script(&state, &session, text::STATS_TITLE, b, STATISTICS_JS_PATH)
 }
+
+/// The page's own script (under the console's base path).
+pub const STATISTICS_JS_PATH: &str = "/assets/statistics.js";
 
 async fn filter_form(b: &mut Html, state: &AppState, session: &Session, f: &Filters) {
     b.s("<form method=\"get\" action=\"").t(&session.base).s("/statistics\" class=\"filters\"><fieldset><legend>");
@@ -193,6 +222,12 @@ async fn filter_form(b: &mut Html, state: &AppState, session: &Session, f: &Filt
         b.s(">").t(label).s("</option>");
     }
     b.s("</select>");
+    b.s("<label for=\"f-person_key\">").t(text::PERSON_KEY).s("</label><input id=\"f-person_key\" ");
+    b.s("name=\"person_key\" type=\"text\" maxlength=\"100\" value=\"").t(&f.person_key).s("\">");
+    // The chart choices stay as they are.
+    for (k, v) in f.pairs().into_iter().filter(|(k, _)| k.starts_with("chart_")) {
+        b.s("<input type=\"hidden\" name=\"").s(k).s("\" value=\"").t(v).s("\">");
+    }
     let t = session.caller.user_type;
     if t.is_global() {
         super::collections::company_select(b, state, session, f.company_id.as_deref().unwrap_or("")).await;
@@ -237,11 +272,11 @@ async fn common_tab(
     // The page's six queries at once: each is bounded by the window (store/statistics.rs), and
     // the database runs them side by side on its pool's connections.
     let (orders, types, perf, persons, succeeded, backlog) = tokio::try_join!(
-        d.order_statistics(caller, params, f.granularity, PERSON_KEY_DEFAULT),
+        d.order_statistics(caller, params, f.granularity, &f.person_key),
         d.analysis_statistics(caller, params, f.granularity),
         d.performance(caller, params),
-        d.unique_persons(caller, params, PERSON_KEY_DEFAULT),
-        d.unique_persons(caller, &succeeded, PERSON_KEY_DEFAULT),
+        d.unique_persons(caller, params, &f.person_key),
+        d.unique_persons(caller, &succeeded, &f.person_key),
         d.list_folders(caller, &waiting, with),
     )?;
     let backlog = backlog.total.unwrap_or(0);
@@ -263,7 +298,8 @@ async fn common_tab(
         text::DECISION_MEDIAN,
         format!("{} ({} {})", duration(perf.decision.p50), perf.decision.count, text::DECISIONS),
     );
-    dl_row(b, text::UNIQUE_PERSONS, format!("{} ({} {})", persons.persons, persons.folders, text::ORDERS_WITH_IIN));
+    b.el("<dt>", format!("{} {}", text::UNIQUE_PERSONS_BY, f.person_key), "</dt>");
+    b.el("<dd>", format!("{} ({} {} {})", persons.persons, persons.folders, text::ORDERS_CARRY, f.person_key), "</dd>");
     if persons.persons > 0 {
         dl_row(b, text::ATTEMPTS_PER_PERSON, format!("{:.2}", persons.folders as f64 / persons.persons as f64));
         let share = succeeded.persons as f64 * 100.0 / persons.persons as f64;
@@ -271,10 +307,10 @@ async fn common_tab(
     }
     b.s("</dl>");
 
-    // Orders over time: stacked bars, then the same numbers as a table.
+    // Orders over time as the chosen chart, its numbers, then the totals by status.
     b.s("<h3>").t(text::ORDERS_OVER_TIME).s("</h3>");
-    let filled = fill_periods(f, &orders);
-    stacked_bars(b, &filled);
+    kind_form(b, &session.base, f, "orders");
+    orders_chart(&fill_periods(f, &orders)).render(b, f.chart_orders);
     csv_link(b, &session.base, f, "orders");
     b.s("<div class=\"scroll\"><table class=\"counts\"><caption>").t(text::ORDERS_BY_STATUS).s("</caption><tbody>");
     let max = ORDER_STATUSES.iter().map(|s| sum(s)).max().unwrap_or(0);
@@ -283,8 +319,13 @@ async fn common_tab(
     }
     b.s("</tbody></table></div></section>");
 
-    // Analyses by type and result over the period.
-    b.s("<section><h2>").t(text::ANALYSES).s("</h2><div class=\"scroll\"><table class=\"counts\"><thead><tr>");
+    // Analyses by type and result over the period: the chosen chart, then the table.
+    b.s("<section><h2>").t(text::ANALYSES).s("</h2>");
+    kind_form(b, &session.base, f, "types");
+    types_chart(f, &types, f.chart_types).render(b, f.chart_types);
+    b.s("<div class=\"scroll\"><table class=\"counts\"><caption>")
+        .t(text::ANALYSES_BY_RESULT)
+        .s("</caption><thead><tr>");
     b.s("<th scope=\"col\">").t(text::FILTER_TYPE).s("</th><th scope=\"col\">").t(text::TOTAL).s("</th>");
     for r in ANALYSIS_STATUSES {
         b.s("<th scope=\"col\">");
@@ -292,7 +333,7 @@ async fn common_tab(
         b.s("</th>");
     }
     b.s("</tr></thead><tbody>");
-    for t in ["QUALITY", "BIOMETRY", "COLLECTION", "DOCUMENTS"] {
+    for t in TYPES {
         let of_type: Vec<&PeriodCounts> = types.iter().filter(|p| p.analysis_type.as_deref() == Some(t)).collect();
         b.s("<tr><th scope=\"row\">").t(t).s("</th>");
         b.el("<td class=\"num\">", of_type.iter().map(|p| p.total).sum::<u64>(), "</td>");
@@ -334,43 +375,93 @@ fn fill_periods(f: &Filters, rows: &[PeriodCounts]) -> Vec<PeriodCounts> {
     out
 }
 
-/// Orders per period as stacked bars by status (SVG; colours from the stylesheet).
-fn stacked_bars(b: &mut Html, periods: &[PeriodCounts]) {
-    let (w, h) = (720.0, 180.0);
-    let n = periods.len().max(1) as f64;
-    let top = periods.iter().map(|p| p.total).max().unwrap_or(0).max(1) as f64;
-    let slot = w / n;
-    let bar = (slot * 0.8).max(1.0);
-    b.s("<figure class=\"chart\"><svg class=\"chart\" viewBox=\"0 0 720 200\" role=\"img\" aria-label=\"");
-    b.t(text::ORDERS_OVER_TIME).s("\">");
-    for (i, p) in periods.iter().enumerate() {
-        let x = i as f64 * slot + (slot - bar) / 2.0;
-        let mut y = h;
-        for (status, count) in &p.counts {
-            if *count == 0 {
-                continue;
+/// Orders per period by status.
+fn orders_chart(periods: &[PeriodCounts]) -> Chart {
+    Chart {
+        id: "orders",
+        title: text::ORDERS_OVER_TIME.to_owned(),
+        category_label: text::PERIOD_START,
+        categories: periods.iter().map(|p| p.period.clone()).collect(),
+        attr: SeriesAttr::Status,
+        series: ORDER_STATUSES.iter().map(|s| (*s).to_owned()).collect(),
+        values: periods.iter().map(|p| ORDER_STATUSES.iter().map(|s| p.count(s)).collect()).collect(),
+        donut_per_category: false,
+    }
+}
+
+/// Analyses by type and result (bars, a donut per type), or per period by type (line).
+fn types_chart(f: &Filters, rows: &[PeriodCounts], kind: Kind) -> Chart {
+    if kind == Kind::Line {
+        let mut periods: Vec<String> = f.periods().unwrap_or_default();
+        for r in rows {
+            if !periods.contains(&r.period) {
+                periods.push(r.period.clone());
             }
-            let height = *count as f64 / top * (h - 10.0);
-            y -= height;
-            b.s("<rect data-status=\"").t(status).s("\" x=\"").t(format!("{x:.1}")).s("\" y=\"");
-            b.t(format!("{y:.1}")).s("\" width=\"").t(format!("{bar:.1}")).s("\" height=\"");
-            b.t(format!("{height:.1}"))
-                .s("\"><title>")
-                .t(format!("{} {status} {count}", p.period))
-                .s("</title></rect>");
         }
+        periods.sort();
+        let values = periods
+            .iter()
+            .map(|p| {
+                TYPES
+                    .iter()
+                    .map(|t| {
+                        rows.iter()
+                            .filter(|r| &r.period == p && r.analysis_type.as_deref() == Some(*t))
+                            .map(|r| r.total)
+                            .sum::<u64>()
+                    })
+                    .collect()
+            })
+            .collect();
+        return Chart {
+            id: "types",
+            title: text::ANALYSES_OVER_TIME.to_owned(),
+            category_label: text::PERIOD_START,
+            categories: periods,
+            attr: SeriesAttr::Type,
+            series: TYPES.iter().map(|t| (*t).to_owned()).collect(),
+            values,
+            donut_per_category: false,
+        };
     }
-    b.s("<line class=\"axis\" x1=\"0\" y1=\"180\" x2=\"720\" y2=\"180\"/>");
-    if let (Some(first), Some(last)) = (periods.first(), periods.last()) {
-        b.s("<text x=\"0\" y=\"196\">").t(&first.period).s("</text>");
-        b.s("<text x=\"720\" y=\"196\" text-anchor=\"end\">").t(&last.period).s("</text>");
+    Chart {
+        id: "types",
+        title: text::ANALYSES_BY_RESULT.to_owned(),
+        category_label: text::FILTER_TYPE,
+        categories: TYPES.iter().map(|t| (*t).to_owned()).collect(),
+        attr: SeriesAttr::Status,
+        series: ANALYSIS_STATUSES.iter().map(|s| (*s).to_owned()).collect(),
+        values: TYPES
+            .iter()
+            .map(|t| {
+                let of_type = rows.iter().filter(|p| p.analysis_type.as_deref() == Some(*t));
+                ANALYSIS_STATUSES.iter().map(|s| of_type.clone().map(|p| p.count(s)).sum::<u64>()).collect()
+            })
+            .collect(),
+        donut_per_category: true,
     }
-    b.s("<text x=\"0\" y=\"10\">").t(format!("max {}", top as u64)).s("</text></svg><figcaption>");
-    for s in ORDER_STATUSES {
-        badge(b, s);
-        b.s(" ");
+}
+
+/// A chart's type chooser: a GET form carrying the page's other filters (works without
+/// script; statistics.js remembers the choice and shows the PNG button).
+fn kind_form(b: &mut Html, base: &str, f: &Filters, chart: &'static str) {
+    let (name, current) = match chart {
+        "types" => ("chart_types", f.chart_types),
+        _ => ("chart_orders", f.chart_orders),
+    };
+    b.s("<form method=\"get\" action=\"").t(base).s("/statistics\" class=\"chart-kind\" data-chart=\"");
+    b.s(chart).s("\">");
+    for (k, v) in f.pairs().into_iter().filter(|(k, _)| *k != name) {
+        b.s("<input type=\"hidden\" name=\"").s(k).s("\" value=\"").t(v).s("\">");
     }
-    b.s("</figcaption></figure>");
+    b.s("<label for=\"kind-").s(chart).s("\">").t(text::CHART_KIND).s("</label> <select id=\"kind-").s(chart);
+    b.s("\" name=\"").s(name).s("\">");
+    for k in Kind::ALL {
+        b.s("<option value=\"").s(k.name()).s("\"").s(if k == current { " selected" } else { "" }).s(">");
+        b.t(k.label()).s("</option>");
+    }
+    b.s("</select> <button type=\"submit\">").t(text::CHART_SHOW).s("</button> <button type=\"button\" ");
+    b.s("class=\"png\" data-chart=\"").s(chart).s("\" hidden>").t(text::CHART_PNG).s("</button></form>");
 }
 
 /// A count drawn as a bar against the largest of its table (SVG attributes: no inline style).
@@ -519,7 +610,7 @@ pub async fn statistics_csv(State(state): State<AppState>, session: Session, Raw
                 }
             }
             _ => {
-                let orders = d.order_statistics(caller, &params, f.granularity, PERSON_KEY_DEFAULT).await?;
+                let orders = d.order_statistics(caller, &params, f.granularity, &f.person_key).await?;
                 rows.push(
                     ["period", "total"]
                         .into_iter()

@@ -1083,6 +1083,115 @@ async fn postgres_statistics_and_system_page() {
     }
 }
 
+/// §4.8: each chart drawn as bars, a line or donuts as its GET form chose (an image with a
+/// title and its numbers as a table), unknown choices read as bars, the page's own script
+/// loaded on this page only, and unique persons by another meta_data key, escaped.
+#[tokio::test]
+async fn statistics_charts_have_kinds_and_persons_another_key() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let company = app.company("Charts Co").await;
+    let (_, email, token) = app.user(Some(company), "CLIENT").await;
+    for (iin, phone) in [("1", "+1"), ("1", "+2"), ("2", "+2")] {
+        folder_with(&app, &token, json!({"iin": iin, "phone": phone}), "selfie.jpg").await;
+    }
+    folder_with(&app, &token, json!({"phone": HOSTILE}), "selfie.jpg").await;
+    let client = console_login(&app, &email, PASSWORD).await.0;
+
+    // Bars by default, both charts with their choosers; the PNG button waits for the script.
+    let (status, _, page) = client.get(&app, "/console/statistics").await;
+    assert_eq!(status, StatusCode::OK);
+    for part in [
+        "<script src=\"/console/assets/statistics.js\" defer></script>",
+        "<li><a hx-boost=\"false\" href=\"/console/statistics\">Statistics</a></li>",
+        "<svg class=\"chart\" id=\"chart-orders\" viewBox=\"0 0 720 200\" role=\"img\" \
+         aria-labelledby=\"chart-orders-title\"><title id=\"chart-orders-title\">Orders over time by status</title>",
+        "aria-labelledby=\"chart-types-title\"><title id=\"chart-types-title\">Analyses by type and result</title>",
+        "<form method=\"get\" action=\"/console/statistics\" class=\"chart-kind\" data-chart=\"orders\">",
+        "<select id=\"kind-orders\" name=\"chart_orders\"><option value=\"bars\" selected>Bars</option>",
+        "<input type=\"hidden\" name=\"chart_types\" value=\"bars\">",
+        "class=\"png\" data-chart=\"orders\" hidden>Save as PNG</button>",
+        "<rect data-status=\"INITIAL\"",
+        "<dt>Unique persons by iin</dt><dd>2 (3 orders carry iin)</dd>",
+        "<summary>The chart&#39;s numbers</summary>",
+        "<th scope=\"row\">QUALITY</th><td class=\"num\">0</td>",
+    ] {
+        assert!(page.contains(part), "{part} in {page}");
+    }
+    // Only this page loads the script; it is served from the console's own path.
+    let (_, _, orders) = client.get(&app, "/console").await;
+    assert!(!orders.contains("statistics.js"), "{orders}");
+    let (status, headers, js) = client.get(&app, "/console/assets/statistics.js").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "text/javascript; charset=utf-8");
+    assert!(headers[CONTENT_SECURITY_POLICY].to_str().unwrap().contains("script-src 'self'"));
+    assert!(js.contains("localStorage") && js.contains("toBlob") && !js.contains("eval("), "{js}");
+    // No address but the SVG namespace's name (not a request).
+    let addresses = js.replace("http://www.w3.org/2000/svg", "");
+    assert!(!addresses.contains("http://") && !addresses.contains("https://"), "no request off-origin: {js}");
+
+    // Lines: orders per status and analyses per type over the 7 days; the choices go along.
+    let (_, _, line) = client.get(&app, "/console/statistics?chart_orders=line&chart_types=line").await;
+    for part in [
+        "<polyline class=\"line\" data-status=\"INITIAL\" points=\"",
+        "<polyline class=\"line\" data-type=\"QUALITY\" points=\"",
+        "<title id=\"chart-types-title\">Analyses over time by type</title>",
+        "<option value=\"line\" selected>Line</option>",
+        "<input type=\"hidden\" name=\"chart_orders\" value=\"line\">",
+        "tab=performance",
+        "chart_orders=line&amp;chart_types=line&amp;tab=performance",
+        "chart_orders=line&amp;chart_types=line&amp;chart=orders",
+        "<span class=\"badge\" data-type=\"BIOMETRY\">BIOMETRY</span>",
+    ] {
+        assert!(line.contains(part), "{part} in {line}");
+    }
+    assert_eq!(line.matches("<polyline ").count(), 6 + 4, "a line per status and per type: {line}");
+    assert_eq!(line.matches("<circle class=\"point\" data-status=").count(), 6 * 7, "{line}");
+    // The line's last point is the day with the 4 orders, at the top.
+    assert!(line.contains("<title>") && line.contains(" INITIAL 4</title>"), "{line}");
+
+    // Donuts: one of the window's orders by status, one per analysis type.
+    let (_, _, donut) = client.get(&app, "/console/statistics?chart_orders=donut&chart_types=donut").await;
+    assert!(donut.contains("<path data-status=\"INITIAL\" d=\"M90.00 10.00A80 80"), "{donut}");
+    assert!(donut.contains("<title>INITIAL 4 (100.0 %)</title>"), "{donut}");
+    assert!(donut.contains("<svg class=\"chart\" id=\"chart-types\" viewBox=\"0 0 720 200\""), "{donut}");
+    for t in ["QUALITY", "BIOMETRY", "COLLECTION", "DOCUMENTS"] {
+        assert!(donut.contains(&format!("text-anchor=\"middle\">{t}</text>")), "{t} in {donut}");
+    }
+    assert_eq!(donut.matches("<circle class=\"ring\"").count(), 1 + 4, "{donut}");
+
+    // Another word is bars, and is not written back.
+    let (status, _, odd) = client.get(&app, "/console/statistics?chart_orders=%22%3E%3Cb%3Epie&chart_types=pie").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        odd.contains("<option value=\"bars\" selected>") && !odd.contains("&lt;b&gt;pie") && !odd.contains("=\"pie"),
+        "{odd}"
+    );
+
+    // Persons by another key: the field, the tiles, the CSV; the key and values escaped.
+    let (_, _, phone) = client.get(&app, "/console/statistics?person_key=phone").await;
+    for part in [
+        "<input id=\"f-person_key\" name=\"person_key\" type=\"text\" maxlength=\"100\" value=\"phone\">",
+        "<dt>Unique persons by phone</dt><dd>3 (4 orders carry phone)</dd>",
+        "person_key=phone&amp;chart_orders=bars",
+        "<input type=\"hidden\" name=\"person_key\" value=\"phone\">",
+    ] {
+        assert!(phone.contains(part), "{part} in {phone}");
+    }
+    assert!(!phone.contains(HOSTILE), "{phone}");
+    let (_, _, csv) = client.get(&app, "/console/statistics.csv?chart=orders&person_key=phone").await;
+    assert!(csv.trim_end().ends_with(",4,0,0,0,0,0,4,3"), "3 phones among 4 orders today: {csv}");
+    let (_, _, csv) = client.get(&app, "/console/statistics.csv?chart=orders").await;
+    assert!(csv.trim_end().ends_with(",4,0,0,0,0,0,4,2"), "2 iins: {csv}");
+    let (status, _, hostile) =
+        client.get(&app, "/console/statistics?person_key=%3Cscript%3Ealert(1)%3C%2Fscript%3E").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!hostile.contains(HOSTILE), "{hostile}");
+    assert!(
+        hostile.contains("<dt>Unique persons by &lt;script&gt;alert(1)&lt;/script&gt;</dt><dd>0 (0 orders carry"),
+        "{hostile}"
+    );
+}
+
 async fn statistics_count_within_the_window_and_the_system_page_is_for_admin(backend: Backend, db: &str) {
     let app = TestApp::spawn(backend).await;
     let company = app.company("Stats Co").await;
@@ -1096,7 +1205,7 @@ async fn statistics_count_within_the_window_and_the_system_page_is_for_admin(bac
     let (status, _, body) = client.get(&app, "/console/statistics").await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("<dt>Orders created</dt><dd>3</dd>"), "its own 3 orders: {body}");
-    assert!(body.contains("<dt>Unique persons by iin</dt><dd>2 (3 orders carry an iin)</dd>"), "{body}");
+    assert!(body.contains("<dt>Unique persons by iin</dt><dd>2 (3 orders carry iin)</dd>"), "{body}");
     assert!(body.contains("aria-label=\"INITIAL 3\""), "{body}");
     assert!(body.contains("<th scope=\"row\">QUALITY</th>"), "{body}");
     let (_, _, past) =
