@@ -20,7 +20,10 @@
 // meta_data, deletes a file after typing its id. A console session that expired (a second
 // server with EMERALD_SESSION_TTL of a few seconds, EMERALD_SHORT_SESSION_URL) sends a link and
 // a form to the login page, which says why; after logging in the user is back where it was and
-// the form goes through. axe-core (@axe-core/playwright) finds no serious or critical
+// the form goes through, and the header's countdown says so. console.js (a browser in Tokyo):
+// local times after a load and an htmx swap, a saved filter, the privacy blur, a wrong-type
+// file refused before upload, a generated password that logs in, and a CLIENT OPERATOR's
+// keys (Z, typing left alone, A, N). axe-core (@axe-core/playwright) finds no serious or critical
 // violation on the main screens. Screenshots go to EMERALD_SHOTS_DIR. Any console error in the
 // page (a CSP violation, a script error) fails.
 
@@ -681,6 +684,157 @@ test('CLIENT ADMIN edits an order: adds a file, requests an analysis, edits meta
   await page.context().close();
 });
 
+/// A page whose browser is in `timezoneId`, failing on any console or script error like newPage.
+async function newPageIn(timezoneId) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  return page;
+}
+
+test('console.js: local times, saved filters, privacy blur, keyboard shortcuts, a generated password', async () => {
+  // Local time: a browser in Tokyo (UTC+9, no daylight saving) reads the server's UTC times
+  // in its own zone, named; the UTC text stays in the title.
+  const page = await newPageIn('Asia/Tokyo');
+  await login(page, ADMIN_EMAIL, ADMIN_PASSWORD);
+  const local = (t) => t.evaluate((e) => [e.getAttribute('datetime'), e.title, e.textContent]);
+  const tokyo = (iso) => {
+    const d = new Date(Date.parse(iso) + 9 * 3600_000).toISOString();
+    return `${d.slice(0, 10)} ${d.slice(11, 19)} Asia/Tokyo`;
+  };
+  const first = page.locator('table time[data-local]').first();
+  await first.waitFor();
+  let [iso, title, shown] = await local(first);
+  assert.match(iso, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  assert.equal(title, `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`);
+  assert.equal(shown, tokyo(iso));
+  // After an htmx swap too (a boosted link: the body is replaced, no page load).
+  await page.locator(`a[href="/console/orders/${ctx.folder}"]`).click();
+  await page.waitForURL(`**/console/orders/${ctx.folder}`);
+  const created = page.locator('dd time[data-local]').first();
+  await created.waitFor();
+  [iso, , shown] = await local(created);
+  assert.equal(shown, tokyo(iso));
+  assert.equal(await page.locator('time:not([data-local])').count(), 0, 'every time on the page is local');
+
+  // Saved filters: the current query under a name, in this browser; the name is text.
+  await page.goto(BASE + '/console?resolution_status=FINISHED&analyse.type=BIOMETRY&meta_data=');
+  const box = page.locator('section.saved-filters');
+  await box.getByText('None saved in this browser yet.').waitFor();
+  const name = '<b>Finished</b> biometry';
+  await page.getByLabel('Name of the current filter').fill(name);
+  await page.getByRole('button', { name: 'Save filter' }).click();
+  const saved = box.getByRole('link', { name });
+  await saved.waitFor();
+  assert.equal(await box.locator('li b').count(), 0, 'the name is shown as text, not HTML');
+  assert.equal(await saved.getAttribute('href'), '/console?resolution_status=FINISHED&analyse.type=BIOMETRY');
+  await page.goto(BASE + '/console');
+  await box.getByRole('link', { name }).click();
+  await page.waitForURL(/\/console\?resolution_status=FINISHED&analyse\.type=BIOMETRY$/);
+  assert.equal(await page.locator('#f-resolution_status').inputValue(), 'FINISHED');
+  assert.equal(await page.locator('#f-analyse\\.type').inputValue(), 'BIOMETRY');
+  await shot(page, '34-saved-filters');
+  await box.getByRole('button', { name: `Remove: ${name}` }).click();
+  await box.getByText('None saved in this browser yet.').waitFor();
+  assert.equal(await box.getByRole('link', { name }).count(), 0);
+
+  // Privacy switch: thumbnails blurred until hovered, kept across pages and reloads.
+  await page.goto(BASE + '/console');
+  const thumb = page.locator('img.thumb').first();
+  await thumb.waitFor();
+  const filter = () => thumb.evaluate((i) => getComputedStyle(i).filter);
+  assert.equal(await filter(), 'none');
+  await page.mouse.move(1, 1);
+  await page.getByLabel('Blur thumbnails').check();
+  assert.match(await filter(), /^blur\(/);
+  await thumb.hover();
+  assert.equal(await filter(), 'none', 'shown while hovered');
+  await page.mouse.move(1, 1);
+  await page.reload();
+  await thumb.waitFor();
+  assert.ok(await page.getByLabel('Blur thumbnails').isChecked(), 'kept in the browser');
+  assert.match(await filter(), /^blur\(/);
+  await shot(page, '35-privacy-blur');
+  await page.getByLabel('Blur thumbnails').uncheck();
+  assert.equal(await filter(), 'none');
+
+  // Create order: a file of the wrong type is refused before any upload, named beside its input.
+  await page.goto(BASE + '/console/orders/new');
+  await page.locator('#file1').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a face') });
+  const problem = page.locator('#file1-problem');
+  await problem.getByText('notes.txt: not a photo, a video or a ZIP; not sent').waitFor();
+  let posted = 0;
+  page.on('request', (r) => { if (r.method() === 'POST') posted += 1; });
+  await page.getByRole('button', { name: 'Create the order' }).click();
+  assert.ok(page.url().endsWith('/console/orders/new'), page.url());
+  assert.equal(await page.locator('#file1').evaluate((i) => i.validity.customError), true);
+  assert.equal(posted, 0, 'nothing was sent');
+  await shot(page, '36-new-order-wrong-type');
+  await page.locator('#file1').setInputFiles(join(IMAGES, 'obama2.jpg'));
+  assert.ok(await problem.isHidden(), 'a photo is fine');
+  assert.equal(await page.locator('#file1').evaluate((i) => i.validity.valid), true);
+
+  // Generate: a password made in the browser fills the field and is shown once; it logs in.
+  await page.goto(BASE + '/console/users');
+  await page.getByRole('button', { name: 'Generate a password' }).click();
+  const password = await page.locator('#u-password').inputValue();
+  assert.match(password, /^[A-Za-z0-9_-]{20}$/);
+  assert.ok(/[A-Z]/.test(password) && /[a-z]/.test(password) && /[0-9]/.test(password), password);
+  assert.equal((await page.locator('output[data-generated] code').textContent()), password);
+  await page.getByRole('button', { name: 'Generate a password' }).click();
+  assert.notEqual(await page.locator('#u-password').inputValue(), password, 'a new one each time');
+  const generated = await page.locator('#u-password').inputValue();
+  const email = `js-generated-${Date.now()}@example.com`;
+  await page.locator('#u-email').fill(email);
+  await page.locator('#u-role').selectOption('CLIENT');
+  await page.locator('#company_id').selectOption(ctx.company);
+  await Promise.all([
+    page.waitForURL(/\/console\/users\/[0-9a-f-]{36}\?done=user_created$/),
+    page.getByRole('button', { name: 'Create the user' }).click(),
+  ]);
+  await tokenOf(email, generated);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+
+  // Keys on an order awaiting a decision: Z zooms, typing is left alone, A accepts, N goes on.
+  // A company of its own, so that its queue holds exactly these two cases.
+  const co = await api('POST', '/api/companies/', { token: ctx.admin, json: { name: `Keys Co ${Date.now()}` } });
+  assert.equal(co.status, 201, co.text);
+  const client = await tokenOf(await newUser(co.data.company_id, 'CLIENT'), PASSWORD);
+  const oneCase = await operatorRequiredOrder(client, 'browser-keys-1');
+  const one = oneCase.folder_id;
+  const two = (await operatorRequiredOrder(client, 'browser-keys-2')).folder_id;
+  const op = await newPage();
+  await login(op, await newUser(co.data.company_id, 'CLIENT OPERATOR'), PASSWORD);
+  await op.goto(`${BASE}/console/orders/${one}`);
+  await op.getByText('Keys: A accept · D decline · N next case · Z zoom the evidence').waitFor();
+  await op.keyboard.press('z');
+  assert.equal(await op.locator('main .cards.zoom').count(), 1, 'Z zooms the evidence');
+  await op.keyboard.press('z');
+  assert.equal(await op.locator('main .cards.zoom').count(), 0, 'and back');
+  // Typed into the comment: no shortcut.
+  await op.locator('form.decision textarea[name="comment"]').click();
+  await op.keyboard.type('And no key');
+  assert.equal(await op.locator('form.decision textarea[name="comment"]').inputValue(), 'And no key');
+  assert.ok(op.url().endsWith(`/console/orders/${one}`));
+  await op.locator('h1').click();
+  await Promise.all([
+    op.waitForResponse((r) => r.url().endsWith(`/console/orders/${one}`) && r.request().method() === 'GET'),
+    op.keyboard.press('a'),
+  ]);
+  await op.locator('#history').getByText('And no key').waitFor();
+  const decided = await api('GET', `/api/analyses/${oneCase.analyses[0].analyse_id}`, { token: client });
+  assert.equal(decided.data.resolution_status, 'SUCCESS', decided.text);
+  await op.keyboard.press('n');
+  await op.waitForURL(`**/console/orders/${two}`);
+  await op.getByText('You hold this case for review until').waitFor();
+  await shot(op, '37-keys-next-case');
+  assert.deepEqual(op.errors, []);
+  await op.context().close();
+});
+
 test('axe-core: no serious or critical accessibility violation on the main screens', async () => {
   const page = await newPage();
   await page.goto(BASE + '/console/login');
@@ -725,10 +879,14 @@ test('an expired console session sends links and forms to the login page, which 
   await login(page, ADMIN_EMAIL, ADMIN_PASSWORD, SHORT_URL);
   await page.getByRole('link', { name: 'Companies' }).click();
   await page.waitForURL('**/console/companies');
+  // The header counts the session down (console.js), renewed by each request; then says it ended.
+  const countdown = (hasText) => page.locator('header [data-session-ttl]', { hasText }).waitFor({ timeout: 1000 });
+  await countdown('Session ends in 1 min');
 
   // A link followed after the session ran out: the whole page goes to the login form (htmx
   // follows HX-Redirect), which says why and comes back to the page asked for.
   await idle();
+  await countdown('Session ended: the next click asks for a login');
   await Promise.all([
     page.waitForURL(/\/console\/login\?next=%2Fconsole%2Fusers&why=expired$/),
     page.getByRole('link', { name: 'Users' }).click(),

@@ -20,7 +20,7 @@ use super::forms::{
     see_other, submit, textarea, ticked, typed_delete, DeleteForm,
 };
 use super::html::Html;
-use super::pages::{dl_row, json_block, offset_of, pager, parse_query, utc};
+use super::pages::{dl_row, dl_time, json_block, offset_of, pager, parse_query};
 use super::{error_page, page, text, Session};
 use crate::api::AppState;
 use crate::domain::identity::companies::{CompanyPatch, CompanyThresholds, ThresholdSource};
@@ -168,6 +168,12 @@ async fn user_fields(h: &mut Html, state: &AppState, session: &Session, v: &User
     field(h, "u-email", "email", text::EMAIL, "email", &v.email, true);
     let label = if editing { text::NEW_PASSWORD_OPTIONAL } else { text::PASSWORD_OR_GENERATED };
     field(h, "u-password", "password", label, "password", "", false);
+    if !editing {
+        // console.js fills the field with a password made in the browser and shows it once.
+        h.s("<p class=\"generate\" hidden><button type=\"button\" data-generate-password=\"u-password\">");
+        h.t(text::GENERATE_PASSWORD).s("</button> <output for=\"u-password\" data-generated data-note=\"");
+        h.t(text::GENERATED_PASSWORD_NOTE).s("\"></output></p>");
+    }
     field(h, "u-first", "first_name", text::FIRST_NAME, "text", &v.first_name, false);
     field(h, "u-middle", "middle_name", text::MIDDLE_NAME, "text", &v.middle_name, false);
     field(h, "u-last", "last_name", text::LAST_NAME, "text", &v.last_name, false);
@@ -343,7 +349,7 @@ async fn user_page(
         [("QUALITY", c.quality), ("BIOMETRY", c.biometry), ("COLLECTION", c.collection), ("DOCUMENTS", c.documents)];
     let can: Vec<&str> = can.iter().filter(|(_, on)| *on).map(|(n, _)| *n).collect();
     dl_row(&mut b, text::PERMISSIONS, can.join(", "));
-    dl_row(&mut b, text::CREATED, utc(u.time_created));
+    dl_time(&mut b, text::CREATED, u.time_created);
     b.s("</dl><h2>").t(text::META_DATA).s("</h2>");
     json_block(&mut b, &u.meta_data.to_value());
     if u.user_id == session.caller.user_id {
@@ -546,7 +552,7 @@ async fn companies_page(
     b.s("</tr></thead><tbody>");
     for c in &p.items {
         b.s("<tr><td><a href=\"").t(base).s("/companies/").t(c.company_id).s("\">").t(&c.name).s("</a></td>");
-        b.el("<td><code>", c.company_id, "</code></td>").el("<td>", utc(c.time_created), "</td></tr>");
+        b.el("<td><code>", c.company_id, "</code></td>").s("<td>").time(c.time_created).s("</td></tr>");
     }
     b.s("</tbody></table></div>");
     pager(&mut b, &format!("{base}/companies"), "", offset, p.items.len(), p.total);
@@ -624,7 +630,7 @@ async fn company_page(
     }
     b.s("<dl>");
     dl_row(&mut b, "company_id", c.company_id);
-    dl_row(&mut b, text::CREATED, utc(c.time_created));
+    dl_time(&mut b, text::CREATED, c.time_created);
     b.s("</dl><p>");
     // The orders list filtered by company (for a company's own users the list is theirs anyway).
     b.s("<a href=\"").t(base).s("?company_id=").t(c.company_id).s("\">").t(text::COMPANY_ORDERS).s("</a>");

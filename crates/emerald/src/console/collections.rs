@@ -18,7 +18,7 @@ use super::forms::{
     see_other, status_of, submit, textarea, typed_delete, DeleteForm,
 };
 use super::html::Html;
-use super::pages::{dl_row, json_block, pager, parse_query, utc};
+use super::pages::{dl_row, dl_time, json_block, pager, parse_query};
 use super::{error_page, page, text, Session};
 use crate::api::oz::multipart::FormUpload;
 use crate::api::AppState;
@@ -120,7 +120,7 @@ async fn collections_page(
             b.s("<tr><td><a href=\"").t(base).s("/collections/").t(c.collection_id).s("\">").t(&c.alias);
             let n = counts.iter().find(|(id, _)| *id == c.collection_id).map(|(_, n)| *n).unwrap_or(0);
             b.s("</a></td><td><code>").t(c.company_id).s("</code></td>").el("<td class=\"num\">", n, "</td>");
-            b.el("<td>", utc(c.time_created), "</td></tr>");
+            b.s("<td>").time(c.time_created).s("</td></tr>");
         }
         b.s("</tbody></table></div>");
         pager(&mut b, &format!("{base}/collections"), "", offset, p.items.len(), p.total);
@@ -255,7 +255,7 @@ async fn collection_page(
     }
     b.s("<dl>");
     dl_row(&mut b, text::COMPANY, c.company_id);
-    dl_row(&mut b, text::CREATED, utc(c.time_created));
+    dl_time(&mut b, text::CREATED, c.time_created);
     dl_row(&mut b, text::PERSONS, persons);
     b.s("</dl><h2>").t(text::META_DATA).s("</h2>");
     json_block(&mut b, &c.meta_data.to_value());
@@ -712,7 +712,7 @@ async fn person_page(
     b.s("<dt>").t(text::COLLECTION).s("</dt><dd><a href=\"").t(base).s("/collections/").t(cid).s("\"><code>");
     b.t(cid).s("</code></a></dd>");
     dl_row(&mut b, "person_id", pid);
-    dl_row(&mut b, text::CREATED, utc(d.person.time_created));
+    dl_time(&mut b, text::CREATED, d.person.time_created);
     b.s("</dl><h2>").t(text::META_DATA).s("</h2>");
     json_block(&mut b, &d.person.meta_data.to_value());
     b.el("<h2>", text::PHOTOS, "</h2>");
@@ -827,7 +827,7 @@ async fn person_hits(
             .s("\"><code>")
             .t(a.folder_id)
             .s("</code></a></td>");
-        b.el("<td>", utc(a.time_created), "</td><td>");
+        b.s("<td>").time(a.time_created).s("</td><td>");
         super::pages::badge(b, a.resolution_status.as_str());
         b.el("</td><td class=\"num\">", score.map(|s| format!("{s:.4}")).unwrap_or_default(), "</td></tr>");
     }

@@ -51,6 +51,16 @@ impl Html {
         self.s(open).t(value).s(close)
     }
 
+    /// A moment (UNIX seconds) as `<time datetime="…Z" title="… UTC">YYYY-MM-DD HH:MM:SS UTC</time>`:
+    /// UTC without script; console.js rewrites the text to the browser's local time and zone.
+    pub fn time(&mut self, t: f64) -> &mut Self {
+        let u = super::pages::utc(t);
+        let (date, clock) = u.split_once(' ').unwrap_or((&u, ""));
+        let shown = format!("{u} UTC");
+        self.s("<time datetime=\"").t(format_args!("{date}T{clock}Z")).s("\" title=\"").t(&shown).s("\">");
+        self.t(&shown).s("</time>")
+    }
+
     /// Another fragment built the same way (already safe).
     pub fn fragment(&mut self, other: Html) -> &mut Self {
         self.0.push_str(&other.0);

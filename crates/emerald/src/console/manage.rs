@@ -97,6 +97,10 @@ pub(super) fn file_slots(b: &mut Html, fields: &[(String, String)], count: usize
         size_text(limits.max_file_bytes)
     );
     b.el("<p class=\"note\">", limit, "</p>");
+    // The same limits for console.js, which checks the chosen files before the upload.
+    b.s("<div class=\"file-checks\" data-max-files=\"").t(limits.max_files).s("\" data-max-file-bytes=\"");
+    b.t(limits.max_file_bytes).s("\" data-too-big=\"").t(text::FILE_TOO_BIG).s("\" data-wrong-type=\"");
+    b.t(text::FILE_WRONG_TYPE).s("\" data-too-many=\"").t(text::FILES_TOO_MANY).s("\">");
     for i in 1..=count {
         let chosen = field(fields, &format!("kind{i}")).unwrap_or("selfie");
         b.s("<div class=\"slot\"><label for=\"file").t(i).s("\">").t(format!("{} {i}", text::FILE)).s("</label>");
@@ -113,6 +117,7 @@ pub(super) fn file_slots(b: &mut Html, fields: &[(String, String)], count: usize
         }
         b.s("</select></div>");
     }
+    b.s("</div>");
 }
 
 /// Each received file's tags from the content type of its input (`fileN` → `kindN`). The files

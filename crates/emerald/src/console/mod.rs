@@ -52,6 +52,13 @@ const HTMX_JS: &str = include_str!("../../assets/htmx.min.js");
 const CONSOLE_CSS: &str = include_str!("../../assets/console.css");
 /// The statistics page's own script (chart choices per browser, PNG export); no other page loads it.
 const STATISTICS_JS: &str = include_str!("../../assets/statistics.js");
+const CONSOLE_JS: &str = include_str!("../../assets/console.js");
+/// The console script's path under `{base}`: named by the first 16 hex digits of its sha256,
+/// so it is cached for a year and a new binary's script is a new URL.
+pub fn console_js_path() -> &'static str {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| format!("/assets/console-{}.js", &hex::encode(Sha256::digest(CONSOLE_JS.as_bytes()))[..16]))
+}
 /// sha256 of the vendored htmx (npm htmx.org@2.0.11, dist/htmx.min.js; see NOTICE).
 pub const HTMX_SHA256: &str = "d6fdc75f204e6bdefa99b69bf1e6d4ac69b8a364f77929f45c13476b4000f717";
 
@@ -148,6 +155,7 @@ pub fn routes(base: &str) -> Router<AppState> {
         .route(&p("/assets/htmx-2.0.11.min.js"), get(htmx_js))
         .route(&p("/assets/console.css"), get(console_css))
         .route(&p(statistics::STATISTICS_JS_PATH), get(statistics_js))
+        .route(&p(console_js_path()), get(console_js))
         .layer(from_fn(security_headers))
         .layer(tower_http::compression::CompressionLayer::new().gzip(true))
 }
@@ -176,6 +184,13 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 
 async fn htmx_js() -> Response {
     asset("text/javascript; charset=utf-8", HTMX_JS)
+}
+
+/// Immutable: its URL changes with its content (`console_js_path`).
+async fn console_js() -> Response {
+    let cache = "public, max-age=31536000, immutable";
+    ([(header::CONTENT_TYPE, "application/javascript; charset=utf-8"), (header::CACHE_CONTROL, cache)], CONSOLE_JS)
+        .into_response()
 }
 
 async fn console_css() -> Response {
@@ -215,6 +230,9 @@ pub struct Session {
     pub csrf: String,
     /// The console's base path.
     pub base: String,
+    /// The sliding session's lifetime in seconds (`EMERALD_SESSION_TTL`), renewed by every
+    /// request, for the header's countdown; None when sessions do not slide.
+    pub ttl: Option<f64>,
 }
 
 impl Session {
@@ -248,7 +266,9 @@ impl FromRequestParts<AppState> for Session {
         }
         state.domain.charge_quota(&caller, RequestClass::Ordinary).await.map_err(|e| error_page(base, e))?;
         let user = state.domain.get_user(&caller, caller.user_id).await.map_err(|e| error_page(base, e))?;
-        Ok(Session { caller, user, csrf: csrf_of(&token), base: base.clone() })
+        let auth = &state.domain.auth;
+        let ttl = auth.extend_on_use.then_some(auth.session_ttl);
+        Ok(Session { caller, user, csrf: csrf_of(&token), base: base.clone(), ttl })
     }
 }
 
@@ -339,7 +359,15 @@ fn nav(h: &mut Html, base: &str, s: &Session) {
     if t == UserType::Admin {
         link(h, "/system", text::NAV_SYSTEM);
     }
-    h.s("</ul><form method=\"post\" action=\"").t(base).s("/logout\" class=\"logout\">");
+    h.s("</ul><label class=\"privacy-switch\" hidden><input type=\"checkbox\" data-privacy> ").t(text::PRIVACY_BLUR);
+    h.s("</label>");
+    if let Some(ttl) = s.ttl {
+        // console.js counts it down from each response (every request renews the session).
+        h.s("<span class=\"countdown\" hidden data-session-ttl=\"").t(ttl).s("\" data-before=\"");
+        h.t(text::SESSION_LEFT).s("\" data-unit=\"").t(text::SESSION_LEFT_UNIT).s("\" data-ended=\"");
+        h.t(text::SESSION_OVER).s("\"></span>");
+    }
+    h.s("<form method=\"post\" action=\"").t(base).s("/logout\" class=\"logout\">");
     h.s("<input type=\"hidden\" name=\"csrf\" value=\"").t(&s.csrf).s("\">");
     h.s("<a class=\"who\" href=\"").t(base).s("/profile\" title=\"").t(text::NAV_PROFILE).s("\">");
     h.t(format!("{} {} ({})", text::SIGNED_IN_AS, s.user.email, t.as_str())).s("</a>");
@@ -370,6 +398,7 @@ fn document_with(session: Option<&Session>, base: &str, title: &str, body: Html,
     h.s("<link rel=\"icon\" href=\"data:,\">");
     h.s("<link rel=\"stylesheet\" href=\"").t(base).s("/assets/console.css\">");
     h.s("<script src=\"").t(base).s("/assets/htmx-2.0.11.min.js\" defer></script>");
+    h.s("<script src=\"").t(base).t(console_js_path()).s("\" defer></script>");
     if let Some(path) = script {
         h.s("<script src=\"").t(base).s(path).s("\" defer></script>");
     }

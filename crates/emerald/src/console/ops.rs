@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::forms::{csrf_field, see_other};
 use super::html::Html;
-use super::pages::{badge, dl_row, get, input, offset_of, pager, parse_query, utc, PAGE_SIZE};
+use super::pages::{badge, dl_row, dl_time, get, input, offset_of, pager, parse_query, PAGE_SIZE};
 use super::{error_page, message_page, page, settings, text, CsrfForm, Session};
 use crate::api::reports::stream_audit_report;
 use crate::api::AppState;
@@ -55,12 +55,12 @@ pub fn deliveries(b: &mut Html, session: &Session, folder: &Folder, list: &[Deli
             let d = &h.delivery;
             let short = d.delivery_id.to_string()[..8].to_owned();
             if h.attempts.is_empty() {
-                b.el("<tr><td>", utc(d.time_created), "</td><td><code>").t(&short).s("</code> ");
+                b.s("<tr><td>").time(d.time_created).s("</td><td><code>").t(&short).s("</code> ");
                 badge(b, &d.status);
                 b.el("</td><td colspan=\"4\" class=\"muted\">", text::NOT_SENT_YET, "</td></tr>");
             }
             for a in h.attempts.iter().rev() {
-                b.el("<tr><td>", utc(a.time_created), "</td><td><code>").t(&short).s("</code> ");
+                b.s("<tr><td>").time(a.time_created).s("</td><td><code>").t(&short).s("</code> ");
                 badge(b, &d.status);
                 b.el("</td><td>", a.attempt, "</td><td>");
                 match (a.http_status, &a.error) {
@@ -134,7 +134,7 @@ fn webhook_failures(b: &mut Html, base: &str, w: &WebhooksHealth) {
     }
     b.s("<dt>").t(text::RECENT_FAILURES).s("</dt><dd><ul>");
     for a in &f.recent {
-        b.el("<li>", utc(a.time_created), " <a href=\"").t(base).s("/orders/").t(a.folder_id).s("#webhooks\"><code>");
+        b.s("<li>").time(a.time_created).s(" <a href=\"").t(base).s("/orders/").t(a.folder_id).s("#webhooks\"><code>");
         b.t(&a.folder_id.to_string()[..8]).s("</code></a> ").t(&a.url).s(" ");
         match (a.http_status, &a.error) {
             (Some(code), _) => b.t(format!("HTTP {code}")),
@@ -207,7 +207,7 @@ fn health_list(b: &mut Html, base: &str, h: &Health) {
         Ok(w) => webhook_failures(b, base, w),
         Err(e) => status_row(b, text::WEBHOOK_FAILURES, e, false),
     }
-    dl_row(b, text::SERVER_TIME, utc(h.time));
+    dl_time(b, text::SERVER_TIME, h.time);
     b.s("</dl>");
 }
 
@@ -335,7 +335,7 @@ pub async fn audit(State(state): State<AppState>, session: Session, RawQuery(raw
                     (None, Some(u)) => u.to_string(),
                     (None, None) => String::new(),
                 };
-                b.el("<tr><td>", utc(e.time_created), "</td><td>").t(&e.event).s(" ");
+                b.s("<tr><td>").time(e.time_created).s("</td><td>").t(&e.event).s(" ");
                 badge(&mut b, &e.outcome);
                 b.el("</td><td>", who, "</td><td>");
                 if let (Some(kind), Some(id)) = (&e.object_type, e.object_id) {

@@ -139,7 +139,7 @@ fn orders_table(h: &mut Html, base: &str, items: &[FolderDetails], waiting: bool
         first_thumb(h, base, f);
         h.s("</td><td>");
         folder_link(h, base, folder.folder_id);
-        h.s("</td>").el("<td>", utc(folder.time_created), "</td>");
+        h.s("</td><td>").time(folder.time_created).s("</td>");
         // The page's owners and companies, read once for the page (GAP-9).
         let company = f.company.as_ref().and_then(|c| c.as_ref()).map(|c| c.name.as_str());
         let user = f.user.as_ref().and_then(|u| u.as_ref()).map(|u| u.email.as_str());
@@ -257,6 +257,7 @@ pub async fn orders(State(state): State<AppState>, session: Session, RawQuery(ra
     input(&mut b, "folder_id", text::FILTER_FOLDER, "text", get(&q, "folder_id"));
     b.s("<div class=\"actions\"><button type=\"submit\">").t(text::APPLY).s("</button> <a href=\"").t(base);
     b.s("\">").t(text::RESET).s("</a></div></fieldset></form>");
+    saved_filters(&mut b);
     match folder_page(&state, &session, params, offset).await {
         Ok((items, _, _)) if items.is_empty() && offset == 0 => {
             b.el("<p>", text::NO_ORDERS, "</p>");
@@ -275,7 +276,20 @@ pub async fn orders(State(state): State<AppState>, session: Session, RawQuery(ra
     page(&state, &session, text::ORDERS_TITLE, b)
 }
 
-/// `GET {base}/review`: the OPERATOR_REQUIRED folders, oldest first.
+/// The saved filters of the orders list: kept in the browser's storage by console.js, which
+/// shows this block (hidden without the script, which alone can use it).
+fn saved_filters(b: &mut Html) {
+    b.s("<section class=\"saved-filters\" data-saved-filters=\"orders\" hidden><h2>").t(text::SAVED_FILTERS);
+    b.s("</h2><p class=\"muted\" data-empty>").t(text::SAVED_FILTERS_NONE).s("</p>");
+    b.s("<ul data-list data-remove=\"").t(text::SAVED_FILTER_REMOVE).s("\"></ul><div class=\"save-filter\">");
+    b.s("<label for=\"sf-name\">").t(text::SAVE_FILTER_NAME).s("</label>");
+    b.s("<input id=\"sf-name\" type=\"text\" maxlength=\"80\" autocomplete=\"off\">");
+    b.s("<button type=\"button\" data-save-filter>").t(text::SAVE_FILTER).s("</button></div></section>");
+}
+
+/// `GET {base}/review`: the OPERATOR_REQUIRED folders, oldest first. With `?skip={folder_id}`
+/// (the order page's "next case", key N) it goes on to the oldest case nobody else holds
+/// other than that one, or shows the queue when there is none.
 pub async fn review(State(state): State<AppState>, session: Session, RawQuery(raw): RawQuery) -> Response {
     let base = &settings(&state).base;
     let q = parse_query(raw);
@@ -300,18 +314,24 @@ pub async fn review(State(state): State<AppState>, session: Session, RawQuery(ra
         Err(e) => return error_page(base, e),
     };
     let held = |id: Uuid| claims.iter().any(|c| c.folder_id == id && c.user_id != session.caller.user_id);
-    // The oldest case nobody else holds in the whole queue, not only on this page.
-    let next = match state.domain.next_case(&session.caller).await {
+    // The oldest case nobody else holds in the whole queue, not only on this page; `skip`
+    // (the order page's "next case", key N) goes straight to it, passing by the case left.
+    let skip = get(&q, "skip").and_then(|s| Uuid::parse_str(s).ok());
+    let next = match state.domain.next_case(&session.caller, skip).await {
         Ok(n) => n,
         Err(e) => return error_page(base, e),
     };
+    if let (Some(_), Some(n)) = (skip, next) {
+        let to = format!("{base}/orders/{n}");
+        return (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response();
+    }
     match items.first() {
         None => {
             b.el("<p>", text::REVIEW_EMPTY, "</p>");
         }
         Some(_) => {
             if let Some(next) = next {
-                b.s("<p><a class=\"button\" href=\"").t(base).s("/orders/").t(next).s("\">");
+                b.s("<p><a class=\"button\" data-key=\"n\" href=\"").t(base).s("/orders/").t(next).s("\">");
                 b.t(text::NEXT_CASE).s("</a></p>");
             }
             let n_held = ids.iter().filter(|id| held(**id)).count();
@@ -327,6 +347,11 @@ pub async fn review(State(state): State<AppState>, session: Session, RawQuery(ra
 
 pub(super) fn dl_row(h: &mut Html, label: &'static str, value: impl std::fmt::Display) {
     h.el("<dt>", label, "</dt>").el("<dd>", value, "</dd>");
+}
+
+/// A `<dt>`/`<dd>` row whose value is a moment (see [`Html::time`]).
+pub(super) fn dl_time(h: &mut Html, label: &'static str, t: f64) {
+    h.el("<dt>", label, "</dt>").s("<dd>").time(t).s("</dd>");
 }
 
 pub(super) fn json_block(h: &mut Html, v: &Value) {
@@ -543,6 +568,12 @@ pub(super) async fn order_page(
     notice(&mut b, q);
     orders::refusal_on_top(&mut b, session, refused);
     let held_by_other = review_claim(&mut b, state, session, folder).await;
+    if matches!(session.caller.user_type, UserType::Operator | UserType::ClientOperator) {
+        // N presses this link, A and D the decision's buttons, Z zooms the evidence (console.js).
+        b.s("<p class=\"keys\"><a data-key=\"n\" href=\"").t(base).s("/review?skip=").t(id).s("\">");
+        b.t(text::NEXT_CASE_AFTER).s("</a> <span class=\"muted\" data-keys-help hidden>").t(text::KEYS_HELP);
+        b.s("</span></p>");
+    }
     b.s("<section><h2>").t(text::SUMMARY).s("</h2><dl>");
     b.s("<dt>").t(text::COL_STATUS).s("</dt><dd>");
     badge(&mut b, folder.resolution_status.as_str());
@@ -551,8 +582,8 @@ pub(super) async fn order_page(
         badge(&mut b, r);
     }
     b.s("</dd>");
-    dl_row(&mut b, text::COL_CREATED, utc(folder.time_created));
-    dl_row(&mut b, text::UPDATED, utc(folder.time_updated));
+    dl_time(&mut b, text::COL_CREATED, folder.time_created);
+    dl_time(&mut b, text::UPDATED, folder.time_updated);
     if let Some(Some(c)) = &f.company {
         dl_row(&mut b, text::COMPANY, &c.name);
     }
@@ -631,7 +662,7 @@ fn decision_history(b: &mut Html, f: &FolderDetails, events: &[StoredAuthEvent])
             f.analyses.iter().flatten().find(|a| a.analysis.analyse_id == id).map(|a| a.analysis.kind.as_str())
         });
         let who = e.email.clone().or(e.user_id.map(|u| u.to_string())).unwrap_or_default();
-        b.el("<tr><td>", utc(e.time_created), "</td>").el("<td>", who, "</td><td>");
+        b.s("<tr><td>").time(e.time_created).s("</td>").el("<td>", who, "</td><td>");
         b.t(kind.unwrap_or("")).s(" <code>").t(e.object_id.map(|i| i.to_string()[..8].to_owned()).unwrap_or_default());
         b.s("</code></td><td>");
         badge(b, e.before.as_deref().unwrap_or(""));
@@ -722,12 +753,15 @@ async fn review_claim(
     }
     match state.domain.claim_folder(&session.caller, folder.folder_id).await {
         Ok(c) => {
-            b.el("<p class=\"note\" role=\"status\">", format!("{} {}", text::CASE_CLAIMED, utc(c.expires_at)), "</p>");
+            b.el("<p class=\"note\" role=\"status\">", text::CASE_CLAIMED, " ").time(c.expires_at).s("</p>");
             false
         }
         Err(Error::Conflict { details, .. }) => {
-            let until = details.get("expires_at").and_then(Value::as_f64).map(utc).unwrap_or_default();
-            b.el("<p class=\"error\" role=\"alert\">", format!("{} {until}", text::CASE_HELD), "</p>");
+            b.el("<p class=\"error\" role=\"alert\">", text::CASE_HELD, " ");
+            if let Some(until) = details.get("expires_at").and_then(Value::as_f64) {
+                b.time(until);
+            }
+            b.s("</p>");
             true
         }
         Err(e) => {

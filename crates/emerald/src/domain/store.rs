@@ -742,8 +742,15 @@ pub trait Claims: Send + Sync {
     /// Unexpired claims of these folders.
     async fn folder_claims(&self, folder_ids: &[Uuid], now: f64) -> Result<Vec<FolderClaim>>;
     /// The oldest folder awaiting a decision (`OPERATOR_REQUIRED`) among `vis` that no user
-    /// but `user_id` holds an unexpired claim on (at `now`): the review queue's "next case".
-    async fn next_unclaimed(&self, vis: Visibility, user_id: Uuid, now: f64) -> Result<Option<Uuid>>;
+    /// but `user_id` holds an unexpired claim on (at `now`), other than `skip`: the review
+    /// queue's "next case".
+    async fn next_unclaimed(
+        &self,
+        vis: Visibility,
+        user_id: Uuid,
+        now: f64,
+        skip: Option<Uuid>,
+    ) -> Result<Option<Uuid>>;
 }
 
 /// Everything the server persists, behind one handle.

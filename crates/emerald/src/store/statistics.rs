@@ -357,18 +357,25 @@ impl Claims for SqlStore {
         })
     }
 
-    async fn next_unclaimed(&self, vis: Visibility, user_id: Uuid, now: f64) -> Result<Option<Uuid>> {
+    async fn next_unclaimed(
+        &self,
+        vis: Visibility,
+        user_id: Uuid,
+        now: f64,
+        skip: Option<Uuid>,
+    ) -> Result<Option<Uuid>> {
         let params = ListParams(vec![("resolution_status".into(), "OPERATOR_REQUIRED".into())]);
         let (w, binds) = folder_where(self.dialect(), vis, &params, 3)?;
+        // Two: the first may be the case skipped.
         let sql = format!(
             "SELECT f.folder_id FROM folders f WHERE {w} AND NOT EXISTS (SELECT 1 FROM folder_claims c \
              WHERE c.folder_id = f.folder_id AND c.user_id <> $1 AND c.expires_at > $2) \
-             ORDER BY f.time_created, f.folder_id LIMIT 1"
+             ORDER BY f.time_created, f.folder_id LIMIT 2"
         );
-        let id: Option<Uuid> = on_db!(&self.db, |pool| {
-            bind_params!(sqlx::query_scalar(&sql).bind(user_id).bind(now), &binds).fetch_optional(pool).await
+        let ids: Vec<Uuid> = on_db!(&self.db, |pool| {
+            bind_params!(sqlx::query_scalar(&sql).bind(user_id).bind(now), &binds).fetch_all(pool).await
         })?;
-        Ok(id)
+        Ok(ids.into_iter().find(|id| Some(*id) != skip))
     }
 
     async fn folder_claims(&self, folder_ids: &[Uuid], now: f64) -> Result<Vec<FolderClaim>> {

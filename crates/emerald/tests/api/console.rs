@@ -285,7 +285,7 @@ async fn each_role_sees_what_the_api_shows_it() {
     assert!(body.contains("role=\"alert\""), "{body}");
     // A CLIENT sees only itself in the users list; ADMIN sees everyone.
     let (_, _, users) = console.get(&app, "/console/users").await;
-    assert!(users.contains(&email_a) && !users.contains(&email_b));
+    assert!(users.contains(&email_a) && !users.contains(&email_b), "{users}");
     let (admin, _) = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let (_, _, users) = admin.get(&app, "/console/users").await;
     assert!(users.contains(&email_a) && users.contains(&email_b));
@@ -330,7 +330,8 @@ async fn the_orders_list_pages_without_counting_and_pages_go_compressed() {
     assert!(one.contains("Showing 1–1 of 1") && one.contains(&folders[3].to_string()[..8]), "{one}");
 
     // Pages, CSS and JS go gzip-compressed to a browser that accepts it; images as they are.
-    for path in ["/console", "/console/assets/console.css", "/console/assets/htmx-2.0.11.min.js"] {
+    let js = format!("/console{}", emerald::console::console_js_path());
+    for path in ["/console", "/console/assets/console.css", "/console/assets/htmx-2.0.11.min.js", &js] {
         let res = browser()
             .get(app.url(path))
             .header("Cookie", &console.cookie)
@@ -348,6 +349,66 @@ async fn the_orders_list_pages_without_counting_and_pages_go_compressed() {
     }
 }
 
+/// console.js: one own script from our own origin, under a content-named path cached for a year,
+/// included with `defer` by every page; the CSP stays as strict as without it.
+#[tokio::test]
+async fn the_console_script_is_served_from_its_own_content_named_path_under_the_same_csp() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let path = format!("/console{}", emerald::console::console_js_path());
+    assert!(path.starts_with("/console/assets/console-") && path.ends_with(".js"), "{path}");
+    let (console, _) = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (status, headers, page) = console.get(&app, "/console").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[CONTENT_SECURITY_POLICY], emerald::console::CSP);
+    let tag = format!("<script src=\"{path}\" defer></script>");
+    assert!(page.contains(&tag), "{tag} in {page}");
+    // The login page (no session) has it too: its times and nothing else need none, but one
+    // layout serves every page.
+    let login = browser().get(app.url("/console/login")).send().await.unwrap().text().await.unwrap();
+    assert!(login.contains(&tag), "{login}");
+
+    // Served without a session (a script holds no data), typed, cached for good, same headers.
+    let res = browser().get(app.url(&path)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let h = res.headers().clone();
+    assert_eq!(h["content-type"], "application/javascript; charset=utf-8");
+    assert_eq!(h["cache-control"], "public, max-age=31536000, immutable");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    let csp = h[CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert_eq!(csp, emerald::console::CSP);
+    assert!(csp.contains("script-src 'self';") && !csp.contains("unsafe") && !csp.contains("http"), "{csp}");
+    let js = res.text().await.unwrap();
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(js.as_bytes()));
+    assert!(path.contains(&digest[..16]), "the path names the content: {path} vs {digest}");
+    // No eval-like call, no request of its own, no HTML written from values.
+    for banned in [
+        "eval(",
+        "new Function",
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "fetch(",
+        "XMLHttpRequest",
+        "http://",
+        "https://",
+    ] {
+        assert!(!js.contains(banned), "console.js uses {banned}");
+    }
+    // Another content, another URL: an old path is not served.
+    let (status, _, _) = console.get(&app, "/console/assets/console.js").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Times are <time> elements: UTC as text and title, ISO 8601 in datetime, for the script.
+    let (_, _, users) = console.get(&app, "/console/system").await;
+    let at = users.find("<time datetime=\"").expect("a <time> on the system page");
+    let time = &users[at..at + users[at..].find("</time>").unwrap() + 7];
+    let iso = &time[16..36];
+    assert!(iso.len() == 20 && &iso[10..11] == "T" && iso.ends_with('Z'), "{time}");
+    let shown = format!("{} {} UTC", &iso[..10], &iso[11..19]);
+    assert_eq!(time, format!("<time datetime=\"{iso}\" title=\"{shown}\">{shown}</time>"));
+}
+
 #[tokio::test]
 async fn hostile_values_are_escaped_and_csv_cells_cannot_be_formulas() {
     let app = TestApp::spawn(Backend::Sqlite).await;
@@ -359,7 +420,7 @@ async fn hostile_values_are_escaped_and_csv_cells_cannot_be_formulas() {
         let (status, _, body) = console.get(&app, &path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert!(!body.contains(HOSTILE) && !body.contains("<img src=x>"), "{path} escapes: {body}");
-        assert_eq!(body.matches("<script").count(), 1, "{path}: only the htmx script element");
+        assert_eq!(body.matches("<script").count(), 2, "{path}: only the htmx and console.js script elements");
     }
     let (_, _, body) = console.get(&app, &format!("/console/orders/{folder}")).await;
     assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "shown, escaped: {body}");
@@ -445,6 +506,15 @@ async fn decisions_run_the_api_rules_and_the_console_can_be_switched_off_or_move
         assert!(page.contains("class=\"decision\""), "the decision form: {page}");
         let (_, _, review) = op.get(&app, "/console/review").await;
         assert!(review.contains(&folder.to_string()), "the case is in the queue: {review}");
+        // "Next case" (key N in console.js) on the order page: the oldest case other than this
+        // one, else the queue.
+        let next = format!("/console/review?skip={folder}");
+        assert!(page.contains(&format!("data-key=\"n\" href=\"{next}\"")), "{page}");
+        let (status, _, queue) = op.get(&app, &next).await;
+        assert!(status == StatusCode::OK && queue.contains("Review queue"), "no other case: {queue}");
+        let (status, headers, _) = op.get(&app, &format!("/console/review?skip={}", Uuid::nil())).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(headers[LOCATION], format!("/console/orders/{folder}"));
         // GAP-10: opening the case claimed it; another operator's queue passes it by, and its
         // order page says who holds it.
         assert!(page.contains("You hold this case for review until"), "{page}");
@@ -933,7 +1003,7 @@ async fn order_page_edits_follow_the_api_rules(backend: Backend) {
     assert_eq!(added["tags"], json!(["photo_id", "photo_id_front"]));
     let (_, _, page) = client.get(&app, &location).await;
     assert!(page.contains("Files added to the order.") && !page.contains(HOSTILE), "{page}");
-    assert_eq!(page.matches("<script").count(), 1, "only the htmx script element");
+    assert_eq!(page.matches("<script").count(), 2, "only the htmx and console.js script elements");
     // The company's CLIENT ADMIN adds files to the CLIENT's order too.
     let (status, _, _) = cadmin.post_multipart(&app, &add_path, files(&cadmin_csrf, "by-admin.jpg")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
@@ -1006,7 +1076,7 @@ async fn order_page_edits_follow_the_api_rules(backend: Backend) {
     assert_eq!(meta_now(&app, folder, &token).await, serde_json::from_str::<serde_json::Value>(&hostile).unwrap());
     let (_, _, page) = client.get(&app, &format!("{page_path}?done=saved")).await;
     assert!(page.contains("Saved.") && !page.contains(HOSTILE) && !page.contains("<img src=x>"), "{page}");
-    assert_eq!(page.matches("<script").count(), 1);
+    assert_eq!(page.matches("<script").count(), 2);
     // Emptied: {}.
     let (status, _) = cadmin.post(&app, &meta_path, &[("csrf", &cadmin_csrf), ("meta_data", "")]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);

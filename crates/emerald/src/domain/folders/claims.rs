@@ -82,9 +82,10 @@ impl Domain {
     }
 
     /// The review queue's "next case": the oldest folder awaiting a decision that the caller
-    /// sees and nobody else holds (over the whole queue, not a page of it).
-    pub async fn next_case(&self, caller: &Caller) -> Result<Option<Uuid>> {
-        self.store.next_unclaimed(visibility(caller), caller.user_id, now()).await
+    /// sees and nobody else holds (over the whole queue, not a page of it), other than `skip`
+    /// (the case the operator leaves).
+    pub async fn next_case(&self, caller: &Caller, skip: Option<Uuid>) -> Result<Option<Uuid>> {
+        self.store.next_unclaimed(visibility(caller), caller.user_id, now(), skip).await
     }
 
     /// Another user's unexpired claim on this folder, if any.
