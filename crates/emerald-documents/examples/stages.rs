@@ -22,8 +22,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use emerald_documents::ppocr::{
-    crop_line_squeezed, join_rows_placed, reading_order, split_headings, DetectPlan, Line, PpOcr, DETECT_PLAN,
-    MIN_LINE_CONFIDENCE,
+    crop_line_squeezed, kept_rows, reading_order, split_headings, DetectPlan, Line, PpOcr, DETECT_PLAN,
 };
 use emerald_documents::visual::{self, FIELDS};
 use emerald_documents::{Date, Mrz, Photo};
@@ -119,21 +118,13 @@ fn run(v: &Variant, engine: &emerald_vision::Engine, bytes: &[u8]) -> Run {
                 .map(|(bbox, (text, confidence))| Line { text, confidence, bbox })
                 .collect::<Vec<_>>()
         };
-        let placed = |lines: &[Line]| {
-            let kept: Vec<Line> = lines
-                .iter()
-                .filter(|l| l.confidence >= MIN_LINE_CONFIDENCE && !l.text.trim().is_empty())
-                .cloned()
-                .collect();
-            join_rows_placed(&kept)
-        };
         let body = read(body, &mut lap, &mut t);
-        rows = placed(&body);
+        rows = kept_rows(&body);
         fields = visual::parse_placed(&rows);
         if !headings.is_empty() && FIELDS.iter().any(|f| fields.get(f).is_none()) {
             let mut all = read(headings, &mut lap, &mut t);
             all.extend(body);
-            rows = placed(&all);
+            rows = kept_rows(&all);
             fields = visual::parse_placed(&rows);
         }
     }

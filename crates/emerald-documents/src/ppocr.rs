@@ -219,12 +219,7 @@ impl PpOcr {
 
     /// [`PpOcr::read`], each row with its bounds (for [`crate::visual::parse_placed`]).
     pub fn read_placed(&self, img: &GrayImage) -> Result<Vec<crate::visual::Placed>, String> {
-        let kept: Vec<Line> = self
-            .read_lines(img)?
-            .into_iter()
-            .filter(|l| l.confidence >= MIN_LINE_CONFIDENCE && !l.text.trim().is_empty())
-            .collect();
-        Ok(join_rows_placed(&kept))
+        Ok(kept_rows(&self.read_lines(img)?))
     }
 
     /// Every line found, recognised, in reading order.
@@ -249,15 +244,7 @@ impl PpOcr {
     ) -> Result<(Vec<crate::visual::Placed>, crate::visual::VisualFields), String> {
         let (body, headings) = split_headings(reading_order(self.detect(img)?));
         let body = self.read_boxes(img, body)?;
-        let placed = |lines: &[Line]| {
-            let kept: Vec<Line> = lines
-                .iter()
-                .filter(|l| l.confidence >= MIN_LINE_CONFIDENCE && !l.text.trim().is_empty())
-                .cloned()
-                .collect();
-            join_rows_placed(&kept)
-        };
-        let rows = placed(&body);
+        let rows = kept_rows(&body);
         let fields = crate::visual::parse_placed(&rows);
         if headings.is_empty() || crate::visual::FIELDS.iter().all(|f| fields.get(f).is_some()) {
             return Ok((rows, fields));
@@ -265,7 +252,7 @@ impl PpOcr {
         // Headings are above every other line: read first, they stay in reading order.
         let mut all = self.read_boxes(img, headings)?;
         all.extend(body);
-        let rows = placed(&all);
+        let rows = kept_rows(&all);
         let fields = crate::visual::parse_placed(&rows);
         Ok((rows, fields))
     }
@@ -641,6 +628,14 @@ pub fn reading_order(mut boxes: Vec<LineBox>) -> Vec<LineBox> {
 /// phrase at a wide word gap (`Document` `No.`), while boxes far apart on a row are columns.
 pub fn join_rows(lines: &[Line]) -> Vec<String> {
     join_rows_placed(lines).into_iter().map(|r| r.text).collect()
+}
+
+/// The lines read with a confidence of at least [`MIN_LINE_CONFIDENCE`] and some text,
+/// joined into rows with their bounds ([`join_rows_placed`]).
+pub fn kept_rows(lines: &[Line]) -> Vec<crate::visual::Placed> {
+    let kept: Vec<Line> =
+        lines.iter().filter(|l| l.confidence >= MIN_LINE_CONFIDENCE && !l.text.trim().is_empty()).cloned().collect();
+    join_rows_placed(&kept)
 }
 
 /// [`join_rows`], each row with its bounds in the image.
