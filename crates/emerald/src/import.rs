@@ -155,8 +155,9 @@ impl MetaCsv {
     }
 }
 
-/// The records of a CSV text, each with the line it starts on.
-fn csv_records(text: &str) -> Result<Vec<(usize, Vec<String>)>, String> {
+/// The records of an RFC 4180 CSV text (quoted cells, `""` escapes, CRLF or LF), each with
+/// the line it starts on; a stray or unclosed quote is an error naming its line.
+pub fn csv_records(text: &str) -> Result<Vec<(usize, Vec<String>)>, String> {
     let (mut out, mut row, mut cell) = (Vec::new(), Vec::new(), String::new());
     let (mut line, mut start, mut quoted, mut was_quoted) = (1usize, 1usize, false, false);
     let mut chars = text.chars().peekable();

@@ -69,31 +69,12 @@ async fn get_csv(app: &TestApp, path: &str, token: &str) -> (u16, String, String
     (status, ctype, res.text().await.unwrap())
 }
 
-/// The records of an RFC 4180 CSV text (quoted fields, `""` escapes, CRLF lines).
+/// The records of an RFC 4180 CSV text, as the import reads a meta_data CSV
+/// (`emerald::import::csv_records`); the text ends with a full line.
 fn csv_records(text: &str) -> Vec<Vec<String>> {
-    let (mut rows, mut row, mut cell) = (Vec::new(), Vec::new(), String::new());
-    let mut chars = text.chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                cell.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => cell.push(c),
-            (false, '"') => quoted = true,
-            (false, ',') => row.push(std::mem::take(&mut cell)),
-            (false, '\r') => {}
-            (false, '\n') => {
-                row.push(std::mem::take(&mut cell));
-                rows.push(std::mem::take(&mut row));
-            }
-            (false, c) => cell.push(c),
-        }
-    }
-    assert!(!quoted && cell.is_empty() && row.is_empty(), "the CSV ends with a full line: {text:?}");
-    rows
+    assert!(text.is_empty() || text.ends_with('\n'), "the CSV ends with a full line: {text:?}");
+    let records = emerald::import::csv_records(text).unwrap_or_else(|e| panic!("{e}: {text:?}"));
+    records.into_iter().map(|(_, r)| r).collect()
 }
 
 /// The audit CSV `GET /api/audit.csv?{query}` gives `token`, as maps of column → cell.
