@@ -1,5 +1,6 @@
 //! Dump, for every image under a directory, every face the detector finds: box, score,
-//! landmarks, the embeddings of each embedder, and the anti-spoof score at several crop scales.
+//! landmarks, the embeddings of each embedder (of the aligned face and of its mirror image), and
+//! the anti-spoof score at several crop scales.
 //! One JSON object per line. For offline analysis of face selection, fusion and calibration.
 //! `cargo run --release -p emerald-vision --example dump_faces -- DIR OUT.jsonl`
 
@@ -57,6 +58,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         let aligned = align(&img, &d.landmarks, &ARCFACE_112, 112);
                         let embs: Vec<Vec<f32>> =
                             embedders.iter().map(|e| e.embed(&aligned).unwrap_or_default()).collect();
+                        let flipped = image::imageops::flip_horizontal(&aligned);
+                        let embs_flip: Vec<Vec<f32>> =
+                            embedders.iter().map(|e| e.embed(&flipped).unwrap_or_default()).collect();
                         let spoof: Vec<f32> = [2.7f32, 4.0, 2.0]
                             .iter()
                             .map(|s| live.attack_probability_at(&img, &d.bbox, *s).unwrap_or(f32::NAN))
@@ -64,7 +68,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         let ctx = emerald_vision::liveness_effective_scale(img.width(), img.height(), &d.bbox, 2.7);
                         serde_json::json!({
                             "box": [d.bbox.x, d.bbox.y, d.bbox.w, d.bbox.h], "score": d.score,
-                            "lm": d.landmarks, "emb": embs, "spoof": spoof, "ctx": ctx,
+                            "lm": d.landmarks, "emb": embs, "emb_flip": embs_flip, "spoof": spoof, "ctx": ctx,
                         })
                     })
                     .collect();
