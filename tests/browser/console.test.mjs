@@ -12,7 +12,7 @@
 // made up and shown once); the new user changes its password in its profile; ADMIN follows an
 // order's webhook deliveries (a local receiver failing once) and redelivers it, reads the
 // audit screen, the statistics charts and the performance tab; chooses a line chart, which the
-// browser keeps (localStorage) when the page is opened again, and saves a chart as a PNG. Two CLIENT OPERATORs of one
+// browser keeps (localStorage) when the page is opened again, and saves a chart (and a score histogram) as a PNG. Two CLIENT OPERATORs of one
 // company: the first opens the oldest case from the review queue (its claim), the second's queue
 // passes that case by and its page says another operator holds it; its decision there without
 // "decide anyway" is refused (409). A CLIENT ADMIN edits an
@@ -517,6 +517,21 @@ test('statistics: the chart type chosen is kept by the browser, a chart is saved
   assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'the PNG signature');
   assert.equal(bytes.readUInt32BE(16), 1440, 'width: the 720-unit chart at twice its size');
   assert.equal(bytes.readUInt32BE(20), 400, 'height');
+  // The score histograms: a line, kept like the others, and each saved as its own PNG.
+  await Promise.all([page.waitForURL(/chart_scores=line/), page.locator('#kind-scores').selectOption('line')]);
+  await page.locator('#chart-scores-biometry polyline').waitFor({ state: 'attached' });
+  assert.equal(await page.locator('#kind-types').inputValue(), 'donut', 'the other charts keep their types');
+  await page.goto(`${BASE}/console/statistics`);
+  await page.waitForURL(/chart_scores=line/);
+  await page.locator('#chart-scores-biometry polyline').waitFor({ state: 'attached' });
+  const histPng = page.locator('button.png[data-chart="scores-biometry"]');
+  await histPng.waitFor();
+  const [histDownload] = await Promise.all([page.waitForEvent('download'), histPng.click()]);
+  assert.equal(histDownload.suggestedFilename(), 'statistics-scores-biometry.png');
+  const histBytes = readFileSync(await histDownload.path());
+  assert.deepEqual([...histBytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG');
+  assert.equal(histBytes.readUInt32BE(16), 400, 'width: the 200-unit histogram at twice its size');
+  assert.equal(histBytes.readUInt32BE(20), 220, 'height');
   assert.deepEqual(offsite, [], 'no request off the server');
   assert.deepEqual(page.errors, []);
   await page.context().close();

@@ -1184,9 +1184,20 @@ async fn statistics_charts_have_kinds_and_persons_another_key() {
         "<dt>Unique persons by iin</dt><dd>2 (3 orders carry iin)</dd>",
         "<summary>The chart&#39;s numbers</summary>",
         "<th scope=\"row\">QUALITY</th><td class=\"num\">0</td>",
+        // The score histograms: bars or a line (no donut), each its own image and PNG button.
+        "<form method=\"get\" action=\"/console/statistics\" class=\"chart-kind\" data-chart=\"scores\">",
+        "<select id=\"kind-scores\" name=\"chart_scores\"><option value=\"bars\" selected>Bars</option>\
+         <option value=\"line\">Line</option></select> <button type=\"submit\">Show</button></form>",
+        "<svg class=\"chart\" id=\"chart-scores-quality\" viewBox=\"0 0 200 110\" role=\"img\" \
+         aria-labelledby=\"chart-scores-quality-title\"><title id=\"chart-scores-quality-title\">\
+         QUALITY confidence_spoofing (0)</title>",
+        "class=\"png\" data-chart=\"scores-biometry\" hidden>Save as PNG</button>",
+        "class=\"png\" data-chart=\"scores-collection\" hidden>Save as PNG</button>",
+        "<input type=\"hidden\" name=\"chart_scores\" value=\"bars\">",
     ] {
         assert!(page.contains(part), "{part} in {page}");
     }
+    assert_eq!(page.matches("class=\"png\" data-chart=").count(), 2 + 3, "{page}");
     // Only this page loads the script; it is served from the console's own path.
     let (_, _, orders) = client.get(&app, "/console").await;
     assert!(!orders.contains("statistics.js"), "{orders}");
@@ -1208,8 +1219,8 @@ async fn statistics_charts_have_kinds_and_persons_another_key() {
         "<option value=\"line\" selected>Line</option>",
         "<input type=\"hidden\" name=\"chart_orders\" value=\"line\">",
         "tab=performance",
-        "chart_orders=line&amp;chart_types=line&amp;tab=performance",
-        "chart_orders=line&amp;chart_types=line&amp;chart=orders",
+        "chart_orders=line&amp;chart_types=line&amp;chart_scores=bars&amp;tab=performance",
+        "chart_orders=line&amp;chart_types=line&amp;chart_scores=bars&amp;chart=orders",
         "<span class=\"badge\" data-type=\"BIOMETRY\">BIOMETRY</span>",
     ] {
         assert!(line.contains(part), "{part} in {line}");
@@ -1228,6 +1239,23 @@ async fn statistics_charts_have_kinds_and_persons_another_key() {
         assert!(donut.contains(&format!("text-anchor=\"middle\">{t}</text>")), "{t} in {donut}");
     }
     assert_eq!(donut.matches("<circle class=\"ring\"").count(), 1 + 4, "{donut}");
+
+    // The histograms as lines (a point per bin), kept by the other charts' forms and the CSV
+    // link; they have no donut: asked for one, they are bars.
+    let (_, _, scores) = client.get(&app, "/console/statistics?chart_scores=line").await;
+    for part in [
+        "<polyline class=\"line\" data-type=\"QUALITY\" points=\"5.0,100.0 15.0,100.0 ",
+        "<polyline class=\"line\" data-type=\"COLLECTION\" points=\"",
+        "<option value=\"line\" selected>Line</option></select> <button type=\"submit\">Show</button></form>",
+        "<input type=\"hidden\" name=\"chart_scores\" value=\"line\">",
+        "chart_scores=line&amp;chart=scores",
+    ] {
+        assert!(scores.contains(part), "{part} in {scores}");
+    }
+    assert_eq!(scores.matches("<circle class=\"point\" data-type=\"BIOMETRY\"").count(), 20, "{scores}");
+    let (_, _, no_donut) = client.get(&app, "/console/statistics?chart_scores=donut").await;
+    assert!(no_donut.contains("<input type=\"hidden\" name=\"chart_scores\" value=\"bars\">"), "{no_donut}");
+    assert!(!no_donut.contains("data-type=\"QUALITY\" points="), "{no_donut}");
 
     // Another word is bars, and is not written back.
     let (status, _, odd) = client.get(&app, "/console/statistics?chart_orders=%22%3E%3Cb%3Epie&chart_types=pie").await;
