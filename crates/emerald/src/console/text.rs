@@ -343,6 +343,18 @@ pub const PHOTOS_IMPORTED: &str = "Photos enrolled";
 pub const PERSONS_SKIPPED: &str = "Persons skipped (imported before)";
 pub const FILES_REJECTED: &str = "Files left out";
 pub const BACK_TO_COLLECTION: &str = "Back to the collection";
+pub const IMPORT_RUNNING: &str =
+    "person folders to import; each line below is written when its person is done, the report follows.";
+pub const IMPORT_PERSON_IMPORTED: &str = "imported";
+pub const IMPORT_PHOTOS: &str = "photos";
+pub const IMPORT_PERSON_SKIPPED: &str = "skipped (imported before)";
+pub const IMPORT_PERSON_NOT_IMPORTED: &str = "not imported";
+pub const IMPORT_FILES_LEFT_OUT: &str = "files left out";
+pub const IMPORT_DONE: &str = "The import is done.";
+pub const IMPORT_STOPPED: &str = "The import stopped";
+pub const IMPORT_SEND_AGAIN: &str =
+    "The persons imported before it stay; send the form again to import the rest (imported persons are skipped)";
+pub const IMPORT_ENDED_UNEXPECTEDLY: &str = "the import's task ended without a word";
 pub const ADD_PHOTOS: &str = "Add photos";
 pub const EDIT_PERSON: &str = "Edit the person";
 pub const DELETE_PHOTO: &str = "Delete this photo";

@@ -2037,6 +2037,93 @@ async fn a_person_is_deleted_with_its_matching_analyses_by_a_role_that_deletes_a
     assert_eq!(ev.body["total_count"], 1, "{}", ev.text);
 }
 
+/// Console spec §4.6: the bulk import "streams progress": past its checks the answer is a
+/// chunked page whose lines (one per person, in its own chunk, as the person is done) come
+/// before the chunk of the report; the report ends it; sent again, the imported are skipped.
+#[tokio::test]
+async fn the_bulk_import_streams_a_line_per_person_before_its_report() {
+    let app = TestApp::spawn(Backend::Sqlite).await.respawn_default().await;
+    let Some(p) = face_photos("import progress", &["obama.jpg", "biden.jpg", "obama2.jpg"]) else { return };
+    let company = app.company("Progress").await;
+    let (_, ca_email, ca_token) = app.user(Some(company), "CLIENT ADMIN").await;
+    let ca = console_login(&app, &ca_email, PASSWORD).await.0;
+    let csrf = ca.csrf(&app).await;
+    let (status, location, body) =
+        ca.submit(&app, "/console/collections", &[("csrf", &csrf), ("alias", "progress"), ("meta_data", "")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let cid = id_after(&location, "/console/collections/");
+    let noface = jpeg(64, 48);
+    let archive = zip_of(&[
+        ("alice/1.jpg", p[0].as_slice()),
+        ("bob/1.jpg", p[1].as_slice()),
+        ("carol/x.jpg", noface.as_slice()),
+        ("dave/1.jpg", p[2].as_slice()),
+    ]);
+    let import = format!("/console/collections/{cid}/import");
+    let send = || async {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .part("import", reqwest::multipart::Part::bytes(archive.clone()).file_name("persons.zip"));
+        // As a browser asks (pages go compressed, this one does not: each line leaves as made).
+        let mut res = browser()
+            .post(app.url(&import))
+            .header("Cookie", &ca.cookie)
+            .header("Accept-Encoding", "gzip")
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.headers().get("content-encoding").is_none(), "{:?}", res.headers());
+        assert_eq!(res.headers()["x-accel-buffering"], "no");
+        assert!(res.headers().get(reqwest::header::CONTENT_LENGTH).is_none(), "{:?}", res.headers());
+        assert_eq!(res.headers()["transfer-encoding"], "chunked");
+        assert_eq!(res.headers()["content-type"], "text/html; charset=utf-8");
+        let mut chunks = Vec::new();
+        while let Some(c) = res.chunk().await.unwrap() {
+            chunks.push(String::from_utf8_lossy(&c).into_owned());
+        }
+        chunks
+    };
+    let chunks = send().await;
+    let at =
+        |part: &str| chunks.iter().position(|c| c.contains(part)).unwrap_or_else(|| panic!("{part} in {chunks:#?}"));
+    let lines = [
+        "<li data-outcome=\"imported\">1/4 <code>alice</code>: imported (1 photos)</li>",
+        "<li data-outcome=\"imported\">2/4 <code>bob</code>: imported (1 photos)</li>",
+        "<li data-outcome=\"not-imported\">3/4 <code>carol</code>: not imported: ",
+        "<li data-outcome=\"imported\">4/4 <code>dave</code>: imported (1 photos)</li>",
+    ];
+    let start = at("4 person folders to import");
+    let report = at("<dt>Persons imported</dt><dd>3</dd>");
+    let mut before = start;
+    for line in lines {
+        let i = at(line);
+        assert!(
+            before < i && i < report,
+            "{line}: chunk {i}, after {before}, before the report's {report}: {chunks:#?}"
+        );
+        before = i;
+    }
+    let page = chunks.concat();
+    assert!(page.contains("1 files left out</li>") && page.contains("<td>carol/x.jpg</td>"), "{page}");
+    assert!(page.contains("The import is done.") && page.trim_end().ends_with("</html>"), "{page}");
+    let persons = app.get(&format!("/api/collections/{cid}/persons/"), &ca_token).await;
+    assert_eq!(persons.body.as_array().unwrap().len(), 3, "{}", persons.text);
+
+    // Again: the three imported are skipped, line by line; carol is tried again.
+    let again = send().await.concat();
+    for part in [
+        "<li data-outcome=\"skipped\">1/4 <code>alice</code>: skipped (imported before)</li>",
+        "<li data-outcome=\"not-imported\">3/4 <code>carol</code>",
+        "<dt>Persons skipped (imported before)</dt><dd>3</dd>",
+        "<dt>Persons imported</dt><dd>0</dd>",
+    ] {
+        assert!(again.contains(part), "{part} in {again}");
+    }
+    assert_eq!(app.get(&format!("/api/collections/{cid}/persons/"), &ca_token).await.body.as_array().unwrap().len(), 3);
+}
+
 /// Console spec §4.6: the bulk import takes a meta_data CSV beside the ZIP (the person column,
 /// then meta_data keys), merged into each person's meta_data over its `person.json`; a bad CSV,
 /// or one naming a person the upload lacks, is refused before anything is imported.
