@@ -528,6 +528,17 @@ fn histogram(b: &mut Html, hist: &ScoreHistogram, kind: Kind) {
     b.s("<figure class=\"chart\" data-chart=\"").t(&id).s("\"><svg class=\"chart\" id=\"chart-").t(&id);
     b.s("\" viewBox=\"0 0 200 110\" role=\"img\" aria-labelledby=\"chart-").t(&id).s("-title\"><title id=\"chart-");
     b.t(&id).s("-title\">").t(format!("{} {} ({count})", hist.analysis_type, hist.score)).s("</title>");
+    // The operator band (GAP-14) behind the bins: the OPERATOR_REQUIRED zone.
+    if let Some(lo) = hist.band_min.filter(|lo| *lo < hist.threshold) {
+        let (x0, x1) = (lo.clamp(0.0, 1.0) * 200.0, hist.threshold.clamp(0.0, 1.0) * 200.0);
+        b.s("<rect class=\"band\" data-status=\"OPERATOR_REQUIRED\" x=\"")
+            .t(format!("{x0:.1}"))
+            .s("\" y=\"0\" width=\"");
+        b.t(format!("{:.1}", x1 - x0))
+            .s("\" height=\"100\"><title>")
+            .t(format!("OPERATOR_REQUIRED {lo} – {}", hist.threshold));
+        b.s("</title></rect>");
+    }
     match kind {
         Kind::Line => {
             let points: Vec<String> = hist
@@ -563,6 +574,9 @@ fn histogram(b: &mut Html, hist: &ScoreHistogram, kind: Kind) {
     b.s("<text x=\"0\" y=\"110\">0</text><text x=\"200\" y=\"110\" text-anchor=\"end\">1</text>");
     b.s("<text x=\"200\" y=\"9\" text-anchor=\"end\">").t(format!("max {}", top as u64)).s("</text></svg><figcaption>");
     b.t(format!("{} · {} · {count} · {} {:.2}", hist.analysis_type, hist.score, text::THRESHOLD, hist.threshold));
+    if let Some(lo) = hist.band_min {
+        b.t(format!(" · {} {lo:.2}", text::OPERATOR_BAND_FROM_SHORT));
+    }
     png_button(b, &id);
     b.s("</figcaption></figure>");
 }
@@ -720,7 +734,7 @@ mod tests {
         let mut bins = vec![0; SCORE_BINS as usize];
         bins[2] = 4;
         bins[18] = 2;
-        ScoreHistogram { analysis_type: "BIOMETRY", score: "min_confidence", threshold: 0.85, bins }
+        ScoreHistogram { analysis_type: "BIOMETRY", score: "min_confidence", threshold: 0.85, band_min: None, bins }
     }
 
     #[test]
@@ -757,6 +771,31 @@ mod tests {
         }
         assert_eq!(line.matches("<circle class=\"point\"").count(), SCORE_BINS as usize, "{line}");
         assert!(!line.contains("<rect"), "{line}");
+    }
+
+    #[test]
+    fn a_histogram_draws_the_operator_band_behind_its_bins() {
+        let mut h = hist();
+        h.band_min = Some(0.6);
+        let mut b = Html::new();
+        histogram(&mut b, &h, Kind::Bars);
+        let s = b.into_string();
+        assert!(
+            s.contains(
+                "<rect class=\"band\" data-status=\"OPERATOR_REQUIRED\" x=\"120.0\" y=\"0\" width=\"50.0\" \
+                 height=\"100\"><title>OPERATOR_REQUIRED 0.6 – 0.85</title></rect>"
+            ),
+            "{s}"
+        );
+        assert!(s.contains("Threshold 0.85 · operator band from 0.60"), "{s}");
+        // No band, or an edge at the threshold (an empty band): nothing drawn.
+        for band in [None, Some(0.85)] {
+            let mut h = hist();
+            h.band_min = band;
+            let mut b = Html::new();
+            histogram(&mut b, &h, Kind::Line);
+            assert!(!b.into_string().contains("class=\"band\""), "{band:?}");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::helpers::fixtures::*;
@@ -1871,6 +1871,38 @@ async fn company_page_thresholds_meta_data_and_links(backend: Backend) {
         ),
         "{page}"
     );
+
+    // The operator bands (GAP-14): none by default; set on the form, shown as the zone from
+    // the edge to the threshold; one above its threshold refused; a form without the band
+    // fields keeps them, an empty field clears.
+    assert!(page.contains("<tr><th scope=\"row\">BIOMETRY operator band</th><td>none</td><td>–</td>"), "{page}");
+    assert!(page.contains("name=\"biometry_min\" type=\"number\"") && page.contains("placeholder=\"none\""), "{page}");
+    let banded = [("csrf", csrf.as_str()), ("quality", "0.3"), ("biometry", ""), ("collection", "0.95")];
+    let (status, _, page) =
+        admin.submit(&app, &path, &[&banded[..], &[("biometry_min", "0.9"), ("collection_min", "")]].concat()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("biometry_min: 0.9 is above the biometry threshold (0.85)"), "{page}");
+    assert_eq!(thresholds().await, t, "nothing stored");
+    let (status, _, _) =
+        admin.submit(&app, &path, &[&banded[..], &[("biometry_min", "0.6"), ("collection_min", "0.5")]].concat()).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let t = thresholds().await;
+    assert_eq!((t["biometry_min"].clone(), t["collection_min"].clone()), (json!(0.6), json!(0.5)), "{t}");
+    let (_, _, page) = admin.get(&app, &page_path).await;
+    for part in [
+        "<tr><th scope=\"row\">BIOMETRY operator band</th><td>0.6 – 0.85</td><td>this company</td>",
+        "<tr><th scope=\"row\">COLLECTION operator band</th><td>0.5 – 0.95</td><td>this company</td>",
+        "name=\"biometry_min\" type=\"number\" step=\"any\" min=\"0\" max=\"1\" inputmode=\"decimal\" value=\"0.6\"",
+    ] {
+        assert!(page.contains(part), "{part} in {page}");
+    }
+    let (status, _, _) = admin.submit(&app, &path, &banded).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(thresholds().await["biometry_min"], json!(0.6), "kept by a form without the band");
+    let (status, _, _) = admin.submit(&app, &path, &[&banded[..], &[("collection_min", "")]].concat()).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let t = thresholds().await;
+    assert_eq!((t["biometry_min"].clone(), t["collection_min"].clone()), (json!(0.6), Value::Null), "{t}");
 
     // Name and meta_data in one form: bad JSON changes nothing, an object replaces it.
     let edit = format!("{page_path}/edit");
