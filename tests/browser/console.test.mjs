@@ -6,7 +6,8 @@
 // an OPERATOR_REQUIRED case (BIOMETRY band 0.0–0.999 on two photos of different people), with
 // a comment on the order, and the decision shows in the order's history and in GET /api/audit;
 // a CLIENT ADMIN creates a
-// collection, enrols a person from a photo, creates an order whose COLLECTION analysis hits
+// collection, enrols a person from a photo (and imports two more into another collection, the
+// progress page listing them), creates an order whose COLLECTION analysis hits
 // that person (the hit shows on the order page), is refused the person's deletion (the refusal
 // links the order and offers to delete the analysis first) and downloads the orders CSV; ADMIN creates a company and a user (password
 // made up and shown once); the new user changes its password in its profile; ADMIN follows an
@@ -344,6 +345,27 @@ test('CLIENT ADMIN enrols a person, a COLLECTION order hits it, the person is ke
   assert.equal(download.suggestedFilename(), 'orders.csv');
   await page.goto(collectionUrl);
   await shot(page, '15-ca-collection-with-person');
+
+  // A bulk import of two loose photos into a collection of its own: the page written as the
+  // import goes (a line per person), then the report.
+  await page.getByRole('link', { name: 'Collections' }).click();
+  await page.waitForURL('**/console/collections');
+  await page.getByLabel('Alias').fill('Browser import');
+  await Promise.all([
+    page.waitForURL(/\/console\/collections\/[0-9a-f-]{36}\?done=collection_created$/),
+    page.getByRole('button', { name: 'Create the collection' }).click(),
+  ]);
+  await page.locator('#import input[name="import"]').setInputFiles([join(IMAGES, 'biden.jpg'), join(IMAGES, 'obama.jpg')]);
+  await Promise.all([
+    page.waitForURL(/\/console\/collections\/[0-9a-f-]{36}\/import$/),
+    page.locator('#import button[type="submit"]').click(),
+  ]);
+  await page.getByText('The import is done.').waitFor({ timeout: 60_000 });
+  const lines = await page.locator('ol.import-progress li').allTextContents();
+  assert.deepEqual(lines, ['1/2 biden: imported (photos: 1)', '2/2 obama: imported (photos: 1)']);
+  assert.equal(await page.locator('ol.import-progress li[data-outcome="imported"]').count(), 2);
+  assert.ok(await page.getByText('2 person folders to import').isVisible());
+  await shot(page, '15b-ca-import-progress');
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });

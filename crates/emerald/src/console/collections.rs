@@ -696,7 +696,7 @@ impl ImportRun {
             PersonOutcome::Imported { photos } => {
                 self.report.persons_imported += 1;
                 self.report.photos_imported += photos;
-                ("imported", format!("{} ({photos} {})", text::IMPORT_PERSON_IMPORTED, text::IMPORT_PHOTOS))
+                ("imported", format!("{} ({}: {photos})", text::IMPORT_PERSON_IMPORTED, text::IMPORT_PHOTOS))
             }
             PersonOutcome::Skipped => {
                 self.report.persons_skipped += 1;
@@ -707,7 +707,7 @@ impl ImportRun {
         let left_out = if rejected.is_empty() {
             String::new()
         } else {
-            format!("; {} {}", rejected.len(), text::IMPORT_FILES_LEFT_OUT)
+            format!("; {}: {}", text::IMPORT_FILES_LEFT_OUT, rejected.len())
         };
         b.s("<li data-outcome=\"").s(class).s("\">").t(format!("{}/{} ", self.done, self.persons));
         b.el("<code>", &key, "</code>").t(format!(": {words}{left_out}")).s("</li>");

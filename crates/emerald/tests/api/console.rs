@@ -2121,10 +2121,10 @@ async fn the_bulk_import_streams_a_line_per_person_before_its_report() {
     let at =
         |part: &str| chunks.iter().position(|c| c.contains(part)).unwrap_or_else(|| panic!("{part} in {chunks:#?}"));
     let lines = [
-        "<li data-outcome=\"imported\">1/4 <code>alice</code>: imported (1 photos)</li>",
-        "<li data-outcome=\"imported\">2/4 <code>bob</code>: imported (1 photos)</li>",
+        "<li data-outcome=\"imported\">1/4 <code>alice</code>: imported (photos: 1)</li>",
+        "<li data-outcome=\"imported\">2/4 <code>bob</code>: imported (photos: 1)</li>",
         "<li data-outcome=\"not-imported\">3/4 <code>carol</code>: not imported: ",
-        "<li data-outcome=\"imported\">4/4 <code>dave</code>: imported (1 photos)</li>",
+        "<li data-outcome=\"imported\">4/4 <code>dave</code>: imported (photos: 1)</li>",
     ];
     let start = at("4 person folders to import");
     let report = at("<dt>Persons imported</dt><dd>3</dd>");
@@ -2138,7 +2138,7 @@ async fn the_bulk_import_streams_a_line_per_person_before_its_report() {
         before = i;
     }
     let page = chunks.concat();
-    assert!(page.contains("1 files left out</li>") && page.contains("<td>carol/x.jpg</td>"), "{page}");
+    assert!(page.contains("files left out: 1</li>") && page.contains("<td>carol/x.jpg</td>"), "{page}");
     assert!(page.contains("The import is done.") && page.trim_end().ends_with("</html>"), "{page}");
     let persons = app.get(&format!("/api/collections/{cid}/persons/"), &ca_token).await;
     assert_eq!(persons.body.as_array().unwrap().len(), 3, "{}", persons.text);
