@@ -6,13 +6,14 @@
 // an OPERATOR_REQUIRED case (BIOMETRY band 0.0–0.999 on two photos of different people), with
 // a comment on the order, and the decision shows in the order's history and in GET /api/audit;
 // a CLIENT ADMIN creates a
-// collection, enrols a person from a photo, creates an order whose COLLECTION analysis hits
+// collection, enrols a person from a photo (and imports two more into another collection, the
+// progress page listing them), creates an order whose COLLECTION analysis hits
 // that person (the hit shows on the order page), is refused the person's deletion (the refusal
 // links the order and offers to delete the analysis first) and downloads the orders CSV; ADMIN creates a company and a user (password
 // made up and shown once); the new user changes its password in its profile; ADMIN follows an
 // order's webhook deliveries (a local receiver failing once) and redelivers it, reads the
 // audit screen, the statistics charts and the performance tab; chooses a line chart, which the
-// browser keeps (localStorage) when the page is opened again, and saves a chart as a PNG. Two CLIENT OPERATORs of one
+// browser keeps (localStorage) when the page is opened again, and saves a chart (and a score histogram) as a PNG. Two CLIENT OPERATORs of one
 // company: the first opens the oldest case from the review queue (its claim), the second's queue
 // passes that case by and its page says another operator holds it; its decision there without
 // "decide anyway" is refused (409). A CLIENT ADMIN edits an
@@ -344,6 +345,27 @@ test('CLIENT ADMIN enrols a person, a COLLECTION order hits it, the person is ke
   assert.equal(download.suggestedFilename(), 'orders.csv');
   await page.goto(collectionUrl);
   await shot(page, '15-ca-collection-with-person');
+
+  // A bulk import of two loose photos into a collection of its own: the page written as the
+  // import goes (a line per person), then the report.
+  await page.getByRole('link', { name: 'Collections' }).click();
+  await page.waitForURL('**/console/collections');
+  await page.getByLabel('Alias').fill('Browser import');
+  await Promise.all([
+    page.waitForURL(/\/console\/collections\/[0-9a-f-]{36}\?done=collection_created$/),
+    page.getByRole('button', { name: 'Create the collection' }).click(),
+  ]);
+  await page.locator('#import input[name="import"]').setInputFiles([join(IMAGES, 'biden.jpg'), join(IMAGES, 'obama.jpg')]);
+  await Promise.all([
+    page.waitForURL(/\/console\/collections\/[0-9a-f-]{36}\/import$/),
+    page.locator('#import button[type="submit"]').click(),
+  ]);
+  await page.getByText('The import is done.').waitFor({ timeout: 60_000 });
+  const lines = await page.locator('ol.import-progress li').allTextContents();
+  assert.deepEqual(lines, ['1/2 biden: imported (photos: 1)', '2/2 obama: imported (photos: 1)']);
+  assert.equal(await page.locator('ol.import-progress li[data-outcome="imported"]').count(), 2);
+  assert.ok(await page.getByText('2 person folders to import').isVisible());
+  await shot(page, '15b-ca-import-progress');
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
@@ -517,6 +539,21 @@ test('statistics: the chart type chosen is kept by the browser, a chart is saved
   assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'the PNG signature');
   assert.equal(bytes.readUInt32BE(16), 1440, 'width: the 720-unit chart at twice its size');
   assert.equal(bytes.readUInt32BE(20), 400, 'height');
+  // The score histograms: a line, kept like the others, and each saved as its own PNG.
+  await Promise.all([page.waitForURL(/chart_scores=line/), page.locator('#kind-scores').selectOption('line')]);
+  await page.locator('#chart-scores-biometry polyline').waitFor({ state: 'attached' });
+  assert.equal(await page.locator('#kind-types').inputValue(), 'donut', 'the other charts keep their types');
+  await page.goto(`${BASE}/console/statistics`);
+  await page.waitForURL(/chart_scores=line/);
+  await page.locator('#chart-scores-biometry polyline').waitFor({ state: 'attached' });
+  const histPng = page.locator('button.png[data-chart="scores-biometry"]');
+  await histPng.waitFor();
+  const [histDownload] = await Promise.all([page.waitForEvent('download'), histPng.click()]);
+  assert.equal(histDownload.suggestedFilename(), 'statistics-scores-biometry.png');
+  const histBytes = readFileSync(await histDownload.path());
+  assert.deepEqual([...histBytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG');
+  assert.equal(histBytes.readUInt32BE(16), 400, 'width: the 200-unit histogram at twice its size');
+  assert.equal(histBytes.readUInt32BE(20), 220, 'height');
   assert.deepEqual(offsite, [], 'no request off the server');
   assert.deepEqual(page.errors, []);
   await page.context().close();

@@ -3,12 +3,12 @@
 // type is chosen by a GET form; this script only
 //  (a) keeps each chart's type in localStorage and asks for it again when the page is opened
 //      without a choice in its address (the menu's link), and sends the form on a change;
-//  (b) saves a chart as a PNG: the SVG with its computed colours copied onto it, drawn on a
-//      canvas, downloaded from a blob: URL, all in the browser.
+//  (b) saves a chart as a PNG (its button's data-chart names the SVG #chart-<name>; the
+//      score histograms have one each): the SVG with its computed colours copied onto it,
+//      drawn on a canvas, downloaded from a blob: URL, all in the browser.
 (function () {
   'use strict';
   var KEY = 'emerald.statistics.charts';
-  var KINDS = ['bars', 'line', 'donut'];
   // Presentation properties copied from the stylesheet onto the exported copy.
   var PROPS = ['fill', 'stroke', 'stroke-width', 'stroke-dasharray', 'fill-opacity', 'stroke-opacity',
     'opacity', 'font-size', 'font-family', 'font-weight', 'text-anchor', 'display', 'visibility'];
@@ -49,7 +49,9 @@
       var v = stored();
       var changed = false;
       list.forEach(function (s) {
-        if (KINDS.indexOf(v[s.name]) >= 0 && v[s.name] !== s.value) {
+        // Only a kind this chart offers (the histograms have no donut).
+        var offered = Array.prototype.some.call(s.options, function (o) { return o.value === v[s.name]; });
+        if (offered && v[s.name] !== s.value) {
           params.set(s.name, v[s.name]);
           changed = true;
         }
@@ -60,7 +62,7 @@
         return;
       }
     }
-    document.querySelectorAll('form.chart-kind button.png[hidden]').forEach(function (b) {
+    document.querySelectorAll('button.png[data-chart][hidden]').forEach(function (b) {
       b.hidden = false;
     });
   }
@@ -119,7 +121,7 @@
     }
   });
   document.addEventListener('click', function (e) {
-    var b = e.target && e.target.closest ? e.target.closest('form.chart-kind button.png') : null;
+    var b = e.target && e.target.closest ? e.target.closest('button.png[data-chart]') : null;
     if (b) {
       e.preventDefault();
       exportPng(b.getAttribute('data-chart'));

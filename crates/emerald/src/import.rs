@@ -55,6 +55,28 @@ pub struct ImportReport {
     pub rejected: Vec<(PathBuf, String)>,
 }
 
+/// What the import reports while it runs (the console streams it, person by person).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImportEvent {
+    /// The checks passed (the collection, the face engine, the meta_data CSV's names): this
+    /// many person folders are walked, in order.
+    Started { persons: usize },
+    /// One person folder done (`key` is its name, the person's `import_key`), with the files
+    /// of it left out and why.
+    Person { key: String, outcome: PersonOutcome, rejected: Vec<(PathBuf, String)> },
+}
+
+/// What became of one person folder.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PersonOutcome {
+    /// Stored with this many photos.
+    Imported { photos: usize },
+    /// Imported before (its `import_key` is in the collection).
+    Skipped,
+    /// Not stored (no photo passed, a bad `person.json`, the person refused): why.
+    NotImported(String),
+}
+
 /// The import acts with ADMIN rights: whoever can run it can read the database anyway.
 fn system_caller() -> Caller {
     Caller { user_id: Uuid::nil(), session_id: Uuid::nil(), user_type: UserType::Admin, company_id: None }
@@ -269,21 +291,24 @@ pub async fn import_persons(
     dir: &Path,
     progress: bool,
 ) -> anyhow::Result<ImportReport> {
-    import_as(domain, &system_caller(), collection_id, dir, None, progress).await
+    import_as(domain, &system_caller(), collection_id, dir, None, progress, &mut |_| {}).await
 }
 
 /// The console's bulk import: the same walk, as the signed-in user, whose rights the domain
 /// checks on every person (`add_person`, what `POST /api/collections/{id}/persons/` runs),
 /// with an optional meta_data CSV merged into the persons' meta_data. A CSV row naming no
-/// person folder of `dir` is an error before anything is imported.
+/// person folder of `dir` is an error before anything is imported. `on_event` hears of the
+/// start (once the checks passed) and of every person folder as it is done; an error after
+/// the start (the engine or the store failing) ends the walk, the persons before it stored.
 pub async fn import_persons_as(
     domain: &Domain,
     caller: &Caller,
     collection_id: Uuid,
     dir: &Path,
     meta: Option<&MetaCsv>,
+    on_event: &mut (dyn FnMut(ImportEvent) + Send),
 ) -> anyhow::Result<ImportReport> {
-    import_as(domain, caller, collection_id, dir, meta, false).await
+    import_as(domain, caller, collection_id, dir, meta, false, on_event).await
 }
 
 async fn import_as(
@@ -293,6 +318,7 @@ async fn import_as(
     dir: &Path,
     meta: Option<&MetaCsv>,
     progress: bool,
+    on_event: &mut (dyn FnMut(ImportEvent) + Send),
 ) -> anyhow::Result<ImportReport> {
     let collection = domain
         .get_collection(caller, collection_id)
@@ -321,56 +347,91 @@ async fn import_as(
     );
     bar.set_message(format!("into {:?}", collection.alias));
     let mut report = ImportReport::default();
+    on_event(ImportEvent::Started { persons: folders.len() });
     for folder in folders {
         bar.inc(1);
         let key = folder.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if done.contains(&key) {
-            report.persons_skipped += 1;
-            continue;
-        }
-        let extra = meta.and_then(|m| m.rows.get(&key));
-        let meta = match person_meta(&folder, &key, extra) {
-            Ok(m) => m,
-            Err(why) => {
-                report.rejected.push((folder.join(PERSON_FILE), why));
-                continue;
-            }
-        };
-        let mut files = Vec::new();
-        for photo in photo_files(&folder)? {
-            match spool_copy(&photo, &spool, max_bytes) {
-                Ok(f) => files.push(f),
-                Err(why) => report.rejected.push((photo, why)),
-            }
-        }
-        if files.is_empty() {
-            report.rejected.push((folder.clone(), "no photo to enrol".into()));
-            continue;
-        }
-        let tags: Vec<String> = PHOTO_TAGS.iter().map(|t| t.to_string()).collect();
-        let media_tags = files.iter().map(|f| (f.key.clone(), tags.clone())).collect();
-        let upload =
-            Upload { files, payload: UploadPayload { person_meta: meta, media_tags, ..UploadPayload::default() } };
-        match domain.add_person(caller, collection_id, upload, EnrolMode::SkipRejected).await {
-            Ok(enrolled) => {
-                report.rejected.extend(enrolled.rejected.into_iter().map(|r| (folder.join(&r.file_name), r.reason)));
-                if let Some(person) = enrolled.persons.first() {
-                    report.persons_imported += 1;
-                    report.photos_imported += person.images.len();
+        let (outcome, rejected) =
+            match import_one(domain, caller, collection_id, &folder, &key, &done, meta, &spool, max_bytes).await {
+                Ok(x) => x,
+                Err(e) => {
+                    bar.abandon();
+                    return Err(e);
                 }
+            };
+        match &outcome {
+            PersonOutcome::Imported { photos } => {
+                report.persons_imported += 1;
+                report.photos_imported += photos;
             }
-            // The engine or the store failing is fatal; a refused person is reported.
-            Err(e @ (Error::InvalidValue { .. } | Error::InvalidStructure { .. } | Error::InvalidType { .. })) => {
-                report.rejected.push((folder.clone(), e.to_string()))
-            }
-            Err(e) => {
-                bar.abandon();
-                return Err(anyhow::anyhow!("{}: {e}", folder.display()));
-            }
+            PersonOutcome::Skipped => report.persons_skipped += 1,
+            PersonOutcome::NotImported(_) => {}
         }
+        report.rejected.extend(rejected.iter().cloned());
+        on_event(ImportEvent::Person { key, outcome, rejected });
     }
     bar.finish();
     Ok(report)
+}
+
+/// One person folder: skipped, stored, or not (with the files left out and why). An error is
+/// the engine or the store failing (the walk stops there).
+#[allow(clippy::too_many_arguments)]
+async fn import_one(
+    domain: &Domain,
+    caller: &Caller,
+    collection_id: Uuid,
+    folder: &Path,
+    key: &str,
+    done: &HashSet<String>,
+    meta: Option<&MetaCsv>,
+    spool: &Path,
+    max_bytes: u64,
+) -> anyhow::Result<(PersonOutcome, Vec<(PathBuf, String)>)> {
+    let mut rejected = Vec::new();
+    if done.contains(key) {
+        return Ok((PersonOutcome::Skipped, rejected));
+    }
+    let extra = meta.and_then(|m| m.rows.get(key));
+    let meta = match person_meta(folder, key, extra) {
+        Ok(m) => m,
+        Err(why) => {
+            rejected.push((folder.join(PERSON_FILE), why.clone()));
+            return Ok((PersonOutcome::NotImported(why), rejected));
+        }
+    };
+    let mut files = Vec::new();
+    for photo in photo_files(folder)? {
+        match spool_copy(&photo, spool, max_bytes) {
+            Ok(f) => files.push(f),
+            Err(why) => rejected.push((photo, why)),
+        }
+    }
+    if files.is_empty() {
+        let why = "no photo to enrol".to_owned();
+        rejected.push((folder.to_path_buf(), why.clone()));
+        return Ok((PersonOutcome::NotImported(why), rejected));
+    }
+    let tags: Vec<String> = PHOTO_TAGS.iter().map(|t| t.to_string()).collect();
+    let media_tags = files.iter().map(|f| (f.key.clone(), tags.clone())).collect();
+    let upload = Upload { files, payload: UploadPayload { person_meta: meta, media_tags, ..UploadPayload::default() } };
+    match domain.add_person(caller, collection_id, upload, EnrolMode::SkipRejected).await {
+        Ok(enrolled) => {
+            let left_out = enrolled.rejected.len();
+            rejected.extend(enrolled.rejected.into_iter().map(|r| (folder.join(&r.file_name), r.reason)));
+            let outcome = match enrolled.persons.first() {
+                Some(person) => PersonOutcome::Imported { photos: person.images.len() },
+                None => PersonOutcome::NotImported(format!("none of its photos passed ({left_out} left out)")),
+            };
+            Ok((outcome, rejected))
+        }
+        // The engine or the store failing is fatal; a refused person is reported.
+        Err(e @ (Error::InvalidValue { .. } | Error::InvalidStructure { .. } | Error::InvalidType { .. })) => {
+            rejected.push((folder.to_path_buf(), e.to_string()));
+            Ok((PersonOutcome::NotImported(e.to_string()), rejected))
+        }
+        Err(e) => Err(anyhow::anyhow!("{}: {e}", folder.display())),
+    }
 }
 
 /// Most files one uploaded ZIP may unpack to.

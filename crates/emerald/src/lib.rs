@@ -102,6 +102,8 @@ impl App {
             quality: config.quality_threshold,
             biometry: config.biometry_threshold,
             collection: config.collection_threshold,
+            biometry_min: None,
+            collection_min: None,
         };
         let queue = domain::analyses::service::QueueSettings {
             analysis_max_attempts: config.analysis_max_attempts.max(1),

@@ -16,7 +16,7 @@ use super::oz::query::OzQuery;
 use super::views::CompanyView;
 use super::AppState;
 use crate::domain::identity::companies::{CompanyPatch, CompanyThresholds};
-use crate::domain::model::analysis::{ThresholdChange, ThresholdPatch, THRESHOLD_KEYS};
+use crate::domain::model::analysis::{ThresholdChange, ThresholdPatch, BAND_KEYS, THRESHOLD_KEYS};
 use crate::domain::model::caller::Caller;
 use crate::domain::model::metadata::MetaData;
 use crate::domain::{Error, Result};
@@ -117,6 +117,13 @@ pub struct ThresholdsView {
     pub biometry: f64,
     /// COLLECTION: a match at or above it is a hit (a request's `decision_threshold` wins).
     pub collection: f64,
+    /// BIOMETRY's operator band: `min_confidence` in `[biometry_min, biometry)` is
+    /// OPERATOR_REQUIRED (a request's `threshold_min` wins); null: no band.
+    #[schema(example = 0.6)]
+    pub biometry_min: Option<f64>,
+    /// COLLECTION's operator band: a best match in `[collection_min, collection)` is
+    /// OPERATOR_REQUIRED; null: no band.
+    pub collection_min: Option<f64>,
     /// `company` when at least one value is the company's own (set by an ADMIN with
     /// `PATCH`), else `installation` (the server's `--quality-threshold`,
     /// `--biometry-threshold`, `--collection-threshold`).
@@ -160,6 +167,8 @@ impl ThresholdsView {
             quality: effective.quality,
             biometry: effective.biometry,
             collection: effective.collection,
+            biometry_min: effective.biometry_min,
+            collection_min: effective.collection_min,
             source: t.overall_source().as_str(),
             sources: ThresholdValues {
                 quality: source("quality"),
@@ -185,8 +194,9 @@ async fn company_thresholds(State(s): State<AppState>, caller: Caller, Path(id):
 }
 
 /// `PATCH /api/companies/{id}/thresholds`: any of `quality`, `biometry`, `collection`, each a
-/// number in [0, 1] (the company's own) or `null` (back to the installation's); absent keys
-/// keep their value.
+/// number in [0, 1] (the company's own) or `null` (back to the installation's), and the bands'
+/// lower edges `biometry_min`, `collection_min` (`null`: no band; not above the threshold they
+/// lie under); absent keys keep their value.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ThresholdsUpdate {
@@ -195,9 +205,12 @@ pub struct ThresholdsUpdate {
     #[schema(example = 0.9)]
     biometry: Option<f64>,
     collection: Option<f64>,
+    #[schema(example = 0.6)]
+    biometry_min: Option<f64>,
+    collection_min: Option<f64>,
 }
 
-/// The body of a thresholds `PATCH` as the domain's change: only the three keys, each a number
+/// The body of a thresholds `PATCH` as the domain's change: only the five keys, each a number
 /// or `null`; anything else is refused, naming the key.
 fn threshold_patch(body: Value) -> Result<ThresholdPatch> {
     let Value::Object(map) = body else {
@@ -215,7 +228,10 @@ fn threshold_patch(body: Value) -> Result<ThresholdPatch> {
         };
         if !patch.set(&key, change) {
             return Err(Error::invalid_value(
-                format!("Unknown threshold {key:?}: expected {}", THRESHOLD_KEYS.join(", ")),
+                format!(
+                    "Unknown threshold {key:?}: expected {}",
+                    [&THRESHOLD_KEYS[..], &BAND_KEYS[..]].concat().join(", ")
+                ),
                 serde_json::json!({ "key_path": key }),
             ));
         }

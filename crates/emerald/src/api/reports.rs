@@ -493,6 +493,9 @@ pub struct HistogramView {
     /// The `results_data` key read.
     pub score: String,
     pub threshold: f64,
+    /// [I] The operator band's lower edge (GAP-14), when the company has one; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold_min: Option<f64>,
     pub bin_width: f64,
     pub counts: Vec<u64>,
 }
@@ -536,6 +539,7 @@ impl From<Performance> for PerformanceView {
                     analysis_type: h.analysis_type.to_owned(),
                     score: h.score.to_owned(),
                     threshold: h.threshold,
+                    threshold_min: h.band_min,
                     bin_width: 1.0 / SCORE_BINS as f64,
                     counts: h.bins,
                 })

@@ -285,6 +285,11 @@ pub struct AnalysisView {
     /// [I] When that decision was taken.
     pub decided_at: Option<f64>,
     pub threshold: Option<f64>,
+    /// [I] The operator band's lower edge (GAP-14; BIOMETRY and COLLECTION): a score in
+    /// `[threshold_min, threshold)` is OPERATOR_REQUIRED. The request's `params.threshold_min`
+    /// (BIOMETRY), else the company's band; absent when there is no band.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold_min: Option<f64>,
     #[schema(value_type = Object)]
     pub params: Value,
     pub time_created: f64,
@@ -324,6 +329,7 @@ impl AnalysisView {
     /// `base` None: Instant mode (no links; best shots inline).
     pub fn with_links(d: AnalysisDetails, base: Option<&str>) -> Self {
         let AnalysisDetails { analysis, source_media } = d;
+        let threshold_min = analysis.band_min();
         let Analysis {
             analyse_id,
             folder_id,
@@ -335,6 +341,7 @@ impl AnalysisView {
             resolution_status,
             resolution_comment,
             threshold,
+            threshold_min: _,
             params,
             source_media: _,
             results_data,
@@ -377,6 +384,7 @@ impl AnalysisView {
             decided_by,
             decided_at,
             threshold,
+            threshold_min,
             params: Value::Object(raw),
             time_created,
             time_updated,

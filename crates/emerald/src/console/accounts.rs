@@ -28,7 +28,7 @@ use crate::domain::identity::credentials::{Email, Password};
 use crate::domain::identity::users::{check_name, creates_users, manages_user, NewUser, UserPatch};
 use crate::domain::meta::MetaTarget;
 use crate::domain::model::account::{AnalysisPermissions, Company, User};
-use crate::domain::model::analysis::{ThresholdChange, ThresholdPatch, THRESHOLD_KEYS};
+use crate::domain::model::analysis::{ThresholdChange, ThresholdPatch, BAND_KEYS, THRESHOLD_KEYS};
 use crate::domain::model::metadata::{MetaChange, ObjectKind};
 use crate::domain::model::role::UserType;
 use crate::domain::store::ListParams;
@@ -737,7 +737,21 @@ fn thresholds_section(
         b.el("<tr><th scope=\"row\">", kind, "</th>").el("<td>", effective, "</td>").el("<td>", from, "</td>");
         b.el("<td>", installation, "</td></tr>");
     }
+    // The operator bands (GAP-14): the company's own or none (the server has none).
+    let bands = [
+        ("BIOMETRY", "biometry_min", t.effective.biometry_min, t.effective.biometry),
+        ("COLLECTION", "collection_min", t.effective.collection_min, t.effective.collection),
+    ];
+    for (kind, _, min, threshold) in bands {
+        b.el("<tr><th scope=\"row\">", format!("{kind} {}", text::OPERATOR_BAND), "</th>");
+        match min {
+            Some(lo) => b.el("<td>", format!("{lo} – {threshold}"), "</td>").el("<td>", text::FROM_COMPANY, "</td>"),
+            None => b.el("<td>", text::NO_BAND, "</td>").el("<td>", "–", "</td>"),
+        };
+        b.el("<td>", text::NO_BAND, "</td></tr>");
+    }
     b.s("</tbody></table></div>");
+    b.el("<p class=\"note\">", text::OPERATOR_BAND_NOTE, "</p>");
     // Also a refusal shown to a role without the form (a forced POST).
     if let Some(m) = error {
         alert(b, m);
@@ -755,6 +769,17 @@ fn thresholds_section(
             b.s("<label for=\"").t(&id).s("\">").t(kind).s("</label><input id=\"").t(&id).s("\" name=\"").t(key);
             b.s("\" type=\"number\" step=\"any\" min=\"0\" max=\"1\" inputmode=\"decimal\" value=\"").t(&value);
             b.s("\" placeholder=\"").t(installation).s("\">");
+        }
+        for (kind, key, min, _) in bands {
+            let value = match typed {
+                Some(f) => f.value(key).to_owned(),
+                None => min.map(|v| v.to_string()).unwrap_or_default(),
+            };
+            let id = format!("t-{key}");
+            b.s("<label for=\"").t(&id).s("\">").t(format!("{kind} {}", text::OPERATOR_BAND_FROM));
+            b.s("</label><input id=\"").t(&id).s("\" name=\"").t(key);
+            b.s("\" type=\"number\" step=\"any\" min=\"0\" max=\"1\" inputmode=\"decimal\" value=\"").t(&value);
+            b.s("\" placeholder=\"").t(text::NO_BAND).s("\">");
         }
         submit(b, text::SAVE_THRESHOLDS, false);
         b.s("</form>");
@@ -814,6 +839,9 @@ pub struct ThresholdsForm {
     biometry: String,
     #[serde(default)]
     collection: String,
+    /// The bands' edges: absent (a form from before them) keeps them, empty clears.
+    biometry_min: Option<String>,
+    collection_min: Option<String>,
 }
 
 impl ThresholdsForm {
@@ -821,14 +849,22 @@ impl ThresholdsForm {
         match key {
             "quality" => &self.quality,
             "biometry" => &self.biometry,
+            "biometry_min" => self.biometry_min.as_deref().unwrap_or(""),
+            "collection_min" => self.collection_min.as_deref().unwrap_or(""),
             _ => &self.collection,
         }
     }
 
-    /// Every field as typed: a number sets the company's own, empty clears it.
+    /// Every field as typed: a number sets the company's own, empty clears it (a band's edge
+    /// left out of the form is kept).
     fn patch(&self) -> Result<ThresholdPatch, Error> {
         let mut patch = ThresholdPatch::default();
-        for key in THRESHOLD_KEYS {
+        let sent = |key: &str| match key {
+            "biometry_min" => self.biometry_min.is_some(),
+            "collection_min" => self.collection_min.is_some(),
+            _ => true,
+        };
+        for key in THRESHOLD_KEYS.into_iter().chain(BAND_KEYS).filter(|k| sent(k)) {
             let raw = self.value(key).trim();
             let change = if raw.is_empty() {
                 ThresholdChange::Clear

@@ -19,7 +19,7 @@ use super::forms::{
 };
 use super::html::Html;
 use super::pages::{dl_row, dl_time, json_block, pager, parse_query};
-use super::{error_page, page, text, Session};
+use super::{error_page, page, streamed_page, text, Session};
 use crate::api::oz::multipart::FormUpload;
 use crate::api::AppState;
 use crate::domain::collections::persons::EnrolMode;
@@ -31,7 +31,9 @@ use crate::domain::model::role::UserType;
 use crate::domain::model::upload::{Upload, UploadPayload};
 use crate::domain::store::ListParams;
 use crate::domain::{Domain, Error};
-use crate::import::{import_persons_as, place_photo, unpack_zip, ImportReport, MetaCsv, PHOTO_TAGS};
+use crate::import::{
+    import_persons_as, place_photo, unpack_zip, ImportEvent, ImportReport, MetaCsv, PersonOutcome, PHOTO_TAGS,
+};
 
 /// The meta_data key that holds a person's name (spec §12's examples).
 const PERSON_INFO: &str = "person_info";
@@ -514,7 +516,12 @@ pub async fn delete_collection(
 /// meta_data: the layout of `emerald collections import`) or loose photos (one person each,
 /// named after the file), unpacked into a temporary directory and imported person by person
 /// with `add_person` as the signed-in user. Persons already imported (same `import_key`) are
-/// skipped, so a failed import is simply sent again.
+/// skipped, so a failed import is simply sent again. Refusals before the first person (the
+/// CSRF token, the rights, no file, a bad meta_data CSV or one naming persons the upload lacks,
+/// no face engine) are the collection page with the form's error; past them the answer is a
+/// page written as the import goes (a line per person as it is done), ending with the report.
+/// The import runs in a task of its own that ends with the answer: a browser that goes away
+/// stops it after the person being imported, and sending the form again resumes it.
 pub async fn import(
     State(state): State<AppState>,
     session: Session,
@@ -584,25 +591,148 @@ pub async fn import(
         Ok((dir, rejected))
     })
     .await;
-    let (dir, mut rejected) = match unpacked {
+    let (dir, rejected) = match unpacked {
         Ok(Ok(x)) => x,
         Ok(Err(why)) => return error_page(base, Error::internal(anyhow::anyhow!(why))),
         Err(e) => return error_page(base, Error::internal(e)),
     };
-    let report = match import_persons_as(&state.domain, &session.caller, id, dir.path(), meta_csv.as_ref()).await {
-        Ok(r) => r,
-        Err(e) => {
-            let e = Error::invalid_value(e.to_string(), serde_json::json!({ "key_path": "import" }));
+
+    // The import in its own task (the directory goes with it), its events over a channel.
+    let root = dir.path().to_path_buf();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<ImportMsg>();
+    let (domain, caller) = (state.domain.clone(), session.caller.clone());
+    let task = tokio::spawn(async move {
+        let events = tx.clone();
+        let mut on_event = move |e: ImportEvent| {
+            let _ = events.send(ImportMsg::Event(e));
+        };
+        let result = import_persons_as(&domain, &caller, id, dir.path(), meta_csv.as_ref(), &mut on_event).await;
+        drop(dir);
+        let _ = tx.send(ImportMsg::End(result.err().map(|e| e.to_string())));
+    });
+    let guard = AbortOnDrop(task);
+    // Its first word: started (the page begins), or refused by its checks (nothing imported).
+    let persons = match rx.recv().await {
+        Some(ImportMsg::Event(ImportEvent::Started { persons })) => persons,
+        Some(ImportMsg::End(Some(why))) => {
+            let e = Error::invalid_value(why, serde_json::json!({ "key_path": "import" }));
             return refuse_on_collection(&state, &session, &cid, "import", e).await;
         }
+        _ => return error_page(base, Error::internal(anyhow::anyhow!("the import ended before it started"))),
     };
-    rejected.extend(
-        report.rejected.iter().map(|(p, why)| (p.strip_prefix(dir.path()).unwrap_or(p).to_path_buf(), why.clone())),
-    );
-    drop(dir);
-    import_report(&state, &session, &c, &report, &rejected)
+    let mut first = Html::new();
+    first.s("<h1>").t(text::IMPORT_TITLE).s(": ").t(&c.alias).s("</h1>");
+    first.el("<p class=\"note\">", format!("{persons} {}", text::IMPORT_RUNNING), "</p>");
+    first.s("<ol class=\"import-progress\">");
+    let run = ImportRun {
+        rx,
+        _guard: guard,
+        root,
+        persons,
+        done: 0,
+        report: ImportReport { rejected, ..ImportReport::default() },
+        ended: false,
+        base: base.clone(),
+        collection_id: c.collection_id,
+    };
+    let rest = futures::stream::unfold(run, |mut run| async move {
+        if run.ended {
+            return None;
+        }
+        let mut b = Html::new();
+        match run.rx.recv().await {
+            Some(ImportMsg::Event(ImportEvent::Person { key, outcome, rejected })) => {
+                run.person(&mut b, key, outcome, rejected)
+            }
+            Some(ImportMsg::Event(ImportEvent::Started { .. })) => {}
+            Some(ImportMsg::End(why)) => run.end(&mut b, why),
+            None => run.end(&mut b, Some(text::IMPORT_ENDED_UNEXPECTEDLY.to_owned())),
+        }
+        Some((b, run))
+    });
+    streamed_page(&state, &session, text::IMPORT_TITLE, first, rest)
 }
 
+/// What the import's task says: a step, or its end (with the error that stopped it).
+enum ImportMsg {
+    Event(ImportEvent),
+    End(Option<String>),
+}
+
+/// Stops the import's task when the answer is dropped (the browser went away).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A running import's page: its progress lines, then the report.
+struct ImportRun {
+    rx: tokio::sync::mpsc::UnboundedReceiver<ImportMsg>,
+    _guard: AbortOnDrop,
+    /// The unpacked directory (the report names files under it).
+    root: std::path::PathBuf,
+    persons: usize,
+    done: usize,
+    report: ImportReport,
+    ended: bool,
+    base: String,
+    collection_id: Uuid,
+}
+
+impl ImportRun {
+    /// One person's line (`n/N key: what became of it`).
+    fn person(
+        &mut self,
+        b: &mut Html,
+        key: String,
+        outcome: PersonOutcome,
+        rejected: Vec<(std::path::PathBuf, String)>,
+    ) {
+        self.done += 1;
+        let (class, words) = match &outcome {
+            PersonOutcome::Imported { photos } => {
+                self.report.persons_imported += 1;
+                self.report.photos_imported += photos;
+                ("imported", format!("{} ({}: {photos})", text::IMPORT_PERSON_IMPORTED, text::IMPORT_PHOTOS))
+            }
+            PersonOutcome::Skipped => {
+                self.report.persons_skipped += 1;
+                ("skipped", text::IMPORT_PERSON_SKIPPED.to_owned())
+            }
+            PersonOutcome::NotImported(why) => ("not-imported", format!("{}: {why}", text::IMPORT_PERSON_NOT_IMPORTED)),
+        };
+        let left_out = if rejected.is_empty() {
+            String::new()
+        } else {
+            format!("; {}: {}", text::IMPORT_FILES_LEFT_OUT, rejected.len())
+        };
+        b.s("<li data-outcome=\"").s(class).s("\">").t(format!("{}/{} ", self.done, self.persons));
+        b.el("<code>", &key, "</code>").t(format!(": {words}{left_out}")).s("</li>");
+        self.report.rejected.extend(rejected);
+    }
+
+    /// The end: why it stopped (if it did), then the report.
+    fn end(&mut self, b: &mut Html, stopped: Option<String>) {
+        self.ended = true;
+        b.s("</ol>");
+        match stopped {
+            Some(why) => alert(b, &format!("{}: {why}. {}", text::IMPORT_STOPPED, text::IMPORT_SEND_AGAIN)),
+            None => {
+                b.el("<p class=\"note\" role=\"status\">", text::IMPORT_DONE, "</p>");
+            }
+        }
+        let root = self.root.clone();
+        for (p, _) in self.report.rejected.iter_mut() {
+            if let Ok(rel) = p.strip_prefix(&root) {
+                *p = rel.to_path_buf();
+            }
+        }
+        import_report(b, &self.base, self.collection_id, &self.report);
+    }
+}
 /// The meta_data CSV of an import, parsed whole (at most one; UTF-8).
 async fn meta_csv_of(files: &[crate::domain::model::upload::ReceivedFile]) -> Result<Option<MetaCsv>, String> {
     use crate::domain::model::upload::FileContent;
@@ -619,32 +749,25 @@ async fn meta_csv_of(files: &[crate::domain::model::upload::ReceivedFile]) -> Re
     MetaCsv::parse(&text).map(Some)
 }
 
-fn import_report(
-    state: &AppState,
-    session: &Session,
-    c: &Collection,
-    report: &ImportReport,
-    rejected: &[(std::path::PathBuf, String)],
-) -> Response {
-    let mut b = Html::new();
-    b.s("<h1>").t(text::IMPORT_TITLE).s(": ").t(&c.alias).s("</h1><dl class=\"report\">");
-    dl_row(&mut b, text::PERSONS_IMPORTED, report.persons_imported);
-    dl_row(&mut b, text::PHOTOS_IMPORTED, report.photos_imported);
-    dl_row(&mut b, text::PERSONS_SKIPPED, report.persons_skipped);
-    dl_row(&mut b, text::FILES_REJECTED, rejected.len());
+/// The import's report: the counts, the files left out and why, the way back.
+fn import_report(b: &mut Html, base: &str, collection_id: Uuid, report: &ImportReport) {
+    b.s("<dl class=\"report\">");
+    dl_row(b, text::PERSONS_IMPORTED, report.persons_imported);
+    dl_row(b, text::PHOTOS_IMPORTED, report.photos_imported);
+    dl_row(b, text::PERSONS_SKIPPED, report.persons_skipped);
+    dl_row(b, text::FILES_REJECTED, report.rejected.len());
     b.s("</dl>");
-    if !rejected.is_empty() {
+    if !report.rejected.is_empty() {
         b.s("<div class=\"scroll\"><table id=\"rejected\"><thead><tr>");
         b.el("<th scope=\"col\">", text::FILE, "</th>").el("<th scope=\"col\">", text::REASON, "</th>");
         b.s("</tr></thead><tbody>");
-        for (path, why) in rejected {
+        for (path, why) in &report.rejected {
             b.el("<tr><td>", path.display(), "</td>").el("<td>", why, "</td></tr>");
         }
         b.s("</tbody></table></div>");
     }
-    b.s("<p><a href=\"").t(&session.base).s("/collections/").t(c.collection_id).s("\">");
+    b.s("<p><a href=\"").t(base).s("/collections/").t(collection_id).s("\">");
     b.t(text::BACK_TO_COLLECTION).s("</a></p>");
-    page(state, session, text::IMPORT_TITLE, b)
 }
 
 /// `GET {base}/collections/{cid}/persons/{pid}` (`GET /api/collections/{cid}/persons/{pid}`).

@@ -93,7 +93,8 @@ impl Settings {
 }
 
 /// The console's routes under `base`; every response gets the security headers, and pages,
-/// CSS and JS go gzip-compressed to browsers that accept it (images are sent as they are).
+/// CSS and JS go gzip-compressed to browsers that accept it (images, and pages written while
+/// they are made, are sent as they are).
 pub fn routes(base: &str) -> Router<AppState> {
     let p = |tail: &str| format!("{base}{tail}");
     Router::new()
@@ -157,8 +158,20 @@ pub fn routes(base: &str) -> Router<AppState> {
         .route(&p(statistics::STATISTICS_JS_PATH), get(statistics_js))
         .route(&p(console_js_path()), get(console_js))
         .layer(from_fn(security_headers))
-        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true).compress_when(
+            tower_http::compression::Predicate::and(
+                tower_http::compression::DefaultPredicate::new(),
+                |_: StatusCode, _: axum::http::Version, _: &HeaderMap, ext: &axum::http::Extensions| {
+                    ext.get::<Streamed>().is_none()
+                },
+            ),
+        ))
 }
+
+/// Marks a page written while it is made ([`streamed_page`]): it goes uncompressed, so that
+/// each part leaves when it is made (an encoder may hold parts back to fill its blocks).
+#[derive(Clone, Copy)]
+struct Streamed;
 
 /// The upload forms' bodies are not capped as a whole (axum's default is 2 MiB): the upload
 /// reader bounds each file (`OZ_ATTACHMENT_MAX_SIZE`) and their number
@@ -415,6 +428,38 @@ fn document_with(session: Option<&Session>, base: &str, title: &str, body: Html,
 /// A full page for a logged-in user.
 pub fn page(state: &AppState, s: &Session, title: &str, body: Html) -> Response {
     html_response(document(Some(s), &settings(state).base, title, body))
+}
+
+/// A full page written while it is made (a chunked response the browser shows as it comes):
+/// the page up to and with `first` at once, then each part of `rest` as the stream yields it,
+/// then the page's end. Proxies are asked not to hold it back (`X-Accel-Buffering: no`), and it
+/// is not compressed.
+pub fn streamed_page(
+    state: &AppState,
+    s: &Session,
+    title: &str,
+    mut first: Html,
+    rest: impl futures::Stream<Item = Html> + Send + 'static,
+) -> Response {
+    use futures::StreamExt;
+    const CUT: &str = "<!--emerald:rest-->";
+    first.s(CUT);
+    let whole = document(Some(s), &settings(state).base, title, first).into_string();
+    let (head, tail) = match whole.split_once(CUT) {
+        Some((head, tail)) => (head.to_owned(), tail.to_owned()),
+        None => (whole, String::new()),
+    };
+    let body = futures::stream::once(async move { head })
+        .chain(rest.map(Html::into_string))
+        .chain(futures::stream::once(async move { tail }))
+        .map(Ok::<_, std::convert::Infallible>);
+    let mut res = Response::new(axum::body::Body::from_stream(body));
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no"));
+    res.extensions_mut().insert(Streamed);
+    res
 }
 
 /// A full page with its own script (loaded on a whole page load: links to such a page carry

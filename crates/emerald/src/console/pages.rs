@@ -359,8 +359,9 @@ pub(super) fn json_block(h: &mut Html, v: &Value) {
     h.el("<pre class=\"json\">", pretty, "</pre>");
 }
 
-/// A score bar from 0 to 1 with the threshold marked (SVG attributes: no inline style).
-fn score_bar(h: &mut Html, score: Option<f64>, threshold: Option<f64>, label: &str) {
+/// A score bar from 0 to 1 with the threshold marked and the operator band `[band_min,
+/// threshold)` drawn as the OPERATOR_REQUIRED zone (SVG attributes: no inline style).
+fn score_bar(h: &mut Html, score: Option<f64>, threshold: Option<f64>, band_min: Option<f64>, label: &str) {
     let Some(score) = score else {
         h.el("<p class=\"muted\">", format!("{label}: {}", text::NO_SCORE), "</p>");
         return;
@@ -369,6 +370,13 @@ fn score_bar(h: &mut Html, score: Option<f64>, threshold: Option<f64>, label: &s
     let above = threshold.is_some_and(|t| score >= t);
     h.s("<figure class=\"score\"><svg viewBox=\"0 0 100 12\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"");
     h.t(format!("{label} {score:.4}")).s("\"><rect class=\"track\" x=\"0\" y=\"2\" width=\"100\" height=\"8\"/>");
+    if let (Some(lo), Some(t)) = (band_min, threshold) {
+        if lo < t {
+            h.s("<rect class=\"band\" data-status=\"OPERATOR_REQUIRED\" x=\"").t(pct(lo)).s("\" y=\"0\" width=\"");
+            h.t(((pct(t) - pct(lo)) * 100.0).round() / 100.0).s("\" height=\"12\"><title>");
+            h.t(format!("OPERATOR_REQUIRED {lo} – {t}")).s("</title></rect>");
+        }
+    }
     h.s("<rect class=\"")
         .s(if above { "fill above" } else { "fill below" })
         .s("\" x=\"0\" y=\"2\" height=\"8\" width=\"");
@@ -461,9 +469,11 @@ fn analysis_panel(h: &mut Html, base: &str, session: &Session, d: &AnalysisDetai
     if let Some(t) = a.threshold {
         dl_row(h, text::THRESHOLD, t);
     }
-    if let (AnalysisType::Biometry, Some(lo)) = (a.kind, a.params.threshold_min) {
+    let band = a.band_min();
+    if let Some(lo) = band {
         let hi = a.threshold.map(|t| t.to_string()).unwrap_or_default();
-        dl_row(h, text::BAND, format!("{lo} – {hi}"));
+        let label = if a.kind == AnalysisType::Collection { text::BAND_COLLECTION } else { text::BAND };
+        dl_row(h, label, format!("{lo} – {hi}"));
     }
     if let Some(c) = &a.resolution_comment {
         dl_row(h, text::COMMENT, c);
@@ -475,23 +485,23 @@ fn analysis_panel(h: &mut Html, base: &str, session: &Session, d: &AnalysisDetai
     let data = a.results_data.clone().unwrap_or_default();
     let rule = match a.kind {
         AnalysisType::Quality => {
-            score_bar(h, number(data.get("confidence_spoofing")), a.threshold, "confidence_spoofing");
+            score_bar(h, number(data.get("confidence_spoofing")), a.threshold, None, "confidence_spoofing");
             for m in &a.results_media {
                 let name =
                     d.source_media.iter().find(|s| s.media_id == m.source_media_id).map(|s| s.original_name.as_str());
                 let label = format!("{} {}", name.unwrap_or("media"), "confidence_spoofing");
-                score_bar(h, number(m.results_data.get("confidence_spoofing")), a.threshold, &label);
+                score_bar(h, number(m.results_data.get("confidence_spoofing")), a.threshold, None, &label);
             }
             text::RULE_QUALITY
         }
         AnalysisType::Biometry => {
-            score_bar(h, number(data.get("min_confidence")), a.threshold, "min_confidence");
-            score_bar(h, number(data.get("max_confidence")), a.threshold, "max_confidence");
+            score_bar(h, number(data.get("min_confidence")), a.threshold, band, "min_confidence");
+            score_bar(h, number(data.get("max_confidence")), a.threshold, None, "max_confidence");
             biometry_pairs(h, d, &data);
             text::RULE_BIOMETRY
         }
         AnalysisType::Collection => {
-            score_bar(h, number(data.get("max_confidence")), a.threshold, "max_confidence");
+            score_bar(h, number(data.get("max_confidence")), a.threshold, band, "max_confidence");
             for m in &a.results_media {
                 collection_hits(h, base, m);
             }
@@ -499,7 +509,10 @@ fn analysis_panel(h: &mut Html, base: &str, session: &Session, d: &AnalysisDetai
         }
         _ => text::RULE_DOCUMENTS,
     };
-    h.el("<p class=\"rule\">", rule, "</p>");
+    match band {
+        Some(_) => h.el("<p class=\"rule\">", format!("{rule}; {}", text::RULE_BAND), "</p>"),
+        None => h.el("<p class=\"rule\">", rule, "</p>"),
+    };
     h.s("<details><summary>results_data</summary>");
     json_block(h, &Value::Object(data));
     h.s("</details>");
@@ -888,6 +901,26 @@ pub async fn export_csv(State(state): State<AppState>, session: Session, RawQuer
 mod tests {
     use super::*;
     use crate::api::reports::csv_field as csv_cell;
+
+    #[test]
+    fn a_score_bar_draws_the_operator_band_as_the_operator_required_zone() {
+        let mut h = Html::new();
+        score_bar(&mut h, Some(0.7), Some(0.85), Some(0.6), "min_confidence");
+        let s = h.into_string();
+        assert!(
+            s.contains(
+                "<rect class=\"band\" data-status=\"OPERATOR_REQUIRED\" x=\"60\" y=\"0\" width=\"25\" \
+                 height=\"12\"><title>OPERATOR_REQUIRED 0.6 – 0.85</title></rect>"
+            ),
+            "{s}"
+        );
+        assert!(s.contains("<rect class=\"fill below\" x=\"0\" y=\"2\" height=\"8\" width=\"70\"/>"), "{s}");
+        for (band, threshold) in [(None, Some(0.85)), (Some(0.6), None), (Some(0.9), Some(0.85))] {
+            let mut h = Html::new();
+            score_bar(&mut h, Some(0.7), threshold, band, "x");
+            assert!(!h.into_string().contains("class=\"band\""), "{band:?} {threshold:?}");
+        }
+    }
 
     #[test]
     fn utc_formats_unix_seconds() {

@@ -18,8 +18,8 @@ use crate::api::reports::csv_field;
 use crate::api::AppState;
 use crate::domain::folders::service::FolderWith;
 use crate::domain::folders::statistics::{
-    Performance, PeriodCounts, ANALYSIS_STATUSES, LATENCY_P90_TARGET_SECS, ORDER_STATUSES, PERSON_KEY_DEFAULT,
-    QUEUE_TARGET, SCORE_BINS,
+    Performance, PeriodCounts, ScoreHistogram, ANALYSIS_STATUSES, LATENCY_P90_TARGET_SECS, ORDER_STATUSES,
+    PERSON_KEY_DEFAULT, QUEUE_TARGET, SCORE_BINS,
 };
 use crate::domain::model::role::UserType;
 use crate::domain::store::{Granularity, ListParams, Percentiles};
@@ -41,6 +41,8 @@ struct Filters {
     person_key: String,
     chart_orders: Kind,
     chart_types: Kind,
+    /// The score histograms' kind (bars or line: a histogram has no donut).
+    chart_scores: Kind,
 }
 
 /// The analysis types, in the order the page shows them.
@@ -77,6 +79,10 @@ impl Filters {
                 .to_owned(),
             chart_orders: Kind::of(get(q, "chart_orders")),
             chart_types: Kind::of(get(q, "chart_types")),
+            chart_scores: match Kind::of(get(q, "chart_scores")) {
+                Kind::Donut => Kind::Bars,
+                k => k,
+            },
         }
     }
 
@@ -110,6 +116,7 @@ impl Filters {
         }
         out.push(("chart_orders", self.chart_orders.name().to_owned()));
         out.push(("chart_types", self.chart_types.name().to_owned()));
+        out.push(("chart_scores", self.chart_scores.name().to_owned()));
         out
     }
 
@@ -345,8 +352,7 @@ async fn common_tab(
     b.s("</tbody></table></div>");
     csv_link(b, &session.base, f, "types");
     b.s("</section>");
-    histograms(b, &perf);
-    csv_link(b, &session.base, f, "scores");
+    histograms(b, &session.base, f, &perf);
     Ok(())
 }
 
@@ -443,11 +449,13 @@ fn types_chart(f: &Filters, rows: &[PeriodCounts], kind: Kind) -> Chart {
 }
 
 /// A chart's type chooser: a GET form carrying the page's other filters (works without
-/// script; statistics.js remembers the choice and shows the PNG button).
+/// script; statistics.js remembers the choice and shows the PNG button). The score histograms'
+/// form has no PNG button of its own: each histogram has one.
 fn kind_form(b: &mut Html, base: &str, f: &Filters, chart: &'static str) {
-    let (name, current) = match chart {
-        "types" => ("chart_types", f.chart_types),
-        _ => ("chart_orders", f.chart_orders),
+    let (name, current, kinds): (&str, Kind, &[Kind]) = match chart {
+        "types" => ("chart_types", f.chart_types, &Kind::ALL),
+        "scores" => ("chart_scores", f.chart_scores, &[Kind::Bars, Kind::Line]),
+        _ => ("chart_orders", f.chart_orders, &Kind::ALL),
     };
     b.s("<form method=\"get\" action=\"").t(base).s("/statistics\" class=\"chart-kind\" data-chart=\"");
     b.s(chart).s("\">");
@@ -456,12 +464,21 @@ fn kind_form(b: &mut Html, base: &str, f: &Filters, chart: &'static str) {
     }
     b.s("<label for=\"kind-").s(chart).s("\">").t(text::CHART_KIND).s("</label> <select id=\"kind-").s(chart);
     b.s("\" name=\"").s(name).s("\">");
-    for k in Kind::ALL {
-        b.s("<option value=\"").s(k.name()).s("\"").s(if k == current { " selected" } else { "" }).s(">");
+    for k in kinds {
+        b.s("<option value=\"").s(k.name()).s("\"").s(if *k == current { " selected" } else { "" }).s(">");
         b.t(k.label()).s("</option>");
     }
-    b.s("</select> <button type=\"submit\">").t(text::CHART_SHOW).s("</button> <button type=\"button\" ");
-    b.s("class=\"png\" data-chart=\"").s(chart).s("\" hidden>").t(text::CHART_PNG).s("</button></form>");
+    b.s("</select> <button type=\"submit\">").t(text::CHART_SHOW).s("</button>");
+    if chart != "scores" {
+        png_button(b, chart);
+    }
+    b.s("</form>");
+}
+
+/// Saves the chart `chart-{id}` as a PNG (statistics.js shows it).
+fn png_button(b: &mut Html, id: &str) {
+    b.s(" <button type=\"button\" class=\"png\" data-chart=\"").t(id).s("\" hidden>").t(text::CHART_PNG);
+    b.s("</button>");
 }
 
 /// A count drawn as a bar against the largest of its table (SVG attributes: no inline style).
@@ -480,37 +497,88 @@ fn count_row(h: &mut Html, label: &str, n: u64, max: u64, status: Option<&str>) 
     h.s("y=\"1\" height=\"8\" width=\"").t(pct).s("\"/></svg></td></tr>");
 }
 
-/// Score histograms with the threshold line (the tuning view Oz lacks).
-fn histograms(b: &mut Html, perf: &Performance) {
-    b.s("<section><h2>").t(text::SCORE_HISTOGRAMS).s("</h2><div class=\"cards\">");
+/// Score histograms with the threshold line (the tuning view Oz lacks): bars or a line as the
+/// `chart_scores` form chose, each its own image (`chart-scores-{type}`) with a PNG button, and
+/// their numbers as one CSV.
+fn histograms(b: &mut Html, base: &str, f: &Filters, perf: &Performance) {
+    b.s("<section><h2>").t(text::SCORE_HISTOGRAMS).s("</h2>");
+    kind_form(b, base, f, "scores");
+    b.s("<div class=\"cards\">");
     for hist in &perf.histograms {
-        let count: u64 = hist.bins.iter().sum();
-        let top = hist.bins.iter().copied().max().unwrap_or(0).max(1) as f64;
-        let bar = 200.0 / SCORE_BINS as f64;
-        b.s("<figure class=\"chart\"><svg class=\"chart\" viewBox=\"0 0 200 110\" role=\"img\" aria-label=\"");
-        b.t(format!("{} {} ({count})", hist.analysis_type, hist.score)).s("\">");
-        for (i, n) in hist.bins.iter().enumerate() {
-            if *n == 0 {
-                continue;
-            }
-            let height = *n as f64 / top * 95.0;
-            let lo = i as f64 / SCORE_BINS as f64;
-            b.s("<rect class=\"fill below\" x=\"").t(format!("{:.1}", i as f64 * bar)).s("\" y=\"");
-            b.t(format!("{:.1}", 100.0 - height)).s("\" width=\"").t(format!("{:.1}", bar - 1.0)).s("\" height=\"");
-            b.t(format!("{height:.1}")).s("\"><title>");
-            b.t(format!("{lo:.2}–{:.2}: {n}", lo + 1.0 / SCORE_BINS as f64)).s("</title></rect>");
-        }
-        let x = format!("{:.1}", hist.threshold.clamp(0.0, 1.0) * 200.0);
-        b.s("<line class=\"threshold\" x1=\"").t(&x).s("\" x2=\"").t(&x).s("\" y1=\"0\" y2=\"100\"/>");
-        b.s("<line class=\"axis\" x1=\"0\" y1=\"100\" x2=\"200\" y2=\"100\"/>");
-        b.s("<text x=\"0\" y=\"110\">0</text><text x=\"200\" y=\"110\" text-anchor=\"end\">1</text>");
-        b.s("<text x=\"200\" y=\"9\" text-anchor=\"end\">")
-            .t(format!("max {}", top as u64))
-            .s("</text></svg><figcaption>");
-        b.t(format!("{} · {} · {count} · {} {:.2}", hist.analysis_type, hist.score, text::THRESHOLD, hist.threshold));
-        b.s("</figcaption></figure>");
+        histogram(b, hist, f.chart_scores);
     }
-    b.s("</div></section>");
+    b.s("</div>");
+    csv_link(b, base, f, "scores");
+    b.s("</section>");
+}
+
+/// One histogram: 200 × 100 units of bins (or a line through their middles), the threshold
+/// line, the axis from 0 to 1.
+fn histogram(b: &mut Html, hist: &ScoreHistogram, kind: Kind) {
+    let id = format!("scores-{}", hist.analysis_type.to_ascii_lowercase());
+    let count: u64 = hist.bins.iter().sum();
+    let top = hist.bins.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let bins = SCORE_BINS as f64;
+    let width = 200.0 / bins;
+    let height = |n: u64| n as f64 / top * 95.0;
+    let range = |i: usize| {
+        let lo = i as f64 / bins;
+        format!("{lo:.2}–{:.2}: ", lo + 1.0 / bins)
+    };
+    b.s("<figure class=\"chart\" data-chart=\"").t(&id).s("\"><svg class=\"chart\" id=\"chart-").t(&id);
+    b.s("\" viewBox=\"0 0 200 110\" role=\"img\" aria-labelledby=\"chart-").t(&id).s("-title\"><title id=\"chart-");
+    b.t(&id).s("-title\">").t(format!("{} {} ({count})", hist.analysis_type, hist.score)).s("</title>");
+    // The operator band (GAP-14) behind the bins: the OPERATOR_REQUIRED zone.
+    if let Some(lo) = hist.band_min.filter(|lo| *lo < hist.threshold) {
+        let (x0, x1) = (lo.clamp(0.0, 1.0) * 200.0, hist.threshold.clamp(0.0, 1.0) * 200.0);
+        b.s("<rect class=\"band\" data-status=\"OPERATOR_REQUIRED\" x=\"")
+            .t(format!("{x0:.1}"))
+            .s("\" y=\"0\" width=\"");
+        b.t(format!("{:.1}", x1 - x0))
+            .s("\" height=\"100\"><title>")
+            .t(format!("OPERATOR_REQUIRED {lo} – {}", hist.threshold));
+        b.s("</title></rect>");
+    }
+    match kind {
+        Kind::Line => {
+            let points: Vec<String> = hist
+                .bins
+                .iter()
+                .enumerate()
+                .map(|(i, n)| format!("{:.1},{:.1}", (i as f64 + 0.5) * width, 100.0 - height(*n)))
+                .collect();
+            b.s("<polyline class=\"line\" data-type=\"").t(hist.analysis_type).s("\" points=\"");
+            b.t(points.join(" ")).s("\"/>");
+            for (i, n) in hist.bins.iter().enumerate() {
+                b.s("<circle class=\"point\" data-type=\"").t(hist.analysis_type).s("\" cx=\"");
+                b.t(format!("{:.1}", (i as f64 + 0.5) * width)).s("\" cy=\"");
+                b.t(format!("{:.1}", 100.0 - height(*n))).s("\" r=\"1.5\"><title>").t(range(i)).t(n);
+                b.s("</title></circle>");
+            }
+        }
+        _ => {
+            for (i, n) in hist.bins.iter().enumerate() {
+                if *n == 0 {
+                    continue;
+                }
+                b.s("<rect class=\"fill below\" x=\"").t(format!("{:.1}", i as f64 * width)).s("\" y=\"");
+                b.t(format!("{:.1}", 100.0 - height(*n))).s("\" width=\"").t(format!("{:.1}", width - 1.0));
+                b.s("\" height=\"").t(format!("{:.1}", height(*n))).s("\"><title>").t(range(i)).t(n);
+                b.s("</title></rect>");
+            }
+        }
+    }
+    let x = format!("{:.1}", hist.threshold.clamp(0.0, 1.0) * 200.0);
+    b.s("<line class=\"threshold\" x1=\"").t(&x).s("\" x2=\"").t(&x).s("\" y1=\"0\" y2=\"100\"/>");
+    b.s("<line class=\"axis\" x1=\"0\" y1=\"100\" x2=\"200\" y2=\"100\"/>");
+    b.s("<text x=\"0\" y=\"110\">0</text><text x=\"200\" y=\"110\" text-anchor=\"end\">1</text>");
+    b.s("<text x=\"200\" y=\"9\" text-anchor=\"end\">").t(format!("max {}", top as u64)).s("</text></svg><figcaption>");
+    b.t(format!("{} · {} · {count} · {} {:.2}", hist.analysis_type, hist.score, text::THRESHOLD, hist.threshold));
+    if let Some(lo) = hist.band_min {
+        b.t(format!(" · {} {lo:.2}", text::OPERATOR_BAND_FROM_SHORT));
+    }
+    png_button(b, &id);
+    b.s("</figcaption></figure>");
 }
 
 async fn performance_tab(
@@ -656,4 +724,85 @@ pub async fn statistics_csv(State(state): State<AppState>, session: Session, Raw
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hist() -> ScoreHistogram {
+        let mut bins = vec![0; SCORE_BINS as usize];
+        bins[2] = 4;
+        bins[18] = 2;
+        ScoreHistogram { analysis_type: "BIOMETRY", score: "min_confidence", threshold: 0.85, band_min: None, bins }
+    }
+
+    #[test]
+    fn a_histogram_is_bars_or_a_line_with_its_threshold_and_png_button() {
+        let mut b = Html::new();
+        histogram(&mut b, &hist(), Kind::Bars);
+        let bars = b.into_string();
+        for part in [
+            "<svg class=\"chart\" id=\"chart-scores-biometry\" viewBox=\"0 0 200 110\" role=\"img\" \
+             aria-labelledby=\"chart-scores-biometry-title\"><title id=\"chart-scores-biometry-title\">\
+             BIOMETRY min_confidence (6)</title>",
+            // The fullest bin at the top (95 units), the other at half of it.
+            "<rect class=\"fill below\" x=\"20.0\" y=\"5.0\" width=\"9.0\" height=\"95.0\"><title>0.10–0.15: 4</title>",
+            "<rect class=\"fill below\" x=\"180.0\" y=\"52.5\" width=\"9.0\" height=\"47.5\"><title>0.90–0.95: 2</title>",
+            "<line class=\"threshold\" x1=\"170.0\" x2=\"170.0\"",
+            "<button type=\"button\" class=\"png\" data-chart=\"scores-biometry\" hidden>Save as PNG</button>",
+        ] {
+            assert!(bars.contains(part), "{part} in {bars}");
+        }
+        assert_eq!(bars.matches("<rect ").count(), 2, "{bars}");
+        assert!(!bars.contains("<polyline"), "{bars}");
+
+        let mut b = Html::new();
+        histogram(&mut b, &hist(), Kind::Line);
+        let line = b.into_string();
+        for part in [
+            "<polyline class=\"line\" data-type=\"BIOMETRY\" points=\"5.0,100.0 15.0,100.0 25.0,5.0 35.0,100.0",
+            "185.0,52.5 195.0,100.0\"/>",
+            "<circle class=\"point\" data-type=\"BIOMETRY\" cx=\"25.0\" cy=\"5.0\" r=\"1.5\"><title>0.10–0.15: 4</title>",
+            "<line class=\"threshold\" x1=\"170.0\" x2=\"170.0\"",
+            "data-chart=\"scores-biometry\" hidden>Save as PNG</button>",
+        ] {
+            assert!(line.contains(part), "{part} in {line}");
+        }
+        assert_eq!(line.matches("<circle class=\"point\"").count(), SCORE_BINS as usize, "{line}");
+        assert!(!line.contains("<rect"), "{line}");
+    }
+
+    #[test]
+    fn a_histogram_draws_the_operator_band_behind_its_bins() {
+        let mut h = hist();
+        h.band_min = Some(0.6);
+        let mut b = Html::new();
+        histogram(&mut b, &h, Kind::Bars);
+        let s = b.into_string();
+        assert!(
+            s.contains(
+                "<rect class=\"band\" data-status=\"OPERATOR_REQUIRED\" x=\"120.0\" y=\"0\" width=\"50.0\" \
+                 height=\"100\"><title>OPERATOR_REQUIRED 0.6 – 0.85</title></rect>"
+            ),
+            "{s}"
+        );
+        assert!(s.contains("Threshold 0.85 · operator band from 0.60"), "{s}");
+        // No band, or an edge at the threshold (an empty band): nothing drawn.
+        for band in [None, Some(0.85)] {
+            let mut h = hist();
+            h.band_min = band;
+            let mut b = Html::new();
+            histogram(&mut b, &h, Kind::Line);
+            assert!(!b.into_string().contains("class=\"band\""), "{band:?}");
+        }
+    }
+
+    #[test]
+    fn histograms_have_no_donut() {
+        let q = |v: &str| vec![("chart_scores".to_owned(), v.to_owned())];
+        assert_eq!(Filters::of(&q("line")).chart_scores, Kind::Line);
+        assert_eq!(Filters::of(&q("donut")).chart_scores, Kind::Bars);
+        assert_eq!(Filters::of(&[]).chart_scores, Kind::Bars);
+    }
 }

@@ -92,6 +92,7 @@ pub const PAIR_MEDIA: &str = "Media";
 pub const PAIR_CONFIDENCE: &str = "Confidence";
 pub const RULE_BIOMETRY: &str = "min_confidence at or above the threshold means the same person";
 pub const RULE_COLLECTION: &str = "a score at or above the threshold is a hit";
+pub const RULE_BAND: &str = "a score in the operator band (from its lower edge up to the threshold) needs an operator";
 pub const RULE_DOCUMENTS: &str = "decided by the document's MRZ checks";
 pub const PROCESSING_NOTE: &str = "Still processing: this page refreshes itself.";
 
@@ -186,6 +187,7 @@ or leave them empty.";
 pub const COLLECTION_PARAMS_WITHOUT: &str = "decision_threshold and decision_count apply to the blacklist search \
 (COLLECTION): tick it, or leave them empty.";
 pub const BAND: &str = "Operator band (threshold_min to threshold_max)";
+pub const BAND_COLLECTION: &str = "Operator band (from the company's band to the threshold)";
 
 // Editing an order (its page)
 pub const ADD_MEDIA: &str = "Add files to this order";
@@ -343,6 +345,18 @@ pub const PHOTOS_IMPORTED: &str = "Photos enrolled";
 pub const PERSONS_SKIPPED: &str = "Persons skipped (imported before)";
 pub const FILES_REJECTED: &str = "Files left out";
 pub const BACK_TO_COLLECTION: &str = "Back to the collection";
+pub const IMPORT_RUNNING: &str =
+    "person folders to import; each line below is written when its person is done, the report follows.";
+pub const IMPORT_PERSON_IMPORTED: &str = "imported";
+pub const IMPORT_PHOTOS: &str = "photos";
+pub const IMPORT_PERSON_SKIPPED: &str = "skipped (imported before)";
+pub const IMPORT_PERSON_NOT_IMPORTED: &str = "not imported";
+pub const IMPORT_FILES_LEFT_OUT: &str = "files left out";
+pub const IMPORT_DONE: &str = "The import is done.";
+pub const IMPORT_STOPPED: &str = "The import stopped";
+pub const IMPORT_SEND_AGAIN: &str =
+    "The persons imported before it stay; send the form again to import the rest (imported persons are skipped)";
+pub const IMPORT_ENDED_UNEXPECTEDLY: &str = "the import's task ended without a word";
 pub const ADD_PHOTOS: &str = "Add photos";
 pub const EDIT_PERSON: &str = "Edit the person";
 pub const DELETE_PHOTO: &str = "Delete this photo";
@@ -383,6 +397,14 @@ pub const THRESHOLD_FROM: &str = "From";
 pub const THRESHOLD_SERVER: &str = "Server's setting";
 pub const FROM_INSTALLATION: &str = "the server's setting";
 pub const FROM_COMPANY: &str = "this company";
+pub const OPERATOR_BAND: &str = "operator band";
+pub const OPERATOR_BAND_FROM: &str = "operator band from (0 to 1, at most its threshold)";
+pub const NO_BAND: &str = "none";
+pub const OPERATOR_BAND_FROM_SHORT: &str = "operator band from";
+pub const OPERATOR_BAND_NOTE: &str = "An operator band: a face match (BIOMETRY) min_confidence, or a blacklist \
+(COLLECTION) best score, from the band's lower edge up to the threshold (not included) needs an operator \
+(OPERATOR_REQUIRED); below it the face match is DECLINED and the blacklist search a SUCCESS. A face match \
+request's own threshold_min wins. Empty: no band.";
 pub const EDIT_THRESHOLDS: &str = "Change the thresholds";
 pub const THRESHOLDS_FORM_NOTE: &str =
     "A number from 0 to 1 (e.g. 0.85) is this company's own; empty returns to the server's setting.";

@@ -31,7 +31,7 @@ use crate::domain::{Error, Result};
 pub(crate) const ANALYSIS_COLUMNS: &str = "SELECT a.analyse_id, a.folder_id, a.company_id, a.user_id, a.group_id, a.type, a.state, \
     a.resolution_status, a.resolution_comment, a.threshold, a.params, a.source_media, a.results_data, a.results_media, a.error, \
     a.collection_alias, a.meta_data, a.technical_meta_data, a.time_created, a.time_updated, a.time_finished, \
-    a.decided_by, a.decided_at";
+    a.decided_by, a.decided_at, a.threshold_min";
 
 /// `GET /api/analyses/` and a folder's analyses (spec §8.7). `state` is compiled by
 /// [`state_condition`]: it matches `state` or `resolution_status` (spec §8.7 [I]).
@@ -141,6 +141,7 @@ pub(crate) struct AnalysisRow {
     time_finished: Option<f64>,
     decided_by: Option<Uuid>,
     decided_at: Option<f64>,
+    threshold_min: Option<f64>,
 }
 
 fn stored<T>(what: &str) -> impl FnOnce(T) -> Error + '_
@@ -178,6 +179,7 @@ impl TryFrom<AnalysisRow> for Analysis {
             time_finished,
             decided_by,
             decided_at,
+            threshold_min,
         } = r;
         let params = match params.0 {
             Value::Object(m) => AnalysisParams::from_raw(m, "params").map_err(stored("params"))?,
@@ -201,6 +203,7 @@ impl TryFrom<AnalysisRow> for Analysis {
             resolution_status: Resolution::parse_stored(&resolution_status)?,
             resolution_comment,
             threshold,
+            threshold_min,
             params,
             source_media,
             results_data: results_data.and_then(|v| match v.0 {
@@ -360,8 +363,9 @@ impl Analyses for SqlStore {
                 sqlx::query(
                     "INSERT INTO analyses (analyse_id, folder_id, company_id, user_id, group_id, type, state, resolution_status, \
                      resolution_comment, threshold, params, source_media, results_data, results_media, error, collection_alias, \
-                     meta_data, technical_meta_data, time_created, time_updated, time_finished) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+                     meta_data, technical_meta_data, time_created, time_updated, time_finished, threshold_min) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
+                     $22)",
                 )
                 .bind(a.analyse_id)
                 .bind(a.folder_id)
@@ -384,6 +388,7 @@ impl Analyses for SqlStore {
                 .bind(a.time_created)
                 .bind(a.time_updated)
                 .bind(a.time_finished)
+                .bind(a.threshold_min)
                 .execute(&mut *tx)
                 .await?;
                 write_meta_index(&mut tx, ObjectKind::Analysis, a.analyse_id, &a.meta_data).await?;

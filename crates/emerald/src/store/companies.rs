@@ -167,15 +167,23 @@ impl Companies for SqlStore {
     }
 
     async fn company_threshold_overrides(&self, id: Uuid) -> Result<Option<ThresholdOverrides>> {
-        let row: Option<(Option<f64>, Option<f64>, Option<f64>)> = on_db!(&self.db, |pool| {
+        type Row = (Option<f64>, Option<f64>, Option<f64>, Option<f64>, Option<f64>);
+        let row: Option<Row> = on_db!(&self.db, |pool| {
             sqlx::query_as(
-            "SELECT threshold_quality, threshold_biometry, threshold_collection FROM companies WHERE company_id = $1"
-        )
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+                "SELECT threshold_quality, threshold_biometry, threshold_collection, threshold_biometry_min, \
+                 threshold_collection_min FROM companies WHERE company_id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await
         })?;
-        Ok(row.map(|(quality, biometry, collection)| ThresholdOverrides { quality, biometry, collection }))
+        Ok(row.map(|(quality, biometry, collection, biometry_min, collection_min)| ThresholdOverrides {
+            quality,
+            biometry,
+            collection,
+            biometry_min,
+            collection_min,
+        }))
     }
 
     async fn set_company_threshold_overrides(
@@ -185,16 +193,18 @@ impl Companies for SqlStore {
         time_updated: f64,
         audit: &[AuthEvent],
     ) -> Result<bool> {
-        let ThresholdOverrides { quality, biometry, collection } = *overrides;
+        let ThresholdOverrides { quality, biometry, collection, biometry_min, collection_min } = *overrides;
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             let n = sqlx::query(
                 "UPDATE companies SET threshold_quality = $1, threshold_biometry = $2, threshold_collection = $3, \
-                 time_updated = $4 WHERE company_id = $5",
+                 threshold_biometry_min = $4, threshold_collection_min = $5, time_updated = $6 WHERE company_id = $7",
             )
             .bind(quality)
             .bind(biometry)
             .bind(collection)
+            .bind(biometry_min)
+            .bind(collection_min)
             .bind(time_updated)
             .bind(id)
             .execute(&mut *tx)

@@ -108,7 +108,8 @@ async fn thresholds_are_readable_per_company_and_on_every_analysis(backend: Back
     r.assert_status(200);
     assert_eq!(
         r.body,
-        json!({"company_id": c.to_string(), "quality": 0.4, "biometry": 0.8, "collection": 0.9, "source": "installation",
+        json!({"company_id": c.to_string(), "quality": 0.4, "biometry": 0.8, "collection": 0.9,
+            "biometry_min": null, "collection_min": null, "source": "installation",
             "sources": {"quality": "installation", "biometry": "installation", "collection": "installation"},
             "installation": {"quality": 0.4, "biometry": 0.8, "collection": 0.9}})
     );
@@ -200,7 +201,8 @@ async fn company_overrides_decide_new_analyses_of_that_company_only(backend: Bac
     r.assert_status(200);
     assert_eq!(
         r.body,
-        json!({"company_id": a.to_string(), "quality": 0.3, "biometry": 0.9, "collection": 0.9, "source": "company",
+        json!({"company_id": a.to_string(), "quality": 0.3, "biometry": 0.9, "collection": 0.9,
+            "biometry_min": null, "collection_min": null, "source": "company",
             "sources": {"quality": "company", "biometry": "company", "collection": "installation"},
             "installation": {"quality": 0.4, "biometry": 0.8, "collection": 0.9}})
     );
@@ -434,4 +436,145 @@ async fn postgres_company_thresholds_change_the_decision() {
         return;
     }
     company_thresholds_change_the_decision(Backend::Postgres).await;
+}
+
+/// GAP-14 [I]: a company-wide operator band. An ADMIN sets the lower edges of the BIOMETRY and
+/// COLLECTION bands (not above their thresholds); the company's new analyses get them as
+/// `threshold_min` unless a BIOMETRY request sends its own; other companies, QUALITY and older
+/// analyses do not; the statistics' histograms carry them; `null` removes a band; audited. On
+/// real photos the band decides: a match under a threshold of 1 but in the band needs an
+/// operator, and a request's own `threshold_min` at the threshold declines it.
+async fn a_company_operator_band_applies_when_a_request_sends_none(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.biometry_threshold = 0.8;
+        c.collection_threshold = 0.9;
+    })
+    .await;
+    let (a, b) = (app.company("Band A").await, app.company("Band B").await);
+    let (_, _, ta) = app.user(Some(a), "CLIENT").await;
+    let (_, _, tb) = app.user(Some(b), "CLIENT").await;
+    let url = format!("/api/companies/{a}/thresholds");
+    let admin = &app.admin_token;
+    let (old, old_ids) = new_analyses(&app, &ta, json!([{"type": "BIOMETRY"}])).await;
+    assert_eq!(old, [json!(0.8)]);
+
+    // Refused: above the threshold it lies under (as it then stands), out of [0, 1], not a number.
+    let r = app.patch(&url, admin, json!({"biometry_min": 0.85})).await;
+    r.assert_error(400, 4);
+    assert_eq!(r.body["error_details"]["key_path"], "biometry_min", "{}", r.text);
+    app.patch(&url, admin, json!({"collection_min": 1.2})).await.assert_error(400, 4);
+    app.patch(&url, admin, json!({"collection_min": "0.5"})).await.assert_error(400, 5);
+    // With the company's own threshold raised in the same change, the edge fits.
+    app.patch(&url, admin, json!({"biometry_min": 0.85, "biometry": 0.9, "collection_min": 0.5}))
+        .await
+        .assert_status(200);
+    let r = app.patch(&url, admin, json!({"biometry_min": 0.6, "biometry": null})).await;
+    r.assert_status(200);
+    assert_eq!(
+        (r.body["biometry"].clone(), r.body["biometry_min"].clone(), r.body["collection_min"].clone()),
+        (json!(0.8), json!(0.6), json!(0.5)),
+        "{}",
+        r.text
+    );
+    assert_eq!(r.body["source"], "company");
+    assert_eq!(r.body["sources"]["biometry"], "installation");
+    assert_eq!(app.get(&url, &ta).await.body, r.body, "its users read it");
+
+    // New analyses: the band unless the BIOMETRY request sends its own; none for QUALITY.
+    let payload = json!({"media:tags": {"a": ["photo_selfie"], "b": ["photo_selfie"]}}).to_string();
+    let parts =
+        vec![Part::File("a", "a.jpg", jpeg(64, 48)), Part::File("b", "b.jpg", jpeg(64, 48)), Part::Payload(payload)];
+    let folder = app.upload("/api/folders/", &ta, parts).await.assert_status(201).id("folder_id");
+    let r = app
+        .post(
+            &format!("/api/folders/{folder}/analyses/"),
+            &ta,
+            json!({"analyses": [{"type": "BIOMETRY"}, {"type": "BIOMETRY", "params": {"threshold_min": 0.7}},
+                {"type": "COLLECTION"}, {"type": "QUALITY"}]}),
+        )
+        .await;
+    r.assert_status(201);
+    let items = r.body.as_array().unwrap();
+    let mins: Vec<Value> = items.iter().map(|a| a.get("threshold_min").cloned().unwrap_or(Value::Null)).collect();
+    assert_eq!(mins, [json!(0.6), json!(0.7), json!(0.5), Value::Null], "{}", r.text);
+    assert!(items[3].get("threshold_min").is_none(), "absent without a band: {}", items[3]);
+    let first = items[0]["analyse_id"].as_str().unwrap();
+    assert_eq!(app.get(&format!("/api/analyses/{first}"), &ta).await.body["threshold_min"], json!(0.6));
+    // Another company and the analyses from before: no band.
+    let (_, ids_b) = new_analyses(&app, &tb, json!([{"type": "BIOMETRY"}])).await;
+    assert!(app.get(&format!("/api/analyses/{}", ids_b[0]), &tb).await.body.get("threshold_min").is_none());
+    assert!(app.get(&format!("/api/analyses/{}", old_ids[0]), &ta).await.body.get("threshold_min").is_none());
+    // The statistics' histograms of the company carry its band.
+    let p = app.get("/api/statistics/performance", &ta).await;
+    let h = p.body["histograms"].as_array().unwrap();
+    let bands: Vec<Value> = h.iter().map(|h| h.get("threshold_min").cloned().unwrap_or(Value::Null)).collect();
+    assert_eq!(bands, [Value::Null, json!(0.6), json!(0.5)], "{}", p.text);
+
+    // null removes a band; analyses made with it keep it.
+    let r = app.patch(&url, admin, json!({"collection_min": null})).await;
+    assert_eq!((r.body["biometry_min"].clone(), r.body["collection_min"].clone()), (json!(0.6), Value::Null));
+    let (_, ids) = new_analyses(&app, &ta, json!([{"type": "COLLECTION"}])).await;
+    assert!(app.get(&format!("/api/analyses/{}", ids[0]), &ta).await.body.get("threshold_min").is_none());
+    assert_eq!(
+        app.get(&format!("/api/analyses/{}", items[2]["analyse_id"].as_str().unwrap()), &ta).await.body
+            ["threshold_min"],
+        json!(0.5)
+    );
+
+    // Audited: a band's edge appears when the company has one.
+    let audit = app.get(&format!("/api/audit?object_id={a}&limit=100"), admin).await;
+    let afters: Vec<Value> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["object_type"] == "company_thresholds")
+        .map(|e| e["after"].clone())
+        .collect();
+    assert!(
+        afters.contains(&json!(
+            "quality=installation, biometry=installation, collection=installation, biometry_min=0.6, collection_min=0.5"
+        )),
+        "{afters:?}"
+    );
+
+    // On real photos: two photos of one person score under 1, in the band [0, 1).
+    let Some(p) =
+        face_photos("a_company_operator_band_applies_when_a_request_sends_none", &["obama.jpg", "obama2.jpg"])
+    else {
+        return;
+    };
+    app.patch(&url, admin, json!({"biometry": 1.0, "biometry_min": 0.0})).await.assert_status(200);
+    let decide = |analyses: Value| {
+        let (app, p, ta) = (&app, &p, &ta);
+        async move {
+            let payload = json!({"media:tags": {"a": ["photo_selfie"], "b": ["photo_selfie"]}, "analyses": analyses});
+            let parts = vec![
+                Part::File("a", "a.jpg", p[0].clone()),
+                Part::File("b", "b.jpg", p[1].clone()),
+                Part::Payload(payload.to_string()),
+            ];
+            let r = app.upload("/api/folders/", ta, parts).await;
+            r.assert_status(201);
+            let a = r.body["analyses"][0].clone();
+            assert_eq!(a["state"], "FINISHED", "{a}");
+            assert!(a["results_data"]["min_confidence"].as_f64().unwrap() < 1.0, "{a}");
+            (a["resolution_status"].clone(), a["threshold_min"].clone())
+        }
+    };
+    assert_eq!(decide(json!([{"type": "BIOMETRY"}])).await, (json!("OPERATOR_REQUIRED"), json!(0.0)));
+    let own = decide(json!([{"type": "BIOMETRY", "params": {"threshold_min": 1.0}}])).await;
+    assert_eq!(own, (json!("DECLINED"), json!(1.0)), "the request's own band wins");
+}
+
+#[tokio::test]
+async fn sqlite_a_company_operator_band_applies_when_a_request_sends_none() {
+    a_company_operator_band_applies_when_a_request_sends_none(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_a_company_operator_band_applies_when_a_request_sends_none() {
+    if !postgres_available() {
+        return;
+    }
+    a_company_operator_band_applies_when_a_request_sends_none(Backend::Postgres).await;
 }

@@ -4,7 +4,7 @@
 
 use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::helpers::fixtures::*;
@@ -1184,9 +1184,20 @@ async fn statistics_charts_have_kinds_and_persons_another_key() {
         "<dt>Unique persons by iin</dt><dd>2 (3 orders carry iin)</dd>",
         "<summary>The chart&#39;s numbers</summary>",
         "<th scope=\"row\">QUALITY</th><td class=\"num\">0</td>",
+        // The score histograms: bars or a line (no donut), each its own image and PNG button.
+        "<form method=\"get\" action=\"/console/statistics\" class=\"chart-kind\" data-chart=\"scores\">",
+        "<select id=\"kind-scores\" name=\"chart_scores\"><option value=\"bars\" selected>Bars</option>\
+         <option value=\"line\">Line</option></select> <button type=\"submit\">Show</button></form>",
+        "<svg class=\"chart\" id=\"chart-scores-quality\" viewBox=\"0 0 200 110\" role=\"img\" \
+         aria-labelledby=\"chart-scores-quality-title\"><title id=\"chart-scores-quality-title\">\
+         QUALITY confidence_spoofing (0)</title>",
+        "class=\"png\" data-chart=\"scores-biometry\" hidden>Save as PNG</button>",
+        "class=\"png\" data-chart=\"scores-collection\" hidden>Save as PNG</button>",
+        "<input type=\"hidden\" name=\"chart_scores\" value=\"bars\">",
     ] {
         assert!(page.contains(part), "{part} in {page}");
     }
+    assert_eq!(page.matches("class=\"png\" data-chart=").count(), 2 + 3, "{page}");
     // Only this page loads the script; it is served from the console's own path.
     let (_, _, orders) = client.get(&app, "/console").await;
     assert!(!orders.contains("statistics.js"), "{orders}");
@@ -1208,8 +1219,8 @@ async fn statistics_charts_have_kinds_and_persons_another_key() {
         "<option value=\"line\" selected>Line</option>",
         "<input type=\"hidden\" name=\"chart_orders\" value=\"line\">",
         "tab=performance",
-        "chart_orders=line&amp;chart_types=line&amp;tab=performance",
-        "chart_orders=line&amp;chart_types=line&amp;chart=orders",
+        "chart_orders=line&amp;chart_types=line&amp;chart_scores=bars&amp;tab=performance",
+        "chart_orders=line&amp;chart_types=line&amp;chart_scores=bars&amp;chart=orders",
         "<span class=\"badge\" data-type=\"BIOMETRY\">BIOMETRY</span>",
     ] {
         assert!(line.contains(part), "{part} in {line}");
@@ -1228,6 +1239,23 @@ async fn statistics_charts_have_kinds_and_persons_another_key() {
         assert!(donut.contains(&format!("text-anchor=\"middle\">{t}</text>")), "{t} in {donut}");
     }
     assert_eq!(donut.matches("<circle class=\"ring\"").count(), 1 + 4, "{donut}");
+
+    // The histograms as lines (a point per bin), kept by the other charts' forms and the CSV
+    // link; they have no donut: asked for one, they are bars.
+    let (_, _, scores) = client.get(&app, "/console/statistics?chart_scores=line").await;
+    for part in [
+        "<polyline class=\"line\" data-type=\"QUALITY\" points=\"5.0,100.0 15.0,100.0 ",
+        "<polyline class=\"line\" data-type=\"COLLECTION\" points=\"",
+        "<option value=\"line\" selected>Line</option></select> <button type=\"submit\">Show</button></form>",
+        "<input type=\"hidden\" name=\"chart_scores\" value=\"line\">",
+        "chart_scores=line&amp;chart=scores",
+    ] {
+        assert!(scores.contains(part), "{part} in {scores}");
+    }
+    assert_eq!(scores.matches("<circle class=\"point\" data-type=\"BIOMETRY\"").count(), 20, "{scores}");
+    let (_, _, no_donut) = client.get(&app, "/console/statistics?chart_scores=donut").await;
+    assert!(no_donut.contains("<input type=\"hidden\" name=\"chart_scores\" value=\"bars\">"), "{no_donut}");
+    assert!(!no_donut.contains("data-type=\"QUALITY\" points="), "{no_donut}");
 
     // Another word is bars, and is not written back.
     let (status, _, odd) = client.get(&app, "/console/statistics?chart_orders=%22%3E%3Cb%3Epie&chart_types=pie").await;
@@ -1844,6 +1872,38 @@ async fn company_page_thresholds_meta_data_and_links(backend: Backend) {
         "{page}"
     );
 
+    // The operator bands (GAP-14): none by default; set on the form, shown as the zone from
+    // the edge to the threshold; one above its threshold refused; a form without the band
+    // fields keeps them, an empty field clears.
+    assert!(page.contains("<tr><th scope=\"row\">BIOMETRY operator band</th><td>none</td><td>–</td>"), "{page}");
+    assert!(page.contains("name=\"biometry_min\" type=\"number\"") && page.contains("placeholder=\"none\""), "{page}");
+    let banded = [("csrf", csrf.as_str()), ("quality", "0.3"), ("biometry", ""), ("collection", "0.95")];
+    let (status, _, page) =
+        admin.submit(&app, &path, &[&banded[..], &[("biometry_min", "0.9"), ("collection_min", "")]].concat()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("biometry_min: 0.9 is above the biometry threshold (0.85)"), "{page}");
+    assert_eq!(thresholds().await, t, "nothing stored");
+    let (status, _, _) =
+        admin.submit(&app, &path, &[&banded[..], &[("biometry_min", "0.6"), ("collection_min", "0.5")]].concat()).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let t = thresholds().await;
+    assert_eq!((t["biometry_min"].clone(), t["collection_min"].clone()), (json!(0.6), json!(0.5)), "{t}");
+    let (_, _, page) = admin.get(&app, &page_path).await;
+    for part in [
+        "<tr><th scope=\"row\">BIOMETRY operator band</th><td>0.6 – 0.85</td><td>this company</td>",
+        "<tr><th scope=\"row\">COLLECTION operator band</th><td>0.5 – 0.95</td><td>this company</td>",
+        "name=\"biometry_min\" type=\"number\" step=\"any\" min=\"0\" max=\"1\" inputmode=\"decimal\" value=\"0.6\"",
+    ] {
+        assert!(page.contains(part), "{part} in {page}");
+    }
+    let (status, _, _) = admin.submit(&app, &path, &banded).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(thresholds().await["biometry_min"], json!(0.6), "kept by a form without the band");
+    let (status, _, _) = admin.submit(&app, &path, &[&banded[..], &[("collection_min", "")]].concat()).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let t = thresholds().await;
+    assert_eq!((t["biometry_min"].clone(), t["collection_min"].clone()), (json!(0.6), Value::Null), "{t}");
+
     // Name and meta_data in one form: bad JSON changes nothing, an object replaces it.
     let edit = format!("{page_path}/edit");
     let (status, _, page) =
@@ -2007,6 +2067,93 @@ async fn a_person_is_deleted_with_its_matching_analyses_by_a_role_that_deletes_a
     app.get(&person_url, &ca_token).await.assert_error(404, 10);
     let ev = app.get(&format!("/api/audit?object_id={pid}&event=delete"), &ca_token).await;
     assert_eq!(ev.body["total_count"], 1, "{}", ev.text);
+}
+
+/// Console spec §4.6: the bulk import "streams progress": past its checks the answer is a
+/// chunked page whose lines (one per person, in its own chunk, as the person is done) come
+/// before the chunk of the report; the report ends it; sent again, the imported are skipped.
+#[tokio::test]
+async fn the_bulk_import_streams_a_line_per_person_before_its_report() {
+    let app = TestApp::spawn(Backend::Sqlite).await.respawn_default().await;
+    let Some(p) = face_photos("import progress", &["obama.jpg", "biden.jpg", "obama2.jpg"]) else { return };
+    let company = app.company("Progress").await;
+    let (_, ca_email, ca_token) = app.user(Some(company), "CLIENT ADMIN").await;
+    let ca = console_login(&app, &ca_email, PASSWORD).await.0;
+    let csrf = ca.csrf(&app).await;
+    let (status, location, body) =
+        ca.submit(&app, "/console/collections", &[("csrf", &csrf), ("alias", "progress"), ("meta_data", "")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let cid = id_after(&location, "/console/collections/");
+    let noface = jpeg(64, 48);
+    let archive = zip_of(&[
+        ("alice/1.jpg", p[0].as_slice()),
+        ("bob/1.jpg", p[1].as_slice()),
+        ("carol/x.jpg", noface.as_slice()),
+        ("dave/1.jpg", p[2].as_slice()),
+    ]);
+    let import = format!("/console/collections/{cid}/import");
+    let send = || async {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .part("import", reqwest::multipart::Part::bytes(archive.clone()).file_name("persons.zip"));
+        // As a browser asks (pages go compressed, this one does not: each line leaves as made).
+        let mut res = browser()
+            .post(app.url(&import))
+            .header("Cookie", &ca.cookie)
+            .header("Accept-Encoding", "gzip")
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.headers().get("content-encoding").is_none(), "{:?}", res.headers());
+        assert_eq!(res.headers()["x-accel-buffering"], "no");
+        assert!(res.headers().get(reqwest::header::CONTENT_LENGTH).is_none(), "{:?}", res.headers());
+        assert_eq!(res.headers()["transfer-encoding"], "chunked");
+        assert_eq!(res.headers()["content-type"], "text/html; charset=utf-8");
+        let mut chunks = Vec::new();
+        while let Some(c) = res.chunk().await.unwrap() {
+            chunks.push(String::from_utf8_lossy(&c).into_owned());
+        }
+        chunks
+    };
+    let chunks = send().await;
+    let at =
+        |part: &str| chunks.iter().position(|c| c.contains(part)).unwrap_or_else(|| panic!("{part} in {chunks:#?}"));
+    let lines = [
+        "<li data-outcome=\"imported\">1/4 <code>alice</code>: imported (photos: 1)</li>",
+        "<li data-outcome=\"imported\">2/4 <code>bob</code>: imported (photos: 1)</li>",
+        "<li data-outcome=\"not-imported\">3/4 <code>carol</code>: not imported: ",
+        "<li data-outcome=\"imported\">4/4 <code>dave</code>: imported (photos: 1)</li>",
+    ];
+    let start = at("4 person folders to import");
+    let report = at("<dt>Persons imported</dt><dd>3</dd>");
+    let mut before = start;
+    for line in lines {
+        let i = at(line);
+        assert!(
+            before < i && i < report,
+            "{line}: chunk {i}, after {before}, before the report's {report}: {chunks:#?}"
+        );
+        before = i;
+    }
+    let page = chunks.concat();
+    assert!(page.contains("files left out: 1</li>") && page.contains("<td>carol/x.jpg</td>"), "{page}");
+    assert!(page.contains("The import is done.") && page.trim_end().ends_with("</html>"), "{page}");
+    let persons = app.get(&format!("/api/collections/{cid}/persons/"), &ca_token).await;
+    assert_eq!(persons.body.as_array().unwrap().len(), 3, "{}", persons.text);
+
+    // Again: the three imported are skipped, line by line; carol is tried again.
+    let again = send().await.concat();
+    for part in [
+        "<li data-outcome=\"skipped\">1/4 <code>alice</code>: skipped (imported before)</li>",
+        "<li data-outcome=\"not-imported\">3/4 <code>carol</code>",
+        "<dt>Persons skipped (imported before)</dt><dd>3</dd>",
+        "<dt>Persons imported</dt><dd>0</dd>",
+    ] {
+        assert!(again.contains(part), "{part} in {again}");
+    }
+    assert_eq!(app.get(&format!("/api/collections/{cid}/persons/"), &ca_token).await.body.as_array().unwrap().len(), 3);
 }
 
 /// Console spec §4.6: the bulk import takes a meta_data CSV beside the ZIP (the person column,

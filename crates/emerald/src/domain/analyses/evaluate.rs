@@ -411,7 +411,7 @@ impl Domain {
             "pairs": pairs,
         }));
         let resolution = match lo {
-            Some(min) if faceless == 0 => decide_biometry(min as f64, threshold, a.params.threshold_min),
+            Some(min) if faceless == 0 => decide_biometry(min as f64, threshold, a.band_min()),
             _ => {
                 data.insert(
                     "error_message".into(),
@@ -492,7 +492,7 @@ impl Domain {
         }
         let max_confidence = best_overall.as_ref().map(|b| b.confidence);
         let mut data = map(json!({ "max_confidence": max_confidence }));
-        let resolution = match decide_collection(max_confidence, threshold) {
+        let resolution = match decide_collection(max_confidence, threshold, a.band_min()) {
             Resolution::Success if faceless > 0 => {
                 data.insert(
                     "error_message".into(),

@@ -108,7 +108,7 @@ impl Domain {
         };
         let facts: Vec<MediaFacts> =
             media.iter().map(|m| MediaFacts { media_id: m.media_id, kind: m.kind, tags: &m.tags }).collect();
-        // GAP-14: the company's thresholds, unless the request names its own.
+        // GAP-14: the company's thresholds and bands, unless the request names its own.
         let thresholds = self.thresholds_for(folder.company_id).await?;
         let group_id = Uuid::new_v4();
         let mut out = Vec::with_capacity(requests.len());
@@ -129,6 +129,7 @@ impl Domain {
                 resolution_status: Resolution::Processing,
                 resolution_comment: None,
                 threshold: r.params.threshold(r.kind, &thresholds),
+                threshold_min: r.params.threshold_min(r.kind, &thresholds),
                 params: r.params.clone(),
                 source_media,
                 results_data: None,

@@ -67,6 +67,9 @@ pub struct ScoreHistogram {
     /// The threshold new analyses of the type get: the company's (GAP-14) when the folders are
     /// one company's, else the installation's.
     pub threshold: f64,
+    /// The operator band's lower edge those analyses get (GAP-14: the company's, when the
+    /// folders are one company's and it has one; BIOMETRY and COLLECTION).
+    pub band_min: Option<f64>,
     /// Analyses per bin of width `1 / SCORE_BINS`, from 0 up.
     pub bins: Vec<u64>,
 }
@@ -173,17 +176,17 @@ impl Domain {
         });
         let th = self.thresholds_for(company).await?;
         let histograms = [
-            ("QUALITY", "confidence_spoofing", th.quality),
-            ("BIOMETRY", "min_confidence", th.biometry),
-            ("COLLECTION", "max_confidence", th.collection),
+            ("QUALITY", "confidence_spoofing", th.quality, None),
+            ("BIOMETRY", "min_confidence", th.biometry, th.biometry_min),
+            ("COLLECTION", "max_confidence", th.collection, th.collection_min),
         ]
         .into_iter()
-        .map(|(t, score, threshold)| {
+        .map(|(t, score, threshold, band_min)| {
             let mut bins = vec![0; SCORE_BINS as usize];
             for (_, b, n) in scores.iter().filter(|(ty, _, _)| ty == t) {
                 bins[(*b as usize).min(SCORE_BINS as usize - 1)] += n;
             }
-            ScoreHistogram { analysis_type: t, score, threshold, bins }
+            ScoreHistogram { analysis_type: t, score, threshold, band_min, bins }
         })
         .collect();
         Ok(Performance {

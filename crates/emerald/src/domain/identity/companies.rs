@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use crate::domain::error::{Error, Result};
 use crate::domain::model::account::Company;
-use crate::domain::model::analysis::{ThresholdOverrides, ThresholdPatch, Thresholds, THRESHOLD_KEYS};
+use crate::domain::model::analysis::{ThresholdOverrides, ThresholdPatch, Thresholds, BAND_KEYS, THRESHOLD_KEYS};
 use crate::domain::model::audit::ObjectChange;
 use crate::domain::model::caller::Caller;
 use crate::domain::model::metadata::{MetaChange, MetaData};
@@ -66,9 +66,9 @@ impl CompanyThresholds {
         }
     }
 
-    /// `company` when any threshold is the company's own, else `installation`.
+    /// `company` when any threshold or band is the company's own, else `installation`.
     pub fn overall_source(&self) -> ThresholdSource {
-        if THRESHOLD_KEYS.iter().any(|k| self.source(k) == ThresholdSource::Company) {
+        if THRESHOLD_KEYS.iter().chain(&BAND_KEYS).any(|k| self.source(k) == ThresholdSource::Company) {
             ThresholdSource::Company
         } else {
             ThresholdSource::Installation
@@ -76,16 +76,32 @@ impl CompanyThresholds {
     }
 }
 
-/// `quality=0.4, biometry=installation, …` for the audit trail.
+/// `quality=0.4, biometry=installation, …` for the audit trail; a band's edge only when the
+/// company has one (`biometry_min=0.6`).
 fn describe_overrides(o: &ThresholdOverrides) -> String {
-    THRESHOLD_KEYS
-        .iter()
-        .map(|k| match o.get(k) {
-            Some(v) => format!("{k}={v}"),
-            None => format!("{k}=installation"),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    let thresholds = THRESHOLD_KEYS.iter().map(|k| match o.get(k) {
+        Some(v) => format!("{k}={v}"),
+        None => format!("{k}=installation"),
+    });
+    let bands = BAND_KEYS.iter().filter_map(|k| o.get(k).map(|v| format!("{k}={v}")));
+    thresholds.chain(bands).collect::<Vec<_>>().join(", ")
+}
+
+/// A band's lower edge above the threshold it lies under is refused (GAP-14): the band
+/// `[min, threshold)` would be empty.
+fn check_bands(t: &Thresholds) -> Result<()> {
+    for (key, min, threshold, name) in [
+        ("biometry_min", t.biometry_min, t.biometry, "biometry"),
+        ("collection_min", t.collection_min, t.collection, "collection"),
+    ] {
+        if let Some(min) = min.filter(|m| *m > threshold) {
+            return Err(Error::invalid_value(
+                format!("Invalid value for {key}: {min} is above the {name} threshold ({threshold})"),
+                serde_json::json!({ "key_path": key }),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Default)]
@@ -136,7 +152,8 @@ impl Domain {
 
     /// `PATCH /api/companies/{id}/thresholds` (GAP-14 [I]): ADMIN only (a company's users
     /// read theirs, they do not set them); a value in [0, 1] sets the company's own, `Clear`
-    /// returns to the installation's. Analyses created afterwards get them; existing ones keep
+    /// returns to the installation's (for a band's edge: no band). A band's edge must not be
+    /// above the threshold it lies under (as the company's thresholds then stand). Analyses created afterwards get them; existing ones keep
     /// the threshold they were created with.
     pub async fn set_company_thresholds(
         &self,
@@ -151,6 +168,7 @@ impl Domain {
         patch.validate()?;
         let before = self.store.company_threshold_overrides(id).await?.ok_or_else(|| Error::not_exist("Company"))?;
         let after = patch.apply(before);
+        check_bands(&after.over(&self.thresholds))?;
         let mut events = Vec::new();
         if after != before {
             let change = ObjectChange::of("company_thresholds", id)

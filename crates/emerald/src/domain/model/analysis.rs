@@ -153,11 +153,17 @@ pub struct Thresholds {
     pub biometry: f64,
     /// Match confidence at or above which a COLLECTION analysis has a hit (DECLINED).
     pub collection: f64,
+    /// The operator band's lower edge (GAP-14 [I]): a BIOMETRY `min_confidence` in
+    /// `[biometry_min, biometry)` needs an operator. None: no band (the installation has none;
+    /// a company's ADMIN sets one; a request's `threshold_min` wins).
+    pub biometry_min: Option<f64>,
+    /// The same for COLLECTION: a best match in `[collection_min, collection)` needs an operator.
+    pub collection_min: Option<f64>,
 }
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { quality: 0.5, biometry: 0.85, collection: 0.85 }
+        Thresholds { quality: 0.5, biometry: 0.85, collection: 0.85, biometry_min: None, collection_min: None }
     }
 }
 
@@ -165,32 +171,43 @@ impl Default for Thresholds {
 /// (`GET /api/companies/{id}/thresholds`) and in the console.
 pub const THRESHOLD_KEYS: [&str; 3] = ["quality", "biometry", "collection"];
 
-/// A company's own decision thresholds (GAP-14 [I]): `None` follows the installation's.
+/// The operator bands' lower edges a company may have (GAP-14 [I]), as named on the wire and
+/// in the console: no installation setting (None is no band).
+pub const BAND_KEYS: [&str; 2] = ["biometry_min", "collection_min"];
+
+/// A company's own decision thresholds (GAP-14 [I]): `None` follows the installation's (for
+/// the bands' edges: no band).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct ThresholdOverrides {
     pub quality: Option<f64>,
     pub biometry: Option<f64>,
     pub collection: Option<f64>,
+    pub biometry_min: Option<f64>,
+    pub collection_min: Option<f64>,
 }
 
 impl ThresholdOverrides {
     /// The thresholds a company's new analyses get: its own where it has one, else the
-    /// installation's.
+    /// installation's; its bands.
     pub fn over(&self, installation: &Thresholds) -> Thresholds {
-        let ThresholdOverrides { quality, biometry, collection } = *self;
+        let ThresholdOverrides { quality, biometry, collection, biometry_min, collection_min } = *self;
         Thresholds {
             quality: quality.unwrap_or(installation.quality),
             biometry: biometry.unwrap_or(installation.biometry),
             collection: collection.unwrap_or(installation.collection),
+            biometry_min: biometry_min.or(installation.biometry_min),
+            collection_min: collection_min.or(installation.collection_min),
         }
     }
 
-    /// The override of one of [`THRESHOLD_KEYS`].
+    /// The override of one of [`THRESHOLD_KEYS`] or [`BAND_KEYS`].
     pub fn get(&self, key: &str) -> Option<f64> {
         match key {
             "quality" => self.quality,
             "biometry" => self.biometry,
             "collection" => self.collection,
+            "biometry_min" => self.biometry_min,
+            "collection_min" => self.collection_min,
             _ => None,
         }
     }
@@ -222,15 +239,19 @@ pub struct ThresholdPatch {
     pub quality: ThresholdChange,
     pub biometry: ThresholdChange,
     pub collection: ThresholdChange,
+    pub biometry_min: ThresholdChange,
+    pub collection_min: ThresholdChange,
 }
 
 impl ThresholdPatch {
-    /// The change of one of [`THRESHOLD_KEYS`]; false for any other key.
+    /// The change of one of [`THRESHOLD_KEYS`] or [`BAND_KEYS`]; false for any other key.
     pub fn set(&mut self, key: &str, change: ThresholdChange) -> bool {
         let slot = match key {
             "quality" => &mut self.quality,
             "biometry" => &mut self.biometry,
             "collection" => &mut self.collection,
+            "biometry_min" => &mut self.biometry_min,
+            "collection_min" => &mut self.collection_min,
             _ => return false,
         };
         *slot = change;
@@ -239,8 +260,14 @@ impl ThresholdPatch {
 
     /// Every value set is a number in [0, 1] (the same range as a request's params).
     pub fn validate(&self) -> Result<()> {
-        let ThresholdPatch { quality, biometry, collection } = *self;
-        for (key, change) in [("quality", quality), ("biometry", biometry), ("collection", collection)] {
+        let ThresholdPatch { quality, biometry, collection, biometry_min, collection_min } = *self;
+        for (key, change) in [
+            ("quality", quality),
+            ("biometry", biometry),
+            ("collection", collection),
+            ("biometry_min", biometry_min),
+            ("collection_min", collection_min),
+        ] {
             if let ThresholdChange::Set(v) = change {
                 if !(0.0..=1.0).contains(&v) {
                     return Err(Error::invalid_value(
@@ -254,11 +281,13 @@ impl ThresholdPatch {
     }
 
     pub fn apply(&self, current: ThresholdOverrides) -> ThresholdOverrides {
-        let ThresholdPatch { quality, biometry, collection } = *self;
+        let ThresholdPatch { quality, biometry, collection, biometry_min, collection_min } = *self;
         ThresholdOverrides {
             quality: quality.apply(current.quality),
             biometry: biometry.apply(current.biometry),
             collection: collection.apply(current.collection),
+            biometry_min: biometry_min.apply(current.biometry_min),
+            collection_min: collection_min.apply(current.collection_min),
         }
     }
 }
@@ -355,6 +384,16 @@ impl AnalysisParams {
         };
         params.validate(key_path)?;
         Ok(params)
+    }
+
+    /// The operator band's lower edge of an analysis of `kind` with these params: a BIOMETRY
+    /// request's own `threshold_min`, else the company's band (GAP-14 [I]); None: no band.
+    pub fn threshold_min(&self, kind: AnalysisType, defaults: &Thresholds) -> Option<f64> {
+        match kind {
+            AnalysisType::Biometry => self.threshold_min.or(defaults.biometry_min),
+            AnalysisType::Collection => defaults.collection_min,
+            AnalysisType::Quality | AnalysisType::Documents => None,
+        }
     }
 
     /// The decision threshold of an analysis of `kind` with these params.
@@ -459,6 +498,10 @@ pub struct Analysis {
     pub resolution_status: Resolution,
     pub resolution_comment: Option<String>,
     pub threshold: Option<f64>,
+    /// The operator band's lower edge the analysis got (GAP-14 [I]; BIOMETRY and COLLECTION):
+    /// a score in `[threshold_min, threshold)` is OPERATOR_REQUIRED. None: no band (analyses
+    /// stored before it was kept fall back to `params.threshold_min`, see [`Analysis::band_min`]).
+    pub threshold_min: Option<f64>,
     pub params: AnalysisParams,
     /// The media the analysis covers, in folder order.
     pub source_media: Vec<Uuid>,
@@ -478,6 +521,16 @@ pub struct Analysis {
 }
 
 impl Analysis {
+    /// The operator band's lower edge this analysis is decided and drawn with: the one it got
+    /// when created, or (stored before that was kept) a BIOMETRY request's `threshold_min`.
+    pub fn band_min(&self) -> Option<f64> {
+        match self.kind {
+            AnalysisType::Biometry => self.threshold_min.or(self.params.threshold_min),
+            AnalysisType::Collection => self.threshold_min,
+            AnalysisType::Quality | AnalysisType::Documents => None,
+        }
+    }
+
     /// Blob keys of the images this analysis stored.
     pub fn stored_images(&self) -> Vec<String> {
         self.results_media
@@ -600,10 +653,12 @@ pub fn decide_biometry(min_confidence: f64, threshold: f64, band_min: Option<f64
 }
 
 /// COLLECTION decision: a person at or above the threshold is a hit, and a hit in a blacklist
-/// fails the check (spec §8.4 [I]).
-pub fn decide_collection(max_confidence: Option<f64>, threshold: f64) -> Resolution {
+/// fails the check (spec §8.4 [I]); with a band `[band_min, threshold)` (GAP-14 [I]) a best
+/// match in it needs an operator.
+pub fn decide_collection(max_confidence: Option<f64>, threshold: f64, band_min: Option<f64>) -> Resolution {
     match max_confidence {
         Some(c) if c >= threshold => Resolution::Declined,
+        Some(c) if band_min.is_some_and(|lo| c >= lo) => Resolution::OperatorRequired,
         _ => Resolution::Success,
     }
 }
@@ -728,9 +783,15 @@ mod tests {
         assert_eq!(decide_biometry(0.8, 0.85, None), Resolution::Declined);
         assert_eq!(decide_biometry(0.8, 0.85, Some(0.6)), Resolution::OperatorRequired);
         assert_eq!(decide_biometry(0.5, 0.85, Some(0.6)), Resolution::Declined);
-        assert_eq!(decide_collection(Some(0.9), 0.85), Resolution::Declined);
-        assert_eq!(decide_collection(Some(0.2), 0.85), Resolution::Success);
-        assert_eq!(decide_collection(None, 0.85), Resolution::Success);
+        assert_eq!(decide_collection(Some(0.9), 0.85, None), Resolution::Declined);
+        assert_eq!(decide_collection(Some(0.2), 0.85, None), Resolution::Success);
+        assert_eq!(decide_collection(None, 0.85, None), Resolution::Success);
+        // The company's band (GAP-14): the best match in [0.6, 0.85) needs an operator.
+        assert_eq!(decide_collection(Some(0.9), 0.85, Some(0.6)), Resolution::Declined);
+        assert_eq!(decide_collection(Some(0.85), 0.85, Some(0.6)), Resolution::Declined);
+        assert_eq!(decide_collection(Some(0.6), 0.85, Some(0.6)), Resolution::OperatorRequired);
+        assert_eq!(decide_collection(Some(0.59), 0.85, Some(0.6)), Resolution::Success);
+        assert_eq!(decide_collection(None, 0.85, Some(0.0)), Resolution::Success);
         let p = AnalysisParams { threshold_min: Some(0.7), threshold_max: Some(0.9), ..Default::default() };
         assert_eq!(p.threshold(AnalysisType::Biometry, &Thresholds::default()), Some(0.9));
         assert!(p.validate("a").is_ok());
@@ -742,10 +803,10 @@ mod tests {
 
     #[test]
     fn company_thresholds_over_the_installation() {
-        let installation = Thresholds { quality: 0.5, biometry: 0.85, collection: 0.8 };
-        let own = ThresholdOverrides { quality: None, biometry: Some(0.9), collection: None };
+        let installation = Thresholds { quality: 0.5, biometry: 0.85, collection: 0.8, ..Thresholds::default() };
+        let own = ThresholdOverrides { biometry: Some(0.9), ..Default::default() };
         let t = own.over(&installation);
-        assert_eq!(t, Thresholds { quality: 0.5, biometry: 0.9, collection: 0.8 });
+        assert_eq!(t, Thresholds { quality: 0.5, biometry: 0.9, collection: 0.8, ..Thresholds::default() });
         // The request's params still win over the company's.
         let p = AnalysisParams { threshold_max: Some(0.95), ..Default::default() };
         assert_eq!(p.threshold(AnalysisType::Biometry, &t), Some(0.95));
@@ -758,7 +819,10 @@ mod tests {
         assert!(!patch.set("documents", ThresholdChange::Set(0.3)));
         assert!(patch.validate().is_ok());
         let next = patch.apply(ThresholdOverrides { collection: Some(0.7), ..own });
-        assert_eq!(next, ThresholdOverrides { quality: Some(0.3), biometry: None, collection: Some(0.7) });
+        assert_eq!(
+            next,
+            ThresholdOverrides { quality: Some(0.3), collection: Some(0.7), ..ThresholdOverrides::default() }
+        );
         for bad in [-0.01, 1.01, f64::NAN, f64::INFINITY] {
             let p = ThresholdPatch { collection: ThresholdChange::Set(bad), ..Default::default() };
             assert!(p.validate().is_err(), "{bad}");
@@ -766,6 +830,27 @@ mod tests {
         for edge in [0.0, 1.0] {
             assert!(ThresholdPatch { quality: ThresholdChange::Set(edge), ..Default::default() }.validate().is_ok());
         }
+    }
+
+    #[test]
+    fn a_company_band_applies_unless_the_request_sends_its_own() {
+        let mut patch = ThresholdPatch::default();
+        assert!(patch.set("biometry_min", ThresholdChange::Set(0.6)));
+        assert!(patch.set("collection_min", ThresholdChange::Set(0.5)));
+        let own = patch.apply(ThresholdOverrides::default());
+        assert_eq!((own.get("biometry_min"), own.get("collection_min")), (Some(0.6), Some(0.5)));
+        let t = own.over(&Thresholds::default());
+        assert_eq!((t.biometry, t.biometry_min, t.collection_min), (0.85, Some(0.6), Some(0.5)));
+        let none = AnalysisParams::default();
+        assert_eq!(none.threshold_min(AnalysisType::Biometry, &t), Some(0.6));
+        assert_eq!(none.threshold_min(AnalysisType::Collection, &t), Some(0.5));
+        assert_eq!(none.threshold_min(AnalysisType::Quality, &t), None);
+        let sent = AnalysisParams { threshold_min: Some(0.7), ..Default::default() };
+        assert_eq!(sent.threshold_min(AnalysisType::Biometry, &t), Some(0.7));
+        // No band anywhere: none.
+        assert_eq!(none.threshold_min(AnalysisType::Biometry, &Thresholds::default()), None);
+        let bad = ThresholdPatch { biometry_min: ThresholdChange::Set(1.5), ..Default::default() };
+        assert!(bad.validate().is_err());
     }
 
     fn row(
