@@ -6,13 +6,13 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::forms::{see_other, typed_delete, DeleteForm};
+use super::forms::{see_other, typed_delete, upload_progress, upload_redirect, DeleteForm};
 use super::html::Html;
 use super::pages::{get, input, parse_query};
 use super::{error_page, message_page, page, settings, text, Session};
@@ -321,7 +321,8 @@ async fn order_form(
     if let Some(e) = error {
         b.el("<p class=\"error\" role=\"alert\">", e, "</p>");
     }
-    b.s("<form method=\"post\" enctype=\"multipart/form-data\" class=\"create\" hx-boost=\"false\" action=\"").t(base);
+    b.s("<form method=\"post\" enctype=\"multipart/form-data\" class=\"create\" hx-boost=\"false\" data-upload ");
+    b.s("action=\"").t(base);
     b.s("/orders/new\"><input type=\"hidden\" name=\"csrf\" value=\"").t(&session.csrf).s("\">");
     b.s("<fieldset><legend>").t(text::FILES).s("</legend>");
     file_slots(&mut b, fields, slots, limits);
@@ -336,7 +337,9 @@ async fn order_form(
     input(&mut b, "transaction_id", "transaction_id", "text", field(fields, "transaction_id"));
     input(&mut b, "iin", "iin", "text", field(fields, "iin"));
     input(&mut b, "resolution_endpoint", text::WEBHOOK_URL, "url", field(fields, "resolution_endpoint"));
-    b.s("<div class=\"actions\"><button type=\"submit\">").t(text::CREATE_ORDER).s("</button></div>");
+    b.s("<div class=\"actions\"><button type=\"submit\">").t(text::CREATE_ORDER).s("</button>");
+    upload_progress(&mut b);
+    b.s("</div>");
     b.s("</fieldset></form>");
     b
 }
@@ -360,6 +363,7 @@ pub async fn new_order(State(state): State<AppState>, session: Session, RawQuery
 pub async fn create_order(
     State(state): State<AppState>,
     session: Session,
+    headers: HeaderMap,
     upload: Result<FormUpload, Error>,
 ) -> Response {
     let base = settings(&state).base.clone();
@@ -432,7 +436,7 @@ pub async fn create_order(
             return (status, page(&state, &session, text::NEW_ORDER_TITLE, b)).into_response();
         }
     }
-    (StatusCode::SEE_OTHER, [(header::LOCATION, format!("{base}/orders/{folder_id}"))]).into_response()
+    upload_redirect(&headers, format!("{base}/orders/{folder_id}"))
 }
 
 /// The typed confirmation of a delete: the first 8 characters of the folder id.
