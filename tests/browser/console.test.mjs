@@ -23,6 +23,7 @@
 // the form goes through, and the header's countdown says so. console.js (a browser in Tokyo):
 // local times after a load and an htmx swap, a saved filter, the privacy blur, a wrong-type
 // file refused before upload, an upload's progress bar and its Cancel (a throttled line), a
+// video's orientation preset from its size (clips recorded in the page), a
 // generated password that logs in, and a CLIENT OPERATOR's
 // keys (Z, typing left alone, A, N). axe-core (@axe-core/playwright) finds no serious or critical
 // violation on the main screens. Screenshots go to EMERALD_SHOTS_DIR. Any console error in the
@@ -269,6 +270,75 @@ test('console.js: an upload shows its progress, can be cancelled, then goes to t
   assert.equal(await count(), before + 1);
   // The refusal is a 400, which chromium reports as a failed load: expected here, once.
   assert.deepEqual(page.errors, ['Failed to load resource: the server responded with a status of 400 (Bad Request)']);
+  await page.context().close();
+});
+
+/// A short WebM of `w`×`h` recorded in the page (a canvas stream through MediaRecorder), as bytes.
+async function recordVideo(page, w, h) {
+  const bytes = await page.evaluate(async ([w, h]) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = w;
+    canvas.height = h;
+    const g = canvas.getContext('2d');
+    const rec = new MediaRecorder(canvas.captureStream(10), { mimeType: 'video/webm' });
+    const chunks = [];
+    rec.ondataavailable = (e) => chunks.push(e.data);
+    const stopped = new Promise((resolve) => { rec.onstop = resolve; });
+    rec.start();
+    for (let i = 0; i < 8; i++) {
+      g.fillStyle = i % 2 ? '#0b6e4f' : '#f0b429';
+      g.fillRect(0, 0, w, h);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+    }
+    rec.stop();
+    await stopped;
+    return Array.from(new Uint8Array(await new Blob(chunks).arrayBuffer()));
+  }, [w, h]);
+  return Buffer.from(bytes);
+}
+
+test("console.js: a video's orientation is preset from its aspect ratio, and stored as a tag", async () => {
+  const page = await newPage();
+  await login(page, ctx.clientEmail, PASSWORD);
+  await page.goto(BASE + '/console/orders/new');
+  const wide = await recordVideo(page, 320, 180);
+  const tall = await recordVideo(page, 180, 320);
+  assert.equal(await page.locator('#orient1').inputValue(), 'portrait', 'portrait until a video says otherwise');
+  // A landscape video: the choice turns to landscape (its size read from the video's metadata).
+  await page.locator('#file1').setInputFiles({ name: 'wide.webm', mimeType: 'video/webm', buffer: wide });
+  await page.locator('#kind1').selectOption('video_blank');
+  await page.waitForFunction(() => document.querySelector('#orient1').value === 'landscape');
+  assert.equal(await page.locator('#orient1').getAttribute('data-guessed'), '320x180');
+  // A portrait video turns a landscape choice back to portrait; a ZIP too; a photo leaves it.
+  await page.locator('#orient2').selectOption('landscape');
+  await page.locator('#file2').setInputFiles({ name: 'tall.webm', mimeType: 'video/webm', buffer: tall });
+  await page.locator('#kind2').selectOption('video_eyes');
+  await page.waitForFunction(() => document.querySelector('#orient2').value === 'portrait');
+  await page.locator('#orient3').selectOption('landscape');
+  await page.locator('#file3').setInputFiles({ name: 'frames.zip', mimeType: 'application/zip', buffer: Buffer.from('PK\x05\x06' + '\0'.repeat(18), 'binary') });
+  assert.equal(await page.locator('#orient3').inputValue(), 'portrait');
+  await page.locator('#file3').setInputFiles([]);
+  await page.locator('#orient4').selectOption('landscape');
+  await page.locator('#file4').setInputFiles(join(IMAGES, 'obama2.jpg'));
+  assert.equal(await page.locator('#orient4').inputValue(), 'landscape', 'a photo leaves the choice');
+  await page.locator('#file4').setInputFiles([]);
+  await shot(page, '05c-new-order-orientation');
+  // Sent (no analysis: the clips are colour frames): the tags follow the choices.
+  await page.getByLabel('Liveness (QUALITY)').uncheck();
+  await page.getByLabel('transaction_id').fill('browser-tx-orientation');
+  await Promise.all([
+    page.waitForURL(/\/console\/orders\/[0-9a-f-]{36}$/),
+    page.getByRole('button', { name: 'Create the order' }).click(),
+  ]);
+  const id = page.url().split('/').pop();
+  const f = await api('GET', `/api/folders/${id}`, { token: ctx.client });
+  assert.equal(f.status, 200, f.text);
+  const tags = Object.fromEntries(f.data.media.map((m) => [m.original_name, m.tags]));
+  assert.deepEqual(tags, {
+    'wide.webm': ['video_selfie', 'video_selfie_blank', 'orientation_landscape'],
+    'tall.webm': ['video_selfie', 'video_selfie_eyes', 'orientation_portrait'],
+  }, f.text);
+  assert.deepEqual(page.errors, []);
   await page.context().close();
 });
 

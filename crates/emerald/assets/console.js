@@ -159,7 +159,7 @@
   });
   document.addEventListener('change', function (e) {
     var box = e.target && e.target.matches && e.target.matches('input[type="file"]') && e.target.closest('.file-checks');
-    if (box) checkFiles(box, e.target);
+    if (box) { checkFiles(box, e.target); presetOrientation(e.target); }
     if (e.target && e.target.matches && e.target.matches('input[data-privacy]')) {
       keep(PRIVACY, e.target.checked ? '1' : '0');
       applyPrivacy();
@@ -230,6 +230,40 @@
       fileProblem(input, problems.join(' · '));
     });
     if (total > maxFiles && changed) fileProblem(changed, box.getAttribute('data-too-many'));
+  }
+
+  // ---- Orientation guessed from the aspect ratio (§4.5.2): when a file input gets its files,
+  // its orientation choice (select[data-orientation-of]) is set from the first video's
+  // videoWidth/videoHeight (its metadata read from a blob: URL, nothing sent; the browser turns
+  // a rotated video's size as it shows it): landscape when wider than high, else portrait. A
+  // ZIP (frames) stays portrait; photos leave the choice as it is; the user can change it after.
+  function presetOrientation(input) {
+    var select = document.querySelector('select[data-orientation-of="' + input.id + '"]');
+    if (!select) return;
+    var files = Array.prototype.slice.call(input.files || []);
+    var video = files.filter(function (f) { return /^video\//.test(f.type); })[0];
+    if (!video) {
+      if (files.some(function (f) { return /\.zip$/i.test(f.name); })) select.value = 'portrait';
+      return;
+    }
+    var v = document.createElement('video');
+    var url = URL.createObjectURL(video);
+    var done = function () {
+      v.onloadedmetadata = v.onerror = null;
+      URL.revokeObjectURL(url);
+      v.removeAttribute('src');
+    };
+    v.preload = 'metadata';
+    v.muted = true;
+    v.onloadedmetadata = function () {
+      if (v.videoWidth && v.videoHeight) {
+        select.value = v.videoWidth > v.videoHeight ? 'landscape' : 'portrait';
+        select.setAttribute('data-guessed', v.videoWidth + 'x' + v.videoHeight);
+      }
+      done();
+    };
+    v.onerror = done; // not playable here: the choice stays as it is
+    v.src = url;
   }
 
   // ---- Upload progress (§4.5.4), on the create-order and add-files forms (form[data-upload]):

@@ -721,6 +721,37 @@ async fn create_order_with_tags_and_analyses_then_delete_it_after_typing_its_id(
     assert!(res.headers().get("hx-redirect").is_none());
     assert!(res.text().await.unwrap().contains("Choose at least one file"));
     app.delete(&format!("/api/folders/{xhr_folder}"), &app.admin_token).await.assert_status(204);
+    // A video's orientation, per input: landscape as chosen, portrait by default; an unknown
+    // one refused (escaped), nothing stored.
+    assert!(form.contains("<label for=\"orient1\">Orientation (video or ZIP)</label>"), "{form}");
+    assert!(form.contains("name=\"orient1\" data-orientation-of=\"file1\"><option value=\"portrait\" selected>"));
+    let videos = |orient: &str| {
+        reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .part("file1", file_part("wide.mp4", mp4()))
+            .text("kind1", "video_blank")
+            .text("orient1", orient.to_owned())
+            .part("file2", file_part("tall.mp4", mp4()))
+            .text("kind2", "video_eyes")
+    };
+    let (status, _, body) = client.post_multipart(&app, "/console/orders/new", videos(HOSTILE)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("Unknown orientation") && !body.contains(HOSTILE), "{body}");
+    let (status, to, body) = client.post_multipart(&app, "/console/orders/new", videos("landscape")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let video_folder = to.strip_prefix("/console/orders/").expect("to the new order").to_owned();
+    let v = app.get(&format!("/api/folders/{video_folder}"), &client_token).await;
+    let tags_of = |name: &str| {
+        v.body["media"].as_array().unwrap().iter().find(|m| m["original_name"] == name).unwrap()["tags"].clone()
+    };
+    assert_eq!(
+        tags_of("wide.mp4"),
+        json!(["video_selfie", "video_selfie_blank", "orientation_landscape"]),
+        "{}",
+        v.text
+    );
+    assert_eq!(tags_of("tall.mp4"), json!(["video_selfie", "video_selfie_eyes", "orientation_portrait"]));
+    app.delete(&format!("/api/folders/{video_folder}"), &app.admin_token).await.assert_status(204);
     let f = app.get(&format!("/api/folders/{folder_id}?with_analyses=true"), &client_token).await;
     f.assert_status(200);
     assert_eq!(f.body["meta_data"], json!({"transaction_id": "tx-console-1", "iin": "=1+1"}));
