@@ -23,7 +23,9 @@
 // a form to the login page, which says why; after logging in the user is back where it was and
 // the form goes through, and the header's countdown says so. console.js (a browser in Tokyo):
 // local times after a load and an htmx swap, a saved filter, the privacy blur, a wrong-type
-// file refused before upload, a generated password that logs in, and a CLIENT OPERATOR's
+// file refused before upload, an upload's progress bar and its Cancel (a throttled line), a
+// video's orientation preset from its size (clips recorded in the page), a
+// generated password that logs in, and a CLIENT OPERATOR's
 // keys (Z, typing left alone, A, N). axe-core (@axe-core/playwright) finds no serious or critical
 // violation on the main screens. Screenshots go to EMERALD_SHOTS_DIR. Any console error in the
 // page (a CSP violation, a script error) fails.
@@ -219,6 +221,124 @@ test('CLIENT logs in, sees its order, no review queue, creates an order', async 
   await page.goto(BASE + '/console/statistics');
   await page.getByRole('heading', { name: 'Statistics' }).waitFor();
   await shot(page, '07-client-statistics');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('console.js: an upload shows its progress, can be cancelled, then goes to the new order', async () => {
+  const page = await newPage();
+  await login(page, ctx.clientEmail, PASSWORD);
+  const count = async () => (await api('GET', '/api/folders/?limit=1', { token: ctx.client })).data.total_count;
+  const before = await count();
+  await page.goto(BASE + '/console/orders/new');
+  const box = page.locator('[data-upload-progress]');
+  assert.ok(await box.isHidden(), 'no progress before an upload');
+  // A slow line (Chromium's own throttling, 40 kB/s up): the 600 kB photo takes seconds.
+  const cdp = await page.context().newCDPSession(page);
+  const line = (up) => cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: up });
+  await line(40 * 1024);
+  await page.locator('#file1').setInputFiles(join(IMAGES, 'obama3.jpg'));
+  await page.getByLabel('transaction_id').fill('browser-tx-progress');
+  await page.getByRole('button', { name: 'Create the order' }).click();
+  await box.waitFor();
+  await page.waitForFunction(() => {
+    const p = document.querySelector('[data-upload-progress] progress');
+    return p && p.value > 0 && p.value < 100;
+  });
+  assert.match(await box.locator('output').textContent(), /^Sending the files: \d+ %$/);
+  assert.ok(await page.getByRole('button', { name: 'Create the order' }).isDisabled(), 'no second submit meanwhile');
+  await shot(page, '05b-new-order-upload-progress');
+  // Cancel: the upload stops, nothing is stored, the form can be sent again.
+  await box.getByRole('button', { name: 'Cancel the upload' }).click();
+  await box.getByText('Upload cancelled: nothing was sent.').waitFor();
+  assert.ok(await page.getByRole('button', { name: 'Create the order' }).isEnabled());
+  assert.ok(page.url().endsWith('/console/orders/new'), page.url());
+  assert.equal(await count(), before, 'nothing was stored');
+  // Sent again at full speed: the script follows the server's HX-Redirect to the new order.
+  await line(-1);
+  await Promise.all([
+    page.waitForURL(/\/console\/orders\/[0-9a-f-]{36}$/),
+    page.getByRole('button', { name: 'Create the order' }).click(),
+  ]);
+  await page.getByText('browser-tx-progress').first().waitFor();
+  assert.equal(await count(), before + 1);
+  // A refusal comes back as the page the form shows without the script (here: no file).
+  await page.goto(BASE + '/console/orders/new');
+  await page.getByLabel('transaction_id').fill('browser-tx-refused');
+  await page.getByRole('button', { name: 'Create the order' }).click();
+  await page.getByText('Choose at least one file.').waitFor();
+  assert.equal(await page.getByLabel('transaction_id').inputValue(), 'browser-tx-refused');
+  assert.equal(await count(), before + 1);
+  // The refusal is a 400, which chromium reports as a failed load: expected here, once.
+  assert.deepEqual(page.errors, ['Failed to load resource: the server responded with a status of 400 (Bad Request)']);
+  await page.context().close();
+});
+
+/// A short WebM of `w`×`h` recorded in the page (a canvas stream through MediaRecorder), as bytes.
+async function recordVideo(page, w, h) {
+  const bytes = await page.evaluate(async ([w, h]) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = w;
+    canvas.height = h;
+    const g = canvas.getContext('2d');
+    const rec = new MediaRecorder(canvas.captureStream(10), { mimeType: 'video/webm' });
+    const chunks = [];
+    rec.ondataavailable = (e) => chunks.push(e.data);
+    const stopped = new Promise((resolve) => { rec.onstop = resolve; });
+    rec.start();
+    for (let i = 0; i < 8; i++) {
+      g.fillStyle = i % 2 ? '#0b6e4f' : '#f0b429';
+      g.fillRect(0, 0, w, h);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+    }
+    rec.stop();
+    await stopped;
+    return Array.from(new Uint8Array(await new Blob(chunks).arrayBuffer()));
+  }, [w, h]);
+  return Buffer.from(bytes);
+}
+
+test("console.js: a video's orientation is preset from its aspect ratio, and stored as a tag", async () => {
+  const page = await newPage();
+  await login(page, ctx.clientEmail, PASSWORD);
+  await page.goto(BASE + '/console/orders/new');
+  const wide = await recordVideo(page, 320, 180);
+  const tall = await recordVideo(page, 180, 320);
+  assert.equal(await page.locator('#orient1').inputValue(), 'portrait', 'portrait until a video says otherwise');
+  // A landscape video: the choice turns to landscape (its size read from the video's metadata).
+  await page.locator('#file1').setInputFiles({ name: 'wide.webm', mimeType: 'video/webm', buffer: wide });
+  await page.locator('#kind1').selectOption('video_blank');
+  await page.waitForFunction(() => document.querySelector('#orient1').value === 'landscape');
+  assert.equal(await page.locator('#orient1').getAttribute('data-guessed'), '320x180');
+  // A portrait video turns a landscape choice back to portrait; a ZIP too; a photo leaves it.
+  await page.locator('#orient2').selectOption('landscape');
+  await page.locator('#file2').setInputFiles({ name: 'tall.webm', mimeType: 'video/webm', buffer: tall });
+  await page.locator('#kind2').selectOption('video_eyes');
+  await page.waitForFunction(() => document.querySelector('#orient2').value === 'portrait');
+  await page.locator('#orient3').selectOption('landscape');
+  await page.locator('#file3').setInputFiles({ name: 'frames.zip', mimeType: 'application/zip', buffer: Buffer.from('PK\x05\x06' + '\0'.repeat(18), 'binary') });
+  assert.equal(await page.locator('#orient3').inputValue(), 'portrait');
+  await page.locator('#file3').setInputFiles([]);
+  await page.locator('#orient4').selectOption('landscape');
+  await page.locator('#file4').setInputFiles(join(IMAGES, 'obama2.jpg'));
+  assert.equal(await page.locator('#orient4').inputValue(), 'landscape', 'a photo leaves the choice');
+  await page.locator('#file4').setInputFiles([]);
+  await shot(page, '05c-new-order-orientation');
+  // Sent (no analysis: the clips are colour frames): the tags follow the choices.
+  await page.getByLabel('Liveness (QUALITY)').uncheck();
+  await page.getByLabel('transaction_id').fill('browser-tx-orientation');
+  await Promise.all([
+    page.waitForURL(/\/console\/orders\/[0-9a-f-]{36}$/),
+    page.getByRole('button', { name: 'Create the order' }).click(),
+  ]);
+  const id = page.url().split('/').pop();
+  const f = await api('GET', `/api/folders/${id}`, { token: ctx.client });
+  assert.equal(f.status, 200, f.text);
+  const tags = Object.fromEntries(f.data.media.map((m) => [m.original_name, m.tags]));
+  assert.deepEqual(tags, {
+    'wide.webm': ['video_selfie', 'video_selfie_blank', 'orientation_landscape'],
+    'tall.webm': ['video_selfie', 'video_selfie_eyes', 'orientation_portrait'],
+  }, f.text);
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });

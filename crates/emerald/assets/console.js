@@ -1,7 +1,8 @@
 // Emerald console: the browser-side helpers (issue #20, docs/console.md). Progressive: every
 // page works without this script, which only adds to it. Strict-CSP friendly: no eval, no
-// inline code or style, no request of its own; text comes from the page (console/text.rs) and
-// what the user typed goes into the page as text (textContent), never as HTML.
+// inline code or style, no request of its own but an upload form's POST to its own action;
+// text comes from the page (console/text.rs) and what the user typed goes into the page as
+// text (textContent), never as HTML.
 (function () {
   'use strict';
 
@@ -158,7 +159,7 @@
   });
   document.addEventListener('change', function (e) {
     var box = e.target && e.target.matches && e.target.matches('input[type="file"]') && e.target.closest('.file-checks');
-    if (box) checkFiles(box, e.target);
+    if (box) { checkFiles(box, e.target); presetOrientation(e.target); }
     if (e.target && e.target.matches && e.target.matches('input[data-privacy]')) {
       keep(PRIVACY, e.target.checked ? '1' : '0');
       applyPrivacy();
@@ -230,6 +231,104 @@
     });
     if (total > maxFiles && changed) fileProblem(changed, box.getAttribute('data-too-many'));
   }
+
+  // ---- Orientation guessed from the aspect ratio (§4.5.2): when a file input gets its files,
+  // its orientation choice (select[data-orientation-of]) is set from the first video's
+  // videoWidth/videoHeight (its metadata read from a blob: URL, nothing sent; the browser turns
+  // a rotated video's size as it shows it): landscape when wider than high, else portrait. A
+  // ZIP (frames) stays portrait; photos leave the choice as it is; the user can change it after.
+  function presetOrientation(input) {
+    var select = document.querySelector('select[data-orientation-of="' + input.id + '"]');
+    if (!select) return;
+    var files = Array.prototype.slice.call(input.files || []);
+    var video = files.filter(function (f) { return /^video\//.test(f.type); })[0];
+    if (!video) {
+      if (files.some(function (f) { return /\.zip$/i.test(f.name); })) select.value = 'portrait';
+      return;
+    }
+    var v = document.createElement('video');
+    var url = URL.createObjectURL(video);
+    var done = function () {
+      v.onloadedmetadata = v.onerror = null;
+      URL.revokeObjectURL(url);
+      v.removeAttribute('src');
+    };
+    v.preload = 'metadata';
+    v.muted = true;
+    v.onloadedmetadata = function () {
+      if (v.videoWidth && v.videoHeight) {
+        select.value = v.videoWidth > v.videoHeight ? 'landscape' : 'portrait';
+        select.setAttribute('data-guessed', v.videoWidth + 'x' + v.videoHeight);
+      }
+      done();
+    };
+    v.onerror = done; // not playable here: the choice stays as it is
+    v.src = url;
+  }
+
+  // ---- Upload progress (§4.5.4), on the create-order and add-files forms (form[data-upload]):
+  // the form is sent as it is (FormData: its CSRF field, files and fields) with XMLHttpRequest,
+  // whose upload progress fills a <progress>; Cancel aborts it. The request says HX-Request, as
+  // htmx does: the server answers a success with HX-Redirect (the order's page), which is
+  // followed here, and a refusal with the page it would show without the script, shown in
+  // place of this one. Only a form that passed its checks (the file checks above) is submitted.
+  function uploadBox(form) { return form.querySelector('[data-upload-progress]'); }
+  function uploadState(form, sending, message) {
+    var box = uploadBox(form);
+    form.querySelectorAll('button[type="submit"]').forEach(function (b) { b.disabled = sending; });
+    box.querySelector('[data-upload-cancel]').hidden = !sending;
+    box.querySelector('progress').hidden = !sending;
+    box.querySelector('[data-upload-status]').textContent = message || '';
+    box.hidden = !sending && !message;
+  }
+  function showPage(html) {
+    var doc = new DOMParser().parseFromString(html, 'text/html');
+    // Scripts of a parsed document never run: htmx and this script stay as they are.
+    document.title = doc.title;
+    document.body.replaceWith(document.adoptNode(doc.body));
+    if (window.htmx && window.htmx.process) window.htmx.process(document.body);
+    init();
+    window.scrollTo(0, 0);
+  }
+  function upload(form) {
+    var box = uploadBox(form);
+    var bar = box.querySelector('progress');
+    var status = box.querySelector('[data-upload-status]');
+    var xhr = new XMLHttpRequest();
+    form.uploading = xhr;
+    xhr.open('POST', form.action);
+    xhr.setRequestHeader('HX-Request', 'true');
+    xhr.upload.onprogress = function (e) {
+      if (!e.lengthComputable) { bar.removeAttribute('value'); return; }
+      var pct = Math.floor((e.loaded / e.total) * 100);
+      bar.value = pct;
+      status.textContent = pct >= 100 ? box.getAttribute('data-storing') : box.getAttribute('data-sending') + ' ' + pct + ' %';
+    };
+    xhr.upload.onload = function () { bar.value = 100; status.textContent = box.getAttribute('data-storing'); };
+    xhr.onload = function () {
+      form.uploading = null;
+      var to = xhr.getResponseHeader('HX-Redirect');
+      if (to) { location.assign(to); return; }
+      showPage(xhr.responseText);
+    };
+    xhr.onerror = function () { form.uploading = null; uploadState(form, false, box.getAttribute('data-failed')); };
+    xhr.onabort = function () { form.uploading = null; uploadState(form, false, box.getAttribute('data-cancelled')); };
+    bar.value = 0;
+    uploadState(form, true, box.getAttribute('data-sending') + ' 0 %');
+    xhr.send(new FormData(form));
+  }
+  document.addEventListener('submit', function (e) {
+    var form = e.target;
+    if (e.defaultPrevented || !form.matches || !form.matches('form[data-upload]') || !uploadBox(form)) return;
+    if (!window.FormData || !window.XMLHttpRequest || !window.DOMParser) return; // sent as a plain form
+    e.preventDefault();
+    if (!form.uploading) upload(form);
+  });
+  document.addEventListener('click', function (e) {
+    var b = e.target && e.target.closest && e.target.closest('[data-upload-cancel]');
+    var form = b && b.closest('form');
+    if (form && form.uploading) form.uploading.abort();
+  });
 
   // ---- Session countdown (§4.1): every console request renews the sliding session, so the
   // header counts its lifetime down from the latest response.

@@ -2,7 +2,7 @@
 //! typed confirmation of a delete, a meta_data JSON field, the notice after a redirect, and
 //! errors shown above the form they came from.
 
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
@@ -15,6 +15,28 @@ use crate::domain::Error;
 /// `303 See Other` to a console path (after a successful POST).
 pub fn see_other(location: String) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+}
+
+/// After an upload form (create order, add files): `303 See Other` to `location`, as after any
+/// POST; for console.js's upload (an `XMLHttpRequest` sending `HX-Request`, as htmx does) `200`
+/// with `HX-Redirect: location` instead, which the script follows itself (an XHR would follow a
+/// 303 silently, losing the address's fragment and fetching the page only to have it loaded again).
+pub fn upload_redirect(headers: &HeaderMap, location: String) -> Response {
+    if headers.contains_key("hx-request") {
+        return (StatusCode::OK, [(HeaderName::from_static("hx-redirect"), location)]).into_response();
+    }
+    see_other(location)
+}
+
+/// The upload progress of a multipart form (console.js, §4.5): hidden, shown by the script
+/// while it sends the form with `XMLHttpRequest`; a Cancel button aborts the upload. Without
+/// the script the form is a plain multipart POST and this stays hidden.
+pub fn upload_progress(h: &mut Html) {
+    h.s("<div class=\"upload-progress\" hidden data-upload-progress data-sending=\"").t(text::UPLOAD_SENDING);
+    h.s("\" data-storing=\"").t(text::UPLOAD_STORING).s("\" data-cancelled=\"").t(text::UPLOAD_CANCELLED);
+    h.s("\" data-failed=\"").t(text::UPLOAD_FAILED).s("\"><progress max=\"100\" value=\"0\" aria-label=\"");
+    h.t(text::UPLOAD_PROGRESS).s("\"></progress> <output data-upload-status aria-live=\"polite\"></output> ");
+    h.s("<button type=\"button\" class=\"secondary\" data-upload-cancel>").t(text::UPLOAD_CANCEL).s("</button></div>");
 }
 
 /// The session's CSRF token as a hidden field.

@@ -6,13 +6,13 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::forms::{see_other, typed_delete, DeleteForm};
+use super::forms::{see_other, typed_delete, upload_progress, upload_redirect, DeleteForm};
 use super::html::Html;
 use super::pages::{get, input, parse_query};
 use super::{error_page, message_page, page, settings, text, Session};
@@ -115,14 +115,32 @@ pub(super) fn file_slots(b: &mut Html, fields: &[(String, String)], count: usize
             }
             b.s(">").t(label).s("</option>");
         }
+        b.s("</select>");
+        // Portrait or landscape, for a video or ZIP (`orientation_*`, §6.7); console.js presets
+        // it from the chosen video's aspect ratio.
+        let orient = field(fields, &format!("orient{i}")).unwrap_or("portrait");
+        b.s("<label for=\"orient").t(i).s("\">").t(text::ORIENTATION).s("</label><select id=\"orient").t(i);
+        b.s("\" name=\"orient").t(i).s("\" data-orientation-of=\"file").t(i).s("\">");
+        for (value, label) in ORIENTATIONS {
+            b.s("<option value=\"").s(value).s("\"");
+            if orient == value {
+                b.s(" selected");
+            }
+            b.s(">").t(label).s("</option>");
+        }
         b.s("</select></div>");
     }
     b.s("</div>");
 }
 
-/// Each received file's tags from the content type of its input (`fileN` → `kindN`). The files
-/// of one input (a `multiple` input sends them under one name) get keys of their own
-/// (`file1`, `file1.2`, …), so that each carries its tags. An unknown content type is refused.
+/// The orientation choices of a video or ZIP (`orientation_portrait`/`_landscape`, §6.7).
+const ORIENTATIONS: [(&str, &str); 2] = [("portrait", text::PORTRAIT), ("landscape", text::LANDSCAPE)];
+
+/// Each received file's tags from the content type of its input (`fileN` → `kindN`), a video's
+/// orientation from the input's choice (`orientN`: `portrait`, the default, or `landscape`). The
+/// files of one input (a `multiple` input sends them under one name) get keys of their own
+/// (`file1`, `file1.2`, …), so that each carries its tags. An unknown content type or
+/// orientation is refused.
 pub(super) fn tag_files(
     files: &mut [ReceivedFile],
     fields: &[(String, String)],
@@ -133,6 +151,11 @@ pub(super) fn tag_files(
         let Some((_, _, t)) = CONTENT_TYPES.iter().find(|(v, _, _)| *v == kind) else {
             return Err(format!("{} {kind:?}", text::UNKNOWN_CONTENT_TYPE));
         };
+        let orientation = match field(fields, &f.key.replacen("file", "orient", 1)).unwrap_or("portrait") {
+            "portrait" => "orientation_portrait",
+            "landscape" => "orientation_landscape",
+            other => return Err(format!("{} {other:?}", text::UNKNOWN_ORIENTATION)),
+        };
         let mut key = f.key.clone();
         let mut n = 1;
         while tags.contains_key(&key) {
@@ -140,7 +163,8 @@ pub(super) fn tag_files(
             key = format!("{}.{n}", f.key);
         }
         f.key = key.clone();
-        tags.insert(key, t.iter().map(|s| (*s).to_owned()).collect());
+        let t = t.iter().map(|s| if *s == "orientation_portrait" { orientation } else { s });
+        tags.insert(key, t.map(|s| (*s).to_owned()).collect());
     }
     Ok(tags)
 }
@@ -321,7 +345,8 @@ async fn order_form(
     if let Some(e) = error {
         b.el("<p class=\"error\" role=\"alert\">", e, "</p>");
     }
-    b.s("<form method=\"post\" enctype=\"multipart/form-data\" class=\"create\" hx-boost=\"false\" action=\"").t(base);
+    b.s("<form method=\"post\" enctype=\"multipart/form-data\" class=\"create\" hx-boost=\"false\" data-upload ");
+    b.s("action=\"").t(base);
     b.s("/orders/new\"><input type=\"hidden\" name=\"csrf\" value=\"").t(&session.csrf).s("\">");
     b.s("<fieldset><legend>").t(text::FILES).s("</legend>");
     file_slots(&mut b, fields, slots, limits);
@@ -336,7 +361,9 @@ async fn order_form(
     input(&mut b, "transaction_id", "transaction_id", "text", field(fields, "transaction_id"));
     input(&mut b, "iin", "iin", "text", field(fields, "iin"));
     input(&mut b, "resolution_endpoint", text::WEBHOOK_URL, "url", field(fields, "resolution_endpoint"));
-    b.s("<div class=\"actions\"><button type=\"submit\">").t(text::CREATE_ORDER).s("</button></div>");
+    b.s("<div class=\"actions\"><button type=\"submit\">").t(text::CREATE_ORDER).s("</button>");
+    upload_progress(&mut b);
+    b.s("</div>");
     b.s("</fieldset></form>");
     b
 }
@@ -360,6 +387,7 @@ pub async fn new_order(State(state): State<AppState>, session: Session, RawQuery
 pub async fn create_order(
     State(state): State<AppState>,
     session: Session,
+    headers: HeaderMap,
     upload: Result<FormUpload, Error>,
 ) -> Response {
     let base = settings(&state).base.clone();
@@ -432,7 +460,7 @@ pub async fn create_order(
             return (status, page(&state, &session, text::NEW_ORDER_TITLE, b)).into_response();
         }
     }
-    (StatusCode::SEE_OTHER, [(header::LOCATION, format!("{base}/orders/{folder_id}"))]).into_response()
+    upload_redirect(&headers, format!("{base}/orders/{folder_id}"))
 }
 
 /// The typed confirmation of a delete: the first 8 characters of the folder id.
@@ -500,6 +528,21 @@ mod tests {
         assert_eq!(tags.len(), 5);
         assert_eq!(tags["file1.3"], ["photo_id", "photo_id_back"]);
         assert_eq!(tags["file2"], ["video_selfie", "video_selfie_smile", "orientation_portrait"]);
+        // A video's orientation as chosen for its input (portrait by default); not on photos.
+        let mut files = vec![file("file1"), file("file2"), file("file3")];
+        let fields = pairs(&[
+            ("kind1", "video_blank"),
+            ("orient1", "landscape"),
+            ("kind2", "video_eyes"),
+            ("kind3", "selfie"),
+            ("orient3", "landscape"),
+        ]);
+        let tags = tag_files(&mut files, &fields).unwrap();
+        assert_eq!(tags["file1"], ["video_selfie", "video_selfie_blank", "orientation_landscape"]);
+        assert_eq!(tags["file2"], ["video_selfie", "video_selfie_eyes", "orientation_portrait"]);
+        assert_eq!(tags["file3"], ["photo_selfie"]);
+        let odd = pairs(&[("kind1", "video_blank"), ("orient1", "sideways")]);
+        assert!(tag_files(&mut [file("file1")], &odd).unwrap_err().contains("Unknown orientation"));
         // No content type chosen: a selfie; an unknown one is refused.
         assert_eq!(tag_files(&mut [file("x")], &[]).unwrap()["x"], ["photo_selfie"]);
         assert!(tag_files(&mut [file("file1")], &pairs(&[("kind1", "dna")])).is_err());

@@ -11,13 +11,16 @@
 //! `hx-preserve` and an id unique to the order, so what a user is typing survives the refresh.
 
 use axum::extract::{Path, RawForm, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
 use uuid::Uuid;
 
 use super::collections::MetaForm;
-use super::forms::{alert, form_error, is_input_error, meta_text, parse_meta, see_other, submit, textarea, DeleteForm};
+use super::forms::{
+    alert, form_error, is_input_error, meta_text, parse_meta, see_other, submit, textarea, upload_progress,
+    upload_redirect, DeleteForm,
+};
 use super::html::Html;
 use super::manage::ADD_MEDIA_SLOTS;
 use super::manage::{analyses_fieldset, analysis_requests, creates_orders, file_slots, slot_count, tag_files};
@@ -143,13 +146,15 @@ pub fn add_media_form(b: &mut Html, state: &AppState, session: &Session, id: Uui
     if let Some(r) = refused {
         alert(b, &r.message);
     }
-    b.s("<form method=\"post\" class=\"create\" enctype=\"multipart/form-data\" hx-boost=\"false\" ");
+    b.s("<form method=\"post\" class=\"create\" enctype=\"multipart/form-data\" hx-boost=\"false\" data-upload ");
     b.s("hx-preserve=\"true\" id=\"media-").t(id).s("\" action=\"").t(&session.base).s("/orders/").t(id);
     b.s("/media\">");
     super::forms::csrf_field(b, session);
     b.s("<fieldset><legend>").t(text::FILES).s("</legend>");
     file_slots(b, fields, slot_count(None, fields, ADD_MEDIA_SLOTS, limits.max_files), limits);
-    b.s("<div class=\"actions\"><button type=\"submit\">").t(text::ADD_MEDIA_BUTTON).s("</button></div>");
+    b.s("<div class=\"actions\"><button type=\"submit\">").t(text::ADD_MEDIA_BUTTON).s("</button>");
+    upload_progress(b);
+    b.s("</div>");
     b.s("</fieldset></form></section>");
 }
 
@@ -205,6 +210,7 @@ pub async fn add_media(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<String>,
+    headers: HeaderMap,
     upload: Result<FormUpload, Error>,
 ) -> Response {
     let Ok(id) = parse_id(&id, "Folder") else { return error_page(&session.base, Error::not_exist("Folder")) };
@@ -230,7 +236,7 @@ pub async fn add_media(
     // Only the tags of the form: nothing else of a crafted `payload` part is taken.
     let upload = Upload { files: upload.files, payload: UploadPayload { media_tags, ..UploadPayload::default() } };
     match state.domain.add_media(&session.caller, id, upload).await {
-        Ok(_) => see_other(format!("{}/orders/{id}?done=media_added#add-media", session.base)),
+        Ok(_) => upload_redirect(&headers, format!("{}/orders/{id}?done=media_added#add-media", session.base)),
         Err(e) => refuse(&state, &session, id, "media", fields, e).await,
     }
 }
