@@ -16,8 +16,9 @@
 // company: the first opens the oldest case from the review queue (its claim), the second's queue
 // passes that case by and its page says another operator holds it; its decision there without
 // "decide anyway" is refused (409). A CLIENT ADMIN edits an
-// order: adds a file, requests a BIOMETRY analysis and watches it finish, replaces the
-// meta_data, deletes a file after typing its id. A console session that expired (a second
+// order: adds a file (with a file meta_data row), requests a BIOMETRY analysis and watches it
+// finish, replaces the meta_data, changes, adds and deletes keys one by one, deletes a file
+// after typing its id. A console session that expired (a second
 // server with EMERALD_SESSION_TTL of a few seconds, EMERALD_SHORT_SESSION_URL) sends a link and
 // a form to the login page, which says why; after logging in the user is back where it was and
 // the form goes through, and the header's countdown says so. console.js (a browser in Tokyo):
@@ -739,6 +740,8 @@ test('CLIENT ADMIN edits an order: adds a file, requests an analysis, edits meta
   const add = page.locator('#add-media');
   await add.locator('#file1').setInputFiles(join(IMAGES, 'obama2.jpg'));
   await add.locator('#kind1').selectOption('selfie');
+  await add.getByLabel('File meta_data: key (optional)').first().fill('source');
+  await add.getByLabel('File meta_data: value').first().fill('branch scanner');
   await shot(page, '28-ca-order-add-file');
   await Promise.all([
     page.waitForURL(`**/console/orders/${id}?done=media_added#add-media`),
@@ -769,9 +772,10 @@ test('CLIENT ADMIN edits an order: adds a file, requests an analysis, edits meta
   const kinds = a.data.analyses.map((x) => `${x.type}:${x.state}`).sort();
   assert.deepEqual(kinds, ['BIOMETRY:FINISHED', 'QUALITY:FINISHED'], a.text);
   assert.equal(a.data.media.length, 2, a.text);
+  assert.deepEqual(a.data.media.find((x) => x.original_name === 'obama2.jpg').meta_data, { source: 'branch scanner' }, a.text);
 
   // Replace the meta_data.
-  await page.getByText("Edit the order's meta_data").click();
+  await page.getByText("Edit the order's meta_data as raw JSON").click();
   await page.locator(`#meta-${id} textarea`).fill('{"transaction_id": "browser-tx-edited", "channel": "branch 7"}');
   await Promise.all([
     page.waitForURL(`**/console/orders/${id}?done=saved`),
@@ -781,6 +785,30 @@ test('CLIENT ADMIN edits an order: adds a file, requests an analysis, edits meta
   await page.locator('pre.json', { hasText: 'branch 7' }).first().waitFor();
   const m = await api('GET', `/api/folders/${id}`, { token: ctx.client });
   assert.deepEqual(m.data.meta_data, { transaction_id: 'browser-tx-edited', channel: 'branch 7' }, m.text);
+
+  // Key by key: change a value, add a JSON one, delete a key; the others stay. (A boosted
+  // form: the address already says ?done=saved, so each step waits for the new content.)
+  const keys = page.locator(`#meta-keys-${id}`);
+  await keys.locator('details').evaluate((d) => { d.open = true; });
+  await keys.getByLabel('New value of channel').fill('branch 8');
+  await keys.locator('tr', { hasText: 'channel' }).getByRole('button', { name: 'Change' }).click();
+  await keys.locator('td', { hasText: 'branch 8' }).waitFor({ state: 'attached' });
+  await keys.locator('details').evaluate((d) => { d.open = true; });
+  assert.equal(await keys.getByLabel('New value of channel').inputValue(), 'branch 8', 'the new value, not the old one kept');
+  await keys.getByLabel('New key', { exact: true }).fill('scores');
+  await keys.getByLabel('Value of the new key').fill('{"face": 0.93, "seen": [1, 2]}');
+  await keys.locator('form.add select').selectOption('json');
+  await keys.getByRole('button', { name: 'Add the key' }).click();
+  await keys.locator('ul.tree', { hasText: 'face' }).waitFor({ state: 'attached' });
+  await keys.locator('details').evaluate((d) => { d.open = true; });
+  await shot(page, '30b-ca-order-meta-keys');
+  await Promise.all([
+    page.waitForURL(`**/console/orders/${id}?done=meta_key_deleted`),
+    keys.getByRole('button', { name: 'Delete the key transaction_id' }).click(),
+  ]);
+  await page.getByText('Key deleted.').waitFor();
+  const k = await api('GET', `/api/folders/${id}`, { token: ctx.client });
+  assert.deepEqual(k.data.meta_data, { channel: 'branch 8', scores: { face: 0.93, seen: [1, 2] } }, k.text);
 
   // Delete the added file: the form asks for the first 8 characters of its id.
   const mediaId = a.data.media.find((x) => x.original_name === 'obama2.jpg').media_id;

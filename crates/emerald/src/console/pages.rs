@@ -595,6 +595,7 @@ pub(super) async fn order_page(
     }
     b.s("</dl><h3>").t(text::META_DATA).s("</h3>");
     json_block(&mut b, &folder.meta_data.to_value());
+    orders::meta_tree_form(&mut b, session, folder, refused);
     orders::meta_form(&mut b, session, folder, refused);
     b.s("</section><section><h2>").t(text::EVIDENCE).s("</h2><div class=\"cards\">");
     for m in f.media.iter().flatten() {
