@@ -24,7 +24,8 @@
 // the form goes through, and the header's countdown says so. console.js (a browser in Tokyo):
 // local times after a load and an htmx swap, a saved filter, the privacy blur, a wrong-type
 // file refused before upload, an upload's progress bar and its Cancel (a throttled line), a
-// video's orientation preset from its size (clips recorded in the page), a
+// video's orientation preset from its size (clips recorded in the page), "Copy as curl" (the
+// clipboard read back), a
 // generated password that logs in, and a CLIENT OPERATOR's
 // keys (Z, typing left alone, A, N). axe-core (@axe-core/playwright) finds no serious or critical
 // violation on the main screens. Screenshots go to EMERALD_SHOTS_DIR. Any console error in the
@@ -341,6 +342,32 @@ test("console.js: a video's orientation is preset from its aspect ratio, and sto
   }, f.text);
   assert.deepEqual(page.errors, []);
   await page.context().close();
+});
+
+test('"Copy as curl" puts the order\'s API call on the clipboard, with $TOKEN for the token', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  await login(page, ctx.clientEmail, PASSWORD);
+  await page.goto(`${BASE}/console/orders/${ctx.folder}`);
+  const section = page.locator('#curl');
+  const expected = `curl -H "X-Forensic-Access-Token: $TOKEN" '${BASE}/api/folders/${ctx.folder}/'`;
+  assert.equal(await section.locator('textarea').inputValue(), expected);
+  await section.getByRole('button', { name: 'Copy as curl' }).click();
+  await section.getByText('Copied.').waitFor();
+  const clip = await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(clip, expected);
+  const cookie = (await context.cookies()).find((c) => c.name === 'emerald_console');
+  assert.ok(cookie && !clip.includes(cookie.value), 'never the session token');
+  // The command as a shell would send it, with a real token: the order.
+  const r = await api('GET', `/api/folders/${ctx.folder}/`, { token: ctx.client });
+  assert.equal(r.status, 200, r.text);
+  await shot(page, '07b-order-copy-as-curl');
+  assert.deepEqual(page.errors, []);
+  await context.close();
 });
 
 test('CLIENT OPERATOR decides the OPERATOR_REQUIRED case; the audit shows it', async () => {

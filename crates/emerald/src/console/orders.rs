@@ -226,6 +226,31 @@ pub fn meta_tree_form(b: &mut Html, session: &Session, folder: &Folder, refused:
     b.s("<button type=\"submit\">").t(text::META_ADD).s("</button></form></details></div>");
 }
 
+/// `s` quoted for a POSIX shell: in single quotes, a `'` written as `'\''`.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// The curl command reading this order over the API (spec §4.4 "copy as curl"): the token is
+/// left to the shell (`$TOKEN`, never the session's), the URL quoted.
+pub fn curl_command(origin: &str, id: Uuid) -> String {
+    let url = format!("{origin}/api/folders/{id}/");
+    format!("curl -H \"X-Forensic-Access-Token: $TOKEN\" {}", shell_quote(&url))
+}
+
+/// "Copy as curl": the command in a read-only textarea (selectable without script), and a
+/// button console.js shows, copying it to the clipboard.
+pub fn curl_section(b: &mut Html, session: &Session, id: Uuid) {
+    b.s("<section id=\"curl\"><h2>").t(text::CURL_TITLE).s("</h2>");
+    b.el("<p class=\"note\">", text::CURL_NOTE, "</p>");
+    b.s("<label for=\"curl-").t(id).s("\">").t(text::CURL_LABEL).s("</label>");
+    b.s("<textarea id=\"curl-").t(id).s("\" class=\"curl\" rows=\"2\" readonly spellcheck=\"false\">");
+    b.t(curl_command(&session.origin, id)).s("</textarea>");
+    b.s("<p hidden><button type=\"button\" data-copy=\"curl-").t(id).s("\" data-copied=\"").t(text::CURL_COPIED);
+    b.s("\" data-copy-failed=\"").t(text::CURL_COPY_FAILED).s("\">").t(text::CURL_BUTTON).s("</button> ");
+    b.s("<output data-copy-status aria-live=\"polite\"></output></p></section>");
+}
+
 /// The typed delete of one file or analysis, folded under its card or panel.
 fn inline_delete(b: &mut Html, session: &Session, path: &str, id: Uuid, summary: &'static str, explain: &'static str) {
     let short = id.to_string()[..8].to_owned();
@@ -572,5 +597,24 @@ pub async fn delete_analysis(
             refuse(&state, &session, id, "delete", Vec::new(), e).await
         }
         Err(e) => error_page(&session.base, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_curl_command_quotes_its_url_and_leaves_the_token_to_the_shell() {
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        let id = Uuid::nil();
+        assert_eq!(
+            curl_command("https://kyc.example", id),
+            "curl -H \"X-Forensic-Access-Token: $TOKEN\" \
+             'https://kyc.example/api/folders/00000000-0000-0000-0000-000000000000/'"
+        );
+        assert!(curl_command("http://x'; rm -rf /", id)
+            .starts_with("curl -H \"X-Forensic-Access-Token: $TOKEN\" 'http://x'\\''; rm"));
     }
 }

@@ -641,6 +641,7 @@ pub(super) async fn order_page(
         Ok(list) => super::ops::deliveries(&mut b, session, folder, &list),
         Err(e) => return error_page(base, e),
     }
+    orders::curl_section(&mut b, session, id);
     super::manage::delete_form(&mut b, session, id);
     let status = refused.map(|r| r.status).unwrap_or(StatusCode::OK);
     (status, page(state, session, text::ORDER_TITLE, b)).into_response()

@@ -486,3 +486,12 @@ pub const META_ADD: &str = "Add the key";
 pub const META_KEY_EMPTY: &str = "The key must not be empty.";
 pub const META_NOT_JSON: &str = "the value is not valid JSON:";
 pub const META_DELETE: &str = "Delete";
+
+// "Copy as curl" (the order page)
+pub const CURL_TITLE: &str = "Over the API";
+pub const CURL_NOTE: &str = "The same order over the API, for a script or a support ticket. $TOKEN stands for an \
+access token (POST /api/authorize/auth); this page never puts one in.";
+pub const CURL_LABEL: &str = "curl command";
+pub const CURL_BUTTON: &str = "Copy as curl";
+pub const CURL_COPIED: &str = "Copied.";
+pub const CURL_COPY_FAILED: &str = "The browser refused to copy: the command is selected, copy it with the keyboard.";

@@ -788,6 +788,35 @@ async fn create_order_with_tags_and_analyses_then_delete_it_after_typing_its_id(
     assert!(!home.contains("/console/orders/new"), "{home}");
     assert_eq!(op.get(&app, "/console/orders/new").await.0, StatusCode::FORBIDDEN);
 
+    // "Copy as curl": the API's URL of this order at the request's origin, the token left to
+    // the shell ($TOKEN), never the session's; the command works with a real token.
+    let (_, _, page) = client.get(&app, &location).await;
+    let origin = app.url("");
+    let command =
+        format!("curl -H &quot;X-Forensic-Access-Token: $TOKEN&quot; &#39;{origin}/api/folders/{folder_id}/&#39;");
+    assert!(page.contains(&format!("readonly spellcheck=\"false\">{command}</textarea>")), "{page}");
+    assert!(page.contains("data-copy=\"curl-") && page.contains("<p hidden><button type=\"button\""), "{page}");
+    let session_token = client.cookie().split_once('=').unwrap().1;
+    assert!(!page.contains(session_token), "the session's token is not on the page");
+    let over_api = browser()
+        .get(format!("{origin}/api/folders/{folder_id}/"))
+        .header("X-Forensic-Access-Token", &client_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(over_api.status(), StatusCode::OK);
+    // Behind a proxy, the forwarded scheme and host.
+    let res = browser()
+        .get(app.url(&location))
+        .header("Cookie", client.cookie())
+        .header("X-Forwarded-Proto", "https")
+        .header("X-Forwarded-Host", "kyc.example")
+        .send()
+        .await
+        .unwrap();
+    let page = res.text().await.unwrap();
+    assert!(page.contains(&format!("&#39;https://kyc.example/api/folders/{folder_id}/&#39;</textarea>")), "{page}");
+
     // Delete: not offered to the CLIENT (refused if tried); the ADMIN types the id's start.
     let (_, _, page) = client.get(&app, &location).await;
     assert!(!page.contains(&format!("/console/orders/{folder_id}/delete\"")), "{page}");
