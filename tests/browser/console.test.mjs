@@ -17,14 +17,16 @@
 // company: the first opens the oldest case from the review queue (its claim), the second's queue
 // passes that case by and its page says another operator holds it; its decision there without
 // "decide anyway" is refused (409). A CLIENT ADMIN edits an
-// order: adds a file, requests a BIOMETRY analysis and watches it finish, replaces the
-// meta_data, deletes a file after typing its id. A console session that expired (a second
+// order: adds a file (with a file meta_data row), requests a BIOMETRY analysis and watches it
+// finish, replaces the meta_data, changes, adds and deletes keys one by one, deletes a file
+// after typing its id. A console session that expired (a second
 // server with EMERALD_SESSION_TTL of a few seconds, EMERALD_SHORT_SESSION_URL) sends a link and
 // a form to the login page, which says why; after logging in the user is back where it was and
 // the form goes through, and the header's countdown says so. console.js (a browser in Tokyo):
 // local times after a load and an htmx swap, a saved filter, the privacy blur, a wrong-type
 // file refused before upload, an upload's progress bar and its Cancel (a throttled line), a
-// video's orientation preset from its size (clips recorded in the page), a
+// video's orientation preset from its size (clips recorded in the page), "Copy as curl" (the
+// clipboard read back), a
 // generated password that logs in, and a CLIENT OPERATOR's
 // keys (Z, typing left alone, A, N). axe-core (@axe-core/playwright) finds no serious or critical
 // violation on the main screens. Screenshots go to EMERALD_SHOTS_DIR. Any console error in the
@@ -341,6 +343,32 @@ test("console.js: a video's orientation is preset from its aspect ratio, and sto
   }, f.text);
   assert.deepEqual(page.errors, []);
   await page.context().close();
+});
+
+test('"Copy as curl" puts the order\'s API call on the clipboard, with $TOKEN for the token', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  await login(page, ctx.clientEmail, PASSWORD);
+  await page.goto(`${BASE}/console/orders/${ctx.folder}`);
+  const section = page.locator('#curl');
+  const expected = `curl -H "X-Forensic-Access-Token: $TOKEN" '${BASE}/api/folders/${ctx.folder}/'`;
+  assert.equal(await section.locator('textarea').inputValue(), expected);
+  await section.getByRole('button', { name: 'Copy as curl' }).click();
+  await section.getByText('Copied.').waitFor();
+  const clip = await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(clip, expected);
+  const cookie = (await context.cookies()).find((c) => c.name === 'emerald_console');
+  assert.ok(cookie && !clip.includes(cookie.value), 'never the session token');
+  // The command as a shell would send it, with a real token: the order.
+  const r = await api('GET', `/api/folders/${ctx.folder}/`, { token: ctx.client });
+  assert.equal(r.status, 200, r.text);
+  await shot(page, '07b-order-copy-as-curl');
+  assert.deepEqual(page.errors, []);
+  await context.close();
 });
 
 test('CLIENT OPERATOR decides the OPERATOR_REQUIRED case; the audit shows it', async () => {
@@ -776,6 +804,8 @@ test('CLIENT ADMIN edits an order: adds a file, requests an analysis, edits meta
   const add = page.locator('#add-media');
   await add.locator('#file1').setInputFiles(join(IMAGES, 'obama2.jpg'));
   await add.locator('#kind1').selectOption('selfie');
+  await add.getByLabel('File meta_data: key (optional)').first().fill('source');
+  await add.getByLabel('File meta_data: value').first().fill('branch scanner');
   await shot(page, '28-ca-order-add-file');
   await Promise.all([
     page.waitForURL(`**/console/orders/${id}?done=media_added#add-media`),
@@ -806,9 +836,10 @@ test('CLIENT ADMIN edits an order: adds a file, requests an analysis, edits meta
   const kinds = a.data.analyses.map((x) => `${x.type}:${x.state}`).sort();
   assert.deepEqual(kinds, ['BIOMETRY:FINISHED', 'QUALITY:FINISHED'], a.text);
   assert.equal(a.data.media.length, 2, a.text);
+  assert.deepEqual(a.data.media.find((x) => x.original_name === 'obama2.jpg').meta_data, { source: 'branch scanner' }, a.text);
 
   // Replace the meta_data.
-  await page.getByText("Edit the order's meta_data").click();
+  await page.getByText("Edit the order's meta_data as raw JSON").click();
   await page.locator(`#meta-${id} textarea`).fill('{"transaction_id": "browser-tx-edited", "channel": "branch 7"}');
   await Promise.all([
     page.waitForURL(`**/console/orders/${id}?done=saved`),
@@ -818,6 +849,30 @@ test('CLIENT ADMIN edits an order: adds a file, requests an analysis, edits meta
   await page.locator('pre.json', { hasText: 'branch 7' }).first().waitFor();
   const m = await api('GET', `/api/folders/${id}`, { token: ctx.client });
   assert.deepEqual(m.data.meta_data, { transaction_id: 'browser-tx-edited', channel: 'branch 7' }, m.text);
+
+  // Key by key: change a value, add a JSON one, delete a key; the others stay. (A boosted
+  // form: the address already says ?done=saved, so each step waits for the new content.)
+  const keys = page.locator(`#meta-keys-${id}`);
+  await keys.locator('details').evaluate((d) => { d.open = true; });
+  await keys.getByLabel('New value of channel').fill('branch 8');
+  await keys.locator('tr', { hasText: 'channel' }).getByRole('button', { name: 'Change' }).click();
+  await keys.locator('td', { hasText: 'branch 8' }).waitFor({ state: 'attached' });
+  await keys.locator('details').evaluate((d) => { d.open = true; });
+  assert.equal(await keys.getByLabel('New value of channel').inputValue(), 'branch 8', 'the new value, not the old one kept');
+  await keys.getByLabel('New key', { exact: true }).fill('scores');
+  await keys.getByLabel('Value of the new key').fill('{"face": 0.93, "seen": [1, 2]}');
+  await keys.locator('form.add select').selectOption('json');
+  await keys.getByRole('button', { name: 'Add the key' }).click();
+  await keys.locator('ul.tree', { hasText: 'face' }).waitFor({ state: 'attached' });
+  await keys.locator('details').evaluate((d) => { d.open = true; });
+  await shot(page, '30b-ca-order-meta-keys');
+  await Promise.all([
+    page.waitForURL(`**/console/orders/${id}?done=meta_key_deleted`),
+    keys.getByRole('button', { name: 'Delete the key transaction_id' }).click(),
+  ]);
+  await page.getByText('Key deleted.').waitFor();
+  const k = await api('GET', `/api/folders/${id}`, { token: ctx.client });
+  assert.deepEqual(k.data.meta_data, { channel: 'branch 8', scores: { face: 0.93, seen: [1, 2] } }, k.text);
 
   // Delete the added file: the form asks for the first 8 characters of its id.
   const mediaId = a.data.media.find((x) => x.original_name === 'obama2.jpg').media_id;

@@ -330,6 +330,35 @@
     if (form && form.uploading) form.uploading.abort();
   });
 
+  // ---- "Copy as curl" (§4.4): the button (hidden without the script, when the command stays
+  // selectable in its read-only textarea) copies the textarea's text with the clipboard API;
+  // where that is missing or refused (no secure context), the text is selected and copied with
+  // execCommand, else left selected for the keyboard.
+  function copied(button, ok) {
+    var status = button.parentNode.querySelector('[data-copy-status]');
+    if (status) status.textContent = button.getAttribute(ok ? 'data-copied' : 'data-copy-failed') || '';
+  }
+  function copyFrom(button) {
+    var area = document.getElementById(button.getAttribute('data-copy'));
+    if (!area) return;
+    var fallback = function () {
+      area.focus();
+      area.select();
+      var ok = false;
+      try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
+      copied(button, ok);
+    };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(area.value).then(function () { copied(button, true); }, fallback);
+    } else {
+      fallback();
+    }
+  }
+  document.addEventListener('click', function (e) {
+    var b = e.target && e.target.closest && e.target.closest('button[data-copy]');
+    if (b) copyFrom(b);
+  });
+
   // ---- Session countdown (§4.1): every console request renews the sliding session, so the
   // header counts its lifetime down from the latest response.
   var deadline = 0;
@@ -364,6 +393,7 @@
     document.querySelectorAll('[data-saved-filters]').forEach(renderFilters);
     applyPrivacy();
     document.querySelectorAll('[data-keys-help]').forEach(function (h) { h.hidden = false; });
+    document.querySelectorAll('button[data-copy]').forEach(function (b) { b.parentNode.hidden = false; });
     // A page from htmx's history cache came without a request: the session was not renewed.
     if (e && e.type === 'htmx:historyRestore') tick(); else renewed();
     if (window.crypto && window.crypto.getRandomValues) {

@@ -128,9 +128,37 @@ pub(super) fn file_slots(b: &mut Html, fields: &[(String, String)], count: usize
             }
             b.s(">").t(label).s("</option>");
         }
-        b.s("</select></div>");
+        b.s("</select>");
+        // One meta_data key and its text value for the files of this input (`media:meta_data`).
+        for (name, label) in [("mkey", text::MEDIA_META_KEY), ("mval", text::MEDIA_META_VALUE)] {
+            let value = fields.iter().rev().find(|(k, _)| *k == format!("{name}{i}")).map(|(_, v)| v.as_str());
+            b.s("<label for=\"").s(name).t(i).s("\">").t(label).s("</label><input id=\"").s(name).t(i);
+            b.s("\" name=\"").s(name).t(i).s("\" type=\"text\" autocomplete=\"off\" value=\"").t(value.unwrap_or(""));
+            b.s("\">");
+        }
+        b.s("</div>");
     }
     b.s("</div>");
+}
+
+/// Each received file's meta_data from its input's key/value row (`mkeyN` = `mvalN`, a text
+/// value: the API's `media:meta_data`, §6.1), after `tag_files` gave the files their keys (the
+/// files of `file1` are `file1`, `file1.2`, …): every file of the input gets it; no key, none.
+pub(super) fn media_meta(
+    files: &[ReceivedFile],
+    fields: &[(String, String)],
+) -> Result<HashMap<String, MetaData>, Error> {
+    let mut out = HashMap::new();
+    for f in files {
+        let input = f.key.split('.').next().unwrap_or(&f.key);
+        let Some(key) = field(fields, &input.replacen("file", "mkey", 1)) else { continue };
+        let name = input.replacen("file", "mval", 1);
+        let value = fields.iter().rev().find(|(k, _)| *k == name).map(|(_, v)| v.trim()).unwrap_or("");
+        let mut meta = serde_json::Map::new();
+        meta.insert(key.to_owned(), Value::String(value.to_owned()));
+        out.insert(f.key.clone(), MetaData::parse(Value::Object(meta), "media:meta_data")?);
+    }
+    Ok(out)
 }
 
 /// The orientation choices of a video or ZIP (`orientation_portrait`/`_landscape`, §6.7).
@@ -420,6 +448,10 @@ pub async fn create_order(
         Ok(t) => t,
         Err(msg) => return fail(StatusCode::BAD_REQUEST, msg).await,
     };
+    let media_meta = match media_meta(&upload.files, &fields) {
+        Ok(m) => m,
+        Err(e) => return fail(StatusCode::BAD_REQUEST, e.to_string()).await,
+    };
     let mut meta = serde_json::Map::new();
     for key in ["transaction_id", "iin"] {
         if let Some(v) = field(&fields, key) {
@@ -436,6 +468,7 @@ pub async fn create_order(
     };
     let endpoint = field(&fields, "resolution_endpoint").map(str::to_owned);
     upload.payload.media_tags = tags;
+    upload.payload.media_meta = media_meta;
     upload.payload.folder_meta = folder_meta;
     upload.payload.analyses = None;
     // The webhook target is stored on the folder by its creation (as over the API).
@@ -546,6 +579,20 @@ mod tests {
         // No content type chosen: a selfie; an unknown one is refused.
         assert_eq!(tag_files(&mut [file("x")], &[]).unwrap()["x"], ["photo_selfie"]);
         assert!(tag_files(&mut [file("file1")], &pairs(&[("kind1", "dna")])).is_err());
+    }
+
+    #[test]
+    fn each_file_gets_its_inputs_meta_data_row() {
+        let mut files = vec![file("file1"), file("file1"), file("file2"), file("file3")];
+        tag_files(&mut files, &[]).unwrap();
+        let fields =
+            pairs(&[("mkey1", " source "), ("mval1", " mobile "), ("mkey2", ""), ("mval2", "x"), ("mkey3", "n")]);
+        let meta = media_meta(&files, &fields).unwrap();
+        assert_eq!(meta.len(), 3, "{meta:?}");
+        assert_eq!(meta["file1"].to_value(), json!({"source": "mobile"}));
+        assert_eq!(meta["file1.2"].to_value(), json!({"source": "mobile"}));
+        assert_eq!(meta["file3"].to_value(), json!({"n": ""}), "a key without a value: the empty text");
+        assert!(media_meta(&files, &pairs(&[("mkey1", &"k".repeat(100_000))])).is_err(), "the API's limits");
     }
 
     #[test]

@@ -108,6 +108,8 @@ pub fn routes(base: &str) -> Router<AppState> {
         .route(&p("/orders/{folder_id}/media"), post(orders::add_media).layer(uploads()))
         .route(&p("/orders/{folder_id}/analyses"), post(orders::rerun))
         .route(&p("/orders/{folder_id}/meta"), post(orders::edit_meta))
+        .route(&p("/orders/{folder_id}/meta/key"), post(orders::set_meta_key))
+        .route(&p("/orders/{folder_id}/meta/key/delete"), post(orders::delete_meta_key))
         .route(&p("/orders/{folder_id}/media/{media_id}/delete"), post(orders::delete_media))
         .route(&p("/orders/{folder_id}/analyses/{analyse_id}/delete"), post(orders::delete_analysis))
         .route(&p("/statistics"), get(statistics::statistics))
@@ -246,6 +248,9 @@ pub struct Session {
     /// The sliding session's lifetime in seconds (`EMERALD_SESSION_TTL`), renewed by every
     /// request, for the header's countdown; None when sessions do not slide.
     pub ttl: Option<f64>,
+    /// `scheme://host[:port]` of the API: `EMERALD_PUBLIC_URL`, else the request's (as in the
+    /// API's media links).
+    pub origin: String,
 }
 
 impl Session {
@@ -281,7 +286,11 @@ impl FromRequestParts<AppState> for Session {
         let user = state.domain.get_user(&caller, caller.user_id).await.map_err(|e| error_page(base, e))?;
         let auth = &state.domain.auth;
         let ttl = auth.extend_on_use.then_some(auth.session_ttl);
-        Ok(Session { caller, user, csrf: csrf_of(&token), base: base.clone(), ttl })
+        // The API's origin as its own media links name it (`EMERALD_PUBLIC_URL`, else this
+        // request's scheme and host), for "Copy as curl".
+        let origin = crate::api::oz::base_url::BaseUrl::from_request_parts(parts, state).await.map(|b| b.0);
+        let origin = origin.unwrap_or_else(|_| "http://localhost".into());
+        Ok(Session { caller, user, csrf: csrf_of(&token), base: base.clone(), ttl, origin })
     }
 }
 

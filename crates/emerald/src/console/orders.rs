@@ -14,6 +14,8 @@ use axum::extract::{Path, RawForm, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
+use serde::Deserialize;
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::collections::MetaForm;
@@ -23,7 +25,9 @@ use super::forms::{
 };
 use super::html::Html;
 use super::manage::ADD_MEDIA_SLOTS;
-use super::manage::{analyses_fieldset, analysis_requests, creates_orders, file_slots, slot_count, tag_files};
+use super::manage::{
+    analyses_fieldset, analysis_requests, creates_orders, file_slots, media_meta, slot_count, tag_files,
+};
 use super::pages::order_page;
 use super::{error_page, text, Session};
 use crate::api::oz::multipart::FormUpload;
@@ -31,7 +35,7 @@ use crate::api::AppState;
 use crate::domain::meta::MetaTarget;
 use crate::domain::model::analysis::Analysis;
 use crate::domain::model::media::{Folder, Media};
-use crate::domain::model::metadata::{MetaChange, ObjectKind};
+use crate::domain::model::metadata::{MetaChange, MetaData, ObjectKind};
 use crate::domain::model::role::UserType;
 use crate::domain::model::upload::{Upload, UploadPayload};
 use crate::domain::Error;
@@ -41,7 +45,7 @@ use crate::domain::Error;
 pub struct Refusal {
     pub status: StatusCode,
     pub message: String,
-    /// The form: `meta`, `media`, `rerun`, `delete`.
+    /// The form: `meta`, `metakey`, `media`, `rerun`, `delete`.
     pub form: &'static str,
     pub fields: Vec<(String, String)>,
 }
@@ -68,7 +72,7 @@ impl Refusal {
 pub fn refusal_on_top(b: &mut Html, session: &Session, refused: Option<&Refusal>) {
     let Some(r) = refused else { return };
     let shown = match r.form {
-        "meta" | "media" | "rerun" => edits_orders(session.caller.user_type),
+        "meta" | "metakey" | "media" | "rerun" => edits_orders(session.caller.user_type),
         _ => false,
     };
     if !shown {
@@ -91,7 +95,8 @@ pub fn meta_form(b: &mut Html, session: &Session, folder: &Folder, refused: Opti
     if let Some(r) = refused {
         alert(b, &r.message);
     }
-    b.s("<details class=\"edit\" hx-preserve=\"true\" id=\"meta-").t(id).s("\"");
+    b.s("<div id=\"meta-").t(id).s("\"><details class=\"edit\" hx-preserve=\"true\" id=\"meta-").t(id);
+    b.s("-").t(meta_version(folder)).s("\"");
     if refused.is_some() {
         b.s(" open");
     }
@@ -103,7 +108,147 @@ pub fn meta_form(b: &mut Html, session: &Session, folder: &Folder, refused: Opti
     super::forms::post_form(b, session, &format!("/orders/{id}/meta"), "edit", false);
     textarea(b, &format!("m-{id}"), "meta_data", text::META_DATA_JSON, &typed);
     submit(b, text::SAVE, false);
-    b.s("</form></details>");
+    b.s("</form></details></div>");
+}
+
+/// A short digest of the folder's meta_data, in the ids of its preserved editors: while the
+/// page re-polls (meta_data unchanged) htmx keeps them and what is typed in them; after a
+/// change (a boosted form's response) the new id brings the new values instead of the old.
+fn meta_version(folder: &Folder) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(folder.meta_data.to_value().to_string().as_bytes())[..4])
+}
+
+/// A meta_data value as a tree: text as text, other scalars as JSON, arrays and objects as
+/// nested lists (every key and value escaped).
+fn value_tree(b: &mut Html, v: &Value) {
+    match v {
+        Value::String(s) => {
+            b.t(s);
+        }
+        Value::Array(items) => {
+            b.s("<ol class=\"tree\">");
+            for item in items {
+                b.s("<li>");
+                value_tree(b, item);
+                b.s("</li>");
+            }
+            b.s("</ol>");
+        }
+        Value::Object(map) => {
+            b.s("<ul class=\"tree\">");
+            for (k, item) in map {
+                b.s("<li><code>").t(k).s("</code>: ");
+                value_tree(b, item);
+                b.s("</li>");
+            }
+            b.s("</ul>");
+        }
+        other => {
+            b.el("<code>", other.to_string(), "</code>");
+        }
+    }
+}
+
+/// The value of a key as its change form shows it: text as it is, anything else as JSON.
+fn value_text(v: &Value) -> (String, bool) {
+    match v {
+        Value::String(s) => (s.clone(), false),
+        other => (other.to_string(), true),
+    }
+}
+
+/// The value input and its kind (text or JSON) of a key form.
+fn value_inputs(b: &mut Html, id: &str, label: &str, value: &str, json: bool) {
+    b.s("<input id=\"").t(id).s("\" name=\"value\" type=\"text\" autocomplete=\"off\" spellcheck=\"false\" ");
+    b.s("aria-label=\"").t(label).s("\" value=\"").t(value).s("\"> ");
+    b.s("<select name=\"as\" aria-label=\"").t(text::META_VALUE_KIND).s("\"><option value=\"text\"");
+    if !json {
+        b.s(" selected");
+    }
+    b.s(">").t(text::META_AS_TEXT).s("</option><option value=\"json\"");
+    if json {
+        b.s(" selected");
+    }
+    b.s(">").t(text::META_AS_JSON).s("</option></select> ");
+}
+
+/// The folder's meta_data as an editable tree (spec §4.4): each top-level key with its value
+/// (nested values as nested lists), a change form (what `PATCH /api/folders/{id}/meta_data/`
+/// runs: `change_meta` with a merge of that one key) and a delete button (what
+/// `DELETE /api/folders/{id}/meta_data/?key=` runs: `change_meta` removing it), and a form
+/// adding a key; each change audited like the raw JSON edit (`meta_form`, kept beside it).
+pub fn meta_tree_form(b: &mut Html, session: &Session, folder: &Folder, refused: Option<&Refusal>) {
+    if !edits_orders(session.caller.user_type) {
+        return;
+    }
+    let id = folder.folder_id;
+    let refused = refused.and_then(|r| r.of("metakey"));
+    if let Some(r) = refused {
+        alert(b, &r.message);
+    }
+    b.s("<div id=\"meta-keys-").t(id).s("\"><details class=\"edit\" hx-preserve=\"true\" id=\"meta-keys-").t(id);
+    b.s("-").t(meta_version(folder)).s("\"");
+    if refused.is_some() {
+        b.s(" open");
+    }
+    b.s("><summary>").t(text::EDIT_META_KEYS).s("</summary>");
+    let map = folder.meta_data.as_map();
+    if !map.is_empty() {
+        b.s("<div class=\"scroll\"><table class=\"meta-keys\"><thead><tr><th scope=\"col\">").t(text::META_KEY);
+        b.s("</th><th scope=\"col\">").t(text::META_VALUE).s("</th><th scope=\"col\">").t(text::META_CHANGE);
+        b.s("</th><th scope=\"col\">").t(text::META_DELETE).s("</th></tr></thead><tbody>");
+        for (n, (key, value)) in map.iter().enumerate() {
+            b.s("<tr><th scope=\"row\"><code>").t(key).s("</code></th><td>");
+            value_tree(b, value);
+            b.s("</td><td>");
+            super::forms::post_form(b, session, &format!("/orders/{id}/meta/key"), "meta-key", false);
+            b.s("<input type=\"hidden\" name=\"key\" value=\"").t(key).s("\">");
+            let (shown, json) = value_text(value);
+            value_inputs(b, &format!("mk-{id}-{n}"), &format!("{} {key}", text::META_VALUE_OF), &shown, json);
+            b.s("<button type=\"submit\">").t(text::META_CHANGE).s("</button></form></td><td>");
+            super::forms::post_form(b, session, &format!("/orders/{id}/meta/key/delete"), "meta-key", false);
+            b.s("<input type=\"hidden\" name=\"key\" value=\"")
+                .t(key)
+                .s("\"><button type=\"submit\" class=\"danger\" ");
+            b.s("aria-label=\"").t(format!("{} {key}", text::META_DELETE_KEY)).s("\">").t(text::META_DELETE);
+            b.s("</button></form></td></tr>");
+        }
+        b.s("</tbody></table></div>");
+    }
+    let fields = refused.map(|r| r.fields.as_slice()).unwrap_or(&[]);
+    super::forms::post_form(b, session, &format!("/orders/{id}/meta/key"), "meta-key add", false);
+    b.s("<label for=\"mk-").t(id).s("-new\">").t(text::META_ADD_KEY).s("</label><input id=\"mk-").t(id);
+    b.s("-new\" name=\"key\" type=\"text\" autocomplete=\"off\" required value=\"");
+    b.t(field(fields, "key").unwrap_or("")).s("\"> ");
+    let json = field(fields, "as") == Some("json");
+    value_inputs(b, &format!("mv-{id}-new"), text::META_NEW_VALUE, field(fields, "value").unwrap_or(""), json);
+    b.s("<button type=\"submit\">").t(text::META_ADD).s("</button></form></details></div>");
+}
+
+/// `s` quoted for a POSIX shell: in single quotes, a `'` written as `'\''`.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// The curl command reading this order over the API (spec §4.4 "copy as curl"): the token is
+/// left to the shell (`$TOKEN`, never the session's), the URL quoted.
+pub fn curl_command(origin: &str, id: Uuid) -> String {
+    let url = format!("{origin}/api/folders/{id}/");
+    format!("curl -H \"X-Forensic-Access-Token: $TOKEN\" {}", shell_quote(&url))
+}
+
+/// "Copy as curl": the command in a read-only textarea (selectable without script), and a
+/// button console.js shows, copying it to the clipboard.
+pub fn curl_section(b: &mut Html, session: &Session, id: Uuid) {
+    b.s("<section id=\"curl\"><h2>").t(text::CURL_TITLE).s("</h2>");
+    b.el("<p class=\"note\">", text::CURL_NOTE, "</p>");
+    b.s("<label for=\"curl-").t(id).s("\">").t(text::CURL_LABEL).s("</label>");
+    b.s("<textarea id=\"curl-").t(id).s("\" class=\"curl\" rows=\"2\" readonly spellcheck=\"false\">");
+    b.t(curl_command(&session.origin, id)).s("</textarea>");
+    b.s("<p hidden><button type=\"button\" data-copy=\"curl-").t(id).s("\" data-copied=\"").t(text::CURL_COPIED);
+    b.s("\" data-copy-failed=\"").t(text::CURL_COPY_FAILED).s("\">").t(text::CURL_BUTTON).s("</button> ");
+    b.s("<output data-copy-status aria-live=\"polite\"></output></p></section>");
 }
 
 /// The typed delete of one file or analysis, folded under its card or panel.
@@ -233,8 +378,13 @@ pub async fn add_media(
             return refuse_with(&state, &session, id, refusal).await;
         }
     };
-    // Only the tags of the form: nothing else of a crafted `payload` part is taken.
-    let upload = Upload { files: upload.files, payload: UploadPayload { media_tags, ..UploadPayload::default() } };
+    let media_meta = match media_meta(&upload.files, &fields) {
+        Ok(m) => m,
+        Err(e) => return refuse(&state, &session, id, "media", fields, e).await,
+    };
+    // Only the tags and meta_data of the form: nothing else of a crafted `payload` part is taken.
+    let payload = UploadPayload { media_tags, media_meta, ..UploadPayload::default() };
+    let upload = Upload { files: upload.files, payload };
     match state.domain.add_media(&session.caller, id, upload).await {
         Ok(_) => upload_redirect(&headers, format!("{}/orders/{id}?done=media_added#add-media", session.base)),
         Err(e) => refuse(&state, &session, id, "media", fields, e).await,
@@ -299,6 +449,97 @@ pub async fn edit_meta(
     }
 }
 
+/// A key form of the meta_data tree: the key, and for a change its value and its kind.
+#[derive(Deserialize)]
+pub struct MetaKeyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    value: String,
+    #[serde(default, rename = "as")]
+    kind: String,
+}
+
+impl MetaKeyForm {
+    fn fields(&self) -> Vec<(String, String)> {
+        vec![("key".into(), self.key.clone()), ("value".into(), self.value.clone()), ("as".into(), self.kind.clone())]
+    }
+
+    /// The trimmed key, refused when empty.
+    fn key(&self) -> Result<String, Error> {
+        let key = self.key.trim();
+        if key.is_empty() {
+            return Err(Error::invalid_value(text::META_KEY_EMPTY, serde_json::json!({ "key_path": "key" })));
+        }
+        Ok(key.to_owned())
+    }
+}
+
+/// `POST {base}/orders/{id}/meta/key`: one key set to the typed value (text, or JSON when
+/// `as=json`) through `change_meta` with a merge of that key — what
+/// `PATCH /api/folders/{id}/meta_data/` runs with `{key: value}` (a JSON `null` removes the key,
+/// as there); the other keys stay. Audited like any meta_data edit.
+pub async fn set_meta_key(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(f): Form<MetaKeyForm>,
+) -> Response {
+    if let Err(r) = session.check_csrf(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = parse_id(&id, "Folder") else { return error_page(&session.base, Error::not_exist("Folder")) };
+    let patch = f.key().and_then(|key| {
+        let value = if f.kind == "json" {
+            serde_json::from_str(f.value.trim()).map_err(|e| {
+                Error::invalid_value(
+                    format!("{key}: {} {e}", text::META_NOT_JSON),
+                    serde_json::json!({ "key_path": key }),
+                )
+            })?
+        } else {
+            Value::String(f.value.clone())
+        };
+        let mut map = serde_json::Map::new();
+        map.insert(key, value);
+        MetaData::parse(Value::Object(map), "meta_data")
+    });
+    let target = MetaTarget { kind: ObjectKind::Folder, id, parent: None };
+    let changed = match patch {
+        Ok(m) => state.domain.change_meta(&session.caller, target, MetaChange::Merge(m)).await,
+        Err(e) => Err(e),
+    };
+    match changed {
+        Ok(_) => see_other(format!("{}/orders/{id}?done=saved#meta-keys-{id}", session.base)),
+        Err(e) => refuse(&state, &session, id, "metakey", f.fields(), e).await,
+    }
+}
+
+/// `POST {base}/orders/{id}/meta/key/delete`: one key removed through `change_meta` — what
+/// `DELETE /api/folders/{id}/meta_data/?key=` runs; the other keys stay. Audited.
+pub async fn delete_meta_key(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(f): Form<MetaKeyForm>,
+) -> Response {
+    if let Err(r) = session.check_csrf(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = parse_id(&id, "Folder") else { return error_page(&session.base, Error::not_exist("Folder")) };
+    let target = MetaTarget { kind: ObjectKind::Folder, id, parent: None };
+    let changed = match f.key() {
+        Ok(key) => state.domain.change_meta(&session.caller, target, MetaChange::RemoveKeys(vec![key])).await,
+        Err(e) => Err(e),
+    };
+    match changed {
+        Ok(_) => see_other(format!("{}/orders/{id}?done=meta_key_deleted#meta-keys-{id}", session.base)),
+        Err(e) => refuse(&state, &session, id, "metakey", Vec::new(), e).await,
+    }
+}
+
 /// `POST {base}/orders/{id}/media/{media_id}/delete`: `delete_media` (what
 /// `DELETE /api/media/{id}` runs) after typing the start of the file's id; only a file of
 /// this order.
@@ -356,5 +597,24 @@ pub async fn delete_analysis(
             refuse(&state, &session, id, "delete", Vec::new(), e).await
         }
         Err(e) => error_page(&session.base, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_curl_command_quotes_its_url_and_leaves_the_token_to_the_shell() {
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        let id = Uuid::nil();
+        assert_eq!(
+            curl_command("https://kyc.example", id),
+            "curl -H \"X-Forensic-Access-Token: $TOKEN\" \
+             'https://kyc.example/api/folders/00000000-0000-0000-0000-000000000000/'"
+        );
+        assert!(curl_command("http://x'; rm -rf /", id)
+            .starts_with("curl -H \"X-Forensic-Access-Token: $TOKEN\" 'http://x'\\''; rm"));
     }
 }

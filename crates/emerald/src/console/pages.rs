@@ -608,6 +608,7 @@ pub(super) async fn order_page(
     }
     b.s("</dl><h3>").t(text::META_DATA).s("</h3>");
     json_block(&mut b, &folder.meta_data.to_value());
+    orders::meta_tree_form(&mut b, session, folder, refused);
     orders::meta_form(&mut b, session, folder, refused);
     b.s("</section><section><h2>").t(text::EVIDENCE).s("</h2><div class=\"cards\">");
     for m in f.media.iter().flatten() {
@@ -653,6 +654,7 @@ pub(super) async fn order_page(
         Ok(list) => super::ops::deliveries(&mut b, session, folder, &list),
         Err(e) => return error_page(base, e),
     }
+    orders::curl_section(&mut b, session, id);
     super::manage::delete_form(&mut b, session, id);
     let status = refused.map(|r| r.status).unwrap_or(StatusCode::OK);
     (status, page(state, session, text::ORDER_TITLE, b)).into_response()

@@ -166,6 +166,8 @@ pub const ORIENTATION: &str = "Orientation (video or ZIP)";
 pub const PORTRAIT: &str = "Portrait";
 pub const LANDSCAPE: &str = "Landscape";
 pub const UNKNOWN_ORIENTATION: &str = "Unknown orientation";
+pub const MEDIA_META_KEY: &str = "File meta_data: key (optional)";
+pub const MEDIA_META_VALUE: &str = "File meta_data: value";
 pub const UNKNOWN_ANALYSIS: &str = "Unknown analysis";
 pub const ANALYSES_REFUSED: &str = "The order was created with its files, but the analyses were refused:";
 pub const OPEN_CREATED_ORDER: &str = "Open the order";
@@ -203,7 +205,7 @@ pub const RERUN_NOTE: &str = "New analyses of the order's files as they are now 
 matches); the earlier analyses and their results stay.";
 pub const RERUN_BUTTON: &str = "Request these analyses";
 pub const NO_ANALYSIS_CHOSEN: &str = "Tick at least one analysis.";
-pub const EDIT_ORDER_META: &str = "Edit the order's meta_data";
+pub const EDIT_ORDER_META: &str = "Edit the order's meta_data as raw JSON";
 pub const DELETE_MEDIA: &str = "Delete this file";
 pub const DELETE_MEDIA_CONFIRM: &str = "The file leaves the order and the storage; analyses already made keep their \
 results. Type the first 8 characters of the file's id:";
@@ -287,8 +289,9 @@ pub const PROCESSING_ANALYSES: &str = "Analyses processing";
 pub const SERVER_TIME: &str = "Server time";
 
 // Notices after a change (`?done=code`: only these words can be shown)
-pub const NOTICES: [(&str, &str); 20] = [
+pub const NOTICES: [(&str, &str); 21] = [
     ("saved", "Saved."),
+    ("meta_key_deleted", "Key deleted."),
     ("media_added", "Files added to the order."),
     ("analyses_requested", "Analyses requested."),
     ("media_deleted", "File deleted."),
@@ -488,3 +491,29 @@ pub const UPLOAD_STORING: &str = "Sent; the server is checking and storing the f
 pub const UPLOAD_CANCEL: &str = "Cancel the upload";
 pub const UPLOAD_CANCELLED: &str = "Upload cancelled: nothing was sent.";
 pub const UPLOAD_FAILED: &str = "The upload failed (connection lost?): nothing was stored. Send the form again.";
+
+// The order's meta_data, key by key (the order page)
+pub const EDIT_META_KEYS: &str = "Edit the order's meta_data key by key";
+pub const META_KEY: &str = "Key";
+pub const META_VALUE: &str = "Value";
+pub const META_CHANGE: &str = "Change";
+pub const META_VALUE_OF: &str = "New value of";
+pub const META_VALUE_KIND: &str = "The value is";
+pub const META_AS_TEXT: &str = "text";
+pub const META_AS_JSON: &str = "JSON (number, true/false, list, object)";
+pub const META_DELETE_KEY: &str = "Delete the key";
+pub const META_ADD_KEY: &str = "New key";
+pub const META_NEW_VALUE: &str = "Value of the new key";
+pub const META_ADD: &str = "Add the key";
+pub const META_KEY_EMPTY: &str = "The key must not be empty.";
+pub const META_NOT_JSON: &str = "the value is not valid JSON:";
+pub const META_DELETE: &str = "Delete";
+
+// "Copy as curl" (the order page)
+pub const CURL_TITLE: &str = "Over the API";
+pub const CURL_NOTE: &str = "The same order over the API, for a script or a support ticket. $TOKEN stands for an \
+access token (POST /api/authorize/auth); this page never puts one in.";
+pub const CURL_LABEL: &str = "curl command";
+pub const CURL_BUTTON: &str = "Copy as curl";
+pub const CURL_COPIED: &str = "Copied.";
+pub const CURL_COPY_FAILED: &str = "The browser refused to copy: the command is selected, copy it with the keyboard.";

@@ -674,6 +674,8 @@ async fn create_order_with_tags_and_analyses_then_delete_it_after_typing_its_id(
             .text("csrf", csrf.to_owned())
             .part("file1", file_part("selfie.jpg", jpeg(64, 48)))
             .text("kind1", "selfie")
+            .text("mkey1", "source")
+            .text("mval1", " desk 4 ")
             .part("file2", file_part("front.jpg", jpeg(80, 50)))
             .text("kind2", "id_front")
             // Slots the browser sends empty are ignored.
@@ -760,6 +762,10 @@ async fn create_order_with_tags_and_analyses_then_delete_it_after_typing_its_id(
     let tags_of = |name: &str| media.iter().find(|m| m["original_name"] == name).unwrap()["tags"].clone();
     assert_eq!(tags_of("selfie.jpg"), json!(["photo_selfie"]));
     assert_eq!(tags_of("front.jpg"), json!(["photo_id", "photo_id_front"]));
+    // The file meta_data row of the first input (`media:meta_data`), none on the second.
+    let meta_of = |name: &str| media.iter().find(|m| m["original_name"] == name).unwrap()["meta_data"].clone();
+    assert_eq!(meta_of("selfie.jpg"), json!({"source": "desk 4"}));
+    assert_eq!(meta_of("front.jpg"), json!({}));
     assert_eq!(f.body["analyses"].as_array().unwrap().len(), 1);
     assert_eq!(f.body["analyses"][0]["type"], "QUALITY");
     // No file: the form again with a message; an unknown content type is refused.
@@ -782,9 +788,39 @@ async fn create_order_with_tags_and_analyses_then_delete_it_after_typing_its_id(
     assert!(!home.contains("/console/orders/new"), "{home}");
     assert_eq!(op.get(&app, "/console/orders/new").await.0, StatusCode::FORBIDDEN);
 
+    // "Copy as curl": the API's URL of this order at the request's origin, the token left to
+    // the shell ($TOKEN), never the session's; the command works with a real token.
+    let (_, _, page) = client.get(&app, &location).await;
+    let origin = app.url("");
+    let command =
+        format!("curl -H &quot;X-Forensic-Access-Token: $TOKEN&quot; &#39;{origin}/api/folders/{folder_id}/&#39;");
+    assert!(page.contains(&format!("readonly spellcheck=\"false\">{command}</textarea>")), "{page}");
+    assert!(page.contains("data-copy=\"curl-") && page.contains("<p hidden><button type=\"button\""), "{page}");
+    let session_token = client.cookie().split_once('=').unwrap().1;
+    assert!(!page.contains(session_token), "the session's token is not on the page");
+    let over_api = browser()
+        .get(format!("{origin}/api/folders/{folder_id}/"))
+        .header("X-Forensic-Access-Token", &client_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(over_api.status(), StatusCode::OK);
+    // Behind a proxy, the forwarded scheme and host.
+    let res = browser()
+        .get(app.url(&location))
+        .header("Cookie", client.cookie())
+        .header("X-Forwarded-Proto", "https")
+        .header("X-Forwarded-Host", "kyc.example")
+        .send()
+        .await
+        .unwrap();
+    let page = res.text().await.unwrap();
+    assert!(page.contains(&format!("&#39;https://kyc.example/api/folders/{folder_id}/&#39;</textarea>")), "{page}");
+
     // Delete: not offered to the CLIENT (refused if tried); the ADMIN types the id's start.
     let (_, _, page) = client.get(&app, &location).await;
-    assert!(!page.contains("/delete\""), "{page}");
+    assert!(!page.contains(&format!("/console/orders/{folder_id}/delete\"")), "{page}");
+    assert!(!page.contains("class=\"photo-delete\""), "no file or analysis delete either: {page}");
     let path = format!("/console/orders/{folder_id}/delete");
     let (status, _) = client.post(&app, &path, &[("csrf", &csrf), ("confirm", &folder_id[..8])]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -1066,6 +1102,35 @@ async fn order_page_edits_follow_the_api_rules(backend: Backend) {
     let (status, location, body) = client.post_multipart(&app, &add_path, files(&csrf, HOSTILE)).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     assert!(location.starts_with(&format!("/console/orders/{folder}?done=media_added")), "{location}");
+    // A file's meta_data row: a key and a text value for the files of its input.
+    let with_meta = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part("file1", file_part("meta-a.jpg", jpeg(70, 52)))
+        .part("file1", file_part("meta-b.jpg", jpeg(72, 52)))
+        .text("kind1", "selfie")
+        .text("mkey1", "source")
+        .text("mval1", HOSTILE)
+        .part("file2", file_part("meta-c.jpg", jpeg(74, 52)))
+        .text("kind2", "selfie");
+    let (status, _, body) = client.post_multipart(&app, &add_path, with_meta).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let all = app.get(&format!("/api/folders/{folder}/media"), &token).await.body;
+    for (name, meta) in [
+        ("meta-a.jpg", json!({"source": HOSTILE})),
+        ("meta-b.jpg", json!({"source": HOSTILE})),
+        ("meta-c.jpg", json!({})),
+    ] {
+        let m = all.as_array().unwrap().iter().find(|m| m["original_name"] == name).expect(name);
+        assert_eq!(m["meta_data"], meta, "{name}");
+    }
+    let (_, _, page) = client.get(&app, &page_path).await;
+    assert!(page.contains("&quot;source&quot;: &quot;&lt;script&gt;") && !page.contains(HOSTILE), "{page}");
+    assert!(page.contains("<label for=\"mkey1\">File meta_data: key (optional)</label>"), "{page}");
+    for m in all.as_array().unwrap().iter().filter(|m| m["original_name"].as_str().unwrap().starts_with("meta-")) {
+        app.delete(&format!("/api/media/{}", m["media_id"].as_str().unwrap()), &app.admin_token)
+            .await
+            .assert_status(204);
+    }
     // From console.js (HX-Request): HX-Redirect to the same place, the fragment kept.
     let res = browser()
         .post(app.url(&add_path))
@@ -1165,6 +1230,92 @@ async fn order_page_edits_follow_the_api_rules(backend: Backend) {
     let (status, _) = cadmin.post(&app, &meta_path, &[("csrf", &cadmin_csrf), ("meta_data", "")]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(meta_now(&app, folder, &token).await, json!({}));
+
+    // meta_data key by key (a tree): each key shown with its value, nested values as lists;
+    // a key set (text or JSON: the API's PATCH merge) or deleted (its DELETE ?key=), the
+    // others kept; audited like the raw edit.
+    let tree = json!({"transaction_id": "tx-tree", "nested": {"a": [1, "x"]}});
+    app.post(&format!("/api/folders/{folder}/meta_data"), &token, tree.clone()).await.assert_status(200);
+    let (_, _, page) = client.get(&app, &page_path).await;
+    assert!(page.contains(&format!("id=\"meta-keys-{folder}\"")), "{page}");
+    let nested =
+        "<ul class=\"tree\"><li><code>a</code>: <ol class=\"tree\"><li><code>1</code></li><li>x</li></ol></li></ul>";
+    assert!(page.contains(nested), "{page}");
+    assert!(
+        page.contains("name=\"key\" value=\"nested\"") && page.contains("value=\"{&quot;a&quot;:[1,&quot;x&quot;]}\"")
+    );
+    let (_, _, op_page) = op.get(&app, &page_path).await;
+    assert!(!op_page.contains("meta-keys-") && !op_page.contains("/meta/key"), "no key editing for an operator");
+    let audit_url = format!("/api/audit?object_id={folder}&event=update");
+    let audited = || async { app.get(&audit_url, &app.admin_token).await.body["total_count"].as_u64().unwrap() };
+    let edits_before = audited().await;
+    let key_path = format!("/console/orders/{folder}/meta/key");
+    let key_delete = format!("/console/orders/{folder}/meta/key/delete");
+    let set = [("key", "channel"), ("value", HOSTILE), ("as", "text")];
+    let with_csrf = |csrf: &str, f: &[(&'static str, &'static str)]| {
+        let mut v: Vec<(&'static str, String)> = vec![("csrf", csrf.to_owned())];
+        v.extend(f.iter().map(|(k, x)| (*k, (*x).to_owned())));
+        v
+    };
+    let send = |c: &Console, path: &str, v: Vec<(&'static str, String)>| {
+        let (cookie, url) = (c.cookie().to_owned(), app.url(path));
+        async move {
+            let res = browser().post(url).header("Cookie", cookie).form(&v).send().await.unwrap();
+            let location = res.headers().get(LOCATION).map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
+            (res.status(), location, res.text().await.unwrap())
+        }
+    };
+    assert_eq!(send(&client, &key_path, with_csrf("x", &set)).await.0, StatusCode::FORBIDDEN);
+    let op_csrf = op.csrf(&app).await;
+    assert_eq!(send(&op, &key_path, with_csrf(&op_csrf, &set)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(send(&other, &key_path, with_csrf(&other_csrf, &set)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(send(&op, &key_delete, with_csrf(&op_csrf, &[("key", "nested")])).await.0, StatusCode::FORBIDDEN);
+    let (status, _, body) = send(&client, &key_path, with_csrf(&csrf, &[("key", " "), ("value", "v")])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("The key must not be empty."), "{body}");
+    let bad_json = [("key", "score"), ("value", "{\"open"), ("as", "json")];
+    let (status, _, body) = send(&client, &key_path, with_csrf(&csrf, &bad_json)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("score: the value is not valid JSON") && body.contains("value=\"{&quot;open\""), "{body}");
+    assert!(
+        body.contains("\" open><summary>Edit the order&#39;s meta_data key by key"),
+        "open, what was typed: {body}"
+    );
+    // The preserved editors' ids carry the meta_data's version: a page after a change does not
+    // keep the old values (htmx keeps an element whose id is on both pages).
+    let version = |page: &str| {
+        let at = page.find(&format!("id=\"meta-keys-{folder}-")).expect("the versioned editor");
+        page[at..at + 60].split('"').nth(1).unwrap().to_owned()
+    };
+    let before_change = version(&client.get(&app, &page_path).await.2);
+    assert_eq!(meta_now(&app, folder, &token).await, tree, "unchanged");
+    assert_eq!(audited().await, edits_before);
+    let (status, location, body) = send(&client, &key_path, with_csrf(&csrf, &set)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(location, format!("/console/orders/{folder}?done=saved#meta-keys-{folder}"));
+    let after_change = version(&client.get(&app, &page_path).await.2);
+    assert_ne!(before_change, after_change);
+    assert_eq!(after_change, version(&client.get(&app, &page_path).await.2), "unchanged while nothing changes");
+    let json_value = [("key", "score"), ("value", " [0.5, {\"k\": true}] "), ("as", "json")];
+    assert_eq!(send(&cadmin, &key_path, with_csrf(&cadmin_csrf, &json_value)).await.0, StatusCode::SEE_OTHER);
+    let changed = [("key", "transaction_id"), ("value", "tx-tree-2"), ("as", "text")];
+    assert_eq!(send(&client, &key_path, with_csrf(&csrf, &changed)).await.0, StatusCode::SEE_OTHER);
+    let expected = json!({"transaction_id": "tx-tree-2", "nested": {"a": [1, "x"]}, "channel": HOSTILE, "score": [0.5, {"k": true}]});
+    assert_eq!(meta_now(&app, folder, &token).await, expected);
+    let (status, location, _) = send(&client, &key_delete, with_csrf(&csrf, &[("key", "nested")])).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location, format!("/console/orders/{folder}?done=meta_key_deleted#meta-keys-{folder}"));
+    assert_eq!(
+        meta_now(&app, folder, &token).await,
+        json!({"transaction_id": "tx-tree-2", "channel": HOSTILE, "score": [0.5, {"k": true}]})
+    );
+    assert_eq!(audited().await, edits_before + 4, "each key change audited");
+    let (_, _, page) = client.get(&app, &format!("{page_path}?done=meta_key_deleted")).await;
+    assert!(page.contains("Key deleted.") && !page.contains(HOSTILE), "{page}");
+    assert!(page.contains("<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>"), "the value escaped: {page}");
+    assert_eq!(page.matches("<script").count(), 2);
+    let (status, body) = client.post(&app, &meta_path, &[("csrf", &csrf), ("meta_data", "")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
 
     // Delete a file: the CLIENT ADMIN, after typing the start of its id.
     let first = media.as_array().unwrap().iter().find(|m| m["original_name"] == "first.jpg").unwrap()["media_id"]
