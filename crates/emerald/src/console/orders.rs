@@ -95,12 +95,7 @@ pub fn meta_form(b: &mut Html, session: &Session, folder: &Folder, refused: Opti
     if let Some(r) = refused {
         alert(b, &r.message);
     }
-    b.s("<div id=\"meta-").t(id).s("\"><details class=\"edit\" hx-preserve=\"true\" id=\"meta-").t(id);
-    b.s("-").t(meta_version(folder)).s("\"");
-    if refused.is_some() {
-        b.s(" open");
-    }
-    b.s("><summary>").t(text::EDIT_ORDER_META).s("</summary>");
+    meta_editor_start(b, folder, "meta-", text::EDIT_ORDER_META, refused.is_some());
     let typed = match refused {
         Some(r) => field(&r.fields, "meta_data").unwrap_or("").to_owned(),
         None => meta_text(folder.meta_data.as_map()),
@@ -109,6 +104,19 @@ pub fn meta_form(b: &mut Html, session: &Session, folder: &Folder, refused: Opti
     textarea(b, &format!("m-{id}"), "meta_data", text::META_DATA_JSON, &typed);
     submit(b, text::SAVE, false);
     b.s("</form></details></div>");
+}
+
+/// The opening of a meta_data editor (`meta_form`, `meta_tree_form`): a `<div id="{prefix}{folder}">`
+/// holding a `<details>` htmx preserves while the meta_data is unchanged (its id ends with
+/// `meta_version`), open when the page shows the editor's refusal.
+fn meta_editor_start(b: &mut Html, folder: &Folder, prefix: &str, summary: &str, open: bool) {
+    let id = folder.folder_id;
+    b.s("<div id=\"").t(prefix).t(id).s("\"><details class=\"edit\" hx-preserve=\"true\" id=\"").t(prefix).t(id);
+    b.s("-").t(meta_version(folder)).s("\"");
+    if open {
+        b.s(" open");
+    }
+    b.s("><summary>").t(summary).s("</summary>");
 }
 
 /// A short digest of the folder's meta_data, in the ids of its preserved editors: while the
@@ -187,12 +195,7 @@ pub fn meta_tree_form(b: &mut Html, session: &Session, folder: &Folder, refused:
     if let Some(r) = refused {
         alert(b, &r.message);
     }
-    b.s("<div id=\"meta-keys-").t(id).s("\"><details class=\"edit\" hx-preserve=\"true\" id=\"meta-keys-").t(id);
-    b.s("-").t(meta_version(folder)).s("\"");
-    if refused.is_some() {
-        b.s(" open");
-    }
-    b.s("><summary>").t(text::EDIT_META_KEYS).s("</summary>");
+    meta_editor_start(b, folder, "meta-keys-", text::EDIT_META_KEYS, refused.is_some());
     let map = folder.meta_data.as_map();
     if !map.is_empty() {
         b.s("<div class=\"scroll\"><table class=\"meta-keys\"><thead><tr><th scope=\"col\">").t(text::META_KEY);
