@@ -280,29 +280,35 @@ impl Guard for SqlStore {
         let to_i32 = |v: Option<u32>| v.map(|n| n.min(i32::MAX as u32) as i32);
         let (r, e) = (to_i32(q.requests_per_minute), to_i32(q.expensive_per_minute));
         let clear = r.is_none() && e.is_none();
-        // The override and its audit event in one transaction.
+        // The override and its audit event in one transaction. The write comes first: a
+        // SQLite transaction that reads before it writes cannot wait for a concurrent writer
+        // (SQLITE_BUSY at once, its snapshot being stale), one that writes first waits out the
+        // busy timeout like any write. A missing company writes nothing and rolls back.
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
-            let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM companies WHERE company_id = $1")
-                .bind(company)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if exists.is_none() {
-                return Ok(false);
-            }
-            if clear {
+            let company_exists = if clear {
                 sqlx::query("DELETE FROM company_quotas WHERE company_id = $1").bind(company).execute(&mut *tx).await?;
+                let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM companies WHERE company_id = $1")
+                    .bind(company)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                exists.is_some()
             } else {
                 sqlx::query(
                     "INSERT INTO company_quotas (company_id, requests_per_minute, expensive_per_minute) \
-                     VALUES ($1, $2, $3) \
+                     SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM companies WHERE company_id = $1) \
                      ON CONFLICT (company_id) DO UPDATE SET requests_per_minute = $2, expensive_per_minute = $3",
                 )
                 .bind(company)
                 .bind(r)
                 .bind(e)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected()
+                    > 0
+            };
+            if !company_exists {
+                return Ok(false);
             }
             insert_events(&mut tx, audit).await?;
             tx.commit().await?;
