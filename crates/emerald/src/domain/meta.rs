@@ -39,21 +39,27 @@ impl Domain {
         Ok(self.meta_access(caller, target, false).await?.0)
     }
 
-    /// `POST`, `PATCH` and `DELETE …/meta_data`.
+    /// `POST`, `PATCH` and `DELETE …/meta_data`. The change is applied by the store to what
+    /// is stored when its transaction holds the row, so concurrent edits of different keys
+    /// all land (a PATCH is a merge, not a replacement of what the caller last read).
     pub async fn change_meta(&self, caller: &Caller, target: MetaTarget, change: MetaChange) -> Result<MetaData> {
-        let (current, company_id) = self.meta_access(caller, target, true).await?;
-        let before = current.to_value().to_string();
-        let next = change.apply(current)?;
-        // The object's company: the one whose CLIENT ADMIN reads the event (an ADMIN editing a
-        // company's folder shows in that company's audit). Recorded in the edit's transaction.
-        let audited = ObjectChange::of(target.kind.as_str(), target.id)
-            .before(before)
-            .after(next.to_value().to_string())
-            .comment("meta_data");
-        let events = self.object_events_of(Some(caller), "update", "success", company_id, vec![audited]);
-        if !self.store.set_meta(target.kind, target.id, &next, now(), &events).await? {
+        let (_, company_id) = self.meta_access(caller, target, true).await?;
+        let edit = Box::new(move |current: MetaData| {
+            let before = current.to_value().to_string();
+            let next = change.apply(current)?;
+            // The object's company: the one whose CLIENT ADMIN reads the event (an ADMIN editing
+            // a company's folder shows in that company's audit). Recorded in the edit's
+            // transaction.
+            let audited = ObjectChange::of(target.kind.as_str(), target.id)
+                .before(before)
+                .after(next.to_value().to_string())
+                .comment("meta_data");
+            let events = self.object_events_of(Some(caller), "update", "success", company_id, vec![audited]);
+            Ok((next, events))
+        });
+        let Some((next, events)) = self.store.update_meta(target.kind, target.id, now(), edit).await? else {
             return Err(Error::not_exist(target.kind.display_name()));
-        }
+        };
         self.audit_committed(&events);
         Ok(next)
     }

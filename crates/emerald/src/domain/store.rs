@@ -129,19 +129,25 @@ pub trait Sessions: Send + Sync {
     async fn delete_session(&self, id: Uuid) -> Result<()>;
 }
 
+/// How an edit turns an object's stored metadata into the next, with the audit events that
+/// record it (run by the store inside the edit's transaction, on what is stored then).
+pub type MetaEdit<'a> = Box<dyn FnOnce(MetaData) -> Result<(MetaData, Vec<AuthEvent>)> + Send + 'a>;
+
 #[async_trait]
 pub trait Metadata: Send + Sync {
-    /// Replace an object's metadata and its search-index rows, and insert the `audit` events
-    /// recording the edit, in one transaction. False when the object does not exist (nothing
-    /// is recorded then).
-    async fn set_meta(
+    /// Read an object's metadata, apply `edit` to it, and write the result, its search-index
+    /// rows and the edit's audit events, in one transaction that holds the object's row from
+    /// the read on (SQLite: the write lock; PostgreSQL: `FOR UPDATE`), so that concurrent
+    /// edits of different keys all land. The metadata written and the events recorded; `None`
+    /// when the object does not exist (nothing is recorded then). An error of `edit` aborts
+    /// the transaction.
+    async fn update_meta(
         &self,
         kind: ObjectKind,
         id: Uuid,
-        meta: &MetaData,
         time_updated: f64,
-        audit: &[AuthEvent],
-    ) -> Result<bool>;
+        edit: MetaEdit<'_>,
+    ) -> Result<Option<(MetaData, Vec<AuthEvent>)>>;
 }
 
 /// Whose folders and media a caller sees: a company's (or all), and maybe only its own.

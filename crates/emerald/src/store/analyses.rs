@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::folders::{enum_values, placeholders, rows_by_ids, visibility_conditions};
 use super::guard::insert_events;
 use super::meta::write_meta_index;
-use super::sql::{build_list_with, Db, SqlStore};
+use super::sql::{build_list_with, BeginWrite, Db, SqlStore};
 use crate::domain::analyses::webhooks::endpoint_of;
 use crate::domain::model::analysis::{
     folder_status, Analysis, AnalysisError, AnalysisParams, AnalysisState, AnalysisStatusRow, AnalysisType,
@@ -333,7 +333,7 @@ impl Analyses for SqlStore {
         audit: &[AuthEvent],
     ) -> Result<bool> {
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n = sqlx::query(
                 "UPDATE folders SET resolution_status = 'PROCESSING', system_resolution = 'PROCESSING', time_updated = $1 WHERE folder_id = $2",
             )
@@ -426,7 +426,7 @@ impl Analyses for SqlStore {
     async fn finish_analysis(&self, d: &AnalysisFinish, webhooks: DeliveryPolicy) -> Result<Option<FinishEffect>> {
         let results_media = results_media_json(&d.results_media)?;
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             // Lock the folder first (see the module doc).
             sqlx::query("UPDATE folders SET time_updated = $1 WHERE folder_id = (SELECT folder_id FROM analyses WHERE analyse_id = $2)")
                 .bind(d.time)
@@ -474,7 +474,7 @@ impl Analyses for SqlStore {
         let Some(a) = self.get_analysis(id).await? else { return Ok(None) };
         let t = crate::domain::time::now();
         let gone = on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE folders SET time_updated = $1 WHERE folder_id = $2")
                 .bind(t)
                 .bind(a.folder_id)
@@ -507,7 +507,7 @@ impl Analyses for SqlStore {
     ) -> Result<Option<FinishEffect>> {
         let Decision { resolution, comment, only_from, unless_held, decided_by, time: t } = *decision;
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             // Lock the folder first (see the module doc).
             sqlx::query("UPDATE folders SET time_updated = $1 WHERE folder_id = (SELECT folder_id FROM analyses WHERE analyse_id = $2)")
                 .bind(t)

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::folders::{id_list, rows_by_ids, IDS_PER_QUERY};
 use super::guard::insert_events;
 use super::meta::{delete_meta_index, write_meta_index};
-use super::sql::{build_list, like_pattern, on_foreign_key, on_unique, Db, SqlStore};
+use super::sql::{build_list, like_pattern, on_foreign_key, on_unique, BeginWrite, Db, SqlStore};
 use crate::domain::collections::service::has_related_analyses;
 use crate::domain::model::audit::AuthEvent;
 use crate::domain::model::caller::Scope;
@@ -306,7 +306,7 @@ fn alias_taken() -> Error {
 impl Collections for SqlStore {
     async fn insert_collection(&self, c: &Collection, audit: &[AuthEvent]) -> Result<()> {
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO collections (collection_id, company_id, alias, meta_data, technical_meta_data, time_created, time_updated) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -352,7 +352,7 @@ impl Collections for SqlStore {
 
     async fn delete_collection(&self, id: Uuid, audit: &[AuthEvent]) -> Result<bool> {
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n = sqlx::query("DELETE FROM collections WHERE collection_id = $1")
                 .bind(id)
                 .execute(&mut *tx)
@@ -412,7 +412,7 @@ impl Collections for SqlStore {
 
     async fn insert_persons(&self, persons: &[(Person, Vec<EnrolledImage>)], audit: &[AuthEvent]) -> Result<i64> {
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for (p, images) in persons {
                 sqlx::query(
                     "INSERT INTO persons (person_id, collection_id, company_id, meta_data, technical_meta_data, time_created, time_updated) \
@@ -449,7 +449,7 @@ impl Collections for SqlStore {
         audit: &[AuthEvent],
     ) -> Result<Option<i64>> {
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n = sqlx::query("UPDATE persons SET time_updated = $1 WHERE person_id = $2")
                 .bind(time_updated)
                 .bind(person_id)
@@ -516,7 +516,7 @@ impl Collections for SqlStore {
     async fn delete_person(&self, id: Uuid, audit: &[AuthEvent]) -> Result<Option<(Vec<PersonImage>, i64)>> {
         let images = self.images_of(&[id]).await?;
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             delete_meta_index(&mut tx, id).await?;
             // Its photos go with it (ON DELETE CASCADE); a match row stops both (foreign keys).
             let n = sqlx::query("DELETE FROM persons WHERE person_id = $1")
@@ -538,7 +538,7 @@ impl Collections for SqlStore {
 
     async fn delete_person_image(&self, person_image_id: Uuid, audit: &[AuthEvent]) -> Result<Option<i64>> {
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n = sqlx::query("DELETE FROM person_images WHERE person_image_id = $1")
                 .bind(person_image_id)
                 .execute(&mut *tx)
@@ -591,7 +591,7 @@ impl Collections for SqlStore {
         let postgres = matches!(self.db, Db::Postgres(_));
         on_db!(&self.db, |pool| {
             // One snapshot for the generation and every page (SQLite's read transaction is one).
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             if postgres {
                 sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
             }
@@ -616,6 +616,7 @@ impl Collections for SqlStore {
     async fn gallery_changes_since(&self, after: i64, max_rows: i64) -> Result<Option<GalleryFeed>> {
         let postgres = matches!(self.db, Db::Postgres(_));
         let rows: Option<(i64, Vec<(i64, String, Uuid)>)> = on_db!(&self.db, |pool| {
+            // Reads only: a deferred BEGIN (on SQLite, one snapshot from the first read on).
             let mut tx = pool.begin().await?;
             if postgres {
                 sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
@@ -730,7 +731,7 @@ impl Collections for SqlStore {
     async fn replace_template(&self, person_image_id: Uuid, template: &Template) -> Result<Option<i64>> {
         let bytes = template_bytes(&template.vector);
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n = sqlx::query("UPDATE person_images SET model_id = $1, template = $2 WHERE person_image_id = $3")
                 .bind(&template.model_id)
                 .bind(&bytes)

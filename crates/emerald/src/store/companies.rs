@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::folders::rows_by_ids;
 use super::guard::insert_events;
 use super::meta::{delete_meta_index, write_meta_index};
-use super::sql::{build_list, like_pattern, SqlStore};
+use super::sql::{build_list, like_pattern, BeginWrite, SqlStore};
 use crate::domain::model::account::Company;
 use crate::domain::model::analysis::ThresholdOverrides;
 use crate::domain::model::audit::AuthEvent;
@@ -63,7 +63,7 @@ impl From<CompanyRow> for Company {
 impl Companies for SqlStore {
     async fn insert_company(&self, c: &Company, audit: &[AuthEvent]) -> Result<()> {
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO companies (company_id, name, meta_data, technical_meta_data, time_created, time_updated) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -114,7 +114,7 @@ impl Companies for SqlStore {
 
     async fn update_company(&self, c: &Company, audit: &[AuthEvent]) -> Result<bool> {
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n =
                 sqlx::query("UPDATE companies SET name = $1, meta_data = $2, time_updated = $3 WHERE company_id = $4")
                     .bind(&c.name)
@@ -135,7 +135,7 @@ impl Companies for SqlStore {
 
     async fn delete_company(&self, id: Uuid, audit: &[AuthEvent]) -> Result<bool> {
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n = sqlx::query("DELETE FROM companies WHERE company_id = $1")
                 .bind(id)
                 .execute(&mut *tx)
@@ -195,7 +195,7 @@ impl Companies for SqlStore {
     ) -> Result<bool> {
         let ThresholdOverrides { quality, biometry, collection, biometry_min, collection_min } = *overrides;
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n = sqlx::query(
                 "UPDATE companies SET threshold_quality = $1, threshold_biometry = $2, threshold_collection = $3, \
                  threshold_biometry_min = $4, threshold_collection_min = $5, time_updated = $6 WHERE company_id = $7",

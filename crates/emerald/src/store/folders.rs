@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::guard::insert_events;
 use super::meta::write_meta_index;
-use super::sql::{build_list_with, number_placeholders, Db, SqlStore};
+use super::sql::{build_list_with, number_placeholders, BeginWrite, Db, SqlStore};
 use crate::domain::model::analysis::Analysis;
 use crate::domain::model::audit::AuthEvent;
 use crate::domain::model::caller::Scope;
@@ -369,7 +369,7 @@ where
 impl Folders for SqlStore {
     async fn insert_folder(&self, f: &Folder, media: &[Media], audit: &[AuthEvent]) -> Result<()> {
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO folders (folder_id, company_id, user_id, resolution_status, system_resolution, resolution_comment, \
                  is_archive, meta_data, technical_meta_data, time_created, time_updated) \
@@ -404,7 +404,7 @@ impl Folders for SqlStore {
         audit: &[AuthEvent],
     ) -> Result<bool> {
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n = sqlx::query("UPDATE folders SET time_updated = $1 WHERE folder_id = $2")
                 .bind(time_updated)
                 .bind(folder_id)
@@ -466,7 +466,7 @@ impl Folders for SqlStore {
     async fn delete_folder(&self, id: Uuid, audit: &[AuthEvent]) -> Result<Option<Vec<Media>>> {
         let media = self.media_of(&[id]).await?;
         let gone = on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for sql in [
                 "DELETE FROM jobs WHERE ref_id IN (SELECT analyse_id FROM analyses WHERE folder_id = $1)",
                 "DELETE FROM jobs WHERE ref_id IN (SELECT delivery_id FROM webhook_deliveries WHERE folder_id = $1)",
@@ -507,7 +507,7 @@ impl Folders for SqlStore {
 
     async fn delete_media(&self, id: Uuid, audit: &[AuthEvent]) -> Result<bool> {
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n =
                 sqlx::query("DELETE FROM media WHERE media_id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
             sqlx::query("DELETE FROM meta_index WHERE object_id = $1").bind(id).execute(&mut *tx).await?;
@@ -528,7 +528,7 @@ impl Folders for SqlStore {
     ) -> Result<bool> {
         let sql = "UPDATE folders SET resolution_comment = $1, time_updated = $2 WHERE folder_id = $3";
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n = sqlx::query(sql).bind(comment).bind(time_updated).bind(id).execute(&mut *tx).await?.rows_affected();
             if n > 0 {
                 insert_events(&mut tx, audit).await?;

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use emerald_query::{FieldKind, FieldSpec, ListSpec, Ops, Param};
 use uuid::Uuid;
 
-use super::sql::{build_list, build_list_with, SqlStore};
+use super::sql::{build_list, build_list_with, BeginWrite, SqlStore};
 use crate::domain::model::audit::{AuthEvent, CompanyQuota, StoredAuthEvent};
 use crate::domain::model::caller::Scope;
 use crate::domain::store::{Guard, ListParams, Page};
@@ -205,7 +205,7 @@ impl Guard for SqlStore {
     async fn insert_auth_events(&self, events: &[AuthEvent]) -> Result<()> {
         on_db!(&self.db, |pool| {
             // One transaction: a request's objects are recorded together (one commit).
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             insert_events(&mut tx, events).await?;
             tx.commit().await?;
             Ok(())
@@ -285,7 +285,7 @@ impl Guard for SqlStore {
         // (SQLITE_BUSY at once, its snapshot being stale), one that writes first waits out the
         // busy timeout like any write. A missing company writes nothing and rolls back.
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let company_exists = if clear {
                 sqlx::query("DELETE FROM company_quotas WHERE company_id = $1").bind(company).execute(&mut *tx).await?;
                 let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM companies WHERE company_id = $1")

@@ -9,7 +9,7 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use super::sql::{Db, SqlStore};
+use super::sql::{BeginWrite, Db, SqlStore};
 use crate::domain::store::{
     ClaimedJob, DeliveryAttempt, DeliveryPolicy, JobKind, JobQueue, QueueStats, Wakeup, WakeupStream, WebhookAttempt,
     WebhookDelivery, WebhookFailures, Webhooks,
@@ -190,7 +190,7 @@ impl Webhooks for SqlStore {
             other => other,
         };
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, last_http_status = $2, last_error = $3, time_updated = $4 \
                  WHERE delivery_id = $5",
@@ -240,7 +240,7 @@ impl Webhooks for SqlStore {
 
     async fn queue_redelivery(&self, folder_id: Uuid, url: &str, webhooks: DeliveryPolicy, t: f64) -> Result<Uuid> {
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let id = super::analyses::queue_delivery(&mut tx, folder_id, url, webhooks, t).await?;
             tx.commit().await?;
             Ok::<_, Error>(id)

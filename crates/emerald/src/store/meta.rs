@@ -6,10 +6,10 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::guard::insert_events;
-use super::sql::SqlStore;
+use super::sql::{BeginWrite, Db, SqlStore};
 use crate::domain::model::audit::AuthEvent;
 use crate::domain::model::metadata::{MetaData, ObjectKind};
-use crate::domain::store::Metadata;
+use crate::domain::store::{MetaEdit, Metadata};
 use crate::domain::Result;
 
 /// Rows per multi-row INSERT (5 parameters each; well under both backends' limits).
@@ -63,31 +63,28 @@ tx_fn! {
 
 #[async_trait]
 impl Metadata for SqlStore {
-    async fn set_meta(
+    async fn update_meta(
         &self,
         kind: ObjectKind,
         id: Uuid,
-        meta: &MetaData,
         time_updated: f64,
-        audit: &[AuthEvent],
-    ) -> Result<bool> {
+        edit: MetaEdit<'_>,
+    ) -> Result<Option<(MetaData, Vec<AuthEvent>)>> {
         let (table, id_col) = table_of(kind);
-        let sql = format!("UPDATE {table} SET meta_data = $1, time_updated = $2 WHERE {id_col} = $3");
+        let lock = if matches!(self.db, Db::Postgres(_)) { " FOR UPDATE" } else { "" };
+        let read = format!("SELECT meta_data FROM {table} WHERE {id_col} = $1{lock}");
+        let write = format!("UPDATE {table} SET meta_data = $1, time_updated = $2 WHERE {id_col} = $3");
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
-            let n = sqlx::query(&sql)
-                .bind(Json(meta.to_value()))
-                .bind(time_updated)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if n > 0 {
-                write_meta_index(&mut tx, kind, id, meta).await?;
-                insert_events(&mut tx, audit).await?;
-            }
+            let mut tx = pool.begin_write().await?;
+            let current: Option<Json<serde_json::Value>> =
+                sqlx::query_scalar(&read).bind(id).fetch_optional(&mut *tx).await?;
+            let Some(Json(current)) = current else { return Ok(None) };
+            let (next, events) = edit(MetaData::from_stored(current))?;
+            sqlx::query(&write).bind(Json(next.to_value())).bind(time_updated).bind(id).execute(&mut *tx).await?;
+            write_meta_index(&mut tx, kind, id, &next).await?;
+            insert_events(&mut tx, &events).await?;
             tx.commit().await?;
-            Ok(n > 0)
+            Ok(Some((next, events)))
         })
     }
 }

@@ -6,7 +6,7 @@
 
 use uuid::Uuid;
 
-use super::sql::SqlStore;
+use super::sql::{BeginWrite, SqlStore};
 use crate::domain::Result;
 
 /// Folders per transaction / multi-row INSERT.
@@ -127,7 +127,7 @@ pub async fn seed_folders(store: &SqlStore, plan: SeedPlan, mut progress: impl F
             }
         }
         on_db!(store.db(), |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let mut q = sqlx::query(&folders);
             for (_, id, t, meta) in &rows {
                 q = q.bind(*id).bind(company).bind(user).bind(sqlx::types::Json(meta.clone())).bind(*t);

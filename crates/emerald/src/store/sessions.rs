@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use super::sql::SqlStore;
+use super::sql::{BeginWrite, SqlStore};
 use crate::domain::model::account::{Session, SessionUser};
 use crate::domain::model::role::UserType;
 use crate::domain::store::Sessions;
@@ -106,7 +106,7 @@ impl Sessions for SqlStore {
 
     async fn retire_parent(&self, id: Uuid, parent: Uuid) -> Result<()> {
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("DELETE FROM sessions WHERE session_id = $1").bind(parent).execute(&mut *tx).await?;
             sqlx::query("UPDATE sessions SET parent_session_id = NULL WHERE session_id = $1")
                 .bind(id)

@@ -30,6 +30,40 @@ macro_rules! on_db {
     };
 }
 
+/// Begin a transaction that writes: every store transaction does.
+///
+/// SQLite: `BEGIN IMMEDIATE`. sqlx's `begin()` sends a deferred `BEGIN`, and a deferred
+/// transaction that reads before it writes holds a read snapshot; when another connection
+/// commits in between, its first write cannot upgrade and fails at once with SQLITE_BUSY
+/// ("database is locked") — `busy_timeout` does not help, the snapshot is stale. `IMMEDIATE`
+/// takes the write lock up front (SQLite has one writer at a time anyway), so the transaction
+/// waits out a concurrent writer within `busy_timeout` instead of failing. PostgreSQL: a plain
+/// `BEGIN` (row locks and `READ COMMITTED` do the rest).
+pub(crate) trait BeginWrite {
+    type Database: sqlx::Database;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = sqlx::Result<sqlx::Transaction<'static, Self::Database>>> + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Database = sqlx::Sqlite;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>>> + Send {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Database = sqlx::Postgres;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>>> + Send {
+        self.begin()
+    }
+}
+
 /// Record that a COLLECTION analysis matched a person: `$m` is a
 /// [`crate::domain::model::collection::CollectionMatchRecord`], `$exec` a pool or `&mut *tx`. The row's
 /// company is the matched collection's (the analysis may belong to an ADMIN without one).
@@ -354,4 +388,35 @@ pub(crate) fn number_placeholders(frag: &str, first: usize) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A write transaction that reads first, while another connection writes and commits: with
+    /// a deferred `BEGIN` the first transaction's write fails at once with "database is
+    /// locked" (its snapshot is stale); `begin_write` makes the other writer wait instead, and
+    /// both changes land.
+    #[tokio::test]
+    async fn a_sqlite_write_transaction_that_reads_first_survives_a_concurrent_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = open_sqlite(SqliteConnectOptions::new().filename(dir.path().join("t.db"))).await.unwrap();
+        sqlx::query("CREATE TABLE counter (n INTEGER NOT NULL)").execute(&pool).await.unwrap();
+        sqlx::query("INSERT INTO counter (n) VALUES (0)").execute(&pool).await.unwrap();
+
+        let mut tx = pool.begin_write().await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT n FROM counter").fetch_one(&mut *tx).await.unwrap();
+        let other = {
+            let pool = pool.clone();
+            tokio::spawn(async move { sqlx::query("UPDATE counter SET n = n + 10").execute(&pool).await })
+        };
+        // Give the other writer time to commit, if it could.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        sqlx::query("UPDATE counter SET n = $1").bind(n + 1).execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        other.await.unwrap().unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT n FROM counter").fetch_one(&pool).await.unwrap();
+        assert_eq!(n, 11, "the read-then-write transaction first, then the other writer");
+    }
 }

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::folders::{folder_conditions, id_list, visibility_conditions, FOLDER_LIST, IDS_PER_QUERY};
 use super::guard::insert_events;
-use super::sql::{number_placeholders, SqlStore};
+use super::sql::{number_placeholders, BeginWrite, SqlStore};
 use crate::domain::model::audit::AuthEvent;
 use crate::domain::store::{Claims, FolderClaim, Granularity, ListParams, Percentiles, Statistics, Visibility};
 use crate::domain::Result;
@@ -301,7 +301,7 @@ impl Claims for SqlStore {
              WHERE folder_claims.user_id = excluded.user_id OR folder_claims.expires_at <= $5";
         let read = "SELECT folder_id, user_id, time_created, expires_at FROM folder_claims WHERE folder_id = $1";
         let row: (Uuid, Uuid, f64, f64) = on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(upsert)
                 .bind(c.folder_id)
                 .bind(c.user_id)
@@ -329,7 +329,7 @@ impl Claims for SqlStore {
         audit: &[AuthEvent],
     ) -> Result<(bool, bool)> {
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let released =
                 sqlx::query("DELETE FROM folder_claims WHERE folder_id = $1 AND user_id = $2 AND expires_at > $3")
                     .bind(folder_id)

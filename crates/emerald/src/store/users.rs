@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::folders::rows_by_ids;
 use super::guard::insert_events;
 use super::meta::{delete_meta_index, write_meta_index};
-use super::sql::{build_list, like_pattern, on_unique, SqlStore};
+use super::sql::{build_list, like_pattern, on_unique, BeginWrite, SqlStore};
 use crate::domain::model::account::{AnalysisPermissions, User};
 use crate::domain::model::audit::AuthEvent;
 use crate::domain::model::caller::Scope;
@@ -128,7 +128,7 @@ fn email_taken(email: &str) -> Error {
 impl Users for SqlStore {
     async fn insert_user(&self, u: &User, password_hash: &str, audit: &[AuthEvent]) -> Result<()> {
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO users (user_id, company_id, email, email_lower, password_hash, user_type, first_name, last_name, \
                  middle_name, is_service, can_start_biometry, can_start_quality, can_start_collection, can_start_documents, \
@@ -217,7 +217,7 @@ impl Users for SqlStore {
 
     async fn update_user(&self, u: &User, password_hash: Option<&str>, audit: &[AuthEvent]) -> Result<bool> {
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n = sqlx::query(
                 "UPDATE users SET company_id = $1, email = $2, email_lower = $3, user_type = $4, first_name = $5, \
                  last_name = $6, middle_name = $7, is_service = $8, can_start_biometry = $9, can_start_quality = $10, \
@@ -256,7 +256,7 @@ impl Users for SqlStore {
 
     async fn delete_user(&self, id: Uuid, audit: &[AuthEvent]) -> Result<bool> {
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n =
                 sqlx::query("DELETE FROM users WHERE user_id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
             delete_meta_index(&mut tx, id).await?;
