@@ -68,9 +68,10 @@ pub trait Companies: Send + Sync {
         search_text: Option<&str>,
         params: &ListParams,
     ) -> Result<Page<Company>>;
-    /// Name and metadata, and `audit`, in one transaction; false when the company is gone
-    /// (nothing recorded).
-    async fn update_company(&self, company: &Company, audit: &[AuthEvent]) -> Result<bool>;
+    /// Name and metadata as an edit left them (`was` → `edited`), rebased on the row as stored
+    /// when the transaction holds it ([`Company::rebase`]), and `audit`, in one transaction:
+    /// the company as written; `None` when it is gone (nothing recorded).
+    async fn update_company(&self, was: &Company, edited: Company, audit: &[AuthEvent]) -> Result<Option<Company>>;
     /// False when it was gone (nothing recorded); else `audit` is inserted in the deletion's
     /// transaction.
     async fn delete_company(&self, id: Uuid, audit: &[AuthEvent]) -> Result<bool>;
@@ -106,10 +107,18 @@ pub trait Users: Send + Sync {
         search_text: Option<&str>,
         params: &ListParams,
     ) -> Result<Page<User>>;
-    /// Everything but the password; a new password hash when given. False when the user is gone
-    /// (and `audit` is not recorded). `audit`: the events recording the change, inserted in the
-    /// same transaction.
-    async fn update_user(&self, user: &User, password_hash: Option<&str>, audit: &[AuthEvent]) -> Result<bool>;
+    /// Everything but the password as an edit left it (`was` → `edited`), rebased on the row as
+    /// stored when the transaction holds it ([`User::rebase`]: a concurrent edit of another
+    /// field stands); a new password hash when given. The user as written; `None` when the
+    /// user is gone (and `audit` is not recorded). `audit`: the events recording the change,
+    /// inserted in the same transaction.
+    async fn update_user(
+        &self,
+        was: &User,
+        edited: User,
+        password_hash: Option<&str>,
+        audit: &[AuthEvent],
+    ) -> Result<Option<User>>;
     /// False when the user is gone (and `audit` is not recorded); else `audit` is inserted in
     /// the deletion's transaction.
     async fn delete_user(&self, id: Uuid, audit: &[AuthEvent]) -> Result<bool>;

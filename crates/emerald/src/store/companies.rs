@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::folders::rows_by_ids;
 use super::guard::insert_events;
 use super::meta::{delete_meta_index, write_meta_index};
-use super::sql::{build_list, like_pattern, BeginWrite, SqlStore};
+use super::sql::{build_list, like_pattern, BeginWrite, Db, SqlStore};
 use crate::domain::model::account::Company;
 use crate::domain::model::analysis::ThresholdOverrides;
 use crate::domain::model::audit::AuthEvent;
@@ -112,24 +112,26 @@ impl Companies for SqlStore {
         Ok(fetch_page!(&self.db, l, CompanyRow, |r| Ok(Company::from(r))))
     }
 
-    async fn update_company(&self, c: &Company, audit: &[AuthEvent]) -> Result<bool> {
+    async fn update_company(&self, was: &Company, edited: Company, audit: &[AuthEvent]) -> Result<Option<Company>> {
+        let lock = if matches!(self.db, Db::Postgres(_)) { " FOR UPDATE" } else { "" };
+        let read = format!("{COLUMNS} FROM companies c WHERE c.company_id = $1{lock}");
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
-            let n =
-                sqlx::query("UPDATE companies SET name = $1, meta_data = $2, time_updated = $3 WHERE company_id = $4")
-                    .bind(&c.name)
-                    .bind(Json(c.meta_data.to_value()))
-                    .bind(c.time_updated)
-                    .bind(c.company_id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-            if n > 0 {
-                write_meta_index(&mut tx, ObjectKind::Company, c.company_id, &c.meta_data).await?;
-                insert_events(&mut tx, audit).await?;
-            }
+            let current: Option<CompanyRow> =
+                sqlx::query_as(&read).bind(was.company_id).fetch_optional(&mut *tx).await?;
+            let Some(current) = current else { return Ok(None) };
+            let c = edited.rebase(was, Company::from(current));
+            sqlx::query("UPDATE companies SET name = $1, meta_data = $2, time_updated = $3 WHERE company_id = $4")
+                .bind(&c.name)
+                .bind(Json(c.meta_data.to_value()))
+                .bind(c.time_updated)
+                .bind(c.company_id)
+                .execute(&mut *tx)
+                .await?;
+            write_meta_index(&mut tx, ObjectKind::Company, c.company_id, &c.meta_data).await?;
+            insert_events(&mut tx, audit).await?;
             tx.commit().await?;
-            Ok(n > 0)
+            Ok(Some(c))
         })
     }
 

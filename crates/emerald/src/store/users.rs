@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::folders::rows_by_ids;
 use super::guard::insert_events;
 use super::meta::{delete_meta_index, write_meta_index};
-use super::sql::{build_list, like_pattern, on_unique, BeginWrite, SqlStore};
+use super::sql::{build_list, like_pattern, on_unique, BeginWrite, Db, SqlStore};
 use crate::domain::model::account::{AnalysisPermissions, User};
 use crate::domain::model::audit::AuthEvent;
 use crate::domain::model::caller::Scope;
@@ -215,10 +215,21 @@ impl Users for SqlStore {
         Ok(fetch_page!(&self.db, l, UserRow, User::try_from))
     }
 
-    async fn update_user(&self, u: &User, password_hash: Option<&str>, audit: &[AuthEvent]) -> Result<bool> {
+    async fn update_user(
+        &self,
+        was: &User,
+        edited: User,
+        password_hash: Option<&str>,
+        audit: &[AuthEvent],
+    ) -> Result<Option<User>> {
+        let lock = if matches!(self.db, Db::Postgres(_)) { " FOR UPDATE" } else { "" };
+        let read = format!("{COLUMNS} FROM users u WHERE u.user_id = $1{lock}");
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
-            let n = sqlx::query(
+            let current: Option<UserRow> = sqlx::query_as(&read).bind(was.user_id).fetch_optional(&mut *tx).await?;
+            let Some(current) = current else { return Ok(None) };
+            let u = &edited.rebase(was, User::try_from(current)?);
+            sqlx::query(
                 "UPDATE users SET company_id = $1, email = $2, email_lower = $3, user_type = $4, first_name = $5, \
                  last_name = $6, middle_name = $7, is_service = $8, can_start_biometry = $9, can_start_quality = $10, \
                  can_start_collection = $11, can_start_documents = $12, meta_data = $13, time_updated = $14, \
@@ -243,14 +254,11 @@ impl Users for SqlStore {
             .bind(u.is_active)
             .execute(&mut *tx)
             .await
-            .map_err(|e| on_unique(e, || email_taken(&u.email)))?
-            .rows_affected();
-            if n > 0 {
-                write_meta_index(&mut tx, ObjectKind::User, u.user_id, &u.meta_data).await?;
-                insert_events(&mut tx, audit).await?;
-            }
+            .map_err(|e| on_unique(e, || email_taken(&u.email)))?;
+            write_meta_index(&mut tx, ObjectKind::User, u.user_id, &u.meta_data).await?;
+            insert_events(&mut tx, audit).await?;
             tx.commit().await?;
-            Ok(n > 0)
+            Ok(Some(u.clone()))
         })
     }
 

@@ -8,6 +8,21 @@ use crate::helpers::fixtures::*;
 use crate::helpers::*;
 
 both_backends! {
+    async fn concurrent_company_edits_all_stand(app) {
+        // A rename and fifteen meta_data merges at once: none undoes another.
+        let c = app.company("Concurrent").await;
+        let url = format!("/api/companies/{c}");
+        let mut edits = vec![json!({"name": "Renamed concurrently"})];
+        edits.extend((0..15).map(|i| json!({"meta_data": {format!("k{i:02}"): i}})));
+        let sent = edits.into_iter().map(|body| app.patch(&url, &app.admin_token, body));
+        for r in futures::future::join_all(sent).await {
+            r.assert_status(200);
+        }
+        let body = app.get(&url, &app.admin_token).await.assert_status(200).body.clone();
+        assert_eq!(body["name"], json!("Renamed concurrently"), "{body}");
+        assert_eq!(body["meta_data"].as_object().unwrap().len(), 15, "{body}");
+    }
+
     async fn admin_creates_reads_updates_and_deletes_a_company(app) {
         let r = app.post("/api/companies", &app.admin_token, json!({"name": "Acme Bank", "meta_data": {"tier": "gold"}})).await;
         r.assert_status(201);

@@ -7,6 +7,26 @@ use crate::both_backends;
 use crate::helpers::*;
 
 both_backends! {
+    async fn concurrent_edits_of_different_fields_all_stand(app) {
+        // A block, a rename and fifteen meta_data merges sent at once: each PATCH writes only
+        // what it changed onto the row as stored then, so none undoes another (a whole-row
+        // write of what a merge had read would unblock the user and drop keys).
+        let c = app.company("Concurrent users").await;
+        let (id, _, _) = app.user(Some(c), "CLIENT").await;
+        let url = format!("/api/users/{id}");
+        let mut edits = vec![json!({"is_active": false}), json!({"first_name": "Renamed"})];
+        edits.extend((0..15).map(|i| json!({"meta_data": {format!("k{i:02}"): i}})));
+        let sent = edits.into_iter().map(|body| app.patch(&url, &app.admin_token, body));
+        for r in futures::future::join_all(sent).await {
+            r.assert_status(200);
+        }
+        let u = app.get(&url, &app.admin_token).await.assert_status(200).body.clone();
+        assert_eq!(u["is_active"], json!(false), "{u}");
+        assert_eq!(u["first_name"], json!("Renamed"), "{u}");
+        let keys = u["meta_data"].as_object().unwrap().len();
+        assert_eq!(keys, 15, "{u}");
+    }
+
     async fn admin_creates_every_role(app) {
         let c = app.company("Roles").await;
         for role in ["ADMIN", "OPERATOR", "CLIENT", "CLIENT ADMIN", "CLIENT OPERATOR", "CLIENT SERVICE"] {

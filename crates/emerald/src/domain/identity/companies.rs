@@ -244,9 +244,9 @@ impl Domain {
                 .comment(&company.name);
             events = self.object_events_of(Some(caller), "update", "success", Some(id), vec![change]);
         }
-        if !self.store.update_company(&company, &events).await? {
+        let Some(company) = self.store.update_company(&was, company, &events).await? else {
             return Err(Error::not_exist("Company"));
-        }
+        };
         self.audit_committed(&events);
         Ok(company)
     }

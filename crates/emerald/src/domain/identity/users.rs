@@ -309,9 +309,9 @@ impl Domain {
         if let Some(active) = block_change {
             events.push(self.user_block_event(caller, &user, active));
         }
-        if !self.store.update_user(&user, hash.as_deref(), &events).await? {
+        let Some(user) = self.store.update_user(&was, user, hash.as_deref(), &events).await? else {
             return Err(Error::not_exist("User"));
-        }
+        };
         self.audit_committed(&events);
         Ok(user)
     }

@@ -49,6 +49,26 @@ impl MetaData {
         Value::Object(self.0.clone())
     }
 
+    /// `mine` is `was` with an edit applied; `current` is what is stored now (another edit may
+    /// have landed since `was` was read). The edit's own changes — the keys `mine` sets, changes
+    /// or removes against `was` — applied to `current`; every other key stays as `current` has
+    /// it. A key both edits changed takes `mine`'s value (the later write wins).
+    pub fn rebase(was: &MetaData, mine: &MetaData, current: MetaData) -> MetaData {
+        let mut out = current.0;
+        for key in was.0.keys().chain(mine.0.keys()) {
+            match (was.0.get(key), mine.0.get(key)) {
+                (old, Some(new)) if old != Some(new) => {
+                    out.insert(key.clone(), new.clone());
+                }
+                (Some(_), None) => {
+                    out.remove(key);
+                }
+                _ => {}
+            }
+        }
+        MetaData(out)
+    }
+
     fn encoded_len(&self) -> usize {
         serde_json::to_vec(&self.0).map(|v| v.len()).unwrap_or(usize::MAX)
     }
@@ -139,6 +159,19 @@ impl ObjectKind {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn rebase_applies_only_the_edits_own_changes() {
+        let m = |v: Value| MetaData::from_stored(v);
+        let was = m(json!({"a": 1, "b": 2, "gone": true}));
+        // The edit: a changed, c added, gone removed, b untouched.
+        let mine = m(json!({"a": 10, "b": 2, "c": 3}));
+        // Meanwhile another edit changed b, added d and removed a.
+        let current = m(json!({"b": 20, "gone": true, "d": 4}));
+        assert_eq!(MetaData::rebase(&was, &mine, current), m(json!({"a": 10, "b": 20, "c": 3, "d": 4})));
+        // Nothing concurrent: the edit as it is.
+        assert_eq!(MetaData::rebase(&was, &mine, was.clone()), mine);
+    }
 
     fn meta(v: Value) -> MetaData {
         MetaData::parse(v, "meta_data").unwrap()
