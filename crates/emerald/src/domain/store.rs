@@ -78,15 +78,17 @@ pub trait Companies: Send + Sync {
     async fn count_company_users(&self, id: Uuid) -> Result<u64>;
     /// The company's own decision thresholds (GAP-14); None when the company is gone.
     async fn company_threshold_overrides(&self, id: Uuid) -> Result<Option<ThresholdOverrides>>;
-    /// Replace them (and `time_updated`) and insert `audit`, in one transaction; false when the
-    /// company is gone (nothing recorded).
-    async fn set_company_threshold_overrides(
+    /// Read them, apply `edit`, write the result (and `time_updated`) and the edit's audit
+    /// events, in one transaction that holds the company's row from the read on (as
+    /// [`Metadata::update_meta`]): the overrides written and the events; `None` when the
+    /// company is gone (nothing recorded). An error of `edit` (a band the change would break)
+    /// aborts it.
+    async fn update_company_threshold_overrides(
         &self,
         id: Uuid,
-        overrides: &ThresholdOverrides,
         time_updated: f64,
-        audit: &[AuthEvent],
-    ) -> Result<bool>;
+        edit: Edit<'_, ThresholdOverrides>,
+    ) -> Result<Option<(ThresholdOverrides, Vec<AuthEvent>)>>;
 }
 
 #[async_trait]
@@ -138,9 +140,10 @@ pub trait Sessions: Send + Sync {
     async fn delete_session(&self, id: Uuid) -> Result<()>;
 }
 
-/// How an edit turns an object's stored metadata into the next, with the audit events that
-/// record it (run by the store inside the edit's transaction, on what is stored then).
-pub type MetaEdit<'a> = Box<dyn FnOnce(MetaData) -> Result<(MetaData, Vec<AuthEvent>)> + Send + 'a>;
+/// How an edit turns what is stored into the next value, with the audit events that record
+/// it: run by the store inside the edit's transaction, on what is stored then, so concurrent
+/// edits apply one after the other instead of the later undoing the earlier.
+pub type Edit<'a, T> = Box<dyn FnOnce(T) -> Result<(T, Vec<AuthEvent>)> + Send + 'a>;
 
 #[async_trait]
 pub trait Metadata: Send + Sync {
@@ -155,7 +158,7 @@ pub trait Metadata: Send + Sync {
         kind: ObjectKind,
         id: Uuid,
         time_updated: f64,
-        edit: MetaEdit<'_>,
+        edit: Edit<'_, MetaData>,
     ) -> Result<Option<(MetaData, Vec<AuthEvent>)>>;
 }
 

@@ -15,7 +15,7 @@ use crate::domain::model::analysis::ThresholdOverrides;
 use crate::domain::model::audit::AuthEvent;
 use crate::domain::model::caller::Scope;
 use crate::domain::model::metadata::{MetaData, ObjectKind};
-use crate::domain::store::{Companies, ListParams, Page};
+use crate::domain::store::{Companies, Edit, ListParams, Page};
 use crate::domain::{Error, Result};
 
 const COLUMNS: &str = "SELECT c.company_id, c.name, c.meta_data, c.technical_meta_data, c.time_created, c.time_updated";
@@ -57,6 +57,16 @@ impl From<CompanyRow> for Company {
             time_updated,
         }
     }
+}
+
+/// A company's own decision thresholds (GAP-14).
+const READ_OVERRIDES: &str =
+    "SELECT threshold_quality, threshold_biometry, threshold_collection, threshold_biometry_min, \
+     threshold_collection_min FROM companies WHERE company_id = $1";
+type OverridesRow = (Option<f64>, Option<f64>, Option<f64>, Option<f64>, Option<f64>);
+
+fn overrides_of((quality, biometry, collection, biometry_min, collection_min): OverridesRow) -> ThresholdOverrides {
+    ThresholdOverrides { quality, biometry, collection, biometry_min, collection_min }
 }
 
 #[async_trait]
@@ -169,36 +179,28 @@ impl Companies for SqlStore {
     }
 
     async fn company_threshold_overrides(&self, id: Uuid) -> Result<Option<ThresholdOverrides>> {
-        type Row = (Option<f64>, Option<f64>, Option<f64>, Option<f64>, Option<f64>);
-        let row: Option<Row> = on_db!(&self.db, |pool| {
-            sqlx::query_as(
-                "SELECT threshold_quality, threshold_biometry, threshold_collection, threshold_biometry_min, \
-                 threshold_collection_min FROM companies WHERE company_id = $1",
-            )
-            .bind(id)
-            .fetch_optional(pool)
-            .await
-        })?;
-        Ok(row.map(|(quality, biometry, collection, biometry_min, collection_min)| ThresholdOverrides {
-            quality,
-            biometry,
-            collection,
-            biometry_min,
-            collection_min,
-        }))
+        let row: Option<OverridesRow> =
+            on_db!(&self.db, |pool| sqlx::query_as(READ_OVERRIDES).bind(id).fetch_optional(pool).await)?;
+        Ok(row.map(overrides_of))
     }
 
-    async fn set_company_threshold_overrides(
+    async fn update_company_threshold_overrides(
         &self,
         id: Uuid,
-        overrides: &ThresholdOverrides,
         time_updated: f64,
-        audit: &[AuthEvent],
-    ) -> Result<bool> {
-        let ThresholdOverrides { quality, biometry, collection, biometry_min, collection_min } = *overrides;
+        edit: Edit<'_, ThresholdOverrides>,
+    ) -> Result<Option<(ThresholdOverrides, Vec<AuthEvent>)>> {
+        let read = match self.db {
+            Db::Postgres(_) => format!("{READ_OVERRIDES} FOR UPDATE"),
+            Db::Sqlite(_) => READ_OVERRIDES.to_owned(),
+        };
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
-            let n = sqlx::query(
+            let row: Option<OverridesRow> = sqlx::query_as(&read).bind(id).fetch_optional(&mut *tx).await?;
+            let Some(row) = row else { return Ok(None) };
+            let (after, events) = edit(overrides_of(row))?;
+            let ThresholdOverrides { quality, biometry, collection, biometry_min, collection_min } = after;
+            sqlx::query(
                 "UPDATE companies SET threshold_quality = $1, threshold_biometry = $2, threshold_collection = $3, \
                  threshold_biometry_min = $4, threshold_collection_min = $5, time_updated = $6 WHERE company_id = $7",
             )
@@ -210,13 +212,10 @@ impl Companies for SqlStore {
             .bind(time_updated)
             .bind(id)
             .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if n > 0 {
-                insert_events(&mut tx, audit).await?;
-            }
+            .await?;
+            insert_events(&mut tx, &events).await?;
             tx.commit().await?;
-            Ok(n > 0)
+            Ok(Some((after, events)))
         })
     }
 }

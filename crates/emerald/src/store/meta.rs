@@ -9,7 +9,7 @@ use super::guard::insert_events;
 use super::sql::{BeginWrite, Db, SqlStore};
 use crate::domain::model::audit::AuthEvent;
 use crate::domain::model::metadata::{MetaData, ObjectKind};
-use crate::domain::store::{MetaEdit, Metadata};
+use crate::domain::store::{Edit, Metadata};
 use crate::domain::Result;
 
 /// Rows per multi-row INSERT (5 parameters each; well under both backends' limits).
@@ -68,7 +68,7 @@ impl Metadata for SqlStore {
         kind: ObjectKind,
         id: Uuid,
         time_updated: f64,
-        edit: MetaEdit<'_>,
+        edit: Edit<'_, MetaData>,
     ) -> Result<Option<(MetaData, Vec<AuthEvent>)>> {
         let (table, id_col) = table_of(kind);
         let lock = if matches!(self.db, Db::Postgres(_)) { " FOR UPDATE" } else { "" };

@@ -8,6 +8,20 @@ use crate::helpers::fixtures::*;
 use crate::helpers::*;
 
 both_backends! {
+    async fn concurrent_threshold_edits_all_stand(app) {
+        // Three PATCHes of different thresholds at once: each applies to what is stored then.
+        let c = app.company("Concurrent thresholds").await;
+        let url = format!("/api/companies/{c}/thresholds");
+        let edits = [json!({"quality": 0.6}), json!({"biometry": 0.9}), json!({"collection": 0.95})];
+        let sent = edits.into_iter().map(|body| app.patch(&url, &app.admin_token, body));
+        for r in futures::future::join_all(sent).await {
+            r.assert_status(200);
+        }
+        let body = app.get(&url, &app.admin_token).await.assert_status(200).body.clone();
+        assert_eq!(body["sources"], json!({"quality": "company", "biometry": "company", "collection": "company"}), "{body}");
+        assert_eq!((&body["quality"], &body["biometry"], &body["collection"]), (&json!(0.6), &json!(0.9), &json!(0.95)));
+    }
+
     async fn concurrent_company_edits_all_stand(app) {
         // A rename and fifteen meta_data merges at once: none undoes another.
         let c = app.company("Concurrent").await;

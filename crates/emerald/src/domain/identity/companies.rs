@@ -166,19 +166,22 @@ impl Domain {
             return Err(Error::Forbidden(None));
         }
         patch.validate()?;
-        let before = self.store.company_threshold_overrides(id).await?.ok_or_else(|| Error::not_exist("Company"))?;
-        let after = patch.apply(before);
-        check_bands(&after.over(&self.thresholds))?;
-        let mut events = Vec::new();
-        if after != before {
-            let change = ObjectChange::of("company_thresholds", id)
-                .before(describe_overrides(&before))
-                .after(describe_overrides(&after));
-            events = self.object_events_of(Some(caller), "update", "success", Some(id), vec![change]);
-        }
-        if !self.store.set_company_threshold_overrides(id, &after, now(), &events).await? {
+        let installation = self.thresholds;
+        let edit = Box::new(move |before: ThresholdOverrides| {
+            let after = patch.apply(before);
+            check_bands(&after.over(&installation))?;
+            let mut events = Vec::new();
+            if after != before {
+                let change = ObjectChange::of("company_thresholds", id)
+                    .before(describe_overrides(&before))
+                    .after(describe_overrides(&after));
+                events = self.object_events_of(Some(caller), "update", "success", Some(id), vec![change]);
+            }
+            Ok((after, events))
+        });
+        let Some((after, events)) = self.store.update_company_threshold_overrides(id, now(), edit).await? else {
             return Err(Error::not_exist("Company"));
-        }
+        };
         self.audit_committed(&events);
         Ok(CompanyThresholds::new(after, self.thresholds))
     }
