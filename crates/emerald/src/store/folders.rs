@@ -465,8 +465,12 @@ impl Folders for SqlStore {
 
     async fn delete_folder(&self, id: Uuid, audit: &[AuthEvent]) -> Result<Option<Vec<Media>>> {
         let media = self.media_of(&[id]).await?;
+        let lock = self.folder_lock(None);
         let gone = on_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
+            if let Some(lock) = &lock {
+                sqlx::query(lock).bind(id).execute(&mut *tx).await?;
+            }
             for sql in [
                 "DELETE FROM jobs WHERE ref_id IN (SELECT analyse_id FROM analyses WHERE folder_id = $1)",
                 "DELETE FROM jobs WHERE ref_id IN (SELECT delivery_id FROM webhook_deliveries WHERE folder_id = $1)",
@@ -506,8 +510,12 @@ impl Folders for SqlStore {
     }
 
     async fn delete_media(&self, id: Uuid, audit: &[AuthEvent]) -> Result<bool> {
+        let lock = self.folder_lock(Some("SELECT folder_id FROM media WHERE media_id = $1"));
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
+            if let Some(lock) = &lock {
+                sqlx::query(lock).bind(id).execute(&mut *tx).await?;
+            }
             let n =
                 sqlx::query("DELETE FROM media WHERE media_id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
             sqlx::query("DELETE FROM meta_index WHERE object_id = $1").bind(id).execute(&mut *tx).await?;

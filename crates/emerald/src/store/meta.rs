@@ -74,8 +74,18 @@ impl Metadata for SqlStore {
         let lock = if matches!(self.db, Db::Postgres(_)) { " FOR UPDATE" } else { "" };
         let read = format!("SELECT meta_data FROM {table} WHERE {id_col} = $1{lock}");
         let write = format!("UPDATE {table} SET meta_data = $1, time_updated = $2 WHERE {id_col} = $3");
+        // Something in a folder: its folder first (`folder_lock`), as every folder transaction.
+        let folder_lock = match kind {
+            ObjectKind::Media | ObjectKind::Analysis => {
+                self.folder_lock(Some(&format!("SELECT folder_id FROM {table} WHERE {id_col} = $1")))
+            }
+            _ => None,
+        };
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
+            if let Some(lock) = &folder_lock {
+                sqlx::query(lock).bind(id).execute(&mut *tx).await?;
+            }
             let current: Option<Json<serde_json::Value>> =
                 sqlx::query_scalar(&read).bind(id).fetch_optional(&mut *tx).await?;
             let Some(Json(current)) = current else { return Ok(None) };

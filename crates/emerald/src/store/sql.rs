@@ -64,6 +64,24 @@ impl BeginWrite for PgPool {
     }
 }
 
+impl SqlStore {
+    /// On PostgreSQL, the statement that locks a folder's row (`FOR UPDATE`), the folder being
+    /// `$1` or the folder of whatever `folder_of` selects by `$1` (a subquery): a transaction
+    /// that changes a folder or anything in it (media, analyses, their meta_data, jobs) takes
+    /// this lock first, so that all of them take their locks in one order and none deadlocks
+    /// with a folder's deletion (which cascades to its media and analyses) or an analysis's
+    /// result. SQLite: none — `BEGIN IMMEDIATE` already lets one writer in at a time.
+    pub(crate) fn folder_lock(&self, folder_of: Option<&str>) -> Option<String> {
+        match self.db {
+            Db::Sqlite(_) => None,
+            Db::Postgres(_) => Some(match folder_of {
+                None => "SELECT 1 FROM folders WHERE folder_id = $1 FOR UPDATE".to_owned(),
+                Some(sub) => format!("SELECT 1 FROM folders WHERE folder_id = ({sub}) FOR UPDATE"),
+            }),
+        }
+    }
+}
+
 /// Record that a COLLECTION analysis matched a person: `$m` is a
 /// [`crate::domain::model::collection::CollectionMatchRecord`], `$exec` a pool or `&mut *tx`. The row's
 /// company is the matched collection's (the analysis may belong to an ADMIN without one).
