@@ -123,6 +123,7 @@ pub fn routes(base: &str) -> Router<AppState> {
         .route(&p("/collections"), get(collections::collections).post(collections::create_collection))
         .route(&p("/collections/{collection_id}"), get(collections::collection))
         .route(&p("/collections/{collection_id}/edit"), post(collections::edit_collection))
+        .route(&p("/collections/{collection_id}/rename"), post(collections::rename_collection))
         .route(&p("/collections/{collection_id}/delete"), post(collections::delete_collection))
         .route(&p("/collections/{collection_id}/persons"), post(collections::add_person).layer(uploads()))
         .route(&p("/collections/{collection_id}/import"), post(collections::import).layer(uploads()))

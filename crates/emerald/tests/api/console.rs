@@ -1838,6 +1838,96 @@ async fn collections_and_persons_run_the_api_rules_in_the_console(backend: Backe
 }
 
 /// The password the console made up, from the page that shows it once.
+#[tokio::test]
+async fn sqlite_collection_rename() {
+    a_collection_is_renamed_on_its_page_by_whoever_may_create_one(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_collection_rename() {
+    if postgres_available() {
+        a_collection_is_renamed_on_its_page_by_whoever_may_create_one(Backend::Postgres).await;
+    }
+}
+
+async fn a_collection_is_renamed_on_its_page_by_whoever_may_create_one(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (a, b) = (app.company("A").await, app.company("B").await);
+    let (_, ca_email, ca_token) = app.user(Some(a), "CLIENT ADMIN").await;
+    let (_, client_email, _) = app.user(Some(a), "CLIENT").await;
+    let (_, other_email, _) = app.user(Some(b), "CLIENT ADMIN").await;
+    let cid = app
+        .post("/api/collections/", &ca_token, json!({"alias": "blacklist"}))
+        .await
+        .assert_status(201)
+        .id("collection_id");
+    app.post("/api/collections/", &ca_token, json!({"alias": "vip"})).await.assert_status(201);
+    let alias_now = || async { app.get(&format!("/api/collections/{cid}"), &ca_token).await.body["alias"].clone() };
+    let ca = console_login(&app, &ca_email, PASSWORD).await.0;
+    let csrf = ca.csrf(&app).await;
+    let page_path = format!("/console/collections/{cid}");
+    let rename = format!("{page_path}/rename");
+    let (_, _, page) = ca.get(&app, &page_path).await;
+    assert!(page.contains(&format!("action=\"{rename}\"")), "the rename form: {page}");
+    assert!(page.contains("name=\"alias\" type=\"text\" value=\"blacklist\" required"), "{page}");
+
+    // The CSRF token first; then the API's alias rules, the refusal above the form with what
+    // was typed kept in it (escaped).
+    let (status, _, _) = ca.submit(&app, &rename, &[("alias", "watchlist")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, body) = ca.submit(&app, &rename, &[("csrf", &csrf), ("alias", "vip")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("role=\"alert\">This company already has a collection with this alias"), "{body}");
+    assert!(body.contains("value=\"vip\""), "the typed alias kept: {body}");
+    let (status, _, body) = ca.submit(&app, &rename, &[("csrf", &csrf), ("alias", "   ")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("Invalid alias"), "{body}");
+    let long = "x".repeat(257);
+    let (status, _, body) = ca.submit(&app, &rename, &[("csrf", &csrf), ("alias", &long)]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let hostile_typed = format!("vip{HOSTILE}");
+    app.post("/api/collections/", &ca_token, json!({"alias": hostile_typed})).await.assert_status(201);
+    let (status, _, body) = ca.submit(&app, &rename, &[("csrf", &csrf), ("alias", &hostile_typed)]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(!body.contains(HOSTILE) && body.contains("value=\"vip&lt;script&gt;"), "escaped: {body}");
+    assert_eq!(alias_now().await, "blacklist");
+
+    // Renamed: the redirect says so, the page and the API show the new alias (escaped).
+    let (status, location, _) = ca.submit(&app, &rename, &[("csrf", &csrf), ("alias", HOSTILE)]).await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, format!("{page_path}?done=collection_renamed").as_str())
+    );
+    assert_eq!(alias_now().await, HOSTILE);
+    let (_, _, page) = ca.get(&app, &location).await;
+    assert!(page.contains("Collection renamed.") && !page.contains(HOSTILE), "escaped: {page}");
+    assert!(page.contains("value=\"&lt;script&gt;alert(1)&lt;/script&gt;\""), "{page}");
+    let audit = app.get(&format!("/api/audit?object_id={cid}&event=update"), &app.admin_token).await;
+    assert_eq!(audit.body["items"][0]["before"], "blacklist", "{}", audit.text);
+    assert_eq!(audit.body["items"][0]["after"], HOSTILE, "{}", audit.text);
+
+    // A CLIENT sees no rename form and is refused one; another company's CLIENT ADMIN does
+    // not see the collection at all.
+    let client = console_login(&app, &client_email, PASSWORD).await.0;
+    let client_csrf = client.csrf(&app).await;
+    let (status, _, page) = client.get(&app, &page_path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains(&rename), "{page}");
+    let (status, _, _) = client.submit(&app, &rename, &[("csrf", &client_csrf), ("alias", "mine")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let other = console_login(&app, &other_email, PASSWORD).await.0;
+    let other_csrf = other.csrf(&app).await;
+    let (status, _, _) = other.submit(&app, &rename, &[("csrf", &other_csrf), ("alias", "theirs")]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(alias_now().await, HOSTILE);
+    // ADMIN renames any company's.
+    let admin = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await.0;
+    let admin_csrf = admin.csrf(&app).await;
+    let (status, _, _) = admin.submit(&app, &rename, &[("csrf", &admin_csrf), ("alias", "fraud")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(alias_now().await, "fraud");
+}
+
 fn generated_password(page: &str) -> String {
     let at = page.find("id=\"generated-password\">").expect("generated password") + "id=\"generated-password\">".len();
     page[at..at + page[at..].find('<').unwrap()].to_owned()
