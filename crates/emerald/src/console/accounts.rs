@@ -20,7 +20,7 @@ use super::forms::{
     see_other, submit, textarea, ticked, typed_delete, DeleteForm,
 };
 use super::html::Html;
-use super::pages::{dl_row, dl_time, json_block, offset_of, pager, parse_query};
+use super::pages::{dl_row, dl_time, get, json_block, offset_of, pager, pager_of, parse_query, PagerLinks};
 use super::{error_page, page, text, Session};
 use crate::api::AppState;
 use crate::domain::identity::companies::{CompanyPatch, CompanyThresholds, ThresholdSource};
@@ -34,6 +34,8 @@ use crate::domain::model::role::UserType;
 use crate::domain::store::ListParams;
 use crate::domain::{Domain, Error};
 
+/// Users and collections a page on the company page.
+const COMPANY_LIST_PAGE: u64 = 100;
 /// Length of a password the console makes up when none is typed.
 const GENERATED_PASSWORD_CHARS: usize = 16;
 
@@ -649,29 +651,7 @@ async fn company_page(
     }
     b.s("<h2>").t(text::META_DATA).s("</h2>");
     json_block(&mut b, &c.meta_data.to_value());
-    let params = ListParams(vec![("company_id".into(), c.company_id.to_string()), ("limit".into(), "100".into())]);
-    if let Ok(users) = state.domain.list_users(&session.caller, None, &params).await {
-        b.s("<h2>").t(text::USERS_TITLE).s("</h2><ul>");
-        for u in &users.items {
-            b.s("<li>");
-            user_link(&mut b, base, u);
-            b.s(" (").t(u.user_type.as_str()).s(")</li>");
-        }
-        b.s("</ul>");
-    }
-    if let Ok(collections) = state.domain.list_collections(&session.caller, &params).await {
-        b.s("<h2>").t(text::COLLECTIONS_TITLE).s("</h2>");
-        if collections.items.is_empty() {
-            b.el("<p>", text::NO_COLLECTIONS, "</p>");
-        } else {
-            b.s("<ul>");
-            for col in &collections.items {
-                b.s("<li><a href=\"").t(base).s("/collections/").t(col.collection_id).s("\">").t(&col.alias);
-                b.s("</a></li>");
-            }
-            b.s("</ul>");
-        }
-    }
+    company_lists(&mut b, state, session, &c, q).await;
     let path = format!("/companies/{}", c.company_id);
     if Domain::may_edit_company(&session.caller, c.company_id) {
         b.s("<section id=\"edit\"><h2>").t(text::EDIT_COMPANY).s("</h2>");
@@ -705,6 +685,57 @@ async fn company_page(
     }
     let status = error.map(|(_, (s, _))| s).unwrap_or(StatusCode::OK);
     (status, page(state, session, text::COMPANY, b)).into_response()
+}
+
+/// The company's users and collections (`list_users` / `list_collections` with `company_id`,
+/// as far as the caller sees them), each 100 a page with a pager of its own
+/// (`users_offset`, `collections_offset`; each list's links keep the other's place).
+async fn company_lists(b: &mut Html, state: &AppState, session: &Session, c: &Company, q: &[(String, String)]) {
+    let base = &session.base;
+    let at = |key: &str| get(q, key).and_then(|o| o.parse::<u64>().ok()).unwrap_or(0);
+    let (users_at, collections_at) = (at("users_offset"), at("collections_offset"));
+    let params = |offset: u64| {
+        ListParams(vec![
+            ("company_id".into(), c.company_id.to_string()),
+            ("offset".into(), offset.to_string()),
+            ("limit".into(), COMPANY_LIST_PAGE.to_string()),
+        ])
+    };
+    let path = format!("{base}/companies/{}", c.company_id);
+    // One list's pager: its links move it and keep the other list's place (`keep`).
+    let pager = |b: &mut Html, param: &str, at: u64, keep: String, shown: usize, total: Option<u64>, label: &str| {
+        let links = PagerLinks { path: &path, filters: &keep, param, step: COMPANY_LIST_PAGE, label };
+        pager_of(b, &links, at, shown, total);
+    };
+    if let Ok(users) = state.domain.list_users(&session.caller, None, &params(users_at)).await {
+        b.s("<section id=\"users\"><h2>").t(text::USERS_TITLE).s("</h2><ul>");
+        for u in &users.items {
+            b.s("<li>");
+            user_link(b, base, u);
+            b.s(" (").t(u.user_type.as_str()).s(")</li>");
+        }
+        b.s("</ul>");
+        let keep = format!("collections_offset={collections_at}&");
+        pager(b, "users_offset", users_at, keep, users.items.len(), users.total, text::USERS_TITLE);
+        b.s("</section>");
+    }
+    if let Ok(collections) = state.domain.list_collections(&session.caller, &params(collections_at)).await {
+        b.s("<section id=\"collections\"><h2>").t(text::COLLECTIONS_TITLE).s("</h2>");
+        if collections.items.is_empty() && collections_at == 0 {
+            b.el("<p>", text::NO_COLLECTIONS, "</p>");
+        } else {
+            b.s("<ul>");
+            for col in &collections.items {
+                b.s("<li><a href=\"").t(base).s("/collections/").t(col.collection_id).s("\">").t(&col.alias);
+                b.s("</a></li>");
+            }
+            b.s("</ul>");
+            let (shown, total) = (collections.items.len(), collections.total);
+            let keep = format!("users_offset={users_at}&");
+            pager(b, "collections_offset", collections_at, keep, shown, total, text::COLLECTIONS_TITLE);
+        }
+        b.s("</section>");
+    }
 }
 
 /// The thresholds table (GAP-14), with the form that changes them for ADMIN (the domain

@@ -1928,6 +1928,117 @@ async fn a_collection_is_renamed_on_its_page_by_whoever_may_create_one(backend: 
     assert_eq!(alias_now().await, "fraud");
 }
 
+#[tokio::test]
+async fn sqlite_company_page_paging() {
+    the_company_page_pages_its_users_and_collections(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_company_page_paging() {
+    if postgres_available() {
+        the_company_page_pages_its_users_and_collections(Backend::Postgres).await;
+    }
+}
+
+/// The part of a page from `<section id="{id}">` to its end.
+fn section<'a>(page: &'a str, id: &str) -> &'a str {
+    let start = page.find(&format!("<section id=\"{id}\">")).unwrap_or_else(|| panic!("section {id} in {page}"));
+    let rest = &page[start..];
+    &rest[..rest.find("</section>").unwrap()]
+}
+
+/// The ids linked as `{prefix}{id}"` in `html`, in order.
+fn linked_ids(html: &str, prefix: &str) -> Vec<Uuid> {
+    html.split(prefix).skip(1).filter_map(|rest| rest.get(..36).and_then(|id| Uuid::parse_str(id).ok())).collect()
+}
+
+async fn the_company_page_pages_its_users_and_collections(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let company = app.company("Big Co").await;
+    let (_, ca_email, ca_token) = app.user(Some(company), "CLIENT ADMIN").await;
+    // 102 users (the CLIENT ADMIN and 101 more) and 103 collections; another company's are
+    // never listed.
+    for i in 0..101 {
+        let body = json!({"email": format!("u{i:03}@paging.example"), "password": PASSWORD, "user_type": "CLIENT",
+            "company_id": company, "first_name": "P", "last_name": format!("{i}")});
+        app.post("/api/users/", &app.admin_token, body).await.assert_status(201);
+    }
+    for i in 0..103 {
+        app.post("/api/collections/", &ca_token, json!({"alias": format!("c{i:03}")})).await.assert_status(201);
+    }
+    let other = app.company("Other Co").await;
+    app.user(Some(other), "CLIENT").await;
+    app.post("/api/collections/", &app.admin_token, json!({"alias": "theirs", "company_id": other}))
+        .await
+        .assert_status(201);
+    let api_ids = |r: Res, key: &str| -> Vec<Uuid> {
+        r.body["items"]
+            .as_array()
+            .or(r.body.as_array())
+            .unwrap()
+            .iter()
+            .map(|v| Uuid::parse_str(v[key].as_str().unwrap()).unwrap())
+            .collect()
+    };
+    let all_users =
+        api_ids(app.get(&format!("/api/users/?company_id={company}&limit=-1"), &app.admin_token).await, "user_id");
+    let all_collections = api_ids(
+        app.get(&format!("/api/collections/?company_id={company}&limit=-1"), &app.admin_token).await,
+        "collection_id",
+    );
+    assert_eq!((all_users.len(), all_collections.len()), (102, 103));
+
+    for (who, email, password) in
+        [("ADMIN", ADMIN_EMAIL, ADMIN_PASSWORD), ("CLIENT ADMIN", ca_email.as_str(), PASSWORD)]
+    {
+        let console = console_login(&app, email, password).await.0;
+        let path = format!("/console/companies/{company}");
+        let (status, _, first) = console.get(&app, &path).await;
+        assert_eq!(status, StatusCode::OK, "{who}");
+        let (users, collections) = (section(&first, "users"), section(&first, "collections"));
+        let page1_users = linked_ids(users, "href=\"/console/users/");
+        let page1_collections = linked_ids(collections, "href=\"/console/collections/");
+        assert_eq!((page1_users.len(), page1_collections.len()), (100, 100), "{who}: {first}");
+        assert!(users.contains("Showing 1–100 of 102"), "{who}: {users}");
+        assert!(collections.contains("Showing 1–100 of 103"), "{who}: {collections}");
+        // Each list's "next" moves it alone; the other keeps its place.
+        let users_next = format!("href=\"{path}?collections_offset=0&amp;users_offset=100\"");
+        assert!(users.contains(&users_next) && !users.contains("rel=\"prev\""), "{who}: {users}");
+        let collections_next = format!("href=\"{path}?users_offset=0&amp;collections_offset=100\"");
+        assert!(collections.contains(&collections_next), "{who}: {collections}");
+
+        let (_, _, second) = console.get(&app, &format!("{path}?collections_offset=100&users_offset=100")).await;
+        let (users2, collections2) = (section(&second, "users"), section(&second, "collections"));
+        let page2_users = linked_ids(users2, "href=\"/console/users/");
+        let page2_collections = linked_ids(collections2, "href=\"/console/collections/");
+        assert!(users2.contains("Showing 101–102 of 102") && !users2.contains("rel=\"next\""), "{who}: {users2}");
+        assert!(
+            users2.contains(&format!("href=\"{path}?collections_offset=100&amp;users_offset=0\"")),
+            "{who}: {users2}"
+        );
+        assert!(collections2.contains("Showing 101–103 of 103"), "{who}: {collections2}");
+        // Both pages together are exactly the company's users and collections, once each.
+        let mut seen_users: Vec<Uuid> = page1_users.into_iter().chain(page2_users).collect();
+        let mut seen_collections: Vec<Uuid> = page1_collections.into_iter().chain(page2_collections).collect();
+        seen_users.sort();
+        seen_collections.sort();
+        let (mut want_users, mut want_collections) = (all_users.clone(), all_collections.clone());
+        want_users.sort();
+        want_collections.sort();
+        assert_eq!(seen_users, want_users, "{who}");
+        assert_eq!(seen_collections, want_collections, "{who}");
+        // A mixed page: users on their second page, collections on their first.
+        let (_, _, mixed) = console.get(&app, &format!("{path}?users_offset=100")).await;
+        assert_eq!(linked_ids(section(&mixed, "users"), "href=\"/console/users/").len(), 2, "{who}");
+        assert_eq!(linked_ids(section(&mixed, "collections"), "href=\"/console/collections/").len(), 100, "{who}");
+        // A bad or hostile offset is the first page.
+        let (status, _, bad) =
+            console.get(&app, &format!("{path}?users_offset=%3Cscript%3E&collections_offset=-1")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(section(&bad, "users").contains("Showing 1–100 of 102") && !bad.contains(HOSTILE), "{who}: {bad}");
+    }
+}
+
 fn generated_password(page: &str) -> String {
     let at = page.find("id=\"generated-password\">").expect("generated password") + "id=\"generated-password\">".len();
     page[at..at + page[at..].find('<').unwrap()].to_owned()
