@@ -111,6 +111,8 @@ pub fn routes(base: &str) -> Router<AppState> {
         .route(&p("/orders/{folder_id}/meta/key"), post(orders::set_meta_key))
         .route(&p("/orders/{folder_id}/meta/key/delete"), post(orders::delete_meta_key))
         .route(&p("/orders/{folder_id}/media/{media_id}/delete"), post(orders::delete_media))
+        .route(&p("/orders/{folder_id}/media/{media_id}/meta/key"), post(orders::set_media_meta_key))
+        .route(&p("/orders/{folder_id}/media/{media_id}/meta/key/delete"), post(orders::delete_media_meta_key))
         .route(&p("/orders/{folder_id}/analyses/{analyse_id}/delete"), post(orders::delete_analysis))
         .route(&p("/statistics"), get(statistics::statistics))
         .route(&p("/statistics.csv"), get(statistics::statistics_csv))

@@ -655,6 +655,7 @@ pub(super) async fn order_page(
             json_block(&mut b, &m.meta_data.to_value());
         }
         b.s("</figcaption>");
+        orders::media_meta_form(&mut b, session, m, refused);
         orders::media_delete(&mut b, session, m);
         b.s("</figure>");
     }

@@ -52,12 +52,31 @@ impl Console {
         (res.status(), res.text().await.unwrap())
     }
 
+    /// POST a form: the status, the `Location` (empty without one) and the body.
+    pub(crate) async fn send(
+        &self,
+        app: &TestApp,
+        path: &str,
+        form: &[(&'static str, String)],
+    ) -> (StatusCode, String, String) {
+        let res = browser().post(app.url(path)).header("Cookie", &self.cookie).form(form).send().await.unwrap();
+        let location = res.headers().get(LOCATION).map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
+        (res.status(), location, res.text().await.unwrap())
+    }
+
     /// The CSRF token of this session, from the logout form of any page.
     pub(crate) async fn csrf(&self, app: &TestApp) -> String {
         let (_, _, body) = self.get(app, "/console").await;
         let at = body.find("name=\"csrf\" value=\"").expect("csrf field") + "name=\"csrf\" value=\"".len();
         body[at..at + 32].to_owned()
     }
+}
+
+/// A console form: the CSRF token, then the fields.
+fn csrf_form(csrf: &str, fields: &[(&'static str, &'static str)]) -> Vec<(&'static str, String)> {
+    let mut v = vec![("csrf", csrf.to_owned())];
+    v.extend(fields.iter().map(|(k, x)| (*k, (*x).to_owned())));
+    v
 }
 
 async fn folder_with(app: &TestApp, token: &str, meta: serde_json::Value, file: &'static str) -> Uuid {
@@ -1039,7 +1058,8 @@ async fn order_page_edits_follow_the_api_rules(backend: Backend) {
     let add = format!("action=\"/console/orders/{folder}/media\"");
     let rerun = format!("action=\"/console/orders/{folder}/analyses\"");
     let meta = format!("action=\"/console/orders/{folder}/meta\"");
-    let media_delete = format!("/console/orders/{folder}/media/");
+    let first_media = app.get(&format!("/api/folders/{folder}/media"), &token).await.body[0]["media_id"].clone();
+    let media_delete = format!("/console/orders/{folder}/media/{}/delete", first_media.as_str().unwrap());
     for (who, console, writes, deletes) in [
         ("client", &client, true, false),
         ("client admin", &cadmin, true, true),
@@ -1161,33 +1181,19 @@ async fn order_page_edits_follow_the_api_rules(backend: Backend) {
     // Request analyses: CSRF, roles, bad options and none ticked refused, the options kept.
     let rerun_path = format!("/console/orders/{folder}/analyses");
     let biometry = [("analysis", "biometry"), ("threshold_min", "0.55"), ("threshold_max", "0.95")];
-    let with = |csrf: &str, extra: &[(&'static str, &'static str)]| {
-        let mut v: Vec<(&'static str, String)> = vec![("csrf", csrf.to_owned())];
-        v.extend(extra.iter().map(|(k, x)| (*k, (*x).to_owned())));
-        v
-    };
-    let post = |c: &Console, path: String, form: Vec<(&'static str, String)>| {
-        let cookie = c.cookie().to_owned();
-        let url = app.url(&path);
-        async move {
-            let res = browser().post(url).header("Cookie", cookie).form(&form).send().await.unwrap();
-            let location = res.headers().get(LOCATION).map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
-            (res.status(), location, res.text().await.unwrap())
-        }
-    };
-    assert_eq!(post(&client, rerun_path.clone(), with("bad", &biometry)).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(post(&cop, rerun_path.clone(), with(&cop_csrf, &biometry)).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(post(&other, rerun_path.clone(), with(&other_csrf, &biometry)).await.0, StatusCode::NOT_FOUND);
-    let (status, _, body) = post(&client, rerun_path.clone(), with(&csrf, &[])).await;
+    assert_eq!(client.send(&app, &rerun_path, &csrf_form("bad", &biometry)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(cop.send(&app, &rerun_path, &csrf_form(&cop_csrf, &biometry)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(other.send(&app, &rerun_path, &csrf_form(&other_csrf, &biometry)).await.0, StatusCode::NOT_FOUND);
+    let (status, _, body) = client.send(&app, &rerun_path, &csrf_form(&csrf, &[])).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("Tick at least one analysis.") && body.contains(&rerun), "{body}");
     let reversed = [("analysis", "biometry"), ("threshold_min", "0.97"), ("threshold_max", "0.95")];
-    let (status, _, body) = post(&client, rerun_path.clone(), with(&csrf, &reversed)).await;
+    let (status, _, body) = client.send(&app, &rerun_path, &csrf_form(&csrf, &reversed)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("threshold_min must not be above threshold_max."), "{body}");
     assert!(body.contains("value=\"0.97\"") && body.contains("value=\"biometry\" checked"), "what was sent: {body}");
     assert!(analyses_now(&app, folder, &token).await.is_empty());
-    let (status, location, body) = post(&client, rerun_path.clone(), with(&csrf, &biometry)).await;
+    let (status, location, body) = client.send(&app, &rerun_path, &csrf_form(&csrf, &biometry)).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     assert_eq!(location, format!("/console/orders/{folder}?done=analyses_requested"));
     let list = analyses_now(&app, folder, &token).await;
@@ -1198,7 +1204,7 @@ async fn order_page_edits_follow_the_api_rules(backend: Backend) {
     let (_, _, page) = client.get(&app, &location).await;
     assert!(page.contains("Analyses requested.") && page.contains("0.55 – 0.95"), "{page}");
     // Twice: a new analysis beside the first.
-    let (status, _, _) = post(&cadmin, rerun_path.clone(), with(&cadmin_csrf, &[("analysis", "quality")])).await;
+    let (status, _, _) = cadmin.send(&app, &rerun_path, &csrf_form(&cadmin_csrf, &[("analysis", "quality")])).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(analyses_now(&app, folder, &token).await.len(), 2);
 
@@ -1252,29 +1258,16 @@ async fn order_page_edits_follow_the_api_rules(backend: Backend) {
     let key_path = format!("/console/orders/{folder}/meta/key");
     let key_delete = format!("/console/orders/{folder}/meta/key/delete");
     let set = [("key", "channel"), ("value", HOSTILE), ("as", "text")];
-    let with_csrf = |csrf: &str, f: &[(&'static str, &'static str)]| {
-        let mut v: Vec<(&'static str, String)> = vec![("csrf", csrf.to_owned())];
-        v.extend(f.iter().map(|(k, x)| (*k, (*x).to_owned())));
-        v
-    };
-    let send = |c: &Console, path: &str, v: Vec<(&'static str, String)>| {
-        let (cookie, url) = (c.cookie().to_owned(), app.url(path));
-        async move {
-            let res = browser().post(url).header("Cookie", cookie).form(&v).send().await.unwrap();
-            let location = res.headers().get(LOCATION).map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
-            (res.status(), location, res.text().await.unwrap())
-        }
-    };
-    assert_eq!(send(&client, &key_path, with_csrf("x", &set)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(client.send(&app, &key_path, &csrf_form("x", &set)).await.0, StatusCode::FORBIDDEN);
     let op_csrf = op.csrf(&app).await;
-    assert_eq!(send(&op, &key_path, with_csrf(&op_csrf, &set)).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(send(&other, &key_path, with_csrf(&other_csrf, &set)).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(send(&op, &key_delete, with_csrf(&op_csrf, &[("key", "nested")])).await.0, StatusCode::FORBIDDEN);
-    let (status, _, body) = send(&client, &key_path, with_csrf(&csrf, &[("key", " "), ("value", "v")])).await;
+    assert_eq!(op.send(&app, &key_path, &csrf_form(&op_csrf, &set)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(other.send(&app, &key_path, &csrf_form(&other_csrf, &set)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(op.send(&app, &key_delete, &csrf_form(&op_csrf, &[("key", "nested")])).await.0, StatusCode::FORBIDDEN);
+    let (status, _, body) = client.send(&app, &key_path, &csrf_form(&csrf, &[("key", " "), ("value", "v")])).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("The key must not be empty."), "{body}");
     let bad_json = [("key", "score"), ("value", "{\"open"), ("as", "json")];
-    let (status, _, body) = send(&client, &key_path, with_csrf(&csrf, &bad_json)).await;
+    let (status, _, body) = client.send(&app, &key_path, &csrf_form(&csrf, &bad_json)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("score: the value is not valid JSON") && body.contains("value=\"{&quot;open\""), "{body}");
     assert!(
@@ -1290,19 +1283,19 @@ async fn order_page_edits_follow_the_api_rules(backend: Backend) {
     let before_change = version(&client.get(&app, &page_path).await.2);
     assert_eq!(meta_now(&app, folder, &token).await, tree, "unchanged");
     assert_eq!(audited().await, edits_before);
-    let (status, location, body) = send(&client, &key_path, with_csrf(&csrf, &set)).await;
+    let (status, location, body) = client.send(&app, &key_path, &csrf_form(&csrf, &set)).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     assert_eq!(location, format!("/console/orders/{folder}?done=saved#meta-keys-{folder}"));
     let after_change = version(&client.get(&app, &page_path).await.2);
     assert_ne!(before_change, after_change);
     assert_eq!(after_change, version(&client.get(&app, &page_path).await.2), "unchanged while nothing changes");
     let json_value = [("key", "score"), ("value", " [0.5, {\"k\": true}] "), ("as", "json")];
-    assert_eq!(send(&cadmin, &key_path, with_csrf(&cadmin_csrf, &json_value)).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(cadmin.send(&app, &key_path, &csrf_form(&cadmin_csrf, &json_value)).await.0, StatusCode::SEE_OTHER);
     let changed = [("key", "transaction_id"), ("value", "tx-tree-2"), ("as", "text")];
-    assert_eq!(send(&client, &key_path, with_csrf(&csrf, &changed)).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(client.send(&app, &key_path, &csrf_form(&csrf, &changed)).await.0, StatusCode::SEE_OTHER);
     let expected = json!({"transaction_id": "tx-tree-2", "nested": {"a": [1, "x"]}, "channel": HOSTILE, "score": [0.5, {"k": true}]});
     assert_eq!(meta_now(&app, folder, &token).await, expected);
-    let (status, location, _) = send(&client, &key_delete, with_csrf(&csrf, &[("key", "nested")])).await;
+    let (status, location, _) = client.send(&app, &key_delete, &csrf_form(&csrf, &[("key", "nested")])).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(location, format!("/console/orders/{folder}?done=meta_key_deleted#meta-keys-{folder}"));
     assert_eq!(
@@ -1374,6 +1367,114 @@ async fn order_page_edits_follow_the_api_rules(backend: Backend) {
     assert_eq!(left[0]["type"], "BIOMETRY");
     let (_, _, page) = cadmin.get(&app, &location).await;
     assert!(page.contains("Analysis deleted.") && !page.contains(&aid), "{page}");
+}
+
+#[tokio::test]
+async fn sqlite_media_meta_data_editing() {
+    media_meta_data_is_edited_key_by_key(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_media_meta_data_editing() {
+    if postgres_available() {
+        media_meta_data_is_edited_key_by_key(Backend::Postgres).await;
+    }
+}
+
+/// A file's meta_data on the order page: the key/value editor under its card for the roles the
+/// API lets change it (what `PATCH`/`DELETE /api/media/{id}/meta_data/` run), read-only for the
+/// others; CSRF, audit, escaping, a file of another order refused.
+async fn media_meta_data_is_edited_key_by_key(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (a, b) = (app.company("Media meta A").await, app.company("Media meta B").await);
+    let (_, client_email, token) = app.user(Some(a), "CLIENT").await;
+    let (_, cop_email, _) = app.user(Some(a), "CLIENT OPERATOR").await;
+    let (_, other_email, _) = app.user(Some(b), "CLIENT ADMIN").await;
+    let folder = folder_with(&app, &token, json!({}), "card.jpg").await;
+    let other_folder = folder_with(&app, &token, json!({}), "elsewhere.jpg").await;
+    let first_media = |f: Uuid| {
+        let app = &app;
+        let token = token.clone();
+        async move {
+            let list = app.get(&format!("/api/folders/{f}/media"), &token).await.body;
+            Uuid::parse_str(list[0]["media_id"].as_str().unwrap()).unwrap()
+        }
+    };
+    let (media, elsewhere) = (first_media(folder).await, first_media(other_folder).await);
+    let meta_url = format!("/api/media/{media}/meta_data");
+    app.post(&meta_url, &token, json!({"source": "upload", "nested": {"a": [1, "x"]}})).await.assert_status(200);
+    let page_path = format!("/console/orders/{folder}");
+    let key_path = format!("/console/orders/{folder}/media/{media}/meta/key");
+    let key_delete = format!("{key_path}/delete");
+
+    let client = console_login(&app, &client_email, PASSWORD).await.0;
+    let cop = console_login(&app, &cop_email, PASSWORD).await.0;
+    let other = console_login(&app, &other_email, PASSWORD).await.0;
+    let (csrf, cop_csrf, other_csrf) = (client.csrf(&app).await, cop.csrf(&app).await, other.csrf(&app).await);
+
+    // The writer gets the editor under the card (each key with its value); the operator sees
+    // the file's meta_data read-only, without a form.
+    let (_, _, page) = client.get(&app, &page_path).await;
+    assert!(page.contains(&format!("<div id=\"media-keys-{media}\">")), "{page}");
+    assert!(page.contains(&format!("action=\"{key_path}\"")) && page.contains(&format!("action=\"{key_delete}\"")));
+    assert!(page.contains("Edit this file&#39;s meta_data") && page.contains("name=\"key\" value=\"nested\""));
+    let (status, _, op_page) = cop.get(&app, &page_path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(op_page.contains("&quot;source&quot;: &quot;upload&quot;"), "read-only: {op_page}");
+    assert!(!op_page.contains("media-keys-") && !op_page.contains("/meta/key"), "no editor: {op_page}");
+
+    let audit_url = format!("/api/audit?object_id={media}&event=update");
+    let audited = || async { app.get(&audit_url, &app.admin_token).await.body["total_count"].as_u64().unwrap() };
+    let edits_before = audited().await;
+    let meta_now = || async { app.get(&meta_url, &token).await.body };
+
+    // Refusals: CSRF, a read-only role, another company, a file of another order through this
+    // order's path, an empty key, a value that is no JSON; nothing changed, nothing audited.
+    let set = [("key", "channel"), ("value", HOSTILE), ("as", "text")];
+    assert_eq!(client.send(&app, &key_path, &csrf_form("x", &set)).await.0, StatusCode::FORBIDDEN);
+    let (status, _, body) = cop.send(&app, &key_path, &csrf_form(&cop_csrf, &set)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("role=\"alert\""), "the refusal is said: {body}");
+    let (status, _, _) = cop.send(&app, &key_delete, &csrf_form(&cop_csrf, &[("key", "source")])).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(other.send(&app, &key_path, &csrf_form(&other_csrf, &set)).await.0, StatusCode::NOT_FOUND);
+    let wrong = format!("/console/orders/{folder}/media/{elsewhere}/meta/key");
+    assert_eq!(client.send(&app, &wrong, &csrf_form(&csrf, &set)).await.0, StatusCode::NOT_FOUND);
+    let junk = format!("/console/orders/{folder}/media/not-an-id/meta/key");
+    assert_eq!(client.send(&app, &junk, &csrf_form(&csrf, &set)).await.0, StatusCode::NOT_FOUND);
+    let (status, _, body) = client.send(&app, &key_path, &csrf_form(&csrf, &[("key", " "), ("value", "v")])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("The key must not be empty."), "{body}");
+    let bad_json = [("key", "score"), ("value", "{\"open"), ("as", "json")];
+    let (status, _, body) = client.send(&app, &key_path, &csrf_form(&csrf, &bad_json)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("score: the value is not valid JSON") && body.contains("value=\"{&quot;open\""), "{body}");
+    assert!(body.contains("\" open><summary>Edit this file&#39;s meta_data"), "the file's editor open: {body}");
+    assert!(!body.contains("\" open><summary>Edit the order&#39;s meta_data"), "not the order's: {body}");
+    assert_eq!(meta_now().await, json!({"source": "upload", "nested": {"a": [1, "x"]}}), "unchanged");
+    assert_eq!(audited().await, edits_before);
+
+    // Add a key (text, hostile), add one as JSON, change one, delete one: the others stay.
+    let (status, location, body) = client.send(&app, &key_path, &csrf_form(&csrf, &set)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(location, format!("/console/orders/{folder}?done=saved#media-keys-{media}"));
+    let json_value = [("key", "score"), ("value", " [0.5, {\"k\": true}] "), ("as", "json")];
+    assert_eq!(client.send(&app, &key_path, &csrf_form(&csrf, &json_value)).await.0, StatusCode::SEE_OTHER);
+    let changed = [("key", "source"), ("value", "camera"), ("as", "text")];
+    assert_eq!(client.send(&app, &key_path, &csrf_form(&csrf, &changed)).await.0, StatusCode::SEE_OTHER);
+    let (status, location, _) = client.send(&app, &key_delete, &csrf_form(&csrf, &[("key", "nested")])).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location, format!("/console/orders/{folder}?done=meta_key_deleted#media-keys-{media}"));
+    assert_eq!(meta_now().await, json!({"source": "camera", "channel": HOSTILE, "score": [0.5, {"k": true}]}));
+    assert_eq!(audited().await, edits_before + 4, "each key change audited");
+    let folder_meta = app.get(&format!("/api/folders/{folder}/meta_data"), &token).await.body;
+    assert_eq!(folder_meta, json!({}), "the order's own meta_data untouched");
+    let other_meta = app.get(&format!("/api/media/{elsewhere}/meta_data"), &token).await.body;
+    assert_eq!(other_meta, json!({}), "the other order's file untouched");
+    let (_, _, page) = client.get(&app, &format!("{page_path}?done=meta_key_deleted")).await;
+    assert!(page.contains("Key deleted.") && !page.contains(HOSTILE), "{page}");
+    assert!(page.contains("<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>"), "the value escaped: {page}");
+    assert_eq!(page.matches("<script").count(), 2);
 }
 
 #[tokio::test]
