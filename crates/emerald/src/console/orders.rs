@@ -219,22 +219,23 @@ pub fn media_meta_form(b: &mut Html, session: &Session, m: &Media, refused: Opti
     key_editor(b, session, &editor, refused);
 }
 
-/// What a key/value meta_data editor edits: a folder's meta_data or one of its files'.
-struct KeyEditor<'a> {
+/// What a key/value meta_data editor edits: a folder's meta_data or one of its files' (and on
+/// their pages a user's or a company's, `accounts`).
+pub(super) struct KeyEditor<'a> {
     /// The id of its element (the anchor a change goes back to).
-    dom_id: String,
+    pub dom_id: String,
     /// Its forms' path under the console base; the delete is `{path}/delete`.
-    path: String,
+    pub path: String,
     /// The object's id, in the ids of its inputs (unique on the page).
-    input_id: Uuid,
-    meta: &'a MetaData,
-    summary: &'static str,
+    pub input_id: Uuid,
+    pub meta: &'a MetaData,
+    pub summary: &'static str,
 }
 
 /// A meta_data as an editable tree: each top-level key with its value (nested values as nested
 /// lists), a change form (a merge of that one key, as `PATCH …/meta_data/`) and a delete button
 /// (as `DELETE …/meta_data/?key=`), and a form adding a key.
-fn key_editor(b: &mut Html, session: &Session, e: &KeyEditor<'_>, refused: Option<&Refusal>) {
+pub(super) fn key_editor(b: &mut Html, session: &Session, e: &KeyEditor<'_>, refused: Option<&Refusal>) {
     let (id, path) = (e.input_id, e.path.as_str());
     if let Some(r) = refused {
         alert(b, &r.message);
@@ -510,7 +511,11 @@ pub struct MetaKeyForm {
 }
 
 impl MetaKeyForm {
-    fn fields(&self) -> Vec<(String, String)> {
+    pub(super) fn csrf(&self) -> &str {
+        &self.csrf
+    }
+
+    pub(super) fn fields(&self) -> Vec<(String, String)> {
         vec![("key".into(), self.key.clone()), ("value".into(), self.value.clone()), ("as".into(), self.kind.clone())]
     }
 
@@ -525,6 +530,16 @@ impl MetaKeyForm {
 }
 
 impl MetaKeyForm {
+    /// The change the form asks for, and the notice after it: the key removed (`delete`), or
+    /// set (`patch`).
+    pub(super) fn change(&self, delete: bool) -> (Result<MetaChange, Error>, &'static str) {
+        if delete {
+            (self.key().map(|key| MetaChange::RemoveKeys(vec![key])), "meta_key_deleted")
+        } else {
+            (self.patch().map(MetaChange::Merge), "saved")
+        }
+    }
+
     /// The merge setting the key to the typed value (text, or JSON when `as=json`).
     fn patch(&self) -> Result<MetaData, Error> {
         let key = self.key()?;
@@ -577,11 +592,7 @@ async fn change_key(
             (target, "mediakey", format!("media-keys-{mid}"), vec![("media_id".to_owned(), mid.to_string())])
         }
     };
-    let (change, done) = if delete {
-        (f.key().map(|key| MetaChange::RemoveKeys(vec![key])), "meta_key_deleted")
-    } else {
-        (f.patch().map(MetaChange::Merge), "saved")
-    };
+    let (change, done) = f.change(delete);
     let changed = match change {
         Ok(c) => state.domain.change_meta(&session.caller, target, c).await,
         Err(e) => Err(e),

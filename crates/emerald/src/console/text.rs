@@ -498,6 +498,8 @@ pub const UPLOAD_FAILED: &str = "The upload failed (connection lost?): nothing w
 // The order's meta_data, key by key (the order page)
 pub const EDIT_META_KEYS: &str = "Edit the order's meta_data key by key";
 pub const EDIT_MEDIA_META_KEYS: &str = "Edit this file's meta_data";
+pub const EDIT_USER_META_KEYS: &str = "Edit the user's meta_data key by key";
+pub const EDIT_COMPANY_META_KEYS: &str = "Edit the company's meta_data key by key";
 pub const META_KEY: &str = "Key";
 pub const META_VALUE: &str = "Value";
 pub const META_CHANGE: &str = "Change";

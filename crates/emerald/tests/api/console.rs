@@ -2140,6 +2140,133 @@ async fn the_company_page_pages_its_users_and_collections(backend: Backend) {
     }
 }
 
+#[tokio::test]
+async fn sqlite_account_meta_keys() {
+    users_and_companies_meta_data_is_edited_key_by_key(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_account_meta_keys() {
+    if postgres_available() {
+        users_and_companies_meta_data_is_edited_key_by_key(Backend::Postgres).await;
+    }
+}
+
+async fn users_and_companies_meta_data_is_edited_key_by_key(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (a, b) = (app.company("A").await, app.company("B").await);
+    let (_, ca_email, ca_token) = app.user(Some(a), "CLIENT ADMIN").await;
+    let (client_id, client_email, _) = app.user(Some(a), "CLIENT").await;
+    let (_, _, other_token) = app.user(Some(b), "CLIENT ADMIN").await;
+    let (_, other_email, _) = app.user(Some(b), "CLIENT ADMIN").await;
+    let ca = console_login(&app, &ca_email, PASSWORD).await.0;
+    let csrf = ca.csrf(&app).await;
+    let start = json!({"note": HOSTILE, "n": 1, "tags": ["x", {"deep": HOSTILE}]});
+    // The CLIENT ADMIN edits its company's CLIENT and its own company, as the API lets it.
+    for (api, console) in [
+        (format!("/api/users/{client_id}"), format!("/console/users/{client_id}")),
+        (format!("/api/companies/{a}"), format!("/console/companies/{a}")),
+    ] {
+        app.post(&format!("{api}/meta_data"), &ca_token, start.clone()).await.assert_status(200);
+        let meta_now = || async { app.get(&format!("{api}/meta_data"), &ca_token).await.body };
+        assert_eq!(meta_now().await, start);
+        let id = console.rsplit('/').next().unwrap().to_owned();
+        let set = format!("{console}/meta/key");
+        let (status, _, page) = ca.get(&app, &console).await;
+        assert_eq!(status, StatusCode::OK);
+        // The tree (every key and value escaped), a change and a delete form per key, the add
+        // form, and the raw JSON editor kept beside it.
+        assert!(!page.contains(HOSTILE), "escaped: {page}");
+        for part in [
+            format!("<div id=\"meta-keys-{id}\">"),
+            format!("action=\"{set}\""),
+            format!("action=\"{set}/delete\""),
+            "<code>note</code>".to_owned(),
+            "<li><code>deep</code>: &lt;script&gt;alert(1)&lt;/script&gt;</li>".to_owned(),
+            "name=\"meta_data\"".to_owned(),
+        ] {
+            assert!(page.contains(&part), "{part} in {page}");
+        }
+        let audited = || async {
+            app.get(&format!("/api/audit?object_id={id}&event=update"), &app.admin_token).await.body["total_count"]
+                .as_u64()
+                .unwrap()
+        };
+        let audits = audited().await;
+
+        // The CSRF token first; then a text value, a JSON value, a JSON null (removes the key,
+        // as PATCH does) and a delete, each a change of that key only, audited.
+        let (status, _, _) = ca.submit(&app, &set, &[("key", "tier"), ("value", "gold"), ("as", "text")]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, location, _) =
+            ca.submit(&app, &set, &[("csrf", &csrf), ("key", " tier "), ("value", "gold"), ("as", "text")]).await;
+        assert_eq!((status, location.clone()), (StatusCode::SEE_OTHER, format!("{console}?done=saved#meta-keys-{id}")));
+        let (_, _, page) = ca.get(&app, &location).await;
+        assert!(page.contains("Saved.") && page.contains("<code>tier</code>"), "{page}");
+        let (status, _, _) =
+            ca.submit(&app, &set, &[("csrf", &csrf), ("key", "n"), ("value", "{\"a\": [1, 2]}"), ("as", "json")]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (status, _, _) =
+            ca.submit(&app, &set, &[("csrf", &csrf), ("key", "tags"), ("value", "null"), ("as", "json")]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (status, location, _) =
+            ca.submit(&app, &format!("{set}/delete"), &[("csrf", &csrf), ("key", "note")]).await;
+        assert_eq!(
+            (status, location),
+            (StatusCode::SEE_OTHER, format!("{console}?done=meta_key_deleted#meta-keys-{id}"))
+        );
+        assert_eq!(meta_now().await, json!({"n": {"a": [1, 2]}, "tier": "gold"}));
+        assert_eq!(audited().await, audits + 4);
+
+        // Refusals: above the editor, what was typed kept (escaped), nothing changed.
+        let (status, _, body) =
+            ca.submit(&app, &set, &[("csrf", &csrf), ("key", HOSTILE), ("value", "{oops"), ("as", "json")]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body.contains("role=\"alert\"") && !body.contains(HOSTILE), "{body}");
+        assert!(
+            body.contains("value=\"&lt;script&gt;alert(1)&lt;/script&gt;\"") && body.contains("value=\"{oops\""),
+            "{body}"
+        );
+        assert!(body.contains("<option value=\"json\" selected>"), "the kind kept: {body}");
+        let (status, _, body) = ca.submit(&app, &set, &[("csrf", &csrf), ("key", "  "), ("value", "x")]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let (status, _, _) = ca.submit(&app, &format!("{set}/delete"), &[("csrf", &csrf), ("key", "")]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(meta_now().await, json!({"n": {"a": [1, 2]}, "tier": "gold"}));
+        assert_eq!(audited().await, audits + 4);
+
+        // Another company's CLIENT ADMIN does not see it.
+        let other = console_login(&app, &other_email, PASSWORD).await.0;
+        let other_csrf = other.csrf(&app).await;
+        let (status, _, _) = other.submit(&app, &set, &[("csrf", &other_csrf), ("key", "k"), ("value", "v")]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        app.get(&format!("{api}/meta_data"), &other_token).await.assert_error(404, 10);
+    }
+
+    // A CLIENT edits its own meta_data (the API lets it), sees no editor on its company's page
+    // and is refused a change there; the company's CLIENT ADMIN's page is not its to see.
+    let client = console_login(&app, &client_email, PASSWORD).await.0;
+    let client_csrf = client.csrf(&app).await;
+    let own = format!("/console/users/{client_id}");
+    let (_, _, page) = client.get(&app, &own).await;
+    assert!(page.contains(&format!("action=\"{own}/meta/key\"")), "{page}");
+    let (status, _, _) = client
+        .submit(&app, &format!("{own}/meta/key"), &[("csrf", &client_csrf), ("key", "mine"), ("value", "1")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(app.get(&format!("/api/users/{client_id}/meta_data"), &ca_token).await.body["mine"], "1");
+    let company_page = format!("/console/companies/{a}");
+    let (status, _, page) = client.get(&app, &company_page).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains("/meta/key\"") && page.contains("tier"), "{page}");
+    let (status, _, body) = client
+        .submit(&app, &format!("{company_page}/meta/key"), &[("csrf", &client_csrf), ("key", "k"), ("value", "v")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("role=\"alert\""), "the refusal shown: {body}");
+    assert!(app.get(&format!("/api/companies/{a}/meta_data"), &ca_token).await.body.get("k").is_none());
+}
+
 fn generated_password(page: &str) -> String {
     let at = page.find("id=\"generated-password\">").expect("generated password") + "id=\"generated-password\">".len();
     page[at..at + page[at..].find('<').unwrap()].to_owned()
