@@ -12,7 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::openapi::{Binary, CollectionListQuery, PersonListQuery, UploadForm};
 use super::oz::base_url::BaseUrl;
-use super::oz::body::OzBody;
+use super::oz::body::{from_value, OzBody};
 use super::oz::ids::parse_id;
 use super::oz::json::{created, ok};
 use super::oz::multipart::OzUpload;
@@ -24,12 +24,12 @@ use crate::domain::collections::service::NewCollection;
 use crate::domain::folders::service::BlobDownload;
 use crate::domain::model::caller::Caller;
 use crate::domain::model::metadata::MetaData;
-use crate::domain::Result;
+use crate::domain::{Error, Result};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_collections, create_collection))
-        .routes(routes!(get_collection, delete_collection))
+        .routes(routes!(get_collection, rename_collection, delete_collection))
         .routes(routes!(list_persons, add_person))
         .routes(routes!(add_persons))
         .routes(routes!(get_person, delete_person))
@@ -91,6 +91,33 @@ async fn create_collection(
     params(("collection_id" = uuid::Uuid, Path)), responses((status = 200, body = CollectionView)), security(("token" = [])))]
 async fn get_collection(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response> {
     let collection = s.domain.get_collection(&caller, parse_id("collection_id", &id)?).await?;
+    let counts = s.domain.persons_per_collection(std::slice::from_ref(&collection)).await?;
+    Ok(ok(CollectionView::counted(collection, &counts)).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CollectionRename {
+    /// 1 to 256 characters (trimmed), unique within the collection's company.
+    pub alias: String,
+}
+
+/// Rename a collection ([I], not in the Oz API; ADMIN; CLIENT ADMIN in its company): the alias
+/// rules of the creation. COLLECTION analyses made before keep the alias they matched under.
+#[utoipa::path(patch, path = "/api/collections/{collection_id}", tag = "collections", request_body = CollectionRename,
+    params(("collection_id" = uuid::Uuid, Path)), responses((status = 200, body = CollectionView)), security(("token" = [])))]
+async fn rename_collection(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    OzBody(body): OzBody<Value>,
+) -> Result<Response> {
+    let id = parse_id("collection_id", &id)?;
+    // An array would deserialise into the struct by position.
+    if !body.is_object() {
+        return Err(Error::InvalidStructure { message: "The body must be a JSON object".into(), details: Value::Null });
+    }
+    let req: CollectionRename = from_value(body)?;
+    let collection = s.domain.rename_collection(&caller, id, &req.alias).await?;
     let counts = s.domain.persons_per_collection(std::slice::from_ref(&collection)).await?;
     Ok(ok(CollectionView::counted(collection, &counts)).into_response())
 }

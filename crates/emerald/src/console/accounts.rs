@@ -20,12 +20,13 @@ use super::forms::{
     see_other, submit, textarea, ticked, typed_delete, DeleteForm,
 };
 use super::html::Html;
-use super::pages::{dl_row, dl_time, json_block, offset_of, pager, parse_query};
+use super::orders::{key_editor, KeyEditor, MetaKeyForm, Refusal};
+use super::pages::{dl_row, dl_time, get, json_block, offset_of, pager, pager_of, parse_query, PagerLinks};
 use super::{error_page, page, text, Session};
 use crate::api::AppState;
 use crate::domain::identity::companies::{CompanyPatch, CompanyThresholds, ThresholdSource};
 use crate::domain::identity::credentials::{Email, Password};
-use crate::domain::identity::users::{check_name, creates_users, manages_user, NewUser, UserPatch};
+use crate::domain::identity::users::{check_name, creates_users, edits_user_meta, manages_user, NewUser, UserPatch};
 use crate::domain::meta::MetaTarget;
 use crate::domain::model::account::{AnalysisPermissions, Company, User};
 use crate::domain::model::analysis::{ThresholdChange, ThresholdPatch, BAND_KEYS, THRESHOLD_KEYS};
@@ -34,6 +35,8 @@ use crate::domain::model::role::UserType;
 use crate::domain::store::ListParams;
 use crate::domain::{Domain, Error};
 
+/// Users and collections a page on the company page.
+const COMPANY_LIST_PAGE: u64 = 100;
 /// Length of a password the console makes up when none is typed.
 const GENERATED_PASSWORD_CHARS: usize = 16;
 
@@ -307,7 +310,7 @@ pub async fn user(
     RawQuery(raw): RawQuery,
 ) -> Response {
     let q = parse_query(raw);
-    user_page(&state, &session, &id, &q, None, None).await
+    user_page(&state, &session, &id, &q, None, None, None).await
 }
 
 async fn user_page(
@@ -317,6 +320,7 @@ async fn user_page(
     q: &[(String, String)],
     error: Option<(StatusCode, String)>,
     values: Option<&UserForm>,
+    keys: Option<&Refusal>,
 ) -> Response {
     let base = &session.base;
     let u = match parse_uuid(id, "User") {
@@ -352,6 +356,19 @@ async fn user_page(
     dl_time(&mut b, text::CREATED, u.time_created);
     b.s("</dl><h2>").t(text::META_DATA).s("</h2>");
     json_block(&mut b, &u.meta_data.to_value());
+    if edits_user_meta(&session.caller, &u) {
+        let editor = KeyEditor {
+            dom_id: format!("meta-keys-{}", u.user_id),
+            path: format!("/users/{}/meta/key", u.user_id),
+            input_id: u.user_id,
+            meta: &u.meta_data,
+            summary: text::EDIT_USER_META_KEYS,
+        };
+        key_editor(&mut b, session, &editor, keys);
+    } else if let Some(r) = keys {
+        // A role without the editor that posted anyway: the refusal where the editor would be.
+        alert(&mut b, &r.message);
+    }
     if u.user_id == session.caller.user_id {
         b.s("<p><a href=\"").t(base).s("/profile\">").t(text::NAV_PROFILE).s("</a></p>");
     }
@@ -385,7 +402,7 @@ async fn user_page(
             );
         }
     }
-    let status = error.map(|(s, _)| s).unwrap_or(StatusCode::OK);
+    let status = error.map(|(s, _)| s).or(keys.map(|r| r.status)).unwrap_or(StatusCode::OK);
     (status, page(state, session, text::USER, b)).into_response()
 }
 
@@ -432,7 +449,7 @@ pub async fn edit_user(
         Err(e) => Err(e),
     };
     let to = |u: User| format!("{}/users/{}?done=saved", session.base, u.user_id);
-    answer(&session.base, updated, to, |err| user_page(&state, &session, &id, &[], Some(err), Some(&f))).await
+    answer(&session.base, updated, to, |err| user_page(&state, &session, &id, &[], Some(err), Some(&f), None)).await
 }
 
 /// The user's fields, then its meta_data replaced as typed (`POST /api/users/{id}/meta_data`),
@@ -481,7 +498,7 @@ pub async fn block_user(
     };
     let done = if active { "user_unblocked" } else { "user_blocked" };
     let to = |u: User| format!("{}/users/{}?done={done}", session.base, u.user_id);
-    answer(&session.base, outcome, to, |err| user_page(&state, &session, &id, &[], Some(err), None)).await
+    answer(&session.base, outcome, to, |err| user_page(&state, &session, &id, &[], Some(err), None, None)).await
 }
 
 /// `POST {base}/users/{id}/delete`: `delete_user` (`DELETE /api/users/{id}`) after typing the
@@ -510,7 +527,7 @@ pub async fn delete_user(
     }
     let deleted = state.domain.delete_user(&session.caller, u.user_id).await;
     let to = |()| format!("{}/users?done=user_deleted", session.base);
-    answer(&session.base, deleted, to, |err| user_page(&state, &session, &id, &[], Some(err), None)).await
+    answer(&session.base, deleted, to, |err| user_page(&state, &session, &id, &[], Some(err), None, None)).await
 }
 
 #[derive(Deserialize, Default)]
@@ -600,6 +617,8 @@ pub async fn company(
 /// Which form of the company page an error (and the values typed into it) belongs to.
 enum CompanyFormError<'a> {
     Edit(&'a EditCompanyForm),
+    /// The key/value meta_data editor (its message shown by the editor).
+    MetaKey(&'a Refusal),
     Thresholds(&'a ThresholdsForm),
     Delete,
 }
@@ -649,29 +668,24 @@ async fn company_page(
     }
     b.s("<h2>").t(text::META_DATA).s("</h2>");
     json_block(&mut b, &c.meta_data.to_value());
-    let params = ListParams(vec![("company_id".into(), c.company_id.to_string()), ("limit".into(), "100".into())]);
-    if let Ok(users) = state.domain.list_users(&session.caller, None, &params).await {
-        b.s("<h2>").t(text::USERS_TITLE).s("</h2><ul>");
-        for u in &users.items {
-            b.s("<li>");
-            user_link(&mut b, base, u);
-            b.s(" (").t(u.user_type.as_str()).s(")</li>");
-        }
-        b.s("</ul>");
+    let key_refusal = match &error {
+        Some((CompanyFormError::MetaKey(r), _)) => Some(*r),
+        _ => None,
+    };
+    if Domain::may_edit_company(&session.caller, c.company_id) {
+        let editor = KeyEditor {
+            dom_id: format!("meta-keys-{}", c.company_id),
+            path: format!("/companies/{}/meta/key", c.company_id),
+            input_id: c.company_id,
+            meta: &c.meta_data,
+            summary: text::EDIT_COMPANY_META_KEYS,
+        };
+        key_editor(&mut b, session, &editor, key_refusal);
+    } else if let Some(r) = key_refusal {
+        // A role without the editor that posted anyway: the refusal where the editor would be.
+        alert(&mut b, &r.message);
     }
-    if let Ok(collections) = state.domain.list_collections(&session.caller, &params).await {
-        b.s("<h2>").t(text::COLLECTIONS_TITLE).s("</h2>");
-        if collections.items.is_empty() {
-            b.el("<p>", text::NO_COLLECTIONS, "</p>");
-        } else {
-            b.s("<ul>");
-            for col in &collections.items {
-                b.s("<li><a href=\"").t(base).s("/collections/").t(col.collection_id).s("\">").t(&col.alias);
-                b.s("</a></li>");
-            }
-            b.s("</ul>");
-        }
-    }
+    company_lists(&mut b, state, session, &c, q).await;
     let path = format!("/companies/{}", c.company_id);
     if Domain::may_edit_company(&session.caller, c.company_id) {
         b.s("<section id=\"edit\"><h2>").t(text::EDIT_COMPANY).s("</h2>");
@@ -705,6 +719,57 @@ async fn company_page(
     }
     let status = error.map(|(_, (s, _))| s).unwrap_or(StatusCode::OK);
     (status, page(state, session, text::COMPANY, b)).into_response()
+}
+
+/// The company's users and collections (`list_users` / `list_collections` with `company_id`,
+/// as far as the caller sees them), each 100 a page with a pager of its own
+/// (`users_offset`, `collections_offset`; each list's links keep the other's place).
+async fn company_lists(b: &mut Html, state: &AppState, session: &Session, c: &Company, q: &[(String, String)]) {
+    let base = &session.base;
+    let at = |key: &str| get(q, key).and_then(|o| o.parse::<u64>().ok()).unwrap_or(0);
+    let (users_at, collections_at) = (at("users_offset"), at("collections_offset"));
+    let params = |offset: u64| {
+        ListParams(vec![
+            ("company_id".into(), c.company_id.to_string()),
+            ("offset".into(), offset.to_string()),
+            ("limit".into(), COMPANY_LIST_PAGE.to_string()),
+        ])
+    };
+    let path = format!("{base}/companies/{}", c.company_id);
+    // One list's pager: its links move it and keep the other list's place (`keep`).
+    let pager = |b: &mut Html, param: &str, at: u64, keep: String, shown: usize, total: Option<u64>, label: &str| {
+        let links = PagerLinks { path: &path, filters: &keep, param, step: COMPANY_LIST_PAGE, label };
+        pager_of(b, &links, at, shown, total);
+    };
+    if let Ok(users) = state.domain.list_users(&session.caller, None, &params(users_at)).await {
+        b.s("<section id=\"users\"><h2>").t(text::USERS_TITLE).s("</h2><ul>");
+        for u in &users.items {
+            b.s("<li>");
+            user_link(b, base, u);
+            b.s(" (").t(u.user_type.as_str()).s(")</li>");
+        }
+        b.s("</ul>");
+        let keep = format!("collections_offset={collections_at}&");
+        pager(b, "users_offset", users_at, keep, users.items.len(), users.total, text::USERS_TITLE);
+        b.s("</section>");
+    }
+    if let Ok(collections) = state.domain.list_collections(&session.caller, &params(collections_at)).await {
+        b.s("<section id=\"collections\"><h2>").t(text::COLLECTIONS_TITLE).s("</h2>");
+        if collections.items.is_empty() && collections_at == 0 {
+            b.el("<p>", text::NO_COLLECTIONS, "</p>");
+        } else {
+            b.s("<ul>");
+            for col in &collections.items {
+                b.s("<li><a href=\"").t(base).s("/collections/").t(col.collection_id).s("\">").t(&col.alias);
+                b.s("</a></li>");
+            }
+            b.s("</ul>");
+            let (shown, total) = (collections.items.len(), collections.total);
+            let keep = format!("users_offset={users_at}&");
+            pager(b, "collections_offset", collections_at, keep, shown, total, text::COLLECTIONS_TITLE);
+        }
+        b.s("</section>");
+    }
 }
 
 /// The thresholds table (GAP-14), with the form that changes them for ADMIN (the domain
@@ -795,6 +860,90 @@ pub struct EditCompanyForm {
     name: String,
     /// Absent (an older form) keeps the meta_data; present replaces it (empty is `{}`).
     meta_data: Option<String>,
+}
+
+/// A key of a user's or a company's meta_data set or removed (`MetaKeyForm::change`: a merge
+/// of that key, what `PATCH /api/users|companies/{id}/meta_data/` runs, or its removal, what
+/// `DELETE …/meta_data/?key=` runs) through `change_meta` as the caller, which checks the
+/// API's roles; audited like any meta_data edit. Back to the editor; a refusal shows the page
+/// again with the message above the editor and what was typed in its add form.
+async fn change_account_key(
+    state: &AppState,
+    session: &Session,
+    kind: ObjectKind,
+    id: &str,
+    f: MetaKeyForm,
+    delete: bool,
+) -> Response {
+    if let Err(r) = session.check_csrf(f.csrf()) {
+        return r;
+    }
+    let (what, page_path) = match kind {
+        ObjectKind::User => ("User", "users"),
+        _ => ("Company", "companies"),
+    };
+    let oid = match parse_uuid(id, what) {
+        Ok(oid) => oid,
+        Err(e) => return error_page(&session.base, e),
+    };
+    let (change, done) = f.change(delete);
+    let changed = match change {
+        Ok(c) => state.domain.change_meta(&session.caller, MetaTarget { kind, id: oid, parent: None }, c).await,
+        Err(e) => Err(e),
+    };
+    let to = |_| format!("{}/{page_path}/{oid}?done={done}#meta-keys-{oid}", session.base);
+    answer(&session.base, changed, to, |(status, message)| async move {
+        let fields = if delete { Vec::new() } else { f.fields() };
+        let refusal = Refusal { status, message, form: "metakey", fields };
+        match kind {
+            ObjectKind::User => user_page(state, session, id, &[], None, None, Some(&refusal)).await,
+            _ => {
+                let err = (CompanyFormError::MetaKey(&refusal), (status, String::new()));
+                company_page(state, session, id, &[], Some(err)).await
+            }
+        }
+    })
+    .await
+}
+
+/// `POST {base}/users/{id}/meta/key`: one key of the user's meta_data set.
+pub async fn set_user_meta_key(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(f): Form<MetaKeyForm>,
+) -> Response {
+    change_account_key(&state, &session, ObjectKind::User, &id, f, false).await
+}
+
+/// `POST {base}/users/{id}/meta/key/delete`: one key of the user's meta_data removed.
+pub async fn delete_user_meta_key(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(f): Form<MetaKeyForm>,
+) -> Response {
+    change_account_key(&state, &session, ObjectKind::User, &id, f, true).await
+}
+
+/// `POST {base}/companies/{id}/meta/key`: one key of the company's meta_data set.
+pub async fn set_company_meta_key(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(f): Form<MetaKeyForm>,
+) -> Response {
+    change_account_key(&state, &session, ObjectKind::Company, &id, f, false).await
+}
+
+/// `POST {base}/companies/{id}/meta/key/delete`: one key of the company's meta_data removed.
+pub async fn delete_company_meta_key(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(f): Form<MetaKeyForm>,
+) -> Response {
+    change_account_key(&state, &session, ObjectKind::Company, &id, f, true).await
 }
 
 /// `POST {base}/companies/{id}/edit`: `update_company` (`PATCH /api/companies/{id}` `{name}`),

@@ -1,4 +1,4 @@
-//! Collections (blacklists) and their persons: list, create, edit meta_data, delete an empty
+//! Collections (blacklists) and their persons: list, create, rename, edit meta_data, delete an empty
 //! collection; add a person with photos, edit, add and delete photos, delete a person (refused
 //! while COLLECTION analyses matched it, naming their orders); bulk import of a ZIP or of loose
 //! photos. Every action runs the domain function of its `/api/collections/…` route as the
@@ -68,6 +68,13 @@ pub fn person_name(meta: &Map<String, Value>) -> String {
 
 fn parse_uuid(raw: &str, what: &str) -> Result<Uuid, Error> {
     Uuid::parse_str(raw).map_err(|_| Error::not_exist(what))
+}
+
+/// A form post on a collection: its CSRF token checked, then the collection's id parsed (the
+/// error page otherwise).
+fn checked_post(session: &Session, csrf: &str, cid: &str) -> Result<Uuid, Response> {
+    session.check_csrf(csrf)?;
+    parse_uuid(cid, "Collection").map_err(|e| error_page(&session.base, e))
 }
 
 #[derive(Deserialize, Default)]
@@ -208,8 +215,10 @@ pub async fn collection(
 struct Refused {
     status: StatusCode,
     message: String,
-    /// The form's id on the page (`edit`, `person`, `import`, `delete`).
+    /// The form's id on the page (`rename`, `edit`, `person`, `import`, `delete`).
     form: &'static str,
+    /// What the form sent, shown in it again (the rename form's alias).
+    value: Option<String>,
 }
 
 async fn collection_page(
@@ -298,6 +307,12 @@ async fn collection_page(
         b.s("<label for=\"f-meta_data_csv\">").t(text::IMPORT_META_CSV).s("</label>");
         b.s("<input id=\"f-meta_data_csv\" name=\"meta_data_csv\" type=\"file\" accept=\".csv,text/csv\">");
         submit(&mut b, text::IMPORT_BUTTON, false);
+        b.s("</form></section><section id=\"rename\"><h2>").t(text::RENAME_COLLECTION).s("</h2>");
+        error_for(&mut b, "rename");
+        post_form(&mut b, session, &format!("{path}/rename"), "edit", false);
+        let typed = refused.as_ref().filter(|r| r.form == "rename").and_then(|r| r.value.as_deref());
+        field(&mut b, "c-alias", "alias", text::ALIAS, "text", typed.unwrap_or(&c.alias), true);
+        submit(&mut b, text::RENAME, false);
         b.s("</form></section><section id=\"edit\"><h2>").t(text::EDIT_COLLECTION).s("</h2>");
         error_for(&mut b, "edit");
         post_form(&mut b, session, &format!("{path}/edit"), "edit", false);
@@ -410,7 +425,7 @@ async fn refuse_on_collection(
 ) -> Response {
     match form_error(&session.base, e) {
         Ok((status, message)) => {
-            collection_page(state, session, cid, &[], Some(Refused { status, message, form })).await
+            collection_page(state, session, cid, &[], Some(Refused { status, message, form, value: None })).await
         }
         Err(r) => r,
     }
@@ -428,12 +443,9 @@ pub async fn add_person(
         Ok(u) => u,
         Err(e) => return refuse_on_collection(&state, &session, &cid, "person", e).await,
     };
-    if let Err(r) = session.check_csrf(field_of(&fields, "csrf")) {
-        return r;
-    }
-    let id = match parse_uuid(&cid, "Collection") {
+    let id = match checked_post(&session, field_of(&fields, "csrf"), &cid) {
         Ok(id) => id,
-        Err(e) => return error_page(&session.base, e),
+        Err(r) => return r,
     };
     let meta = match person_meta(&fields) {
         Ok(m) => m,
@@ -466,12 +478,9 @@ pub async fn edit_collection(
     Path(cid): Path<String>,
     Form(f): Form<MetaForm>,
 ) -> Response {
-    if let Err(r) = session.check_csrf(&f.csrf) {
-        return r;
-    }
-    let id = match parse_uuid(&cid, "Collection") {
+    let id = match checked_post(&session, &f.csrf, &cid) {
         Ok(id) => id,
-        Err(e) => return error_page(&session.base, e),
+        Err(r) => return r,
     };
     let target = MetaTarget { kind: ObjectKind::Collection, id, parent: None };
     let changed = match parse_meta(&f.meta_data, "meta_data") {
@@ -484,6 +493,35 @@ pub async fn edit_collection(
     }
 }
 
+#[derive(Deserialize)]
+pub struct RenameForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    alias: String,
+}
+
+/// `POST {base}/collections/{cid}/rename`: `rename_collection` (`PATCH /api/collections/{cid}/`,
+/// [I]); a refused alias is shown in the form again with the reason.
+pub async fn rename_collection(
+    State(state): State<AppState>,
+    session: Session,
+    Path(cid): Path<String>,
+    Form(f): Form<RenameForm>,
+) -> Response {
+    let id = match checked_post(&session, &f.csrf, &cid) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let renamed = state.domain.rename_collection(&session.caller, id, &f.alias).await;
+    let to = |_| format!("{}/collections/{id}?done=collection_renamed", session.base);
+    answer(&session.base, renamed, to, |(status, message)| {
+        let refused = Refused { status, message, form: "rename", value: Some(f.alias.clone()) };
+        collection_page(&state, &session, &cid, &[], Some(refused))
+    })
+    .await
+}
+
 /// `POST {base}/collections/{cid}/delete`: `delete_collection` (`DELETE /api/collections/{cid}/`)
 /// after typing its alias; refused while persons remain.
 pub async fn delete_collection(
@@ -492,12 +530,9 @@ pub async fn delete_collection(
     Path(cid): Path<String>,
     Form(f): Form<DeleteForm>,
 ) -> Response {
-    if let Err(r) = session.check_csrf(&f.csrf) {
-        return r;
-    }
-    let id = match parse_uuid(&cid, "Collection") {
+    let id = match checked_post(&session, &f.csrf, &cid) {
         Ok(id) => id,
-        Err(e) => return error_page(&session.base, e),
+        Err(r) => return r,
     };
     let c: Collection = match state.domain.get_collection(&session.caller, id).await {
         Ok(c) => c,

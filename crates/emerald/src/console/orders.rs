@@ -45,7 +45,8 @@ use crate::domain::Error;
 pub struct Refusal {
     pub status: StatusCode,
     pub message: String,
-    /// The form: `meta`, `metakey`, `media`, `rerun`, `delete`.
+    /// The form: `meta`, `metakey`, `mediakey` (its file's id in `fields` as `media_id`), `media`,
+    /// `rerun`, `delete`.
     pub form: &'static str,
     pub fields: Vec<(String, String)>,
 }
@@ -72,7 +73,7 @@ impl Refusal {
 pub fn refusal_on_top(b: &mut Html, session: &Session, refused: Option<&Refusal>) {
     let Some(r) = refused else { return };
     let shown = match r.form {
-        "meta" | "metakey" | "media" | "rerun" => edits_orders(session.caller.user_type),
+        "meta" | "metakey" | "mediakey" | "media" | "rerun" => edits_orders(session.caller.user_type),
         _ => false,
     };
     if !shown {
@@ -95,7 +96,7 @@ pub fn meta_form(b: &mut Html, session: &Session, folder: &Folder, refused: Opti
     if let Some(r) = refused {
         alert(b, &r.message);
     }
-    meta_editor_start(b, folder, "meta-", text::EDIT_ORDER_META, refused.is_some());
+    meta_editor_start(b, &format!("meta-{id}"), &folder.meta_data, text::EDIT_ORDER_META, refused.is_some());
     let typed = match refused {
         Some(r) => field(&r.fields, "meta_data").unwrap_or("").to_owned(),
         None => meta_text(folder.meta_data.as_map()),
@@ -106,25 +107,24 @@ pub fn meta_form(b: &mut Html, session: &Session, folder: &Folder, refused: Opti
     b.s("</form></details></div>");
 }
 
-/// The opening of a meta_data editor (`meta_form`, `meta_tree_form`): a `<div id="{prefix}{folder}">`
-/// holding a `<details>` htmx preserves while the meta_data is unchanged (its id ends with
+/// The opening of a meta_data editor (`meta_form`, `key_editor`): a `<div id="{dom_id}">` holding
+/// a `<details>` htmx preserves while the meta_data is unchanged (its id ends with
 /// `meta_version`), open when the page shows the editor's refusal.
-fn meta_editor_start(b: &mut Html, folder: &Folder, prefix: &str, summary: &str, open: bool) {
-    let id = folder.folder_id;
-    b.s("<div id=\"").t(prefix).t(id).s("\"><details class=\"edit\" hx-preserve=\"true\" id=\"").t(prefix).t(id);
-    b.s("-").t(meta_version(folder)).s("\"");
+fn meta_editor_start(b: &mut Html, dom_id: &str, meta: &MetaData, summary: &str, open: bool) {
+    b.s("<div id=\"").t(dom_id).s("\"><details class=\"edit\" hx-preserve=\"true\" id=\"").t(dom_id);
+    b.s("-").t(meta_version(meta)).s("\"");
     if open {
         b.s(" open");
     }
     b.s("><summary>").t(summary).s("</summary>");
 }
 
-/// A short digest of the folder's meta_data, in the ids of its preserved editors: while the
-/// page re-polls (meta_data unchanged) htmx keeps them and what is typed in them; after a
-/// change (a boosted form's response) the new id brings the new values instead of the old.
-fn meta_version(folder: &Folder) -> String {
+/// A short digest of a meta_data, in the ids of its preserved editors: while the page re-polls
+/// (meta_data unchanged) htmx keeps them and what is typed in them; after a change (a boosted
+/// form's response) the new id brings the new values instead of the old.
+fn meta_version(meta: &MetaData) -> String {
     use sha2::Digest;
-    hex::encode(&sha2::Sha256::digest(folder.meta_data.to_value().to_string().as_bytes())[..4])
+    hex::encode(&sha2::Sha256::digest(meta.to_value().to_string().as_bytes())[..4])
 }
 
 /// A meta_data value as a tree: text as text, other scalars as JSON, arrays and objects as
@@ -181,22 +181,67 @@ fn value_inputs(b: &mut Html, id: &str, label: &str, value: &str, json: bool) {
     b.s(">").t(text::META_AS_JSON).s("</option></select> ");
 }
 
-/// The folder's meta_data as an editable tree (spec §4.4): each top-level key with its value
-/// (nested values as nested lists), a change form (what `PATCH /api/folders/{id}/meta_data/`
-/// runs: `change_meta` with a merge of that one key) and a delete button (what
-/// `DELETE /api/folders/{id}/meta_data/?key=` runs: `change_meta` removing it), and a form
-/// adding a key; each change audited like the raw JSON edit (`meta_form`, kept beside it).
+/// The folder's meta_data as an editable tree (spec §4.4): `key_editor` on the order's
+/// meta_data (what `PATCH` and `DELETE /api/folders/{id}/meta_data/` run); audited like the raw
+/// JSON edit (`meta_form`, kept beside it).
 pub fn meta_tree_form(b: &mut Html, session: &Session, folder: &Folder, refused: Option<&Refusal>) {
     if !edits_orders(session.caller.user_type) {
         return;
     }
     let id = folder.folder_id;
-    let refused = refused.and_then(|r| r.of("metakey"));
+    let editor = KeyEditor {
+        dom_id: format!("meta-keys-{id}"),
+        path: format!("/orders/{id}/meta/key"),
+        input_id: id,
+        meta: &folder.meta_data,
+        summary: text::EDIT_META_KEYS,
+    };
+    key_editor(b, session, &editor, refused.and_then(|r| r.of("metakey")));
+}
+
+/// A file's meta_data as an editable tree under its card (what `PATCH` and
+/// `DELETE /api/media/{id}/meta_data/` run), for the roles the API lets change it (the
+/// folder's `Access::Write`); the others see it read-only (the card's JSON).
+pub fn media_meta_form(b: &mut Html, session: &Session, m: &Media, refused: Option<&Refusal>) {
+    if !edits_orders(session.caller.user_type) {
+        return;
+    }
+    let (folder, media) = (m.folder_id, m.media_id);
+    let editor = KeyEditor {
+        dom_id: format!("media-keys-{media}"),
+        path: format!("/orders/{folder}/media/{media}/meta/key"),
+        input_id: media,
+        meta: &m.meta_data,
+        summary: text::EDIT_MEDIA_META_KEYS,
+    };
+    let media_id = media.to_string();
+    let refused = refused.filter(|r| r.form == "mediakey" && field(&r.fields, "media_id") == Some(media_id.as_str()));
+    key_editor(b, session, &editor, refused);
+}
+
+/// What a key/value meta_data editor edits: a folder's meta_data or one of its files' (and on
+/// their pages a user's or a company's, `accounts`).
+pub(super) struct KeyEditor<'a> {
+    /// The id of its element (the anchor a change goes back to).
+    pub dom_id: String,
+    /// Its forms' path under the console base; the delete is `{path}/delete`.
+    pub path: String,
+    /// The object's id, in the ids of its inputs (unique on the page).
+    pub input_id: Uuid,
+    pub meta: &'a MetaData,
+    pub summary: &'static str,
+}
+
+/// A meta_data as an editable tree: each top-level key with its value (nested values as nested
+/// lists), a change form (a merge of that one key, as `PATCH …/meta_data/`) and a delete button
+/// (as `DELETE …/meta_data/?key=`), and a form adding a key.
+pub(super) fn key_editor(b: &mut Html, session: &Session, e: &KeyEditor<'_>, refused: Option<&Refusal>) {
+    let (id, path) = (e.input_id, e.path.as_str());
     if let Some(r) = refused {
         alert(b, &r.message);
     }
-    meta_editor_start(b, folder, "meta-keys-", text::EDIT_META_KEYS, refused.is_some());
-    let map = folder.meta_data.as_map();
+    meta_editor_start(b, &e.dom_id, e.meta, e.summary, refused.is_some());
+    let map = e.meta.as_map();
     if !map.is_empty() {
         b.s("<div class=\"scroll\"><table class=\"meta-keys\"><thead><tr><th scope=\"col\">").t(text::META_KEY);
         b.s("</th><th scope=\"col\">").t(text::META_VALUE).s("</th><th scope=\"col\">").t(text::META_CHANGE);
@@ -205,12 +250,12 @@ pub fn meta_tree_form(b: &mut Html, session: &Session, folder: &Folder, refused:
             b.s("<tr><th scope=\"row\"><code>").t(key).s("</code></th><td>");
             value_tree(b, value);
             b.s("</td><td>");
-            super::forms::post_form(b, session, &format!("/orders/{id}/meta/key"), "meta-key", false);
+            super::forms::post_form(b, session, path, "meta-key", false);
             b.s("<input type=\"hidden\" name=\"key\" value=\"").t(key).s("\">");
             let (shown, json) = value_text(value);
             value_inputs(b, &format!("mk-{id}-{n}"), &format!("{} {key}", text::META_VALUE_OF), &shown, json);
             b.s("<button type=\"submit\">").t(text::META_CHANGE).s("</button></form></td><td>");
-            super::forms::post_form(b, session, &format!("/orders/{id}/meta/key/delete"), "meta-key", false);
+            super::forms::post_form(b, session, &format!("{path}/delete"), "meta-key", false);
             b.s("<input type=\"hidden\" name=\"key\" value=\"")
                 .t(key)
                 .s("\"><button type=\"submit\" class=\"danger\" ");
@@ -220,7 +265,7 @@ pub fn meta_tree_form(b: &mut Html, session: &Session, folder: &Folder, refused:
         b.s("</tbody></table></div>");
     }
     let fields = refused.map(|r| r.fields.as_slice()).unwrap_or(&[]);
-    super::forms::post_form(b, session, &format!("/orders/{id}/meta/key"), "meta-key add", false);
+    super::forms::post_form(b, session, path, "meta-key add", false);
     b.s("<label for=\"mk-").t(id).s("-new\">").t(text::META_ADD_KEY).s("</label><input id=\"mk-").t(id);
     b.s("-new\" name=\"key\" type=\"text\" autocomplete=\"off\" required value=\"");
     b.t(field(fields, "key").unwrap_or("")).s("\"> ");
@@ -466,7 +511,11 @@ pub struct MetaKeyForm {
 }
 
 impl MetaKeyForm {
-    fn fields(&self) -> Vec<(String, String)> {
+    pub(super) fn csrf(&self) -> &str {
+        &self.csrf
+    }
+
+    pub(super) fn fields(&self) -> Vec<(String, String)> {
         vec![("key".into(), self.key.clone()), ("value".into(), self.value.clone()), ("as".into(), self.kind.clone())]
     }
 
@@ -480,67 +529,126 @@ impl MetaKeyForm {
     }
 }
 
-/// `POST {base}/orders/{id}/meta/key`: one key set to the typed value (text, or JSON when
-/// `as=json`) through `change_meta` with a merge of that key — what
-/// `PATCH /api/folders/{id}/meta_data/` runs with `{key: value}` (a JSON `null` removes the key,
-/// as there); the other keys stay. Audited like any meta_data edit.
-pub async fn set_meta_key(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
-    Form(f): Form<MetaKeyForm>,
-) -> Response {
-    if let Err(r) = session.check_csrf(&f.csrf) {
-        return r;
+impl MetaKeyForm {
+    /// The change the form asks for, and the notice after it: the key removed (`delete`), or
+    /// set (`patch`).
+    pub(super) fn change(&self, delete: bool) -> (Result<MetaChange, Error>, &'static str) {
+        if delete {
+            (self.key().map(|key| MetaChange::RemoveKeys(vec![key])), "meta_key_deleted")
+        } else {
+            (self.patch().map(MetaChange::Merge), "saved")
+        }
     }
-    let Ok(id) = parse_id(&id, "Folder") else { return error_page(&session.base, Error::not_exist("Folder")) };
-    let patch = f.key().and_then(|key| {
-        let value = if f.kind == "json" {
-            serde_json::from_str(f.value.trim()).map_err(|e| {
+
+    /// The merge setting the key to the typed value (text, or JSON when `as=json`).
+    fn patch(&self) -> Result<MetaData, Error> {
+        let key = self.key()?;
+        let value = if self.kind == "json" {
+            serde_json::from_str(self.value.trim()).map_err(|e| {
                 Error::invalid_value(
                     format!("{key}: {} {e}", text::META_NOT_JSON),
                     serde_json::json!({ "key_path": key }),
                 )
             })?
         } else {
-            Value::String(f.value.clone())
+            Value::String(self.value.clone())
         };
         let mut map = serde_json::Map::new();
         map.insert(key, value);
         MetaData::parse(Value::Object(map), "meta_data")
-    });
-    let target = MetaTarget { kind: ObjectKind::Folder, id, parent: None };
-    let changed = match patch {
-        Ok(m) => state.domain.change_meta(&session.caller, target, MetaChange::Merge(m)).await,
-        Err(e) => Err(e),
-    };
-    match changed {
-        Ok(_) => see_other(format!("{}/orders/{id}?done=saved#meta-keys-{id}", session.base)),
-        Err(e) => refuse(&state, &session, id, "metakey", f.fields(), e).await,
     }
 }
 
-/// `POST {base}/orders/{id}/meta/key/delete`: one key removed through `change_meta` — what
-/// `DELETE /api/folders/{id}/meta_data/?key=` runs; the other keys stay. Audited.
+/// A key set (`delete` false) or removed on the folder's meta_data (`media` None) or on one of
+/// its files' (only a file of this order): `change_meta` with a merge of that key (what
+/// `PATCH …/meta_data/` runs with `{key: value}`; a JSON `null` removes the key, as there) or
+/// removing it (what `DELETE …/meta_data/?key=` runs); the other keys stay. Audited like any
+/// meta_data edit. Back to the editor's anchor.
+async fn change_key(
+    state: &AppState,
+    session: &Session,
+    id: &str,
+    media: Option<&str>,
+    f: MetaKeyForm,
+    delete: bool,
+) -> Response {
+    if let Err(r) = session.check_csrf(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = parse_id(id, "Folder") else { return error_page(&session.base, Error::not_exist("Folder")) };
+    let (target, form, anchor, mut fields) = match media {
+        None => {
+            let target = MetaTarget { kind: ObjectKind::Folder, id, parent: None };
+            (target, "metakey", format!("meta-keys-{id}"), Vec::new())
+        }
+        Some(mid) => {
+            let Ok(mid) = parse_id(mid, "Media") else { return error_page(&session.base, Error::not_exist("Media")) };
+            match state.domain.get_media(&session.caller, mid).await {
+                Ok(m) if m.folder_id == id => {}
+                Ok(_) => return error_page(&session.base, Error::not_exist("Media")),
+                Err(e) => return error_page(&session.base, e),
+            }
+            let target = MetaTarget { kind: ObjectKind::Media, id: mid, parent: None };
+            (target, "mediakey", format!("media-keys-{mid}"), vec![("media_id".to_owned(), mid.to_string())])
+        }
+    };
+    let (change, done) = f.change(delete);
+    let changed = match change {
+        Ok(c) => state.domain.change_meta(&session.caller, target, c).await,
+        Err(e) => Err(e),
+    };
+    match changed {
+        Ok(_) => see_other(format!("{}/orders/{id}?done={done}#{anchor}", session.base)),
+        Err(e) => {
+            if !delete {
+                fields.extend(f.fields());
+            }
+            refuse(state, session, id, form, fields, e).await
+        }
+    }
+}
+
+/// `POST {base}/orders/{id}/meta/key`: one key of the folder's meta_data set (`change_key`).
+pub async fn set_meta_key(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(f): Form<MetaKeyForm>,
+) -> Response {
+    change_key(&state, &session, &id, None, f, false).await
+}
+
+/// `POST {base}/orders/{id}/meta/key/delete`: one key of the folder's meta_data removed
+/// (`change_key`).
 pub async fn delete_meta_key(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<String>,
     Form(f): Form<MetaKeyForm>,
 ) -> Response {
-    if let Err(r) = session.check_csrf(&f.csrf) {
-        return r;
-    }
-    let Ok(id) = parse_id(&id, "Folder") else { return error_page(&session.base, Error::not_exist("Folder")) };
-    let target = MetaTarget { kind: ObjectKind::Folder, id, parent: None };
-    let changed = match f.key() {
-        Ok(key) => state.domain.change_meta(&session.caller, target, MetaChange::RemoveKeys(vec![key])).await,
-        Err(e) => Err(e),
-    };
-    match changed {
-        Ok(_) => see_other(format!("{}/orders/{id}?done=meta_key_deleted#meta-keys-{id}", session.base)),
-        Err(e) => refuse(&state, &session, id, "metakey", Vec::new(), e).await,
-    }
+    change_key(&state, &session, &id, None, f, true).await
+}
+
+/// `POST {base}/orders/{id}/media/{media_id}/meta/key`: one key of a file's meta_data set
+/// (`change_key`, what `PATCH /api/media/{id}/meta_data/` runs).
+pub async fn set_media_meta_key(
+    State(state): State<AppState>,
+    session: Session,
+    Path((id, mid)): Path<(String, String)>,
+    Form(f): Form<MetaKeyForm>,
+) -> Response {
+    change_key(&state, &session, &id, Some(&mid), f, false).await
+}
+
+/// `POST {base}/orders/{id}/media/{media_id}/meta/key/delete`: one key of a file's meta_data
+/// removed (`change_key`, what `DELETE /api/media/{id}/meta_data/?key=` runs).
+pub async fn delete_media_meta_key(
+    State(state): State<AppState>,
+    session: Session,
+    Path((id, mid)): Path<(String, String)>,
+    Form(f): Form<MetaKeyForm>,
+) -> Response {
+    change_key(&state, &session, &id, Some(&mid), f, true).await
 }
 
 /// `POST {base}/orders/{id}/media/{media_id}/delete`: `delete_media` (what

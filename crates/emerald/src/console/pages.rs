@@ -173,10 +173,33 @@ pub(super) fn pager(h: &mut Html, path: &str, filters: &str, offset: u64, shown:
 
 /// The pager of a list whose total is not counted: "next" when the page was followed by more.
 fn pager_with(h: &mut Html, path: &str, filters: &str, offset: u64, shown: usize, total: Option<u64>, more: bool) {
-    h.s("<nav class=\"pager\" aria-label=\"pages\">");
+    let links = PagerLinks { path, filters, param: "offset", step: PAGE_SIZE, label: "pages" };
+    pager_links(h, &links, offset, shown, total, more);
+}
+
+/// Where a pager's links go: the page's path and the query they keep (`filters`, ending with
+/// `&` when not empty), the list's offset parameter and its page size, and the pager's
+/// accessible name (a page with two paged lists names each).
+pub(super) struct PagerLinks<'a> {
+    pub path: &'a str,
+    pub filters: &'a str,
+    pub param: &'a str,
+    pub step: u64,
+    pub label: &'a str,
+}
+
+/// The pager of one of several lists on a page, each paged by its own offset parameter.
+pub(super) fn pager_of(h: &mut Html, links: &PagerLinks<'_>, offset: u64, shown: usize, total: Option<u64>) {
+    let more = total.is_some_and(|t| offset + (shown as u64) < t);
+    pager_links(h, links, offset, shown, total, more);
+}
+
+fn pager_links(h: &mut Html, l: &PagerLinks<'_>, offset: u64, shown: usize, total: Option<u64>, more: bool) {
+    let (path, filters, param) = (l.path, l.filters, l.param);
+    h.s("<nav class=\"pager\" aria-label=\"").t(l.label).s("\">");
     if offset > 0 {
-        let prev = offset.saturating_sub(PAGE_SIZE);
-        h.s("<a rel=\"prev\" href=\"").t(path).s("?").t(filters).t(format!("offset={prev}")).s("\">");
+        let prev = offset.saturating_sub(l.step);
+        h.s("<a rel=\"prev\" href=\"").t(path).s("?").t(filters).t(format!("{param}={prev}")).s("\">");
         h.t(text::PREVIOUS).s("</a> ");
     }
     let end = offset + shown as u64;
@@ -185,7 +208,7 @@ fn pager_with(h: &mut Html, path: &str, filters: &str, offset: u64, shown: usize
         h.t(format!(" {} {t}", text::OF));
     }
     if more {
-        h.s(" <a rel=\"next\" href=\"").t(path).s("?").t(filters).t(format!("offset={end}")).s("\">");
+        h.s(" <a rel=\"next\" href=\"").t(path).s("?").t(filters).t(format!("{param}={end}")).s("\">");
         h.t(text::NEXT).s("</a>");
     }
     h.s("</nav>");
@@ -632,6 +655,7 @@ pub(super) async fn order_page(
             json_block(&mut b, &m.meta_data.to_value());
         }
         b.s("</figcaption>");
+        orders::media_meta_form(&mut b, session, m, refused);
         orders::media_delete(&mut b, session, m);
         b.s("</figure>");
     }

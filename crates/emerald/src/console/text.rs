@@ -289,7 +289,7 @@ pub const PROCESSING_ANALYSES: &str = "Analyses processing";
 pub const SERVER_TIME: &str = "Server time";
 
 // Notices after a change (`?done=code`: only these words can be shown)
-pub const NOTICES: [(&str, &str); 21] = [
+pub const NOTICES: [(&str, &str); 22] = [
     ("saved", "Saved."),
     ("meta_key_deleted", "Key deleted."),
     ("media_added", "Files added to the order."),
@@ -298,6 +298,7 @@ pub const NOTICES: [(&str, &str); 21] = [
     ("analysis_deleted", "Analysis deleted."),
     ("collection_created", "Collection created."),
     ("collection_deleted", "Collection deleted."),
+    ("collection_renamed", "Collection renamed."),
     ("person_added", "Person added."),
     ("person_deleted", "Person deleted."),
     ("photos_added", "Photos added."),
@@ -327,6 +328,8 @@ pub const NO_COLLECTIONS: &str = "No collection yet.";
 pub const NEW_COLLECTION: &str = "New collection";
 pub const CREATE_COLLECTION: &str = "Create the collection";
 pub const EDIT_COLLECTION: &str = "Edit the collection's meta_data";
+pub const RENAME_COLLECTION: &str = "Rename the collection";
+pub const RENAME: &str = "Rename";
 pub const DELETE_COLLECTION: &str = "Delete this collection";
 pub const DELETE_COLLECTION_NOT_EMPTY: &str = "A collection is deleted only when empty: delete its persons first.";
 pub const DELETE_COLLECTION_CONFIRM: &str = "Type the collection's alias to confirm:";
@@ -494,6 +497,9 @@ pub const UPLOAD_FAILED: &str = "The upload failed (connection lost?): nothing w
 
 // The order's meta_data, key by key (the order page)
 pub const EDIT_META_KEYS: &str = "Edit the order's meta_data key by key";
+pub const EDIT_MEDIA_META_KEYS: &str = "Edit this file's meta_data";
+pub const EDIT_USER_META_KEYS: &str = "Edit the user's meta_data key by key";
+pub const EDIT_COMPANY_META_KEYS: &str = "Edit the company's meta_data key by key";
 pub const META_KEY: &str = "Key";
 pub const META_VALUE: &str = "Value";
 pub const META_CHANGE: &str = "Change";

@@ -265,6 +265,10 @@ pub trait Collections: Send + Sync {
     async fn insert_collection(&self, collection: &Collection, audit: &[AuthEvent]) -> Result<()>;
     async fn get_collection(&self, id: Uuid) -> Result<Option<Collection>>;
     async fn list_collections(&self, scope: Scope, params: &ListParams) -> Result<Page<Collection>>;
+    /// Store a new alias (and `time_updated`): false when the collection was gone (nothing
+    /// recorded); `InvalidValue` when the company already has another collection with it;
+    /// else `audit` is inserted in the same transaction.
+    async fn rename_collection(&self, collection: &Collection, audit: &[AuthEvent]) -> Result<bool>;
     /// False when it was gone (nothing recorded); `InvalidValue` when persons remain; else
     /// `audit` is inserted in the deletion's transaction.
     async fn delete_collection(&self, id: Uuid, audit: &[AuthEvent]) -> Result<bool>;

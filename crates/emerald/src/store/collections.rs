@@ -350,6 +350,25 @@ impl Collections for SqlStore {
         Ok(self.fetch_page::<CollectionRow>(&l).await?.map(Collection::from))
     }
 
+    async fn rename_collection(&self, c: &Collection, audit: &[AuthEvent]) -> Result<bool> {
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query("UPDATE collections SET alias = $1, time_updated = $2 WHERE collection_id = $3")
+                .bind(&c.alias)
+                .bind(c.time_updated)
+                .bind(c.collection_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| on_unique(e, alias_taken))?
+                .rows_affected();
+            if n > 0 {
+                insert_events(&mut tx, audit).await?;
+            }
+            tx.commit().await?;
+            Ok(n > 0)
+        })
+    }
+
     async fn delete_collection(&self, id: Uuid, audit: &[AuthEvent]) -> Result<bool> {
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;

@@ -909,6 +909,11 @@ both_backends! {
         assert_eq!(ai["resolution_status"], "DECLINED", "{}", r.text);
         assert_eq!(ai["results_media"][0]["person_id"], json!(person.to_string()), "{}", r.text);
         assert_eq!(count_rows(&app, "collection_matches").await, 1);
+        // Renamed: new analyses name the collection by its new alias, the analysis made
+        // before keeps the alias it matched under ([I], docs/collections.md).
+        app.patch(&format!("/api/collections/{cid}/"), &admin, json!({"alias": "watchlist"})).await.assert_status(200);
+        let old = app.get(&format!("/api/analyses/{analyse_id}"), &token).await;
+        assert_eq!(old.body["collection"], json!({"alias": "blacklist"}), "{}", old.text);
         // An ADMIN's folder (no company) hitting a company's collection: the hit is recorded
         // under the collection's company.
         let payload = json!({"media:tags": {"a": ["photo_selfie"]}, "analyses": [{"type": "collection", "collection_id": cid.to_string()}]}).to_string();
@@ -916,6 +921,7 @@ both_backends! {
         let a3 = &r.body["analyses"][0];
         assert_eq!(a3["state"], "FINISHED", "{}", r.text);
         assert_eq!(a3["results_media"][0]["person_id"], json!(person.to_string()), "{}", r.text);
+        assert_eq!(a3["collection"], json!({"alias": "watchlist"}), "{}", r.text);
         assert_eq!(count_rows(&app, "collection_matches").await, 2);
         app.delete(&format!("/api/analyses/{}", a3["analyse_id"].as_str().unwrap()), &app.admin_token).await.assert_status(204);
         // Deleting the analysis frees the person.

@@ -322,6 +322,66 @@ both_backends! {
         assert_eq!(app.get("/api/collections", &operator).await.body.as_array().unwrap().len(), 3);
     }
 
+    async fn collections_are_renamed_by_whoever_may_create_them(app) {
+        let (company, cadmin) = company_admin(&app).await;
+        let (_, _, client) = app.user(Some(company), "CLIENT").await;
+        let (_, _, operator) = app.user(None, "OPERATOR").await;
+        let (_, stranger) = company_admin(&app).await;
+        let cid = collection(&app, &cadmin, "blacklist").await;
+        let other = collection(&app, &cadmin, "vip").await;
+        let url = format!("/api/collections/{cid}/");
+        let before = app.get(&url, &cadmin).await.body;
+        // The company's CLIENT ADMIN renames it (trimmed, like on create); the answer is the
+        // collection as read, and the list and the single read agree.
+        let r = app.patch(&url, &cadmin, json!({"alias": "  watchlist "})).await;
+        r.assert_status(200);
+        assert_eq!(r.body["alias"], "watchlist", "{}", r.text);
+        assert_eq!(r.body["collection_id"], json!(cid));
+        assert_eq!(r.body["persons_count"], json!(0), "{}", r.text);
+        assert!(r.body["time_updated"].as_f64().unwrap() >= before["time_updated"].as_f64().unwrap());
+        assert_eq!(r.body["time_created"], before["time_created"]);
+        assert_eq!(app.get(&url, &client).await.body["alias"], "watchlist");
+        let listed = app.get("/api/collections?alias=watchlist", &cadmin).await.body;
+        assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+        assert_eq!(app.get("/api/collections?alias=blacklist", &cadmin).await.body, json!([]));
+        // The old alias is free again; ADMIN renames any company's (without a trailing slash too).
+        collection(&app, &cadmin, "blacklist").await;
+        app.patch(&format!("/api/collections/{cid}"), &app.admin_token, json!({"alias": "fraud"})).await.assert_status(200);
+        // Audited with the old and the new alias.
+        let audit = app.get(&format!("/api/audit?object_id={cid}&event=update"), &app.admin_token).await;
+        let events = audit.assert_status(200).body["items"].as_array().unwrap();
+        assert!(events.iter().all(|e| e["object_type"] == "collection"), "{}", audit.text);
+        let renames: Vec<(Value, Value)> = events.iter().map(|e| (e["before"].clone(), e["after"].clone())).collect();
+        assert!(renames.contains(&(json!("blacklist"), json!("watchlist"))), "{}", audit.text);
+        assert!(renames.contains(&(json!("watchlist"), json!("fraud"))), "{}", audit.text);
+        assert_eq!(renames.len(), 2, "{}", audit.text);
+        // The same alias again changes nothing and records nothing.
+        app.patch(&url, &cadmin, json!({"alias": "fraud"})).await.assert_status(200);
+        assert_eq!(app.get(&format!("/api/audit?object_id={cid}&event=update"), &app.admin_token).await.body, audit.body);
+        // The alias rules of create.
+        app.patch(&url, &cadmin, json!({"alias": "vip"})).await.assert_error(400, 4);
+        app.patch(&url, &cadmin, json!({"alias": "  "})).await.assert_error(400, 4);
+        app.patch(&url, &cadmin, json!({"alias": "x".repeat(257)})).await.assert_error(400, 4);
+        app.patch(&url, &cadmin, json!({"alias": 5})).await.assert_error(400, 5);
+        app.patch(&url, &cadmin, json!({})).await.assert_error(400, 3);
+        app.patch(&url, &cadmin, json!(["watchlist"])).await.assert_error(400, 3);
+        let raw = app.send(reqwest::Method::PATCH, &url, Some(&cadmin), None, Some("application/json")).await;
+        raw.assert_error(400, 3);
+        let r = app.client.patch(app.url(&url)).header("X-Forensic-Access-Token", &cadmin)
+            .header("Content-Type", "application/json").body("{not json").send().await.unwrap();
+        into_res(r).await.assert_error(400, 3);
+        app.patch(&url, &cadmin, json!({"alias": "y".repeat(256)})).await.assert_status(200);
+        app.patch("/api/collections/zzz/", &cadmin, json!({"alias": "x"})).await.assert_error(400, 4);
+        // Readers may not; another company's collection and an unknown one do not exist.
+        for t in [&client, &operator] {
+            app.patch(&url, t, json!({"alias": "mine"})).await.assert_error(403, 9);
+        }
+        app.patch(&url, &stranger, json!({"alias": "theirs"})).await.assert_error(404, 10);
+        app.patch(&format!("/api/collections/{}/", Uuid::new_v4()), &cadmin, json!({"alias": "x"})).await.assert_error(404, 10);
+        assert_eq!(app.get(&url, &cadmin).await.body["alias"], "y".repeat(256));
+        assert_eq!(app.get(&format!("/api/collections/{other}"), &cadmin).await.body["alias"], "vip");
+    }
+
     async fn collection_lists_filter_and_metadata_follow_the_contract(app) {
         let (company, token) = company_admin(&app).await;
         let a = app.post("/api/collections", &token, json!({"alias": "alpha", "meta_data": {"kind": "fraud", "n": 1}})).await.assert_status(201).id("collection_id");

@@ -52,12 +52,31 @@ impl Console {
         (res.status(), res.text().await.unwrap())
     }
 
+    /// POST a form: the status, the `Location` (empty without one) and the body.
+    pub(crate) async fn send(
+        &self,
+        app: &TestApp,
+        path: &str,
+        form: &[(&'static str, String)],
+    ) -> (StatusCode, String, String) {
+        let res = browser().post(app.url(path)).header("Cookie", &self.cookie).form(form).send().await.unwrap();
+        let location = res.headers().get(LOCATION).map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
+        (res.status(), location, res.text().await.unwrap())
+    }
+
     /// The CSRF token of this session, from the logout form of any page.
     pub(crate) async fn csrf(&self, app: &TestApp) -> String {
         let (_, _, body) = self.get(app, "/console").await;
         let at = body.find("name=\"csrf\" value=\"").expect("csrf field") + "name=\"csrf\" value=\"".len();
         body[at..at + 32].to_owned()
     }
+}
+
+/// A console form: the CSRF token, then the fields.
+fn csrf_form(csrf: &str, fields: &[(&'static str, &'static str)]) -> Vec<(&'static str, String)> {
+    let mut v = vec![("csrf", csrf.to_owned())];
+    v.extend(fields.iter().map(|(k, x)| (*k, (*x).to_owned())));
+    v
 }
 
 async fn folder_with(app: &TestApp, token: &str, meta: serde_json::Value, file: &'static str) -> Uuid {
@@ -1039,7 +1058,8 @@ async fn order_page_edits_follow_the_api_rules(backend: Backend) {
     let add = format!("action=\"/console/orders/{folder}/media\"");
     let rerun = format!("action=\"/console/orders/{folder}/analyses\"");
     let meta = format!("action=\"/console/orders/{folder}/meta\"");
-    let media_delete = format!("/console/orders/{folder}/media/");
+    let first_media = app.get(&format!("/api/folders/{folder}/media"), &token).await.body[0]["media_id"].clone();
+    let media_delete = format!("/console/orders/{folder}/media/{}/delete", first_media.as_str().unwrap());
     for (who, console, writes, deletes) in [
         ("client", &client, true, false),
         ("client admin", &cadmin, true, true),
@@ -1161,33 +1181,19 @@ async fn order_page_edits_follow_the_api_rules(backend: Backend) {
     // Request analyses: CSRF, roles, bad options and none ticked refused, the options kept.
     let rerun_path = format!("/console/orders/{folder}/analyses");
     let biometry = [("analysis", "biometry"), ("threshold_min", "0.55"), ("threshold_max", "0.95")];
-    let with = |csrf: &str, extra: &[(&'static str, &'static str)]| {
-        let mut v: Vec<(&'static str, String)> = vec![("csrf", csrf.to_owned())];
-        v.extend(extra.iter().map(|(k, x)| (*k, (*x).to_owned())));
-        v
-    };
-    let post = |c: &Console, path: String, form: Vec<(&'static str, String)>| {
-        let cookie = c.cookie().to_owned();
-        let url = app.url(&path);
-        async move {
-            let res = browser().post(url).header("Cookie", cookie).form(&form).send().await.unwrap();
-            let location = res.headers().get(LOCATION).map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
-            (res.status(), location, res.text().await.unwrap())
-        }
-    };
-    assert_eq!(post(&client, rerun_path.clone(), with("bad", &biometry)).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(post(&cop, rerun_path.clone(), with(&cop_csrf, &biometry)).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(post(&other, rerun_path.clone(), with(&other_csrf, &biometry)).await.0, StatusCode::NOT_FOUND);
-    let (status, _, body) = post(&client, rerun_path.clone(), with(&csrf, &[])).await;
+    assert_eq!(client.send(&app, &rerun_path, &csrf_form("bad", &biometry)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(cop.send(&app, &rerun_path, &csrf_form(&cop_csrf, &biometry)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(other.send(&app, &rerun_path, &csrf_form(&other_csrf, &biometry)).await.0, StatusCode::NOT_FOUND);
+    let (status, _, body) = client.send(&app, &rerun_path, &csrf_form(&csrf, &[])).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("Tick at least one analysis.") && body.contains(&rerun), "{body}");
     let reversed = [("analysis", "biometry"), ("threshold_min", "0.97"), ("threshold_max", "0.95")];
-    let (status, _, body) = post(&client, rerun_path.clone(), with(&csrf, &reversed)).await;
+    let (status, _, body) = client.send(&app, &rerun_path, &csrf_form(&csrf, &reversed)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("threshold_min must not be above threshold_max."), "{body}");
     assert!(body.contains("value=\"0.97\"") && body.contains("value=\"biometry\" checked"), "what was sent: {body}");
     assert!(analyses_now(&app, folder, &token).await.is_empty());
-    let (status, location, body) = post(&client, rerun_path.clone(), with(&csrf, &biometry)).await;
+    let (status, location, body) = client.send(&app, &rerun_path, &csrf_form(&csrf, &biometry)).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     assert_eq!(location, format!("/console/orders/{folder}?done=analyses_requested"));
     let list = analyses_now(&app, folder, &token).await;
@@ -1198,7 +1204,7 @@ async fn order_page_edits_follow_the_api_rules(backend: Backend) {
     let (_, _, page) = client.get(&app, &location).await;
     assert!(page.contains("Analyses requested.") && page.contains("0.55 – 0.95"), "{page}");
     // Twice: a new analysis beside the first.
-    let (status, _, _) = post(&cadmin, rerun_path.clone(), with(&cadmin_csrf, &[("analysis", "quality")])).await;
+    let (status, _, _) = cadmin.send(&app, &rerun_path, &csrf_form(&cadmin_csrf, &[("analysis", "quality")])).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(analyses_now(&app, folder, &token).await.len(), 2);
 
@@ -1252,29 +1258,16 @@ async fn order_page_edits_follow_the_api_rules(backend: Backend) {
     let key_path = format!("/console/orders/{folder}/meta/key");
     let key_delete = format!("/console/orders/{folder}/meta/key/delete");
     let set = [("key", "channel"), ("value", HOSTILE), ("as", "text")];
-    let with_csrf = |csrf: &str, f: &[(&'static str, &'static str)]| {
-        let mut v: Vec<(&'static str, String)> = vec![("csrf", csrf.to_owned())];
-        v.extend(f.iter().map(|(k, x)| (*k, (*x).to_owned())));
-        v
-    };
-    let send = |c: &Console, path: &str, v: Vec<(&'static str, String)>| {
-        let (cookie, url) = (c.cookie().to_owned(), app.url(path));
-        async move {
-            let res = browser().post(url).header("Cookie", cookie).form(&v).send().await.unwrap();
-            let location = res.headers().get(LOCATION).map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
-            (res.status(), location, res.text().await.unwrap())
-        }
-    };
-    assert_eq!(send(&client, &key_path, with_csrf("x", &set)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(client.send(&app, &key_path, &csrf_form("x", &set)).await.0, StatusCode::FORBIDDEN);
     let op_csrf = op.csrf(&app).await;
-    assert_eq!(send(&op, &key_path, with_csrf(&op_csrf, &set)).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(send(&other, &key_path, with_csrf(&other_csrf, &set)).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(send(&op, &key_delete, with_csrf(&op_csrf, &[("key", "nested")])).await.0, StatusCode::FORBIDDEN);
-    let (status, _, body) = send(&client, &key_path, with_csrf(&csrf, &[("key", " "), ("value", "v")])).await;
+    assert_eq!(op.send(&app, &key_path, &csrf_form(&op_csrf, &set)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(other.send(&app, &key_path, &csrf_form(&other_csrf, &set)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(op.send(&app, &key_delete, &csrf_form(&op_csrf, &[("key", "nested")])).await.0, StatusCode::FORBIDDEN);
+    let (status, _, body) = client.send(&app, &key_path, &csrf_form(&csrf, &[("key", " "), ("value", "v")])).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("The key must not be empty."), "{body}");
     let bad_json = [("key", "score"), ("value", "{\"open"), ("as", "json")];
-    let (status, _, body) = send(&client, &key_path, with_csrf(&csrf, &bad_json)).await;
+    let (status, _, body) = client.send(&app, &key_path, &csrf_form(&csrf, &bad_json)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("score: the value is not valid JSON") && body.contains("value=\"{&quot;open\""), "{body}");
     assert!(
@@ -1290,19 +1283,19 @@ async fn order_page_edits_follow_the_api_rules(backend: Backend) {
     let before_change = version(&client.get(&app, &page_path).await.2);
     assert_eq!(meta_now(&app, folder, &token).await, tree, "unchanged");
     assert_eq!(audited().await, edits_before);
-    let (status, location, body) = send(&client, &key_path, with_csrf(&csrf, &set)).await;
+    let (status, location, body) = client.send(&app, &key_path, &csrf_form(&csrf, &set)).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     assert_eq!(location, format!("/console/orders/{folder}?done=saved#meta-keys-{folder}"));
     let after_change = version(&client.get(&app, &page_path).await.2);
     assert_ne!(before_change, after_change);
     assert_eq!(after_change, version(&client.get(&app, &page_path).await.2), "unchanged while nothing changes");
     let json_value = [("key", "score"), ("value", " [0.5, {\"k\": true}] "), ("as", "json")];
-    assert_eq!(send(&cadmin, &key_path, with_csrf(&cadmin_csrf, &json_value)).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(cadmin.send(&app, &key_path, &csrf_form(&cadmin_csrf, &json_value)).await.0, StatusCode::SEE_OTHER);
     let changed = [("key", "transaction_id"), ("value", "tx-tree-2"), ("as", "text")];
-    assert_eq!(send(&client, &key_path, with_csrf(&csrf, &changed)).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(client.send(&app, &key_path, &csrf_form(&csrf, &changed)).await.0, StatusCode::SEE_OTHER);
     let expected = json!({"transaction_id": "tx-tree-2", "nested": {"a": [1, "x"]}, "channel": HOSTILE, "score": [0.5, {"k": true}]});
     assert_eq!(meta_now(&app, folder, &token).await, expected);
-    let (status, location, _) = send(&client, &key_delete, with_csrf(&csrf, &[("key", "nested")])).await;
+    let (status, location, _) = client.send(&app, &key_delete, &csrf_form(&csrf, &[("key", "nested")])).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(location, format!("/console/orders/{folder}?done=meta_key_deleted#meta-keys-{folder}"));
     assert_eq!(
@@ -1374,6 +1367,114 @@ async fn order_page_edits_follow_the_api_rules(backend: Backend) {
     assert_eq!(left[0]["type"], "BIOMETRY");
     let (_, _, page) = cadmin.get(&app, &location).await;
     assert!(page.contains("Analysis deleted.") && !page.contains(&aid), "{page}");
+}
+
+#[tokio::test]
+async fn sqlite_media_meta_data_editing() {
+    media_meta_data_is_edited_key_by_key(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_media_meta_data_editing() {
+    if postgres_available() {
+        media_meta_data_is_edited_key_by_key(Backend::Postgres).await;
+    }
+}
+
+/// A file's meta_data on the order page: the key/value editor under its card for the roles the
+/// API lets change it (what `PATCH`/`DELETE /api/media/{id}/meta_data/` run), read-only for the
+/// others; CSRF, audit, escaping, a file of another order refused.
+async fn media_meta_data_is_edited_key_by_key(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (a, b) = (app.company("Media meta A").await, app.company("Media meta B").await);
+    let (_, client_email, token) = app.user(Some(a), "CLIENT").await;
+    let (_, cop_email, _) = app.user(Some(a), "CLIENT OPERATOR").await;
+    let (_, other_email, _) = app.user(Some(b), "CLIENT ADMIN").await;
+    let folder = folder_with(&app, &token, json!({}), "card.jpg").await;
+    let other_folder = folder_with(&app, &token, json!({}), "elsewhere.jpg").await;
+    let first_media = |f: Uuid| {
+        let app = &app;
+        let token = token.clone();
+        async move {
+            let list = app.get(&format!("/api/folders/{f}/media"), &token).await.body;
+            Uuid::parse_str(list[0]["media_id"].as_str().unwrap()).unwrap()
+        }
+    };
+    let (media, elsewhere) = (first_media(folder).await, first_media(other_folder).await);
+    let meta_url = format!("/api/media/{media}/meta_data");
+    app.post(&meta_url, &token, json!({"source": "upload", "nested": {"a": [1, "x"]}})).await.assert_status(200);
+    let page_path = format!("/console/orders/{folder}");
+    let key_path = format!("/console/orders/{folder}/media/{media}/meta/key");
+    let key_delete = format!("{key_path}/delete");
+
+    let client = console_login(&app, &client_email, PASSWORD).await.0;
+    let cop = console_login(&app, &cop_email, PASSWORD).await.0;
+    let other = console_login(&app, &other_email, PASSWORD).await.0;
+    let (csrf, cop_csrf, other_csrf) = (client.csrf(&app).await, cop.csrf(&app).await, other.csrf(&app).await);
+
+    // The writer gets the editor under the card (each key with its value); the operator sees
+    // the file's meta_data read-only, without a form.
+    let (_, _, page) = client.get(&app, &page_path).await;
+    assert!(page.contains(&format!("<div id=\"media-keys-{media}\">")), "{page}");
+    assert!(page.contains(&format!("action=\"{key_path}\"")) && page.contains(&format!("action=\"{key_delete}\"")));
+    assert!(page.contains("Edit this file&#39;s meta_data") && page.contains("name=\"key\" value=\"nested\""));
+    let (status, _, op_page) = cop.get(&app, &page_path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(op_page.contains("&quot;source&quot;: &quot;upload&quot;"), "read-only: {op_page}");
+    assert!(!op_page.contains("media-keys-") && !op_page.contains("/meta/key"), "no editor: {op_page}");
+
+    let audit_url = format!("/api/audit?object_id={media}&event=update");
+    let audited = || async { app.get(&audit_url, &app.admin_token).await.body["total_count"].as_u64().unwrap() };
+    let edits_before = audited().await;
+    let meta_now = || async { app.get(&meta_url, &token).await.body };
+
+    // Refusals: CSRF, a read-only role, another company, a file of another order through this
+    // order's path, an empty key, a value that is no JSON; nothing changed, nothing audited.
+    let set = [("key", "channel"), ("value", HOSTILE), ("as", "text")];
+    assert_eq!(client.send(&app, &key_path, &csrf_form("x", &set)).await.0, StatusCode::FORBIDDEN);
+    let (status, _, body) = cop.send(&app, &key_path, &csrf_form(&cop_csrf, &set)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("role=\"alert\""), "the refusal is said: {body}");
+    let (status, _, _) = cop.send(&app, &key_delete, &csrf_form(&cop_csrf, &[("key", "source")])).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(other.send(&app, &key_path, &csrf_form(&other_csrf, &set)).await.0, StatusCode::NOT_FOUND);
+    let wrong = format!("/console/orders/{folder}/media/{elsewhere}/meta/key");
+    assert_eq!(client.send(&app, &wrong, &csrf_form(&csrf, &set)).await.0, StatusCode::NOT_FOUND);
+    let junk = format!("/console/orders/{folder}/media/not-an-id/meta/key");
+    assert_eq!(client.send(&app, &junk, &csrf_form(&csrf, &set)).await.0, StatusCode::NOT_FOUND);
+    let (status, _, body) = client.send(&app, &key_path, &csrf_form(&csrf, &[("key", " "), ("value", "v")])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("The key must not be empty."), "{body}");
+    let bad_json = [("key", "score"), ("value", "{\"open"), ("as", "json")];
+    let (status, _, body) = client.send(&app, &key_path, &csrf_form(&csrf, &bad_json)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("score: the value is not valid JSON") && body.contains("value=\"{&quot;open\""), "{body}");
+    assert!(body.contains("\" open><summary>Edit this file&#39;s meta_data"), "the file's editor open: {body}");
+    assert!(!body.contains("\" open><summary>Edit the order&#39;s meta_data"), "not the order's: {body}");
+    assert_eq!(meta_now().await, json!({"source": "upload", "nested": {"a": [1, "x"]}}), "unchanged");
+    assert_eq!(audited().await, edits_before);
+
+    // Add a key (text, hostile), add one as JSON, change one, delete one: the others stay.
+    let (status, location, body) = client.send(&app, &key_path, &csrf_form(&csrf, &set)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(location, format!("/console/orders/{folder}?done=saved#media-keys-{media}"));
+    let json_value = [("key", "score"), ("value", " [0.5, {\"k\": true}] "), ("as", "json")];
+    assert_eq!(client.send(&app, &key_path, &csrf_form(&csrf, &json_value)).await.0, StatusCode::SEE_OTHER);
+    let changed = [("key", "source"), ("value", "camera"), ("as", "text")];
+    assert_eq!(client.send(&app, &key_path, &csrf_form(&csrf, &changed)).await.0, StatusCode::SEE_OTHER);
+    let (status, location, _) = client.send(&app, &key_delete, &csrf_form(&csrf, &[("key", "nested")])).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location, format!("/console/orders/{folder}?done=meta_key_deleted#media-keys-{media}"));
+    assert_eq!(meta_now().await, json!({"source": "camera", "channel": HOSTILE, "score": [0.5, {"k": true}]}));
+    assert_eq!(audited().await, edits_before + 4, "each key change audited");
+    let folder_meta = app.get(&format!("/api/folders/{folder}/meta_data"), &token).await.body;
+    assert_eq!(folder_meta, json!({}), "the order's own meta_data untouched");
+    let other_meta = app.get(&format!("/api/media/{elsewhere}/meta_data"), &token).await.body;
+    assert_eq!(other_meta, json!({}), "the other order's file untouched");
+    let (_, _, page) = client.get(&app, &format!("{page_path}?done=meta_key_deleted")).await;
+    assert!(page.contains("Key deleted.") && !page.contains(HOSTILE), "{page}");
+    assert!(page.contains("<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>"), "the value escaped: {page}");
+    assert_eq!(page.matches("<script").count(), 2);
 }
 
 #[tokio::test]
@@ -1838,6 +1939,334 @@ async fn collections_and_persons_run_the_api_rules_in_the_console(backend: Backe
 }
 
 /// The password the console made up, from the page that shows it once.
+#[tokio::test]
+async fn sqlite_collection_rename() {
+    a_collection_is_renamed_on_its_page_by_whoever_may_create_one(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_collection_rename() {
+    if postgres_available() {
+        a_collection_is_renamed_on_its_page_by_whoever_may_create_one(Backend::Postgres).await;
+    }
+}
+
+async fn a_collection_is_renamed_on_its_page_by_whoever_may_create_one(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (a, b) = (app.company("A").await, app.company("B").await);
+    let (_, ca_email, ca_token) = app.user(Some(a), "CLIENT ADMIN").await;
+    let (_, client_email, _) = app.user(Some(a), "CLIENT").await;
+    let (_, other_email, _) = app.user(Some(b), "CLIENT ADMIN").await;
+    let cid = app
+        .post("/api/collections/", &ca_token, json!({"alias": "blacklist"}))
+        .await
+        .assert_status(201)
+        .id("collection_id");
+    app.post("/api/collections/", &ca_token, json!({"alias": "vip"})).await.assert_status(201);
+    let alias_now = || async { app.get(&format!("/api/collections/{cid}"), &ca_token).await.body["alias"].clone() };
+    let ca = console_login(&app, &ca_email, PASSWORD).await.0;
+    let csrf = ca.csrf(&app).await;
+    let page_path = format!("/console/collections/{cid}");
+    let rename = format!("{page_path}/rename");
+    let (_, _, page) = ca.get(&app, &page_path).await;
+    assert!(page.contains(&format!("action=\"{rename}\"")), "the rename form: {page}");
+    assert!(page.contains("name=\"alias\" type=\"text\" value=\"blacklist\" required"), "{page}");
+
+    // The CSRF token first; then the API's alias rules, the refusal above the form with what
+    // was typed kept in it (escaped).
+    let (status, _, _) = ca.submit(&app, &rename, &[("alias", "watchlist")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, body) = ca.submit(&app, &rename, &[("csrf", &csrf), ("alias", "vip")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("role=\"alert\">This company already has a collection with this alias"), "{body}");
+    assert!(body.contains("value=\"vip\""), "the typed alias kept: {body}");
+    let (status, _, body) = ca.submit(&app, &rename, &[("csrf", &csrf), ("alias", "   ")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("Invalid alias"), "{body}");
+    let long = "x".repeat(257);
+    let (status, _, body) = ca.submit(&app, &rename, &[("csrf", &csrf), ("alias", &long)]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let hostile_typed = format!("vip{HOSTILE}");
+    app.post("/api/collections/", &ca_token, json!({"alias": hostile_typed})).await.assert_status(201);
+    let (status, _, body) = ca.submit(&app, &rename, &[("csrf", &csrf), ("alias", &hostile_typed)]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(!body.contains(HOSTILE) && body.contains("value=\"vip&lt;script&gt;"), "escaped: {body}");
+    assert_eq!(alias_now().await, "blacklist");
+
+    // Renamed: the redirect says so, the page and the API show the new alias (escaped).
+    let (status, location, _) = ca.submit(&app, &rename, &[("csrf", &csrf), ("alias", HOSTILE)]).await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, format!("{page_path}?done=collection_renamed").as_str())
+    );
+    assert_eq!(alias_now().await, HOSTILE);
+    let (_, _, page) = ca.get(&app, &location).await;
+    assert!(page.contains("Collection renamed.") && !page.contains(HOSTILE), "escaped: {page}");
+    assert!(page.contains("value=\"&lt;script&gt;alert(1)&lt;/script&gt;\""), "{page}");
+    let audit = app.get(&format!("/api/audit?object_id={cid}&event=update"), &app.admin_token).await;
+    assert_eq!(audit.body["items"][0]["before"], "blacklist", "{}", audit.text);
+    assert_eq!(audit.body["items"][0]["after"], HOSTILE, "{}", audit.text);
+
+    // A CLIENT sees no rename form and is refused one; another company's CLIENT ADMIN does
+    // not see the collection at all.
+    let client = console_login(&app, &client_email, PASSWORD).await.0;
+    let client_csrf = client.csrf(&app).await;
+    let (status, _, page) = client.get(&app, &page_path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains(&rename), "{page}");
+    let (status, _, _) = client.submit(&app, &rename, &[("csrf", &client_csrf), ("alias", "mine")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let other = console_login(&app, &other_email, PASSWORD).await.0;
+    let other_csrf = other.csrf(&app).await;
+    let (status, _, _) = other.submit(&app, &rename, &[("csrf", &other_csrf), ("alias", "theirs")]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(alias_now().await, HOSTILE);
+    // ADMIN renames any company's.
+    let admin = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await.0;
+    let admin_csrf = admin.csrf(&app).await;
+    let (status, _, _) = admin.submit(&app, &rename, &[("csrf", &admin_csrf), ("alias", "fraud")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(alias_now().await, "fraud");
+}
+
+#[tokio::test]
+async fn sqlite_company_page_paging() {
+    the_company_page_pages_its_users_and_collections(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_company_page_paging() {
+    if postgres_available() {
+        the_company_page_pages_its_users_and_collections(Backend::Postgres).await;
+    }
+}
+
+/// The part of a page from `<section id="{id}">` to its end.
+fn section<'a>(page: &'a str, id: &str) -> &'a str {
+    let start = page.find(&format!("<section id=\"{id}\">")).unwrap_or_else(|| panic!("section {id} in {page}"));
+    let rest = &page[start..];
+    &rest[..rest.find("</section>").unwrap()]
+}
+
+/// The ids linked as `{prefix}{id}"` in `html`, in order.
+fn linked_ids(html: &str, prefix: &str) -> Vec<Uuid> {
+    html.split(prefix).skip(1).filter_map(|rest| rest.get(..36).and_then(|id| Uuid::parse_str(id).ok())).collect()
+}
+
+async fn the_company_page_pages_its_users_and_collections(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let company = app.company("Big Co").await;
+    let (_, ca_email, ca_token) = app.user(Some(company), "CLIENT ADMIN").await;
+    // 102 users (the CLIENT ADMIN and 101 more) and 103 collections; another company's are
+    // never listed.
+    for i in 0..101 {
+        let body = json!({"email": format!("u{i:03}@paging.example"), "password": PASSWORD, "user_type": "CLIENT",
+            "company_id": company, "first_name": "P", "last_name": format!("{i}")});
+        app.post("/api/users/", &app.admin_token, body).await.assert_status(201);
+    }
+    for i in 0..103 {
+        app.post("/api/collections/", &ca_token, json!({"alias": format!("c{i:03}")})).await.assert_status(201);
+    }
+    let other = app.company("Other Co").await;
+    app.user(Some(other), "CLIENT").await;
+    app.post("/api/collections/", &app.admin_token, json!({"alias": "theirs", "company_id": other}))
+        .await
+        .assert_status(201);
+    let api_ids = |r: Res, key: &str| -> Vec<Uuid> {
+        r.body["items"]
+            .as_array()
+            .or(r.body.as_array())
+            .unwrap()
+            .iter()
+            .map(|v| Uuid::parse_str(v[key].as_str().unwrap()).unwrap())
+            .collect()
+    };
+    let all_users =
+        api_ids(app.get(&format!("/api/users/?company_id={company}&limit=-1"), &app.admin_token).await, "user_id");
+    let all_collections = api_ids(
+        app.get(&format!("/api/collections/?company_id={company}&limit=-1"), &app.admin_token).await,
+        "collection_id",
+    );
+    assert_eq!((all_users.len(), all_collections.len()), (102, 103));
+
+    for (who, email, password) in
+        [("ADMIN", ADMIN_EMAIL, ADMIN_PASSWORD), ("CLIENT ADMIN", ca_email.as_str(), PASSWORD)]
+    {
+        let console = console_login(&app, email, password).await.0;
+        let path = format!("/console/companies/{company}");
+        let (status, _, first) = console.get(&app, &path).await;
+        assert_eq!(status, StatusCode::OK, "{who}");
+        let (users, collections) = (section(&first, "users"), section(&first, "collections"));
+        let page1_users = linked_ids(users, "href=\"/console/users/");
+        let page1_collections = linked_ids(collections, "href=\"/console/collections/");
+        assert_eq!((page1_users.len(), page1_collections.len()), (100, 100), "{who}: {first}");
+        assert!(users.contains("Showing 1–100 of 102"), "{who}: {users}");
+        assert!(collections.contains("Showing 1–100 of 103"), "{who}: {collections}");
+        // Each list's "next" moves it alone; the other keeps its place.
+        let users_next = format!("href=\"{path}?collections_offset=0&amp;users_offset=100\"");
+        assert!(users.contains(&users_next) && !users.contains("rel=\"prev\""), "{who}: {users}");
+        let collections_next = format!("href=\"{path}?users_offset=0&amp;collections_offset=100\"");
+        assert!(collections.contains(&collections_next), "{who}: {collections}");
+
+        let (_, _, second) = console.get(&app, &format!("{path}?collections_offset=100&users_offset=100")).await;
+        let (users2, collections2) = (section(&second, "users"), section(&second, "collections"));
+        let page2_users = linked_ids(users2, "href=\"/console/users/");
+        let page2_collections = linked_ids(collections2, "href=\"/console/collections/");
+        assert!(users2.contains("Showing 101–102 of 102") && !users2.contains("rel=\"next\""), "{who}: {users2}");
+        assert!(
+            users2.contains(&format!("href=\"{path}?collections_offset=100&amp;users_offset=0\"")),
+            "{who}: {users2}"
+        );
+        assert!(collections2.contains("Showing 101–103 of 103"), "{who}: {collections2}");
+        // Both pages together are exactly the company's users and collections, once each.
+        let mut seen_users: Vec<Uuid> = page1_users.into_iter().chain(page2_users).collect();
+        let mut seen_collections: Vec<Uuid> = page1_collections.into_iter().chain(page2_collections).collect();
+        seen_users.sort();
+        seen_collections.sort();
+        let (mut want_users, mut want_collections) = (all_users.clone(), all_collections.clone());
+        want_users.sort();
+        want_collections.sort();
+        assert_eq!(seen_users, want_users, "{who}");
+        assert_eq!(seen_collections, want_collections, "{who}");
+        // A mixed page: users on their second page, collections on their first.
+        let (_, _, mixed) = console.get(&app, &format!("{path}?users_offset=100")).await;
+        assert_eq!(linked_ids(section(&mixed, "users"), "href=\"/console/users/").len(), 2, "{who}");
+        assert_eq!(linked_ids(section(&mixed, "collections"), "href=\"/console/collections/").len(), 100, "{who}");
+        // A bad or hostile offset is the first page.
+        let (status, _, bad) =
+            console.get(&app, &format!("{path}?users_offset=%3Cscript%3E&collections_offset=-1")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(section(&bad, "users").contains("Showing 1–100 of 102") && !bad.contains(HOSTILE), "{who}: {bad}");
+    }
+}
+
+#[tokio::test]
+async fn sqlite_account_meta_keys() {
+    users_and_companies_meta_data_is_edited_key_by_key(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_account_meta_keys() {
+    if postgres_available() {
+        users_and_companies_meta_data_is_edited_key_by_key(Backend::Postgres).await;
+    }
+}
+
+async fn users_and_companies_meta_data_is_edited_key_by_key(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (a, b) = (app.company("A").await, app.company("B").await);
+    let (_, ca_email, ca_token) = app.user(Some(a), "CLIENT ADMIN").await;
+    let (client_id, client_email, _) = app.user(Some(a), "CLIENT").await;
+    let (_, _, other_token) = app.user(Some(b), "CLIENT ADMIN").await;
+    let (_, other_email, _) = app.user(Some(b), "CLIENT ADMIN").await;
+    let ca = console_login(&app, &ca_email, PASSWORD).await.0;
+    let csrf = ca.csrf(&app).await;
+    let start = json!({"note": HOSTILE, "n": 1, "tags": ["x", {"deep": HOSTILE}]});
+    // The CLIENT ADMIN edits its company's CLIENT and its own company, as the API lets it.
+    for (api, console) in [
+        (format!("/api/users/{client_id}"), format!("/console/users/{client_id}")),
+        (format!("/api/companies/{a}"), format!("/console/companies/{a}")),
+    ] {
+        app.post(&format!("{api}/meta_data"), &ca_token, start.clone()).await.assert_status(200);
+        let meta_now = || async { app.get(&format!("{api}/meta_data"), &ca_token).await.body };
+        assert_eq!(meta_now().await, start);
+        let id = console.rsplit('/').next().unwrap().to_owned();
+        let set = format!("{console}/meta/key");
+        let (status, _, page) = ca.get(&app, &console).await;
+        assert_eq!(status, StatusCode::OK);
+        // The tree (every key and value escaped), a change and a delete form per key, the add
+        // form, and the raw JSON editor kept beside it.
+        assert!(!page.contains(HOSTILE), "escaped: {page}");
+        for part in [
+            format!("<div id=\"meta-keys-{id}\">"),
+            format!("action=\"{set}\""),
+            format!("action=\"{set}/delete\""),
+            "<code>note</code>".to_owned(),
+            "<li><code>deep</code>: &lt;script&gt;alert(1)&lt;/script&gt;</li>".to_owned(),
+            "name=\"meta_data\"".to_owned(),
+        ] {
+            assert!(page.contains(&part), "{part} in {page}");
+        }
+        let audited = || async {
+            app.get(&format!("/api/audit?object_id={id}&event=update"), &app.admin_token).await.body["total_count"]
+                .as_u64()
+                .unwrap()
+        };
+        let audits = audited().await;
+
+        // The CSRF token first; then a text value, a JSON value, a JSON null (removes the key,
+        // as PATCH does) and a delete, each a change of that key only, audited.
+        let (status, _, _) = ca.submit(&app, &set, &[("key", "tier"), ("value", "gold"), ("as", "text")]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, location, _) =
+            ca.submit(&app, &set, &[("csrf", &csrf), ("key", " tier "), ("value", "gold"), ("as", "text")]).await;
+        assert_eq!((status, location.clone()), (StatusCode::SEE_OTHER, format!("{console}?done=saved#meta-keys-{id}")));
+        let (_, _, page) = ca.get(&app, &location).await;
+        assert!(page.contains("Saved.") && page.contains("<code>tier</code>"), "{page}");
+        let (status, _, _) =
+            ca.submit(&app, &set, &[("csrf", &csrf), ("key", "n"), ("value", "{\"a\": [1, 2]}"), ("as", "json")]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (status, _, _) =
+            ca.submit(&app, &set, &[("csrf", &csrf), ("key", "tags"), ("value", "null"), ("as", "json")]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (status, location, _) =
+            ca.submit(&app, &format!("{set}/delete"), &[("csrf", &csrf), ("key", "note")]).await;
+        assert_eq!(
+            (status, location),
+            (StatusCode::SEE_OTHER, format!("{console}?done=meta_key_deleted#meta-keys-{id}"))
+        );
+        assert_eq!(meta_now().await, json!({"n": {"a": [1, 2]}, "tier": "gold"}));
+        assert_eq!(audited().await, audits + 4);
+
+        // Refusals: above the editor, what was typed kept (escaped), nothing changed.
+        let (status, _, body) =
+            ca.submit(&app, &set, &[("csrf", &csrf), ("key", HOSTILE), ("value", "{oops"), ("as", "json")]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body.contains("role=\"alert\"") && !body.contains(HOSTILE), "{body}");
+        assert!(
+            body.contains("value=\"&lt;script&gt;alert(1)&lt;/script&gt;\"") && body.contains("value=\"{oops\""),
+            "{body}"
+        );
+        assert!(body.contains("<option value=\"json\" selected>"), "the kind kept: {body}");
+        let (status, _, body) = ca.submit(&app, &set, &[("csrf", &csrf), ("key", "  "), ("value", "x")]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let (status, _, _) = ca.submit(&app, &format!("{set}/delete"), &[("csrf", &csrf), ("key", "")]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(meta_now().await, json!({"n": {"a": [1, 2]}, "tier": "gold"}));
+        assert_eq!(audited().await, audits + 4);
+
+        // Another company's CLIENT ADMIN does not see it.
+        let other = console_login(&app, &other_email, PASSWORD).await.0;
+        let other_csrf = other.csrf(&app).await;
+        let (status, _, _) = other.submit(&app, &set, &[("csrf", &other_csrf), ("key", "k"), ("value", "v")]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        app.get(&format!("{api}/meta_data"), &other_token).await.assert_error(404, 10);
+    }
+
+    // A CLIENT edits its own meta_data (the API lets it), sees no editor on its company's page
+    // and is refused a change there; the company's CLIENT ADMIN's page is not its to see.
+    let client = console_login(&app, &client_email, PASSWORD).await.0;
+    let client_csrf = client.csrf(&app).await;
+    let own = format!("/console/users/{client_id}");
+    let (_, _, page) = client.get(&app, &own).await;
+    assert!(page.contains(&format!("action=\"{own}/meta/key\"")), "{page}");
+    let (status, _, _) = client
+        .submit(&app, &format!("{own}/meta/key"), &[("csrf", &client_csrf), ("key", "mine"), ("value", "1")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(app.get(&format!("/api/users/{client_id}/meta_data"), &ca_token).await.body["mine"], "1");
+    let company_page = format!("/console/companies/{a}");
+    let (status, _, page) = client.get(&app, &company_page).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains("/meta/key\"") && page.contains("tier"), "{page}");
+    let (status, _, body) = client
+        .submit(&app, &format!("{company_page}/meta/key"), &[("csrf", &client_csrf), ("key", "k"), ("value", "v")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("role=\"alert\""), "the refusal shown: {body}");
+    assert!(app.get(&format!("/api/companies/{a}/meta_data"), &ca_token).await.body.get("k").is_none());
+}
+
 fn generated_password(page: &str) -> String {
     let at = page.find("id=\"generated-password\">").expect("generated password") + "id=\"generated-password\">".len();
     page[at..at + page[at..].find('<').unwrap()].to_owned()

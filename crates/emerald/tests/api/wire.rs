@@ -79,6 +79,7 @@ both_backends! {
             ("/api/statistics/orders", &["get"]),
             ("/api/statistics/performance", &["get"]),
             ("/api/folders/{folder_id}/claim", &["post", "delete"]),
+            ("/api/collections/{collection_id}", &["get", "patch", "delete"]),
         ] {
             for m in methods {
                 assert!(paths[path].get(*m).is_some(), "{m} {path} in the OpenAPI document");
@@ -90,6 +91,7 @@ both_backends! {
         for (schema, field) in [("ThresholdsView", "sources"), ("ThresholdsView", "installation"), ("ThresholdsUpdate", "biometry")] {
             assert!(schemas[schema]["properties"][field].is_object(), "{schema}.{field}: {}", schemas[schema]);
         }
+        assert!(schemas["CollectionRename"]["properties"]["alias"].is_object(), "{}", schemas["CollectionRename"]);
         for schema in ["ThresholdSources", "InstallationThresholds"] {
             assert!(schemas[schema]["properties"]["quality"].is_object(), "{schema} in the OpenAPI document");
         }

@@ -10,7 +10,7 @@
 use uuid::Uuid;
 
 use crate::domain::error::{Error, Result};
-use crate::domain::model::audit::collection_change;
+use crate::domain::model::audit::{collection_change, ObjectChange};
 use crate::domain::model::caller::Caller;
 use crate::domain::model::collection::{Collection, CollectionMatchRecord, Person, PersonImage};
 use crate::domain::model::metadata::MetaData;
@@ -152,6 +152,28 @@ impl Domain {
     /// `GET /api/collections/{id}/`.
     pub async fn get_collection(&self, caller: &Caller, id: Uuid) -> Result<Collection> {
         Ok(self.visible_collection(caller, id).await?.0)
+    }
+
+    /// `PATCH /api/collections/{id}/` ([I]): a new alias, with the permission, the validation
+    /// and the per-company uniqueness of [`Self::create_collection`]; audited as an "update"
+    /// with the old and the new alias. The same alias again changes nothing (no audit record).
+    /// COLLECTION analyses keep the alias they matched under: it is stored with their result.
+    pub async fn rename_collection(&self, caller: &Caller, id: Uuid, alias: &str) -> Result<Collection> {
+        let mut collection = self.managed_collection(caller, id).await?;
+        let alias = check_alias(alias)?;
+        if alias == collection.alias {
+            return Ok(collection);
+        }
+        let change = ObjectChange::of("collection", id).before(&collection.alias).after(&alias).comment(&alias);
+        collection.alias = alias;
+        collection.time_updated = now();
+        let events =
+            self.object_events_of(Some(caller), "update", "success", Some(collection.company_id), vec![change]);
+        if !self.store.rename_collection(&collection, &events).await? {
+            return Err(Error::not_exist("Collection"));
+        }
+        self.audit_committed(&events);
+        Ok(collection)
     }
 
     /// `DELETE /api/collections/{id}/` (spec §12 step 8): only an empty collection.

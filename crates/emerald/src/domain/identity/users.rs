@@ -112,6 +112,12 @@ pub fn manages_user(caller: &Caller, user: &User) -> bool {
     access_to_user(caller, user) == UserAccess::Manage
 }
 
+/// Whether the caller may change this user's meta_data (`…/users/{id}/meta_data/`): who
+/// manages the user, and every user its own.
+pub fn edits_user_meta(caller: &Caller, user: &User) -> bool {
+    matches!(access_to_user(caller, user), UserAccess::Manage | UserAccess::EditSelf)
+}
+
 /// Whether the caller may create users at all (ADMIN; CLIENT ADMIN in its company).
 pub fn creates_users(caller: &Caller) -> bool {
     matches!(caller.user_type, UserType::Admin | UserType::ClientAdmin)
@@ -344,8 +350,8 @@ impl Domain {
         id: Uuid,
         write: bool,
     ) -> Result<(MetaData, Option<Uuid>)> {
-        let (user, access) = self.visible_user(caller, id).await?;
-        if write && !matches!(access, UserAccess::Manage | UserAccess::EditSelf) {
+        let (user, _) = self.visible_user(caller, id).await?;
+        if write && !edits_user_meta(caller, &user) {
             return Err(Error::Forbidden(None));
         }
         Ok((user.meta_data, user.company_id))
