@@ -352,7 +352,7 @@ impl Collections for SqlStore {
 
     async fn rename_collection(&self, c: &Collection, audit: &[AuthEvent]) -> Result<bool> {
         on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n = sqlx::query("UPDATE collections SET alias = $1, time_updated = $2 WHERE collection_id = $3")
                 .bind(&c.alias)
                 .bind(c.time_updated)
