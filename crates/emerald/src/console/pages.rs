@@ -606,7 +606,9 @@ pub(super) async fn order_page(
     if let Some(c) = &folder.resolution_comment {
         dl_row(&mut b, text::COMMENT, c);
     }
-    b.s("</dl><h3>").t(text::META_DATA).s("</h3>");
+    b.s("</dl>");
+    orders::comment_form(&mut b, session, &f, refused);
+    b.s("<h3>").t(text::META_DATA).s("</h3>");
     json_block(&mut b, &folder.meta_data.to_value());
     orders::meta_tree_form(&mut b, session, folder, refused);
     orders::meta_form(&mut b, session, folder, refused);

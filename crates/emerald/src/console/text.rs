@@ -289,8 +289,9 @@ pub const PROCESSING_ANALYSES: &str = "Analyses processing";
 pub const SERVER_TIME: &str = "Server time";
 
 // Notices after a change (`?done=code`: only these words can be shown)
-pub const NOTICES: [(&str, &str); 21] = [
+pub const NOTICES: [(&str, &str); 22] = [
     ("saved", "Saved."),
+    ("comment_saved", "Comment saved."),
     ("meta_key_deleted", "Key deleted."),
     ("media_added", "Files added to the order."),
     ("analyses_requested", "Analyses requested."),
@@ -315,6 +316,7 @@ pub const NOTICES: [(&str, &str); 21] = [
 
 // Forms
 pub const SAVE: &str = "Save";
+pub const SAVE_COMMENT: &str = "Save the comment";
 pub const CHOOSE: &str = "Choose…";
 pub const META_DATA_JSON: &str = "meta_data (a JSON object, optional)";
 pub const FIRST_NAME: &str = "First name";

@@ -7,6 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use crate::analyses::wait_analysis;
 use crate::helpers::fixtures::*;
 use crate::helpers::*;
 
@@ -477,16 +478,7 @@ async fn decisions_run_the_api_rules_and_the_console_can_be_switched_off_or_move
     analyses.assert_status(201);
     let analyse_id = analyses.body[0]["analyse_id"].as_str().unwrap().to_owned();
     // The analysis runs (the test server has workers); then decisions go through the API's rules.
-    let mut state = String::new();
-    for _ in 0..300 {
-        state =
-            app.get(&format!("/api/analyses/{analyse_id}"), &token).await.body["state"].as_str().unwrap().to_owned();
-        if state != "PROCESSING" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(state, "FINISHED");
+    assert_eq!(wait_analysis(&app, &token, &analyse_id).await["state"], "FINISHED");
     // ADMIN may not decide (the API's 403).
     let path = format!("/console/analyses/{analyse_id}/decision");
     let (admin, _) = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -1475,6 +1467,97 @@ async fn media_meta_data_is_edited_key_by_key(backend: Backend) {
     assert!(page.contains("Key deleted.") && !page.contains(HOSTILE), "{page}");
     assert!(page.contains("<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>"), "the value escaped: {page}");
     assert_eq!(page.matches("<script").count(), 2);
+}
+
+#[tokio::test]
+async fn sqlite_comment_after_the_decision() {
+    a_decided_orders_comment_is_set_by_the_roles_the_api_lets(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_comment_after_the_decision() {
+    if postgres_available() {
+        a_decided_orders_comment_is_set_by_the_roles_the_api_lets(Backend::Postgres).await;
+    }
+}
+
+/// `resolution_comment` after the decision: a form on a decided order for OPERATOR and CLIENT
+/// OPERATOR (what `PATCH /api/folders/{id}` lets), through `comment_folder`; audited, CSRF,
+/// escaped, the API's limit.
+async fn a_decided_orders_comment_is_set_by_the_roles_the_api_lets(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (a, b) = (app.company("Comment A").await, app.company("Comment B").await);
+    let (_, client_email, token) = app.user(Some(a), "CLIENT").await;
+    let (_, cop_email, _) = app.user(Some(a), "CLIENT OPERATOR").await;
+    let (_, op_email, _) = app.user(None, "OPERATOR").await;
+    let (_, other_email, _) = app.user(Some(b), "CLIENT OPERATOR").await;
+    let folder = folder_with(&app, &token, json!({}), "selfie.jpg").await;
+    let page_path = format!("/console/orders/{folder}");
+    let path = format!("/console/orders/{folder}/comment");
+    let action = format!("action=\"{path}\"");
+    let client = console_login(&app, &client_email, PASSWORD).await.0;
+    let cop = console_login(&app, &cop_email, PASSWORD).await.0;
+    let op = console_login(&app, &op_email, PASSWORD).await.0;
+    let other = console_login(&app, &other_email, PASSWORD).await.0;
+    let (csrf, cop_csrf, op_csrf) = (client.csrf(&app).await, cop.csrf(&app).await, op.csrf(&app).await);
+    let other_csrf = other.csrf(&app).await;
+
+    // Not decided yet (no analysis): no form.
+    assert!(!cop.get(&app, &page_path).await.2.contains(&action));
+    let analyses =
+        app.post(&format!("/api/folders/{folder}/analyses/"), &token, json!({"analyses": [{"type": "QUALITY"}]})).await;
+    analyses.assert_status(201);
+    let analyse_id = analyses.body[0]["analyse_id"].as_str().unwrap().to_owned();
+    assert_eq!(wait_analysis(&app, &token, &analyse_id).await["state"], "FINISHED");
+
+    // Decided: the deciding roles get the form, the CLIENT does not.
+    for (who, console, shown) in [("client operator", &cop, true), ("operator", &op, true), ("client", &client, false)]
+    {
+        let (status, _, page) = console.get(&app, &page_path).await;
+        assert_eq!(status, StatusCode::OK, "{who}");
+        assert_eq!(page.contains(&action), shown, "{who}: {page}");
+    }
+    let comment_now =
+        || async { app.get(&format!("/api/folders/{folder}"), &token).await.body["resolution_comment"].clone() };
+    let audit_url = format!("/api/audit?object_id={folder}&event=update");
+    let audited = || async { app.get(&audit_url, &app.admin_token).await.body["total_count"].as_u64().unwrap() };
+    let before = audited().await;
+
+    // Refusals: CSRF, the CLIENT (the API's 403, said), another company (404), over the limit
+    // (400, the typed text back); nothing changed or audited.
+    let set = |csrf: &str, comment: &str| vec![("csrf", csrf.to_owned()), ("comment", comment.to_owned())];
+    assert_eq!(cop.send(&app, &path, &set("x", "late")).await.0, StatusCode::FORBIDDEN);
+    let (status, _, body) = client.send(&app, &path, &set(&csrf, "late")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("role=\"alert\"") && body.contains("only an OPERATOR or CLIENT OPERATOR"), "{body}");
+    assert_eq!(other.send(&app, &path, &set(&other_csrf, "late")).await.0, StatusCode::NOT_FOUND);
+    let long = format!("{HOSTILE}{}", "x".repeat(4096));
+    let (status, _, body) = cop.send(&app, &path, &set(&cop_csrf, &long)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("resolution_comment has more than 4096 characters"), "{body}");
+    assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;xxx") && !body.contains(HOSTILE), "typed back: {body}");
+    let bogus = format!("/console/orders/{}/comment", Uuid::new_v4());
+    assert_eq!(cop.send(&app, &bogus, &set(&cop_csrf, "late")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(comment_now().await, Value::Null);
+    assert_eq!(audited().await, before);
+
+    // Set (hostile, escaped), set again unchanged (nothing audited), changed by the OPERATOR,
+    // cleared.
+    let (status, location, body) = cop.send(&app, &path, &set(&cop_csrf, HOSTILE)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(location, format!("{page_path}?done=comment_saved#comment-{folder}"));
+    assert_eq!(comment_now().await, json!(HOSTILE));
+    let (_, _, page) = cop.get(&app, &location).await;
+    assert!(page.contains("Comment saved.") && !page.contains(HOSTILE), "{page}");
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;</textarea>"), "the form holds it: {page}");
+    assert_eq!(page.matches("<script").count(), 2);
+    assert_eq!(cop.send(&app, &path, &set(&cop_csrf, HOSTILE)).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(audited().await, before + 1, "unchanged: nothing recorded");
+    assert_eq!(op.send(&app, &path, &set(&op_csrf, " second look ")).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(comment_now().await, json!("second look"));
+    assert_eq!(cop.send(&app, &path, &set(&cop_csrf, "  ")).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(comment_now().await, Value::Null, "emptied: cleared");
+    assert_eq!(audited().await, before + 3);
 }
 
 #[tokio::test]
