@@ -414,7 +414,7 @@ pub async fn rerun_form(b: &mut Html, state: &AppState, session: &Session, id: U
     b.s("<form method=\"post\" class=\"create\" hx-preserve=\"true\" id=\"rerun-").t(id).s("\" action=\"");
     b.t(&session.base).s("/orders/").t(id).s("/analyses\">");
     super::forms::csrf_field(b, session);
-    b.fragment(analyses_fieldset(state, session, fields, refused.is_none()).await);
+    b.fragment(analyses_fieldset(state, session, fields, refused.is_none(), None).await);
     b.s("<fieldset class=\"details\"><legend>").t(text::ORDER_DETAILS).s("</legend>");
     super::pages::input(b, "resolution_endpoint", text::WEBHOOK_URL, "url", field(fields, "resolution_endpoint"));
     b.s("<div class=\"actions\"><button type=\"submit\">").t(text::RERUN_BUTTON).s("</button></div>");
@@ -507,7 +507,7 @@ pub async fn rerun(
         form: "rerun",
         fields,
     };
-    let requests = match analysis_requests(&fields) {
+    let requests = match analysis_requests(&fields, None) {
         Ok(Some(r)) => r,
         Ok(None) => return refuse_with(&state, &session, id, bad(text::NO_ANALYSIS_CHOSEN.to_owned(), fields)).await,
         Err(message) => return refuse_with(&state, &session, id, bad(message, fields)).await,

@@ -192,6 +192,19 @@ pub const BAND_WITHOUT_BIOMETRY: &str = "threshold_min and threshold_max apply t
 or leave them empty.";
 pub const COLLECTION_PARAMS_WITHOUT: &str = "decision_threshold and decision_count apply to the blacklist search \
 (COLLECTION): tick it, or leave them empty.";
+pub const CAPABILITIES: &str = "Document check capabilities (a bitmask, a whole number, optional)";
+pub const CAPABILITIES_INVALID: &str = "capabilities must be a whole number, 0 or more.";
+pub const CAPABILITIES_WITHOUT: &str =
+    "capabilities applies to the document check (DOCUMENTS): tick it, or leave it empty.";
+pub const SOURCES: &str = "Files each analysis takes (source_media)";
+pub const SOURCES_NOTE: &str = "Tick the file inputs an analysis takes; with none ticked it takes the order's files its \
+rule selects (liveness: selfies and videos; face match and blacklist: every file but a document's back; document check: \
+document photos).";
+pub const SOURCES_WITHOUT_ANALYSIS: &str =
+    "files were chosen for an analysis that is not ticked: tick it, or untick its files.";
+pub const SOURCE_WITHOUT_FILE: &str = "was given a file input without a file:";
+pub const SOURCES_NOT_HERE: &str = "Files are chosen per analysis on the create form only: here the analyses take the \
+order's files their rules select.";
 pub const BAND: &str = "Operator band (threshold_min to threshold_max)";
 pub const BAND_COLLECTION: &str = "Operator band (from the company's band to the threshold)";
 

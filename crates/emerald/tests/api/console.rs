@@ -653,6 +653,26 @@ impl Console {
     }
 }
 
+/// A create-order form: the CSRF token, a file per `(input number, name, content type)` (a
+/// JPEG of its own size each), the transaction id, then `fields`.
+fn create_form(
+    csrf: &str,
+    files: &[(&str, &str, &'static str)],
+    transaction_id: &'static str,
+    fields: &[(&'static str, &'static str)],
+) -> reqwest::multipart::Form {
+    let mut f = reqwest::multipart::Form::new().text("csrf", csrf.to_owned());
+    for (n, (input, name, kind)) in files.iter().enumerate() {
+        let width = 64 + 2 * n as u32;
+        f = f.part(format!("file{input}"), file_part(name, jpeg(width, 48))).text(format!("kind{input}"), *kind);
+    }
+    f = f.text("transaction_id", transaction_id);
+    for (k, v) in fields {
+        f = f.text(*k, *v);
+    }
+    f
+}
+
 fn file_part(name: &str, bytes: Vec<u8>) -> reqwest::multipart::Part {
     reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()).mime_str("application/octet-stream").unwrap()
 }
@@ -904,19 +924,8 @@ async fn create_form_takes_the_band_the_options_and_more_than_four_files(backend
     assert!(most.contains("name=\"file10\"") && !most.contains("name=\"file11\"") && !most.contains("?slots="));
 
     let csrf = client.csrf(&app).await;
-    let with_options = |opts: &[(&'static str, &'static str)]| {
-        let mut f = reqwest::multipart::Form::new()
-            .text("csrf", csrf.clone())
-            .part("file1", file_part("a.jpg", jpeg(64, 48)))
-            .text("kind1", "selfie")
-            .part("file2", file_part("b.jpg", jpeg(66, 48)))
-            .text("kind2", "selfie")
-            .text("transaction_id", "tx-options");
-        for (k, v) in opts {
-            f = f.text(*k, *v);
-        }
-        f
-    };
+    let files = [("1", "a.jpg", "selfie"), ("2", "b.jpg", "selfie")];
+    let with_options = |opts: &[(&'static str, &'static str)]| create_form(&csrf, &files, "tx-options", opts);
     // Bad options: the form again with a clear message and what was typed; nothing stored.
     let bad: [(&[(&'static str, &'static str)], &str); 7] = [
         (&[("analysis", "biometry"), ("threshold_min", "abc")], "threshold_min is not a number: &quot;abc&quot;"),
@@ -1011,6 +1020,119 @@ async fn create_form_takes_the_band_the_options_and_more_than_four_files(backend
     let (status, _, body) = client.post_multipart(&app, "/console/orders/new", big).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     assert_eq!(orders_seen(&app, &token).await, 2);
+}
+
+#[tokio::test]
+async fn sqlite_create_form_capabilities_and_source_media() {
+    create_form_sends_capabilities_and_the_files_of_each_analysis(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_create_form_capabilities_and_source_media() {
+    if postgres_available() {
+        create_form_sends_capabilities_and_the_files_of_each_analysis(Backend::Postgres).await;
+    }
+}
+
+/// The create form's DOCUMENTS `capabilities` (a non-negative integer, as the API takes it)
+/// and, per analysis, the file inputs it takes (sent as the stored media's ids in
+/// `source_media`); bad choices refused before anything is stored.
+async fn create_form_sends_capabilities_and_the_files_of_each_analysis(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let company = app.company("Sources Co").await;
+    let (_, email, token) = app.user(Some(company), "CLIENT").await;
+    let client = console_login(&app, &email, PASSWORD).await.0;
+    let (_, _, form) = client.get(&app, "/console/orders/new").await;
+    assert!(form.contains("<label for=\"capabilities\">") && form.contains("name=\"capabilities\""), "{form}");
+    for kind in ["quality", "biometry", "documents", "collection"] {
+        for i in 1..=4 {
+            let input = format!("id=\"src_{kind}-{i}\" name=\"src_{kind}\" value=\"{i}\"");
+            assert!(form.contains(&input), "{input}: {form}");
+        }
+        assert!(!form.contains(&format!("name=\"src_{kind}\" value=\"5\"")), "one choice per file input");
+    }
+    let csrf = client.csrf(&app).await;
+    let files = [("1", "a.jpg", "selfie"), ("2", "b.jpg", "selfie"), ("3", "front.jpg", "id_front")];
+    let with = |opts: &[(&'static str, &'static str)]| create_form(&csrf, &files, "tx-sources", opts);
+    let bad: [(&[(&'static str, &'static str)], &str); 6] = [
+        (&[("analysis", "documents"), ("capabilities", "-3")], "capabilities must be a whole number, 0 or more."),
+        (&[("analysis", "documents"), ("capabilities", "1e3")], "capabilities must be a whole number, 0 or more."),
+        (&[("analysis", "quality"), ("capabilities", "492")], "capabilities applies to the document check"),
+        (
+            &[("analysis", "quality"), ("src_quality", "4")],
+            "QUALITY was given a file input without a file: &quot;4&quot;",
+        ),
+        (
+            &[("analysis", "quality"), ("src_quality", HOSTILE)],
+            "QUALITY was given a file input without a file: &quot;&lt;script",
+        ),
+        (
+            &[("analysis", "quality"), ("src_biometry", "1")],
+            "BIOMETRY: files were chosen for an analysis that is not ticked",
+        ),
+    ];
+    for (opts, message) in bad {
+        let (status, _, body) = client.post_multipart(&app, "/console/orders/new", with(opts)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{opts:?}: {body}");
+        assert!(body.contains("role=\"alert\"") && body.contains(message), "{opts:?}: {body}");
+        assert!(!body.contains(HOSTILE) && body.contains("value=\"tx-sources\""), "{body}");
+    }
+    // What was ticked comes back ticked.
+    let (_, _, body) = client.post_multipart(&app, "/console/orders/new", with(bad[5].0)).await;
+    assert!(body.contains("name=\"src_biometry\" value=\"1\" checked"), "{body}");
+    assert_eq!(orders_seen(&app, &token).await, 0, "nothing was created");
+
+    // QUALITY on the second selfie only, BIOMETRY between the first selfie and the document,
+    // DOCUMENTS with its capabilities on the document; COLLECTION not ticked.
+    let good = [
+        ("analysis", "quality"),
+        ("src_quality", "2"),
+        ("analysis", "biometry"),
+        ("src_biometry", "1"),
+        ("src_biometry", "3"),
+        ("analysis", "documents"),
+        ("capabilities", "492"),
+        ("src_documents", "3"),
+    ];
+    let (status, location, body) = client.post_multipart(&app, "/console/orders/new", with(&good)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let folder = location.trim_start_matches("/console/orders/").to_owned();
+    let media = app.get(&format!("/api/folders/{folder}/media"), &token).await.body;
+    let id_of = |name: &str| {
+        media.as_array().unwrap().iter().find(|m| m["original_name"] == name).unwrap()["media_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let analyses = app.get(&format!("/api/folders/{folder}/analyses"), &token).await.body;
+    let by = |t: &str| analyses.as_array().unwrap().iter().find(|a| a["type"] == t).expect(t).clone();
+    let sources = |a: &Value| {
+        let mut ids: Vec<String> = a["source_media"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["media_id"].as_str().or(m.as_str()).unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(sources(&by("QUALITY")), vec![id_of("b.jpg")]);
+    let mut pair = vec![id_of("a.jpg"), id_of("front.jpg")];
+    pair.sort();
+    assert_eq!(sources(&by("BIOMETRY")), pair);
+    let documents = by("DOCUMENTS");
+    assert_eq!(sources(&documents), vec![id_of("front.jpg")]);
+    assert_eq!(documents["params"]["capabilities"], json!(492));
+    assert_eq!(analyses.as_array().unwrap().len(), 3);
+    // The order page's "request analyses" form has no file choice (the API's rules), and a
+    // choice sent to it anyway is refused.
+    let (_, _, page) = client.get(&app, &location).await;
+    assert!(page.contains("name=\"capabilities\"") && !page.contains("name=\"src_quality\""), "{page}");
+    let rerun = csrf_form(&csrf, &[("analysis", "quality"), ("src_quality", "1")]);
+    let (status, _, body) = client.send(&app, &format!("{location}/analyses"), &rerun).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("Files are chosen per analysis on the create form only"), "{body}");
+    assert_eq!(app.get(&format!("/api/folders/{folder}/analyses"), &token).await.body.as_array().unwrap().len(), 3);
 }
 
 #[tokio::test]
