@@ -329,6 +329,10 @@ pub const NOTICES: [(&str, &str); 22] = [
 
 // Forms
 pub const SAVE: &str = "Save";
+pub const STATS_IN_UTC: &str = "Dates and periods are UTC days.";
+pub const STATS_IN_OFFSET: &str = "Dates and periods are days at";
+pub const STATS_OFFSET_FIXED: &str = "(this browser's offset from UTC, fixed: a daylight-saving change inside the \
+window is not followed).";
 pub const SAVE_COMMENT: &str = "Save the comment";
 pub const CHOOSE: &str = "Choose…";
 pub const META_DATA_JSON: &str = "meta_data (a JSON object, optional)";

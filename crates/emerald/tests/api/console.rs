@@ -1683,6 +1683,69 @@ async fn a_decided_orders_comment_is_set_by_the_roles_the_api_lets(backend: Back
 }
 
 #[tokio::test]
+async fn sqlite_statistics_in_local_time() {
+    statistics_page_counts_the_days_of_the_browsers_offset(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_statistics_in_local_time() {
+    if postgres_available() {
+        statistics_page_counts_the_days_of_the_browsers_offset(Backend::Postgres).await;
+    }
+}
+
+/// The statistics page in a fixed offset (`utc_offset`, which console.js sets to the browser's):
+/// the window's dates and the periods are that offset's days; the page says which; UTC without it.
+async fn statistics_page_counts_the_days_of_the_browsers_offset(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let company = app.company("Local Co").await;
+    let (user, email, _) = app.user(Some(company), "CLIENT").await;
+    // 2025-03-31 22:30 and 2025-04-01 00:30 UTC: both 1 April at +03:00, both 31 March at -05:30.
+    crate::statistics::seed_around_midnight(&app, company, user).await;
+    let client = console_login(&app, &email, PASSWORD).await.0;
+    let orders = |page: &str| {
+        let at = page.find("<dt>Orders created</dt><dd>").expect("the count") + "<dt>Orders created</dt><dd>".len();
+        page[at..].split('<').next().unwrap().to_owned()
+    };
+    let csv_rows = |csv: &str| csv.trim_end().split("\r\n").skip(1).map(str::to_owned).collect::<Vec<_>>();
+    let window = "time_created.min=2025-03-31&time_created.max=2025-04-01";
+
+    // UTC (no script): two days with one order each.
+    let (_, _, page) = client.get(&app, &format!("/console/statistics?{window}")).await;
+    assert!(
+        page.contains("Dates and periods are UTC days.")
+            && page.contains("name=\"utc_offset\" data-utc-offset value=\"\"")
+    );
+    assert_eq!(orders(&page), "2");
+    let (_, _, csv) = client.get(&app, &format!("/console/statistics.csv?chart=orders&{window}")).await;
+    let rows = csv_rows(&csv);
+    assert!(rows.len() == 2 && rows[0].starts_with("2025-03-31,1,") && rows[1].starts_with("2025-04-01,1,"), "{csv}");
+
+    // +03:00: both on 1 April; the page says so and its links carry the offset.
+    let (_, _, page) = client.get(&app, &format!("/console/statistics?{window}&utc_offset=%2B03:00")).await;
+    assert!(page.contains("Dates and periods are days at UTC+03:00 (this browser&#39;s offset"), "{page}");
+    assert!(page.contains("name=\"utc_offset\" data-utc-offset value=\"+03:00\""), "{page}");
+    assert!(page.contains("utc_offset=%2B03%3A00&amp;"), "the tabs and CSV links keep it: {page}");
+    assert_eq!(orders(&page), "2");
+    let (_, _, csv) =
+        client.get(&app, &format!("/console/statistics.csv?chart=orders&{window}&utc_offset=%2B03:00")).await;
+    let rows = csv_rows(&csv);
+    assert!(rows.len() == 2 && rows[0].starts_with("2025-03-31,0,") && rows[1].starts_with("2025-04-01,2,"), "{csv}");
+    // The window's dates are the offset's days: 31 March at +03:00 holds neither order, at
+    // -05:30 both, in UTC one.
+    let day = "time_created.min=2025-03-31&time_created.max=2025-03-31";
+    for (offset, count) in [("%2B03:00", "0"), ("-05:30", "2"), ("Z", "1")] {
+        let (_, _, page) = client.get(&app, &format!("/console/statistics?{day}&utc_offset={offset}")).await;
+        assert_eq!(orders(&page), count, "{offset}");
+    }
+    // A malformed offset: said, and the page in UTC.
+    let (status, _, page) = client.get(&app, &format!("/console/statistics?{window}&utc_offset={HOSTILE}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("role=\"alert\">Invalid utc_offset value") && !page.contains(HOSTILE), "{page}");
+    assert!(page.contains("Dates and periods are UTC days.") && orders(&page) == "2", "{page}");
+}
+
+#[tokio::test]
 async fn sqlite_statistics_and_system_page() {
     statistics_count_within_the_window_and_the_system_page_is_for_admin(Backend::Sqlite, "sqlite").await;
 }
