@@ -685,6 +685,10 @@ fn latency_row(b: &mut Html, t: &str, l: &Percentiles) {
 pub async fn statistics_csv(State(state): State<AppState>, session: Session, RawQuery(raw): RawQuery) -> Response {
     let base = &settings(&state).base;
     let q = parse_query(raw);
+    // A file has no place for a message: a malformed offset is refused (the page says it).
+    if let Err(e) = parse_utc_offset("utc_offset", get(&q, "utc_offset").unwrap_or("")) {
+        return error_page(base, e);
+    }
     let f = Filters::of(&q);
     let params = f.params();
     let (d, caller) = (&state.domain, &session.caller);

@@ -1743,6 +1743,10 @@ async fn statistics_page_counts_the_days_of_the_browsers_offset(backend: Backend
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("role=\"alert\">Invalid utc_offset value") && !page.contains(HOSTILE), "{page}");
     assert!(page.contains("Dates and periods are UTC days.") && orders(&page) == "2", "{page}");
+    let (status, _, body) =
+        client.get(&app, &format!("/console/statistics.csv?chart=orders&utc_offset={HOSTILE}")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the CSV is refused: {body}");
+    assert!(body.contains("Invalid utc_offset value") && !body.contains(HOSTILE), "{body}");
 }
 
 #[tokio::test]
