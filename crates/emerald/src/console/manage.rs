@@ -20,7 +20,7 @@ use crate::api::oz::analysis_request::parse_analyses;
 use crate::api::oz::multipart::FormUpload;
 use crate::api::AppState;
 use crate::domain::model::analysis::{AnalysisRequest, COLLECTION_DEFAULT_K, COLLECTION_MAX_K};
-use crate::domain::model::media::UploadLimits;
+use crate::domain::model::media::{Media, UploadLimits};
 use crate::domain::model::metadata::MetaData;
 use crate::domain::model::role::UserType;
 use crate::domain::model::upload::ReceivedFile;
@@ -221,14 +221,14 @@ fn number_input(
 
 /// The analyses to request, with their options: shared by the create form and the order page's
 /// "request analyses" form. Boxes are disabled without `can_start_analysis_*`; `fresh` ticks
-/// liveness and its best shot (a form sent back shows what was sent). `inputs`: on the create
-/// form, its number of file inputs, offered per analysis as the files it takes (`source_media`).
+/// liveness and its best shot (a form sent back shows what was sent). `choices`: what is offered
+/// per analysis as the files it takes (`source_media`).
 pub(super) async fn analyses_fieldset(
     state: &AppState,
     session: &Session,
     fields: &[(String, String)],
     fresh: bool,
-    inputs: Option<usize>,
+    choices: Choices<'_>,
 ) -> Html {
     let can = &session.user.can_start;
     let mut b = Html::new();
@@ -282,9 +282,7 @@ pub(super) async fn analyses_fieldset(
     number_input(&mut b, "decision_count", text::DECISION_COUNT, "1", fields, Some(COLLECTION_DEFAULT_K as f64));
     number_input(&mut b, "capabilities", text::CAPABILITIES, "1", fields, None);
     b.s("</fieldset>");
-    if let Some(n) = inputs {
-        source_choices(&mut b, fields, n);
-    }
+    source_choices(&mut b, fields, choices);
     b
 }
 
@@ -292,22 +290,41 @@ pub(super) async fn analyses_fieldset(
 const SOURCE_KINDS: [(&str, &str); 4] =
     [("quality", "QUALITY"), ("biometry", "BIOMETRY"), ("documents", "DOCUMENTS"), ("collection", "COLLECTION")];
 
-/// Per analysis, the file inputs it takes (`src_{analysis}` = input numbers): none ticked, the
-/// API's §8.3 rules choose its media.
-fn source_choices(b: &mut Html, fields: &[(String, String)], inputs: usize) {
+/// What a form offers as the files of each analysis.
+#[derive(Clone, Copy)]
+pub(super) enum Choices<'a> {
+    /// The create form's file inputs (`src_{analysis}` = input numbers).
+    Inputs(usize),
+    /// The order's stored files (`src_{analysis}` = media ids).
+    Media(&'a [Media]),
+}
+
+/// Per analysis, the files it takes: none ticked, the API's §8.3 rules choose its media.
+fn source_choices(b: &mut Html, fields: &[(String, String)], choices: Choices<'_>) {
+    let options: Vec<(String, String)> = match choices {
+        Choices::Inputs(n) => (1..=n).map(|i| (i.to_string(), format!("{} {i}", text::FILE))).collect(),
+        Choices::Media(media) => media
+            .iter()
+            .map(|m| (m.media_id.to_string(), format!("{} ({})", m.original_name, m.kind.as_str())))
+            .collect(),
+    };
+    if options.is_empty() {
+        return;
+    }
     b.s("<fieldset class=\"sources\"><legend>").t(text::SOURCES).s("</legend>");
     b.el("<p class=\"note\">", text::SOURCES_NOTE, "</p>");
     for (value, label) in SOURCE_KINDS {
         let name = format!("src_{value}");
         b.s("<fieldset><legend>").t(label).s("</legend>");
-        for i in 1..=inputs {
-            let on = fields.iter().any(|(k, v)| *k == name && v.trim() == i.to_string());
-            b.s("<label class=\"check\" for=\"").t(&name).s("-").t(i).s("\"><input type=\"checkbox\" id=\"");
-            b.t(&name).s("-").t(i).s("\" name=\"").t(&name).s("\" value=\"").t(i).s("\"");
+        for (n, (option, shown)) in options.iter().enumerate() {
+            let on = fields.iter().any(|(k, v)| *k == name && v.trim() == option);
+            let id = format!("{name}-{}", n + 1);
+            b.s("<label class=\"check\" for=\"").t(&id).s("\"><input type=\"checkbox\" id=\"").t(&id);
+            b.s("\" name=\"").t(&name).s("\" value=\"").t(option).s("\"");
             if on {
                 b.s(" checked");
             }
-            b.s("> ").t(format!("{} {i}", text::FILE)).s("</label> ");
+            b.s("> ").t(shown).s("</label> ");
         }
         b.s("</fieldset>");
     }
@@ -328,24 +345,36 @@ pub(super) fn input_media(keys: &[String], ids: Option<&[Uuid]>) -> HashMap<usiz
     out
 }
 
-/// The `source_media` of one analysis from its ticked file inputs (`src_{kind}`), or None when
-/// none is ticked. Without `inputs` (a form without the choice) a choice is refused.
+/// What the ticked files of an analysis name: the create form's input numbers (with the media
+/// of each, `input_media`), or the order page's media ids (the domain checks they are the
+/// order's).
+#[derive(Clone, Copy)]
+pub(super) enum Sources<'a> {
+    Inputs(&'a HashMap<usize, Vec<Uuid>>),
+    MediaIds,
+}
+
+/// The `source_media` of one analysis from its ticked files (`src_{kind}`), or None when none
+/// is ticked. Without `sources` (a form without the choice) a choice is refused.
 fn source_media(
     fields: &[(String, String)],
     kind: &str,
-    inputs: Option<&HashMap<usize, Vec<Uuid>>>,
+    sources: Option<Sources<'_>>,
 ) -> Result<Option<Vec<Uuid>>, String> {
     let name = format!("src_{kind}");
     let chosen: Vec<&str> = fields.iter().filter(|(k, _)| *k == name).map(|(_, v)| v.trim()).collect();
     if chosen.is_empty() {
         return Ok(None);
     }
-    let Some(inputs) = inputs else { return Err(text::SOURCES_NOT_HERE.to_owned()) };
+    let Some(sources) = sources else { return Err(text::SOURCES_NOT_HERE.to_owned()) };
     let mut ids = Vec::new();
     for raw in chosen {
-        let media = raw.parse::<usize>().ok().and_then(|i| inputs.get(&i));
+        let media = match sources {
+            Sources::Inputs(inputs) => raw.parse::<usize>().ok().and_then(|i| inputs.get(&i).cloned()),
+            Sources::MediaIds => Uuid::parse_str(raw).ok().map(|id| vec![id]),
+        };
         match media {
-            Some(m) => ids.extend(m.iter().copied()),
+            Some(m) => ids.extend(m),
             None => return Err(format!("{} {} {raw:?}", kind.to_uppercase(), text::SOURCE_WITHOUT_FILE)),
         }
     }
@@ -365,11 +394,11 @@ fn unit_number(fields: &[(String, String)], name: &str) -> Result<Option<f64>, S
 /// The ticked analyses with their options, as `POST /api/folders/{id}/analyses/` takes them
 /// (then checked by the API's parser, `parse_analyses`). `Ok(None)` when none is ticked. The
 /// options are checked here first, so that the message names the field as the form shows it;
-/// an option for an analysis that is not ticked is refused rather than dropped. `inputs`: the
-/// media of each file input (`input_media`), for the files chosen per analysis (`source_media`).
+/// an option for an analysis that is not ticked is refused rather than dropped. `sources`: what
+/// the files chosen per analysis name (`source_media`).
 pub(super) fn analysis_requests(
     fields: &[(String, String)],
-    inputs: Option<&HashMap<usize, Vec<Uuid>>>,
+    sources: Option<Sources<'_>>,
 ) -> Result<Option<Vec<AnalysisRequest>>, String> {
     let threshold_min = unit_number(fields, "threshold_min")?;
     let threshold_max = unit_number(fields, "threshold_max")?;
@@ -442,7 +471,7 @@ pub(super) fn analysis_requests(
             other => return Err(format!("{} {other:?}", text::UNKNOWN_ANALYSIS)),
         };
         let mut req = req;
-        if let Some(ids) = source_media(fields, v, inputs)? {
+        if let Some(ids) = source_media(fields, v, sources)? {
             req["source_media"] = json!(ids);
         }
         requests.push(req);
@@ -479,7 +508,7 @@ async fn order_form(
         b.t(text::MORE_FILE_INPUTS).s("</a></p>");
     }
     b.s("</fieldset>");
-    b.fragment(analyses_fieldset(state, session, fields, fields.is_empty(), Some(slots)).await);
+    b.fragment(analyses_fieldset(state, session, fields, fields.is_empty(), Choices::Inputs(slots)).await);
     b.s("<fieldset class=\"details\"><legend>").t(text::ORDER_DETAILS).s("</legend>");
     input(&mut b, "transaction_id", "transaction_id", "text", field(fields, "transaction_id"));
     input(&mut b, "iin", "iin", "text", field(fields, "iin"));
@@ -560,7 +589,7 @@ pub async fn create_order(
     // Checked before anything is stored (the files chosen per analysis as placeholders), then
     // made again with the stored media's ids.
     let keys: Vec<String> = upload.files.iter().map(|f| f.key.clone()).collect();
-    if let Err(msg) = analysis_requests(&fields, Some(&input_media(&keys, None))) {
+    if let Err(msg) = analysis_requests(&fields, Some(Sources::Inputs(&input_media(&keys, None)))) {
         return fail(StatusCode::BAD_REQUEST, msg).await;
     }
     let endpoint = field(&fields, "resolution_endpoint").map(str::to_owned);
@@ -580,7 +609,7 @@ pub async fn create_order(
     let folder_id = created.folder.folder_id;
     // The stored media are in the order of the files sent.
     let ids: Vec<Uuid> = created.media.iter().flatten().map(|m| m.media_id).collect();
-    let requested = match analysis_requests(&fields, Some(&input_media(&keys, Some(&ids)))) {
+    let requested = match analysis_requests(&fields, Some(Sources::Inputs(&input_media(&keys, Some(&ids))))) {
         Ok(Some(requests)) => state.domain.request_analyses(&session.caller, folder_id, requests, None).await.map(drop),
         Ok(None) => Ok(()),
         Err(msg) => Err(Error::invalid_value(msg, json!({ "key_path": "analyses" }))),
@@ -784,13 +813,13 @@ mod tests {
             ("src_biometry", "3"),
             ("analysis", "quality"),
         ]);
-        let r = analysis_requests(&sent, Some(&inputs)).unwrap().unwrap();
+        let r = analysis_requests(&sent, Some(Sources::Inputs(&inputs))).unwrap().unwrap();
         assert_eq!(r[0].params.capabilities, Some(492));
         assert_eq!(r[0].source_media, Some(vec![ids[2]]));
         assert_eq!(r[1].source_media, Some(ids.to_vec()));
         assert_eq!(r[2].source_media, None, "none ticked: the API's rules");
         let empty_input = pairs(&[("analysis", "quality"), ("src_quality", "2")]);
-        let e = analysis_requests(&empty_input, Some(&inputs)).unwrap_err();
+        let e = analysis_requests(&empty_input, Some(Sources::Inputs(&inputs))).unwrap_err();
         assert!(e.contains(text::SOURCE_WITHOUT_FILE) && e.contains("QUALITY"), "{e}");
     }
 }

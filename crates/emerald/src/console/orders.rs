@@ -26,7 +26,8 @@ use super::forms::{
 use super::html::Html;
 use super::manage::ADD_MEDIA_SLOTS;
 use super::manage::{
-    analyses_fieldset, analysis_requests, creates_orders, file_slots, media_meta, slot_count, tag_files,
+    analyses_fieldset, analysis_requests, creates_orders, file_slots, media_meta, slot_count, tag_files, Choices,
+    Sources,
 };
 use super::pages::order_page;
 use super::{error_page, text, Session};
@@ -400,7 +401,14 @@ pub fn add_media_form(b: &mut Html, state: &AppState, session: &Session, id: Uui
 }
 
 /// The request-analyses form: the create form's analyses and options.
-pub async fn rerun_form(b: &mut Html, state: &AppState, session: &Session, id: Uuid, refused: Option<&Refusal>) {
+pub async fn rerun_form(
+    b: &mut Html,
+    state: &AppState,
+    session: &Session,
+    id: Uuid,
+    media: &[Media],
+    refused: Option<&Refusal>,
+) {
     if !edits_orders(session.caller.user_type) {
         return;
     }
@@ -414,7 +422,7 @@ pub async fn rerun_form(b: &mut Html, state: &AppState, session: &Session, id: U
     b.s("<form method=\"post\" class=\"create\" hx-preserve=\"true\" id=\"rerun-").t(id).s("\" action=\"");
     b.t(&session.base).s("/orders/").t(id).s("/analyses\">");
     super::forms::csrf_field(b, session);
-    b.fragment(analyses_fieldset(state, session, fields, refused.is_none(), None).await);
+    b.fragment(analyses_fieldset(state, session, fields, refused.is_none(), Choices::Media(media)).await);
     b.s("<fieldset class=\"details\"><legend>").t(text::ORDER_DETAILS).s("</legend>");
     super::pages::input(b, "resolution_endpoint", text::WEBHOOK_URL, "url", field(fields, "resolution_endpoint"));
     b.s("<div class=\"actions\"><button type=\"submit\">").t(text::RERUN_BUTTON).s("</button></div>");
@@ -507,7 +515,7 @@ pub async fn rerun(
         form: "rerun",
         fields,
     };
-    let requests = match analysis_requests(&fields, None) {
+    let requests = match analysis_requests(&fields, Some(Sources::MediaIds)) {
         Ok(Some(r)) => r,
         Ok(None) => return refuse_with(&state, &session, id, bad(text::NO_ANALYSIS_CHOSEN.to_owned(), fields)).await,
         Err(message) => return refuse_with(&state, &session, id, bad(message, fields)).await,

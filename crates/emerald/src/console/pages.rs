@@ -648,7 +648,7 @@ pub(super) async fn order_page(
         analysis_panel(&mut b, base, session, a, decide);
     }
     b.s("</section>");
-    orders::rerun_form(&mut b, state, session, id, refused).await;
+    orders::rerun_form(&mut b, state, session, id, f.media.as_deref().unwrap_or(&[]), refused).await;
     match state.domain.folder_decisions(&session.caller, id).await {
         Ok(events) => decision_history(&mut b, &f, &events),
         Err(e) => return error_page(base, e),

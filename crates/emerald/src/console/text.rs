@@ -197,7 +197,7 @@ pub const CAPABILITIES_INVALID: &str = "capabilities must be a whole number, 0 o
 pub const CAPABILITIES_WITHOUT: &str =
     "capabilities applies to the document check (DOCUMENTS): tick it, or leave it empty.";
 pub const SOURCES: &str = "Files each analysis takes (source_media)";
-pub const SOURCES_NOTE: &str = "Tick the file inputs an analysis takes; with none ticked it takes the order's files its \
+pub const SOURCES_NOTE: &str = "Tick the files an analysis takes; with none ticked it takes the order's files its \
 rule selects (liveness: selfies and videos; face match and blacklist: every file but a document's back; document check: \
 document photos).";
 pub const SOURCES_WITHOUT_ANALYSIS: &str =

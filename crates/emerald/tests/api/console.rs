@@ -1124,15 +1124,36 @@ async fn create_form_sends_capabilities_and_the_files_of_each_analysis(backend: 
     assert_eq!(sources(&documents), vec![id_of("front.jpg")]);
     assert_eq!(documents["params"]["capabilities"], json!(492));
     assert_eq!(analyses.as_array().unwrap().len(), 3);
-    // The order page's "request analyses" form has no file choice (the API's rules), and a
-    // choice sent to it anyway is refused.
+    // The order page's "request analyses" form offers the order's files by name; a file of
+    // another order or no file id is refused (nothing requested); then QUALITY on the first
+    // selfie only.
     let (_, _, page) = client.get(&app, &location).await;
-    assert!(page.contains("name=\"capabilities\"") && !page.contains("name=\"src_quality\""), "{page}");
-    let rerun = csrf_form(&csrf, &[("analysis", "quality"), ("src_quality", "1")]);
-    let (status, _, body) = client.send(&app, &format!("{location}/analyses"), &rerun).await;
+    let a = id_of("a.jpg");
+    assert!(page.contains("name=\"capabilities\""), "{page}");
+    assert!(page.contains(&format!("name=\"src_quality\" value=\"{a}\"> a.jpg (IMAGE_FOLDER)")), "{page}");
+    let rerun_path = format!("{location}/analyses");
+    let other = folder_with(&app, &token, json!({}), "elsewhere.jpg").await;
+    let elsewhere = app.get(&format!("/api/folders/{other}/media"), &token).await.body[0]["media_id"].clone();
+    let rerun = |src: &str| {
+        let mut f = csrf_form(&csrf, &[("analysis", "quality")]);
+        f.push(("src_quality", src.to_owned()));
+        f
+    };
+    let (status, _, body) = client.send(&app, &rerun_path, &rerun(elsewhere.as_str().unwrap())).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body.contains("Files are chosen per analysis on the create form only"), "{body}");
-    assert_eq!(app.get(&format!("/api/folders/{folder}/analyses"), &token).await.body.as_array().unwrap().len(), 3);
+    assert!(body.contains("is not in this folder"), "{body}");
+    let (status, _, body) = client.send(&app, &rerun_path, &rerun(HOSTILE)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("QUALITY was given a file input without a file") && !body.contains(HOSTILE), "{body}");
+    let now = || async { app.get(&format!("/api/folders/{folder}/analyses"), &token).await.body };
+    assert_eq!(now().await.as_array().unwrap().len(), 3);
+    let (status, _, body) = client.send(&app, &rerun_path, &rerun(&a)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let all = now().await;
+    assert_eq!(all.as_array().unwrap().len(), 4);
+    let quality: Vec<Vec<String>> =
+        all.as_array().unwrap().iter().filter(|x| x["type"] == "QUALITY").map(sources).collect();
+    assert!(quality.contains(&vec![a.clone()]) && quality.contains(&vec![id_of("b.jpg")]), "{quality:?}");
 }
 
 #[tokio::test]
