@@ -202,7 +202,7 @@ rule selects (liveness: selfies and videos; face match and blacklist: every file
 document photos).";
 pub const SOURCES_WITHOUT_ANALYSIS: &str =
     "files were chosen for an analysis that is not ticked: tick it, or untick its files.";
-pub const SOURCE_WITHOUT_FILE: &str = "was given a file input without a file:";
+pub const SOURCE_WITHOUT_FILE: &str = "was given a choice naming no file of this form:";
 pub const SOURCES_NOT_HERE: &str = "Files are chosen per analysis on the create form only: here the analyses take the \
 order's files their rules select.";
 pub const BAND: &str = "Operator band (threshold_min to threshold_max)";

@@ -1060,11 +1060,11 @@ async fn create_form_sends_capabilities_and_the_files_of_each_analysis(backend: 
         (&[("analysis", "quality"), ("capabilities", "492")], "capabilities applies to the document check"),
         (
             &[("analysis", "quality"), ("src_quality", "4")],
-            "QUALITY was given a file input without a file: &quot;4&quot;",
+            "QUALITY was given a choice naming no file of this form: &quot;4&quot;",
         ),
         (
             &[("analysis", "quality"), ("src_quality", HOSTILE)],
-            "QUALITY was given a file input without a file: &quot;&lt;script",
+            "QUALITY was given a choice naming no file of this form: &quot;&lt;script",
         ),
         (
             &[("analysis", "quality"), ("src_biometry", "1")],
@@ -1144,7 +1144,10 @@ async fn create_form_sends_capabilities_and_the_files_of_each_analysis(backend: 
     assert!(body.contains("is not in this folder"), "{body}");
     let (status, _, body) = client.send(&app, &rerun_path, &rerun(HOSTILE)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body.contains("QUALITY was given a file input without a file") && !body.contains(HOSTILE), "{body}");
+    assert!(
+        body.contains("QUALITY was given a choice naming no file of this form") && !body.contains(HOSTILE),
+        "{body}"
+    );
     let now = || async { app.get(&format!("/api/folders/{folder}/analyses"), &token).await.body };
     assert_eq!(now().await.as_array().unwrap().len(), 3);
     let (status, _, body) = client.send(&app, &rerun_path, &rerun(&a)).await;
