@@ -707,6 +707,25 @@ test('statistics: the chart type chosen is kept by the browser, a chart is saved
   await page.context().close();
 });
 
+test('statistics in the browser\'s days: its offset from UTC is sent, and the page says which', async () => {
+  // A browser in Tokyo (UTC+9, no daylight saving): the menu's link reopens the page with its
+  // offset (statistics.js), console.js fills the filter form's hidden field with it, and the
+  // page names it; Apply keeps it.
+  const page = await newPageIn('Asia/Tokyo');
+  await login(page, ADMIN_EMAIL, ADMIN_PASSWORD);
+  await page.getByRole('link', { name: 'Statistics', exact: true }).click();
+  await page.waitForURL(/utc_offset=%2B09%3A00/);
+  await page.locator('#stats-offset').getByText('days at UTC+09:00').waitFor();
+  assert.equal(await page.locator('input[data-utc-offset]').inputValue(), '+09:00');
+  await Promise.all([page.waitForURL(/utc_offset=%2B09%3A00.*granularity=week/), (async () => {
+    await page.locator('#f-granularity').selectOption('week');
+    await page.getByRole('button', { name: 'Apply' }).click();
+  })()]);
+  await page.locator('#stats-offset').getByText('days at UTC+09:00').waitFor();
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
 test('two CLIENT OPERATORs: the first holds the case it opened, the second is steered past it', async () => {
   // A company of their own, so that its review queue holds exactly these two cases.
   const co = await api('POST', '/api/companies/', { token: ctx.admin, json: { name: `Claims Co ${Date.now()}` } });

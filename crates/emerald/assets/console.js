@@ -25,9 +25,13 @@
       var z = Intl.DateTimeFormat().resolvedOptions().timeZone;
       if (z) return z;
     } catch (e) { /* no Intl */ }
+    return 'UTC' + offsetText(d);
+  }
+  // The browser's offset from UTC at `d`, as ±HH:MM.
+  function offsetText(d) {
     var off = -d.getTimezoneOffset();
     var a = Math.abs(off);
-    return 'UTC' + (off < 0 ? '-' : '+') + pad(Math.floor(a / 60)) + ':' + pad(a % 60);
+    return (off < 0 ? '-' : '+') + pad(Math.floor(a / 60)) + ':' + pad(a % 60);
   }
   function localTimes(root) {
     root.querySelectorAll('time[datetime]:not([data-local])').forEach(function (t) {
@@ -390,6 +394,8 @@
   // ---- Every page load and every htmx swap (boosted links, the order page's re-polling).
   function init(e) {
     localTimes(document);
+    // The statistics' periods in this browser's days (its offset now; without script: UTC).
+    document.querySelectorAll('input[data-utc-offset]').forEach(function (i) { i.value = offsetText(new Date()); });
     document.querySelectorAll('[data-saved-filters]').forEach(renderFilters);
     applyPrivacy();
     document.querySelectorAll('[data-keys-help]').forEach(function (h) { h.hidden = false; });

@@ -38,16 +38,30 @@
     store(v);
   }
 
+  // The browser's offset from UTC now, as ±HH:MM (console.js writes the same into the form).
+  function browserOffset() {
+    var off = -new Date().getTimezoneOffset();
+    var a = Math.abs(off);
+    var two = function (n) { return (n < 10 ? '0' : '') + n; };
+    return (off < 0 ? '-' : '+') + two(Math.floor(a / 60)) + ':' + two(a % 60);
+  }
+
   function init() {
     var list = selects();
     if (!list.length) return;
     var params = new URLSearchParams(window.location.search);
     var chosen = list.some(function (s) { return params.has(s.name); });
+    var changed = false;
+    // Opened without an offset (the menu's link): again in this browser's days.
+    var offset = browserOffset();
+    if (document.querySelector('input[data-utc-offset]') && !params.has('utc_offset') && offset !== '+00:00') {
+      params.set('utc_offset', offset);
+      changed = true;
+    }
     if (chosen) {
       remember();
     } else {
       var v = stored();
-      var changed = false;
       list.forEach(function (s) {
         // Only a kind this chart offers (the histograms have no donut).
         var offered = Array.prototype.some.call(s.options, function (o) { return o.value === v[s.name]; });
@@ -56,11 +70,11 @@
           changed = true;
         }
       });
-      if (changed) {
-        list.forEach(function (s) { if (!params.has(s.name)) params.set(s.name, s.value); });
-        window.location.replace(window.location.pathname + '?' + params.toString());
-        return;
-      }
+    }
+    if (changed) {
+      list.forEach(function (s) { if (!params.has(s.name)) params.set(s.name, s.value); });
+      window.location.replace(window.location.pathname + '?' + params.toString());
+      return;
     }
     document.querySelectorAll('button.png[data-chart][hidden]').forEach(function (b) {
       b.hidden = false;

@@ -19,11 +19,12 @@ use super::oz::query::OzQuery;
 use super::AppState;
 use crate::domain::folders::service::{FolderDetails, FolderWith};
 use crate::domain::folders::statistics::{
-    parse_granularity, Performance, PeriodCounts, LATENCY_P90_TARGET_SECS, PERSON_KEY_DEFAULT, QUEUE_TARGET, SCORE_BINS,
+    parse_granularity, parse_utc_offset, Performance, PeriodCounts, LATENCY_P90_TARGET_SECS, PERSON_KEY_DEFAULT,
+    QUEUE_TARGET, SCORE_BINS,
 };
 use crate::domain::model::audit::StoredAuthEvent;
 use crate::domain::model::caller::Caller;
-use crate::domain::store::{FolderCursor, Granularity, ListParams, Percentiles};
+use crate::domain::store::{FolderCursor, Granularity, ListParams, Percentiles, Periods};
 use crate::domain::time::iso8601;
 use crate::domain::{Domain, Error, Result};
 
@@ -409,26 +410,35 @@ impl From<PeriodCounts> for PeriodView {
     }
 }
 
-/// `granularity=day|week|month` (or the spec's `group_by=day|week|month`; default day), and
-/// whether `group_by=type` asks for counts per analysis type.
-pub fn statistics_grouping(q: &OzQuery) -> Result<(Granularity, bool)> {
+/// `granularity=day|week|month` (or the spec's `group_by=day|week|month`; default day) with
+/// `utc_offset=±HH:MM` (default UTC), and whether `group_by=type` asks for counts per analysis
+/// type.
+pub fn statistics_grouping(q: &OzQuery) -> Result<(Periods, bool)> {
     let by_type = q.text("group_by").is_some_and(|g| g.trim().eq_ignore_ascii_case("type"));
     let g = match (q.text("granularity").filter(|v| !v.trim().is_empty()), q.text("group_by")) {
         (Some(v), _) => parse_granularity("granularity", v)?,
         (None, Some(v)) if !by_type && !v.trim().is_empty() => parse_granularity("group_by", v)?,
         _ => Granularity::Day,
     };
-    Ok((g, by_type))
+    let utc_offset = match q.text("utc_offset") {
+        Some(v) => parse_utc_offset("utc_offset", v)?,
+        None => 0,
+    };
+    Ok((Periods { granularity: g, utc_offset }, by_type))
 }
 
 /// Orders per day, week or month by summary status, with unique persons by a folder metadata
 /// key (`person_key`, default `iin`); with `group_by=type`, analyses per period, type and
 /// result. Takes the folder list's filters (§6.3: `time_created.min/max`, `company_id`,
 /// `user_id`, `resolution_status`, `analyse.type`, `meta_data`) within what the caller sees.
-/// Periods without orders are left out. Spec §16 [I], GAP-6.
+/// Periods without orders are left out. The periods are UTC days, weeks and months, or those of
+/// a fixed offset from UTC (`utc_offset`, e.g. `+03:00`, `-05:30`, within ±14:00; a fixed offset
+/// does not follow a daylight-saving change inside the window). Spec §16 [I], GAP-6.
 #[utoipa::path(get, path = "/api/statistics/orders", tag = "statistics",
     params(("group_by" = Option<String>, Query, description = "day, week, month or type"),
         ("granularity" = Option<String>, Query, description = "day (default), week or month"),
+        ("utc_offset" = Option<String>, Query, description = "fixed offset from UTC the periods' days start at, \
+±HH:MM within ±14:00 (default UTC; send + as %2B); it does not follow a daylight-saving change inside the window"),
         ("person_key" = Option<String>, Query, description = "folder metadata key of a person (default iin)"),
         ("time_created.min" = Option<String>, Query), ("time_created.max" = Option<String>, Query),
         ("company_id" = Option<String>, Query), ("user_id" = Option<String>, Query)),

@@ -20,7 +20,7 @@ use crate::api::oz::analysis_request::parse_analyses;
 use crate::api::oz::multipart::FormUpload;
 use crate::api::AppState;
 use crate::domain::model::analysis::{AnalysisRequest, COLLECTION_DEFAULT_K, COLLECTION_MAX_K};
-use crate::domain::model::media::UploadLimits;
+use crate::domain::model::media::{Media, UploadLimits};
 use crate::domain::model::metadata::MetaData;
 use crate::domain::model::role::UserType;
 use crate::domain::model::upload::ReceivedFile;
@@ -208,10 +208,10 @@ fn number_input(
 ) {
     b.s("<div class=\"slot\"><label for=\"").s(name).s("\">").t(label).s("</label><input id=\"").s(name);
     b.s("\" name=\"").s(name).s("\" type=\"number\" step=\"").s(step);
-    b.s(if name == "decision_count" {
-        "\" inputmode=\"numeric\" min=\"1\" max=\"100\""
-    } else {
-        "\" inputmode=\"decimal\" min=\"0\" max=\"1\""
+    b.s(match name {
+        "decision_count" => "\" inputmode=\"numeric\" min=\"1\" max=\"100\"",
+        "capabilities" => "\" inputmode=\"numeric\" min=\"0\"",
+        _ => "\" inputmode=\"decimal\" min=\"0\" max=\"1\"",
     });
     if let Some(p) = placeholder {
         b.s(" placeholder=\"").t(p).s("\"");
@@ -221,12 +221,14 @@ fn number_input(
 
 /// The analyses to request, with their options: shared by the create form and the order page's
 /// "request analyses" form. Boxes are disabled without `can_start_analysis_*`; `fresh` ticks
-/// liveness and its best shot (a form sent back shows what was sent).
+/// liveness and its best shot (a form sent back shows what was sent). `choices`: what is offered
+/// per analysis as the files it takes (`source_media`).
 pub(super) async fn analyses_fieldset(
     state: &AppState,
     session: &Session,
     fields: &[(String, String)],
     fresh: bool,
+    choices: Choices<'_>,
 ) -> Html {
     let can = &session.user.can_start;
     let mut b = Html::new();
@@ -278,8 +280,105 @@ pub(super) async fn analyses_fieldset(
     number_input(&mut b, "threshold_max", text::THRESHOLD_MAX, "any", fields, Some(defaults.biometry));
     number_input(&mut b, "decision_threshold", text::DECISION_THRESHOLD, "any", fields, Some(defaults.collection));
     number_input(&mut b, "decision_count", text::DECISION_COUNT, "1", fields, Some(COLLECTION_DEFAULT_K as f64));
+    number_input(&mut b, "capabilities", text::CAPABILITIES, "1", fields, None);
     b.s("</fieldset>");
+    source_choices(&mut b, fields, choices);
     b
+}
+
+/// The analyses whose files can be chosen, with their form value.
+const SOURCE_KINDS: [(&str, &str); 4] =
+    [("quality", "QUALITY"), ("biometry", "BIOMETRY"), ("documents", "DOCUMENTS"), ("collection", "COLLECTION")];
+
+/// What a form offers as the files of each analysis.
+#[derive(Clone, Copy)]
+pub(super) enum Choices<'a> {
+    /// The create form's file inputs (`src_{analysis}` = input numbers).
+    Inputs(usize),
+    /// The order's stored files (`src_{analysis}` = media ids).
+    Media(&'a [Media]),
+}
+
+/// Per analysis, the files it takes: none ticked, the API's §8.3 rules choose its media.
+fn source_choices(b: &mut Html, fields: &[(String, String)], choices: Choices<'_>) {
+    let options: Vec<(String, String)> = match choices {
+        Choices::Inputs(n) => (1..=n).map(|i| (i.to_string(), format!("{} {i}", text::FILE))).collect(),
+        Choices::Media(media) => media
+            .iter()
+            .map(|m| (m.media_id.to_string(), format!("{} ({})", m.original_name, m.kind.as_str())))
+            .collect(),
+    };
+    if options.is_empty() {
+        return;
+    }
+    b.s("<fieldset class=\"sources\"><legend>").t(text::SOURCES).s("</legend>");
+    b.el("<p class=\"note\">", text::SOURCES_NOTE, "</p>");
+    for (value, label) in SOURCE_KINDS {
+        let name = format!("src_{value}");
+        b.s("<fieldset><legend>").t(label).s("</legend>");
+        for (n, (option, shown)) in options.iter().enumerate() {
+            let on = fields.iter().any(|(k, v)| *k == name && v.trim() == option);
+            let id = format!("{name}-{}", n + 1);
+            b.s("<label class=\"check\" for=\"").t(&id).s("\"><input type=\"checkbox\" id=\"").t(&id);
+            b.s("\" name=\"").t(&name).s("\" value=\"").t(option).s("\"");
+            if on {
+                b.s(" checked");
+            }
+            b.s("> ").t(shown).s("</label> ");
+        }
+        b.s("</fieldset>");
+    }
+    b.s("</fieldset>");
+}
+
+/// The media of each file input (`file3`, `file3.2`, … → 3), in the order of `keys` (the
+/// received files after `tag_files`): `ids` are the stored media's, in the same order; without
+/// them nil placeholders, so that the requests are checked before anything is stored.
+pub(super) fn input_media(keys: &[String], ids: Option<&[Uuid]>) -> HashMap<usize, Vec<Uuid>> {
+    let mut out: HashMap<usize, Vec<Uuid>> = HashMap::new();
+    for (n, key) in keys.iter().enumerate() {
+        let input = key.strip_prefix("file").and_then(|k| k.split('.').next()).and_then(|k| k.parse().ok());
+        if let Some(input) = input {
+            out.entry(input).or_default().push(ids.and_then(|ids| ids.get(n).copied()).unwrap_or(Uuid::nil()));
+        }
+    }
+    out
+}
+
+/// What the ticked files of an analysis name: the create form's input numbers (with the media
+/// of each, `input_media`), or the order page's media ids (the domain checks they are the
+/// order's).
+#[derive(Clone, Copy)]
+pub(super) enum Sources<'a> {
+    Inputs(&'a HashMap<usize, Vec<Uuid>>),
+    MediaIds,
+}
+
+/// The `source_media` of one analysis from its ticked files (`src_{kind}`), or None when none
+/// is ticked. Without `sources` (a form without the choice) a choice is refused.
+fn source_media(
+    fields: &[(String, String)],
+    kind: &str,
+    sources: Option<Sources<'_>>,
+) -> Result<Option<Vec<Uuid>>, String> {
+    let name = format!("src_{kind}");
+    let chosen: Vec<&str> = fields.iter().filter(|(k, _)| *k == name).map(|(_, v)| v.trim()).collect();
+    if chosen.is_empty() {
+        return Ok(None);
+    }
+    let Some(sources) = sources else { return Err(text::SOURCES_NOT_HERE.to_owned()) };
+    let mut ids = Vec::new();
+    for raw in chosen {
+        let media = match sources {
+            Sources::Inputs(inputs) => raw.parse::<usize>().ok().and_then(|i| inputs.get(&i).cloned()),
+            Sources::MediaIds => Uuid::parse_str(raw).ok().map(|id| vec![id]),
+        };
+        match media {
+            Some(m) => ids.extend(m),
+            None => return Err(format!("{} {} {raw:?}", kind.to_uppercase(), text::SOURCE_WITHOUT_FILE)),
+        }
+    }
+    Ok(Some(ids))
 }
 
 /// A threshold typed in the options: empty is none; otherwise a number from 0 to 1.
@@ -295,8 +394,12 @@ fn unit_number(fields: &[(String, String)], name: &str) -> Result<Option<f64>, S
 /// The ticked analyses with their options, as `POST /api/folders/{id}/analyses/` takes them
 /// (then checked by the API's parser, `parse_analyses`). `Ok(None)` when none is ticked. The
 /// options are checked here first, so that the message names the field as the form shows it;
-/// an option for an analysis that is not ticked is refused rather than dropped.
-pub(super) fn analysis_requests(fields: &[(String, String)]) -> Result<Option<Vec<AnalysisRequest>>, String> {
+/// an option for an analysis that is not ticked is refused rather than dropped. `sources`: what
+/// the files chosen per analysis name (`source_media`).
+pub(super) fn analysis_requests(
+    fields: &[(String, String)],
+    sources: Option<Sources<'_>>,
+) -> Result<Option<Vec<AnalysisRequest>>, String> {
     let threshold_min = unit_number(fields, "threshold_min")?;
     let threshold_max = unit_number(fields, "threshold_max")?;
     if let (Some(lo), Some(hi)) = (threshold_min, threshold_max) {
@@ -312,7 +415,19 @@ pub(super) fn analysis_requests(fields: &[(String, String)]) -> Result<Option<Ve
             _ => return Err(text::COUNT_OUT_OF_RANGE.to_owned()),
         },
     };
+    let capabilities = match field(fields, "capabilities") {
+        None => None,
+        Some(raw) => Some(raw.parse::<u64>().map_err(|_| text::CAPABILITIES_INVALID.to_owned())?),
+    };
     let asked = |v: &str| fields.iter().any(|(k, x)| k == "analysis" && x == v);
+    if capabilities.is_some() && !asked("documents") {
+        return Err(text::CAPABILITIES_WITHOUT.to_owned());
+    }
+    for (kind, label) in SOURCE_KINDS {
+        if !asked(kind) && fields.iter().any(|(k, _)| *k == format!("src_{kind}")) {
+            return Err(format!("{label}: {}", text::SOURCES_WITHOUT_ANALYSIS));
+        }
+    }
     if (threshold_min.is_some() || threshold_max.is_some()) && !asked("biometry") {
         return Err(text::BAND_WITHOUT_BIOMETRY.to_owned());
     }
@@ -347,9 +462,18 @@ pub(super) fn analysis_requests(fields: &[(String, String)]) -> Result<Option<Ve
                 }
                 json!({"type": "collection", "collection_id": field(fields, "collection_id"), "params": params})
             }
-            "documents" => json!({"type": "documents"}),
+            "documents" => {
+                if let Some(c) = capabilities {
+                    params.insert("capabilities".into(), json!(c));
+                }
+                json!({"type": "documents", "params": params})
+            }
             other => return Err(format!("{} {other:?}", text::UNKNOWN_ANALYSIS)),
         };
+        let mut req = req;
+        if let Some(ids) = source_media(fields, v, sources)? {
+            req["source_media"] = json!(ids);
+        }
         requests.push(req);
     }
     if requests.is_empty() {
@@ -384,7 +508,7 @@ async fn order_form(
         b.t(text::MORE_FILE_INPUTS).s("</a></p>");
     }
     b.s("</fieldset>");
-    b.fragment(analyses_fieldset(state, session, fields, fields.is_empty()).await);
+    b.fragment(analyses_fieldset(state, session, fields, fields.is_empty(), Choices::Inputs(slots)).await);
     b.s("<fieldset class=\"details\"><legend>").t(text::ORDER_DETAILS).s("</legend>");
     input(&mut b, "transaction_id", "transaction_id", "text", field(fields, "transaction_id"));
     input(&mut b, "iin", "iin", "text", field(fields, "iin"));
@@ -462,10 +586,12 @@ pub async fn create_order(
         Ok(m) => m,
         Err(e) => return fail(StatusCode::BAD_REQUEST, e.to_string()).await,
     };
-    let requests = match analysis_requests(&fields) {
-        Ok(r) => r,
-        Err(msg) => return fail(StatusCode::BAD_REQUEST, msg).await,
-    };
+    // Checked before anything is stored (the files chosen per analysis as placeholders), then
+    // made again with the stored media's ids.
+    let keys: Vec<String> = upload.files.iter().map(|f| f.key.clone()).collect();
+    if let Err(msg) = analysis_requests(&fields, Some(Sources::Inputs(&input_media(&keys, None)))) {
+        return fail(StatusCode::BAD_REQUEST, msg).await;
+    }
     let endpoint = field(&fields, "resolution_endpoint").map(str::to_owned);
     upload.payload.media_tags = tags;
     upload.payload.media_meta = media_meta;
@@ -481,17 +607,22 @@ pub async fn create_order(
         }
     };
     let folder_id = created.folder.folder_id;
-    if let Some(requests) = requests {
-        if let Err(e) = state.domain.request_analyses(&session.caller, folder_id, requests, None).await {
-            // The order exists with its media: say so (so that it is not sent twice), and why
-            // the analyses were refused.
-            let (_, status) = crate::api::oz::error::code_and_status(&e);
-            let mut b = Html::new();
-            b.el("<h1>", text::NEW_ORDER_TITLE, "</h1>");
-            b.el("<p class=\"error\" role=\"alert\">", format!("{} {e}", text::ANALYSES_REFUSED), "</p>");
-            b.s("<p><a href=\"").t(&base).s("/orders/").t(folder_id).s("\">").t(text::OPEN_CREATED_ORDER).s("</a></p>");
-            return (status, page(&state, &session, text::NEW_ORDER_TITLE, b)).into_response();
-        }
+    // The stored media are in the order of the files sent.
+    let ids: Vec<Uuid> = created.media.iter().flatten().map(|m| m.media_id).collect();
+    let requested = match analysis_requests(&fields, Some(Sources::Inputs(&input_media(&keys, Some(&ids))))) {
+        Ok(Some(requests)) => state.domain.request_analyses(&session.caller, folder_id, requests, None).await.map(drop),
+        Ok(None) => Ok(()),
+        Err(msg) => Err(Error::invalid_value(msg, json!({ "key_path": "analyses" }))),
+    };
+    if let Err(e) = requested {
+        // The order exists with its media: say so (so that it is not sent twice), and why
+        // the analyses were refused.
+        let (_, status) = crate::api::oz::error::code_and_status(&e);
+        let mut b = Html::new();
+        b.el("<h1>", text::NEW_ORDER_TITLE, "</h1>");
+        b.el("<p class=\"error\" role=\"alert\">", format!("{} {e}", text::ANALYSES_REFUSED), "</p>");
+        b.s("<p><a href=\"").t(&base).s("/orders/").t(folder_id).s("\">").t(text::OPEN_CREATED_ORDER).s("</a></p>");
+        return (status, page(&state, &session, text::NEW_ORDER_TITLE, b)).into_response();
     }
     upload_redirect(&headers, format!("{base}/orders/{folder_id}"))
 }
@@ -614,30 +745,36 @@ mod tests {
 
     #[test]
     fn analysis_options_are_checked_and_reach_the_requests() {
-        let ok = analysis_requests(&pairs(&[
-            ("analysis", "biometry"),
-            ("analysis", "quality"),
-            ("threshold_min", "0.6"),
-            ("threshold_max", " 0.9 "),
-            ("extract_best_shot", "on"),
-        ]))
+        let ok = analysis_requests(
+            &pairs(&[
+                ("analysis", "biometry"),
+                ("analysis", "quality"),
+                ("threshold_min", "0.6"),
+                ("threshold_max", " 0.9 "),
+                ("extract_best_shot", "on"),
+            ]),
+            None,
+        )
         .unwrap()
         .unwrap();
         assert_eq!(ok[0].params.threshold_min, Some(0.6));
         assert_eq!(ok[0].params.threshold_max, Some(0.9));
         assert!(ok[1].params.extract_best_shot);
         let c = uuid::Uuid::new_v4().to_string();
-        let coll = analysis_requests(&pairs(&[
-            ("analysis", "collection"),
-            ("collection_id", &c),
-            ("decision_threshold", "0.7"),
-            ("decision_count", "5"),
-        ]))
+        let coll = analysis_requests(
+            &pairs(&[
+                ("analysis", "collection"),
+                ("collection_id", &c),
+                ("decision_threshold", "0.7"),
+                ("decision_count", "5"),
+            ]),
+            None,
+        )
         .unwrap()
         .unwrap();
         assert_eq!(coll[0].params.decision_threshold, Some(0.7));
         assert_eq!(coll[0].params.decision_count, Some(5));
-        assert!(analysis_requests(&pairs(&[("csrf", "x")])).unwrap().is_none());
+        assert!(analysis_requests(&pairs(&[("csrf", "x")]), None).unwrap().is_none());
         for (bad, says) in [
             (vec![("analysis", "biometry"), ("threshold_min", "NaN")], text::NOT_IN_UNIT_RANGE),
             (vec![("analysis", "biometry"), ("threshold_max", "1e3")], text::NOT_IN_UNIT_RANGE),
@@ -648,9 +785,41 @@ mod tests {
             (vec![("analysis", "collection"), ("decision_count", "101")], text::COUNT_OUT_OF_RANGE),
             (vec![("analysis", "collection"), ("decision_count", "2.5")], text::COUNT_OUT_OF_RANGE),
             (vec![("analysis", "dna")], text::UNKNOWN_ANALYSIS),
+            (vec![("analysis", "documents"), ("capabilities", "-1")], text::CAPABILITIES_INVALID),
+            (vec![("analysis", "documents"), ("capabilities", "4.5")], text::CAPABILITIES_INVALID),
+            (vec![("analysis", "quality"), ("capabilities", "492")], text::CAPABILITIES_WITHOUT),
+            (vec![("analysis", "quality"), ("src_biometry", "1")], text::SOURCES_WITHOUT_ANALYSIS),
+            (vec![("analysis", "quality"), ("src_quality", "1")], text::SOURCES_NOT_HERE),
         ] {
-            let e = analysis_requests(&pairs(&bad)).unwrap_err();
+            let e = analysis_requests(&pairs(&bad), None).unwrap_err();
             assert!(e.contains(says), "{bad:?}: {e}");
         }
+    }
+
+    #[test]
+    fn capabilities_and_the_files_of_each_analysis_reach_the_requests() {
+        let keys: Vec<String> = ["file1", "file1.2", "file3"].iter().map(|k| (*k).to_owned()).collect();
+        let ids = [Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4()];
+        let inputs = input_media(&keys, Some(&ids));
+        assert_eq!(inputs[&1], vec![ids[0], ids[1]]);
+        assert_eq!(inputs[&3], vec![ids[2]]);
+        assert_eq!(input_media(&keys, None)[&1], vec![Uuid::nil(), Uuid::nil()]);
+        let sent = pairs(&[
+            ("analysis", "documents"),
+            ("capabilities", "492"),
+            ("src_documents", "3"),
+            ("analysis", "biometry"),
+            ("src_biometry", "1"),
+            ("src_biometry", "3"),
+            ("analysis", "quality"),
+        ]);
+        let r = analysis_requests(&sent, Some(Sources::Inputs(&inputs))).unwrap().unwrap();
+        assert_eq!(r[0].params.capabilities, Some(492));
+        assert_eq!(r[0].source_media, Some(vec![ids[2]]));
+        assert_eq!(r[1].source_media, Some(ids.to_vec()));
+        assert_eq!(r[2].source_media, None, "none ticked: the API's rules");
+        let empty_input = pairs(&[("analysis", "quality"), ("src_quality", "2")]);
+        let e = analysis_requests(&empty_input, Some(Sources::Inputs(&inputs))).unwrap_err();
+        assert!(e.contains(text::SOURCE_WITHOUT_FILE) && e.contains("QUALITY"), "{e}");
     }
 }

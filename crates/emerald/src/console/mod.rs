@@ -108,6 +108,7 @@ pub fn routes(base: &str) -> Router<AppState> {
         .route(&p("/orders/{folder_id}/media"), post(orders::add_media).layer(uploads()))
         .route(&p("/orders/{folder_id}/analyses"), post(orders::rerun))
         .route(&p("/orders/{folder_id}/meta"), post(orders::edit_meta))
+        .route(&p("/orders/{folder_id}/comment"), post(orders::edit_comment))
         .route(&p("/orders/{folder_id}/meta/key"), post(orders::set_meta_key))
         .route(&p("/orders/{folder_id}/meta/key/delete"), post(orders::delete_meta_key))
         .route(&p("/orders/{folder_id}/media/{media_id}/delete"), post(orders::delete_media))

@@ -26,14 +26,16 @@ use super::forms::{
 use super::html::Html;
 use super::manage::ADD_MEDIA_SLOTS;
 use super::manage::{
-    analyses_fieldset, analysis_requests, creates_orders, file_slots, media_meta, slot_count, tag_files,
+    analyses_fieldset, analysis_requests, creates_orders, file_slots, media_meta, slot_count, tag_files, Choices,
+    Sources,
 };
 use super::pages::order_page;
 use super::{error_page, text, Session};
 use crate::api::oz::multipart::FormUpload;
 use crate::api::AppState;
+use crate::domain::folders::service::FolderDetails;
 use crate::domain::meta::MetaTarget;
-use crate::domain::model::analysis::Analysis;
+use crate::domain::model::analysis::{Analysis, Resolution};
 use crate::domain::model::media::{Folder, Media};
 use crate::domain::model::metadata::{MetaChange, MetaData, ObjectKind};
 use crate::domain::model::role::UserType;
@@ -46,7 +48,7 @@ pub struct Refusal {
     pub status: StatusCode,
     pub message: String,
     /// The form: `meta`, `metakey`, `mediakey` (its file's id in `fields` as `media_id`), `media`,
-    /// `rerun`, `delete`.
+    /// `rerun`, `comment`, `delete`.
     pub form: &'static str,
     pub fields: Vec<(String, String)>,
 }
@@ -55,6 +57,48 @@ pub struct Refusal {
 /// `Access::Write`, which every role but the operators has on the orders it sees.
 pub fn edits_orders(t: UserType) -> bool {
     creates_orders(t)
+}
+
+/// Whether the role sets an order's `resolution_comment` (what `comment_folder` lets:
+/// OPERATOR, CLIENT OPERATOR).
+pub fn comments_orders(t: UserType) -> bool {
+    matches!(t, UserType::Operator | UserType::ClientOperator)
+}
+
+/// Whether the order is decided: it has analyses, and none runs or awaits an operator's decision
+/// (where one does, the decision form carries the comment).
+pub fn is_decided(f: &FolderDetails) -> bool {
+    let mut analyses = f.analyses.iter().flatten().peekable();
+    analyses.peek().is_some()
+        && analyses
+            .all(|a| !matches!(a.analysis.resolution_status, Resolution::Processing | Resolution::OperatorRequired))
+}
+
+/// The order's `resolution_comment` after the decision (what `PATCH /api/folders/{id}` runs):
+/// a small form for the roles the API lets change it, on a decided order (or showing its
+/// refusal).
+pub fn comment_form(b: &mut Html, session: &Session, f: &FolderDetails, refused: Option<&Refusal>) {
+    let refused = refused.and_then(|r| r.of("comment"));
+    if !comments_orders(session.caller.user_type) || !(is_decided(f) || refused.is_some()) {
+        return;
+    }
+    let folder = &f.folder;
+    let id = folder.folder_id;
+    let current = folder.resolution_comment.as_deref().unwrap_or("");
+    b.s("<div id=\"comment-").t(id).s("\">");
+    if let Some(r) = refused {
+        alert(b, &r.message);
+    }
+    let typed = refused.and_then(|r| field(&r.fields, "comment")).unwrap_or(current);
+    // Preserved while the comment is unchanged (a re-poll keeps what is typed); a new comment
+    // brings a new form.
+    let version = version_of(current);
+    b.s("<form method=\"post\" class=\"edit\" hx-preserve=\"true\" id=\"comment-form-").t(id).s("-").t(version);
+    b.s("\" action=\"").t(&session.base).s("/orders/").t(id).s("/comment\">");
+    super::forms::csrf_field(b, session);
+    textarea(b, &format!("oc-{id}"), "comment", text::ORDER_COMMENT, typed);
+    submit(b, text::SAVE_COMMENT, false);
+    b.s("</form></div>");
 }
 
 /// Whether the role deletes files and analyses of orders it sees (`Access::Manage`).
@@ -74,6 +118,7 @@ pub fn refusal_on_top(b: &mut Html, session: &Session, refused: Option<&Refusal>
     let Some(r) = refused else { return };
     let shown = match r.form {
         "meta" | "metakey" | "mediakey" | "media" | "rerun" => edits_orders(session.caller.user_type),
+        "comment" => comments_orders(session.caller.user_type),
         _ => false,
     };
     if !shown {
@@ -123,8 +168,13 @@ fn meta_editor_start(b: &mut Html, dom_id: &str, meta: &MetaData, summary: &str,
 /// (meta_data unchanged) htmx keeps them and what is typed in them; after a change (a boosted
 /// form's response) the new id brings the new values instead of the old.
 fn meta_version(meta: &MetaData) -> String {
+    version_of(&meta.to_value().to_string())
+}
+
+/// A short digest of a value shown in a preserved form (8 hex digits).
+fn version_of(shown: &str) -> String {
     use sha2::Digest;
-    hex::encode(&sha2::Sha256::digest(meta.to_value().to_string().as_bytes())[..4])
+    hex::encode(&sha2::Sha256::digest(shown.as_bytes())[..4])
 }
 
 /// A meta_data value as a tree: text as text, other scalars as JSON, arrays and objects as
@@ -352,7 +402,14 @@ pub fn add_media_form(b: &mut Html, state: &AppState, session: &Session, id: Uui
 }
 
 /// The request-analyses form: the create form's analyses and options.
-pub async fn rerun_form(b: &mut Html, state: &AppState, session: &Session, id: Uuid, refused: Option<&Refusal>) {
+pub async fn rerun_form(
+    b: &mut Html,
+    state: &AppState,
+    session: &Session,
+    id: Uuid,
+    media: &[Media],
+    refused: Option<&Refusal>,
+) {
     if !edits_orders(session.caller.user_type) {
         return;
     }
@@ -366,7 +423,7 @@ pub async fn rerun_form(b: &mut Html, state: &AppState, session: &Session, id: U
     b.s("<form method=\"post\" class=\"create\" hx-preserve=\"true\" id=\"rerun-").t(id).s("\" action=\"");
     b.t(&session.base).s("/orders/").t(id).s("/analyses\">");
     super::forms::csrf_field(b, session);
-    b.fragment(analyses_fieldset(state, session, fields, refused.is_none()).await);
+    b.fragment(analyses_fieldset(state, session, fields, refused.is_none(), Choices::Media(media)).await);
     b.s("<fieldset class=\"details\"><legend>").t(text::ORDER_DETAILS).s("</legend>");
     super::pages::input(b, "resolution_endpoint", text::WEBHOOK_URL, "url", field(fields, "resolution_endpoint"));
     b.s("<div class=\"actions\"><button type=\"submit\">").t(text::RERUN_BUTTON).s("</button></div>");
@@ -459,7 +516,7 @@ pub async fn rerun(
         form: "rerun",
         fields,
     };
-    let requests = match analysis_requests(&fields) {
+    let requests = match analysis_requests(&fields, Some(Sources::MediaIds)) {
         Ok(Some(r)) => r,
         Ok(None) => return refuse_with(&state, &session, id, bad(text::NO_ANALYSIS_CHOSEN.to_owned(), fields)).await,
         Err(message) => return refuse_with(&state, &session, id, bad(message, fields)).await,
@@ -649,6 +706,34 @@ pub async fn delete_media_meta_key(
     Form(f): Form<MetaKeyForm>,
 ) -> Response {
     change_key(&state, &session, &id, Some(&mid), f, true).await
+}
+
+/// The comment form (`comment_form`).
+#[derive(Deserialize)]
+pub struct CommentForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    comment: String,
+}
+
+/// `POST {base}/orders/{id}/comment`: the order's `resolution_comment` set as typed (empty
+/// clears it) through `comment_folder`, what `PATCH /api/folders/{id}` runs (its roles, its
+/// 4,096-character limit; audited when it changes).
+pub async fn edit_comment(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(f): Form<CommentForm>,
+) -> Response {
+    if let Err(r) = session.check_csrf(&f.csrf) {
+        return r;
+    }
+    let Ok(id) = parse_id(&id, "Folder") else { return error_page(&session.base, Error::not_exist("Folder")) };
+    match state.domain.comment_folder(&session.caller, id, Some(f.comment.clone())).await {
+        Ok(_) => see_other(format!("{}/orders/{id}?done=comment_saved#comment-{id}", session.base)),
+        Err(e) => refuse(&state, &session, id, "comment", vec![("comment".to_owned(), f.comment)], e).await,
+    }
 }
 
 /// `POST {base}/orders/{id}/media/{media_id}/delete`: `delete_media` (what

@@ -629,7 +629,9 @@ pub(super) async fn order_page(
     if let Some(c) = &folder.resolution_comment {
         dl_row(&mut b, text::COMMENT, c);
     }
-    b.s("</dl><h3>").t(text::META_DATA).s("</h3>");
+    b.s("</dl>");
+    orders::comment_form(&mut b, session, &f, refused);
+    b.s("<h3>").t(text::META_DATA).s("</h3>");
     json_block(&mut b, &folder.meta_data.to_value());
     orders::meta_tree_form(&mut b, session, folder, refused);
     orders::meta_form(&mut b, session, folder, refused);
@@ -669,7 +671,7 @@ pub(super) async fn order_page(
         analysis_panel(&mut b, base, session, a, decide);
     }
     b.s("</section>");
-    orders::rerun_form(&mut b, state, session, id, refused).await;
+    orders::rerun_form(&mut b, state, session, id, f.media.as_deref().unwrap_or(&[]), refused).await;
     match state.domain.folder_decisions(&session.caller, id).await {
         Ok(events) => decision_history(&mut b, &f, &events),
         Err(e) => return error_page(base, e),

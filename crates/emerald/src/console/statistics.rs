@@ -18,11 +18,11 @@ use crate::api::reports::csv_field;
 use crate::api::AppState;
 use crate::domain::folders::service::FolderWith;
 use crate::domain::folders::statistics::{
-    Performance, PeriodCounts, ScoreHistogram, ANALYSIS_STATUSES, LATENCY_P90_TARGET_SECS, ORDER_STATUSES,
-    PERSON_KEY_DEFAULT, QUEUE_TARGET, SCORE_BINS,
+    parse_utc_offset, utc_offset_text, Performance, PeriodCounts, ScoreHistogram, ANALYSIS_STATUSES,
+    LATENCY_P90_TARGET_SECS, ORDER_STATUSES, PERSON_KEY_DEFAULT, QUEUE_TARGET, SCORE_BINS,
 };
 use crate::domain::model::role::UserType;
-use crate::domain::store::{Granularity, ListParams, Percentiles};
+use crate::domain::store::{Granularity, ListParams, Percentiles, Periods};
 use crate::domain::Error;
 
 /// Most periods a chart fills in (a longer range shows only the periods with orders).
@@ -34,6 +34,11 @@ struct Filters {
     min: String,
     max: String,
     granularity: Granularity,
+    /// The periods' fixed offset from UTC, seconds east (`utc_offset`, set by console.js to the
+    /// browser's; UTC without script).
+    utc_offset: i32,
+    /// A malformed `utc_offset`: its message (the page shows UTC and says why).
+    offset_refused: Option<String>,
     company_id: Option<String>,
     user_id: Option<String>,
     performance: bool,
@@ -65,10 +70,20 @@ impl Filters {
             Some("month") => Granularity::Month,
             _ => Granularity::Day,
         };
+        let (utc_offset, offset_refused) = match parse_utc_offset("utc_offset", get(q, "utc_offset").unwrap_or("")) {
+            Ok(off) => (off, None),
+            Err(e) => (0, Some(e.to_string())),
+        };
+        // Today in the offset: the default window is its last 7 days.
+        let local_now = now + f64::from(utc_offset);
         Filters {
-            min: get(q, "time_created.min").map(str::to_owned).unwrap_or_else(|| utc(now - 6.0 * DAY)[..10].to_owned()),
-            max: get(q, "time_created.max").map(str::to_owned).unwrap_or_else(|| utc(now)[..10].to_owned()),
+            min: get(q, "time_created.min")
+                .map(str::to_owned)
+                .unwrap_or_else(|| utc(local_now - 6.0 * DAY)[..10].to_owned()),
+            max: get(q, "time_created.max").map(str::to_owned).unwrap_or_else(|| utc(local_now)[..10].to_owned()),
             granularity,
+            utc_offset,
+            offset_refused,
             company_id: get(q, "company_id").map(str::to_owned),
             user_id: get(q, "user_id").map(str::to_owned),
             performance: get(q, "tab") == Some("performance"),
@@ -86,10 +101,22 @@ impl Filters {
         }
     }
 
-    /// The folder-list parameters of the API calls (the end date as the whole day).
+    /// The folder-list parameters of the API calls (the end date as the whole day; with an
+    /// offset, the dates are the offset's days, sent as UNIX times).
     fn params(&self) -> ListParams {
         let max = if self.max.len() == 10 { format!("{}T23:59:59.999999", self.max) } else { self.max.clone() };
-        let mut p = vec![("time_created.min".to_owned(), self.min.clone()), ("time_created.max".to_owned(), max)];
+        let (min, max) = match self.utc_offset {
+            0 => (self.min.clone(), max),
+            off => {
+                let now = crate::domain::time::now();
+                let shift = |v: &str| match emerald_query::parse_datetime(v, now) {
+                    Ok(t) => format!("{:.6}", t - f64::from(off)),
+                    Err(_) => v.to_owned(),
+                };
+                (shift(&self.min), shift(&max))
+            }
+        };
+        let mut p = vec![("time_created.min".to_owned(), min), ("time_created.max".to_owned(), max)];
         if let Some(c) = &self.company_id {
             p.push(("company_id".into(), c.clone()));
         }
@@ -106,6 +133,9 @@ impl Filters {
             ("time_created.max", self.max.clone()),
             ("granularity", granularity_name(self.granularity).to_owned()),
         ];
+        if self.utc_offset != 0 {
+            out.push(("utc_offset", utc_offset_text(self.utc_offset)));
+        }
         for (k, v) in [("company_id", &self.company_id), ("user_id", &self.user_id)] {
             if let Some(v) = v {
                 out.push((k, v.clone()));
@@ -125,7 +155,13 @@ impl Filters {
         self.pairs().into_iter().map(|(k, v)| format!("{k}={}&", query_value(&v))).collect()
     }
 
-    /// Every period from the start to the end, when there are not too many.
+    /// The periods the store buckets by.
+    fn periods_of(&self) -> Periods {
+        Periods { granularity: self.granularity, utc_offset: self.utc_offset }
+    }
+
+    /// Every period from the start to the end, when there are not too many (the dates are the
+    /// offset's days: bucketed as UTC, as the store buckets the shifted times).
     fn periods(&self) -> Option<Vec<String>> {
         let now = crate::domain::time::now();
         let start = emerald_query::parse_datetime(&self.min, now).ok()?;
@@ -192,6 +228,10 @@ pub async fn statistics(State(state): State<AppState>, session: Session, RawQuer
     b.t(text::STATS_COMMON).s("</a> <a href=\"").t(base).s("/statistics?").t(f.query()).s("tab=performance\"");
     b.s(if f.performance { " aria-current=\"page\"" } else { "" }).s(">").t(text::STATS_PERFORMANCE).s("</a></nav>");
     filter_form(&mut b, &state, &session, &f).await;
+    if let Some(m) = &f.offset_refused {
+        b.el("<p class=\"error\" role=\"alert\">", m, "</p>");
+    }
+    offset_note(&mut b, f.utc_offset);
     let params = f.params();
     let result = if f.performance {
         performance_tab(&mut b, &state, &session, &f, &params).await
@@ -208,6 +248,17 @@ pub async fn statistics(State(state): State<AppState>, session: Session, RawQuer
     page_with_script(&state, &session, text::STATS_TITLE, b, STATISTICS_JS_PATH)
 }
 
+/// Which offset the dates and periods are in.
+fn offset_note(b: &mut Html, utc_offset: i32) {
+    b.s("<p class=\"note\" id=\"stats-offset\">");
+    if utc_offset == 0 {
+        b.t(text::STATS_IN_UTC);
+    } else {
+        b.t(format!("{} UTC{} {}", text::STATS_IN_OFFSET, utc_offset_text(utc_offset), text::STATS_OFFSET_FIXED));
+    }
+    b.s("</p>");
+}
+
 /// The page's own script (under the console's base path).
 pub const STATISTICS_JS_PATH: &str = "/assets/statistics.js";
 
@@ -219,6 +270,9 @@ async fn filter_form(b: &mut Html, state: &AppState, session: &Session, f: &Filt
     }
     input(b, "time_created.min", text::FILTER_FROM, "date", Some(&f.min));
     input(b, "time_created.max", text::FILTER_TO, "date", Some(&f.max));
+    // console.js writes the browser's offset here (`±HH:MM`); without script it stays UTC.
+    let offset = if f.utc_offset == 0 { String::new() } else { utc_offset_text(f.utc_offset) };
+    b.s("<input type=\"hidden\" name=\"utc_offset\" data-utc-offset value=\"").t(offset).s("\">");
     b.s("<label for=\"f-granularity\">").t(text::GRANULARITY).s("</label>");
     b.s("<select id=\"f-granularity\" name=\"granularity\">");
     for (value, label) in [("day", text::BY_DAY), ("week", text::BY_WEEK), ("month", text::BY_MONTH)] {
@@ -279,8 +333,8 @@ async fn common_tab(
     // The page's six queries at once: each is bounded by the window (store/statistics.rs), and
     // the database runs them side by side on its pool's connections.
     let (orders, types, perf, persons, succeeded, backlog) = tokio::try_join!(
-        d.order_statistics(caller, params, f.granularity, &f.person_key),
-        d.analysis_statistics(caller, params, f.granularity),
+        d.order_statistics(caller, params, f.periods_of(), &f.person_key),
+        d.analysis_statistics(caller, params, f.periods_of()),
         d.performance(caller, params),
         d.unique_persons(caller, params, &f.person_key),
         d.unique_persons(caller, &succeeded, &f.person_key),
@@ -631,6 +685,10 @@ fn latency_row(b: &mut Html, t: &str, l: &Percentiles) {
 pub async fn statistics_csv(State(state): State<AppState>, session: Session, RawQuery(raw): RawQuery) -> Response {
     let base = &settings(&state).base;
     let q = parse_query(raw);
+    // A file has no place for a message: a malformed offset is refused (the page says it).
+    if let Err(e) = parse_utc_offset("utc_offset", get(&q, "utc_offset").unwrap_or("")) {
+        return error_page(base, e);
+    }
     let f = Filters::of(&q);
     let params = f.params();
     let (d, caller) = (&state.domain, &session.caller);
@@ -639,7 +697,7 @@ pub async fn statistics_csv(State(state): State<AppState>, session: Session, Raw
     let result: Result<(), Error> = async {
         match chart {
             "types" => {
-                let types = d.analysis_statistics(caller, &params, f.granularity).await?;
+                let types = d.analysis_statistics(caller, &params, f.periods_of()).await?;
                 rows.push(
                     ["period", "type", "total"].into_iter().chain(ANALYSIS_STATUSES).map(str::to_owned).collect(),
                 );
@@ -678,7 +736,7 @@ pub async fn statistics_csv(State(state): State<AppState>, session: Session, Raw
                 }
             }
             _ => {
-                let orders = d.order_statistics(caller, &params, f.granularity, &f.person_key).await?;
+                let orders = d.order_statistics(caller, &params, f.periods_of(), &f.person_key).await?;
                 rows.push(
                     ["period", "total"]
                         .into_iter()

@@ -192,6 +192,19 @@ pub const BAND_WITHOUT_BIOMETRY: &str = "threshold_min and threshold_max apply t
 or leave them empty.";
 pub const COLLECTION_PARAMS_WITHOUT: &str = "decision_threshold and decision_count apply to the blacklist search \
 (COLLECTION): tick it, or leave them empty.";
+pub const CAPABILITIES: &str = "Document check capabilities (a bitmask, a whole number, optional)";
+pub const CAPABILITIES_INVALID: &str = "capabilities must be a whole number, 0 or more.";
+pub const CAPABILITIES_WITHOUT: &str =
+    "capabilities applies to the document check (DOCUMENTS): tick it, or leave it empty.";
+pub const SOURCES: &str = "Files each analysis takes (source_media)";
+pub const SOURCES_NOTE: &str = "Tick the files an analysis takes; with none ticked it takes the order's files its \
+rule selects (liveness: selfies and videos; face match and blacklist: every file but a document's back; document check: \
+document photos).";
+pub const SOURCES_WITHOUT_ANALYSIS: &str =
+    "files were chosen for an analysis that is not ticked: tick it, or untick its files.";
+pub const SOURCE_WITHOUT_FILE: &str = "was given a choice naming no file of this form:";
+pub const SOURCES_NOT_HERE: &str = "Files are chosen per analysis on the create form only: here the analyses take the \
+order's files their rules select.";
 pub const BAND: &str = "Operator band (threshold_min to threshold_max)";
 pub const BAND_COLLECTION: &str = "Operator band (from the company's band to the threshold)";
 
@@ -291,6 +304,7 @@ pub const SERVER_TIME: &str = "Server time";
 // Notices after a change (`?done=code`: only these words can be shown)
 pub const NOTICES: [(&str, &str); 22] = [
     ("saved", "Saved."),
+    ("comment_saved", "Comment saved."),
     ("meta_key_deleted", "Key deleted."),
     ("media_added", "Files added to the order."),
     ("analyses_requested", "Analyses requested."),
@@ -316,6 +330,11 @@ pub const NOTICES: [(&str, &str); 22] = [
 
 // Forms
 pub const SAVE: &str = "Save";
+pub const STATS_IN_UTC: &str = "Dates and periods are UTC days.";
+pub const STATS_IN_OFFSET: &str = "Dates and periods are days at";
+pub const STATS_OFFSET_FIXED: &str = "(this browser's offset from UTC, fixed: a daylight-saving change inside the \
+window is not followed).";
+pub const SAVE_COMMENT: &str = "Save the comment";
 pub const CHOOSE: &str = "Choose…";
 pub const META_DATA_JSON: &str = "meta_data (a JSON object, optional)";
 pub const FIRST_NAME: &str = "First name";

@@ -685,6 +685,22 @@ pub enum Granularity {
     Total,
 }
 
+/// The statistics' periods: their length, and the fixed offset from UTC (seconds east, within
+/// ±14 h) their days start at — local days for a client in that offset. A fixed offset does
+/// not follow a daylight-saving change inside the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Periods {
+    pub granularity: Granularity,
+    pub utc_offset: i32,
+}
+
+impl Periods {
+    /// UTC periods.
+    pub fn utc(granularity: Granularity) -> Periods {
+        Periods { granularity, utc_offset: 0 }
+    }
+}
+
 /// Nearest-rank percentiles of a set of durations, in seconds (None when the set is empty).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Percentiles {
@@ -704,14 +720,14 @@ pub trait Statistics: Send + Sync {
         &self,
         vis: Visibility,
         params: &ListParams,
-        g: Granularity,
+        p: Periods,
     ) -> Result<Vec<(String, String, u64)>>;
     /// `(period, folders carrying the metadata key, distinct values of it)`.
     async fn person_counts(
         &self,
         vis: Visibility,
         params: &ListParams,
-        g: Granularity,
+        p: Periods,
         key: &str,
     ) -> Result<Vec<(String, u64, u64)>>;
     /// `(period, analysis type, resolution_status, analyses)` of the matching folders.
@@ -719,7 +735,7 @@ pub trait Statistics: Send + Sync {
         &self,
         vis: Visibility,
         params: &ListParams,
-        g: Granularity,
+        p: Periods,
     ) -> Result<Vec<(String, String, String, u64)>>;
     /// Processing time (`time_finished - time_created`) of the matching folders' analyses, per
     /// type, and over all types under the key `ALL`.

@@ -22,7 +22,9 @@ use super::folders::{folder_conditions, id_list, visibility_conditions, FOLDER_L
 use super::guard::insert_events;
 use super::sql::{number_placeholders, on_foreign_key, BeginWrite, SqlStore};
 use crate::domain::model::audit::AuthEvent;
-use crate::domain::store::{Claims, FolderClaim, Granularity, ListParams, Percentiles, Statistics, Visibility};
+use crate::domain::store::{
+    Claims, FolderClaim, Granularity, ListParams, Percentiles, Periods, Statistics, Visibility,
+};
 use crate::domain::{Error, Result};
 
 /// The folder list's filters (§6.3, `resolution_status`, `analyse.type`) and the caller's
@@ -43,9 +45,15 @@ fn folder_where(dialect: Dialect, vis: Visibility, params: &ListParams, first: u
     Ok((format!("({})", conds.join(") AND (")), binds))
 }
 
-/// The first day (`YYYY-MM-DD`, UTC) of the bucket of the UNIX time `col`.
-fn bucket(dialect: Dialect, g: Granularity, col: &str) -> String {
-    match (dialect, g) {
+/// The first day (`YYYY-MM-DD`) of the bucket of the UNIX time `col`, in the periods' fixed
+/// offset from UTC (the time moved by the offset, then bucketed as UTC).
+fn bucket(dialect: Dialect, p: Periods, col: &str) -> String {
+    // An integer the server parsed (within ±14 h), never text of the request.
+    let col = match p.utc_offset {
+        0 => col.to_owned(),
+        off => format!("({col} + ({off}))"),
+    };
+    match (dialect, p.granularity) {
         (_, Granularity::Total) => "'total'".to_owned(),
         (Dialect::Sqlite, Granularity::Day) => format!("strftime('%Y-%m-%d', {col}, 'unixepoch')"),
         // Back six days, then forward to a Monday (a Monday stays itself).
@@ -162,7 +170,7 @@ impl Statistics for SqlStore {
         &self,
         vis: Visibility,
         params: &ListParams,
-        g: Granularity,
+        g: Periods,
     ) -> Result<Vec<(String, String, u64)>> {
         let (w, binds) = folder_where(self.dialect(), vis, params, 1)?;
         let sql = format!(
@@ -179,13 +187,13 @@ impl Statistics for SqlStore {
         &self,
         vis: Visibility,
         params: &ListParams,
-        g: Granularity,
+        g: Periods,
         key: &str,
     ) -> Result<Vec<(String, u64, u64)>> {
         let (w, mut binds) = folder_where(self.dialect(), vis, params, 2)?;
         binds.insert(0, Param::Text(key.to_owned()));
         // The total is one aggregate row (also over no folders), not a group by a constant.
-        let group = if g == Granularity::Total { "" } else { " GROUP BY 1 ORDER BY 1" };
+        let group = if g.granularity == Granularity::Total { "" } else { " GROUP BY 1 ORDER BY 1" };
         let sql = format!(
             "SELECT {} AS period, COUNT(*), COUNT(DISTINCT mi.value_text) {} WHERE {w}{group}",
             bucket(self.dialect(), g, "f.time_created"),
@@ -200,7 +208,7 @@ impl Statistics for SqlStore {
         &self,
         vis: Visibility,
         params: &ListParams,
-        g: Granularity,
+        g: Periods,
     ) -> Result<Vec<(String, String, String, u64)>> {
         let (w, binds) = folder_where(self.dialect(), vis, params, 1)?;
         let sql = format!(

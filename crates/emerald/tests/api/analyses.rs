@@ -51,7 +51,7 @@ fn part(name: &'static str, bytes: Vec<u8>) -> Part {
 }
 
 /// Poll `GET /api/analyses/{id}` until it leaves PROCESSING (at most 60 s).
-async fn wait_analysis(app: &TestApp, token: &str, id: &str) -> Value {
+pub(crate) async fn wait_analysis(app: &TestApp, token: &str, id: &str) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let r = app.get(&format!("/api/analyses/{id}"), token).await;

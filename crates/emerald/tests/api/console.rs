@@ -7,6 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use crate::analyses::wait_analysis;
 use crate::helpers::fixtures::*;
 use crate::helpers::*;
 
@@ -477,16 +478,7 @@ async fn decisions_run_the_api_rules_and_the_console_can_be_switched_off_or_move
     analyses.assert_status(201);
     let analyse_id = analyses.body[0]["analyse_id"].as_str().unwrap().to_owned();
     // The analysis runs (the test server has workers); then decisions go through the API's rules.
-    let mut state = String::new();
-    for _ in 0..300 {
-        state =
-            app.get(&format!("/api/analyses/{analyse_id}"), &token).await.body["state"].as_str().unwrap().to_owned();
-        if state != "PROCESSING" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(state, "FINISHED");
+    assert_eq!(wait_analysis(&app, &token, &analyse_id).await["state"], "FINISHED");
     // ADMIN may not decide (the API's 403).
     let path = format!("/console/analyses/{analyse_id}/decision");
     let (admin, _) = console_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -659,6 +651,26 @@ impl Console {
         let location = res.headers().get(LOCATION).map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
         (res.status(), location, res.text().await.unwrap())
     }
+}
+
+/// A create-order form: the CSRF token, a file per `(input number, name, content type)` (a
+/// JPEG of its own size each), the transaction id, then `fields`.
+fn create_form(
+    csrf: &str,
+    files: &[(&str, &str, &'static str)],
+    transaction_id: &'static str,
+    fields: &[(&'static str, &'static str)],
+) -> reqwest::multipart::Form {
+    let mut f = reqwest::multipart::Form::new().text("csrf", csrf.to_owned());
+    for (n, (input, name, kind)) in files.iter().enumerate() {
+        let width = 64 + 2 * n as u32;
+        f = f.part(format!("file{input}"), file_part(name, jpeg(width, 48))).text(format!("kind{input}"), *kind);
+    }
+    f = f.text("transaction_id", transaction_id);
+    for (k, v) in fields {
+        f = f.text(*k, *v);
+    }
+    f
 }
 
 fn file_part(name: &str, bytes: Vec<u8>) -> reqwest::multipart::Part {
@@ -912,19 +924,8 @@ async fn create_form_takes_the_band_the_options_and_more_than_four_files(backend
     assert!(most.contains("name=\"file10\"") && !most.contains("name=\"file11\"") && !most.contains("?slots="));
 
     let csrf = client.csrf(&app).await;
-    let with_options = |opts: &[(&'static str, &'static str)]| {
-        let mut f = reqwest::multipart::Form::new()
-            .text("csrf", csrf.clone())
-            .part("file1", file_part("a.jpg", jpeg(64, 48)))
-            .text("kind1", "selfie")
-            .part("file2", file_part("b.jpg", jpeg(66, 48)))
-            .text("kind2", "selfie")
-            .text("transaction_id", "tx-options");
-        for (k, v) in opts {
-            f = f.text(*k, *v);
-        }
-        f
-    };
+    let files = [("1", "a.jpg", "selfie"), ("2", "b.jpg", "selfie")];
+    let with_options = |opts: &[(&'static str, &'static str)]| create_form(&csrf, &files, "tx-options", opts);
     // Bad options: the form again with a clear message and what was typed; nothing stored.
     let bad: [(&[(&'static str, &'static str)], &str); 7] = [
         (&[("analysis", "biometry"), ("threshold_min", "abc")], "threshold_min is not a number: &quot;abc&quot;"),
@@ -1019,6 +1020,143 @@ async fn create_form_takes_the_band_the_options_and_more_than_four_files(backend
     let (status, _, body) = client.post_multipart(&app, "/console/orders/new", big).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     assert_eq!(orders_seen(&app, &token).await, 2);
+}
+
+#[tokio::test]
+async fn sqlite_create_form_capabilities_and_source_media() {
+    create_form_sends_capabilities_and_the_files_of_each_analysis(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_create_form_capabilities_and_source_media() {
+    if postgres_available() {
+        create_form_sends_capabilities_and_the_files_of_each_analysis(Backend::Postgres).await;
+    }
+}
+
+/// The create form's DOCUMENTS `capabilities` (a non-negative integer, as the API takes it)
+/// and, per analysis, the file inputs it takes (sent as the stored media's ids in
+/// `source_media`); bad choices refused before anything is stored.
+async fn create_form_sends_capabilities_and_the_files_of_each_analysis(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let company = app.company("Sources Co").await;
+    let (_, email, token) = app.user(Some(company), "CLIENT").await;
+    let client = console_login(&app, &email, PASSWORD).await.0;
+    let (_, _, form) = client.get(&app, "/console/orders/new").await;
+    assert!(form.contains("<label for=\"capabilities\">") && form.contains("name=\"capabilities\""), "{form}");
+    for kind in ["quality", "biometry", "documents", "collection"] {
+        for i in 1..=4 {
+            let input = format!("id=\"src_{kind}-{i}\" name=\"src_{kind}\" value=\"{i}\"");
+            assert!(form.contains(&input), "{input}: {form}");
+        }
+        assert!(!form.contains(&format!("name=\"src_{kind}\" value=\"5\"")), "one choice per file input");
+    }
+    let csrf = client.csrf(&app).await;
+    let files = [("1", "a.jpg", "selfie"), ("2", "b.jpg", "selfie"), ("3", "front.jpg", "id_front")];
+    let with = |opts: &[(&'static str, &'static str)]| create_form(&csrf, &files, "tx-sources", opts);
+    let bad: [(&[(&'static str, &'static str)], &str); 6] = [
+        (&[("analysis", "documents"), ("capabilities", "-3")], "capabilities must be a whole number, 0 or more."),
+        (&[("analysis", "documents"), ("capabilities", "1e3")], "capabilities must be a whole number, 0 or more."),
+        (&[("analysis", "quality"), ("capabilities", "492")], "capabilities applies to the document check"),
+        (
+            &[("analysis", "quality"), ("src_quality", "4")],
+            "QUALITY was given a choice naming no file of this form: &quot;4&quot;",
+        ),
+        (
+            &[("analysis", "quality"), ("src_quality", HOSTILE)],
+            "QUALITY was given a choice naming no file of this form: &quot;&lt;script",
+        ),
+        (
+            &[("analysis", "quality"), ("src_biometry", "1")],
+            "BIOMETRY: files were chosen for an analysis that is not ticked",
+        ),
+    ];
+    for (opts, message) in bad {
+        let (status, _, body) = client.post_multipart(&app, "/console/orders/new", with(opts)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{opts:?}: {body}");
+        assert!(body.contains("role=\"alert\"") && body.contains(message), "{opts:?}: {body}");
+        assert!(!body.contains(HOSTILE) && body.contains("value=\"tx-sources\""), "{body}");
+    }
+    // What was ticked comes back ticked.
+    let (_, _, body) = client.post_multipart(&app, "/console/orders/new", with(bad[5].0)).await;
+    assert!(body.contains("name=\"src_biometry\" value=\"1\" checked"), "{body}");
+    assert_eq!(orders_seen(&app, &token).await, 0, "nothing was created");
+
+    // QUALITY on the second selfie only, BIOMETRY between the first selfie and the document,
+    // DOCUMENTS with its capabilities on the document; COLLECTION not ticked.
+    let good = [
+        ("analysis", "quality"),
+        ("src_quality", "2"),
+        ("analysis", "biometry"),
+        ("src_biometry", "1"),
+        ("src_biometry", "3"),
+        ("analysis", "documents"),
+        ("capabilities", "492"),
+        ("src_documents", "3"),
+    ];
+    let (status, location, body) = client.post_multipart(&app, "/console/orders/new", with(&good)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let folder = location.trim_start_matches("/console/orders/").to_owned();
+    let media = app.get(&format!("/api/folders/{folder}/media"), &token).await.body;
+    let id_of = |name: &str| {
+        media.as_array().unwrap().iter().find(|m| m["original_name"] == name).unwrap()["media_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let analyses = app.get(&format!("/api/folders/{folder}/analyses"), &token).await.body;
+    let by = |t: &str| analyses.as_array().unwrap().iter().find(|a| a["type"] == t).expect(t).clone();
+    let sources = |a: &Value| {
+        let mut ids: Vec<String> = a["source_media"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["media_id"].as_str().or(m.as_str()).unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(sources(&by("QUALITY")), vec![id_of("b.jpg")]);
+    let mut pair = vec![id_of("a.jpg"), id_of("front.jpg")];
+    pair.sort();
+    assert_eq!(sources(&by("BIOMETRY")), pair);
+    let documents = by("DOCUMENTS");
+    assert_eq!(sources(&documents), vec![id_of("front.jpg")]);
+    assert_eq!(documents["params"]["capabilities"], json!(492));
+    assert_eq!(analyses.as_array().unwrap().len(), 3);
+    // The order page's "request analyses" form offers the order's files by name; a file of
+    // another order or no file id is refused (nothing requested); then QUALITY on the first
+    // selfie only.
+    let (_, _, page) = client.get(&app, &location).await;
+    let a = id_of("a.jpg");
+    assert!(page.contains("name=\"capabilities\""), "{page}");
+    assert!(page.contains(&format!("name=\"src_quality\" value=\"{a}\"> a.jpg (IMAGE_FOLDER)")), "{page}");
+    let rerun_path = format!("{location}/analyses");
+    let other = folder_with(&app, &token, json!({}), "elsewhere.jpg").await;
+    let elsewhere = app.get(&format!("/api/folders/{other}/media"), &token).await.body[0]["media_id"].clone();
+    let rerun = |src: &str| {
+        let mut f = csrf_form(&csrf, &[("analysis", "quality")]);
+        f.push(("src_quality", src.to_owned()));
+        f
+    };
+    let (status, _, body) = client.send(&app, &rerun_path, &rerun(elsewhere.as_str().unwrap())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("is not in this folder"), "{body}");
+    let (status, _, body) = client.send(&app, &rerun_path, &rerun(HOSTILE)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body.contains("QUALITY was given a choice naming no file of this form") && !body.contains(HOSTILE),
+        "{body}"
+    );
+    let now = || async { app.get(&format!("/api/folders/{folder}/analyses"), &token).await.body };
+    assert_eq!(now().await.as_array().unwrap().len(), 3);
+    let (status, _, body) = client.send(&app, &rerun_path, &rerun(&a)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let all = now().await;
+    assert_eq!(all.as_array().unwrap().len(), 4);
+    let quality: Vec<Vec<String>> =
+        all.as_array().unwrap().iter().filter(|x| x["type"] == "QUALITY").map(sources).collect();
+    assert!(quality.contains(&vec![a.clone()]) && quality.contains(&vec![id_of("b.jpg")]), "{quality:?}");
 }
 
 #[tokio::test]
@@ -1475,6 +1613,164 @@ async fn media_meta_data_is_edited_key_by_key(backend: Backend) {
     assert!(page.contains("Key deleted.") && !page.contains(HOSTILE), "{page}");
     assert!(page.contains("<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>"), "the value escaped: {page}");
     assert_eq!(page.matches("<script").count(), 2);
+}
+
+#[tokio::test]
+async fn sqlite_comment_after_the_decision() {
+    a_decided_orders_comment_is_set_by_the_roles_the_api_lets(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_comment_after_the_decision() {
+    if postgres_available() {
+        a_decided_orders_comment_is_set_by_the_roles_the_api_lets(Backend::Postgres).await;
+    }
+}
+
+/// `resolution_comment` after the decision: a form on a decided order for OPERATOR and CLIENT
+/// OPERATOR (what `PATCH /api/folders/{id}` lets), through `comment_folder`; audited, CSRF,
+/// escaped, the API's limit.
+async fn a_decided_orders_comment_is_set_by_the_roles_the_api_lets(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (a, b) = (app.company("Comment A").await, app.company("Comment B").await);
+    let (_, client_email, token) = app.user(Some(a), "CLIENT").await;
+    let (_, cop_email, _) = app.user(Some(a), "CLIENT OPERATOR").await;
+    let (_, op_email, _) = app.user(None, "OPERATOR").await;
+    let (_, other_email, _) = app.user(Some(b), "CLIENT OPERATOR").await;
+    let folder = folder_with(&app, &token, json!({}), "selfie.jpg").await;
+    let page_path = format!("/console/orders/{folder}");
+    let path = format!("/console/orders/{folder}/comment");
+    let action = format!("action=\"{path}\"");
+    let client = console_login(&app, &client_email, PASSWORD).await.0;
+    let cop = console_login(&app, &cop_email, PASSWORD).await.0;
+    let op = console_login(&app, &op_email, PASSWORD).await.0;
+    let other = console_login(&app, &other_email, PASSWORD).await.0;
+    let (csrf, cop_csrf, op_csrf) = (client.csrf(&app).await, cop.csrf(&app).await, op.csrf(&app).await);
+    let other_csrf = other.csrf(&app).await;
+
+    // Not decided yet (no analysis): no form.
+    assert!(!cop.get(&app, &page_path).await.2.contains(&action));
+    let analyses =
+        app.post(&format!("/api/folders/{folder}/analyses/"), &token, json!({"analyses": [{"type": "QUALITY"}]})).await;
+    analyses.assert_status(201);
+    let analyse_id = analyses.body[0]["analyse_id"].as_str().unwrap().to_owned();
+    assert_eq!(wait_analysis(&app, &token, &analyse_id).await["state"], "FINISHED");
+
+    // Decided: the deciding roles get the form, the CLIENT does not.
+    for (who, console, shown) in [("client operator", &cop, true), ("operator", &op, true), ("client", &client, false)]
+    {
+        let (status, _, page) = console.get(&app, &page_path).await;
+        assert_eq!(status, StatusCode::OK, "{who}");
+        assert_eq!(page.contains(&action), shown, "{who}: {page}");
+    }
+    let comment_now =
+        || async { app.get(&format!("/api/folders/{folder}"), &token).await.body["resolution_comment"].clone() };
+    let audit_url = format!("/api/audit?object_id={folder}&event=update");
+    let audited = || async { app.get(&audit_url, &app.admin_token).await.body["total_count"].as_u64().unwrap() };
+    let before = audited().await;
+
+    // Refusals: CSRF, the CLIENT (the API's 403, said), another company (404), over the limit
+    // (400, the typed text back); nothing changed or audited.
+    let set = |csrf: &str, comment: &str| vec![("csrf", csrf.to_owned()), ("comment", comment.to_owned())];
+    assert_eq!(cop.send(&app, &path, &set("x", "late")).await.0, StatusCode::FORBIDDEN);
+    let (status, _, body) = client.send(&app, &path, &set(&csrf, "late")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("role=\"alert\"") && body.contains("only an OPERATOR or CLIENT OPERATOR"), "{body}");
+    assert_eq!(other.send(&app, &path, &set(&other_csrf, "late")).await.0, StatusCode::NOT_FOUND);
+    let long = format!("{HOSTILE}{}", "x".repeat(4096));
+    let (status, _, body) = cop.send(&app, &path, &set(&cop_csrf, &long)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("resolution_comment has more than 4096 characters"), "{body}");
+    assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;xxx") && !body.contains(HOSTILE), "typed back: {body}");
+    let bogus = format!("/console/orders/{}/comment", Uuid::new_v4());
+    assert_eq!(cop.send(&app, &bogus, &set(&cop_csrf, "late")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(comment_now().await, Value::Null);
+    assert_eq!(audited().await, before);
+
+    // Set (hostile, escaped), set again unchanged (nothing audited), changed by the OPERATOR,
+    // cleared.
+    let (status, location, body) = cop.send(&app, &path, &set(&cop_csrf, HOSTILE)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(location, format!("{page_path}?done=comment_saved#comment-{folder}"));
+    assert_eq!(comment_now().await, json!(HOSTILE));
+    let (_, _, page) = cop.get(&app, &location).await;
+    assert!(page.contains("Comment saved.") && !page.contains(HOSTILE), "{page}");
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;</textarea>"), "the form holds it: {page}");
+    assert_eq!(page.matches("<script").count(), 2);
+    assert_eq!(cop.send(&app, &path, &set(&cop_csrf, HOSTILE)).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(audited().await, before + 1, "unchanged: nothing recorded");
+    assert_eq!(op.send(&app, &path, &set(&op_csrf, " second look ")).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(comment_now().await, json!("second look"));
+    assert_eq!(cop.send(&app, &path, &set(&cop_csrf, "  ")).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(comment_now().await, Value::Null, "emptied: cleared");
+    assert_eq!(audited().await, before + 3);
+}
+
+#[tokio::test]
+async fn sqlite_statistics_in_local_time() {
+    statistics_page_counts_the_days_of_the_browsers_offset(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_statistics_in_local_time() {
+    if postgres_available() {
+        statistics_page_counts_the_days_of_the_browsers_offset(Backend::Postgres).await;
+    }
+}
+
+/// The statistics page in a fixed offset (`utc_offset`, which console.js sets to the browser's):
+/// the window's dates and the periods are that offset's days; the page says which; UTC without it.
+async fn statistics_page_counts_the_days_of_the_browsers_offset(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let company = app.company("Local Co").await;
+    let (user, email, _) = app.user(Some(company), "CLIENT").await;
+    // 2025-03-31 22:30 and 2025-04-01 00:30 UTC: both 1 April at +03:00, both 31 March at -05:30.
+    crate::statistics::seed_around_midnight(&app, company, user).await;
+    let client = console_login(&app, &email, PASSWORD).await.0;
+    let orders = |page: &str| {
+        let at = page.find("<dt>Orders created</dt><dd>").expect("the count") + "<dt>Orders created</dt><dd>".len();
+        page[at..].split('<').next().unwrap().to_owned()
+    };
+    let csv_rows = |csv: &str| csv.trim_end().split("\r\n").skip(1).map(str::to_owned).collect::<Vec<_>>();
+    let window = "time_created.min=2025-03-31&time_created.max=2025-04-01";
+
+    // UTC (no script): two days with one order each.
+    let (_, _, page) = client.get(&app, &format!("/console/statistics?{window}")).await;
+    assert!(
+        page.contains("Dates and periods are UTC days.")
+            && page.contains("name=\"utc_offset\" data-utc-offset value=\"\"")
+    );
+    assert_eq!(orders(&page), "2");
+    let (_, _, csv) = client.get(&app, &format!("/console/statistics.csv?chart=orders&{window}")).await;
+    let rows = csv_rows(&csv);
+    assert!(rows.len() == 2 && rows[0].starts_with("2025-03-31,1,") && rows[1].starts_with("2025-04-01,1,"), "{csv}");
+
+    // +03:00: both on 1 April; the page says so and its links carry the offset.
+    let (_, _, page) = client.get(&app, &format!("/console/statistics?{window}&utc_offset=%2B03:00")).await;
+    assert!(page.contains("Dates and periods are days at UTC+03:00 (this browser&#39;s offset"), "{page}");
+    assert!(page.contains("name=\"utc_offset\" data-utc-offset value=\"+03:00\""), "{page}");
+    assert!(page.contains("utc_offset=%2B03%3A00&amp;"), "the tabs and CSV links keep it: {page}");
+    assert_eq!(orders(&page), "2");
+    let (_, _, csv) =
+        client.get(&app, &format!("/console/statistics.csv?chart=orders&{window}&utc_offset=%2B03:00")).await;
+    let rows = csv_rows(&csv);
+    assert!(rows.len() == 2 && rows[0].starts_with("2025-03-31,0,") && rows[1].starts_with("2025-04-01,2,"), "{csv}");
+    // The window's dates are the offset's days: 31 March at +03:00 holds neither order, at
+    // -05:30 both, in UTC one.
+    let day = "time_created.min=2025-03-31&time_created.max=2025-03-31";
+    for (offset, count) in [("%2B03:00", "0"), ("-05:30", "2"), ("Z", "1")] {
+        let (_, _, page) = client.get(&app, &format!("/console/statistics?{day}&utc_offset={offset}")).await;
+        assert_eq!(orders(&page), count, "{offset}");
+    }
+    // A malformed offset: said, and the page in UTC.
+    let (status, _, page) = client.get(&app, &format!("/console/statistics?{window}&utc_offset={HOSTILE}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("role=\"alert\">Invalid utc_offset value") && !page.contains(HOSTILE), "{page}");
+    assert!(page.contains("Dates and periods are UTC days.") && orders(&page) == "2", "{page}");
+    let (status, _, body) =
+        client.get(&app, &format!("/console/statistics.csv?chart=orders&utc_offset={HOSTILE}")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the CSV is refused: {body}");
+    assert!(body.contains("Invalid utc_offset value") && !body.contains(HOSTILE), "{body}");
 }
 
 #[tokio::test]

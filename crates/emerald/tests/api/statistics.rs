@@ -35,6 +35,16 @@ async fn biometry_order(app: &TestApp, token: &str, a: &[u8], b: &[u8], band: bo
     r.body
 }
 
+/// Two folders of `user` with finished analyses (`bench-seed`'s), two hours apart around
+/// midnight UTC at the end of March, a Monday: 2025-03-31 22:30 and 2025-04-01 00:30 UTC.
+pub(crate) async fn seed_around_midnight(app: &TestApp, company: Uuid, user: Uuid) {
+    let store = emerald::store::connect(app.config.database_url.as_deref(), &app.config.data_dir).await.unwrap();
+    let t0 = emerald_query::parse_datetime("2025-03-31T22:30:00", 0.0).unwrap();
+    let shape = emerald::store::seed::SeedShape { step: 7_200.0, analyses: true };
+    let plan = emerald::store::seed::SeedPlan { company: Some(company), user, start: 0, n: 2, t0, shape };
+    emerald::store::seed::seed_folders(&store, plan, |_| {}).await.unwrap();
+}
+
 /// Days since 1970-01-01 of a `YYYY-MM-DD` date.
 fn days(date: &str) -> i64 {
     (emerald_query::parse_datetime(date, 0.0).unwrap() / 86_400.0).floor() as i64
@@ -170,6 +180,60 @@ crate::both_backends! {
         app.get("/api/statistics/performance?company_id=nope", &token).await.assert_status(400);
         let anon = app.send(reqwest::Method::GET, "/api/statistics/orders", None, None, None).await;
         anon.assert_error(401, 6);
+    }
+
+    async fn statistics_periods_follow_a_fixed_utc_offset(app) {
+        // Two folders two hours apart around midnight UTC at the end of March (a Monday):
+        // 2025-03-31 22:30 and 2025-04-01 00:30 UTC. In UTC they are two days and two months;
+        // at +03:00 both are on 1 April, at -05:30 both on 31 March.
+        let company = app.company("Stats offset").await;
+        let (user, _, token) = app.user(Some(company), "CLIENT").await;
+        seed_around_midnight(&app, company, user).await;
+        let periods = |q: &'static str| {
+            let app = &app;
+            let token = &token;
+            async move {
+                let r = rows(&app.get(&format!("/api/statistics/orders?{q}"), token).await);
+                r.iter().map(|p| (p["period"].as_str().unwrap().to_owned(), p["total"].as_u64().unwrap())).collect::<Vec<_>>()
+            }
+        };
+        let p = |list: &[(&str, u64)]| list.iter().map(|(d, n)| ((*d).to_owned(), *n)).collect::<Vec<_>>();
+        assert_eq!(periods("").await, p(&[("2025-03-31", 1), ("2025-04-01", 1)]));
+        assert_eq!(periods("utc_offset=Z").await, p(&[("2025-03-31", 1), ("2025-04-01", 1)]));
+        assert_eq!(periods("utc_offset=%2B03:00").await, p(&[("2025-04-01", 2)]));
+        // An unencoded + arrives as a space: read as +.
+        assert_eq!(periods("utc_offset=+03:00").await, p(&[("2025-04-01", 2)]));
+        assert_eq!(periods("utc_offset=-05:30").await, p(&[("2025-03-31", 2)]));
+        assert_eq!(periods("utc_offset=%2B00:29").await, p(&[("2025-03-31", 1), ("2025-04-01", 1)]), "22:59 and 00:59");
+        assert_eq!(periods("utc_offset=%2B01:30").await, p(&[("2025-04-01", 2)]), "00:00 and 02:00");
+        assert_eq!(periods("granularity=month").await, p(&[("2025-03-01", 1), ("2025-04-01", 1)]));
+        assert_eq!(periods("granularity=month&utc_offset=%2B03:00").await, p(&[("2025-04-01", 2)]));
+        assert_eq!(periods("granularity=month&utc_offset=-05:30").await, p(&[("2025-03-01", 2)]));
+        assert_eq!(periods("granularity=week&utc_offset=%2B14:00").await, p(&[("2025-03-31", 2)]));
+        // At -14:00 both are on Monday 31 March (08:30 and 10:30).
+        assert_eq!(periods("granularity=week&utc_offset=-14:00").await, p(&[("2025-03-31", 2)]));
+        assert_eq!(periods("utc_offset=-14:00").await, p(&[("2025-03-31", 2)]));
+        // Unique persons per period follow the same days (a person each, by `pid`).
+        let folders = app.get("/api/folders/", &token).await.body["items"].as_array().unwrap().clone();
+        for (i, f) in folders.iter().enumerate() {
+            let id = f["folder_id"].as_str().unwrap();
+            app.post(&format!("/api/folders/{id}/meta_data"), &token, json!({"pid": format!("p-{i}")})).await.assert_status(200);
+        }
+        let r = rows(&app.get("/api/statistics/orders?utc_offset=%2B03:00&person_key=pid", &token).await);
+        assert_eq!((r.len(), r[0]["unique_persons"].clone()), (1, json!(2)), "{r:?}");
+        let r = rows(&app.get("/api/statistics/orders?person_key=pid", &token).await);
+        assert_eq!(sum(&r, "unique_persons"), 2, "{r:?}");
+        // The analyses per type too.
+        let types = rows(&app.get("/api/statistics/orders?group_by=type&utc_offset=%2B03:00", &token).await);
+        assert!(!types.is_empty() && types.iter().all(|t| t["period"] == "2025-04-01"), "{types:?}");
+        let types = rows(&app.get("/api/statistics/orders?group_by=type", &token).await);
+        assert!(types.iter().any(|t| t["period"] == "2025-03-31") && types.iter().any(|t| t["period"] == "2025-04-01"));
+        // Malformed or beyond ±14:00: refused with the Oz envelope.
+        for bad in ["%2B14:30", "-15:00", "3", "%2B3:00", "%2B03:60", "UTC%2B3", "%2B03:00:00", "nope"] {
+            let r = app.get(&format!("/api/statistics/orders?utc_offset={bad}"), &token).await;
+            r.assert_error(400, 4);
+            assert!(r.text.contains("utc_offset"), "{bad}: {}", r.text);
+        }
     }
 
     async fn statistics_count_only_the_folders_of_their_time_window(app) {

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::domain::error::{Error, Result};
 use crate::domain::folders::service::visibility;
 use crate::domain::model::caller::Caller;
-use crate::domain::store::{Granularity, ListParams, Percentiles, PersonCount};
+use crate::domain::store::{Granularity, ListParams, Percentiles, Periods, PersonCount};
 use crate::domain::time::now;
 use crate::domain::Domain;
 
@@ -38,10 +38,52 @@ pub fn parse_granularity(key: &str, value: &str) -> Result<Granularity> {
     }
 }
 
+/// The most a `utc_offset` moves the periods: ±14:00 (the widest offset in use, UTC+14).
+pub const UTC_OFFSET_MAX_SECS: i32 = 14 * 3600;
+
+/// `utc_offset=` of the statistics' periods: `±HH:MM` (`+03:00`, `-05:30`; `Z` or empty is UTC),
+/// within ±14:00; the seconds east of UTC. A `+` sent unencoded in a query reaches the server as
+/// a space, so a leading space (or no sign) is read as `+`.
+pub fn parse_utc_offset(key: &str, value: &str) -> Result<i32> {
+    let bad = || {
+        Error::invalid_value(
+            format!("Invalid {key} value {value:?}: expected ±HH:MM from -14:00 to +14:00, e.g. +03:00 or -05:30"),
+            serde_json::json!({ "key_path": key }),
+        )
+    };
+    let v = value.trim();
+    if v.is_empty() || v.eq_ignore_ascii_case("z") {
+        return Ok(0);
+    }
+    let (sign, rest) = match v.as_bytes()[0] {
+        b'+' => (1, &v[1..]),
+        b'-' => (-1, &v[1..]),
+        _ => (1, v),
+    };
+    let (h, m) = rest.split_once(':').ok_or_else(bad)?;
+    let digits = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(h) || !digits(m) {
+        return Err(bad());
+    }
+    let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    let secs = h * 3600 + m * 60;
+    if m > 59 || secs > UTC_OFFSET_MAX_SECS {
+        return Err(bad());
+    }
+    Ok(sign * secs)
+}
+
+/// An offset as `±HH:MM` (`+00:00` for UTC).
+pub fn utc_offset_text(secs: i32) -> String {
+    let sign = if secs < 0 { '-' } else { '+' };
+    let a = secs.unsigned_abs();
+    format!("{sign}{:02}:{:02}", a / 3600, a % 3600 / 60)
+}
+
 /// Counts per status over one period (and analysis type).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PeriodCounts {
-    /// The first day of the period, `YYYY-MM-DD` (UTC).
+    /// The first day of the period, `YYYY-MM-DD` (UTC, or in the periods' `utc_offset`).
     pub period: String,
     /// The analysis type, for counts per type.
     pub analysis_type: Option<String>,
@@ -96,7 +138,7 @@ impl Domain {
         &self,
         caller: &Caller,
         params: &ListParams,
-        g: Granularity,
+        g: Periods,
         person_key: &str,
     ) -> Result<Vec<PeriodCounts>> {
         let vis = visibility(caller);
@@ -125,7 +167,8 @@ impl Domain {
 
     /// Unique persons by `person_key` over all the selected folders.
     pub async fn unique_persons(&self, caller: &Caller, params: &ListParams, person_key: &str) -> Result<PersonCount> {
-        let rows = self.store.person_counts(visibility(caller), params, Granularity::Total, person_key).await?;
+        let rows =
+            self.store.person_counts(visibility(caller), params, Periods::utc(Granularity::Total), person_key).await?;
         let (folders, persons) = rows.first().map(|(_, f, n)| (*f, *n)).unwrap_or((0, 0));
         Ok(PersonCount { folders, persons })
     }
@@ -135,7 +178,7 @@ impl Domain {
         &self,
         caller: &Caller,
         params: &ListParams,
-        g: Granularity,
+        g: Periods,
     ) -> Result<Vec<PeriodCounts>> {
         let rows = self.store.analysis_counts(visibility(caller), params, g).await?;
         let mut out: Vec<PeriodCounts> = Vec::new();
@@ -196,5 +239,35 @@ impl Domain {
             oldest_unfinished_age: oldest.map(|t| (now() - t).max(0.0)),
             histograms,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_offsets_are_hours_and_minutes_within_fourteen_hours() {
+        for (raw, secs) in [
+            ("+03:00", 10_800),
+            ("-05:30", -19_800),
+            (" 05:45", 20_700),
+            ("09:30", 34_200),
+            ("+14:00", 50_400),
+            ("-14:00", -50_400),
+            ("Z", 0),
+            ("", 0),
+            ("-00:00", 0),
+        ] {
+            assert_eq!(parse_utc_offset("utc_offset", raw).unwrap(), secs, "{raw:?}");
+        }
+        for raw in
+            ["+14:01", "-15:00", "+3:00", "+03", "+0300", "+03:60", "+03:0x", "UTC", "+03:00:00", "--03:00", "+-3:00"]
+        {
+            assert!(parse_utc_offset("utc_offset", raw).is_err(), "{raw:?}");
+        }
+        assert_eq!(utc_offset_text(-19_800), "-05:30");
+        assert_eq!(utc_offset_text(10_800), "+03:00");
+        assert_eq!(utc_offset_text(0), "+00:00");
     }
 }
