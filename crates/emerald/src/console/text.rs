@@ -302,7 +302,7 @@ pub const PROCESSING_ANALYSES: &str = "Analyses processing";
 pub const SERVER_TIME: &str = "Server time";
 
 // Notices after a change (`?done=code`: only these words can be shown)
-pub const NOTICES: [(&str, &str); 22] = [
+pub const NOTICES: [(&str, &str); 23] = [
     ("saved", "Saved."),
     ("comment_saved", "Comment saved."),
     ("meta_key_deleted", "Key deleted."),
