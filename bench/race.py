@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Concurrent writers against one server: a mix of 22 Oz API calls on shared objects (folder,
+"""Concurrent writers against one server: a mix of 26 Oz API calls on shared objects (folder,
 company, user and collection meta_data, folders created and deleted, media added, analyses
 requested, users created, edited, blocked and deleted, logins and logouts, review claims,
-thresholds and quotas, lists, statistics, the audit), sent by THREADS clients for SECS seconds.
+thresholds and quotas, lists, statistics, the audit; persons enrolled, given photos, edited
+and deleted), sent by THREADS clients for SECS seconds.
 Prints each call's status counts and every 5xx (or failed connection): a race the store does
 not handle shows up here as a 500. Standard library only.
 
@@ -50,9 +51,10 @@ body, ct = multipart([('a', 'a.jpg', FACE)], {'media:tags': {'a': ['photo_selfie
 _, f = call('POST', '/api/folders/', token=CL[2], raw=body, ctype=ct); F = f['folder_id']
 _, col = call('POST', '/api/collections/', {'alias': 'h' + uuid.uuid4().hex[:6], 'company_id': C}, CA[2]); K = col['collection_id']
 folders = [F]; users = []; persons = []; media = [f['media'][0]['media_id']]
+PERSONS = f'/api/collections/{K}/persons'
 
 def op():
-    k = random.randrange(22)
+    k = random.randrange(26)
     if k == 0: call('PATCH', f'/api/folders/{random.choice(folders)}/meta_data', {uuid.uuid4().hex[:4]: 1}, CL[2])
     elif k == 1:
         body, ct = multipart([('a', 'a.jpg', FACE)], {'media:tags': {'a': ['photo_selfie']}, 'folder:meta_data': {'x': 1}})
@@ -84,6 +86,15 @@ def op():
     elif k == 19: call('DELETE', f'/api/folders/{random.choice(folders)}/meta_data', token=CL[2])
     elif k == 20: call('GET', f'/api/folders/{random.choice(folders)}/', token=CL[2])
     elif k == 21: call('PATCH', f'/api/users/{CL[0]}/meta_data', {uuid.uuid4().hex[:3]: 3}, CL[2])
+    elif k == 22:
+        body, ct = multipart([('image1', 'p.jpg', FACE)], {'media:tags': {'image1': ['photo_selfie']}, 'person:meta_data': {'n': 1}})
+        st, p = call('POST', PERSONS + '/', token=CA[2], raw=body, ctype=ct)
+        if st == 201: persons.append(p['person_id'])
+    elif k == 23 and persons:
+        body, ct = multipart([('image1', 'p.jpg', FACE)], {'media:tags': {'image1': ['photo_selfie']}})
+        call('POST', f'{PERSONS}/{random.choice(persons)}/images/', token=CA[2], raw=body, ctype=ct)
+    elif k == 24 and persons: call('DELETE', f'{PERSONS}/{random.choice(persons)}', token=CA[2])
+    elif k == 25 and persons: call('PATCH', f'{PERSONS}/{random.choice(persons)}/meta_data', {uuid.uuid4().hex[:3]: 4}, CA[2])
 
 def worker():
     end = time.time() + SECS

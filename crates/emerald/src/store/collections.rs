@@ -536,8 +536,9 @@ impl Collections for SqlStore {
         let images = self.images_of(&[id]).await?;
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
-            delete_meta_index(&mut tx, id).await?;
             // Its photos go with it (ON DELETE CASCADE); a match row stops both (foreign keys).
+            // The person's row before its index rows: the order a meta_data edit takes them in
+            // (on PostgreSQL the reverse order deadlocked with one, met by bench/race.py).
             let n = sqlx::query("DELETE FROM persons WHERE person_id = $1")
                 .bind(id)
                 .execute(&mut *tx)
@@ -547,6 +548,7 @@ impl Collections for SqlStore {
             if n == 0 {
                 return Ok(None);
             }
+            delete_meta_index(&mut tx, id).await?;
             let generation: i64 = sqlx::query_scalar(BUMP_GENERATION).fetch_one(&mut *tx).await?;
             record_gallery_changes(&mut tx, generation, "remove_person", &[id]).await?;
             insert_events(&mut tx, audit).await?;
