@@ -40,7 +40,7 @@ def multipart(files, payload):
 
 st, r = call('POST', '/api/authorize/auth', {'credentials': {'email': ADMIN_EMAIL, 'password': ADMIN_PASSWORD}})
 ADMIN = r['access_token']
-_, comp = call('POST', '/api/companies/', {'name': 'Hammer'}, ADMIN); C = comp['company_id']
+_, comp = call('POST', '/api/companies/', {'name': 'race-' + uuid.uuid4().hex[:8]}, ADMIN); C = comp['company_id']
 def mkuser(t):
     e = uuid.uuid4().hex + '@h.test'
     _, u = call('POST', '/api/users/', {'email': e, 'password': 'pass-123456', 'user_type': t, 'company_id': C, 'first_name': 'A', 'last_name': 'B'}, ADMIN)

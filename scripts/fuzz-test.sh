@@ -8,7 +8,8 @@
 # any server error (5xx), response-schema violation, undocumented status or content type.
 # Both tools are installed once into a venv under the cache directory (as test.sh does for moto).
 # Skips, saying why, when Python/PyPI, the binary, the models or the test images are missing.
-# EMERALD_FUZZ_SECONDS (default 120) bounds the schemathesis run; EMERALD_FUZZ_SEED (default
+# EMERALD_FUZZ_SECONDS (default 120) bounds the schemathesis run, EMERALD_RACE_SECONDS (default
+# 30) the concurrent-writers run after it; EMERALD_FUZZ_SEED (default
 # 22) makes it repeatable. The run's report: $CARGO_TARGET_DIR/fuzz-report (default target/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -88,4 +89,10 @@ tail -40 "$REPORT/schemathesis.log"
 server_errors=$(grep -c '"level":"ERROR"' "$DATA/server.log" || true)
 echo "fuzz-test.sh: schemathesis ran ${elapsed}s; the server logged $server_errors errors; report in $REPORT"
 [ "$status" = 0 ] || failed "schemathesis found failures (see $REPORT/schemathesis.log)"
+
+# 4. Concurrent writers on shared objects (bench/race.py, standard library only): no 5xx.
+RACE_SECONDS="${EMERALD_RACE_SECONDS:-30}"
+python3 bench/race.py "$URL" "$ADMIN_EMAIL" "$ADMIN_PASSWORD" "$IMAGES/obama.jpg" "$RACE_SECONDS" 8 \
+  >"$REPORT/race.log" 2>&1 || { tail -25 "$REPORT/race.log"; failed "concurrent writers got server errors (bench/race.py)"; }
+echo "fuzz-test.sh: bench/race.py, 8 clients for ${RACE_SECONDS}s: $(tail -1 "$REPORT/race.log")"
 echo "fuzz-test.sh: passed"
