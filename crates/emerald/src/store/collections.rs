@@ -612,7 +612,9 @@ impl Collections for SqlStore {
         let postgres = matches!(self.db, Db::Postgres(_));
         on_db!(&self.db, |pool| {
             // One snapshot for the generation and every page (SQLite's read transaction is one).
-            let mut tx = pool.begin_write().await?;
+            // Reads only: a deferred BEGIN, which takes no write lock on SQLite (a gallery of 1M
+            // templates loads for seconds; writers must not wait for it).
+            let mut tx = pool.begin().await?;
             if postgres {
                 sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
             }

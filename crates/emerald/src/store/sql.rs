@@ -30,7 +30,8 @@ macro_rules! on_db {
     };
 }
 
-/// Begin a transaction that writes: every store transaction does.
+/// Begin a transaction that writes: every store transaction but the gallery's two snapshot
+/// reads (`load_templates`, `gallery_changes_since`), which keep a deferred `BEGIN`.
 ///
 /// SQLite: `BEGIN IMMEDIATE`. sqlx's `begin()` sends a deferred `BEGIN`, and a deferred
 /// transaction that reads before it writes holds a read snapshot; when another connection
