@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::folders::rows_by_ids;
 use super::guard::insert_events;
 use super::meta::{delete_meta_index, write_meta_index};
-use super::sql::{build_list, like_pattern, BeginWrite, Db, SqlStore};
+use super::sql::{build_list, like_pattern, BeginWrite, SqlStore};
 use crate::domain::model::account::Company;
 use crate::domain::model::analysis::ThresholdOverrides;
 use crate::domain::model::audit::AuthEvent;
@@ -123,8 +123,7 @@ impl Companies for SqlStore {
     }
 
     async fn update_company(&self, was: &Company, edited: Company, audit: &[AuthEvent]) -> Result<Option<Company>> {
-        let lock = if matches!(self.db, Db::Postgres(_)) { " FOR UPDATE" } else { "" };
-        let read = format!("{COLUMNS} FROM companies c WHERE c.company_id = $1{lock}");
+        let read = format!("{COLUMNS} FROM companies c WHERE c.company_id = $1{}", self.row_lock());
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let current: Option<CompanyRow> =
@@ -190,10 +189,7 @@ impl Companies for SqlStore {
         time_updated: f64,
         edit: Edit<'_, ThresholdOverrides>,
     ) -> Result<Option<(ThresholdOverrides, Vec<AuthEvent>)>> {
-        let read = match self.db {
-            Db::Postgres(_) => format!("{READ_OVERRIDES} FOR UPDATE"),
-            Db::Sqlite(_) => READ_OVERRIDES.to_owned(),
-        };
+        let read = format!("{READ_OVERRIDES}{}", self.row_lock());
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let row: Option<OverridesRow> = sqlx::query_as(&read).bind(id).fetch_optional(&mut *tx).await?;

@@ -6,7 +6,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::guard::insert_events;
-use super::sql::{BeginWrite, Db, SqlStore};
+use super::sql::{BeginWrite, SqlStore};
 use crate::domain::model::audit::AuthEvent;
 use crate::domain::model::metadata::{MetaData, ObjectKind};
 use crate::domain::store::{Edit, Metadata};
@@ -71,8 +71,7 @@ impl Metadata for SqlStore {
         edit: Edit<'_, MetaData>,
     ) -> Result<Option<(MetaData, Vec<AuthEvent>)>> {
         let (table, id_col) = table_of(kind);
-        let lock = if matches!(self.db, Db::Postgres(_)) { " FOR UPDATE" } else { "" };
-        let read = format!("SELECT meta_data FROM {table} WHERE {id_col} = $1{lock}");
+        let read = format!("SELECT meta_data FROM {table} WHERE {id_col} = $1{}", self.row_lock());
         let write = format!("UPDATE {table} SET meta_data = $1, time_updated = $2 WHERE {id_col} = $3");
         // Something in a folder: its folder first (`folder_lock`), as every folder transaction.
         let folder_lock = match kind {

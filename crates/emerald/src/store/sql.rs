@@ -66,6 +66,16 @@ impl BeginWrite for PgPool {
 }
 
 impl SqlStore {
+    /// What ends a `SELECT` that reads a row the transaction is about to change: PostgreSQL's
+    /// ` FOR UPDATE` (the row is held until the commit); nothing on SQLite, where `BEGIN
+    /// IMMEDIATE` already holds the one write lock.
+    pub(crate) fn row_lock(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite(_) => "",
+            Db::Postgres(_) => " FOR UPDATE",
+        }
+    }
+
     /// On PostgreSQL, the statement that locks a folder's row (`FOR UPDATE`), the folder being
     /// `$1` or the folder of whatever `folder_of` selects by `$1` (a subquery): a transaction
     /// that changes a folder or anything in it (media, analyses, their meta_data, jobs) takes
@@ -76,8 +86,8 @@ impl SqlStore {
         match self.db {
             Db::Sqlite(_) => None,
             Db::Postgres(_) => Some(match folder_of {
-                None => "SELECT 1 FROM folders WHERE folder_id = $1 FOR UPDATE".to_owned(),
-                Some(sub) => format!("SELECT 1 FROM folders WHERE folder_id = ({sub}) FOR UPDATE"),
+                None => format!("SELECT 1 FROM folders WHERE folder_id = $1{}", self.row_lock()),
+                Some(sub) => format!("SELECT 1 FROM folders WHERE folder_id = ({sub}){}", self.row_lock()),
             }),
         }
     }

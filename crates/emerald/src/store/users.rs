@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::folders::rows_by_ids;
 use super::guard::insert_events;
 use super::meta::{delete_meta_index, write_meta_index};
-use super::sql::{build_list, like_pattern, on_unique, BeginWrite, Db, SqlStore};
+use super::sql::{build_list, like_pattern, on_unique, BeginWrite, SqlStore};
 use crate::domain::model::account::{AnalysisPermissions, User};
 use crate::domain::model::audit::AuthEvent;
 use crate::domain::model::caller::Scope;
@@ -222,8 +222,7 @@ impl Users for SqlStore {
         password_hash: Option<&str>,
         audit: &[AuthEvent],
     ) -> Result<Option<User>> {
-        let lock = if matches!(self.db, Db::Postgres(_)) { " FOR UPDATE" } else { "" };
-        let read = format!("{COLUMNS} FROM users u WHERE u.user_id = $1{lock}");
+        let read = format!("{COLUMNS} FROM users u WHERE u.user_id = $1{}", self.row_lock());
         on_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let current: Option<UserRow> = sqlx::query_as(&read).bind(was.user_id).fetch_optional(&mut *tx).await?;
