@@ -602,8 +602,9 @@ pub async fn create_company(State(state): State<AppState>, session: Session, For
 }
 
 /// `GET {base}/companies/{id}` (`GET /api/companies/{id}`): its decision thresholds, meta_data,
-/// users and collections, links to its orders and statistics, and the edit, thresholds and
-/// delete forms for who may use them.
+/// users and collections, its recent orders and last 7 days' statistics with links to the
+/// whole orders list and statistics page, and the edit, thresholds and delete forms for who may
+/// use them.
 pub async fn company(
     State(state): State<AppState>,
     session: Session,
@@ -686,6 +687,8 @@ async fn company_page(
         alert(&mut b, &r.message);
     }
     company_lists(&mut b, state, session, &c, q).await;
+    super::pages::recent_orders(&mut b, state, session, c.company_id).await;
+    super::statistics::company_summary(&mut b, state, session, c.company_id).await;
     let path = format!("/companies/{}", c.company_id);
     if Domain::may_edit_company(&session.caller, c.company_id) {
         b.s("<section id=\"edit\"><h2>").t(text::EDIT_COMPANY).s("</h2>");

@@ -35,7 +35,7 @@ use crate::api::oz::multipart::FormUpload;
 use crate::api::AppState;
 use crate::domain::folders::service::FolderDetails;
 use crate::domain::meta::MetaTarget;
-use crate::domain::model::analysis::{Analysis, Resolution};
+use crate::domain::model::analysis::{Analysis, AnalysisState, Resolution};
 use crate::domain::model::media::{Folder, Media};
 use crate::domain::model::metadata::{MetaChange, MetaData, ObjectKind};
 use crate::domain::model::role::UserType;
@@ -65,21 +65,21 @@ pub fn comments_orders(t: UserType) -> bool {
     matches!(t, UserType::Operator | UserType::ClientOperator)
 }
 
-/// Whether the order is decided: it has analyses, and none runs or awaits an operator's decision
-/// (where one does, the decision form carries the comment).
-pub fn is_decided(f: &FolderDetails) -> bool {
-    let mut analyses = f.analyses.iter().flatten().peekable();
-    analyses.peek().is_some()
-        && analyses
-            .all(|a| !matches!(a.analysis.resolution_status, Resolution::Processing | Resolution::OperatorRequired))
+/// Whether an analysis of the order awaits an operator's decision: then the decision form
+/// carries the order's comment, and the comment form of its own is not shown.
+pub fn awaits_decision(f: &FolderDetails) -> bool {
+    f.analyses.iter().flatten().any(|a| {
+        a.analysis.state == AnalysisState::Finished && a.analysis.resolution_status == Resolution::OperatorRequired
+    })
 }
 
-/// The order's `resolution_comment` after the decision (what `PATCH /api/folders/{id}` runs):
-/// a small form for the roles the API lets change it, on a decided order (or showing its
-/// refusal).
+/// The order's `resolution_comment` (what `PATCH /api/folders/{id}` runs): a small form for the
+/// roles the API lets change it, whenever the API takes it — before any analysis, while they
+/// run, after the decision — except where a decision form on the page carries it (or showing
+/// its refusal).
 pub fn comment_form(b: &mut Html, session: &Session, f: &FolderDetails, refused: Option<&Refusal>) {
     let refused = refused.and_then(|r| r.of("comment"));
-    if !comments_orders(session.caller.user_type) || !(is_decided(f) || refused.is_some()) {
+    if !comments_orders(session.caller.user_type) || (awaits_decision(f) && refused.is_none()) {
         return;
     }
     let folder = &f.folder;

@@ -114,7 +114,7 @@ fn first_thumb(h: &mut Html, base: &str, f: &FolderDetails) {
 }
 
 /// The orders table shared by the list and the review queue.
-fn orders_table(h: &mut Html, base: &str, items: &[FolderDetails], waiting: bool) {
+pub(super) fn orders_table(h: &mut Html, base: &str, items: &[FolderDetails], waiting: bool) {
     h.s("<div class=\"scroll\"><table><thead><tr>");
     for col in [
         text::COL_THUMB,
@@ -164,6 +164,33 @@ fn orders_table(h: &mut Html, base: &str, items: &[FolderDetails], waiting: bool
         h.s("</tr>");
     }
     h.s("</tbody></table></div>");
+}
+
+/// How many orders the company page lists.
+const RECENT_ORDERS: u64 = 10;
+
+/// The company page's recent orders (spec §4.7): the newest the caller sees, in the orders
+/// list's table, with a link to the whole list filtered by the company.
+pub(super) async fn recent_orders(b: &mut Html, state: &AppState, session: &Session, company_id: Uuid) {
+    let base = &session.base;
+    let params = ListParams(vec![
+        ("company_id".into(), company_id.to_string()),
+        ("sorting".into(), "time_created{desc}".into()),
+        ("limit".into(), RECENT_ORDERS.to_string()),
+        ("total_omit".into(), "true".into()),
+    ]);
+    let with = FolderWith { media: false, analyses: true, user: true, company: true };
+    let Ok(list) = state.domain.list_folders(&session.caller, &params, with).await else {
+        return;
+    };
+    b.s("<section id=\"orders\"><h2>").t(text::COMPANY_RECENT_ORDERS).s("</h2>");
+    if list.items.is_empty() {
+        b.el("<p>", text::NO_COMPANY_ORDERS, "</p>");
+    } else {
+        orders_table(b, base, &list.items, false);
+    }
+    b.s("<p><a href=\"").t(base).s("?company_id=").t(company_id).s("\">").t(text::COMPANY_ORDERS);
+    b.s("</a></p></section>");
 }
 
 pub(super) fn pager(h: &mut Html, path: &str, filters: &str, offset: u64, shown: usize, total: Option<u64>) {

@@ -410,6 +410,47 @@ async fn common_tab(
     Ok(())
 }
 
+/// The company page's statistics (spec §4.7): its orders of the last 7 UTC days by status, the
+/// decline rate and the cases waiting for a decision now — the statistics page's own domain
+/// calls with `company_id`, over the orders the caller sees (the page links the whole
+/// statistics page for the roles that choose a company there).
+pub(super) async fn company_summary(b: &mut Html, state: &AppState, session: &Session, company_id: uuid::Uuid) {
+    let (d, caller) = (&state.domain, &session.caller);
+    let min = utc(crate::domain::time::now() - 6.0 * DAY)[..10].to_owned();
+    let company = ("company_id".to_owned(), company_id.to_string());
+    let window = ListParams(vec![("time_created.min".into(), min), company.clone()]);
+    let waiting = ListParams(vec![
+        ("resolution_status".into(), "OPERATOR_REQUIRED".into()),
+        company,
+        ("limit".into(), "1".into()),
+    ]);
+    let with = FolderWith { media: false, analyses: false, user: false, company: false };
+    let Ok((orders, backlog)) = tokio::try_join!(
+        d.order_statistics(caller, &window, Periods::utc(Granularity::Total), PERSON_KEY_DEFAULT),
+        d.list_folders(caller, &waiting, with),
+    ) else {
+        return;
+    };
+    let sum = |s: &str| orders.iter().map(|p| p.count(s)).sum::<u64>();
+    let total: u64 = orders.iter().map(|p| p.total).sum();
+    let (ok, declined) = (sum("SUCCESS"), sum("DECLINED"));
+    b.s("<section id=\"statistics\"><h2>").t(text::COMPANY_LAST_7_DAYS).s("</h2><dl>");
+    dl_row(b, text::ORDERS_IN_WINDOW, total);
+    let rate = match ok + declined {
+        0 => "–".to_owned(),
+        n => format!("{:.1} %", declined as f64 * 100.0 / n as f64),
+    };
+    dl_row(b, text::DECLINE_RATE, rate);
+    dl_row(b, text::REVIEW_BACKLOG, backlog.total.unwrap_or(0));
+    b.s("</dl><div class=\"scroll\"><table class=\"counts\"><caption>").t(text::ORDERS_BY_STATUS);
+    b.s("</caption><tbody>");
+    let max = ORDER_STATUSES.iter().map(|s| sum(s)).max().unwrap_or(0);
+    for s in ORDER_STATUSES {
+        count_row(b, s, sum(s), max, Some(s));
+    }
+    b.s("</tbody></table></div></section>");
+}
+
 /// The orders of every period of the range (zeros where none), or only those with orders
 /// when the range has too many periods.
 fn fill_periods(f: &Filters, rows: &[PeriodCounts]) -> Vec<PeriodCounts> {

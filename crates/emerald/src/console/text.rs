@@ -443,6 +443,9 @@ pub const THRESHOLD_NOT_A_NUMBER: &str =
 server's setting";
 pub const COMPANY_ORDERS: &str = "Orders of this company";
 pub const COMPANY_STATISTICS: &str = "Statistics of this company";
+pub const COMPANY_LAST_7_DAYS: &str = "Its orders, last 7 days (UTC)";
+pub const COMPANY_RECENT_ORDERS: &str = "Recent orders";
+pub const NO_COMPANY_ORDERS: &str = "No orders yet.";
 pub const CREATE_COMPANY: &str = "Create the company";
 pub const EDIT_COMPANY: &str = "Edit the company";
 pub const DELETE_COMPANY: &str = "Delete this company";

@@ -196,6 +196,10 @@ impl SqlStore {
     }
 }
 
+/// How long a PostgreSQL session may sit idle inside a transaction before the server ends it
+/// (see `pg_options`).
+const IDLE_IN_TRANSACTION_TIMEOUT: &str = "60s";
+
 /// Sampled statistics refresh (rows examined per index).
 const SQLITE_ANALYZE: &str = "PRAGMA analysis_limit = 1000; ANALYZE;";
 
@@ -207,7 +211,7 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 pub async fn connect(url: Option<&str>, data_dir: &Path) -> anyhow::Result<SqlStore> {
     let db = match url {
         Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
-            let opts = PgConnectOptions::from_str(u).context("parsing the PostgreSQL URL")?;
+            let opts = pg_options(u)?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
@@ -227,6 +231,21 @@ pub async fn connect(url: Option<&str>, data_dir: &Path) -> anyhow::Result<SqlSt
         }
     };
     Ok(SqlStore { db })
+}
+
+/// The connection options of a PostgreSQL URL. A transaction left open by a node that stopped
+/// making progress (a hung process, a task that can no longer run) would hold its row locks for
+/// ever, and every node's writes to those rows would wait behind it. No store transaction waits
+/// on anything but the database between its statements, so a minute idle inside one is a
+/// fault: PostgreSQL ends that session and its locks go. A URL that sets the option keeps its
+/// own value.
+fn pg_options(url: &str) -> anyhow::Result<PgConnectOptions> {
+    let opts = PgConnectOptions::from_str(url).context("parsing the PostgreSQL URL")?;
+    Ok(if url.contains("idle_in_transaction_session_timeout") {
+        opts
+    } else {
+        opts.options([("idle_in_transaction_session_timeout", IDLE_IN_TRANSACTION_TIMEOUT)])
+    })
 }
 
 async fn open_sqlite(opts: SqliteConnectOptions) -> anyhow::Result<SqlitePool> {
@@ -447,5 +466,26 @@ mod tests {
         other.await.unwrap().unwrap();
         let n: i64 = sqlx::query_scalar("SELECT n FROM counter").fetch_one(&pool).await.unwrap();
         assert_eq!(n, 11, "the read-then-write transaction first, then the other writer");
+    }
+
+    /// Sessions opened from a PostgreSQL URL end a transaction left idle for a minute; a URL
+    /// that sets the option keeps its own value.
+    #[tokio::test]
+    async fn postgres_sessions_end_transactions_left_idle() {
+        use sqlx::Connection;
+        let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| u.starts_with("postgres")) else {
+            eprintln!("skipped: DATABASE_URL names no PostgreSQL database");
+            return;
+        };
+        let setting = |url: String| async move {
+            let mut c = sqlx::PgConnection::connect_with(&pg_options(&url).unwrap()).await.unwrap();
+            let v: String =
+                sqlx::query_scalar("SHOW idle_in_transaction_session_timeout").fetch_one(&mut c).await.unwrap();
+            v
+        };
+        assert_eq!(setting(url.clone()).await, "1min");
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let own = format!("{url}{sep}options=-c%20idle_in_transaction_session_timeout%3D5s");
+        assert_eq!(setting(own).await, "5s");
     }
 }

@@ -521,6 +521,9 @@ async fn decisions_run_the_api_rules_and_the_console_can_be_switched_off_or_move
         let analyse_id = r.body["analyses"][0]["analyse_id"].as_str().unwrap().to_owned();
         let (_, _, page) = op.get(&app, &format!("/console/orders/{folder}")).await;
         assert!(page.contains("class=\"decision\""), "the decision form: {page}");
+        // The decision form carries the order's comment: no comment form of its own beside it.
+        assert!(page.contains("name=\"folder_comment\""), "{page}");
+        assert!(!page.contains(&format!("action=\"/console/orders/{folder}/comment\"")), "{page}");
         let (_, _, review) = op.get(&app, "/console/review").await;
         assert!(review.contains(&folder.to_string()), "the case is in the queue: {review}");
         // "Next case" (key N in console.js) on the order page: the oldest case other than this
@@ -1627,8 +1630,8 @@ async fn postgres_comment_after_the_decision() {
     }
 }
 
-/// `resolution_comment` after the decision: a form on a decided order for OPERATOR and CLIENT
-/// OPERATOR (what `PATCH /api/folders/{id}` lets), through `comment_folder`; audited, CSRF,
+/// `resolution_comment`: a form for OPERATOR and CLIENT OPERATOR (what `PATCH /api/folders/{id}`
+/// lets) before any analysis and after the decision, through `comment_folder`; audited, CSRF,
 /// escaped, the API's limit.
 async fn a_decided_orders_comment_is_set_by_the_roles_the_api_lets(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -1648,8 +1651,16 @@ async fn a_decided_orders_comment_is_set_by_the_roles_the_api_lets(backend: Back
     let (csrf, cop_csrf, op_csrf) = (client.csrf(&app).await, cop.csrf(&app).await, op.csrf(&app).await);
     let other_csrf = other.csrf(&app).await;
 
-    // Not decided yet (no analysis): no form.
-    assert!(!cop.get(&app, &page_path).await.2.contains(&action));
+    // No analysis yet: the API takes a comment then, so the deciding roles get the form (the
+    // CLIENT does not); one set now stands.
+    assert!(cop.get(&app, &page_path).await.2.contains(&action));
+    assert!(!client.get(&app, &page_path).await.2.contains(&action));
+    let early = vec![("csrf", cop_csrf.clone()), ("comment", "called the customer".to_owned())];
+    assert_eq!(cop.send(&app, &path, &early).await.0, StatusCode::SEE_OTHER);
+    let read = app.get(&format!("/api/folders/{folder}"), &token).await;
+    assert_eq!(read.body["resolution_comment"], "called the customer");
+    let cleared = vec![("csrf", cop_csrf.clone()), ("comment", String::new())];
+    assert_eq!(cop.send(&app, &path, &cleared).await.0, StatusCode::SEE_OTHER);
     let analyses =
         app.post(&format!("/api/folders/{folder}/analyses/"), &token, json!({"analyses": [{"type": "QUALITY"}]})).await;
     analyses.assert_status(201);
@@ -2786,6 +2797,19 @@ async fn company_page_thresholds_meta_data_and_links(backend: Backend) {
         assert!(page.contains(&part), "{part} in {page}");
     }
     assert!(!page.contains(HOSTILE), "escaped: {page}");
+    // Its recent orders and its last 7 days (spec §4.7): none yet; then its order is listed and
+    // counted, another company's is not.
+    assert!(page.contains("id=\"orders\"") && page.contains("No orders yet."), "{page}");
+    assert!(page.contains("<dt>Orders created</dt><dd>0</dd>"), "{page}");
+    let ours = folder_with(&app, &ca_token, json!({}), "ours.jpg").await;
+    let elsewhere = app.company("Elsewhere Co").await;
+    let (_, _, elsewhere_token) = app.user(Some(elsewhere), "CLIENT").await;
+    let theirs = folder_with(&app, &elsewhere_token, json!({}), "theirs.jpg").await;
+    let (_, _, page) = admin.get(&app, &page_path).await;
+    assert!(page.contains(&format!("href=\"/console/orders/{ours}\"")), "{page}");
+    assert!(!page.contains(&format!("/console/orders/{theirs}")), "{page}");
+    assert!(page.contains("<dt>Orders created</dt><dd>1</dd>"), "{page}");
+    assert!(page.contains("aria-label=\"INITIAL 1\"") && page.contains("aria-label=\"SUCCESS 0\""), "{page}");
     let thresholds = || {
         let (app, url) = (&app, format!("/api/companies/{company}/thresholds"));
         async move { app.get(&url, &app.admin_token).await.body }
@@ -2897,6 +2921,8 @@ async fn company_page_thresholds_meta_data_and_links(backend: Backend) {
             && !page.contains("/console/statistics?company_id"),
         "{page}"
     );
+    assert!(page.contains(&format!("href=\"/console/orders/{ours}\"")), "its company's orders: {page}");
+    assert!(page.contains("<dt>Orders created</dt><dd>1</dd>"), "{page}");
     let (status, _, page) =
         ca.submit(&app, &path, &[("csrf", &ca_csrf), ("quality", "0.9"), ("biometry", ""), ("collection", "")]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);

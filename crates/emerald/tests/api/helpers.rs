@@ -317,7 +317,9 @@ async fn fresh_pg_schema() -> (String, String) {
     let mut conn = sqlx::PgConnection::connect(&base).await.expect("connect to DATABASE_URL");
     sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut conn).await.expect("create schema");
     let sep = if base.contains('?') { '&' } else { '?' };
-    (format!("{base}{sep}options=-c%20search_path%3D{schema}"), schema)
+    // The schema's name is also the server's application_name, so that the drop can end the
+    // sessions a stopped server left behind.
+    (format!("{base}{sep}options=-c%20search_path%3D{schema}&application_name={schema}"), schema)
 }
 
 impl Drop for TestApp {
@@ -332,9 +334,18 @@ impl Drop for TestApp {
                 rt.block_on(async {
                     use sqlx::Connection;
                     if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
-                        // Bounded: a transaction the stopped server left open (seen once, an
-                        // analysis' result cut off mid-way) would otherwise hold the schema's
-                        // locks, and the drop would wait for ever; a schema left behind is harmless.
+                        // The stopped server's sessions first. Its tasks run on the test's
+                        // runtime, which this join blocks: a transaction one of them had open
+                        // (an analysis' result, cut off mid-way) can neither finish nor roll
+                        // back, and would hold the schema's locks for ever. Then the drop,
+                        // bounded all the same; a schema left behind is harmless.
+                        let _ = sqlx::query(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                             WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                        )
+                        .bind(&schema)
+                        .execute(&mut c)
+                        .await;
                         let _ = sqlx::query("SET lock_timeout = '10s'").execute(&mut c).await;
                         let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&mut c).await;
                     }
