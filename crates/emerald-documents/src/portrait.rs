@@ -6,15 +6,9 @@ use image::RgbImage;
 /// JPEG quality of the portrait.
 pub const JPEG_QUALITY: u8 = 90;
 
-/// `img` as a JPEG.
+/// `img` as a JPEG (empty for a zero-sized image, which JPEG cannot hold).
 pub fn jpeg(img: &RgbImage, quality: u8) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality);
-    // Encoding an in-memory RGB buffer into a Vec cannot fail but for zero-sized images.
-    if enc.encode_image(img).is_err() {
-        out.clear();
-    }
-    out
+    emerald_vision::encode_jpeg_quality(img, quality).unwrap_or_default()
 }
 
 /// The cut around a face box `[x, y, w, h]`: half a face width on each side, 60 % of its height

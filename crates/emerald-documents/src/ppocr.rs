@@ -403,7 +403,7 @@ impl PpOcr {
 pub fn det_input(img: &GrayImage, dw: usize, dh: usize, scale: f32) -> Vec<f32> {
     let (w, h) = (img.width() as f32, img.height() as f32);
     let (nw, nh) = (((w * scale).round() as u32).clamp(1, dw as u32), ((h * scale).round() as u32).clamp(1, dh as u32));
-    let resized = image::imageops::resize(img, nw, nh, image::imageops::FilterType::Triangle);
+    let resized = emerald_vision::scale::resize_gray(img, nw, nh);
     let mut plane = vec![1.0f32; dw * dh];
     for (x, y, p) in resized.enumerate_pixels() {
         plane[y as usize * dw + x as usize] = p.0[0] as f32 / 127.5 - 1.0;
@@ -725,11 +725,8 @@ fn pack(strips: &[GrayImage], trim: bool) -> Vec<Pack> {
             x = 0;
         }
         let Some(p) = packs.last_mut() else { continue };
-        let strip = if s.width() as usize > w {
-            image::imageops::resize(s, w as u32, h as u32, image::imageops::FilterType::Triangle)
-        } else {
-            s.clone()
-        };
+        let strip =
+            if s.width() as usize > w { emerald_vision::scale::resize_gray(s, w as u32, h as u32) } else { s.clone() };
         for (sx, sy, v) in strip.enumerate_pixels() {
             let val = v.0[0] as f32 / 127.5 - 1.0;
             for c in 0..3 {

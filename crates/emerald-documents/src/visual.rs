@@ -317,7 +317,7 @@ pub fn zone_scaled(
         return Some(crop);
     }
     let (nw, nh) = ((crop.width() as f32 * scale) as u32, (crop.height() as f32 * scale) as u32);
-    Some(image::imageops::resize(&crop, nw.max(1), nh.max(1), image::imageops::FilterType::Triangle))
+    Some(emerald_vision::scale::resize_gray(&crop, nw.max(1), nh.max(1)))
 }
 
 /// The fields the visual zone is searched for, by `text_fields[].field_name`.

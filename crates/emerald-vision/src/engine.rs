@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use image::{DynamicImage, RgbImage};
+use image::RgbImage;
 
 use crate::align::align;
 use crate::calibration::{cosine, Calibration, FR_FEATURE_CALIBRATION, FUSED_CALIBRATION, SIRIUS_MFN_CALIBRATION};
@@ -535,11 +535,8 @@ fn runner_up_ratios(dets: &[(Detection, f32)]) -> Vec<f32> {
 }
 
 fn best_shot(frame: &RgbImage) -> Result<Vec<u8>, VisionError> {
-    if frame.width() > BEST_SHOT_MAX_SIDE || frame.height() > BEST_SHOT_MAX_SIDE {
-        let small =
-            DynamicImage::ImageRgb8(frame.clone()).thumbnail(BEST_SHOT_MAX_SIDE, BEST_SHOT_MAX_SIDE).into_rgb8();
-        encode_jpeg(&small)
-    } else {
-        encode_jpeg(frame)
+    match crate::scale::fit_rgb(frame, BEST_SHOT_MAX_SIDE) {
+        Some(small) => encode_jpeg(&small),
+        None => encode_jpeg(frame),
     }
 }

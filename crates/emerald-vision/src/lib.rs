@@ -58,6 +58,7 @@ mod provision;
 mod quality;
 mod resample;
 mod runtime;
+pub mod scale;
 mod shots;
 mod video;
 
@@ -67,7 +68,7 @@ pub use calibration::{
     SIRIUS_MFN_CALIBRATION, VERIFY_ANCHORS,
 };
 pub use container::{probe_video, probe_video_reader, Container, VideoInfo};
-pub use decode::{decode_image, encode_jpeg, sniff, thumbnail_jpeg, MediaKind};
+pub use decode::{decode_image, encode_jpeg, encode_jpeg_quality, sniff, thumbnail_jpeg, MediaKind};
 pub use detect::{YuNet, YUNET};
 pub use embed::{l2_normalise, EmbedderModel, FrFeature, Fused, OnnxEmbedder, EMBEDDING_DIM, FR_FEATURE, SIRIUS_MFN};
 pub use engine::{

@@ -532,8 +532,7 @@ impl Domain {
             };
             let slot = self.engine_slots.clone().acquire_owned().await;
             let joined = tokio::task::spawn_blocking(move || {
-                let photo = emerald_documents::Photo::decode(&bytes)?;
-                let reading = emerald_documents::reader::read_gray(photo.gray());
+                let (photo, reading) = emerald_documents::reader::read_photo(&bytes)?;
                 let upright = photo.turned(reading.quarter_turns);
                 Ok::<_, emerald_documents::ReadError>((reading, upright, photo.scale))
             })
