@@ -54,6 +54,10 @@ pub struct Photo {
     pub rgb: image::RgbImage,
     /// Pixels of `rgb` per pixel of the photo as stored (≤ 1).
     pub scale: f32,
+    /// Where `rgb`, turned upright by its reading's quarter turns, starts in the photo as stored
+    /// turned the same way, in the stored photo's pixels: 0, 0 but for a second reading made on
+    /// the document's part of the photo ([`read_photo`]).
+    pub offset: [f32; 2],
 }
 
 impl Photo {
@@ -72,7 +76,7 @@ impl Photo {
         } else {
             full.clone()
         };
-        Photo { rgb, scale }
+        Photo { rgb, scale, offset: [0.0, 0.0] }
     }
 
     /// Its grey version (ITU-R BT.601 luma, as `image` computes it).
@@ -133,9 +137,11 @@ impl MrzReading {
 
 /// Decode a document photo and read its MRZ: at [`MAX_SIDE`] pixels, then — when the MRZ's
 /// characters come out narrower than [`MIN_PITCH`] and the photo holds more pixels (a document
-/// filling part of a phone's 12-megapixel frame) — again at the size that makes them about 32
-/// pixels wide (at most [`ZOOM_MAX_SIDE`], never above the photo's own size), keeping the
-/// better reading with its photo. The visual zone and the portrait are then read on that photo.
+/// filling part of a phone's 12-megapixel frame) — again on the document's part of the photo
+/// (around the MRZ: the visual zone and portrait above it, margins for tilt) at the size that
+/// makes them about 32 pixels wide (at most [`ZOOM_MAX_SIDE`], never above the photo's own
+/// size), keeping the better reading with its photo ([`Photo::offset`] says where the part
+/// lies). The visual zone and the portrait are then read on that photo.
 pub fn read_photo(bytes: &[u8]) -> Result<(Photo, MrzReading), ReadError> {
     let full = decode_full(bytes)?;
     let photo = Photo::fit(&full, MAX_SIDE);
@@ -143,15 +149,70 @@ pub fn read_photo(bytes: &[u8]) -> Result<(Photo, MrzReading), ReadError> {
     let Some(pitch) = reading.pitch().filter(|p| *p < MIN_PITCH && photo.scale < 1.0) else {
         return Ok((photo, reading));
     };
-    let longer = photo.rgb.width().max(photo.rgb.height()) as f32;
-    let side = ((longer * TARGET_PITCH / pitch.max(1.0)) as u32).min(ZOOM_MAX_SIDE);
-    let larger = Photo::fit(&full, side);
-    if larger.scale < photo.scale * 1.15 {
+    let Some((part, offset)) = reading.mrz_box.and_then(|b| document_part(&full, photo.scale, &reading, b)) else {
+        return Ok((photo, reading));
+    };
+    // The part's pixels at the first reading's scale, enlarged to bring the pitch to the target.
+    let zoom =
+        (TARGET_PITCH / pitch.max(1.0)).min(ZOOM_MAX_SIDE as f32 / photo.rgb.width().max(photo.rgb.height()) as f32);
+    let scale = (photo.scale * zoom).min(1.0);
+    if scale < photo.scale * 1.15 {
         return Ok((photo, reading));
     }
+    let (pw, ph) = part.dimensions();
+    let (nw, nh) = (((pw as f32 * scale) as u32).max(1), ((ph as f32 * scale) as u32).max(1));
+    let rgb = if scale < 1.0 { emerald_vision::scale::resize_rgb(&part, nw, nh) } else { part };
+    let larger = Photo { rgb, scale, offset };
     let again = read_gray(larger.gray());
     let rank_of = |r: &MrzReading| r.mrz.as_ref().map(|m| (m.valid(), rank(m)));
-    Ok(if rank_of(&again) >= rank_of(&reading) { (larger, again) } else { (photo, reading) })
+    // The part was cut in the first reading's orientation; another one would misplace it.
+    let better = again.quarter_turns == reading.quarter_turns && rank_of(&again) >= rank_of(&reading);
+    Ok(if better { (larger, again) } else { (photo, reading) })
+}
+
+/// The part of `full` (the photo as stored) that holds the document whose MRZ lies at `mrz`
+/// in the first reading's upright photo (at `scale`): from 0.9 of the MRZ's width above it to
+/// 0.15 below, 0.15 beyond each end — and where that part starts in the stored photo turned
+/// upright, in stored pixels. None when the part would be most of the photo anyway.
+fn document_part(
+    full: &image::RgbImage,
+    scale: f32,
+    reading: &MrzReading,
+    mrz: [u32; 4],
+) -> Option<(image::RgbImage, [f32; 2])> {
+    let (w, h) = (full.width() as f32, full.height() as f32);
+    let q = reading.quarter_turns % 4;
+    // The upright stored photo's size, and the part there (stored pixels).
+    let (uw, uh) = if q % 2 == 1 { (h, w) } else { (w, h) };
+    let [x0, y0, x1, y1] = mrz.map(|v| v as f32 / scale);
+    let mw = x1 - x0;
+    let (u0, v0) = ((x0 - 0.15 * mw).max(0.0), (y0 - 0.9 * mw).max(0.0));
+    let (u1, v1) = ((x1 + 0.15 * mw).min(uw), (y1 + 0.15 * mw).min(uh));
+    if (u1 - u0) * (v1 - v0) > 0.8 * uw * uh {
+        return None;
+    }
+    // Back to the stored orientation: `turn` turns clockwise.
+    let [sx0, sy0, sx1, sy1] = match q {
+        0 => [u0, v0, u1, v1],
+        1 => [v0, h - u1, v1, h - u0],
+        2 => [w - u1, h - v1, w - u0, h - v0],
+        _ => [w - v1, u0, w - v0, u1],
+    };
+    let (sx0, sy0) = (sx0.floor().max(0.0) as u32, sy0.floor().max(0.0) as u32);
+    let (sx1, sy1) = (sx1.ceil().min(w) as u32, sy1.ceil().min(h) as u32);
+    if sx1 <= sx0 + 16 || sy1 <= sy0 + 16 {
+        return None;
+    }
+    let part = image::imageops::crop_imm(full, sx0, sy0, sx1 - sx0, sy1 - sy0).to_image();
+    // Where the part's upright top left lies in the upright stored photo.
+    let (fx0, fy0, fx1, fy1) = (sx0 as f32, sy0 as f32, sx1 as f32, sy1 as f32);
+    let offset = match q {
+        0 => [fx0, fy0],
+        1 => [h - fy1, fx0],
+        2 => [w - fx1, h - fy1],
+        _ => [fy0, w - fx1],
+    };
+    Some((part, offset))
 }
 
 /// Decode `bytes` and read the MRZ ([`read_photo`]).

@@ -271,6 +271,58 @@ both_backends! {
     }
 }
 
+/// A document photographed by a phone: three fifths of a 4032×3024 frame, upright and turned a
+/// quarter. Its MRZ comes out small at the reader's 1,600 pixels, so the document's part of the
+/// frame is read again on more pixels (`read_photo`); the answer is the same document, and the
+/// portrait's box is where the portrait lies in the big photo (turned upright) — the part's
+/// place added back — as its box on the original photo predicts.
+#[tokio::test]
+async fn documents_on_a_phone_size_photo_place_the_portrait_where_it_lies() {
+    let Some(docs) = manifest("documents_on_a_phone_size_photo_place_the_portrait_where_it_lies") else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    if let Err(e) = app.domain.faces() {
+        println!("SKIPPED documents_on_a_phone_size_photo_place_the_portrait_where_it_lies: {e}");
+        return;
+    }
+    let token = client(&app).await;
+    for variant in ["flat", "rot90"] {
+        let (_, photo) = document(&docs, |d| d["variant"] == variant && d["valid"] == true && d["expired"] == false);
+        let original = image::load_from_memory(&photo).unwrap().into_rgb8();
+        let (w, h) = original.dimensions();
+        let (nw, nh) = (w * 3 / 2, h * 3 / 2);
+        let big = image::imageops::resize(&original, nw, nh, image::imageops::FilterType::Triangle);
+        let (fw, fh) = (4032u32, 3024u32);
+        let (ox, oy) = ((fw - nw) / 2, (fh - nh) / 2);
+        let mut frame = image::RgbImage::from_pixel(fw, fh, image::Rgb([107, 100, 89]));
+        image::imageops::overlay(&mut frame, &big, i64::from(ox), i64::from(oy));
+        let phone = emerald_vision::encode_jpeg_quality(&frame, 92).unwrap();
+
+        let a = documents_on(&app, &token, photo, "photo_id").await;
+        let b = documents_on(&app, &token, phone, "photo_id").await;
+        assert_eq!(b["resolution_status"], a["resolution_status"], "{variant}: {b}");
+        assert_eq!(field(&b, "document_number")["mrz"], field(&a, "document_number")["mrz"], "{variant}");
+        let turned = b["results_media"][0]["results_data"]["orientation"].as_u64().unwrap();
+        assert_eq!(turned, a["results_media"][0]["results_data"]["orientation"].as_u64().unwrap(), "{variant}");
+        let of = |v: &Value| {
+            ["x", "y", "width", "height"].map(|k| v["results_data"]["portrait"]["box"][k].as_f64().unwrap())
+        };
+        let (pa, pb) = (of(&a), of(&b));
+        // The placed document's top left in the big photo turned upright (clockwise quarters).
+        let (ox, oy, nw, nh, fw, fh) = (ox as f64, oy as f64, nw as f64, nh as f64, fw as f64, fh as f64);
+        let origin = match turned {
+            0 => (ox, oy),
+            90 => (fh - (oy + nh), ox),
+            180 => (fw - (ox + nw), fh - (oy + nh)),
+            _ => (oy, fw - (ox + nw)),
+        };
+        let expected = [origin.0 + 1.5 * pa[0], origin.1 + 1.5 * pa[1], 1.5 * pa[2], 1.5 * pa[3]];
+        let tolerance = 0.1 * expected[2];
+        for (k, (got, want)) in pb.iter().zip(expected).enumerate() {
+            assert!((got - want).abs() <= tolerance, "{variant}: box {pb:?}, expected {expected:?} (coordinate {k})");
+        }
+    }
+}
+
 /// PP-OCR's models missing: DOCUMENTS reads the visual zone with Tesseract when there is one,
 /// else says which model file is missing and the command that fetches it; the MRZ decides.
 /// BIOMETRY compares the selfie with the face on an ID photographed sideways or upside down as

@@ -534,11 +534,11 @@ impl Domain {
             let joined = tokio::task::spawn_blocking(move || {
                 let (photo, reading) = emerald_documents::reader::read_photo(&bytes)?;
                 let upright = photo.turned(reading.quarter_turns);
-                Ok::<_, emerald_documents::ReadError>((reading, upright, photo.scale))
+                Ok::<_, emerald_documents::ReadError>((reading, upright, (photo.scale, photo.offset)))
             })
             .await;
             drop(slot);
-            let (mut reading, upright, scale) = match joined {
+            let (mut reading, upright, place) = match joined {
                 Ok(Ok(r)) => r,
                 Ok(Err(e)) => return Outcome::failed(4, format!("media {id}: {e}")),
                 Err(join) => {
@@ -546,7 +546,7 @@ impl Domain {
                     return Outcome::failed(0, format!("media {id}: the document reader crashed on this media"));
                 }
             };
-            let (portrait, portrait_jpeg, picture) = self.document_portrait(id, upright, scale).await;
+            let (portrait, portrait_jpeg, picture) = self.document_portrait(id, upright, place).await;
             let gray = std::mem::take(&mut reading.upright);
             let visual = self.visual_zone(id, gray, reading.mrz_box, picture).await;
             let (mut data, _) = documents::results_data(reading.mrz.as_ref(), &visual, &portrait, today);
@@ -611,11 +611,13 @@ impl Domain {
     /// The face on an upright document photo (the face engine's dominant face), cut out: what
     /// `results_data.portrait` says, the JPEG, and the portrait's picture in `upright`'s pixels
     /// (to keep out of the visual zone). No face or no engine is no failure: the portrait says why.
+    /// `upright` is `scale` pixels per stored pixel and starts at `offset` in the stored photo
+    /// turned upright (`Photo::offset`): the boxes reported are in those stored pixels.
     async fn document_portrait(
         &self,
         id: Uuid,
         upright: image::RgbImage,
-        scale: f32,
+        (scale, offset): (f32, [f32; 2]),
     ) -> (documents::Portrait, Option<Vec<u8>>, Option<[u32; 4]>) {
         let engine = match self.faces() {
             Ok(e) => e.clone(),
@@ -634,7 +636,10 @@ impl Domain {
         })
         .await;
         drop(slot);
-        let unscale = |r: [f32; 4]| r.map(|v| v / scale);
+        let unscale = |r: [f32; 4]| {
+            let [x, y, w, h] = r.map(|v| v / scale);
+            [x + offset[0], y + offset[1], w, h]
+        };
         match joined {
             Ok(Ok(Some((face, det_score, jpeg, cut, picture)))) => {
                 let cut_box = [cut[0], cut[1], cut[2] - cut[0], cut[3] - cut[1]].map(|v| v as f32);
