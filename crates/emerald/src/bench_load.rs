@@ -7,17 +7,39 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Scale `input` to cover `w`×`h` and crop the rest (keeping the upper middle, where a
-/// portrait's face is), then write a JPEG.
-pub fn fit_photo(input: &std::path::Path, out: &std::path::Path, w: u32, h: u32) -> anyhow::Result<()> {
+/// portrait's face is), then write a JPEG. With `place`, instead scale it to that fraction of
+/// the largest size that fits `w`×`h` and centre it on a grey `w`×`h` frame (a document
+/// photographed from further away, bench/phone_photos.sh).
+pub fn fit_photo(
+    input: &std::path::Path,
+    out: &std::path::Path,
+    w: u32,
+    h: u32,
+    place: Option<f64>,
+) -> anyhow::Result<()> {
     let img = image::open(input)?;
-    let scale = (w as f64 / img.width() as f64).max(h as f64 / img.height() as f64);
-    let (sw, sh) = ((img.width() as f64 * scale).ceil() as u32, (img.height() as f64 * scale).ceil() as u32);
-    let scaled = img.resize_exact(sw.max(w), sh.max(h), image::imageops::FilterType::Triangle);
-    let x = (scaled.width() - w) / 2;
-    let y = (scaled.height() - h) / 4;
-    let cropped = scaled.crop_imm(x, y, w, h).to_rgb8();
+    let framed = match place {
+        Some(f) => {
+            anyhow::ensure!(f > 0.0 && f <= 1.0, "--place is a fraction from 0 to 1");
+            let scale = f * (w as f64 / img.width() as f64).min(h as f64 / img.height() as f64);
+            let (sw, sh) = ((img.width() as f64 * scale) as u32, (img.height() as f64 * scale) as u32);
+            let scaled = img.resize_exact(sw.clamp(1, w), sh.clamp(1, h), image::imageops::FilterType::Triangle);
+            let mut frame = image::RgbImage::from_pixel(w, h, image::Rgb([107, 100, 89]));
+            let (x, y) = ((w - scaled.width()) / 2, (h - scaled.height()) / 2);
+            image::imageops::overlay(&mut frame, &scaled.to_rgb8(), i64::from(x), i64::from(y));
+            frame
+        }
+        None => {
+            let scale = (w as f64 / img.width() as f64).max(h as f64 / img.height() as f64);
+            let (sw, sh) = ((img.width() as f64 * scale).ceil() as u32, (img.height() as f64 * scale).ceil() as u32);
+            let scaled = img.resize_exact(sw.max(w), sh.max(h), image::imageops::FilterType::Triangle);
+            let x = (scaled.width() - w) / 2;
+            let y = (scaled.height() - h) / 4;
+            scaled.crop_imm(x, y, w, h).to_rgb8()
+        }
+    };
     let mut bytes = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90).encode_image(&cropped)?;
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90).encode_image(&framed)?;
     std::fs::write(out, &bytes)?;
     println!("{} ({w}x{h}, {} bytes)", out.display(), bytes.len());
     Ok(())

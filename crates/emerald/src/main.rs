@@ -70,6 +70,9 @@ enum Command {
         width: u32,
         #[arg(long, default_value_t = 480)]
         height: u32,
+        /// Place the photo, scaled to this fraction of what fits, on a grey frame instead.
+        #[arg(long)]
+        place: Option<f64>,
     },
     /// Benchmark helper: closed-loop load of multipart analysis requests (see bench/analyses.sh).
     #[command(hide = true)]
@@ -172,7 +175,9 @@ async fn main() -> ExitCode {
             collections_reindex(config, sub_matches(&matches, &["collections", "reindex"]), quiet).await
         }
         Command::BenchPhoto { out, bytes } => bench_photo(&out, bytes),
-        Command::BenchFit { input, out, width, height } => bench_load::fit_photo(&input, &out, width, height),
+        Command::BenchFit { input, out, width, height, place } => {
+            bench_load::fit_photo(&input, &out, width, height, place)
+        }
         Command::BenchLoad { url, token, files, analyses, raw, concurrency, seconds, warmup } => {
             bench_load(url, token, files, analyses, raw, concurrency, seconds, warmup).await
         }
