@@ -71,7 +71,7 @@ impl Photo {
         let (w, h) = full.dimensions();
         let scale = (max_side as f32 / w.max(h) as f32).min(1.0);
         let rgb = if scale < 1.0 {
-            let (nw, nh) = (((w as f32 * scale) as u32).max(1), ((h as f32 * scale) as u32).max(1));
+            let (nw, nh) = scaled_size(full, scale);
             emerald_vision::scale::resize_rgb(full, nw, nh)
         } else {
             full.clone()
@@ -101,6 +101,12 @@ pub fn turn<P: image::Pixel + 'static>(
         2 => image::imageops::rotate180(img),
         _ => image::imageops::rotate270(img),
     }
+}
+
+/// `img`'s size times `scale`, truncated (each side at least 1).
+fn scaled_size(img: &image::RgbImage, scale: f32) -> (u32, u32) {
+    let side = |v: u32| ((v as f32 * scale) as u32).max(1);
+    (side(img.width()), side(img.height()))
 }
 
 /// The photo as stored, decoded (at most [`MAX_PIXELS`]).
@@ -159,9 +165,12 @@ pub fn read_photo(bytes: &[u8]) -> Result<(Photo, MrzReading), ReadError> {
     if scale < photo.scale * 1.15 {
         return Ok((photo, reading));
     }
-    let (pw, ph) = part.dimensions();
-    let (nw, nh) = (((pw as f32 * scale) as u32).max(1), ((ph as f32 * scale) as u32).max(1));
-    let rgb = if scale < 1.0 { emerald_vision::scale::resize_rgb(&part, nw, nh) } else { part };
+    let rgb = if scale < 1.0 {
+        let (nw, nh) = scaled_size(&part, scale);
+        emerald_vision::scale::resize_rgb(&part, nw, nh)
+    } else {
+        part
+    };
     let larger = Photo { rgb, scale, offset };
     let again = read_gray(larger.gray());
     let rank_of = |r: &MrzReading| r.mrz.as_ref().map(|m| (m.valid(), rank(m)));

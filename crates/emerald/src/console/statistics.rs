@@ -327,9 +327,6 @@ async fn common_tab(
     let caller = &session.caller;
     let mut succeeded = params.clone();
     succeeded.0.push(("resolution_status".into(), "SUCCESS".into()));
-    let waiting =
-        ListParams(vec![("resolution_status".into(), "OPERATOR_REQUIRED".into()), ("limit".into(), "1".into())]);
-    let with = FolderWith { media: false, analyses: false, user: false, company: false };
     // The page's six queries at once: each is bounded by the window (store/statistics.rs), and
     // the database runs them side by side on its pool's connections.
     let (orders, types, perf, persons, succeeded, backlog) = tokio::try_join!(
@@ -338,22 +335,11 @@ async fn common_tab(
         d.performance(caller, params),
         d.unique_persons(caller, params, &f.person_key),
         d.unique_persons(caller, &succeeded, &f.person_key),
-        d.list_folders(caller, &waiting, with),
+        review_backlog(state, session, None),
     )?;
-    let backlog = backlog.total.unwrap_or(0);
 
-    let sum = |s: &str| orders.iter().map(|p| p.count(s)).sum::<u64>();
-    let total: u64 = orders.iter().map(|p| p.total).sum();
-    let (ok, declined) = (sum("SUCCESS"), sum("DECLINED"));
     b.s("<section><h2>").t(text::ORDERS_TITLE).s("</h2><dl>");
-    dl_row(b, text::ORDERS_IN_WINDOW, total);
-    let rate = if ok + declined == 0 {
-        "–".to_owned()
-    } else {
-        format!("{:.1} %", declined as f64 * 100.0 / (ok + declined) as f64)
-    };
-    dl_row(b, text::DECLINE_RATE, rate);
-    dl_row(b, text::REVIEW_BACKLOG, backlog);
+    window_rows(b, &orders, backlog);
     dl_row(
         b,
         text::DECISION_MEDIAN,
@@ -373,12 +359,8 @@ async fn common_tab(
     kind_form(b, &session.base, f, "orders");
     orders_chart(&fill_periods(f, &orders)).render(b, f.chart_orders);
     csv_link(b, &session.base, f, "orders");
-    b.s("<div class=\"scroll\"><table class=\"counts\"><caption>").t(text::ORDERS_BY_STATUS).s("</caption><tbody>");
-    let max = ORDER_STATUSES.iter().map(|s| sum(s)).max().unwrap_or(0);
-    for s in ORDER_STATUSES {
-        count_row(b, s, sum(s), max, Some(s));
-    }
-    b.s("</tbody></table></div></section>");
+    orders_by_status(b, &orders);
+    b.s("</section>");
 
     // Analyses by type and result over the period: the chosen chart, then the table.
     b.s("<section><h2>").t(text::ANALYSES).s("</h2>");
@@ -417,38 +399,53 @@ async fn common_tab(
 pub(super) async fn company_summary(b: &mut Html, state: &AppState, session: &Session, company_id: uuid::Uuid) {
     let (d, caller) = (&state.domain, &session.caller);
     let min = utc(crate::domain::time::now() - 6.0 * DAY)[..10].to_owned();
-    let company = ("company_id".to_owned(), company_id.to_string());
-    let window = ListParams(vec![("time_created.min".into(), min), company.clone()]);
-    let waiting = ListParams(vec![
-        ("resolution_status".into(), "OPERATOR_REQUIRED".into()),
-        company,
-        ("limit".into(), "1".into()),
-    ]);
-    let with = FolderWith { media: false, analyses: false, user: false, company: false };
+    let window = ListParams(vec![("time_created.min".into(), min), ("company_id".into(), company_id.to_string())]);
     let Ok((orders, backlog)) = tokio::try_join!(
         d.order_statistics(caller, &window, Periods::utc(Granularity::Total), PERSON_KEY_DEFAULT),
-        d.list_folders(caller, &waiting, with),
+        review_backlog(state, session, Some(company_id)),
     ) else {
         return;
     };
-    let sum = |s: &str| orders.iter().map(|p| p.count(s)).sum::<u64>();
-    let total: u64 = orders.iter().map(|p| p.total).sum();
-    let (ok, declined) = (sum("SUCCESS"), sum("DECLINED"));
     b.s("<section id=\"statistics\"><h2>").t(text::COMPANY_LAST_7_DAYS).s("</h2><dl>");
-    dl_row(b, text::ORDERS_IN_WINDOW, total);
+    window_rows(b, &orders, backlog);
+    b.s("</dl>");
+    orders_by_status(b, &orders);
+    b.s("</section>");
+}
+
+/// The cases waiting for a decision now (OPERATOR_REQUIRED orders the caller sees, of one
+/// company when given): the folder list's count.
+async fn review_backlog(state: &AppState, session: &Session, company_id: Option<uuid::Uuid>) -> Result<u64, Error> {
+    let mut params =
+        vec![("resolution_status".to_owned(), "OPERATOR_REQUIRED".to_owned()), ("limit".into(), "1".into())];
+    params.extend(company_id.map(|c| ("company_id".to_owned(), c.to_string())));
+    let with = FolderWith { media: false, analyses: false, user: false, company: false };
+    Ok(state.domain.list_folders(&session.caller, &ListParams(params), with).await?.total.unwrap_or(0))
+}
+
+/// A window's orders in `<dl>` rows: created, the decline rate (DECLINED of SUCCESS +
+/// DECLINED), and the `backlog` now; the `<dl>` is left open.
+fn window_rows(b: &mut Html, orders: &[PeriodCounts], backlog: u64) {
+    let sum = |s: &str| orders.iter().map(|p| p.count(s)).sum::<u64>();
+    let (ok, declined) = (sum("SUCCESS"), sum("DECLINED"));
+    dl_row(b, text::ORDERS_IN_WINDOW, orders.iter().map(|p| p.total).sum::<u64>());
     let rate = match ok + declined {
         0 => "–".to_owned(),
         n => format!("{:.1} %", declined as f64 * 100.0 / n as f64),
     };
     dl_row(b, text::DECLINE_RATE, rate);
-    dl_row(b, text::REVIEW_BACKLOG, backlog.total.unwrap_or(0));
-    b.s("</dl><div class=\"scroll\"><table class=\"counts\"><caption>").t(text::ORDERS_BY_STATUS);
-    b.s("</caption><tbody>");
+    dl_row(b, text::REVIEW_BACKLOG, backlog);
+}
+
+/// A window's orders by summary status, as a table of bars.
+fn orders_by_status(b: &mut Html, orders: &[PeriodCounts]) {
+    let sum = |s: &str| orders.iter().map(|p| p.count(s)).sum::<u64>();
+    b.s("<div class=\"scroll\"><table class=\"counts\"><caption>").t(text::ORDERS_BY_STATUS).s("</caption><tbody>");
     let max = ORDER_STATUSES.iter().map(|s| sum(s)).max().unwrap_or(0);
     for s in ORDER_STATUSES {
         count_row(b, s, sum(s), max, Some(s));
     }
-    b.s("</tbody></table></div></section>");
+    b.s("</tbody></table></div>");
 }
 
 /// The orders of every period of the range (zeros where none), or only those with orders
