@@ -5,7 +5,9 @@
 //! as an int8 code with a per-vector scale (516 bytes for 512-d); no f32 copy is kept, which is
 //! what keeps a million templates under 1.2 GB with the graph. A search:
 //! 1. picks the shards of its model (and its collections, if named);
-//! 2. finds candidates per shard: an exact int8 × int8 SIMD scan (split over `scan_threads`),
+//! 2. finds candidates per shard: an exact int8 × int8 SIMD scan (split over `scan_threads`; it
+//!    reads a 4-bit plane of the codes first and a full code only where a bound says it could
+//!    rank, `coarse.rs`),
 //!    or the HNSW graph when the shard has reached `ann_threshold`, or, for a person allow-list,
 //!    the listed persons' templates directly;
 //! 3. re-scores the best `k + rerank` candidates with the f32 query against the int8 codes (no
@@ -32,6 +34,7 @@
 //! No HTTP, no SQL, no models here; errors are [`GalleryError`]. See docs/gallery.md.
 
 mod bits;
+mod coarse;
 mod codes;
 mod error;
 mod gallery;

@@ -10,6 +10,7 @@ use std::collections::{BinaryHeap, HashMap};
 
 use uuid::Uuid;
 
+use crate::coarse::{Coarse, CoarseQuery};
 use crate::codes::{Codes, PreparedQuery};
 use crate::hnsw::{BitProbe, Cand, Probe};
 use crate::segments::Segments;
@@ -17,6 +18,20 @@ use crate::types::{GalleryConfig, GraphWalk, Hit, ModelId, PersonFilter, SearchM
 
 /// Codes per call of the exact scan's kernel: their scores fit in 1 KiB of stack.
 const SCAN_BLOCK: usize = 256;
+
+/// The best `want` candidates of a scan so far; `floor` is the worst of them once there are
+/// `want` (−∞ before).
+struct TopK {
+    heap: BinaryHeap<Reverse<Cand>>,
+    want: usize,
+    floor: f32,
+}
+
+impl TopK {
+    fn new(want: usize) -> Self {
+        Self { heap: BinaryHeap::with_capacity(want + 1), want, floor: f32::NEG_INFINITY }
+    }
+}
 
 pub(crate) struct Shard {
     pub(crate) model_id: ModelId,
@@ -45,10 +60,13 @@ pub(crate) struct ShardQuery<'a> {
 
 impl Shard {
     pub fn new(model_id: ModelId, collection_id: Uuid, dim: usize) -> Self {
+        // Nibble planes until a graph is built (the exact scan's layout, `coarse.rs`).
+        let mut codes = Codes::new(dim);
+        codes.keep_coarse(true);
         Self {
             model_id,
             collection_id,
-            codes: Codes::new(dim),
+            codes,
             template_ids: Vec::new(),
             person_ids: Vec::new(),
             slots: HashMap::new(),
@@ -65,8 +83,7 @@ impl Shard {
     pub fn heap_bytes(&self) -> usize {
         let map_entry = 16 + 4 + 1; // key, value, control byte (hashbrown)
         let person_entry = 16 + 24 + 1;
-        self.codes.codes.capacity()
-            + self.codes.scales.capacity() * 4
+        self.codes.heap_bytes()
             + (self.template_ids.capacity() + self.person_ids.capacity()) * 16
             + self.slots.capacity() * map_entry
             + self.persons.capacity() * person_entry
@@ -110,6 +127,8 @@ impl Shard {
         if self.graph.is_some() || self.live() < cfg.ann_threshold.max(1) || self.dead > 0 {
             return;
         }
+        // The graph walk reads single codes at random: int8 rows, not the scan's nibble planes.
+        self.codes.keep_coarse(false);
         crate::mem::rehome(&mut self.codes.codes);
         self.graph = Some(Segments::build(&self.codes, cfg.hnsw, cfg.graph_segment, cfg.scan_threads));
     }
@@ -175,8 +194,7 @@ impl Shard {
                 continue;
             }
             let new = fresh.codes.len() as u32;
-            fresh.codes.codes.extend_from_slice(self.codes.code(slot));
-            fresh.codes.scales.push(self.codes.scale(slot));
+            fresh.codes.push_code(self.codes.code(slot), self.codes.scale(slot));
             fresh.template_ids.push(t);
             fresh.person_ids.push(self.person_ids[slot as usize]);
             fresh.slots.insert(t, new);
@@ -260,18 +278,20 @@ impl Shard {
     fn scan(&self, q: &ShardQuery<'_>, want: usize, cfg: &GalleryConfig) -> Vec<Cand> {
         let n = self.codes.len();
         let threads = if n >= cfg.parallel_scan_min { cfg.scan_threads.max(1) } else { 1 };
+        let cq = self.codes.coarse.as_ref().map(|_| CoarseQuery::new(&q.pq.code));
+        let cq = cq.as_ref();
         if threads == 1 {
-            return self.scan_range(q, want, 0, n);
+            return self.scan_range(q, cq, want, 0, n);
         }
         let chunk = n.div_ceil(threads);
         let mut all: Vec<Cand> = std::thread::scope(|s| {
             let handles: Vec<_> = (1..threads)
                 .map(|t| {
                     let (lo, hi) = (t * chunk, ((t + 1) * chunk).min(n));
-                    s.spawn(move || self.scan_range(q, want, lo, hi))
+                    s.spawn(move || self.scan_range(q, cq, want, lo, hi))
                 })
                 .collect();
-            let mut all = self.scan_range(q, want, 0, chunk.min(n));
+            let mut all = self.scan_range(q, cq, want, 0, chunk.min(n));
             for h in handles {
                 // A panic in a scan thread is a bug in this module; propagate it.
                 all.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
@@ -283,9 +303,11 @@ impl Shard {
         all
     }
 
-    fn scan_range(&self, q: &ShardQuery<'_>, want: usize, lo: usize, hi: usize) -> Vec<Cand> {
-        let mut heap: BinaryHeap<Reverse<Cand>> = BinaryHeap::with_capacity(want + 1);
-        let mut floor = f32::NEG_INFINITY;
+    fn scan_range(&self, q: &ShardQuery<'_>, cq: Option<&CoarseQuery>, want: usize, lo: usize, hi: usize) -> Vec<Cand> {
+        if let (Some(cq), Some(plane)) = (cq, &self.codes.coarse) {
+            return self.scan_range_coarse(q, cq, plane, want, lo, hi);
+        }
+        let mut top = TopK::new(want);
         let dim = self.codes.dim;
         let qc = &q.pq.code[..];
         // Blocks of codes through the scan kernel, then the heap over the block's scores.
@@ -298,22 +320,184 @@ impl Shard {
             for (i, &dot) in dots.iter().enumerate() {
                 let slot = (start + i) as u32;
                 let sim = dot as f32 * (q.pq.scale * self.codes.scale(slot));
-                if sim <= floor && heap.len() >= want {
-                    continue;
-                }
-                if self.template_ids[slot as usize].is_nil() || !q.persons.allows(self.person_ids[slot as usize]) {
-                    continue;
-                }
-                heap.push(Reverse(Cand { sim, slot }));
-                if heap.len() > want {
-                    heap.pop();
-                }
-                if heap.len() >= want {
-                    floor = heap.peek().map_or(f32::NEG_INFINITY, |c| c.0.sim);
-                }
+                self.offer(q, &mut top, Cand { sim, slot });
             }
             start = end;
         }
-        heap.into_iter().map(|r| r.0).collect()
+        top.heap.into_iter().map(|r| r.0).collect()
+    }
+
+    /// A scored slot for the scan's best `want`: kept if above the floor, live and allowed.
+    #[inline]
+    fn offer(&self, q: &ShardQuery<'_>, top: &mut TopK, cand: Cand) {
+        if cand.sim <= top.floor && top.heap.len() >= top.want {
+            return;
+        }
+        let slot = cand.slot as usize;
+        if self.template_ids[slot].is_nil() || !q.persons.allows(self.person_ids[slot]) {
+            return;
+        }
+        top.heap.push(Reverse(cand));
+        if top.heap.len() > top.want {
+            top.heap.pop();
+        }
+        if top.heap.len() >= top.want {
+            top.floor = top.heap.peek().map_or(f32::NEG_INFINITY, |c| c.0.sim);
+        }
+    }
+
+    /// The same scan over nibble planes (`coarse.rs`): the high plane first; a code whose upper
+    /// bound cannot beat the current floor is skipped, the others get their exact int8 score
+    /// from the low plane's row, the same number the scan above computes.
+    fn scan_range_coarse(
+        &self,
+        q: &ShardQuery<'_>,
+        cq: &CoarseQuery,
+        plane: &Coarse,
+        want: usize,
+        lo: usize,
+        hi: usize,
+    ) -> Vec<Cand> {
+        // The bound is exact arithmetic on integers and rounded-up terms; the margin covers the
+        // f32 rounding of the score it is compared with.
+        #[inline]
+        fn skip(cq: &CoarseQuery, d: i32, qs: f32, cs: f32, plane: &Coarse, slot: u32, floor: f32) -> bool {
+            cq.bound(d, qs, cs, plane.slack[slot as usize]) + 1e-6 < f64::from(floor)
+        }
+        let mut top = TopK::new(want);
+        let qs = q.pq.scale;
+        let mut d1 = [0i32; SCAN_BLOCK];
+        let mut pass = [0u32; SCAN_BLOCK];
+        let mut start = lo;
+        while start < hi {
+            let end = (start + SCAN_BLOCK).min(hi);
+            let d1 = &mut d1[..end - start];
+            crate::simd::dots_u4(&cq.lo, &cq.hi, plane.block(start, end), d1);
+            // The codes whose bound can reach the floor: their full rows are fetched together
+            // (prefetched first), not one random read after another.
+            let mut passed = 0;
+            for (i, &d) in d1.iter().enumerate() {
+                let slot = (start + i) as u32;
+                // (The floor is −∞ until the heap holds `want`: nothing is skipped before.)
+                if !skip(cq, d, qs, self.codes.scale(slot), plane, slot, top.floor) {
+                    crate::simd::prefetch(plane.lo_row(slot as usize), usize::MAX);
+                    pass[passed] = i as u32;
+                    passed += 1;
+                }
+            }
+            for &i in &pass[..passed] {
+                let slot = start as u32 + i;
+                let cs = self.codes.scale(slot);
+                // The floor may have risen since the code passed.
+                if skip(cq, d1[i as usize], qs, cs, plane, slot, top.floor) {
+                    continue;
+                }
+                let mut d2 = [0i32];
+                crate::simd::dots_u4(&cq.lo, &cq.hi, plane.lo_row(slot as usize), &mut d2);
+                let sim = cq.dot(d1[i as usize], d2[0]) as f32 * (qs * cs);
+                self.offer(q, &mut top, Cand { sim, slot });
+            }
+            start = end;
+        }
+        top.heap.into_iter().map(|r| r.0).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quant;
+    use rand::{Rng, SeedableRng};
+    use std::collections::HashSet;
+    use std::sync::Arc;
+
+    fn noisy(rng: &mut impl Rng, base: &[f32], noise: f32) -> Vec<f32> {
+        let v: Vec<f32> = base.iter().map(|x| x + noise * rng.gen_range(-1.0f32..1.0)).collect();
+        quant::normalized(&v).unwrap()
+    }
+
+    /// The scan over nibble planes returns exactly the candidates of the scan over int8 rows:
+    /// with and without a filter, across removals, one and two threads.
+    #[test]
+    fn the_first_pass_changes_no_answer() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(21);
+        for dim in [64, 704] {
+            let cfg = GalleryConfig { dim, ann_threshold: usize::MAX, parallel_scan_min: 1_000, ..Default::default() };
+            let mut planes = Shard::new(ModelId::new("m"), Uuid::from_u128(1), dim);
+            let mut rows = Shard::new(ModelId::new("m"), Uuid::from_u128(1), dim);
+            rows.codes.keep_coarse(false);
+            assert!(planes.codes.coarse.is_some() && rows.codes.coarse.is_none());
+            // 300 people with 10 photos each: face-like clusters, so the best scores stand out.
+            let people: Vec<(Uuid, Vec<f32>)> = (0..300)
+                .map(|i| {
+                    let v: Vec<f32> = (0..dim).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
+                    (Uuid::from_u128(10_000 + i), v)
+                })
+                .collect();
+            let mut ids = Vec::new();
+            for (p, base) in &people {
+                for _ in 0..10 {
+                    let id = Uuid::new_v4();
+                    let v = noisy(&mut rng, base, 1.2);
+                    planes.insert(id, *p, &v, &cfg);
+                    rows.insert(id, *p, &v, &cfg);
+                    ids.push(id);
+                }
+            }
+            for id in ids.iter().step_by(7) {
+                planes.remove(*id, &cfg);
+                rows.remove(*id, &cfg);
+            }
+            let deny: HashSet<Uuid> = people.iter().step_by(3).map(|(p, _)| *p).collect();
+            let filters = [PersonFilter::Any, PersonFilter::Deny(Arc::new(deny))];
+            for (qi, (_, base)) in people.iter().enumerate().step_by(15) {
+                let pq = PreparedQuery::new(noisy(&mut rng, base, 1.2));
+                let cq = CoarseQuery::new(&pq.code);
+                for persons in &filters {
+                    for k in [1, 10, 50] {
+                        let q = ShardQuery {
+                            pq: &pq,
+                            k,
+                            min_score: None,
+                            persons,
+                            mode: SearchMode::Exact,
+                            ef_search: None,
+                            walk: None,
+                        };
+                        let n = rows.codes.len();
+                        let key = |mut v: Vec<Cand>| {
+                            v.sort_unstable_by(|a, b| b.cmp(a));
+                            v.into_iter().map(|c| (c.slot, c.sim.to_bits())).collect::<Vec<_>>()
+                        };
+                        let full = key(rows.scan_range(&q, None, k, 0, n));
+                        assert_eq!(full, key(planes.scan_range(&q, Some(&cq), k, 0, n)), "dim={dim} query={qi} k={k}");
+                        assert_eq!(full.len(), k);
+                        // Two threads, and the whole search (f32 re-ranking of the candidates).
+                        assert_eq!(key(rows.scan(&q, k, &cfg)), key(planes.scan(&q, k, &cfg)), "dim={dim} k={k}");
+                        let (a, b) = (rows.search(&q, &cfg), planes.search(&q, &cfg));
+                        assert_eq!(
+                            a.iter().map(|h| (h.template_id, h.score.to_bits())).collect::<Vec<_>>(),
+                            b.iter().map(|h| (h.template_id, h.score.to_bits())).collect::<Vec<_>>()
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_graph_shard_drops_the_plane() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(22);
+        let cfg = GalleryConfig { dim: 16, ann_threshold: 100, ..Default::default() };
+        let mut shard = Shard::new(ModelId::new("m"), Uuid::from_u128(1), 16);
+        for i in 0..99 {
+            let v: Vec<f32> = (0..16).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
+            shard.insert(Uuid::from_u128(i + 1), Uuid::from_u128(i + 1), &quant::normalized(&v).unwrap(), &cfg);
+        }
+        assert_eq!(shard.codes.coarse.as_ref().map(|c| c.slack.len()), Some(99));
+        let v: Vec<f32> = (0..16).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
+        shard.insert(Uuid::from_u128(1000), Uuid::from_u128(1000), &quant::normalized(&v).unwrap(), &cfg);
+        assert!(shard.graph.is_some());
+        assert!(shard.codes.coarse.is_none());
     }
 }

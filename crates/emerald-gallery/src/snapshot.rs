@@ -120,7 +120,7 @@ fn write_shard<W: Write>(w: &mut W, s: &Shard) -> Result<(), GalleryError> {
     w.write_all(bytemuck::cast_slice(&s.template_ids))?;
     w.write_all(bytemuck::cast_slice(&s.person_ids))?;
     w.write_all(bytemuck::cast_slice(&s.codes.scales))?;
-    w.write_all(bytemuck::cast_slice(&s.codes.codes))?;
+    s.codes.for_each_code(|c| w.write_all(bytemuck::cast_slice(c)))?;
     match &s.graph {
         None => w.write_all(&[0])?,
         Some(segments) => {
@@ -253,7 +253,7 @@ fn read_shard<R: Read>(
     if scales.iter().any(|s| !s.is_finite() || *s < 0.0) {
         return Err(corrupt("invalid scale"));
     }
-    let codes = Codes { dim, codes, scales };
+    let mut codes = Codes::from_parts(dim, codes, scales);
     let mut bytes = 4 + model_len as u64 + 16 + 8 + n as u64 * (32 + 4 + dim as u64) + 1;
     let mut flag = [0u8; 1];
     read_exact(r, &mut flag)?;
@@ -307,6 +307,8 @@ fn read_shard<R: Read>(
     if shard.dead > 0 && graph.is_none() {
         return Err(corrupt("removed slots in a shard without a graph"));
     }
+    // Shards without a graph answer with the exact scan, which wants its first-pass plane.
+    codes.keep_coarse(graph.is_none());
     shard.codes = codes;
     shard.template_ids = template_ids;
     shard.person_ids = person_ids;
