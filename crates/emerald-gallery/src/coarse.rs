@@ -25,11 +25,15 @@ use std::sync::OnceLock;
 
 use crate::codes::Codes;
 
-/// Whether shards without a graph keep nibble planes; `EMERALD_GALLERY_COARSE=off` keeps int8
-/// rows, and the exact scan reads every code in full (the same answers, slower).
+/// Whether shards without a graph keep nibble planes: where the CPU has a SIMD kernel for them
+/// (AVX-512 VNNI or AVX2; elsewhere, NEON included, int8 rows and their kernels are faster), and
+/// unless `EMERALD_GALLERY_COARSE=off` keeps int8 rows (the same answers, slower).
 pub(crate) fn enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| !std::env::var("EMERALD_GALLERY_COARSE").is_ok_and(|v| v.eq_ignore_ascii_case("off")))
+    *ON.get_or_init(|| {
+        crate::simd::nibble_kernel()
+            && !std::env::var("EMERALD_GALLERY_COARSE").is_ok_and(|v| v.eq_ignore_ascii_case("off"))
+    })
 }
 
 /// Bytes of one code's row in the plane.

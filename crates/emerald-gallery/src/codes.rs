@@ -45,10 +45,9 @@ impl Codes {
         Self { dim, codes, scales, coarse: None }
     }
 
-    /// Moves the codes to nibble planes (`true`, unless `EMERALD_GALLERY_COARSE=off`) or to int8
-    /// rows (`false`: what a graph needs).
+    /// Moves the codes to nibble planes (`true`) or to int8 rows (`false`: what a graph needs).
     pub fn keep_coarse(&mut self, keep: bool) {
-        match (keep && crate::coarse::enabled(), self.coarse.take()) {
+        match (keep, self.coarse.take()) {
             (true, None) => {
                 self.coarse = Some(Coarse::of(self));
                 self.codes = Vec::new();

@@ -62,7 +62,7 @@ impl Shard {
     pub fn new(model_id: ModelId, collection_id: Uuid, dim: usize) -> Self {
         // Nibble planes until a graph is built (the exact scan's layout, `coarse.rs`).
         let mut codes = Codes::new(dim);
-        codes.keep_coarse(true);
+        codes.keep_coarse(crate::coarse::enabled());
         Self {
             model_id,
             collection_id,
@@ -425,6 +425,7 @@ mod tests {
             let cfg = GalleryConfig { dim, ann_threshold: usize::MAX, parallel_scan_min: 1_000, ..Default::default() };
             let mut planes = Shard::new(ModelId::new("m"), Uuid::from_u128(1), dim);
             let mut rows = Shard::new(ModelId::new("m"), Uuid::from_u128(1), dim);
+            planes.codes.keep_coarse(true);
             rows.codes.keep_coarse(false);
             assert!(planes.codes.coarse.is_some() && rows.codes.coarse.is_none());
             // 300 people with 10 photos each: face-like clusters, so the best scores stand out.
@@ -486,10 +487,11 @@ mod tests {
     }
 
     #[test]
-    fn a_graph_shard_drops_the_plane() {
+    fn a_graph_shard_moves_to_int8_rows() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(22);
         let cfg = GalleryConfig { dim: 16, ann_threshold: 100, ..Default::default() };
         let mut shard = Shard::new(ModelId::new("m"), Uuid::from_u128(1), 16);
+        shard.codes.keep_coarse(true);
         for i in 0..99 {
             let v: Vec<f32> = (0..16).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
             shard.insert(Uuid::from_u128(i + 1), Uuid::from_u128(i + 1), &quant::normalized(&v).unwrap(), &cfg);
@@ -499,5 +501,19 @@ mod tests {
         shard.insert(Uuid::from_u128(1000), Uuid::from_u128(1000), &quant::normalized(&v).unwrap(), &cfg);
         assert!(shard.graph.is_some());
         assert!(shard.codes.coarse.is_none());
+        assert_eq!(shard.codes.codes.len(), 100 * 16);
+        let hits = shard.search(
+            &ShardQuery {
+                pq: &PreparedQuery::new(quant::normalized(&v).unwrap()),
+                k: 1,
+                min_score: None,
+                persons: &PersonFilter::Any,
+                mode: SearchMode::Ann,
+                ef_search: None,
+                walk: None,
+            },
+            &cfg,
+        );
+        assert_eq!(hits[0].template_id, Uuid::from_u128(1000));
     }
 }

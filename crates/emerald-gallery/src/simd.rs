@@ -245,6 +245,18 @@ pub fn dots_u4(lo: &[i8], hi: &[i8], rows: &[u8], out: &mut [i32]) {
     scalar::dots_u4(lo, hi, rows, out);
 }
 
+/// Whether [`dots_u4`] has a SIMD kernel on this CPU (else it runs the scalar reference).
+pub fn nibble_kernel() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        scan_kernel() == Scan::Vnni512 || isa() == Isa::Avx2
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// The exact scan's kernel, for benches and logs.
 pub fn scan_isa() -> &'static str {
     #[cfg(target_arch = "x86_64")]

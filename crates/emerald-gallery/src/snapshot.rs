@@ -308,7 +308,7 @@ fn read_shard<R: Read>(
         return Err(corrupt("removed slots in a shard without a graph"));
     }
     // Shards without a graph answer with the exact scan, which wants its first-pass plane.
-    codes.keep_coarse(graph.is_none());
+    codes.keep_coarse(graph.is_none() && crate::coarse::enabled());
     shard.codes = codes;
     shard.template_ids = template_ids;
     shard.person_ids = person_ids;
