@@ -53,7 +53,8 @@ impl Codes {
                 self.codes = Vec::new();
             }
             (false, Some(c)) => {
-                let mut codes = vec![0i8; self.len() * self.dim];
+                // A fresh buffer advised as huge pages, like a graph shard's rehomed codes.
+                let mut codes = crate::mem::zeroed_vec::<i8>(self.len() * self.dim);
                 for (slot, out) in codes.chunks_exact_mut(self.dim.max(1)).enumerate() {
                     c.code_into(slot, out);
                 }

@@ -128,8 +128,12 @@ impl Shard {
             return;
         }
         // The graph walk reads single codes at random: int8 rows, not the scan's nibble planes.
-        self.codes.keep_coarse(false);
-        crate::mem::rehome(&mut self.codes.codes);
+        // Converting writes them into a fresh advised buffer; rows grown piecemeal move to one.
+        if self.codes.coarse.is_some() {
+            self.codes.keep_coarse(false);
+        } else {
+            crate::mem::rehome(&mut self.codes.codes);
+        }
         self.graph = Some(Segments::build(&self.codes, cfg.hnsw, cfg.graph_segment, cfg.scan_threads));
     }
 

@@ -307,7 +307,7 @@ fn read_shard<R: Read>(
     if shard.dead > 0 && graph.is_none() {
         return Err(corrupt("removed slots in a shard without a graph"));
     }
-    // Shards without a graph answer with the exact scan, which wants its first-pass plane.
+    // Shards without a graph answer with the exact scan, which reads nibble planes.
     codes.keep_coarse(graph.is_none() && crate::coarse::enabled());
     shard.codes = codes;
     shard.template_ids = template_ids;
