@@ -12,6 +12,10 @@
 #        scripts/convert_mobilefacenet.py (no TensorFlow) in a venv with pinned PyPI packages,
 #        ${XDG_CACHE_HOME:-~/.cache}/emerald/convert-venv, created once; the ONNX output's sha256 is
 #        pinned below, so the conversion is checked to be byte-for-byte reproducible.
+#   PyPI facenet-pytorch==2.6.0 (wheel)           -> facenet_pytorch/data/onet.pt: MTCNN's landmark network
+#        (MIT), converted here to mtcnn_onet.onnx by scripts/convert_onet.py (no torch; the same venv,
+#        output sha256 pinned below). It places the five points faces are aligned by for the embedders
+#        (docs/vision.md, "Align").
 #   PyPI rapidocr-onnxruntime==1.4.4 (wheel)     -> ch_PP-OCRv4_det_infer.onnx, ch_PP-OCRv4_rec_infer.onnx
 #        (Apache-2.0): PP-OCRv4 text detector and recogniser, the visual zone of DOCUMENTS
 #        (docs/documents.md); the recogniser's character dictionary is in its ONNX metadata
@@ -30,6 +34,7 @@ declare -A SHA=(
   [fr_feature.onnx]=87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581
   [fr_liveness.onnx]=afa783b7e902fdfcf323a7240cac2a1c580c25314ea4161129dc1b0d100dc32d
   [mobilefacenet_sirius_192.onnx]=21f2591b1e021465efc4b4623223f20f5322ffee22f895f39ddbe1206cee7be9
+  [mtcnn_onet.onnx]=993b1aaf0fec7be78625ceab052ba9636d171fc36a26ad01ac105a4d2a4c729d
   [ch_PP-OCRv4_det_infer.onnx]=d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9
   [ch_PP-OCRv4_rec_infer.onnx]=48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b
 )
@@ -81,7 +86,7 @@ convert_venv() {
   if [ -x "$CONVERT_VENV/bin/python" ] && [ "$(cat "$CONVERT_VENV/.emerald-requirements" 2>/dev/null)" = "$want" ]; then
     return 0
   fi
-  echo "creating $CONVERT_VENV (once) for the MobileFaceNet conversion ..." >&2
+  echo "creating $CONVERT_VENV (once) for the model conversions ..." >&2
   rm -rf "$CONVERT_VENV"
   "${PYTHON:-python3}" -m venv "$CONVERT_VENV" ||
     die "could not create a Python venv at $CONVERT_VENV (needs Python >= 3.10 with the venv module; on Debian/Ubuntu: apt-get install python3-venv)"
@@ -112,23 +117,50 @@ fetch_mobilefacenet() {
   mv "$DIR/$f.part" "$DIR/$f"
 }
 
+WHEELS="${XDG_CACHE_HOME:-$HOME/.cache}/emerald/wheels"
+# cached_wheel SPEC FILE SHA: $WHEELS/FILE, the PyPI wheel SPEC, downloaded once and sha256-checked.
+cached_wheel() {
+  local spec=$1 file=$2 sha=$3 got
+  if [ ! -f "$WHEELS/$file" ] || [ "$(sha256sum "$WHEELS/$file" | cut -d' ' -f1)" != "$sha" ]; then
+    echo "fetching $spec from PyPI ..." >&2
+    mkdir -p "$WHEELS" "$TMP/wheel"
+    local PIP="${PIP:-$(command -v pip3 || command -v pip)}"
+    "$PIP" download --quiet --no-deps --only-binary :all: -d "$TMP/wheel" "$spec" || die "pip download $spec failed"
+    [ -f "$TMP/wheel/$file" ] || die "pip download $spec gave no $file"
+    got="$(sha256sum "$TMP/wheel/$file" | cut -d' ' -f1)"
+    [ "$got" = "$sha" ] || die "$spec has sha256 $got, expected $sha"
+    cp "$TMP/wheel/$file" "$WHEELS/$file.part" && mv "$WHEELS/$file.part" "$WHEELS/$file"
+  fi
+}
+
+ONET_WHEEL=facenet-pytorch==2.6.0
+ONET_WHEEL_SHA=ecb82b27beb226d106f2219efe8f829b01b87a8595badd01545679bdb9f19cca
+ONET_PT_SHA=165bfbe42940416ccfb977545cf0e976d5bf321f67083ae2aaaa5c764280118d
+# MTCNN ONet: PyPI wheel (cached, sha256-checked) -> verified onet.pt -> ONNX (torch-free converter).
+fetch_onet() {
+  local f=mtcnn_onet.onnx whl=facenet_pytorch-2.6.0-py3-none-any.whl got
+  cached_wheel "$ONET_WHEEL" "$whl" "$ONET_WHEEL_SHA"
+  unzip -q -o -j "$WHEELS/$whl" facenet_pytorch/data/onet.pt -d "$TMP/onet-pt" || die "onet.pt not in $whl"
+  got="$(sha256sum "$TMP/onet-pt/onet.pt" | cut -d' ' -f1)"
+  [ "$got" = "$ONET_PT_SHA" ] || die "$ONET_WHEEL onet.pt has sha256 $got, expected $ONET_PT_SHA"
+  convert_venv
+  "$CONVERT_VENV/bin/python" "$SCRIPTS/convert_onet.py" "$TMP/onet-pt/onet.pt" "$TMP/onet-pt/$f" ||
+    die "scripts/convert_onet.py failed on $ONET_WHEEL onet.pt (a stale venv? rm -rf $CONVERT_VENV and retry)"
+  got="$(sha256sum "$TMP/onet-pt/$f" | cut -d' ' -f1)"
+  [ "$got" = "${SHA[$f]}" ] ||
+    die "the converted $f has sha256 $got, expected ${SHA[$f]} (converter or pinned packages changed? rm -rf $CONVERT_VENV and retry)"
+  cp "$TMP/onet-pt/$f" "$DIR/$f.part"
+  mv "$DIR/$f.part" "$DIR/$f"
+}
+
 PPOCR_WHEEL=rapidocr-onnxruntime==1.4.4
 PPOCR_WHEEL_SHA=971d7d5f223a7a808662229df1ef69893809d8457d834e6373d3854bc1782cbf
-WHEELS="${XDG_CACHE_HOME:-$HOME/.cache}/emerald/wheels"
 # PP-OCRv4 detector + recogniser: PyPI wheel (cached, sha256-checked) -> the two ONNX files.
 fetch_ppocr() {
-  local whl="$WHEELS/rapidocr_onnxruntime-1.4.4-py3-none-any.whl" got f
-  if [ ! -f "$whl" ] || [ "$(sha256sum "$whl" | cut -d' ' -f1)" != "$PPOCR_WHEEL_SHA" ]; then
-    echo "fetching PP-OCRv4 from PyPI $PPOCR_WHEEL ..." >&2
-    mkdir -p "$WHEELS"
-    local PIP="${PIP:-$(command -v pip3 || command -v pip)}"
-    "$PIP" download --quiet --no-deps --only-binary :all: -d "$TMP/ppocr" "$PPOCR_WHEEL" || die "pip download $PPOCR_WHEEL failed"
-    got="$(sha256sum "$TMP"/ppocr/rapidocr_onnxruntime-1.4.4-*.whl | cut -d' ' -f1)"
-    [ "$got" = "$PPOCR_WHEEL_SHA" ] || die "$PPOCR_WHEEL has sha256 $got, expected $PPOCR_WHEEL_SHA"
-    cp "$TMP"/ppocr/rapidocr_onnxruntime-1.4.4-*.whl "$whl.part" && mv "$whl.part" "$whl"
-  fi
+  local whl=rapidocr_onnxruntime-1.4.4-py3-none-any.whl f
+  cached_wheel "$PPOCR_WHEEL" "$whl" "$PPOCR_WHEEL_SHA"
   for f in ch_PP-OCRv4_det_infer.onnx ch_PP-OCRv4_rec_infer.onnx; do
-    unzip -q -o -j "$whl" "rapidocr_onnxruntime/models/$f" -d "$TMP/ppocr-models" || die "$f not in $whl"
+    unzip -q -o -j "$WHEELS/$whl" "rapidocr_onnxruntime/models/$f" -d "$TMP/ppocr-models" || die "$f not in $whl"
     cp "$TMP/ppocr-models/$f" "$DIR/$f.part"
     mv "$DIR/$f.part" "$DIR/$f"
   done
@@ -163,6 +195,10 @@ fi
 
 if ! ok mobilefacenet_sirius_192.onnx; then
   fetch_mobilefacenet
+fi
+
+if ! ok mtcnn_onet.onnx; then
+  fetch_onet
 fi
 
 if ! ok ch_PP-OCRv4_det_infer.onnx || ! ok ch_PP-OCRv4_rec_infer.onnx; then

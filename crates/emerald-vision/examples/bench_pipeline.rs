@@ -1,6 +1,6 @@
 //! The face engine benchmark of issue #5 (run by `bench/vision.sh`):
 //!
-//! * per stage (decode, detect, align, embed, anti-spoof) and end to end per photo, one thread,
+//! * per stage (decode, detect, alignment points, align, embed, anti-spoof) and end to end per photo, one thread,
 //!   medians — a 640×480 and a 1920×1080 single-face photo, and a 1920×1080 group photo;
 //! * end to end with one and with two threads working at once (photos per second);
 //! * the raw per-model inference times of onnxruntime (and tract) measured in the same run, and
@@ -147,8 +147,17 @@ fn main() {
 
     println!("\nper stage and end to end, one thread, median of {runs} (ms):");
     println!(
-        "  {:<16} {:>7} {:>7} {:>7} {:>7} {:>9} {:>11} {:>14} {:>14}",
-        "photo", "decode", "detect", "align", "embed", "antispoof", "end-to-end", "1 thread /s", "2 threads /s"
+        "  {:<16} {:>7} {:>7} {:>7} {:>7} {:>7} {:>9} {:>11} {:>14} {:>14}",
+        "photo",
+        "decode",
+        "detect",
+        "points",
+        "align",
+        "embed",
+        "antispoof",
+        "end-to-end",
+        "1 thread /s",
+        "2 threads /s"
     );
     let mut e2e_small = None;
     for (label, jpeg) in photos() {
@@ -156,10 +165,12 @@ fn main() {
         let dets = engine.detect(&img).expect("detect");
         let det =
             dets.iter().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area())).expect("the photo has a face").clone();
-        let aligned = engine.align(&img, &det.landmarks);
+        let points = engine.alignment_points(&img, &det).expect("points");
+        let aligned = engine.align(&img, &points);
         let decode = median(|| decode_image(&jpeg).expect("decode"), runs);
         let detect = median(|| engine.detect(&img).expect("detect"), runs);
-        let align = median(|| engine.align(&img, &det.landmarks), runs);
+        let refine = median(|| engine.alignment_points(&img, &det).expect("points"), runs);
+        let align = median(|| engine.align(&img, &points), runs);
         let embed = median(|| embedder.embed(&aligned).expect("embed"), runs);
         let spoof = median(|| liveness.attack_probability(&img, &det.bbox).expect("liveness"), runs);
         let e2e = median(|| engine.faces_in_bytes(&jpeg).expect("faces"), runs);
@@ -170,10 +181,11 @@ fn main() {
         let t1 = throughput(&engine, &jpeg, 1, seconds);
         let t2 = throughput(&engine, &jpeg, 2, seconds);
         println!(
-            "  {:<16} {:>7} {:>7} {:>7} {:>7} {:>9} {:>11} {:>14.1} {:>14.1}   ({} face(s))",
+            "  {:<16} {:>7} {:>7} {:>7} {:>7} {:>7} {:>9} {:>11} {:>14.1} {:>14.1}   ({} face(s))",
             label,
             ms(decode),
             ms(detect),
+            ms(refine),
             ms(align),
             ms(embed),
             ms(spoof),

@@ -1,6 +1,7 @@
 //! Dump, for every image under a directory, every face the detector finds: box, score,
-//! landmarks, the embeddings of each embedder (of the aligned face and of its mirror image), and
-//! the anti-spoof score at several crop scales.
+//! the detector's landmarks and ONet's (`lm_onet`, null when ONet sees no face), the embeddings of each embedder (of the aligned face and of its mirror image), and
+//! the anti-spoof score at several crop scales. Faces are aligned by ONet's points where it gives
+//! them, as the engine does.
 //! One JSON object per line. For offline analysis of face selection, fusion and calibration.
 //! `cargo run --release -p emerald-vision --example dump_faces -- DIR OUT.jsonl`
 
@@ -9,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use emerald_vision::{
-    align, decode_image, Engine, FaceDetector, FaceEmbedder, FrLiveness, OnnxEmbedder, YuNet, ARCFACE_112, FR_FEATURE,
-    SIRIUS_MFN,
+    align, decode_image, Engine, FaceDetector, FaceEmbedder, FrLiveness, LandmarkRefiner, Onet, OnnxEmbedder, YuNet,
+    ARCFACE_112, FR_FEATURE, SIRIUS_MFN,
 };
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -35,6 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let embedders: Vec<OnnxEmbedder> =
         vec![OnnxEmbedder::load_model(&dir, &FR_FEATURE)?, OnnxEmbedder::load_model(&dir, &SIRIUS_MFN)?];
     let live = FrLiveness::load(&dir)?;
+    let onet = Onet::load(&dir)?;
     let mut paths = Vec::new();
     walk(&root, &mut paths);
     let out = Mutex::new(std::io::BufWriter::new(std::fs::File::create(&out_path)?));
@@ -55,7 +57,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let faces: Vec<serde_json::Value> = dets
                     .iter()
                     .map(|d| {
-                        let aligned = align(&img, &d.landmarks, &ARCFACE_112, 112);
+                        let lm_onet = onet.refine(&img, d).ok().flatten();
+                        let aligned = align(&img, &lm_onet.unwrap_or(d.landmarks), &ARCFACE_112, 112);
                         let embs: Vec<Vec<f32>> =
                             embedders.iter().map(|e| e.embed(&aligned).unwrap_or_default()).collect();
                         let flipped = image::imageops::flip_horizontal(&aligned);
@@ -68,7 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         let ctx = emerald_vision::liveness_effective_scale(img.width(), img.height(), &d.bbox, 2.7);
                         serde_json::json!({
                             "box": [d.bbox.x, d.bbox.y, d.bbox.w, d.bbox.h], "score": d.score,
-                            "lm": d.landmarks, "emb": embs, "emb_flip": embs_flip, "spoof": spoof, "ctx": ctx,
+                            "lm": d.landmarks, "lm_onet": lm_onet, "emb": embs, "emb_flip": embs_flip, "spoof": spoof, "ctx": ctx,
                         })
                     })
                     .collect();

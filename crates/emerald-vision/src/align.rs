@@ -41,7 +41,7 @@ impl Similarity {
     }
 
     /// Map a destination point back into the source image.
-    fn inverse_apply(&self, x: f32, y: f32) -> (f32, f32) {
+    pub fn inverse_apply(&self, x: f32, y: f32) -> (f32, f32) {
         let det = self.a * self.a + self.b * self.b;
         let (u, v) = (x - self.tx, y - self.ty);
         ((self.a * u + self.b * v) / det, (-self.b * u + self.a * v) / det)
@@ -50,7 +50,12 @@ impl Similarity {
 
 /// Warp `img` so that `landmarks` land on `template`, into a `size × size` crop.
 pub fn align(img: &RgbImage, landmarks: &Landmarks, template: &Landmarks, size: u32) -> RgbImage {
-    let t = Similarity::estimate(landmarks, template);
+    warp(img, &Similarity::estimate(landmarks, template), size)
+}
+
+/// The `size × size` image whose pixel (x', y') is `img` at `t`'s inverse of it (bilinear,
+/// zeros outside `img`).
+pub fn warp(img: &RgbImage, t: &Similarity, size: u32) -> RgbImage {
     let mut out = RgbImage::new(size, size);
     let det = t.a * t.a + t.b * t.b;
     if !det.is_finite() || det <= 0.0 {

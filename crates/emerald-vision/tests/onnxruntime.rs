@@ -8,7 +8,9 @@
 mod common;
 
 use common::{image_bytes, reference_embeddings};
-use emerald_vision::{cosine, decode_image, EmbedderChoice, Engine, YuNet};
+use emerald_vision::{
+    cosine, decode_image, Engine, FrLiveness, OnnxEmbedder, YuNet, FR_FEATURE, FR_FEATURE_CALIBRATION,
+};
 use image::{imageops, DynamicImage};
 
 /// Forces onnxruntime in this test binary; false (saying so) when its library is missing.
@@ -31,9 +33,15 @@ fn onnxruntime_backend_reproduces_the_reference() {
     if !onnxruntime() {
         return;
     }
-    // The reference holds fr_feature vectors of the largest face.
-    let engine =
-        Engine::load_with(&Engine::default_models_dir(), EmbedderChoice::FrFeature).expect("engine on onnxruntime");
+    // The reference holds fr_feature vectors of the largest face, aligned by the detector's
+    // points: an engine without the ONet refiner.
+    let dir = Engine::default_models_dir();
+    let engine = Engine::with_models(
+        Box::new(YuNet::load(&dir).expect("yunet on onnxruntime")),
+        Box::new(OnnxEmbedder::load_model(&dir, &FR_FEATURE).expect("fr_feature on onnxruntime")),
+        Box::new(FrLiveness::load(&dir).expect("fr_liveness on onnxruntime")),
+        FR_FEATURE_CALIBRATION,
+    );
     let mut checked = 0;
     for (name, reference) in reference_embeddings() {
         let faces = engine.faces_in_image(&decode_image(&image_bytes(name)).expect("decode")).expect("analysis");
