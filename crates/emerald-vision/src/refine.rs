@@ -4,8 +4,9 @@
 //! embedders were trained on faces aligned from MTCNN's points (the ArcFace template is MTCNN's
 //! mean face). Placing the points with ONet, on the detector's box, gives the embedders crops
 //! like the ones they learnt from. Measured on faces-dev (`docs/accuracy.md`, "Alignment"): AUC
-//! on every pair of photos 0.99929 → 0.99956, FNMR at FMR 10⁻⁴ 2.56 → 2.29 %, 1:N found at FPIR
-//! 0.3 % 93.5 → 94.6 %, with both embedders gaining; the impostor curve barely moves.
+//! on every pair of photos 0.99929 → 0.99966, FNMR at FMR 10⁻³ / 10⁻⁴ 0.76 / 2.46 → 0.55 / 2.29 %,
+//! 1:N found at the default 91.98 → 93.19 % (strangers with a hit 0.18 → 0.09 %), with both
+//! embedders gaining; the impostor curve barely moves.
 //!
 //! Recipe (facenet-pytorch's last MTCNN stage, started from YuNet's box instead of RNet's): the
 //! square of side max(w, h) about the box centre; that square cut from the frame (zeros outside),
