@@ -103,6 +103,26 @@ good av1.webm webm av1
 ff -i "$SRC" -c:v libx264 -preset veryfast -f matroska "$O/h264.mkv"
 good h264.mkv matroska h264
 
+# The older formats of the spec's list (video/mpeg, video/ogg, video/x-ms-wmv, video/x-msvideo):
+# MPEG-1 and MPEG-2 program streams, H.264 in a transport stream (plain and as a camcorder's .m2ts
+# with 192-byte packets), Theora in Ogg, Windows Media Video 8 in ASF, Motion JPEG and DivX 3 in AVI.
+ff -i "$SRC" -c:v mpeg2video -b:v 2M -f vob "$O/mpeg2.mpg"
+good mpeg2.mpg mpeg mpeg2video
+ff -i "$SRC" -c:v mpeg1video -b:v 2M -f mpeg "$O/mpeg1.mpg"
+good mpeg1.mpg mpeg mpeg1video
+ff -i "$SRC" "${AUDIO[@]}" "${X264[@]}" -c:a aac -b:a 64k -shortest -f mpegts "$O/h264.ts"
+good h264.ts mpegts h264
+ff -i "$SRC" "${X264[@]}" -f mpegts -mpegts_m2ts_mode 1 "$O/h264.m2ts"
+good h264.m2ts mpegts h264
+ff -i "$SRC" "${AUDIO[@]}" -c:v libtheora -q:v 7 -c:a libvorbis -shortest "$O/theora.ogv"
+good theora.ogv ogg theora
+ff -i "$SRC" "${AUDIO[@]}" -c:v wmv2 -b:v 2M -c:a wmav2 -shortest "$O/wmv2.wmv"
+good wmv2.wmv asf wmv2
+ff -i "$SRC" -c:v mjpeg -q:v 4 "$O/mjpeg.avi"
+good mjpeg.avi avi mjpeg
+ff -i "$SRC" -c:v msmpeg4 -b:v 2M "$O/divx3.avi"
+good divx3.avi avi msmpeg4v3
+
 # Odd boxes: an unknown box before the media data (chunk offsets moved to match), an hdlr without a
 # name, and after the movie a 64-bit 'free', a 'uuid' box and a 'skip' box running to the end.
 python3 - "$O/h264_main_moov_at_end.mp4" "$O/h264_odd_boxes.mp4" <<'PY'
@@ -173,6 +193,10 @@ for i in range(mdat + 4, moov - 4):
     b[i] = rnd.randrange(256)
 write('corrupt_frames.mp4', bytes(b))
 write('corrupt.webm', webm[:64] + bytes(rnd.randrange(256) for _ in range(20000)))
+mpg = open(os.path.join(o, 'mpeg2.mpg'), 'rb').read()
+write('corrupt.mpg', mpg[:16] + bytes(rnd.randrange(256) for _ in range(20000)))
+wmv = open(os.path.join(o, 'wmv2.wmv'), 'rb').read()
+write('cut_header.wmv', wmv[:400])  # inside the header object
 write('not_a_video.mp4', b'\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2' + b'hello, this is text ' * 50)
 PY
 bad cut_moov_at_end.mp4 mp4 -
@@ -182,6 +206,8 @@ bad corrupt_header.mp4 mp4 -
 bad corrupt_frames.mp4 mp4 h264
 bad corrupt.webm webm -
 bad not_a_video.mp4 mp4 -
+bad corrupt.mpg mpeg -
+bad cut_header.wmv asf -
 # Outside the limits or the codec list: ProRes, 8K frames, 1000 frames per second.
 ff -i "$SRC" -t 0.5 -c:v prores_ks "$O/prores.mov"
 bad prores.mov mov prores

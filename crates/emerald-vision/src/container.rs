@@ -10,6 +10,12 @@
 //!   duration and clusters of unknown size, so the clusters' block headers are scanned for the
 //!   duration and the frame count; payloads are skipped).
 //! * AVI: the main header and the first video stream's header.
+//! * MPEG program and transport streams, Ogg and ASF (the older formats of the spec's list,
+//!   `.mpg`, `.ts`/`.mts`, `.ogv`, `.wmv`): their facts are spread over the stream (time stamps,
+//!   codec headers inside the packets), so instead of a walker per format FFmpeg reads them
+//!   (`by_ffmpeg`: the same bounded child process that decodes, told to open the file and stop;
+//!   it reads headers and the first packets). This needs the file on disk, so
+//!   [`probe_video_file`] is the call that avoids a copy.
 //!
 //! Everything is bounded (bytes read into memory, boxes and elements visited) and nothing panics
 //! on hostile input; a file the walk cannot make sense of gives `Err` with the reason.
@@ -26,29 +32,64 @@ pub enum Container {
     WebM,
     Matroska,
     Avi,
+    MpegPs,
+    MpegTs,
+    Ogg,
+    Asf,
 }
 
 impl Container {
+    /// Short name (as recorded in `technical_meta_data`), the FFmpeg demuxer that reads it, and
+    /// the usual file extension.
+    const fn names(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Container::Mp4 => ("mp4", "mov", "mp4"),
+            Container::Mov => ("mov", "mov", "mov"),
+            Container::M4v => ("m4v", "mov", "m4v"),
+            Container::ThreeGp => ("3gp", "mov", "3gp"),
+            Container::WebM => ("webm", "matroska", "webm"),
+            Container::Matroska => ("matroska", "matroska", "mkv"),
+            Container::Avi => ("avi", "avi", "avi"),
+            Container::MpegPs => ("mpeg", "mpeg", "mpg"),
+            Container::MpegTs => ("mpegts", "mpegts", "ts"),
+            Container::Ogg => ("ogg", "ogg", "ogv"),
+            Container::Asf => ("asf", "asf", "wmv"),
+        }
+    }
+
     /// Short name, as recorded in `technical_meta_data`.
     pub fn name(self) -> &'static str {
-        match self {
-            Container::Mp4 => "mp4",
-            Container::Mov => "mov",
-            Container::M4v => "m4v",
-            Container::ThreeGp => "3gp",
-            Container::WebM => "webm",
-            Container::Matroska => "matroska",
-            Container::Avi => "avi",
-        }
+        self.names().0
     }
 
     /// The FFmpeg demuxer that reads it.
     pub(crate) fn demuxer(self) -> &'static str {
-        match self {
-            Container::Mp4 | Container::Mov | Container::M4v | Container::ThreeGp => "mov",
-            Container::WebM | Container::Matroska => "matroska",
-            Container::Avi => "avi",
-        }
+        self.names().1
+    }
+
+    /// The usual file extension.
+    pub fn extension(self) -> &'static str {
+        self.names().2
+    }
+
+    /// The container its magic bytes name (the ISO-BMFF family as `Mp4` until its brand is
+    /// read); `None` for anything that is not a video.
+    pub fn sniff(head: &[u8]) -> Option<Container> {
+        use crate::decode::{sniff_video, VideoContainer as V};
+        Some(match sniff_video(head)? {
+            V::IsoBmff => Container::Mp4,
+            V::Matroska => Container::Matroska,
+            V::Avi => Container::Avi,
+            V::MpegPs => Container::MpegPs,
+            V::MpegTs => Container::MpegTs,
+            V::Ogg => Container::Ogg,
+            V::Asf => Container::Asf,
+        })
+    }
+
+    /// Read by FFmpeg rather than by a walk of our own.
+    pub(crate) fn probed_by_ffmpeg(self) -> bool {
+        matches!(self, Container::MpegPs | Container::MpegTs | Container::Ogg | Container::Asf)
     }
 }
 
@@ -127,11 +168,32 @@ pub fn probe_video(bytes: &[u8]) -> Result<VideoInfo, String> {
     probe_video_reader(&mut std::io::Cursor::new(bytes))
 }
 
-/// Probe a video file (or any seekable source), reading only headers.
+/// Probe a video file on disk: as [`probe_video_reader`], without copying the file for the
+/// formats FFmpeg reads.
+pub fn probe_video_file(path: &std::path::Path) -> Result<VideoInfo, String> {
+    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    let mut head = Vec::with_capacity(8192);
+    (&mut file).take(8192).read_to_end(&mut head).map_err(|e| format!("cannot read the file: {e}"))?;
+    match Container::sniff(&head) {
+        Some(c) if c.probed_by_ffmpeg() => by_ffmpeg::probe(path, c),
+        _ => probe_video_reader(&mut file),
+    }
+}
+
+/// Probe a video file (or any seekable source), reading only headers (for the formats FFmpeg
+/// reads, the source is copied to a private temporary file first).
 pub fn probe_video_reader<R: Read + Seek>(source: &mut R) -> Result<VideoInfo, String> {
     let len = source.seek(SeekFrom::End(0)).map_err(|e| format!("cannot read the file: {e}"))?;
     source.seek(SeekFrom::Start(0)).map_err(|e| format!("cannot read the file: {e}"))?;
     let mut r = Source { inner: BufReader::with_capacity(16 << 10, source), pos: 0, len };
+    let sniffed = Container::sniff(&r.read_at(0, 8192)?);
+    if let Some(c) = sniffed.filter(|c| c.probed_by_ffmpeg()) {
+        r.seek(0)?;
+        let mut copy =
+            tempfile::Builder::new().prefix("emerald-probe-").tempfile().map_err(|e| format!("temporary file: {e}"))?;
+        std::io::copy(&mut r.inner, copy.as_file_mut()).map_err(|e| format!("temporary file: {e}"))?;
+        return by_ffmpeg::probe(copy.path(), c);
+    }
     let head = r.read_at(0, 16)?;
     if head.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
         return matroska::probe(&mut r);
@@ -844,6 +906,147 @@ mod matroska {
     }
 }
 
+/// The formats FFmpeg reads for us: it opens the file with the one demuxer the magic bytes named,
+/// prints what it found (`Input #0, mpeg, …`, `Duration: 00:00:02.00, …`, `Stream #0:0: Video:
+/// mpeg2video (Main), yuv420p, 360x480 […], 30 fps, …`) and stops, for want of an output.
+mod by_ffmpeg {
+    use std::ffi::OsString;
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::{Container, VideoInfo};
+
+    /// Wall-clock limit of one probe.
+    const PROBE_WALL_SECONDS: u64 = 10;
+
+    pub(super) fn probe(path: &Path, container: Container) -> Result<VideoInfo, String> {
+        let ffmpeg = crate::ffmpeg::ffmpeg().map_err(|e| e.to_string())?;
+        let args: Vec<OsString> = [
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "info",
+            "-timelimit",
+            "10",
+            "-max_alloc",
+            "268435456",
+            "-protocol_whitelist",
+            "file",
+            "-format_whitelist",
+            container.demuxer(),
+            "-f",
+            container.demuxer(),
+        ]
+        .into_iter()
+        .map(OsString::from)
+        .chain([OsString::from("-i"), OsString::from(format!("file:{}", path.display()))])
+        .collect();
+        let run = ffmpeg
+            .log(&args, Duration::from_secs(PROBE_WALL_SECONDS))
+            .map_err(|e| format!("ffmpeg at {} cannot be run: {e}", ffmpeg.path.display()))?;
+        if run.timed_out {
+            return Err(format!("{}: reading the headers took longer than {PROBE_WALL_SECONDS} s", container.name()));
+        }
+        parse(container, &run.log)
+    }
+
+    /// What FFmpeg's listing of its input says.
+    pub(super) fn parse(container: Container, log: &str) -> Result<VideoInfo, String> {
+        if !log.lines().any(|l| l.starts_with("Input #0")) {
+            let why = log
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty() && !l.contains("output file"))
+                .map(|l| l.rsplit("]: ").next().unwrap_or(l).trim().to_owned())
+                .unwrap_or_else(|| "unreadable".into());
+            return Err(format!("{}: {why}", container.name()));
+        }
+        let mut info = VideoInfo::new(container);
+        info.duration = log
+            .lines()
+            .find_map(|l| l.trim_start().strip_prefix("Duration: "))
+            .and_then(|rest| seconds(rest.split(',').next()?.trim()));
+        let stream = |kind: &str| {
+            log.lines().find_map(|l| {
+                let l = l.trim_start();
+                if !l.starts_with("Stream #0:") {
+                    return None;
+                }
+                l.split_once(kind).map(|(_, rest)| rest.to_owned())
+            })
+        };
+        info.audio_codec = stream("Audio: ").and_then(|a| a.split([' ', ',']).next().map(str::to_owned));
+        let Some(video) = stream("Video: ") else {
+            return Ok(info);
+        };
+        info.codec = video.split([' ', ',']).next().filter(|c| !c.is_empty()).map(str::to_owned);
+        let parts: Vec<&str> = video.split(", ").map(str::trim).collect();
+        if let Some((w, h)) = parts.iter().find_map(|p| size(p.split_whitespace().next()?)) {
+            (info.width, info.height) = (Some(w), Some(h));
+        }
+        let rate = |unit: &str| {
+            parts.iter().find_map(|p| p.strip_suffix(unit)?.trim().parse::<f64>().ok()).filter(|r| *r > 0.0)
+        };
+        info.frame_rate = rate(" fps").or_else(|| rate(" tbr"));
+        if let Some(angle) = log
+            .lines()
+            .find_map(|l| l.split_once("rotation of "))
+            .and_then(|(_, r)| r.split_whitespace().next()?.parse::<f64>().ok())
+        {
+            // FFmpeg prints the counter-clockwise angle of the display matrix.
+            info.rotation = ((-angle).round() as i64).rem_euclid(360) as u32 / 90 * 90;
+        }
+        Ok(info)
+    }
+
+    /// `HH:MM:SS.ss` (or `N/A`).
+    fn seconds(t: &str) -> Option<f64> {
+        let mut parts = t.split(':');
+        let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
+        let total = h.parse::<f64>().ok()? * 3600.0 + m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?;
+        (total > 0.0).then_some(total)
+    }
+
+    /// `360x480`.
+    fn size(token: &str) -> Option<(u32, u32)> {
+        let (w, h) = token.split_once('x')?;
+        let (w, h) = (w.parse::<u32>().ok()?, h.parse::<u32>().ok()?);
+        (w > 0 && h > 0).then_some((w, h))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn the_listing_gives_the_facts() {
+            let log = "Input #0, mpegts, from 'file:/tmp/x':\n  Duration: 00:00:02.02, start: 1.443444, bitrate: 565 kb/s\n  \
+                Stream #0:0[0x100]: Video: h264 (High) ([27][0][0][0] / 0x001B), yuv420p(progressive), 360x480, 30 fps, \
+                30 tbr, 90k tbn, start 1.466667\n  Stream #0:1[0x101]: Audio: aac (LC) ([15][0][0][0] / 0x000F), \
+                44100 Hz, mono, fltp\nAt least one output file must be specified\n";
+            let info = parse(Container::MpegTs, log).unwrap();
+            assert_eq!(info.codec.as_deref(), Some("h264"));
+            assert_eq!(info.audio_codec.as_deref(), Some("aac"));
+            assert_eq!((info.width, info.height), (Some(360), Some(480)));
+            assert_eq!(info.frame_rate, Some(30.0));
+            assert!((info.duration.unwrap() - 2.02).abs() < 1e-9);
+            assert_eq!(info.rotation, 0);
+            // Theora in Ogg gives no `fps`, only `tbr`; a rotation is the display matrix's.
+            let log = "Input #0, ogg, from 'f':\n  Duration: 00:01:00.50, start: 0.000000\n  Stream #0:0(und): Video: \
+                theora, yuv420p, 640x360 [SAR 1:1 DAR 16:9], 25 tbr, 25 tbn\n      displaymatrix: rotation of -90.00 degrees\n";
+            let info = parse(Container::Ogg, log).unwrap();
+            assert_eq!((info.codec.as_deref(), info.frame_rate, info.rotation), (Some("theora"), Some(25.0), 90));
+            assert!((info.duration.unwrap() - 60.5).abs() < 1e-9);
+            // No video stream; and an input FFmpeg could not open.
+            let info =
+                parse(Container::Ogg, "Input #0, ogg, from 'f':\n  Stream #0:0: Audio: vorbis, 44100 Hz\n").unwrap();
+            assert_eq!((info.codec, info.audio_codec.as_deref()), (None, Some("vorbis")));
+            let err = parse(Container::Asf, "[asf @ 0x5555] [error] Header object too short\n[in#0 @ 0x1] Error opening input: Invalid data found when processing input\nError opening input file f.\n").unwrap_err();
+            assert!(err.starts_with("asf: "), "{err}");
+        }
+    }
+}
+
 mod avi {
     use super::*;
 
@@ -891,7 +1094,12 @@ mod avi {
             b"H264" | b"X264" | b"AVC1" => "h264".into(),
             b"HEVC" | b"H265" | b"HVC1" => "hevc".into(),
             b"XVID" | b"DIVX" | b"DX50" | b"FMP4" | b"MP4V" => "mpeg4".into(),
-            b"MJPG" => "mjpeg".into(),
+            b"MJPG" | b"AVRN" | b"JPEG" => "mjpeg".into(),
+            b"DIV3" | b"MP43" => "msmpeg4v3".into(),
+            b"WMV1" | b"WMV2" | b"WMV3" => super::fourcc(fourcc).to_lowercase(),
+            b"WVC1" | b"WMVA" => "vc1".into(),
+            b"MPG1" => "mpeg1video".into(),
+            b"MPG2" => "mpeg2video".into(),
             b"VP80" => "vp8".into(),
             b"VP90" => "vp9".into(),
             b"AV01" => "av1".into(),

@@ -42,9 +42,22 @@ pub(crate) enum VideoContainer {
     IsoBmff,
     Matroska,
     Avi,
+    /// MPEG-1/2 program stream (`.mpg`, `.vob`).
+    MpegPs,
+    /// MPEG transport stream (`.ts`, and `.mts`/`.m2ts` with their 4-byte packet prefix).
+    MpegTs,
+    /// Ogg with a Theora or VP8 video stream (`.ogv`).
+    Ogg,
+    /// ASF (`.wmv`).
+    Asf,
 }
 
-/// Judge the media kind from magic bytes; `None` for anything else. Cheap: reads ≤ 16 bytes.
+/// The ASF header object's GUID, as stored.
+const ASF_HEADER: [u8; 16] =
+    [0x30, 0x26, 0xB2, 0x75, 0x8E, 0x66, 0xCF, 0x11, 0xA6, 0xD9, 0x00, 0xAA, 0x00, 0x62, 0xCE, 0x6C];
+
+/// Judge the media kind from magic bytes; `None` for anything else. Cheap: reads the first 16
+/// bytes, the first 8 KiB for Ogg (is there a video stream?) and 389 for transport streams.
 pub fn sniff(bytes: &[u8]) -> Option<MediaKind> {
     let starts = |magic: &[u8]| bytes.starts_with(magic);
     if starts(&[0xFF, 0xD8, 0xFF])
@@ -62,6 +75,11 @@ pub fn sniff(bytes: &[u8]) -> Option<MediaKind> {
 
 pub(crate) fn sniff_video(bytes: &[u8]) -> Option<VideoContainer> {
     let boxtype = bytes.get(4..8)?;
+    // HEIF / AVIF still images share the ISO-BMFF layout; their major brand tells them apart.
+    let still = [b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"];
+    if boxtype == b"ftyp" && bytes.get(8..12).is_some_and(|brand| still.iter().any(|b| brand == *b)) {
+        return None;
+    }
     if [b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"].iter().any(|t| boxtype == *t) {
         return Some(VideoContainer::IsoBmff);
     }
@@ -70,6 +88,25 @@ pub(crate) fn sniff_video(bytes: &[u8]) -> Option<VideoContainer> {
     }
     if bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"AVI ") {
         return Some(VideoContainer::Avi);
+    }
+    if bytes.starts_with(&[0, 0, 1, 0xBA]) {
+        return Some(VideoContainer::MpegPs);
+    }
+    if bytes.starts_with(&ASF_HEADER) {
+        return Some(VideoContainer::Asf);
+    }
+    // Ogg: a video codec's first header among the streams' first pages (an Ogg of sound only is
+    // not a video).
+    if bytes.starts_with(b"OggS") {
+        let head = &bytes[..bytes.len().min(8192)];
+        let video = [&b"\x80theora"[..], b"OVP80"].iter().any(|m| head.windows(m.len()).any(|w| w == *m));
+        return video.then_some(VideoContainer::Ogg);
+    }
+    // Transport streams: the sync byte every 188 bytes, three times (after a 4-byte time code in
+    // the 192-byte packets of .m2ts / .mts).
+    let synced = |first: usize, step: usize| (0..3).all(|i| bytes.get(first + i * step) == Some(&0x47));
+    if synced(0, 188) || synced(4, 192) {
+        return Some(VideoContainer::MpegTs);
     }
     None
 }
@@ -159,6 +196,29 @@ mod tests {
         assert_eq!(sniff(b"\x1A\x45\xDF\xA3webm"), Some(MediaKind::Video));
         assert_eq!(sniff(b"hello world"), None);
         assert_eq!(sniff(b""), None);
+    }
+
+    #[test]
+    fn the_older_video_formats_and_what_is_not_a_video() {
+        let v = |b: &[u8]| sniff_video(b);
+        assert_eq!(v(b"\0\0\x01\xBA\x44\0\x04\0\x04\x01"), Some(VideoContainer::MpegPs));
+        assert_eq!(v(&ASF_HEADER), Some(VideoContainer::Asf));
+        // Transport streams: a sync byte every 188 bytes, or every 192 after a 4-byte prefix.
+        let mut ts = vec![0u8; 188 * 3];
+        (0..3).for_each(|i| ts[i * 188] = 0x47);
+        assert_eq!(v(&ts), Some(VideoContainer::MpegTs));
+        let mut m2ts = vec![0u8; 192 * 3];
+        (0..3).for_each(|i| m2ts[4 + i * 192] = 0x47);
+        assert_eq!(v(&m2ts), Some(VideoContainer::MpegTs));
+        ts[188] = 0;
+        assert_eq!(v(&ts), None, "one sync byte is chance");
+        // Ogg: a video only with a video codec's header.
+        assert_eq!(v(b"OggS\0\x02......\x80theora\x03\x02"), Some(VideoContainer::Ogg));
+        assert_eq!(v(b"OggS\0\x02......\x01vorbis\0\0"), None);
+        // HEIF and AVIF stills are ISO-BMFF but not videos; an MP4 is.
+        assert_eq!(v(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic"), None);
+        assert_eq!(v(b"\0\0\0\x1cftypavif\0\0\0\0avifmif1"), None);
+        assert_eq!(v(b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2"), Some(VideoContainer::IsoBmff));
     }
 
     #[test]

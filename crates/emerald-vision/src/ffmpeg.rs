@@ -154,6 +154,15 @@ impl Ffmpeg {
     ) -> Result<(Result<Vec<RgbImage>, String>, Run), String> {
         spawn_bounded(&self.path, args, wall, |stdout| read_frames(stdout, max_frames, MAX_OUTPUT_SIDE))
     }
+
+    /// Run with `args` for its log alone (standard output is read and dropped); killed after
+    /// `wall`. `Err` when it cannot be started.
+    pub(crate) fn log(&self, args: &[OsString], wall: Duration) -> Result<Run, String> {
+        let drain = |stdout: std::process::ChildStdout| {
+            std::io::copy(&mut stdout.take(MAX_LOG_BYTES as u64), &mut std::io::sink()).map_err(|e| e.to_string())
+        };
+        spawn_bounded(&self.path, args, wall, drain).map(|(_, run)| run)
+    }
 }
 
 /// Spawn `path args` with an empty environment, hand its standard output to `read`, keep its log,

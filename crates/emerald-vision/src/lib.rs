@@ -68,7 +68,7 @@ pub use calibration::{
     cosine, Anchors, Calibration, FR_FEATURE_CALIBRATION, FUSED_CALIBRATION, OZ_DEFAULT_THRESHOLD, SEARCH_ANCHORS,
     SIRIUS_MFN_CALIBRATION, VERIFY_ANCHORS,
 };
-pub use container::{probe_video, probe_video_reader, Container, VideoInfo};
+pub use container::{probe_video, probe_video_file, probe_video_reader, Container, VideoInfo};
 pub use decode::{decode_image, encode_jpeg, encode_jpeg_quality, sniff, thumbnail_jpeg, MediaKind};
 pub use detect::{YuNet, YUNET};
 pub use embed::{l2_normalise, EmbedderModel, FrFeature, Fused, OnnxEmbedder, EMBEDDING_DIM, FR_FEATURE, SIRIUS_MFN};

@@ -1,5 +1,7 @@
-//! Videos: MP4 / MOV / M4V / 3GP and WebM / Matroska (and AVI), H.264, HEVC, VP8, VP9, AV1 and
-//! MPEG-4 Part 2, decoded by an `ffmpeg` child process (`ffmpeg.rs`; why: `docs/vision.md`).
+//! Videos: MP4 / MOV / M4V / 3GP and WebM / Matroska, H.264, HEVC, VP8, VP9, AV1 and MPEG-4 Part 2;
+//! and the older formats the spec lists — AVI (also Motion JPEG, DivX 3), MPEG program and
+//! transport streams (MPEG-1/2 video, H.264), Ogg (Theora) and ASF (Windows Media Video 7/8/9,
+//! VC-1) — decoded by an `ffmpeg` child process (`ffmpeg.rs`; why: `docs/vision.md`).
 //!
 //! 1. The container is looked at in Rust first (`container.rs`): a file cut short, without a video
 //!    track, with a codec outside the list, frames larger than [`MAX_FRAME_PIXELS`] or more than
@@ -19,8 +21,7 @@ use std::time::Duration;
 
 use image::RgbImage;
 
-use crate::container::{probe_video, Container, VideoInfo};
-use crate::decode::{sniff_video, VideoContainer};
+use crate::container::{probe_video, probe_video_file, Container, VideoInfo};
 use crate::error::VisionError;
 use crate::ffmpeg::{ffmpeg, Run};
 
@@ -42,9 +43,28 @@ pub const DECODE_MAX_ALLOC: u64 = 512 << 20;
 /// Decoder threads.
 pub const DECODE_THREADS: u32 = 2;
 
-/// Codecs decoded, with the FFmpeg decoder used for each.
-const DECODERS: [(&str, &str); 6] =
-    [("h264", "h264"), ("hevc", "hevc"), ("vp8", "vp8"), ("vp9", "vp9"), ("av1", "libdav1d"), ("mpeg4", "mpeg4")];
+/// Codecs decoded, with the FFmpeg decoder used for each: what phones, browsers and cameras
+/// record, then the older codecs of the formats the spec lists (`video/mpeg`, `video/ogg`,
+/// `video/x-ms-wmv`, `video/x-msvideo`).
+const DECODERS: [(&str, &str); 15] = [
+    ("h264", "h264"),
+    ("hevc", "hevc"),
+    ("vp8", "vp8"),
+    ("vp9", "vp9"),
+    ("av1", "libdav1d"),
+    ("mpeg4", "mpeg4"),
+    ("mjpeg", "mjpeg"),
+    ("mpeg1video", "mpeg1video"),
+    ("mpeg2video", "mpeg2video"),
+    ("theora", "theora"),
+    ("msmpeg4v3", "msmpeg4"),
+    ("wmv1", "wmv1"),
+    ("wmv2", "wmv2"),
+    ("wmv3", "wmv3"),
+    ("vc1", "vc1"),
+];
+/// Demuxers FFmpeg may use (one per run: the one the magic bytes named).
+const DEMUXERS: &str = "mov,matroska,avi,mpeg,mpegts,ogg,asf";
 
 /// Sampled frames of a video.
 pub struct DecodedVideo {
@@ -61,16 +81,29 @@ pub struct DecodedVideo {
 /// Decode up to `max_frames` frames spread evenly over the first `MAX_VIDEO_SECONDS`.
 pub fn decode_video(bytes: &[u8], max_frames: usize) -> Result<DecodedVideo, VisionError> {
     let max_frames = max_frames.max(1);
-    let sniffed = match sniff_video(bytes) {
-        Some(VideoContainer::IsoBmff) => Container::Mp4,
-        Some(VideoContainer::Matroska) => Container::Matroska,
-        Some(VideoContainer::Avi) => Container::Avi,
-        None => return Err(VisionError::Unsupported("unknown video container; send MP4, MOV, WebM or MKV".into())),
+    let Some(sniffed) = Container::sniff(bytes) else {
+        return Err(VisionError::Unsupported(
+            "unknown video container; send MP4, MOV, WebM, MKV, AVI, MPEG, Ogg or WMV".into(),
+        ));
     };
-    let info = match probe_video(bytes) {
+    if sniffed.probed_by_ffmpeg() {
+        // FFmpeg reads these containers' headers too: without it, say what is missing.
+        ffmpeg()?;
+    }
+    let mut file = tempfile::Builder::new()
+        .prefix("emerald-video-")
+        .tempfile()
+        .map_err(|e| VisionError::Decode(format!("temporary file: {e}")))?;
+    file.write_all(bytes)
+        .and_then(|_| file.flush())
+        .map_err(|e| VisionError::Decode(format!("temporary file: {e}")))?;
+    let probed = if sniffed.probed_by_ffmpeg() { probe_video_file(file.path()) } else { probe_video(bytes) };
+    let info = match probed {
         Ok(info) => Some(info),
         // Without a movie header there is nothing any decoder could do.
         Err(why) if why.contains("'moov'") => return Err(VisionError::Decode(format!("{}: {why}", sniffed.name()))),
+        // FFmpeg itself could not open it.
+        Err(why) if sniffed.probed_by_ffmpeg() => return Err(VisionError::Decode(why)),
         Err(_) => None,
     };
     let label = info.as_ref().map_or_else(|| sniffed.name().to_owned(), VideoInfo::label);
@@ -89,7 +122,8 @@ pub fn decode_video(bytes: &[u8], max_frames: usize) -> Result<DecodedVideo, Vis
             }
             None => {
                 return Err(VisionError::Unsupported(format!(
-                    "{label}: {codec} video is not supported (H.264, HEVC, VP8, VP9, AV1 and MPEG-4 Part 2 are)"
+                    "{label}: {codec} video is not supported (H.264, HEVC, VP8, VP9, AV1, MPEG-4 Part 2, MPEG-1/2, \
+                     Motion JPEG, Theora and Windows Media Video are)"
                 )))
             }
         };
@@ -117,14 +151,6 @@ pub fn decode_video(bytes: &[u8], max_frames: usize) -> Result<DecodedVideo, Vis
         .filter(|d| *d > 0.0)
         .map_or(MAX_VIDEO_SECONDS, |d| d.min(MAX_VIDEO_SECONDS));
     let rotation = info.as_ref().map_or(0, |i| i.rotation);
-
-    let mut file = tempfile::Builder::new()
-        .prefix("emerald-video-")
-        .tempfile()
-        .map_err(|e| VisionError::Decode(format!("temporary file: {e}")))?;
-    file.write_all(bytes)
-        .and_then(|_| file.flush())
-        .map_err(|e| VisionError::Decode(format!("temporary file: {e}")))?;
     let plan = Plan {
         input: file.path().into(),
         demuxer,
@@ -199,7 +225,7 @@ impl Plan {
             "-protocol_whitelist".into(),
             "file".into(),
             "-format_whitelist".into(),
-            "mov,matroska,avi".into(),
+            DEMUXERS.into(),
             "-codec_whitelist".into(),
             allowed.join(","),
             "-threads".into(),

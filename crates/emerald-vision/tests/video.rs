@@ -219,12 +219,14 @@ fn videos_from_faces_dev_all_decode() {
     assert_eq!(decoded, labels.lines().count() - 1);
 }
 
-/// The upload probe reads only headers: a fraction of a millisecond a file, whatever its size.
+/// The upload probe reads only headers: a fraction of a millisecond a file, whatever its size
+/// (for the containers walked in Rust; MPEG, Ogg and ASF headers are read by an FFmpeg process).
 #[test]
 fn probing_the_container_is_cheap() {
     let (dir, entries) = corpus();
     let mut worst = (0.0f64, String::new());
-    for e in entries.iter().filter(|e| e.ok) {
+    let by_ffmpeg = ["mpeg", "mpegts", "ogg", "asf"];
+    for e in entries.iter().filter(|e| e.ok && !by_ffmpeg.contains(&e.container.as_str())) {
         let path = dir.join(&e.file);
         let started = Instant::now();
         for _ in 0..20 {

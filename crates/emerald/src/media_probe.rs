@@ -14,9 +14,10 @@
 //!   made on the first request for it ([`MediaProbe::thumbnail`]) and then kept.
 //! * ZIP (shots set): every entry must be an image (or a video) by its magic bytes; entry count
 //!   and total declared size are bounded, so zip bombs are refused without inflating them.
-//! * Videos: the container's magic (MP4/MOV `ftyp`, WebM/Matroska EBML, AVI, MPEG) decides; the
-//!   container's headers are then read (`emerald_vision::probe_video_reader`: boxes and elements
-//!   only, media data skipped) for `technical_meta_data`: container, codec, displayed width and
+//! * Videos: the container's magic (MP4/MOV `ftyp`, WebM/Matroska EBML, AVI, MPEG program and
+//!   transport streams, Ogg with a video stream, ASF) decides; the container's headers are then
+//!   read (`emerald_vision::probe_video_file`: boxes and elements only, media data skipped; for
+//!   MPEG, Ogg and ASF, FFmpeg's reading of the headers) for `technical_meta_data`: container, codec, displayed width and
 //!   height, rotation, duration, frame rate, frame count, audio codec. A video whose headers
 //!   cannot be read is still accepted (without those facts): decoding, at analysis time, says
 //!   what is wrong with it (code 4), as it does for any other damage.
@@ -70,12 +71,15 @@ impl MediaProbe for LightProbe {
     }
 
     fn sniff(&self, head: &[u8]) -> Result<(MediaKind, &'static str), String> {
+        // Videos by the engine's own recognition (the containers it decodes, QuickTime files that
+        // start with a box other than `ftyp`, transport streams `infer` does not know).
+        if let Some(container) = emerald_vision::Container::sniff(head) {
+            return Ok((MediaKind::Video, container.extension()));
+        }
         let Some(kind) = infer::get(head) else {
-            // QuickTime files that start with a box other than `ftyp` (`wide`, `mdat`, `moov`).
-            if emerald_vision::sniff(head) == Some(emerald_vision::MediaKind::Video) {
-                return Ok((MediaKind::Video, if head.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) { "mkv" } else { "mov" }));
-            }
-            return Err("unsupported file type (expected a JPEG, PNG, WebP or BMP image, an MP4, MOV, WebM, MKV or AVI video, or a ZIP of images)".into());
+            return Err("unsupported file type (expected a JPEG, PNG, WebP or BMP image, a video — MP4, MOV, WebM, \
+                        MKV, AVI, MPEG, Ogg or WMV — or a ZIP of images)"
+                .into());
         };
         match kind.mime_type() {
             "image/jpeg" => Ok((MediaKind::Image, "jpg")),
@@ -83,8 +87,9 @@ impl MediaProbe for LightProbe {
             "image/webp" => Ok((MediaKind::Image, "webp")),
             "image/bmp" => Ok((MediaKind::Image, "bmp")),
             "application/zip" => Ok((MediaKind::ShotsSet, "zip")),
-            "video/mp4" | "video/x-m4v" | "video/quicktime" | "video/webm" | "video/x-matroska" | "video/x-msvideo"
-            | "video/mpeg" | "video/3gpp" | "video/3gpp2" => Ok((MediaKind::Video, video_extension(kind.mime_type()))),
+            // MPEG video without a program stream around it: accepted as before; decoding says
+            // what it cannot read.
+            "video/mpeg" => Ok((MediaKind::Video, "mpg")),
             other => Err(format!("unsupported file type {other}")),
         }
     }
@@ -96,37 +101,18 @@ fn read_head(file: &Path) -> std::io::Result<Vec<u8>> {
     Ok(head)
 }
 
-fn video_extension(mime: &str) -> &'static str {
-    match mime {
-        "video/quicktime" => "mov",
-        "video/webm" => "webm",
-        "video/x-matroska" => "mkv",
-        "video/x-msvideo" => "avi",
-        "video/mpeg" => "mpg",
-        "video/3gpp" | "video/3gpp2" => "3gp",
-        "video/x-m4v" => "m4v",
-        _ => "mp4",
-    }
-}
-
 /// A video: its container's facts, read from the headers (cheap: the media data is skipped). The
 /// extension follows the container when the headers tell it (a Matroska file is not a WebM).
 fn probe_video(file: &Path, extension: &'static str) -> Probed {
-    use emerald_vision::Container;
-    let info = File::open(file).map_err(|e| e.to_string()).and_then(|mut f| emerald_vision::probe_video_reader(&mut f));
-    let Ok(info) = info else {
-        return Probed { kind: MediaKind::Video, extension, thumbnail: false, facts: Map::new() };
-    };
-    let extension = match info.container {
-        Container::Mp4 => "mp4",
-        Container::Mov => "mov",
-        Container::M4v => "m4v",
-        Container::ThreeGp => "3gp",
-        Container::WebM => "webm",
-        Container::Matroska => "mkv",
-        Container::Avi => "avi",
-    };
-    Probed { kind: MediaKind::Video, extension, thumbnail: false, facts: video_facts(&info) }
+    match emerald_vision::probe_video_file(file) {
+        Ok(info) => Probed {
+            kind: MediaKind::Video,
+            extension: info.container.extension(),
+            thumbnail: false,
+            facts: video_facts(&info),
+        },
+        Err(_) => Probed { kind: MediaKind::Video, extension, thumbnail: false, facts: Map::new() },
+    }
 }
 
 /// `technical_meta_data` of a video: container, codec, displayed size, rotation, duration (s),

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{fixtures::zip, Backend, Part, TestApp};
+use crate::helpers::{fixtures::zip, Backend, Part, Res, TestApp};
 
 /// A file of the video corpus; panics naming the script that makes it.
 fn video(name: &str) -> Vec<u8> {
@@ -44,6 +44,32 @@ async fn client(app: &TestApp) -> String {
 
 const SELFIE: [&str; 3] = ["video_selfie", "video_selfie_blank", "orientation_portrait"];
 
+/// Upload `files` (part name, file name, bytes) as selfie videos with one QUALITY analysis of
+/// `params`; the analysis must finish with a spoofing score (a face) for every media.
+async fn analyse_selfies(
+    app: &TestApp,
+    token: &str,
+    files: Vec<(&'static str, &'static str, Vec<u8>)>,
+    params: Value,
+) -> Res {
+    let tags: serde_json::Map<String, Value> = files.iter().map(|(k, _, _)| (k.to_string(), json!(SELFIE))).collect();
+    let payload = json!({"media:tags": tags, "analyses": [{"type": "quality", "params": params}]});
+    let count = files.len();
+    let mut parts: Vec<Part> = files.into_iter().map(|(k, f, b)| Part::File(k, f, b)).collect();
+    parts.push(Part::Payload(payload.to_string()));
+    let r = app.upload("/api/folders/", token, parts).await;
+    r.assert_status(201);
+    let a = &r.body["analyses"][0];
+    assert_eq!(a["state"], "FINISHED", "{}", r.text);
+    let results = a["results_media"].as_array().expect("results_media");
+    assert_eq!(results.len(), count);
+    for m in results {
+        let score = m["results_data"]["confidence_spoofing"].as_f64();
+        assert!(score.is_some_and(|s| (0.0..=1.0).contains(&s)), "no face in {m}");
+    }
+    r
+}
+
 #[tokio::test]
 async fn videos_from_every_client_are_analysed_and_described() {
     let app = TestApp::spawn(Backend::Sqlite).await;
@@ -51,7 +77,7 @@ async fn videos_from_every_client_are_analysed_and_described() {
         return;
     }
     let token = client(&app).await;
-    let files: [(&str, &str, Vec<u8>); 7] = [
+    let files = vec![
         ("android", "android.mp4", video("h264_main_moov_at_end.mp4")),
         ("browser", "recording.webm", video("vp8_opus_mediarecorder.webm")),
         ("iphone", "IMG_0001.MOV", video("hevc_iphone_rotate90.mov")),
@@ -60,19 +86,8 @@ async fn videos_from_every_client_are_analysed_and_described() {
         ("matroska", "clip.mkv", video("h264_opus.mkv")),
         ("zipped", "frames.zip", zip(&[("clip.webm", video("vp9.webm"))])),
     ];
-    let tags: serde_json::Map<String, Value> = files.iter().map(|(k, _, _)| (k.to_string(), json!(SELFIE))).collect();
-    let payload = json!({"media:tags": tags, "analyses": [{"type": "quality", "params": {"extract_best_shot": true}}]});
-    let mut parts: Vec<Part> = files.into_iter().map(|(k, f, b)| Part::File(k, f, b)).collect();
-    parts.push(Part::Payload(payload.to_string()));
-    let r = app.upload("/api/folders/", &token, parts).await;
-    r.assert_status(201);
-    let a = &r.body["analyses"][0];
-    assert_eq!(a["state"], "FINISHED", "{}", r.text);
-    let results = a["results_media"].as_array().expect("results_media");
-    assert_eq!(results.len(), 7);
-    for m in results {
-        let score = m["results_data"]["confidence_spoofing"].as_f64();
-        assert!(score.is_some_and(|s| (0.0..=1.0).contains(&s)), "no face in {m}");
+    let r = analyse_selfies(&app, &token, files, json!({"extract_best_shot": true})).await;
+    for m in r.body["analyses"][0]["results_media"].as_array().expect("results_media") {
         assert!(m["output_images"][0]["original_url"].is_string(), "no best shot in {m}");
     }
     // technical_meta_data: what the container says, read at upload.
@@ -107,6 +122,50 @@ async fn videos_from_every_client_are_analysed_and_described() {
     assert_eq!(facts("recording.webm")["audio_codec"], "opus");
     let zipped = media.iter().find(|m| m["original_name"] == "frames.zip").expect("zip");
     assert_eq!(zipped["media_type"], "SHOTS_SET_FOLDER");
+}
+
+/// The older formats of the spec's accepted list (`video/mpeg`, `video/ogg`, `video/x-ms-wmv`,
+/// `video/x-msvideo`), and a camcorder's transport stream: analysed and described like the rest.
+#[tokio::test]
+async fn the_older_formats_of_the_spec_are_analysed_and_described() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    if !engine_ready(&app) {
+        return;
+    }
+    let token = client(&app).await;
+    let files = [
+        ("mpeg", "clip.mpg", "mpeg2.mpg", "mpeg", "mpeg2video", "mpg"),
+        ("ts", "00001.MTS", "h264.m2ts", "mpegts", "h264", "ts"),
+        ("ogg", "clip.ogv", "theora.ogv", "ogg", "theora", "ogv"),
+        ("wmv", "clip.wmv", "wmv2.wmv", "asf", "wmv2", "wmv"),
+        ("avi", "clip.avi", "mjpeg.avi", "avi", "mjpeg", "avi"),
+    ];
+    let uploads = files.iter().map(|f| (f.0, f.1, video(f.2))).collect();
+    let r = analyse_selfies(&app, &token, uploads, json!({})).await;
+    let media = r.body["media"].as_array().expect("media");
+    for (_, name, _, container, codec, extension) in files {
+        let m = media.iter().find(|m| m["original_name"] == name).unwrap_or_else(|| panic!("{name} in {media:?}"));
+        assert_eq!(m["media_type"], "VIDEO_FOLDER", "{name}");
+        let url = m["original_url"].as_str().expect("original_url");
+        assert!(url.ends_with(&format!(".{extension}")), "{name}: {url}");
+        let t = &m["technical_meta_data"];
+        assert_eq!((t["container"].as_str(), t["codec"].as_str()), (Some(container), Some(codec)), "{name}: {t}");
+        assert_eq!((t["width"].clone(), t["height"].clone()), (json!(360), json!(480)), "{name}: {t}");
+        let duration = t["duration"].as_f64().unwrap_or_else(|| panic!("{name}: no duration in {t}"));
+        assert!((duration - 2.0).abs() < 0.1, "{name}: {t}");
+    }
+    // An Ogg file of sound alone is not a video: refused at upload with the reason.
+    let mut ogg_audio = b"OggS\x00\x02".to_vec();
+    ogg_audio.extend_from_slice(&[0; 20]);
+    ogg_audio.extend_from_slice(b"\x01vorbis");
+    ogg_audio.extend_from_slice(&[0; 200]);
+    // Nor is a HEIF still (ISO-BMFF like an MP4, told apart by its brand).
+    let heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic\x00\x00\x00\x08free".to_vec();
+    for (name, bytes) in [("voice.ogg", ogg_audio), ("IMG_0002.HEIC", heic)] {
+        let r = app.upload("/api/folders/", &token, vec![Part::File("f", name, bytes)]).await;
+        r.assert_error(400, 4);
+        assert!(r.body["error_message"].as_str().unwrap().contains("unsupported"), "{name}: {}", r.text);
+    }
 }
 
 #[tokio::test]
