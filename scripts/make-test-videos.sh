@@ -216,6 +216,32 @@ bad too_large_8k.mp4 mp4 h264
 ff -f lavfi -i "testsrc=s=64x64:d=2:r=1000" -c:v libx264 -preset ultrafast "$O/too_many_frames.mp4"
 bad too_many_frames.mp4 mp4 h264
 
+# Photos an iPhone or a recent Android phone takes: HEIF as a single picture and as a grid of
+# 512 x 512 tiles (how iPhones store them), and AVIF. Not videos: kept in stills/, out of the
+# MANIFEST. The HEIF encoder is pillow-heif's (PyPI, libheif + x265), in a venv of its own.
+HEIF_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/emerald/heif-venv"
+HEIF_REQS=(pillow==13.0.0 pillow-heif==1.9.0)
+if [ "$(cat "$HEIF_VENV/.emerald-requirements" 2>/dev/null)" != "${HEIF_REQS[*]}" ]; then
+  rm -rf "$HEIF_VENV"
+  python3 -m venv "$HEIF_VENV"
+  "$HEIF_VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps --only-binary :all: "${HEIF_REQS[@]}"
+  echo "${HEIF_REQS[*]}" >"$HEIF_VENV/.emerald-requirements"
+fi
+mkdir -p "$O/stills"
+"$HEIF_VENV/bin/python" - "$IMAGES/obama.jpg" "$O/stills" <<'PY'
+import sys
+import pillow_heif
+from PIL import Image
+pillow_heif.register_heif_opener()
+photo = Image.open(sys.argv[1]).convert("RGB")
+photo.save(sys.argv[2] + "/single.heic", quality=80)
+big = photo.resize((photo.width * 3, photo.height * 3), Image.BICUBIC)
+big.save(sys.argv[2] + "/tiled.heic", quality=70, tile_size=512)
+tiling = Image.open(sys.argv[2] + "/tiled.heic").info["tiling"]
+assert tiling["num_columns"] > 1 and tiling["num_rows"] > 1, tiling
+PY
+ff -i "$IMAGES/obama.jpg" -frames:v 1 -c:v libsvtav1 -preset 10 -crf 30 -svtav1-params lp=2 -f avif "$O/stills/photo.avif"
+
 rm -f "$O"/*.nut
 mkdir -p "$ROOT"
 rm -rf "$OUT"

@@ -70,14 +70,21 @@ pub fn sniff(bytes: &[u8]) -> Option<MediaKind> {
     if starts(b"PK\x03\x04") || starts(b"PK\x05\x06") {
         return Some(MediaKind::ShotsSet);
     }
+    if is_heif(bytes) {
+        return Some(MediaKind::Image);
+    }
     sniff_video(bytes).map(|_| MediaKind::Video)
+}
+
+/// A HEIF (`.heic`, `.heif`) or AVIF still: ISO-BMFF like an MP4, told apart by its major brand.
+fn is_heif(bytes: &[u8]) -> bool {
+    let still = [b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"];
+    bytes.get(4..8) == Some(b"ftyp") && bytes.get(8..12).is_some_and(|brand| still.iter().any(|b| brand == *b))
 }
 
 pub(crate) fn sniff_video(bytes: &[u8]) -> Option<VideoContainer> {
     let boxtype = bytes.get(4..8)?;
-    // HEIF / AVIF still images share the ISO-BMFF layout; their major brand tells them apart.
-    let still = [b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"];
-    if boxtype == b"ftyp" && bytes.get(8..12).is_some_and(|brand| still.iter().any(|b| brand == *b)) {
+    if is_heif(bytes) {
         return None;
     }
     if [b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"].iter().any(|t| boxtype == *t) {
@@ -113,10 +120,13 @@ pub(crate) fn sniff_video(bytes: &[u8]) -> Option<VideoContainer> {
 
 /// Decode a still image to RGB with its EXIF orientation applied.
 pub fn decode_image(bytes: &[u8]) -> Result<RgbImage, VisionError> {
+    if is_heif(bytes) {
+        return crate::video::decode_still(bytes);
+    }
     let mut reader =
         ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| VisionError::Decode(e.to_string()))?;
     if reader.format().is_none() {
-        return Err(VisionError::Unsupported("not a JPEG, PNG, WebP or BMP image".into()));
+        return Err(VisionError::Unsupported("not a JPEG, PNG, WebP, BMP, HEIF or AVIF image".into()));
     }
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_IMAGE_SIDE);
@@ -199,7 +209,7 @@ mod tests {
     }
 
     #[test]
-    fn the_older_video_formats_and_what_is_not_a_video() {
+    fn the_older_video_formats_and_heif_stills() {
         let v = |b: &[u8]| sniff_video(b);
         assert_eq!(v(b"\0\0\x01\xBA\x44\0\x04\0\x04\x01"), Some(VideoContainer::MpegPs));
         assert_eq!(v(&ASF_HEADER), Some(VideoContainer::Asf));
@@ -218,6 +228,8 @@ mod tests {
         // HEIF and AVIF stills are ISO-BMFF but not videos; an MP4 is.
         assert_eq!(v(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic"), None);
         assert_eq!(v(b"\0\0\0\x1cftypavif\0\0\0\0avifmif1"), None);
+        assert_eq!(sniff(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic"), Some(MediaKind::Image));
+        assert_eq!(sniff(b"\0\0\0\x1cftypavif\0\0\0\0avifmif1"), Some(MediaKind::Image));
         assert_eq!(v(b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2"), Some(VideoContainer::IsoBmff));
     }
 

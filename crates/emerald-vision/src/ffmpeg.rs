@@ -152,7 +152,18 @@ impl Ffmpeg {
         max_frames: usize,
         wall: Duration,
     ) -> Result<(Result<Vec<RgbImage>, String>, Run), String> {
-        spawn_bounded(&self.path, args, wall, |stdout| read_frames(stdout, max_frames, MAX_OUTPUT_SIDE))
+        self.frames_up_to(args, max_frames, MAX_OUTPUT_SIDE, wall)
+    }
+
+    /// As [`Ffmpeg::frames`], with frames of at most `max_side` pixels a side.
+    pub(crate) fn frames_up_to(
+        &self,
+        args: &[OsString],
+        max_frames: usize,
+        max_side: u32,
+        wall: Duration,
+    ) -> Result<(Result<Vec<RgbImage>, String>, Run), String> {
+        spawn_bounded(&self.path, args, wall, |stdout| read_frames(stdout, max_frames, max_side))
     }
 
     /// Run with `args` for its log alone (standard output is read and dropped); killed after

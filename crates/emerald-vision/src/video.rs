@@ -90,13 +90,7 @@ pub fn decode_video(bytes: &[u8], max_frames: usize) -> Result<DecodedVideo, Vis
         // FFmpeg reads these containers' headers too: without it, say what is missing.
         ffmpeg()?;
     }
-    let mut file = tempfile::Builder::new()
-        .prefix("emerald-video-")
-        .tempfile()
-        .map_err(|e| VisionError::Decode(format!("temporary file: {e}")))?;
-    file.write_all(bytes)
-        .and_then(|_| file.flush())
-        .map_err(|e| VisionError::Decode(format!("temporary file: {e}")))?;
+    let file = private_copy(bytes, "emerald-video-")?;
     let probed = if sniffed.probed_by_ffmpeg() { probe_video_file(file.path()) } else { probe_video(bytes) };
     let info = match probed {
         Ok(info) => Some(info),
@@ -179,6 +173,83 @@ pub fn decode_video(bytes: &[u8], max_frames: usize) -> Result<DecodedVideo, Vis
         info,
         frames_decoded: stats.decoded,
     })
+}
+
+/// Largest side of a HEIF / AVIF photo as handed to the engine (a 48-megapixel iPhone photo is
+/// scaled down to fit; the detector works on 640 and best shots are at most 1280 a side).
+pub const MAX_STILL_SIDE: u32 = 4096;
+/// Largest side of a HEIF / AVIF picture decoded at all (a 48-megapixel photo is 8064 wide).
+const MAX_STILL_DECODED_SIDE: u32 = 8192;
+
+/// A HEIF (an iPhone's `.heic`) or AVIF photo, decoded by the same bounded `ffmpeg` child process
+/// as videos: the `mov` demuxer, only the HEVC and AV1 decoders; FFmpeg stitches the tiles of a
+/// grid image (an iPhone photo is 48 tiles of 512 × 512) and turns it as its `irot`/`imir`
+/// properties say.
+pub(crate) fn decode_still(bytes: &[u8]) -> Result<RgbImage, VisionError> {
+    let ffmpeg = ffmpeg()?;
+    let file = private_copy(bytes, "emerald-still-")?;
+    let args: Vec<OsString> = [
+        "-nostdin",
+        "-hide_banner",
+        "-nostats",
+        "-loglevel",
+        "level+verbose",
+        "-timelimit",
+        &DECODE_CPU_SECONDS.to_string(),
+        "-max_alloc",
+        &DECODE_MAX_ALLOC.to_string(),
+        "-protocol_whitelist",
+        "file",
+        "-format_whitelist",
+        "mov",
+        "-codec_whitelist",
+        "hevc,libdav1d",
+        "-threads",
+        &DECODE_THREADS.to_string(),
+        "-max_pixels",
+        &(u64::from(MAX_STILL_DECODED_SIDE) * u64::from(MAX_STILL_DECODED_SIDE)).to_string(),
+        "-f",
+        "mov",
+        "-i",
+        &format!("file:{}", file.path().display()),
+        "-an",
+        "-frames:v",
+        "1",
+        // No `-vf`: a grid image comes out of FFmpeg's own tile-stitching filtergraph, which
+        // takes no second one; the picture is scaled here instead.
+        "-pix_fmt",
+        "rgb24",
+        "-f",
+        "image2pipe",
+        "-c:v",
+        "ppm",
+        "pipe:1",
+    ]
+    .into_iter()
+    .map(OsString::from)
+    .collect();
+    let (frames, run) = ffmpeg
+        .frames_up_to(&args, 1, MAX_STILL_DECODED_SIDE, Duration::from_secs(DECODE_WALL_SECONDS))
+        .map_err(|e| VisionError::DecoderMissing(format!("ffmpeg at {} cannot be run: {e}", ffmpeg.path.display())))?;
+    drop(file);
+    match frames.map(|f| f.into_iter().next()) {
+        Ok(Some(photo)) => Ok(crate::scale::fit_rgb(&photo, MAX_STILL_SIDE).unwrap_or(photo)),
+        Ok(None) => Err(failure("heif", &run, stats(&run.log))),
+        Err(_) if run.timed_out => Err(failure("heif", &run, stats(&run.log))),
+        Err(e) => Err(VisionError::Decode(format!("heif: the decoder's output is unreadable: {e}"))),
+    }
+}
+
+/// `bytes` in a private temporary file (removed when dropped), for FFmpeg to read.
+fn private_copy(bytes: &[u8], prefix: &str) -> Result<tempfile::NamedTempFile, VisionError> {
+    let mut file = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempfile()
+        .map_err(|e| VisionError::Decode(format!("temporary file: {e}")))?;
+    file.write_all(bytes)
+        .and_then(|_| file.flush())
+        .map_err(|e| VisionError::Decode(format!("temporary file: {e}")))?;
+    Ok(file)
 }
 
 /// One decoding.

@@ -241,3 +241,45 @@ fn probing_the_container_is_cheap() {
     println!("slowest container probe: {} in {:.3} ms", worst.1, worst.0);
     assert!(worst.0 < 20.0, "{} took {:.1} ms", worst.1, worst.0);
 }
+
+/// Photos as iPhones (HEIF, a grid of 512 × 512 tiles) and recent Android phones (AVIF) store
+/// them: images, not videos; decoded whole (the tiles stitched), with the face found.
+#[test]
+fn heif_and_avif_photos_decode_whole() {
+    let (dir, _) = corpus();
+    let original = image::load_from_memory(&common::image_bytes("obama.jpg")).unwrap();
+    let (w, h) = (original.width(), original.height());
+    let reference = engine().faces_in_image(&original.to_rgb8()).unwrap()[0].bbox;
+    for (file, scale) in [("stills/single.heic", 1), ("stills/tiled.heic", 3), ("stills/photo.avif", 1)] {
+        let bytes = read(&dir, file);
+        assert_eq!(sniff(&bytes), Some(MediaKind::Image), "{file}");
+        let photo = emerald_vision::decode_image(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
+        // Whole: the size of what was encoded (an encoder may round an odd side to even).
+        let (pw, ph) = photo.dimensions();
+        assert!(
+            pw.abs_diff(w * scale) <= 1 && ph.abs_diff(h * scale) <= 1,
+            "{file}: {pw}×{ph}, not {}×{}",
+            w * scale,
+            h * scale
+        );
+        let faces = engine().faces_in_image(&photo).unwrap();
+        assert_eq!(faces.len(), 1, "{file}");
+        // The face is where it is in the original, at the same relative size (a lone tile, or a
+        // turned picture, would put it elsewhere).
+        let (b, r) = (faces[0].bbox, reference);
+        let rel = |v: f32, side: u32| v / side as f32;
+        let off = [
+            rel(b.x, pw) - rel(r.x, w),
+            rel(b.y, ph) - rel(r.y, h),
+            rel(b.w, pw) - rel(r.w, w),
+            rel(b.h, ph) - rel(r.h, h),
+        ];
+        assert!(off.iter().all(|d| d.abs() < 0.02), "{file}: face {b:?} in {pw}×{ph}, {r:?} in {w}×{h}");
+        let thumb = image::load_from_memory(&thumbnail_jpeg(&bytes, 64).unwrap()).unwrap();
+        assert_eq!(thumb.height(), 64, "{file}");
+    }
+    // Cut short: an error, not a panic or a grey picture.
+    let cut = read(&dir, "stills/tiled.heic");
+    let err = emerald_vision::decode_image(&cut[..cut.len() / 3]).unwrap_err();
+    assert!(matches!(err, VisionError::Decode(_)), "{err:?}");
+}

@@ -9,7 +9,8 @@
 //!   sides within [`IMAGE_MAX_SIDE`]), scans whose entropy-coded data holds no stray marker, and
 //!   the end-of-image marker (a cut file has none). This is stricter than a lenient decode,
 //!   which pads a cut JPEG with grey, and costs a fraction of a millisecond per megabyte.
-//! * PNG, WebP, BMP: fully decoded within pixel limits.
+//! * PNG, WebP, BMP: fully decoded within pixel limits; HEIF (an iPhone's `.heic`) and AVIF
+//!   too, by FFmpeg (the engine's child process; tiles stitched, `irot` applied).
 //! * Thumbnails (images): a JPEG, longest side [`THUMB_MAX_SIDE`], EXIF orientation applied,
 //!   made on the first request for it ([`MediaProbe::thumbnail`]) and then kept.
 //! * ZIP (shots set): every entry must be an image (or a video) by its magic bytes; entry count
@@ -77,7 +78,7 @@ impl MediaProbe for LightProbe {
             return Ok((MediaKind::Video, container.extension()));
         }
         let Some(kind) = infer::get(head) else {
-            return Err("unsupported file type (expected a JPEG, PNG, WebP or BMP image, a video — MP4, MOV, WebM, \
+            return Err("unsupported file type (expected a JPEG, PNG, WebP, BMP, HEIF or AVIF image, a video — MP4, MOV, WebM, \
                         MKV, AVI, MPEG, Ogg or WMV — or a ZIP of images)"
                 .into());
         };
@@ -86,6 +87,11 @@ impl MediaProbe for LightProbe {
             "image/png" => Ok((MediaKind::Image, "png")),
             "image/webp" => Ok((MediaKind::Image, "webp")),
             "image/bmp" => Ok((MediaKind::Image, "bmp")),
+            // An iPhone's photos; decoded by FFmpeg (`emerald_vision::decode_image`).
+            "image/heif" | "image/heic" | "image/heif-sequence" | "image/heic-sequence" => {
+                Ok((MediaKind::Image, "heic"))
+            }
+            "image/avif" => Ok((MediaKind::Image, "avif")),
             "application/zip" => Ok((MediaKind::ShotsSet, "zip")),
             // MPEG video without a program stream around it: accepted as before; decoding says
             // what it cannot read.
@@ -151,6 +157,10 @@ pub fn video_facts(info: &emerald_vision::VideoInfo) -> Map<String, Value> {
 fn probe_image(file: &Path, extension: &'static str) -> Result<Probed, String> {
     let (width, height) = if extension == "jpg" {
         walk_jpeg_file(file)?
+    } else if extension == "heic" || extension == "avif" {
+        let bytes = std::fs::read(file).map_err(|e| format!("cannot read the image: {e}"))?;
+        let picture = emerald_vision::decode_image(&bytes).map_err(|e| format!("corrupt or unreadable image: {e}"))?;
+        picture.dimensions()
     } else {
         let format = image::ImageFormat::from_extension(extension).ok_or("unsupported image format")?;
         let mut reader = ImageReader::open(file).map_err(|e| format!("cannot read the image: {e}"))?;

@@ -159,13 +159,48 @@ async fn the_older_formats_of_the_spec_are_analysed_and_described() {
     ogg_audio.extend_from_slice(&[0; 20]);
     ogg_audio.extend_from_slice(b"\x01vorbis");
     ogg_audio.extend_from_slice(&[0; 200]);
-    // Nor is a HEIF still (ISO-BMFF like an MP4, told apart by its brand).
-    let heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic\x00\x00\x00\x08free".to_vec();
-    for (name, bytes) in [("voice.ogg", ogg_audio), ("IMG_0002.HEIC", heic)] {
-        let r = app.upload("/api/folders/", &token, vec![Part::File("f", name, bytes)]).await;
-        r.assert_error(400, 4);
-        assert!(r.body["error_message"].as_str().unwrap().contains("unsupported"), "{name}: {}", r.text);
+    let r = app.upload("/api/folders/", &token, vec![Part::File("f", "voice.ogg", ogg_audio)]).await;
+    r.assert_error(400, 4);
+    assert!(r.body["error_message"].as_str().unwrap().contains("unsupported"), "{}", r.text);
+}
+
+/// Photos as iPhones (HEIF, tiled) and recent Android phones (AVIF) store them: images with
+/// their size and a thumbnail, analysed like JPEGs; a broken one is refused at upload.
+#[tokio::test]
+async fn heif_and_avif_photos_are_images() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    if !engine_ready(&app) {
+        return;
     }
+    let token = client(&app).await;
+    let tags = json!({"iphone": ["photo_selfie"], "android": ["photo_selfie"]});
+    let payload = json!({"media:tags": tags, "analyses": [{"type": "QUALITY"}, {"type": "BIOMETRY"}]});
+    let parts = vec![
+        Part::File("iphone", "IMG_0003.HEIC", video("stills/tiled.heic")),
+        Part::File("android", "PXL_0001.avif", video("stills/photo.avif")),
+        Part::Payload(payload.to_string()),
+    ];
+    let r = app.upload("/api/folders/", &token, parts).await;
+    r.assert_status(201);
+    for a in r.body["analyses"].as_array().expect("analyses") {
+        assert_eq!(a["state"], "FINISHED", "{a}");
+        assert_eq!(a["resolution_status"], "SUCCESS", "the same face, live: {a}");
+    }
+    for (name, extension) in [("IMG_0003.HEIC", "heic"), ("PXL_0001.avif", "avif")] {
+        let media = r.body["media"].as_array().expect("media");
+        let m = media.iter().find(|m| m["original_name"] == name).expect("media");
+        assert_eq!(m["media_type"], "IMAGE_FOLDER", "{name}");
+        assert!(m["original_url"].as_str().unwrap().ends_with(&format!(".{extension}")), "{m}");
+        assert!(m["technical_meta_data"]["width"].as_u64().unwrap() >= 900, "{m}");
+        let (status, _, thumb) = app.get_bytes(m["thumb_url"].as_str().expect("thumb_url"), Some(&token)).await;
+        assert_eq!(status.as_u16(), 200, "{name}");
+        assert!(thumb.starts_with(&[0xFF, 0xD8]), "{name}: the thumbnail is a JPEG");
+    }
+    let heic = video("stills/single.heic");
+    let r =
+        app.upload("/api/folders/", &token, vec![Part::File("f", "cut.heic", heic[..heic.len() / 3].to_vec())]).await;
+    r.assert_error(400, 4);
+    assert!(r.body["error_message"].as_str().unwrap().contains("cut.heic"), "{}", r.text);
 }
 
 #[tokio::test]
