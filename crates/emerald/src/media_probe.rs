@@ -43,8 +43,10 @@ pub const IMAGE_MAX_SIDE: u32 = 16_384;
 pub const ZIP_MAX_ENTRIES: usize = 2_000;
 /// Largest total uncompressed size of a shots-set ZIP.
 pub const ZIP_MAX_TOTAL_BYTES: u64 = 200 * 1024 * 1024;
-/// Bytes read from the head of a file (or ZIP entry) to recognise it.
+/// Bytes read from the head of a file to recognise it.
 const MAGIC_BYTES: usize = 8192;
+/// Bytes read from the head of a ZIP entry to recognise it.
+const ZIP_ENTRY_HEAD: usize = 1024;
 
 /// The default [`MediaProbe`].
 #[derive(Debug, Default, Clone, Copy)]
@@ -274,16 +276,14 @@ fn probe_zip(file: &Path) -> Result<Probed, String> {
             return Err(format!("the ZIP unpacks to more than {ZIP_MAX_TOTAL_BYTES} bytes"));
         }
         let name = entry.name().to_owned();
-        let mut head = Vec::with_capacity(64);
-        (&mut entry).take(64).read_to_end(&mut head).map_err(|e| format!("corrupt ZIP entry {name:?}: {e}"))?;
-        let image = infer::is_image(&head)
-            && matches!(
-                infer::get(&head).map(|k| k.mime_type()),
-                Some("image/jpeg" | "image/png" | "image/webp" | "image/bmp")
-            );
-        let video = matches!(LightProbe.sniff(&head), Ok((MediaKind::Video, _)));
-        if !image && !video {
-            return Err(format!("ZIP entry {name:?} is not a JPEG, PNG, WebP or BMP image, nor a video"));
+        // Enough to recognise every kind (a transport stream needs three packets' sync bytes).
+        let mut head = Vec::with_capacity(ZIP_ENTRY_HEAD);
+        (&mut entry)
+            .take(ZIP_ENTRY_HEAD as u64)
+            .read_to_end(&mut head)
+            .map_err(|e| format!("corrupt ZIP entry {name:?}: {e}"))?;
+        if !matches!(LightProbe.sniff(&head), Ok((MediaKind::Image | MediaKind::Video, _))) {
+            return Err(format!("ZIP entry {name:?} is not a JPEG, PNG, WebP, BMP, HEIF or AVIF image, nor a video"));
         }
         frames += 1;
     }

@@ -196,6 +196,13 @@ async fn heif_and_avif_photos_are_images() {
         assert_eq!(status.as_u16(), 200, "{name}");
         assert!(thumb.starts_with(&[0xFF, 0xD8]), "{name}: the thumbnail is a JPEG");
     }
+    // Zipped, a HEIF photo and a transport stream are a shots set like JPEGs and MP4s.
+    for (entry, file) in [("frame.heic", "stills/single.heic"), ("clip.ts", "h264.ts")] {
+        let zipped = zip(&[(entry, video(file))]);
+        let r = app.upload("/api/folders/", &token, vec![Part::File("f", "shots.zip", zipped)]).await;
+        r.assert_status(201);
+        assert_eq!(r.body["media"][0]["media_type"], "SHOTS_SET_FOLDER", "{entry}: {}", r.text);
+    }
     let heic = video("stills/single.heic");
     let r =
         app.upload("/api/folders/", &token, vec![Part::File("f", "cut.heic", heic[..heic.len() / 3].to_vec())]).await;
