@@ -90,8 +90,17 @@ pub fn decode_video(bytes: &[u8], max_frames: usize) -> Result<DecodedVideo, Vis
         // FFmpeg reads these containers' headers too: without it, say what is missing.
         ffmpeg()?;
     }
-    let file = private_copy(bytes, "emerald-video-")?;
-    let probed = if sniffed.probed_by_ffmpeg() { probe_video_file(file.path()) } else { probe_video(bytes) };
+    // FFmpeg reads the headers of some containers from the copy it will decode; the others are
+    // copied only once the checks below let them through.
+    let mut copy = None;
+    let probed = if sniffed.probed_by_ffmpeg() {
+        let file = private_copy(bytes, "emerald-video-")?;
+        let probed = probe_video_file(file.path());
+        copy = Some(file);
+        probed
+    } else {
+        probe_video(bytes)
+    };
     let info = match probed {
         Ok(info) => Some(info),
         // Without a movie header there is nothing any decoder could do.
@@ -145,6 +154,10 @@ pub fn decode_video(bytes: &[u8], max_frames: usize) -> Result<DecodedVideo, Vis
         .filter(|d| *d > 0.0)
         .map_or(MAX_VIDEO_SECONDS, |d| d.min(MAX_VIDEO_SECONDS));
     let rotation = info.as_ref().map_or(0, |i| i.rotation);
+    let file = match copy {
+        Some(file) => file,
+        None => private_copy(bytes, "emerald-video-")?,
+    };
     let plan = Plan {
         input: file.path().into(),
         demuxer,
@@ -188,46 +201,30 @@ const MAX_STILL_DECODED_SIDE: u32 = 8192;
 pub(crate) fn decode_still(bytes: &[u8]) -> Result<RgbImage, VisionError> {
     let ffmpeg = ffmpeg()?;
     let file = private_copy(bytes, "emerald-still-")?;
-    let args: Vec<OsString> = [
-        "-nostdin",
-        "-hide_banner",
-        "-nostats",
-        "-loglevel",
-        "level+verbose",
-        "-timelimit",
-        &DECODE_CPU_SECONDS.to_string(),
-        "-max_alloc",
-        &DECODE_MAX_ALLOC.to_string(),
-        "-protocol_whitelist",
-        "file",
-        "-format_whitelist",
-        "mov",
-        "-codec_whitelist",
-        "hevc,libdav1d",
-        "-threads",
-        &DECODE_THREADS.to_string(),
-        "-max_pixels",
-        &(u64::from(MAX_STILL_DECODED_SIDE) * u64::from(MAX_STILL_DECODED_SIDE)).to_string(),
-        "-f",
-        "mov",
-        "-i",
-        &format!("file:{}", file.path().display()),
-        "-an",
-        "-frames:v",
-        "1",
-        // No `-vf`: a grid image comes out of FFmpeg's own tile-stitching filtergraph, which
-        // takes no second one; the picture is scaled here instead.
-        "-pix_fmt",
-        "rgb24",
-        "-f",
-        "image2pipe",
-        "-c:v",
-        "ppm",
-        "pipe:1",
-    ]
-    .into_iter()
-    .map(OsString::from)
-    .collect();
+    let max_pixels = u64::from(MAX_STILL_DECODED_SIDE) * u64::from(MAX_STILL_DECODED_SIDE);
+    let mut args = bounded_run("mov", "hevc,libdav1d", max_pixels);
+    args.extend(
+        [
+            "-f",
+            "mov",
+            "-i",
+            &format!("file:{}", file.path().display()),
+            "-an",
+            "-frames:v",
+            "1",
+            // No `-vf`: a grid image comes out of FFmpeg's own tile-stitching filtergraph, which
+            // takes no second one; the picture is scaled here instead.
+            "-pix_fmt",
+            "rgb24",
+            "-f",
+            "image2pipe",
+            "-c:v",
+            "ppm",
+            "pipe:1",
+        ]
+        .map(String::from),
+    );
+    let args: Vec<OsString> = args.into_iter().map(OsString::from).collect();
     let (frames, run) = ffmpeg
         .frames_up_to(&args, 1, MAX_STILL_DECODED_SIDE, Duration::from_secs(DECODE_WALL_SECONDS))
         .map_err(|e| VisionError::DecoderMissing(format!("ffmpeg at {} cannot be run: {e}", ffmpeg.path.display())))?;
@@ -238,6 +235,31 @@ pub(crate) fn decode_still(bytes: &[u8]) -> Result<RgbImage, VisionError> {
         Err(_) if run.timed_out => Err(failure("heif", &run, stats(&run.log))),
         Err(e) => Err(VisionError::Decode(format!("heif: the decoder's output is unreadable: {e}"))),
     }
+}
+
+/// The options every decoding run starts with: quiet but for its verbose summary, bounded (CPU
+/// time, largest allocation, frame size, threads) and confined to local files, `demuxers` and
+/// `decoders` (comma-separated FFmpeg names).
+fn bounded_run(demuxers: &str, decoders: &str, max_pixels: u64) -> Vec<String> {
+    let mut args: Vec<String> =
+        ["-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+verbose"].map(String::from).into();
+    args.extend([
+        "-timelimit".into(),
+        DECODE_CPU_SECONDS.to_string(),
+        "-max_alloc".into(),
+        DECODE_MAX_ALLOC.to_string(),
+        "-protocol_whitelist".into(),
+        "file".into(),
+        "-format_whitelist".into(),
+        demuxers.into(),
+        "-codec_whitelist".into(),
+        decoders.into(),
+        "-threads".into(),
+        DECODE_THREADS.to_string(),
+        "-max_pixels".into(),
+        max_pixels.to_string(),
+    ]);
+    args
 }
 
 /// `bytes` in a private temporary file (removed when dropped), for FFmpeg to read.
@@ -283,28 +305,8 @@ impl Plan {
         ));
         filters.push("format=rgb24".into());
         let allowed: Vec<&str> = DECODERS.iter().map(|(_, d)| *d).collect();
-        let mut args: Vec<String> = vec![
-            "-nostdin".into(),
-            "-hide_banner".into(),
-            "-nostats".into(),
-            "-loglevel".into(),
-            "level+verbose".into(),
-            "-timelimit".into(),
-            DECODE_CPU_SECONDS.to_string(),
-            "-max_alloc".into(),
-            DECODE_MAX_ALLOC.to_string(),
-            "-protocol_whitelist".into(),
-            "file".into(),
-            "-format_whitelist".into(),
-            DEMUXERS.into(),
-            "-codec_whitelist".into(),
-            allowed.join(","),
-            "-threads".into(),
-            DECODE_THREADS.to_string(),
-            "-max_pixels".into(),
-            MAX_FRAME_PIXELS.to_string(),
-            "-noautorotate".into(),
-        ];
+        let mut args = bounded_run(DEMUXERS, &allowed.join(","), MAX_FRAME_PIXELS);
+        args.push("-noautorotate".into());
         if self.skip_unreferenced {
             args.extend(["-skip_frame".into(), "noref".into()]);
         }
