@@ -217,7 +217,7 @@ ff -f lavfi -i "testsrc=s=64x64:d=2:r=1000" -c:v libx264 -preset ultrafast "$O/t
 bad too_many_frames.mp4 mp4 h264
 
 # Photos an iPhone or a recent Android phone takes: HEIF as a single picture and as a grid of
-# 512 x 512 tiles (how iPhones store them), and AVIF. Not videos: kept in stills/, out of the
+# 512 x 512 tiles (how iPhones store them), each also stored turned with `irot`, and AVIF. Not videos: kept in stills/, out of the
 # MANIFEST. The HEIF encoder is pillow-heif's (PyPI, libheif + x265), in a venv of its own.
 HEIF_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/emerald/heif-venv"
 HEIF_REQS=(pillow==13.0.0 pillow-heif==1.9.0)
@@ -239,6 +239,15 @@ big = photo.resize((photo.width * 3, photo.height * 3), Image.BICUBIC)
 big.save(sys.argv[2] + "/tiled.heic", quality=70, tile_size=512)
 tiling = Image.open(sys.argv[2] + "/tiled.heic").info["tiling"]
 assert tiling["num_columns"] > 1 and tiling["num_rows"] > 1, tiling
+# As a phone held upright stores a photo: the picture as the sensor saw it (turned a quarter), an
+# `irot` transform that rights it, and the EXIF orientation 6 that says the same again (a reader
+# must apply one of them, not both). pillow-heif writes both from the EXIF orientation.
+exif = Image.Exif()
+exif[0x0112] = 6
+for name, picture, options in (("turned.heic", photo, {}), ("turned-tiled.heic", big, {"tile_size": 512})):
+    path = sys.argv[2] + "/" + name
+    picture.transpose(Image.Transpose.ROTATE_90).save(path, quality=70, exif=exif.tobytes(), **options)
+    assert b"irot" in open(path, "rb").read(), name
 PY
 ff -i "$IMAGES/obama.jpg" -frames:v 1 -c:v libsvtav1 -preset 10 -crf 30 -svtav1-params lp=2 -f avif "$O/stills/photo.avif"
 
