@@ -4,6 +4,7 @@
     cargo run --release -p emerald-vision --example dump_faces -- ../shared/data/faces-dev/faces faces.jsonl
     python3 bench/accuracy_experiments.py faces.jsonl      # needs numpy
 
+(Helpers shared with bench/facenet_experiment.py: bench/faces_dump.py.)
 The dump holds every detected face with both embedders' vectors of the aligned crop and of its
 mirror image. The dominant face of each photo (area x centrality, docs/vision.md step 7) stands for
 the photo; the fused template is sqrt(0.6)*fr_feature ++ sqrt(0.4)*MobileFaceNet, as the engine's.
@@ -23,23 +24,7 @@ import sys
 
 import numpy as np
 
-
-def unit(v):
-    v = np.asarray(v, float)
-    return v / np.linalg.norm(v)
-
-
-def dominant(r):
-    w_img, h_img = r["w"], r["h"]
-    half_diag = 0.5 * (w_img * w_img + h_img * h_img) ** 0.5
-    best, best_v = None, -1.0
-    for f in r["faces"]:
-        x, y, w, h = f["box"]
-        d = ((x + w / 2 - w_img / 2) ** 2 + (y + h / 2 - h_img / 2) ** 2) ** 0.5
-        v = w * h * max(0.0, 1 - d / half_diag)
-        if v > best_v:
-            best, best_v = f, v
-    return best
+from faces_dump import dominant, identities, unit
 
 
 def fuse(a, b):
@@ -57,12 +42,7 @@ for r in rows:
     paths.append(r["path"])
     plain.append(fuse(a, b))
     flipped.append(fuse(unit(a + af), unit(b + bf)))
-ident = np.array([p.split("/")[0] for p in paths])
-ids = collections.defaultdict(list)
-for i, name in enumerate(ident):
-    ids[name].append(i)
-multi = [k for k in sorted(ids) if len(ids[k]) >= 2]
-single = [k for k in sorted(ids) if len(ids[k]) == 1]
+ident, ids, multi, single = identities(paths)
 print(f"{len(paths)} photos, {len(ids)} identities ({len(multi)} with two photos or more)")
 
 print("\n1. flip test-time augmentation")

@@ -15,7 +15,6 @@ concatenation of sqrt(w_i) * unit vectors, the engine's `Fused`): AUC and FNMR a
 of photos, and the accuracy tool's 1:N simulation (first photo of every identity with two or more enrolled, the
 second a mated probe, every single-photo identity a stranger): found at FPIR 0.3 % / 0.1 %, and rank-1.
 """
-import collections
 import json
 import os
 import sys
@@ -23,6 +22,8 @@ import sys
 import cv2
 import numpy as np
 import onnxruntime as ort
+
+from faces_dump import dominant, identities, unit
 
 ARCFACE_112 = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655],
                         [70.7299, 92.2041]])
@@ -37,23 +38,6 @@ def similarity(src, dst):
     a = (s[:, 0] * d[:, 0] + s[:, 1] * d[:, 1]).sum() / den
     b = (s[:, 0] * d[:, 1] - s[:, 1] * d[:, 0]).sum() / den
     return np.array([[a, -b, md[0] - (a * ms[0] - b * ms[1])], [b, a, md[1] - (b * ms[0] + a * ms[1])]])
-
-
-def unit(v):
-    v = np.asarray(v, float)
-    return v / np.linalg.norm(v)
-
-
-def dominant(r):
-    half_diag = 0.5 * (r["w"] ** 2 + r["h"] ** 2) ** 0.5
-    best, best_v = None, -1.0
-    for f in r["faces"]:
-        x, y, w, h = f["box"]
-        d = ((x + w / 2 - r["w"] / 2) ** 2 + (y + h / 2 - r["h"] / 2) ** 2) ** 0.5
-        v = w * h * max(0.0, 1 - d / half_diag)
-        if v > best_v:
-            best, best_v = f, v
-    return best
 
 
 def main():
@@ -78,12 +62,7 @@ def main():
         fr.append(unit(f["emb"][0]))
         mf.append(unit(f["emb"][1]))
     fr, mf, fn = np.stack(fr), np.stack(mf), np.stack(fn)
-    ident = np.array([p.split("/")[0] for p in paths])
-    ids = collections.defaultdict(list)
-    for i, name in enumerate(ident):
-        ids[name].append(i)
-    multi = [k for k in sorted(ids) if len(ids[k]) >= 2]
-    single = [k for k in sorted(ids) if len(ids[k]) == 1]
+    ident, ids, multi, single = identities(paths)
     upper = np.triu_indices(len(paths), 1)
     genuine = (ident[:, None] == ident[None, :])[upper]
     print(f"{len(paths)} photos, {len(ids)} identities; template scale {margin}")

@@ -217,8 +217,9 @@ ff -f lavfi -i "testsrc=s=64x64:d=2:r=1000" -c:v libx264 -preset ultrafast "$O/t
 bad too_many_frames.mp4 mp4 h264
 
 # Photos an iPhone or a recent Android phone takes: HEIF as a single picture and as a grid of
-# 512 x 512 tiles (how iPhones store them), each also stored turned with `irot`, and AVIF. Not videos: kept in stills/, out of the
-# MANIFEST. The HEIF encoder is pillow-heif's (PyPI, libheif + x265), in a venv of its own.
+# 512 x 512 tiles (how iPhones store them), each also stored turned with `irot`, and AVIF. Not
+# videos: kept in stills/, out of the MANIFEST. The HEIF encoder is pillow-heif's (PyPI, libheif +
+# x265), in a venv of its own.
 HEIF_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/emerald/heif-venv"
 HEIF_REQS=(pillow==13.0.0 pillow-heif==1.9.0)
 if [ "$(cat "$HEIF_VENV/.emerald-requirements" 2>/dev/null)" != "${HEIF_REQS[*]}" ]; then
