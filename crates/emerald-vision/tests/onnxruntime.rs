@@ -111,3 +111,19 @@ fn detector_at_the_photos_aspect_finds_what_the_square_canvas_finds() {
     let median = moved[moved.len() / 2];
     assert!(median <= 0.25, "median landmark displacement {median} px");
 }
+
+/// onnxruntime runs with subnormals flushed to zero on the calling thread (fr_feature's
+/// activations go subnormal, slow on Intel cores), and the thread's floating-point flags are
+/// restored after every run: Rust arithmetic afterwards still produces subnormal numbers.
+#[test]
+fn the_calling_threads_float_flags_are_restored_after_a_run() {
+    if !onnxruntime() {
+        return;
+    }
+    let half_of_smallest_normal = || std::hint::black_box(f32::MIN_POSITIVE) * std::hint::black_box(0.5);
+    assert!(half_of_smallest_normal().is_subnormal(), "this thread flushes subnormals before any run");
+    let engine = Engine::load(&Engine::default_models_dir()).expect("engine on onnxruntime");
+    let faces = engine.faces_in_image(&decode_image(&image_bytes("obama.jpg")).expect("decode")).expect("analysis");
+    assert!(!faces.is_empty() && faces[0].embedding.vector.iter().all(|v| v.is_finite()));
+    assert!(half_of_smallest_normal().is_subnormal(), "an onnxruntime run left subnormals flushed on this thread");
+}
