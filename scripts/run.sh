@@ -11,4 +11,5 @@ if [ -x scripts/fetch-models.sh ]; then scripts/fetch-models.sh; fi
 if [ -x scripts/fetch-ffmpeg.sh ]; then scripts/fetch-ffmpeg.sh; fi
 if [ -x scripts/fetch-tesseract.sh ]; then scripts/fetch-tesseract.sh; fi
 cargo build --release --locked -p emerald
-exec target/release/emerald serve "$@"
+# Where cargo put it: ./target, or $CARGO_TARGET_DIR when the user sets one.
+exec "${CARGO_TARGET_DIR:-target}/release/emerald" serve "$@"
